@@ -1,0 +1,156 @@
+//! The command line: one `Args` struct per subcommand.
+
+use crate::config::model::Settings;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orchestrator",
+    version,
+    about = "Turn one release into every downstream dispatch it should cause",
+    long_about = "Reads dispatch.yaml, renders a repository_dispatch event for every target the \
+released source feeds, sends them concurrently and reports each one: delivered, failed (with \
+why) or skipped (with why).\n\nExit codes: 0 all delivered, 1 a target failed (or validate \
+found errors), 2 a configuration or usage error (nothing was sent).",
+    after_help = "Examples:\n  orchestrator run --source dot-ai --version 1.2.3 --dry-run\n  \
+WEBSITE_DISPATCH_TOKEN=... orchestrator run --source dot-ai --version \"$VERSION\"\n  \
+orchestrator validate --config dispatch.yaml"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render and send the dispatches for one release of one source.
+    Run(RunArgs),
+    /// Check dispatch.yaml without sending anything: structure, references, templates, limits.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of dispatch.yaml.
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The configuration file.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "dispatch.yaml"
+    )]
+    pub config: PathBuf,
+}
+
+/// Delivery settings; each overrides the file's `defaults` and `ORCHESTRATOR_*` variables.
+#[derive(Debug, Args, Default)]
+pub struct SettingsArgs {
+    /// Base URL of the GitHub API (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Value of the X-GitHub-Api-Version header.
+    #[arg(long, value_name = "DATE")]
+    pub api_version: Option<String>,
+    /// Requests in flight at once (1-100).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Seconds to wait for one request.
+    #[arg(long = "timeout", value_name = "SECS")]
+    pub timeout_secs: Option<u64>,
+}
+
+impl SettingsArgs {
+    pub fn to_settings(&self) -> Settings {
+        Settings {
+            api_url: self.api_url.clone(),
+            api_version: self.api_version.clone(),
+            concurrency: self.concurrency,
+            timeout_secs: self.timeout_secs,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestrator run --source dot-ai --version 1.2.3 --dry-run\n  \
+orchestrator run --source \"$GITHUB_REPOSITORY\" --version \"$GITHUB_REF_NAME\" --output json\n  \
+orchestrator run --source dot-ai --version 1.2.3 --set channel=stable"
+)]
+pub struct RunArgs {
+    /// The source that was released: its name in dispatch.yaml, or its repository (owner/name).
+    #[arg(long, short = 's')]
+    pub source: String,
+    /// The released version, e.g. 1.2.3 or v1.2.3 (a leading `v` is dropped for {{version}}).
+    #[arg(long = "version", short = 'v', value_name = "VERSION")]
+    pub release_version: String,
+    /// Print what would be sent, and send nothing. Needs no token and no network.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A value for templates, used as {{vars.KEY}}. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The sample version templates are rendered with.
+    #[arg(long = "version", value_name = "VERSION", default_value = "1.2.3")]
+    pub sample_version: String,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    let valid = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(format!(
+            "`{key}` is not a usable key (letters, digits and `_`)"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_set_values() {
+        assert_eq!(parse_var("a_b=x=y"), Ok(("a_b".into(), "x=y".into())));
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("a.b=1").is_err());
+    }
+}

@@ -1,0 +1,416 @@
+//! From the file as written to a [`Config`] that cannot be invalid: references resolved,
+//! names and URLs checked, templates compiled. Pure: no environment, network or clock.
+
+use super::model::{Condition, DispatchFile, Settings};
+use super::settings::{
+    DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, MAX_CONCURRENCY,
+};
+use super::values::{ApiUrl, Repo};
+use super::{Config, SourceSpec, TargetSpec, VersionCondition};
+use crate::diagnostic::{join, Code, Diagnostic};
+use crate::render::Templates;
+use indexmap::IndexMap;
+use std::time::Duration;
+
+/// GitHub's limit on `client_payload`'s top-level properties.
+pub const MAX_PAYLOAD_PROPERTIES: usize = 10;
+
+/// Compiles `file` with `settings` (the file's defaults already layered with env and flags).
+/// Returns the config when there is no error, and every diagnostic (warnings included).
+pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut templates = Templates::default();
+
+    let defaults = effective_defaults(settings, &mut out);
+    let mut targets = IndexMap::new();
+    for (name, target) in &file.targets {
+        let path = join("targets", name);
+        if let Some(spec) = compile_target(name, &path, target, &defaults, &mut templates, &mut out)
+        {
+            targets.insert(name.clone(), spec);
+        }
+    }
+
+    let mut sources = IndexMap::new();
+    for (name, source) in &file.sources {
+        let path = join("sources", name);
+        let repository = check(
+            Repo::parse(&source.repository),
+            Code::InvalidRepository,
+            &join(&path, "repository"),
+            "write it as `owner/name`, e.g. `vfarcic/dot-ai`",
+            &mut out,
+        );
+        if source.targets.is_empty() {
+            out.push(
+                Diagnostic::warning(
+                    Code::EmptySource,
+                    join(&path, "targets"),
+                    format!("source `{name}` feeds no target, so its releases send nothing"),
+                )
+                .with_help("list the targets it should trigger, or remove the source"),
+            );
+        }
+        let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
+        for (i, target) in source.targets.iter().enumerate() {
+            let item = format!("{path}.targets[{i}]");
+            if !file.targets.contains_key(target) {
+                let help = match super::load::closest(target, &known) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("define `{target}` under `targets:`"),
+                };
+                out.push(
+                    Diagnostic::error(
+                        Code::UnknownTarget,
+                        item,
+                        format!("source `{name}` feeds target `{target}`, which is not defined"),
+                    )
+                    .with_help(help),
+                );
+            } else if source.targets[..i].contains(target) {
+                out.push(
+                    Diagnostic::error(
+                        Code::DuplicateKey,
+                        item,
+                        format!("target `{target}` is listed twice for source `{name}`"),
+                    )
+                    .with_help("list each target once; it would otherwise be dispatched twice"),
+                );
+            }
+        }
+        if let Some(repository) = repository {
+            sources.insert(
+                name.clone(),
+                SourceSpec {
+                    name: name.clone(),
+                    repository,
+                    targets: source.targets.clone(),
+                },
+            );
+        }
+    }
+
+    for name in file.targets.keys() {
+        if !file.sources.values().any(|s| s.targets.contains(name)) {
+            out.push(
+                Diagnostic::warning(
+                    Code::UnusedTarget,
+                    join("targets", name),
+                    format!("no source feeds target `{name}`, so nothing will ever be sent to it"),
+                )
+                .with_help("add it to a source's `targets:` list, or remove it"),
+            );
+        }
+    }
+
+    let ok = !out.iter().any(Diagnostic::is_error);
+    let config = match defaults {
+        Some(defaults) if ok => Some(Config {
+            concurrency: defaults.concurrency,
+            sources,
+            targets,
+            templates,
+        }),
+        _ => None,
+    };
+    (config, out)
+}
+
+struct Defaults {
+    api_url: Option<ApiUrl>,
+    api_version: String,
+    concurrency: usize,
+    timeout: Duration,
+}
+
+fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
+    let api_url = match &settings.api_url {
+        Some(url) => check(
+            ApiUrl::parse(url),
+            Code::InvalidUrl,
+            "defaults.api_url",
+            "use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
+            out,
+        ),
+        None => ApiUrl::parse(DEFAULT_API_URL).ok(),
+    };
+    let concurrency = settings.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "defaults.concurrency",
+                format!("concurrency {concurrency} is outside 1 to {MAX_CONCURRENCY}"),
+            )
+            .with_help("GitHub asks for at most 100 requests in flight; 10 is a good default"),
+        );
+    }
+    let timeout = timeout(settings.timeout_secs, "defaults.timeout_secs", out);
+    let api_version = api_version(settings.api_version.as_deref(), "defaults.api_version", out);
+    Some(Defaults {
+        api_url,
+        api_version: api_version?,
+        concurrency,
+        timeout: timeout?,
+    })
+}
+
+fn compile_target(
+    name: &str,
+    path: &str,
+    target: &super::model::Target,
+    defaults: &Option<Defaults>,
+    templates: &mut Templates,
+    out: &mut Vec<Diagnostic>,
+) -> Option<TargetSpec> {
+    let repository = check(
+        Repo::parse(&target.repository),
+        Code::InvalidRepository,
+        &join(path, "repository"),
+        "write it as `owner/name`, e.g. `vfarcic/dot-ai-website`",
+        out,
+    );
+    let token_env = check_token_env(&target.token_env, &join(path, "token_env"), out);
+
+    let mut problems = Vec::new();
+    let event_path = join(path, "event_type");
+    let event_type = match templates.text(&event_path, &target.event_type) {
+        Ok(text) => Some(text),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
+    if target.event_type.is_empty() {
+        out.push(
+            Diagnostic::error(Code::PayloadLimit, &event_path, "event_type is empty")
+                .with_help("GitHub needs 1 to 100 characters"),
+        );
+    }
+    let payload_path = join(path, "client_payload");
+    if target.client_payload.len() > MAX_PAYLOAD_PROPERTIES {
+        out.push(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                &payload_path,
+                format!(
+                    "client_payload has {} top-level keys; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}",
+                    target.client_payload.len()
+                ),
+            )
+            .with_help("group related values under one key, e.g. `release: {version: ..., tag: ...}`"),
+        );
+    }
+    let payload = serde_json::Value::Object(target.client_payload.clone());
+    let client_payload = templates.payload(&payload_path, &payload, &mut problems);
+    out.extend(
+        problems
+            .into_iter()
+            .map(|p| Diagnostic::error(Code::Template, p.name, p.message).with_help(TEMPLATE_HELP)),
+    );
+
+    let condition = compile_condition(target.when.as_ref(), &join(path, "when"), out);
+    let api_url = match &target.api_url {
+        Some(url) => check(
+            ApiUrl::parse(url),
+            Code::InvalidUrl,
+            &join(path, "api_url"),
+            "use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
+            out,
+        ),
+        None => defaults.as_ref().and_then(|d| d.api_url.clone()),
+    };
+    let api_version = match &target.api_version {
+        Some(v) => api_version(Some(v), &join(path, "api_version"), out),
+        None => defaults.as_ref().map(|d| d.api_version.clone()),
+    };
+    let timeout = match target.timeout_secs {
+        Some(secs) => timeout(Some(secs), &join(path, "timeout_secs"), out),
+        None => defaults.as_ref().map(|d| d.timeout),
+    };
+    Some(TargetSpec {
+        name: name.to_owned(),
+        kind: target.kind,
+        repository: repository?,
+        token_env: token_env?,
+        event_type: event_type?,
+        client_payload,
+        condition: condition?,
+        api_url: api_url?,
+        api_version: api_version?,
+        timeout: timeout?,
+    })
+}
+
+const TEMPLATE_HELP: &str =
+    "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces";
+
+fn compile_condition(
+    when: Option<&Condition>,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<VersionCondition> {
+    let Some(when) = when else {
+        return Some(VersionCondition::default());
+    };
+    let requirement = match &when.version {
+        Some(req) => Some(check(
+            semver::VersionReq::parse(req)
+                .map_err(|e| format!("`{req}` is not a semver requirement: {e}")),
+            Code::InvalidCondition,
+            &join(path, "version"),
+            "write a requirement such as `>=1.0.0`, `^2` or `>=1.2, <2`",
+            out,
+        )?),
+        None => None,
+    };
+    Some(VersionCondition {
+        requirement,
+        prerelease: when.prerelease.unwrap_or(true),
+    })
+}
+
+/// A token pasted where its variable's *name* belongs must never be echoed back.
+fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
+    if crate::secret::looks_like_token(name) {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidTokenEnv,
+                path,
+                "token_env holds what looks like a token itself (its value is not shown)",
+            )
+            .with_help("put the NAME of an environment variable here, e.g. `WEBSITE_DISPATCH_TOKEN`, and revoke the token: it is now in the file"),
+        );
+        return None;
+    }
+    let valid = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidTokenEnv,
+                path,
+                format!("`{name}` is not an environment variable name"),
+            )
+            .with_help("use letters, digits and `_`, e.g. `WEBSITE_DISPATCH_TOKEN`"),
+        );
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+fn timeout(secs: Option<u64>, path: &str, out: &mut Vec<Diagnostic>) -> Option<Duration> {
+    match secs {
+        None => Some(DEFAULT_TIMEOUT),
+        Some(s @ 1..=600) => Some(Duration::from_secs(s)),
+        Some(s) => {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("timeout of {s} s is outside 1 to 600"),
+                )
+                .with_help("30 is a good default"),
+            );
+            None
+        }
+    }
+}
+
+fn api_version(version: Option<&str>, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
+    let version = version.unwrap_or(DEFAULT_API_VERSION);
+    let b = version.as_bytes();
+    let is_date = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !is_date {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                path,
+                format!("`{version}` is not a GitHub API version (a date such as 2022-11-28)"),
+            )
+            .with_help(format!("leave it out to use {DEFAULT_API_VERSION}")),
+        );
+        return None;
+    }
+    Some(version.to_owned())
+}
+
+fn check<T>(
+    result: Result<T, String>,
+    code: Code,
+    path: &str,
+    help: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    result
+        .map_err(|message| out.push(Diagnostic::error(code, path, message).with_help(help)))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(yaml: &str) -> DispatchFile {
+        let parsed = super::super::load::parse(yaml.as_bytes());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        parsed.file.unwrap()
+    }
+
+    const BASE: &str = "version: 1\nsources:\n  app:\n    repository: o/app\n    targets: [web]\ntargets:\n  web:\n    repository: o/web\n    event_type: release\n    token_env: WEB_TOKEN\n";
+
+    #[test]
+    fn a_sound_file_compiles_without_diagnostics() {
+        let (config, diags) = compile(&file(BASE), &Settings::default());
+        assert!(diags.is_empty(), "{diags:?}");
+        let config = config.unwrap();
+        assert_eq!(config.concurrency, 10);
+        assert_eq!(
+            config.targets["web"].api_url.as_str(),
+            "https://api.github.com"
+        );
+    }
+
+    #[test]
+    fn reports_unknown_target_with_a_suggestion() {
+        let yaml = BASE.replace("targets: [web]", "targets: [web, wbe2, webb]");
+        let (config, diags) = compile(&file(&yaml), &Settings::default());
+        assert!(config.is_none());
+        let unknown: Vec<_> = diags
+            .iter()
+            .filter(|d| d.code == Code::UnknownTarget)
+            .collect();
+        assert_eq!(unknown.len(), 2);
+        assert_eq!(unknown[1].path, "sources.app.targets[2]");
+        assert_eq!(unknown[1].help.as_deref(), Some("did you mean `web`?"));
+    }
+
+    #[test]
+    fn a_token_pasted_into_token_env_is_not_echoed() {
+        let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        let yaml = BASE.replace("WEB_TOKEN", token);
+        let (_, diags) = compile(&file(&yaml), &Settings::default());
+        assert_eq!(diags[0].code, Code::InvalidTokenEnv);
+        assert!(!format!("{diags:?}").contains(token));
+    }
+
+    #[test]
+    fn warns_about_targets_no_source_feeds() {
+        let yaml =
+            format!("{BASE}  unused:\n    repository: o/x\n    event_type: e\n    token_env: T\n");
+        let (config, diags) = compile(&file(&yaml), &Settings::default());
+        assert!(config.is_some());
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, Code::UnusedTarget);
+        assert_eq!(diags[0].path, "targets.unused");
+    }
+}

@@ -1,0 +1,114 @@
+//! `dispatch.yaml`: its model, loading, and compilation into a [`Config`].
+
+pub mod compile;
+pub mod load;
+pub mod locate;
+pub mod model;
+pub mod schema;
+pub mod settings;
+pub mod values;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::render::{PayloadTemplate, Templates, Text};
+use indexmap::IndexMap;
+use locate::Locator;
+use model::{Settings, TargetKind};
+use std::time::Duration;
+pub use values::{ApiUrl, Repo};
+
+/// A configuration that passed every check: what the planner works from.
+#[derive(Debug)]
+pub struct Config {
+    /// Requests in flight at once, for the whole run.
+    pub concurrency: usize,
+    pub sources: IndexMap<String, SourceSpec>,
+    pub targets: IndexMap<String, TargetSpec>,
+    pub templates: Templates,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    pub repository: Repo,
+    /// Names of targets, each known to exist.
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    pub name: String,
+    pub kind: TargetKind,
+    pub repository: Repo,
+    pub token_env: String,
+    pub event_type: Text,
+    pub client_payload: PayloadTemplate,
+    pub condition: VersionCondition,
+    pub api_url: ApiUrl,
+    pub api_version: String,
+    pub timeout: Duration,
+}
+
+/// A compiled `when:`.
+#[derive(Debug, Clone)]
+pub struct VersionCondition {
+    pub requirement: Option<semver::VersionReq>,
+    pub prerelease: bool,
+}
+
+impl Default for VersionCondition {
+    fn default() -> Self {
+        VersionCondition {
+            requirement: None,
+            prerelease: true,
+        }
+    }
+}
+
+/// The outcome of checking a file: the config when it has no error, and every diagnostic
+/// (located in the file where possible).
+pub struct Checked {
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub locator: Locator,
+}
+
+impl Checked {
+    /// Gives diagnostics found later (while planning) their place in the file.
+    pub fn locate(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        diagnostics
+            .into_iter()
+            .map(|d| {
+                let at = self.locator.find(&d.path);
+                d.at(at)
+            })
+            .collect()
+    }
+}
+
+/// Parses and compiles the bytes of a dispatch file; `env` and `flags` are the settings layers
+/// above the file's `defaults`.
+pub fn check(bytes: &[u8], env: impl figment::Provider, flags: &Settings) -> Checked {
+    let parsed = load::parse(bytes);
+    let mut diagnostics = parsed.diagnostics;
+    let mut config = None;
+    if let Some(file) = parsed.file {
+        match settings::layer(&file.defaults, env, flags) {
+            Ok(settings) => {
+                let (compiled, found) = compile::compile(&file, &settings);
+                config = compiled;
+                diagnostics.extend(found);
+            }
+            Err(message) => diagnostics.push(
+                Diagnostic::error(Code::InvalidValue, "defaults", message)
+                    .with_help("fix the ORCHESTRATOR_* variable or flag named above"),
+            ),
+        }
+    }
+    let mut checked = Checked {
+        config,
+        diagnostics: Vec::new(),
+        locator: parsed.locator,
+    };
+    checked.diagnostics = checked.locate(diagnostics);
+    checked
+}

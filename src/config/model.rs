@@ -1,0 +1,133 @@
+//! The shape of `dispatch.yaml`, exactly as a user writes it.
+//!
+//! These types are the public interface of the file: their doc comments become the
+//! descriptions in `schemas/dispatch.schema.json`, so they are written for users. They only
+//! describe structure; everything that needs cross-checking (references, repository names,
+//! templates, limits) happens when the file is compiled into a [`super::Config`].
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// An orchestrator configuration: which upstream releases cause which downstream dispatches.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "orchestrator dispatch.yaml")]
+pub struct DispatchFile {
+    /// Version of this file's format. Only `1` exists.
+    pub version: u32,
+    /// Settings that apply to every target unless the target sets its own.
+    #[serde(default)]
+    pub defaults: Settings,
+    /// Upstream repositories that make releases, by a short name used with `--source`.
+    pub sources: IndexMap<String, Source>,
+    /// Downstream receivers, by name. A target is defined once and can be fed by any number of
+    /// sources.
+    pub targets: IndexMap<String, Target>,
+}
+
+/// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
+/// variables and command-line flags override the file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
+    /// Server use `https://HOST/api/v3`. Plain `http://` is accepted only for loopback addresses
+    /// (a local stand-in for testing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// Value of the `X-GitHub-Api-Version` header. Default `2022-11-28`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
+    /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub concurrency: Option<usize>,
+    /// Seconds to wait for GitHub to answer one request before giving up on it. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_secs: Option<u64>,
+}
+
+/// An upstream repository whose releases trigger its targets.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The GitHub repository that makes the releases, as `owner/name`. `--source` accepts this
+    /// as well as the source's short name.
+    pub repository: String,
+    /// Names of the targets (keys of `targets`) that each release of this source feeds.
+    pub targets: Vec<String>,
+}
+
+/// The kind of request a target receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// `POST /repos/{owner}/{repo}/dispatches`: starts workflows that listen for
+    /// `on: repository_dispatch`. The token needs `repo` scope (classic) or Contents: write
+    /// (fine-grained) on the target repository.
+    #[default]
+    RepositoryDispatch,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::RepositoryDispatch => "repository_dispatch",
+        }
+    }
+}
+
+/// A downstream receiver of dispatches.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// What kind of request this target receives. Default `repository_dispatch`.
+    #[serde(default)]
+    pub kind: TargetKind,
+    /// The GitHub repository that receives the event, as `owner/name`.
+    pub repository: String,
+    /// The `event_type` of the repository_dispatch event (1 to 100 characters); workflows in the
+    /// target select on it with `on: repository_dispatch: types: [...]`. May be a Handlebars
+    /// template.
+    pub event_type: String,
+    /// Name of the environment variable that holds the token used for this target. Only the
+    /// name is ever written in files or printed; the value is read at run time.
+    pub token_env: String,
+    /// The event's `client_payload`: a mapping (at most 10 top-level keys) whose string values
+    /// are Handlebars templates, e.g. `version: "{{version}}"`. Each rendered value is a JSON
+    /// string; numbers, booleans and nested mappings/lists are kept as written.
+    #[serde(default)]
+    #[schemars(extend("maxProperties" = 10))]
+    pub client_payload: Map<String, Value>,
+    /// Send to this target only for releases that satisfy this condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// Overrides `defaults.api_url` for this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// Overrides `defaults.api_version` for this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Overrides `defaults.timeout_secs` for this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_secs: Option<u64>,
+}
+
+/// A condition on the released version. A target whose condition does not hold is skipped, and
+/// the report says why.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// A semver requirement such as `>=1.0.0` or `^2`, checked against the version without its
+    /// pre-release part (so `1.2.0-rc.1` satisfies `>=1.0.0`; use `prerelease` to exclude it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Whether pre-releases (versions such as `1.2.0-rc.1`) trigger this target. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerelease: Option<bool>,
+}

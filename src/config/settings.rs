@@ -1,0 +1,84 @@
+//! Layered delivery settings: the file's `defaults`, then `ORCHESTRATOR_*` environment
+//! variables, then command-line flags; a target's own keys win over all of these for that
+//! target.
+//!
+//! Figment handles only settings, never sources or targets, and the environment layer is
+//! filtered to the known keys so an unrelated `ORCHESTRATOR_FOO` cannot trip
+//! `deny_unknown_fields`.
+
+use super::model::Settings;
+use figment::providers::{Env, Serialized};
+use figment::{Figment, Provider};
+use std::time::Duration;
+
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub const DEFAULT_API_VERSION: &str = "2022-11-28";
+pub const DEFAULT_CONCURRENCY: usize = 10;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// GitHub asks integrators to keep at most 100 requests in flight.
+pub const MAX_CONCURRENCY: usize = 100;
+pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
+const KEYS: &[&str] = &["api_url", "api_version", "concurrency", "timeout_secs"];
+
+/// The environment layer, as read from the process.
+pub fn env() -> Env {
+    Env::prefixed(ENV_PREFIX).only(KEYS)
+}
+
+/// Merges the layers; the error names the variable or flag whose value is wrong.
+pub fn layer(file: &Settings, env: impl Provider, flags: &Settings) -> Result<Settings, String> {
+    Figment::from(Serialized::defaults(file))
+        .merge(env)
+        .merge(Serialized::defaults(flags))
+        .extract::<Settings>()
+        .map_err(|err| {
+            err.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Settings {
+        Settings {
+            api_url: Some("https://ghe.example.com/api/v3".into()),
+            concurrency: Some(5),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ORCHESTRATOR_CONCURRENCY", "20");
+            jail.set_env("ORCHESTRATOR_API_VERSION", "2026-03-10");
+            jail.set_env("ORCHESTRATOR_UNRELATED", "ignored");
+            let flags = Settings {
+                concurrency: Some(30),
+                ..Settings::default()
+            };
+            let merged = layer(&file(), env(), &flags).map_err(|e| e.to_string())?;
+            assert_eq!(merged.concurrency, Some(30));
+            assert_eq!(merged.api_version.as_deref(), Some("2026-03-10"));
+            assert_eq!(
+                merged.api_url.as_deref(),
+                Some("https://ghe.example.com/api/v3")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_env_value_names_the_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ORCHESTRATOR_CONCURRENCY", "many");
+            let err = layer(&file(), env(), &Settings::default()).unwrap_err();
+            assert!(err.contains("ORCHESTRATOR_CONCURRENCY"), "{err}");
+            Ok(())
+        });
+    }
+}

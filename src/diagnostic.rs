@@ -1,0 +1,178 @@
+//! Problems found in a configuration or a plan, each tied to a place in the file.
+//!
+//! Everything that can be wrong with user input is collected as a [`Diagnostic`] rather than
+//! returned as the first error, so one run of `validate` (or a failed plan) shows all of them.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a problem is: errors stop a run, warnings only stop `validate --strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// What kind of problem it is; stable names for `--output json` and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// The file is not valid YAML (or not UTF-8, or empty).
+    Syntax,
+    /// A key the format does not know (usually a typo).
+    UnknownKey,
+    /// A required key is absent.
+    MissingKey,
+    /// The same key appears twice in one mapping.
+    DuplicateKey,
+    /// A value of the wrong type or outside its allowed values.
+    InvalidValue,
+    /// `version:` is not a format version this build understands.
+    UnsupportedVersion,
+    /// A source lists a target that is not defined.
+    UnknownTarget,
+    /// A target that no source feeds.
+    UnusedTarget,
+    /// A source that feeds no target.
+    EmptySource,
+    /// A repository that is not a valid GitHub `owner/name`.
+    InvalidRepository,
+    /// `token_env` is not a usable environment variable name.
+    InvalidTokenEnv,
+    /// `api_url` is not a usable https URL.
+    InvalidUrl,
+    /// A `when.version` that is not a semver requirement, or a condition the version can't meet.
+    InvalidCondition,
+    /// A Handlebars template that does not compile.
+    Template,
+    /// A template that compiles but fails to render (e.g. an unknown variable).
+    Render,
+    /// A rendered request that GitHub would reject for its size or shape.
+    PayloadLimit,
+    /// The environment variable holding a target's token is unset or empty.
+    MissingToken,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "syntax",
+            Code::UnknownKey => "unknown_key",
+            Code::MissingKey => "missing_key",
+            Code::DuplicateKey => "duplicate_key",
+            Code::InvalidValue => "invalid_value",
+            Code::UnsupportedVersion => "unsupported_version",
+            Code::UnknownTarget => "unknown_target",
+            Code::UnusedTarget => "unused_target",
+            Code::EmptySource => "empty_source",
+            Code::InvalidRepository => "invalid_repository",
+            Code::InvalidTokenEnv => "invalid_token_env",
+            Code::InvalidUrl => "invalid_url",
+            Code::InvalidCondition => "invalid_condition",
+            Code::Template => "template",
+            Code::Render => "render",
+            Code::PayloadLimit => "payload_limit",
+            Code::MissingToken => "missing_token",
+        }
+    }
+}
+
+/// A 1-based line and column in the configuration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One problem, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: Code,
+    /// Key path in the file, e.g. `targets.website.client_payload.version`; empty for the
+    /// whole file.
+    pub path: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            path: path.into(),
+            location: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn warning(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, path, message)
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        self.location = self.location.or(location);
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `file:line:col: error[code] path: message` followed by an indented help line; the form
+    /// editors and CI logs recognise.
+    pub fn display_in<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
+        DisplayIn { d: self, file }
+    }
+}
+
+struct DisplayIn<'a> {
+    d: &'a Diagnostic,
+    file: &'a str,
+}
+
+impl fmt::Display for DisplayIn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.d;
+        write!(f, "{}", self.file)?;
+        if let Some(loc) = d.location {
+            write!(f, ":{}:{}", loc.line, loc.column)?;
+        }
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, ": {severity}[{}]", d.code.as_str())?;
+        if !d.path.is_empty() {
+            write!(f, " {}", d.path)?;
+        }
+        write!(f, ": {}", d.message)?;
+        if let Some(help) = &d.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Joins a key onto a key path: `join("targets", "web")` is `targets.web`.
+pub fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}

@@ -1,0 +1,16 @@
+//! orchestrator: turn one release into every downstream dispatch it should cause.
+//!
+//! The data walks one way: `dispatch.yaml` is loaded and compiled into a [`config::Config`]
+//! (which cannot be invalid), [`plan::plan`] renders every request for one release without any
+//! I/O, [`dispatch`] sends them concurrently, and [`report`] prints what happened.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod dispatch;
+pub mod plan;
+pub mod release;
+pub mod render;
+pub mod report;
+pub mod secret;

@@ -1,0 +1,355 @@
+//! Handlebars templates: compiled once when the configuration is loaded, rendered per release.
+//!
+//! Payloads are YAML structure whose string leaves are templates, and each leaf renders to a
+//! JSON string, so no rendered value can break the JSON around it. The registry is strict (an
+//! unknown variable is an error, not an empty string), does not HTML-escape, and has no helper
+//! that reads files or the environment: templates see only the context built here.
+
+use crate::release::{CiContext, Release};
+use handlebars::{Context, Handlebars};
+use serde_json::{json, Map, Value};
+
+/// Rendered strings longer than this are refused: GitHub's largest body is 64 KB, and the cap
+/// keeps a runaway template (`{{#each}}` over something big) from using unbounded memory.
+pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
+
+/// A string that may be a template. Strings without `{{` are kept as they are, which is both
+/// faster and spares users from escaping text that is not meant as a template.
+#[derive(Debug, Clone)]
+pub enum Text {
+    Literal(String),
+    /// The name of the compiled template in [`Templates`]: its key path in the file.
+    Template(String),
+}
+
+/// The structure of a payload, with its string leaves compiled.
+#[derive(Debug, Clone)]
+pub enum PayloadTemplate {
+    /// Numbers, booleans and nulls are sent exactly as written.
+    Value(Value),
+    Text(Text),
+    Map(Vec<(String, PayloadTemplate)>),
+    List(Vec<PayloadTemplate>),
+}
+
+/// All templates of one configuration, registered by key path.
+pub struct Templates {
+    registry: Handlebars<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_escape_fn(handlebars::no_escape);
+        Templates { registry }
+    }
+}
+
+/// Why a template failed, with its position inside the template when known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateProblem {
+    /// The template's key path.
+    pub name: String,
+    pub message: String,
+}
+
+impl Templates {
+    /// Compiles `source` under `name` (its key path) when it contains template syntax.
+    pub fn text(&mut self, name: &str, source: &str) -> Result<Text, TemplateProblem> {
+        if !source.contains("{{") {
+            return Ok(Text::Literal(source.to_owned()));
+        }
+        self.registry
+            .register_template_string(name, source)
+            .map_err(|err| TemplateProblem {
+                name: name.to_owned(),
+                message: template_error_message(&err),
+            })?;
+        Ok(Text::Template(name.to_owned()))
+    }
+
+    /// Compiles every string leaf of a payload; problems in all leaves are returned together.
+    pub fn payload(
+        &mut self,
+        path: &str,
+        value: &Value,
+        problems: &mut Vec<TemplateProblem>,
+    ) -> PayloadTemplate {
+        match value {
+            Value::String(s) => match self.text(path, s) {
+                Ok(text) => PayloadTemplate::Text(text),
+                Err(problem) => {
+                    problems.push(problem);
+                    PayloadTemplate::Value(Value::Null)
+                }
+            },
+            Value::Object(map) => PayloadTemplate::Map(
+                map.iter()
+                    .map(|(k, v)| {
+                        let child = crate::diagnostic::join(path, k);
+                        (k.clone(), self.payload(&child, v, problems))
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => PayloadTemplate::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.payload(&format!("{path}[{i}]"), v, problems))
+                    .collect(),
+            ),
+            other => PayloadTemplate::Value(other.clone()),
+        }
+    }
+
+    pub fn render_text(&self, text: &Text, ctx: &Context) -> Result<String, TemplateProblem> {
+        match text {
+            Text::Literal(s) => Ok(s.clone()),
+            Text::Template(name) => {
+                let out = self
+                    .registry
+                    .render_with_context(name, ctx)
+                    .map_err(|err| TemplateProblem {
+                        name: name.clone(),
+                        message: render_error_message(&err),
+                    })?;
+                if out.len() > MAX_RENDERED_BYTES {
+                    return Err(TemplateProblem {
+                        name: name.clone(),
+                        message: format!(
+                            "renders to {} bytes, more than the {MAX_RENDERED_BYTES} a payload can hold",
+                            out.len()
+                        ),
+                    });
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Renders a payload; every failing leaf is reported, not just the first.
+    pub fn render_payload(
+        &self,
+        payload: &PayloadTemplate,
+        ctx: &Context,
+        problems: &mut Vec<TemplateProblem>,
+    ) -> Value {
+        match payload {
+            PayloadTemplate::Value(v) => v.clone(),
+            PayloadTemplate::Text(text) => match self.render_text(text, ctx) {
+                Ok(s) => Value::String(s),
+                Err(problem) => {
+                    problems.push(problem);
+                    Value::Null
+                }
+            },
+            PayloadTemplate::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.render_payload(v, ctx, problems)))
+                    .collect::<Map<_, _>>(),
+            ),
+            PayloadTemplate::List(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_payload(v, ctx, problems))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn template_error_message(err: &handlebars::TemplateError) -> String {
+    let reason = err.reason().to_string();
+    match err.pos() {
+        Some((line, col)) => {
+            format!("template does not compile (line {line}, col {col} of the template): {reason}")
+        }
+        None => format!("template does not compile: {reason}"),
+    }
+}
+
+fn render_error_message(err: &handlebars::RenderError) -> String {
+    let reason = err.reason().to_string();
+    let hint = if reason.contains("not found in strict mode") {
+        format!("; the variables are {}", VARIABLES.join(", "))
+    } else {
+        String::new()
+    };
+    format!("template does not render: {reason}{hint}")
+}
+
+/// The variables a template can use, for error messages and the README.
+pub const VARIABLES: &[&str] = &[
+    "source.name",
+    "source.repository",
+    "source.owner",
+    "source.repo",
+    "target.name",
+    "target.repository",
+    "target.owner",
+    "target.repo",
+    "version",
+    "tag",
+    "major",
+    "minor",
+    "patch",
+    "prerelease",
+    "build",
+    "is_prerelease",
+    "vars.<key> (from --set key=value)",
+    "ci.sha",
+    "ci.run_id",
+    "ci.run_attempt",
+    "ci.run_url",
+    "ci.server_url",
+    "ci.repository",
+    "ci.ref",
+    "ci.actor",
+    "ci.workflow",
+];
+
+/// A repository as seen by templates.
+pub struct RepoVars<'a> {
+    pub name: &'a str,
+    pub repository: &'a str,
+    pub owner: &'a str,
+    pub repo: &'a str,
+}
+
+impl RepoVars<'_> {
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "repository": self.repository,
+            "owner": self.owner,
+            "repo": self.repo,
+        })
+    }
+}
+
+/// The part of the context shared by every target of one release.
+pub fn release_context(release: &Release, source: &RepoVars<'_>) -> Map<String, Value> {
+    let version = &release.version;
+    let mut ctx = Map::new();
+    ctx.insert("source".into(), source.to_json());
+    ctx.insert("version".into(), json!(version.text));
+    ctx.insert("tag".into(), json!(version.tag));
+    ctx.insert("is_prerelease".into(), json!(version.is_prerelease()));
+    if let Some(v) = &version.semver {
+        ctx.insert("major".into(), json!(v.major));
+        ctx.insert("minor".into(), json!(v.minor));
+        ctx.insert("patch".into(), json!(v.patch));
+        ctx.insert("prerelease".into(), json!(v.pre.as_str()));
+        ctx.insert("build".into(), json!(v.build.as_str()));
+    }
+    ctx.insert("vars".into(), json!(release.vars));
+    ctx.insert("ci".into(), ci_json(&release.ci));
+    ctx
+}
+
+fn ci_json(ci: &CiContext) -> Value {
+    serde_json::to_value(ci).unwrap_or_else(|_| Value::Object(Map::new()))
+}
+
+/// The full context for one target: the release's, plus the target itself.
+pub fn target_context(release: &Map<String, Value>, target: &RepoVars<'_>) -> Context {
+    let mut ctx = release.clone();
+    ctx.insert("target".into(), target.to_json());
+    Context::from(Value::Object(ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::Version;
+
+    fn ctx(version: &str) -> Context {
+        let release = Release {
+            source: "app".into(),
+            version: Version::parse(version).unwrap(),
+            vars: [("env".to_owned(), "prod".to_owned())]
+                .into_iter()
+                .collect(),
+            ci: CiContext::default(),
+        };
+        let source = RepoVars {
+            name: "app",
+            repository: "o/app",
+            owner: "o",
+            repo: "app",
+        };
+        let target = RepoVars {
+            name: "web",
+            repository: "o/web",
+            owner: "o",
+            repo: "web",
+        };
+        target_context(&release_context(&release, &source), &target)
+    }
+
+    fn render(payload: Value, version: &str) -> (Value, Vec<TemplateProblem>) {
+        let mut templates = Templates::default();
+        let mut problems = Vec::new();
+        let compiled = templates.payload("p", &payload, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let out = templates.render_payload(&compiled, &ctx(version), &mut problems);
+        (out, problems)
+    }
+
+    #[test]
+    fn renders_leaves_as_strings_and_keeps_other_values() {
+        let (out, problems) = render(
+            json!({"v": "{{version}}", "m": "{{major}}.{{minor}}", "n": 3, "b": true,
+                   "nested": {"list": ["{{source.name}}->{{target.repository}}", "{{vars.env}}"]}}),
+            "v2.5.0",
+        );
+        assert!(problems.is_empty());
+        assert_eq!(
+            out,
+            json!({"v": "2.5.0", "m": "2.5", "n": 3, "b": true,
+                   "nested": {"list": ["app->o/web", "prod"]}})
+        );
+    }
+
+    #[test]
+    fn values_that_look_like_json_or_html_stay_plain_strings() {
+        let (out, _) = render(json!({"x": "{{vars.env}}\"}<b>&"}), "1.0.0");
+        assert_eq!(out, json!({"x": "prod\"}<b>&"}));
+    }
+
+    #[test]
+    fn an_unknown_variable_is_an_error_naming_the_template() {
+        let (_, problems) = render(json!({"x": "{{versoin}}"}), "1.0.0");
+        assert_eq!(problems[0].name, "p.x");
+        assert!(problems[0].message.contains("versoin"), "{problems:?}");
+    }
+
+    #[test]
+    fn semver_parts_are_missing_for_non_semver_versions() {
+        let (_, problems) = render(json!({"x": "{{major}}"}), "2024-05");
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn templates_cannot_read_the_environment() {
+        std::env::set_var("ORCHESTRATOR_TEST_SECRET", "s3cr3t");
+        let (_, problems) = render(json!({"x": "{{env.ORCHESTRATOR_TEST_SECRET}}"}), "1.0.0");
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn a_template_that_does_not_compile_is_reported() {
+        let mut templates = Templates::default();
+        let err = templates.text("t", "{{#if x}}unclosed").unwrap_err();
+        assert_eq!(err.name, "t");
+        assert!(err.message.contains("does not compile"));
+    }
+}

@@ -1,0 +1,301 @@
+//! What the user reads: the plan of a dry run, the outcome of a run, the problems in a file.
+//! Text for people, JSON (`--output json`) for machines; both built from one [`Report`].
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::dispatch::{Outcome, Status};
+use crate::plan::{Job, Plan};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// A run or a dry run, per target, in plan order (sent targets first, then skipped ones).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub version: String,
+    pub dry_run: bool,
+    pub summary: Summary,
+    pub targets: Vec<TargetReport>,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub total: usize,
+    pub planned: usize,
+    pub delivered: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetReport {
+    pub target: String,
+    pub kind: &'static str,
+    pub repository: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    #[serde(flatten)]
+    pub status: Entry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// A target's line in the report: planned (dry run) or what happened.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Entry {
+    Planned(Planned),
+    Done(Status),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Planned {
+    /// Always `"planned"`, so every entry has an `outcome`.
+    pub outcome: &'static str,
+    pub method: &'static str,
+    pub url: String,
+    pub token_env: String,
+    /// Whether the token variable is set; its value is never part of a report.
+    pub token_set: bool,
+    pub body: serde_json::Value,
+}
+
+impl Report {
+    /// The plan of a dry run.
+    pub fn planned(plan: &Plan) -> Report {
+        let mut targets: Vec<TargetReport> = plan
+            .jobs
+            .iter()
+            .map(|job| TargetReport {
+                status: Entry::Planned(Planned {
+                    outcome: "planned",
+                    method: "POST",
+                    url: job.url.clone(),
+                    token_env: job.token_env.clone(),
+                    token_set: job.token.is_some(),
+                    body: job.body.clone(),
+                }),
+                ..job_report(job)
+            })
+            .collect();
+        targets.extend(skipped(plan));
+        Report::new(plan, true, targets, None)
+    }
+
+    /// The outcome of a run; `outcomes` are in the order of `plan.jobs`.
+    pub fn finished(plan: &Plan, outcomes: &[Outcome], duration_ms: u64) -> Report {
+        let mut targets: Vec<TargetReport> = plan
+            .jobs
+            .iter()
+            .zip(outcomes)
+            .map(|(job, outcome)| TargetReport {
+                status: Entry::Done(outcome.status.clone()),
+                attempts: Some(outcome.attempts),
+                duration_ms: Some(outcome.duration.as_millis() as u64),
+                ..job_report(job)
+            })
+            .collect();
+        targets.extend(skipped(plan));
+        Report::new(plan, false, targets, Some(duration_ms))
+    }
+
+    fn new(
+        plan: &Plan,
+        dry_run: bool,
+        targets: Vec<TargetReport>,
+        duration_ms: Option<u64>,
+    ) -> Report {
+        let mut summary = Summary {
+            total: targets.len(),
+            duration_ms,
+            ..Summary::default()
+        };
+        for t in &targets {
+            match &t.status {
+                Entry::Planned(_) => summary.planned += 1,
+                Entry::Done(Status::Delivered { .. }) => summary.delivered += 1,
+                Entry::Done(Status::Failed { .. }) => summary.failed += 1,
+                Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
+            }
+        }
+        Report {
+            source: plan.source.clone(),
+            version: plan.version.clone(),
+            dry_run,
+            summary,
+            targets,
+        }
+    }
+
+    pub fn any_failed(&self) -> bool {
+        self.summary.failed > 0
+    }
+
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        writeln!(out)
+    }
+
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let width = self
+            .targets
+            .iter()
+            .map(|t| t.target.len())
+            .max()
+            .unwrap_or(0);
+        if self.dry_run {
+            writeln!(
+                out,
+                "Dry run: release {} of {} would send {} dispatch(es); nothing is sent.",
+                self.version, self.source, self.summary.planned
+            )?;
+        }
+        for t in &self.targets {
+            match &t.status {
+                Entry::Planned(p) => {
+                    writeln!(out, "\nplanned  {:width$}  {}", t.target, t.repository)?;
+                    writeln!(out, "  {} {}", p.method, p.url)?;
+                    let set = if p.token_set {
+                        "set"
+                    } else {
+                        "not set; a real run needs it"
+                    };
+                    writeln!(out, "  token: ${} ({set})", p.token_env)?;
+                    let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
+                    for line in body.lines() {
+                        writeln!(out, "  {line}")?;
+                    }
+                }
+                Entry::Done(Status::Delivered { http_status }) => writeln!(
+                    out,
+                    "delivered  {:width$}  {}  {} ({http_status}, {} ms)",
+                    t.target,
+                    t.repository,
+                    t.event_type.as_deref().unwrap_or(""),
+                    t.duration_ms.unwrap_or(0)
+                )?,
+                Entry::Done(Status::Failed { reason, hint, .. }) => {
+                    writeln!(
+                        out,
+                        "failed     {:width$}  {}  {reason}",
+                        t.target, t.repository
+                    )?;
+                    if let Some(hint) = hint {
+                        writeln!(out, "           {:width$}  hint: {hint}", "")?;
+                    }
+                }
+                Entry::Done(Status::Skipped { reason }) => {
+                    let label = if self.dry_run { "\nskipped" } else { "skipped" };
+                    writeln!(
+                        out,
+                        "{label}    {:width$}  {}  {reason}",
+                        t.target, t.repository
+                    )?;
+                }
+            }
+        }
+        let s = &self.summary;
+        if self.dry_run {
+            writeln!(
+                out,
+                "\n{} planned, {} skipped (dry run)",
+                s.planned, s.skipped
+            )
+        } else {
+            let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
+            writeln!(
+                out,
+                "{} target(s): {} delivered, {} failed, {} skipped in {secs:.2} s",
+                s.total, s.delivered, s.failed, s.skipped
+            )
+        }
+    }
+}
+
+fn job_report(job: &Job) -> TargetReport {
+    TargetReport {
+        target: job.target.clone(),
+        kind: job.kind.as_str(),
+        repository: job.repository.to_string(),
+        event_type: Some(job.event_type.clone()),
+        status: Entry::Done(Status::Skipped {
+            reason: String::new(),
+        }),
+        attempts: None,
+        duration_ms: None,
+    }
+}
+
+fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
+    plan.skipped.iter().map(|skip| TargetReport {
+        target: skip.target.clone(),
+        kind: crate::config::model::TargetKind::RepositoryDispatch.as_str(),
+        repository: skip.repository.to_string(),
+        event_type: None,
+        status: Entry::Done(Status::Skipped {
+            reason: skip.reason.clone(),
+        }),
+        attempts: None,
+        duration_ms: None,
+    })
+}
+
+/// Problems in a file, one per line (with its help line), then a count.
+pub fn write_diagnostics(
+    out: &mut dyn Write,
+    file: &str,
+    diagnostics: &[Diagnostic],
+) -> io::Result<()> {
+    for d in diagnostics {
+        writeln!(out, "{}", d.display_in(file))?;
+    }
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    if !diagnostics.is_empty() {
+        writeln!(out, "{errors} error(s), {warnings} warning(s) in {file}")?;
+    }
+    Ok(())
+}
+
+/// GitHub Actions workflow commands, so problems show on the pull request's diff.
+pub fn write_annotations(
+    out: &mut dyn Write,
+    file: &str,
+    diagnostics: &[Diagnostic],
+) -> io::Result<()> {
+    for d in diagnostics {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut props = format!("file={}", escape_property(file));
+        if let Some(loc) = d.location {
+            props.push_str(&format!(",line={},col={}", loc.line, loc.column));
+        }
+        props.push_str(&format!(",title={}", escape_property(d.code.as_str())));
+        let mut message = if d.path.is_empty() {
+            d.message.clone()
+        } else {
+            format!("{}: {}", d.path, d.message)
+        };
+        if let Some(help) = &d.help {
+            message.push_str(&format!("\nhelp: {help}"));
+        }
+        writeln!(out, "::{level} {props}::{}", escape_data(&message))?;
+    }
+    Ok(())
+}
+
+// The escapes GitHub's runner expects in workflow commands (actions/toolkit `command.ts`).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}

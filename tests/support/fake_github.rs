@@ -1,0 +1,168 @@
+//! `FakeGitHub`: a scripted stand-in for api.github.com on 127.0.0.1, usable from plain
+//! synchronous tests that run the real binary.
+//!
+//! It speaks raw HTTP/1.1 over tokio's `TcpListener` rather than hyper/axum so a test can
+//! script faults exactly: a TCP reset, a silent hang, a lying header.
+
+use super::http;
+use super::reply::Script;
+use super::server::{self, lock, path_matches, Route, State};
+use serde_json::Value;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// One request as the fake received it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    /// Path plus query, exactly as sent.
+    pub path: String,
+    /// Names lowercased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// When the whole request (head and body) had been read.
+    pub received_at: Instant,
+    /// Requests sharing an id came over one kept-alive connection.
+    pub connection_id: u64,
+}
+
+impl Recorded {
+    /// Case-insensitive; the first value when a header repeats.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        http::header(&self.headers, name)
+    }
+
+    /// The body as JSON; panics with the body text when it is not JSON.
+    pub fn body_json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} {} body is not JSON ({e}): {:?}",
+                self.method,
+                self.path,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// The fake server. Dropping it stops the server and aborts any connection still open.
+pub struct FakeGitHub {
+    addr: SocketAddr,
+    state: Arc<State>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeGitHub {
+    /// Binds 127.0.0.1 on a free port and serves from a background thread with its own
+    /// runtime, so the caller needs none. Panics if the loopback socket cannot be set up.
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap_or_else(|e| panic!("FakeGitHub: cannot bind 127.0.0.1:0: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("FakeGitHub: no local address: {e}"));
+        let state = Arc::new(State::new());
+        let (stop, stopped) = oneshot::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("fake-github-{}", addr.port()))
+            .spawn({
+                let state = Arc::clone(&state);
+                move || server::serve(listener, state, stopped, ready_tx)
+            })
+            .unwrap_or_else(|e| panic!("FakeGitHub: cannot spawn its thread: {e}"));
+        // Wait until the listener is registered so the first request cannot race the start.
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("FakeGitHub: cannot start: {e}"),
+            Err(_) => panic!("FakeGitHub: server thread died while starting"),
+        }
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, without a trailing slash, for the client's API base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Scripts `method path`; `*` in `path` matches one segment (`/repos/acme/*/dispatches`).
+    /// Scripting the same method and path again replaces the script and restarts it.
+    pub fn on(&self, method: &str, path: &str, script: impl Into<Script>) {
+        let route = Route {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            script: script.into(),
+            served: 0,
+        };
+        let mut routes = lock(&self.state.routes);
+        routes.retain(|r| !(r.method == route.method && r.path == route.path));
+        routes.push(route);
+    }
+
+    /// Delay applied to every reply that does not set its own.
+    pub fn set_default_delay(&self, delay: Duration) {
+        lock(&self.state.settings).default_delay = delay;
+    }
+
+    /// From now on a request without `Authorization: Bearer <token>` gets 401 Bad credentials.
+    pub fn require_token(&self, token: &str) {
+        lock(&self.state.settings).token = Some(token.to_owned());
+    }
+
+    /// Emulates GitHub's secondary limit: a POST that would make more than `max_posts`
+    /// accepted POSTs within any `window` gets `Reply::secondary_rate_limit()` with
+    /// `retry-after`. Rejected POSTs do not count toward the window, so a client that backs
+    /// off as told gets through; a rejected POST does not consume a step of its route's script.
+    pub fn limit_per_window(&self, max_posts: usize, window: Duration) {
+        lock(&self.state.settings).window = Some((max_posts, window));
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// Requests whose path (query ignored) matches `path`; `*` matches one segment.
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        lock(&self.state.requests)
+            .iter()
+            .filter(|r| path_matches(path, &r.path))
+            .cloned()
+            .collect()
+    }
+
+    /// The most requests ever held at once (read, not yet answered).
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many POSTs `limit_per_window` turned away.
+    pub fn rate_limited_replies(&self) -> usize {
+        self.state.rate_limited.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
