@@ -304,5 +304,8 @@ fn resolve_token(
 
 fn render_problem(problem: TemplateProblem) -> Diagnostic {
     Diagnostic::error(Code::Render, problem.name, problem.message)
-        .with_help("use one of the variables listed above, or pass your own with `--set key=value` and use `{{vars.key}}`")
+        .with_help(format!(
+            "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",
+            crate::render::VARIABLES.join(", ")
+        ))
 }

@@ -177,13 +177,12 @@ fn template_error_message(err: &handlebars::TemplateError) -> String {
 }
 
 fn render_error_message(err: &handlebars::RenderError) -> String {
-    let reason = err.reason().to_string();
-    let hint = if reason.contains("not found in strict mode") {
-        format!("; the variables are {}", VARIABLES.join(", "))
-    } else {
-        String::new()
-    };
-    format!("template does not render: {reason}{hint}")
+    match err.reason() {
+        handlebars::RenderErrorReason::MissingVariable(Some(name)) => {
+            format!("template uses `{name}`, which is not a known variable")
+        }
+        reason => format!("template does not render: {reason}"),
+    }
 }
 
 /// The variables a template can use, for error messages and the README.
@@ -204,7 +203,7 @@ pub const VARIABLES: &[&str] = &[
     "prerelease",
     "build",
     "is_prerelease",
-    "vars.<key> (from --set key=value)",
+    "vars.<key>",
     "ci.sha",
     "ci.run_id",
     "ci.run_attempt",

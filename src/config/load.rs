@@ -325,7 +325,8 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(name, c), *c))
-        .filter(|(score, _)| *score > 0.8)
+        // Jaro-Winkler ranks, but misses swapped letters in short names (`bda` for `bad`).
+        .filter(|(score, c)| *score > 0.8 || strsim::damerau_levenshtein(name, c) == 1)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }

@@ -6,6 +6,7 @@
 // Each test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod cli;
 mod fake_github;
 mod http;
 pub mod openapi;

@@ -1,0 +1,86 @@
+//! `run --dry-run`: the whole plan, printed; no token and no network needed.
+
+mod support;
+
+use serde_json::json;
+use support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
+use support::FakeGitHub;
+
+#[test]
+fn the_readme_dry_run_prints_the_dot_ai_plan_without_a_token() {
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.3",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("nothing is sent"), "{stdout}");
+    assert!(
+        stdout.contains("POST https://api.github.com/repos/vfarcic/dot-ai-website/dispatches"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("POST https://api.github.com/repos/vfarcic/dot-ai-cli/dispatches"));
+    assert!(
+        stdout.contains("token: $WEBSITE_DISPATCH_TOKEN (not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"event_type\": \"upstream-release\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"source\": \"dot-ai\""), "{stdout}");
+    assert!(
+        stdout.contains("2 planned, 0 skipped (dry run)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_dry_run_sends_nothing_even_with_tokens_and_a_reachable_api() {
+    let github = FakeGitHub::start();
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.3",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(github.requests().is_empty());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["summary"]["planned"], 2);
+    let website = &report["targets"][0];
+    assert_eq!(website["outcome"], "planned");
+    assert_eq!(website["token_env"], "WEBSITE_DISPATCH_TOKEN");
+    assert_eq!(website["token_set"], true);
+    assert_eq!(report["targets"][1]["token_set"], false);
+    assert_eq!(
+        website["body"],
+        json!({"event_type": "upstream-release", "client_payload": {"source": "dot-ai", "version": "1.2.3"}})
+    );
+    assert_eq!(
+        website["url"],
+        format!(
+            "{}/repos/vfarcic/dot-ai-website/dispatches",
+            github.base_url()
+        )
+    );
+}

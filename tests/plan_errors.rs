@@ -1,0 +1,167 @@
+//! A plan with any problem sends nothing, exits 2 and names every problem's target and key.
+
+mod support;
+
+use support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use support::FakeGitHub;
+
+const TWO_TARGETS: &str = r#"version: 1
+sources:
+  app:
+    repository: o/app
+    targets: [good, bad]
+targets:
+  good:
+    repository: o/good
+    event_type: release
+    token_env: APP_TOKEN
+    client_payload:
+      version: "{{version}}"
+  bad:
+    repository: o/bad
+    event_type: release
+    token_env: APP_TOKEN
+    client_payload:
+      version: "{{versoin}}"
+"#;
+
+fn run_against(github: &FakeGitHub, yaml: &str, envs: &[(&str, &str)]) -> (i32, String) {
+    let dir = config_dir(yaml);
+    let mut cmd = orchestrator(dir.path());
+    cmd.args(["run", "--source", "app", "--version", "1.0.0"])
+        .args(["--api-url", &github.base_url()]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn an_unknown_template_variable_sends_nothing_and_names_target_and_key() {
+    let github = FakeGitHub::start();
+    let (code, stderr) = run_against(&github, TWO_TARGETS, &[("APP_TOKEN", WEBSITE_TOKEN)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        github.requests().len(),
+        0,
+        "the good target must not be sent either"
+    );
+    assert!(
+        stderr.contains("dispatch.yaml:18:7: error[render] targets.bad.client_payload.version"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("versoin"), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+}
+
+#[test]
+fn a_missing_token_sends_nothing_and_names_the_variable() {
+    let github = FakeGitHub::start();
+    let yaml = TWO_TARGETS.replace("{{versoin}}", "{{version}}").replacen(
+        "token_env: APP_TOKEN\n    client_payload:\n      version: \"{{version}}\"\n",
+        "token_env: OTHER_TOKEN\n    client_payload:\n      version: \"{{version}}\"\n",
+        2,
+    );
+    let (code, stderr) = run_against(&github, &yaml, &[("APP_TOKEN", WEBSITE_TOKEN)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(github.requests().len(), 0);
+    assert!(
+        stderr.contains("error[missing_token] targets.bad.token_env"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`OTHER_TOKEN`"), "{stderr}");
+}
+
+#[test]
+fn an_empty_token_counts_as_missing() {
+    let github = FakeGitHub::start();
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai", "--version", "1.0.0"])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", "")
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(github.requests().len(), 0);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("WEBSITE_DISPATCH_TOKEN"));
+}
+
+#[test]
+fn an_unknown_target_name_sends_nothing_and_suggests_the_right_one() {
+    let github = FakeGitHub::start();
+    let yaml = TWO_TARGETS
+        .replace("{{versoin}}", "{{version}}")
+        .replace("targets: [good, bad]", "targets: [good, bda]");
+    let (code, stderr) = run_against(&github, &yaml, &[("APP_TOKEN", WEBSITE_TOKEN)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(github.requests().len(), 0);
+    assert!(
+        stderr.contains("dispatch.yaml:5:21: error[unknown_target] sources.app.targets[1]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `bad`?"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_source_lists_the_known_ones() {
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-aii",
+            "--version",
+            "1.0.0",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no source is named `dot-aii`"), "{stderr}");
+    assert!(stderr.contains("dot-ai, dot-ai-controller"), "{stderr}");
+}
+
+#[test]
+fn a_missing_config_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai", "--version", "1.0.0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read dispatch.yaml"));
+}
+
+#[test]
+fn an_invalid_version_is_a_usage_error() {
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai", "--version", "", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the version is empty"));
+}
+
+#[test]
+fn plain_http_to_a_real_host_is_refused_before_sending() {
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai", "--version", "1.0.0"])
+        .args(["--api-url", "http://api.github.com"])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error[invalid_url] defaults.api_url"),
+        "{stderr}"
+    );
+}

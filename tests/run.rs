@@ -1,0 +1,481 @@
+//! `orchestrator run` end to end: the real binary against a loopback stand-in for GitHub.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::cli::{config_dir, example_dir, many_targets, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use support::{openapi, FakeGitHub, Reply};
+
+const DISPATCH_OP: &str = "repos/create-dispatch-event";
+
+fn json_output(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn a_dot_ai_release_sends_exactly_the_seed_dispatches() {
+    let github = FakeGitHub::start();
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai", "--version", "1.2.3"])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let website = github.requests_to("/repos/vfarcic/dot-ai-website/dispatches");
+    let cli = github.requests_to("/repos/vfarcic/dot-ai-cli/dispatches");
+    assert_eq!(github.requests().len(), 2);
+    assert_eq!(website.len(), 1);
+    assert_eq!(cli.len(), 1);
+    assert_eq!(
+        website[0].body_json(),
+        json!({"event_type": "upstream-release", "client_payload": {"source": "dot-ai", "version": "1.2.3"}})
+    );
+    assert_eq!(
+        cli[0].body_json(),
+        json!({"event_type": "server-release", "client_payload": {"version": "1.2.3"}})
+    );
+    assert_eq!(
+        website[0].header("authorization"),
+        Some(format!("Bearer {WEBSITE_TOKEN}").as_str())
+    );
+    assert_eq!(
+        cli[0].header("authorization"),
+        Some(format!("Bearer {CLI_TOKEN}").as_str())
+    );
+    for request in github.requests() {
+        assert_eq!(request.method, "POST");
+        assert_eq!(
+            request.header("accept"),
+            Some("application/vnd.github+json")
+        );
+        assert_eq!(request.header("x-github-api-version"), Some("2022-11-28"));
+        assert!(request
+            .header("user-agent")
+            .unwrap_or("")
+            .starts_with("orchestrator/"));
+        openapi::assert_request_matches(DISPATCH_OP, &request);
+    }
+    assert!(
+        stdout.contains("delivered") && stdout.contains("dot-ai-website"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 delivered, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_controller_release_feeds_only_the_website_with_its_own_name() {
+    let github = FakeGitHub::start();
+    let dir = example_dir();
+    orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai-controller",
+            "--version",
+            "v0.9.0",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .assert()
+        .success();
+    let requests = github.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/repos/vfarcic/dot-ai-website/dispatches");
+    assert_eq!(
+        requests[0].body_json()["client_payload"],
+        json!({"source": "dot-ai-controller", "version": "0.9.0"})
+    );
+}
+
+#[test]
+fn the_source_can_be_named_by_its_repository() {
+    let github = FakeGitHub::start();
+    let dir = example_dir();
+    orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "vfarcic/dot-ai-controller",
+            "--version",
+            "1.0.0",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .assert()
+        .success();
+    assert_eq!(github.requests().len(), 1);
+}
+
+#[test]
+fn requests_overlap_up_to_the_concurrency_bound_and_never_more() {
+    let dir = config_dir(&many_targets(20));
+    for bound in [5, 20] {
+        let github = FakeGitHub::start();
+        github.set_default_delay(Duration::from_millis(200));
+        orchestrator(dir.path())
+            .args(["run", "--source", "app", "--version", "1.0.0"])
+            .args([
+                "--api-url",
+                &github.base_url(),
+                "--concurrency",
+                &bound.to_string(),
+            ])
+            .env("APP_TOKEN", WEBSITE_TOKEN)
+            .assert()
+            .success();
+        assert_eq!(github.requests().len(), 20);
+        assert_eq!(github.max_in_flight(), bound, "bound {bound}");
+    }
+}
+
+#[test]
+fn the_default_concurrency_is_ten() {
+    let github = FakeGitHub::start();
+    github.set_default_delay(Duration::from_millis(200));
+    let dir = config_dir(&many_targets(20));
+    orchestrator(dir.path())
+        .args(["run", "--source", "app", "--version", "1.0.0"])
+        .env("ORCHESTRATOR_API_URL", github.base_url())
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .assert()
+        .success();
+    assert_eq!(github.max_in_flight(), 10);
+}
+
+#[test]
+fn one_failing_target_neither_stops_nor_hides_the_others() {
+    let github = FakeGitHub::start();
+    github.on("POST", "/repos/o/t01/dispatches", Reply::not_found());
+    github.on(
+        "POST",
+        "/repos/o/t02/dispatches",
+        Reply::validation_failed(
+            "Invalid request.\n\nFor 'properties/client_payload', nil is not an object.",
+        ),
+    );
+    github.on("POST", "/repos/o/t03/dispatches", Reply::bad_credentials());
+    let dir = config_dir(&many_targets(5));
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--output",
+            "json",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(github.requests().len(), 5, "every target was tried");
+
+    let report = json_output(&output);
+    assert_eq!(report["summary"]["delivered"], 2);
+    assert_eq!(report["summary"]["failed"], 3);
+    let by_name = |name: &str| {
+        report["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("t00")["outcome"], "delivered");
+    assert_eq!(by_name("t00")["http_status"], 204);
+    let not_found = by_name("t01");
+    assert_eq!(not_found["outcome"], "failed");
+    assert_eq!(not_found["http_status"], 404);
+    let hint = not_found["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("repository not found or the token cannot see it"),
+        "{hint}"
+    );
+    assert!(hint.contains("Contents: write"), "{hint}");
+    let invalid = by_name("t02");
+    assert_eq!(invalid["http_status"], 422);
+    assert!(invalid["reason"]
+        .as_str()
+        .unwrap()
+        .contains("nil is not an object"));
+    assert!(by_name("t03")["hint"]
+        .as_str()
+        .unwrap()
+        .contains("bad credentials"));
+    assert_eq!(by_name("t04")["outcome"], "delivered");
+}
+
+#[test]
+fn the_text_report_names_each_failure_with_its_hint() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/vfarcic/dot-ai-cli/dispatches",
+        Reply::not_found(),
+    );
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai", "--version", "1.2.3"])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let failed = stdout.lines().find(|l| l.starts_with("failed")).unwrap();
+    assert!(
+        failed.contains("dot-ai-cli") && failed.contains("404 Not Found"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hint: repository not found"), "{stdout}");
+    assert!(stdout.contains("1 delivered, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn an_unreachable_api_fails_every_target_with_a_reason() {
+    // Bind and drop a listener so the port is very likely closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.3",
+            "--output",
+            "json",
+        ])
+        .args(["--api-url", &format!("http://127.0.0.1:{port}")])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = json_output(&output);
+    assert_eq!(report["summary"]["failed"], 2);
+    assert!(report["targets"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("request failed"));
+}
+
+#[test]
+fn a_slow_answer_fails_the_target_after_the_timeout() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/vfarcic/dot-ai-cli/dispatches",
+        Reply::hang(Duration::from_secs(5)),
+    );
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.3",
+            "--output",
+            "json",
+            "--timeout",
+            "1",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = json_output(&output);
+    assert_eq!(report["summary"]["delivered"], 1);
+    let cli = &report["targets"][1];
+    assert_eq!(cli["target"], "dot-ai-cli");
+    assert_eq!(cli["reason"], "no answer within 1 s");
+}
+
+#[test]
+fn version_conditions_skip_targets_and_say_why() {
+    let yaml = r#"
+version: 1
+sources:
+  app: {repository: o/app, targets: [stable-only, v2-and-up, always]}
+targets:
+  stable-only:
+    repository: o/stable
+    event_type: release
+    token_env: APP_TOKEN
+    when: {prerelease: false}
+  v2-and-up:
+    repository: o/v2
+    event_type: release
+    token_env: APP_TOKEN
+    when: {version: ">=2.0.0"}
+  always:
+    repository: o/always
+    event_type: release
+    token_env: APP_TOKEN
+"#;
+    let github = FakeGitHub::start();
+    let dir = config_dir(yaml);
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.5.0-rc.1",
+            "--output",
+            "json",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let paths: Vec<String> = github.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/repos/o/always/dispatches"]);
+    let report = json_output(&output);
+    assert_eq!(report["summary"]["skipped"], 2);
+    let reasons: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["outcome"] == "skipped")
+        .map(|t| t["reason"].as_str().unwrap())
+        .collect();
+    assert!(reasons[0].contains("pre-release"), "{reasons:?}");
+    assert!(reasons[1].contains(">=2.0.0"), "{reasons:?}");
+}
+
+#[test]
+fn templates_see_semver_parts_set_values_and_the_ci_run() {
+    let yaml = r#"
+version: 1
+sources:
+  app: {repository: o/app, targets: [web]}
+targets:
+  web:
+    repository: o/web
+    event_type: "release-{{major}}"
+    token_env: APP_TOKEN
+    client_payload:
+      line: "{{major}}.{{minor}}"
+      patch: "{{patch}}"
+      pre: "{{prerelease}}"
+      tag: "{{tag}}"
+      from: "{{source.repository}} -> {{target.repository}}"
+      channel: "{{vars.channel}}"
+      run: "{{ci.run_url}}"
+      sha: "{{ci.sha}}"
+      fixed: 7
+      nested: {ok: true, list: ["{{version}}"]}
+"#;
+    let github = FakeGitHub::start();
+    let dir = config_dir(yaml);
+    orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "v3.1.4-beta.2",
+            "--set",
+            "channel=beta",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "o/app")
+        .env("GITHUB_RUN_ID", "99")
+        .env("GITHUB_SHA", "abc123")
+        .assert()
+        .success();
+    let body = github.requests()[0].body_json();
+    assert_eq!(
+        body,
+        json!({
+            "event_type": "release-3",
+            "client_payload": {
+                "line": "3.1", "patch": "4", "pre": "beta.2", "tag": "v3.1.4-beta.2",
+                "from": "o/app -> o/web", "channel": "beta",
+                "run": "https://github.com/o/app/actions/runs/99", "sha": "abc123",
+                "fixed": 7, "nested": {"ok": true, "list": ["3.1.4-beta.2"]}
+            }
+        })
+    );
+}
+
+#[test]
+fn rendered_values_cannot_break_the_json() {
+    let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [web]}\ntargets:\n  web:\n    repository: o/web\n    event_type: release\n    token_env: APP_TOKEN\n    client_payload:\n      note: \"{{vars.note}}\"\n";
+    let github = FakeGitHub::start();
+    let dir = config_dir(yaml);
+    let hostile = r#"", "injected": true, "x": "<b>&amp;</b>\n"#;
+    orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--set",
+            &format!("note={hostile}"),
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .assert()
+        .success();
+    let body = github.requests()[0].body_json();
+    assert_eq!(body["client_payload"], json!({ "note": hostile }));
+}
+
+#[test]
+fn settings_from_the_environment_are_overridden_by_flags() {
+    let from_env = FakeGitHub::start();
+    let from_flag = FakeGitHub::start();
+    let dir = example_dir();
+    orchestrator(dir.path())
+        .args(["run", "--source", "dot-ai-controller", "--version", "1.0.0"])
+        .args(["--api-url", &from_flag.base_url()])
+        .env("ORCHESTRATOR_API_URL", from_env.base_url())
+        .env("ORCHESTRATOR_API_VERSION", "2026-03-10")
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .assert()
+        .success();
+    assert_eq!(from_env.requests().len(), 0);
+    let requests = from_flag.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("x-github-api-version"),
+        Some("2026-03-10")
+    );
+}
