@@ -1,16 +1,21 @@
 //! The edge: reads the file and the environment, runs the pure core, sends, and prints.
 //! Each subcommand returns an [`Exit`]; nothing below `main` calls `std::process::exit`.
 
-use crate::cli::{Cli, Command, Output, RunArgs, SettingsArgs, ValidateArgs};
+use crate::cli::{Cli, Command, DeliveryArgs, Output, RunArgs, SettingsArgs, ValidateArgs};
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
-use crate::dispatch::{dispatch_all, github::GitHub};
-use crate::plan::{plan, PlanError, Tokens};
+use crate::dispatch::pacing::RateLimit;
+use crate::dispatch::retry::RetryPolicy;
+use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome};
+use crate::journal::{self, Journal};
+use crate::logging::{All, Log};
+use crate::plan::{plan, Plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// The process exit status, by meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +26,12 @@ pub enum Exit {
     Failure = 1,
     /// The configuration or the command line is wrong; nothing was sent.
     Usage = 2,
+    /// Ctrl-C or SIGTERM stopped the run before every target was sent.
+    Interrupted = 130,
 }
 
 pub fn main(cli: Cli) -> Exit {
+    crate::logging::init(cli.verbosity());
     let stdout = &mut std::io::stdout().lock();
     let stderr = &mut std::io::stderr().lock();
     match cli.command {
@@ -82,7 +90,7 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
     } else {
         Tokens::Required
     };
-    let plan = match plan(config, &release, &env_var, tokens) {
+    let mut plan = match plan(config, &release, &env_var, tokens) {
         Ok(plan) => plan,
         Err(PlanError::Problems(problems)) => {
             let problems = checked.locate(problems);
@@ -96,19 +104,54 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         }
     };
 
+    if let Err(exit) = apply_earlier_run(args, &mut plan, stderr) {
+        return exit;
+    }
+
     let report = if args.dry_run {
         Report::planned(&plan)
     } else {
+        let (delivery, journal) = match delivery_setup(args, &plan, config.concurrency) {
+            Ok(setup) => setup,
+            Err(message) => {
+                let _ = writeln!(stderr, "error: {message}");
+                return Exit::Usage;
+            }
+        };
+        for job in &mut plan.jobs {
+            apply_delivery_flags(&args.delivery, &mut job.retry);
+        }
         let started = Instant::now();
-        let outcomes = match send(&plan, config.concurrency) {
-            Ok(outcomes) => outcomes,
+        let (outcomes, interrupted) = match send(&plan, delivery, journal.as_ref()) {
+            Ok(sent) => sent,
             Err(message) => {
                 let _ = writeln!(stderr, "error: {message}");
                 return Exit::Failure;
             }
         };
-        Report::finished(&plan, &outcomes, started.elapsed().as_millis() as u64)
+        if let Some(Err(err)) = journal.as_ref().map(Journal::check) {
+            let _ = writeln!(stderr, "error: {err}");
+        }
+        let report = Report::finished(&plan, &outcomes, started.elapsed().as_millis() as u64);
+        if interrupted {
+            let _ = writeln!(
+                stderr,
+                "interrupted: {} target(s) were not sent",
+                report.summary.not_sent
+            );
+        }
+        report
     };
+    if let Some(path) = &args.report {
+        let written = std::fs::File::create(path).and_then(|mut f| report.write_json(&mut f));
+        if let Err(err) = written {
+            let _ = writeln!(
+                stderr,
+                "error: cannot write the report {}: {err}",
+                path.display()
+            );
+        }
+    }
     let written = match args.output {
         Output::Text => report.write_text(stdout),
         Output::Json => report.write_json(stdout),
@@ -117,23 +160,152 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         let _ = writeln!(stderr, "error: cannot write the report: {err}");
         return Exit::Failure;
     }
-    if report.any_failed() {
+    if report.summary.not_sent > 0 {
+        Exit::Interrupted
+    } else if report.any_failed() {
         Exit::Failure
     } else {
         Exit::Success
     }
 }
 
-fn send(
-    plan: &crate::plan::Plan,
+/// `--resume` and `--retry-failed`: set aside what an earlier run already took care of.
+fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(), Exit> {
+    let (path, earlier, from_journal) = match (&args.resume, &args.retry_failed) {
+        (Some(path), _) => (
+            path,
+            journal::read_journal(path, &plan.source, &plan.version),
+            true,
+        ),
+        (None, Some(path)) => (
+            path,
+            journal::read_report(path, &plan.source, &plan.version),
+            false,
+        ),
+        (None, None) => return Ok(()),
+    };
+    let earlier = earlier.map_err(|err| {
+        let _ = writeln!(stderr, "error: {err}");
+        Exit::Usage
+    })?;
+    let shown = path.display().to_string();
+    if !earlier.in_flight.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "note: {} target(s) were in flight when the journaled run stopped and may already have been delivered; sending them again (at-least-once): {}",
+            earlier.in_flight.len(),
+            earlier.in_flight.join(", ")
+        );
+    }
+    if from_journal {
+        plan.set_aside(|job| {
+            earlier
+                .delivered
+                .contains(&job.dispatch_id)
+                .then(|| format!("already delivered (journal {shown})"))
+        });
+    } else {
+        plan.set_aside(|job| {
+            (!earlier.failed.contains(&job.dispatch_id))
+                .then(|| format!("not failed in the earlier run (report {shown})"))
+        });
+    }
+    Ok(())
+}
+
+fn delivery_setup(
+    args: &RunArgs,
+    plan: &Plan,
     concurrency: usize,
-) -> Result<Vec<crate::dispatch::Outcome>, String> {
+) -> Result<(Delivery, Option<Journal>), String> {
+    let rate_limit = match &args.delivery.rate_limit {
+        Some(text) => RateLimit::parse(text).map_err(|e| format!("--rate-limit: {e}"))?,
+        None => Some(RateLimit::DEFAULT),
+    };
+    let journal = match args.journal.as_ref().or(args.resume.as_ref()) {
+        Some(path) => {
+            Some(Journal::open(path, &plan.source, &plan.version).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    Ok((
+        Delivery {
+            concurrency,
+            rate_limit,
+        },
+        journal,
+    ))
+}
+
+fn apply_delivery_flags(flags: &DeliveryArgs, retry: &mut RetryPolicy) {
+    if let Some(n) = flags.max_attempts {
+        retry.max_attempts = n;
+    }
+    if let Some(secs) = flags.deadline {
+        retry.deadline = Duration::from_secs(secs);
+    }
+    if let Some(secs) = flags.secondary_wait {
+        retry.secondary_wait = Duration::from_secs(secs);
+    }
+}
+
+/// Sends the plan; the flag is true when a signal interrupted the run.
+fn send(
+    plan: &Plan,
+    delivery: Delivery,
+    journal: Option<&Journal>,
+) -> Result<(Vec<Outcome>, bool), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let github = GitHub::new().map_err(|e| format!("cannot create the HTTP client: {e}"))?;
-    Ok(runtime.block_on(dispatch_all(&github, &plan.jobs, concurrency)))
+    let mut observers: Vec<&dyn Observer> = vec![&Log];
+    if let Some(journal) = journal {
+        observers.push(journal);
+    }
+    let observer = All(observers);
+    let cancel = CancellationToken::new();
+    runtime.block_on(async {
+        let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
+        let outcomes = dispatch_all(&github, &plan.jobs, delivery, &observer, &cancel).await;
+        watcher.abort();
+        Ok((outcomes, cancel.is_cancelled()))
+    })
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM: stop starting requests, let those in flight finish and be
+/// recorded. A second signal ends the process at once; the journal is complete up to then.
+async fn interrupt_on_signal(cancel: CancellationToken) {
+    wait_for_signal().await;
+    tracing::warn!(
+        "interrupted: finishing requests in flight, starting no new ones (again to stop now)"
+    );
+    cancel.cancel();
+    wait_for_signal().await;
+    std::process::exit(Exit::Interrupted as i32);
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {

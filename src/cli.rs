@@ -20,12 +20,24 @@ orchestrator validate --config dispatch.yaml"
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More log detail on stderr (-v: each request, -vv: everything of ours, -vvv: the HTTP stack too).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less log detail: only errors.
+    #[arg(long, short = 'q', action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+}
+
+impl Cli {
+    pub fn verbosity(&self) -> i8 {
+        self.verbose.min(10) as i8 - self.quiet.min(10) as i8
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render and send the dispatches for one release of one source.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check dispatch.yaml without sending anything: structure, references, templates, limits.
     Validate(ValidateArgs),
     /// Print the JSON Schema of dispatch.yaml.
@@ -90,7 +102,7 @@ pub struct RunArgs {
     #[arg(long, short = 's')]
     pub source: String,
     /// The released version, e.g. 1.2.3 or v1.2.3 (a leading `v` is dropped for {{version}}).
-    #[arg(long = "version", short = 'v', value_name = "VERSION")]
+    #[arg(long = "version", value_name = "VERSION")]
     pub release_version: String,
     /// Print what would be sent, and send nothing. Needs no token and no network.
     #[arg(long)]
@@ -101,10 +113,46 @@ pub struct RunArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,
+    /// Also write the JSON report to FILE (for `--retry-failed`, or to keep as an artifact).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Record every send and outcome to FILE as JSON lines, flushed as they happen, so an
+    /// interrupted run can be resumed. Appends when FILE exists.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Send only what the journal FILE does not record as delivered (and keep journaling to it
+    /// unless --journal names another file).
+    #[arg(long, value_name = "FILE", conflicts_with = "retry_failed")]
+    pub resume: Option<PathBuf>,
+    /// Send only the targets that a JSON report (from --report or --output json) lists as
+    /// failed or not sent.
+    #[arg(long, value_name = "REPORT")]
+    pub retry_failed: Option<PathBuf>,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten)]
     pub settings: SettingsArgs,
+}
+
+/// How hard delivery tries; flags override the file.
+#[derive(Debug, Args, Default)]
+pub struct DeliveryArgs {
+    /// Attempts per target, the first included (1 turns retries off). Default 5.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: Option<u32>,
+    /// Seconds from a target's first attempt after which no retry starts. Default 300.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub deadline: Option<u64>,
+    /// Request starts allowed per API host and token: `80/min` (the default), `5/s`,
+    /// `80/60s` or `unlimited`.
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<String>,
+    /// Seconds to pause after a secondary rate limit that names no wait (GitHub asks for at
+    /// least 60, the default).
+    #[arg(long, value_name = "SECS")]
+    pub secondary_wait: Option<u64>,
 }
 
 #[derive(Debug, Args)]

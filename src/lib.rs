@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod dispatch;
+pub mod journal;
+pub mod logging;
 pub mod plan;
 pub mod release;
 pub mod render;

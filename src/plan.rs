@@ -2,8 +2,9 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
-use crate::config::{Config, Repo, SourceSpec, TargetSpec};
+use crate::config::{ApiUrl, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
+use crate::dispatch::retry::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, target_context, RepoVars, TemplateProblem};
 use crate::secret::Secret;
@@ -29,20 +30,43 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub target: String,
+    /// Stable across retries and runs for the same source, version and target, so a receiver
+    /// can recognise a repeat; `{{dispatch_id}}` in templates.
+    pub dispatch_id: String,
     pub kind: TargetKind,
     pub repository: Repo,
+    pub api_url: ApiUrl,
     /// The endpoint, e.g. `https://api.github.com/repos/o/r/dispatches`.
     pub url: String,
     pub api_version: String,
     pub timeout: Duration,
+    pub retry: RetryPolicy,
     pub event_type: String,
     /// The whole JSON request body.
     pub body: Value,
-    /// Size of the encoded body, checked against GitHub's limit.
-    pub body_bytes: usize,
+    /// The body encoded once, checked against GitHub's size limit and sent as it is.
+    pub encoded: bytes::Bytes,
     pub token_env: String,
     /// `None` only in a dry run, where an unset variable is shown rather than an error.
     pub token: Option<Secret>,
+}
+
+impl Plan {
+    /// Moves the jobs for which `reason` says why into `skipped` (e.g. those an earlier run
+    /// delivered).
+    pub fn set_aside(&mut self, reason: impl Fn(&Job) -> Option<String>) {
+        let jobs = std::mem::take(&mut self.jobs);
+        for job in jobs {
+            match reason(&job) {
+                Some(reason) => self.skipped.push(Skip {
+                    target: job.target,
+                    repository: job.repository,
+                    reason,
+                }),
+                None => self.jobs.push(job),
+            }
+        }
+    }
 }
 
 /// A target of this source that this release does not trigger, and why.
@@ -111,6 +135,7 @@ pub fn plan(
             Ok(None) => {}
         }
         let repository = target.repository.to_string();
+        let dispatch_id = dispatch_id(&source.name, &release.version.text, name);
         let ctx = target_context(
             &shared,
             &RepoVars {
@@ -119,6 +144,7 @@ pub fn plan(
                 owner: &target.repository.owner,
                 repo: &target.repository.name,
             },
+            &dispatch_id,
         );
         let mut failed = Vec::new();
         let event_type = config
@@ -134,10 +160,8 @@ pub fn plan(
             continue;
         }
         let body = json!({ "event_type": event_type, "client_payload": payload });
-        let body_bytes = serde_json::to_vec(&body)
-            .map(|b| b.len())
-            .unwrap_or(usize::MAX);
-        let limits = check_limits(&path, &event_type, &payload, body_bytes);
+        let encoded = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        let limits = check_limits(&path, &event_type, &payload, encoded.len());
         if !limits.is_empty() {
             problems.extend(limits);
             continue;
@@ -151,14 +175,17 @@ pub fn plan(
         };
         plan.jobs.push(Job {
             target: name.clone(),
+            dispatch_id,
             kind: target.kind,
             url: target.api_url.dispatches(&target.repository),
+            api_url: target.api_url.clone(),
             repository: target.repository.clone(),
             api_version: target.api_version.clone(),
             timeout: target.timeout,
+            retry: target.retry,
             event_type,
             body,
-            body_bytes,
+            encoded,
             token_env: target.token_env.clone(),
             token,
         });
@@ -168,6 +195,14 @@ pub fn plan(
     } else {
         Err(PlanError::Problems(problems))
     }
+}
+
+/// The first 16 hex digits of SHA-256 over source, version and target: the same in every
+/// run, retry and resume of this release, different for every other release or target.
+pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{source}\0{version}\0{target}").as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.

@@ -203,6 +203,7 @@ pub const VARIABLES: &[&str] = &[
     "prerelease",
     "build",
     "is_prerelease",
+    "dispatch_id",
     "vars.<key>",
     "ci.sha",
     "ci.run_id",
@@ -259,9 +260,14 @@ fn ci_json(ci: &CiContext) -> Value {
 }
 
 /// The full context for one target: the release's, plus the target itself.
-pub fn target_context(release: &Map<String, Value>, target: &RepoVars<'_>) -> Context {
+pub fn target_context(
+    release: &Map<String, Value>,
+    target: &RepoVars<'_>,
+    dispatch_id: &str,
+) -> Context {
     let mut ctx = release.clone();
     ctx.insert("target".into(), target.to_json());
+    ctx.insert("dispatch_id".into(), json!(dispatch_id));
     Context::from(Value::Object(ctx))
 }
 
@@ -291,7 +297,11 @@ mod tests {
             owner: "o",
             repo: "web",
         };
-        target_context(&release_context(&release, &source), &target)
+        target_context(
+            &release_context(&release, &source),
+            &target,
+            "0123456789abcdef",
+        )
     }
 
     fn render(payload: Value, version: &str) -> (Value, Vec<TemplateProblem>) {

@@ -24,6 +24,7 @@ pub struct Summary {
     pub delivered: usize,
     pub failed: usize,
     pub skipped: usize,
+    pub not_sent: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -31,6 +32,9 @@ pub struct Summary {
 #[derive(Debug, Serialize)]
 pub struct TargetReport {
     pub target: String,
+    /// Stable for this source, version and target; `--retry-failed` matches on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dispatch_id: Option<String>,
     pub kind: &'static str,
     pub repository: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +123,7 @@ impl Report {
                 Entry::Done(Status::Delivered { .. }) => summary.delivered += 1,
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
+                Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
             }
         }
         Report {
@@ -131,7 +136,7 @@ impl Report {
     }
 
     pub fn any_failed(&self) -> bool {
-        self.summary.failed > 0
+        self.summary.failed > 0 || self.summary.not_sent > 0
     }
 
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -169,13 +174,24 @@ impl Report {
                         writeln!(out, "  {line}")?;
                     }
                 }
-                Entry::Done(Status::Delivered { http_status }) => writeln!(
+                Entry::Done(Status::Delivered { http_status }) => {
+                    let attempts = match t.attempts {
+                        Some(n) if n > 1 => format!(", {n} attempts"),
+                        _ => String::new(),
+                    };
+                    writeln!(
+                        out,
+                        "delivered  {:width$}  {}  {} ({http_status}, {} ms{attempts})",
+                        t.target,
+                        t.repository,
+                        t.event_type.as_deref().unwrap_or(""),
+                        t.duration_ms.unwrap_or(0)
+                    )?
+                }
+                Entry::Done(Status::NotSent { reason }) => writeln!(
                     out,
-                    "delivered  {:width$}  {}  {} ({http_status}, {} ms)",
-                    t.target,
-                    t.repository,
-                    t.event_type.as_deref().unwrap_or(""),
-                    t.duration_ms.unwrap_or(0)
+                    "not sent   {:width$}  {}  {reason}",
+                    t.target, t.repository
                 )?,
                 Entry::Done(Status::Failed { reason, hint, .. }) => {
                     writeln!(
@@ -206,9 +222,14 @@ impl Report {
             )
         } else {
             let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
+            let not_sent = if s.not_sent > 0 {
+                format!(", {} not sent", s.not_sent)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{} target(s): {} delivered, {} failed, {} skipped in {secs:.2} s",
+                "{} target(s): {} delivered, {} failed, {} skipped{not_sent} in {secs:.2} s",
                 s.total, s.delivered, s.failed, s.skipped
             )
         }
@@ -218,6 +239,7 @@ impl Report {
 fn job_report(job: &Job) -> TargetReport {
     TargetReport {
         target: job.target.clone(),
+        dispatch_id: Some(job.dispatch_id.clone()),
         kind: job.kind.as_str(),
         repository: job.repository.to_string(),
         event_type: Some(job.event_type.clone()),
@@ -232,6 +254,7 @@ fn job_report(job: &Job) -> TargetReport {
 fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
     plan.skipped.iter().map(|skip| TargetReport {
         target: skip.target.clone(),
+        dispatch_id: None,
         kind: crate::config::model::TargetKind::RepositoryDispatch.as_str(),
         repository: skip.repository.to_string(),
         event_type: None,

@@ -319,7 +319,10 @@ fn a_slow_answer_fails_the_target_after_the_timeout() {
     assert_eq!(report["summary"]["delivered"], 1);
     let cli = &report["targets"][1];
     assert_eq!(cli["target"], "dot-ai-cli");
-    assert_eq!(cli["reason"], "no answer within 1 s");
+    assert_eq!(
+        cli["reason"],
+        "no answer within 1 s (gave up after 1 attempt(s))"
+    );
 }
 
 #[test]

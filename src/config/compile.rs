@@ -239,6 +239,7 @@ fn compile_target(
         api_url: api_url?,
         api_version: api_version?,
         timeout: timeout?,
+        retry: crate::dispatch::retry::RetryPolicy::default(),
     })
 }
 

@@ -173,7 +173,7 @@ mod tests {
             locator.find("sources.app.targets[1]"),
             Some(Location {
                 line: 5,
-                column: 21
+                column: 20
             })
         );
         assert_eq!(

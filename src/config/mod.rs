@@ -46,6 +46,7 @@ pub struct TargetSpec {
     pub api_url: ApiUrl,
     pub api_version: String,
     pub timeout: Duration,
+    pub retry: crate::dispatch::retry::RetryPolicy,
 }
 
 /// A compiled `when:`.

@@ -31,12 +31,21 @@ pub fn layer(file: &Settings, env: impl Provider, flags: &Settings) -> Result<Se
         .merge(env)
         .merge(Serialized::defaults(flags))
         .extract::<Settings>()
-        .map_err(|err| {
-            err.into_iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+        .map_err(|err| err.into_iter().map(describe).collect::<Vec<_>>().join("; "))
+}
+
+/// Names the exact variable or flag: figment's own text says "`ORCHESTRATOR_` environment
+/// variable(s)" and leaves the user to guess which.
+fn describe(err: figment::Error) -> String {
+    let from_env = err
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.name.contains("environment"));
+    match err.path.last() {
+        Some(key) if from_env => format!("{ENV_PREFIX}{}: {}", key.to_ascii_uppercase(), err.kind),
+        Some(key) => format!("{key}: {}", err.kind),
+        None => err.to_string(),
+    }
 }
 
 #[cfg(test)]

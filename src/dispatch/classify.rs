@@ -3,14 +3,36 @@
 
 use serde::Deserialize;
 
-/// Why a target was not delivered.
+use std::time::Duration;
+
+/// Why a request did not deliver, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub http_status: Option<u16>,
     pub reason: String,
     pub hint: Option<String>,
-    /// Whether trying again later could succeed (server errors, rate limits, network faults).
-    pub transient: bool,
+    pub retry: Retry,
+}
+
+/// What a failed request says about trying again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Retry {
+    /// Permanent: the same request will fail the same way (401, 404, 422, a 403 that is not a
+    /// rate limit).
+    Never,
+    /// Transient (5xx, network faults, timeouts): retry with backoff, and not sooner than
+    /// `after` when the server said so (`Retry-After`).
+    Later { after: Option<Duration> },
+    /// GitHub's rate limit: every request on the same host and token must pause, for `wait`
+    /// when GitHub said how long (`Retry-After`, or until `x-ratelimit-reset`). `None` is a
+    /// secondary limit without a wait, where GitHub asks for at least a minute.
+    RateLimited { wait: Option<Duration> },
+}
+
+impl Failure {
+    pub fn is_transient(&self) -> bool {
+        self.retry != Retry::Never
+    }
 }
 
 /// The parts of a response that decide its meaning.
@@ -21,7 +43,13 @@ pub struct Answer<'a> {
     pub accepted_permissions: Option<&'a str>,
     /// `X-RateLimit-Remaining`.
     pub ratelimit_remaining: Option<&'a str>,
+    /// `X-RateLimit-Reset`: when the primary limit resets, in UTC epoch seconds.
+    pub ratelimit_reset: Option<&'a str>,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<&'a str>,
     pub body: &'a str,
+    /// The current time in UTC epoch seconds, to turn `x-ratelimit-reset` into a wait.
+    pub now_epoch: u64,
 }
 
 /// Facts about the target, for hints.
@@ -44,48 +72,69 @@ pub fn classify(answer: &Answer<'_>, subject: &Subject<'_>) -> Result<u16, Failu
         return Ok(status);
     }
     let message = github_message(answer.body);
-    let rate_limited = is_rate_limit(answer, message.as_deref());
     let reason = match &message {
         Some(m) => format!("{status} {}: {m}", reason_phrase(status)),
         None => format!("{status} {}", reason_phrase(status)),
     };
-    let (hint, transient) = match status {
-        401 => (
-            Some(format!(
-                "bad credentials: the token in `{}` is wrong, expired or revoked",
-                subject.token_env
-            )),
-            false,
-        ),
-        403 | 429 if rate_limited => (
-            Some("GitHub is rate-limiting this token; wait and run again".to_owned()),
-            true,
-        ),
-        403 => (Some(permission_hint(answer.accepted_permissions, subject)), false),
-        404 => (
-            Some(format!(
-                "repository not found or the token cannot see it: the token in `{}` needs `repo` scope (classic) or fine-grained Contents: write on {}",
-                subject.token_env, subject.repository
-            )),
-            false,
-        ),
-        422 => (
-            Some("GitHub rejected the request body; see its message above".to_owned()),
-            false,
-        ),
-        429 => (Some("too many requests; wait and run again".to_owned()), true),
-        500..=599 => (
-            Some("GitHub had a server error; running again later usually works".to_owned()),
-            true,
-        ),
-        _ => (None, false),
+    let retry_after = answer
+        .retry_after
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let rate_limited = matches!(status, 403 | 429) && is_rate_limit(answer, message.as_deref());
+    let (hint, retry) = if rate_limited {
+        let wait = retry_after.or_else(|| until_reset(answer));
+        let hint = "GitHub is rate-limiting this token; every request to this host with it pauses";
+        (Some(hint.to_owned()), Retry::RateLimited { wait })
+    } else {
+        match status {
+            401 => (
+                Some(format!(
+                    "bad credentials: the token in `{}` is wrong, expired or revoked",
+                    subject.token_env
+                )),
+                Retry::Never,
+            ),
+            403 => (Some(permission_hint(answer.accepted_permissions, subject)), Retry::Never),
+            404 => (
+                Some(format!(
+                    "repository not found or the token cannot see it: the token in `{}` needs `repo` scope (classic) or fine-grained Contents: write on {}",
+                    subject.token_env, subject.repository
+                )),
+                Retry::Never,
+            ),
+            422 => (
+                Some("GitHub rejected the request body; see its message above".to_owned()),
+                Retry::Never,
+            ),
+            429 => (
+                Some("too many requests; wait and run again".to_owned()),
+                Retry::Later { after: retry_after },
+            ),
+            500..=599 => (
+                Some("GitHub had a server error; running again later usually works".to_owned()),
+                Retry::Later { after: retry_after },
+            ),
+            _ => (None, Retry::Never),
+        }
     };
     Err(Failure {
         http_status: Some(status),
         reason,
         hint,
-        transient,
+        retry,
     })
+}
+
+/// With the primary limit spent, the wait is until its reset (plus a second, since the
+/// header has one-second resolution).
+fn until_reset(answer: &Answer<'_>) -> Option<Duration> {
+    if answer.ratelimit_remaining.map(str::trim) != Some("0") {
+        return None;
+    }
+    let reset = answer.ratelimit_reset?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(
+        reset.saturating_sub(answer.now_epoch) + 1,
+    ))
 }
 
 /// A request that got no HTTP answer at all.
@@ -98,14 +147,14 @@ pub fn transport_failure(timed_out: bool, detail: &str, timeout_secs: u64) -> Fa
                 "GitHub may be slow or unreachable; the event may or may not have been delivered"
                     .to_owned(),
             ),
-            transient: true,
+            retry: Retry::Later { after: None },
         }
     } else {
         Failure {
             http_status: None,
             reason: format!("request failed: {detail}"),
             hint: Some("check the network and `api_url`".to_owned()),
-            transient: true,
+            retry: Retry::Later { after: None },
         }
     }
 }
@@ -179,6 +228,7 @@ mod tests {
         Answer {
             status,
             body,
+            now_epoch: 1000,
             ..Answer::default()
         }
     }
@@ -191,18 +241,19 @@ mod tests {
 
     #[test]
     fn table_of_failures() {
-        let cases: &[(Answer<'static>, &str, &str, bool)] = &[
+        let later = Retry::Later { after: None };
+        let cases: &[(Answer<'static>, &str, &str, Retry)] = &[
             (
                 answer(401, r#"{"message":"Bad credentials"}"#),
                 "401 Unauthorized: Bad credentials",
                 "bad credentials",
-                false,
+                Retry::Never,
             ),
             (
                 answer(404, r#"{"message":"Not Found"}"#),
                 "404 Not Found: Not Found",
                 "needs `repo` scope (classic) or fine-grained Contents: write on o/web",
-                false,
+                Retry::Never,
             ),
             (
                 answer(
@@ -211,7 +262,7 @@ mod tests {
                 ),
                 "422 Unprocessable Entity: Invalid request. (No subschema",
                 "rejected the request body",
-                false,
+                Retry::Never,
             ),
             (
                 Answer {
@@ -223,7 +274,7 @@ mod tests {
                 },
                 "Resource not accessible",
                 "lacks a permission GitHub needs here: contents=write",
-                false,
+                Retry::Never,
             ),
             (
                 answer(
@@ -232,26 +283,77 @@ mod tests {
                 ),
                 "secondary rate limit",
                 "rate-limiting",
-                true,
+                Retry::RateLimited { wait: None },
+            ),
+            (
+                answer(
+                    403,
+                    r#"{"message":"You have been temporarily blocked from content creation."}"#,
+                ),
+                "temporarily blocked",
+                "rate-limiting",
+                Retry::RateLimited { wait: None },
+            ),
+            (
+                Answer {
+                    retry_after: Some("7"),
+                    ..answer(
+                        403,
+                        r#"{"message":"You have exceeded a secondary rate limit."}"#,
+                    )
+                },
+                "secondary",
+                "rate-limiting",
+                Retry::RateLimited {
+                    wait: Some(Duration::from_secs(7)),
+                },
             ),
             (
                 Answer {
                     ratelimit_remaining: Some("0"),
+                    ratelimit_reset: Some("1030"),
                     ..answer(403, r#"{"message":"API rate limit exceeded"}"#)
                 },
                 "API rate limit",
                 "rate-limiting",
-                true,
+                Retry::RateLimited {
+                    wait: Some(Duration::from_secs(31)),
+                },
             ),
-            (answer(429, ""), "429 Too Many Requests", "rate", true),
+            (
+                Answer {
+                    ratelimit_remaining: Some("0"),
+                    ..answer(429, "")
+                },
+                "429 Too Many Requests",
+                "rate-limiting",
+                Retry::RateLimited { wait: None },
+            ),
+            (
+                Answer {
+                    retry_after: Some("1"),
+                    ..answer(429, "")
+                },
+                "429 Too Many Requests",
+                "too many requests",
+                Retry::Later {
+                    after: Some(Duration::from_secs(1)),
+                },
+            ),
             (
                 answer(502, "<html>Bad gateway</html>"),
                 "502 Bad Gateway: <html>Bad gateway</html>",
                 "server error",
-                true,
+                later,
+            ),
+            (
+                answer(503, ""),
+                "503 Service Unavailable",
+                "server error",
+                later,
             ),
         ];
-        for (answer, reason, hint, transient) in cases {
+        for (answer, reason, hint, retry) in cases {
             let failure = classify(answer, &SUBJECT).unwrap_err();
             assert!(
                 failure.reason.contains(reason),
@@ -260,8 +362,14 @@ mod tests {
             );
             let got_hint = failure.hint.clone().unwrap_or_default();
             assert!(got_hint.contains(hint), "{got_hint} vs {hint}");
-            assert_eq!(failure.transient, *transient, "{}", failure.reason);
+            assert_eq!(failure.retry, *retry, "{}", failure.reason);
             assert_eq!(failure.http_status, Some(answer.status));
         }
+    }
+
+    #[test]
+    fn network_faults_are_transient() {
+        assert!(transport_failure(true, "", 30).is_transient());
+        assert!(transport_failure(false, "connection reset", 30).is_transient());
     }
 }

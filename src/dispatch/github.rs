@@ -31,12 +31,6 @@ impl GitHub {
     }
 
     async fn try_send(&self, job: &Job) -> Result<u16, Failure> {
-        let body = serde_json::to_vec(&job.body).map_err(|e| Failure {
-            http_status: None,
-            reason: format!("cannot encode the body: {e}"),
-            hint: None,
-            transient: false,
-        })?;
         let mut request = self
             .client
             .post(&job.url)
@@ -44,7 +38,7 @@ impl GitHub {
             .header("X-GitHub-Api-Version", &job.api_version)
             .header(CONTENT_TYPE, "application/json")
             .timeout(job.timeout)
-            .body(body);
+            .body(job.encoded.clone());
         if let Some(token) = &job.token {
             // The plan only admits tokens of visible ASCII, which always make a valid header.
             if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
@@ -70,12 +64,19 @@ impl GitHub {
         };
         let accepted = header("x-accepted-github-permissions");
         let remaining = header("x-ratelimit-remaining");
+        let reset = header("x-ratelimit-reset");
+        let retry_after = header("retry-after");
         let body = read_limited(response).await;
         let answer = Answer {
             status,
             accepted_permissions: accepted.as_deref(),
             ratelimit_remaining: remaining.as_deref(),
+            ratelimit_reset: reset.as_deref(),
+            retry_after: retry_after.as_deref(),
             body: &body,
+            now_epoch: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         };
         classify(&answer, &subject)
     }

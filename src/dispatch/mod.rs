@@ -1,34 +1,46 @@
-//! Sending a plan: every job concurrently (bounded), each ending as an [`Outcome`].
+//! Sending a plan: every job concurrently (bounded and paced), retried while GitHub's answer
+//! says it may help, each ending as exactly one [`Outcome`].
 //!
 //! The [`Sender`] trait is the seam between "what to send" and "how": the GitHub client
-//! implements it over HTTP, and tests can put a recording fake in its place.
+//! implements it over HTTP, and tests can put a recording fake in its place. The [`Observer`]
+//! hears every step (the journal and the logs are observers).
 
 pub mod classify;
 pub mod github;
+pub mod pacing;
+pub mod retry;
 
 use crate::plan::Job;
+use classify::{Failure, Retry};
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
+use pacing::{Lane, Pacer, RateLimit};
+use retry::Next;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// What became of one target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Status {
     Delivered {
         http_status: u16,
     },
     Failed {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         http_status: Option<u16>,
         /// What went wrong, in GitHub's words where it gave any.
         reason: String,
         /// What to do about it.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         hint: Option<String>,
     },
     Skipped {
+        reason: String,
+    },
+    /// The run was interrupted before this target's request was sent.
+    NotSent {
         reason: String,
     },
 }
@@ -37,14 +49,16 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
     Delivered { http_status: u16 },
-    Failed(classify::Failure),
+    Failed(Failure),
 }
 
-/// One target's outcome, with how long it took.
+/// One target's outcome, with how it got there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub target: String,
+    pub dispatch_id: String,
     pub status: Status,
+    /// Requests sent (0 when none was).
     pub attempts: u32,
     pub duration: Duration,
 }
@@ -55,32 +69,153 @@ pub trait Sender: Sync {
     fn send(&self, job: &Job) -> impl Future<Output = Attempt> + Send;
 }
 
-/// Sends every job with at most `concurrency` in flight; outcomes come back in plan order,
-/// one per job, whatever fails.
-pub async fn dispatch_all<S: Sender>(sender: &S, jobs: &[Job], concurrency: usize) -> Vec<Outcome> {
+/// Hears each step of delivery; every method has a default that does nothing.
+pub trait Observer: Sync {
+    /// A request for `job` is about to go out (attempt 1, 2, ...).
+    fn sending(&self, _job: &Job, _attempt: u32) {}
+    /// `job` will be tried again after `delay`.
+    fn retrying(&self, _job: &Job, _failure: &Failure, _delay: Duration) {}
+    /// `job` has its final outcome.
+    fn finished(&self, _job: &Job, _outcome: &Outcome) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// How the whole run delivers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivery {
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Request starts per lane (API host and token); `None` for no limit.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            concurrency: crate::config::settings::DEFAULT_CONCURRENCY,
+            rate_limit: Some(RateLimit::DEFAULT),
+        }
+    }
+}
+
+/// Sends every job with at most `delivery.concurrency` in flight; outcomes come back in plan
+/// order, one per job, whatever fails. Once `cancel` fires no new request starts, requests
+/// in flight finish (each within its timeout), and the rest are reported as not sent.
+pub async fn dispatch_all<S: Sender>(
+    sender: &S,
+    jobs: &[Job],
+    delivery: Delivery,
+    observer: &dyn Observer,
+    cancel: &CancellationToken,
+) -> Vec<Outcome> {
+    let pacer = Pacer::new(delivery.rate_limit);
+    let run = Run {
+        sender,
+        pacer: &pacer,
+        observer,
+        cancel,
+    };
     let mut outcomes: Vec<(usize, Outcome)> = stream::iter(jobs.iter().enumerate())
-        .map(|(index, job)| async move { (index, deliver(sender, job).await) })
-        .buffer_unordered(concurrency.max(1))
+        .map(|(index, job)| {
+            let run = &run;
+            async move {
+                let outcome = run.deliver(job).await;
+                observer.finished(job, &outcome);
+                (index, outcome)
+            }
+        })
+        .buffer_unordered(delivery.concurrency.max(1))
         .collect()
         .await;
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
-async fn deliver<S: Sender>(sender: &S, job: &Job) -> Outcome {
-    let started = Instant::now();
-    let status = match sender.send(job).await {
-        Attempt::Delivered { http_status } => Status::Delivered { http_status },
-        Attempt::Failed(failure) => Status::Failed {
-            http_status: failure.http_status,
-            reason: failure.reason,
-            hint: failure.hint,
-        },
+struct Run<'a, S> {
+    sender: &'a S,
+    pacer: &'a Pacer,
+    observer: &'a dyn Observer,
+    cancel: &'a CancellationToken,
+}
+
+impl<S: Sender> Run<'_, S> {
+    async fn deliver(&self, job: &Job) -> Outcome {
+        let started = Instant::now();
+        let lane = Lane::new(job.api_url.as_str(), job.token.as_ref().map(|t| t.expose()));
+        let mut attempts = 0;
+        let status = loop {
+            let acquired = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => false,
+                _ = self.pacer.acquire(&lane) => true,
+            };
+            if !acquired {
+                break interrupted(attempts, None);
+            }
+            attempts += 1;
+            self.observer.sending(job, attempts);
+            let failure = match self.sender.send(job).await {
+                Attempt::Delivered { http_status } => break Status::Delivered { http_status },
+                Attempt::Failed(failure) => failure,
+            };
+            if let Retry::RateLimited { wait } = failure.retry {
+                let pause = wait.unwrap_or(job.retry.secondary_wait);
+                self.pacer.pause(&lane, pause);
+            }
+            match retry::next(
+                &job.retry,
+                &failure,
+                attempts,
+                started.elapsed(),
+                fastrand::f64(),
+            ) {
+                Next::GiveUp(why) => break failed(failure, why),
+                Next::Retry(delay) => {
+                    self.observer.retrying(job, &failure, delay);
+                    let waited = tokio::select! {
+                        biased;
+                        _ = self.cancel.cancelled() => false,
+                        _ = tokio::time::sleep(delay) => true,
+                    };
+                    if !waited {
+                        break interrupted(attempts, Some(failure));
+                    }
+                }
+            }
+        };
+        Outcome {
+            target: job.target.clone(),
+            dispatch_id: job.dispatch_id.clone(),
+            status,
+            attempts,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+fn failed(failure: Failure, why: Option<String>) -> Status {
+    let reason = match why {
+        Some(why) => format!("{} ({why})", failure.reason),
+        None => failure.reason,
     };
-    Outcome {
-        target: job.target.clone(),
-        status,
-        attempts: 1,
-        duration: started.elapsed(),
+    Status::Failed {
+        http_status: failure.http_status,
+        reason,
+        hint: failure.hint,
+    }
+}
+
+fn interrupted(attempts: u32, last: Option<Failure>) -> Status {
+    match last {
+        Some(failure) => failed(
+            failure,
+            Some(format!("interrupted after {attempts} attempt(s)")),
+        ),
+        None => Status::NotSent {
+            reason: "the run was interrupted before this target was sent".to_owned(),
+        },
     }
 }

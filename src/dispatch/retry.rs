@@ -1,0 +1,187 @@
+//! When to try a failed request again: exponential backoff with full jitter, never sooner
+//! than GitHub asked, bounded by attempts and a total deadline. Pure, so it is tested as a
+//! table; the sleeping happens in `dispatch`.
+//!
+//! Written here rather than taken from a backoff crate because the delay is the larger of our
+//! backoff and the server's own instruction (`Retry-After`, a rate-limit reset, the minute
+//! GitHub asks for after a secondary limit), and giving up depends on that instruction too.
+
+use super::classify::{Failure, Retry};
+use std::time::Duration;
+
+/// How persistent delivery is; set per target or by flag.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included. 1 turns retries off.
+    pub max_attempts: u32,
+    /// From the first attempt; no retry starts that would end its wait after this.
+    pub deadline: Duration,
+    /// The first backoff's upper bound; each retry doubles it, up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// How long to wait after a secondary rate limit that names no wait. GitHub's guidance is
+    /// at least a minute.
+    pub secondary_wait: Duration,
+}
+
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+pub const DEFAULT_SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            deadline: DEFAULT_DEADLINE,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            secondary_wait: DEFAULT_SECONDARY_WAIT,
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// Stop; the reason is added to the failure (`None` for permanent failures, which speak
+    /// for themselves).
+    GiveUp(Option<String>),
+}
+
+/// `attempt` is the number of the attempt that just failed (1 for the first), `elapsed` the
+/// time since the first attempt started, `jitter` a random number in [0, 1).
+pub fn next(
+    policy: &RetryPolicy,
+    failure: &Failure,
+    attempt: u32,
+    elapsed: Duration,
+    jitter: f64,
+) -> Next {
+    let required = match failure.retry {
+        Retry::Never => return Next::GiveUp(None),
+        Retry::Later { after } => after,
+        Retry::RateLimited { wait } => Some(wait.unwrap_or(policy.secondary_wait)),
+    };
+    if attempt >= policy.max_attempts {
+        return Next::GiveUp(Some(format!("gave up after {attempt} attempt(s)")));
+    }
+    let exponent = attempt.saturating_sub(1).min(16);
+    let ceiling = policy
+        .base_delay
+        .saturating_mul(1 << exponent)
+        .min(policy.max_delay);
+    let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    let delay = backoff.max(required.unwrap_or_default());
+    if elapsed + delay > policy.deadline {
+        let why = match required {
+            Some(wait) if wait >= backoff => format!(
+                "GitHub asked to wait {} s, which would pass the {} s deadline",
+                wait.as_secs_f64().ceil(),
+                policy.deadline.as_secs()
+            ),
+            _ => format!(
+                "the next retry would pass the {} s deadline",
+                policy.deadline.as_secs()
+            ),
+        };
+        return Next::GiveUp(Some(format!("gave up after {attempt} attempt(s): {why}")));
+    }
+    Next::Retry(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(retry: Retry) -> Failure {
+        Failure {
+            http_status: Some(503),
+            reason: "503".into(),
+            hint: None,
+            retry,
+        }
+    }
+
+    const LATER: Retry = Retry::Later { after: None };
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn permanent_failures_are_never_retried() {
+        let next = next(
+            &RetryPolicy::default(),
+            &failure(Retry::Never),
+            1,
+            S(0),
+            0.5,
+        );
+        assert_eq!(next, Next::GiveUp(None));
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_of_a_doubling_ceiling() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            next(&p, &failure(LATER), 1, S(0), 0.5),
+            Next::Retry(Duration::from_millis(500))
+        );
+        assert_eq!(next(&p, &failure(LATER), 3, S(0), 0.5), Next::Retry(S(2)));
+        assert_eq!(next(&p, &failure(LATER), 2, S(0), 0.0), Next::Retry(S(0)));
+        // capped at max_delay
+        let p = RetryPolicy {
+            max_attempts: 50,
+            ..p
+        };
+        assert_eq!(
+            next(&p, &failure(LATER), 40, S(0), 0.999_999),
+            Next::Retry(S(30).mul_f64(0.999_999))
+        );
+    }
+
+    #[test]
+    fn the_server_wait_is_a_floor() {
+        let p = RetryPolicy::default();
+        let f = failure(Retry::Later { after: Some(S(7)) });
+        assert_eq!(next(&p, &f, 1, S(0), 0.5), Next::Retry(S(7)));
+        let f = failure(Retry::RateLimited { wait: None });
+        assert_eq!(next(&p, &f, 1, S(0), 0.5), Next::Retry(S(60)));
+        let f = failure(Retry::RateLimited { wait: Some(S(3)) });
+        assert_eq!(next(&p, &f, 1, S(0), 0.1), Next::Retry(S(3)));
+    }
+
+    #[test]
+    fn attempts_are_bounded() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        assert!(matches!(
+            next(&p, &failure(LATER), 2, S(0), 0.5),
+            Next::Retry(_)
+        ));
+        assert_eq!(
+            next(&p, &failure(LATER), 3, S(0), 0.5),
+            Next::GiveUp(Some("gave up after 3 attempt(s)".into()))
+        );
+    }
+
+    #[test]
+    fn a_wait_past_the_deadline_gives_up_with_that_reason() {
+        let p = RetryPolicy {
+            deadline: S(10),
+            ..RetryPolicy::default()
+        };
+        let f = failure(Retry::RateLimited { wait: None });
+        assert_eq!(
+            next(&p, &f, 1, S(0), 0.5),
+            Next::GiveUp(Some(
+                "gave up after 1 attempt(s): GitHub asked to wait 60 s, which would pass the 10 s deadline".into()
+            ))
+        );
+        assert!(matches!(
+            next(&p, &failure(LATER), 1, S(10), 0.5),
+            Next::GiveUp(Some(_))
+        ));
+    }
+}
