@@ -309,7 +309,7 @@ fn a_slow_answer_fails_the_target_after_the_timeout() {
             "--timeout",
             "1",
         ])
-        .args(["--api-url", &github.base_url()])
+        .args(["--api-url", &github.base_url(), "--max-attempts", "1"])
         .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
         .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
         .output()
