@@ -32,8 +32,10 @@ pub enum Exit {
 
 pub fn main(cli: Cli) -> Exit {
     crate::logging::init(cli.verbosity());
-    let stdout = &mut std::io::stdout().lock();
-    let stderr = &mut std::io::stderr().lock();
+    // Not locked for the whole run: log lines from runtime threads write to stderr too, and a
+    // lock held here would block them forever.
+    let stdout = &mut std::io::stdout();
+    let stderr = &mut std::io::stderr();
     match cli.command {
         Command::Run(args) => run(&args, stdout, stderr),
         Command::Validate(args) => validate(&args, stdout, stderr),
@@ -247,6 +249,9 @@ fn apply_delivery_flags(flags: &DeliveryArgs, retry: &mut RetryPolicy) {
     if let Some(secs) = flags.secondary_wait {
         retry.secondary_wait = Duration::from_secs(secs);
     }
+    if let Some(ms) = flags.backoff_ms {
+        retry.base_delay = Duration::from_millis(ms);
+    }
 }
 
 /// Sends the plan; the flag is true when a signal interrupted the run.
@@ -314,55 +319,65 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
         Ok(checked) => checked,
         Err(exit) => return exit,
     };
+    let version = match Version::parse(&args.sample_version) {
+        Ok(version) => version,
+        Err(err) => {
+            let _ = writeln!(stderr, "error: --version: {err}");
+            return Exit::Usage;
+        }
+    };
     let mut diagnostics = checked.diagnostics.clone();
     if let Some(config) = &checked.config {
-        let version = match Version::parse(&args.sample_version) {
-            Ok(version) => version,
-            Err(err) => {
-                let _ = writeln!(stderr, "error: --version: {err}");
-                return Exit::Usage;
-            }
-        };
-        // Render every template for every source that feeds it, as a release would.
+        // Render every template for every source that feeds it, as a release would. A target
+        // fed by several sources fails the same way for each; it is reported once.
+        let mut seen = std::collections::HashSet::new();
         for source in config.sources.keys() {
             let release = Release {
                 source: source.clone(),
                 version: version.clone(),
-                vars: Default::default(),
+                vars: args.vars.iter().cloned().collect(),
                 ci: CiContext::sample(),
             };
             if let Err(PlanError::Problems(problems)) =
                 plan(config, &release, &|_| None, Tokens::Optional)
             {
                 for d in checked.locate(problems) {
-                    if !diagnostics.contains(&d) {
+                    if seen.insert((d.code, d.path.clone(), d.message.clone())) {
                         diagnostics.push(d);
                     }
                 }
             }
         }
     }
-    let failed = diagnostics
-        .iter()
-        .any(|d| d.is_error() || (args.strict && !d.is_error()));
+    // In file order, as an editor would list them.
+    diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+    let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
     if env_var("GITHUB_ACTIONS").as_deref() == Some("true") {
-        let _ = report::write_annotations(stdout, &file, &diagnostics);
+        // stderr, so `--output json` stays parseable; the runner reads both streams.
+        let _ = report::write_annotations(stderr, &file, &diagnostics, args.strict);
     }
     let _ = match args.output {
-        Output::Json => serde_json::to_writer_pretty(
-            &mut *stdout,
-            &ValidateReport {
-                file: &file,
-                valid: !failed,
-                problems: &diagnostics,
-            },
-        )
-        .map_err(std::io::Error::from)
-        .and_then(|_| writeln!(stdout)),
+        Output::Json => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &ValidateReport {
+                    file: &file,
+                    valid: !failed,
+                    errors,
+                    warnings: diagnostics.len() - errors,
+                    problems: &diagnostics,
+                },
+            )
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(stdout))
+        }
         Output::Text => {
             let written = report::write_diagnostics(stdout, &file, &diagnostics);
             if !failed {
                 let _ = writeln!(stdout, "{file} is valid");
+            } else if args.strict && !diagnostics.iter().any(Diagnostic::is_error) {
+                let _ = writeln!(stdout, "{file} has warnings, which --strict makes errors");
             }
             written
         }
@@ -374,9 +389,13 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
     }
 }
 
+/// `validate --output json`: every problem in `problems`, in file order.
 #[derive(serde::Serialize)]
 struct ValidateReport<'a> {
     file: &'a str,
+    /// False when there is an error, or a warning under `--strict`.
     valid: bool,
+    errors: usize,
+    warnings: usize,
     problems: &'a [Diagnostic],
 }

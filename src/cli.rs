@@ -153,19 +153,34 @@ pub struct DeliveryArgs {
     /// least 60, the default).
     #[arg(long, value_name = "SECS")]
     pub secondary_wait: Option<u64>,
+    /// The first retry's longest backoff in milliseconds, doubled for each later retry (up to
+    /// 30 s) and fully jittered. Default 1000.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub backoff_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 valid (warnings allowed), 1 invalid (or warnings with --strict), \
+2 the file cannot be read (missing, a directory, or larger than 1 MiB).\n\n\
+Under GitHub Actions (GITHUB_ACTIONS=true) each problem is also printed to stderr as a workflow \
+command, so it shows on the pull request's diff.\n\nExamples:\n  orchestrator validate --strict\n  \
+orchestrator validate --config dispatch.yaml --output json\n  \
+orchestrator validate --version 2.0.0-rc.1 --set channel=beta"
+)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// The sample version templates are rendered with.
     #[arg(long = "version", value_name = "VERSION", default_value = "1.2.3")]
     pub sample_version: String,
+    /// A sample value for templates that use {{vars.KEY}}, as `run --set` would pass. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
-    /// Report format.
+    /// Report format: text, or JSON with every problem in a list.
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,
     #[command(flatten)]

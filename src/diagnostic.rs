@@ -15,7 +15,7 @@ pub enum Severity {
 }
 
 /// What kind of problem it is; stable names for `--output json` and for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// The file is not valid YAML (or not UTF-8, or empty).
@@ -26,6 +26,12 @@ pub enum Code {
     MissingKey,
     /// The same key appears twice in one mapping.
     DuplicateKey,
+    /// A source lists the same target twice.
+    DuplicateTarget,
+    /// Two sources have the same repository, so `--source owner/name` cannot choose.
+    DuplicateSource,
+    /// A source or target name that cannot be used on the command line or in key paths.
+    InvalidName,
     /// A value of the wrong type or outside its allowed values.
     InvalidValue,
     /// `version:` is not a format version this build understands.
@@ -52,6 +58,9 @@ pub enum Code {
     PayloadLimit,
     /// The environment variable holding a target's token is unset or empty.
     MissingToken,
+    /// The file goes past a limit that keeps checking it cheap (nesting depth, alias
+    /// expansion); no real configuration comes near one.
+    Limit,
 }
 
 impl Code {
@@ -61,6 +70,9 @@ impl Code {
             Code::UnknownKey => "unknown_key",
             Code::MissingKey => "missing_key",
             Code::DuplicateKey => "duplicate_key",
+            Code::DuplicateTarget => "duplicate_target",
+            Code::DuplicateSource => "duplicate_source",
+            Code::InvalidName => "invalid_name",
             Code::InvalidValue => "invalid_value",
             Code::UnsupportedVersion => "unsupported_version",
             Code::UnknownTarget => "unknown_target",
@@ -74,6 +86,7 @@ impl Code {
             Code::Render => "render",
             Code::PayloadLimit => "payload_limit",
             Code::MissingToken => "missing_token",
+            Code::Limit => "limit",
         }
     }
 }
@@ -84,6 +97,11 @@ pub struct Location {
     pub line: usize,
     pub column: usize,
 }
+
+/// Messages may quote the file; past this they are cut, so every problem stays one line.
+const MAX_MESSAGE_CHARS: usize = 300;
+/// Key paths are shown (not stored) cut to this; a key can be as long as the file.
+const MAX_SHOWN_PATH_CHARS: usize = 200;
 
 /// One problem, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,7 +125,7 @@ impl Diagnostic {
             code,
             path: path.into(),
             location: None,
-            message: message.into(),
+            message: clip(&message.into(), MAX_MESSAGE_CHARS),
             help: None,
         }
     }
@@ -131,6 +149,11 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// The key path as printed: cut, on one line.
+    pub fn shown_path(&self) -> String {
+        clip(&self.path, MAX_SHOWN_PATH_CHARS)
     }
 
     /// `file:line:col: error[code] path: message` followed by an indented help line; the form
@@ -158,7 +181,7 @@ impl fmt::Display for DisplayIn<'_> {
         };
         write!(f, ": {severity}[{}]", d.code.as_str())?;
         if !d.path.is_empty() {
-            write!(f, " {}", d.path)?;
+            write!(f, " {}", d.shown_path())?;
         }
         write!(f, ": {}", d.message)?;
         if let Some(help) = &d.help {
@@ -166,6 +189,38 @@ impl fmt::Display for DisplayIn<'_> {
         }
         Ok(())
     }
+}
+
+/// A value from the file, fit to be quoted in a one-line message: control characters escaped
+/// and anything past 60 characters cut, so a hostile value cannot flood or break the output.
+pub fn shown(value: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    let mut out = String::new();
+    for c in value.chars().take(MAX_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if value.chars().nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// At most `max` characters of `text`, with line breaks and other control characters as
+/// spaces.
+fn clip(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Joins a key onto a key path: `join("targets", "web")` is `targets.web`.

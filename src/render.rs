@@ -5,6 +5,10 @@
 //! unknown variable is an error, not an empty string), does not HTML-escape, and has no helper
 //! that reads files or the environment: templates see only the context built here.
 
+mod guard;
+
+pub use guard::{MAX_NESTING, MAX_TEMPLATE_BYTES, MAX_TOTAL_TEMPLATE_BYTES};
+
 use crate::release::{CiContext, Release};
 use handlebars::{Context, Handlebars};
 use serde_json::{json, Map, Value};
@@ -35,6 +39,7 @@ pub enum PayloadTemplate {
 /// All templates of one configuration, registered by key path.
 pub struct Templates {
     registry: Handlebars<'static>,
+    budget: guard::Budget,
 }
 
 impl std::fmt::Debug for Templates {
@@ -48,7 +53,10 @@ impl Default for Templates {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
-        Templates { registry }
+        Templates {
+            registry,
+            budget: guard::Budget::default(),
+        }
     }
 }
 
@@ -66,12 +74,15 @@ impl Templates {
         if !source.contains("{{") {
             return Ok(Text::Literal(source.to_owned()));
         }
-        self.registry
-            .register_template_string(name, source)
-            .map_err(|err| TemplateProblem {
-                name: name.to_owned(),
-                message: template_error_message(&err),
-            })?;
+        let problem = |message| TemplateProblem {
+            name: name.to_owned(),
+            message,
+        };
+        self.budget.take(source).map_err(problem)?;
+        let template = handlebars::Template::compile(source)
+            .map_err(|err| problem(template_error_message(&err)))?;
+        guard::check(&template).map_err(problem)?;
+        self.registry.register_template(name, template);
         Ok(Text::Template(name.to_owned()))
     }
 
@@ -113,23 +124,24 @@ impl Templates {
         match text {
             Text::Literal(s) => Ok(s.clone()),
             Text::Template(name) => {
-                let out = self
+                // Rendering stops as soon as the output is too big, rather than after.
+                let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
+                let rendered = self
                     .registry
-                    .render_with_context(name, ctx)
-                    .map_err(|err| TemplateProblem {
-                        name: name.clone(),
-                        message: render_error_message(&err),
-                    })?;
-                if out.len() > MAX_RENDERED_BYTES {
+                    .render_with_context_to_write(name, ctx, &mut out);
+                if out.overflowed() {
                     return Err(TemplateProblem {
                         name: name.clone(),
                         message: format!(
-                            "renders to {} bytes, more than the {MAX_RENDERED_BYTES} a payload can hold",
-                            out.len()
+                            "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
                         ),
                     });
                 }
-                Ok(out)
+                rendered.map_err(|err| TemplateProblem {
+                    name: name.clone(),
+                    message: render_error_message(&err),
+                })?;
+                Ok(out.into_string())
             }
         }
     }

@@ -266,14 +266,27 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
     })
 }
 
+/// At most this many problems are printed as text (JSON has them all): past it, a hostile file
+/// would only bury the first, which matter most.
+pub const MAX_SHOWN: usize = 100;
+/// GitHub shows at most 10 error and 10 warning annotations per step; a few more cost nothing.
+pub const MAX_ANNOTATIONS: usize = 50;
+
 /// Problems in a file, one per line (with its help line), then a count.
 pub fn write_diagnostics(
     out: &mut dyn Write,
     file: &str,
     diagnostics: &[Diagnostic],
 ) -> io::Result<()> {
-    for d in diagnostics {
+    for d in diagnostics.iter().take(MAX_SHOWN) {
         writeln!(out, "{}", d.display_in(file))?;
+    }
+    if diagnostics.len() > MAX_SHOWN {
+        writeln!(
+            out,
+            "... and {} more problem(s) not shown",
+            diagnostics.len() - MAX_SHOWN
+        )?;
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
@@ -283,16 +296,19 @@ pub fn write_diagnostics(
     Ok(())
 }
 
-/// GitHub Actions workflow commands, so problems show on the pull request's diff.
+/// GitHub Actions workflow commands, so problems show on the pull request's diff:
+/// `::error file=dispatch.yaml,line=12,col=5,title=unknown_target::message`. Under `strict`,
+/// warnings fail the check, so they are annotated as errors.
 pub fn write_annotations(
     out: &mut dyn Write,
     file: &str,
     diagnostics: &[Diagnostic],
+    strict: bool,
 ) -> io::Result<()> {
-    for d in diagnostics {
+    for d in diagnostics.iter().take(MAX_ANNOTATIONS) {
         let level = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Warning if !strict => "warning",
+            _ => "error",
         };
         let mut props = format!("file={}", escape_property(file));
         if let Some(loc) = d.location {
@@ -302,7 +318,7 @@ pub fn write_annotations(
         let mut message = if d.path.is_empty() {
             d.message.clone()
         } else {
-            format!("{}: {}", d.path, d.message)
+            format!("{}: {}", d.shown_path(), d.message)
         };
         if let Some(help) = &d.help {
             message.push_str(&format!("\nhelp: {help}"));

@@ -274,7 +274,12 @@ fn an_unreachable_api_fails_every_target_with_a_reason() {
             "--output",
             "json",
         ])
-        .args(["--api-url", &format!("http://127.0.0.1:{port}")])
+        .args([
+            "--api-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--max-attempts",
+            "1",
+        ])
         .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
         .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
         .output()

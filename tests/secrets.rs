@@ -44,7 +44,7 @@ fn no_mode_prints_a_token_even_when_github_echoes_it() {
                 "--output",
                 output_format,
             ])
-            .args(["--api-url", &github.base_url()])
+            .args(["--api-url", &github.base_url(), "--max-attempts", "1"])
             .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
             .env("CLI_DISPATCH_TOKEN", CLI_TOKEN);
             if dry_run {
@@ -88,4 +88,39 @@ fn a_token_pasted_into_token_env_is_refused_without_echoing_it() {
             + &String::from_utf8_lossy(&output.stderr);
         assert!(text.contains("invalid_token_env"), "{args:?}: {text}");
     }
+}
+
+#[test]
+fn the_most_verbose_logs_carry_no_token() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/vfarcic/dot-ai-cli/dispatches",
+        [Reply::server_error(502), Reply::no_content()],
+    );
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "-vvv",
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.3",
+            "--backoff-ms",
+            "10",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("retrying in"),
+        "the retry is logged: {stderr}"
+    );
+    assert!(stderr.contains("target_name=dot-ai-cli"), "{stderr}");
+    assert_no_token(&output);
 }

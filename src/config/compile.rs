@@ -7,13 +7,20 @@ use super::settings::{
 };
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition};
-use crate::diagnostic::{join, Code, Diagnostic};
+use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::render::Templates;
 use indexmap::IndexMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// GitHub's limit on `client_payload`'s top-level properties.
 pub const MAX_PAYLOAD_PROPERTIES: usize = 10;
+/// GitHub's limit on `event_type`, in characters; it applies to the template as written too,
+/// so the schema can say so.
+pub const MAX_EVENT_TYPE_CHARS: usize = 100;
+/// Unknown target names get a "did you mean" only this often: each suggestion compares the
+/// name with every target, which a hostile file could make cost minutes.
+const MAX_SUGGESTIONS: usize = 100;
 
 /// Compiles `file` with `settings` (the file's defaults already layered with env and flags).
 /// Returns the config when there is no error, and every diagnostic (warnings included).
@@ -31,7 +38,10 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
         }
     }
 
+    let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
+    let mut suggestions = MAX_SUGGESTIONS;
     let mut sources = IndexMap::new();
+    let mut by_repository: HashMap<String, &str> = HashMap::new();
     for (name, source) in &file.sources {
         let path = join("sources", name);
         let repository = check(
@@ -41,6 +51,19 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
             "write it as `owner/name`, e.g. `vfarcic/dot-ai`",
             &mut out,
         );
+        if let Some(repository) = &repository {
+            let key = repository.to_string().to_ascii_lowercase();
+            if let Some(first) = by_repository.insert(key, name) {
+                out.push(
+                    Diagnostic::warning(
+                        Code::DuplicateSource,
+                        join(&path, "repository"),
+                        format!("sources `{first}` and `{name}` both have repository `{repository}`"),
+                    )
+                    .with_help(format!("`--source {repository}` cannot choose between them; merge them, or always pass the name")),
+                );
+            }
+        }
         if source.targets.is_empty() {
             out.push(
                 Diagnostic::warning(
@@ -51,26 +74,35 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
                 .with_help("list the targets it should trigger, or remove the source"),
             );
         }
-        let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
+        let mut listed = HashSet::new();
         for (i, target) in source.targets.iter().enumerate() {
             let item = format!("{path}.targets[{i}]");
             if !file.targets.contains_key(target) {
-                let help = match super::load::closest(target, &known) {
+                let best = if suggestions > 0 {
+                    suggestions -= 1;
+                    super::sections::closest(target, &known)
+                } else {
+                    None
+                };
+                let help = match best {
                     Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("define `{target}` under `targets:`"),
+                    None => format!("define `{}` under `targets:`", shown(target)),
                 };
                 out.push(
                     Diagnostic::error(
                         Code::UnknownTarget,
                         item,
-                        format!("source `{name}` feeds target `{target}`, which is not defined"),
+                        format!(
+                            "source `{name}` feeds target `{}`, which is not defined",
+                            shown(target)
+                        ),
                     )
                     .with_help(help),
                 );
-            } else if source.targets[..i].contains(target) {
+            } else if !listed.insert(target.as_str()) {
                 out.push(
                     Diagnostic::error(
-                        Code::DuplicateKey,
+                        Code::DuplicateTarget,
                         item,
                         format!("target `{target}` is listed twice for source `{name}`"),
                     )
@@ -90,8 +122,13 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
         }
     }
 
+    let fed: HashSet<&str> = file
+        .sources
+        .values()
+        .flat_map(|s| s.targets.iter().map(String::as_str))
+        .collect();
     for name in file.targets.keys() {
-        if !file.sources.values().any(|s| s.targets.contains(name)) {
+        if !fed.contains(name.as_str()) {
             out.push(
                 Diagnostic::warning(
                     Code::UnusedTarget,
@@ -181,10 +218,20 @@ fn compile_target(
             None
         }
     };
-    if target.event_type.is_empty() {
+    let event_chars = target.event_type.chars().count();
+    if event_chars == 0 {
         out.push(
             Diagnostic::error(Code::PayloadLimit, &event_path, "event_type is empty")
-                .with_help("GitHub needs 1 to 100 characters"),
+                .with_help("GitHub needs 1 to 100 characters, e.g. `upstream-release`"),
+        );
+    } else if event_chars > MAX_EVENT_TYPE_CHARS {
+        out.push(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                &event_path,
+                format!("event_type is {event_chars} characters long; GitHub accepts at most {MAX_EVENT_TYPE_CHARS}"),
+            )
+            .with_help("shorten it; put details in client_payload instead"),
         );
     }
     let payload_path = join(path, "client_payload");
@@ -257,7 +304,7 @@ fn compile_condition(
     let requirement = match &when.version {
         Some(req) => Some(check(
             semver::VersionReq::parse(req)
-                .map_err(|e| format!("`{req}` is not a semver requirement: {e}")),
+                .map_err(|e| format!("`{}` is not a semver requirement: {e}", shown(req))),
             Code::InvalidCondition,
             &join(path, "version"),
             "write a requirement such as `>=1.0.0`, `^2` or `>=1.2, <2`",
@@ -284,18 +331,10 @@ fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<
         );
         return None;
     }
-    let valid = !name.is_empty()
-        && name.len() <= 255
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !valid {
+    if let Some(problem) = super::values::env_name_problem(name) {
         out.push(
-            Diagnostic::error(
-                Code::InvalidTokenEnv,
-                path,
-                format!("`{name}` is not an environment variable name"),
-            )
-            .with_help("use letters, digits and `_`, e.g. `WEBSITE_DISPATCH_TOKEN`"),
+            Diagnostic::error(Code::InvalidTokenEnv, path, problem)
+                .with_help("use letters, digits and `_`, e.g. `WEBSITE_DISPATCH_TOKEN`"),
         );
         return None;
     }
@@ -336,7 +375,10 @@ fn api_version(version: Option<&str>, path: &str, out: &mut Vec<Diagnostic>) -> 
             Diagnostic::error(
                 Code::InvalidValue,
                 path,
-                format!("`{version}` is not a GitHub API version (a date such as 2022-11-28)"),
+                format!(
+                    "`{}` is not a GitHub API version (a date such as 2022-11-28)",
+                    shown(version)
+                ),
             )
             .with_help(format!("leave it out to use {DEFAULT_API_VERSION}")),
         );

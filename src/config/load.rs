@@ -3,19 +3,27 @@
 //! This is the only place that knows the file is YAML or that serde_yaml parses it; a
 //! successor parser replaces this file and `locate.rs`, nothing else.
 
-use super::locate::Locator;
+use super::locate::{self, Locator};
 use super::model::{DispatchFile, Settings, Source, Target};
-use crate::diagnostic::{join, Code, Diagnostic, Location};
-use indexmap::IndexMap;
-use serde::de::DeserializeOwned;
-use serde_yaml::Value;
+use super::sections::{describe, SectionParser, Shape};
+use crate::diagnostic::{Code, Diagnostic, Location};
+use serde_yaml::{Mapping, Value};
 use std::io::Read;
 use std::path::Path;
 
 /// Larger files are refused before parsing: a real dispatch.yaml is a few KiB, and the cap
-/// bounds the time and memory any input can cost (with serde_yaml's own depth and alias
-/// expansion limits).
+/// bounds the time and memory any input can cost (with the walk's depth and alias limits in
+/// `locate.rs`).
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Sources, and targets, a file may define: far past any real fan-out (GitHub's secondary
+/// rate limit allows about 80 dispatches a minute), and it bounds what `validate` renders.
+pub const MAX_ENTRIES: usize = 1000;
+
+/// When yaml-rust2 finds a syntax error in a file with more `[`/`{` than this, serde_yaml is
+/// not asked for its opinion: libyaml's time grows with the square of the nesting depth, and
+/// only a clean walk proves the depth is small.
+const MAX_BRACKETS_AFTER_SYNTAX_ERROR: usize = 2_000;
 
 /// Why the configuration file could not be read at all (as opposed to read and found wrong).
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +65,10 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["version", "defaults", "sources", "targets"];
+/// Problems about the file as a whole are shown at its start when nothing better is known.
+const START: Location = Location { line: 1, column: 1 };
 
+/// Parses the bytes of a dispatch file, reporting every problem it can find in one pass.
 pub fn parse(bytes: &[u8]) -> Parsed {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -72,64 +82,23 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             return failed(Locator::default(), vec![d]);
         }
     };
-    let locator = Locator::new(text);
-    let mut diagnostics = locator.duplicates().to_vec();
-
-    let root: Value = match serde_yaml::from_str(text) {
-        Ok(root) => root,
-        Err(err) => {
-            // serde_yaml rejects some duplicate keys itself; the locator already said so.
-            if diagnostics.is_empty() || !err.to_string().contains("duplicate") {
-                let at = err.location().map(|l| Location {
-                    line: l.line(),
-                    column: l.column(),
-                });
-                diagnostics.push(
-                    Diagnostic::error(Code::Syntax, "", format!("invalid YAML: {err}")).at(at),
-                );
-            }
-            return failed(locator, diagnostics);
-        }
-    };
-    let root = match root {
-        Value::Mapping(map) => map,
-        Value::Null => {
-            let d = Diagnostic::error(Code::Syntax, "", "the file is empty")
-                .with_help("start from `orchestrator init`, or see the README's config reference");
-            diagnostics.push(d);
-            return failed(locator, diagnostics);
-        }
-        other => {
-            let d = Diagnostic::error(
-                Code::InvalidValue,
-                "",
-                format!(
-                    "the file must be a mapping with `version`, `sources` and `targets`, not {}",
-                    describe(&other)
-                ),
-            )
-            .at(Some(Location { line: 1, column: 1 }));
-            diagnostics.push(d);
-            return failed(locator, diagnostics);
-        }
+    let (locator, root, mut diagnostics) = match root_mapping(text) {
+        Ok(found) => found,
+        Err(parsed) => return *parsed,
     };
 
     let mut parser = SectionParser {
         locator: &locator,
         diagnostics: &mut diagnostics,
     };
-    for key in root.keys() {
-        match key.as_str() {
-            Some(k) if TOP_LEVEL_KEYS.contains(&k) => {}
-            _ => {
-                let name = scalar_name(key);
-                parser.push(unknown_key("", &name, TOP_LEVEL_KEYS));
-            }
-        }
-    }
-    let version = parser.required::<u32>(&root, "version");
+    parser.check_keys("", &root, &Shape::of::<DispatchFile>());
+    let version = root
+        .get("version")
+        .and_then(|value| parser.value::<u32>("version", value.clone()));
     let defaults = match root.get("defaults") {
-        Some(value) => parser.entry::<Settings>("defaults", value.clone()),
+        Some(value) => {
+            parser.section::<Settings>("defaults", value.clone(), &Shape::of::<Settings>())
+        }
         None => Some(Settings::default()),
     };
     let sources = parser.named_entries::<Source>(&root, "sources");
@@ -165,6 +134,77 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     }
 }
 
+/// The YAML document's top-level mapping, with the walk's locator and the problems found so
+/// far (duplicate keys); or, when there is no mapping to read, the failed parse.
+fn root_mapping(text: &str) -> Result<(Locator, Mapping, Vec<Diagnostic>), Box<Parsed>> {
+    // A parser bug must not become a crash: a panic here is reported like a syntax error.
+    let Ok(walked) = std::panic::catch_unwind(|| locate::walk(text)) else {
+        return Err(Box::new(failed(Locator::default(), vec![parser_failed()])));
+    };
+    let locator = walked.locator;
+    let mut diagnostics = locator.duplicates().to_vec();
+    if let Some(refused) = walked.refused {
+        diagnostics.push(refused);
+        return Err(Box::new(failed(locator, diagnostics)));
+    }
+    if let Some(syntax) = walked.syntax {
+        let brackets = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+        if brackets > MAX_BRACKETS_AFTER_SYNTAX_ERROR {
+            diagnostics.push(syntax);
+            return Err(Box::new(failed(locator, diagnostics)));
+        }
+    }
+
+    let root = match std::panic::catch_unwind(|| serde_yaml::from_str::<Value>(text)) {
+        Ok(Ok(root)) => root,
+        Ok(Err(err)) => {
+            // serde_yaml rejects some duplicate keys itself; the walk already said so.
+            if diagnostics.is_empty() || !err.to_string().contains("duplicate") {
+                let at = err.location().map(|l| Location {
+                    line: l.line(),
+                    column: l.column(),
+                });
+                let message = yaml_message(&err.to_string());
+                let help = syntax_help(&message, text, at.map(|l| l.line));
+                diagnostics.push(
+                    Diagnostic::error(Code::Syntax, "", message)
+                        .with_help(help)
+                        .at(at.or(Some(START))),
+                );
+            }
+            return Err(Box::new(failed(locator, diagnostics)));
+        }
+        Err(_) => {
+            diagnostics.push(parser_failed());
+            return Err(Box::new(failed(locator, diagnostics)));
+        }
+    };
+    match root {
+        Value::Mapping(map) => Ok((locator, map, diagnostics)),
+        Value::Null => {
+            let d = Diagnostic::error(Code::Syntax, "", "the file is empty")
+                .with_help("a dispatch file needs `version: 1`, `sources:` and `targets:`; see the README's config reference")
+                .at(Some(START));
+            diagnostics.push(d);
+            Err(Box::new(failed(locator, diagnostics)))
+        }
+        other => {
+            let d = Diagnostic::error(
+                Code::InvalidValue,
+                "",
+                format!(
+                    "the file must be a mapping with `version`, `sources` and `targets`, not {}",
+                    describe(&other)
+                ),
+            )
+            .with_help("start the file with `version: 1`, then `sources:` and `targets:`")
+            .at(locator.find("").or(Some(START)));
+            diagnostics.push(d);
+            Err(Box::new(failed(locator, diagnostics)))
+        }
+    }
+}
+
 fn failed(locator: Locator, diagnostics: Vec<Diagnostic>) -> Parsed {
     Parsed {
         file: None,
@@ -173,182 +213,37 @@ fn failed(locator: Locator, diagnostics: Vec<Diagnostic>) -> Parsed {
     }
 }
 
-/// Deserializes each section (and each named source and target) on its own, so one typo does
-/// not hide the next: serde stops at the first error inside one value.
-struct SectionParser<'a> {
-    locator: &'a Locator,
-    diagnostics: &'a mut Vec<Diagnostic>,
+fn parser_failed() -> Diagnostic {
+    Diagnostic::error(Code::Syntax, "", "the YAML parser failed on this file")
+        .with_help("check the file's syntax; please report this with the file attached")
+        .at(Some(START))
 }
 
-impl SectionParser<'_> {
-    fn push(&mut self, d: Diagnostic) {
-        let at = self.locator.find(&d.path);
-        self.diagnostics.push(d.at(at));
-    }
-
-    fn required<T: DeserializeOwned>(
-        &mut self,
-        root: &serde_yaml::Mapping,
-        key: &str,
-    ) -> Option<T> {
-        match root.get(key) {
-            Some(value) => self.entry(key, value.clone()),
-            None => {
-                self.push(missing_key("", key));
-                None
-            }
-        }
-    }
-
-    fn entry<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(v) => Some(v),
-            Err(err) => {
-                let inner = render_path(path, err.path());
-                let d = serde_diagnostic(&inner, &err.inner().to_string());
-                self.push(d);
-                None
-            }
-        }
-    }
-
-    fn named_entries<T: DeserializeOwned>(
-        &mut self,
-        root: &serde_yaml::Mapping,
-        section: &str,
-    ) -> Option<IndexMap<String, T>> {
-        let map = match root.get(section) {
-            None => {
-                self.push(missing_key("", section));
-                return None;
-            }
-            Some(Value::Mapping(map)) => map,
-            Some(Value::Null) => return Some(IndexMap::new()),
-            Some(other) => {
-                let message = format!(
-                    "`{section}` must be a mapping of names, not {}",
-                    describe(other)
-                );
-                self.push(Diagnostic::error(Code::InvalidValue, section, message));
-                return None;
-            }
-        };
-        let mut entries = IndexMap::new();
-        let mut ok = true;
-        for (key, value) in map {
-            let name = scalar_name(key);
-            let path = join(section, &name);
-            if !valid_name(key.as_str()) {
-                ok = false;
-                let message = format!("`{name}` is not a usable name");
-                let help = "names are 1 to 100 letters, digits, `-` or `_` (they are used on the command line and in key paths)";
-                self.push(Diagnostic::error(Code::InvalidValue, path, message).with_help(help));
-                continue;
-            }
-            match self.entry::<T>(&path, value.clone()) {
-                Some(entry) => {
-                    entries.insert(name, entry);
-                }
-                None => ok = false,
-            }
-        }
-        ok.then_some(entries)
-    }
-}
-
-fn valid_name(name: Option<&str>) -> bool {
-    name.is_some_and(|n| {
-        (1..=100).contains(&n.len())
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
-}
-
-fn render_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = prefix.to_owned();
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            Segment::Map { key } => out = join(&out, key),
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    out
-}
-
-/// Turns serde's messages into diagnostics a user can act on.
-fn serde_diagnostic(path: &str, message: &str) -> Diagnostic {
-    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        let name = quoted.first().copied().unwrap_or(rest);
-        return unknown_key(path, name, &quoted[1.min(quoted.len())..]);
-    }
-    if message.starts_with("missing field ") {
-        if let Some(name) = quoted.first() {
-            return missing_key(path, name);
-        }
-    }
-    // serde_yaml appends its own position, which for a detached value is meaningless.
-    let message = message.split(" at line ").next().unwrap_or(message);
-    Diagnostic::error(Code::InvalidValue, path, message.to_owned())
-}
-
-fn unknown_key(path: &str, name: &str, allowed: &[&str]) -> Diagnostic {
-    let mut help = match closest(name, allowed) {
-        Some(best) => format!("did you mean `{best}`? "),
-        None => String::new(),
+/// serde_yaml puts the position after the problem, and the diagnostic already carries it; the
+/// context after it ("while parsing a block mapping at line 3 column 5") stays.
+fn yaml_message(message: &str) -> String {
+    let message = match message.split_once(" at line ") {
+        Some((problem, rest)) => match rest.split_once(", ") {
+            Some((_, context)) => format!("{problem}, {context}"),
+            None => problem.to_owned(),
+        },
+        None => message.to_owned(),
     };
-    if !allowed.is_empty() {
-        let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
-        help.push_str(&format!("allowed keys here: {}", list.join(", ")));
-    }
-    Diagnostic::error(
-        Code::UnknownKey,
-        join(path, name),
-        format!("unknown key `{name}`"),
-    )
-    .with_help(help)
+    format!("invalid YAML: {message}")
 }
 
-fn missing_key(path: &str, name: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::MissingKey,
-        join(path, name),
-        format!("required key `{name}` is missing"),
-    )
-    .with_help(format!("add `{name}:` (see the README's config reference)"))
-}
-
-/// The candidate most like `name`, if any is close enough to be a likely typo.
-pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(name, c), *c))
-        // Jaro-Winkler ranks, but misses swapped letters in short names (`bda` for `bad`).
-        .filter(|(score, c)| *score > 0.8 || strsim::damerau_levenshtein(name, c) == 1)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
-fn scalar_name(key: &Value) -> String {
-    match key {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "~".to_owned(),
-        other => describe(other).to_owned(),
-    }
-}
-
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
+/// Where to look, for a YAML syntax error at `line` (1-based) of `text`.
+pub fn syntax_help(message: &str, text: &str, line: Option<usize>) -> &'static str {
+    let indented_with_tab = line
+        .and_then(|n| text.lines().nth(n.saturating_sub(1)))
+        .is_some_and(|l| {
+            l.chars()
+                .take_while(|c| c.is_whitespace())
+                .any(|c| c == '\t')
+        });
+    if indented_with_tab || message.contains("tab") {
+        "indent with spaces: YAML does not allow tabs for indentation"
+    } else {
+        "check the indentation, quotes and brackets on this line and the lines just above it"
     }
 }

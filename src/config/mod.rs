@@ -5,6 +5,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod schema;
+pub mod sections;
 pub mod settings;
 pub mod values;
 

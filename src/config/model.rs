@@ -5,6 +5,10 @@
 //! describe structure; everything that needs cross-checking (references, repository names,
 //! templates, limits) happens when the file is compiled into a [`super::Config`].
 
+use super::values::{
+    API_URL_PATTERN, API_VERSION_PATTERN, ENV_NAME_PATTERN, NAME_PATTERN, REPOSITORY_PATTERN,
+    TOKEN_PATTERN,
+};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,55 +20,77 @@ use serde_json::{Map, Value};
 #[schemars(title = "orchestrator dispatch.yaml")]
 pub struct DispatchFile {
     /// Version of this file's format. Only `1` exists.
+    #[schemars(title = "Format version", schema_with = "format_version")]
     pub version: u32,
     /// Settings that apply to every target unless the target sets its own.
     #[serde(default)]
+    #[schemars(title = "Defaults for every target")]
     pub defaults: Settings,
-    /// Upstream repositories that make releases, by a short name used with `--source`.
+    /// Upstream repositories that make releases, by a short name used with `--source`. Names
+    /// are 1 to 100 letters, digits, `-` or `_`.
+    #[schemars(title = "Sources", extend("propertyNames" = { "pattern": NAME_PATTERN }))]
     pub sources: IndexMap<String, Source>,
     /// Downstream receivers, by name. A target is defined once and can be fed by any number of
-    /// sources.
+    /// sources. Names are 1 to 100 letters, digits, `-` or `_`.
+    #[schemars(title = "Targets", extend("propertyNames" = { "pattern": NAME_PATTERN }))]
     pub targets: IndexMap<String, Target>,
+}
+
+fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "const": 1 })
 }
 
 /// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
 /// variables and command-line flags override the file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Delivery settings")]
 pub struct Settings {
     /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
     /// Server use `https://HOST/api/v3`. Plain `http://` is accepted only for loopback addresses
     /// (a local stand-in for testing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
     pub api_url: Option<String>,
-    /// Value of the `X-GitHub-Api-Version` header. Default `2022-11-28`.
+    /// Value of the `X-GitHub-Api-Version` header, a date. Default `2022-11-28`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
     pub api_version: Option<String>,
     /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
     /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 100))]
+    #[schemars(title = "Requests in flight", range(min = 1, max = 100))]
     pub concurrency: Option<usize>,
-    /// Seconds to wait for GitHub to answer one request before giving up on it. Default 30.
+    /// Seconds to wait for GitHub to answer one request before giving up on it, 1 to 600.
+    /// Default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 600))]
+    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
     pub timeout_secs: Option<u64>,
 }
 
 /// An upstream repository whose releases trigger its targets.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Source")]
 pub struct Source {
     /// The GitHub repository that makes the releases, as `owner/name`. `--source` accepts this
     /// as well as the source's short name.
+    #[schemars(title = "Source repository", pattern(REPOSITORY_PATTERN))]
     pub repository: String,
-    /// Names of the targets (keys of `targets`) that each release of this source feeds.
+    /// Names of the targets (keys of `targets`) that each release of this source feeds, each
+    /// listed once.
+    #[schemars(
+        title = "Targets fed by this source",
+        inner(pattern(NAME_PATTERN)),
+        extend("uniqueItems" = true)
+    )]
     pub targets: Vec<String>,
 }
 
 /// The kind of request a target receives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "Target kind")]
 pub enum TargetKind {
     /// `POST /repos/{owner}/{repo}/dispatches`: starts workflows that listen for
     /// `on: repository_dispatch`. The token needs `repo` scope (classic) or Contents: write
@@ -84,37 +110,55 @@ impl TargetKind {
 /// A downstream receiver of dispatches.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Target")]
 pub struct Target {
     /// What kind of request this target receives. Default `repository_dispatch`.
     #[serde(default)]
+    #[schemars(title = "Kind")]
     pub kind: TargetKind,
     /// The GitHub repository that receives the event, as `owner/name`.
+    #[schemars(title = "Target repository", pattern(REPOSITORY_PATTERN))]
     pub repository: String,
-    /// The `event_type` of the repository_dispatch event (1 to 100 characters); workflows in the
-    /// target select on it with `on: repository_dispatch: types: [...]`. May be a Handlebars
-    /// template.
+    /// The `event_type` of the repository_dispatch event; workflows in the target select on it
+    /// with `on: repository_dispatch: types: [...]`. May be a Handlebars template. 1 to 100
+    /// characters, both as written and once rendered.
+    #[schemars(title = "Event type", length(min = 1, max = 100))]
     pub event_type: String,
-    /// Name of the environment variable that holds the token used for this target. Only the
-    /// name is ever written in files or printed; the value is read at run time.
+    /// Name of the environment variable that holds the token used for this target, e.g.
+    /// `WEBSITE_DISPATCH_TOKEN` (letters, digits and `_`, not starting with a digit). Only the
+    /// name is ever written in files or printed; the value is read at run time. Never put the
+    /// token itself here.
+    #[schemars(
+        title = "Token variable",
+        pattern(ENV_NAME_PATTERN),
+        extend("not" = { "pattern": TOKEN_PATTERN })
+    )]
     pub token_env: String,
     /// The event's `client_payload`: a mapping (at most 10 top-level keys) whose string values
     /// are Handlebars templates, e.g. `version: "{{version}}"`. Each rendered value is a JSON
     /// string; numbers, booleans and nested mappings/lists are kept as written.
+    /// The whole request body must stay under 64 KB once rendered.
     #[serde(default)]
-    #[schemars(extend("maxProperties" = 10))]
+    #[schemars(title = "Client payload", extend("maxProperties" = 10))]
     pub client_payload: Map<String, Value>,
     /// Send to this target only for releases that satisfy this condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Condition")]
     pub when: Option<Condition>,
-    /// Overrides `defaults.api_url` for this target.
+    /// Base URL of the GitHub REST API for this target, overriding `defaults.api_url`: https,
+    /// or plain http for loopback addresses only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
     pub api_url: Option<String>,
-    /// Overrides `defaults.api_version` for this target.
+    /// The `X-GitHub-Api-Version` header for this target, a date such as `2022-11-28`,
+    /// overriding `defaults.api_version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
     pub api_version: Option<String>,
-    /// Overrides `defaults.timeout_secs` for this target.
+    /// Seconds to wait for GitHub to answer this target's request, 1 to 600, overriding
+    /// `defaults.timeout_secs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 600))]
+    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
     pub timeout_secs: Option<u64>,
 }
 
@@ -122,12 +166,15 @@ pub struct Target {
 /// the report says why.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Condition")]
 pub struct Condition {
     /// A semver requirement such as `>=1.0.0` or `^2`, checked against the version without its
     /// pre-release part (so `1.2.0-rc.1` satisfies `>=1.0.0`; use `prerelease` to exclude it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Version requirement")]
     pub version: Option<String>,
     /// Whether pre-releases (versions such as `1.2.0-rc.1`) trigger this target. Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Include pre-releases")]
     pub prerelease: Option<bool>,
 }

@@ -1,6 +1,68 @@
-//! Small value types that check themselves when parsed: a GitHub repository name, an API URL.
+//! Small value types that check themselves when parsed: a GitHub repository name, an API URL,
+//! a name, an environment variable name.
+//!
+//! Each rule is written twice: as Rust, which the loader runs, and as a JSON Schema `pattern`
+//! (ECMA-262 regex without look-around, so every editor can run it), which the schema carries.
+//! `tests/schema.rs` checks that both accept the same values.
 
+use crate::diagnostic::shown;
 use std::fmt;
+
+/// Source and target names: they are typed on the command line and appear in key paths.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,100}$";
+
+/// [`Repo::parse`] as a pattern. The name alternatives spell out "not `.` or `..`".
+pub const REPOSITORY_PATTERN: &str = concat!(
+    "^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,37}[A-Za-z0-9_])?/",
+    "(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}|\\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,98}|\\.\\.[A-Za-z0-9._-]{1,98})$"
+);
+
+/// [`env_name_problem`] as a pattern.
+pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
+
+/// [`crate::secret::looks_like_token`] as a pattern; the schema says `token_env` must *not*
+/// match it.
+pub const TOKEN_PATTERN: &str = "^(?:gh[pousr]_.{16}|github_pat_.{9})";
+
+/// [`ApiUrl::parse`] as a pattern, for the usual spellings: https with any host, or http with
+/// `localhost`, `127.x.x.x` or `[::1]`; no credentials, query or fragment.
+pub const API_URL_PATTERN: &str = concat!(
+    "^(?:[Hh][Tt][Tt][Pp][Ss]://[^/?#@\\s]+",
+    "|[Hh][Tt][Tt][Pp]://(?:[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|127(?:\\.[0-9]{1,3}){3}|\\[::1\\])(?::[0-9]{1,5})?)",
+    "(?:/[^?#\\s]*)?$"
+);
+
+/// A GitHub REST API version is a date.
+pub const API_VERSION_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// Whether `name` may name a source or a target ([`NAME_PATTERN`]).
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Why `name` cannot be an environment variable name ([`ENV_NAME_PATTERN`]), without quoting
+/// it: a secret pasted here must not be echoed.
+pub fn env_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("token_env is empty".into());
+    }
+    if name.len() > 255 {
+        return Some("token_env is longer than 255 characters".into());
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Some("token_env starts with a digit, which a variable name cannot".into());
+    }
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))?;
+    Some(format!(
+        "token_env contains `{}`, which a variable name cannot (its value is not shown, in case it is a secret)",
+        shown(&bad.to_string())
+    ))
+}
 
 /// A GitHub repository, `owner/name`, checked so it can be put in a URL path as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -16,7 +78,7 @@ impl Repo {
     /// path (`../`), a query (`?`) or an escape (`%`) into the request URL.
     pub fn parse(text: &str) -> Result<Repo, String> {
         let Some((owner, name)) = text.split_once('/') else {
-            return Err(format!("`{text}` is not `owner/name`"));
+            return Err(format!("`{}` is not `owner/name`", shown(text)));
         };
         let owner_ok = (1..=39).contains(&owner.len())
             && owner
@@ -26,7 +88,8 @@ impl Repo {
             && !owner.ends_with('-');
         if !owner_ok {
             return Err(format!(
-                "`{owner}` is not a valid GitHub owner (1-39 letters, digits or `-`)"
+                "`{}` is not a valid GitHub owner (1-39 letters, digits or `-`, not at either end)",
+                shown(owner)
             ));
         }
         let name_ok = (1..=100).contains(&name.len())
@@ -37,7 +100,8 @@ impl Repo {
             && name != "..";
         if !name_ok {
             return Err(format!(
-                "`{name}` is not a valid repository name (1-100 letters, digits, `-`, `_` or `.`)"
+                "`{}` is not a valid repository name (1-100 letters, digits, `-`, `_` or `.`, and not `.` or `..`)",
+                shown(name)
             ));
         }
         Ok(Repo {
@@ -61,22 +125,28 @@ impl ApiUrl {
     /// https anywhere; plain http only on loopback, where it reaches a local stand-in rather
     /// than sending a token in clear over a network.
     pub fn parse(text: &str) -> Result<ApiUrl, String> {
-        let url = reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+        let quoted = shown(text);
+        let url = reqwest::Url::parse(text).map_err(|e| format!("`{quoted}` is not a URL: {e}"))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err("the URL must not contain credentials; use token_env".into());
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("`{text}` must not have a query or fragment"));
+            return Err(format!("`{quoted}` must not have a query or fragment"));
         }
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
             "http" => {
                 return Err(format!(
-                    "`{text}` uses plain http; tokens must only travel over https (http is allowed for loopback addresses such as 127.0.0.1, for testing)"
+                    "`{quoted}` uses plain http; tokens must only travel over https (http is allowed for loopback addresses such as 127.0.0.1, for testing)"
                 ))
             }
-            other => return Err(format!("`{text}` has scheme `{other}`; use https")),
+            other => {
+                return Err(format!(
+                    "`{quoted}` has scheme `{}`; use https",
+                    shown(other)
+                ))
+            }
         }
         Ok(ApiUrl(text.trim_end_matches('/').to_owned()))
     }

@@ -10,7 +10,12 @@ pub const CLI_TOKEN: &str = "ghp_cliTOKENvalue00000000000000000000002";
 /// The binary with an environment that cannot reach anything but loopback and carries no
 /// settings or tokens from the developer's shell.
 pub fn orchestrator(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("orchestrator").expect("binary is built");
+    Command::from_std(orchestrator_std(dir))
+}
+
+/// The same, as a plain `std::process::Command` (for spawning and signalling).
+pub fn orchestrator_std(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orchestrator"));
     cmd.current_dir(dir);
     for (name, _) in std::env::vars() {
         let drop = name.starts_with("ORCHESTRATOR_")

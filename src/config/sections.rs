@@ -1,0 +1,383 @@
+//! Deserializing the sections of a parsed file (`defaults`, each source, each target) one by
+//! one, and each key of those as far as serde allows, so that one run reports every unknown,
+//! missing and mistyped key; and turning serde's messages into ones about YAML.
+
+use super::load::MAX_ENTRIES;
+use super::locate::Locator;
+use super::values::is_valid_name;
+use crate::diagnostic::{join, shown, Code, Diagnostic};
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value};
+
+/// The keys a config struct has, read from its schema so the two cannot disagree.
+pub struct Shape {
+    keys: Vec<String>,
+    required: Vec<String>,
+    descriptions: IndexMap<String, String>,
+}
+
+impl Shape {
+    pub fn of<T: JsonSchema>() -> Shape {
+        let schema = schemars::schema_for!(T);
+        let properties = schema.get("properties").and_then(|p| p.as_object());
+        let keys = properties
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let descriptions = properties
+            .map(|p| {
+                p.iter()
+                    .filter_map(|(key, property)| {
+                        let text = property.get("description")?.as_str()?;
+                        let text = text.replace('\n', " ");
+                        let help = match property.get("title").and_then(|t| t.as_str()) {
+                            Some(title) => format!("{title}: {text}"),
+                            None => text,
+                        };
+                        Some((key.clone(), help))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let required = schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Shape {
+            keys,
+            required,
+            descriptions,
+        }
+    }
+
+    fn knows(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+}
+
+/// Deserializes each section (and each named source and target) on its own, and each key of
+/// those as far as serde allows, so one typo does not hide the next.
+pub struct SectionParser<'a> {
+    pub locator: &'a Locator,
+    pub diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl SectionParser<'_> {
+    pub fn push(&mut self, d: Diagnostic) {
+        let at = self.locator.find(&d.path);
+        self.diagnostics.push(d.at(at));
+    }
+
+    /// Reports every unknown and every missing key of `map`; true when there are none.
+    pub fn check_keys(&mut self, path: &str, map: &Mapping, shape: &Shape) -> bool {
+        let mut sound = true;
+        let allowed: Vec<&str> = shape.keys.iter().map(String::as_str).collect();
+        for key in map.keys() {
+            if !key.as_str().is_some_and(|k| shape.knows(k)) {
+                sound = false;
+                self.push(unknown_key(path, &scalar_name(key), &allowed));
+            }
+        }
+        for key in &shape.required {
+            if !map.contains_key(key.as_str()) {
+                sound = false;
+                self.push(missing_key(path, key));
+            }
+        }
+        sound
+    }
+
+    /// A plain value (not a config struct).
+    pub fn value<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                let inner = render_path(path, err.path());
+                self.push(serde_diagnostic(&inner, &err.inner().to_string()));
+                None
+            }
+        }
+    }
+
+    /// A config struct: its keys are checked first, then each known key's value. serde stops
+    /// at the first bad value, so the key it names is set aside and the rest tried again, until
+    /// every value has been looked at.
+    pub fn section<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        value: Value,
+        shape: &Shape,
+    ) -> Option<T> {
+        let mut map = match value {
+            Value::Mapping(map) => map,
+            other => {
+                let keys: Vec<String> = shape.required.iter().map(|k| format!("`{k}`")).collect();
+                let with = if keys.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {}", keys.join(", "))
+                };
+                let message = format!("`{path}` must be a mapping{with}, not {}", describe(&other));
+                let help = "write its keys as `key: value` lines, indented under it";
+                self.push(Diagnostic::error(Code::InvalidValue, path, message).with_help(help));
+                return None;
+            }
+        };
+        let mut sound = self.check_keys(path, &map, shape);
+        map.retain(|key, _| key.as_str().is_some_and(|k| shape.knows(k)));
+        loop {
+            match serde_path_to_error::deserialize::<_, T>(Value::Mapping(map.clone())) {
+                Ok(v) => return sound.then_some(v),
+                Err(err) => {
+                    sound = false;
+                    let message = err.inner().to_string();
+                    let first = err.path().iter().next().and_then(|segment| match segment {
+                        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                        _ => None,
+                    });
+                    // A missing key at this level was reported by `check_keys`, or is one set
+                    // aside below; only a nested one is news.
+                    let missing_here = message.starts_with("missing field") && first.is_none();
+                    if !missing_here {
+                        let inner = render_path(path, err.path());
+                        let mut d = serde_diagnostic(&inner, &message);
+                        if let Some(help) = first.as_deref().and_then(|k| shape.descriptions.get(k))
+                        {
+                            if d.help.is_none() {
+                                d = d.with_help(help.clone());
+                            }
+                        }
+                        self.push(d);
+                    }
+                    match first {
+                        Some(key) if map.remove(key.as_str()).is_some() => {}
+                        _ => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn named_entries<T: DeserializeOwned + JsonSchema>(
+        &mut self,
+        root: &Mapping,
+        section: &str,
+    ) -> Option<IndexMap<String, T>> {
+        let map = match root.get(section) {
+            None => return None, // reported by `check_keys`
+            Some(Value::Mapping(map)) => map,
+            Some(other) => {
+                let message = format!(
+                    "`{section}` must be a mapping of names, not {}",
+                    describe(other)
+                );
+                let help = format!("write each entry as `name:` indented under `{section}:`");
+                self.push(Diagnostic::error(Code::InvalidValue, section, message).with_help(help));
+                return None;
+            }
+        };
+        if map.len() > MAX_ENTRIES {
+            let message = format!(
+                "`{section}` has {} entries; orchestrator accepts at most {MAX_ENTRIES}",
+                map.len()
+            );
+            let help = "split the fan-out across several files, one per group of sources";
+            self.push(Diagnostic::error(Code::Limit, section, message).with_help(help));
+            return None;
+        }
+        let shape = Shape::of::<T>();
+        let mut entries = IndexMap::new();
+        let mut ok = true;
+        for (key, value) in map {
+            let name = scalar_name(key);
+            let path = join(section, &name);
+            if !key.as_str().is_some_and(is_valid_name) {
+                ok = false;
+                let message = format!("`{}` is not a usable name", shown(&name));
+                let help = "names are 1 to 100 letters, digits, `-` or `_` (they are used on the command line and in key paths)";
+                self.push(Diagnostic::error(Code::InvalidName, path, message).with_help(help));
+                continue;
+            }
+            match self.section::<T>(&path, value.clone(), &shape) {
+                Some(entry) => {
+                    entries.insert(name, entry);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(entries)
+    }
+}
+
+fn render_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = prefix.to_owned();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => out = join(&out, key),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// Turns serde's messages into diagnostics a user can act on.
+fn serde_diagnostic(path: &str, message: &str) -> Diagnostic {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let name = quoted.first().copied().unwrap_or(rest);
+        // serde_path_to_error's path already ends at the unknown key.
+        let parent = path
+            .strip_suffix(name)
+            .and_then(|p| p.strip_suffix('.'))
+            .unwrap_or(path);
+        return unknown_key(parent, name, &quoted[1.min(quoted.len())..]);
+    }
+    if message.starts_with("missing field ") {
+        if let Some(name) = quoted.first() {
+            return missing_key(path, name);
+        }
+    }
+    // serde_yaml appends its own position, which for a detached value is meaningless.
+    let message = message.split(" at line ").next().unwrap_or(message);
+    Diagnostic::error(Code::InvalidValue, path, plain_types(message))
+}
+
+/// serde speaks Rust (`u64`, `sequence`, `unit value`); users wrote YAML.
+fn plain_types(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a mapping"),
+        ("expected a boolean", "expected true or false"),
+        ("unit value", "null"),
+        ("sequence", "list"),
+    ];
+    let mut out = message.to_owned();
+    for (rust, yaml) in WORDS {
+        out = out.replace(rust, yaml);
+    }
+    if let Some(start) = out.find("expected struct ") {
+        out.replace_range(start.., "expected a mapping");
+    }
+    out
+}
+
+fn unknown_key(path: &str, name: &str, allowed: &[&str]) -> Diagnostic {
+    let mut help = match closest(name, allowed) {
+        Some(best) => format!("did you mean `{best}`? "),
+        None => String::new(),
+    };
+    if !allowed.is_empty() {
+        let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+        help.push_str(&format!("allowed keys here: {}", list.join(", ")));
+    }
+    Diagnostic::error(
+        Code::UnknownKey,
+        join(path, name),
+        format!("unknown key `{}`", shown(name)),
+    )
+    .with_help(help)
+}
+
+fn missing_key(path: &str, name: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::MissingKey,
+        join(path, name),
+        format!("required key `{name}` is missing"),
+    )
+    .with_help(format!("add `{name}:` (see the README's config reference)"))
+}
+
+/// The candidate most like `name`, if any is close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Names are at most 100 characters; anything longer is no typo of one.
+    if name.len() > 100 {
+        return None;
+    }
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(name, c), *c))
+        // Jaro-Winkler ranks, but misses swapped letters in short names (`bda` for `bad`).
+        .filter(|(score, c)| *score > 0.8 || strsim::damerau_levenshtein(name, c) == 1)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn scalar_name(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "~".to_owned(),
+        other => describe(other).to_owned(),
+    }
+}
+
+pub fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "empty (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::parse;
+    use crate::config::model::Target;
+
+    fn codes_and_paths(yaml: &str) -> Vec<(Code, String)> {
+        parse(yaml.as_bytes())
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.code, d.path))
+            .collect()
+    }
+
+    #[test]
+    fn reports_every_unknown_missing_and_mistyped_key_of_a_target_at_once() {
+        let yaml = "version: 1\nsources: {}\ntargets:\n  web:\n    repo: o/web\n    event_typ: e\n    timeout_secs: soon\n    api_version: [x]\n    token_env: T\n";
+        assert_eq!(
+            codes_and_paths(yaml),
+            vec![
+                (Code::UnknownKey, "targets.web.repo".into()),
+                (Code::UnknownKey, "targets.web.event_typ".into()),
+                (Code::MissingKey, "targets.web.repository".into()),
+                (Code::MissingKey, "targets.web.event_type".into()),
+                (Code::InvalidValue, "targets.web.timeout_secs".into()),
+                (Code::InvalidValue, "targets.web.api_version".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn speaks_yaml_rather_than_rust_about_types() {
+        let parsed = parse(b"version: one\nsources: {}\ntargets: {}\n");
+        assert_eq!(
+            parsed.diagnostics[0].message,
+            "invalid type: string \"one\", expected a whole number"
+        );
+    }
+
+    #[test]
+    fn the_key_lists_come_from_the_schema() {
+        let shape = Shape::of::<Target>();
+        assert_eq!(shape.required, ["repository", "event_type", "token_env"]);
+        assert!(shape.knows("client_payload") && !shape.knows("payload"));
+    }
+}

@@ -1,0 +1,205 @@
+//! Keeps any template cheap to render, whatever the file holds.
+//!
+//! Handlebars renders recursively and loops with `{{#each}}`, so a hostile template could
+//! overflow the stack (thousands of nested blocks), recurse forever (a partial that includes
+//! itself or another template) or loop for hours (`{{#each}}` nested in `{{#each}}`, even with no
+//! output). The checks here rule those out when the template is compiled, and [`Bounded`] stops
+//! a render whose output grows past the limit. Handlebars also compiles in time quadratic in a
+//! template's length, so [`Budget`] caps the size of each template and of all of them.
+
+use handlebars::template::{Parameter, TemplateElement};
+use handlebars::Template;
+use std::io;
+
+/// Blocks (`{{#if}}`, `{{#with}}`, ...) and subexpressions nested deeper than this are refused.
+pub const MAX_NESTING: usize = 16;
+
+/// A template (a string with `{{`) longer than this is refused; real ones are a line.
+pub const MAX_TEMPLATE_BYTES: usize = 4 * 1024;
+/// All templates of one file together; the size of the largest body GitHub accepts.
+pub const MAX_TOTAL_TEMPLATE_BYTES: usize = 64 * 1024;
+
+/// What is left of the file's template allowance.
+#[derive(Debug, Default)]
+pub struct Budget {
+    used: usize,
+}
+
+impl Budget {
+    /// Accounts for `source`, or says why it is too big.
+    pub fn take(&mut self, source: &str) -> Result<(), String> {
+        if source.len() > MAX_TEMPLATE_BYTES {
+            return Err(format!(
+                "the template is {} bytes long; a template can be at most {MAX_TEMPLATE_BYTES}",
+                source.len()
+            ));
+        }
+        self.used += source.len();
+        if self.used > MAX_TOTAL_TEMPLATE_BYTES {
+            return Err(format!(
+                "the file's templates add up to more than {MAX_TOTAL_TEMPLATE_BYTES} bytes"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why `template` is not allowed, if it is not.
+pub fn check(template: &Template) -> Result<(), String> {
+    elements(template, 0, false)
+}
+
+fn elements(template: &Template, depth: usize, in_each: bool) -> Result<(), String> {
+    template
+        .elements
+        .iter()
+        .try_for_each(|element| element_ok(element, depth, in_each))
+}
+
+fn element_ok(element: &TemplateElement, depth: usize, in_each: bool) -> Result<(), String> {
+    if depth > MAX_NESTING {
+        return Err(format!(
+            "template nests blocks or subexpressions more than {MAX_NESTING} levels deep"
+        ));
+    }
+    match element {
+        TemplateElement::RawString(_) | TemplateElement::Comment(_) => Ok(()),
+        TemplateElement::Expression(helper) | TemplateElement::HtmlExpression(helper) => {
+            parameters(helper.params.iter().chain(helper.hash.values()), depth)
+        }
+        TemplateElement::HelperBlock(helper) => {
+            let each = helper.name.as_name() == Some("each");
+            if each && in_each {
+                return Err(
+                    "`{{#each}}` inside another `{{#each}}` is not supported (its cost multiplies)"
+                        .into(),
+                );
+            }
+            parameters(helper.params.iter().chain(helper.hash.values()), depth + 1)?;
+            for inner in [&helper.template, &helper.inverse].into_iter().flatten() {
+                elements(inner, depth + 1, in_each || each)?;
+            }
+            Ok(())
+        }
+        TemplateElement::PartialExpression(_) | TemplateElement::PartialBlock(_) => Err(
+            "partials (`{{> name}}`) are not supported: a template cannot include another".into(),
+        ),
+        TemplateElement::DecoratorExpression(_) | TemplateElement::DecoratorBlock(_) => {
+            Err("decorators (`{{* ...}}`) and inline partials are not supported".into())
+        }
+        _ => Err("this template construct is not supported".into()),
+    }
+}
+
+fn parameters<'a>(
+    mut params: impl Iterator<Item = &'a Parameter>,
+    depth: usize,
+) -> Result<(), String> {
+    params.try_for_each(|param| match param {
+        Parameter::Subexpression(sub) => element_ok(&sub.element, depth + 1, false),
+        _ => Ok(()),
+    })
+}
+
+/// A writer that keeps at most `limit` bytes and fails once more are written.
+pub struct Bounded {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Bounded {
+    pub fn new(limit: usize) -> Bounded {
+        Bounded {
+            bytes: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    pub fn into_string(self) -> String {
+        String::from_utf8(self.bytes)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+    }
+}
+
+impl io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.overflowed = true;
+            return Err(io::Error::other("rendered output is too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(source: &str) -> Result<(), String> {
+        check(&Template::compile(source).expect("compiles"))
+    }
+
+    #[test]
+    fn ordinary_templates_pass() {
+        for source in [
+            "{{version}}",
+            "{{#if is_prerelease}}pre{{else}}{{major}}.{{minor}}{{/if}}",
+            "{{#each vars}}{{@key}}={{this}};{{/each}}",
+            "{{lookup vars (concat \"a\" \"b\")}}",
+        ] {
+            assert_eq!(verdict(source), Ok(()), "{source}");
+        }
+    }
+
+    #[test]
+    fn partials_and_decorators_are_refused() {
+        assert!(verdict("{{> other}}").unwrap_err().contains("partials"));
+        assert!(verdict("{{#> layout}}x{{/layout}}").is_err());
+        assert!(verdict("{{#*inline \"x\"}}y{{/inline}}").is_err());
+    }
+
+    #[test]
+    fn nested_each_is_refused_even_through_other_blocks() {
+        let err = verdict("{{#each ci}}{{#if true}}{{#each ../ci}}x{{/each}}{{/if}}{{/each}}")
+            .unwrap_err();
+        assert!(err.contains("each"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = "{{#if version}}".repeat(MAX_NESTING + 2) + &"{{/if}}".repeat(MAX_NESTING + 2);
+        assert!(verdict(&deep).unwrap_err().contains("levels deep"));
+        let fine = "{{#if version}}".repeat(MAX_NESTING) + &"{{/if}}".repeat(MAX_NESTING);
+        assert_eq!(verdict(&fine), Ok(()));
+    }
+
+    #[test]
+    fn the_budget_caps_each_template_and_all_of_them() {
+        let mut budget = Budget::default();
+        assert!(budget.take(&"x".repeat(MAX_TEMPLATE_BYTES + 1)).is_err());
+        for _ in 0..MAX_TOTAL_TEMPLATE_BYTES / MAX_TEMPLATE_BYTES {
+            assert_eq!(budget.take(&"x".repeat(MAX_TEMPLATE_BYTES)), Ok(()));
+        }
+        assert!(budget.take("{{version}}").unwrap_err().contains("add up"));
+    }
+
+    #[test]
+    fn the_writer_stops_at_its_limit() {
+        use std::io::Write;
+        let mut out = Bounded::new(4);
+        assert!(out.write_all(b"abc").is_ok());
+        assert!(out.write_all(b"de").is_err());
+        assert!(out.overflowed());
+    }
+}

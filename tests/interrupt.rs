@@ -1,0 +1,274 @@
+//! Nothing is lost when a run stops early: `kill -9` leaves a journal that `--resume`
+//! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
+//! only the failures of a report.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use support::{FakeGitHub, Reply};
+
+fn spawn_run(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Child {
+    let mut cmd = orchestrator_std(dir);
+    cmd.args([
+        "run",
+        "--source",
+        "app",
+        "--version",
+        "1.0.0",
+        "--output",
+        "json",
+    ])
+    .args(["--api-url", &github.base_url(), "--concurrency", "4"])
+    .args(extra)
+    .env("APP_TOKEN", WEBSITE_TOKEN)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
+}
+
+fn wait_for_requests(github: &FakeGitHub, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while github.requests().len() < n {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn journal_records(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn requests_per_path(github: &FakeGitHub) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for r in github.requests() {
+        *counts.entry(r.path).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
+    let github = FakeGitHub::start();
+    github.set_default_delay(Duration::from_millis(150));
+    let dir = config_dir(&many_targets(30));
+    let journal = dir.path().join("journal.jsonl");
+    let journal_arg = journal.to_str().unwrap();
+
+    let mut child = spawn_run(dir.path(), &github, &["--journal", journal_arg]);
+    wait_for_requests(&github, 10);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // What the journal says was in flight: sent, with no outcome.
+    let records = journal_records(&journal);
+    let mut in_flight: HashSet<String> = HashSet::new();
+    for r in &records {
+        let target = r["target"].as_str().unwrap_or_default().to_owned();
+        match r["record"].as_str() {
+            Some("sending") => {
+                in_flight.insert(target);
+            }
+            Some("outcome") => {
+                in_flight.remove(&target);
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        in_flight.len() <= 4,
+        "more in flight than the bound: {in_flight:?}"
+    );
+    let delivered_before = records
+        .iter()
+        .filter(|r| r["outcome"] == "delivered")
+        .count();
+    assert!(delivered_before > 0 && delivered_before < 30);
+
+    let output = spawn_run(dir.path(), &github, &["--resume", journal_arg])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["skipped"], delivered_before);
+    assert_eq!(
+        report["summary"]["delivered"].as_u64().unwrap() as usize,
+        30 - delivered_before
+    );
+
+    let counts = requests_per_path(&github);
+    assert_eq!(counts.len(), 30, "every target reached the server");
+    for (path, count) in counts {
+        let name = path
+            .trim_start_matches("/repos/o/")
+            .trim_end_matches("/dispatches");
+        if count > 1 {
+            assert_eq!(count, 2, "{path}");
+            assert!(
+                in_flight.contains(name),
+                "{name} was sent twice but the journal had its outcome"
+            );
+        }
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !in_flight.is_empty() {
+        assert!(
+            stderr.contains("in flight when the journaled run stopped"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
+    let github = FakeGitHub::start();
+    github.set_default_delay(Duration::from_millis(300));
+    let dir = config_dir(&many_targets(30));
+    let journal = dir.path().join("journal.jsonl");
+
+    let child = spawn_run(
+        dir.path(),
+        &github,
+        &["--journal", journal.to_str().unwrap()],
+    );
+    wait_for_requests(&github, 4);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let not_sent = report["summary"]["not_sent"].as_u64().unwrap();
+    assert!(not_sent > 0, "{}", report["summary"]);
+    assert_eq!(
+        report["summary"]["failed"], 0,
+        "in-flight requests finished"
+    );
+    let sent = github.requests().len();
+    assert!(sent < 30, "new sends stopped");
+
+    // Every target has exactly one outcome in the journal.
+    let outcomes: Vec<Value> = journal_records(&journal)
+        .into_iter()
+        .filter(|r| r["record"] == "outcome")
+        .collect();
+    assert_eq!(outcomes.len(), 30);
+    let delivered = outcomes
+        .iter()
+        .filter(|r| r["outcome"] == "delivered")
+        .count();
+    assert_eq!(delivered, sent);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|r| r["outcome"] == "not_sent")
+            .count() as u64,
+        not_sent
+    );
+}
+
+#[test]
+fn retry_failed_sends_only_what_the_report_lists_as_failed() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/t01/dispatches",
+        [Reply::not_found(), Reply::no_content()],
+    );
+    github.on(
+        "POST",
+        "/repos/o/t03/dispatches",
+        [Reply::bad_credentials(), Reply::no_content()],
+    );
+    let dir = config_dir(&many_targets(5));
+    let report_path = dir.path().join("report.json");
+    let report_arg = report_path.to_str().unwrap();
+
+    let first = spawn_run(dir.path(), &github, &["--report", report_arg])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(github.requests().len(), 5);
+
+    let second = spawn_run(dir.path(), &github, &["--retry-failed", report_arg])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0));
+    let counts = requests_per_path(&github);
+    assert_eq!(counts["/repos/o/t01/dispatches"], 2);
+    assert_eq!(counts["/repos/o/t03/dispatches"], 2);
+    assert_eq!(counts["/repos/o/t00/dispatches"], 1);
+    let report: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(report["summary"]["delivered"], 2);
+    assert_eq!(report["summary"]["skipped"], 3);
+}
+
+#[test]
+fn a_journal_of_another_release_is_refused() {
+    let github = FakeGitHub::start();
+    let dir = config_dir(&many_targets(2));
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(
+        &journal,
+        "{\"record\":\"run\",\"source\":\"app\",\"version\":\"0.9.0\"}\n",
+    )
+    .unwrap();
+    let output = spawn_run(
+        dir.path(),
+        &github,
+        &["--resume", journal.to_str().unwrap()],
+    )
+    .wait_with_output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(github.requests().is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("records a run of app 0.9.0, not of app 1.0.0"));
+}
+
+#[test]
+fn the_dispatch_id_is_stable_across_runs_and_offered_to_templates() {
+    let yaml = many_targets(1).replace("version: \"{{version}}\"", "id: \"{{dispatch_id}}\"");
+    let dir = config_dir(&yaml);
+    let github = FakeGitHub::start();
+    for _ in 0..2 {
+        let output = spawn_run(dir.path(), &github, &[])
+            .wait_with_output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let id = report["targets"][0]["dispatch_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(id.len(), 16);
+        let sent = github.requests().last().unwrap().body_json();
+        assert_eq!(sent["client_payload"]["id"], id.as_str());
+    }
+    let ids: HashSet<String> = github
+        .requests()
+        .iter()
+        .map(|r| {
+            r.body_json()["client_payload"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+}

@@ -1,0 +1,378 @@
+//! `orchestrator validate`, run as a user would. The table of cases is the directory
+//! `tests/fixtures/invalid/`: each file starts with the problems validate must report, e.g.
+//!
+//!     # expect: unknown_target sources.app.targets[1] line 9 col 24
+//!     # expect: warning unused_target targets.docs line 17 col 3
+//!
+//! (`-` is the whole file), so adding a case is adding a file.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use support::cli::{config_dir, example_dir, orchestrator, repo_file};
+
+const FIXTURES: &str = "tests/fixtures/invalid";
+
+/// Every code validate can report (`missing_token` needs a real run).
+const CODES: &[&str] = &[
+    "syntax",
+    "unknown_key",
+    "missing_key",
+    "duplicate_key",
+    "duplicate_target",
+    "duplicate_source",
+    "invalid_name",
+    "invalid_value",
+    "unsupported_version",
+    "unknown_target",
+    "unused_target",
+    "empty_source",
+    "invalid_repository",
+    "invalid_token_env",
+    "invalid_url",
+    "invalid_condition",
+    "template",
+    "render",
+    "payload_limit",
+    "limit",
+];
+
+/// One reported problem, as the table writes it: `[warning] code path line L col C`.
+fn expectations(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).expect("fixture");
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# expect: ").map(str::to_owned))
+        .collect()
+}
+
+fn problem_line(problem: &Value) -> String {
+    let warning = if problem["severity"] == "warning" {
+        "warning "
+    } else {
+        ""
+    };
+    let path = problem["path"].as_str().filter(|p| !p.is_empty());
+    let number = |key: &str| problem[key].as_u64().map_or("-".into(), |n| n.to_string());
+    format!(
+        "{warning}{} {} line {} col {}",
+        problem["code"].as_str().unwrap_or("?"),
+        path.unwrap_or("-"),
+        number("line"),
+        number("column"),
+    )
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_file(FIXTURES))
+        .expect("fixtures directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `validate --output json` on `file` (relative to the fixtures directory): exit code and report.
+fn validate_json(file: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let output = orchestrator(&repo_file(FIXTURES))
+        .args(["validate", "--output", "json", "--config", file])
+        .args(extra)
+        .output()
+        .expect("runs");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{file}: stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (output.status.code(), report)
+}
+
+#[test]
+fn the_table_has_at_least_25_cases_and_covers_every_code() {
+    let files = fixtures();
+    assert!(files.len() >= 25, "only {} fixtures", files.len());
+    let all: Vec<String> = files.iter().flat_map(|f| expectations(f)).collect();
+    for file in &files {
+        assert!(
+            !expectations(file).is_empty(),
+            "{} has no `# expect:` line",
+            file.display()
+        );
+    }
+    for code in CODES {
+        assert!(
+            all.iter().any(|e| e
+                .trim_start_matches("warning ")
+                .starts_with(&format!("{code} "))),
+            "no fixture expects `{code}`"
+        );
+    }
+}
+
+#[test]
+fn validate_reports_each_fixture_problem_with_its_code_path_and_line() {
+    let mut wrong = Vec::new();
+    for path in fixtures() {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let (code, report) = validate_json(&name, &["--strict"]);
+        let problems = report["problems"].as_array().cloned().unwrap_or_default();
+        let actual: Vec<String> = problems.iter().map(problem_line).collect();
+        let expected = expectations(&path);
+        if actual != expected {
+            wrong.push(format!(
+                "{name}:\n  expected: {expected:#?}\n  reported: {actual:#?}"
+            ));
+        }
+        if code != Some(1) || report["valid"] != false {
+            wrong.push(format!("{name}: exit {code:?}, valid {}", report["valid"]));
+        }
+        let unhelpful = problems
+            .iter()
+            .filter(|p| p["help"].as_str().is_none_or(str::is_empty))
+            .count();
+        if unhelpful > 0 {
+            wrong.push(format!("{name}: {unhelpful} problem(s) without help"));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_pasted_token_is_never_echoed() {
+    let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    for format in ["text", "json"] {
+        let output = orchestrator(&repo_file(FIXTURES))
+            .args([
+                "validate",
+                "--config",
+                "token-pasted.yaml",
+                "--output",
+                format,
+            ])
+            .env("GITHUB_ACTIONS", "true")
+            .output()
+            .expect("runs");
+        let all = [output.stdout, output.stderr].concat();
+        let all = String::from_utf8_lossy(&all);
+        assert!(all.contains("invalid_token_env"), "{all}");
+        assert!(!all.contains(token), "the token was echoed:\n{all}");
+    }
+}
+
+#[test]
+fn the_example_dispatch_yaml_is_valid_without_any_token() {
+    let dir = example_dir();
+    orchestrator(dir.path())
+        .arg("validate")
+        .assert()
+        .code(0)
+        .stdout("dispatch.yaml is valid\n");
+}
+
+#[test]
+fn a_warning_passes_without_strict_and_fails_with_it() {
+    let (code, report) = validate_json("unused-target.yaml", &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["warnings"], 1);
+    let (code, report) = validate_json("unused-target.yaml", &["--strict"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["valid"], false);
+}
+
+#[test]
+fn text_output_names_the_file_line_column_code_path_and_a_fix() {
+    orchestrator(&repo_file(FIXTURES))
+        .args(["validate", "--config", "unknown-target.yaml"])
+        .assert()
+        .code(1)
+        .stdout(
+            "unknown-target.yaml:9:24: error[unknown_target] sources.app.targets[1]: source `app` feeds target `webiste`, which is not defined\n  \
+             help: did you mean `website`?\n\
+             1 error(s), 0 warning(s) in unknown-target.yaml\n",
+        );
+}
+
+#[test]
+fn annotations_appear_only_under_github_actions_with_file_line_and_column() {
+    let run = |actions: Option<&str>| {
+        let mut cmd = orchestrator(&repo_file(FIXTURES));
+        cmd.args(["validate", "--config", "unknown-target.yaml"]);
+        if let Some(value) = actions {
+            cmd.env("GITHUB_ACTIONS", value);
+        }
+        let output = cmd.output().expect("runs");
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8_lossy(&[output.stdout, output.stderr].concat()).into_owned()
+    };
+    let annotated = run(Some("true"));
+    assert!(
+        annotated.contains(
+            "::error file=unknown-target.yaml,line=9,col=24,title=unknown_target::sources.app.targets[1]: source `app` feeds target `webiste`, which is not defined%0Ahelp: did you mean `website`?\n"
+        ),
+        "{annotated}"
+    );
+    for plain in [run(None), run(Some("false"))] {
+        assert!(!plain.contains("::error"), "{plain}");
+        assert!(!plain.contains("::warning"), "{plain}");
+    }
+}
+
+#[test]
+fn under_strict_a_warning_is_annotated_as_an_error() {
+    let output = orchestrator(&repo_file(FIXTURES))
+        .args(["validate", "--config", "unused-target.yaml"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("::warning file=unused-target.yaml,line=17,col=3,"),
+        "{stderr}"
+    );
+    let output = orchestrator(&repo_file(FIXTURES))
+        .args(["validate", "--strict", "--config", "unused-target.yaml"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("::error file=unused-target.yaml,line=17,col=3,"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_output_stays_parseable_under_github_actions() {
+    let output = orchestrator(&repo_file(FIXTURES))
+        .args([
+            "validate",
+            "--output",
+            "json",
+            "--config",
+            "many-problems-one-run.yaml",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("stdout is only JSON");
+    assert_eq!(report["errors"], 4);
+    let annotations = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        annotations.matches("::error file=").count(),
+        4,
+        "{annotations}"
+    );
+}
+
+#[test]
+fn validate_exits_2_when_the_file_cannot_be_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    orchestrator(dir.path())
+        .args(["validate", "--config", "missing.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::starts_with(
+            "error: cannot read missing.yaml:",
+        ));
+    std::fs::create_dir(dir.path().join("dispatch.yaml")).expect("a directory");
+    orchestrator(dir.path())
+        .arg("validate")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::starts_with(
+            "error: cannot read dispatch.yaml:",
+        ));
+}
+
+const USES_MAJOR_AND_VARS: &str = "version: 1
+sources:
+  app:
+    repository: acme/app
+    targets: [website]
+targets:
+  website:
+    repository: acme/website
+    event_type: release-{{major}}
+    token_env: WEBSITE_TOKEN
+    client_payload:
+      channel: \"{{vars.channel}}\"
+";
+
+#[test]
+fn templates_render_with_the_sample_version_and_set_values() {
+    let dir = config_dir(USES_MAJOR_AND_VARS);
+    let validate = |args: &[&str]| {
+        let output = orchestrator(dir.path())
+            .args(["validate", "--output", "json"])
+            .args(args)
+            .output()
+            .expect("runs");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let paths: Vec<String> = report["problems"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .map(|p| p["path"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (output.status.code(), paths)
+    };
+    assert_eq!(
+        validate(&[]),
+        (
+            Some(1),
+            vec!["targets.website.client_payload.channel".to_owned()]
+        )
+    );
+    assert_eq!(validate(&["--set", "channel=stable"]), (Some(0), vec![]));
+    // A version that is not semver has no `major`.
+    assert_eq!(
+        validate(&["--set", "channel=stable", "--version", "2024-05"]),
+        (Some(1), vec!["targets.website.event_type".to_owned()])
+    );
+}
+
+#[test]
+fn every_source_that_feeds_a_target_renders_it() {
+    // `source.name` makes the event type fit for one source and too long for the other.
+    let long = "a".repeat(90);
+    let yaml = format!(
+        "version: 1
+sources:
+  short:
+    repository: acme/short
+    targets: [website]
+  {long}:
+    repository: acme/long
+    targets: [website]
+targets:
+  website:
+    repository: acme/website
+    event_type: \"release-of-{{{{source.name}}}}\"
+    token_env: WEBSITE_TOKEN
+"
+    );
+    let dir = config_dir(&yaml);
+    let output = orchestrator(dir.path())
+        .args(["validate", "--output", "json"])
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(output.status.code(), Some(1));
+    let problems = report["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{report:#}");
+    assert_eq!(
+        problem_line(&problems[0]),
+        "payload_limit targets.website.event_type line 12 col 5"
+    );
+}
