@@ -1,11 +1,9 @@
 //! The edge: reads the file and the environment, runs the pure core, sends, and prints.
 //! Each subcommand returns an [`Exit`]; nothing below `main` calls `std::process::exit`.
 
-use crate::cli::{Cli, Command, DeliveryArgs, Output, RunArgs, SettingsArgs, ValidateArgs};
+use crate::cli::{Cli, Command, Output, RunArgs, SettingsArgs, ValidateArgs};
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
-use crate::dispatch::pacing::RateLimit;
-use crate::dispatch::retry::RetryPolicy;
 use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome};
 use crate::journal::{self, Journal};
 use crate::logging::{All, Log};
@@ -14,7 +12,7 @@ use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The process exit status, by meaning.
@@ -113,16 +111,20 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
     let report = if args.dry_run {
         Report::planned(&plan)
     } else {
-        let (delivery, journal) = match delivery_setup(args, &plan, config.concurrency) {
-            Ok(setup) => setup,
-            Err(message) => {
-                let _ = writeln!(stderr, "error: {message}");
-                return Exit::Usage;
-            }
+        let delivery = Delivery {
+            concurrency: config.concurrency,
+            rate_limit: config.rate_limit,
         };
-        for job in &mut plan.jobs {
-            apply_delivery_flags(&args.delivery, &mut job.retry);
-        }
+        let journal = match args.journal.as_ref().or(args.resume.as_ref()) {
+            Some(path) => match Journal::open(path, &plan.source, &plan.version) {
+                Ok(journal) => Some(journal),
+                Err(err) => {
+                    let _ = writeln!(stderr, "error: {err}");
+                    return Exit::Usage;
+                }
+            },
+            None => None,
+        };
         let started = Instant::now();
         let (outcomes, interrupted) = match send(&plan, delivery, journal.as_ref()) {
             Ok(sent) => sent,
@@ -213,45 +215,6 @@ fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) ->
         });
     }
     Ok(())
-}
-
-fn delivery_setup(
-    args: &RunArgs,
-    plan: &Plan,
-    concurrency: usize,
-) -> Result<(Delivery, Option<Journal>), String> {
-    let rate_limit = match &args.delivery.rate_limit {
-        Some(text) => RateLimit::parse(text).map_err(|e| format!("--rate-limit: {e}"))?,
-        None => Some(RateLimit::DEFAULT),
-    };
-    let journal = match args.journal.as_ref().or(args.resume.as_ref()) {
-        Some(path) => {
-            Some(Journal::open(path, &plan.source, &plan.version).map_err(|e| e.to_string())?)
-        }
-        None => None,
-    };
-    Ok((
-        Delivery {
-            concurrency,
-            rate_limit,
-        },
-        journal,
-    ))
-}
-
-fn apply_delivery_flags(flags: &DeliveryArgs, retry: &mut RetryPolicy) {
-    if let Some(n) = flags.max_attempts {
-        retry.max_attempts = n;
-    }
-    if let Some(secs) = flags.deadline {
-        retry.deadline = Duration::from_secs(secs);
-    }
-    if let Some(secs) = flags.secondary_wait {
-        retry.secondary_wait = Duration::from_secs(secs);
-    }
-    if let Some(ms) = flags.backoff_ms {
-        retry.base_delay = Duration::from_millis(ms);
-    }
 }
 
 /// Sends the plan; the flag is true when a signal interrupted the run.

@@ -39,7 +39,7 @@ pub enum Command {
     /// Render and send the dispatches for one release of one source.
     Run(Box<RunArgs>),
     /// Check dispatch.yaml without sending anything: structure, references, templates, limits.
-    Validate(ValidateArgs),
+    Validate(Box<ValidateArgs>),
     /// Print the JSON Schema of dispatch.yaml.
     Schema,
 }
@@ -78,6 +78,24 @@ pub struct SettingsArgs {
     /// Seconds to wait for one request.
     #[arg(long = "timeout", value_name = "SECS")]
     pub timeout_secs: Option<u64>,
+    /// Attempts per target, the first included (1 turns retries off). Default 5.
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Seconds from a target's first attempt after which no retry starts. Default 300.
+    #[arg(long = "deadline", value_name = "SECS")]
+    pub deadline_secs: Option<u64>,
+    /// The first retry's longest backoff in milliseconds; doubles per retry (up to 30 s), fully
+    /// jittered. Default 1000.
+    #[arg(long, value_name = "MS")]
+    pub backoff_ms: Option<u64>,
+    /// Request starts per API host and token: `80/min` (the default), `5/s`, `80/60s` or
+    /// `unlimited`.
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<String>,
+    /// Seconds to pause after a secondary rate limit that names no wait (GitHub asks for at
+    /// least 60, the default).
+    #[arg(long = "secondary-wait", value_name = "SECS")]
+    pub secondary_wait_secs: Option<u64>,
 }
 
 impl SettingsArgs {
@@ -87,6 +105,11 @@ impl SettingsArgs {
             api_version: self.api_version.clone(),
             concurrency: self.concurrency,
             timeout_secs: self.timeout_secs,
+            max_attempts: self.max_attempts,
+            deadline_secs: self.deadline_secs,
+            backoff_ms: self.backoff_ms,
+            rate_limit: self.rate_limit.clone(),
+            secondary_wait_secs: self.secondary_wait_secs,
         }
     }
 }
@@ -129,34 +152,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "REPORT")]
     pub retry_failed: Option<PathBuf>,
     #[command(flatten)]
-    pub delivery: DeliveryArgs,
-    #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten)]
     pub settings: SettingsArgs,
-}
-
-/// How hard delivery tries; flags override the file.
-#[derive(Debug, Args, Default)]
-pub struct DeliveryArgs {
-    /// Attempts per target, the first included (1 turns retries off). Default 5.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: Option<u32>,
-    /// Seconds from a target's first attempt after which no retry starts. Default 300.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
-    pub deadline: Option<u64>,
-    /// Request starts allowed per API host and token: `80/min` (the default), `5/s`,
-    /// `80/60s` or `unlimited`.
-    #[arg(long, value_name = "RATE")]
-    pub rate_limit: Option<String>,
-    /// Seconds to pause after a secondary rate limit that names no wait (GitHub asks for at
-    /// least 60, the default).
-    #[arg(long, value_name = "SECS")]
-    pub secondary_wait: Option<u64>,
-    /// The first retry's longest backoff in milliseconds, doubled for each later retry (up to
-    /// 30 s) and fully jittered. Default 1000.
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub backoff_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]

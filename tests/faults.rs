@@ -283,3 +283,45 @@ fn a_500_target_fan_out_within_the_servers_rate_limit_is_never_limited() {
     assert_eq!(github.rate_limited_replies(), 0);
     assert_eq!(github.requests().len(), 500);
 }
+
+#[test]
+fn attempts_and_deadline_can_be_set_per_target_in_the_file_and_by_environment() {
+    let yaml = many_targets(2).replace(
+        "  t01:\n    repository: o/t01\n",
+        "  t01:\n    repository: o/t01\n    max_attempts: 1\n",
+    );
+    let github = FakeGitHub::start();
+    github.on("POST", "/repos/o/t00/dispatches", Reply::server_error(503));
+    github.on("POST", "/repos/o/t01/dispatches", Reply::server_error(503));
+    let dir = config_dir(&yaml);
+    let output = support::cli::orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--output",
+            "json",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("ORCHESTRATOR_MAX_ATTEMPTS", "3")
+        .env("ORCHESTRATOR_BACKOFF_MS", "20")
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        target(&report, "t00")["attempts"],
+        3,
+        "from the environment"
+    );
+    assert_eq!(
+        target(&report, "t01")["attempts"],
+        1,
+        "the target's own setting wins"
+    );
+    assert_eq!(github.requests_to("/repos/o/t00/dispatches").len(), 3);
+    assert_eq!(github.requests_to("/repos/o/t01/dispatches").len(), 1);
+}

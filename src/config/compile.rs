@@ -8,6 +8,8 @@ use super::settings::{
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
+use crate::dispatch::pacing::RateLimit;
+use crate::dispatch::retry::RetryPolicy;
 use crate::render::Templates;
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
@@ -144,6 +146,7 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
     let config = match defaults {
         Some(defaults) if ok => Some(Config {
             concurrency: defaults.concurrency,
+            rate_limit: defaults.rate_limit,
             sources,
             targets,
             templates,
@@ -158,6 +161,8 @@ struct Defaults {
     api_version: String,
     concurrency: usize,
     timeout: Duration,
+    retry: RetryPolicy,
+    rate_limit: Option<RateLimit>,
 }
 
 fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
@@ -184,12 +189,62 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
     }
     let timeout = timeout(settings.timeout_secs, "defaults.timeout_secs", out);
     let api_version = api_version(settings.api_version.as_deref(), "defaults.api_version", out);
+    let rate_limit = match &settings.rate_limit {
+        Some(text) => check(
+            RateLimit::parse(text),
+            Code::InvalidValue,
+            "defaults.rate_limit",
+            "write a rate such as `80/min`, `5/s` or `unlimited`",
+            out,
+        ),
+        None => Some(Some(RateLimit::DEFAULT)),
+    };
+    let mut retry = RetryPolicy::default();
+    let mut ok = true;
+    if let Some(n) = settings.max_attempts {
+        ok &= in_range(n.into(), 1, 100, "defaults.max_attempts", out);
+        retry.max_attempts = n;
+    }
+    if let Some(secs) = settings.deadline_secs {
+        ok &= in_range(secs, 1, 86_400, "defaults.deadline_secs", out);
+        retry.deadline = Duration::from_secs(secs);
+    }
+    if let Some(ms) = settings.backoff_ms {
+        ok &= in_range(ms, 1, 60_000, "defaults.backoff_ms", out);
+        retry.base_delay = Duration::from_millis(ms);
+    }
+    if let Some(secs) = settings.secondary_wait_secs {
+        ok &= in_range(secs, 1, 3600, "defaults.secondary_wait_secs", out);
+        retry.secondary_wait = Duration::from_secs(secs);
+    }
+    if !ok {
+        return None;
+    }
     Some(Defaults {
         api_url,
         api_version: api_version?,
         concurrency,
         timeout: timeout?,
+        retry,
+        rate_limit: rate_limit?,
     })
+}
+
+/// Reports `value` at `path` unless it lies in `min..=max`.
+fn in_range(value: u64, min: u64, max: u64, path: &str, out: &mut Vec<Diagnostic>) -> bool {
+    if (min..=max).contains(&value) {
+        return true;
+    }
+    let key = path.rsplit('.').next().unwrap_or(path);
+    out.push(
+        Diagnostic::error(
+            Code::InvalidValue,
+            path,
+            format!("`{key}` is {value}, outside {min} to {max}"),
+        )
+        .with_help("leave it out to use the default"),
+    );
+    false
 }
 
 fn compile_target(
@@ -275,6 +330,16 @@ fn compile_target(
         Some(secs) => timeout(Some(secs), &join(path, "timeout_secs"), out),
         None => defaults.as_ref().map(|d| d.timeout),
     };
+    let mut retry = defaults.as_ref().map(|d| d.retry).unwrap_or_default();
+    let mut retry_ok = true;
+    if let Some(n) = target.max_attempts {
+        retry_ok &= in_range(n.into(), 1, 100, &join(path, "max_attempts"), out);
+        retry.max_attempts = n;
+    }
+    if let Some(secs) = target.deadline_secs {
+        retry_ok &= in_range(secs, 1, 86_400, &join(path, "deadline_secs"), out);
+        retry.deadline = Duration::from_secs(secs);
+    }
     Some(TargetSpec {
         name: name.to_owned(),
         kind: target.kind,
@@ -286,7 +351,7 @@ fn compile_target(
         api_url: api_url?,
         api_version: api_version?,
         timeout: timeout?,
-        retry: crate::dispatch::retry::RetryPolicy::default(),
+        retry: retry_ok.then_some(retry)?,
     })
 }
 

@@ -22,6 +22,8 @@ pub use values::{ApiUrl, Repo};
 pub struct Config {
     /// Requests in flight at once, for the whole run.
     pub concurrency: usize,
+    /// Request starts per API host and token; `None` for no limit.
+    pub rate_limit: Option<crate::dispatch::pacing::RateLimit>,
     pub sources: IndexMap<String, SourceSpec>,
     pub targets: IndexMap<String, TargetSpec>,
     pub templates: Templates,

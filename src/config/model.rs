@@ -6,8 +6,8 @@
 //! templates, limits) happens when the file is compiled into a [`super::Config`].
 
 use super::values::{
-    API_URL_PATTERN, API_VERSION_PATTERN, ENV_NAME_PATTERN, NAME_PATTERN, REPOSITORY_PATTERN,
-    TOKEN_PATTERN,
+    API_URL_PATTERN, API_VERSION_PATTERN, ENV_NAME_PATTERN, NAME_PATTERN, RATE_LIMIT_PATTERN,
+    REPOSITORY_PATTERN, TOKEN_PATTERN,
 };
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -66,6 +66,37 @@ pub struct Settings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
     pub timeout_secs: Option<u64>,
+    /// Attempts per target, the first included, 1 to 100; 1 turns retries off. Default 5.
+    /// Only transient failures (5xx, rate limits, network faults, timeouts) are retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Attempts per target", range(min = 1, max = 100))]
+    pub max_attempts: Option<u32>,
+    /// Seconds from a target's first attempt after which no retry starts, 1 to 86400. A wait
+    /// GitHub asks for that would pass it fails the target at once, with that reason. Default
+    /// 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
+    pub deadline_secs: Option<u64>,
+    /// The first retry's longest backoff in milliseconds, 1 to 60000; it doubles for each later
+    /// retry (up to 30 s) and is fully jittered. Default 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Backoff (milliseconds)", range(min = 1, max = 60000))]
+    pub backoff_ms: Option<u64>,
+    /// Request starts allowed per API host and token, shared by all targets on them: `80/min`
+    /// (the default, GitHub's documented ceiling for content-creating requests), `5/s`,
+    /// `80/60s`, `10/500ms`, or `unlimited`. Applies to the whole run, so it is only read from
+    /// `defaults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
+    pub rate_limit: Option<String>,
+    /// Seconds every request on a host and token pauses after a secondary rate limit that does
+    /// not say how long to wait, 1 to 3600. GitHub asks for at least 60, the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        title = "Secondary rate-limit wait (seconds)",
+        range(min = 1, max = 3600)
+    )]
+    pub secondary_wait_secs: Option<u64>,
 }
 
 /// An upstream repository whose releases trigger its targets.
@@ -160,6 +191,15 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
     pub timeout_secs: Option<u64>,
+    /// Attempts for this target, 1 to 100, overriding `defaults.max_attempts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Attempts", range(min = 1, max = 100))]
+    pub max_attempts: Option<u32>,
+    /// Retry deadline for this target in seconds, 1 to 86400, overriding
+    /// `defaults.deadline_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
+    pub deadline_secs: Option<u64>,
 }
 
 /// A condition on the released version. A target whose condition does not hold is skipped, and

@@ -18,7 +18,17 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// GitHub asks integrators to keep at most 100 requests in flight.
 pub const MAX_CONCURRENCY: usize = 100;
 pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
-const KEYS: &[&str] = &["api_url", "api_version", "concurrency", "timeout_secs"];
+const KEYS: &[&str] = &[
+    "api_url",
+    "api_version",
+    "concurrency",
+    "timeout_secs",
+    "max_attempts",
+    "deadline_secs",
+    "backoff_ms",
+    "rate_limit",
+    "secondary_wait_secs",
+];
 
 /// The environment layer, as read from the process.
 pub fn env() -> Env {

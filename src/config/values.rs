@@ -32,6 +32,10 @@ pub const API_URL_PATTERN: &str = concat!(
     "(?:/[^?#\\s]*)?$"
 );
 
+/// [`crate::dispatch::pacing::RateLimit::parse`] as a pattern.
+pub const RATE_LIMIT_PATTERN: &str =
+    "^(?:unlimited|[1-9][0-9]*/(?:min|m|s|sec|[1-9][0-9]*(?:ms|s|min|m)))$";
+
 /// A GitHub REST API version is a date.
 pub const API_VERSION_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
