@@ -4,6 +4,7 @@
 use crate::cli::{Cli, Command, Output, RunArgs, SettingsArgs, ValidateArgs};
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
+use crate::dispatch::wait::{wait_for_runs, WaitOptions};
 use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome};
 use crate::journal::{self, Journal};
 use crate::logging::{All, Log};
@@ -126,7 +127,17 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
             None => None,
         };
         let started = Instant::now();
-        let (outcomes, interrupted) = match send(&plan, delivery, journal.as_ref()) {
+        let mut waits = WaitOptions {
+            all: args.wait,
+            ..WaitOptions::default()
+        };
+        if let Some(secs) = args.wait_timeout {
+            waits.timeout = std::time::Duration::from_secs(secs);
+        }
+        if let Some(ms) = args.poll_interval_ms {
+            waits.first_poll = std::time::Duration::from_millis(ms);
+        }
+        let (outcomes, interrupted) = match send(&plan, delivery, journal.as_ref(), waits) {
             Ok(sent) => sent,
             Err(message) => {
                 let _ = writeln!(stderr, "error: {message}");
@@ -166,7 +177,7 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
     }
     if report.summary.not_sent > 0 {
         Exit::Interrupted
-    } else if report.any_failed() {
+    } else if report.any_failed() || (report.summary.runs_failed > 0 && !args.ignore_run_failures) {
         Exit::Failure
     } else {
         Exit::Success
@@ -222,6 +233,7 @@ fn send(
     plan: &Plan,
     delivery: Delivery,
     journal: Option<&Journal>,
+    waits: WaitOptions,
 ) -> Result<(Vec<Outcome>, bool), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -236,7 +248,13 @@ fn send(
     let cancel = CancellationToken::new();
     runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
-        let outcomes = dispatch_all(&github, &plan.jobs, delivery, &observer, &cancel).await;
+        let mut outcomes = dispatch_all(&github, &plan.jobs, delivery, &observer, &cancel).await;
+        if !cancel.is_cancelled() {
+            tokio::select! {
+                _ = wait_for_runs(&github, &plan.jobs, &mut outcomes, waits) => {}
+                _ = cancel.cancelled() => {}
+            }
+        }
         watcher.abort();
         Ok((outcomes, cancel.is_cancelled()))
     })

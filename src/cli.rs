@@ -151,6 +151,20 @@ pub struct RunArgs {
     /// failed or not sent.
     #[arg(long, value_name = "REPORT")]
     pub retry_failed: Option<PathBuf>,
+    /// After sending, wait for the workflow runs that workflow_dispatch targets started (all
+    /// of them, not only those with `wait: true`) and report their conclusions.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting for runs after this many seconds. Default 1800.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub wait_timeout: Option<u64>,
+    /// Report runs that did not succeed, but do not fail the command for them.
+    #[arg(long)]
+    pub ignore_run_failures: bool,
+    /// Milliseconds between the first polls of a waited-for run; the pause grows by half each
+    /// time, up to 30 s. Default 5000.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub poll_interval_ms: Option<u64>,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten)]

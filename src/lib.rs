@@ -5,6 +5,8 @@
 //! I/O, [`dispatch`] sends them concurrently, and [`report`] prints what happened.
 
 pub mod app;
+pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

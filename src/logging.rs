@@ -33,7 +33,7 @@ pub struct Log;
 
 impl Observer for Log {
     fn sending(&self, job: &Job, attempt: u32) {
-        tracing::debug!(target_name = %job.target, attempt, url = %job.url, "sending");
+        tracing::debug!(target_name = %job.target, attempt, url = %job.url.shown(), "sending");
     }
 
     fn retrying(&self, job: &Job, failure: &Failure, delay: Duration) {
@@ -48,7 +48,7 @@ impl Observer for Log {
     fn finished(&self, job: &Job, outcome: &Outcome) {
         let ms = outcome.duration.as_millis() as u64;
         match &outcome.status {
-            Status::Delivered { http_status } => {
+            Status::Delivered { http_status, .. } => {
                 tracing::debug!(target_name = %job.target, http_status, attempts = outcome.attempts, ms, "delivered")
             }
             Status::Failed { reason, .. } => {

@@ -25,6 +25,8 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub not_sent: usize,
+    /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
+    pub runs_failed: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -36,9 +38,11 @@ pub struct TargetReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatch_id: Option<String>,
     pub kind: &'static str,
-    pub repository: String,
+    /// `owner/name`, or a webhook's host.
+    pub destination: String,
+    /// The event type, `workflow@ref`, or a webhook's method.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_type: Option<String>,
+    pub label: Option<String>,
     #[serde(flatten)]
     pub status: Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,10 +64,14 @@ pub struct Planned {
     /// Always `"planned"`, so every entry has an `outcome`.
     pub outcome: &'static str,
     pub method: &'static str,
+    /// The URL; a secret one (from `url_env`) only by its host.
     pub url: String,
-    pub token_env: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
     /// Whether the token variable is set; its value is never part of a report.
     pub token_set: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
 }
 
@@ -76,10 +84,11 @@ impl Report {
             .map(|job| TargetReport {
                 status: Entry::Planned(Planned {
                     outcome: "planned",
-                    method: "POST",
-                    url: job.url.clone(),
+                    method: job.method,
+                    url: job.url.shown().to_owned(),
                     token_env: job.token_env.clone(),
                     token_set: job.token.is_some(),
+                    headers: job.headers.clone(),
                     body: job.body.clone(),
                 }),
                 ..job_report(job)
@@ -120,7 +129,12 @@ impl Report {
         for t in &targets {
             match &t.status {
                 Entry::Planned(_) => summary.planned += 1,
-                Entry::Done(Status::Delivered { .. }) => summary.delivered += 1,
+                Entry::Done(Status::Delivered { run, .. }) => {
+                    summary.delivered += 1;
+                    if run.as_ref().is_some_and(|r| r.failed()) {
+                        summary.runs_failed += 1;
+                    }
+                }
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
                 Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
@@ -161,20 +175,31 @@ impl Report {
         for t in &self.targets {
             match &t.status {
                 Entry::Planned(p) => {
-                    writeln!(out, "\nplanned  {:width$}  {}", t.target, t.repository)?;
+                    writeln!(
+                        out,
+                        "\nplanned  {:width$}  {}  ({})",
+                        t.target, t.destination, t.kind
+                    )?;
                     writeln!(out, "  {} {}", p.method, p.url)?;
-                    let set = if p.token_set {
-                        "set"
-                    } else {
-                        "not set; a real run needs it"
-                    };
-                    writeln!(out, "  token: ${} ({set})", p.token_env)?;
-                    let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
-                    for line in body.lines() {
-                        writeln!(out, "  {line}")?;
+                    if let Some(env) = &p.token_env {
+                        let set = if p.token_set {
+                            "set"
+                        } else {
+                            "not set; a real run needs it"
+                        };
+                        writeln!(out, "  token: ${env} ({set})")?;
+                    }
+                    for (name, value) in &p.headers {
+                        writeln!(out, "  {name}: {value}")?;
+                    }
+                    if !p.body.is_null() {
+                        let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
+                        for line in body.lines() {
+                            writeln!(out, "  {line}")?;
+                        }
                     }
                 }
-                Entry::Done(Status::Delivered { http_status }) => {
+                Entry::Done(Status::Delivered { http_status, run }) => {
                     let attempts = match t.attempts {
                         Some(n) if n > 1 => format!(", {n} attempts"),
                         _ => String::new(),
@@ -183,21 +208,24 @@ impl Report {
                         out,
                         "delivered  {:width$}  {}  {} ({http_status}, {} ms{attempts})",
                         t.target,
-                        t.repository,
-                        t.event_type.as_deref().unwrap_or(""),
+                        t.destination,
+                        t.label.as_deref().unwrap_or(""),
                         t.duration_ms.unwrap_or(0)
-                    )?
+                    )?;
+                    if let Some(run) = run {
+                        writeln!(out, "           {:width$}  run: {}", "", describe_run(run))?;
+                    }
                 }
                 Entry::Done(Status::NotSent { reason }) => writeln!(
                     out,
                     "not sent   {:width$}  {}  {reason}",
-                    t.target, t.repository
+                    t.target, t.destination
                 )?,
                 Entry::Done(Status::Failed { reason, hint, .. }) => {
                     writeln!(
                         out,
                         "failed     {:width$}  {}  {reason}",
-                        t.target, t.repository
+                        t.target, t.destination
                     )?;
                     if let Some(hint) = hint {
                         writeln!(out, "           {:width$}  hint: {hint}", "")?;
@@ -208,7 +236,7 @@ impl Report {
                     writeln!(
                         out,
                         "{label}    {:width$}  {}  {reason}",
-                        t.target, t.repository
+                        t.target, t.destination
                     )?;
                 }
             }
@@ -236,13 +264,31 @@ impl Report {
     }
 }
 
+fn describe_run(run: &crate::dispatch::RunInfo) -> String {
+    let mut parts = Vec::new();
+    if let Some(url) = run.html_url.as_ref().or(run.url.as_ref()) {
+        parts.push(url.clone());
+    } else if let Some(id) = run.id {
+        parts.push(format!("id {id}"));
+    }
+    match (&run.status, &run.conclusion) {
+        (_, Some(conclusion)) => parts.push(format!("concluded {conclusion}")),
+        (Some(status), None) => parts.push(status.clone()),
+        _ => {}
+    }
+    if let Some(note) = &run.note {
+        parts.push(note.clone());
+    }
+    parts.join(", ")
+}
+
 fn job_report(job: &Job) -> TargetReport {
     TargetReport {
         target: job.target.clone(),
         dispatch_id: Some(job.dispatch_id.clone()),
         kind: job.kind.as_str(),
-        repository: job.repository.to_string(),
-        event_type: Some(job.event_type.clone()),
+        destination: job.destination.clone(),
+        label: Some(job.label.clone()),
         status: Entry::Done(Status::Skipped {
             reason: String::new(),
         }),
@@ -255,9 +301,9 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
     plan.skipped.iter().map(|skip| TargetReport {
         target: skip.target.clone(),
         dispatch_id: None,
-        kind: crate::config::model::TargetKind::RepositoryDispatch.as_str(),
-        repository: skip.repository.to_string(),
-        event_type: None,
+        kind: skip.kind.as_str(),
+        destination: skip.destination.clone(),
+        label: None,
         status: Entry::Done(Status::Skipped {
             reason: skip.reason.clone(),
         }),

@@ -100,21 +100,25 @@ fn a_secondary_rate_limit_pauses_every_target_on_the_host_then_delivers() {
         "/repos/o/t00/dispatches",
         [Reply::secondary_rate_limit(), Reply::no_content()],
     );
-    let (code, report) = run(&github, 8, &["--concurrency", "2", "--secondary-wait", "1"]);
+    let (code, report) = run(
+        &github,
+        30,
+        &["--concurrency", "2", "--secondary-wait", "2"],
+    );
     assert_eq!(code, 0);
-    assert_eq!(report["summary"]["delivered"], 8);
+    assert_eq!(report["summary"]["delivered"], 30);
     assert_eq!(target(&report, "t00")["attempts"], 2);
 
     let requests = github.requests();
-    let limited_at = requests[0].received_at;
     assert_eq!(requests[0].path, "/repos/o/t00/dispatches");
-    // The limited answer leaves after the server's 100 ms; after that nothing new may start
-    // until the pause of 1 s has passed, from any target.
-    let answered = limited_at + Duration::from_millis(100);
+    // The limited answer leaves after the server's 100 ms. A request already on its way then
+    // may still arrive; after that nothing new may start, from any target, until the 2 s
+    // pause has passed.
+    let answered = requests[0].received_at + Duration::from_millis(100);
     let during_pause: Vec<_> = requests
         .iter()
-        .filter(|r| r.received_at > answered + Duration::from_millis(50))
-        .filter(|r| r.received_at < answered + Duration::from_millis(900))
+        .filter(|r| r.received_at > answered + Duration::from_millis(500))
+        .filter(|r| r.received_at < answered + Duration::from_millis(1800))
         .map(|r| r.path.clone())
         .collect();
     assert!(

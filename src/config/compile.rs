@@ -255,62 +255,7 @@ fn compile_target(
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> Option<TargetSpec> {
-    let repository = check(
-        Repo::parse(&target.repository),
-        Code::InvalidRepository,
-        &join(path, "repository"),
-        "write it as `owner/name`, e.g. `vfarcic/dot-ai-website`",
-        out,
-    );
-    let token_env = check_token_env(&target.token_env, &join(path, "token_env"), out);
-
-    let mut problems = Vec::new();
-    let event_path = join(path, "event_type");
-    let event_type = match templates.text(&event_path, &target.event_type) {
-        Ok(text) => Some(text),
-        Err(problem) => {
-            problems.push(problem);
-            None
-        }
-    };
-    let event_chars = target.event_type.chars().count();
-    if event_chars == 0 {
-        out.push(
-            Diagnostic::error(Code::PayloadLimit, &event_path, "event_type is empty")
-                .with_help("GitHub needs 1 to 100 characters, e.g. `upstream-release`"),
-        );
-    } else if event_chars > MAX_EVENT_TYPE_CHARS {
-        out.push(
-            Diagnostic::error(
-                Code::PayloadLimit,
-                &event_path,
-                format!("event_type is {event_chars} characters long; GitHub accepts at most {MAX_EVENT_TYPE_CHARS}"),
-            )
-            .with_help("shorten it; put details in client_payload instead"),
-        );
-    }
-    let payload_path = join(path, "client_payload");
-    if target.client_payload.len() > MAX_PAYLOAD_PROPERTIES {
-        out.push(
-            Diagnostic::error(
-                Code::PayloadLimit,
-                &payload_path,
-                format!(
-                    "client_payload has {} top-level keys; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}",
-                    target.client_payload.len()
-                ),
-            )
-            .with_help("group related values under one key, e.g. `release: {version: ..., tag: ...}`"),
-        );
-    }
-    let payload = serde_json::Value::Object(target.client_payload.clone());
-    let client_payload = templates.payload(&payload_path, &payload, &mut problems);
-    out.extend(
-        problems
-            .into_iter()
-            .map(|p| Diagnostic::error(Code::Template, p.name, p.message).with_help(TEMPLATE_HELP)),
-    );
-
+    let compiled = super::kinds::compile_action(target, path, templates, out);
     let condition = compile_condition(target.when.as_ref(), &join(path, "when"), out);
     let api_url = match &target.api_url {
         Some(url) => check(
@@ -343,20 +288,16 @@ fn compile_target(
     Some(TargetSpec {
         name: name.to_owned(),
         kind: target.kind,
-        repository: repository?,
-        token_env: token_env?,
-        event_type: event_type?,
-        client_payload,
         condition: condition?,
         api_url: api_url?,
         api_version: api_version?,
         timeout: timeout?,
         retry: retry_ok.then_some(retry)?,
+        repository: compiled.as_ref()?.repository.clone(),
+        token_env: compiled.as_ref()?.token_env.clone(),
+        action: compiled?.action,
     })
 }
-
-const TEMPLATE_HELP: &str =
-    "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces";
 
 fn compile_condition(
     when: Option<&Condition>,
@@ -384,7 +325,7 @@ fn compile_condition(
 }
 
 /// A token pasted where its variable's *name* belongs must never be echoed back.
-fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
+pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
     if crate::secret::looks_like_token(name) {
         out.push(
             Diagnostic::error(

@@ -1,6 +1,7 @@
 //! `dispatch.yaml`: its model, loading, and compilation into a [`Config`].
 
 pub mod compile;
+pub mod kinds;
 pub mod load;
 pub mod locate;
 pub mod model;
@@ -10,7 +11,7 @@ pub mod settings;
 pub mod values;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::render::{PayloadTemplate, Templates, Text};
+use crate::render::Templates;
 use indexmap::IndexMap;
 use locate::Locator;
 use model::{Settings, TargetKind};
@@ -41,10 +42,11 @@ pub struct SourceSpec {
 pub struct TargetSpec {
     pub name: String,
     pub kind: TargetKind,
-    pub repository: Repo,
-    pub token_env: String,
-    pub event_type: Text,
-    pub client_payload: PayloadTemplate,
+    /// Required for GitHub kinds; optional (informational) for webhooks.
+    pub repository: Option<Repo>,
+    /// Required for GitHub kinds; optional (a Bearer token) for webhooks.
+    pub token_env: Option<String>,
+    pub action: kinds::Action,
     pub condition: VersionCondition,
     pub api_url: ApiUrl,
     pub api_version: String,

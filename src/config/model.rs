@@ -124,54 +124,169 @@ pub struct Source {
 #[schemars(title = "Target kind")]
 pub enum TargetKind {
     /// `POST /repos/{owner}/{repo}/dispatches`: starts workflows that listen for
-    /// `on: repository_dispatch`. The token needs `repo` scope (classic) or Contents: write
-    /// (fine-grained) on the target repository.
+    /// `on: repository_dispatch`. Needs `repository`, `event_type` and `token_env`; the token
+    /// needs `repo` scope (classic) or Contents: write (fine-grained) on the repository.
     #[default]
     RepositoryDispatch,
+    /// `POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches`: runs one
+    /// workflow that has `on: workflow_dispatch`, and learns the run's id. Needs `repository`,
+    /// `workflow` and `token_env`; the token needs Actions: write (fine-grained) or `repo`
+    /// scope (classic).
+    WorkflowDispatch,
+    /// Any HTTP endpoint that is not GitHub's API, such as a Netlify, Vercel or Cloudflare
+    /// Pages build hook. Needs `url` or `url_env`; success is any 2xx answer.
+    Webhook,
 }
 
 impl TargetKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::RepositoryDispatch => "repository_dispatch",
+            TargetKind::WorkflowDispatch => "workflow_dispatch",
+            TargetKind::Webhook => "webhook",
+        }
+    }
+
+    /// Whether requests go to GitHub's REST API (and carry its headers and a GitHub token).
+    pub fn is_github(self) -> bool {
+        self != TargetKind::Webhook
+    }
+}
+
+/// The HTTP method of a webhook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+#[schemars(title = "HTTP method")]
+pub enum Method {
+    #[default]
+    Post,
+    Put,
+    Patch,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
         }
     }
 }
 
-/// A downstream receiver of dispatches.
+/// An HMAC-SHA256 signature of a webhook's body, for receivers that verify it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "Target")]
+#[schemars(title = "Body signature")]
+pub struct Signature {
+    /// Name of the environment variable that holds the shared secret.
+    #[schemars(title = "Secret variable", pattern(ENV_NAME_PATTERN))]
+    pub secret_env: String,
+    /// The header that carries `sha256=<hex HMAC-SHA256 of the body>`. Default
+    /// `X-Hub-Signature-256` (GitHub's own webhook convention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Signature header")]
+    pub header: Option<String>,
+}
+
+/// A downstream receiver of dispatches. Which keys it needs depends on `kind`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Target", extend("allOf" = [
+    {
+        "if": { "properties": { "kind": { "const": "repository_dispatch" } } },
+        "then": { "required": ["repository", "event_type", "token_env"] }
+    },
+    {
+        "if": { "properties": { "kind": { "const": "workflow_dispatch" } }, "required": ["kind"] },
+        "then": { "required": ["repository", "workflow", "token_env"] }
+    },
+    {
+        "if": { "properties": { "kind": { "const": "webhook" } }, "required": ["kind"] },
+        "then": { "oneOf": [{ "required": ["url"] }, { "required": ["url_env"] }] }
+    }
+]))]
 pub struct Target {
     /// What kind of request this target receives. Default `repository_dispatch`.
     #[serde(default)]
     #[schemars(title = "Kind")]
     pub kind: TargetKind,
-    /// The GitHub repository that receives the event, as `owner/name`.
+    /// The GitHub repository that receives the event, as `owner/name` (required for
+    /// `repository_dispatch` and `workflow_dispatch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Target repository", pattern(REPOSITORY_PATTERN))]
-    pub repository: String,
-    /// The `event_type` of the repository_dispatch event; workflows in the target select on it
+    pub repository: Option<String>,
+    /// `repository_dispatch`: the event's `event_type`; workflows in the target select on it
     /// with `on: repository_dispatch: types: [...]`. May be a Handlebars template. 1 to 100
     /// characters, both as written and once rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Event type", length(min = 1, max = 100))]
-    pub event_type: String,
+    pub event_type: Option<String>,
     /// Name of the environment variable that holds the token used for this target, e.g.
-    /// `WEBSITE_DISPATCH_TOKEN` (letters, digits and `_`, not starting with a digit). Only the
-    /// name is ever written in files or printed; the value is read at run time. Never put the
-    /// token itself here.
+    /// `WEBSITE_DISPATCH_TOKEN` (letters, digits and `_`, not starting with a digit). Required
+    /// for GitHub kinds; for a webhook it is optional and sent as `Authorization: Bearer`.
+    /// Only the name is ever written in files or printed; the value is read at run time.
+    /// Never put the token itself here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         title = "Token variable",
         pattern(ENV_NAME_PATTERN),
         extend("not" = { "pattern": TOKEN_PATTERN })
     )]
-    pub token_env: String,
-    /// The event's `client_payload`: a mapping (at most 10 top-level keys) whose string values
-    /// are Handlebars templates, e.g. `version: "{{version}}"`. Each rendered value is a JSON
-    /// string; numbers, booleans and nested mappings/lists are kept as written.
-    /// The whole request body must stay under 64 KB once rendered.
-    #[serde(default)]
+    pub token_env: Option<String>,
+    /// `repository_dispatch`: the event's `client_payload`, a mapping (at most 10 top-level
+    /// keys) whose string values are Handlebars templates, e.g. `version: "{{version}}"`. Each
+    /// rendered value is a JSON string; numbers, booleans and nested mappings/lists are kept
+    /// as written. The whole request body must stay under 64 KB once rendered.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     #[schemars(title = "Client payload", extend("maxProperties" = 10))]
     pub client_payload: Map<String, Value>,
+    /// `workflow_dispatch`: the workflow's file name (e.g. `release.yml`) or numeric id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Workflow", length(min = 1, max = 255))]
+    pub workflow: Option<String>,
+    /// `workflow_dispatch`: the branch or tag to run the workflow on; a template. Default: the
+    /// repository's default branch, looked up once per run.
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Git ref")]
+    pub git_ref: Option<String>,
+    /// `workflow_dispatch`: the workflow's inputs, at most 25; string values are templates,
+    /// numbers and booleans are sent as written.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schemars(title = "Workflow inputs", extend("maxProperties" = 25))]
+    pub inputs: Map<String, Value>,
+    /// `workflow_dispatch`: wait for the triggered run to complete and report its conclusion
+    /// (also `run --wait`). A run that does not succeed fails the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Wait for the run")]
+    pub wait: Option<bool>,
+    /// `webhook`: the URL to call (https; http only for loopback addresses). Use `url_env`
+    /// instead when the URL itself is a secret, as build-hook URLs are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Webhook URL")]
+    pub url: Option<String>,
+    /// `webhook`: name of the environment variable that holds the URL. Only the URL's host is
+    /// ever printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Webhook URL variable", pattern(ENV_NAME_PATTERN))]
+    pub url_env: Option<String>,
+    /// `webhook`: the HTTP method. Default `POST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "HTTP method")]
+    pub method: Option<Method>,
+    /// `webhook`: extra request headers; values are templates.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(title = "Headers")]
+    pub headers: IndexMap<String, String>,
+    /// `webhook`: the JSON body; string leaves are templates. Default: no body (`{}` is sent
+    /// when a signature is asked for, so there is something to sign).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Body")]
+    pub body: Option<Value>,
+    /// `webhook`: sign the body with HMAC-SHA256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Signature")]
+    pub signature: Option<Signature>,
     /// Send to this target only for releases that satisfy this condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Condition")]
@@ -182,11 +297,12 @@ pub struct Target {
     #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
     pub api_url: Option<String>,
     /// The `X-GitHub-Api-Version` header for this target, a date such as `2022-11-28`,
-    /// overriding `defaults.api_version`.
+    /// overriding `defaults.api_version`. With `2026-03-10`, workflow_dispatch always answers
+    /// with the run's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
     pub api_version: Option<String>,
-    /// Seconds to wait for GitHub to answer this target's request, 1 to 600, overriding
+    /// Seconds to wait for this target's request to be answered, 1 to 600, overriding
     /// `defaults.timeout_secs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]

@@ -90,6 +90,20 @@ impl SectionParser<'_> {
                 self.push(missing_key(path, key));
             }
         }
+        // A target's required keys depend on its kind, which the schema says with if/then.
+        if shape.knows("kind") {
+            let kind = match map.get("kind") {
+                Some(Value::String(kind)) => kind.as_str(),
+                Some(_) => "",
+                None => "repository_dispatch",
+            };
+            for key in super::kinds::required_keys(kind) {
+                if !map.contains_key(*key) {
+                    sound = false;
+                    self.push(missing_key(path, key));
+                }
+            }
+        }
         sound
     }
 
@@ -377,7 +391,10 @@ mod tests {
     #[test]
     fn the_key_lists_come_from_the_schema() {
         let shape = Shape::of::<Target>();
-        assert_eq!(shape.required, ["repository", "event_type", "token_env"]);
+        // What a target requires depends on its kind; `config::kinds` checks that.
+        assert!(shape.required.is_empty());
         assert!(shape.knows("client_payload") && !shape.knows("payload"));
+        let shape = Shape::of::<crate::config::model::Source>();
+        assert_eq!(shape.required, ["repository", "targets"]);
     }
 }

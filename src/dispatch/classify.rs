@@ -1,6 +1,7 @@
 //! What an HTTP answer from GitHub means for a target, as pure functions (tested in a table,
 //! no server needed). The hints say what a user should do, in the terms GitHub's docs use.
 
+use crate::config::model::TargetKind;
 use serde::Deserialize;
 
 use std::time::Duration;
@@ -54,8 +55,19 @@ pub struct Answer<'a> {
 
 /// Facts about the target, for hints.
 pub struct Subject<'a> {
+    pub kind: crate::config::model::TargetKind,
     pub repository: &'a str,
     pub token_env: &'a str,
+}
+
+impl Subject<'_> {
+    /// The permission a fine-grained token needs for this kind of request.
+    fn permission(&self) -> &'static str {
+        match self.kind {
+            TargetKind::WorkflowDispatch => "Actions: write",
+            _ => "Contents: write",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -95,6 +107,17 @@ pub fn classify(answer: &Answer<'_>, subject: &Subject<'_>) -> Result<u16, Failu
                 Retry::Never,
             ),
             403 => (Some(permission_hint(answer.accepted_permissions, subject)), Retry::Never),
+            404 if subject.kind == TargetKind::Webhook => (
+                Some("the webhook URL is wrong or the hook was deleted".to_owned()),
+                Retry::Never,
+            ),
+            404 if subject.kind == TargetKind::WorkflowDispatch => (
+                Some(format!(
+                    "repository or workflow not found, or the token cannot see it: check `workflow`, and that the token in `{}` has `repo` scope (classic) or fine-grained Actions: write on {}",
+                    subject.token_env, subject.repository
+                )),
+                Retry::Never,
+            ),
             404 => (
                 Some(format!(
                     "repository not found or the token cannot see it: the token in `{}` needs `repo` scope (classic) or fine-grained Contents: write on {}",
@@ -166,8 +189,10 @@ fn permission_hint(accepted: Option<&str>, subject: &Subject<'_>) -> String {
             subject.token_env
         ),
         _ => format!(
-            "the token in `{}` is not allowed to do this on {}: it needs `repo` scope (classic) or fine-grained Contents: write",
-            subject.token_env, subject.repository
+            "the token in `{}` is not allowed to do this on {}: it needs `repo` scope (classic) or fine-grained {}",
+            subject.token_env,
+            subject.repository,
+            subject.permission()
         ),
     }
 }
@@ -220,6 +245,7 @@ mod tests {
     use super::*;
 
     const SUBJECT: Subject<'static> = Subject {
+        kind: TargetKind::RepositoryDispatch,
         repository: "o/web",
         token_env: "WEB_TOKEN",
     };

@@ -1,21 +1,39 @@
-//! The GitHub REST client: one shared connection pool, requests exactly as GitHub documents
-//! them (`Accept`, `X-GitHub-Api-Version`, `User-Agent`, `Authorization: Bearer`).
+//! The HTTP sender: one shared connection pool; GitHub requests exactly as GitHub documents
+//! them (`Accept`, `X-GitHub-Api-Version`, `User-Agent`, `Authorization: Bearer`), webhooks as
+//! their targets configure them.
 
-use super::classify::{classify, transport_failure, Answer, Failure, Subject};
-use super::{Attempt, Sender};
+use super::classify::{classify, transport_failure, Answer, Failure, Retry, Subject};
+use super::{Attempt, RunInfo, Sender};
+use crate::config::Repo;
 use crate::plan::Job;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use serde::Deserialize;
+use std::collections::HashMap;
 use std::time::Duration;
+use tokio::sync::Mutex;
 
 /// `orchestrator/<version>`: GitHub rejects requests without a User-Agent and asks that it
 /// name the application.
 pub const USER_AGENT: &str = concat!("orchestrator/", env!("CARGO_PKG_VERSION"));
 pub const ACCEPT_GITHUB_JSON: &str = "application/vnd.github+json";
-/// Error bodies are kept for messages, up to this much.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Bodies are kept for messages and run details, up to this much.
+const MAX_BODY: usize = 64 * 1024;
 
 pub struct GitHub {
     client: reqwest::Client,
+    /// Default branches looked up for workflow_dispatch targets without `ref`, once per
+    /// repository per run.
+    default_branches: Mutex<HashMap<Repo, String>>,
+}
+
+/// The answer of a workflow_dispatch that returns run details.
+#[derive(Deserialize)]
+struct RunDetails {
+    workflow_run_id: u64,
+    #[serde(default)]
+    run_url: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
 }
 
 impl GitHub {
@@ -27,70 +45,143 @@ impl GitHub {
             .redirect(reqwest::redirect::Policy::limited(3))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
-        Ok(GitHub { client })
+        Ok(GitHub {
+            client,
+            default_branches: Mutex::new(HashMap::new()),
+        })
     }
 
-    async fn try_send(&self, job: &Job) -> Result<u16, Failure> {
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// A request with the headers every request to GitHub's API carries.
+    pub fn github_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        job: &Job,
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .client
-            .post(&job.url)
+            .request(method, url)
             .header(ACCEPT, ACCEPT_GITHUB_JSON)
-            .header("X-GitHub-Api-Version", &job.api_version)
-            .header(CONTENT_TYPE, "application/json")
-            .timeout(job.timeout)
-            .body(job.encoded.clone());
-        if let Some(token) = &job.token {
-            // The plan only admits tokens of visible ASCII, which always make a valid header.
-            if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
-                value.set_sensitive(true);
-                request = request.header(AUTHORIZATION, value);
+            .timeout(job.timeout);
+        if let Some(version) = &job.api_version {
+            request = request.header("X-GitHub-Api-Version", version);
+        }
+        with_token(request, job)
+    }
+
+    async fn try_send(&self, job: &Job) -> Result<Attempt, Failure> {
+        let Some(call) = &job.workflow else {
+            let (status, _) = self.exchange(job, job.encoded.clone()).await?;
+            return Ok(Attempt::Delivered {
+                http_status: status,
+                run: None,
+            });
+        };
+        let mut body = job.body.clone();
+        if call.needs_default_ref {
+            let branch = self.default_branch(job).await?;
+            body["ref"] = serde_json::json!(branch);
+        }
+        let encoded = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        let (status, text) = match self.exchange(job, encoded).await {
+            // GitHub Enterprise Server before 3.21 does not know `return_run_details`.
+            Err(failure) if call.asks_run_details && rejects_run_details(&failure) => {
+                if let Some(map) = body.as_object_mut() {
+                    map.remove("return_run_details");
+                }
+                let plain = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+                let (status, _) = self.exchange(job, plain).await?;
+                return Ok(Attempt::Delivered {
+                    http_status: status,
+                    run: Some(RunInfo::unknown(
+                        "this GitHub does not return run details (before GHES 3.21)",
+                    )),
+                });
             }
-        }
-        let subject = Subject {
-            repository: &job.repository.to_string(),
-            token_env: &job.token_env,
+            other => other?,
         };
+        let run = match serde_json::from_str::<RunDetails>(&text) {
+            Ok(details) => RunInfo {
+                id: Some(details.workflow_run_id),
+                url: details.run_url,
+                html_url: details.html_url,
+                ..RunInfo::default()
+            },
+            Err(_) => RunInfo::unknown("GitHub did not return the run's id"),
+        };
+        Ok(Attempt::Delivered {
+            http_status: status,
+            run: Some(run),
+        })
+    }
+
+    /// Sends `body` as the job's request; `Ok` with the status and body text on 2xx.
+    async fn exchange(&self, job: &Job, body: bytes::Bytes) -> Result<(u16, String), Failure> {
+        let method =
+            reqwest::Method::from_bytes(job.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let mut request = if job.kind.is_github() {
+            self.github_request(method, job.url.expose(), job)
+        } else {
+            with_token(
+                self.client
+                    .request(method, job.url.expose())
+                    .timeout(job.timeout),
+                job,
+            )
+        };
+        if !body.is_empty() {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        for (name, value) in &job.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         let response = request.send().await.map_err(|err| transport(job, &err))?;
-        let status = response.status().as_u16();
-        if response.status().is_success() {
-            return Ok(status);
+        answer(job, response).await
+    }
+
+    async fn default_branch(&self, job: &Job) -> Result<String, Failure> {
+        #[derive(Deserialize)]
+        struct RepoInfo {
+            default_branch: String,
         }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+        let Some(repo) = &job.repository else {
+            return Err(permanent(
+                "no repository to look up the default branch of".into(),
+            ));
         };
-        let accepted = header("x-accepted-github-permissions");
-        let remaining = header("x-ratelimit-remaining");
-        let reset = header("x-ratelimit-reset");
-        let retry_after = header("retry-after");
-        let body = read_limited(response).await;
-        let answer = Answer {
-            status,
-            accepted_permissions: accepted.as_deref(),
-            ratelimit_remaining: remaining.as_deref(),
-            ratelimit_reset: reset.as_deref(),
-            retry_after: retry_after.as_deref(),
-            body: &body,
-            now_epoch: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        classify(&answer, &subject)
+        // Held across the lookup so concurrent targets of one repository ask only once.
+        let mut cache = self.default_branches.lock().await;
+        if let Some(branch) = cache.get(repo) {
+            return Ok(branch.clone());
+        }
+        let api = job.url.expose().split("/repos/").next().unwrap_or_default();
+        let url = format!("{api}/repos/{}/{}", repo.owner, repo.name);
+        let response = self
+            .github_request(reqwest::Method::GET, &url, job)
+            .send()
+            .await
+            .map_err(|err| transport(job, &err))?;
+        let (_, text) = answer(job, response).await?;
+        let info: RepoInfo = serde_json::from_str(&text)
+            .map_err(|e| permanent(format!("cannot read the default branch of {repo}: {e}")))?;
+        cache.insert(repo.clone(), info.default_branch.clone());
+        Ok(info.default_branch)
     }
 }
 
 impl Sender for GitHub {
     async fn send(&self, job: &Job) -> Attempt {
         match self.try_send(job).await {
-            Ok(http_status) => Attempt::Delivered { http_status },
+            Ok(attempt) => attempt,
             Err(mut failure) => {
-                // A server may echo the request, headers included; the token must not survive.
-                if let Some(token) = &job.token {
-                    failure.reason = token.redact(&failure.reason);
-                    failure.hint = failure.hint.map(|h| token.redact(&h));
+                // A server may echo the request, headers included; no secret may survive.
+                for secret in job.token.iter().chain(job.url.secret()) {
+                    failure.reason = secret.redact(&failure.reason);
+                    failure.hint = failure.hint.map(|h| secret.redact(&h));
                 }
                 Attempt::Failed(failure)
             }
@@ -98,10 +189,74 @@ impl Sender for GitHub {
     }
 }
 
+fn with_token(request: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBuilder {
+    let Some(token) = &job.token else {
+        return request;
+    };
+    // The plan only admits tokens of visible ASCII, which always make a valid header.
+    match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            request.header(AUTHORIZATION, value)
+        }
+        Err(_) => request,
+    }
+}
+
+/// Reads the answer: `Ok` on 2xx, otherwise the classified failure.
+async fn answer(job: &Job, response: reqwest::Response) -> Result<(u16, String), Failure> {
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let accepted = header("x-accepted-github-permissions");
+    let remaining = header("x-ratelimit-remaining");
+    let reset = header("x-ratelimit-reset");
+    let retry_after = header("retry-after");
+    let body = read_limited(response).await;
+    let repository = job.destination.clone();
+    let subject = Subject {
+        kind: job.kind,
+        repository: &repository,
+        token_env: job.token_env.as_deref().unwrap_or("its token variable"),
+    };
+    let answer = Answer {
+        status,
+        accepted_permissions: accepted.as_deref(),
+        ratelimit_remaining: remaining.as_deref(),
+        ratelimit_reset: reset.as_deref(),
+        retry_after: retry_after.as_deref(),
+        body: &body,
+        now_epoch: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    classify(&answer, &subject).map(|status| (status, body))
+}
+
+/// GHES before 3.21 answers `return_run_details` with 400 or 422 "... is not a permitted key".
+fn rejects_run_details(failure: &Failure) -> bool {
+    matches!(failure.http_status, Some(400 | 422)) && failure.reason.contains("not a permitted key")
+}
+
+fn permanent(reason: String) -> Failure {
+    Failure {
+        http_status: None,
+        reason,
+        hint: None,
+        retry: Retry::Never,
+    }
+}
+
 fn transport(job: &Job, err: &reqwest::Error) -> Failure {
     // The chain of sources says what really happened (refused, reset, DNS); reqwest's own
-    // top-level text is only "error sending request".
-    let mut detail = err.to_string();
+    // top-level text is only "error sending request". reqwest names the URL, which may be a
+    // secret; the sender redacts it.
+    let mut detail = transport_kind(err).to_owned();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         detail = format!("{detail}: {cause}");
@@ -110,10 +265,21 @@ fn transport(job: &Job, err: &reqwest::Error) -> Failure {
     transport_failure(err.is_timeout(), &detail, job.timeout.as_secs())
 }
 
+/// What kind of transport error it was, without reqwest's text, which names the URL.
+fn transport_kind(err: &reqwest::Error) -> &'static str {
+    if err.is_timeout() {
+        "operation timed out"
+    } else if err.is_connect() {
+        "cannot connect"
+    } else {
+        "error sending request"
+    }
+}
+
 async fn read_limited(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ERROR_BODY.saturating_sub(body.len());
+        let room = MAX_BODY.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if room <= chunk.len() {
             break;

@@ -9,6 +9,7 @@ pub mod classify;
 pub mod github;
 pub mod pacing;
 pub mod retry;
+pub mod wait;
 
 use crate::plan::Job;
 use classify::{Failure, Retry};
@@ -26,6 +27,9 @@ use tokio_util::sync::CancellationToken;
 pub enum Status {
     Delivered {
         http_status: u16,
+        /// The workflow run a workflow_dispatch started, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<RunInfo>,
     },
     Failed {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,10 +49,49 @@ pub enum Status {
     },
 }
 
+/// A workflow run started by a dispatch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// The run in the REST API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The run's page on GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
+    /// After `--wait`: `queued`, `in_progress`, `completed`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// After `--wait`, once completed: `success`, `failure`, `cancelled`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    /// Why something is unknown (e.g. the server returns no run details).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl RunInfo {
+    pub fn unknown(note: &str) -> RunInfo {
+        RunInfo {
+            note: Some(note.to_owned()),
+            ..RunInfo::default()
+        }
+    }
+
+    /// A waited-for run that did not succeed (including one still running at the timeout).
+    pub fn failed(&self) -> bool {
+        self.status.is_some() && self.conclusion.as_deref() != Some("success")
+    }
+}
+
 /// The result of one request to a target.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
-    Delivered { http_status: u16 },
+    Delivered {
+        http_status: u16,
+        run: Option<RunInfo>,
+    },
     Failed(Failure),
 }
 
@@ -144,7 +187,7 @@ struct Run<'a, S> {
 impl<S: Sender> Run<'_, S> {
     async fn deliver(&self, job: &Job) -> Outcome {
         let started = Instant::now();
-        let lane = Lane::new(job.api_url.as_str(), job.token.as_ref().map(|t| t.expose()));
+        let lane = Lane::new(&job.lane, job.token.as_ref().map(|t| t.expose()));
         let mut attempts = 0;
         let status = loop {
             let acquired = tokio::select! {
@@ -158,7 +201,9 @@ impl<S: Sender> Run<'_, S> {
             attempts += 1;
             self.observer.sending(job, attempts);
             let failure = match self.sender.send(job).await {
-                Attempt::Delivered { http_status } => break Status::Delivered { http_status },
+                Attempt::Delivered { http_status, run } => {
+                    break Status::Delivered { http_status, run }
+                }
                 Attempt::Failed(failure) => failure,
             };
             if let Retry::RateLimited { wait } = failure.retry {

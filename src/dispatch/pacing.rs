@@ -135,9 +135,10 @@ impl Pacer {
             s.paused_until = None;
         }
         let limit = self.limit?;
-        // A little slack so that arrival jitter at the server cannot squeeze requests of two
-        // windows into one of its windows.
-        let window = limit.window + limit.window / 50;
+        // Slack so that jitter between our start and the server's arrival (scheduling, a new
+        // connection) cannot squeeze requests of two of our windows into one of the server's:
+        // 2% of a minute, and at least a quarter second for short windows.
+        let window = limit.window + (limit.window / 50).max(Duration::from_millis(250));
         while s
             .starts
             .front()
@@ -197,8 +198,8 @@ mod tests {
             starts.push(start.elapsed());
         }
         assert_eq!(starts[..3], [Duration::ZERO; 3]);
-        assert_eq!(starts[3], Duration::from_millis(10_200));
-        assert_eq!(starts[6], Duration::from_millis(20_400));
+        assert_eq!(starts[3], Duration::from_millis(10_250));
+        assert_eq!(starts[6], Duration::from_millis(20_500));
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,13 +2,17 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
-use crate::config::{ApiUrl, Config, Repo, SourceSpec, TargetSpec};
+mod request;
+
+use crate::config::kinds::{Action, WebhookUrl};
+use crate::config::{Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
 use crate::dispatch::retry::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, target_context, RepoVars, TemplateProblem};
 use crate::secret::Secret;
-use serde_json::{json, Value};
+pub use request::{sign, JobUrl, WorkflowCall};
+use serde_json::Value;
 use std::time::Duration;
 
 /// GitHub rejects repository_dispatch bodies of 64 KB or more.
@@ -34,21 +38,29 @@ pub struct Job {
     /// can recognise a repeat; `{{dispatch_id}}` in templates.
     pub dispatch_id: String,
     pub kind: TargetKind,
-    pub repository: Repo,
-    pub api_url: ApiUrl,
-    /// The endpoint, e.g. `https://api.github.com/repos/o/r/dispatches`.
-    pub url: String,
-    pub api_version: String,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    pub event_type: String,
-    /// The whole JSON request body.
+    /// Where it goes, for reports: `owner/name`, or a webhook's host.
+    pub destination: String,
+    pub repository: Option<Repo>,
+    /// Requests with the same lane (API host and token) share one rate-limit budget.
+    pub lane: String,
+    pub method: &'static str,
+    pub url: JobUrl,
+    /// `Some` for GitHub kinds: the `X-GitHub-Api-Version` header.
+    pub api_version: Option<String>,
+    /// Extra headers (a webhook's own, its signature).
+    pub headers: Vec<(String, String)>,
+    /// The event type, `workflow@ref` or the HTTP method.
+    pub label: String,
+    /// The whole JSON request body (`null` for a webhook without one).
     pub body: Value,
     /// The body encoded once, checked against GitHub's size limit and sent as it is.
     pub encoded: bytes::Bytes,
-    pub token_env: String,
-    /// `None` only in a dry run, where an unset variable is shown rather than an error.
+    pub workflow: Option<WorkflowCall>,
+    pub token_env: Option<String>,
+    /// `None` in a dry run where the variable is unset, and for webhooks without a token.
     pub token: Option<Secret>,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
 }
 
 impl Plan {
@@ -60,7 +72,8 @@ impl Plan {
             match reason(&job) {
                 Some(reason) => self.skipped.push(Skip {
                     target: job.target,
-                    repository: job.repository,
+                    kind: job.kind,
+                    destination: job.destination,
                     reason,
                 }),
                 None => self.jobs.push(job),
@@ -73,7 +86,8 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Skip {
     pub target: String,
-    pub repository: Repo,
+    pub kind: TargetKind,
+    pub destination: String,
     pub reason: String,
 }
 
@@ -127,67 +141,71 @@ pub fn plan(
             Ok(Some(reason)) => {
                 plan.skipped.push(Skip {
                     target: name.clone(),
-                    repository: target.repository.clone(),
+                    kind: target.kind,
+                    destination: destination(target),
                     reason,
                 });
                 continue;
             }
             Ok(None) => {}
         }
-        let repository = target.repository.to_string();
         let dispatch_id = dispatch_id(&source.name, &release.version.text, name);
+        let repository = target
+            .repository
+            .as_ref()
+            .map(Repo::to_string)
+            .unwrap_or_default();
         let ctx = target_context(
             &shared,
             &RepoVars {
                 name,
                 repository: &repository,
-                owner: &target.repository.owner,
-                repo: &target.repository.name,
+                owner: target.repository.as_ref().map_or("", |r| &r.owner),
+                repo: target.repository.as_ref().map_or("", |r| &r.name),
             },
             &dispatch_id,
         );
-        let mut failed = Vec::new();
-        let event_type = config
-            .templates
-            .render_text(&target.event_type, &ctx)
-            .map_err(|p| failed.push(p))
-            .unwrap_or_default();
-        let payload = config
-            .templates
-            .render_payload(&target.client_payload, &ctx, &mut failed);
-        if !failed.is_empty() {
-            problems.extend(failed.into_iter().map(render_problem));
+        let before = problems.len();
+        let token = match &target.token_env {
+            Some(env) => request::secret(
+                env,
+                &join(&path, "token_env"),
+                lookup,
+                tokens,
+                &mut problems,
+            ),
+            None => Some(None),
+        };
+        let rendered = request::render(config, target, &ctx, &path, lookup, tokens, &mut problems);
+        let (Some(token), Some(rendered)) = (token, rendered) else {
+            continue;
+        };
+        if problems.len() > before {
             continue;
         }
-        let body = json!({ "event_type": event_type, "client_payload": payload });
-        let encoded = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        let limits = check_limits(&path, &event_type, &payload, encoded.len());
-        if !limits.is_empty() {
-            problems.extend(limits);
-            continue;
-        }
-        let token = match resolve_token(target, lookup, tokens, &path) {
-            Ok(token) => token,
-            Err(problem) => {
-                problems.push(problem);
-                continue;
-            }
+        let lane = match target.kind.is_github() {
+            true => target.api_url.to_string(),
+            false => rendered.url.shown().to_owned(),
         };
         plan.jobs.push(Job {
             target: name.clone(),
             dispatch_id,
             kind: target.kind,
-            url: target.api_url.dispatches(&target.repository),
-            api_url: target.api_url.clone(),
+            destination: destination(target),
             repository: target.repository.clone(),
-            api_version: target.api_version.clone(),
-            timeout: target.timeout,
-            retry: target.retry,
-            event_type,
-            body,
-            encoded,
+            lane,
+            method: rendered.method,
+            url: rendered.url,
+            api_version: target.kind.is_github().then(|| target.api_version.clone()),
+            headers: rendered.headers,
+            label: rendered.label,
+            body: rendered.body,
+            encoded: rendered.encoded,
+            workflow: rendered.workflow,
             token_env: target.token_env.clone(),
             token,
+            timeout: target.timeout,
+            retry: target.retry,
         });
     }
     if problems.is_empty() {
@@ -264,80 +282,28 @@ fn condition_holds(
     }
 }
 
-fn check_limits(
-    path: &str,
-    event_type: &str,
-    payload: &Value,
-    body_bytes: usize,
-) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let chars = event_type.chars().count();
-    if chars == 0 || chars > MAX_EVENT_TYPE_CHARS {
-        out.push(
-            Diagnostic::error(
-                Code::PayloadLimit,
-                join(path, "event_type"),
-                format!("event_type renders to {chars} characters; GitHub accepts 1 to {MAX_EVENT_TYPE_CHARS}"),
-            )
-            .with_help("shorten the event type; put details in client_payload instead"),
-        );
+/// `owner/name` for GitHub kinds; a webhook's host (never a secret URL).
+fn destination(target: &TargetSpec) -> String {
+    if let Some(repo) = &target.repository {
+        return repo.to_string();
     }
-    let properties = payload.as_object().map_or(0, |m| m.len());
-    if properties > crate::config::compile::MAX_PAYLOAD_PROPERTIES {
-        out.push(Diagnostic::error(
-            Code::PayloadLimit,
-            join(path, "client_payload"),
-            format!("client_payload has {properties} top-level keys; GitHub accepts at most 10"),
-        ));
-    }
-    if body_bytes >= MAX_BODY_BYTES {
-        out.push(
-            Diagnostic::error(
-                Code::PayloadLimit,
-                join(path, "client_payload"),
-                format!("the request body is {body_bytes} bytes; GitHub accepts less than {MAX_BODY_BYTES}"),
-            )
-            .with_help("send a reference (a URL, a version) rather than the content itself"),
-        );
-    }
-    out
-}
-
-fn resolve_token(
-    target: &TargetSpec,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
-    path: &str,
-) -> Result<Option<Secret>, Diagnostic> {
-    let value = lookup(&target.token_env).filter(|v| !v.trim().is_empty());
-    match value {
-        Some(value) if !value.bytes().all(|b| b.is_ascii_graphic()) => Err(Diagnostic::error(
-            Code::MissingToken,
-            join(path, "token_env"),
-            format!(
-                "the token in `{}` contains spaces, line breaks or other characters a token cannot have (its value is not shown)",
-                target.token_env
-            ),
-        )
-        .with_help("check how the secret was pasted; a trailing newline is a common cause")),
-        Some(value) => Ok(Some(Secret::new(value))),
-        None if tokens == Tokens::Optional => Ok(None),
-        None => Err(Diagnostic::error(
-            Code::MissingToken,
-            join(path, "token_env"),
-            format!(
-                "environment variable `{}` (the token for target `{}`) is not set",
-                target.token_env, target.name
-            ),
-        )
-        .with_help(format!(
-            "set it, e.g. in GitHub Actions: `env: {{ {}: ${{{{ secrets.{} }}}} }}`",
-            target.token_env, target.token_env
-        ))),
+    match &target.action {
+        Action::Webhook {
+            url: WebhookUrl::Fixed(url),
+            ..
+        } => reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "webhook".to_owned()),
+        Action::Webhook {
+            url: WebhookUrl::Env(env),
+            ..
+        } => format!("${env}"),
+        _ => String::new(),
     }
 }
 
-fn render_problem(problem: TemplateProblem) -> Diagnostic {
+pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
     Diagnostic::error(Code::Render, problem.name, problem.message)
         .with_help(format!(
             "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",

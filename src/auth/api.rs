@@ -1,0 +1,297 @@
+//! The two GitHub App endpoints, called with the App's JWT: the installation lookup and the
+//! installation token request.
+
+use super::error::{rejected, Request};
+use crate::dispatch::classify::{transport_failure, Answer, Failure, Retry};
+use crate::dispatch::github::{ACCEPT_GITHUB_JSON, USER_AGENT};
+use crate::secret::Secret;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
+use serde::Deserialize;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Error bodies are kept for messages, up to this much.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// A token answer lists the repositories it covers, each in full; 500 of them stay well under.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Where and how to call.
+pub(super) struct Endpoint<'a> {
+    pub client: &'a reqwest::Client,
+    /// Without a trailing slash.
+    pub api_url: &'a str,
+    pub api_version: &'a str,
+    pub timeout: Duration,
+    /// To turn `x-ratelimit-reset` into a wait.
+    pub now: SystemTime,
+}
+
+/// A freshly minted installation token.
+pub(super) struct Minted {
+    pub token: Secret,
+    /// `None` when GitHub's `expires_at` could not be read.
+    pub expires_at: Option<SystemTime>,
+}
+
+#[derive(Deserialize)]
+struct Installation {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct InstallationToken {
+    token: String,
+    expires_at: String,
+}
+
+/// `GET {api}/repos/{owner}/{repo}/installation`: the id of the App's installation that
+/// covers the repository.
+pub(super) async fn installation_id(
+    endpoint: &Endpoint<'_>,
+    jwt: &Secret,
+    request: &Request<'_>,
+) -> Result<u64, Failure> {
+    let repo = request.repository;
+    let url = format!(
+        "{}/repos/{}/{}/installation",
+        endpoint.api_url, repo.owner, repo.name
+    );
+    let (status, body) = send(endpoint, endpoint.client.get(url), jwt, request).await?;
+    serde_json::from_slice::<Installation>(&body)
+        .map(|installation| installation.id)
+        .map_err(|_| malformed(status, "GitHub's answer has no installation `id`"))
+}
+
+/// `POST {api}/app/installations/{id}/access_tokens` with `{"repositories": [names]}`.
+pub(super) async fn create_token(
+    endpoint: &Endpoint<'_>,
+    jwt: &Secret,
+    installation: u64,
+    request: &Request<'_>,
+) -> Result<Minted, Failure> {
+    let url = format!(
+        "{}/app/installations/{installation}/access_tokens",
+        endpoint.api_url
+    );
+    let body = serde_json::json!({ "repositories": request.repositories });
+    let post = endpoint
+        .client
+        .post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_string());
+    let (status, body) = send(endpoint, post, jwt, request).await?;
+    // serde's messages can quote values; none of them is shown, so the token cannot be either.
+    let answer = serde_json::from_slice::<InstallationToken>(&body).map_err(|_| {
+        malformed(
+            status,
+            "GitHub's answer lacks the `token` or `expires_at` of an installation token",
+        )
+    })?;
+    let token = Secret::new(answer.token);
+    let visible = |b: u8| b.is_ascii_graphic();
+    if token.expose().is_empty() || !token.expose().bytes().all(visible) {
+        return Err(malformed(
+            status,
+            "GitHub's answer holds a token that cannot be sent in a header",
+        ));
+    }
+    Ok(Minted {
+        token,
+        expires_at: parse_timestamp(&answer.expires_at),
+    })
+}
+
+/// Sends with GitHub's headers and the JWT; `Ok` holds a 2xx status and its body.
+async fn send(
+    endpoint: &Endpoint<'_>,
+    builder: reqwest::RequestBuilder,
+    jwt: &Secret,
+    request: &Request<'_>,
+) -> Result<(u16, Vec<u8>), Failure> {
+    let mut builder = builder
+        .header(ACCEPT, ACCEPT_GITHUB_JSON)
+        .header("X-GitHub-Api-Version", endpoint.api_version)
+        .header(UA, USER_AGENT)
+        .timeout(endpoint.timeout);
+    // A JWT is base64url and dots, which always make a valid header.
+    if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", jwt.expose())) {
+        value.set_sensitive(true);
+        builder = builder.header(AUTHORIZATION, value);
+    }
+    let redact = |mut failure: Failure| {
+        failure.reason = jwt.redact(&failure.reason);
+        failure.hint = failure.hint.map(|hint| jwt.redact(&hint));
+        failure
+    };
+    let response = builder
+        .send()
+        .await
+        .map_err(|err| redact(transport(&err, endpoint.timeout)))?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        return Ok((status, read_limited(response, MAX_BODY).await));
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let accepted = header("x-accepted-github-permissions");
+    let remaining = header("x-ratelimit-remaining");
+    let reset = header("x-ratelimit-reset");
+    let retry_after = header("retry-after");
+    let body = read_limited(response, MAX_ERROR_BODY).await;
+    let body = String::from_utf8_lossy(&body);
+    let answer = Answer {
+        status,
+        accepted_permissions: accepted.as_deref(),
+        ratelimit_remaining: remaining.as_deref(),
+        ratelimit_reset: reset.as_deref(),
+        retry_after: retry_after.as_deref(),
+        body: &body,
+        now_epoch: endpoint
+            .now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    Err(redact(rejected(request, &answer)))
+}
+
+fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    transport_failure(err.is_timeout(), &detail, timeout.as_secs())
+}
+
+fn malformed(status: u16, reason: &str) -> Failure {
+    Failure {
+        http_status: Some(status),
+        reason: reason.to_owned(),
+        hint: Some("check that `api_url` points at a GitHub API".to_owned()),
+        retry: Retry::Never,
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response, max: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = max.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    body
+}
+
+/// An RFC 3339 time as GitHub writes it (`2016-07-11T22:14:10Z`; fractions and offsets are
+/// accepted too).
+pub(super) fn parse_timestamp(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = text.get(range)?;
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let bytes = text.as_bytes();
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if bytes.len() < 20
+        || separators.iter().any(|&(i, c)| bytes[i] != c)
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &fraction[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let field = |a: &u8, b: &u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let minutes = field(h1, h2)? * 60 + field(m1, m2)?;
+            if *sign == b'+' {
+                minutes * 60
+            } else {
+                -minutes * 60
+            }
+        }
+        _ => return None,
+    };
+    let seconds =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    u64::try_from(seconds)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epoch(text: &str) -> Option<u64> {
+        parse_timestamp(text).and_then(|t| t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs()))
+    }
+
+    #[test]
+    fn reads_githubs_expires_at() {
+        assert_eq!(epoch("2016-07-11T22:14:10Z"), Some(1_468_275_250));
+        assert_eq!(epoch("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch("2000-02-29T12:00:00Z"), Some(951_825_600));
+        assert_eq!(epoch("2024-12-31T23:59:59Z"), Some(1_735_689_599));
+    }
+
+    #[test]
+    fn reads_fractions_and_offsets() {
+        assert_eq!(epoch("2016-07-11T22:14:10.123Z"), Some(1_468_275_250));
+        assert_eq!(epoch("2016-07-12T00:14:10+02:00"), Some(1_468_275_250));
+        assert_eq!(epoch("2016-07-11T21:14:10-01:00"), Some(1_468_275_250));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_timestamp() {
+        for bad in [
+            "",
+            "2016-07-11",
+            "2016-07-11T22:14:10",
+            "2016-13-11T22:14:10Z",
+            "2016-07-11T25:14:10Z",
+            "2016-07-11T22:14:10Zjunk",
+            "20x6-07-11T22:14:10Z",
+            "+016-07-11T22:14:10Z",
+            "2016-07-11T22:14:10+0200",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+}

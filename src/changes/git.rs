@@ -1,0 +1,211 @@
+//! The edge: runs `git` in the source's checkout, each command with a time limit.
+
+use super::ChangeError;
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to run git, and where. Each command is stopped (killed) after [`Git::timeout`].
+#[derive(Debug, Clone)]
+pub struct Git {
+    dir: PathBuf,
+    program: OsString,
+    timeout: Duration,
+}
+
+impl Git {
+    /// Long enough for a diff across years of history in a large repository.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// `git` from `PATH`, run in `dir` (any directory inside the repository).
+    pub fn new(dir: impl Into<PathBuf>) -> Git {
+        Git {
+            dir: dir.into(),
+            program: OsString::from("git"),
+            timeout: Git::DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Another git executable (a path, or a name looked up on `PATH`).
+    pub fn program(mut self, program: impl Into<OsString>) -> Git {
+        self.program = program.into();
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Git {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the repository is a shallow clone (fails if `dir` is not in a repository).
+    pub(crate) fn is_shallow(&self) -> Result<bool, ChangeError> {
+        let out = self.run(&["rev-parse", "--is-shallow-repository"])?;
+        Ok(String::from_utf8_lossy(&out).trim() == "true")
+    }
+
+    /// Every tag's short name. `for-each-ref` rather than `git tag --list`: plumbing, which no
+    /// `column.*`, `color.*` or `tag.sort` setting reformats.
+    pub(crate) fn tags(&self) -> Result<Vec<String>, ChangeError> {
+        let out = self.run(&["for-each-ref", "--format=%(refname:strip=2)", "refs/tags/"])?;
+        // Ref names cannot contain newlines (git check-ref-format), so lines are names.
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// The commit `rev` names (an annotated tag is peeled), or `None` if there is none.
+    pub(crate) fn commit(&self, rev: &str) -> Result<Option<String>, ChangeError> {
+        // A revision a user typed must never be read as an option (`--end-of-options` would
+        // need git 2.31 in rev-parse); no tag or revision starts with `-` anyway.
+        if rev.starts_with('-') {
+            return Ok(None);
+        }
+        let peeled = format!("{rev}^{{commit}}");
+        let args = ["rev-parse", "--verify", "--quiet", &peeled];
+        match self.run(&args) {
+            Ok(out) => Ok(Some(String::from_utf8_lossy(&out).trim().to_owned())),
+            Err(ChangeError::Git { stderr, .. }) if stderr.is_empty() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Paths of the files that differ between two commits, relative to the repository root.
+    /// A rename counts as its old path deleted and its new path added, so moving a file out of
+    /// `docs/` is a change to `docs/`.
+    pub(crate) fn changed_files(&self, from: &str, to: &str) -> Result<Vec<String>, ChangeError> {
+        let args = [
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-relative",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            from,
+            to,
+            "--",
+        ];
+        let out = self.run(&args)?;
+        Ok(out
+            .split(|&b| b == 0)
+            .filter(|path| !path.is_empty())
+            .map(|path| String::from_utf8_lossy(path).into_owned())
+            .collect())
+    }
+
+    /// Runs `git -c core.quotepath=off ARGS` in the directory and returns its stdout, or the
+    /// failure with git's own message.
+    fn run(&self, args: &[&str]) -> Result<Vec<u8>, ChangeError> {
+        let command = args.join(" ");
+        if !self.dir.is_dir() {
+            return Err(ChangeError::NotARepository {
+                dir: self.dir.clone(),
+                detail: "no such directory".to_owned(),
+            });
+        }
+        let mut child = Command::new(&self.program)
+            .current_dir(&self.dir)
+            .args(["-c", "core.quotepath=off"])
+            .args(args)
+            // English messages (we recognise a few), no prompts, no index.lock taken.
+            .env("LC_ALL", "C")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| ChangeError::GitMissing {
+                program: self.program.to_string_lossy().into_owned(),
+                source,
+            })?;
+        // Both pipes are drained while git runs, so a large diff cannot fill one and stall it.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let deadline = Instant::now() + self.timeout;
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(ChangeError::Io)? {
+                break status;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                // The reader threads end once the pipes close; nothing waits for them.
+                return Err(ChangeError::Timeout {
+                    command,
+                    timeout: self.timeout,
+                });
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        if status.success() {
+            return Ok(stdout);
+        }
+        let stderr = String::from_utf8_lossy(&stderr).trim().to_owned();
+        Err(classify_failure(&self.dir, command, stderr))
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Turns the failures a user can fix into errors that say how; anything else keeps git's text.
+pub(crate) fn classify_failure(dir: &Path, command: String, stderr: String) -> ChangeError {
+    if stderr.contains("not a git repository") {
+        ChangeError::NotARepository {
+            dir: dir.to_owned(),
+            detail: stderr,
+        }
+    } else if stderr.contains("detected dubious ownership") {
+        ChangeError::UnsafeRepository {
+            dir: dir.to_owned(),
+        }
+    } else {
+        ChangeError::Git { command, stderr }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_the_failures_a_user_can_fix() {
+        let dir = Path::new("/src");
+        let not_repo = "fatal: not a git repository (or any of the parent directories): .git";
+        assert!(matches!(
+            classify_failure(dir, "diff".into(), not_repo.into()),
+            ChangeError::NotARepository { .. }
+        ));
+        let unsafe_dir = "fatal: detected dubious ownership in repository at '/src'";
+        assert!(matches!(
+            classify_failure(dir, "diff".into(), unsafe_dir.into()),
+            ChangeError::UnsafeRepository { .. }
+        ));
+        assert!(matches!(
+            classify_failure(dir, "diff".into(), "fatal: bad object".into()),
+            ChangeError::Git { .. }
+        ));
+    }
+}

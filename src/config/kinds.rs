@@ -1,0 +1,459 @@
+//! What each target kind needs, and its templates compiled: the part of a target that says
+//! which request to make.
+
+use super::compile::{check_token_env, MAX_EVENT_TYPE_CHARS, MAX_PAYLOAD_PROPERTIES};
+use super::model::{Method, Target, TargetKind};
+use super::values::{is_loopback, Repo};
+use crate::diagnostic::{join, shown, Code, Diagnostic};
+use crate::render::{PayloadTemplate, TemplateProblem, Templates, Text};
+use serde_json::Value;
+
+/// GitHub's limit on a workflow_dispatch's inputs.
+pub const MAX_WORKFLOW_INPUTS: usize = 25;
+/// The header a webhook signature goes in unless the target names another.
+pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
+
+/// The request a target makes, compiled.
+#[derive(Debug, Clone)]
+pub enum Action {
+    RepositoryDispatch {
+        event_type: Text,
+        client_payload: PayloadTemplate,
+    },
+    WorkflowDispatch {
+        workflow: String,
+        /// `None`: the repository's default branch, looked up when sending.
+        git_ref: Option<Text>,
+        inputs: PayloadTemplate,
+        wait: bool,
+    },
+    Webhook {
+        url: WebhookUrl,
+        method: Method,
+        headers: Vec<(String, Text)>,
+        body: Option<PayloadTemplate>,
+        signature: Option<SignatureSpec>,
+    },
+}
+
+/// Where a webhook's URL comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookUrl {
+    Fixed(String),
+    /// The name of the environment variable holding it (a URL that embeds a secret).
+    Env(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignatureSpec {
+    pub secret_env: String,
+    pub header: String,
+}
+
+/// The kind-specific part of a target: its repository, token variable and action.
+pub struct Compiled {
+    pub repository: Option<Repo>,
+    pub token_env: Option<String>,
+    pub action: Action,
+}
+
+/// The keys a kind cannot do without (a webhook needs `url` or `url_env`, checked apart).
+pub fn required_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "repository_dispatch" => &["repository", "event_type", "token_env"],
+        "workflow_dispatch" => &["repository", "workflow", "token_env"],
+        _ => &[],
+    }
+}
+
+/// Keys that belong to one kind only, for telling a user which key their kind ignores.
+const KIND_KEYS: &[(&str, TargetKind)] = &[
+    ("event_type", TargetKind::RepositoryDispatch),
+    ("client_payload", TargetKind::RepositoryDispatch),
+    ("workflow", TargetKind::WorkflowDispatch),
+    ("ref", TargetKind::WorkflowDispatch),
+    ("inputs", TargetKind::WorkflowDispatch),
+    ("wait", TargetKind::WorkflowDispatch),
+    ("url", TargetKind::Webhook),
+    ("url_env", TargetKind::Webhook),
+    ("method", TargetKind::Webhook),
+    ("headers", TargetKind::Webhook),
+    ("body", TargetKind::Webhook),
+    ("signature", TargetKind::Webhook),
+];
+
+pub fn compile_action(
+    target: &Target,
+    path: &str,
+    templates: &mut Templates,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Compiled> {
+    let kind = target.kind;
+    for (key, owner) in KIND_KEYS {
+        if *owner != kind && has_key(target, key) {
+            out.push(
+                Diagnostic::error(
+                    Code::UnknownKey,
+                    join(path, key),
+                    format!(
+                        "`{key}` belongs to kind `{}`, not `{}`",
+                        owner.as_str(),
+                        kind.as_str()
+                    ),
+                )
+                .with_help(format!("remove it, or set `kind: {}`", owner.as_str())),
+            );
+        }
+    }
+    let mut problems = Vec::new();
+    let compiled = match kind {
+        TargetKind::RepositoryDispatch => {
+            repository_dispatch(target, path, templates, &mut problems, out)
+        }
+        TargetKind::WorkflowDispatch => {
+            workflow_dispatch(target, path, templates, &mut problems, out)
+        }
+        TargetKind::Webhook => webhook(target, path, templates, &mut problems, out),
+    };
+    out.extend(problems.into_iter().map(template_problem));
+    compiled
+}
+
+fn has_key(t: &Target, key: &str) -> bool {
+    match key {
+        "event_type" => t.event_type.is_some(),
+        "client_payload" => !t.client_payload.is_empty(),
+        "workflow" => t.workflow.is_some(),
+        "ref" => t.git_ref.is_some(),
+        "inputs" => !t.inputs.is_empty(),
+        "wait" => t.wait.is_some(),
+        "url" => t.url.is_some(),
+        "url_env" => t.url_env.is_some(),
+        "method" => t.method.is_some(),
+        "headers" => !t.headers.is_empty(),
+        "body" => t.body.is_some(),
+        "signature" => t.signature.is_some(),
+        _ => false,
+    }
+}
+
+fn repository_dispatch(
+    target: &Target,
+    path: &str,
+    templates: &mut Templates,
+    problems: &mut Vec<TemplateProblem>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Compiled> {
+    let kind = TargetKind::RepositoryDispatch;
+    let repository = github_repository(target, path, out);
+    let token_env = required_token(target, path, kind, out);
+    let event_path = join(path, "event_type");
+    let event_type = match &target.event_type {
+        None => {
+            out.push(missing(path, "event_type", kind));
+            None
+        }
+        Some(event_type) => {
+            let chars = event_type.chars().count();
+            if chars == 0 || chars > MAX_EVENT_TYPE_CHARS {
+                out.push(
+                    Diagnostic::error(
+                        Code::PayloadLimit,
+                        &event_path,
+                        format!("event_type is {chars} characters long; GitHub accepts 1 to {MAX_EVENT_TYPE_CHARS}"),
+                    )
+                    .with_help("use a short name such as `upstream-release`; put details in client_payload"),
+                );
+            }
+            templates
+                .text(&event_path, event_type)
+                .map_err(|p| problems.push(p))
+                .ok()
+        }
+    };
+    let payload_path = join(path, "client_payload");
+    let count = target.client_payload.len();
+    if count > MAX_PAYLOAD_PROPERTIES {
+        out.push(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                &payload_path,
+                format!("client_payload has {count} top-level keys; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}"),
+            )
+            .with_help("group related values under one key, e.g. `release: {version: ..., tag: ...}`"),
+        );
+    }
+    let payload = Value::Object(target.client_payload.clone());
+    let client_payload = templates.payload(&payload_path, &payload, problems);
+    Some(Compiled {
+        repository: Some(repository?),
+        token_env: Some(token_env?),
+        action: Action::RepositoryDispatch {
+            event_type: event_type?,
+            client_payload,
+        },
+    })
+}
+
+fn workflow_dispatch(
+    target: &Target,
+    path: &str,
+    templates: &mut Templates,
+    problems: &mut Vec<TemplateProblem>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Compiled> {
+    let kind = TargetKind::WorkflowDispatch;
+    let repository = github_repository(target, path, out);
+    let token_env = required_token(target, path, kind, out);
+    let workflow = match &target.workflow {
+        None => {
+            out.push(missing(path, "workflow", kind));
+            None
+        }
+        Some(w) if valid_workflow(w) => Some(w.clone()),
+        Some(w) => {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    join(path, "workflow"),
+                    format!("`{}` is not a workflow file name or id", shown(w)),
+                )
+                .with_help("write the file name under .github/workflows, e.g. `release.yml`, or the workflow's numeric id"),
+            );
+            None
+        }
+    };
+    let git_ref = match &target.git_ref {
+        Some(r) => Some(
+            templates
+                .text(&join(path, "ref"), r)
+                .map_err(|p| problems.push(p))
+                .ok()?,
+        ),
+        None => None,
+    };
+    let inputs_path = join(path, "inputs");
+    if target.inputs.len() > MAX_WORKFLOW_INPUTS {
+        out.push(Diagnostic::error(
+            Code::PayloadLimit,
+            &inputs_path,
+            format!(
+                "{} inputs; GitHub accepts at most {MAX_WORKFLOW_INPUTS}",
+                target.inputs.len()
+            ),
+        ));
+    }
+    for (key, value) in &target.inputs {
+        if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    join(&inputs_path, key),
+                    format!("input `{}` is not a string, number or boolean", shown(key)),
+                )
+                .with_help("workflow inputs are flat values; encode structure as a JSON string if the workflow parses it"),
+            );
+        }
+    }
+    let inputs = templates.payload(
+        &inputs_path,
+        &Value::Object(target.inputs.clone()),
+        problems,
+    );
+    Some(Compiled {
+        repository: Some(repository?),
+        token_env: Some(token_env?),
+        action: Action::WorkflowDispatch {
+            workflow: workflow?,
+            git_ref,
+            inputs,
+            wait: target.wait.unwrap_or(false),
+        },
+    })
+}
+
+fn webhook(
+    target: &Target,
+    path: &str,
+    templates: &mut Templates,
+    problems: &mut Vec<TemplateProblem>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Compiled> {
+    let repository = match &target.repository {
+        Some(_) => Some(github_repository(target, path, out)?),
+        None => None,
+    };
+    let token_env = match &target.token_env {
+        Some(name) => Some(check_token_env(name, &join(path, "token_env"), out)?),
+        None => None,
+    };
+    let url = match (&target.url, &target.url_env) {
+        (Some(url), None) => match webhook_url_problem(url) {
+            None => Some(WebhookUrl::Fixed(url.clone())),
+            Some(message) => {
+                out.push(
+                    Diagnostic::error(Code::InvalidUrl, join(path, "url"), message)
+                        .with_help("use an https URL; put a URL that embeds a secret in an environment variable and name it with `url_env`"),
+                );
+                None
+            }
+        },
+        (None, Some(env)) => Some(WebhookUrl::Env(check_token_env(
+            env,
+            &join(path, "url_env"),
+            out,
+        )?)),
+        (Some(_), Some(_)) => {
+            out.push(Diagnostic::error(
+                Code::InvalidValue,
+                join(path, "url_env"),
+                "a webhook has either `url` or `url_env`, not both",
+            ));
+            None
+        }
+        (None, None) => {
+            out.push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    join(path, "url"),
+                    "a webhook needs `url` or `url_env`",
+                )
+                .with_help(
+                    "name the variable holding a build-hook URL with `url_env: NETLIFY_BUILD_HOOK`",
+                ),
+            );
+            None
+        }
+    };
+    let headers_path = join(path, "headers");
+    let mut headers = Vec::new();
+    for (name, value) in &target.headers {
+        let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok();
+        let reserved = ["host", "content-length", "transfer-encoding", "connection"]
+            .contains(&name.to_ascii_lowercase().as_str());
+        if !valid || reserved {
+            out.push(Diagnostic::error(
+                Code::InvalidValue,
+                join(&headers_path, name),
+                format!("`{}` cannot be set as a header here", shown(name)),
+            ));
+            continue;
+        }
+        if let Ok(text) = templates
+            .text(&join(&headers_path, name), value)
+            .map_err(|p| problems.push(p))
+        {
+            headers.push((name.clone(), text));
+        }
+    }
+    let body = target
+        .body
+        .as_ref()
+        .map(|b| templates.payload(&join(path, "body"), b, problems));
+    let signature = match &target.signature {
+        Some(sig) => {
+            let secret_env =
+                check_token_env(&sig.secret_env, &join(path, "signature.secret_env"), out)?;
+            let header = sig
+                .header
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.to_owned());
+            if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                out.push(Diagnostic::error(
+                    Code::InvalidValue,
+                    join(path, "signature.header"),
+                    format!("`{}` is not a header name", shown(&header)),
+                ));
+                return None;
+            }
+            Some(SignatureSpec { secret_env, header })
+        }
+        None => None,
+    };
+    Some(Compiled {
+        repository,
+        token_env,
+        action: Action::Webhook {
+            url: url?,
+            method: target.method.unwrap_or_default(),
+            headers,
+            body,
+            signature,
+        },
+    })
+}
+
+fn github_repository(target: &Target, path: &str, out: &mut Vec<Diagnostic>) -> Option<Repo> {
+    let Some(text) = &target.repository else {
+        out.push(missing(path, "repository", target.kind));
+        return None;
+    };
+    Repo::parse(text)
+        .map_err(|message| {
+            out.push(
+                Diagnostic::error(Code::InvalidRepository, join(path, "repository"), message)
+                    .with_help("write it as `owner/name`, e.g. `vfarcic/dot-ai-website`"),
+            )
+        })
+        .ok()
+}
+
+fn required_token(
+    target: &Target,
+    path: &str,
+    kind: TargetKind,
+    out: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match &target.token_env {
+        Some(name) => check_token_env(name, &join(path, "token_env"), out),
+        None => {
+            out.push(missing(path, "token_env", kind));
+            None
+        }
+    }
+}
+
+fn missing(path: &str, key: &str, kind: TargetKind) -> Diagnostic {
+    Diagnostic::error(
+        Code::MissingKey,
+        join(path, key),
+        format!(
+            "required key `{key}` is missing (kind `{}` needs it)",
+            kind.as_str()
+        ),
+    )
+    .with_help(format!("add `{key}:` (see the README's config reference)"))
+}
+
+/// A workflow file name (`release.yml`) or a numeric id, safe to put in a URL path.
+fn valid_workflow(w: &str) -> bool {
+    let is_id = !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    let is_file = (w.ends_with(".yml") || w.ends_with(".yaml"))
+        && w.len() <= 255
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    is_id || is_file
+}
+
+/// https anywhere, http only on loopback; no credentials in the URL.
+pub fn webhook_url_problem(text: &str) -> Option<String> {
+    let url = match reqwest::Url::parse(text) {
+        Ok(url) => url,
+        Err(e) => return Some(format!("`{}` is not a URL: {e}", shown(text))),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("the URL must not contain credentials".into());
+    }
+    match url.scheme() {
+        "https" => None,
+        "http" if is_loopback(&url) => None,
+        "http" => Some("plain http is allowed only for loopback addresses; use https".into()),
+        other => Some(format!("scheme `{other}` is not http(s)")),
+    }
+}
+
+fn template_problem(p: TemplateProblem) -> Diagnostic {
+    Diagnostic::error(Code::Template, p.name, p.message).with_help(
+        "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces",
+    )
+}

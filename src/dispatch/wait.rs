@@ -1,0 +1,129 @@
+//! `--wait`: after delivery, follow the workflow runs that workflow_dispatch targets started
+//! until they complete, and report each run's conclusion.
+
+use super::github::GitHub;
+use super::{Outcome, RunInfo, Status};
+use crate::plan::Job;
+use futures::future::join_all;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// How long to follow runs, and how often to look.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaitOptions {
+    /// Wait for every workflow_dispatch target, not only those with `wait: true`.
+    pub all: bool,
+    pub timeout: Duration,
+    /// The first pause between polls; it grows by half each time, up to 30 s.
+    pub first_poll: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            all: false,
+            timeout: Duration::from_secs(30 * 60),
+            first_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Run {
+    status: Option<String>,
+    conclusion: Option<String>,
+    html_url: Option<String>,
+}
+
+/// Follows every run that should be waited for; the outcomes' run details are updated.
+pub async fn wait_for_runs(
+    github: &GitHub,
+    jobs: &[Job],
+    outcomes: &mut [Outcome],
+    options: WaitOptions,
+) {
+    let waits = jobs.iter().zip(outcomes.iter_mut()).filter_map(|(job, outcome)| {
+        let Status::Delivered { run, .. } = &mut outcome.status else {
+            return None;
+        };
+        let wanted = options.all || job.workflow.as_ref().is_some_and(|w| w.wait);
+        if !wanted {
+            return None;
+        }
+        if job.workflow.is_none() {
+            *run = Some(RunInfo::unknown(
+                "a repository_dispatch does not identify the run it starts, so it cannot be waited for",
+            ));
+            return None;
+        }
+        let run = run.as_mut()?;
+        run.id?;
+        Some(follow(github, job, run, options))
+    });
+    join_all(waits).await;
+}
+
+async fn follow(github: &GitHub, job: &Job, run: &mut RunInfo, options: WaitOptions) {
+    let Some(url) = run_url(job, run) else {
+        return;
+    };
+    let started = Instant::now();
+    let mut pause = options.first_poll;
+    loop {
+        match poll(github, job, &url).await {
+            Ok(seen) => {
+                run.status = seen.status.clone();
+                run.conclusion = seen.conclusion;
+                if seen.html_url.is_some() {
+                    run.html_url = seen.html_url;
+                }
+                if seen.status.as_deref() == Some("completed") {
+                    tracing::info!(target_name = %job.target, "run completed: {}", run.conclusion.as_deref().unwrap_or("unknown"));
+                    return;
+                }
+            }
+            Err(message) => {
+                tracing::info!(target_name = %job.target, "could not read the run: {message}")
+            }
+        }
+        if started.elapsed() + pause > options.timeout {
+            let status = run.status.clone().unwrap_or_else(|| "unknown".to_owned());
+            run.status = Some(status.clone());
+            run.note = Some(format!(
+                "still {status} after waiting {} s",
+                options.timeout.as_secs()
+            ));
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause + pause / 2).min(Duration::from_secs(30));
+    }
+}
+
+/// The REST URL of the run: as GitHub gave it, or built from the id.
+fn run_url(job: &Job, run: &RunInfo) -> Option<String> {
+    if let Some(url) = &run.url {
+        return Some(url.clone());
+    }
+    let repo = job.repository.as_ref()?;
+    let api = job.url.expose().split("/repos/").next()?;
+    Some(format!(
+        "{api}/repos/{}/{}/actions/runs/{}",
+        repo.owner, repo.name, run.id?
+    ))
+}
+
+async fn poll(github: &GitHub, job: &Job, url: &str) -> Result<Run, String> {
+    let response = github
+        .github_request(reqwest::Method::GET, url, job)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("GitHub answered {}", response.status()));
+    }
+    response
+        .json::<Run>()
+        .await
+        .map_err(|e| e.without_url().to_string())
+}

@@ -1,0 +1,338 @@
+//! Rendering one target's request for one release: method, URL, headers and body, per kind.
+
+use super::{Tokens, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
+use crate::config::kinds::{webhook_url_problem, Action, WebhookUrl};
+use crate::config::{Config, TargetSpec};
+use crate::diagnostic::{join, Code, Diagnostic};
+use crate::render::TemplateProblem;
+use crate::secret::Secret;
+use bytes::Bytes;
+use handlebars::Context;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Map, Value};
+use sha2::Sha256;
+
+/// The URL of a request: public, or a secret (a build-hook URL from `url_env`) that is only
+/// ever shown by its host.
+#[derive(Debug, Clone)]
+pub enum JobUrl {
+    Public(String),
+    Secret { url: Secret, shown: String },
+}
+
+impl JobUrl {
+    pub fn expose(&self) -> &str {
+        match self {
+            JobUrl::Public(url) => url,
+            JobUrl::Secret { url, .. } => url.expose(),
+        }
+    }
+
+    /// The URL itself when it is a secret, for redacting it from messages.
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            JobUrl::Public(_) => None,
+            JobUrl::Secret { url, .. } => Some(url),
+        }
+    }
+
+    pub fn shown(&self) -> &str {
+        match self {
+            JobUrl::Public(url) => url,
+            JobUrl::Secret { shown, .. } => shown,
+        }
+    }
+}
+
+/// What a workflow_dispatch needs at send time.
+#[derive(Debug, Clone)]
+pub struct WorkflowCall {
+    /// The body has no `ref`: the sender looks up the default branch and adds it.
+    pub needs_default_ref: bool,
+    /// Whether the body asks for run details (`return_run_details`, API 2022-11-28); a server
+    /// that rejects the key gets the body without it.
+    pub asks_run_details: bool,
+    /// Wait for the run to complete.
+    pub wait: bool,
+}
+
+/// A rendered request.
+pub struct Rendered {
+    pub method: &'static str,
+    pub url: JobUrl,
+    /// A short description for reports: the event type, `workflow@ref`, or the method.
+    pub label: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub encoded: Bytes,
+    pub workflow: Option<WorkflowCall>,
+}
+
+pub(super) fn render(
+    config: &Config,
+    target: &TargetSpec,
+    ctx: &Context,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Rendered> {
+    let templates = &config.templates;
+    let mut failed: Vec<TemplateProblem> = Vec::new();
+    let rendered = match &target.action {
+        Action::RepositoryDispatch {
+            event_type,
+            client_payload,
+        } => {
+            let event_type = templates
+                .render_text(event_type, ctx)
+                .map_err(|p| failed.push(p))
+                .unwrap_or_default();
+            let payload = templates.render_payload(client_payload, ctx, &mut failed);
+            if failed.is_empty() {
+                check_event_type(path, &event_type, problems);
+            }
+            let repository = target.repository.as_ref()?;
+            let body = json!({ "event_type": event_type, "client_payload": payload });
+            Rendered {
+                method: "POST",
+                url: JobUrl::Public(target.api_url.dispatches(repository)),
+                label: event_type,
+                headers: Vec::new(),
+                encoded: encode(&body),
+                body,
+                workflow: None,
+            }
+        }
+        Action::WorkflowDispatch {
+            workflow,
+            git_ref,
+            inputs,
+            wait,
+        } => {
+            let repository = target.repository.as_ref()?;
+            let mut body = Map::new();
+            let git_ref = match git_ref {
+                Some(r) => templates
+                    .render_text(r, ctx)
+                    .map_err(|p| failed.push(p))
+                    .ok(),
+                None => None,
+            };
+            if let Some(r) = &git_ref {
+                body.insert("ref".into(), json!(r));
+            }
+            body.insert(
+                "inputs".into(),
+                templates.render_payload(inputs, ctx, &mut failed),
+            );
+            // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
+            let asks_run_details = target.api_version.as_str() < "2026-03-10";
+            if asks_run_details {
+                body.insert("return_run_details".into(), json!(true));
+            }
+            let body = Value::Object(body);
+            Rendered {
+                method: "POST",
+                url: JobUrl::Public(format!(
+                    "{}/repos/{}/{}/actions/workflows/{workflow}/dispatches",
+                    target.api_url, repository.owner, repository.name
+                )),
+                label: format!(
+                    "{workflow}@{}",
+                    git_ref.as_deref().unwrap_or("default branch")
+                ),
+                headers: Vec::new(),
+                encoded: encode(&body),
+                body,
+                workflow: Some(WorkflowCall {
+                    needs_default_ref: git_ref.is_none(),
+                    asks_run_details,
+                    wait: *wait,
+                }),
+            }
+        }
+        Action::Webhook {
+            url,
+            method,
+            headers,
+            body,
+            signature,
+        } => {
+            let url = webhook_url(url, path, lookup, tokens, problems)?;
+            let mut rendered_headers = Vec::new();
+            for (name, value) in headers {
+                if let Ok(v) = templates
+                    .render_text(value, ctx)
+                    .map_err(|p| failed.push(p))
+                {
+                    rendered_headers.push((name.clone(), v));
+                }
+            }
+            let body = match body {
+                Some(b) => templates.render_payload(b, ctx, &mut failed),
+                None if signature.is_some() => json!({}),
+                None => Value::Null,
+            };
+            let encoded = if body.is_null() {
+                Bytes::new()
+            } else {
+                encode(&body)
+            };
+            if let Some(sig) = signature {
+                match secret(
+                    &sig.secret_env,
+                    &join(path, "signature.secret_env"),
+                    lookup,
+                    tokens,
+                    problems,
+                )? {
+                    Some(secret) => {
+                        rendered_headers.push((sig.header.clone(), sign(&secret, &encoded)))
+                    }
+                    None => rendered_headers.push((
+                        sig.header.clone(),
+                        format!("sha256=<HMAC with ${}>", sig.secret_env),
+                    )),
+                }
+            }
+            Rendered {
+                method: method.as_str(),
+                url,
+                label: method.as_str().to_owned(),
+                headers: rendered_headers,
+                body,
+                encoded,
+                workflow: None,
+            }
+        }
+    };
+    if !failed.is_empty() {
+        problems.extend(failed.into_iter().map(super::render_problem));
+        return None;
+    }
+    if rendered.encoded.len() >= MAX_BODY_BYTES {
+        let key = match &target.action {
+            Action::RepositoryDispatch { .. } => "client_payload",
+            Action::WorkflowDispatch { .. } => "inputs",
+            Action::Webhook { .. } => "body",
+        };
+        problems.push(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                join(path, key),
+                format!(
+                    "the request body is {} bytes; GitHub accepts less than {MAX_BODY_BYTES}",
+                    rendered.encoded.len()
+                ),
+            )
+            .with_help("send a reference (a URL, a version) rather than the content itself"),
+        );
+        return None;
+    }
+    Some(rendered)
+}
+
+fn encode(body: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn check_event_type(path: &str, event_type: &str, problems: &mut Vec<Diagnostic>) {
+    let chars = event_type.chars().count();
+    if chars == 0 || chars > MAX_EVENT_TYPE_CHARS {
+        problems.push(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                join(path, "event_type"),
+                format!("event_type renders to {chars} characters; GitHub accepts 1 to {MAX_EVENT_TYPE_CHARS}"),
+            )
+            .with_help("shorten the event type; put details in client_payload instead"),
+        );
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256 of body>`, the form GitHub's own webhooks use.
+pub fn sign(secret: &Secret, body: &[u8]) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(), // HMAC takes keys of any length; unreachable
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn webhook_url(
+    url: &WebhookUrl,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<JobUrl> {
+    let env = match url {
+        WebhookUrl::Fixed(url) => return Some(JobUrl::Public(url.clone())),
+        WebhookUrl::Env(env) => env,
+    };
+    let env_path = join(path, "url_env");
+    let Some(value) = secret(env, &env_path, lookup, tokens, problems)? else {
+        return Some(JobUrl::Public(format!("${env} (not set)")));
+    };
+    if let Some(message) = webhook_url_problem(value.expose()) {
+        // The message may quote the URL; it is a secret, so say only what is wrong with it.
+        let why = message.split(':').next().unwrap_or("invalid").to_owned();
+        problems.push(Diagnostic::error(
+            Code::InvalidUrl,
+            env_path,
+            format!("`{env}` does not hold a usable URL ({why}); its value is not shown"),
+        ));
+        return None;
+    }
+    let shown = reqwest::Url::parse(value.expose())
+        .map(|u| {
+            format!(
+                "{}://{}/… (from ${env})",
+                u.scheme(),
+                u.host_str().unwrap_or("?")
+            )
+        })
+        .unwrap_or_else(|_| format!("${env}"));
+    Some(JobUrl::Secret { url: value, shown })
+}
+
+/// Reads a secret variable: `Ok(None)` when it is unset and may be (a dry run); `None` after
+/// reporting a problem.
+pub(super) fn secret(
+    env: &str,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Option<Secret>> {
+    match lookup(env).filter(|v| !v.trim().is_empty()) {
+        Some(value) if !value.bytes().all(|b| b.is_ascii_graphic()) => {
+            problems.push(
+                Diagnostic::error(
+                    Code::MissingToken,
+                    path,
+                    format!("`{env}` contains spaces, line breaks or other characters it cannot have (its value is not shown)"),
+                )
+                .with_help("check how the secret was pasted; a trailing newline is a common cause"),
+            );
+            None
+        }
+        Some(value) => Some(Some(Secret::new(value))),
+        None if tokens == Tokens::Optional => Some(None),
+        None => {
+            problems.push(
+                Diagnostic::error(
+                    Code::MissingToken,
+                    path,
+                    format!("environment variable `{env}` is not set"),
+                )
+                .with_help(format!(
+                    "set it, e.g. in GitHub Actions: `env: {{ {env}: ${{{{ secrets.{env} }}}} }}`"
+                )),
+            );
+            None
+        }
+    }
+}
