@@ -1,6 +1,7 @@
 //! The edge: reads the file and the environment, runs the pure core, sends, and prints.
 //! Each subcommand returns an [`Exit`]; nothing below `main` calls `std::process::exit`.
 
+use crate::changes::ChangeSet;
 use crate::cli::{Cli, Command, Output, RunArgs, SettingsArgs, ValidateArgs};
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
@@ -80,11 +81,29 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
             return Exit::Usage;
         }
     };
+    // Only a `when.changed` condition needs git, and then only once for all targets.
+    let changes = if crate::plan::needs_changes(config, &args.source) {
+        let loaded = ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
+        match loaded {
+            Ok(changes) => Some(changes),
+            Err(err) => {
+                let _ = writeln!(stderr, "error: cannot tell which files changed: {err}");
+                if let Some(help) = err.help() {
+                    let _ = writeln!(stderr, "  help: {help}");
+                }
+                let _ = writeln!(stderr, "error: nothing was sent");
+                return Exit::Usage;
+            }
+        }
+    } else {
+        None
+    };
     let release = Release {
         source: args.source.clone(),
         version,
         vars: args.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
+        changes,
     };
     let tokens = if args.dry_run {
         Tokens::Optional
@@ -318,9 +337,10 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
                 version: version.clone(),
                 vars: args.vars.iter().cloned().collect(),
                 ci: CiContext::sample(),
+                changes: None,
             };
             if let Err(PlanError::Problems(problems)) =
-                plan(config, &release, &|_| None, Tokens::Optional)
+                plan(config, &release, &|_| None, Tokens::Validate)
             {
                 for d in checked.locate(problems) {
                     if seen.insert((d.code, d.path.clone(), d.message.clone())) {

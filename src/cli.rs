@@ -151,6 +151,14 @@ pub struct RunArgs {
     /// failed or not sent.
     #[arg(long, value_name = "REPORT")]
     pub retry_failed: Option<PathBuf>,
+    /// For `when.changed`: the previous release to compare with (a version, tag or commit).
+    /// Default: the highest semver tag below this version in the checkout.
+    #[arg(long, value_name = "REF")]
+    pub previous_version: Option<String>,
+    /// For `when.changed`: the checkout of the source repository. Default: the current
+    /// directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo_dir: PathBuf,
     /// After sending, wait for the workflow runs that workflow_dispatch targets started (all
     /// of them, not only those with `wait: true`) and report their conclusions.
     #[arg(long)]

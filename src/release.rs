@@ -132,6 +132,9 @@ pub struct Release {
     /// Values from `--set key=value`, offered to templates as `{{vars.key}}`.
     pub vars: IndexMap<String, String>,
     pub ci: CiContext,
+    /// The files changed since the previous release, when a target's `when.changed` needs them
+    /// (loaded from git at the edge).
+    pub changes: Option<crate::changes::ChangeSet>,
 }
 
 #[cfg(test)]

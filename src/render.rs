@@ -296,6 +296,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             ci: CiContext::default(),
+            changes: None,
         };
         let source = RepoVars {
             name: "app",

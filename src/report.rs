@@ -45,6 +45,9 @@ pub struct TargetReport {
     pub label: Option<String>,
     #[serde(flatten)]
     pub status: Entry,
+    /// Why a conditional target was sent (e.g. which files changed, or a first release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,6 +184,9 @@ impl Report {
                         t.target, t.destination, t.kind
                     )?;
                     writeln!(out, "  {} {}", p.method, p.url)?;
+                    if let Some(note) = &t.note {
+                        writeln!(out, "  why: {note}")?;
+                    }
                     if let Some(env) = &p.token_env {
                         let set = if p.token_set {
                             "set"
@@ -214,6 +220,9 @@ impl Report {
                     )?;
                     if let Some(run) = run {
                         writeln!(out, "           {:width$}  run: {}", "", describe_run(run))?;
+                    }
+                    if let Some(note) = &t.note {
+                        writeln!(out, "           {:width$}  why: {note}", "")?;
                     }
                 }
                 Entry::Done(Status::NotSent { reason }) => writeln!(
@@ -289,6 +298,7 @@ fn job_report(job: &Job) -> TargetReport {
         kind: job.kind.as_str(),
         destination: job.destination.clone(),
         label: Some(job.label.clone()),
+        note: job.note.clone(),
         status: Entry::Done(Status::Skipped {
             reason: String::new(),
         }),
@@ -304,6 +314,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         kind: skip.kind.as_str(),
         destination: skip.destination.clone(),
         label: None,
+        note: None,
         status: Entry::Done(Status::Skipped {
             reason: skip.reason.clone(),
         }),

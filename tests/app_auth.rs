@@ -291,6 +291,33 @@ async fn a_token_with_a_minute_left_is_minted_again_on_the_next_call() {
 }
 
 #[tokio::test]
+async fn callers_waiting_on_a_mint_take_its_token_even_with_a_minute_left() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/app/installations/7/access_tokens",
+        minted(TOKEN, SystemTime::now() + Duration::from_secs(60))
+            .delay(Duration::from_millis(200)),
+    );
+    let tokens = app_tokens(
+        vec![target(&github, "acme/web", Some(7))],
+        &Masked::default(),
+    );
+    let web = repo("acme/web");
+    let all = futures::future::join_all((0..10).map(|_| tokens.token_for(&web))).await;
+    assert!(all
+        .iter()
+        .all(|t| t.as_ref().map(Secret::expose) == Ok(TOKEN)));
+    assert_eq!(
+        github.requests().len(),
+        1,
+        "no stampede on a short-lived token"
+    );
+    tokens.token_for(&web).await.unwrap();
+    assert_eq!(github.requests().len(), 2, "a later caller refreshes it");
+}
+
+#[tokio::test]
 async fn an_expired_token_is_minted_again() {
     let github = FakeGitHub::start();
     let past = SystemTime::now() - Duration::from_secs(60);

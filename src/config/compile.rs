@@ -318,9 +318,30 @@ fn compile_condition(
         )?),
         None => None,
     };
+    let changed = match &when.changed {
+        Some(patterns) => match crate::changes::ChangeFilter::new(patterns) {
+            Ok(filter) => Some(filter),
+            Err(errors) => {
+                for e in errors {
+                    let at = match e.index {
+                        Some(i) => format!("{path}.changed[{i}]"),
+                        None => join(path, "changed"),
+                    };
+                    let mut d = Diagnostic::error(Code::InvalidCondition, at, e.to_string());
+                    if let Some(help) = &e.help {
+                        d = d.with_help(help);
+                    }
+                    out.push(d);
+                }
+                return None;
+            }
+        },
+        None => None,
+    };
     Some(VersionCondition {
         requirement,
         prerelease: when.prerelease.unwrap_or(true),
+        changed,
     })
 }
 

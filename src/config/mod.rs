@@ -59,6 +59,8 @@ pub struct TargetSpec {
 pub struct VersionCondition {
     pub requirement: Option<semver::VersionReq>,
     pub prerelease: bool,
+    /// `when.changed`: send only when matching files changed since the previous release.
+    pub changed: Option<crate::changes::ChangeFilter>,
 }
 
 impl Default for VersionCondition {
@@ -66,6 +68,7 @@ impl Default for VersionCondition {
         VersionCondition {
             requirement: None,
             prerelease: true,
+            changed: None,
         }
     }
 }

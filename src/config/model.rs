@@ -333,4 +333,13 @@ pub struct Condition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Include pre-releases")]
     pub prerelease: Option<bool>,
+    /// Send only when files matching these globs changed between the previous release and
+    /// this one (`git diff`, in a checkout of the source repository). Paths are relative to the
+    /// repository root; `*` does not cross `/` (`docs/**` is everything under docs, `**/*.md`
+    /// every Markdown file); a leading `!` excludes, and the last matching pattern decides. The
+    /// previous release is `--previous-version`, or the highest earlier semver tag. A first
+    /// release (no earlier tag) is always sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Changed paths", length(min = 1, max = 100))]
+    pub changed: Option<Vec<String>>,
 }

@@ -61,6 +61,8 @@ pub struct Job {
     pub token: Option<Secret>,
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// Why a conditional target is sent (e.g. which files changed), for the report.
+    pub note: Option<String>,
 }
 
 impl Plan {
@@ -104,6 +106,22 @@ pub enum PlanError {
 pub enum Tokens {
     Required,
     Optional,
+    /// As `Optional`, and every target is planned whatever its `when` says, so `validate`
+    /// renders the templates of targets a sample release would skip.
+    Validate,
+}
+
+/// Whether any target that `source` feeds has a `when.changed` condition, so the edge knows to
+/// ask git which files changed.
+pub fn needs_changes(config: &Config, source: &str) -> bool {
+    find_source(config, source).is_ok_and(|s| {
+        s.targets.iter().any(|t| {
+            config
+                .targets
+                .get(t)
+                .is_some_and(|t| t.condition.changed.is_some())
+        })
+    })
 }
 
 pub fn plan(
@@ -133,12 +151,16 @@ pub fn plan(
             continue; // compile() guarantees every listed target exists
         };
         let path = join("targets", name);
-        match condition_holds(target, release, &path) {
+        let checked = match tokens {
+            Tokens::Validate => Ok((None, None)),
+            _ => condition_holds(target, release, &path),
+        };
+        let note = match checked {
             Err(problem) => {
                 problems.push(problem);
                 continue;
             }
-            Ok(Some(reason)) => {
+            Ok((Some(reason), _)) => {
                 plan.skipped.push(Skip {
                     target: name.clone(),
                     kind: target.kind,
@@ -147,8 +169,8 @@ pub fn plan(
                 });
                 continue;
             }
-            Ok(None) => {}
-        }
+            Ok((None, note)) => note,
+        };
         let dispatch_id = dispatch_id(&source.name, &release.version.text, name);
         let repository = target
             .repository
@@ -206,6 +228,7 @@ pub fn plan(
             token,
             timeout: target.timeout,
             retry: target.retry,
+            note,
         });
     }
     if problems.is_empty() {
@@ -242,43 +265,60 @@ fn find_source<'a>(config: &'a Config, given: &str) -> Result<&'a SourceSpec, Pl
 }
 
 /// `Ok(None)` when the target should be sent, `Ok(Some(why))` when it is skipped.
+/// Whether the target's `when` holds: `Err` for a condition that cannot be checked,
+/// otherwise the skip reason (`None` to send) and a note for the report.
 fn condition_holds(
     target: &TargetSpec,
     release: &Release,
     path: &str,
-) -> Result<Option<String>, Diagnostic> {
+) -> Result<(Option<String>, Option<String>), Diagnostic> {
     let version = &release.version;
     if version.is_prerelease() && !target.condition.prerelease {
-        return Ok(Some(format!(
+        let why = format!(
             "{} is a pre-release and the target has `when.prerelease: false`",
             version.text
-        )));
+        );
+        return Ok((Some(why), None));
     }
-    let Some(requirement) = &target.condition.requirement else {
-        return Ok(None);
+    if let Some(requirement) = &target.condition.requirement {
+        let Some(semver) = &version.semver else {
+            return Err(Diagnostic::error(
+                Code::InvalidCondition,
+                join(path, "when.version"),
+                format!(
+                    "the version `{}` is not semver, so `when.version: {requirement}` cannot be checked",
+                    version.text
+                ),
+            )
+            .with_help("release with a semver version such as 1.2.3, or remove the condition"));
+        };
+        // Requirements are about the release line; whether pre-releases count is
+        // `prerelease`'s job.
+        let mut release_part = semver.clone();
+        release_part.pre = semver::Prerelease::EMPTY;
+        release_part.build = semver::BuildMetadata::EMPTY;
+        if !requirement.matches(&release_part) {
+            let why = format!(
+                "{} does not satisfy `when.version: {requirement}`",
+                version.text
+            );
+            return Ok((Some(why), None));
+        }
+    }
+    let Some(filter) = &target.condition.changed else {
+        return Ok((None, None));
     };
-    let Some(semver) = &version.semver else {
+    let Some(changes) = &release.changes else {
         return Err(Diagnostic::error(
             Code::InvalidCondition,
-            join(path, "when.version"),
-            format!(
-                "the version `{}` is not semver, so `when.version: {requirement}` cannot be checked",
-                version.text
-            ),
-        )
-        .with_help("release with a semver version such as 1.2.3, or remove the condition"));
+            join(path, "when.changed"),
+            "the files changed since the previous release are not known",
+        ));
     };
-    // Requirements are about the release line; whether pre-releases count is `prerelease`'s job.
-    let mut release_part = semver.clone();
-    release_part.pre = semver::Prerelease::EMPTY;
-    release_part.build = semver::BuildMetadata::EMPTY;
-    if requirement.matches(&release_part) {
-        Ok(None)
-    } else {
-        Ok(Some(format!(
-            "{} does not satisfy `when.version: {requirement}`",
-            version.text
-        )))
+    let verdict = changes.verdict(filter);
+    match verdict.sends() {
+        true => Ok((None, Some(verdict.reason()))),
+        false => Ok((Some(verdict.reason()), None)),
     }
 }
 

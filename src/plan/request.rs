@@ -320,7 +320,7 @@ pub(super) fn secret(
             None
         }
         Some(value) => Some(Some(Secret::new(value))),
-        None if tokens == Tokens::Optional => Some(None),
+        None if tokens != Tokens::Required => Some(None),
         None => {
             problems.push(
                 Diagnostic::error(

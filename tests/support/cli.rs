@@ -36,10 +36,20 @@ pub fn config_dir(yaml: &str) -> tempfile::TempDir {
     dir
 }
 
-/// The repository's own dispatch.yaml, copied into a temporary directory.
+/// The repository's own dispatch.yaml, copied into a temporary directory that is a fresh git
+/// repository with no tags: its `when.changed` target sees a first release, which is sent.
 pub fn example_dir() -> tempfile::TempDir {
     let text = std::fs::read_to_string(repo_file("dispatch.yaml")).expect("example config");
-    config_dir(&text)
+    let dir = config_dir(&text);
+    let status = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git init");
+    dir
 }
 
 pub fn repo_file(path: &str) -> PathBuf {

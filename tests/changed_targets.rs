@@ -1,0 +1,189 @@
+//! `when.changed`: a target is sent only when matching files changed since the previous
+//! release tag, compared with git in a checkout of the source repository.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use support::cli::{config_dir, orchestrator};
+
+const CONFIG: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [website, cli]}
+targets:
+  website:
+    repository: o/website
+    event_type: upstream-release
+    token_env: APP_TOKEN
+    when:
+      changed: ["docs/**"]
+  cli:
+    repository: o/cli
+    event_type: server-release
+    token_env: APP_TOKEN
+"#;
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+fn commit(dir: &Path, file: &str, tag: Option<&str>) {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        format!("{file}\n{:?}\n", std::time::SystemTime::now()),
+    )
+    .unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", file]);
+    if let Some(tag) = tag {
+        git(dir, &["tag", tag]);
+    }
+}
+
+/// A checkout with v1.0.0, then a change to `file` tagged v1.1.0.
+fn checkout(file: &str) -> tempfile::TempDir {
+    let dir = config_dir(CONFIG);
+    git(dir.path(), &["init", "-q"]);
+    commit(dir.path(), "README.md", Some("v1.0.0"));
+    commit(dir.path(), file, Some("v1.1.0"));
+    dir
+}
+
+fn plan(dir: &Path, version: &str, extra: &[&str]) -> (i32, Value) {
+    let output = orchestrator(dir)
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            version,
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .args(extra)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    assert!(
+        output.status.code() != Some(0) || !report.is_null(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), report)
+}
+
+fn outcome<'a>(report: &'a Value, target: &str) -> &'a Value {
+    report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == target)
+        .unwrap()
+}
+
+#[test]
+fn a_docs_change_since_the_previous_tag_sends_the_website() {
+    let dir = checkout("docs/guide.md");
+    let (code, report) = plan(dir.path(), "1.1.0", &[]);
+    assert_eq!(code, 0);
+    let website = outcome(&report, "website");
+    assert_eq!(website["outcome"], "planned");
+    let note = website["note"].as_str().unwrap();
+    assert!(
+        note.contains("docs/guide.md") && note.contains("v1.0.0"),
+        "{note}"
+    );
+}
+
+#[test]
+fn no_docs_change_skips_the_website_and_says_why_while_others_are_sent() {
+    let dir = checkout("src/main.rs");
+    let (code, report) = plan(dir.path(), "1.1.0", &[]);
+    assert_eq!(code, 0);
+    let website = outcome(&report, "website");
+    assert_eq!(website["outcome"], "skipped");
+    let reason = website["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("docs/**") && reason.contains("v1.0.0"),
+        "{reason}"
+    );
+    assert_eq!(outcome(&report, "cli")["outcome"], "planned");
+}
+
+#[test]
+fn a_first_release_is_sent_and_said_so() {
+    let dir = config_dir(CONFIG);
+    git(dir.path(), &["init", "-q"]);
+    commit(dir.path(), "src/lib.rs", Some("v0.1.0"));
+    let (code, report) = plan(dir.path(), "0.1.0", &[]);
+    assert_eq!(code, 0);
+    let website = outcome(&report, "website");
+    assert_eq!(website["outcome"], "planned");
+    assert!(website["note"].as_str().unwrap().contains("first release"));
+}
+
+#[test]
+fn previous_version_overrides_the_tag_search() {
+    let dir = checkout("src/main.rs");
+    commit(dir.path(), "docs/late.md", Some("v1.2.0"));
+    // 1.2.0 against the tag before it (v1.1.0): docs changed. 1.1.0 against v1.0.0: only src.
+    let (_, report) = plan(dir.path(), "1.2.0", &[]);
+    assert_eq!(outcome(&report, "website")["outcome"], "planned");
+    let (_, report) = plan(dir.path(), "1.1.0", &["--previous-version", "v1.0.0"]);
+    assert_eq!(outcome(&report, "website")["outcome"], "skipped");
+}
+
+#[test]
+fn outside_a_git_checkout_nothing_is_sent_and_the_error_says_how_to_fix_it() {
+    let dir = config_dir(CONFIG);
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "app", "--version", "1.0.0", "--dry-run"])
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot tell which files changed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+}
+
+#[test]
+fn validate_checks_the_globs_without_git() {
+    let dir = config_dir(&CONFIG.replace("[\"docs/**\"]", "[\"docs/[abc\", \"/site/**\"]"));
+    let output = orchestrator(dir.path())
+        .args(["validate", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let paths: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "targets.website.when.changed[0]",
+            "targets.website.when.changed[1]"
+        ]
+    );
+}
