@@ -1,8 +1,10 @@
 //! The edge: reads the file and the environment, runs the pure core, sends, and prints.
 //! Each subcommand returns an [`Exit`]; nothing below `main` calls `std::process::exit`.
 
+use crate::auth::{AppCredentials, AppTarget, AppTokens, AuthError, PrivateKey};
 use crate::changes::ChangeSet;
 use crate::cli::{Cli, Command, Output, RunArgs, SettingsArgs, ValidateArgs};
+use crate::config::KeySource;
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::wait::{wait_for_runs, WaitOptions};
@@ -12,8 +14,11 @@ use crate::logging::{All, Log};
 use crate::plan::{plan, Plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
+use crate::style::Palette;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +47,31 @@ pub fn main(cli: Cli) -> Exit {
         Command::Schema => {
             let _ = stdout.write_all(config::schema::schema_json().as_bytes());
             Exit::Success
+        }
+        Command::Init(args) => crate::init::run(&args, stdout, stderr),
+        Command::Completions(args) => printed(crate::shell::write_completions(args.shell, stdout)),
+        Command::Man => printed(crate::shell::write_man(stdout)),
+    }
+}
+
+/// The live progress line: on a terminal, outside CI, unless `--no-progress` or `-q`.
+fn show_progress(args: &RunArgs) -> bool {
+    let quiet = !tracing::enabled!(tracing::Level::INFO);
+    crate::progress::wanted(
+        args.no_progress,
+        quiet,
+        crate::progress::stderr_is_terminal(),
+        env_var,
+    )
+}
+
+/// A command that only prints: success, unless stdout could not be written.
+fn printed(written: std::io::Result<()>) -> Exit {
+    match written {
+        Ok(()) => Exit::Success,
+        Err(err) => {
+            eprintln!("error: cannot write to stdout: {err}");
+            Exit::Failure
         }
     }
 }
@@ -156,7 +186,27 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         if let Some(ms) = args.poll_interval_ms {
             waits.first_poll = std::time::Duration::from_millis(ms);
         }
-        let (outcomes, interrupted) = match send(&plan, delivery, journal.as_ref(), waits) {
+        let github = match GitHub::new() {
+            Ok(github) => github,
+            Err(err) => {
+                let _ = writeln!(stderr, "error: cannot create the HTTP client: {err}");
+                return Exit::Failure;
+            }
+        };
+        // Every App key is loaded before anything is sent, so a bad key sends nothing.
+        let github = match app_tokens(&plan, github.client()) {
+            Ok(Some(tokens)) => github.with_app_tokens(tokens),
+            Ok(None) => github,
+            Err(message) => {
+                let _ = writeln!(stderr, "error: {message}");
+                let _ = writeln!(stderr, "error: nothing was sent");
+                return Exit::Usage;
+            }
+        };
+        let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args));
+        let sent = send(&github, &plan, delivery, journal.as_ref(), waits, &progress);
+        progress.finish();
+        let (outcomes, interrupted) = match sent {
             Ok(sent) => sent,
             Err(message) => {
                 let _ = writeln!(stderr, "error: {message}");
@@ -186,9 +236,13 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
             );
         }
     }
+    if let Some(actions) = crate::actions::Actions::detect(env_var) {
+        actions.publish(&report, args.report.as_deref(), stderr);
+    }
     let written = match args.output {
-        Output::Text => report.write_text(stdout),
+        Output::Text => report.write_text_in(stdout, Palette::for_stdout(args.color)),
         Output::Json => report.write_json(stdout),
+        Output::Markdown => report.write_markdown(stdout),
     };
     if let Err(err) = written {
         let _ = writeln!(stderr, "error: cannot write the report: {err}");
@@ -248,29 +302,81 @@ fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) ->
 }
 
 /// Sends the plan; the flag is true when a signal interrupted the run.
+/// Loads each GitHub App's key once and registers every App target, or says what is wrong.
+fn app_tokens(plan: &Plan, client: &reqwest::Client) -> Result<Option<Arc<AppTokens>>, String> {
+    let mut keys: HashMap<KeySource, PrivateKey> = HashMap::new();
+    let mut targets = Vec::new();
+    for job in &plan.jobs {
+        let (Some(app), Some(repository)) = (&job.app, &job.repository) else {
+            continue;
+        };
+        let key = match keys.get(&app.key) {
+            Some(key) => key.clone(),
+            None => {
+                let loaded = match &app.key {
+                    KeySource::Env(env) => PrivateKey::from_env_with(env, &env_var),
+                    KeySource::File(path) => PrivateKey::from_file(path),
+                };
+                let key = loaded.map_err(|e| describe_auth(&job.target, &e))?;
+                keys.insert(app.key.clone(), key.clone());
+                key
+            }
+        };
+        let credentials = AppCredentials::new(app.app_id.clone(), key)
+            .map_err(|e| describe_auth(&job.target, &e))?;
+        targets.push(AppTarget {
+            repository: repository.clone(),
+            api_url: job.api_base.clone(),
+            api_version: job.api_version.clone().unwrap_or_default(),
+            timeout: job.timeout,
+            app: credentials,
+            installation_id: app.installation_id,
+        });
+    }
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let tokens = AppTokens::new(client.clone(), targets).map_err(|e| describe_auth("", &e))?;
+    Ok(Some(Arc::new(tokens)))
+}
+
+fn describe_auth(target: &str, err: &AuthError) -> String {
+    let mut text = if target.is_empty() {
+        err.to_string()
+    } else {
+        format!("target `{target}`: {err}")
+    };
+    if let Some(hint) = err.hint() {
+        text.push_str(&format!("\n  help: {hint}"));
+    }
+    text
+}
+
 fn send(
+    github: &GitHub,
     plan: &Plan,
     delivery: Delivery,
     journal: Option<&Journal>,
     waits: WaitOptions,
+    progress: &crate::progress::Progress,
 ) -> Result<(Vec<Outcome>, bool), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let github = GitHub::new().map_err(|e| format!("cannot create the HTTP client: {e}"))?;
     let mut observers: Vec<&dyn Observer> = vec![&Log];
     if let Some(journal) = journal {
         observers.push(journal);
     }
+    observers.push(progress);
     let observer = All(observers);
     let cancel = CancellationToken::new();
     runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
-        let mut outcomes = dispatch_all(&github, &plan.jobs, delivery, &observer, &cancel).await;
+        let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
         if !cancel.is_cancelled() {
             tokio::select! {
-                _ = wait_for_runs(&github, &plan.jobs, &mut outcomes, waits) => {}
+                _ = wait_for_runs(github, &plan.jobs, &mut outcomes, waits) => {}
                 _ = cancel.cancelled() => {}
             }
         }
@@ -372,6 +478,9 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
             )
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(stdout))
+        }
+        Output::Markdown => {
+            crate::markdown::write_diagnostics(stdout, &file, &diagnostics, !failed)
         }
         Output::Text => {
             let written = report::write_diagnostics(stdout, &file, &diagnostics);

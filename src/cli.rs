@@ -42,6 +42,46 @@ pub enum Command {
     Validate(Box<ValidateArgs>),
     /// Print the JSON Schema of dispatch.yaml.
     Schema,
+    /// Write a commented starter dispatch.yaml (and its schema, for editors) that validates as
+    /// written.
+    Init(InitArgs),
+    /// Print a shell completion script: `orchestrator completions bash > /etc/bash_completion.d/orchestrator`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `orchestrator man > orchestrator.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 written, 2 the file exists already (nothing is overwritten) or \
+the values given are not valid.\n\nExamples:\n  orchestrator init\n  \
+orchestrator init --source-repo acme/api --target-repo acme/website --event-type api-release\n  \
+orchestrator init --config .github/dispatch.yaml"
+)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The upstream repository that makes releases (default: a your-org/your-app placeholder).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub source_repo: Option<String>,
+    /// The downstream repository that receives the event (default: a placeholder).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub target_repo: Option<String>,
+    /// The repository_dispatch event type the target listens for. Default `upstream-release`.
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestrator completions bash > ~/.local/share/bash-completion/completions/orchestrator\n  \
+orchestrator completions zsh > \"${fpath[1]}/_orchestrator\"\n  \
+orchestrator completions fish > ~/.config/fish/completions/orchestrator.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -49,6 +89,8 @@ pub enum Output {
     #[default]
     Text,
     Json,
+    /// GitHub-flavoured Markdown tables, for a pull-request comment or a job summary.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +152,7 @@ impl SettingsArgs {
             backoff_ms: self.backoff_ms,
             rate_limit: self.rate_limit.clone(),
             secondary_wait_secs: self.secondary_wait_secs,
+            github_app: None,
         }
     }
 }
@@ -173,6 +216,13 @@ pub struct RunArgs {
     /// time, up to 30 s. Default 5000.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub poll_interval_ms: Option<u64>,
+    /// Colour the outcome words of the text report: `auto` (on a terminal, unless NO_COLOR is
+    /// set), `always` or `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: crate::style::ColorChoice,
+    /// No live progress line on stderr (it is only drawn on a terminal, never in CI).
+    #[arg(long)]
+    pub no_progress: bool,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten)]

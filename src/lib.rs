@@ -4,6 +4,7 @@
 //! (which cannot be invalid), [`plan::plan`] renders every request for one release without any
 //! I/O, [`dispatch`] sends them concurrently, and [`report`] prints what happened.
 
+pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod changes;
@@ -11,10 +12,15 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod dispatch;
+pub mod init;
 pub mod journal;
 pub mod logging;
+pub mod markdown;
 pub mod plan;
+pub mod progress;
 pub mod release;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod shell;
+pub mod style;

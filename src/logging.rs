@@ -21,7 +21,8 @@ pub fn init(verbosity: i8) {
     let filter = EnvFilter::new(format!("{theirs},orchestrator={ours}"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // stderr, lifting the progress line (if any) while a line is written.
+        .with_writer(crate::progress::LogWriter)
         .with_target(false)
         .with_ansi(false)
         .without_time()

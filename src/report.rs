@@ -4,6 +4,7 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::dispatch::{Outcome, Status};
 use crate::plan::{Job, Plan};
+use crate::style::{Palette, Tone};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -73,6 +74,9 @@ pub struct Planned {
     pub token_env: Option<String>,
     /// Whether the token variable is set; its value is never part of a report.
     pub token_set: bool,
+    /// The GitHub App the token is minted for, and where its key is read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github_app: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
@@ -91,6 +95,13 @@ impl Report {
                     url: job.url.shown().to_owned(),
                     token_env: job.token_env.clone(),
                     token_set: job.token.is_some(),
+                    github_app: job.app.as_ref().map(|app| {
+                        let key = match &app.key {
+                            crate::config::KeySource::Env(env) => format!("${env}"),
+                            crate::config::KeySource::File(path) => path.display().to_string(),
+                        };
+                        format!("{} (key in {key})", app.app_id)
+                    }),
                     headers: job.headers.clone(),
                     body: job.body.clone(),
                 }),
@@ -156,12 +167,22 @@ impl Report {
         self.summary.failed > 0 || self.summary.not_sent > 0
     }
 
+    /// `--output markdown`: a table a pull-request bot can post (see [`crate::markdown`]).
+    pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        crate::markdown::write_report(self, out)
+    }
+
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, self)?;
         writeln!(out)
     }
 
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_text_in(out, Palette::PLAIN)
+    }
+
+    /// The text report with its outcome words painted by `palette` (`--color`).
+    pub fn write_text_in(&self, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
         let width = self
             .targets
             .iter()
@@ -186,6 +207,12 @@ impl Report {
                     writeln!(out, "  {} {}", p.method, p.url)?;
                     if let Some(note) = &t.note {
                         writeln!(out, "  why: {note}")?;
+                    }
+                    if let Some(app) = &p.github_app {
+                        writeln!(
+                            out,
+                            "  auth: GitHub App {app}; its token is minted when sending"
+                        )?;
                     }
                     if let Some(env) = &p.token_env {
                         let set = if p.token_set {
@@ -212,7 +239,8 @@ impl Report {
                     };
                     writeln!(
                         out,
-                        "delivered  {:width$}  {}  {} ({http_status}, {} ms{attempts})",
+                        "{}  {:width$}  {}  {} ({http_status}, {} ms{attempts})",
+                        palette.paint("delivered", Tone::Good),
                         t.target,
                         t.destination,
                         t.label.as_deref().unwrap_or(""),
@@ -227,25 +255,31 @@ impl Report {
                 }
                 Entry::Done(Status::NotSent { reason }) => writeln!(
                     out,
-                    "not sent   {:width$}  {}  {reason}",
-                    t.target, t.destination
+                    "{}   {:width$}  {}  {reason}",
+                    palette.paint("not sent", Tone::Bad),
+                    t.target,
+                    t.destination
                 )?,
                 Entry::Done(Status::Failed { reason, hint, .. }) => {
                     writeln!(
                         out,
-                        "failed     {:width$}  {}  {reason}",
-                        t.target, t.destination
+                        "{}     {:width$}  {}  {reason}",
+                        palette.paint("failed", Tone::Bad),
+                        t.target,
+                        t.destination
                     )?;
                     if let Some(hint) = hint {
                         writeln!(out, "           {:width$}  hint: {hint}", "")?;
                     }
                 }
                 Entry::Done(Status::Skipped { reason }) => {
-                    let label = if self.dry_run { "\nskipped" } else { "skipped" };
+                    let gap = if self.dry_run { "\n" } else { "" };
                     writeln!(
                         out,
-                        "{label}    {:width$}  {}  {reason}",
-                        t.target, t.destination
+                        "{gap}{}    {:width$}  {}  {reason}",
+                        palette.paint("skipped", Tone::Warn),
+                        t.target,
+                        t.destination
                     )?;
                 }
             }
@@ -386,12 +420,12 @@ pub fn write_annotations(
 }
 
 // The escapes GitHub's runner expects in workflow commands (actions/toolkit `command.ts`).
-fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

@@ -60,6 +60,9 @@ struct Options {
     /// over half a second), so other people's builds do not land in the numbers. 0: don't wait.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     wait_idle: u64,
+    /// Only print the generated dispatch.yaml for N targets (for profiling by hand).
+    #[arg(long, value_name = "N")]
+    write_config: Option<usize>,
     /// Only start the server (first --latency-ms; the rate limit with --rate-requests and
     /// --rate-window-ms unless --no-rate), print its URL and serve until killed: for profiling
     /// the binary by hand.
@@ -83,11 +86,18 @@ fn run(options: &Options) -> Result<(), String> {
         .binary
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_orchestrator")));
-    if !binary.exists() {
-        return Err(format!("no binary at {}", binary.display()));
+    if let Some(n) = options.write_config {
+        print!("{}", workload::dispatch_yaml(n));
+        return Ok(());
     }
     if options.serve {
         return serve(options);
+    }
+    if !binary.exists() {
+        return Err(format!("no binary at {}", binary.display()));
+    }
+    if options.concurrency.contains(&0) || options.rate_requests == 0 {
+        return Err("--concurrency and --rate-requests must be at least 1".into());
     }
     let reps = options
         .reps
@@ -118,14 +128,14 @@ fn run(options: &Options) -> Result<(), String> {
     print_dry_runs(&tiny, &dry, dry_reps);
 
     println!("\n## Fan-out: wall time against ceil(N/C)·L\n");
-    println!("Median of {reps} run(s). `ratio` = wall / bound; `overhead` = wall − bound. `hold` = the server's mean time from reading a request to answering it (its timer rounds L up), and `ratio/hold` = wall / (ceil(N/C) · hold), the client's share alone. `send/req` (L = 0 only) = (wall − dry-run wall at the same N) / N. `max in flight` is what the server saw; at L = 0 its single thread answers each request before reading the next, so it stays near 1.\n");
+    println!("Median of {reps} run(s). `ratio` = wall / bound; `overhead` = wall − bound. `hold` = the server's mean time from reading a request to answering it (a little over L), and `ratio/hold` = wall / (ceil(N/C) · hold), the client's share alone. `send/req` (L = 0 only) = (fastest send run − fastest dry run at the same N) / N: the cost of sending one request, with the machine's noise left out as far as minima can. `max in flight` is what the server saw; at L = 0 its single thread answers each request before reading the next, so it stays near 1.\n");
     println!("| N | C | L | bound | wall | ratio | overhead | hold | ratio/hold | send/req | max in flight | connections | 403/429 | delivered | peak RSS |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &options.targets {
-        let dry_wall = dry
+        let fastest_dry_run = dry
             .iter()
             .find(|(m, _)| *m == n)
-            .and_then(|(_, d)| d.as_ref().ok().map(|d| d.median));
+            .and_then(|(_, d)| d.as_ref().ok().map(|d| d.min));
         for &latency_ms in &options.latency_ms {
             for &c in &options.concurrency {
                 let bound_ms = n.div_ceil(c) as u64 * latency_ms;
@@ -136,7 +146,7 @@ fn run(options: &Options) -> Result<(), String> {
                 eprintln!("send N={n} C={c} L={latency_ms}ms ...");
                 let latency = Duration::from_millis(latency_ms);
                 let result = bench.send(n, c, latency, None, "unlimited", reps)?;
-                print_send_row(n, c, latency_ms, bound_ms, dry_wall, &result);
+                print_send_row(n, c, latency_ms, bound_ms, fastest_dry_run, &result);
             }
         }
     }
@@ -158,7 +168,7 @@ fn run(options: &Options) -> Result<(), String> {
         let result = bench.send(n, c, Duration::ZERO, Some((r, window)), &flag, 1)?;
         let per_window = window.as_secs_f64() * 1000.0;
         let nr_ms = n as f64 / r as f64 * per_window;
-        let floor_ms = (n.div_ceil(r) - 1) as f64 * per_window;
+        let floor_ms = n.div_ceil(r).saturating_sub(1) as f64 * per_window;
         match result {
             Ok(s) => println!(
                 "| {n} | {r} | {nr_ms:.0} ms | {floor_ms:.0} ms | {} | {:.3} | {} | {} | {}/{n} | {} |",
@@ -213,7 +223,7 @@ struct Bench<'a> {
     wait_idle: Duration,
 }
 
-/// Medians over repetitions of one scenario.
+/// What the repetitions of one scenario measured.
 #[derive(Debug, Clone, Copy)]
 struct Summary {
     median: Duration,
@@ -385,7 +395,7 @@ fn print_send_row(
     c: usize,
     latency_ms: u64,
     bound_ms: u64,
-    dry_wall: Option<Duration>,
+    fastest_dry_run: Option<Duration>,
     outcome: &Outcome,
 ) {
     let s = match outcome {
@@ -407,8 +417,8 @@ fn print_send_row(
     } else {
         "–".to_owned()
     };
-    let per_request = match (latency_ms, dry_wall) {
-        (0, Some(dry)) => us(s.median.saturating_sub(dry) / n as u32),
+    let per_request = match (latency_ms, fastest_dry_run) {
+        (0, Some(dry)) => us(s.min.saturating_sub(dry) / n as u32),
         _ => "–".to_owned(),
     };
     println!(

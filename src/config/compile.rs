@@ -163,6 +163,7 @@ struct Defaults {
     timeout: Duration,
     retry: RetryPolicy,
     rate_limit: Option<RateLimit>,
+    github_app: Option<super::AppSpec>,
 }
 
 fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
@@ -217,16 +218,117 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
         ok &= in_range(secs, 1, 3600, "defaults.secondary_wait_secs", out);
         retry.secondary_wait = Duration::from_secs(secs);
     }
+    let github_app = match &settings.github_app {
+        Some(app) => Some(app_spec(app, "defaults.github_app", out)?),
+        None => None,
+    };
     if !ok {
         return None;
     }
     Some(Defaults {
+        github_app,
         api_url,
         api_version: api_version?,
         concurrency,
         timeout: timeout?,
         retry,
         rate_limit: rate_limit?,
+    })
+}
+
+/// A GitHub target needs `token_env` or a GitHub App (its own, or the defaults'); `Some(None)`
+/// when it uses its token.
+fn credential(
+    target: &super::model::Target,
+    path: &str,
+    compiled: &super::kinds::Compiled,
+    defaults: &Option<Defaults>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Option<super::AppSpec>> {
+    let own = match &target.github_app {
+        Some(app) => Some(app_spec(app, &join(path, "github_app"), out)?),
+        None => None,
+    };
+    if !target.kind.is_github() {
+        if own.is_some() {
+            out.push(Diagnostic::error(
+                Code::UnknownKey,
+                join(path, "github_app"),
+                "a webhook cannot authenticate as a GitHub App",
+            ));
+            return None;
+        }
+        return Some(None);
+    }
+    if compiled.token_env.is_some() {
+        if own.is_some() {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    join(path, "github_app"),
+                    "a target has either `token_env` or `github_app`, not both",
+                )
+                .with_help("keep the GitHub App: its tokens do not expire like a personal token"),
+            );
+            return None;
+        }
+        return Some(None);
+    }
+    match own.or_else(|| defaults.as_ref().and_then(|d| d.github_app.clone())) {
+        Some(app) => Some(Some(app)),
+        None => {
+            out.push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    join(path, "token_env"),
+                    format!("kind `{}` needs `token_env` or a `github_app`", target.kind.as_str()),
+                )
+                .with_help("name the variable that holds a token, e.g. `token_env: WEBSITE_DISPATCH_TOKEN`, or set `defaults.github_app`"),
+            );
+            None
+        }
+    }
+}
+
+fn app_spec(
+    app: &super::model::GithubApp,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<super::AppSpec> {
+    let app_id = app.app_id.to_string();
+    let id_ok = (1..=100).contains(&app_id.len())
+        && app_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !id_ok {
+        out.push(Diagnostic::error(
+            Code::InvalidValue,
+            join(path, "app_id"),
+            "app_id is the App's numeric id or its client id (letters, digits, `.`, `_`, `-`)",
+        ));
+        return None;
+    }
+    let key = match (&app.private_key_env, &app.private_key_file) {
+        (Some(env), None) => {
+            super::KeySource::Env(check_token_env(env, &join(path, "private_key_env"), out)?)
+        }
+        (None, Some(file)) => super::KeySource::File(file.into()),
+        _ => {
+            out.push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    join(path, "private_key_env"),
+                    "a GitHub App needs exactly one of `private_key_env` and `private_key_file`",
+                )
+                .with_help("put the App's PEM private key in a secret and name its variable with `private_key_env`"),
+            );
+            return None;
+        }
+    };
+    Some(super::AppSpec {
+        app_id,
+        key,
+        installation_id: app.installation_id,
     })
 }
 
@@ -293,6 +395,7 @@ fn compile_target(
         api_version: api_version?,
         timeout: timeout?,
         retry: retry_ok.then_some(retry)?,
+        app: credential(target, path, compiled.as_ref()?, defaults, out)?,
         repository: compiled.as_ref()?.repository.clone(),
         token_env: compiled.as_ref()?.token_env.clone(),
         action: compiled?.action,

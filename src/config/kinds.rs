@@ -60,8 +60,8 @@ pub struct Compiled {
 /// The keys a kind cannot do without (a webhook needs `url` or `url_env`, checked apart).
 pub fn required_keys(kind: &str) -> &'static [&'static str] {
     match kind {
-        "repository_dispatch" => &["repository", "event_type", "token_env"],
-        "workflow_dispatch" => &["repository", "workflow", "token_env"],
+        "repository_dispatch" => &["repository", "event_type"],
+        "workflow_dispatch" => &["repository", "workflow"],
         _ => &[],
     }
 }
@@ -146,7 +146,7 @@ fn repository_dispatch(
 ) -> Option<Compiled> {
     let kind = TargetKind::RepositoryDispatch;
     let repository = github_repository(target, path, out);
-    let token_env = required_token(target, path, kind, out);
+    let token_env = required_token(target, path, out);
     let event_path = join(path, "event_type");
     let event_type = match &target.event_type {
         None => {
@@ -187,7 +187,7 @@ fn repository_dispatch(
     let client_payload = templates.payload(&payload_path, &payload, problems);
     Some(Compiled {
         repository: Some(repository?),
-        token_env: Some(token_env?),
+        token_env: token_env?,
         action: Action::RepositoryDispatch {
             event_type: event_type?,
             client_payload,
@@ -204,7 +204,7 @@ fn workflow_dispatch(
 ) -> Option<Compiled> {
     let kind = TargetKind::WorkflowDispatch;
     let repository = github_repository(target, path, out);
-    let token_env = required_token(target, path, kind, out);
+    let token_env = required_token(target, path, out);
     let workflow = match &target.workflow {
         None => {
             out.push(missing(path, "workflow", kind));
@@ -262,7 +262,7 @@ fn workflow_dispatch(
     );
     Some(Compiled {
         repository: Some(repository?),
-        token_env: Some(token_env?),
+        token_env: token_env?,
         action: Action::WorkflowDispatch {
             workflow: workflow?,
             git_ref,
@@ -398,18 +398,16 @@ fn github_repository(target: &Target, path: &str, out: &mut Vec<Diagnostic>) -> 
         .ok()
 }
 
+/// `Some(None)` when there is no `token_env`: a GitHub App (the target's or the defaults')
+/// stands in, which `compile` checks.
 fn required_token(
     target: &Target,
     path: &str,
-    kind: TargetKind,
     out: &mut Vec<Diagnostic>,
-) -> Option<String> {
+) -> Option<Option<String>> {
     match &target.token_env {
-        Some(name) => check_token_env(name, &join(path, "token_env"), out),
-        None => {
-            out.push(missing(path, "token_env", kind));
-            None
-        }
+        Some(name) => check_token_env(name, &join(path, "token_env"), out).map(Some),
+        None => Some(None),
     }
 }
 

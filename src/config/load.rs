@@ -87,9 +87,12 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         Err(parsed) => return *parsed,
     };
 
+    let default_app =
+        matches!(root.get("defaults"), Some(Value::Mapping(d)) if d.contains_key("github_app"));
     let mut parser = SectionParser {
         locator: &locator,
         diagnostics: &mut diagnostics,
+        default_app,
     };
     parser.check_keys("", &root, &Shape::of::<DispatchFile>());
     let version = root

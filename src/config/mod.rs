@@ -47,11 +47,28 @@ pub struct TargetSpec {
     /// Required for GitHub kinds; optional (a Bearer token) for webhooks.
     pub token_env: Option<String>,
     pub action: kinds::Action,
+    /// Authenticate as this GitHub App (when `token_env` is not set).
+    pub app: Option<AppSpec>,
     pub condition: VersionCondition,
     pub api_url: ApiUrl,
     pub api_version: String,
     pub timeout: Duration,
     pub retry: crate::dispatch::retry::RetryPolicy,
+}
+
+/// A GitHub App, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSpec {
+    pub app_id: String,
+    pub key: KeySource,
+    pub installation_id: Option<u64>,
+}
+
+/// Where an App's private key is read from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeySource {
+    Env(String),
+    File(std::path::PathBuf),
 }
 
 /// A compiled `when:`.

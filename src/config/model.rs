@@ -97,6 +97,10 @@ pub struct Settings {
         range(min = 1, max = 3600)
     )]
     pub secondary_wait_secs: Option<u64>,
+    /// A GitHub App for every GitHub target that sets no `token_env` of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "GitHub App")]
+    pub github_app: Option<GithubApp>,
 }
 
 /// An upstream repository whose releases trigger its targets.
@@ -174,6 +178,49 @@ impl Method {
     }
 }
 
+/// A GitHub App that the target authenticates as, instead of a personal token: orchestrator
+/// signs a JWT with the App's private key and mints a short-lived installation token, narrowed
+/// to the target repositories and shared by every target of the same installation. The App
+/// needs Contents: write for repository_dispatch and Actions: write for workflow_dispatch.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "GitHub App")]
+pub struct GithubApp {
+    /// The App's id (a number) or client id (`Iv1...`).
+    #[schemars(title = "App id")]
+    pub app_id: AppId,
+    /// Name of the environment variable that holds the App's private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Private key variable", pattern(ENV_NAME_PATTERN))]
+    pub private_key_env: Option<String>,
+    /// Path of a file that holds the App's private key (PEM), if not in a variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Private key file")]
+    pub private_key_file: Option<String>,
+    /// The installation to use; looked up from each repository when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Installation id")]
+    pub installation_id: Option<u64>,
+}
+
+/// An App id: GitHub shows a number; client ids are strings.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "App id")]
+pub enum AppId {
+    Number(u64),
+    Text(String),
+}
+
+impl std::fmt::Display for AppId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppId::Number(n) => write!(f, "{n}"),
+            AppId::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 /// An HMAC-SHA256 signature of a webhook's body, for receivers that verify it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,11 +242,11 @@ pub struct Signature {
 #[schemars(title = "Target", extend("allOf" = [
     {
         "if": { "properties": { "kind": { "const": "repository_dispatch" } } },
-        "then": { "required": ["repository", "event_type", "token_env"] }
+        "then": { "required": ["repository", "event_type"] }
     },
     {
         "if": { "properties": { "kind": { "const": "workflow_dispatch" } }, "required": ["kind"] },
-        "then": { "required": ["repository", "workflow", "token_env"] }
+        "then": { "required": ["repository", "workflow"] }
     },
     {
         "if": { "properties": { "kind": { "const": "webhook" } }, "required": ["kind"] },
@@ -234,6 +281,11 @@ pub struct Target {
         extend("not" = { "pattern": TOKEN_PATTERN })
     )]
     pub token_env: Option<String>,
+    /// Authenticate as this GitHub App instead of with `token_env` (for GitHub kinds);
+    /// overrides `defaults.github_app`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "GitHub App")]
+    pub github_app: Option<GithubApp>,
     /// `repository_dispatch`: the event's `client_payload`, a mapping (at most 10 top-level
     /// keys) whose string values are Handlebars templates, e.g. `version: "{{version}}"`. Each
     /// rendered value is a JSON string; numbers, booleans and nested mappings/lists are kept

@@ -66,6 +66,8 @@ impl Shape {
 pub struct SectionParser<'a> {
     pub locator: &'a Locator,
     pub diagnostics: &'a mut Vec<Diagnostic>,
+    /// Whether `defaults.github_app` is set, which stands in for a target's `token_env`.
+    pub default_app: bool,
 }
 
 impl SectionParser<'_> {
@@ -102,6 +104,12 @@ impl SectionParser<'_> {
                     sound = false;
                     self.push(missing_key(path, key));
                 }
+            }
+            let has_credential =
+                map.contains_key("token_env") || map.contains_key("github_app") || self.default_app;
+            if kind != "webhook" && !has_credential {
+                sound = false;
+                self.push(missing_key(path, "token_env"));
             }
         }
         sound

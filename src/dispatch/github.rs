@@ -4,6 +4,7 @@
 
 use super::classify::{classify, transport_failure, Answer, Failure, Retry, Subject};
 use super::{Attempt, RunInfo, Sender};
+use crate::auth::AppTokens;
 use crate::config::Repo;
 use crate::plan::Job;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -21,6 +22,8 @@ const MAX_BODY: usize = 64 * 1024;
 
 pub struct GitHub {
     client: reqwest::Client,
+    /// Installation tokens for targets that authenticate as a GitHub App.
+    app_tokens: Option<std::sync::Arc<AppTokens>>,
     /// Default branches looked up for workflow_dispatch targets without `ref`, once per
     /// repository per run.
     default_branches: Mutex<HashMap<Repo, String>>,
@@ -47,8 +50,30 @@ impl GitHub {
             .build()?;
         Ok(GitHub {
             client,
+            app_tokens: None,
             default_branches: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Lets App targets get their tokens from `tokens`.
+    pub fn with_app_tokens(mut self, tokens: std::sync::Arc<AppTokens>) -> GitHub {
+        self.app_tokens = Some(tokens);
+        self
+    }
+
+    /// A job with its App token, minted (or taken from the cache) now.
+    async fn with_app_token(&self, job: &Job) -> Result<Option<Job>, Failure> {
+        let (Some(_), Some(repo)) = (&job.app, &job.repository) else {
+            return Ok(None);
+        };
+        let Some(tokens) = &self.app_tokens else {
+            return Err(permanent("no GitHub App credentials were loaded".into()));
+        };
+        let token = tokens.token_for(repo).await.map_err(|e| e.to_failure())?;
+        Ok(Some(Job {
+            token: Some(token),
+            ..job.clone()
+        }))
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -175,6 +200,11 @@ impl GitHub {
 
 impl Sender for GitHub {
     async fn send(&self, job: &Job) -> Attempt {
+        let minted = match self.with_app_token(job).await {
+            Ok(minted) => minted,
+            Err(failure) => return Attempt::Failed(failure),
+        };
+        let job = minted.as_ref().unwrap_or(job);
         match self.try_send(job).await {
             Ok(attempt) => attempt,
             Err(mut failure) => {

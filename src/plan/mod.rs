@@ -5,7 +5,7 @@ use crate::config::model::TargetKind;
 mod request;
 
 use crate::config::kinds::{Action, WebhookUrl};
-use crate::config::{Config, Repo, SourceSpec, TargetSpec};
+use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
 use crate::dispatch::retry::RetryPolicy;
 use crate::release::Release;
@@ -57,8 +57,13 @@ pub struct Job {
     pub encoded: bytes::Bytes,
     pub workflow: Option<WorkflowCall>,
     pub token_env: Option<String>,
-    /// `None` in a dry run where the variable is unset, and for webhooks without a token.
+    /// `None` in a dry run where the variable is unset, for webhooks without a token, and for
+    /// GitHub App targets until the sender mints their token.
     pub token: Option<Secret>,
+    /// Authenticate as this GitHub App: the sender mints the token.
+    pub app: Option<AppSpec>,
+    /// The GitHub API base URL (for GitHub kinds).
+    pub api_base: String,
     pub timeout: Duration,
     pub retry: RetryPolicy,
     /// Why a conditional target is sent (e.g. which files changed), for the report.
@@ -205,9 +210,16 @@ pub fn plan(
         if problems.len() > before {
             continue;
         }
-        let lane = match target.kind.is_github() {
-            true => target.api_url.to_string(),
-            false => rendered.url.shown().to_owned(),
+        // The rate-limit budget belongs to a token; an App's token to its installation.
+        let lane = match (&target.app, target.kind.is_github()) {
+            (Some(app), _) => format!(
+                "{} app:{}:{}",
+                target.api_url,
+                app.app_id,
+                target.repository.as_ref().map_or("", |r| &r.owner)
+            ),
+            (None, true) => target.api_url.to_string(),
+            (None, false) => rendered.url.shown().to_owned(),
         };
         plan.jobs.push(Job {
             target: name.clone(),
@@ -226,6 +238,8 @@ pub fn plan(
             workflow: rendered.workflow,
             token_env: target.token_env.clone(),
             token,
+            app: target.app.clone(),
+            api_base: target.api_url.to_string(),
             timeout: target.timeout,
             retry: target.retry,
             note,

@@ -1,0 +1,226 @@
+//! Native behaviour inside GitHub Actions (`GITHUB_ACTIONS=true`): after a run, a Markdown job
+//! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `report`) and an
+//! annotation per failed or skipped target. Outside Actions nothing here runs.
+//!
+//! Everything written comes from the [`Report`], which never holds a token or a secret URL.
+
+use crate::dispatch::{RunInfo, Status};
+use crate::report::{escape_data, escape_property, Entry, Report};
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The files the runner gave this step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actions {
+    /// `$GITHUB_STEP_SUMMARY`: Markdown shown on the run's page.
+    pub step_summary: Option<PathBuf>,
+    /// `$GITHUB_OUTPUT`: `name=value` lines that become `steps.ID.outputs.NAME`.
+    pub output: Option<PathBuf>,
+    /// `$RUNNER_TEMP`: where the JSON report goes when `--report` names no file.
+    pub runner_temp: Option<PathBuf>,
+}
+
+impl Actions {
+    /// `Some` only when running as a GitHub Actions step.
+    pub fn detect(env: impl Fn(&str) -> Option<String>) -> Option<Actions> {
+        if env("GITHUB_ACTIONS").as_deref() != Some("true") {
+            return None;
+        }
+        let path = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Some(Actions {
+            step_summary: path("GITHUB_STEP_SUMMARY"),
+            output: path("GITHUB_OUTPUT"),
+            runner_temp: path("RUNNER_TEMP"),
+        })
+    }
+
+    /// Writes the summary, the outputs and the annotations. `given` is `--report FILE`, which
+    /// the caller has written already; without it a report is written to `$RUNNER_TEMP`.
+    /// A file that cannot be written is a warning: the run's outcome stands regardless.
+    pub fn publish(&self, report: &Report, given: Option<&Path>, stderr: &mut dyn Write) {
+        let _ = write_annotations(stderr, report);
+        if let Some(path) = &self.step_summary {
+            if let Err(err) = append(path, |out| {
+                crate::markdown::write_report(report, out)?;
+                writeln!(out)
+            }) {
+                warn(stderr, "the job summary", path, &err);
+            }
+        }
+        let report_path = match given {
+            Some(path) => Some(path.to_owned()),
+            None => {
+                let dir = self.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+                let path = dir.join(format!("orchestrator-report-{}.json", std::process::id()));
+                match std::fs::File::create(&path).and_then(|mut f| report.write_json(&mut f)) {
+                    Ok(()) => Some(path),
+                    Err(err) => {
+                        warn(stderr, "the report", &path, &err);
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(path) = &self.output {
+            let report_path = report_path.map(|p| std::path::absolute(&p).unwrap_or(p));
+            if let Err(err) = append(path, |out| {
+                write_outputs(out, report, report_path.as_deref())
+            }) {
+                warn(stderr, "the step outputs", path, &err);
+            }
+        }
+    }
+}
+
+fn append(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let mut out = io::BufWriter::new(file);
+    write(&mut out)?;
+    out.flush()
+}
+
+fn warn(stderr: &mut dyn Write, what: &str, path: &Path, err: &io::Error) {
+    let _ = writeln!(
+        stderr,
+        "warning: cannot write {what} to {}: {err}",
+        path.display()
+    );
+}
+
+/// Step outputs, in the runner's `name=value` format (a multi-line value as a heredoc).
+pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) -> io::Result<()> {
+    let s = &report.summary;
+    write_output(out, "delivered", &s.delivered.to_string())?;
+    write_output(out, "failed", &s.failed.to_string())?;
+    write_output(out, "skipped", &s.skipped.to_string())?;
+    write_output(out, "not_sent", &s.not_sent.to_string())?;
+    if let Some(path) = path {
+        write_output(out, "report", &path.display().to_string())?;
+    }
+    Ok(())
+}
+
+fn write_output(out: &mut dyn Write, name: &str, value: &str) -> io::Result<()> {
+    if !value.contains(['\n', '\r']) {
+        return writeln!(out, "{name}={value}");
+    }
+    // As actions/toolkit does: a delimiter that the value cannot contain.
+    let delimiter = loop {
+        let candidate = format!("ghadelimiter_{:016x}", fastrand::u64(..));
+        if !value.contains(&candidate) {
+            break candidate;
+        }
+    };
+    writeln!(out, "{name}<<{delimiter}\n{value}\n{delimiter}")
+}
+
+/// `::error` for each target that failed, was not sent or whose waited-for run did not
+/// succeed; `::warning` for each skipped one (and, in a dry run, each unset token).
+pub fn write_annotations(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let mut shown = 0;
+    for t in &report.targets {
+        let annotation = match &t.status {
+            Entry::Done(Status::Failed { reason, hint, .. }) => {
+                let mut message = format!("{} ({}) failed: {reason}", t.destination, t.kind);
+                if let Some(hint) = hint {
+                    message.push_str(&format!("\nhint: {hint}"));
+                }
+                Some(("error", message))
+            }
+            Entry::Done(Status::NotSent { reason }) => Some((
+                "error",
+                format!("{} ({}) was not sent: {reason}", t.destination, t.kind),
+            )),
+            Entry::Done(Status::Delivered { run: Some(run), .. }) if run.failed() => Some((
+                "error",
+                format!(
+                    "{} ({}): the workflow run did not succeed: {}",
+                    t.destination,
+                    t.kind,
+                    describe(run)
+                ),
+            )),
+            Entry::Done(Status::Skipped { reason }) => Some((
+                "warning",
+                format!("{} ({}) skipped: {reason}", t.destination, t.kind),
+            )),
+            Entry::Planned(p) if !p.token_set => p.token_env.as_ref().map(|env| {
+                (
+                    "warning",
+                    format!(
+                        "{}: token variable {env} is not set; a real run needs it",
+                        t.destination
+                    ),
+                )
+            }),
+            _ => None,
+        };
+        let Some((level, message)) = annotation else {
+            continue;
+        };
+        shown += 1;
+        if shown > crate::report::MAX_ANNOTATIONS {
+            break;
+        }
+        writeln!(
+            out,
+            "::{level} title={}::{}",
+            escape_property(&t.target),
+            escape_data(&message)
+        )?;
+    }
+    Ok(())
+}
+
+fn describe(run: &RunInfo) -> String {
+    let conclusion = run
+        .conclusion
+        .as_deref()
+        .or(run.status.as_deref())
+        .unwrap_or("unknown");
+    match &run.html_url {
+        Some(url) => format!("{conclusion} ({url})"),
+        None => conclusion.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_step_in_actions_is_detected() {
+        assert_eq!(Actions::detect(|_| None), None);
+        assert_eq!(
+            Actions::detect(|name| (name == "GITHUB_ACTIONS").then(|| "1".to_owned())),
+            None
+        );
+        let found = Actions::detect(|name| match name {
+            "GITHUB_ACTIONS" => Some("true".to_owned()),
+            "GITHUB_OUTPUT" => Some("/tmp/out".to_owned()),
+            "RUNNER_TEMP" => Some(String::new()),
+            _ => None,
+        });
+        assert_eq!(
+            found,
+            Some(Actions {
+                step_summary: None,
+                output: Some(PathBuf::from("/tmp/out")),
+                runner_temp: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_value_with_a_newline_is_written_as_a_heredoc() {
+        let mut out = Vec::new();
+        write_output(&mut out, "report", "/tmp/a.json").unwrap();
+        write_output(&mut out, "report", "/tmp/a\nb.json").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "report=/tmp/a.json");
+        let delimiter = lines[1].strip_prefix("report<<").unwrap();
+        assert_eq!(&lines[2..], ["/tmp/a", "b.json", delimiter]);
+    }
+}

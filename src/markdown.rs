@@ -1,0 +1,348 @@
+//! The report as GitHub-flavoured Markdown: `--output markdown` for a pull-request bot, and the
+//! job summary under GitHub Actions. Built only from a [`Report`], which never holds a secret.
+//!
+//! Everything that reaches a cell can come from a server (a failure's reason) or a template, so
+//! it is escaped: it can neither break the table nor turn into a link, an image or HTML.
+
+use crate::diagnostic::Diagnostic;
+use crate::dispatch::{RunInfo, Status};
+use crate::report::{Entry, Report, TargetReport};
+use std::io::{self, Write};
+
+/// Request bodies are shown (in a collapsed section) up to this many bytes in all: a pull
+/// request comment holds at most 65,536 characters, and the table must fit as well.
+pub const BODIES_BUDGET: usize = 32 * 1024;
+
+/// The plan of a dry run, or what a run did, as a heading, a line of counts and a table.
+pub fn write_report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if report.dry_run {
+        write_plan(report, out)
+    } else {
+        write_outcomes(report, out)
+    }
+}
+
+fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(
+        out,
+        "### orchestrator dry run: {} {}\n",
+        text(&report.source),
+        text(&report.version)
+    )?;
+    writeln!(
+        out,
+        "Would send **{} dispatch(es)**, {} skipped; nothing was sent.\n",
+        s.planned, s.skipped
+    )?;
+    writeln!(
+        out,
+        "| target | kind | destination | sends | token | note |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    for t in &report.targets {
+        let (sends, token, note) = match &t.status {
+            Entry::Planned(p) => {
+                let token = match &p.token_env {
+                    _ if p.github_app.is_some() => {
+                        format!("GitHub App {}", text(p.github_app.as_deref().unwrap_or("")))
+                    }
+                    Some(env) if p.token_set => format!("{} set", code(&format!("${env}"))),
+                    Some(env) => format!("{} **not set**", code(&format!("${env}"))),
+                    None => "none".to_owned(),
+                };
+                (sends(t, p.method), token, t.note.as_deref().map(text))
+            }
+            Entry::Done(Status::Skipped { reason }) => (
+                String::new(),
+                String::new(),
+                Some(format!("skipped: {}", text(reason))),
+            ),
+            Entry::Done(other) => (String::new(), String::new(), Some(outcome_word(other))),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {sends} | {token} | {} |",
+            code(&t.target),
+            t.kind,
+            text(&t.destination),
+            note.unwrap_or_default()
+        )?;
+    }
+    write_bodies(report, out)
+}
+
+/// What a target is sent, by kind: the event type, the workflow and ref, or the HTTP method.
+fn sends(t: &TargetReport, method: &str) -> String {
+    let label = t.label.as_deref().unwrap_or("");
+    match t.kind {
+        "repository_dispatch" => format!("event {}", code(label)),
+        "workflow_dispatch" => format!("workflow {}", code(label)),
+        _ => code(method),
+    }
+}
+
+/// The exact bodies, collapsed, as long as they fit in [`BODIES_BUDGET`].
+fn write_bodies(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let bodies: Vec<(&str, String)> = report
+        .targets
+        .iter()
+        .filter_map(|t| match &t.status {
+            Entry::Planned(p) if !p.body.is_null() => Some((
+                t.target.as_str(),
+                serde_json::to_string_pretty(&p.body).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    if bodies.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n<details><summary>Request bodies</summary>\n")?;
+    let mut used = 0;
+    for (shown, (target, body)) in bodies.iter().enumerate() {
+        used += body.len();
+        if used > BODIES_BUDGET {
+            writeln!(
+                out,
+                "{} more not shown (too long for a comment; `--output json` has them all).\n",
+                bodies.len() - shown
+            )?;
+            break;
+        }
+        let fence = fence_for(body);
+        writeln!(out, "{}\n\n{fence}json\n{body}\n{fence}\n", code(target))?;
+    }
+    writeln!(out, "</details>")
+}
+
+fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(
+        out,
+        "### orchestrator: {} {}\n",
+        text(&report.source),
+        text(&report.version)
+    )?;
+    let mut counts = format!(
+        "**{} delivered**, **{} failed**, {} skipped",
+        s.delivered, s.failed, s.skipped
+    );
+    if s.not_sent > 0 {
+        counts.push_str(&format!(", **{} not sent** (interrupted)", s.not_sent));
+    }
+    if s.runs_failed > 0 {
+        counts.push_str(&format!(
+            ", {} workflow run(s) did not succeed",
+            s.runs_failed
+        ));
+    }
+    let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
+    writeln!(out, "{counts} in {secs:.2} s\n")?;
+    writeln!(
+        out,
+        "| target | kind | destination | outcome | attempts | run | reason / hint |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for t in &report.targets {
+        let Entry::Done(status) = &t.status else {
+            continue;
+        };
+        let (run, why) = match status {
+            Status::Delivered { run, .. } => (
+                run.as_ref().map(run_cell).unwrap_or_default(),
+                t.note.as_deref().map(text).unwrap_or_default(),
+            ),
+            Status::Failed { reason, hint, .. } => {
+                let mut why = text(reason);
+                if let Some(hint) = hint {
+                    why.push_str(&format!("<br>hint: {}", text(hint)));
+                }
+                (String::new(), why)
+            }
+            Status::Skipped { reason } | Status::NotSent { reason } => {
+                (String::new(), text(reason))
+            }
+        };
+        let attempts = t.attempts.map(|n| n.to_string()).unwrap_or_default();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {attempts} | {run} | {why} |",
+            code(&t.target),
+            t.kind,
+            text(&t.destination),
+            outcome_word(status)
+        )?;
+    }
+    Ok(())
+}
+
+fn outcome_word(status: &Status) -> String {
+    match status {
+        Status::Delivered { run, .. } if run.as_ref().is_some_and(RunInfo::failed) => {
+            "⚠️ delivered (run did not succeed)".to_owned()
+        }
+        Status::Delivered { .. } => "✅ delivered".to_owned(),
+        Status::Failed { http_status, .. } => match http_status {
+            Some(code) => format!("❌ failed ({code})"),
+            None => "❌ failed".to_owned(),
+        },
+        Status::Skipped { .. } => "⏭️ skipped".to_owned(),
+        Status::NotSent { .. } => "⛔ not sent".to_owned(),
+    }
+}
+
+/// A workflow run: a link to its page when known, and its conclusion after `--wait`.
+fn run_cell(run: &RunInfo) -> String {
+    let mut parts = Vec::new();
+    match (&run.html_url, run.id) {
+        (Some(url), id) if is_web_url(url) => {
+            let name = id.map_or("run".to_owned(), |id| format!("run {id}"));
+            parts.push(format!("[{name}]({url})"));
+        }
+        (_, Some(id)) => parts.push(format!("run {id}")),
+        _ => {}
+    }
+    match (&run.status, &run.conclusion) {
+        (_, Some(conclusion)) => parts.push(text(conclusion)),
+        (Some(status), None) => parts.push(text(status)),
+        _ => {}
+    }
+    if let Some(note) = &run.note {
+        parts.push(text(note));
+    }
+    parts.join(", ")
+}
+
+/// Only a plain http(s) URL is made a link: the server chose it, so anything that could close
+/// the link's parentheses or carry a script is shown as text instead.
+fn is_web_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'<' | b'>' | b'|' | b'\\'))
+}
+
+/// `validate --output markdown`: the verdict, then each problem in a table.
+pub fn write_diagnostics(
+    out: &mut dyn Write,
+    file: &str,
+    diagnostics: &[Diagnostic],
+    valid: bool,
+) -> io::Result<()> {
+    let verdict = if valid { "✅ valid" } else { "❌ not valid" };
+    writeln!(out, "### {}: {verdict}\n", code(file))?;
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "| | line | key | problem | help |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for d in diagnostics.iter().take(crate::report::MAX_SHOWN) {
+        let level = if d.is_error() { "error" } else { "warning" };
+        let line = d.location.map(|l| l.line.to_string()).unwrap_or_default();
+        let key = if d.path.is_empty() {
+            String::new()
+        } else {
+            code(&d.shown_path())
+        };
+        writeln!(
+            out,
+            "| {level} `{}` | {line} | {key} | {} | {} |",
+            d.code.as_str(),
+            text(&d.message),
+            d.help.as_deref().map(text).unwrap_or_default()
+        )?;
+    }
+    if diagnostics.len() > crate::report::MAX_SHOWN {
+        writeln!(
+            out,
+            "\n{} more problem(s) not shown.",
+            diagnostics.len() - crate::report::MAX_SHOWN
+        )?;
+    }
+    Ok(())
+}
+
+/// Plain text for a table cell: Markdown punctuation and HTML are escaped, lines joined.
+pub fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '!' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span for a table cell; long enough a fence that no backtick inside can close it.
+pub fn code(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        // GFM splits table rows on `|` before it reads code spans.
+        .replace('|', "\\|");
+    let ticks = "`".repeat(longest_run(&s, '`') + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// A code fence that no line of `body` can close.
+fn fence_for(body: &str) -> String {
+    "`".repeat(longest_run(body, '`').max(2) + 1)
+}
+
+fn longest_run(s: &str, c: char) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for ch in s.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_cannot_break_a_table_or_make_a_link() {
+        assert_eq!(
+            text("a | b\n![x](http://e/)<img>"),
+            "a \\| b \\!\\[x\\](http://e/)\\<img\\>"
+        );
+        assert_eq!(text("plain words, 1.2.3"), "plain words, 1.2.3");
+    }
+
+    #[test]
+    fn code_spans_survive_backticks_and_pipes() {
+        assert_eq!(code("dot-ai"), "`dot-ai`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+
+    #[test]
+    fn only_plain_web_urls_become_links() {
+        assert!(is_web_url("https://github.com/o/r/actions/runs/1"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("https://e/x) [y](https://evil"));
+    }
+
+    #[test]
+    fn a_fence_is_longer_than_any_backticks_in_the_body() {
+        assert_eq!(fence_for("{}"), "```");
+        assert_eq!(fence_for("a ```` b"), "`````");
+    }
+}

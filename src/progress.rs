@@ -1,0 +1,188 @@
+//! A live progress line on stderr for long fan-outs: `12/40 done · 11 delivered · 1 failed`.
+//! Only on a terminal, never in CI or a pipe, never with `--no-progress` or `-q`.
+//!
+//! Log lines go through [`LogWriter`], which lifts the bar while a line is written, so the two
+//! never tear each other.
+
+use crate::dispatch::classify::Failure;
+use crate::dispatch::{Observer, Outcome, Status};
+use crate::plan::Job;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// The bar being drawn, if any, for [`LogWriter`].
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Whether to draw a bar at all.
+pub fn wanted(
+    no_progress: bool,
+    quiet: bool,
+    stderr_tty: bool,
+    env: impl Fn(&str) -> Option<String>,
+) -> bool {
+    let ci = ["CI", "GITHUB_ACTIONS"]
+        .iter()
+        .any(|name| env(name).is_some_and(|v| !v.is_empty() && v != "false" && v != "0"));
+    !no_progress && !quiet && stderr_tty && !ci && env("TERM").as_deref() != Some("dumb")
+}
+
+/// The progress of one fan-out; hidden (and free) when not [`wanted`].
+pub struct Progress {
+    bar: ProgressBar,
+    delivered: AtomicUsize,
+    failed: AtomicUsize,
+    retrying: AtomicUsize,
+}
+
+impl Progress {
+    /// A bar for `total` targets, drawn when `show` (see [`wanted`]).
+    pub fn new(total: usize, show: bool) -> Progress {
+        let bar = if show && total > 0 {
+            let bar = ProgressBar::with_draw_target(
+                Some(total as u64),
+                ProgressDrawTarget::stderr_with_hz(10),
+            );
+            let style =
+                ProgressStyle::with_template("{spinner} {pos}/{len} done {wide_msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = Some(bar.clone());
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Progress {
+            bar,
+            delivered: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            retrying: AtomicUsize::new(0),
+        }
+    }
+
+    /// Clears the line, before the report is printed.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+        ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
+    fn update(&self) {
+        let mut message = format!("· {} delivered", self.delivered.load(Ordering::Relaxed));
+        let failed = self.failed.load(Ordering::Relaxed);
+        if failed > 0 {
+            message.push_str(&format!(" · {failed} failed"));
+        }
+        let retrying = self.retrying.load(Ordering::Relaxed);
+        if retrying > 0 {
+            message.push_str(&format!(" · {retrying} retrying"));
+        }
+        self.bar.set_message(message);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Observer for Progress {
+    fn retrying(&self, _job: &Job, _failure: &Failure, _delay: Duration) {
+        self.retrying.fetch_add(1, Ordering::Relaxed);
+        self.update();
+    }
+
+    fn sending(&self, _job: &Job, attempt: u32) {
+        if attempt > 1 {
+            let _ = self
+                .retrying
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            self.update();
+        }
+    }
+
+    fn finished(&self, _job: &Job, outcome: &Outcome) {
+        match outcome.status {
+            Status::Delivered { .. } => &self.delivered,
+            _ => &self.failed,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+        self.bar.inc(1);
+        self.update();
+    }
+}
+
+/// stderr for `tracing`: while a bar is drawn, each log line is written with the bar lifted.
+#[derive(Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let active = ACTIVE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        match active {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
+            None => std::io::stderr().write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Whether this process's stderr is a terminal.
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_bar_is_drawn_only_on_a_terminal_outside_ci() {
+        assert!(wanted(false, false, true, env(&[])));
+        assert!(!wanted(false, false, false, env(&[])), "a pipe");
+        assert!(!wanted(true, false, true, env(&[])), "--no-progress");
+        assert!(!wanted(false, true, true, env(&[])), "-q");
+        assert!(!wanted(false, false, true, env(&[("CI", "true")])));
+        assert!(!wanted(
+            false,
+            false,
+            true,
+            env(&[("GITHUB_ACTIONS", "true")])
+        ));
+        assert!(wanted(false, false, true, env(&[("CI", "false")])));
+        assert!(!wanted(false, false, true, env(&[("TERM", "dumb")])));
+    }
+
+    #[test]
+    fn a_hidden_bar_still_counts() {
+        let progress = Progress::new(3, false);
+        assert!(progress.bar.is_hidden());
+        progress.update();
+        progress.finish();
+    }
+}

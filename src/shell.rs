@@ -1,0 +1,60 @@
+//! The command line's own documentation, generated from its clap definition so it cannot drift:
+//! shell completions (`orchestrator completions SHELL`) and a manual page (`orchestrator man`).
+
+use crate::cli::Cli;
+use clap::CommandFactory;
+use std::io::{self, Write};
+
+pub const BIN_NAME: &str = "orchestrator";
+
+/// The completion script for `shell`.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io::Result<()> {
+    let mut command = Cli::command();
+    // clap_complete writes straight to `out` and cannot report a failed write, so it goes
+    // through a buffer whose write is checked.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, BIN_NAME, &mut script);
+    out.write_all(&script)?;
+    out.flush()
+}
+
+/// One manual page for the whole tool: the top-level page, then each subcommand's synopsis,
+/// description and options as subsections (`man ./orchestrator.1`).
+pub fn write_man(out: &mut dyn Write) -> io::Result<()> {
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut page)?;
+    // The subcommands list points at one page per subcommand; here they are sections below.
+    let mut page = String::from_utf8_lossy(&page).into_owned();
+    for sub in command.get_subcommands() {
+        let name = sub.get_name();
+        page = page.replace(
+            &format!("{BIN_NAME}\\-{name}(1)"),
+            &format!("{BIN_NAME} {name}"),
+        );
+    }
+    let mut page = page.into_bytes();
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("{BIN_NAME} {}", sub.get_name());
+        writeln!(page, ".SH \"{}\"", name.to_uppercase())?;
+        let man = clap_mangen::Man::new(sub.clone());
+        let mut sections = Vec::new();
+        man.render_synopsis_section(&mut sections)?;
+        man.render_description_section(&mut sections)?;
+        if sub.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(&mut sections)?;
+        }
+        if sub.get_after_help().is_some() {
+            man.render_extra_section(&mut sections)?;
+        }
+        // Each section becomes a subsection of the command's own section.
+        let text = String::from_utf8_lossy(&sections).replace("\n.SH ", "\n.SS ");
+        let text = text
+            .strip_prefix(".SH ")
+            .map_or(text.clone(), |rest| format!(".SS {rest}"));
+        page.extend_from_slice(text.as_bytes());
+    }
+    out.write_all(&page)?;
+    out.flush()
+}

@@ -1,0 +1,286 @@
+//! Inside GitHub Actions (`GITHUB_ACTIONS=true`), `run` writes a job summary, step outputs and
+//! annotations; outside it writes none of them. The runner's files are simulated with temp files.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use support::cli::{config_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use support::{FakeGitHub, Reply};
+
+/// One target of each outcome: delivered, delivered with a run, failed, skipped.
+const MIXED: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [site, deploy, broken, later]}
+targets:
+  site:
+    repository: o/site
+    event_type: release
+    token_env: SITE_TOKEN
+    client_payload: {version: "{{version}}"}
+  deploy:
+    kind: workflow_dispatch
+    repository: o/deploy
+    workflow: deploy.yml
+    ref: main
+    token_env: DEPLOY_TOKEN
+  broken:
+    repository: o/gone
+    event_type: release
+    token_env: SITE_TOKEN
+  later:
+    repository: o/later
+    event_type: release
+    token_env: SITE_TOKEN
+    when: {version: ">=3.0.0"}
+"#;
+
+/// The files a runner hands a step, in their own temporary directory.
+struct Runner {
+    dir: tempfile::TempDir,
+}
+
+impl Runner {
+    fn new() -> Runner {
+        Runner {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn summary(&self) -> PathBuf {
+        self.dir.path().join("summary.md")
+    }
+    fn output(&self) -> PathBuf {
+        self.dir.path().join("output.txt")
+    }
+    fn temp(&self) -> &Path {
+        self.dir.path()
+    }
+    fn read(&self, path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+    /// `name=value` lines of `$GITHUB_OUTPUT`.
+    fn outputs(&self) -> Vec<(String, String)> {
+        self.read(&self.output())
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+    fn output_value(&self, name: &str) -> Option<String> {
+        self.outputs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn scripted_github() -> FakeGitHub {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/deploy/actions/workflows/deploy.yml/dispatches",
+        Reply::status(200).json(json!({
+            "workflow_run_id": 77,
+            "run_url": format!("{}/repos/o/deploy/actions/runs/77", github.base_url()),
+            "html_url": "https://github.com/o/deploy/actions/runs/77",
+        })),
+    );
+    github.on("POST", "/repos/o/gone/dispatches", Reply::not_found());
+    github
+}
+
+/// Runs the mixed config; `actions` decides whether GITHUB_ACTIONS is `true`.
+fn run_mixed(
+    runner: &Runner,
+    github: &FakeGitHub,
+    actions: bool,
+    extra: &[&str],
+) -> std::process::Output {
+    let dir = config_dir(MIXED);
+    let mut cmd = orchestrator(dir.path());
+    cmd.args(["run", "--source", "app", "--version", "2.0.0"])
+        .args(["--api-url", &github.base_url()])
+        .args(extra)
+        .env("SITE_TOKEN", WEBSITE_TOKEN)
+        .env("DEPLOY_TOKEN", CLI_TOKEN)
+        .env("GITHUB_STEP_SUMMARY", runner.summary())
+        .env("GITHUB_OUTPUT", runner.output())
+        .env("RUNNER_TEMP", runner.temp());
+    if actions {
+        cmd.env("GITHUB_ACTIONS", "true");
+    }
+    cmd.output().unwrap()
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [WEBSITE_TOKEN, CLI_TOKEN] {
+        assert!(!text.contains(secret), "a token leaked into {what}: {text}");
+    }
+}
+
+#[test]
+fn a_run_in_actions_writes_a_summary_table_with_every_outcome() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let output = run_mixed(&runner, &github, true, &[]);
+    assert_eq!(output.status.code(), Some(1), "broken failed");
+    let summary = runner.read(&runner.summary());
+    assert!(summary.contains("### orchestrator: app 2.0.0"), "{summary}");
+    assert!(
+        summary.contains("**2 delivered**, **1 failed**, 1 skipped"),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .contains("| target | kind | destination | outcome | attempts | run | reason / hint |"),
+        "{summary}"
+    );
+    let row = |target: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{target}` |")))
+            .unwrap_or_else(|| panic!("no row for {target}: {summary}"))
+            .to_owned()
+    };
+    assert!(row("site").contains("| repository_dispatch | o/site | ✅ delivered | 1 |"));
+    assert!(
+        row("deploy").contains("[run 77](https://github.com/o/deploy/actions/runs/77)"),
+        "{}",
+        row("deploy")
+    );
+    let broken = row("broken");
+    assert!(broken.contains("❌ failed (404)"), "{broken}");
+    assert!(broken.contains("hint:"), "{broken}");
+    let later = row("later");
+    assert!(later.contains("⏭️ skipped"), "{later}");
+    assert!(later.contains("\\>=3.0.0"), "escaped: {later}");
+    assert_no_secret("the summary", &summary);
+}
+
+#[test]
+fn a_run_in_actions_writes_counts_and_a_report_as_step_outputs() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    run_mixed(&runner, &github, true, &[]);
+    assert_eq!(runner.output_value("delivered").as_deref(), Some("2"));
+    assert_eq!(runner.output_value("failed").as_deref(), Some("1"));
+    assert_eq!(runner.output_value("skipped").as_deref(), Some("1"));
+    assert_eq!(runner.output_value("not_sent").as_deref(), Some("0"));
+    let report_path = PathBuf::from(runner.output_value("report").expect("report output"));
+    assert!(report_path.is_absolute(), "{}", report_path.display());
+    assert!(report_path.starts_with(runner.temp()), "in RUNNER_TEMP");
+    let name = report_path.file_name().unwrap().to_string_lossy();
+    assert!(name.starts_with("orchestrator-report-") && name.ends_with(".json"));
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    assert_no_secret("the report", &text);
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["summary"]["delivered"], 2);
+    assert_no_secret("the outputs", &runner.read(&runner.output()));
+}
+
+#[test]
+fn the_report_output_names_the_file_given_with_report() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let kept = runner.temp().join("kept.json");
+    run_mixed(
+        &runner,
+        &github,
+        true,
+        &["--report", kept.to_str().unwrap()],
+    );
+    assert_eq!(
+        runner.output_value("report"),
+        Some(kept.display().to_string())
+    );
+    let written: Vec<_> = std::fs::read_dir(runner.temp())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("orchestrator-report-")
+        })
+        .collect();
+    assert!(
+        written.is_empty(),
+        "no second report when --report is given"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    assert_eq!(report["summary"]["failed"], 1);
+}
+
+#[test]
+fn failed_targets_are_error_annotations_and_skipped_ones_warnings() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let output = run_mixed(&runner, &github, true, &["--output", "json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("::error title=broken::"))
+        .unwrap_or_else(|| panic!("no error annotation: {stderr}"));
+    assert!(
+        error.contains("o/gone (repository_dispatch) failed:"),
+        "{error}"
+    );
+    assert!(
+        error.contains("%0Ahint: "),
+        "the hint on its own line: {error}"
+    );
+    let warning = stderr
+        .lines()
+        .find(|l| l.starts_with("::warning title=later::"))
+        .unwrap_or_else(|| panic!("no warning annotation: {stderr}"));
+    assert!(warning.contains("skipped:"), "{warning}");
+    assert_eq!(
+        stderr.matches("::error").count() + stderr.matches("::warning").count(),
+        2,
+        "delivered targets are not annotated: {stderr}"
+    );
+    assert_no_secret("stderr", &stderr);
+    let stdout: Value = serde_json::from_slice(&output.stdout).expect("stdout stays JSON");
+    assert_eq!(stdout["summary"]["failed"], 1);
+}
+
+#[test]
+fn outside_actions_nothing_is_written_for_actions() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let output = run_mixed(&runner, &github, false, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!runner.summary().exists(), "no job summary");
+    assert!(!runner.output().exists(), "no step outputs");
+    let stray: Vec<_> = std::fs::read_dir(runner.temp()).unwrap().collect();
+    assert!(stray.is_empty(), "no report in RUNNER_TEMP: {stray:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("::error") && !stderr.contains("::warning"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_dry_run_in_actions_summarises_the_plan_and_warns_of_unset_tokens() {
+    let runner = Runner::new();
+    let dir = config_dir(MIXED);
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "app", "--version", "2.0.0", "--dry-run"])
+        .env("SITE_TOKEN", WEBSITE_TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", runner.summary())
+        .env("GITHUB_OUTPUT", runner.output())
+        .env("RUNNER_TEMP", runner.temp())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let summary = runner.read(&runner.summary());
+    assert!(
+        summary.contains("### orchestrator dry run: app 2.0.0"),
+        "{summary}"
+    );
+    assert!(summary.contains("`$SITE_TOKEN` set"), "{summary}");
+    assert!(summary.contains("`$DEPLOY_TOKEN` **not set**"), "{summary}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("::warning title=deploy::o/deploy: token variable DEPLOY_TOKEN is not set"),
+        "{stderr}"
+    );
+    assert_eq!(runner.output_value("delivered").as_deref(), Some("0"));
+    assert_no_secret("the summary", &summary);
+}

@@ -1,0 +1,140 @@
+//! `run` with targets that authenticate as a GitHub App: one installation token for many
+//! targets, masked under GitHub Actions, never printed.
+
+mod support;
+
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::LineEnding;
+use rsa::RsaPrivateKey;
+use serde_json::json;
+use support::cli::{config_dir, orchestrator};
+use support::{openapi, FakeGitHub, Reply};
+
+const MINTED: &str = "ghs_mintedINSTALLATIONtoken000000000001";
+
+const CONFIG: &str = r#"version: 1
+defaults:
+  github_app: {app_id: 12345, private_key_env: APP_KEY, installation_id: 7}
+sources:
+  app: {repository: acme/app, targets: [site, docs, cli]}
+targets:
+  site: {repository: acme/site, event_type: release}
+  docs: {repository: acme/docs, event_type: release}
+  cli:
+    kind: workflow_dispatch
+    repository: acme/cli
+    workflow: release.yml
+    ref: main
+"#;
+
+fn key_pem() -> String {
+    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA keygen");
+    key.to_pkcs1_pem(LineEnding::LF).expect("PEM").to_string()
+}
+
+#[test]
+fn one_installation_token_serves_every_target_and_is_never_printed() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/app/installations/7/access_tokens",
+        Reply::status(201).json(json!({"token": MINTED, "expires_at": "2999-01-01T00:00:00Z"})),
+    );
+    let pem = key_pem();
+    let dir = config_dir(CONFIG);
+    let summary = dir.path().join("summary.md");
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--output",
+            "json",
+        ])
+        .args(["--api-url", &github.base_url()])
+        .env("APP_KEY", &pem)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    let minted = github.requests_to("/app/installations/7/access_tokens");
+    assert_eq!(minted.len(), 1, "one token for the installation");
+    openapi::assert_request_matches("apps/create-installation-access-token", &minted[0]);
+    let mut narrowed: Vec<String> = minted[0].body_json()["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    narrowed.sort();
+    assert_eq!(narrowed, ["cli", "docs", "site"]);
+    assert!(
+        minted[0]
+            .header("authorization")
+            .unwrap()
+            .starts_with("Bearer ey"),
+        "a JWT"
+    );
+
+    for path in [
+        "/repos/acme/site/dispatches",
+        "/repos/acme/docs/dispatches",
+        "/repos/acme/cli/actions/workflows/release.yml/dispatches",
+    ] {
+        let sent = github.requests_to(path);
+        assert_eq!(sent.len(), 1, "{path}");
+        assert_eq!(
+            sent[0].header("authorization"),
+            Some(format!("Bearer {MINTED}").as_str())
+        );
+    }
+
+    // The runner is told to mask the token before anything could print it; nothing else does.
+    assert!(
+        stderr.contains(&format!("::add-mask::{MINTED}")),
+        "{stderr}"
+    );
+    let unmasked = stderr.replace(&format!("::add-mask::{MINTED}"), "");
+    let summary = std::fs::read_to_string(&summary).unwrap_or_default();
+    for text in [stdout.as_ref(), unmasked.as_str(), summary.as_str()] {
+        assert!(!text.contains(MINTED), "token printed: {text}");
+        assert!(!text.contains("PRIVATE KEY"), "key printed");
+    }
+}
+
+#[test]
+fn a_missing_app_key_sends_nothing_and_says_which() {
+    let github = FakeGitHub::start();
+    let dir = config_dir(CONFIG);
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "app", "--version", "1.0.0"])
+        .args(["--api-url", &github.base_url()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(github.requests().is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("APP_KEY"), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+}
+
+#[test]
+fn the_dry_run_names_the_app_and_needs_no_key() {
+    let dir = config_dir(CONFIG);
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "app", "--version", "1.0.0", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("auth: GitHub App 12345 (key in $APP_KEY)"),
+        "{stdout}"
+    );
+}

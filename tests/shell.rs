@@ -1,0 +1,57 @@
+//! `completions` and `man`: generated from the clap definition, so they cannot drift from it.
+
+mod support;
+
+use support::cli::orchestrator;
+
+fn stdout_of(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output = orchestrator(dir.path()).args(args).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn completions_for_each_common_shell_know_the_subcommands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout_of(&["completions", shell]);
+        assert!(script.len() > 500, "{shell}: {script}");
+        for word in ["run", "validate", "init", "dry-run", "source"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+}
+
+#[test]
+fn completions_exist_for_powershell_and_elvish_too() {
+    for shell in ["powershell", "elvish"] {
+        assert!(stdout_of(&["completions", shell]).contains("validate"));
+    }
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    orchestrator(dir.path())
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn the_man_page_is_roff_and_documents_every_subcommand() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains(".TH orchestrator 1"), "{page}");
+    for section in [
+        ".SH \"ORCHESTRATOR RUN\"",
+        ".SH \"ORCHESTRATOR VALIDATE\"",
+        ".SH \"ORCHESTRATOR INIT\"",
+    ] {
+        assert!(page.contains(section), "no {section}");
+    }
+    assert!(page.contains("\\-\\-dry\\-run"), "run's options are listed");
+    assert!(
+        !page.contains("orchestrator\\-run(1)"),
+        "no links to pages that do not exist"
+    );
+}
