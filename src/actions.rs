@@ -10,6 +10,9 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// The step outputs `run` writes (the action's `outputs:` map them).
+pub const OUTPUTS: &[&str] = &["delivered", "failed", "skipped", "not_sent", "report"];
+
 /// The files the runner gave this step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actions {

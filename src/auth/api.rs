@@ -2,8 +2,9 @@
 //! installation token request.
 
 use super::error::{rejected, Request};
-use crate::dispatch::classify::{transport_failure, Answer, Failure, Retry};
+use crate::dispatch::classify::{Failure, Retry};
 use crate::dispatch::github::{ACCEPT_GITHUB_JSON, USER_AGENT};
+use crate::dispatch::response::{self, Answered};
 use crate::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
 use serde::Deserialize;
@@ -125,47 +126,18 @@ async fn send(
     let response = builder
         .send()
         .await
-        .map_err(|err| redact(transport(&err, endpoint.timeout)))?;
-    let status = response.status().as_u16();
-    if response.status().is_success() {
-        return Ok((status, read_limited(response, MAX_BODY).await));
-    }
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        .map_err(|err| redact(response::transport(&err, endpoint.timeout)))?;
+    // A token answer is small; an error body is kept for its message.
+    let max = if response.status().is_success() {
+        MAX_BODY
+    } else {
+        MAX_ERROR_BODY
     };
-    let accepted = header("x-accepted-github-permissions");
-    let remaining = header("x-ratelimit-remaining");
-    let reset = header("x-ratelimit-reset");
-    let retry_after = header("retry-after");
-    let body = read_limited(response, MAX_ERROR_BODY).await;
-    let body = String::from_utf8_lossy(&body);
-    let answer = Answer {
-        status,
-        accepted_permissions: accepted.as_deref(),
-        ratelimit_remaining: remaining.as_deref(),
-        ratelimit_reset: reset.as_deref(),
-        retry_after: retry_after.as_deref(),
-        body: &body,
-        now_epoch: endpoint
-            .now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    };
-    Err(redact(rejected(request, &answer)))
-}
-
-fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
-    let mut detail = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
+    let answered = Answered::read(response, max).await;
+    if answered.is_success() {
+        return Ok((answered.status, answered.body.into_bytes()));
     }
-    transport_failure(err.is_timeout(), &detail, timeout.as_secs())
+    Err(redact(rejected(request, &answered.answer(endpoint.now))))
 }
 
 fn malformed(status: u16, reason: &str) -> Failure {
@@ -175,18 +147,6 @@ fn malformed(status: u16, reason: &str) -> Failure {
         hint: Some("check that `api_url` points at a GitHub API".to_owned()),
         retry: Retry::Never,
     }
-}
-
-async fn read_limited(mut response: reqwest::Response, max: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = max.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if room <= chunk.len() {
-            break;
-        }
-    }
-    body
 }
 
 /// An RFC 3339 time as GitHub writes it (`2016-07-11T22:14:10Z`; fractions and offsets are

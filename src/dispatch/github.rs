@@ -2,7 +2,8 @@
 //! them (`Accept`, `X-GitHub-Api-Version`, `User-Agent`, `Authorization: Bearer`), webhooks as
 //! their targets configure them.
 
-use super::classify::{classify, transport_failure, Answer, Failure, Retry, Subject};
+use super::classify::{classify, Failure, Retry, Subject};
+use super::response::{self, Answered};
 use super::{Attempt, RunInfo, Sender};
 use crate::auth::AppTokens;
 use crate::config::Repo;
@@ -235,37 +236,14 @@ fn with_token(request: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBu
 
 /// Reads the answer: `Ok` on 2xx, otherwise the classified failure.
 async fn answer(job: &Job, response: reqwest::Response) -> Result<(u16, String), Failure> {
-    let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let accepted = header("x-accepted-github-permissions");
-    let remaining = header("x-ratelimit-remaining");
-    let reset = header("x-ratelimit-reset");
-    let retry_after = header("retry-after");
-    let body = read_limited(response).await;
-    let repository = job.destination.clone();
+    let answered = Answered::read(response, MAX_BODY).await;
     let subject = Subject {
         kind: job.kind,
-        repository: &repository,
+        repository: &job.destination,
         token_env: job.token_env.as_deref().unwrap_or("its token variable"),
     };
-    let answer = Answer {
-        status,
-        accepted_permissions: accepted.as_deref(),
-        ratelimit_remaining: remaining.as_deref(),
-        ratelimit_reset: reset.as_deref(),
-        retry_after: retry_after.as_deref(),
-        body: &body,
-        now_epoch: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    };
-    classify(&answer, &subject).map(|status| (status, body))
+    classify(&answered.answer(std::time::SystemTime::now()), &subject)
+        .map(|status| (status, answered.body))
 }
 
 /// GHES before 3.21 answers `return_run_details` with 400 or 422 "... is not a permitted key".
@@ -283,37 +261,5 @@ fn permanent(reason: String) -> Failure {
 }
 
 fn transport(job: &Job, err: &reqwest::Error) -> Failure {
-    // The chain of sources says what really happened (refused, reset, DNS); reqwest's own
-    // top-level text is only "error sending request". reqwest names the URL, which may be a
-    // secret; the sender redacts it.
-    let mut detail = transport_kind(err).to_owned();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    transport_failure(err.is_timeout(), &detail, job.timeout.as_secs())
-}
-
-/// What kind of transport error it was, without reqwest's text, which names the URL.
-fn transport_kind(err: &reqwest::Error) -> &'static str {
-    if err.is_timeout() {
-        "operation timed out"
-    } else if err.is_connect() {
-        "cannot connect"
-    } else {
-        "error sending request"
-    }
-}
-
-async fn read_limited(mut response: reqwest::Response) -> String {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if room <= chunk.len() {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&body).into_owned()
+    response::transport(err, job.timeout)
 }

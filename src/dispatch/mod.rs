@@ -8,6 +8,7 @@
 pub mod classify;
 pub mod github;
 pub mod pacing;
+pub mod response;
 pub mod retry;
 pub mod wait;
 
