@@ -239,11 +239,15 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
     if let Some(actions) = crate::actions::Actions::detect(env_var) {
         actions.publish(&report, args.report.as_deref(), stderr);
     }
+    // One buffer for the whole report: a 10,000-target report is otherwise tens of thousands of
+    // small writes to stdout.
+    let mut buffered = std::io::BufWriter::new(stdout);
     let written = match args.output {
-        Output::Text => report.write_text_in(stdout, Palette::for_stdout(args.color)),
-        Output::Json => report.write_json(stdout),
-        Output::Markdown => report.write_markdown(stdout),
-    };
+        Output::Text => report.write_text_in(&mut buffered, Palette::for_stdout(args.color)),
+        Output::Json => report.write_json(&mut buffered),
+        Output::Markdown => report.write_markdown(&mut buffered),
+    }
+    .and_then(|()| buffered.flush());
     if let Err(err) = written {
         let _ = writeln!(stderr, "error: cannot write the report: {err}");
         return Exit::Failure;

@@ -45,9 +45,9 @@ pub enum Command {
     /// Write a commented starter dispatch.yaml (and its schema, for editors) that validates as
     /// written.
     Init(InitArgs),
-    /// Print a shell completion script: `orchestrator completions bash > /etc/bash_completion.d/orchestrator`.
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
     Completions(CompletionsArgs),
-    /// Print the manual page (roff): `orchestrator man > orchestrator.1`.
+    /// Print the manual page as roff: `orchestrator man > orchestrator.1`.
     Man,
 }
 
@@ -232,7 +232,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit codes: 0 valid (warnings allowed), 1 invalid (or warnings with --strict), \
-2 the file cannot be read (missing, a directory, or larger than 1 MiB).\n\n\
+2 the file cannot be read (missing, a directory, or larger than 8 MiB).\n\n\
 Under GitHub Actions (GITHUB_ACTIONS=true) each problem is also printed to stderr as a workflow \
 command, so it shows on the pull request's diff.\n\nExamples:\n  orchestrator validate --strict\n  \
 orchestrator validate --config dispatch.yaml --output json\n  \

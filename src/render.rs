@@ -22,8 +22,12 @@ pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub enum Text {
     Literal(String),
-    /// The name of the compiled template in [`Templates`]: its key path in the file.
-    Template(String),
+    Template {
+        /// The compiled template in [`Templates`], shared by every leaf with the same source.
+        id: String,
+        /// This leaf's key path in the file, for messages.
+        path: String,
+    },
 }
 
 /// The structure of a payload, with its string leaves compiled.
@@ -40,6 +44,8 @@ pub enum PayloadTemplate {
 pub struct Templates {
     registry: Handlebars<'static>,
     budget: guard::Budget,
+    /// Registered template ids by source text.
+    compiled: std::collections::HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -56,6 +62,7 @@ impl Default for Templates {
         Templates {
             registry,
             budget: guard::Budget::default(),
+            compiled: std::collections::HashMap::new(),
         }
     }
 }
@@ -78,12 +85,25 @@ impl Templates {
             name: name.to_owned(),
             message,
         };
+        // A fan-out repeats the same few templates across many targets: compile each source
+        // once (compiling is most of the cost of loading, and the compiled form most of its
+        // memory).
+        if let Some(id) = self.compiled.get(source) {
+            return Ok(Text::Template {
+                id: id.clone(),
+                path: name.to_owned(),
+            });
+        }
         self.budget.take(source).map_err(problem)?;
         let template = handlebars::Template::compile(source)
             .map_err(|err| problem(template_error_message(&err)))?;
         guard::check(&template).map_err(problem)?;
         self.registry.register_template(name, template);
-        Ok(Text::Template(name.to_owned()))
+        self.compiled.insert(source.to_owned(), name.to_owned());
+        Ok(Text::Template {
+            id: name.to_owned(),
+            path: name.to_owned(),
+        })
     }
 
     /// Compiles every string leaf of a payload; problems in all leaves are returned together.
@@ -123,12 +143,12 @@ impl Templates {
     pub fn render_text(&self, text: &Text, ctx: &Context) -> Result<String, TemplateProblem> {
         match text {
             Text::Literal(s) => Ok(s.clone()),
-            Text::Template(name) => {
+            Text::Template { id, path: name } => {
                 // Rendering stops as soon as the output is too big, rather than after.
                 let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
                 let rendered = self
                     .registry
-                    .render_with_context_to_write(name, ctx, &mut out);
+                    .render_with_context_to_write(id, ctx, &mut out);
                 if out.overflowed() {
                     return Err(TemplateProblem {
                         name: name.clone(),
@@ -277,10 +297,18 @@ pub fn target_context(
     target: &RepoVars<'_>,
     dispatch_id: &str,
 ) -> Context {
-    let mut ctx = release.clone();
-    ctx.insert("target".into(), target.to_json());
-    ctx.insert("dispatch_id".into(), json!(dispatch_id));
-    Context::from(Value::Object(ctx))
+    let mut ctx = Context::from(Value::Object(release.clone()));
+    set_target(&mut ctx, target, dispatch_id);
+    ctx
+}
+
+/// Points a context made by [`target_context`] at another target, without copying the
+/// release's part again (a fan-out renders thousands of targets from one release).
+pub fn set_target(ctx: &mut Context, target: &RepoVars<'_>, dispatch_id: &str) {
+    if let Value::Object(map) = ctx.data_mut() {
+        map.insert("target".into(), target.to_json());
+        map.insert("dispatch_id".into(), json!(dispatch_id));
+    }
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ fn a_50_mb_file_is_refused_before_it_is_read() {
     assert_eq!(done.code, Some(2), "{}", done.output);
     assert_eq!(
         done.output,
-        "error: dispatch.yaml is larger than 1048576 bytes; a dispatch configuration is never that big\n"
+        "error: dispatch.yaml is larger than 8388608 bytes; a dispatch configuration is never that big\n"
     );
     assert!(done.elapsed < Duration::from_secs(5), "{:?}", done.elapsed);
 }
@@ -302,10 +302,10 @@ fn tabs_duplicate_keys_and_floods_of_problems() {
             format!("version: \"{}\"\n", "9".repeat(500_000)).into_bytes(),
         ),
         (
-            "2000 sources",
+            "20000 sources",
             format!(
                 "version: 1\ntargets: {{}}\nsources:\n{}",
-                (0..2000)
+                (0..20_000)
                     .map(|i| format!("  s{i}: {{repository: o/r, targets: []}}\n"))
                     .collect::<String>()
             )

@@ -11,14 +11,14 @@ use serde_yaml::{Mapping, Value};
 use std::io::Read;
 use std::path::Path;
 
-/// Larger files are refused before parsing: a real dispatch.yaml is a few KiB, and the cap
-/// bounds the time and memory any input can cost (with the walk's depth and alias limits in
-/// `locate.rs`).
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Larger files are refused before parsing: a real dispatch.yaml is a few KiB and a
+/// 10,000-target one about 2 MiB; the cap bounds the time and memory any input can cost (with
+/// the walk's depth and alias limits in `locate.rs`).
+pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Sources, and targets, a file may define: far past any real fan-out (GitHub's secondary
-/// rate limit allows about 80 dispatches a minute), and it bounds what `validate` renders.
-pub const MAX_ENTRIES: usize = 1000;
+/// Sources, and targets, a file may define: past any real fan-out (GitHub's secondary rate
+/// limit allows about 80 dispatches a minute), and it bounds what `validate` renders.
+pub const MAX_ENTRIES: usize = 10_000;
 
 /// When yaml-rust2 finds a syntax error in a file with more `[`/`{` than this, serde_yaml is
 /// not asked for its opinion: libyaml's time grows with the square of the nesting depth, and

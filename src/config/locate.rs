@@ -16,10 +16,10 @@ use yaml_rust2::scanner::Marker;
 /// Mappings and lists nested deeper than this are refused (serde_yaml's own limit is 128).
 pub const MAX_DEPTH: usize = 128;
 /// Keys, list items and values in the document once aliases are expanded; a real
-/// configuration has a few hundred.
-pub const MAX_NODES: u64 = 100_000;
+/// configuration has a few hundred, a 10,000-target one about 150,000.
+pub const MAX_NODES: u64 = 1_000_000;
 /// Bytes of text in the document once aliases are expanded.
-pub const MAX_EXPANDED_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
 /// Key paths kept for locating problems, in bytes; past it, problems are still reported but
 /// located at an enclosing key. (Paths grow with depth, so without a budget a deep document
 /// with long keys would cost memory quadratic in its size.)

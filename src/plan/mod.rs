@@ -9,7 +9,7 @@ use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
 use crate::dispatch::retry::RetryPolicy;
 use crate::release::Release;
-use crate::render::{release_context, target_context, RepoVars, TemplateProblem};
+use crate::render::{release_context, set_target, target_context, RepoVars, TemplateProblem};
 use crate::secret::Secret;
 pub use request::{sign, JobUrl, WorkflowCall};
 use serde_json::Value;
@@ -100,10 +100,25 @@ pub struct Skip {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("no source is named `{given}` (known sources: {})", known.join(", "))]
+    #[error("no source is named `{given}` (known sources: {})", list_some(known))]
     UnknownSource { given: String, known: Vec<String> },
     #[error("the plan has {} problem(s); nothing was sent", .0.len())]
     Problems(Vec<Diagnostic>),
+}
+
+/// The first names of a list, and how many more; enough to spot a typo.
+fn list_some(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 /// Whether a missing token is an error (a real run) or only shown (a dry run, validate).
@@ -143,11 +158,13 @@ pub fn plan(
         repo: &source.repository.name,
     };
     let shared = release_context(release, &source_vars);
+    // Made for the first target, then pointed at each next one.
+    let mut context: Option<handlebars::Context> = None;
 
     let mut plan = Plan {
         source: source.name.clone(),
         version: release.version.text.clone(),
-        jobs: Vec::new(),
+        jobs: Vec::with_capacity(source.targets.len()),
         skipped: Vec::new(),
     };
     let mut problems = Vec::new();
@@ -182,16 +199,20 @@ pub fn plan(
             .as_ref()
             .map(Repo::to_string)
             .unwrap_or_default();
-        let ctx = target_context(
-            &shared,
-            &RepoVars {
-                name,
-                repository: &repository,
-                owner: target.repository.as_ref().map_or("", |r| &r.owner),
-                repo: target.repository.as_ref().map_or("", |r| &r.name),
-            },
-            &dispatch_id,
-        );
+        let vars = RepoVars {
+            name,
+            repository: &repository,
+            owner: target.repository.as_ref().map_or("", |r| &r.owner),
+            repo: target.repository.as_ref().map_or("", |r| &r.name),
+        };
+        let ctx = match &mut context {
+            Some(ctx) => {
+                set_target(ctx, &vars, &dispatch_id);
+                ctx
+            }
+            None => context.insert(target_context(&shared, &vars, &dispatch_id)),
+        };
+        let ctx = &*ctx;
         let before = problems.len();
         let token = match &target.token_env {
             Some(env) => request::secret(
@@ -203,7 +224,7 @@ pub fn plan(
             ),
             None => Some(None),
         };
-        let rendered = request::render(config, target, &ctx, &path, lookup, tokens, &mut problems);
+        let rendered = request::render(config, target, ctx, &path, lookup, tokens, &mut problems);
         let (Some(token), Some(rendered)) = (token, rendered) else {
             continue;
         };
@@ -256,8 +277,14 @@ pub fn plan(
 /// run, retry and resume of this release, different for every other release or target.
 pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{source}\0{version}\0{target}").as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let digest = Sha256::new()
+        .chain_update(source)
+        .chain_update([0])
+        .chain_update(version)
+        .chain_update([0])
+        .chain_update(target)
+        .finalize();
+    hex::encode(&digest[..8])
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
