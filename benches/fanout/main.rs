@@ -154,7 +154,7 @@ fn run(options: &Options) -> Result<(), String> {
     if !options.no_rate {
         let (n, r) = (options.rate_targets, options.rate_requests);
         let window = Duration::from_millis(options.rate_window_ms);
-        let flag = if options.rate_window_ms % 1000 == 0 {
+        let flag = if options.rate_window_ms.is_multiple_of(1000) {
             format!("{r}/{}s", options.rate_window_ms / 1000)
         } else {
             format!("{r}/{}ms", options.rate_window_ms)
