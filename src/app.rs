@@ -375,7 +375,16 @@ fn send(
     observers.push(progress);
     let observer = All(observers);
     let cancel = CancellationToken::new();
-    runtime.block_on(async {
+    // Under GitHub Actions the delivery log folds into one group; the report and the
+    // annotations after it stay visible.
+    let group = env_var("GITHUB_ACTIONS").as_deref() == Some("true");
+    if group {
+        eprintln!(
+            "::group::orchestrator: sending {} request(s)",
+            plan.jobs.len()
+        );
+    }
+    let sent = runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
         let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
         if !cancel.is_cancelled() {
@@ -386,7 +395,11 @@ fn send(
         }
         watcher.abort();
         Ok((outcomes, cancel.is_cancelled()))
-    })
+    });
+    if group {
+        eprintln!("::endgroup::");
+    }
+    sent
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: stop starting requests, let those in flight finish and be

@@ -284,3 +284,21 @@ fn a_dry_run_in_actions_summarises_the_plan_and_warns_of_unset_tokens() {
     assert_eq!(runner.output_value("delivered").as_deref(), Some("0"));
     assert_no_secret("the summary", &summary);
 }
+
+#[test]
+fn the_delivery_log_is_folded_into_a_group_only_in_actions() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let output = run_mixed(&runner, &github, true, &["-v"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let open = stderr.find("::group::").expect("a group opens");
+    let close = stderr.find("::endgroup::").expect("and closes");
+    let first_log = stderr.find("attempt=1").expect("the -v log of a request");
+    assert!(open < first_log && first_log < close, "{stderr}");
+    assert!(
+        stderr[close..].contains("::error"),
+        "annotations stay outside the group: {stderr}"
+    );
+
+    let output = run_mixed(&runner, &github, false, &["-v"]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("::group::"));
+}
