@@ -385,9 +385,14 @@ fn destination(target: &TargetSpec) -> String {
 }
 
 pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
-    Diagnostic::error(Code::Render, problem.name, problem.message)
-        .with_help(format!(
+    let help = if problem.message.contains("not a known variable") {
+        format!(
             "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",
             crate::render::VARIABLES.join(", ")
-        ))
+        )
+    } else {
+        "keep rendered values small: send a reference (a version, a URL), not the content"
+            .to_owned()
+    };
+    Diagnostic::error(Code::Render, problem.name, problem.message).with_help(help)
 }
