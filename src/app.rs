@@ -116,6 +116,15 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         let loaded = ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
         match loaded {
             Ok(changes) => Some(changes),
+            // A dry run (often a pull-request check in a shallow checkout) still shows the
+            // plan: the targets are listed as undecided rather than failing the check.
+            Err(err) if args.dry_run => {
+                let _ = writeln!(stderr, "warning: cannot tell which files changed: {err}");
+                if let Some(help) = err.help() {
+                    let _ = writeln!(stderr, "  help: {help}");
+                }
+                None
+            }
             Err(err) => {
                 let _ = writeln!(stderr, "error: cannot tell which files changed: {err}");
                 if let Some(help) = err.help() {

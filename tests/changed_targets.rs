@@ -150,18 +150,54 @@ fn previous_version_overrides_the_tag_search() {
 #[test]
 fn outside_a_git_checkout_nothing_is_sent_and_the_error_says_how_to_fix_it() {
     let dir = config_dir(CONFIG);
+    let github = support::FakeGitHub::start();
     let output = orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0", "--dry-run"])
+        .args(["run", "--source", "app", "--version", "1.0.0"])
+        .args(["--api-url", &github.base_url()])
+        .env("APP_TOKEN", support::cli::WEBSITE_TOKEN)
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+    assert!(github.requests().is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("cannot tell which files changed"),
         "{stderr}"
     );
     assert!(stderr.contains("nothing was sent"), "{stderr}");
+}
+
+#[test]
+fn a_dry_run_without_git_history_still_shows_the_plan_and_says_what_is_undecided() {
+    let dir = config_dir(CONFIG);
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: cannot tell which files changed"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let website = outcome(&report, "website");
+    assert_eq!(website["outcome"], "planned");
+    assert!(
+        website["note"].as_str().unwrap().contains("not decided"),
+        "{website}"
+    );
 }
 
 #[test]

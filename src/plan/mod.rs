@@ -349,11 +349,14 @@ fn condition_holds(
     let Some(filter) = &target.condition.changed else {
         return Ok((None, None));
     };
+    // Only a dry run gets here without the changes (a real run stops at the edge when git
+    // cannot tell): plan the target, and say the condition was not decided.
     let Some(changes) = &release.changes else {
-        return Err(Diagnostic::error(
-            Code::InvalidCondition,
-            join(path, "when.changed"),
-            "the files changed since the previous release are not known",
+        return Ok((
+            None,
+            Some(format!(
+                "`when.changed: {filter}` not decided: the changed files are unknown (see the warning); a real run asks git"
+            )),
         ));
     };
     let verdict = changes.verdict(filter);
