@@ -123,10 +123,6 @@ pub trait Observer: Sync {
     fn finished(&self, _job: &Job, _outcome: &Outcome) {}
 }
 
-/// An observer that ignores everything.
-pub struct Quiet;
-impl Observer for Quiet {}
-
 /// How the whole run delivers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Delivery {

@@ -2,6 +2,7 @@
 //! until they complete, and report each run's conclusion.
 
 use super::github::GitHub;
+use super::response::{self, Answered};
 use super::{Outcome, RunInfo, Status};
 use crate::plan::Job;
 use futures::future::join_all;
@@ -27,6 +28,9 @@ impl Default for WaitOptions {
         }
     }
 }
+
+/// A workflow run's JSON is a few KiB; more is not a run.
+const MAX_RUN_BODY: usize = 1024 * 1024;
 
 #[derive(Deserialize)]
 struct Run {
@@ -118,12 +122,10 @@ async fn poll(github: &GitHub, job: &Job, url: &str) -> Result<Run, String> {
         .github_request(reqwest::Method::GET, url, job)
         .send()
         .await
-        .map_err(|e| e.without_url().to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("GitHub answered {}", response.status()));
+        .map_err(|err| response::transport(&err, job.timeout).reason)?;
+    let answered = Answered::read(response, MAX_RUN_BODY).await;
+    if !answered.is_success() {
+        return Err(format!("GitHub answered {}", answered.status));
     }
-    response
-        .json::<Run>()
-        .await
-        .map_err(|e| e.without_url().to_string())
+    serde_json::from_str(&answered.body).map_err(|e| format!("unexpected answer: {e}"))
 }

@@ -17,8 +17,7 @@ use std::time::Duration;
 
 /// GitHub rejects repository_dispatch bodies of 64 KB or more.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// GitHub's limit on `event_type`, in characters.
-pub const MAX_EVENT_TYPE_CHARS: usize = 100;
+pub use crate::config::compile::MAX_EVENT_TYPE_CHARS;
 
 /// Everything one release will cause.
 #[derive(Debug)]
