@@ -61,8 +61,21 @@ impl FakeGitHub {
     /// Binds 127.0.0.1 on a free port and serves from a background thread with its own
     /// runtime, so the caller needs none. Panics if the loopback socket cannot be set up.
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|e| panic!("FakeGitHub: cannot bind 127.0.0.1:0: {e}"));
+        Self::start_on(Ipv4Addr::LOCALHOST)
+    }
+
+    /// The same on another loopback address: `FakeGitHub::other_host()` is "another host"
+    /// (127.0.0.2) for tests of what may and may not cross to a host the configuration does
+    /// not name.
+    pub fn other_host() -> Self {
+        Self::start_on(Ipv4Addr::new(127, 0, 0, 2))
+    }
+
+    /// Binds `ip` (a loopback address) on a free port.
+    pub fn start_on(ip: Ipv4Addr) -> Self {
+        assert!(ip.is_loopback(), "FakeGitHub serves loopback only, not {ip}");
+        let listener = std::net::TcpListener::bind((ip, 0))
+            .unwrap_or_else(|e| panic!("FakeGitHub: cannot bind {ip}:0: {e}"));
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("FakeGitHub: no local address: {e}"));
@@ -94,7 +107,7 @@ impl FakeGitHub {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`, without a trailing slash, for the client's API base URL.
+    /// `http://<ip>:<port>`, without a trailing slash, for the client's API base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
