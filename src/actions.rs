@@ -6,6 +6,7 @@
 
 use crate::dispatch::{RunInfo, Status};
 use crate::report::{escape_data, escape_property, Entry, Report};
+use crate::secret::Redacting;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -56,7 +57,12 @@ impl Actions {
             None => {
                 let dir = self.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
                 let path = dir.join(format!("orchestrator-report-{}.json", std::process::id()));
-                match std::fs::File::create(&path).and_then(|mut f| report.write_json(&mut f)) {
+                let written = std::fs::File::create(&path).and_then(|f| {
+                    let mut out = Redacting::new(f);
+                    report.write_json(&mut out)?;
+                    out.flush()
+                });
+                match written {
                     Ok(()) => Some(path),
                     Err(err) => {
                         warn(stderr, "the report", &path, &err);
@@ -78,7 +84,8 @@ impl Actions {
 
 fn append(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let file = OpenOptions::new().create(true).append(true).open(path)?;
-    let mut out = io::BufWriter::new(file);
+    // Redacted line by line on its way to the file, like every output.
+    let mut out = Redacting::new(io::BufWriter::new(file));
     write(&mut out)?;
     out.flush()
 }

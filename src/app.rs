@@ -14,6 +14,7 @@ use crate::logging::{All, Log};
 use crate::plan::{plan, Plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
+use crate::secret::Redacting;
 use crate::style::Palette;
 use std::collections::HashMap;
 use std::io::Write;
@@ -39,8 +40,9 @@ pub fn main(cli: Cli) -> Exit {
     crate::logging::init(cli.verbosity());
     // Not locked for the whole run: log lines from runtime threads write to stderr too, and a
     // lock held here would block them forever.
-    let stdout = &mut std::io::stdout();
-    let stderr = &mut std::io::stderr();
+    // Everything printed passes the redaction gate, whatever wrote it.
+    let stdout = &mut Redacting::new(std::io::stdout());
+    let stderr = &mut Redacting::new(std::io::stderr());
     match cli.command {
         Command::Run(args) => run(&args, stdout, stderr),
         Command::Validate(args) => validate(&args, stdout, stderr),
@@ -236,7 +238,11 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         report
     };
     if let Some(path) = &args.report {
-        let written = std::fs::File::create(path).and_then(|mut f| report.write_json(&mut f));
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut out = Redacting::new(f);
+            report.write_json(&mut out)?;
+            out.flush()
+        });
         if let Err(err) = written {
             let _ = writeln!(
                 stderr,

@@ -97,9 +97,11 @@ impl Journal {
         if errors.is_some() {
             return;
         }
-        let Ok(mut line) = serde_json::to_vec(record) else {
+        let Ok(json) = serde_json::to_string(record) else {
             return;
         };
+        // The journal is an output like any other: no secret reaches it.
+        let mut line = crate::secret::redact(&json).into_bytes();
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(err) = file.write_all(&line).and_then(|()| file.flush()) {

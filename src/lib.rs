@@ -24,3 +24,4 @@ pub mod report;
 pub mod secret;
 pub mod shell;
 pub mod style;
+pub mod untrusted;

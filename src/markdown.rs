@@ -263,16 +263,35 @@ pub fn write_diagnostics(
     Ok(())
 }
 
-/// Plain text for a table cell: Markdown punctuation and HTML are escaped, lines joined.
+/// Plain text for a table cell: Markdown punctuation and HTML are escaped, lines joined, and
+/// what GitHub would turn into a link or a notification is broken with an invisible word
+/// joiner (U+2060): `@name` mentions, and bare `http://`, `https://` and `www.` autolinks.
 pub fn text(s: &str) -> String {
+    const JOINER: char = '\u{2060}';
+    // Redacted before escaping: an escaped secret (`ghp\_…`) would slip past the output gate.
+    let s = &crate::secret::redact(s);
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut rest = s.as_str();
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
         match c {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '!' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
             '\r' | '\n' => out.push(' '),
+            '@' => {
+                out.push('@');
+                out.push(JOINER);
+            }
+            ':' if rest.starts_with("//") => {
+                out.push(':');
+                out.push(JOINER);
+            }
+            'w' | 'W' if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("ww.") => {
+                out.push(c);
+                out.push(JOINER);
+            }
             c if c.is_control() => {}
             c => out.push(c),
         }
@@ -282,7 +301,7 @@ pub fn text(s: &str) -> String {
 
 /// A code span for a table cell; long enough a fence that no backtick inside can close it.
 pub fn code(s: &str) -> String {
-    let s: String = s
+    let s: String = crate::secret::redact(s)
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .filter(|c| !c.is_control())
@@ -320,9 +339,21 @@ mod tests {
     fn text_cannot_break_a_table_or_make_a_link() {
         assert_eq!(
             text("a | b\n![x](http://e/)<img>"),
-            "a \\| b \\!\\[x\\](http://e/)\\<img\\>"
+            "a \\| b \\!\\[x\\](http:\u{2060}//e/)\\<img\\>"
         );
         assert_eq!(text("plain words, 1.2.3"), "plain words, 1.2.3");
+    }
+
+    #[test]
+    fn text_cannot_mention_or_autolink() {
+        let shown = text("ping @octocat at https://evil.example or www.evil.example");
+        assert!(!shown.contains("@o"), "{shown}");
+        assert!(!shown.contains("https://"), "{shown}");
+        assert!(!shown.contains("www."), "{shown}");
+        assert_eq!(
+            shown.replace('\u{2060}', ""),
+            "ping @octocat at https://evil.example or www.evil.example"
+        );
     }
 
     #[test]

@@ -119,10 +119,11 @@ impl Observer for Progress {
 #[derive(Clone, Copy, Default)]
 pub struct LogWriter;
 
+/// Each log line is redacted whole (see [`crate::secret::Redacting`]) before it is written.
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
-    type Writer = LogWriter;
-    fn make_writer(&'a self) -> LogWriter {
-        LogWriter
+    type Writer = crate::secret::Redacting<LogWriter>;
+    fn make_writer(&'a self) -> Self::Writer {
+        crate::secret::Redacting::new(LogWriter)
     }
 }
 

@@ -421,7 +421,9 @@ pub fn write_annotations(
 
 // The escapes GitHub's runner expects in workflow commands (actions/toolkit `command.ts`).
 pub(crate) fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    // Redacted before escaping, which could split a secret the output gate looks for.
+    crate::secret::redact(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

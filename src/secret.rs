@@ -1,28 +1,88 @@
-//! Tokens: held so they cannot be printed by accident, and scrubbed from anything echoed back.
+//! Secrets, and the one redaction gate everything that leaves the process passes through.
+//!
+//! Every [`Secret`] registers its value when it is made (a token read from the environment, an
+//! App installation token minted at run time, a JWT, a secret webhook URL and its parts, a
+//! private key's lines). Every output channel (stdout, stderr, logs, the journal, report files,
+//! GitHub Actions summaries, outputs and annotations) writes through [`Redacting`] or calls
+//! [`redact`], which replaces every registered value with `***`. A secret is therefore hidden
+//! wherever it turns up, whoever wrote the text: a server echoing a request, a library's error,
+//! or our own code by mistake.
+//!
+//! Redaction works on whole lines and on whole texts, never on pieces: a text is redacted
+//! before it is cut to size, so a secret straddling the cut cannot survive in part.
 
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::collections::BTreeSet;
 use std::fmt;
+use std::io::{self, Write};
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// What replaces a secret.
+pub const MASK: &str = "***";
+
+/// Values shorter than this are not registered: masking every `v1` or `api` in every message
+/// would hide more than it protects, and no credential is that short.
+const MIN_SECRET_CHARS: usize = 6;
 
 /// A credential. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the value,
-/// and it is called in exactly one place: where the `Authorization` header is built.
+/// for the one place that needs it (the `Authorization` header, a request URL, a signature).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Holds `value` and registers it (and each of its lines) for redaction.
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        let value = value.into();
+        register(&value);
+        if value.contains('\n') {
+            value.lines().map(str::trim).for_each(register);
+        }
+        Secret(value)
+    }
+
+    /// A secret URL (a build hook's): the whole URL, and its path, query and every path
+    /// segment and query value that is not a plain word (`build_hooks`, `services`), so a
+    /// server that echoes only the path (`Cannot POST /build_hooks/5c23…`) or an id shows
+    /// nothing of it. The scheme and host are not secret: reports name them.
+    pub fn url(value: impl Into<String>) -> Secret {
+        let secret = Secret::new(value);
+        if let Ok(url) = url::Url::parse(&secret.0) {
+            register(url.path());
+            if let Some(query) = url.query() {
+                register(query);
+            }
+            let segments = url.path_segments().into_iter().flatten();
+            let values = url.query_pairs().map(|(_, v)| v.into_owned());
+            for part in segments.map(str::to_owned).chain(values) {
+                if !is_plain_word(&part) {
+                    register(&part);
+                }
+            }
+        }
+        secret
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
 
-    /// Replaces every occurrence of the secret in `text` (a server may echo a request back).
+    /// Replaces every occurrence of this secret in `text`. Prefer [`redact`], which hides every
+    /// registered secret.
     pub fn redact(&self, text: &str) -> String {
         if self.0.is_empty() {
             return text.to_owned();
         }
-        text.replace(&self.0, "***")
+        text.replace(&self.0, MASK)
     }
+}
+
+/// A path segment that names a kind of thing rather than identifying one: lowercase letters,
+/// `_` and `-`, at most 16 characters.
+fn is_plain_word(part: &str) -> bool {
+    part.len() <= 16
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-')
 }
 
 impl fmt::Debug for Secret {
@@ -33,7 +93,139 @@ impl fmt::Debug for Secret {
 
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
+        f.write_str(MASK)
+    }
+}
+
+/// The registered secrets and a matcher built from them (rebuilt, when one was added, by the
+/// next redaction: registering many is cheap).
+struct Registry {
+    values: BTreeSet<String>,
+    matcher: Option<Arc<AhoCorasick>>,
+    stale: bool,
+    longest: usize,
+}
+
+static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
+    values: BTreeSet::new(),
+    matcher: None,
+    stale: false,
+    longest: 0,
+});
+
+/// Adds `value` to what every output hides. Idempotent; values too short to be credentials
+/// are ignored.
+pub fn register(value: &str) {
+    let value = value.trim();
+    if value.chars().count() < MIN_SECRET_CHARS {
+        return;
+    }
+    if REGISTRY
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values
+        .contains(value)
+    {
+        return;
+    }
+    let mut registry = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+    if registry.values.insert(value.to_owned()) {
+        registry.longest = registry.longest.max(value.len());
+        registry.stale = true;
+    }
+}
+
+/// The length in bytes of the longest registered secret: how far past a cut a reader must look
+/// so that redacting before cutting sees every secret whole.
+pub fn longest() -> usize {
+    REGISTRY
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .longest
+}
+
+fn matcher() -> Option<Arc<AhoCorasick>> {
+    {
+        let registry = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
+        if !registry.stale {
+            return registry.matcher.clone();
+        }
+    }
+    let mut registry = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+    if registry.stale {
+        // Leftmost-longest: a whole URL wins over its path, a path over its segments.
+        registry.matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&registry.values)
+            .ok()
+            .map(Arc::new);
+        registry.stale = false;
+    }
+    registry.matcher.clone()
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn redact(text: &str) -> String {
+    match matcher() {
+        Some(matcher) if matcher.is_match(text) => {
+            matcher.replace_all(text, &vec![MASK; matcher.patterns_len()])
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Bytes with every registered secret replaced (for output that may not be UTF-8).
+fn redact_bytes(bytes: &[u8]) -> Vec<u8> {
+    match matcher() {
+        Some(matcher) if matcher.is_match(bytes) => {
+            matcher.replace_all_bytes(bytes, &vec![MASK.as_bytes(); matcher.patterns_len()])
+        }
+        _ => bytes.to_vec(),
+    }
+}
+
+/// A writer that redacts whole lines: bytes are held until a newline (or a flush) and written
+/// redacted, so a secret split across several `write` calls is still seen whole. Secrets never
+/// contain a newline (each line of a multi-line secret is registered on its own).
+pub struct Redacting<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Redacting<W> {
+    pub fn new(inner: W) -> Redacting<W> {
+        Redacting {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write_lines(&mut self, upto: usize) -> io::Result<()> {
+        let redacted = redact_bytes(&self.pending[..upto]);
+        self.pending.drain(..upto);
+        self.inner.write_all(&redacted)
+    }
+}
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.write_lines(last + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let all = self.pending.len();
+        self.write_lines(all)?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Redacting<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -56,9 +248,54 @@ mod tests {
     }
 
     #[test]
-    fn redacts_echoes() {
-        let s = Secret::new("tok");
-        assert_eq!(s.redact("Bearer tok and tok"), "Bearer *** and ***");
+    fn redacts_echoes_of_any_secret_ever_made() {
+        let _ = Secret::new("tok_0123456789");
+        assert_eq!(
+            redact("Bearer tok_0123456789 and tok_0123456789"),
+            "Bearer *** and ***"
+        );
+    }
+
+    #[test]
+    fn a_secret_url_hides_its_path_and_ids_but_not_its_host() {
+        let _ = Secret::url(
+            "https://api.netlify.com/build_hooks/5c23354f454e1350f8543e78?x=1&k=sEcReTvalue9",
+        );
+        assert_eq!(
+            redact("Cannot POST /build_hooks/5c23354f454e1350f8543e78"),
+            "Cannot POST ***"
+        );
+        assert_eq!(redact("id 5c23354f454e1350f8543e78."), "id ***.");
+        assert_eq!(redact("k=sEcReTvalue9"), "k=***");
+        assert_eq!(
+            redact("POST to api.netlify.com failed (build_hooks)"),
+            "POST to api.netlify.com failed (build_hooks)"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_secret_is_hidden_line_by_line() {
+        let _ = Secret::new("-----BEGIN KEY-----\nMIIEabcdefghijklmnop\n-----END KEY-----\n");
+        assert_eq!(redact("key: MIIEabcdefghijklmnop"), "key: ***");
+    }
+
+    #[test]
+    fn the_writer_sees_a_secret_split_across_writes() {
+        let _ = Secret::new("split_secret_value_42");
+        let mut out = Vec::new();
+        {
+            let mut w = Redacting::new(&mut out);
+            w.write_all(b"a split_sec").unwrap();
+            w.write_all(b"ret_value_42 b\nnext split_secret_").unwrap();
+            w.write_all(b"value_42").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "a *** b\nnext ***");
+    }
+
+    #[test]
+    fn short_values_are_not_registered() {
+        let _ = Secret::new("abc");
+        assert_eq!(redact("abc abcd"), "abc abcd");
     }
 
     #[test]

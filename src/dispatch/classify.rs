@@ -2,6 +2,7 @@
 //! no server needed). The hints say what a user should do, in the terms GitHub's docs use.
 
 use crate::config::model::TargetKind;
+use crate::untrusted;
 use serde::Deserialize;
 
 use std::time::Duration;
@@ -208,7 +209,8 @@ fn is_rate_limit(answer: &Answer<'_>, message: Option<&str>) -> bool {
 }
 
 /// GitHub's `message`, with the field errors of a 422 appended; falls back to a short,
-/// single-line excerpt of a non-JSON body.
+/// single-line excerpt of a non-JSON body. The whole body is redacted before anything is
+/// taken from it or cut, and what is shown is neutralized ([`crate::untrusted`]).
 fn github_message(body: &str) -> Option<String> {
     if let Ok(parsed) = serde_json::from_str::<ErrorBody>(body) {
         let mut message = parsed.message?;
@@ -227,11 +229,16 @@ fn github_message(body: &str) -> Option<String> {
         if !details.is_empty() {
             message.push_str(&format!(" ({})", details.join("; ")));
         }
-        return Some(message);
+        return Some(untrusted::shown(&message, MAX_MESSAGE_CHARS));
     }
-    let excerpt: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!excerpt.is_empty()).then(|| excerpt.chars().take(200).collect())
+    let excerpt = untrusted::excerpt(body, MAX_EXCERPT_CHARS);
+    (!excerpt.is_empty()).then_some(excerpt)
 }
+
+/// GitHub's own messages are a sentence or two; more is not a message.
+const MAX_MESSAGE_CHARS: usize = 1000;
+/// A non-JSON body (an HTML error page) is shown as a short excerpt.
+const MAX_EXCERPT_CHARS: usize = 200;
 
 fn reason_phrase(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status)

@@ -133,8 +133,8 @@ impl GitHub {
         let run = match serde_json::from_str::<RunDetails>(&text) {
             Ok(details) => RunInfo {
                 id: Some(details.workflow_run_id),
-                url: details.run_url,
-                html_url: details.html_url,
+                url: details.run_url.as_deref().and_then(crate::untrusted::link),
+                html_url: details.html_url.as_deref().and_then(crate::untrusted::link),
                 ..RunInfo::default()
             },
             Err(_) => RunInfo::unknown("GitHub did not return the run's id"),

@@ -33,7 +33,10 @@ impl Answered {
             retry_after: header("retry-after"),
             body: String::new(),
         };
-        answered.body = read_limited(response, max_body).await;
+        // Read past the limit by the longest secret, so that whatever is shown of the body is
+        // redacted with every secret whole before it is cut to the limit.
+        answered.body =
+            read_limited(response, max_body.saturating_add(crate::secret::longest())).await;
         answered
     }
 
@@ -72,6 +75,8 @@ pub fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
         detail = format!("{detail}: {cause}");
         source = cause.source();
     }
+    // Lower layers quote what the peer sent (a malformed header, say): show it as server text.
+    let detail = crate::untrusted::shown(&detail, 500);
     transport_failure(err.is_timeout(), &detail, timeout.as_secs())
 }
 

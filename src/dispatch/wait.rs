@@ -5,6 +5,7 @@ use super::github::GitHub;
 use super::response::{self, Answered};
 use super::{Outcome, RunInfo, Status};
 use crate::plan::Job;
+use crate::untrusted;
 use futures::future::join_all;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
@@ -76,12 +77,13 @@ async fn follow(github: &GitHub, job: &Job, run: &mut RunInfo, options: WaitOpti
     loop {
         match poll(github, job, &url).await {
             Ok(seen) => {
-                run.status = seen.status.clone();
-                run.conclusion = seen.conclusion;
-                if seen.html_url.is_some() {
-                    run.html_url = seen.html_url;
+                // Shown to people: only GitHub's words and a clean link survive.
+                run.status = seen.status.as_deref().map(untrusted::word);
+                run.conclusion = seen.conclusion.as_deref().map(untrusted::word);
+                if let Some(url) = seen.html_url.as_deref().and_then(untrusted::link) {
+                    run.html_url = Some(url);
                 }
-                if seen.status.as_deref() == Some("completed") {
+                if run.status.as_deref() == Some("completed") {
                     tracing::info!(target_name = %job.target, "run completed: {}", run.conclusion.as_deref().unwrap_or("unknown"));
                     return;
                 }

@@ -295,7 +295,9 @@ fn webhook_url(
             )
         })
         .unwrap_or_else(|_| format!("${env}"));
-    Some(JobUrl::Secret { url: value, shown })
+    // Registered again as a URL, so its path and ids are hidden wherever they turn up too.
+    let url = Secret::url(value.expose());
+    Some(JobUrl::Secret { url, shown })
 }
 
 /// Reads a secret variable: `Ok(None)` when it is unset and may be (a dry run); `None` after

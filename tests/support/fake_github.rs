@@ -73,7 +73,10 @@ impl FakeGitHub {
 
     /// Binds `ip` (a loopback address) on a free port.
     pub fn start_on(ip: Ipv4Addr) -> Self {
-        assert!(ip.is_loopback(), "FakeGitHub serves loopback only, not {ip}");
+        assert!(
+            ip.is_loopback(),
+            "FakeGitHub serves loopback only, not {ip}"
+        );
         let listener = std::net::TcpListener::bind((ip, 0))
             .unwrap_or_else(|e| panic!("FakeGitHub: cannot bind {ip}:0: {e}"));
         let addr = listener
@@ -124,6 +127,14 @@ impl FakeGitHub {
         let mut routes = lock(&self.state.routes);
         routes.retain(|r| !(r.method == route.method && r.path == route.path));
         routes.push(route);
+    }
+
+    /// Starts every route's script again from its first reply (for running the same scenario
+    /// several times against one server).
+    pub fn restart_scripts(&self) {
+        lock(&self.state.routes)
+            .iter_mut()
+            .for_each(|r| r.served = 0);
     }
 
     /// Delay applied to every reply that does not set its own.

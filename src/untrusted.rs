@@ -1,0 +1,190 @@
+//! Text a server sent, made fit to show: every registered secret redacted from the whole text
+//! first, then anything a terminal or the GitHub Actions runner would act on neutralized, then
+//! cut to size. Every message built from an answer (error text, run details) goes through
+//! [`shown`], so no server can write a workflow command, move a terminal's cursor or leave part
+//! of a secret behind a cut.
+
+/// Server text for messages: redacted, neutralized, at most `max_chars` characters (an
+/// ellipsis marks a cut).
+pub fn shown(raw: &str, max_chars: usize) -> String {
+    let redacted = crate::secret::redact(raw);
+    let clean = neutralize(&redacted);
+    truncate(&clean, max_chars)
+}
+
+/// A one-line excerpt of server text (an HTML error page, say): whitespace runs collapsed.
+pub fn excerpt(raw: &str, max_chars: usize) -> String {
+    let redacted = crate::secret::redact(raw);
+    let one_line = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate(&neutralize(&one_line), max_chars)
+}
+
+/// A value GitHub documents as one of a few words (a run's `status` or `conclusion`): kept
+/// when it is such a word (lowercase letters and `_`, at most 32), else `unrecognized`.
+pub fn word(raw: &str) -> String {
+    let plain =
+        (1..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if plain {
+        raw.to_owned()
+    } else {
+        "unrecognized".to_owned()
+    }
+}
+
+/// A URL from an answer, kept only for display: an http(s) URL that parses, in its normalized
+/// form (which cannot hold spaces or control characters), with no secret in it and at most
+/// 2,000 characters; anything else is dropped. Never used to decide where a request goes.
+pub fn link(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    let text = url.as_str();
+    let fits = matches!(url.scheme(), "http" | "https") && text.len() <= 2000;
+    (fits && crate::secret::redact(text) == text).then(|| text.to_owned())
+}
+
+/// Keeps line breaks, escapes every other control or invisible formatting character as
+/// `\u{..}` (ESC, NUL, CR, bidirectional overrides…), and breaks the two shapes the Actions
+/// runner reads as commands: a line that starts with `::` (after spaces) and `##[` anywhere.
+pub fn neutralize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start_matches([' ', '\t']);
+        let indent = &line[..line.len() - body.len()];
+        out.push_str(&indent.replace('\t', " "));
+        if body.starts_with("::") {
+            out.push('\\');
+        }
+        let mut rest = body;
+        while let Some(at) = rest.find("##[") {
+            escape_chars(&rest[..at], &mut out);
+            out.push_str("#\\#[");
+            rest = &rest[at + 3..];
+        }
+        escape_chars(rest, &mut out);
+    }
+    out
+}
+
+fn escape_chars(text: &str, out: &mut String) {
+    for c in text.chars() {
+        if c == '\t' {
+            out.push(' ');
+        } else if is_unsafe(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Control characters (C0, DEL, C1) and the invisible formatting characters that can make
+/// text display differently from what it is (zero-width, bidirectional controls, line and
+/// paragraph separators, BOM).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}')
+}
+
+/// At most `max_chars` characters; a cut ends with `…`.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((at, _)) => {
+            let keep = text[..at]
+                .char_indices()
+                .nth(max_chars.saturating_sub(1))
+                .map_or(at, |(i, _)| i);
+            format!("{}…", &text[..keep])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_commands_cannot_start_a_line() {
+        assert_eq!(
+            neutralize("bad\n::error title=X::pwned\n  ::add-mask::x"),
+            "bad\n\\::error title=X::pwned\n  \\::add-mask::x"
+        );
+        assert_eq!(neutralize("a ##[error]b"), "a #\\#[error]b");
+        assert_eq!(neutralize("a::b"), "a::b");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_visibly() {
+        assert_eq!(
+            neutralize("a\u{1b}[2Jb\0c\rd\u{202e}e"),
+            "a\\u{1b}[2Jb\\u{0}c\\u{d}d\\u{202e}e"
+        );
+        assert_eq!(neutralize("tab\there"), "tab here");
+    }
+
+    #[test]
+    fn only_plain_words_and_clean_links_are_kept_from_run_details() {
+        assert_eq!(word("in_progress"), "in_progress");
+        assert_eq!(word("success\n::error::x"), "unrecognized");
+        assert_eq!(
+            link("https://github.com/o/r/actions/runs/1").as_deref(),
+            Some("https://github.com/o/r/actions/runs/1")
+        );
+        assert_eq!(link("javascript:alert(1)"), None);
+        let _ = crate::secret::Secret::new("ghp_linkTOKEN000000000000");
+        assert_eq!(
+            link("https://github.com/o?t=ghp_linkTOKEN000000000000"),
+            None
+        );
+    }
+
+    #[test]
+    fn cuts_on_characters_and_marks_the_cut() {
+        assert_eq!(truncate("abcdef", 6), "abcdef");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("ééééé", 3), "éé…");
+        assert_eq!(truncate("abc", 0), "…");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+        /// For any secret, any text around it and any cut, no 8 characters of the secret
+        /// survive: redaction sees the whole text before anything is cut.
+        #[test]
+        fn no_fragment_of_a_secret_survives_any_cut(
+            secret in "[A-Za-z0-9_]{8,64}",
+            before in "[ .,:~-]{0,300}",
+            after in "[ .,:~-]{0,300}",
+            cut in 0usize..700,
+            excerpted in proptest::bool::ANY,
+        ) {
+            let _ = crate::secret::Secret::new(secret.clone());
+            let text = format!("{before}{secret}{after}");
+            let shown = if excerpted { excerpt(&text, cut) } else { shown(&text, cut) };
+            for window in secret.as_bytes().windows(8) {
+                let fragment = std::str::from_utf8(window).unwrap_or_default();
+                proptest::prop_assert!(!shown.contains(fragment), "{} in {}", fragment, shown);
+            }
+        }
+    }
+
+    #[test]
+    fn redacts_before_it_cuts() {
+        let token = "ghp_cutTOKENvalue000000000000000000000042";
+        let _ = crate::secret::Secret::new(token);
+        for cut in 0..60 {
+            let text = format!("{}{token} tail", "x".repeat(cut));
+            let shown = shown(&text, 50);
+            for window in token.as_bytes().windows(8) {
+                let fragment = std::str::from_utf8(window).unwrap();
+                assert!(!shown.contains(fragment), "{cut}: {shown}");
+            }
+        }
+    }
+}
