@@ -401,3 +401,25 @@ fn key_pem() -> String {
     let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA keygen");
     key.to_pkcs1_pem(LineEnding::LF).expect("PEM").to_string()
 }
+
+#[test]
+fn a_lookup_redirected_within_the_origin_is_followed_as_the_get_it_is() {
+    let github = FakeGitHub::start();
+    github.on(
+        "GET",
+        "/repos/o/cli",
+        Reply::status(301).header("location", "/repositories/99"),
+    );
+    github.on(
+        "GET",
+        "/repositories/99",
+        Reply::status(200).json(json!({"default_branch": "trunk"})),
+    );
+    let (code, report) = run(&github, &CLI.replace("    ref: main\n", ""), &[]);
+    assert_eq!(code, 0, "{report}");
+    let moved = github.requests_to("/repositories/99");
+    assert_eq!(moved.len(), 1);
+    let bearer = format!("Bearer {WEBSITE_TOKEN}");
+    assert_eq!(moved[0].header("authorization"), Some(bearer.as_str()));
+    assert_eq!(github.requests_to(WORKFLOW)[0].body_json()["ref"], "trunk");
+}
