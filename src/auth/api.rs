@@ -3,8 +3,9 @@
 
 use super::error::{rejected, Request};
 use crate::dispatch::classify::{Failure, Retry};
-use crate::dispatch::github::{ACCEPT_GITHUB_JSON, USER_AGENT};
-use crate::dispatch::response::{self, Answered};
+use crate::dispatch::github::ACCEPT_GITHUB_JSON;
+use crate::dispatch::outbound::{self, CHECK_API_URL, USER_AGENT};
+use crate::dispatch::response::Answered;
 use crate::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
 use serde::Deserialize;
@@ -17,6 +18,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Where and how to call.
 pub(super) struct Endpoint<'a> {
+    /// The run's one client, with [`outbound`]'s redirect policy.
     pub client: &'a reqwest::Client,
     /// Without a trailing slash.
     pub api_url: &'a str,
@@ -123,10 +125,9 @@ async fn send(
         failure.hint = failure.hint.map(|hint| jwt.redact(&hint));
         failure
     };
-    let response = builder
-        .send()
+    let response = outbound::send(builder, endpoint.timeout, CHECK_API_URL)
         .await
-        .map_err(|err| redact(response::transport(&err, endpoint.timeout)))?;
+        .map_err(redact)?;
     // A token answer is small; an error body is kept for its message.
     let max = if response.status().is_success() {
         MAX_BODY

@@ -130,6 +130,9 @@ pub fn classify(answer: &Answer<'_>, subject: &Subject<'_>) -> Result<u16, Failu
                 Some("GitHub rejected the request body; see its message above".to_owned()),
                 Retry::Never,
             ),
+            // Followable redirects never get here (see `outbound`): this one had no usable
+            // `Location`, or is not a redirect to follow at all (300, 304).
+            300..=399 => (Some(unfollowed_redirect_hint(subject)), Retry::Never),
             429 => (
                 Some("too many requests; wait and run again".to_owned()),
                 Retry::Later { after: retry_after },
@@ -181,6 +184,15 @@ pub fn transport_failure(timed_out: bool, detail: &str, timeout_secs: u64) -> Fa
             retry: Retry::Later { after: None },
         }
     }
+}
+
+fn unfollowed_redirect_hint(subject: &Subject<'_>) -> String {
+    let check = if subject.kind == TargetKind::Webhook {
+        "the webhook's URL"
+    } else {
+        "`api_url`"
+    };
+    format!("an answer that redirects without a usable `Location` is not followed: check {check}")
 }
 
 fn permission_hint(accepted: Option<&str>, subject: &Subject<'_>) -> String {
@@ -384,6 +396,12 @@ mod tests {
                 "503 Service Unavailable",
                 "server error",
                 later,
+            ),
+            (
+                answer(302, ""),
+                "302 Found",
+                "redirects without a usable `Location` is not followed: check `api_url`",
+                Retry::Never,
             ),
         ];
         for (answer, reason, hint, retry) in cases {

@@ -1,22 +1,21 @@
 //! The HTTP sender: one shared connection pool; GitHub requests exactly as GitHub documents
 //! them (`Accept`, `X-GitHub-Api-Version`, `User-Agent`, `Authorization: Bearer`), webhooks as
-//! their targets configure them.
+//! their targets configure them. Every request follows [`super::outbound`]'s policy.
 
 use super::classify::{classify, Failure, Retry, Subject};
-use super::response::{self, Answered};
+use super::outbound::{self, CHECK_API_URL, CHECK_WEBHOOK_URL};
+use super::response::Answered;
 use super::{Attempt, RunInfo, Sender};
 use crate::auth::AppTokens;
 use crate::config::Repo;
 use crate::plan::Job;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::time::Duration;
 use tokio::sync::Mutex;
 
-/// `orchestrator/<version>`: GitHub rejects requests without a User-Agent and asks that it
-/// name the application.
-pub const USER_AGENT: &str = concat!("orchestrator/", env!("CARGO_PKG_VERSION"));
+pub use super::outbound::USER_AGENT;
 pub const ACCEPT_GITHUB_JSON: &str = "application/vnd.github+json";
 /// Bodies are kept for messages and run details, up to this much.
 const MAX_BODY: usize = 64 * 1024;
@@ -42,15 +41,8 @@ struct RunDetails {
 
 impl GitHub {
     pub fn new() -> Result<GitHub, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            // GitHub answers a renamed repository with a redirect; follow a few, never loop.
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
         Ok(GitHub {
-            client,
+            client: outbound::client()?,
             app_tokens: None,
             default_branches: Mutex::new(HashMap::new()),
         })
@@ -62,16 +54,17 @@ impl GitHub {
         self
     }
 
-    /// A job with its App token, minted (or taken from the cache) now.
-    async fn with_app_token(&self, job: &Job) -> Result<Option<Job>, Failure> {
+    /// The job with the token its requests carry: an App target's installation token is
+    /// minted (or taken from the cache) now; any other job is returned as it is.
+    pub(super) async fn authorized<'a>(&self, job: &'a Job) -> Result<Cow<'a, Job>, Failure> {
         let (Some(_), Some(repo)) = (&job.app, &job.repository) else {
-            return Ok(None);
+            return Ok(Cow::Borrowed(job));
         };
         let Some(tokens) = &self.app_tokens else {
             return Err(permanent("no GitHub App credentials were loaded".into()));
         };
         let token = tokens.token_for(repo).await.map_err(|e| e.to_failure())?;
-        Ok(Some(Job {
+        Ok(Cow::Owned(Job {
             token: Some(token),
             ..job.clone()
         }))
@@ -81,7 +74,8 @@ impl GitHub {
         &self.client
     }
 
-    /// A request with the headers every request to GitHub's API carries.
+    /// A request with the headers every request to GitHub's API carries. `url` must be built
+    /// from the job's configured `api_base`; send it with [`send`].
     pub fn github_request(
         &self,
         method: reqwest::Method,
@@ -165,7 +159,7 @@ impl GitHub {
         for (name, value) in &job.headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        let response = request.send().await.map_err(|err| transport(job, &err))?;
+        let response = send(job, request).await?;
         answer(job, response).await
     }
 
@@ -184,13 +178,8 @@ impl GitHub {
         if let Some(branch) = cache.get(repo) {
             return Ok(branch.clone());
         }
-        let api = job.url.expose().split("/repos/").next().unwrap_or_default();
-        let url = format!("{api}/repos/{}/{}", repo.owner, repo.name);
-        let response = self
-            .github_request(reqwest::Method::GET, &url, job)
-            .send()
-            .await
-            .map_err(|err| transport(job, &err))?;
+        let url = format!("{}/repos/{}/{}", job.api_base, repo.owner, repo.name);
+        let response = send(job, self.github_request(reqwest::Method::GET, &url, job)).await?;
         let (_, text) = answer(job, response).await?;
         let info: RepoInfo = serde_json::from_str(&text)
             .map_err(|e| permanent(format!("cannot read the default branch of {repo}: {e}")))?;
@@ -201,12 +190,11 @@ impl GitHub {
 
 impl Sender for GitHub {
     async fn send(&self, job: &Job) -> Attempt {
-        let minted = match self.with_app_token(job).await {
-            Ok(minted) => minted,
+        let job = match self.authorized(job).await {
+            Ok(job) => job,
             Err(failure) => return Attempt::Failed(failure),
         };
-        let job = minted.as_ref().unwrap_or(job);
-        match self.try_send(job).await {
+        match self.try_send(&job).await {
             Ok(attempt) => attempt,
             Err(mut failure) => {
                 // A server may echo the request, headers included; no secret may survive.
@@ -260,6 +248,15 @@ fn permanent(reason: String) -> Failure {
     }
 }
 
-fn transport(job: &Job, err: &reqwest::Error) -> Failure {
-    response::transport(err, job.timeout)
+/// Sends one of the job's requests under the outbound policy.
+pub(super) async fn send(
+    job: &Job,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Failure> {
+    let hint = if job.kind.is_github() {
+        CHECK_API_URL
+    } else {
+        CHECK_WEBHOOK_URL
+    };
+    outbound::send(request, job.timeout, hint).await
 }

@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod github;
+pub mod outbound;
 pub mod pacing;
 pub mod response;
 pub mod retry;

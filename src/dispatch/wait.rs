@@ -1,8 +1,12 @@
 //! `--wait`: after delivery, follow the workflow runs that workflow_dispatch targets started
 //! until they complete, and report each run's conclusion.
+//!
+//! A run is polled at `{api_base}/repos/{owner}/{repo}/actions/runs/{id}`, built from the
+//! configured API base, whatever `run_url` GitHub's answer named (that stays display data),
+//! with the same token the dispatch carried (an App's installation token included).
 
-use super::github::GitHub;
-use super::response::{self, Answered};
+use super::github::{self, GitHub};
+use super::response::Answered;
 use super::{Outcome, RunInfo, Status};
 use crate::plan::Job;
 use crate::untrusted;
@@ -69,7 +73,7 @@ pub async fn wait_for_runs(
 }
 
 async fn follow(github: &GitHub, job: &Job, run: &mut RunInfo, options: WaitOptions) {
-    let Some(url) = run_url(job, run) else {
+    let Some(url) = poll_url(job, run) else {
         return;
     };
     let started = Instant::now();
@@ -106,25 +110,24 @@ async fn follow(github: &GitHub, job: &Job, run: &mut RunInfo, options: WaitOpti
     }
 }
 
-/// The REST URL of the run: as GitHub gave it, or built from the id.
-fn run_url(job: &Job, run: &RunInfo) -> Option<String> {
-    if let Some(url) = &run.url {
-        return Some(url.clone());
-    }
+/// The REST URL of the run, built from the configured API base and the run's id; a URL in
+/// GitHub's answer is never requested (it could name any host).
+fn poll_url(job: &Job, run: &RunInfo) -> Option<String> {
     let repo = job.repository.as_ref()?;
-    let api = job.url.expose().split("/repos/").next()?;
     Some(format!(
-        "{api}/repos/{}/{}/actions/runs/{}",
-        repo.owner, repo.name, run.id?
+        "{}/repos/{}/{}/actions/runs/{}",
+        job.api_base.trim_end_matches('/'),
+        repo.owner,
+        repo.name,
+        run.id?
     ))
 }
 
 async fn poll(github: &GitHub, job: &Job, url: &str) -> Result<Run, String> {
-    let response = github
-        .github_request(reqwest::Method::GET, url, job)
-        .send()
-        .await
-        .map_err(|err| response::transport(&err, job.timeout).reason)?;
+    // Minted now, so a long wait gets a fresh App token before the cached one expires.
+    let job = github.authorized(job).await.map_err(|f| f.reason)?;
+    let request = github.github_request(reqwest::Method::GET, url, &job);
+    let response = github::send(&job, request).await.map_err(|f| f.reason)?;
     let answered = Answered::read(response, MAX_RUN_BODY).await;
     if !answered.is_success() {
         return Err(format!("GitHub answered {}", answered.status));
