@@ -8,10 +8,10 @@ use crate::config::KeySource;
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::wait::{wait_for_runs, WaitOptions};
-use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome};
+use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome, Status};
 use crate::journal::{self, Journal};
 use crate::logging::{All, Log};
-use crate::plan::{plan, Plan, PlanError, Tokens};
+use crate::plan::{plan, Job, Plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
 use crate::secret::Redacting;
@@ -227,11 +227,20 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         if let Some(Err(err)) = journal.as_ref().map(Journal::check) {
             let _ = writeln!(stderr, "error: {err}");
         }
-        let report = Report::finished(&plan, &outcomes, started.elapsed().as_millis() as u64);
+        let report = Report::finished(
+            &plan,
+            &outcomes,
+            started.elapsed().as_millis() as u64,
+            interrupted,
+        );
         if interrupted {
+            let not_waited = outcomes
+                .iter()
+                .filter(|o| matches!(&o.status, Status::Delivered { run: Some(run), .. } if run.interrupted))
+                .count();
             let _ = writeln!(
                 stderr,
-                "interrupted: {} target(s) were not sent",
+                "interrupted: {} target(s) were not sent, {not_waited} workflow run(s) not waited for",
                 report.summary.not_sent
             );
         }
@@ -267,7 +276,9 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
         let _ = writeln!(stderr, "error: cannot write the report: {err}");
         return Exit::Failure;
     }
-    if report.summary.not_sent > 0 {
+    // Interrupted is 130 even when every request in flight then finished, or the signal came
+    // during `--wait`: the run did not do all it was asked.
+    if report.summary.interrupted || report.summary.not_sent > 0 {
         Exit::Interrupted
     } else if report.any_failed() || (report.summary.runs_failed > 0 && !args.ignore_run_failures) {
         Exit::Failure
@@ -409,12 +420,33 @@ fn send(
             }
         }
         watcher.abort();
-        Ok((outcomes, cancel.is_cancelled()))
+        let interrupted = cancel.is_cancelled();
+        if interrupted {
+            interrupt_waits(&plan.jobs, &mut outcomes, waits);
+        }
+        Ok((outcomes, interrupted))
     });
     if group {
         eprintln!("::endgroup::");
     }
     sent
+}
+
+/// After a signal, every run `--wait` should have followed that had not completed is marked
+/// as not waited for: an interrupted wait is neither success nor failure.
+fn interrupt_waits(jobs: &[Job], outcomes: &mut [Outcome], waits: WaitOptions) {
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        let Status::Delivered { run: Some(run), .. } = &mut outcome.status else {
+            continue;
+        };
+        let Some(workflow) = &job.workflow else {
+            continue;
+        };
+        let wanted = waits.all || workflow.wait;
+        if wanted && run.id.is_some() && run.status.as_deref() != Some("completed") {
+            run.interrupt_wait();
+        }
+    }
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: stop starting requests, let those in flight finish and be

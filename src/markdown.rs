@@ -130,6 +130,8 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     );
     if s.not_sent > 0 {
         counts.push_str(&format!(", **{} not sent** (interrupted)", s.not_sent));
+    } else if s.interrupted {
+        counts.push_str(", **interrupted**");
     }
     if s.runs_failed > 0 {
         counts.push_str(&format!(

@@ -28,6 +28,10 @@ pub struct Summary {
     pub not_sent: usize,
     /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
     pub runs_failed: usize,
+    /// Ctrl-C or SIGTERM stopped the run (exit 130): targets without a final answer are
+    /// `not_sent`, and runs not yet completed were not waited for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
@@ -112,8 +116,14 @@ impl Report {
         Report::new(plan, true, targets, None)
     }
 
-    /// The outcome of a run; `outcomes` are in the order of `plan.jobs`.
-    pub fn finished(plan: &Plan, outcomes: &[Outcome], duration_ms: u64) -> Report {
+    /// The outcome of a run; `outcomes` are in the order of `plan.jobs`; `interrupted` when a
+    /// signal stopped it.
+    pub fn finished(
+        plan: &Plan,
+        outcomes: &[Outcome],
+        duration_ms: u64,
+        interrupted: bool,
+    ) -> Report {
         let mut targets: Vec<TargetReport> = plan
             .jobs
             .iter()
@@ -126,7 +136,9 @@ impl Report {
             })
             .collect();
         targets.extend(skipped(plan));
-        Report::new(plan, false, targets, Some(duration_ms))
+        let mut report = Report::new(plan, false, targets, Some(duration_ms));
+        report.summary.interrupted = interrupted;
+        report
     }
 
     fn new(
@@ -298,9 +310,10 @@ impl Report {
             } else {
                 String::new()
             };
+            let interrupted = if s.interrupted { " (interrupted)" } else { "" };
             writeln!(
                 out,
-                "{} target(s): {} delivered, {} failed, {} skipped{not_sent} in {secs:.2} s",
+                "{} target(s): {} delivered, {} failed, {} skipped{not_sent} in {secs:.2} s{interrupted}",
                 s.total, s.delivered, s.failed, s.skipped
             )
         }

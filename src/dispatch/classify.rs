@@ -153,14 +153,15 @@ pub fn classify(answer: &Answer<'_>, subject: &Subject<'_>) -> Result<u16, Failu
 }
 
 /// With the primary limit spent, the wait is until its reset (plus a second, since the
-/// header has one-second resolution).
+/// header has one-second resolution). Saturating: the reset is the server's number, far past
+/// or near `u64::MAX` alike.
 fn until_reset(answer: &Answer<'_>) -> Option<Duration> {
     if answer.ratelimit_remaining.map(str::trim) != Some("0") {
         return None;
     }
     let reset = answer.ratelimit_reset?.trim().parse::<u64>().ok()?;
     Some(Duration::from_secs(
-        reset.saturating_sub(answer.now_epoch) + 1,
+        reset.saturating_sub(answer.now_epoch).saturating_add(1),
     ))
 }
 
@@ -416,6 +417,37 @@ mod tests {
             assert_eq!(failure.retry, *retry, "{}", failure.reason);
             assert_eq!(failure.http_status, Some(answer.status));
         }
+    }
+
+    #[test]
+    fn server_waits_of_any_size_are_read_without_overflow() {
+        let limited = |retry_after, reset, now_epoch| Answer {
+            retry_after,
+            ratelimit_remaining: Some("0"),
+            ratelimit_reset: reset,
+            now_epoch,
+            ..answer(403, r#"{"message":"API rate limit exceeded"}"#)
+        };
+        let wait = |a: &Answer<'_>| match classify(a, &SUBJECT).unwrap_err().retry {
+            Retry::RateLimited { wait } => wait,
+            other => panic!("{other:?}"),
+        };
+        let max = Some(Duration::from_secs(u64::MAX));
+        assert_eq!(
+            wait(&limited(Some("18446744073709551615"), None, 1000)),
+            max
+        );
+        assert_eq!(wait(&limited(None, Some("18446744073709551615"), 0)), max);
+        // a reset in the past: the header's one second of resolution
+        assert_eq!(
+            wait(&limited(None, Some("5"), 1000)),
+            Some(Duration::from_secs(1))
+        );
+        // a number too large for u64 is not a wait GitHub gave
+        assert_eq!(
+            wait(&limited(Some("18446744073709551616"), Some("x"), 1000)),
+            None
+        );
     }
 
     #[test]

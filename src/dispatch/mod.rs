@@ -16,11 +16,12 @@ pub mod wait;
 use crate::plan::Job;
 use classify::{Failure, Retry};
 use futures::stream::{self, StreamExt};
-use pacing::{Lane, Pacer, RateLimit};
+use pacing::{Held, Lane, Pacer, RateLimit};
 use retry::Next;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// What became of one target.
@@ -71,6 +72,10 @@ pub struct RunInfo {
     /// Why something is unknown (e.g. the server returns no run details).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// After `--wait`: a signal stopped the run before this run completed, so it was not
+    /// waited for (neither success nor failure).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl RunInfo {
@@ -81,9 +86,18 @@ impl RunInfo {
         }
     }
 
-    /// A waited-for run that did not succeed (including one still running at the timeout).
+    /// A waited-for run that did not succeed (including one still running at the timeout,
+    /// but not one whose wait was interrupted).
     pub fn failed(&self) -> bool {
-        self.status.is_some() && self.conclusion.as_deref() != Some("success")
+        self.status.is_some() && !self.interrupted && self.conclusion.as_deref() != Some("success")
+    }
+
+    /// A signal ended the wait before this run completed.
+    pub fn interrupt_wait(&mut self) {
+        self.interrupted = true;
+        self.note = Some(
+            "not waited for: the run was interrupted before this workflow run completed".to_owned(),
+        );
     }
 }
 
@@ -185,18 +199,22 @@ struct Run<'a, S> {
 impl<S: Sender> Run<'_, S> {
     async fn deliver(&self, job: &Job) -> Outcome {
         let started = Instant::now();
+        let deadline = started.checked_add(job.retry.deadline);
         let lane = Lane::new(&job.lane, job.token.as_ref().map(|t| t.expose()));
-        let mut attempts = 0;
+        let mut attempts: u32 = 0;
+        let mut last: Option<Failure> = None;
         let status = loop {
             let acquired = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => false,
-                _ = self.pacer.acquire(&lane) => true,
+                _ = self.cancel.cancelled() => None,
+                acquired = self.pacer.acquire(&lane, deadline) => Some(acquired),
             };
-            if !acquired {
-                break interrupted(attempts, None);
+            match acquired {
+                None => break interrupted(attempts, last),
+                Some(Err(held)) => break held_past_deadline(held, job, attempts, last),
+                Some(Ok(())) => {}
             }
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             self.observer.sending(job, attempts);
             let failure = match self.sender.send(job).await {
                 Attempt::Delivered { http_status, run } => {
@@ -204,27 +222,27 @@ impl<S: Sender> Run<'_, S> {
                 }
                 Attempt::Failed(failure) => failure,
             };
+            let elapsed = started.elapsed();
+            // The lane pauses only for a wait this target accepts itself: a longer one would
+            // hold every other target on the host and token past its own deadline.
             if let Retry::RateLimited { wait } = failure.retry {
                 let pause = wait.unwrap_or(job.retry.secondary_wait);
-                self.pacer.pause(&lane, pause);
+                if retry::fits(&job.retry, elapsed, pause) {
+                    self.pacer.pause(&lane, pause);
+                }
             }
-            match retry::next(
-                &job.retry,
-                &failure,
-                attempts,
-                started.elapsed(),
-                fastrand::f64(),
-            ) {
+            match retry::next(&job.retry, &failure, attempts, elapsed, fastrand::f64()) {
                 Next::GiveUp(why) => break failed(failure, why),
                 Next::Retry(delay) => {
                     self.observer.retrying(job, &failure, delay);
+                    last = Some(failure);
                     let waited = tokio::select! {
                         biased;
                         _ = self.cancel.cancelled() => false,
                         _ = tokio::time::sleep(delay) => true,
                     };
                     if !waited {
-                        break interrupted(attempts, Some(failure));
+                        break interrupted(attempts, last);
                     }
                 }
             }
@@ -251,14 +269,35 @@ fn failed(failure: Failure, why: Option<String>) -> Status {
     }
 }
 
+/// A signal stopped the run before this target had a final answer: `not_sent`, whether or
+/// not an earlier attempt went out (that attempt's answer asked for a retry, so it is not
+/// delivered; nor did it fail, since the run gave up rather than the target).
 fn interrupted(attempts: u32, last: Option<Failure>) -> Status {
+    let reason = match last {
+        Some(failure) => format!(
+            "the run was interrupted while waiting to retry, after {attempts} attempt(s) without a final answer (last: {})",
+            failure.reason
+        ),
+        None => "the run was interrupted before this target was sent".to_owned(),
+    };
+    Status::NotSent { reason }
+}
+
+/// The lane (API host and token) cannot start this target's next request before its deadline.
+fn held_past_deadline(held: Held, job: &Job, attempts: u32, last: Option<Failure>) -> Status {
+    let why = held.reason(job.retry.deadline);
     match last {
         Some(failure) => failed(
             failure,
-            Some(format!("interrupted after {attempts} attempt(s)")),
+            Some(format!("gave up after {attempts} attempt(s): {why}")),
         ),
-        None => Status::NotSent {
-            reason: "the run was interrupted before this target was sent".to_owned(),
+        None => Status::Failed {
+            http_status: None,
+            reason: format!("not sent: {why}"),
+            hint: Some(
+                "other targets on this host and token used up its rate limit; run again later (`--retry-failed`), or raise `--deadline`"
+                    .to_owned(),
+            ),
         },
     }
 }

@@ -5,6 +5,11 @@
 //! A sliding window rather than a token bucket, because that is how GitHub counts its
 //! per-minute secondary limit: a small fan-out still goes out at once, and a large one never
 //! has more than `requests` starts in any window.
+//!
+//! Waiting is bounded by the caller's deadline: a lane paused, or full, until after it is not
+//! waited for at all, and the caller gives up with [`Held`] as its reason. Instants are only
+//! ever added to with `checked_add`, since a pause can come from a server's number.
+#![deny(clippy::arithmetic_side_effects)]
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -47,7 +52,7 @@ impl RateLimit {
                 match unit {
                     "ms" => Duration::from_millis(n),
                     "s" => Duration::from_secs(n),
-                    "min" | "m" => Duration::from_secs(n * 60),
+                    "min" | "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(err)?),
                     _ => return Err(err()),
                 }
             }
@@ -83,6 +88,32 @@ impl Lane {
     }
 }
 
+/// Why a lane cannot start a request before the caller's deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Another request on the lane was rate-limited and GitHub asked for a pause.
+    Paused,
+    /// The lane's own `--rate-limit` has no room left before the deadline.
+    Full(RateLimit),
+}
+
+impl Held {
+    /// Why the target gives up, for its report line.
+    pub fn reason(&self, deadline: Duration) -> String {
+        let deadline = deadline.as_secs();
+        match self {
+            Held::Paused => format!(
+                "GitHub's rate limit paused this host/token past the target's {deadline} s deadline"
+            ),
+            Held::Full(limit) => format!(
+                "the rate limit of {} request(s) per {} ms for this host/token would start this request past the target's {deadline} s deadline",
+                limit.requests,
+                limit.window.as_millis()
+            ),
+        }
+    }
+}
+
 #[derive(Default)]
 struct LaneState {
     starts: VecDeque<Instant>,
@@ -107,8 +138,9 @@ impl Pacer {
         lanes.entry(lane.clone()).or_default().clone()
     }
 
-    /// Waits until this lane may start a request, and counts it.
-    pub async fn acquire(&self, lane: &Lane) {
+    /// Waits until this lane may start a request, and counts it; gives up at once, without
+    /// waiting, when that would be after `deadline` (`None`: no deadline).
+    pub async fn acquire(&self, lane: &Lane, deadline: Option<Instant>) -> Result<(), Held> {
         let state = self.lane(lane);
         loop {
             let wait = {
@@ -117,20 +149,25 @@ impl Pacer {
                 match self.wait_needed(&mut s, now) {
                     None => {
                         s.starts.push_back(now);
-                        return;
+                        return Ok(());
                     }
-                    Some(until) => until,
+                    Some((until, held)) => match (until, deadline) {
+                        (Some(until), Some(deadline)) if until <= deadline => until,
+                        (Some(until), None) => until,
+                        _ => return Err(held),
+                    },
                 }
             };
             tokio::time::sleep_until(wait).await;
         }
     }
 
-    /// `None` when a request may start now, else when to look again.
-    fn wait_needed(&self, s: &mut LaneState, now: Instant) -> Option<Instant> {
+    /// `None` when a request may start now, else when to look again (`None` for a time too
+    /// far to represent) and what holds it.
+    fn wait_needed(&self, s: &mut LaneState, now: Instant) -> Option<(Option<Instant>, Held)> {
         if let Some(until) = s.paused_until {
             if until > now {
-                return Some(until);
+                return Some((Some(until), Held::Paused));
             }
             s.paused_until = None;
         }
@@ -138,26 +175,33 @@ impl Pacer {
         // Slack so that jitter between our start and the server's arrival (scheduling, a new
         // connection) cannot squeeze requests of two of our windows into one of the server's:
         // 2% of a minute, and at least a quarter second for short windows.
-        let window = limit.window + (limit.window / 50).max(Duration::from_millis(250));
+        let slack =
+            (limit.window.checked_div(50).unwrap_or_default()).max(Duration::from_millis(250));
+        let window = limit.window.saturating_add(slack);
         while s
             .starts
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
+            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
         {
             s.starts.pop_front();
         }
-        if s.starts.len() < limit.requests as usize {
+        if s.starts.len() < usize::try_from(limit.requests).unwrap_or(usize::MAX) {
             return None;
         }
-        s.starts.front().map(|oldest| *oldest + window)
+        let oldest = s.starts.front()?;
+        Some((oldest.checked_add(window), Held::Full(limit)))
     }
 
     /// Holds every request of the lane until `wait` has passed (extending, never shortening,
     /// a pause already in force).
+    /// A wait too long to represent is no pause: callers pause only for waits within a
+    /// deadline, which are short.
     pub fn pause(&self, lane: &Lane, wait: Duration) {
         let state = self.lane(lane);
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
-        let until = Instant::now() + wait;
+        let Some(until) = Instant::now().checked_add(wait) else {
+            return;
+        };
         s.paused_until = Some(s.paused_until.map_or(until, |u| u.max(until)));
     }
 }
@@ -194,7 +238,7 @@ mod tests {
         let start = Instant::now();
         let mut starts = Vec::new();
         for _ in 0..7 {
-            pacer.acquire(&lane).await;
+            pacer.acquire(&lane, None).await.unwrap();
             starts.push(start.elapsed());
         }
         assert_eq!(starts[..3], [Duration::ZERO; 3]);
@@ -209,9 +253,18 @@ mod tests {
             window: Duration::from_secs(60),
         }));
         let start = Instant::now();
-        pacer.acquire(&Lane::new("https://a", Some("t"))).await;
-        pacer.acquire(&Lane::new("https://a", Some("u"))).await;
-        pacer.acquire(&Lane::new("https://b", Some("t"))).await;
+        pacer
+            .acquire(&Lane::new("https://a", Some("t")), None)
+            .await
+            .unwrap();
+        pacer
+            .acquire(&Lane::new("https://a", Some("u")), None)
+            .await
+            .unwrap();
+        pacer
+            .acquire(&Lane::new("https://b", Some("t")), None)
+            .await
+            .unwrap();
         assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
@@ -222,9 +275,63 @@ mod tests {
         pacer.pause(&lane, Duration::from_secs(5));
         pacer.pause(&lane, Duration::from_secs(2));
         let start = Instant::now();
-        pacer.acquire(&lane).await;
+        pacer.acquire(&lane, None).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
-        pacer.acquire(&Lane::new("https://other", Some("t"))).await;
+        pacer
+            .acquire(&Lane::new("https://other", Some("t")), None)
+            .await
+            .unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_past_the_deadline_gives_up_at_once() {
+        let pacer = Pacer::new(None);
+        let lane = Lane::new("https://a", Some("t"));
+        pacer.pause(&lane, Duration::from_secs(100_000));
+        let start = Instant::now();
+        let deadline = start.checked_add(Duration::from_secs(300));
+        assert_eq!(pacer.acquire(&lane, deadline).await, Err(Held::Paused));
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "never sleeps past a deadline"
+        );
+        assert_eq!(
+            Held::Paused.reason(Duration::from_secs(300)),
+            "GitHub's rate limit paused this host/token past the target's 300 s deadline"
+        );
+        // within the deadline, it waits
+        let deadline = start.checked_add(Duration::from_secs(200_000));
+        assert_eq!(pacer.acquire(&lane, deadline).await, Ok(()));
+        assert_eq!(start.elapsed(), Duration::from_secs(100_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_lane_past_the_deadline_gives_up_at_once() {
+        let limit = RateLimit {
+            requests: 1,
+            window: Duration::from_secs(60),
+        };
+        let pacer = Pacer::new(Some(limit));
+        let lane = Lane::new("https://a", Some("t"));
+        let start = Instant::now();
+        let deadline = start.checked_add(Duration::from_secs(10));
+        assert_eq!(pacer.acquire(&lane, deadline).await, Ok(()));
+        assert_eq!(pacer.acquire(&lane, deadline).await, Err(Held::Full(limit)));
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_too_long_to_represent_do_not_panic() {
+        let pacer = Pacer::new(Some(RateLimit {
+            requests: 1,
+            window: Duration::MAX,
+        }));
+        let lane = Lane::new("https://a", Some("t"));
+        pacer.pause(&lane, Duration::MAX);
+        assert_eq!(pacer.acquire(&lane, None).await, Ok(()));
+        assert!(pacer.acquire(&lane, None).await.is_err());
+        assert!(RateLimit::parse("1/999999999999999999min").is_err());
     }
 }

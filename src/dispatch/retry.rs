@@ -5,6 +5,10 @@
 //! Written here rather than taken from a backoff crate because the delay is the larger of our
 //! backoff and the server's own instruction (`Retry-After`, a rate-limit reset, the minute
 //! GitHub asks for after a secondary limit), and giving up depends on that instruction too.
+//!
+//! A server's wait is any number it likes (`Retry-After: 18446744073709551615`), so every sum
+//! here saturates: a wait too long to represent is simply one that passes the deadline.
+#![deny(clippy::arithmetic_side_effects)]
 
 use super::classify::{Failure, Retry};
 use std::time::Duration;
@@ -70,15 +74,23 @@ pub fn next(
     let exponent = attempt.saturating_sub(1).min(16);
     let ceiling = policy
         .base_delay
-        .saturating_mul(1 << exponent)
+        .saturating_mul(2u32.saturating_pow(exponent))
         .min(policy.max_delay);
-    let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    // Not `mul_f64`, which panics where the product rounds past `Duration::MAX`.
+    let backoff = Duration::try_from_secs_f64(ceiling.as_secs_f64() * jitter)
+        .unwrap_or(ceiling)
+        .min(ceiling);
     let delay = backoff.max(required.unwrap_or_default());
-    if elapsed + delay > policy.deadline {
+    if !fits(policy, elapsed, delay) {
         let why = match required {
             Some(wait) if wait >= backoff => format!(
                 "GitHub asked to wait {} s, which would pass the {} s deadline",
-                wait.as_secs_f64().ceil(),
+                whole_secs(wait),
                 policy.deadline.as_secs()
             ),
             _ => format!(
@@ -89,6 +101,18 @@ pub fn next(
         return Next::GiveUp(Some(format!("gave up after {attempt} attempt(s): {why}")));
     }
     Next::Retry(delay)
+}
+
+/// Whether waiting `wait` more, `elapsed` after the first attempt, still ends within the
+/// deadline. A rate-limited target pauses its whole lane only for a wait it accepts itself.
+pub fn fits(policy: &RetryPolicy, elapsed: Duration, wait: Duration) -> bool {
+    elapsed.saturating_add(wait) <= policy.deadline
+}
+
+/// A duration in seconds, rounded up, for messages.
+pub fn whole_secs(wait: Duration) -> u64 {
+    let part = u64::from(wait.subsec_nanos() > 0);
+    wait.as_secs().saturating_add(part)
 }
 
 #[cfg(test)]
@@ -183,5 +207,49 @@ mod tests {
             next(&p, &failure(LATER), 1, S(10), 0.5),
             Next::GiveUp(Some(_))
         ));
+    }
+
+    #[test]
+    fn any_server_wait_gives_up_at_the_deadline_without_overflow() {
+        let p = RetryPolicy::default();
+        let huge = Duration::MAX;
+        for retry in [
+            Retry::Later { after: Some(huge) },
+            Retry::RateLimited { wait: Some(huge) },
+            Retry::RateLimited {
+                wait: Some(S(u64::MAX)),
+            },
+        ] {
+            assert_eq!(
+                next(&p, &failure(retry), 1, S(299), 0.5),
+                Next::GiveUp(Some(format!(
+                    "gave up after 1 attempt(s): GitHub asked to wait {} s, which would pass the 300 s deadline",
+                    u64::MAX
+                ))),
+                "{retry:?}"
+            );
+        }
+        assert!(matches!(
+            next(&p, &failure(LATER), 1, Duration::MAX, f64::NAN),
+            Next::GiveUp(Some(_))
+        ));
+        let p = RetryPolicy {
+            max_attempts: u32::MAX,
+            base_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            deadline: Duration::MAX,
+            ..p
+        };
+        assert!(matches!(
+            next(&p, &failure(LATER), u32::MAX - 1, S(1), 1.0),
+            Next::Retry(_)
+        ));
+    }
+
+    #[test]
+    fn whole_seconds_round_up_and_saturate() {
+        assert_eq!(whole_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(whole_secs(S(3)), 3);
+        assert_eq!(whole_secs(Duration::MAX), u64::MAX);
     }
 }

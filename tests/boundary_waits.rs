@@ -1,0 +1,514 @@
+//! Trust at the boundary, waits and interruption (issue 10, items 5, 6 and 9): no wait a server
+//! names can panic or hold other targets past their deadline, and a signal is exit 130 with
+//! nothing reported as failed or delivered by accident.
+//!
+//! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
+//! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
+
+mod support;
+
+use orchestrator::config::{self, model::Settings};
+use orchestrator::dispatch::classify::{Failure, Retry};
+use orchestrator::dispatch::pacing::RateLimit;
+use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Outcome, Sender, Status};
+use orchestrator::plan::{plan, Job, Tokens};
+use orchestrator::release::{CiContext, Release, Version};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+use support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use support::{FakeGitHub, Reply};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+// ---------------------------------------------------------------------------------------------
+// Paused clock, recording sender
+
+/// Answers each target from a script (the last answer repeats; delivered when unscripted) and
+/// records when, on the paused clock, each request went out.
+struct Recorder {
+    start: Instant,
+    script: HashMap<String, Vec<Attempt>>,
+    sent: Mutex<Vec<(String, Duration)>>,
+}
+
+impl Recorder {
+    fn new(script: &[(&str, Vec<Attempt>)]) -> Recorder {
+        Recorder {
+            start: Instant::now(),
+            script: script
+                .iter()
+                .map(|(t, a)| ((*t).to_owned(), a.clone()))
+                .collect(),
+            sent: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn sends_to(&self, target: &str) -> Vec<Duration> {
+        let sent = self.sent.lock().unwrap();
+        sent.iter()
+            .filter(|(t, _)| t == target)
+            .map(|(_, at)| *at)
+            .collect()
+    }
+}
+
+impl Sender for Recorder {
+    fn send(&self, job: &Job) -> impl Future<Output = Attempt> + Send {
+        let mut sent = self.sent.lock().unwrap();
+        let before = sent.iter().filter(|(t, _)| *t == job.target).count();
+        sent.push((job.target.clone(), self.start.elapsed()));
+        let answer = match self.script.get(&job.target) {
+            Some(answers) => answers[before.min(answers.len() - 1)].clone(),
+            None => delivered(),
+        };
+        async move { answer }
+    }
+}
+
+fn delivered() -> Attempt {
+    Attempt::Delivered {
+        http_status: 204,
+        run: None,
+    }
+}
+
+fn rate_limited(wait: Option<Duration>) -> Attempt {
+    Attempt::Failed(Failure {
+        http_status: Some(403),
+        reason: "403 Forbidden: You have exceeded a secondary rate limit.".to_owned(),
+        hint: None,
+        retry: Retry::RateLimited { wait },
+    })
+}
+
+fn unavailable() -> Attempt {
+    Attempt::Failed(Failure {
+        http_status: Some(503),
+        reason: "503 Service Unavailable".to_owned(),
+        hint: None,
+        retry: Retry::Later {
+            after: Some(Duration::from_secs(20)),
+        },
+    })
+}
+
+/// The jobs of `many_targets(n)` for source `app`, all on one lane (host and token).
+fn jobs(n: usize) -> Vec<Job> {
+    let yaml = many_targets(n);
+    let none = figment::providers::Serialized::defaults(Settings::default());
+    let checked = config::check(yaml.as_bytes(), none, &Settings::default());
+    let config = checked.config.expect("valid config");
+    let release = Release {
+        source: "app".to_owned(),
+        version: Version::parse("1.0.0").unwrap(),
+        vars: Default::default(),
+        ci: CiContext::sample(),
+        changes: None,
+    };
+    let token = |_: &str| Some(WEBSITE_TOKEN.to_owned());
+    plan(&config, &release, &token, Tokens::Required)
+        .expect("a plan")
+        .jobs
+}
+
+struct Quiet;
+impl Observer for Quiet {}
+
+/// Cancels the run when the first retry is scheduled: a signal during a backoff.
+struct SignalAtFirstRetry(CancellationToken);
+impl Observer for SignalAtFirstRetry {
+    fn retrying(&self, _: &Job, _: &Failure, _: Duration) {
+        self.0.cancel();
+    }
+}
+
+fn one_at_a_time(rate_limit: Option<RateLimit>) -> Delivery {
+    Delivery {
+        concurrency: 1,
+        rate_limit,
+    }
+}
+
+fn reason(outcome: &Outcome) -> &str {
+    match &outcome.status {
+        Status::Failed { reason, .. } | Status::NotSent { reason } => reason,
+        other => panic!("{} has no reason: {other:?}", outcome.target),
+    }
+}
+
+fn is_delivered(outcome: &Outcome) -> bool {
+    matches!(outcome.status, Status::Delivered { .. })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_of_u64_max_fails_that_target_at_once_and_the_others_are_delivered() {
+    let huge = Some(Duration::from_secs(u64::MAX));
+    let sender = Recorder::new(&[("t00", vec![rate_limited(huge)])]);
+    let jobs = jobs(3);
+    let cancel = CancellationToken::new();
+    let delivery = one_at_a_time(Some(RateLimit::DEFAULT));
+
+    let outcomes = dispatch_all(&sender, &jobs, delivery, &Quiet, &cancel).await;
+
+    assert!(matches!(outcomes[0].status, Status::Failed { .. }));
+    assert!(
+        reason(&outcomes[0]).contains(
+            "GitHub asked to wait 18446744073709551615 s, which would pass the 300 s deadline"
+        ),
+        "{}",
+        reason(&outcomes[0])
+    );
+    assert!(outcomes[1..].iter().all(is_delivered), "{outcomes:?}");
+    assert_eq!(sender.start.elapsed(), Duration::ZERO, "nobody waited");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_retry_after_on_one_target_does_not_hold_the_others_on_its_token() {
+    let sender = Recorder::new(&[(
+        "t00",
+        vec![rate_limited(Some(Duration::from_secs(100_000)))],
+    )]);
+    let jobs = jobs(3);
+    let cancel = CancellationToken::new();
+
+    let outcomes = dispatch_all(&sender, &jobs, one_at_a_time(None), &Quiet, &cancel).await;
+
+    assert_eq!(outcomes[0].attempts, 1);
+    assert!(
+        reason(&outcomes[0])
+            .contains("GitHub asked to wait 100000 s, which would pass the 300 s deadline"),
+        "{}",
+        reason(&outcomes[0])
+    );
+    assert!(outcomes[1..].iter().all(is_delivered), "{outcomes:?}");
+    assert_eq!(sender.sends_to("t01"), [Duration::ZERO]);
+    assert_eq!(sender.start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_gives_up_when_its_lane_is_paused_past_its_own_deadline() {
+    // t00 accepts a 120 s pause (its deadline is the default 300 s); t01 allows only 60 s and
+    // gives up at once instead of sleeping; t02 on another token is not held at all.
+    let sender = Recorder::new(&[(
+        "t00",
+        vec![rate_limited(Some(Duration::from_secs(120))), delivered()],
+    )]);
+    let mut jobs = jobs(3);
+    jobs[1].retry.deadline = Duration::from_secs(60);
+    jobs[2].token = Some(orchestrator::secret::Secret::new("another-token"));
+    let cancel = CancellationToken::new();
+    let delivery = Delivery {
+        concurrency: 3,
+        rate_limit: None,
+    };
+
+    let outcomes = dispatch_all(&sender, &jobs, delivery, &Quiet, &cancel).await;
+
+    assert!(is_delivered(&outcomes[0]), "{:?}", outcomes[0]);
+    assert_eq!(
+        sender.sends_to("t00"),
+        [Duration::ZERO, Duration::from_secs(120)]
+    );
+    assert_eq!(
+        reason(&outcomes[1]),
+        "not sent: GitHub's rate limit paused this host/token past the target's 60 s deadline"
+    );
+    assert_eq!(outcomes[1].attempts, 0);
+    assert!(
+        outcomes[1].duration.is_zero(),
+        "never sleeps past a deadline"
+    );
+    assert!(sender.sends_to("t01").is_empty());
+    assert!(is_delivered(&outcomes[2]));
+    assert_eq!(sender.sends_to("t02"), [Duration::ZERO]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_gives_up_when_its_full_lane_has_no_room_before_its_deadline() {
+    let limit = RateLimit {
+        requests: 1,
+        window: Duration::from_secs(60),
+    };
+    let mut jobs = jobs(2);
+    jobs[1].retry.deadline = Duration::from_secs(10);
+    let sender = Recorder::new(&[]);
+    let cancel = CancellationToken::new();
+
+    let outcomes = dispatch_all(&sender, &jobs, one_at_a_time(Some(limit)), &Quiet, &cancel).await;
+
+    assert!(is_delivered(&outcomes[0]));
+    assert!(
+        reason(&outcomes[1])
+            .contains("this host/token would start this request past the target's 10 s deadline"),
+        "{}",
+        reason(&outcomes[1])
+    );
+    assert_eq!(sender.start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_during_a_retry_backoff_leaves_the_target_not_sent_rather_than_failed() {
+    let sender = Recorder::new(&[("t00", vec![unavailable()])]);
+    let jobs = jobs(1);
+    let cancel = CancellationToken::new();
+    let observer = SignalAtFirstRetry(cancel.clone());
+
+    let outcomes = dispatch_all(&sender, &jobs, one_at_a_time(None), &observer, &cancel).await;
+
+    assert!(
+        matches!(outcomes[0].status, Status::NotSent { .. }),
+        "{:?}",
+        outcomes[0]
+    );
+    assert_eq!(outcomes[0].attempts, 1);
+    assert!(reason(&outcomes[0]).contains("interrupted while waiting to retry, after 1 attempt(s)"));
+    assert_eq!(
+        sender.start.elapsed(),
+        Duration::ZERO,
+        "the backoff was cut short"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real binary
+
+/// Runs `orchestrator run` for source `app` with a JSON report; kills it (and fails) if it takes
+/// longer than `limit`.
+fn run_within(limit: Duration, yaml: &str, github: &FakeGitHub, extra: &[&str]) -> Output {
+    let dir = config_dir(yaml);
+    let child = spawn(dir.path(), github, extra);
+    finish_within(child, limit)
+}
+
+fn spawn(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Child {
+    orchestrator_std(dir)
+        .args(["run", "--source", "app", "--version", "1.0.0"])
+        .args(["--output", "json", "--api-url", &github.base_url()])
+        .args(extra)
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish_within(mut child: Child, limit: Duration) -> Output {
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {limit:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn report_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}), exit {:?}: {}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn target(report: &Value, name: &str) -> Value {
+    report["targets"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["target"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} in {report}"))
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what} never happened"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The request is seen before the binary reads the answer; let it get to the wait.
+    std::thread::sleep(Duration::from_millis(100));
+}
+
+const SHORT: Duration = Duration::from_secs(3);
+
+#[test]
+fn retry_after_u64_max_and_a_reset_near_u64_max_fail_one_target_exit_1_and_deliver_the_rest() {
+    for (name, reply) in [
+        (
+            "retry-after",
+            Reply::secondary_rate_limit().header("retry-after", u64::MAX),
+        ),
+        ("reset", Reply::primary_rate_limited(u64::MAX)),
+    ] {
+        let github = FakeGitHub::start();
+        github.on("POST", "/repos/o/t00/dispatches", reply);
+        let output = run_within(SHORT, &many_targets(3), &github, &["--concurrency", "1"]);
+        assert_eq!(output.status.code(), Some(1), "{name}: no panic");
+        let report = report_of(&output);
+        let t00 = target(&report, "t00");
+        assert_eq!(t00["outcome"], "failed", "{name}");
+        assert!(
+            t00["reason"]
+                .as_str()
+                .unwrap()
+                .contains("s, which would pass the 300 s deadline"),
+            "{name}: {t00}"
+        );
+        assert_eq!(report["summary"]["delivered"], 2, "{name}");
+        assert_eq!(github.requests_to("/repos/o/t01/dispatches").len(), 1);
+        assert_eq!(github.requests_to("/repos/o/t02/dispatches").len(), 1);
+    }
+}
+
+#[test]
+fn retry_after_100000_on_one_target_fails_it_at_once_and_the_others_on_its_token_are_delivered() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/t00/dispatches",
+        Reply::secondary_rate_limit().header("retry-after", 100_000),
+    );
+    let output = run_within(SHORT, &many_targets(3), &github, &["--concurrency", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = report_of(&output);
+    let t00 = target(&report, "t00");
+    assert_eq!(t00["attempts"], 1);
+    assert!(
+        t00["reason"]
+            .as_str()
+            .unwrap()
+            .contains("GitHub asked to wait 100000 s, which would pass the 300 s deadline"),
+        "{t00}"
+    );
+    for name in ["t01", "t02"] {
+        assert_eq!(target(&report, name)["outcome"], "delivered", "{report}");
+    }
+}
+
+#[test]
+fn sigterm_during_a_retry_backoff_exits_130_with_that_target_not_sent() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/t00/dispatches",
+        Reply::server_error(503).header("retry-after", 20),
+    );
+    let dir = config_dir(&many_targets(2));
+    let child = spawn(dir.path(), &github, &["--concurrency", "2"]);
+    wait_until("both sends", || github.requests().len() >= 2);
+    signal(&child, "-TERM");
+    let output = finish_within(child, SHORT);
+
+    assert_eq!(output.status.code(), Some(130));
+    let report = report_of(&output);
+    let t00 = target(&report, "t00");
+    assert_eq!(t00["outcome"], "not_sent", "{t00}");
+    assert_eq!(t00["attempts"], 1);
+    assert!(
+        t00["reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted while waiting to retry"),
+        "{t00}"
+    );
+    assert_eq!(target(&report, "t01")["outcome"], "delivered");
+    assert_eq!(report["summary"]["failed"], 0);
+    assert_eq!(report["summary"]["interrupted"], true);
+    assert_eq!(github.requests_to("/repos/o/t00/dispatches").len(), 1);
+}
+
+#[test]
+fn sigterm_during_wait_exits_130_and_the_run_is_reported_as_not_waited_for() {
+    let yaml = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [cli]}
+targets:
+  cli:
+    kind: workflow_dispatch
+    repository: o/cli
+    workflow: release.yml
+    ref: main
+    wait: true
+    token_env: APP_TOKEN
+"#;
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/cli/actions/workflows/release.yml/dispatches",
+        Reply::status(200).json(json!({
+            "workflow_run_id": 9,
+            "run_url": format!("{}/repos/o/cli/actions/runs/9", github.base_url()),
+            "html_url": "https://github.com/o/cli/actions/runs/9",
+        })),
+    );
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/9",
+        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
+    );
+    let dir = config_dir(yaml);
+    let child = spawn(dir.path(), &github, &["--poll-interval-ms", "5000"]);
+    wait_until("the first poll", || {
+        !github.requests_to("/repos/o/cli/actions/runs/9").is_empty()
+    });
+    signal(&child, "-TERM");
+    let output = finish_within(child, SHORT);
+
+    assert_eq!(output.status.code(), Some(130));
+    let report = report_of(&output);
+    let cli = target(&report, "cli");
+    assert_eq!(cli["outcome"], "delivered");
+    assert_eq!(cli["run"]["interrupted"], true, "{cli}");
+    assert!(
+        cli["run"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("not waited for"),
+        "{cli}"
+    );
+    assert_eq!(
+        report["summary"]["runs_failed"], 0,
+        "not waited for is not failed"
+    );
+    assert_eq!(report["summary"]["interrupted"], true);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 workflow run(s) not waited for"));
+}
+
+#[test]
+fn sigterm_with_only_requests_in_flight_that_then_finish_still_exits_130() {
+    let github = FakeGitHub::start();
+    github.set_default_delay(Duration::from_millis(500));
+    let dir = config_dir(&many_targets(2));
+    let child = spawn(dir.path(), &github, &["--concurrency", "2"]);
+    wait_until("both sends", || github.requests().len() >= 2);
+    signal(&child, "-TERM");
+    let output = finish_within(child, SHORT);
+
+    assert_eq!(output.status.code(), Some(130));
+    let report = report_of(&output);
+    assert_eq!(report["summary"]["delivered"], 2, "{report}");
+    assert_eq!(report["summary"]["not_sent"], 0);
+    assert_eq!(report["summary"]["interrupted"], true);
+}
