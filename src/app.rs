@@ -9,7 +9,7 @@ use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::wait::{wait_for_runs, WaitOptions};
 use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome, Status};
-use crate::journal::{self, Journal};
+use crate::journal::{self, EarlierDelivery, Journal};
 use crate::logging::{All, Log};
 use crate::plan::{plan, Job, Plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
@@ -176,8 +176,13 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
             concurrency: config.concurrency,
             rate_limit: config.rate_limit,
         };
-        let journal = match args.journal.as_ref().or(args.resume.as_ref()) {
-            Some(path) => match Journal::open(path, &plan.source, &plan.version) {
+        let journal = match (&args.journal, &args.resume) {
+            (Some(path), _) => Some((path, "--journal")),
+            (None, Some(path)) => Some((path, "--resume")),
+            (None, None) => None,
+        };
+        let journal = match journal {
+            Some((path, flag)) => match Journal::open(path, flag, &plan.source, &plan.version) {
                 Ok(journal) => Some(journal),
                 Err(err) => {
                     let _ = writeln!(stderr, "error: {err}");
@@ -287,7 +292,9 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
     }
 }
 
-/// `--resume` and `--retry-failed`: set aside what an earlier run already took care of.
+/// `--resume` and `--retry-failed`: set aside what an earlier run already took care of. A
+/// target counts as delivered only when the request delivered is the one planned now (same
+/// fingerprint); a target whose request changed since is sent again, with a note.
 fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(), Exit> {
     let (path, earlier, from_journal) = match (&args.resume, &args.retry_failed) {
         (Some(path), _) => (
@@ -295,11 +302,7 @@ fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) ->
             journal::read_journal(path, &plan.source, &plan.version),
             true,
         ),
-        (None, Some(path)) => (
-            path,
-            journal::read_report(path, &plan.source, &plan.version),
-            false,
-        ),
+        (None, Some(path)) => (path, report::read(path, &plan.source, &plan.version), false),
         (None, None) => return Ok(()),
     };
     let earlier = earlier.map_err(|err| {
@@ -307,6 +310,7 @@ fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) ->
         Exit::Usage
     })?;
     let shown = path.display().to_string();
+    let what = if from_journal { "journal" } else { "report" };
     if !earlier.in_flight.is_empty() {
         let _ = writeln!(
             stderr,
@@ -315,17 +319,37 @@ fn apply_earlier_run(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) ->
             earlier.in_flight.join(", ")
         );
     }
+    let why_changed = format!(
+        "sent again: the {what} {shown} records a different request (URL, method or body) as delivered"
+    );
+    let mut changed = Vec::new();
+    for job in &mut plan.jobs {
+        if earlier.delivery_of(job) == EarlierDelivery::Changed {
+            changed.push(job.target.clone());
+            job.note = Some(match job.note.take() {
+                Some(note) => format!("{note}; {why_changed}"),
+                None => why_changed.clone(),
+            });
+        }
+    }
+    if !changed.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "note: {} target(s) changed since the {what} {shown} recorded them delivered (their URL, method or body differs); sending them again: {}",
+            changed.len(),
+            changed.join(", ")
+        );
+    }
     if from_journal {
         plan.set_aside(|job| {
-            earlier
-                .delivered
-                .contains(&job.dispatch_id)
+            (earlier.delivery_of(job) == EarlierDelivery::Same)
                 .then(|| format!("already delivered (journal {shown})"))
         });
     } else {
         plan.set_aside(|job| {
-            (!earlier.failed.contains(&job.dispatch_id))
-                .then(|| format!("not failed in the earlier run (report {shown})"))
+            let send = earlier.failed.contains(&job.dispatch_id)
+                || earlier.delivery_of(job) == EarlierDelivery::Changed;
+            (!send).then(|| format!("not failed in the earlier run (report {shown})"))
         });
     }
     Ok(())

@@ -7,16 +7,30 @@
 //! run stopped: it may or may not have been delivered, and `--resume` sends it again.
 
 use crate::dispatch::{Observer, Outcome, Status};
+use crate::files::{self, FileError, FileKind};
 use crate::plan::Job;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::{Read as _, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// One line of the journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The version of the journal's records and of JSON reports: every record and report carries
+/// `"format": 1`, and a reader refuses any other (or none).
+pub const FORMAT: u32 = 1;
+
+/// One line of the journal, as written.
+#[derive(Serialize)]
+struct Line<'a> {
+    format: u32,
+    #[serde(flatten)]
+    record: &'a Record,
+}
+
+/// What one line of the journal records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
     /// The start of a run.
@@ -25,12 +39,15 @@ pub enum Record {
     Sending {
         dispatch_id: String,
         target: String,
+        /// The rendered request's [`Job::fingerprint`].
+        fingerprint: String,
         attempt: u32,
     },
     /// A target's final outcome in this run.
     Outcome {
         dispatch_id: String,
         target: String,
+        fingerprint: String,
         #[serde(flatten)]
         status: Status,
         attempts: u32,
@@ -38,15 +55,41 @@ pub enum Record {
     },
 }
 
+/// A record as read back: only what `--resume` needs, each field required.
+#[derive(Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+enum Recorded {
+    Run {
+        source: String,
+        version: String,
+    },
+    Sending {
+        dispatch_id: String,
+        target: String,
+    },
+    Outcome {
+        dispatch_id: String,
+        fingerprint: String,
+        outcome: Ended,
+    },
+}
+
+/// How a target ended, as journals and reports spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    Delivered,
+    Failed,
+    Skipped,
+    NotSent,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("cannot write the journal {path}: {source}")]
     Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read {path}: {source}")]
-    Read {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -58,6 +101,14 @@ pub enum JournalError {
     },
     #[error("{path} is not a journal or JSON report of orchestrator: {detail}")]
     Malformed { path: PathBuf, detail: String },
+    #[error("{path}, line {line}: {detail}; nothing was sent")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+    #[error("{path} cannot be used with --retry-failed: {detail}; nothing was sent")]
+    Report { path: PathBuf, detail: String },
 }
 
 /// Appends records to the journal file; it is also an [`Observer`] of delivery.
@@ -69,39 +120,57 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating or appending to) `path` and records the start of a run.
-    pub fn open(path: &Path, source: &str, version: &str) -> Result<Journal, JournalError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| JournalError::Write {
-                path: path.to_owned(),
-                source,
-            })?;
+    /// Opens (creating or appending to) `path`, named by the flag `named_by`, and records the
+    /// start of a run. A last line cut short by a kill is ended first, so this run's records
+    /// start on a line of their own.
+    pub fn open(
+        path: &Path,
+        named_by: &'static str,
+        source: &str,
+        version: &str,
+    ) -> Result<Journal, JournalError> {
+        let kind = FileKind {
+            named_by,
+            ..files::JOURNAL
+        };
+        let mut file = files::open_append(path, &kind)?;
+        let torn = ends_torn(&mut file).map_err(|source| JournalError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
         let journal = Journal {
             path: path.to_owned(),
             file: Mutex::new(file),
             error: Mutex::new(None),
         };
-        journal.record(&Record::Run {
+        let run = Record::Run {
             source: source.to_owned(),
             version: version.to_owned(),
-        });
+        };
+        journal.write(if torn { b"\n" } else { b"" }, &run);
         journal.check()?;
         Ok(journal)
     }
 
     fn record(&self, record: &Record) {
+        self.write(b"", record);
+    }
+
+    /// Writes `prefix` and the record as one line, in one write.
+    fn write(&self, prefix: &[u8], record: &Record) {
         let mut errors = self.error.lock().unwrap_or_else(|e| e.into_inner());
         if errors.is_some() {
             return;
         }
-        let Ok(json) = serde_json::to_string(record) else {
+        let Ok(json) = serde_json::to_string(&Line {
+            format: FORMAT,
+            record,
+        }) else {
             return;
         };
         // The journal is an output like any other: no secret reaches it.
-        let mut line = crate::secret::redact(&json).into_bytes();
+        let mut line = prefix.to_vec();
+        line.extend_from_slice(crate::secret::redact(&json).as_bytes());
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(err) = file.write_all(&line).and_then(|()| file.flush()) {
@@ -122,11 +191,23 @@ impl Journal {
     }
 }
 
+/// Whether the file is not empty and does not end with a newline (a kill cut its last line).
+fn ends_torn(file: &mut File) -> std::io::Result<bool> {
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
 impl Observer for Journal {
     fn sending(&self, job: &Job, attempt: u32) {
         self.record(&Record::Sending {
             dispatch_id: job.dispatch_id.clone(),
             target: job.target.clone(),
+            fingerprint: job.fingerprint.clone(),
             attempt,
         });
     }
@@ -135,9 +216,10 @@ impl Observer for Journal {
         self.record(&Record::Outcome {
             dispatch_id: job.dispatch_id.clone(),
             target: job.target.clone(),
+            fingerprint: job.fingerprint.clone(),
             status: outcome.status.clone(),
             attempts: outcome.attempts,
-            duration_ms: outcome.duration.as_millis() as u64,
+            duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
         });
     }
 }
@@ -145,54 +227,139 @@ impl Observer for Journal {
 /// What an earlier run left behind, by dispatch id.
 #[derive(Debug, Default, PartialEq)]
 pub struct Earlier {
-    /// Dispatches known to be delivered.
-    pub delivered: HashSet<String>,
-    /// Dispatches that ended failed or not sent.
+    /// Dispatches known to be delivered, with the fingerprint of the last request delivered.
+    pub delivered: HashMap<String, String>,
+    /// Dispatches that ended failed or not sent (and were never delivered).
     pub failed: HashSet<String>,
     /// Targets whose request was sent but whose outcome was never recorded.
     pub in_flight: Vec<String>,
 }
 
+/// What an earlier run did with the request a job would send now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlierDelivery {
+    /// This very request was delivered.
+    Same,
+    /// The target was delivered, but its request (URL, method or body) was different.
+    Changed,
+    /// Not delivered.
+    No,
+}
+
+impl Earlier {
+    pub fn note(&mut self, dispatch_id: String, fingerprint: String, ended: Ended) {
+        match ended {
+            Ended::Delivered => {
+                self.failed.remove(&dispatch_id);
+                self.delivered.insert(dispatch_id, fingerprint);
+            }
+            Ended::Failed | Ended::NotSent => {
+                if !self.delivered.contains_key(&dispatch_id) {
+                    self.failed.insert(dispatch_id);
+                }
+            }
+            Ended::Skipped => {}
+        }
+    }
+
+    /// Whether `job`'s request was delivered by the earlier run.
+    pub fn delivery_of(&self, job: &Job) -> EarlierDelivery {
+        match self.delivered.get(&job.dispatch_id) {
+            Some(fingerprint) if *fingerprint == job.fingerprint => EarlierDelivery::Same,
+            Some(_) => EarlierDelivery::Changed,
+            None => EarlierDelivery::No,
+        }
+    }
+}
+
+/// A line that is not JSON (or not UTF-8): what a kill leaves when it cuts a write short.
+struct Torn(String);
+
+fn parse_line(bytes: &[u8]) -> Result<Value, Torn> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Torn("it is not UTF-8 text".to_owned()))?;
+    serde_json::from_str(text).map_err(|e| Torn(format!("it is not JSON ({e})")))
+}
+
+/// Checks a record's `format` and reads it.
+fn read_record(value: Value) -> Result<Recorded, String> {
+    match value.get("format") {
+        None => {
+            return Err(
+                "the record has no `format`: it is not a journal of this orchestrator (journals of earlier versions are not bound to the requests they sent); start a fresh one"
+                    .to_owned(),
+            )
+        }
+        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => {}
+        Some(other) => {
+            return Err(format!(
+                "the record has format {other}; this orchestrator reads journals of format {FORMAT}"
+            ))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| format!("it is not a journal record ({e})"))
+}
+
 /// Reads a journal (possibly of several runs appended) of the release `source`/`version`.
+///
+/// A line that is not JSON is tolerated only where a kill leaves one: as the last line, or as
+/// the last line of a run that a resumed run continued after. Anywhere else the journal was
+/// changed by something other than orchestrator, and it is refused.
 pub fn read_journal(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
-    let file = File::open(path).map_err(|source| JournalError::Read {
+    let bytes = files::read(path, &files::JOURNAL)?;
+    let line_error = |line: usize, detail: String| JournalError::Line {
         path: path.to_owned(),
-        source,
-    })?;
+        line,
+        detail,
+    };
+    let lines: Vec<(usize, Result<Value, Torn>)> = bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.trim_ascii().is_empty())
+        .map(|(index, line)| (index + 1, parse_line(line)))
+        .collect();
     let mut earlier = Earlier::default();
     let mut sent: HashMap<String, String> = HashMap::new();
     let mut runs = 0;
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(|source| JournalError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        // A line cut short by a kill is not a record; everything before it still counts.
-        let Ok(record) = serde_json::from_str::<Record>(&line) else {
-            continue;
+    for (at, (number, parsed)) in lines.iter().enumerate() {
+        let value = match parsed {
+            Ok(value) => value.clone(),
+            Err(Torn(detail)) => {
+                let ends_a_run = match lines.get(at + 1) {
+                    None => true,
+                    Some((_, Ok(next))) => next.get("record") == Some(&Value::from("run")),
+                    Some((_, Err(_))) => false,
+                };
+                if ends_a_run {
+                    continue;
+                }
+                return Err(line_error(
+                    *number,
+                    format!("{detail}; only the last line of a run can be cut short (by a kill), so something else changed this journal"),
+                ));
+            }
         };
-        match record {
-            Record::Run {
+        match read_record(value).map_err(|detail| line_error(*number, detail))? {
+            Recorded::Run {
                 source: s,
                 version: v,
             } => {
                 runs += 1;
                 check_release(path, &s, &v, source, version)?;
             }
-            Record::Sending {
+            Recorded::Sending {
                 dispatch_id,
                 target,
                 ..
             } => {
                 sent.insert(dispatch_id, target);
             }
-            Record::Outcome {
+            Recorded::Outcome {
                 dispatch_id,
-                status,
-                ..
+                fingerprint,
+                outcome,
             } => {
                 sent.remove(&dispatch_id);
-                earlier.note(dispatch_id, &status);
+                earlier.note(dispatch_id, fingerprint, outcome);
             }
         }
     }
@@ -204,63 +371,14 @@ pub fn read_journal(path: &Path, source: &str, version: &str) -> Result<Earlier,
     }
     earlier.in_flight = sent
         .into_iter()
-        .filter(|(id, _)| !earlier.delivered.contains(id))
+        .filter(|(id, _)| !earlier.delivered.contains_key(id))
         .map(|(_, target)| target)
         .collect();
     earlier.in_flight.sort();
     Ok(earlier)
 }
 
-/// Reads a JSON report written by `--output json` or `--report FILE`.
-pub fn read_report(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
-    #[derive(Deserialize)]
-    struct Report {
-        source: String,
-        version: String,
-        targets: Vec<Entry>,
-    }
-    #[derive(Deserialize)]
-    struct Entry {
-        dispatch_id: Option<String>,
-        #[serde(flatten)]
-        status: Option<Status>,
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| JournalError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let report: Report = serde_json::from_str(&text).map_err(|e| JournalError::Malformed {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })?;
-    check_release(path, &report.source, &report.version, source, version)?;
-    let mut earlier = Earlier::default();
-    for entry in report.targets {
-        if let (Some(id), Some(status)) = (entry.dispatch_id, entry.status) {
-            earlier.note(id, &status);
-        }
-    }
-    Ok(earlier)
-}
-
-impl Earlier {
-    fn note(&mut self, dispatch_id: String, status: &Status) {
-        match status {
-            Status::Delivered { .. } => {
-                self.failed.remove(&dispatch_id);
-                self.delivered.insert(dispatch_id);
-            }
-            Status::Failed { .. } | Status::NotSent { .. } => {
-                if !self.delivered.contains(&dispatch_id) {
-                    self.failed.insert(dispatch_id);
-                }
-            }
-            Status::Skipped { .. } => {}
-        }
-    }
-}
-
-fn check_release(
+pub(crate) fn check_release(
     path: &Path,
     found_source: &str,
     found_version: &str,
@@ -289,29 +407,115 @@ mod tests {
         file
     }
 
+    const RUN: &str = r#"{"format":1,"record":"run","source":"app","version":"1.0.0"}"#;
+
     #[test]
     fn reads_delivered_failed_and_in_flight_and_skips_a_torn_last_line() {
         let file = write(&[
-            r#"{"record":"run","source":"app","version":"1.0.0"}"#,
-            r#"{"record":"sending","dispatch_id":"a","target":"ta","attempt":1}"#,
-            r#"{"record":"sending","dispatch_id":"b","target":"tb","attempt":1}"#,
-            r#"{"record":"sending","dispatch_id":"c","target":"tc","attempt":1}"#,
-            r#"{"record":"outcome","dispatch_id":"a","target":"ta","outcome":"delivered","http_status":204,"attempts":1,"duration_ms":5}"#,
-            r#"{"record":"outcome","dispatch_id":"b","target":"tb","outcome":"failed","reason":"x","attempts":1,"duration_ms":5}"#,
-            r#"{"record":"outcome","dispatch_id":"c","tar"#,
+            RUN,
+            r#"{"format":1,"record":"sending","dispatch_id":"a","target":"ta","fingerprint":"fa","attempt":1}"#,
+            r#"{"format":1,"record":"sending","dispatch_id":"b","target":"tb","fingerprint":"fb","attempt":1}"#,
+            r#"{"format":1,"record":"sending","dispatch_id":"c","target":"tc","fingerprint":"fc","attempt":1}"#,
+            r#"{"format":1,"record":"outcome","dispatch_id":"a","target":"ta","fingerprint":"fa","outcome":"delivered","http_status":204,"attempts":1,"duration_ms":5}"#,
+            r#"{"format":1,"record":"outcome","dispatch_id":"b","target":"tb","fingerprint":"fb","outcome":"failed","reason":"x","attempts":1,"duration_ms":5}"#,
+            r#"{"format":1,"record":"outcome","dispatch_id":"c","tar"#,
         ]);
         let earlier = read_journal(file.path(), "app", "1.0.0").unwrap();
-        assert_eq!(earlier.delivered, HashSet::from(["a".to_owned()]));
+        assert_eq!(
+            earlier.delivered,
+            HashMap::from([("a".to_owned(), "fa".to_owned())])
+        );
         assert_eq!(earlier.failed, HashSet::from(["b".to_owned()]));
         assert_eq!(earlier.in_flight, vec!["tc".to_owned()]);
     }
 
     #[test]
+    fn tolerates_a_torn_line_only_at_the_end_of_a_run() {
+        let torn = r#"{"format":1,"record":"outcome","dispatch_id":"c","tar"#;
+        let resumed = write(&[RUN, torn, RUN]);
+        assert!(read_journal(resumed.path(), "app", "1.0.0").is_ok());
+        let sending = r#"{"format":1,"record":"sending","dispatch_id":"a","target":"ta","fingerprint":"fa","attempt":1}"#;
+        let middle = write(&[RUN, torn, sending]);
+        let err = read_journal(middle.path(), "app", "1.0.0").unwrap_err();
+        assert!(
+            err.to_string().contains(", line 2: it is not JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_non_utf8_line_is_named_unless_it_is_the_last() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut bytes = format!("{RUN}\n").into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\n");
+        bytes.extend_from_slice(format!("{RUN}\n").replace("run", "sending").as_bytes());
+        std::fs::write(file.path(), &bytes).unwrap();
+        let err = read_journal(file.path(), "app", "1.0.0").unwrap_err();
+        assert!(
+            err.to_string().contains(", line 2: it is not UTF-8 text"),
+            "{err}"
+        );
+
+        let mut bytes = format!("{RUN}\n").into_bytes();
+        bytes.extend_from_slice(b"{\"format\":1,\"reco\xe2\x82");
+        std::fs::write(file.path(), &bytes).unwrap();
+        assert!(read_journal(file.path(), "app", "1.0.0").is_ok());
+    }
+
+    #[test]
+    fn refuses_records_without_format_or_of_another_format() {
+        let old = write(&[r#"{"record":"run","source":"app","version":"1.0.0"}"#]);
+        let err = read_journal(old.path(), "app", "1.0.0").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("line 1: the record has no `format`"),
+            "{err}"
+        );
+        let newer = write(&[&RUN.replace("\"format\":1", "\"format\":2")]);
+        let err = read_journal(newer.path(), "app", "1.0.0").unwrap_err();
+        assert!(
+            err.to_string().contains("line 1: the record has format 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn refuses_the_journal_of_another_release() {
-        let file = write(&[r#"{"record":"run","source":"app","version":"1.0.0"}"#]);
+        let file = write(&[RUN]);
         let err = read_journal(file.path(), "app", "2.0.0").unwrap_err();
         assert!(err
             .to_string()
             .contains("records a run of app 1.0.0, not of app 2.0.0"));
+    }
+
+    #[test]
+    fn appending_after_a_torn_line_starts_a_new_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(&path, format!("{RUN}\n{{\"format\":1,\"rec")).unwrap();
+        let journal = Journal::open(&path, "--resume", "app", "1.0.0").unwrap();
+        drop(journal);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap();
+        let record: Value = serde_json::from_str(last).unwrap();
+        assert_eq!(record["record"], "run");
+        assert_eq!(record["format"], 1);
+        assert!(read_journal(&path, "app", "1.0.0").is_ok());
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_method_url_and_body_and_never_shows_the_url() {
+        use crate::plan::fingerprint;
+        let url = "https://hooks.example/build_hooks/secret-id";
+        let base = fingerprint("POST", url, b"{}");
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, fingerprint("POST", url, b"{}"));
+        assert_ne!(base, fingerprint("PUT", url, b"{}"));
+        assert_ne!(
+            base,
+            fingerprint("POST", "https://hooks.example/other", b"{}")
+        );
+        assert_ne!(base, fingerprint("POST", url, b"{\"a\":1}"));
+        assert!(!base.contains("secret"));
     }
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod dispatch;
+pub mod files;
 pub mod init;
 pub mod journal;
 pub mod logging;

@@ -3,14 +3,19 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::dispatch::{Outcome, Status};
+use crate::journal::{check_release, Earlier, Ended, JournalError, FORMAT};
 use crate::plan::{Job, Plan};
 use crate::style::{Palette, Tone};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::io::{self, Write};
+use std::path::Path;
 
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones).
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// Always [`crate::journal::FORMAT`]: `--retry-failed` reads only reports of this format.
+    pub format: u32,
     pub source: String,
     pub version: String,
     pub dry_run: bool,
@@ -42,6 +47,10 @@ pub struct TargetReport {
     /// Stable for this source, version and target; `--retry-failed` matches on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatch_id: Option<String>,
+    /// The rendered request's fingerprint ([`Job::fingerprint`]): `--retry-failed` sends a
+    /// delivered target again when its request has changed since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     pub kind: &'static str,
     /// `owner/name`, or a webhook's host.
     pub destination: String,
@@ -167,6 +176,7 @@ impl Report {
             }
         }
         Report {
+            format: crate::journal::FORMAT,
             source: plan.source.clone(),
             version: plan.version.clone(),
             dry_run,
@@ -342,6 +352,7 @@ fn job_report(job: &Job) -> TargetReport {
     TargetReport {
         target: job.target.clone(),
         dispatch_id: Some(job.dispatch_id.clone()),
+        fingerprint: Some(job.fingerprint.clone()),
         kind: job.kind.as_str(),
         destination: job.destination.clone(),
         label: Some(job.label.clone()),
@@ -358,6 +369,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
     plan.skipped.iter().map(|skip| TargetReport {
         target: skip.target.clone(),
         dispatch_id: None,
+        fingerprint: None,
         kind: skip.kind.as_str(),
         destination: skip.destination.clone(),
         label: None,
@@ -368,6 +380,94 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         attempts: None,
         duration_ms: None,
     })
+}
+
+/// Reads a JSON report written by `--output json` or `--report FILE` for `--retry-failed`:
+/// only the finished run (not a dry run) of `source`/`version`, of [`FORMAT`], with every
+/// target's outcome spelled as this orchestrator spells it. Anything else is refused with the
+/// reason: retrying from a file that only looks like a report would send nothing, or the wrong
+/// thing, and say all is well.
+pub fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
+    #[derive(Deserialize)]
+    struct Written {
+        format: Option<Value>,
+        source: Option<String>,
+        version: Option<String>,
+        dry_run: Option<bool>,
+        targets: Option<Vec<Value>>,
+    }
+    #[derive(Deserialize)]
+    struct WrittenTarget {
+        target: String,
+        dispatch_id: Option<String>,
+        fingerprint: Option<String>,
+        outcome: Value,
+    }
+    let unusable = |detail: String| JournalError::Report {
+        path: path.to_owned(),
+        detail,
+    };
+    let bytes = crate::files::read(path, &crate::files::REPORT)?;
+    let report: Written = serde_json::from_slice(&bytes)
+        .map_err(|e| unusable(format!("it is not a JSON report of orchestrator ({e})")))?;
+    match &report.format {
+        None => {
+            return Err(unusable(
+                "it has no `format`, so it is not a JSON report of this orchestrator (reports of earlier versions cannot be used); write one with `--report FILE`".to_owned(),
+            ))
+        }
+        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => {}
+        Some(other) => {
+            return Err(unusable(format!(
+                "it is a report of format {other}; this orchestrator reads format {FORMAT}"
+            )))
+        }
+    }
+    let (Some(found_source), Some(found_version)) = (&report.source, &report.version) else {
+        return Err(unusable("it names no `source` and `version`".to_owned()));
+    };
+    check_release(path, found_source, found_version, source, version)?;
+    match report.dry_run {
+        Some(false) => {}
+        Some(true) => {
+            return Err(unusable(
+                "it is the plan of a dry run, which sent nothing; use the report of a real run"
+                    .to_owned(),
+            ))
+        }
+        None => {
+            return Err(unusable(
+                "it does not say whether it is a dry run".to_owned(),
+            ))
+        }
+    }
+    let targets = report.targets.unwrap_or_default();
+    if targets.is_empty() {
+        return Err(unusable("it lists no targets".to_owned()));
+    }
+    let mut earlier = Earlier::default();
+    for (index, entry) in targets.into_iter().enumerate() {
+        let number = index.saturating_add(1);
+        let entry: WrittenTarget = serde_json::from_value(entry)
+            .map_err(|e| unusable(format!("target #{number} is not a report entry ({e})")))?;
+        let name = &entry.target;
+        let Ok(ended) = serde_json::from_value::<Ended>(entry.outcome.clone()) else {
+            return Err(unusable(format!(
+                "target `{name}` has the outcome {}, which is not one of \"delivered\", \"failed\", \"skipped\", \"not_sent\"",
+                entry.outcome
+            )));
+        };
+        if ended == Ended::Skipped {
+            continue;
+        }
+        let (Some(id), Some(fingerprint)) = (entry.dispatch_id, entry.fingerprint) else {
+            return Err(unusable(format!(
+                "target `{name}` has no `dispatch_id` and `fingerprint`"
+            )));
+        };
+        earlier.note(id, fingerprint, ended);
+    }
+    Ok(earlier)
 }
 
 /// At most this many problems are printed as text (JSON has them all): past it, a hostile file

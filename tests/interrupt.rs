@@ -226,7 +226,7 @@ fn a_journal_of_another_release_is_refused() {
     let journal = dir.path().join("journal.jsonl");
     std::fs::write(
         &journal,
-        "{\"record\":\"run\",\"source\":\"app\",\"version\":\"0.9.0\"}\n",
+        "{\"format\":1,\"record\":\"run\",\"source\":\"app\",\"version\":\"0.9.0\"}\n",
     )
     .unwrap();
     let output = spawn_run(

@@ -4,6 +4,7 @@
 
 use super::jwt::{self, Claims};
 use super::AuthError;
+use crate::files::FileKind;
 use crate::secret::Secret;
 use ring::signature::RsaKeyPair;
 use rustls_pki_types::pem::{self, PemObject};
@@ -12,6 +13,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// `private_key_file`: a PEM of an RSA key of 8192 bits, the largest GitHub accepts, is under
+/// 7 KiB.
+pub const KEY_FILE: FileKind = FileKind {
+    named_by: "private_key_file",
+    cap: 64 * 1024,
+    why_cap: "a GitHub App private key (.pem) is a few KiB",
+};
 
 /// Where a private key came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +76,7 @@ impl PrivateKey {
             path: path.to_owned(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+        let bytes = crate::files::read(path, &KEY_FILE).map_err(|e| unreadable(e.reason()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| unreadable("it is not text (a PEM file is plain ASCII)".to_owned()))?;
         PrivateKey::from_pem(&Secret::new(text), KeyOrigin::File(path.to_owned()))

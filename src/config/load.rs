@@ -7,8 +7,8 @@ use super::locate::{self, Locator};
 use super::model::{DispatchFile, Settings, Source, Target};
 use super::sections::{describe, SectionParser, Shape};
 use crate::diagnostic::{Code, Diagnostic, Location};
+use crate::files::{FileError, FileKind};
 use serde_yaml::{Mapping, Value};
-use std::io::Read;
 use std::path::Path;
 
 /// Larger files are refused before parsing: a real dispatch.yaml is a few KiB and a
@@ -25,38 +25,20 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// only a clean walk proves the depth is small.
 const MAX_BRACKETS_AFTER_SYNTAX_ERROR: usize = 2_000;
 
-/// Why the configuration file could not be read at all (as opposed to read and found wrong).
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path} is larger than {limit} bytes; a dispatch configuration is never that big")]
-    TooLarge { path: String, limit: u64 },
+/// What `--config` names: a regular file of at most [`MAX_CONFIG_BYTES`].
+pub const CONFIG_FILE: FileKind = FileKind {
+    named_by: "--config",
+    cap: MAX_CONFIG_BYTES,
+    why_cap: "a dispatch configuration is never that big",
+};
+
+/// Reads at most [`MAX_CONFIG_BYTES`] (+1 to notice a larger file) of a regular file; a FIFO or
+/// a device is refused without waiting on it.
+pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+    crate::files::read(path, &CONFIG_FILE)
 }
 
-/// Reads at most [`MAX_CONFIG_BYTES`] (+1 to notice a larger file) of the file.
-pub fn read(path: &Path) -> Result<Vec<u8>, ReadError> {
-    let shown = path.display().to_string();
-    let io = |source| ReadError::Io {
-        path: shown.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ReadError::TooLarge {
-            path: shown,
-            limit: MAX_CONFIG_BYTES,
-        });
-    }
-    Ok(bytes)
-}
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The result of parsing: the file if its structure is sound, and every problem found.
 pub struct Parsed {
@@ -70,6 +52,9 @@ const START: Location = Location { line: 1, column: 1 };
 
 /// Parses the bytes of a dispatch file, reporting every problem it can find in one pass.
 pub fn parse(bytes: &[u8]) -> Parsed {
+    // Editors on Windows may save a byte order mark; it is not part of the first line's text,
+    // so positions stay those the editor shows.
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {

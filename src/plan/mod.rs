@@ -36,6 +36,10 @@ pub struct Job {
     /// Stable across retries and runs for the same source, version and target, so a receiver
     /// can recognise a repeat; `{{dispatch_id}}` in templates.
     pub dispatch_id: String,
+    /// SHA-256 (hex) of the rendered request: method, URL and body. Journals and reports record
+    /// it, so `--resume` and `--retry-failed` skip a target only when the same request was
+    /// delivered. It never shows the URL, which may be a secret.
+    pub fingerprint: String,
     pub kind: TargetKind,
     /// Where it goes, for reports: `owner/name`, or a webhook's host.
     pub destination: String,
@@ -241,9 +245,11 @@ pub fn plan(
             (None, true) => target.api_url.to_string(),
             (None, false) => rendered.url.shown().to_owned(),
         };
+        let fingerprint = fingerprint(rendered.method, rendered.url.expose(), &rendered.encoded);
         plan.jobs.push(Job {
             target: name.clone(),
             dispatch_id,
+            fingerprint,
             kind: target.kind,
             destination: destination(target),
             repository: target.repository.clone(),
@@ -284,6 +290,18 @@ pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
         .chain_update(target)
         .finalize();
     hex::encode(&digest[..8])
+}
+
+/// SHA-256 over the method, the URL and the encoded body, each preceded by its length so no
+/// two different requests run together into the same bytes; 64 hex digits.
+pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for part in [method.as_bytes(), url.as_bytes(), body] {
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part);
+    }
+    hex::encode(digest.finalize())
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
