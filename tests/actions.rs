@@ -1,6 +1,8 @@
 //! Inside GitHub Actions (`GITHUB_ACTIONS=true`), `run` writes a job summary, step outputs and
 //! annotations; outside it writes none of them. The runner's files are simulated with temp files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::{json, Value};

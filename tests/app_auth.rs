@@ -1,6 +1,8 @@
 //! GitHub App authentication (`orchestrator::auth`) against the loopback stand-in for GitHub:
 //! the JWT, the installation lookup, token minting, caching and refresh, errors and masking.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 #[path = "app_auth/fixture.rs"]
 mod fixture;
 #[path = "app_auth/keys.rs"]

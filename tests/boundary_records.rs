@@ -2,6 +2,8 @@
 //! far as it can be. Journals and reports are versioned and bound to the request they record;
 //! files named by flags or keys are read bounded, and never block; a BOM is accepted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::Value;

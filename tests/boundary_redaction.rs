@@ -3,6 +3,8 @@
 //! its log, the journal, the report file, the Actions summary, outputs and annotations), and no
 //! server text can write a workflow command, a terminal escape, a mention or a link.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::json;

@@ -5,6 +5,8 @@
 //! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use orchestrator::config::{self, model::Settings};

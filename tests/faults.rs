@@ -2,6 +2,8 @@
 //! server received and what the report says; waits are scaled down with flags so the suite
 //! stays fast.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! `orchestrator init`: a starter dispatch.yaml that validates as written, never overwriting.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use support::cli::orchestrator;

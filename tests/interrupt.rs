@@ -2,6 +2,8 @@
 //! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
 //! only the failures of a report.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::Value;

@@ -1,6 +1,8 @@
 //! Target kinds beyond repository_dispatch: workflow_dispatch (with run details and waiting)
 //! and webhooks (with HMAC signatures), against the loopback stand-in.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use hmac::{Hmac, Mac};

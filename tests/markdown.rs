@@ -1,5 +1,7 @@
 //! `--output markdown`: the plan (or the outcomes) as a table a pull-request bot can post.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};

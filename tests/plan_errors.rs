@@ -1,5 +1,7 @@
 //! A plan with any problem sends nothing, exits 2 and names every problem's target and key.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};

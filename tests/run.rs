@@ -1,5 +1,7 @@
 //! `orchestrator run` end to end: the real binary against a loopback stand-in for GitHub.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::{json, Value};

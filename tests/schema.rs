@@ -1,6 +1,8 @@
 //! The JSON Schema of dispatch.yaml: committed as generated, documented on every property, and
 //! in agreement with the loader (what one accepts the other accepts).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use orchestrator::config::schema::{schema_json, REGENERATE, SCHEMA_PATH};

@@ -1,5 +1,7 @@
 //! `completions` and `man`: generated from the clap definition, so they cannot drift from it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use support::cli::orchestrator;

@@ -1,5 +1,7 @@
 //! Proves the test support does what the other integration tests rely on.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::{json, Value};

@@ -6,6 +6,8 @@
 //!
 //! (`-` is the whole file), so adding a case is adding a file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
 mod support;
 
 use serde_json::Value;
