@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
-use support::cli::orchestrator;
+use crate::support::cli::orchestrator;
 
 fn validate(dir: &std::path::Path, config: &str) -> std::process::Output {
     orchestrator(dir)

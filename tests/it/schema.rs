@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::repo_file;
 use orchestrator::config::schema::{schema_json, REGENERATE, SCHEMA_PATH};
 use orchestrator::config::values::{env_name_problem, is_valid_name, ApiUrl, Repo};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use support::cli::repo_file;
 
 fn committed_schema() -> Value {
     let text = std::fs::read_to_string(repo_file(SCHEMA_PATH)).expect("committed schema");

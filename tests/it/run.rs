@@ -2,12 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{
+    config_dir, example_dir, many_targets, orchestrator, CLI_TOKEN, WEBSITE_TOKEN,
+};
+use crate::support::{openapi, FakeGitHub, Reply};
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::cli::{config_dir, example_dir, many_targets, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
-use support::{openapi, FakeGitHub, Reply};
 
 const DISPATCH_OP: &str = "repos/create-dispatch-event";
 

@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use serde_json::json;
 use std::path::Path;
-use support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 
 const HOOK_ID: &str = "5c23354f454e1350f8543e78";
 

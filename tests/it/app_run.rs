@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator};
+use crate::support::{openapi, FakeGitHub, Reply};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::LineEnding;
 use rsa::RsaPrivateKey;
 use serde_json::json;
-use support::cli::{config_dir, orchestrator};
-use support::{openapi, FakeGitHub, Reply};
 
 const MINTED: &str = "ghs_mintedINSTALLATIONtoken000000000001";
 

@@ -5,14 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::LineEnding;
 use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
-use support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 
 const HOOK_ID: &str = "5f3a9c0ffee";
 const HOOK_PATH: &str = "/build_hooks/5f3a9c0ffee";

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
-use support::cli::{config_dir, orchestrator, repo_file};
+use crate::support::cli::{config_dir, orchestrator, repo_file};
 
 struct Block {
     /// 1-based line of the opening fence.

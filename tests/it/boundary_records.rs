@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 
 /// Long enough for a loaded machine to start the binary; a hang is killed at it.
 const HANG: Duration = Duration::from_secs(15);

@@ -2,10 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
-use support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
+use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 
 fn assert_no_token(output: &std::process::Output) {
     let all = format!(

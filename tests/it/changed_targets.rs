@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use support::cli::{config_dir, orchestrator};
 
 const CONFIG: &str = r#"version: 1
 sources:
@@ -152,11 +150,11 @@ fn previous_version_overrides_the_tag_search() {
 #[test]
 fn outside_a_git_checkout_nothing_is_sent_and_the_error_says_how_to_fix_it() {
     let dir = config_dir(CONFIG);
-    let github = support::FakeGitHub::start();
+    let github = crate::support::FakeGitHub::start();
     let output = orchestrator(dir.path())
         .args(["run", "--source", "app", "--version", "1.0.0"])
         .args(["--api-url", &github.base_url()])
-        .env("APP_TOKEN", support::cli::WEBSITE_TOKEN)
+        .env("APP_TOKEN", crate::support::cli::WEBSITE_TOKEN)
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
         .output()
         .unwrap();

@@ -8,11 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, example_dir, orchestrator, repo_file};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use support::cli::{config_dir, example_dir, orchestrator, repo_file};
 
 const FIXTURES: &str = "tests/fixtures/invalid";
 

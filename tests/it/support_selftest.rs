@@ -2,14 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::openapi;
+use crate::support::{FakeGitHub, Reply, Script};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use support::openapi;
-use support::{FakeGitHub, Reply, Script};
 
 const DISPATCH: &str = "/repos/acme/widget/dispatches";
 const TOKEN: &str = "ghp_test0123456789";
@@ -193,7 +191,7 @@ async fn an_unknown_route_answers_github_not_found_json() {
         body,
         json!({
             "message": "Not Found",
-            "documentation_url": support::DISPATCH_DOCS_URL,
+            "documentation_url": crate::support::DISPATCH_DOCS_URL,
             "status": "404",
         })
     );

@@ -1,7 +1,7 @@
 //! Shared by the App auth tests: a key generated once, targets on the fake, a clock moved by
 //! hand, and GitHub's token answer.
 
-use super::support::{FakeGitHub, Recorded, Reply};
+use crate::support::{FakeGitHub, Recorded, Reply};
 use orchestrator::auth::{
     AppCredentials, AppTarget, AppTokens, Clock, KeyOrigin, Mask, PrivateKey,
 };

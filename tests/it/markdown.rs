@@ -2,10 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
-use support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
+use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 
 const HOOK_PATH: &str = "/build_hooks/5f3a9c0ffee";
 

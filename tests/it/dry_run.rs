@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::FakeGitHub;
 use serde_json::json;
-use support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
-use support::FakeGitHub;
 
 #[test]
 fn the_readme_dry_run_prints_the_dot_ai_plan_without_a_token() {

@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::{openapi, FakeGitHub, Reply};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
-use support::{openapi, FakeGitHub, Reply};
 
 const WORKFLOW_OP: &str = "actions/create-workflow-dispatch";
 const HOOK_SECRET: &str = "s3cret-signing-key";

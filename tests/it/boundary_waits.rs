@@ -7,8 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use orchestrator::config::{self, model::Settings};
 use orchestrator::dispatch::classify::{Failure, Retry};
 use orchestrator::dispatch::pacing::RateLimit;
@@ -21,8 +21,6 @@ use std::future::Future;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
-use support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

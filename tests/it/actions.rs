@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use support::cli::{config_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 
 /// One target of each outcome: delivered, delivered with a run, failed, skipped.
 const MIXED: &str = r#"version: 1

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{example_dir, repo_file};
 use clap::CommandFactory;
 use serde_yaml::Value;
-use support::cli::{example_dir, repo_file};
 
 fn action() -> Value {
     let text = std::fs::read_to_string(repo_file("action.yml")).expect("action.yml");

@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
-use support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
-use support::FakeGitHub;
+use crate::support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
+use crate::support::FakeGitHub;
 
 const ESC: char = '\x1b';
 

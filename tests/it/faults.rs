@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 
 /// Runs `orchestrator run` for source `app` of `many_targets(n)` with fast retries; returns
 /// the exit code and the JSON report, after checking no output carries the token.
@@ -300,7 +298,7 @@ fn attempts_and_deadline_can_be_set_per_target_in_the_file_and_by_environment() 
     github.on("POST", "/repos/o/t00/dispatches", Reply::server_error(503));
     github.on("POST", "/repos/o/t01/dispatches", Reply::server_error(503));
     let dir = config_dir(&yaml);
-    let output = support::cli::orchestrator(dir.path())
+    let output = crate::support::cli::orchestrator(dir.path())
         .args([
             "run",
             "--source",

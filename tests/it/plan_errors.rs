@@ -2,10 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
-use support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
-use support::FakeGitHub;
+use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::FakeGitHub;
 
 const TWO_TARGETS: &str = r#"version: 1
 sources:

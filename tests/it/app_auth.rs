@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-#[path = "app_auth/fixture.rs"]
 mod fixture;
-#[path = "app_auth/keys.rs"]
 mod keys;
-mod support;
 
+use crate::support::{openapi, FakeGitHub, Reply, Script};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fixture::*;
@@ -21,7 +19,6 @@ use rsa::signature::Verifier;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{openapi, FakeGitHub, Reply, Script};
 
 #[tokio::test]
 async fn the_jwt_verifies_with_the_apps_public_key_and_has_githubs_claims() {

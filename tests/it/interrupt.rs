@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-mod support;
-
+use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
-use support::{FakeGitHub, Reply};
 
 fn spawn_run(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Child {
     let mut cmd = orchestrator_std(dir);

@@ -1,0 +1,34 @@
+//! The integration tests: one binary (one link step, one `support`), one module per area.
+//! Each runs the real `orchestrator` binary or the library against loopback stand-ins for
+//! GitHub (`support::FakeGitHub` on 127.0.0.1, and 127.0.0.2 as "another host").
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
+
+mod support;
+
+mod action;
+mod actions;
+mod app_auth;
+mod app_run;
+mod boundary_outbound;
+mod boundary_records;
+mod boundary_redaction;
+mod boundary_waits;
+mod changed_targets;
+mod changes;
+mod dry_run;
+mod faults;
+mod hostile;
+mod init;
+mod interrupt;
+mod kinds;
+mod markdown;
+mod plan_errors;
+mod readme;
+mod run;
+mod schema;
+mod secrets;
+mod shell;
+mod support_selftest;
+mod terminal;
+mod validate;

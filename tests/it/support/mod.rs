@@ -1,0 +1,14 @@
+//! Test support shared by every integration test module (`crate::support`).
+//!
+//! - `FakeGitHub`: a scripted GitHub REST API on 127.0.0.1 that records every request.
+//! - `openapi`: checks recorded requests against GitHub's OpenAPI description.
+
+pub mod cli;
+mod fake_github;
+mod http;
+pub mod openapi;
+mod reply;
+mod server;
+
+pub use fake_github::{FakeGitHub, Recorded};
+pub use reply::{Reply, Script, DISPATCH_DOCS_URL};
