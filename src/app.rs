@@ -9,6 +9,7 @@ use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::wait::{wait_for_runs, WaitOptions};
 use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome, Status};
+pub use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, Journal};
 use crate::logging::{All, Log};
 use crate::plan::{plan, Job, Plan, PlanError, Tokens};
@@ -22,19 +23,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// The process exit status, by meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Everything delivered (or planned, or valid).
-    Success = 0,
-    /// A target failed, or validate found errors.
-    Failure = 1,
-    /// The configuration or the command line is wrong; nothing was sent.
-    Usage = 2,
-    /// Ctrl-C or SIGTERM stopped the run before every target was sent.
-    Interrupted = 130,
-}
 
 pub fn main(cli: Cli) -> Exit {
     crate::logging::init(cli.verbosity());
@@ -274,7 +262,7 @@ fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
     let written = match args.output {
         Output::Text => report.write_text_in(&mut buffered, Palette::for_stdout(args.color)),
         Output::Json => report.write_json(&mut buffered),
-        Output::Markdown => report.write_markdown(&mut buffered),
+        Output::Markdown => crate::markdown::write_report(&report, &mut buffered),
     }
     .and_then(|()| buffered.flush());
     if let Err(err) = written {

@@ -13,7 +13,7 @@ pub mod tags;
 pub use filter::{ChangeFilter, GlobError};
 pub use git::Git;
 
-use crate::release::Version;
+use crate::version::Version;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

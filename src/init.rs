@@ -4,9 +4,9 @@
 //! Placeholders are valid values (`your-org/your-app`), so `validate` passes before the user
 //! has changed anything; the file is checked with the same compiler before it is written.
 
-use crate::app::Exit;
 use crate::cli::InitArgs;
 use crate::config::{self, model::Settings};
+use crate::exit::Exit;
 use crate::plan::{plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use std::io::{self, Write};

@@ -189,11 +189,6 @@ impl Report {
         self.summary.failed > 0 || self.summary.not_sent > 0
     }
 
-    /// `--output markdown`: a table a pull-request bot can post (see [`crate::markdown`]).
-    pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
-        crate::markdown::write_report(self, out)
-    }
-
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, self)?;
         writeln!(out)
