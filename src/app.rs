@@ -8,7 +8,7 @@ use crate::config::KeySource;
 use crate::config::{self, Checked};
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::wait::{wait_for_runs, WaitOptions};
-use crate::dispatch::{dispatch_all, github::GitHub, Delivery, Observer, Outcome, Status};
+use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status};
 pub use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, Journal};
 use crate::logging::{All, Log};

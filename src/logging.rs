@@ -3,8 +3,8 @@
 //! the HTTP stack's own logs stay at warnings unless `-vvv` asks for them (its header logging
 //! honours the sensitive flag set on `Authorization`).
 
-use crate::dispatch::classify::Failure;
 use crate::dispatch::{Observer, Outcome, Status};
+use crate::github::classify::Failure;
 use crate::plan::Job;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;

@@ -4,8 +4,8 @@
 //! Log lines go through [`LogWriter`], which lifts the bar while a line is written, so the two
 //! never tear each other.
 
-use crate::dispatch::classify::Failure;
 use crate::dispatch::{Observer, Outcome, Status};
+use crate::github::classify::Failure;
 use crate::plan::Job;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};

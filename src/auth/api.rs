@@ -2,10 +2,10 @@
 //! installation token request.
 
 use super::error::{rejected, Request};
-use crate::dispatch::classify::{Failure, Retry};
-use crate::dispatch::github::ACCEPT_GITHUB_JSON;
-use crate::dispatch::outbound::{self, CHECK_API_URL, USER_AGENT};
-use crate::dispatch::response::Answered;
+use crate::github::classify::{Failure, Retry};
+use crate::github::outbound::{self, CHECK_API_URL, USER_AGENT};
+use crate::github::response::Answered;
+use crate::github::ACCEPT_GITHUB_JSON;
 use crate::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
 use serde::Deserialize;

@@ -5,7 +5,7 @@
 use super::KeyOrigin;
 use crate::config::model::TargetKind;
 use crate::config::Repo;
-use crate::dispatch::classify::{classify, Answer, Failure, Retry, Subject};
+use crate::github::classify::{classify, Answer, Failure, Retry, Subject};
 use std::fmt;
 use std::path::PathBuf;
 

@@ -73,7 +73,7 @@ impl<T: Clone> Slot<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dispatch::classify::{Failure, Retry};
+    use crate::github::classify::{Failure, Retry};
     use std::sync::atomic::AtomicUsize;
 
     fn failure(retry: Retry) -> AuthError {

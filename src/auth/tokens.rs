@@ -334,7 +334,7 @@ impl fmt::Debug for AppTokens {
     }
 }
 
-fn api_error(request: &Request<'_>, failure: crate::dispatch::classify::Failure) -> AuthError {
+fn api_error(request: &Request<'_>, failure: crate::github::classify::Failure) -> AuthError {
     AuthError::Api {
         app_id: request.app_id.to_owned(),
         step: request.step,

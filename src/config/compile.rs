@@ -8,8 +8,8 @@ use super::settings::{
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
-use crate::dispatch::pacing::RateLimit;
-use crate::dispatch::retry::RetryPolicy;
+use crate::policy::RateLimit;
+use crate::policy::RetryPolicy;
 use crate::render::Templates;
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};

@@ -24,7 +24,7 @@ pub struct Config {
     /// Requests in flight at once, for the whole run.
     pub concurrency: usize,
     /// Request starts per API host and token; `None` for no limit.
-    pub rate_limit: Option<crate::dispatch::pacing::RateLimit>,
+    pub rate_limit: Option<crate::policy::RateLimit>,
     pub sources: IndexMap<String, SourceSpec>,
     pub targets: IndexMap<String, TargetSpec>,
     pub templates: Templates,
@@ -53,7 +53,7 @@ pub struct TargetSpec {
     pub api_url: ApiUrl,
     pub api_version: String,
     pub timeout: Duration,
-    pub retry: crate::dispatch::retry::RetryPolicy,
+    pub retry: crate::policy::RetryPolicy,
 }
 
 /// A GitHub App, checked.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_API_VERSION: &str = "2022-11-28";
-pub const DEFAULT_CONCURRENCY: usize = 10;
+pub use crate::policy::DEFAULT_CONCURRENCY;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// GitHub asks integrators to keep at most 100 requests in flight.
 pub const MAX_CONCURRENCY: usize = 100;

@@ -32,7 +32,7 @@ pub const API_URL_PATTERN: &str = concat!(
     "(?:/[^?#\\s]*)?$"
 );
 
-/// [`crate::dispatch::pacing::RateLimit::parse`] as a pattern.
+/// [`crate::policy::RateLimit::parse`] as a pattern.
 pub const RATE_LIMIT_PATTERN: &str =
     "^(?:unlimited|[1-9][0-9]*/(?:min|m|s|sec|[1-9][0-9]*(?:ms|s|min|m)))$";
 

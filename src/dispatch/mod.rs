@@ -5,16 +5,13 @@
 //! implements it over HTTP, and tests can put a recording fake in its place. The [`Observer`]
 //! hears every step (the journal and the logs are observers).
 
-pub mod classify;
-pub mod github;
-pub mod outbound;
 pub mod pacing;
-pub mod response;
 pub mod retry;
+pub mod sender;
 pub mod wait;
 
+use crate::github::classify::{Failure, Retry};
 use crate::plan::Job;
-use classify::{Failure, Retry};
 use futures::stream::{self, StreamExt};
 use pacing::{Held, Lane, Pacer, RateLimit};
 use retry::Next;
@@ -150,7 +147,7 @@ pub struct Delivery {
 impl Default for Delivery {
     fn default() -> Self {
         Delivery {
-            concurrency: crate::config::settings::DEFAULT_CONCURRENCY,
+            concurrency: crate::policy::DEFAULT_CONCURRENCY,
             rate_limit: Some(RateLimit::DEFAULT),
         }
     }

@@ -10,39 +10,9 @@
 //! here saturates: a wait too long to represent is simply one that passes the deadline.
 #![deny(clippy::arithmetic_side_effects)]
 
-use super::classify::{Failure, Retry};
+use crate::github::classify::{Failure, Retry};
+use crate::policy::RetryPolicy;
 use std::time::Duration;
-
-/// How persistent delivery is; set per target or by flag.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included. 1 turns retries off.
-    pub max_attempts: u32,
-    /// From the first attempt; no retry starts that would end its wait after this.
-    pub deadline: Duration,
-    /// The first backoff's upper bound; each retry doubles it, up to `max_delay`.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// How long to wait after a secondary rate limit that names no wait. GitHub's guidance is
-    /// at least a minute.
-    pub secondary_wait: Duration,
-}
-
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
-pub const DEFAULT_SECONDARY_WAIT: Duration = Duration::from_secs(60);
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            deadline: DEFAULT_DEADLINE,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            secondary_wait: DEFAULT_SECONDARY_WAIT,
-        }
-    }
-}
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, PartialEq)]

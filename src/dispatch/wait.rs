@@ -5,9 +5,9 @@
 //! configured API base, whatever `run_url` GitHub's answer named (that stays display data),
 //! with the same token the dispatch carried (an App's installation token included).
 
-use super::github::{self, GitHub};
-use super::response::Answered;
+use super::sender::{self, GitHub};
 use super::{Outcome, RunInfo, Status};
+use crate::github::response::Answered;
 use crate::plan::Job;
 use crate::untrusted;
 use futures::future::join_all;
@@ -127,7 +127,7 @@ async fn poll(github: &GitHub, job: &Job, url: &str) -> Result<Run, String> {
     // Minted now, so a long wait gets a fresh App token before the cached one expires.
     let job = github.authorized(job).await.map_err(|f| f.reason)?;
     let request = github.github_request(reqwest::Method::GET, url, &job);
-    let response = github::send(&job, request).await.map_err(|f| f.reason)?;
+    let response = sender::send(&job, request).await.map_err(|f| f.reason)?;
     let answered = Answered::read(response, MAX_RUN_BODY).await;
     if !answered.is_success() {
         return Err(format!("GitHub answered {}", answered.status));

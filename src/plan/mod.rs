@@ -7,7 +7,7 @@ mod request;
 use crate::config::kinds::{Action, WebhookUrl};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
-use crate::dispatch::retry::RetryPolicy;
+use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, set_target, target_context, RepoVars, TemplateProblem};
 use crate::secret::Secret;

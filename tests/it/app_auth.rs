@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fixture::*;
 use orchestrator::auth::{AppTokens, AuthError, Claims, KeyOrigin, Mask, PrivateKey};
-use orchestrator::dispatch::classify::Retry;
+use orchestrator::github::classify::Retry;
 use orchestrator::secret::Secret;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::sha2::Sha256;

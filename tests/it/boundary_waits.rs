@@ -10,10 +10,10 @@
 use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use orchestrator::config::{self, model::Settings};
-use orchestrator::dispatch::classify::{Failure, Retry};
-use orchestrator::dispatch::pacing::RateLimit;
 use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Outcome, Sender, Status};
+use orchestrator::github::classify::{Failure, Retry};
 use orchestrator::plan::{plan, Job, Tokens};
+use orchestrator::policy::RateLimit;
 use orchestrator::release::{CiContext, Release, Version};
 use serde_json::{json, Value};
 use std::collections::HashMap;

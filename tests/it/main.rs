@@ -10,6 +10,7 @@ mod action;
 mod actions;
 mod app_auth;
 mod app_run;
+mod architecture;
 mod boundary_outbound;
 mod boundary_records;
 mod boundary_redaction;

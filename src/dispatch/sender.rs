@@ -1,13 +1,14 @@
 //! The HTTP sender: one shared connection pool; GitHub requests exactly as GitHub documents
 //! them (`Accept`, `X-GitHub-Api-Version`, `User-Agent`, `Authorization: Bearer`), webhooks as
-//! their targets configure them. Every request follows [`super::outbound`]'s policy.
+//! their targets configure them. Every request follows [`crate::github::outbound`]'s policy.
 
-use super::classify::{classify, Failure, Retry, Subject};
-use super::outbound::{self, CHECK_API_URL, CHECK_WEBHOOK_URL};
-use super::response::Answered;
 use super::{Attempt, RunInfo, Sender};
 use crate::auth::AppTokens;
 use crate::config::Repo;
+use crate::github::classify::{classify, Failure, Retry, Subject};
+use crate::github::outbound::{self, CHECK_API_URL, CHECK_WEBHOOK_URL};
+use crate::github::response::Answered;
+use crate::github::ACCEPT_GITHUB_JSON;
 use crate::plan::Job;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
@@ -15,8 +16,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
-pub use super::outbound::USER_AGENT;
-pub const ACCEPT_GITHUB_JSON: &str = "application/vnd.github+json";
 /// Bodies are kept for messages and run details, up to this much.
 const MAX_BODY: usize = 64 * 1024;
 
