@@ -378,7 +378,10 @@ fn app_tokens(plan: &Plan, client: &reqwest::Client) -> Result<Option<Arc<AppTok
     if targets.is_empty() {
         return Ok(None);
     }
-    let tokens = AppTokens::new(client.clone(), targets).map_err(|e| describe_auth("", &e))?;
+    let mut tokens = AppTokens::new(client.clone(), targets).map_err(|e| describe_auth("", &e))?;
+    if env_var("GITHUB_ACTIONS").as_deref() == Some("true") {
+        tokens = tokens.with_mask(crate::actions::mask_to(std::io::stderr));
+    }
     Ok(Some(Arc::new(tokens)))
 }
 
@@ -417,10 +420,8 @@ fn send(
     // annotations after it stay visible.
     let group = env_var("GITHUB_ACTIONS").as_deref() == Some("true");
     if group {
-        eprintln!(
-            "::group::orchestrator: sending {} request(s)",
-            plan.jobs.len()
-        );
+        let title = format!("orchestrator: sending {} request(s)", plan.jobs.len());
+        let _ = crate::actions::start_group(&mut std::io::stderr(), &title);
     }
     let sent = runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
@@ -439,7 +440,7 @@ fn send(
         Ok((outcomes, interrupted))
     });
     if group {
-        eprintln!("::endgroup::");
+        let _ = crate::actions::end_group(&mut std::io::stderr());
     }
     sent
 }
@@ -537,7 +538,8 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
     let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
     if env_var("GITHUB_ACTIONS").as_deref() == Some("true") {
         // stderr, so `--output json` stays parseable; the runner reads both streams.
-        let _ = report::write_annotations(stderr, &file, &diagnostics, args.strict);
+        let _ =
+            crate::actions::write_diagnostic_annotations(stderr, &file, &diagnostics, args.strict);
     }
     let _ = match args.output {
         Output::Json => {

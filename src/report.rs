@@ -1,7 +1,7 @@
 //! What the user reads: the plan of a dry run, the outcome of a run, the problems in a file.
 //! Text for people, JSON (`--output json`) for machines; both built from one [`Report`].
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::dispatch::{Outcome, Status};
 use crate::journal::{check_release, Earlier, Ended, JournalError, FORMAT};
 use crate::plan::{Job, Plan};
@@ -493,49 +493,4 @@ pub fn write_diagnostics(
         writeln!(out, "{errors} error(s), {warnings} warning(s) in {file}")?;
     }
     Ok(())
-}
-
-/// GitHub Actions workflow commands, so problems show on the pull request's diff:
-/// `::error file=dispatch.yaml,line=12,col=5,title=unknown_target::message`. Under `strict`,
-/// warnings fail the check, so they are annotated as errors.
-pub fn write_annotations(
-    out: &mut dyn Write,
-    file: &str,
-    diagnostics: &[Diagnostic],
-    strict: bool,
-) -> io::Result<()> {
-    for d in diagnostics.iter().take(MAX_ANNOTATIONS) {
-        let level = match d.severity {
-            Severity::Warning if !strict => "warning",
-            _ => "error",
-        };
-        let mut props = format!("file={}", escape_property(file));
-        if let Some(loc) = d.location {
-            props.push_str(&format!(",line={},col={}", loc.line, loc.column));
-        }
-        props.push_str(&format!(",title={}", escape_property(d.code.as_str())));
-        let mut message = if d.path.is_empty() {
-            d.message.clone()
-        } else {
-            format!("{}: {}", d.shown_path(), d.message)
-        };
-        if let Some(help) = &d.help {
-            message.push_str(&format!("\nhelp: {help}"));
-        }
-        writeln!(out, "::{level} {props}::{}", escape_data(&message))?;
-    }
-    Ok(())
-}
-
-// The escapes GitHub's runner expects in workflow commands (actions/toolkit `command.ts`).
-pub(crate) fn escape_data(s: &str) -> String {
-    // Redacted before escaping, which could split a secret the output gate looks for.
-    crate::secret::redact(s)
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-pub(crate) fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

@@ -9,7 +9,6 @@ use crate::config::Repo;
 use crate::secret::Secret;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -64,26 +63,6 @@ impl fmt::Debug for Clock {
 pub struct Mask(Arc<dyn Fn(&str) + Send + Sync>);
 
 impl Mask {
-    /// `::add-mask::` on stderr when `GITHUB_ACTIONS=true`, else nothing.
-    pub fn from_env() -> Mask {
-        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            Mask::workflow_command(std::io::stderr)
-        } else {
-            Mask::none()
-        }
-    }
-
-    /// Writes `::add-mask::TOKEN` lines to the writer `open` returns. The runner reads workflow
-    /// commands on stdout and stderr alike; stderr keeps `--output json` parseable and keeps
-    /// tokens out of a redirected report.
-    pub fn workflow_command<W: Write>(open: impl Fn() -> W + Send + Sync + 'static) -> Mask {
-        Mask::new(move |token| {
-            let mut out = open();
-            let _ = writeln!(out, "::add-mask::{token}");
-            let _ = out.flush();
-        })
-    }
-
     pub fn new(hear: impl Fn(&str) + Send + Sync + 'static) -> Mask {
         Mask(Arc::new(hear))
     }
@@ -137,7 +116,7 @@ struct Token {
 impl AppTokens {
     /// Registers every App target of the run up front: a token is narrowed to the registered
     /// repositories of its installation. A repository registered twice must have the same
-    /// settings. Uses the system clock and [`Mask::from_env`].
+    /// settings. Uses the system clock and masks nothing (see [`AppTokens::with_mask`]).
     pub fn new(
         client: reqwest::Client,
         targets: impl IntoIterator<Item = AppTarget>,
@@ -168,7 +147,7 @@ impl AppTokens {
         Ok(AppTokens {
             client,
             clock: Clock::system(),
-            mask: Mask::from_env(),
+            mask: Mask::none(),
             targets: registered,
             tokens: Mutex::new(HashMap::new()),
         })

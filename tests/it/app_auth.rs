@@ -10,7 +10,7 @@ use crate::support::{openapi, FakeGitHub, Reply, Script};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fixture::*;
-use orchestrator::auth::{AppTokens, AuthError, Claims, KeyOrigin, Mask, PrivateKey};
+use orchestrator::auth::{AppTokens, AuthError, Claims, KeyOrigin, PrivateKey};
 use orchestrator::github::classify::Retry;
 use orchestrator::secret::Secret;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -473,7 +473,7 @@ async fn under_github_actions_each_token_is_masked_before_it_is_returned() {
     );
     let log = Arc::new(Mutex::new(Vec::<u8>::new()));
     let out = Arc::clone(&log);
-    let mask = Mask::workflow_command(move || SharedWriter(Arc::clone(&out)));
+    let mask = orchestrator::actions::mask_to(move || SharedWriter(Arc::clone(&out)));
     let tokens = AppTokens::new(client(), vec![target(&github, "acme/web", Some(7))])
         .unwrap()
         .with_mask(mask);
