@@ -188,7 +188,7 @@ impl Templates {
             .get(id)
             .map_or(RENDER_WEIGHT, |(_, weight)| *weight);
         memo.work.used = memo.work.used.saturating_add(weight);
-        if memo.work.used > MAX_RENDER_WORK {
+        if memo.work.used > memo.work.limit {
             memo.work.exhausted = true;
             return Err(problem(format!(
                 "rendering stopped: the templates ask for more than {MAX_RENDER_WORK} units of work (see the README's limits)"
@@ -264,13 +264,29 @@ impl PayloadTemplate {
 }
 
 /// How much template work a command has done, across every plan it builds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Work {
     used: u64,
+    limit: u64,
     exhausted: bool,
 }
 
+impl Default for Work {
+    fn default() -> Self {
+        Work::limited(MAX_RENDER_WORK)
+    }
+}
+
 impl Work {
+    /// A budget of `limit` units instead of [`MAX_RENDER_WORK`].
+    pub fn limited(limit: u64) -> Work {
+        Work {
+            used: 0,
+            limit,
+            exhausted: false,
+        }
+    }
+
     /// Whether a render was refused because the budget ran out.
     pub fn exhausted(&self) -> bool {
         self.exhausted

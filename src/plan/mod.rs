@@ -511,3 +511,106 @@ pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
     };
     Diagnostic::error(Code::Render, problem.name, problem.message).with_help(help)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Settings;
+    use crate::release::{CiContext, Version};
+
+    fn config(yaml: &str) -> Config {
+        let none = figment::providers::Serialized::defaults(Settings::default());
+        let checked = crate::config::check(yaml.as_bytes(), none, &Settings::default());
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        checked.config.expect("valid")
+    }
+
+    fn release(source: &str) -> Release {
+        Release {
+            source: source.into(),
+            version: Version::parse("1.2.3").expect("version"),
+            vars: Default::default(),
+            ci: CiContext::sample(),
+            changes: None,
+        }
+    }
+
+    const SOURCES: &str = "version: 1
+sources:
+  a: {repository: o/a, targets: [plain, compares]}
+  bbbbbbbb: {repository: o/b, targets: [plain, compares]}
+  c: {repository: oooooooo/c, targets: [plain, compares]}
+  d: {repository: o/d, targets: [plain, compares]}
+targets:
+  plain: {repository: o/p, event_type: \"{{source.name}}\", token_env: T}
+  compares: {repository: o/q, event_type: \"{{#if (eq source.name 'a')}}x{{else}}y{{/if}}\", token_env: T}
+";
+
+    #[test]
+    fn validation_renders_a_plain_target_for_the_longest_sources_only() {
+        let config = config(SOURCES);
+        let sample = validation_sample(&config);
+        let plain: Vec<&str> = sample
+            .iter()
+            .filter(|(_, targets)| targets.contains("plain"))
+            .map(|(source, _)| *source)
+            .collect();
+        assert_eq!(plain, ["a", "bbbbbbbb", "c"]);
+        let compares = sample
+            .iter()
+            .filter(|(_, targets)| targets.contains("compares"))
+            .count();
+        assert_eq!(compares, 4);
+    }
+
+    #[test]
+    fn a_plan_past_the_work_budget_stops_with_one_limit_problem() {
+        let body = "{{#if @first}}x{{/if}}".repeat(180);
+        let yaml = format!(
+            "version: 1\nsources:\n  a: {{repository: o/a, targets: [t0, t1]}}\ntargets:\n  t0: {{repository: o/p, event_type: e, token_env: T, client_payload: {{k: \"{{{{#each this}}}}{body}{{{{/each}}}}\"}}}}\n  t1: {{repository: o/q, event_type: e, token_env: T}}\n"
+        );
+        let config = config(&yaml);
+        // What 10,000 sources would spend, in a budget of a thousandth.
+        let mut work = Work::limited(crate::render::MAX_RENDER_WORK / 1000);
+        for _ in 0..10_000 {
+            let planned = plan_with(
+                &config,
+                &release("a"),
+                &|_| None,
+                Tokens::Validate,
+                None,
+                &mut work,
+            );
+            if planned.is_err() {
+                break;
+            }
+        }
+        assert!(work.exhausted());
+        let Err(PlanError::Problems(problems)) = plan_with(
+            &config,
+            &release("a"),
+            &|_| None,
+            Tokens::Validate,
+            None,
+            &mut work,
+        ) else {
+            panic!("the budget is spent");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].code, Code::Limit);
+        assert_eq!(problems[0].path, "targets.t0");
+    }
+
+    #[test]
+    fn a_payload_that_repeats_a_template_renders_it_once_per_target() {
+        let leaves = vec!["\"{{version}}-{{target.name}}\""; 200].join(", ");
+        let yaml = format!(
+            "version: 1\nsources:\n  a: {{repository: o/a, targets: [t0]}}\ntargets:\n  t0: {{repository: o/p, event_type: e, token_env: T, client_payload: {{k: [{leaves}]}}}}\n"
+        );
+        let config = config(&yaml);
+        let planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
+        let list = &planned.jobs[0].body["client_payload"]["k"];
+        assert_eq!(list.as_array().map(Vec::len), Some(200));
+        assert_eq!(list[199], "1.2.3-t0");
+    }
+}

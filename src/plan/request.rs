@@ -237,7 +237,15 @@ pub(super) fn render(
         );
         return None;
     }
-    if let JobUrl::Public(url) = &rendered.url {
+    // A `url_env` URL was checked when it was read (and is a placeholder when unset).
+    let from_env = matches!(
+        target.action,
+        Action::Webhook {
+            url: WebhookUrl::Env(_),
+            ..
+        }
+    );
+    if let (JobUrl::Public(url), false) = (&rendered.url, from_env) {
         if let Some(why) = url_problem(url) {
             let key = match target.action {
                 Action::Webhook { .. } => "url",
