@@ -247,6 +247,24 @@ fn a_token_in_orchestrator_concurrency_or_a_setting_flag_is_refused_without_echo
     }
 }
 
+#[test]
+fn a_token_passed_to_a_numeric_flag_is_refused_without_echoing_it() {
+    let dir = config_dir("version: 1\n");
+    for flag in ["--concurrency", "--timeout", "--max-attempts"] {
+        let output = orchestrator(dir.path())
+            .args(["validate", flag, LEGACY_TOKEN])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(
+            text(&output).contains("looks like a token"),
+            "{}",
+            text(&output)
+        );
+        assert_no_fragment(&output, LEGACY_TOKEN);
+    }
+}
+
 /// 10,000 sources sharing one 16-target list through a YAML anchor, each target with its own
 /// ~3.6 KiB template that walks the whole context with `{{#each this}}`: every documented limit
 /// is kept (about 500 KB, templates under 64 KiB together).
