@@ -73,10 +73,7 @@ impl FakeGitHub {
 
     /// Binds `ip` (a loopback address) on a free port.
     pub fn start_on(ip: Ipv4Addr) -> Self {
-        assert!(
-            ip.is_loopback(),
-            "FakeGitHub serves loopback only, not {ip}"
-        );
+        assert!(ip.is_loopback(), "FakeGitHub serves loopback only, not {ip}");
         let listener = std::net::TcpListener::bind((ip, 0))
             .unwrap_or_else(|e| panic!("FakeGitHub: cannot bind {ip}:0: {e}"));
         let addr = listener
