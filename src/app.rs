@@ -511,25 +511,37 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
     };
     let mut diagnostics = checked.diagnostics.clone();
     if let Some(config) = &checked.config {
-        // Render every template for every source that feeds it, as a release would. A target
-        // fed by several sources fails the same way for each; it is reported once.
+        // Render every template as a release of each source would, but each target only for
+        // the few sources that can make it fail differently (see `validation_sample`), within
+        // one work budget for the whole file. A target fed by several sources fails the same
+        // way for each; it is reported once.
         let mut seen = std::collections::HashSet::new();
-        for source in config.sources.keys() {
+        let mut work = crate::render::Work::default();
+        for (source, targets) in crate::plan::validation_sample(config) {
             let release = Release {
-                source: source.clone(),
+                source: source.to_owned(),
                 version: version.clone(),
                 vars: args.vars.iter().cloned().collect(),
                 ci: CiContext::sample(),
                 changes: None,
             };
-            if let Err(PlanError::Problems(problems)) =
-                plan(config, &release, &|_| None, Tokens::Validate)
-            {
+            let planned = crate::plan::plan_with(
+                config,
+                &release,
+                &|_| None,
+                Tokens::Validate,
+                Some(&targets),
+                &mut work,
+            );
+            if let Err(PlanError::Problems(problems)) = planned {
                 for d in checked.locate(problems) {
                     if seen.insert((d.code, d.path.clone(), d.message.clone())) {
                         diagnostics.push(d);
                     }
                 }
+            }
+            if work.exhausted() {
+                break;
             }
         }
     }

@@ -195,6 +195,11 @@ impl fmt::Display for DisplayIn<'_> {
 /// and anything past 60 characters cut, so a hostile value cannot flood or break the output.
 pub fn shown(value: &str) -> String {
     const MAX_CHARS: usize = 60;
+    // A token pasted where a name or a setting belongs must not reach a CI log.
+    let mut words = value.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    if words.any(crate::secret::looks_like_token) {
+        return "<a value that looks like a token, not shown>".into();
+    }
     let mut out = String::new();
     for c in value.chars().take(MAX_CHARS) {
         if c.is_control() {

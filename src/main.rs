@@ -2,6 +2,18 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = orchestrator::cli::Cli::parse();
+    let cli = match orchestrator::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap quotes the value it refused; a token pasted into a flag must not reach a log.
+            let text = err.to_string();
+            let mut words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+            if words.any(orchestrator::secret::looks_like_token) {
+                eprintln!("error: a command-line value looks like a token and was refused (it is not shown); tokens belong in the variables `token_env` names");
+                return ExitCode::from(2);
+            }
+            err.exit()
+        }
+    };
     ExitCode::from(orchestrator::app::main(cli) as u8)
 }

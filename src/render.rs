@@ -7,11 +7,23 @@
 
 mod guard;
 
-pub use guard::{MAX_NESTING, MAX_TEMPLATE_BYTES, MAX_TOTAL_TEMPLATE_BYTES};
+pub use guard::{Traits, MAX_NESTING, MAX_TEMPLATE_BYTES, MAX_TOTAL_TEMPLATE_BYTES};
 
 use crate::release::{CiContext, Release};
 use handlebars::{Context, Handlebars};
 use serde_json::{json, Map, Value};
+
+/// How much template work one command may do, in units of about one template byte rendered:
+/// each render costs [`RENDER_WEIGHT`] plus the template's size, and a template with
+/// `{{#each}}` counts [`EACH_WEIGHT`] times its size. A 10,000-target fan-out with ten distinct
+/// templates per target uses about a third of it to validate; past it a file is refused
+/// rather than left to burn CI time (about two seconds of rendering).
+pub const MAX_RENDER_WORK: u64 = 300_000_000;
+/// The fixed cost of one render (context lookup, output buffer), in template bytes.
+pub const RENDER_WEIGHT: u64 = 256;
+/// How many times an `{{#each}}` template counts: about the most items it can walk in the
+/// context (the release context has 13 keys, `ci` 9).
+pub const EACH_WEIGHT: u64 = 16;
 
 /// Rendered strings longer than this are refused: GitHub's largest body is 64 KB, and the cap
 /// keeps a runaway template (`{{#each}}` over something big) from using unbounded memory.
@@ -46,6 +58,8 @@ pub struct Templates {
     budget: guard::Budget,
     /// Registered template ids by source text.
     compiled: std::collections::HashMap<String, String>,
+    /// What each registered template's cost and output depend on, by id.
+    traits: std::collections::HashMap<String, (Traits, u64)>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -63,6 +77,7 @@ impl Default for Templates {
             registry,
             budget: guard::Budget::default(),
             compiled: std::collections::HashMap::new(),
+            traits: std::collections::HashMap::new(),
         }
     }
 }
@@ -97,7 +112,12 @@ impl Templates {
         self.budget.take(source).map_err(problem)?;
         let template = handlebars::Template::compile(source)
             .map_err(|err| problem(template_error_message(&err)))?;
-        guard::check(&template).map_err(problem)?;
+        let traits = guard::check(&template).map_err(problem)?;
+        let factor = if traits.each { EACH_WEIGHT } else { 1 };
+        let weight = (source.len() as u64)
+            .saturating_mul(factor)
+            .saturating_add(RENDER_WEIGHT);
+        self.traits.insert(name.to_owned(), (traits, weight));
         self.registry.register_template(name, template);
         self.compiled.insert(source.to_owned(), name.to_owned());
         Ok(Text::Template {
@@ -140,42 +160,70 @@ impl Templates {
         }
     }
 
-    pub fn render_text(&self, text: &Text, ctx: &Context) -> Result<String, TemplateProblem> {
+    /// Whether rendering `text` can depend on the values in the context beyond their length
+    /// (see [`Traits::reads_values`]).
+    pub fn reads_values(&self, text: &Text) -> bool {
         match text {
-            Text::Literal(s) => Ok(s.clone()),
-            Text::Template { id, path: name } => {
-                // Rendering stops as soon as the output is too big, rather than after.
-                let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
-                let rendered = self
-                    .registry
-                    .render_with_context_to_write(id, ctx, &mut out);
-                if out.overflowed() {
-                    return Err(TemplateProblem {
-                        name: name.clone(),
-                        message: format!(
-                            "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
-                        ),
-                    });
-                }
-                rendered.map_err(|err| TemplateProblem {
-                    name: name.clone(),
-                    message: render_error_message(&err),
-                })?;
-                Ok(out.into_string())
-            }
+            Text::Literal(_) => false,
+            Text::Template { id, .. } => self.traits.get(id).is_none_or(|(t, _)| t.reads_values),
         }
+    }
+
+    /// Renders `text` for the context `memo` was made for: each distinct template once, charged
+    /// to the command's work budget.
+    pub fn render_text(&self, text: &Text, memo: &mut Memo) -> Result<String, TemplateProblem> {
+        let (id, name) = match text {
+            Text::Literal(s) => return Ok(s.clone()),
+            Text::Template { id, path } => (id, path),
+        };
+        let problem = |message: String| TemplateProblem {
+            name: name.clone(),
+            message,
+        };
+        if let Some(done) = memo.rendered.get(id) {
+            return done.clone().map_err(problem);
+        }
+        let weight = self
+            .traits
+            .get(id)
+            .map_or(RENDER_WEIGHT, |(_, weight)| *weight);
+        memo.work.used = memo.work.used.saturating_add(weight);
+        if memo.work.used > memo.work.limit {
+            memo.work.exhausted = true;
+            return Err(problem(format!(
+                "rendering stopped: the templates ask for more than {MAX_RENDER_WORK} units of work (see the README's limits)"
+            )));
+        }
+        let done = self.render_once(id, &memo.ctx);
+        memo.rendered.insert(id.clone(), done.clone());
+        done.map_err(problem)
+    }
+
+    fn render_once(&self, id: &str, ctx: &Context) -> Result<String, String> {
+        // Rendering stops as soon as the output is too big, rather than after.
+        let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
+        let rendered = self
+            .registry
+            .render_with_context_to_write(id, ctx, &mut out);
+        if out.overflowed() {
+            return Err(format!(
+                "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
+            ));
+        }
+        rendered.map_err(|err| render_error_message(&err))?;
+        Ok(out.into_string())
     }
 
     /// Renders a payload; every failing leaf is reported, not just the first.
     pub fn render_payload(
         &self,
         payload: &PayloadTemplate,
-        ctx: &Context,
+        memo: &mut Memo,
         problems: &mut Vec<TemplateProblem>,
     ) -> Value {
         match payload {
             PayloadTemplate::Value(v) => v.clone(),
-            PayloadTemplate::Text(text) => match self.render_text(text, ctx) {
+            PayloadTemplate::Text(text) => match self.render_text(text, memo) {
                 Ok(s) => Value::String(s),
                 Err(problem) => {
                     problems.push(problem);
@@ -185,16 +233,97 @@ impl Templates {
             PayloadTemplate::Map(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), self.render_payload(v, ctx, problems)))
+                    .map(|(k, v)| (k.clone(), self.render_payload(v, memo, problems)))
                     .collect::<Map<_, _>>(),
             ),
             PayloadTemplate::List(items) => Value::Array(
                 items
                     .iter()
-                    .map(|v| self.render_payload(v, ctx, problems))
+                    .map(|v| self.render_payload(v, memo, problems))
                     .collect(),
             ),
         }
+    }
+}
+
+impl PayloadTemplate {
+    /// Every string leaf, templates and literals.
+    pub fn texts(&self) -> Vec<&Text> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            match node {
+                PayloadTemplate::Value(_) => {}
+                PayloadTemplate::Text(text) => out.push(text),
+                PayloadTemplate::Map(entries) => stack.extend(entries.iter().map(|(_, v)| v)),
+                PayloadTemplate::List(items) => stack.extend(items),
+            }
+        }
+        out
+    }
+}
+
+/// How much template work a command has done, across every plan it builds.
+#[derive(Debug)]
+pub struct Work {
+    used: u64,
+    limit: u64,
+    exhausted: bool,
+}
+
+impl Default for Work {
+    fn default() -> Self {
+        Work::limited(MAX_RENDER_WORK)
+    }
+}
+
+impl Work {
+    /// A budget of `limit` units instead of [`MAX_RENDER_WORK`].
+    pub fn limited(limit: u64) -> Work {
+        Work {
+            used: 0,
+            limit,
+            exhausted: false,
+        }
+    }
+
+    /// Whether a render was refused because the budget ran out.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+}
+
+/// One context's renders: a payload that repeats a template (a YAML alias, a list) renders it
+/// once.
+pub struct Memo<'w> {
+    ctx: Context,
+    rendered: std::collections::HashMap<String, Result<String, String>>,
+    work: &'w mut Work,
+}
+
+impl<'w> Memo<'w> {
+    /// For the release's part of the context; [`Memo::set_target`] adds each target's.
+    pub fn new(release: Map<String, Value>, work: &'w mut Work) -> Memo<'w> {
+        Memo {
+            ctx: Context::from(Value::Object(release)),
+            rendered: std::collections::HashMap::new(),
+            work,
+        }
+    }
+
+    /// Points the context at another target (see [`set_target`]); what was rendered for the
+    /// previous one is forgotten.
+    pub fn set_target(&mut self, target: &RepoVars<'_>, dispatch_id: &str) {
+        set_target(&mut self.ctx, target, dispatch_id);
+        self.rendered.clear();
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    pub fn work(&self) -> &Work {
+        self.work
     }
 }
 
@@ -316,7 +445,7 @@ mod tests {
     use super::*;
     use crate::release::Version;
 
-    fn ctx(version: &str) -> Context {
+    fn ctx(version: &str) -> (Map<String, Value>, RepoVars<'static>) {
         let release = Release {
             source: "app".into(),
             version: Version::parse(version).unwrap(),
@@ -338,11 +467,7 @@ mod tests {
             owner: "o",
             repo: "web",
         };
-        target_context(
-            &release_context(&release, &source),
-            &target,
-            "0123456789abcdef",
-        )
+        (release_context(&release, &source), target)
     }
 
     fn render(payload: Value, version: &str) -> (Value, Vec<TemplateProblem>) {
@@ -350,7 +475,11 @@ mod tests {
         let mut problems = Vec::new();
         let compiled = templates.payload("p", &payload, &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
-        let out = templates.render_payload(&compiled, &ctx(version), &mut problems);
+        let mut work = Work::default();
+        let (release, target) = ctx(version);
+        let mut memo = Memo::new(release, &mut work);
+        memo.set_target(&target, "0123456789abcdef");
+        let out = templates.render_payload(&compiled, &mut memo, &mut problems);
         (out, problems)
     }
 

@@ -230,11 +230,14 @@ impl<W: Write> Drop for Redacting<W> {
 }
 
 /// GitHub's token formats (classic `ghp_`, fine-grained `github_pat_`, OAuth `gho_`, app
-/// installation `ghs_`, user-to-server `ghu_`, refresh `ghr_`), for spotting a token written
-/// where a variable name belongs.
+/// installation `ghs_`, user-to-server `ghu_`, refresh `ghr_`) and the legacy classic token
+/// (exactly 40 hex digits, as issued before 2021 and still accepted), for spotting a token
+/// written where a variable name or a setting belongs.
 pub fn looks_like_token(text: &str) -> bool {
     const PREFIXES: &[&str] = &["ghp_", "github_pat_", "gho_", "ghs_", "ghu_", "ghr_"];
-    PREFIXES.iter().any(|p| text.starts_with(p)) && text.len() >= 20
+    let prefixed = PREFIXES.iter().any(|p| text.starts_with(p)) && text.len() >= 20;
+    let legacy = text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    prefixed || legacy
 }
 
 #[cfg(test)]
@@ -305,5 +308,15 @@ mod tests {
             "github_pat_11ABCDEFG0123456789_abcdefghij"
         ));
         assert!(!looks_like_token("WEBSITE_DISPATCH_TOKEN"));
+    }
+
+    #[test]
+    fn spots_a_legacy_classic_token_of_40_hex_digits() {
+        assert!(looks_like_token("0123456789abcdef0123456789ABCDEF01234567"));
+        assert!(looks_like_token("deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"));
+        assert!(!looks_like_token("deadbeefdeadbeefdeadbeefdeadbeefdeadbee"));
+        assert!(!looks_like_token(
+            "DEADBEEF_DEADBEEF_DEADBEEF_DEADBEEF_DEAD"
+        ));
     }
 }

@@ -167,6 +167,34 @@ struct Defaults {
 }
 
 fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
+    // A token pasted into ORCHESTRATOR_API_URL or a flag would otherwise be quoted back by the
+    // parsers below.
+    let texts = [
+        ("api_url", &settings.api_url),
+        ("api_version", &settings.api_version),
+        ("rate_limit", &settings.rate_limit),
+    ];
+    let mut pasted = false;
+    for (key, value) in texts {
+        if value.as_deref().is_some_and(holds_token) {
+            pasted = true;
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    join("defaults", key),
+                    format!("`{key}` holds what looks like a token (its value is not shown)"),
+                )
+                .with_help(format!(
+                    "check `defaults.{key}`, ORCHESTRATOR_{} and --{}; revoke the token if it was written anywhere others can read",
+                    key.to_ascii_uppercase(),
+                    key.replace('_', "-")
+                )),
+            );
+        }
+    }
+    if pasted {
+        return None;
+    }
     let api_url = match &settings.api_url {
         Some(url) => check(
             ApiUrl::parse(url),
@@ -451,11 +479,12 @@ fn compile_condition(
 /// A token pasted where its variable's *name* belongs must never be echoed back.
 pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
     if crate::secret::looks_like_token(name) {
+        let key = path.rsplit('.').next().unwrap_or("token_env");
         out.push(
             Diagnostic::error(
                 Code::InvalidTokenEnv,
                 path,
-                "token_env holds what looks like a token itself (its value is not shown)",
+                format!("{key} holds what looks like a token itself (its value is not shown)"),
             )
             .with_help("put the NAME of an environment variable here, e.g. `WEBSITE_DISPATCH_TOKEN`, and revoke the token: it is now in the file"),
         );
@@ -469,6 +498,12 @@ pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>)
         return None;
     }
     Some(name.to_owned())
+}
+
+/// Whether any word of `text` looks like a token.
+fn holds_token(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(crate::secret::looks_like_token)
 }
 
 fn timeout(secs: Option<u64>, path: &str, out: &mut Vec<Diagnostic>) -> Option<Duration> {

@@ -288,6 +288,17 @@ fn webhook(
         None => None,
     };
     let url = match (&target.url, &target.url_env) {
+        (Some(url), None) if url.contains("{{") => {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidUrl,
+                    join(path, "url"),
+                    "`url` is sent as written: it is not a template",
+                )
+                .with_help("write the whole URL; for a URL that changes or embeds a secret, put it in an environment variable and name it with `url_env`"),
+            );
+            None
+        }
         (Some(url), None) => match webhook_url_problem(url) {
             None => Some(WebhookUrl::Fixed(url.clone())),
             Some(message) => {
@@ -433,21 +444,45 @@ fn valid_workflow(w: &str) -> bool {
     is_id || is_file
 }
 
-/// https anywhere, http only on loopback; no credentials in the URL.
+/// https anywhere, http only on loopback; no credentials in the URL. The message quotes the URL
+/// (it is written in the file); see [`url_problem`] for one that never does.
 pub fn webhook_url_problem(text: &str) -> Option<String> {
+    let why = url_problem(text)?;
+    match reqwest::Url::parse(text) {
+        Err(_) => Some(format!("`{}` is not a URL: {why}", shown(text))),
+        Ok(_) => Some(why),
+    }
+}
+
+/// What is wrong with a URL a request would go to, without quoting any of it: the URL may be a
+/// secret (a build hook's URL from `url_env`). It must parse, be http(s) with a host, carry no
+/// credentials, and use plain http only on loopback.
+pub fn url_problem(text: &str) -> Option<String> {
     let url = match reqwest::Url::parse(text) {
         Ok(url) => url,
-        Err(e) => return Some(format!("`{}` is not a URL: {e}", shown(text))),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Some("it has no scheme; it must start with https://".into())
+        }
+        Err(e) => return Some(format!("it is not a URL ({e})")),
     };
     if !url.username().is_empty() || url.password().is_some() {
         return Some("the URL must not contain credentials".into());
     }
-    match url.scheme() {
-        "https" => None,
-        "http" if is_loopback(&url) => None,
-        "http" => Some("plain http is allowed only for loopback addresses; use https".into()),
-        other => Some(format!("scheme `{other}` is not http(s)")),
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" if is_loopback(&url) => true,
+        "http" => {
+            return Some("plain http is allowed only for loopback addresses; use https".into())
+        }
+        _ => false,
+    };
+    if !scheme_ok {
+        return Some("its scheme is not http(s); it must start with https://".into());
     }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Some("it has no host".into());
+    }
+    None
 }
 
 fn template_problem(p: TemplateProblem) -> Diagnostic {

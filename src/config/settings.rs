@@ -45,16 +45,61 @@ pub fn layer(file: &Settings, env: impl Provider, flags: &Settings) -> Result<Se
 }
 
 /// Names the exact variable or flag: figment's own text says "`ORCHESTRATOR_` environment
-/// variable(s)" and leaves the user to guess which.
+/// variable(s)" and leaves the user to guess which. A value from the environment is never
+/// quoted (a token pasted into the wrong variable must not reach a CI log); the user knows
+/// what they set, and the message says what was expected instead.
 fn describe(err: figment::Error) -> String {
     let from_env = err
         .metadata
         .as_ref()
         .is_some_and(|m| m.name.contains("environment"));
     match err.path.last() {
-        Some(key) if from_env => format!("{ENV_PREFIX}{}: {}", key.to_ascii_uppercase(), err.kind),
+        Some(key) if from_env => format!(
+            "{ENV_PREFIX}{}: {}",
+            key.to_ascii_uppercase(),
+            unquoted(&err.kind)
+        ),
         Some(key) => format!("{key}: {}", err.kind),
+        None if from_env => unquoted(&err.kind),
         None => err.to_string(),
+    }
+}
+
+/// What is wrong with a value, without the value.
+fn unquoted(kind: &figment::error::Kind) -> String {
+    use figment::error::{Actual, Kind};
+    let what = |actual: &Actual| match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+        Actual::Char(_) | Actual::Str(_) | Actual::Bytes(_) => "text",
+        _ => "a value of another type",
+    };
+    let hidden = "its value is not shown";
+    match kind {
+        Kind::InvalidType(actual, expected) => {
+            format!("expected {expected}, found {} ({hidden})", what(actual))
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!(
+                "expected {expected}, found {} out of range or not allowed ({hidden})",
+                what(actual)
+            )
+        }
+        Kind::InvalidLength(len, expected) => format!("expected {expected}, found {len} items"),
+        Kind::UnknownVariant(_, expected) => {
+            format!("expected one of {} ({hidden})", expected.join(", "))
+        }
+        other => {
+            let text = other.to_string();
+            let token = text
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(crate::secret::looks_like_token);
+            if token {
+                format!("not a valid value ({hidden})")
+            } else {
+                text
+            }
+        }
     }
 }
 
@@ -101,5 +146,26 @@ mod tests {
             assert!(err.contains("ORCHESTRATOR_CONCURRENCY"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_token_in_a_setting_variable_is_not_echoed() {
+        for token in [
+            "0123456789abcdef0123456789abcdef01234567",
+            "1234567890123456789012345678901234567890",
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("ORCHESTRATOR_CONCURRENCY", token);
+                jail.set_env("ORCHESTRATOR_RATE_LIMIT", token);
+                let err = layer(&file(), env(), &Settings::default()).unwrap_err();
+                assert!(err.contains("ORCHESTRATOR_CONCURRENCY"), "{err}");
+                for start in 0..token.len() - 10 {
+                    let fragment = &token[start..start + 10];
+                    assert!(!err.contains(fragment), "{fragment} in {err}");
+                }
+                Ok(())
+            });
+        }
     }
 }

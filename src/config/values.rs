@@ -22,7 +22,7 @@ pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
 
 /// [`crate::secret::looks_like_token`] as a pattern; the schema says `token_env` must *not*
 /// match it.
-pub const TOKEN_PATTERN: &str = "^(?:gh[pousr]_.{16}|github_pat_.{9})";
+pub const TOKEN_PATTERN: &str = "^(?:gh[pousr]_.{16}|github_pat_.{9}|[0-9A-Fa-f]{40}$)";
 
 /// [`ApiUrl::parse`] as a pattern, for the usual spellings: https with any host, or http with
 /// `localhost`, `127.x.x.x` or `[::1]`; no credentials, query or fragment.

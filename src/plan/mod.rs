@@ -9,10 +9,12 @@ use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
 use crate::policy::RetryPolicy;
 use crate::release::Release;
-use crate::render::{release_context, set_target, target_context, RepoVars, TemplateProblem};
+use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
+use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// GitHub rejects repository_dispatch bodies of 64 KB or more.
@@ -103,7 +105,11 @@ pub struct Skip {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("no source is named `{given}` (known sources: {})", list_some(known))]
+    #[error(
+        "no source is named `{}` (known sources: {})",
+        crate::diagnostic::shown(given),
+        list_some(known)
+    )]
     UnknownSource { given: String, known: Vec<String> },
     #[error("the plan has {} problem(s); nothing was sent", .0.len())]
     Problems(Vec<Diagnostic>),
@@ -153,6 +159,19 @@ pub fn plan(
     lookup: &dyn Fn(&str) -> Option<String>,
     tokens: Tokens,
 ) -> Result<Plan, PlanError> {
+    plan_with(config, release, lookup, tokens, None, &mut Work::default())
+}
+
+/// [`plan`] for only the targets in `only` (all when `None`), charging template work to `work`,
+/// which `validate` shares across every source it plans.
+pub fn plan_with(
+    config: &Config,
+    release: &Release,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    only: Option<&HashSet<&str>>,
+    work: &mut Work,
+) -> Result<Plan, PlanError> {
     let source = find_source(config, &release.source)?;
     let source_vars = RepoVars {
         name: &source.name,
@@ -160,9 +179,8 @@ pub fn plan(
         owner: &source.repository.owner,
         repo: &source.repository.name,
     };
-    let shared = release_context(release, &source_vars);
-    // Made for the first target, then pointed at each next one.
-    let mut context: Option<handlebars::Context> = None;
+    // Made once, then pointed at each target in turn.
+    let mut memo = Memo::new(release_context(release, &source_vars), work);
 
     let mut plan = Plan {
         source: source.name.clone(),
@@ -172,6 +190,9 @@ pub fn plan(
     };
     let mut problems = Vec::new();
     for name in &source.targets {
+        if only.is_some_and(|only| !only.contains(name.as_str())) {
+            continue;
+        }
         let Some(target) = config.targets.get(name) else {
             continue; // compile() guarantees every listed target exists
         };
@@ -208,14 +229,7 @@ pub fn plan(
             owner: target.repository.as_ref().map_or("", |r| &r.owner),
             repo: target.repository.as_ref().map_or("", |r| &r.name),
         };
-        let ctx = match &mut context {
-            Some(ctx) => {
-                set_target(ctx, &vars, &dispatch_id);
-                ctx
-            }
-            None => context.insert(target_context(&shared, &vars, &dispatch_id)),
-        };
-        let ctx = &*ctx;
+        memo.set_target(&vars, &dispatch_id);
         let before = problems.len();
         let token = match &target.token_env {
             Some(env) => request::secret(
@@ -227,7 +241,30 @@ pub fn plan(
             ),
             None => Some(None),
         };
-        let rendered = request::render(config, target, ctx, &path, lookup, tokens, &mut problems);
+        let rendered = request::render(
+            config,
+            target,
+            &mut memo,
+            &path,
+            lookup,
+            tokens,
+            &mut problems,
+        );
+        if memo.work().exhausted() {
+            // Every render from here on would fail the same way: say it once, and stop.
+            problems.truncate(before);
+            problems.push(
+                Diagnostic::error(
+                    Code::Limit,
+                    path,
+                    format!(
+                        "checking this file's templates takes more than {MAX_RENDER_WORK} units of template work, so it was stopped here"
+                    ),
+                )
+                .with_help("a real configuration uses a small fraction of this; make templates smaller, use `{{#each}}` less, or repeat them across fewer targets and sources (see the README's limits)"),
+            );
+            break;
+        }
         let (Some(token), Some(rendered)) = (token, rendered) else {
             continue;
         };
@@ -276,6 +313,82 @@ pub fn plan(
     } else {
         Err(PlanError::Problems(problems))
     }
+}
+
+/// For `validate`: which targets to render for which source so that every problem a release of
+/// any source could meet is seen, without rendering every target once per source (10,000
+/// sources feeding the same 16 targets would otherwise render them 160,000 times).
+///
+/// A target's templates see one source at a time only through `source.*` and `dispatch_id`,
+/// which are never empty and always plain ASCII. Unless a template compares or looks up values
+/// ([`crate::render::Traits::reads_values`]), two sources therefore render it alike except for
+/// the length of those values, so it is rendered for the sources with the longest name, owner,
+/// repository and all three together. A target whose templates read values is rendered for
+/// every source that feeds it (within the command's work budget).
+pub fn validation_sample(config: &Config) -> Vec<(&str, HashSet<&str>)> {
+    let mut feeders: IndexMap<&str, Vec<&SourceSpec>> = IndexMap::new();
+    for source in config.sources.values() {
+        for target in &source.targets {
+            feeders.entry(target.as_str()).or_default().push(source);
+        }
+    }
+    let mut wanted: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (target, sources) in feeders {
+        let every = config
+            .targets
+            .get(target)
+            .is_some_and(|t| reads_values(&config.templates, t));
+        let chosen: Vec<&SourceSpec> = if every {
+            sources
+        } else {
+            let lengths: [fn(&SourceSpec) -> usize; 4] = [
+                |s| s.name.len(),
+                |s| s.repository.owner.len(),
+                |s| s.repository.name.len(),
+                |s| s.name.len() + s.repository.owner.len() + s.repository.name.len(),
+            ];
+            lengths
+                .iter()
+                .filter_map(|length| {
+                    // The first of the longest, so the choice follows the file.
+                    sources.iter().rev().max_by_key(|s| length(s)).copied()
+                })
+                .collect()
+        };
+        for source in chosen {
+            wanted.entry(&source.name).or_default().insert(target);
+        }
+    }
+    config
+        .sources
+        .keys()
+        .filter_map(|name| wanted.remove_entry(name.as_str()))
+        .collect()
+}
+
+/// Whether any template of `target` reads values (see [`crate::render::Traits`]).
+fn reads_values(templates: &crate::render::Templates, target: &TargetSpec) -> bool {
+    let mut texts = Vec::new();
+    match &target.action {
+        Action::RepositoryDispatch {
+            event_type,
+            client_payload,
+        } => {
+            texts.push(event_type);
+            texts.extend(client_payload.texts());
+        }
+        Action::WorkflowDispatch {
+            git_ref, inputs, ..
+        } => {
+            texts.extend(git_ref);
+            texts.extend(inputs.texts());
+        }
+        Action::Webhook { headers, body, .. } => {
+            texts.extend(headers.iter().map(|(_, text)| text));
+            texts.extend(body.iter().flat_map(|b| b.texts()));
+        }
+    }
+    texts.into_iter().any(|text| templates.reads_values(text))
 }
 
 /// The first 16 hex digits of SHA-256 over source, version and target: the same in every
@@ -415,4 +528,107 @@ pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
             .to_owned()
     };
     Diagnostic::error(Code::Render, problem.name, problem.message).with_help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Settings;
+    use crate::release::{CiContext, Version};
+
+    fn config(yaml: &str) -> Config {
+        let none = figment::providers::Serialized::defaults(Settings::default());
+        let checked = crate::config::check(yaml.as_bytes(), none, &Settings::default());
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        checked.config.expect("valid")
+    }
+
+    fn release(source: &str) -> Release {
+        Release {
+            source: source.into(),
+            version: Version::parse("1.2.3").expect("version"),
+            vars: Default::default(),
+            ci: CiContext::sample(),
+            changes: None,
+        }
+    }
+
+    const SOURCES: &str = "version: 1
+sources:
+  a: {repository: o/a, targets: [plain, compares]}
+  bbbbbbbb: {repository: o/b, targets: [plain, compares]}
+  c: {repository: oooooooo/c, targets: [plain, compares]}
+  d: {repository: o/d, targets: [plain, compares]}
+targets:
+  plain: {repository: o/p, event_type: \"{{source.name}}\", token_env: T}
+  compares: {repository: o/q, event_type: \"{{#if (eq source.name 'a')}}x{{else}}y{{/if}}\", token_env: T}
+";
+
+    #[test]
+    fn validation_renders_a_plain_target_for_the_longest_sources_only() {
+        let config = config(SOURCES);
+        let sample = validation_sample(&config);
+        let plain: Vec<&str> = sample
+            .iter()
+            .filter(|(_, targets)| targets.contains("plain"))
+            .map(|(source, _)| *source)
+            .collect();
+        assert_eq!(plain, ["a", "bbbbbbbb", "c"]);
+        let compares = sample
+            .iter()
+            .filter(|(_, targets)| targets.contains("compares"))
+            .count();
+        assert_eq!(compares, 4);
+    }
+
+    #[test]
+    fn a_plan_past_the_work_budget_stops_with_one_limit_problem() {
+        let body = "{{#if @first}}x{{/if}}".repeat(180);
+        let yaml = format!(
+            "version: 1\nsources:\n  a: {{repository: o/a, targets: [t0, t1]}}\ntargets:\n  t0: {{repository: o/p, event_type: e, token_env: T, client_payload: {{k: \"{{{{#each this}}}}{body}{{{{/each}}}}\"}}}}\n  t1: {{repository: o/q, event_type: e, token_env: T}}\n"
+        );
+        let config = config(&yaml);
+        // What 10,000 sources would spend, in a budget of a thousandth.
+        let mut work = Work::limited(crate::render::MAX_RENDER_WORK / 1000);
+        for _ in 0..10_000 {
+            let planned = plan_with(
+                &config,
+                &release("a"),
+                &|_| None,
+                Tokens::Validate,
+                None,
+                &mut work,
+            );
+            if planned.is_err() {
+                break;
+            }
+        }
+        assert!(work.exhausted());
+        let Err(PlanError::Problems(problems)) = plan_with(
+            &config,
+            &release("a"),
+            &|_| None,
+            Tokens::Validate,
+            None,
+            &mut work,
+        ) else {
+            panic!("the budget is spent");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].code, Code::Limit);
+        assert_eq!(problems[0].path, "targets.t0");
+    }
+
+    #[test]
+    fn a_payload_that_repeats_a_template_renders_it_once_per_target() {
+        let leaves = vec!["\"{{version}}-{{target.name}}\""; 200].join(", ");
+        let yaml = format!(
+            "version: 1\nsources:\n  a: {{repository: o/a, targets: [t0]}}\ntargets:\n  t0: {{repository: o/p, event_type: e, token_env: T, client_payload: {{k: [{leaves}]}}}}\n"
+        );
+        let config = config(&yaml);
+        let planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
+        let list = &planned.jobs[0].body["client_payload"]["k"];
+        assert_eq!(list.as_array().map(Vec::len), Some(200));
+        assert_eq!(list[199], "1.2.3-t0");
+    }
 }

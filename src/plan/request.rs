@@ -1,13 +1,12 @@
 //! Rendering one target's request for one release: method, URL, headers and body, per kind.
 
 use super::{Tokens, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
-use crate::config::kinds::{webhook_url_problem, Action, WebhookUrl};
+use crate::config::kinds::{url_problem, Action, WebhookUrl};
 use crate::config::{Config, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
-use crate::render::TemplateProblem;
+use crate::render::{Memo, TemplateProblem};
 use crate::secret::Secret;
 use bytes::Bytes;
-use handlebars::Context;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
@@ -71,7 +70,7 @@ pub struct Rendered {
 pub(super) fn render(
     config: &Config,
     target: &TargetSpec,
-    ctx: &Context,
+    memo: &mut Memo<'_>,
     path: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     tokens: Tokens,
@@ -85,10 +84,10 @@ pub(super) fn render(
             client_payload,
         } => {
             let event_type = templates
-                .render_text(event_type, ctx)
+                .render_text(event_type, memo)
                 .map_err(|p| failed.push(p))
                 .unwrap_or_default();
-            let payload = templates.render_payload(client_payload, ctx, &mut failed);
+            let payload = templates.render_payload(client_payload, memo, &mut failed);
             if failed.is_empty() {
                 check_event_type(path, &event_type, problems);
             }
@@ -114,7 +113,7 @@ pub(super) fn render(
             let mut body = Map::new();
             let git_ref = match git_ref {
                 Some(r) => templates
-                    .render_text(r, ctx)
+                    .render_text(r, memo)
                     .map_err(|p| failed.push(p))
                     .ok(),
                 None => None,
@@ -124,7 +123,7 @@ pub(super) fn render(
             }
             body.insert(
                 "inputs".into(),
-                templates.render_payload(inputs, ctx, &mut failed),
+                templates.render_payload(inputs, memo, &mut failed),
             );
             // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
             let asks_run_details = target.api_version.as_str() < "2026-03-10";
@@ -163,14 +162,14 @@ pub(super) fn render(
             let mut rendered_headers = Vec::new();
             for (name, value) in headers {
                 if let Ok(v) = templates
-                    .render_text(value, ctx)
+                    .render_text(value, memo)
                     .map_err(|p| failed.push(p))
                 {
                     rendered_headers.push((name.clone(), v));
                 }
             }
             let body = match body {
-                Some(b) => templates.render_payload(b, ctx, &mut failed),
+                Some(b) => templates.render_payload(b, memo, &mut failed),
                 None if signature.is_some() => json!({}),
                 None => Value::Null,
             };
@@ -194,6 +193,14 @@ pub(super) fn render(
                         sig.header.clone(),
                         format!("sha256=<HMAC with ${}>", sig.secret_env),
                     )),
+                }
+            }
+            if failed.is_empty() {
+                let headers_path = join(path, "headers");
+                for (name, value) in &rendered_headers {
+                    if let Some(problem) = header_problem(&headers_path, name, value, memo) {
+                        problems.push(problem);
+                    }
                 }
             }
             Rendered {
@@ -230,7 +237,107 @@ pub(super) fn render(
         );
         return None;
     }
+    // A `url_env` URL was checked when it was read (and is a placeholder when unset).
+    let from_env = matches!(
+        target.action,
+        Action::Webhook {
+            url: WebhookUrl::Env(_),
+            ..
+        }
+    );
+    if let (JobUrl::Public(url), false) = (&rendered.url, from_env) {
+        if let Some(why) = url_problem(url) {
+            let key = match target.action {
+                Action::Webhook { .. } => "url",
+                _ => "api_url",
+            };
+            problems.push(
+                Diagnostic::error(
+                    Code::InvalidUrl,
+                    join(path, key),
+                    format!(
+                        "the request would go to `{}`, which cannot be used: {why}",
+                        crate::diagnostic::shown(url)
+                    ),
+                )
+                .with_help("use an https URL (http only for loopback addresses)"),
+            );
+            return None;
+        }
+    }
     Some(rendered)
+}
+
+/// The longest header value sent; servers commonly refuse a request whose headers pass 8 KB.
+pub const MAX_HEADER_VALUE_BYTES: usize = 4 * 1024;
+
+/// Why a rendered header cannot be sent as it is: its name must be an HTTP token and its value
+/// visible ASCII or spaces (a line break would end the header, or be refused when sending after
+/// other targets were sent). Names the `--set` values or CI variables that brought the bad
+/// character in.
+fn header_problem(path: &str, name: &str, value: &str, memo: &Memo<'_>) -> Option<Diagnostic> {
+    let path = join(path, name);
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Some(Diagnostic::error(
+            Code::InvalidValue,
+            path,
+            format!("`{}` is not a header name", crate::diagnostic::shown(name)),
+        ));
+    }
+    if value.len() > MAX_HEADER_VALUE_BYTES {
+        return Some(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                path,
+                format!(
+                    "header `{name}` renders to {} bytes; at most {MAX_HEADER_VALUE_BYTES} are sent",
+                    value.len()
+                ),
+            )
+            .with_help("send a reference (a version, a URL) in a header, and the rest in the body"),
+        );
+    }
+    let allowed = |c: char| c == ' ' || c.is_ascii_graphic();
+    let bad = value.chars().find(|c| !allowed(*c))?;
+    let what = match bad {
+        '\n' | '\r' => "a line break",
+        '\0' => "a NUL character",
+        c if c.is_control() => "a control character",
+        _ => "a character that is not ASCII",
+    };
+    let fed = fed_by(memo.context().data(), &|s: &str| !s.chars().all(allowed));
+    let from = match fed.as_slice() {
+        [] => String::new(),
+        names => format!(" (from {})", names.join(", ")),
+    };
+    Some(
+        Diagnostic::error(
+            Code::Render,
+            path,
+            format!("header `{name}` renders to a value with {what}{from}, which a header cannot hold"),
+        )
+        .with_help("header values are one line of visible ASCII; put other text in the body, or fix the value"),
+    )
+}
+
+/// The `--set` keys and CI values whose text matches `bad`, as a user would name them.
+fn fed_by(data: &Value, bad: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(Value::Object(vars)) = data.get("vars") {
+        for (key, value) in vars {
+            if value.as_str().is_some_and(bad) {
+                names.push(format!("`--set {}`", crate::diagnostic::shown(key)));
+            }
+        }
+    }
+    if let Some(Value::Object(ci)) = data.get("ci") {
+        for (key, value) in ci {
+            if value.as_str().is_some_and(bad) {
+                names.push(format!("`ci.{key}` (from the environment)"));
+            }
+        }
+    }
+    names
 }
 
 fn encode(body: &Value) -> Bytes {
@@ -276,14 +383,18 @@ fn webhook_url(
     let Some(value) = secret(env, &env_path, lookup, tokens, problems)? else {
         return Some(JobUrl::Public(format!("${env} (not set)")));
     };
-    if let Some(message) = webhook_url_problem(value.expose()) {
-        // The message may quote the URL; it is a secret, so say only what is wrong with it.
-        let why = message.split(':').next().unwrap_or("invalid").to_owned();
-        problems.push(Diagnostic::error(
-            Code::InvalidUrl,
-            env_path,
-            format!("`{env}` does not hold a usable URL ({why}); its value is not shown"),
-        ));
+    if let Some(why) = url_problem(value.expose()) {
+        // The URL is a secret: say only what is wrong with it, never any part of it.
+        problems.push(
+            Diagnostic::error(
+                Code::InvalidUrl,
+                env_path,
+                format!("`{env}` does not hold a usable URL: {why} (its value is not shown)"),
+            )
+            .with_help(format!(
+                "set `{env}` to the whole URL, starting with https://"
+            )),
+        );
         return None;
     }
     let shown = reqwest::Url::parse(value.expose())

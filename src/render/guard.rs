@@ -44,19 +44,48 @@ impl Budget {
     }
 }
 
-/// Why `template` is not allowed, if it is not.
-pub fn check(template: &Template) -> Result<(), String> {
-    elements(template, 0, false)
+/// What rendering a template can depend on, learnt while checking it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traits {
+    /// It has an `{{#each}}`, whose body runs once per item of what it walks.
+    pub each: bool,
+    /// It calls a helper (`eq`, `lookup`, `len`, ...) whose result depends on the *values* in
+    /// the context, not only on which keys exist and how long the values are. Blocks `if`,
+    /// `unless`, `each` and `with` over plain paths do not count: the values that differ from
+    /// one source to the next (names, repositories, ids) are never empty, so they only decide
+    /// truthiness the same way for every source.
+    pub reads_values: bool,
 }
 
-fn elements(template: &Template, depth: usize, in_each: bool) -> Result<(), String> {
+/// Why `template` is not allowed, if it is not; otherwise what its rendering depends on.
+pub fn check(template: &Template) -> Result<Traits, String> {
+    let mut traits = Traits::default();
+    elements(template, 0, false, &mut traits)?;
+    Ok(traits)
+}
+
+fn elements(
+    template: &Template,
+    depth: usize,
+    in_each: bool,
+    traits: &mut Traits,
+) -> Result<(), String> {
     template
         .elements
         .iter()
-        .try_for_each(|element| element_ok(element, depth, in_each))
+        .try_for_each(|element| element_ok(element, depth, in_each, traits))
 }
 
-fn element_ok(element: &TemplateElement, depth: usize, in_each: bool) -> Result<(), String> {
+/// Blocks whose effect depends only on the shape of the context when their parameters are
+/// plain paths.
+const SHAPE_BLOCKS: &[&str] = &["if", "unless", "each", "with"];
+
+fn element_ok(
+    element: &TemplateElement,
+    depth: usize,
+    in_each: bool,
+    traits: &mut Traits,
+) -> Result<(), String> {
     if depth > MAX_NESTING {
         return Err(format!(
             "template nests blocks or subexpressions more than {MAX_NESTING} levels deep"
@@ -65,19 +94,35 @@ fn element_ok(element: &TemplateElement, depth: usize, in_each: bool) -> Result<
     match element {
         TemplateElement::RawString(_) | TemplateElement::Comment(_) => Ok(()),
         TemplateElement::Expression(helper) | TemplateElement::HtmlExpression(helper) => {
-            parameters(helper.params.iter().chain(helper.hash.values()), depth)
+            if !helper.params.is_empty() || !helper.hash.is_empty() {
+                traits.reads_values = true;
+            }
+            parameters(
+                helper.params.iter().chain(helper.hash.values()),
+                depth,
+                traits,
+            )
         }
         TemplateElement::HelperBlock(helper) => {
-            let each = helper.name.as_name() == Some("each");
+            let name = helper.name.as_name();
+            let each = name == Some("each");
             if each && in_each {
                 return Err(
                     "`{{#each}}` inside another `{{#each}}` is not supported (its cost multiplies)"
                         .into(),
                 );
             }
-            parameters(helper.params.iter().chain(helper.hash.values()), depth + 1)?;
+            traits.each |= each;
+            if !name.is_some_and(|n| SHAPE_BLOCKS.contains(&n)) || !helper.hash.is_empty() {
+                traits.reads_values = true;
+            }
+            parameters(
+                helper.params.iter().chain(helper.hash.values()),
+                depth + 1,
+                traits,
+            )?;
             for inner in [&helper.template, &helper.inverse].into_iter().flatten() {
-                elements(inner, depth + 1, in_each || each)?;
+                elements(inner, depth + 1, in_each || each, traits)?;
             }
             Ok(())
         }
@@ -94,9 +139,13 @@ fn element_ok(element: &TemplateElement, depth: usize, in_each: bool) -> Result<
 fn parameters<'a>(
     mut params: impl Iterator<Item = &'a Parameter>,
     depth: usize,
+    traits: &mut Traits,
 ) -> Result<(), String> {
     params.try_for_each(|param| match param {
-        Parameter::Subexpression(sub) => element_ok(&sub.element, depth + 1, false),
+        Parameter::Subexpression(sub) => {
+            traits.reads_values = true;
+            element_ok(&sub.element, depth + 1, false, traits)
+        }
         _ => Ok(()),
     })
 }
@@ -147,7 +196,33 @@ mod tests {
     use super::*;
 
     fn verdict(source: &str) -> Result<(), String> {
-        check(&Template::compile(source).expect("compiles"))
+        check(&Template::compile(source).expect("compiles")).map(|_| ())
+    }
+
+    fn traits(source: &str) -> Traits {
+        check(&Template::compile(source).expect("compiles")).expect("allowed")
+    }
+
+    #[test]
+    fn helpers_that_compare_or_look_up_values_are_noticed() {
+        for source in [
+            "{{version}}",
+            "{{#if is_prerelease}}pre{{else}}{{source.name}}{{/if}}",
+            "{{#each this}}{{@key}}={{this}};{{/each}}",
+            "{{#with target}}{{repo}}{{/with}}",
+        ] {
+            assert!(!traits(source).reads_values, "{source}");
+        }
+        for source in [
+            "{{#if (eq source.name \"app\")}}x{{/if}}",
+            "{{lookup vars source.name}}",
+            "{{len source.name}}",
+            "{{#unless (not version)}}x{{/unless}}",
+        ] {
+            assert!(traits(source).reads_values, "{source}");
+        }
+        assert!(traits("{{#each ci}}{{this}}{{/each}}").each);
+        assert!(!traits("{{#if ci}}x{{/if}}").each);
     }
 
     #[test]

@@ -247,6 +247,8 @@ fn token_env_pattern_agrees_with_the_loader_and_refuses_tokens() {
         "github_pat_11ABCDEFG0123456789_abcdefghij",
         "gho_0123456789abcdef",
         "ghx_0123456789abcdef",
+        "0123456789abcdef0123456789abcdef01234567",
+        "ABCDEF0123456789abcdef0123456789abcdef01",
         &"T".repeat(255),
         &"T".repeat(256),
     ];
