@@ -1,8 +1,6 @@
 //! action.yml, the composite GitHub Action: every flag it passes exists, every output it
 //! declares is one the binary writes, and its run step works against the real binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{example_dir, repo_file};
 use clap::CommandFactory;
 use serde_yaml::Value;

@@ -1,8 +1,6 @@
 //! Inside GitHub Actions (`GITHUB_ACTIONS=true`), `run` writes a job summary, step outputs and
 //! annotations; outside it writes none of them. The runner's files are simulated with temp files.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::{json, Value};

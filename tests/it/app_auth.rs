@@ -1,8 +1,6 @@
 //! GitHub App authentication (`orchestrator::auth`) against the loopback stand-in for GitHub:
 //! the JWT, the installation lookup, token minting, caching and refresh, errors and masking.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 mod fixture;
 mod keys;
 

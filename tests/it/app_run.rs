@@ -1,8 +1,6 @@
 //! `run` with targets that authenticate as a GitHub App: one installation token for many
 //! targets, masked under GitHub Actions, never printed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator};
 use crate::support::{openapi, FakeGitHub, Reply};
 use rsa::pkcs1::EncodeRsaPrivateKey;

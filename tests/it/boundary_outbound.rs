@@ -3,8 +3,6 @@
 //! a GET), no `Referer` is ever sent, and `--wait` polls carry the dispatch's token, an App's
 //! installation token included. 127.0.0.1 is the configured host, 127.0.0.2 another host.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use rsa::pkcs1::EncodeRsaPrivateKey;

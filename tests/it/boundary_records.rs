@@ -2,8 +2,6 @@
 //! far as it can be. Journals and reports are versioned and bound to the request they record;
 //! files named by flags or keys are read bounded, and never block; a BOM is accepted.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;

@@ -3,8 +3,6 @@
 //! its log, the journal, the report file, the Actions summary, outputs and annotations), and no
 //! server text can write a workflow command, a terminal escape, a mention or a link.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::json;

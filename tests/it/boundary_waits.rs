@@ -5,8 +5,6 @@
 //! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use orchestrator::config::{self, model::Settings};

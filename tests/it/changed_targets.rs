@@ -1,8 +1,6 @@
 //! `when.changed`: a target is sent only when matching files changed since the previous
 //! release tag, compared with git in a checkout of the source repository.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator};
 use serde_json::Value;
 use std::path::Path;

@@ -1,8 +1,6 @@
 //! "Only when files changed", against real git repositories made in temporary directories.
 //! No network: clones are `file://`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use orchestrator::changes::{ChangeError, ChangeFilter, ChangeSet, ChangeVerdict, Git};
 use orchestrator::release::Version;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,5 @@
 //! `run --dry-run`: the whole plan, printed; no token and no network needed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::FakeGitHub;
 use serde_json::json;

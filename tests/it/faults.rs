@@ -2,8 +2,6 @@
 //! server received and what the report says; waits are scaled down with flags so the suite
 //! stays fast.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;

@@ -4,8 +4,6 @@
 //! Each input is generated into a temporary directory (the 50 MB one is never committed), and
 //! each command runs under `ulimit -v` with a deadline, so a regression shows up as a kill.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,7 +1,5 @@
 //! `orchestrator init`: a starter dispatch.yaml that validates as written, never overwriting.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::orchestrator;
 
 fn validate(dir: &std::path::Path, config: &str) -> std::process::Output {

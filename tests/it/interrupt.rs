@@ -2,8 +2,6 @@
 //! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
 //! only the failures of a report.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;

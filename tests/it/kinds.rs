@@ -1,8 +1,6 @@
 //! Target kinds beyond repository_dispatch: workflow_dispatch (with run details and waiting)
 //! and webhooks (with HMAC signatures), against the loopback stand-in.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::{openapi, FakeGitHub, Reply};
 use hmac::{Hmac, Mac};

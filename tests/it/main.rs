@@ -12,6 +12,7 @@ mod app_auth;
 mod app_run;
 mod architecture;
 mod boundary_outbound;
+mod boundary_plantime;
 mod boundary_records;
 mod boundary_redaction;
 mod boundary_waits;

@@ -1,7 +1,5 @@
 //! `--output markdown`: the plan (or the outcomes) as a table a pull-request bot can post.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 

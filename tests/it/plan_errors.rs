@@ -1,7 +1,5 @@
 //! A plan with any problem sends nothing, exits 2 and names every problem's target and key.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::FakeGitHub;
 

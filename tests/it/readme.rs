@@ -2,8 +2,6 @@
 //! `version: 1` or `# yaml-language-server`) passes `orchestrator validate`, and every other
 //! ```yaml block is at least YAML. A block preceded by `<!-- not-validated: why -->` is skipped.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, orchestrator, repo_file};
 
 struct Block {

@@ -1,7 +1,5 @@
 //! `orchestrator run` end to end: the real binary against a loopback stand-in for GitHub.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{
     config_dir, example_dir, many_targets, orchestrator, CLI_TOKEN, WEBSITE_TOKEN,
 };

@@ -1,8 +1,6 @@
 //! The JSON Schema of dispatch.yaml: committed as generated, documented on every property, and
 //! in agreement with the loader (what one accepts the other accepts).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::repo_file;
 use orchestrator::config::schema::{schema_json, REGENERATE, SCHEMA_PATH};
 use orchestrator::config::values::{env_name_problem, is_valid_name, ApiUrl, Repo};

@@ -1,7 +1,5 @@
 //! Tokens never appear in stdout, stderr or reports, whatever the mode or the server says.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 

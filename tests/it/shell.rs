@@ -1,7 +1,5 @@
 //! `completions` and `man`: generated from the clap definition, so they cannot drift from it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::orchestrator;
 
 fn stdout_of(args: &[&str]) -> String {

@@ -1,7 +1,5 @@
 //! Proves the test support does what the other integration tests rely on.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::openapi;
 use crate::support::{FakeGitHub, Reply, Script};
 use serde_json::{json, Value};

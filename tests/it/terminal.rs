@@ -1,8 +1,6 @@
 //! Colour and the progress line are for terminals: piped output (tests, CI, `| tee`) carries
 //! no escape codes and no progress, unless `--color always` asks for colour.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
 use crate::support::FakeGitHub;
 

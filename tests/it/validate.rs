@@ -6,8 +6,6 @@
 //!
 //! (`-` is the whole file), so adding a case is adding a file.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
-
 use crate::support::cli::{config_dir, example_dir, orchestrator, repo_file};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -2,12 +2,10 @@
 //! resolved is checked before anything is sent, no value that may be a secret is echoed, and
 //! validating a file within the documented limits takes seconds, not minutes.
 
-mod support;
-
+use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::FakeGitHub;
 use std::process::Output;
 use std::time::{Duration, Instant};
-use support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
-use support::FakeGitHub;
 
 /// A legacy classic token: 40 hex digits, no prefix.
 const LEGACY_TOKEN: &str = "4f9c2b7e1d0a8c3f6e5b4a3928171605f4e3d2c1";
