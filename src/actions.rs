@@ -1,5 +1,6 @@
 //! Native behaviour inside GitHub Actions (`GITHUB_ACTIONS=true`): after a run, a Markdown job
-//! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `report`) and an
+//! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `runs_failed`,
+//! `interrupted`, `report`) and an
 //! annotation per failed or skipped target. Outside Actions nothing here runs.
 //!
 //! Everything written comes from the [`Report`], which never holds a token or a secret URL.
@@ -14,7 +15,15 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// The step outputs `run` writes (the action's `outputs:` map them).
-pub const OUTPUTS: &[&str] = &["delivered", "failed", "skipped", "not_sent", "report"];
+pub const OUTPUTS: &[&str] = &[
+    "delivered",
+    "failed",
+    "skipped",
+    "not_sent",
+    "runs_failed",
+    "interrupted",
+    "report",
+];
 
 /// The files the runner gave this step.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +116,8 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
     write_output(out, "failed", &s.failed.to_string())?;
     write_output(out, "skipped", &s.skipped.to_string())?;
     write_output(out, "not_sent", &s.not_sent.to_string())?;
+    write_output(out, "runs_failed", &s.runs_failed.to_string())?;
+    write_output(out, "interrupted", &s.interrupted.to_string())?;
     if let Some(path) = path {
         write_output(out, "report", &path.display().to_string())?;
     }
