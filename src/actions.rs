@@ -210,15 +210,20 @@ pub fn write_diagnostic_annotations(
             Severity::Warning if !strict => "warning",
             _ => "error",
         };
-        let mut props = format!("file={}", escape_property(file));
+        // A value from a flag or variable has no place in the file: an annotation on a line
+        // of the pull request would point at something that is not wrong.
+        let mut props = match &d.origin {
+            Some(_) => String::new(),
+            None => format!("file={},", escape_property(file)),
+        };
         if let Some(loc) = d.location {
-            props.push_str(&format!(",line={},col={}", loc.line, loc.column));
+            props.push_str(&format!("line={},col={},", loc.line, loc.column));
         }
-        props.push_str(&format!(",title={}", escape_property(d.code.as_str())));
-        let mut message = if d.path.is_empty() {
-            d.message.clone()
-        } else {
-            format!("{}: {}", d.shown_path(), d.message)
+        props.push_str(&format!("title={}", escape_property(d.code.as_str())));
+        let mut message = match (&d.origin, d.path.is_empty()) {
+            (Some(origin), _) => format!("{origin}: {}", d.message),
+            (None, true) => d.message.clone(),
+            (None, false) => format!("{}: {}", d.shown_path(), d.message),
         };
         if let Some(help) = &d.help {
             message.push_str(&format!("\nhelp: {help}"));

@@ -116,6 +116,11 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The flag or environment variable the value came from (`--concurrency`,
+    /// `ORCHESTRATOR_CONCURRENCY`) when not from the file: then the problem has no place in
+    /// the file and is never shown at one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -127,6 +132,7 @@ impl Diagnostic {
             location: None,
             message: clip(&message.into(), MAX_MESSAGE_CHARS),
             help: None,
+            origin: None,
         }
     }
 
@@ -142,8 +148,18 @@ impl Diagnostic {
         self
     }
 
+    /// Places the problem in the file, unless its value came from a flag or variable.
     pub fn at(mut self, location: Option<Location>) -> Self {
-        self.location = self.location.or(location);
+        if self.origin.is_none() {
+            self.location = self.location.or(location);
+        }
+        self
+    }
+
+    /// The value came from this flag or environment variable, not from the file.
+    pub fn from_origin(mut self, origin: &'static str) -> Self {
+        self.origin = Some(origin);
+        self.location = None;
         self
     }
 
@@ -171,16 +187,21 @@ struct DisplayIn<'a> {
 impl fmt::Display for DisplayIn<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.d;
-        write!(f, "{}", self.file)?;
-        if let Some(loc) = d.location {
-            write!(f, ":{}:{}", loc.line, loc.column)?;
+        match &d.origin {
+            Some(origin) => write!(f, "{origin}")?,
+            None => {
+                write!(f, "{}", self.file)?;
+                if let Some(loc) = d.location {
+                    write!(f, ":{}:{}", loc.line, loc.column)?;
+                }
+            }
         }
         let severity = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         write!(f, ": {severity}[{}]", d.code.as_str())?;
-        if !d.path.is_empty() {
+        if !d.path.is_empty() && d.origin.is_none() {
             write!(f, " {}", d.shown_path())?;
         }
         write!(f, ": {}", d.message)?;

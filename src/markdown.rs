@@ -242,10 +242,10 @@ pub fn write_diagnostics(
     for d in diagnostics.iter().take(crate::report::MAX_SHOWN) {
         let level = if d.is_error() { "error" } else { "warning" };
         let line = d.location.map(|l| l.line.to_string()).unwrap_or_default();
-        let key = if d.path.is_empty() {
-            String::new()
-        } else {
-            code(&d.shown_path())
+        let key = match &d.origin {
+            Some(origin) => code(origin),
+            None if d.path.is_empty() => String::new(),
+            None => code(&d.shown_path()),
         };
         writeln!(
             out,

@@ -3,7 +3,8 @@
 
 use super::model::{Condition, DispatchFile, Settings};
 use super::settings::{
-    DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, MAX_CONCURRENCY,
+    range, DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
 };
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition};
@@ -206,7 +207,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
         None => ApiUrl::parse(DEFAULT_API_URL).ok(),
     };
     let concurrency = settings.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+    if !range::CONCURRENCY.contains(&(concurrency as u64)) {
         out.push(
             Diagnostic::error(
                 Code::InvalidValue,
@@ -231,19 +232,24 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
     let mut retry = RetryPolicy::default();
     let mut ok = true;
     if let Some(n) = settings.max_attempts {
-        ok &= in_range(n.into(), 1, 100, "defaults.max_attempts", out);
+        ok &= in_range(n.into(), range::MAX_ATTEMPTS, "defaults.max_attempts", out);
         retry.max_attempts = n;
     }
     if let Some(secs) = settings.deadline_secs {
-        ok &= in_range(secs, 1, 86_400, "defaults.deadline_secs", out);
+        ok &= in_range(secs, range::DEADLINE_SECS, "defaults.deadline_secs", out);
         retry.deadline = Duration::from_secs(secs);
     }
     if let Some(ms) = settings.backoff_ms {
-        ok &= in_range(ms, 1, 60_000, "defaults.backoff_ms", out);
+        ok &= in_range(ms, range::BACKOFF_MS, "defaults.backoff_ms", out);
         retry.base_delay = Duration::from_millis(ms);
     }
     if let Some(secs) = settings.secondary_wait_secs {
-        ok &= in_range(secs, 1, 3600, "defaults.secondary_wait_secs", out);
+        ok &= in_range(
+            secs,
+            range::SECONDARY_WAIT_SECS,
+            "defaults.secondary_wait_secs",
+            out,
+        );
         retry.secondary_wait = Duration::from_secs(secs);
     }
     let github_app = match &settings.github_app {
@@ -361,10 +367,16 @@ fn app_spec(
 }
 
 /// Reports `value` at `path` unless it lies in `min..=max`.
-fn in_range(value: u64, min: u64, max: u64, path: &str, out: &mut Vec<Diagnostic>) -> bool {
-    if (min..=max).contains(&value) {
+fn in_range(
+    value: u64,
+    allowed: std::ops::RangeInclusive<u64>,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    if allowed.contains(&value) {
         return true;
     }
+    let (min, max) = (allowed.start(), allowed.end());
     let key = path.rsplit('.').next().unwrap_or(path);
     out.push(
         Diagnostic::error(
@@ -408,11 +420,21 @@ fn compile_target(
     let mut retry = defaults.as_ref().map(|d| d.retry).unwrap_or_default();
     let mut retry_ok = true;
     if let Some(n) = target.max_attempts {
-        retry_ok &= in_range(n.into(), 1, 100, &join(path, "max_attempts"), out);
+        retry_ok &= in_range(
+            n.into(),
+            range::MAX_ATTEMPTS,
+            &join(path, "max_attempts"),
+            out,
+        );
         retry.max_attempts = n;
     }
     if let Some(secs) = target.deadline_secs {
-        retry_ok &= in_range(secs, 1, 86_400, &join(path, "deadline_secs"), out);
+        retry_ok &= in_range(
+            secs,
+            range::DEADLINE_SECS,
+            &join(path, "deadline_secs"),
+            out,
+        );
         retry.deadline = Duration::from_secs(secs);
     }
     Some(TargetSpec {
@@ -509,13 +531,17 @@ fn holds_token(text: &str) -> bool {
 fn timeout(secs: Option<u64>, path: &str, out: &mut Vec<Diagnostic>) -> Option<Duration> {
     match secs {
         None => Some(DEFAULT_TIMEOUT),
-        Some(s @ 1..=600) => Some(Duration::from_secs(s)),
+        Some(s) if range::TIMEOUT_SECS.contains(&s) => Some(Duration::from_secs(s)),
         Some(s) => {
             out.push(
                 Diagnostic::error(
                     Code::InvalidValue,
                     path,
-                    format!("timeout of {s} s is outside 1 to 600"),
+                    format!(
+                        "timeout of {s} s is outside {} to {}",
+                        range::TIMEOUT_SECS.start(),
+                        range::TIMEOUT_SECS.end()
+                    ),
                 )
                 .with_help("30 is a good default"),
             );

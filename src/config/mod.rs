@@ -119,10 +119,14 @@ pub fn check(bytes: &[u8], env: impl figment::Provider, flags: &Settings) -> Che
     let mut config = None;
     if let Some(file) = parsed.file {
         match settings::layer(&file.defaults, env, flags) {
-            Ok(settings) => {
+            Ok((settings, origins)) => {
                 let (compiled, found) = compile::compile(&file, &settings);
                 config = compiled;
-                diagnostics.extend(found);
+                // A value from a flag or variable is reported there, not at a line of the file.
+                diagnostics.extend(found.into_iter().map(|d| match origins.of_path(&d.path) {
+                    Some(origin) => d.from_origin(origin),
+                    None => d,
+                }));
             }
             Err(message) => diagnostics.push(
                 Diagnostic::error(Code::InvalidValue, "defaults", message)

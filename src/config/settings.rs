@@ -18,29 +18,98 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// GitHub asks integrators to keep at most 100 requests in flight.
 pub const MAX_CONCURRENCY: usize = 100;
 pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
-const KEYS: &[&str] = &[
-    "api_url",
-    "api_version",
-    "concurrency",
-    "timeout_secs",
-    "max_attempts",
-    "deadline_secs",
-    "backoff_ms",
-    "rate_limit",
-    "secondary_wait_secs",
+
+/// Every setting that can also come from the environment and a flag: its key in
+/// `defaults` (and in [`Settings`]), its flag and its variable (`ORCHESTRATOR_` + the key in
+/// capitals, which a test checks). Tests check this table against the model and the command line, so the lists
+/// cannot drift.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("api_url", "--api-url", "ORCHESTRATOR_API_URL"),
+    ("api_version", "--api-version", "ORCHESTRATOR_API_VERSION"),
+    ("concurrency", "--concurrency", "ORCHESTRATOR_CONCURRENCY"),
+    ("timeout_secs", "--timeout", "ORCHESTRATOR_TIMEOUT_SECS"),
+    (
+        "max_attempts",
+        "--max-attempts",
+        "ORCHESTRATOR_MAX_ATTEMPTS",
+    ),
+    ("deadline_secs", "--deadline", "ORCHESTRATOR_DEADLINE_SECS"),
+    ("backoff_ms", "--backoff-ms", "ORCHESTRATOR_BACKOFF_MS"),
+    ("rate_limit", "--rate-limit", "ORCHESTRATOR_RATE_LIMIT"),
+    (
+        "secondary_wait_secs",
+        "--secondary-wait",
+        "ORCHESTRATOR_SECONDARY_WAIT_SECS",
+    ),
 ];
+
+/// Named ranges of the numeric settings, used by compilation and shown in messages.
+pub mod range {
+    use std::ops::RangeInclusive;
+    pub const CONCURRENCY: RangeInclusive<u64> = 1..=super::MAX_CONCURRENCY as u64;
+    pub const TIMEOUT_SECS: RangeInclusive<u64> = 1..=600;
+    pub const MAX_ATTEMPTS: RangeInclusive<u64> = 1..=100;
+    pub const DEADLINE_SECS: RangeInclusive<u64> = 1..=86_400;
+    pub const BACKOFF_MS: RangeInclusive<u64> = 1..=60_000;
+    pub const SECONDARY_WAIT_SECS: RangeInclusive<u64> = 1..=3600;
+}
+
+/// The environment variable of a setting's key.
+pub fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
 
 /// The environment layer, as read from the process.
 pub fn env() -> Env {
-    Env::prefixed(ENV_PREFIX).only(KEYS)
+    let keys: Vec<&str> = SETTINGS.iter().map(|(key, _, _)| *key).collect();
+    Env::prefixed(ENV_PREFIX).only(&keys)
+}
+
+/// Where each setting that did not come from the file came from: `--concurrency` or
+/// `ORCHESTRATOR_CONCURRENCY`, by key. A problem with such a value is reported there, never at
+/// a line of the file it did not come from.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Origins(Vec<(&'static str, &'static str)>);
+
+impl Origins {
+    /// The flag or variable that set `key`, if one did.
+    pub fn of(&self, key: &str) -> Option<&'static str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, origin)| *origin)
+    }
+
+    /// The origin of a diagnostic's key path (`defaults.concurrency`, ...), if a flag or a
+    /// variable set that key.
+    pub fn of_path(&self, path: &str) -> Option<&'static str> {
+        let rest = path.strip_prefix("defaults.")?;
+        let key = rest.split(['.', '[']).next()?;
+        self.of(key)
+    }
 }
 
 /// Merges the layers; the error names the variable or flag whose value is wrong.
-pub fn layer(file: &Settings, env: impl Provider, flags: &Settings) -> Result<Settings, String> {
+pub fn layer(
+    file: &Settings,
+    env: impl Provider,
+    flags: &Settings,
+) -> Result<(Settings, Origins), String> {
+    let env = Figment::from(env);
+    let flags = Figment::from(Serialized::defaults(flags));
+    let mut origins = Origins::default();
+    for (key, flag, variable) in SETTINGS {
+        if flags.find_value(key).is_ok() {
+            origins.0.push((key, flag));
+        } else if env.find_value(key).is_ok() {
+            origins.0.push((key, variable));
+        }
+    }
     Figment::from(Serialized::defaults(file))
         .merge(env)
-        .merge(Serialized::defaults(flags))
+        .merge(flags)
         .extract::<Settings>()
+        .map(|settings| (settings, origins))
         .map_err(|err| err.into_iter().map(describe).collect::<Vec<_>>().join("; "))
 }
 
@@ -127,8 +196,15 @@ mod tests {
                 concurrency: Some(30),
                 ..Settings::default()
             };
-            let merged = layer(&file(), env(), &flags).map_err(|e| e.to_string())?;
+            let (merged, origins) = layer(&file(), env(), &flags).map_err(|e| e.to_string())?;
             assert_eq!(merged.concurrency, Some(30));
+            assert_eq!(origins.of("concurrency"), Some("--concurrency"));
+            assert_eq!(origins.of("api_version"), Some("ORCHESTRATOR_API_VERSION"));
+            assert_eq!(origins.of("api_url"), None, "from the file");
+            assert_eq!(
+                origins.of_path("defaults.concurrency"),
+                Some("--concurrency")
+            );
             assert_eq!(merged.api_version.as_deref(), Some("2026-03-10"));
             assert_eq!(
                 merged.api_url.as_deref(),

@@ -30,6 +30,7 @@ mod readme;
 mod run;
 mod schema;
 mod secrets;
+mod settings_table;
 mod shell;
 mod support_selftest;
 mod terminal;

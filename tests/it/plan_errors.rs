@@ -159,7 +159,7 @@ fn plain_http_to_a_real_host_is_refused_before_sending() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("error[invalid_url] defaults.api_url"),
+        stderr.contains("--api-url: error[invalid_url]"),
         "{stderr}"
     );
 }

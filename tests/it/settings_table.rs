@@ -1,0 +1,123 @@
+//! Each list once: the settings table (`config::settings::SETTINGS`) is the one list of
+//! settings; the model, the environment variables, the flags, the ranges and the schema must
+//! agree with it, and a value from a flag or variable is reported there, never at a line of
+//! dispatch.yaml.
+
+use clap::CommandFactory;
+use orchestrator::config::settings::{env_name, range, SETTINGS};
+use serde_json::Value;
+use std::ops::RangeInclusive;
+
+fn schema() -> Value {
+    serde_json::from_str(&orchestrator::config::schema::schema_json()).unwrap()
+}
+
+#[test]
+fn the_table_lists_every_setting_of_the_model_and_nothing_else() {
+    // The schema is generated from the model's types, so its properties are the model's fields.
+    let schema = schema();
+    let mut fields: Vec<&str> = schema["$defs"]["Settings"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        // An App is set in the file only: it is a block, not a value for a flag.
+        .filter(|k| *k != "github_app")
+        .collect();
+    fields.sort_unstable();
+    let mut keys: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| *k).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, fields);
+}
+
+#[test]
+fn every_variable_is_the_prefix_and_the_key_in_capitals() {
+    for (key, _, variable) in SETTINGS {
+        assert_eq!(*variable, env_name(key));
+    }
+}
+
+#[test]
+fn every_setting_has_its_flag_on_run_and_validate() {
+    let cli = orchestrator::cli::Cli::command();
+    for sub in ["run", "validate"] {
+        let command = cli.find_subcommand(sub).unwrap();
+        for (key, flag, _) in SETTINGS {
+            let long = flag.trim_start_matches("--");
+            assert!(
+                command.get_arguments().any(|a| a.get_long() == Some(long)),
+                "`{sub}` has no {flag} for `{key}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_schema_states_the_same_ranges_the_checks_enforce() {
+    let schema = schema();
+    let properties = &schema["$defs"]["Settings"]["properties"];
+    let ranges: [(&str, RangeInclusive<u64>); 6] = [
+        ("concurrency", range::CONCURRENCY),
+        ("timeout_secs", range::TIMEOUT_SECS),
+        ("max_attempts", range::MAX_ATTEMPTS),
+        ("deadline_secs", range::DEADLINE_SECS),
+        ("backoff_ms", range::BACKOFF_MS),
+        ("secondary_wait_secs", range::SECONDARY_WAIT_SECS),
+    ];
+    for (key, allowed) in ranges {
+        let p = &properties[key];
+        assert_eq!(p["minimum"].as_u64(), Some(*allowed.start()), "{key}");
+        if let Some(max) = p["maximum"].as_u64() {
+            assert_eq!(max, *allowed.end(), "{key}");
+        }
+    }
+}
+
+/// One out-of-range value for each numeric setting, in the table's form.
+fn bad_values() -> Vec<(&'static str, &'static str, &'static str)> {
+    SETTINGS
+        .iter()
+        .filter(|(key, _, _)| !matches!(*key, "api_url" | "api_version" | "rate_limit"))
+        .map(|(key, flag, _)| (*key, *flag, "0"))
+        .collect()
+}
+
+#[test]
+fn a_bad_value_from_a_flag_or_variable_is_reported_there_not_at_a_line_of_the_file() {
+    for (key, flag, value) in bad_values() {
+        let dir = crate::support::cli::example_dir();
+        let by_flag = crate::support::cli::orchestrator(dir.path())
+            .args(["validate", flag, value])
+            .env("GITHUB_ACTIONS", "true")
+            .output()
+            .unwrap();
+        let variable = env_name(key);
+        let by_env = crate::support::cli::orchestrator(dir.path())
+            .arg("validate")
+            .env(&variable, value)
+            .env("GITHUB_ACTIONS", "true")
+            .output()
+            .unwrap();
+        for (output, origin) in [(by_flag, flag.to_string()), (by_env, variable)] {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{origin}: {stdout}{stderr}");
+            assert!(
+                stdout.contains(&format!("{origin}: error[invalid_value]")),
+                "{origin} is named: {stdout}"
+            );
+            assert!(
+                !stdout.contains("dispatch.yaml:"),
+                "{origin} is not reported at a line of the file: {stdout}"
+            );
+            let annotation = stderr
+                .lines()
+                .find(|l| l.starts_with("::error"))
+                .unwrap_or_else(|| panic!("{origin}: no annotation in {stderr}"));
+            assert!(
+                !annotation.contains("file=") && !annotation.contains("line="),
+                "{origin}: an annotation on a correct line of a pull request: {annotation}"
+            );
+        }
+    }
+}
