@@ -1,4 +1,7 @@
-//! The process exit status, by meaning: the one number every subcommand ends with.
+//! The process exit status, by meaning, and the one error type the edge prints: what every
+//! subcommand ends with.
+
+use std::io::Write;
 
 /// The process exit status, by meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,4 +14,46 @@ pub enum Exit {
     Usage = 2,
     /// Ctrl-C or SIGTERM stopped the run before every target was sent.
     Interrupted = 130,
+}
+
+/// A failure a user can cause or must hear about: printed once, by [`main`], as
+/// `error: MESSAGE` and `  help: HELP`, and ending the process with its exit code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl CliError {
+    /// The configuration, the command line or the environment is wrong; nothing was sent.
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            exit: Exit::Usage,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Something failed on the way (an output could not be written, the runtime would not
+    /// start).
+    pub fn failure(message: impl Into<String>) -> CliError {
+        CliError {
+            exit: Exit::Failure,
+            ..CliError::usage(message)
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> CliError {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// `error: MESSAGE` and `  help: HELP`: the one place an error is printed.
+    pub fn print(&self, stderr: &mut dyn Write) {
+        let _ = writeln!(stderr, "error: {}", self.message);
+        if let Some(help) = &self.help {
+            let _ = writeln!(stderr, "  help: {help}");
+        }
+    }
 }

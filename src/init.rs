@@ -6,7 +6,7 @@
 
 use crate::cli::InitArgs;
 use crate::config::{self, model::Settings};
-use crate::exit::Exit;
+use crate::exit::{CliError, Exit};
 use crate::plan::{plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use std::io::{self, Write};
@@ -253,7 +253,11 @@ pub fn problems(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn run(args: &InitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Exit {
+pub fn run(
+    args: &InitArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
     let path = &args.config.config;
     let flags = [
         ("--source-repo", &args.source_repo),
@@ -261,8 +265,9 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
     ];
     for (flag, value) in flags {
         if let Some(Err(message)) = value.as_deref().map(crate::config::Repo::parse) {
-            let _ = writeln!(stderr, "error: {flag}: {message}; nothing was written");
-            return Exit::Usage;
+            return Err(CliError::usage(format!(
+                "{flag}: {message}; nothing was written"
+            )));
         }
     }
     let starter = Starter::from_args(args);
@@ -272,22 +277,18 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
         for problem in &found {
             let _ = writeln!(stderr, "{problem}");
         }
-        let _ = writeln!(
-            stderr,
-            "error: the values given do not make a valid file; nothing was written"
-        );
-        return Exit::Usage;
+        return Err(CliError::usage(
+            "the values given do not make a valid file; nothing was written",
+        ));
     }
     if let Err(err) = create_new(path, text.as_bytes()) {
-        let _ = match err.kind() {
-            io::ErrorKind::AlreadyExists => writeln!(
-                stderr,
-                "error: {} already exists; nothing was written (remove it, or choose another file with --config)",
+        return Err(match err.kind() {
+            io::ErrorKind::AlreadyExists => CliError::usage(format!(
+                "{} already exists; nothing was written (remove it, or choose another file with --config)",
                 path.display()
-            ),
-            _ => writeln!(stderr, "error: cannot write {}: {err}", path.display()),
-        };
-        return Exit::Usage;
+            )),
+            _ => CliError::usage(format!("cannot write {}: {err}", path.display())),
+        });
     }
     let _ = writeln!(stdout, "wrote {}", path.display());
     let schema = schema_path(path);
@@ -317,7 +318,7 @@ pub fn run(args: &InitArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
         "next: orchestrator validate{config}\n      orchestrator run{config} --source {} --version 1.2.3 --dry-run",
         starter.source_name()
     );
-    Exit::Success
+    Ok(Exit::Success)
 }
 
 fn schema_path(config: &Path) -> PathBuf {

@@ -158,8 +158,5 @@ fn plain_http_to_a_real_host_is_refused_before_sending() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("--api-url: error[invalid_url]"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--api-url: error[invalid_url]"), "{stderr}");
 }

@@ -1,0 +1,243 @@
+//! The `deliver` stage's machinery: the HTTP client and App tokens (every key loaded before
+//! anything is sent), the journal, the runtime, signals, and following runs.
+
+use super::{env_var, under_actions, CliError};
+use crate::auth::{AppCredentials, AppTarget, AppTokens, AuthError, PrivateKey};
+use crate::cli::RunArgs;
+use crate::config::{Config, KeySource};
+use crate::dispatch::wait::{wait_for_runs, WaitOptions};
+use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status};
+use crate::exit::Exit;
+use crate::journal::{Journal, JournalError};
+use crate::logging::{All, Log};
+use crate::plan::{Job, Plan};
+use crate::report::Report;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What delivery left: the report, how many runs were not waited for, and a journal that
+/// could not be written to the end.
+pub(super) struct Sent {
+    pub report: Report,
+    pub not_waited: usize,
+    pub journal_error: Option<JournalError>,
+}
+
+pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Sent, CliError> {
+    let delivery = Delivery {
+        concurrency: config.concurrency,
+        rate_limit: config.rate_limit,
+    };
+    let journal = match (&args.journal, &args.resume) {
+        (Some(path), _) => Some((path, "--journal")),
+        (None, Some(path)) => Some((path, "--resume")),
+        (None, None) => None,
+    };
+    let journal = journal
+        .map(|(path, flag)| Journal::open(path, flag, &plan.source, &plan.version))
+        .transpose()
+        .map_err(|err| CliError::usage(err.to_string()))?;
+    let mut waits = WaitOptions {
+        all: args.wait,
+        ..WaitOptions::default()
+    };
+    if let Some(secs) = args.wait_timeout {
+        waits.timeout = Duration::from_secs(secs);
+    }
+    if let Some(ms) = args.poll_interval_ms {
+        waits.first_poll = Duration::from_millis(ms);
+    }
+    let github = GitHub::new()
+        .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
+    // Every App key is loaded before anything is sent, so a bad key sends nothing.
+    let github = match app_tokens(plan, github.client())? {
+        Some(tokens) => github.with_app_tokens(tokens),
+        None => github,
+    };
+    let started = Instant::now();
+    let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args));
+    let sent = send(&github, plan, delivery, journal.as_ref(), waits, &progress);
+    progress.finish();
+    let (outcomes, interrupted) = sent?;
+    let journal_error = journal.as_ref().and_then(|j| j.check().err());
+    let not_waited = outcomes
+        .iter()
+        .filter(
+            |o| matches!(&o.status, Status::Delivered { run: Some(run), .. } if run.interrupted),
+        )
+        .count();
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(Sent {
+        report: Report::finished(plan, &outcomes, elapsed_ms, interrupted),
+        not_waited,
+        journal_error,
+    })
+}
+
+/// The live progress line: on a terminal, outside CI, unless `--no-progress` or `-q`.
+fn show_progress(args: &RunArgs) -> bool {
+    let quiet = !tracing::enabled!(tracing::Level::INFO);
+    crate::progress::wanted(
+        args.no_progress,
+        quiet,
+        crate::progress::stderr_is_terminal(),
+        env_var,
+    )
+}
+
+/// Loads each GitHub App's key once and registers every App target, or says what is wrong.
+fn app_tokens(plan: &Plan, client: &reqwest::Client) -> Result<Option<Arc<AppTokens>>, CliError> {
+    let mut keys: HashMap<KeySource, PrivateKey> = HashMap::new();
+    let mut targets = Vec::new();
+    for job in &plan.jobs {
+        let (Some(app), Some(repository)) = (&job.app, &job.repository) else {
+            continue;
+        };
+        let key = match keys.get(&app.key) {
+            Some(key) => key.clone(),
+            None => {
+                let loaded = match &app.key {
+                    KeySource::Env(env) => PrivateKey::from_env_with(env, &env_var),
+                    KeySource::File(path) => PrivateKey::from_file(path),
+                };
+                let key = loaded.map_err(|e| describe_auth(&job.target, &e))?;
+                keys.insert(app.key.clone(), key.clone());
+                key
+            }
+        };
+        let credentials = AppCredentials::new(app.app_id.clone(), key)
+            .map_err(|e| describe_auth(&job.target, &e))?;
+        targets.push(AppTarget {
+            repository: repository.clone(),
+            api_url: job.api_base.clone(),
+            api_version: job.api_version.clone().unwrap_or_default(),
+            timeout: job.timeout,
+            app: credentials,
+            installation_id: app.installation_id,
+        });
+    }
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut tokens = AppTokens::new(client.clone(), targets).map_err(|e| describe_auth("", &e))?;
+    if under_actions() {
+        tokens = tokens.with_mask(crate::actions::mask_to(std::io::stderr));
+    }
+    Ok(Some(Arc::new(tokens)))
+}
+
+/// A credential problem, found before anything is sent.
+fn describe_auth(target: &str, err: &AuthError) -> CliError {
+    let message = if target.is_empty() {
+        format!("{err}; nothing was sent")
+    } else {
+        format!("target `{target}`: {err}; nothing was sent")
+    };
+    let error = CliError::usage(message);
+    match err.hint() {
+        Some(hint) => error.with_help(hint),
+        None => error,
+    }
+}
+
+/// Sends the plan; the flag is true when a signal interrupted the run.
+fn send(
+    github: &GitHub,
+    plan: &Plan,
+    delivery: Delivery,
+    journal: Option<&Journal>,
+    waits: WaitOptions,
+    progress: &crate::progress::Progress,
+) -> Result<(Vec<Outcome>, bool), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
+    let mut observers: Vec<&dyn Observer> = vec![&Log];
+    if let Some(journal) = journal {
+        observers.push(journal);
+    }
+    observers.push(progress);
+    let observer = All(observers);
+    let cancel = CancellationToken::new();
+    // Under GitHub Actions the delivery log folds into one group; the report and the
+    // annotations after it stay visible.
+    let group = under_actions();
+    if group {
+        let title = format!("orchestrator: sending {} request(s)", plan.jobs.len());
+        let _ = crate::actions::start_group(&mut std::io::stderr(), &title);
+    }
+    let sent = runtime.block_on(async {
+        let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
+        let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
+        if !cancel.is_cancelled() {
+            tokio::select! {
+                _ = wait_for_runs(github, &plan.jobs, &mut outcomes, waits) => {}
+                _ = cancel.cancelled() => {}
+            }
+        }
+        watcher.abort();
+        let interrupted = cancel.is_cancelled();
+        if interrupted {
+            interrupt_waits(&plan.jobs, &mut outcomes, waits);
+        }
+        Ok((outcomes, interrupted))
+    });
+    if group {
+        let _ = crate::actions::end_group(&mut std::io::stderr());
+    }
+    sent
+}
+
+/// After a signal, every run `--wait` should have followed that had not completed is marked
+/// as not waited for: an interrupted wait is neither success nor failure.
+fn interrupt_waits(jobs: &[Job], outcomes: &mut [Outcome], waits: WaitOptions) {
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        let Status::Delivered { run: Some(run), .. } = &mut outcome.status else {
+            continue;
+        };
+        let Some(workflow) = &job.workflow else {
+            continue;
+        };
+        let wanted = waits.all || workflow.wait;
+        if wanted && run.id.is_some() && run.status.as_deref() != Some("completed") {
+            run.interrupt_wait();
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM: stop starting requests, let those in flight finish and be
+/// recorded. A second signal ends the process at once; the journal is complete up to then.
+async fn interrupt_on_signal(cancel: CancellationToken) {
+    wait_for_signal().await;
+    tracing::warn!(
+        "interrupted: finishing requests in flight, starting no new ones (again to stop now)"
+    );
+    cancel.cancel();
+    wait_for_signal().await;
+    std::process::exit(Exit::Interrupted as i32);
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,68 @@
+//! The edge: reads the files and the environment, runs the pure core, sends, and prints.
+//!
+//! Each subcommand is a few named stages, each returning `Result<_, CliError>`. A `CliError`
+//! carries what went wrong, how to fix it and the exit code, and [`main`] prints it, once; no
+//! stage writes `error:` itself or picks an exit code by hand. Nothing below `main` calls
+//! `std::process::exit` (except a second Ctrl-C, which means "stop now").
+
+mod deliver;
+mod run;
+mod validate;
+
+use crate::cli::{Cli, Command, SettingsArgs};
+use crate::config::{self, Checked};
+pub use crate::exit::{CliError, Exit};
+use crate::secret::Redacting;
+use std::io::Write;
+use std::path::Path;
+
+pub fn main(cli: Cli) -> Exit {
+    crate::logging::init(cli.verbosity());
+    // Everything printed passes the redaction gate, whatever wrote it. Not locked for the
+    // whole run: log lines from runtime threads write to stderr too, and a lock held here
+    // would block them forever.
+    let stdout = &mut Redacting::new(std::io::stdout());
+    let stderr = &mut Redacting::new(std::io::stderr());
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args, stdout, stderr),
+        Command::Validate(args) => validate::validate(&args, stdout, stderr),
+        Command::Schema => printed(stdout.write_all(config::schema::schema_json().as_bytes())),
+        Command::Init(args) => crate::init::run(&args, stdout, stderr),
+        Command::Completions(args) => printed(crate::shell::write_completions(args.shell, stdout)),
+        Command::Man => printed(crate::shell::write_man(stdout)),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(err) => {
+            err.print(stderr);
+            let _ = stderr.flush();
+            err.exit
+        }
+    }
+}
+
+/// A command that only prints: success, unless stdout could not be written.
+fn printed(written: std::io::Result<()>) -> Result<Exit, CliError> {
+    written
+        .map(|()| Exit::Success)
+        .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn under_actions() -> bool {
+    env_var("GITHUB_ACTIONS").as_deref() == Some("true")
+}
+
+/// The `load` stage: reads the file (bounded) and checks it with the environment and flags
+/// layered over its `defaults`.
+fn load(path: &Path, settings: &SettingsArgs) -> Result<Checked, CliError> {
+    let bytes = config::load::read(path).map_err(|err| CliError::usage(err.to_string()))?;
+    Ok(config::check(
+        &bytes,
+        config::settings::env(),
+        &settings.to_settings(),
+    ))
+}

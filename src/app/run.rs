@@ -1,0 +1,244 @@
+//! `orchestrator run`: load → release → plan → resume → deliver → publish.
+
+use super::deliver::{self, Sent};
+use super::{env_var, load, CliError};
+use crate::changes::ChangeSet;
+use crate::cli::{Output, RunArgs};
+use crate::config::{Checked, Config};
+use crate::exit::Exit;
+use crate::journal::{self, EarlierDelivery};
+use crate::plan::{plan, Plan, PlanError, Tokens};
+use crate::release::{CiContext, Release, Version};
+use crate::report::{self, Report};
+use crate::secret::Redacting;
+use crate::style::Palette;
+use std::io::Write;
+
+pub(super) fn run(
+    args: &RunArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let file = args.config.config.display().to_string();
+    let checked = load(&args.config.config, &args.settings)?;
+    let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
+    let Some(config) = &checked.config else {
+        return Err(CliError::usage(format!(
+            "{file} is not valid; nothing was sent"
+        )));
+    };
+    let release = release(args, config, stderr)?;
+    let mut plan = plan_stage(args, &checked, config, &release, &file, stderr)?;
+    resume(args, &mut plan, stderr)?;
+    let report = if args.dry_run {
+        Report::planned(&plan)
+    } else {
+        deliver(args, config, &plan, stderr)?
+    };
+    publish(args, &report, stdout, stderr)
+}
+
+/// The `release` stage: the version, `--set` variables, the CI context and, only when a
+/// `when.changed` condition needs them, the files changed since the previous release.
+fn release(args: &RunArgs, config: &Config, stderr: &mut dyn Write) -> Result<Release, CliError> {
+    let version = Version::parse(&args.release_version)
+        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
+    let changes = if crate::plan::needs_changes(config, &args.source) {
+        match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
+            Ok(changes) => Some(changes),
+            // A dry run (often a pull-request check in a shallow checkout) still shows the
+            // plan: the targets are listed as undecided rather than failing the check.
+            Err(err) if args.dry_run => {
+                let _ = writeln!(stderr, "warning: cannot tell which files changed: {err}");
+                if let Some(help) = err.help() {
+                    let _ = writeln!(stderr, "  help: {help}");
+                }
+                None
+            }
+            Err(err) => {
+                let error = CliError::usage(format!(
+                    "cannot tell which files changed: {err}; nothing was sent"
+                ));
+                return Err(match err.help() {
+                    Some(help) => error.with_help(help),
+                    None => error,
+                });
+            }
+        }
+    } else {
+        None
+    };
+    Ok(Release {
+        source: args.source.clone(),
+        version,
+        vars: args.vars.iter().cloned().collect(),
+        ci: CiContext::from_vars(env_var),
+        changes,
+    })
+}
+
+/// The `plan` stage: every request rendered and every token resolved, or every problem shown
+/// at its place and nothing sent.
+fn plan_stage(
+    args: &RunArgs,
+    checked: &Checked,
+    config: &Config,
+    release: &Release,
+    file: &str,
+    stderr: &mut dyn Write,
+) -> Result<Plan, CliError> {
+    let tokens = if args.dry_run {
+        Tokens::Optional
+    } else {
+        Tokens::Required
+    };
+    match plan(config, release, &env_var, tokens) {
+        Ok(plan) => Ok(plan),
+        Err(PlanError::Problems(problems)) => {
+            let problems = checked.locate(problems);
+            let _ = report::write_diagnostics(stderr, file, &problems);
+            Err(CliError::usage("the plan has problems; nothing was sent"))
+        }
+        Err(err) => Err(CliError::usage(err.to_string())),
+    }
+}
+
+/// The `deliver` stage: send, follow runs, and say what an interruption left undone.
+fn deliver(
+    args: &RunArgs,
+    config: &Config,
+    plan: &Plan,
+    stderr: &mut dyn Write,
+) -> Result<Report, CliError> {
+    let Sent {
+        report,
+        not_waited,
+        journal_error,
+    } = deliver::deliver(args, config, plan)?;
+    if let Some(err) = journal_error {
+        let _ = writeln!(stderr, "warning: {err}");
+    }
+    if report.summary.interrupted {
+        let _ = writeln!(
+            stderr,
+            "interrupted: {} target(s) were not sent, {not_waited} workflow run(s) not waited for",
+            report.summary.not_sent
+        );
+    }
+    Ok(report)
+}
+
+/// The `publish` stage: the report file, GitHub Actions' summary, outputs and annotations, the
+/// report on stdout, and the exit code the outcomes call for.
+fn publish(
+    args: &RunArgs,
+    report: &Report,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    // Written first and reported last: a report file that cannot be written must not keep the
+    // report from stdout or the step summary.
+    let mut unwritten = None;
+    if let Some(path) = &args.report {
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut out = Redacting::new(f);
+            report.write_json(&mut out)?;
+            out.flush()
+        });
+        if let Err(err) = written {
+            unwritten = Some(CliError::failure(format!(
+                "cannot write the report {}: {err}",
+                path.display()
+            )));
+        }
+    }
+    if let Some(actions) = crate::actions::Actions::detect(env_var) {
+        actions.publish(report, args.report.as_deref(), stderr);
+    }
+    // One buffer for the whole report: a 10,000-target report is otherwise tens of thousands of
+    // small writes to stdout.
+    let mut buffered = std::io::BufWriter::new(stdout);
+    match args.output {
+        Output::Text => report.write_text_in(&mut buffered, Palette::for_stdout(args.color)),
+        Output::Json => report.write_json(&mut buffered),
+        Output::Markdown => crate::markdown::write_report(report, &mut buffered),
+    }
+    .and_then(|()| buffered.flush())
+    .map_err(|err| CliError::failure(format!("cannot write the report: {err}")))?;
+    if let Some(err) = unwritten {
+        return Err(err);
+    }
+    // Interrupted is 130 even when every request in flight then finished, or the signal came
+    // during `--wait`: the run did not do all it was asked.
+    Ok(
+        if report.summary.interrupted || report.summary.not_sent > 0 {
+            Exit::Interrupted
+        } else if report.any_failed()
+            || (report.summary.runs_failed > 0 && !args.ignore_run_failures)
+        {
+            Exit::Failure
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+/// The `resume` stage (`--resume` and `--retry-failed`): set aside what an earlier run already took care of. A
+/// target counts as delivered only when the request delivered is the one planned now (same
+/// fingerprint); a target whose request changed since is sent again, with a note.
+fn resume(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(), CliError> {
+    let (path, earlier, from_journal) = match (&args.resume, &args.retry_failed) {
+        (Some(path), _) => (
+            path,
+            journal::read_journal(path, &plan.source, &plan.version),
+            true,
+        ),
+        (None, Some(path)) => (path, report::read(path, &plan.source, &plan.version), false),
+        (None, None) => return Ok(()),
+    };
+    let earlier = earlier.map_err(|err| CliError::usage(err.to_string()))?;
+    let shown = path.display().to_string();
+    let what = if from_journal { "journal" } else { "report" };
+    if !earlier.in_flight.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "note: {} target(s) were in flight when the journaled run stopped and may already have been delivered; sending them again (at-least-once): {}",
+            earlier.in_flight.len(),
+            earlier.in_flight.join(", ")
+        );
+    }
+    let why_changed = format!(
+        "sent again: the {what} {shown} records a different request (URL, method or body) as delivered"
+    );
+    let mut changed = Vec::new();
+    for job in &mut plan.jobs {
+        if earlier.delivery_of(job) == EarlierDelivery::Changed {
+            changed.push(job.target.clone());
+            job.note = Some(match job.note.take() {
+                Some(note) => format!("{note}; {why_changed}"),
+                None => why_changed.clone(),
+            });
+        }
+    }
+    if !changed.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "note: {} target(s) changed since the {what} {shown} recorded them delivered (their URL, method or body differs); sending them again: {}",
+            changed.len(),
+            changed.join(", ")
+        );
+    }
+    if from_journal {
+        plan.set_aside(|job| {
+            (earlier.delivery_of(job) == EarlierDelivery::Same)
+                .then(|| format!("already delivered (journal {shown})"))
+        });
+    } else {
+        plan.set_aside(|job| {
+            let send = earlier.failed.contains(&job.dispatch_id)
+                || earlier.delivery_of(job) == EarlierDelivery::Changed;
+            (!send).then(|| format!("not failed in the earlier run (report {shown})"))
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `orchestrator validate`: load → render every template as releases would → report every
+//! problem, in file order.
+
+use super::{load, under_actions, CliError};
+use crate::cli::{Output, ValidateArgs};
+use crate::diagnostic::Diagnostic;
+use crate::exit::Exit;
+use crate::plan::{PlanError, Tokens};
+use crate::release::{CiContext, Release, Version};
+use crate::report;
+use std::io::Write;
+
+pub(super) fn validate(
+    args: &ValidateArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let file = args.config.config.display().to_string();
+    let checked = load(&args.config.config, &args.settings)?;
+    let version = Version::parse(&args.sample_version)
+        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
+    let mut diagnostics = checked.diagnostics.clone();
+    if let Some(config) = &checked.config {
+        // Render every template as a release of each source would, but each target only for
+        // the few sources that can make it fail differently (see `validation_sample`), within
+        // one work budget for the whole file. A target fed by several sources fails the same
+        // way for each; it is reported once.
+        let mut seen = std::collections::HashSet::new();
+        let mut work = crate::render::Work::default();
+        for (source, targets) in crate::plan::validation_sample(config) {
+            let release = Release {
+                source: source.to_owned(),
+                version: version.clone(),
+                vars: args.vars.iter().cloned().collect(),
+                ci: CiContext::sample(),
+                changes: None,
+            };
+            let planned = crate::plan::plan_with(
+                config,
+                &release,
+                &|_| None,
+                Tokens::Validate,
+                Some(&targets),
+                &mut work,
+            );
+            if let Err(PlanError::Problems(problems)) = planned {
+                for d in checked.locate(problems) {
+                    if seen.insert((d.code, d.path.clone(), d.message.clone())) {
+                        diagnostics.push(d);
+                    }
+                }
+            }
+            if work.exhausted() {
+                break;
+            }
+        }
+    }
+    // In file order, as an editor would list them.
+    diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+    let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
+    if under_actions() {
+        // stderr, so `--output json` stays parseable; the runner reads both streams.
+        let _ =
+            crate::actions::write_diagnostic_annotations(stderr, &file, &diagnostics, args.strict);
+    }
+    let written = match args.output {
+        Output::Json => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &ValidateReport {
+                    file: &file,
+                    valid: !failed,
+                    errors,
+                    warnings: diagnostics.len() - errors,
+                    problems: &diagnostics,
+                },
+            )
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(stdout))
+        }
+        Output::Markdown => {
+            crate::markdown::write_diagnostics(stdout, &file, &diagnostics, !failed)
+        }
+        Output::Text => {
+            let written = report::write_diagnostics(stdout, &file, &diagnostics);
+            if !failed {
+                let _ = writeln!(stdout, "{file} is valid");
+            } else if args.strict && !diagnostics.iter().any(Diagnostic::is_error) {
+                let _ = writeln!(stdout, "{file} has warnings, which --strict makes errors");
+            }
+            written
+        }
+    };
+    written.map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// `validate --output json`: every problem in `problems`, in file order.
+#[derive(serde::Serialize)]
+struct ValidateReport<'a> {
+    file: &'a str,
+    /// False when there is an error, or a warning under `--strict`.
+    valid: bool,
+    errors: usize,
+    warnings: usize,
+    problems: &'a [Diagnostic],
+}
