@@ -69,6 +69,7 @@ pub(super) fn validate(
             serde_json::to_writer_pretty(
                 &mut *stdout,
                 &ValidateReport {
+                    format: crate::journal::FORMAT,
                     file: &file,
                     valid: !failed,
                     errors,
@@ -99,6 +100,8 @@ pub(super) fn validate(
 /// `validate --output json`: every problem in `problems`, in file order.
 #[derive(serde::Serialize)]
 struct ValidateReport<'a> {
+    /// The shape of this JSON, as in journals and run reports.
+    format: u32,
     file: &'a str,
     /// False when there is an error, or a warning under `--strict`.
     valid: bool,

@@ -179,6 +179,7 @@ fn the_example_dispatch_yaml_is_valid_without_any_token() {
 fn a_warning_passes_without_strict_and_fails_with_it() {
     let (code, report) = validate_json("unused-target.yaml", &[]);
     assert_eq!(code, Some(0));
+    assert_eq!(report["format"], 1, "versioned like every JSON we write");
     assert_eq!(report["valid"], true);
     assert_eq!(report["warnings"], 1);
     let (code, report) = validate_json("unused-target.yaml", &["--strict"]);
