@@ -200,3 +200,100 @@ fn markdown_never_mentions_or_links_what_a_server_wrote() {
         assert!(!table.contains(active), "`{active}` is live in:\n{table}");
     }
 }
+
+const MINTED: &str = "ghs_mintedECHOEDtoken0000000000000000042";
+
+fn app_key_pem() -> String {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string()
+}
+
+const APP_CONFIG: &str = r#"version: 1
+defaults:
+  github_app: {app_id: 12345, private_key_env: APP_KEY, installation_id: 7}
+sources:
+  app: {repository: o/app, targets: [web, cli]}
+targets:
+  web: {repository: o/web, event_type: release}
+  cli:
+    kind: workflow_dispatch
+    repository: o/cli
+    workflow: release.yml
+    ref: main
+    wait: true
+"#;
+
+/// Every channel but the `::add-mask::` lines, which hand a minted token to the runner so it
+/// masks it: the one place a secret is written on purpose, consumed and never displayed.
+fn without_mask_lines(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_minted_token_echoed_in_answers_shows_no_part_of_it_anywhere() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/app/installations/7/access_tokens",
+        Reply::status(201).json(json!({"token": MINTED, "expires_at": "2999-01-01T00:00:00Z"})),
+    );
+    github.on(
+        "POST",
+        "/repos/o/web/dispatches",
+        Reply::status(422)
+            .json(json!({"message": format!("bad token {MINTED} (Bearer {MINTED})")})),
+    );
+    github.on(
+        "POST",
+        "/repos/o/cli/actions/workflows/release.yml/dispatches",
+        Reply::status(200).json(json!({
+            "workflow_run_id": 9,
+            "run_url": format!("{}/repos/o/cli/actions/runs/9", github.base_url()),
+            "html_url": format!("https://github.com/o/cli/actions/runs/9?t={MINTED}"),
+        })),
+    );
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/9",
+        Reply::status(200).json(json!({
+            "status": "completed",
+            "conclusion": format!("success{MINTED}"),
+            "html_url": format!("https://github.com/{MINTED}/runs/9"),
+        })),
+    );
+    let pem = app_key_pem();
+    let dir = config_dir(APP_CONFIG);
+    let path = |name: &str| dir.path().join(name);
+    let output = orchestrator(dir.path())
+        .args(["run", "--source", "app", "--version", "2.0.0", "-v"])
+        .args(["--api-url", &github.base_url(), "--poll-interval-ms", "10"])
+        .arg("--journal")
+        .arg(path("journal.jsonl"))
+        .arg("--report")
+        .arg(path("report.json"))
+        .env("APP_KEY", &pem)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", path("summary.md"))
+        .env("GITHUB_OUTPUT", path("output.txt"))
+        .env("RUNNER_TEMP", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut all = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), stderr);
+    for file in ["journal.jsonl", "report.json", "summary.md", "output.txt"] {
+        all.push_str(&std::fs::read_to_string(path(file)).unwrap_or_default());
+    }
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(
+        stderr.matches(&format!("::add-mask::{MINTED}")).count(),
+        1,
+        "the runner is told to mask the minted token, once"
+    );
+    assert_no_fragment(&without_mask_lines(&all), MINTED, 10);
+}
