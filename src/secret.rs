@@ -22,7 +22,11 @@ pub const MASK: &str = "***";
 
 /// Values shorter than this are not registered: masking every `v1` or `api` in every message
 /// would hide more than it protects, and no credential is that short.
-const MIN_SECRET_CHARS: usize = 6;
+const MIN_SECRET_CHARS: usize = 4;
+/// Values shorter than this (test placeholders, ordinary words; real tokens are 40 or more
+/// characters) are masked only where they stand as a whole word, so a token `tok` does not
+/// turn "token" into "***en".
+const WHOLE_WORD_BELOW: usize = 8;
 
 /// A credential. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the value,
 /// for the one place that needs it (the `Authorization` header, a request URL, a signature).
@@ -64,15 +68,6 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
-    }
-
-    /// Replaces every occurrence of this secret in `text`. Prefer [`redact`], which hides every
-    /// registered secret.
-    pub fn redact(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            return text.to_owned();
-        }
-        text.replace(&self.0, MASK)
     }
 }
 
@@ -168,7 +163,8 @@ fn matcher() -> Option<Arc<AhoCorasick>> {
 pub fn redact(text: &str) -> String {
     match matcher() {
         Some(matcher) if matcher.is_match(text) => {
-            matcher.replace_all(text, &vec![MASK; matcher.patterns_len()])
+            String::from_utf8(redact_with(&matcher, text.as_bytes()))
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
         }
         _ => text.to_owned(),
     }
@@ -177,11 +173,29 @@ pub fn redact(text: &str) -> String {
 /// Bytes with every registered secret replaced (for output that may not be UTF-8).
 fn redact_bytes(bytes: &[u8]) -> Vec<u8> {
     match matcher() {
-        Some(matcher) if matcher.is_match(bytes) => {
-            matcher.replace_all_bytes(bytes, &vec![MASK.as_bytes(); matcher.patterns_len()])
-        }
+        Some(matcher) if matcher.is_match(bytes) => redact_with(&matcher, bytes),
         _ => bytes.to_vec(),
     }
+}
+
+fn redact_with(matcher: &AhoCorasick, bytes: &[u8]) -> Vec<u8> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut last = 0;
+    for found in matcher.find_iter(bytes) {
+        let (start, end) = (found.start(), found.end());
+        let short = end - start < WHOLE_WORD_BELOW;
+        let whole_word = (start == 0 || !is_word(bytes[start - 1]))
+            && bytes.get(end).is_none_or(|&b| !is_word(b));
+        if short && !whole_word {
+            continue;
+        }
+        out.extend_from_slice(&bytes[last..start]);
+        out.extend_from_slice(MASK.as_bytes());
+        last = end;
+    }
+    out.extend_from_slice(&bytes[last..]);
+    out
 }
 
 /// A writer that redacts whole lines: bytes are held until a newline (or a flush) and written
@@ -299,6 +313,15 @@ mod tests {
     fn short_values_are_not_registered() {
         let _ = Secret::new("abc");
         assert_eq!(redact("abc abcd"), "abc abcd");
+    }
+
+    #[test]
+    fn a_short_value_is_masked_only_as_a_whole_word() {
+        let _ = Secret::new("tkn1");
+        assert_eq!(
+            redact("the tkn1 token; tkn12 and xtkn1 stay"),
+            "the *** token; tkn12 and xtkn1 stay"
+        );
     }
 
     #[test]

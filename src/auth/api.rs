@@ -121,8 +121,8 @@ async fn send(
         builder = builder.header(AUTHORIZATION, value);
     }
     let redact = |mut failure: Failure| {
-        failure.reason = jwt.redact(&failure.reason);
-        failure.hint = failure.hint.map(|hint| jwt.redact(&hint));
+        failure.reason = crate::secret::redact(&failure.reason);
+        failure.hint = failure.hint.map(|hint| crate::secret::redact(&hint));
         failure
     };
     let response = outbound::send(builder, endpoint.timeout, CHECK_API_URL)

@@ -196,11 +196,10 @@ impl Sender for GitHub {
         match self.try_send(&job).await {
             Ok(attempt) => attempt,
             Err(mut failure) => {
-                // A server may echo the request, headers included; no secret may survive.
-                for secret in job.token.iter().chain(job.url.secret()) {
-                    failure.reason = secret.redact(&failure.reason);
-                    failure.hint = failure.hint.map(|h| secret.redact(&h));
-                }
+                // A server may echo the request, headers included: the job's token and secret
+                // URL are registered secrets, so the gate hides them (and every other one).
+                failure.reason = crate::secret::redact(&failure.reason);
+                failure.hint = failure.hint.map(|h| crate::secret::redact(&h));
                 Attempt::Failed(failure)
             }
         }
