@@ -93,6 +93,25 @@ impl Actions {
     }
 }
 
+impl Actions {
+    /// Appends Markdown (what `write` writes) to the job summary, when the runner gave one.
+    /// A summary that cannot be written is a warning: the command's outcome stands regardless.
+    pub fn append_summary(
+        &self,
+        stderr: &mut dyn Write,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) {
+        if let Some(path) = &self.step_summary {
+            if let Err(err) = append(path, |out| {
+                write(out)?;
+                writeln!(out)
+            }) {
+                warn(stderr, "the job summary", path, &err);
+            }
+        }
+    }
+}
+
 fn append(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let file = OpenOptions::new().create(true).append(true).open(path)?;
     // Redacted line by line on its way to the file, like every output.

@@ -38,6 +38,9 @@ impl Cli {
 pub enum Command {
     /// Render and send the dispatches for one release of one source.
     Run(Box<RunArgs>),
+    /// Show what a change to dispatch.yaml changes in what releases send, against a git
+    /// revision: targets added, removed or renamed, settings, conditions and request bodies.
+    Diff(Box<DiffArgs>),
     /// Check dispatch.yaml without sending anything: structure, references, templates, limits.
     Validate(Box<ValidateArgs>),
     /// Print the JSON Schema of dispatch.yaml.
@@ -225,6 +228,46 @@ pub struct RunArgs {
     pub no_progress: bool,
     #[command(flatten)]
     pub config: ConfigArg,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Needs no token and no network: both sides are planned for sample releases \
+without reading any variable (tokens and url_env URLs show as their variable's name).\n\n\
+Exit codes: 0 compared (whether or not anything changed), 1 something changed and --exit-code \
+was given, 2 either side is not valid, or the base cannot be read.\n\n\
+Under GitHub Actions (GITHUB_ACTIONS=true) the Markdown diff is also appended to the job \
+summary.\n\nExamples:\n  orchestrator diff\n  \
+orchestrator diff --base origin/main --output markdown\n  \
+orchestrator diff --base \"origin/$GITHUB_BASE_REF\" --exit-code"
+)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The git revision to compare with: a branch, tag or commit (the same --config path is
+    /// read there). Default: origin/HEAD, else main, else origin/main.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// The sample version both sides are planned for (a pre-release after it is planned too
+    /// when a target has a `when.prerelease` or `when.version` condition).
+    #[arg(long = "version", value_name = "VERSION", default_value = "1.2.3")]
+    pub sample_version: String,
+    /// A sample value for templates that use {{vars.KEY}}, as `run --set` would pass. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Output format: text, Markdown (a collapsible section per source, for a pull-request
+    /// comment) or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    /// Exit 1 when anything releases send has changed, like `git diff --exit-code`.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Colour the text diff: `auto` (on a terminal, unless NO_COLOR is set), `always` or
+    /// `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: crate::style::ColorChoice,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }

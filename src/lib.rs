@@ -11,6 +11,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod diff;
 pub mod dispatch;
 pub mod exit;
 pub mod files;

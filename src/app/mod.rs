@@ -6,6 +6,7 @@
 //! `std::process::exit` (except a second Ctrl-C, which means "stop now").
 
 mod deliver;
+mod diff;
 mod run;
 mod validate;
 
@@ -25,6 +26,7 @@ pub fn main(cli: Cli) -> Exit {
     let stderr = &mut Redacting::new(std::io::stderr());
     let result = match cli.command {
         Command::Run(args) => run::run(&args, stdout, stderr),
+        Command::Diff(args) => diff::diff(&args, stdout, stderr),
         Command::Validate(args) => validate::validate(&args, stdout, stderr),
         Command::Schema => printed(stdout.write_all(config::schema::schema_json().as_bytes())),
         Command::Init(args) => crate::init::run(&args, stdout, stderr),

@@ -3,6 +3,7 @@
 
 use super::{load, under_actions, CliError};
 use crate::cli::{Output, ValidateArgs};
+use crate::config::Checked;
 use crate::diagnostic::Diagnostic;
 use crate::exit::Exit;
 use crate::plan::{PlanError, Tokens};
@@ -20,41 +21,7 @@ pub(super) fn validate(
     let version = Version::parse(&args.sample_version)
         .map_err(|err| CliError::usage(format!("--version: {err}")))?;
     let mut diagnostics = checked.diagnostics.clone();
-    if let Some(config) = &checked.config {
-        // Render every template as a release of each source would, but each target only for
-        // the few sources that can make it fail differently (see `validation_sample`), within
-        // one work budget for the whole file. A target fed by several sources fails the same
-        // way for each; it is reported once.
-        let mut seen = std::collections::HashSet::new();
-        let mut work = crate::render::Work::default();
-        for (source, targets) in crate::plan::validation_sample(config) {
-            let release = Release {
-                source: source.to_owned(),
-                version: version.clone(),
-                vars: args.vars.iter().cloned().collect(),
-                ci: CiContext::sample(),
-                changes: None,
-            };
-            let planned = crate::plan::plan_with(
-                config,
-                &release,
-                &|_| None,
-                Tokens::Validate,
-                Some(&targets),
-                &mut work,
-            );
-            if let Err(PlanError::Problems(problems)) = planned {
-                for d in checked.locate(problems) {
-                    if seen.insert((d.code, d.path.clone(), d.message.clone())) {
-                        diagnostics.push(d);
-                    }
-                }
-            }
-            if work.exhausted() {
-                break;
-            }
-        }
-    }
+    diagnostics.extend(plan_problems(&checked, &version, &args.vars));
     // In file order, as an editor would list them.
     diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
     let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
@@ -95,6 +62,53 @@ pub(super) fn validate(
     };
     written.map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
     Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// The problems a release of any source would meet while planning (every template rendered
+/// as releases would), located in the file; none when the file did not compile.
+pub(super) fn plan_problems(
+    checked: &Checked,
+    version: &Version,
+    vars: &[(String, String)],
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let Some(config) = &checked.config else {
+        return found;
+    };
+    // Render every template as a release of each source would, but each target only for
+    // the few sources that can make it fail differently (see `validation_sample`), within
+    // one work budget for the whole file. A target fed by several sources fails the same
+    // way for each; it is reported once.
+    let mut seen = std::collections::HashSet::new();
+    let mut work = crate::render::Work::default();
+    for (source, targets) in crate::plan::validation_sample(config) {
+        let release = Release {
+            source: source.to_owned(),
+            version: version.clone(),
+            vars: vars.iter().cloned().collect(),
+            ci: CiContext::sample(),
+            changes: None,
+        };
+        let planned = crate::plan::plan_with(
+            config,
+            &release,
+            &|_| None,
+            Tokens::Validate,
+            Some(&targets),
+            &mut work,
+        );
+        if let Err(PlanError::Problems(problems)) = planned {
+            for d in checked.locate(problems) {
+                if seen.insert((d.code, d.path.clone(), d.message.clone())) {
+                    found.push(d);
+                }
+            }
+        }
+        if work.exhausted() {
+            break;
+        }
+    }
+    found
 }
 
 /// `validate --output json`: every problem in `problems`, in file order.

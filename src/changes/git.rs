@@ -77,6 +77,35 @@ impl Git {
         }
     }
 
+    /// The object `path` names in `commit` (a path starting `./` is relative to [`Git::dir`])
+    /// and its size in bytes, or `None` when the commit has no such path.
+    pub(crate) fn object_at(
+        &self,
+        commit: &str,
+        path: &str,
+    ) -> Result<Option<(String, u64)>, ChangeError> {
+        if commit.starts_with('-') {
+            return Ok(None);
+        }
+        let spec = format!("{commit}:{path}");
+        let object = match self.run(&["rev-parse", "--verify", "--quiet", &spec]) {
+            Ok(out) => String::from_utf8_lossy(&out).trim().to_owned(),
+            Err(ChangeError::Git { stderr, .. }) if stderr.is_empty() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let size = self.run(&["cat-file", "-s", &object])?;
+        let size = String::from_utf8_lossy(&size)
+            .trim()
+            .parse()
+            .unwrap_or(u64::MAX);
+        Ok(Some((object, size)))
+    }
+
+    /// The bytes of a file's object (from [`Git::object_at`]).
+    pub(crate) fn blob(&self, object: &str) -> Result<Vec<u8>, ChangeError> {
+        self.run(&["cat-file", "blob", object])
+    }
+
     /// Paths of the files that differ between two commits, relative to the repository root.
     /// A rename counts as its old path deleted and its new path added, so moving a file out of
     /// `docs/` is a change to `docs/`.

@@ -1,0 +1,372 @@
+//! `orchestrator diff`: what a change to `dispatch.yaml` changes in what releases send, for a
+//! reviewer who should not have to run the plan in their head.
+//!
+//! Pure: both sides are planned for the same sample releases without tokens ([`Side::plan`]
+//! reads no variable), then compared per source and per target into a [`Diff`]: targets
+//! added, removed or renamed (same kind, destination and event under a new name), settings
+//! changed (destination, token variable or App, `when`, retries…), what each sample release
+//! now does with a target (sent, or skipped and why), and the rendered body as a JSON diff of
+//! the changed paths. [`text`] and [`markdown`] show it; `--output json` serializes it.
+
+mod json;
+pub mod markdown;
+mod side;
+pub mod text;
+
+pub use json::{changes as json_changes, ValueChange};
+pub use side::{prerelease_after, Samples, Side};
+
+use serde::Serialize;
+use side::TargetView;
+
+/// What was compared, for headings.
+#[derive(Debug, Clone, Copy)]
+pub struct Header<'a> {
+    /// The file, as `--config` names it.
+    pub file: &'a str,
+    /// The base, as `--base` names it (or the default chosen).
+    pub base: &'a str,
+}
+
+/// Everything that differs between two sides, source by source (unchanged ones left out).
+#[derive(Debug, Serialize)]
+pub struct Diff {
+    /// The sample releases both sides were planned for.
+    pub versions: Vec<String>,
+    pub summary: Counts,
+    pub sources: Vec<SourceDiff>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Sources whose releases send something different (added and removed ones included).
+    pub sources: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub renamed: usize,
+    pub changed: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Added,
+    Removed,
+    Renamed,
+    Changed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Renamed => "renamed",
+            Change::Changed => "changed",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceDiff {
+    pub source: String,
+    /// `added` or `removed` for a whole source; `changed` otherwise.
+    pub change: Change,
+    /// `owner/name` (the head's, unless the source was removed).
+    pub repository: String,
+    /// How many targets the source feeds, before and after (`null` on the side without it).
+    pub feeds_before: Option<usize>,
+    pub feeds_after: Option<usize>,
+    /// The source's own settings that changed (its repository).
+    pub fields: Vec<FieldChange>,
+    pub targets: Vec<TargetDiff>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetDiff {
+    pub target: String,
+    pub change: Change,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Kind, destination and event, in a few words (the base's for a removed target).
+    pub summary: String,
+    /// Settings that differ; for an added or removed target, all of them on its side.
+    pub fields: Vec<FieldChange>,
+    /// Per sample version whose fate differs: `sent`, or `skipped: why`.
+    pub sends: Vec<FieldChange>,
+    /// The rendered body's changes: once (`version: null`) when every sample release changes
+    /// alike, else per version.
+    pub body: Vec<BodyChanges>,
+}
+
+/// A setting, or a sample release's fate, before and after (`None` on the side without it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BodyChanges {
+    pub version: Option<String>,
+    pub changes: Vec<ValueChange>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+}
+
+/// Compares `base` with `head`, both planned for `samples`.
+pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
+    let versions: Vec<String> = samples.versions.iter().map(|v| v.text.clone()).collect();
+    let mut sources = Vec::new();
+    for (name, after) in &head.sources {
+        let diff = match base.sources.get(name) {
+            None => SourceDiff {
+                source: name.clone(),
+                change: Change::Added,
+                repository: after.repository.clone(),
+                feeds_before: None,
+                feeds_after: Some(after.feeds.len()),
+                fields: Vec::new(),
+                targets: after
+                    .targets
+                    .iter()
+                    .map(|(t, view)| whole(t, view, Change::Added, &versions))
+                    .collect(),
+            },
+            Some(before) => {
+                let fields = field_changes(
+                    &[("repository".to_owned(), before.repository.clone())],
+                    &[("repository".to_owned(), after.repository.clone())],
+                );
+                SourceDiff {
+                    source: name.clone(),
+                    change: Change::Changed,
+                    repository: after.repository.clone(),
+                    feeds_before: Some(before.feeds.len()),
+                    feeds_after: Some(after.feeds.len()),
+                    fields,
+                    targets: compare_targets(before, after, &versions),
+                }
+            }
+        };
+        if !diff.fields.is_empty() || !diff.targets.is_empty() || diff.change != Change::Changed {
+            sources.push(diff);
+        }
+    }
+    for (name, before) in base
+        .sources
+        .iter()
+        .filter(|(name, _)| !head.sources.contains_key(*name))
+    {
+        sources.push(SourceDiff {
+            source: name.clone(),
+            change: Change::Removed,
+            repository: before.repository.clone(),
+            feeds_before: Some(before.feeds.len()),
+            feeds_after: None,
+            fields: Vec::new(),
+            targets: before
+                .targets
+                .iter()
+                .map(|(t, view)| whole(t, view, Change::Removed, &versions))
+                .collect(),
+        });
+    }
+    let mut summary = Counts {
+        sources: sources.len(),
+        ..Counts::default()
+    };
+    for target in sources.iter().flat_map(|s| &s.targets) {
+        match target.change {
+            Change::Added => summary.added += 1,
+            Change::Removed => summary.removed += 1,
+            Change::Renamed => summary.renamed += 1,
+            Change::Changed => summary.changed += 1,
+        }
+    }
+    Diff {
+        versions,
+        summary,
+        sources,
+    }
+}
+
+/// The targets of a source both sides have: by name, then a removed and an added target with
+/// the same identity paired as a rename.
+fn compare_targets(
+    before: &side::SourceView,
+    after: &side::SourceView,
+    versions: &[String],
+) -> Vec<TargetDiff> {
+    let mut removed: Vec<(&String, &TargetView)> = before
+        .targets
+        .iter()
+        .filter(|(name, _)| !after.targets.contains_key(*name))
+        .collect();
+    let mut out = Vec::new();
+    for (name, new) in &after.targets {
+        let (old_name, old) = match before.targets.get_key_value(name) {
+            Some(found) => found,
+            None => match removed
+                .iter()
+                .position(|(_, old)| old.identity == new.identity)
+            {
+                Some(at) => removed.remove(at),
+                None => {
+                    out.push(whole(name, new, Change::Added, versions));
+                    continue;
+                }
+            },
+        };
+        let renamed = old_name != name;
+        let diff = TargetDiff {
+            target: name.clone(),
+            change: if renamed {
+                Change::Renamed
+            } else {
+                Change::Changed
+            },
+            renamed_from: renamed.then(|| old_name.clone()),
+            summary: new.summary.clone(),
+            fields: field_changes(&old.fields, &new.fields),
+            sends: sends_changes(&old.sends, &new.sends, versions),
+            body: body_changes(&old.bodies, &new.bodies, versions),
+        };
+        let same = diff.fields.is_empty() && diff.sends.is_empty() && diff.body.is_empty();
+        if renamed || !same {
+            out.push(diff);
+        }
+    }
+    out.extend(
+        removed
+            .into_iter()
+            .map(|(name, old)| whole(name, old, Change::Removed, versions)),
+    );
+    out
+}
+
+/// An added or removed target: every setting, fate and the whole body on its side.
+fn whole(name: &str, view: &TargetView, change: Change, versions: &[String]) -> TargetDiff {
+    let side = |value: String| match change {
+        Change::Removed => (Some(value), None),
+        _ => (None, Some(value)),
+    };
+    let pair = |field: String, value: String| {
+        let (before, after) = side(value);
+        FieldChange {
+            field,
+            before,
+            after,
+        }
+    };
+    let body = view.bodies.first().cloned().unwrap_or_default();
+    let (before, after) = match change {
+        Change::Removed => (Some(body), None),
+        _ => (None, Some(body)),
+    };
+    TargetDiff {
+        target: name.to_owned(),
+        change,
+        renamed_from: None,
+        summary: view.summary.clone(),
+        fields: view
+            .fields
+            .iter()
+            .map(|(f, v)| pair(f.clone(), v.clone()))
+            .collect(),
+        sends: versions
+            .iter()
+            .zip(&view.sends)
+            .map(|(version, fate)| pair(version.clone(), fate.clone()))
+            .collect(),
+        body: vec![BodyChanges {
+            version: None,
+            changes: vec![ValueChange {
+                path: String::new(),
+                before,
+                after,
+            }],
+        }],
+    }
+}
+
+/// The fields whose values differ, in the head's order and then those only the base has.
+fn field_changes(before: &[(String, String)], after: &[(String, String)]) -> Vec<FieldChange> {
+    let find = |list: &[(String, String)], name: &str| {
+        list.iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.clone())
+    };
+    let mut out = Vec::new();
+    for (field, value) in after {
+        let old = find(before, field);
+        if old.as_deref() != Some(value.as_str()) {
+            out.push(FieldChange {
+                field: field.clone(),
+                before: old,
+                after: Some(value.clone()),
+            });
+        }
+    }
+    for (field, value) in before {
+        if find(after, field).is_none() {
+            out.push(FieldChange {
+                field: field.clone(),
+                before: Some(value.clone()),
+                after: None,
+            });
+        }
+    }
+    out
+}
+
+fn sends_changes(before: &[String], after: &[String], versions: &[String]) -> Vec<FieldChange> {
+    versions
+        .iter()
+        .zip(before.iter().zip(after))
+        .filter(|(_, (old, new))| old != new)
+        .map(|(version, (old, new))| FieldChange {
+            field: version.clone(),
+            before: Some(old.clone()),
+            after: Some(new.clone()),
+        })
+        .collect()
+}
+
+fn body_changes(
+    before: &[serde_json::Value],
+    after: &[serde_json::Value],
+    versions: &[String],
+) -> Vec<BodyChanges> {
+    let per_version: Vec<Vec<ValueChange>> = before
+        .iter()
+        .zip(after)
+        .map(|(old, new)| json::changes(old, new))
+        .collect();
+    let Some(first) = per_version.first() else {
+        return Vec::new();
+    };
+    if per_version.iter().all(|changes| changes == first) {
+        return match first.is_empty() {
+            true => Vec::new(),
+            false => vec![BodyChanges {
+                version: None,
+                changes: first.clone(),
+            }],
+        };
+    }
+    versions
+        .iter()
+        .zip(per_version)
+        .filter(|(_, changes)| !changes.is_empty())
+        .map(|(version, changes)| BodyChanges {
+            version: Some(version.clone()),
+            changes,
+        })
+        .collect()
+}

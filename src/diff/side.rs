@@ -1,0 +1,293 @@
+//! One side of a diff: a configuration planned for the sample releases, without tokens, and
+//! flattened into what a reviewer compares: per source, per target, its settings as words, what
+//! each sample release does with it (sent, or skipped and why) and the body it renders.
+
+use crate::config::kinds::{Action, WebhookUrl};
+use crate::config::{Config, KeySource, TargetSpec};
+use crate::diagnostic::Diagnostic;
+use crate::plan::{Job, PlanError, Tokens};
+use crate::release::{CiContext, Release};
+use crate::render::Work;
+use crate::version::Version;
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// The releases both sides are planned for.
+#[derive(Debug, Clone)]
+pub struct Samples {
+    pub versions: Vec<Version>,
+    pub vars: IndexMap<String, String>,
+    pub ci: CiContext,
+}
+
+impl Samples {
+    /// `version`, and a pre-release after it when a target on either side has a condition
+    /// (`when.prerelease: false` or `when.version`) that could treat a pre-release differently.
+    pub fn new(version: Version, vars: IndexMap<String, String>, configs: &[&Config]) -> Samples {
+        let conditional = configs.iter().any(|c| {
+            c.targets
+                .values()
+                .any(|t| !t.condition.prerelease || t.condition.requirement.is_some())
+        });
+        let mut versions = vec![version.clone()];
+        if conditional && !version.is_prerelease() {
+            versions.push(prerelease_after(&version));
+        }
+        Samples {
+            versions,
+            vars,
+            ci: CiContext::sample(),
+        }
+    }
+}
+
+/// The first release candidate of the next minor version (`1.2.3` → `1.3.0-rc.1`); `1.3.0-rc.1`
+/// after a version that is not semver.
+pub fn prerelease_after(version: &Version) -> Version {
+    let text = match &version.semver {
+        Some(v) => format!("{}.{}.0-rc.1", v.major, v.minor + 1),
+        None => "1.3.0-rc.1".to_owned(),
+    };
+    Version::parse(&text).unwrap_or_else(|_| version.clone())
+}
+
+/// A configuration as the diff sees it.
+#[derive(Debug, Default)]
+pub struct Side {
+    pub(super) sources: IndexMap<String, SourceView>,
+}
+
+#[derive(Debug)]
+pub(super) struct SourceView {
+    pub repository: String,
+    pub feeds: Vec<String>,
+    pub targets: IndexMap<String, TargetView>,
+}
+
+#[derive(Debug)]
+pub(super) struct TargetView {
+    /// Kind, destination and event: a target with the same identity under a new name is a
+    /// rename.
+    pub identity: String,
+    pub summary: String,
+    pub fields: Vec<(String, String)>,
+    /// Per sample version: `sent`, or `skipped: why`.
+    pub sends: Vec<String>,
+    /// Per sample version: the body, without what `fields` already shows (`event_type`, `ref`).
+    pub bodies: Vec<Value>,
+}
+
+impl Side {
+    /// A side without the file: every source and target of the other side is added.
+    pub fn empty() -> Side {
+        Side::default()
+    }
+
+    /// Plans every source of `config` for every sample release, reading no token and no
+    /// variable (`url_env` stays a name). `Err` holds the problems planning met.
+    pub fn plan(config: &Config, samples: &Samples) -> Result<Side, Vec<Diagnostic>> {
+        let mut work = Work::default();
+        let mut sources = IndexMap::new();
+        for source in config.sources.values() {
+            let mut rendered: Vec<IndexMap<String, Job>> = Vec::new();
+            let mut skipped: Vec<IndexMap<String, String>> = Vec::new();
+            for version in &samples.versions {
+                let release = Release {
+                    source: source.name.clone(),
+                    version: version.clone(),
+                    vars: samples.vars.clone(),
+                    ci: samples.ci.clone(),
+                    changes: None,
+                };
+                // Every target rendered, whatever its `when` says…
+                let every = plan(config, &release, Tokens::Validate, &mut work)?;
+                // …and what a release would actually do with each.
+                let real = plan(config, &release, Tokens::Optional, &mut work)?;
+                rendered.push(
+                    every
+                        .jobs
+                        .into_iter()
+                        .map(|job| (job.target.clone(), job))
+                        .collect(),
+                );
+                skipped.push(
+                    real.skipped
+                        .into_iter()
+                        .map(|skip| (skip.target, skip.reason))
+                        .collect(),
+                );
+            }
+            let mut targets = IndexMap::new();
+            for name in &source.targets {
+                let (Some(spec), Some(first)) = (
+                    config.targets.get(name),
+                    rendered.first().and_then(|jobs| jobs.get(name)),
+                ) else {
+                    continue;
+                };
+                let sends = skipped
+                    .iter()
+                    .map(|skips| match skips.get(name) {
+                        Some(why) => format!("skipped: {why}"),
+                        None => "sent".to_owned(),
+                    })
+                    .collect();
+                let bodies = rendered
+                    .iter()
+                    .map(|jobs| jobs.get(name).map(body).unwrap_or_default())
+                    .collect();
+                targets.insert(name.clone(), view(spec, first, sends, bodies));
+            }
+            sources.insert(
+                source.name.clone(),
+                SourceView {
+                    repository: source.repository.to_string(),
+                    feeds: source.targets.clone(),
+                    targets,
+                },
+            );
+        }
+        Ok(Side { sources })
+    }
+}
+
+fn plan(
+    config: &Config,
+    release: &Release,
+    tokens: Tokens,
+    work: &mut Work,
+) -> Result<crate::plan::Plan, Vec<Diagnostic>> {
+    // No variable is ever looked up: tokens and `url_env` URLs stay names.
+    crate::plan::plan_with(config, release, &|_| None, tokens, None, work).map_err(
+        |err| match err {
+            PlanError::Problems(problems) => problems,
+            PlanError::UnknownSource { .. } => Vec::new(),
+        },
+    )
+}
+
+/// The body, without the keys that [`view`] shows as fields.
+fn body(job: &Job) -> Value {
+    let mut body = job.body.clone();
+    if let Value::Object(map) = &mut body {
+        map.shift_remove("event_type");
+        map.shift_remove("ref");
+    }
+    body
+}
+
+fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) -> TargetView {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut field = |name: &str, value: String| fields.push((name.to_owned(), value));
+    field("kind", spec.kind.as_str().to_owned());
+    if let Some(repo) = &spec.repository {
+        field("repository", repo.to_string());
+    }
+    let (identity, summary) = match &spec.action {
+        Action::RepositoryDispatch { .. } => {
+            field("event_type", job.label.clone());
+            (job.label.clone(), format!("event `{}`", job.label))
+        }
+        Action::WorkflowDispatch { workflow, wait, .. } => {
+            let git_ref = job.body.get("ref").and_then(Value::as_str);
+            field("workflow", workflow.clone());
+            field("ref", git_ref.unwrap_or("the default branch").to_owned());
+            field("wait", wait.to_string());
+            (workflow.clone(), format!("workflow `{}`", job.label))
+        }
+        Action::Webhook {
+            url,
+            method,
+            signature,
+            ..
+        } => {
+            let url = match url {
+                WebhookUrl::Fixed(url) => fixed_url(url),
+                WebhookUrl::Env(env) => format!("${env}"),
+            };
+            field("url", url.clone());
+            field("method", method.as_str().to_owned());
+            for (name, value) in &job.headers {
+                match signature {
+                    Some(sig) if sig.header == *name => field("signature", value.clone()),
+                    _ => field(&format!("header {name}"), value.clone()),
+                }
+            }
+            (
+                format!("{} {url}", method.as_str()),
+                format!("{} {url}", method.as_str()),
+            )
+        }
+    };
+    let token = match (&spec.token_env, &spec.app) {
+        (Some(env), _) => format!("${env}"),
+        (None, Some(app)) => {
+            let key = match &app.key {
+                KeySource::Env(env) => format!("${env}"),
+                KeySource::File(path) => path.display().to_string(),
+            };
+            let installation = app
+                .installation_id
+                .map(|id| format!(", installation {id}"))
+                .unwrap_or_default();
+            format!("GitHub App {} (key {key}{installation})", app.app_id)
+        }
+        (None, None) => "none".to_owned(),
+    };
+    field("token", token);
+    let condition = &spec.condition;
+    field(
+        "when.version",
+        condition
+            .requirement
+            .as_ref()
+            .map_or("any".to_owned(), ToString::to_string),
+    );
+    field("when.prerelease", condition.prerelease.to_string());
+    field(
+        "when.changed",
+        condition
+            .changed
+            .as_ref()
+            .map_or("any files".to_owned(), ToString::to_string),
+    );
+    if spec.kind.is_github() {
+        field("api_url", spec.api_url.as_str().to_owned());
+        field("api_version", spec.api_version.clone());
+    }
+    field("timeout", seconds(spec.timeout));
+    let retry = &spec.retry;
+    field("retry.max_attempts", retry.max_attempts.to_string());
+    field("retry.deadline", seconds(retry.deadline));
+    field(
+        "retry.backoff",
+        format!("{} ms", retry.base_delay.as_millis()),
+    );
+    field("retry.secondary_wait", seconds(retry.secondary_wait));
+    TargetView {
+        identity: format!("{} {} {identity}", spec.kind.as_str(), job.destination),
+        summary: format!("{} → {}, {summary}", spec.kind.as_str(), job.destination),
+        fields,
+        sends,
+        bodies,
+    }
+}
+
+/// A fixed webhook URL by its host, and a short digest that changes with the rest of it: a
+/// reviewer sees that the path changed without the diff printing it.
+fn fixed_url(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(&Sha256::digest(url.as_bytes())[..4]);
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}/… (#{digest})",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or("?")
+        ),
+        Err(_) => format!("(#{digest})"),
+    }
+}
+
+fn seconds(duration: std::time::Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
