@@ -18,6 +18,7 @@ mod boundary_redaction;
 mod boundary_waits;
 mod changed_targets;
 mod changes;
+mod diff;
 mod dry_run;
 mod faults;
 mod hostile;

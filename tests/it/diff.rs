@@ -1,0 +1,364 @@
+//! `orchestrator diff`: what a change to `dispatch.yaml` changes in what releases send, read
+//! from real temporary git repositories (the base committed on `main`, the change in the
+//! working tree).
+
+use crate::support::cli::{orchestrator, WEBSITE_TOKEN};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const BASE: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [web, old, cli]}
+targets:
+  web:
+    repository: o/website
+    event_type: upstream-release
+    token_env: WEBSITE_TOKEN
+    client_payload: {version: "{{version}}", channel: stable}
+  old: {repository: o/old, event_type: release, token_env: OLD_TOKEN}
+  cli: {repository: o/cli, event_type: cli-release, token_env: CLI_TOKEN}
+"#;
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A repository whose `main` has `base` as dispatch.yaml (or no such file), and `head` in the
+/// working tree.
+fn repo(base: Option<&str>, head: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    std::fs::write(dir.path().join("README.md"), "a project\n").unwrap();
+    if let Some(base) = base {
+        std::fs::write(dir.path().join("dispatch.yaml"), base).unwrap();
+    }
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    std::fs::write(dir.path().join("dispatch.yaml"), head).unwrap();
+    dir
+}
+
+fn diff(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let output = orchestrator(dir)
+        .arg("diff")
+        .args(extra)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env(WEBSITE_TOKEN_VAR, WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// Set in every run: its value must never show.
+const WEBSITE_TOKEN_VAR: &str = "WEBSITE_TOKEN";
+
+fn json(dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let (code, text) = diff(dir, &[&["--output", "json"], extra].concat());
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON:\n{text}"));
+    (code, value)
+}
+
+/// The one target of `app` in the JSON diff named `name`.
+fn target<'a>(diff: &'a Value, name: &str) -> &'a Value {
+    diff["sources"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == name)
+        .unwrap_or_else(|| panic!("no target {name} in {diff:#}"))
+}
+
+#[test]
+fn a_changed_payload_key_shows_as_its_path_with_both_values() {
+    let head = BASE.replace("channel: stable", "channel: beta");
+    let dir = repo(Some(BASE), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("~ web: repository_dispatch → o/website, event `upstream-release`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"body client_payload.channel: "stable" → "beta""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("version"),
+        "unchanged keys are not listed:\n{text}"
+    );
+    let (_, report) = json(dir.path(), &[]);
+    assert_eq!(
+        target(&report, "web")["body"][0]["changes"],
+        serde_json::json!([{"path": "client_payload.channel", "before": "stable", "after": "beta"}])
+    );
+}
+
+#[test]
+fn an_added_and_a_removed_target_are_listed_with_what_the_new_one_sends() {
+    let head = BASE
+        .replace("targets: [web, old, cli]", "targets: [web, docs, cli]")
+        .replace(
+            "  old: {repository: o/old, event_type: release, token_env: OLD_TOKEN}",
+            "  docs: {repository: o/docs, event_type: docs-release, token_env: DOCS_TOKEN, client_payload: {v: \"{{version}}\"}}",
+        );
+    let dir = repo(Some(BASE), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("+ docs: repository_dispatch → o/docs, event `docs-release`"),
+        "{text}"
+    );
+    assert!(text.contains("token: $DOCS_TOKEN"), "{text}");
+    assert!(
+        text.contains(r#"body: {"client_payload":{"v":"1.2.3"}}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("- old: repository_dispatch → o/old, event `release`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 target(s) added, 1 removed, 0 renamed, 0 changed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_target_under_a_new_name_with_the_same_destination_and_event_is_a_rename() {
+    let head = BASE
+        .replace("[web, old, cli]", "[website, old, cli]")
+        .replace("  web:", "  website:");
+    let dir = repo(Some(BASE), &head);
+    let (_, report) = json(dir.path(), &[]);
+    let renamed = target(&report, "website");
+    assert_eq!(renamed["change"], "renamed");
+    assert_eq!(renamed["renamed_from"], "web");
+    assert_eq!(report["summary"]["added"], 0);
+    assert_eq!(report["summary"]["removed"], 0);
+    let (_, text) = diff(dir.path(), &[]);
+    assert!(text.contains("~ website (renamed from web)"), "{text}");
+}
+
+#[test]
+fn a_condition_change_shows_that_a_prerelease_is_now_skipped() {
+    let head = BASE.replace(
+        "token_env: CLI_TOKEN}",
+        "token_env: CLI_TOKEN, when: {prerelease: false}}",
+    );
+    let dir = repo(Some(BASE), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("sample releases 1.2.3, 1.3.0-rc.1"), "{text}");
+    assert!(text.contains("when.prerelease: true → false"), "{text}");
+    assert!(
+        text.contains("release 1.3.0-rc.1: sent → skipped: 1.3.0-rc.1 is a pre-release"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("release 1.2.3"),
+        "1.2.3 is still sent:\n{text}"
+    );
+}
+
+#[test]
+fn a_swapped_token_variable_shows_both_names_and_never_a_value() {
+    let head = BASE.replace("token_env: WEBSITE_TOKEN", "token_env: SITE_TOKEN");
+    let dir = repo(Some(BASE), &head);
+    for output in ["text", "markdown", "json"] {
+        let (code, text) = diff(dir.path(), &["--output", output]);
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("$WEBSITE_TOKEN"), "{output}: {text}");
+        assert!(text.contains("$SITE_TOKEN"), "{output}: {text}");
+        assert!(
+            !text.contains(WEBSITE_TOKEN),
+            "{output} shows the token:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_base_that_does_not_parse_is_reported_and_the_change_is_still_validated() {
+    let broken = "version: 1\nsources: {app: [\n";
+    let head = BASE.replace("targets: [web, old, cli]", "targets: [web, old, cli, nope]");
+    let dir = repo(Some(broken), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(
+            "the base main:dispatch.yaml is not valid, so there is nothing to compare with"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("main:dispatch.yaml:3:1: error[syntax]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dispatch.yaml:3:53: error[unknown_target]"),
+        "the head is validated too:\n{text}"
+    );
+    let (code, report) = json(dir.path(), &[]);
+    assert_eq!(code, 2);
+    assert_eq!(report["compared"], false);
+    assert_eq!(report["base_problems"][0]["code"], "syntax");
+    assert_eq!(report["problems"][0]["code"], "unknown_target");
+}
+
+#[test]
+fn a_base_without_the_file_shows_everything_added() {
+    let dir = repo(None, BASE);
+    let (code, report) = json(dir.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["sources"][0]["change"], "added");
+    assert_eq!(report["summary"]["added"], 3);
+    let (_, text) = diff(dir.path(), &[]);
+    assert!(
+        text.contains("source app (o/app): new source, feeds 3 target(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ web: repository_dispatch → o/website"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_change_says_so_whatever_the_formatting() {
+    let head = format!(
+        "# reformatted, same meaning\n{}",
+        BASE.replace(
+            "{repository: o/old, event_type: release, token_env: OLD_TOKEN}",
+            "\n    repository: o/old\n    event_type: release\n    token_env: OLD_TOKEN"
+        )
+    );
+    let dir = repo(Some(BASE), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.ends_with("\nno change to what releases send\n"),
+        "{text}"
+    );
+    let (code, _) = diff(dir.path(), &["--exit-code"]);
+    assert_eq!(code, 0, "no change, so --exit-code exits 0");
+    let (_, markdown) = diff(dir.path(), &["--output", "markdown"]);
+    assert!(
+        markdown.contains("✅ **No change to what releases send.**"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn exit_code_makes_a_change_exit_1_like_git_diff() {
+    let head = BASE.replace("channel: stable", "channel: beta");
+    let dir = repo(Some(BASE), &head);
+    assert_eq!(diff(dir.path(), &[]).0, 0, "changes are information");
+    assert_eq!(diff(dir.path(), &["--exit-code"]).0, 1);
+}
+
+#[test]
+fn the_base_is_any_revision_and_an_unknown_one_is_a_usage_error() {
+    let head = BASE.replace("channel: stable", "channel: beta");
+    let dir = repo(Some(BASE), &head);
+    git(dir.path(), &["tag", "v1"]);
+    let (code, text) = diff(dir.path(), &["--base", "v1"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("dispatch.yaml at v1 → working tree"),
+        "{text}"
+    );
+    let (code, text) = diff(dir.path(), &["--base", "no-such-branch"]);
+    assert_eq!(code, 2);
+    assert!(
+        text.contains("error: --base `no-such-branch` names no commit"),
+        "{text}"
+    );
+}
+
+#[test]
+fn markdown_has_a_collapsible_section_per_source_with_a_table() {
+    let head = BASE
+        .replace("[web, old, cli]", "[website, cli, docs]")
+        .replace("  web:", "  website:")
+        .replace("token_env: WEBSITE_TOKEN", "token_env: SITE_TOKEN")
+        .replace("channel: stable", "channel: beta")
+        .replace(
+            "  old: {repository: o/old, event_type: release, token_env: OLD_TOKEN}",
+            "  docs: {repository: o/docs, event_type: docs, token_env: DOCS_TOKEN}",
+        )
+        .replace(
+            "token_env: CLI_TOKEN}",
+            "token_env: CLI_TOKEN, when: {prerelease: false}}",
+        );
+    let dir = repo(Some(BASE), &head);
+    let (code, markdown) = diff(dir.path(), &["--output", "markdown"]);
+    assert_eq!(code, 0, "{markdown}");
+    let expected = "\
+### orchestrator diff: `dispatch.yaml` against `main`
+
+**1 source(s) change what releases send**: 1 target(s) added, 1 removed, 1 renamed, 1 changed. Sample release(s) `1.2.3`, `1.3.0-rc.1`; no token or secret was read.
+
+<details open>
+<summary><b>app</b> (o/app): 1 added, 1 removed, 1 renamed, 1 changed</summary>
+
+| | target | what | before | after |
+|---|---|---|---|---|
+| ✏️ renamed | `website` (was `web`) | repository\\_dispatch → o/website, event \\`upstream-release\\` | | |
+| | | `token` | `$WEBSITE_TOKEN` | `$SITE_TOKEN` |
+| | | body `client_payload.channel` | `\"stable\"` | `\"beta\"` |
+| ✏️ changed | `cli` | repository\\_dispatch → o/cli, event \\`cli-release\\` | | |
+| | | `when.prerelease` | `true` | `false` |
+| | | release `1.3.0-rc.1` | sent | skipped: 1.3.0-rc.1 is a pre-release and the target has \\`when.prerelease: false\\` |
+| ➕ added | `docs` | repository\\_dispatch → o/docs, event \\`docs\\` | | |
+| | | `token` |  | `$DOCS_TOKEN` |
+| | | body |  | `{\"client_payload\":{}}` |
+| ➖ removed | `old` | repository\\_dispatch → o/old, event \\`release\\` | | |
+
+</details>
+
+";
+    assert_eq!(markdown, expected);
+}
+
+#[test]
+fn under_github_actions_the_markdown_is_appended_to_the_job_summary() {
+    let head = BASE.replace("channel: stable", "channel: beta");
+    let dir = repo(Some(BASE), &head);
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let output = orchestrator(dir.path())
+        .args(["diff", "--base", "main"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.starts_with("earlier step\n### orchestrator diff"),
+        "{written}"
+    );
+    assert!(
+        written.contains("| | | body `client_payload.channel` | `\"stable\"` | `\"beta\"` |"),
+        "{written}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("→ working tree"),
+        "stdout keeps the chosen format:\n{stdout}"
+    );
+}
