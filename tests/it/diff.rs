@@ -362,3 +362,44 @@ fn under_github_actions_the_markdown_is_appended_to_the_job_summary() {
         "stdout keeps the chosen format:\n{stdout}"
     );
 }
+
+#[test]
+fn a_secret_webhook_url_shows_as_its_variable_and_is_never_read() {
+    let base = "version: 1\nsources:\n  app: {repository: o/app, targets: [hook]}\ntargets:\n  hook: {kind: webhook, url_env: HOOK_URL}\n";
+    let head = base.replace("HOOK_URL", "BUILD_HOOK_URL");
+    let dir = repo(Some(base), &head);
+    let output = orchestrator(dir.path())
+        .args(["diff", "--output", "json"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env(
+            "HOOK_URL",
+            "https://hooks.example/build/secret-path-0123456789",
+        )
+        .env(
+            "BUILD_HOOK_URL",
+            "https://hooks.example/build/other-secret-9876543210",
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let url = target(&report, "hook")["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "url")
+        .cloned()
+        .unwrap();
+    assert_eq!(url["before"], "$HOOK_URL");
+    assert_eq!(url["after"], "$BUILD_HOOK_URL");
+    assert!(
+        !text.contains("secret-path") && !text.contains("other-secret"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hooks.example"),
+        "not even the host is read:\n{text}"
+    );
+}
