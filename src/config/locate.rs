@@ -1,44 +1,45 @@
-//! Where each key of the YAML file is, so a problem found after parsing (a reference to a
-//! missing target, a template that fails to render) can still name its line and column.
+//! The one parse of the file: yaml-rust2's events, pulled one at a time (no recursion), built
+//! into a tree of [`Node`]s that keeps every node's line and column. The same pass checks what
+//! a hostile file could abuse: it stops at [`MAX_DEPTH`] levels of nesting, and when aliases
+//! would expand past [`MAX_NODES`] values or [`MAX_EXPANDED_BYTES`] of text (an alias is
+//! counted at its expanded size before it is copied). Repeated keys are reported, never
+//! silently resolved.
 //!
-//! serde_yaml does not expose positions for values it has already deserialized, so we walk
-//! the file once more with yaml-rust2's event parser. The walk comes first and doubles as a
-//! guard: it pulls events one at a time (no recursion), and it stops the file before serde_yaml
-//! sees it when the document nests deeper than [`MAX_DEPTH`] or its aliases expand past
-//! [`MAX_NODES`] values or [`MAX_EXPANDED_BYTES`] of text. (libyaml, under serde_yaml, takes
-//! time quadratic in the nesting depth, and expands aliases in full.)
+//! The tree then serves twice: `sections.rs` deserializes the typed model from it, and the
+//! [`Locator`] keeps it so a problem found later (a reference to a missing target, a template
+//! that fails to render) can still name its line and column.
 
+use super::node::{self, Entry, Mapping, Node, Pos, Value};
 use crate::diagnostic::{join, Code, Diagnostic, Location};
-use std::collections::{HashMap, HashSet};
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::Marker;
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// Mappings and lists nested deeper than this are refused (serde_yaml's own limit is 128).
+/// Mappings and lists nested deeper than this are refused (serde_yaml's limit was 128 too).
 pub const MAX_DEPTH: usize = 128;
 /// Keys, list items and values in the document once aliases are expanded; a real
 /// configuration has a few hundred, a 10,000-target one about 150,000.
 pub const MAX_NODES: u64 = 1_000_000;
 /// Bytes of text in the document once aliases are expanded.
 pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
-/// Key paths kept for locating problems, in bytes; past it, problems are still reported but
-/// located at an enclosing key. (Paths grow with depth, so without a budget a deep document
-/// with long keys would cost memory quadratic in its size.)
-const PATH_BUDGET: usize = 8 * 1024 * 1024;
 
-/// Positions of keys (and list items) by key path, e.g. `targets.web.event_type` or
-/// `sources.app.targets[1]`; the root node is at the empty path.
+/// The parsed file, kept to place problems: key paths such as `targets.web.event_type` or
+/// `sources.app.targets[1]` are looked up in the tree; the root is at the empty path.
 #[derive(Debug, Default)]
 pub struct Locator {
-    positions: HashMap<String, Location>,
-    duplicates: Vec<Diagnostic>,
+    root: Option<Node>,
 }
 
-/// What walking the file found besides positions.
+/// What parsing the file found.
 pub struct Walk {
+    /// The document's tree (`None` when the file holds no document, or the walk stopped).
     pub locator: Locator,
-    /// The file goes past a limit; it must not be handed to serde_yaml.
+    /// Repeated keys and scalars that contradict their tag (`!!int x`), in file order.
+    pub problems: Vec<Diagnostic>,
+    /// The file goes past a limit, or holds what a dispatch file never does (more than one
+    /// document, an alias inside its own anchor); the walk stopped there.
     pub refused: Option<Diagnostic>,
-    /// yaml-rust2's syntax error, if it found one.
+    /// yaml-rust2's syntax error, if it found one; the walk stopped there.
     pub syntax: Option<Diagnostic>,
 }
 
@@ -47,36 +48,67 @@ impl Locator {
         walk(text).locator
     }
 
+    pub fn root(&self) -> Option<&Node> {
+        self.root.as_ref()
+    }
+
     /// The position of `path`, or of its nearest enclosing key that exists in the file (a
-    /// missing key is reported where its parent is).
+    /// missing key is reported where its parent is). A key is placed at the key itself, a list
+    /// item at the item (a mapping at its first key), a value copied by an alias at the alias.
     pub fn find(&self, path: &str) -> Option<Location> {
-        let mut path = path;
-        loop {
-            if let Some(location) = self.positions.get(path) {
-                return Some(*location);
-            }
-            path = parent(path)?;
+        let mut node = self.root.as_ref()?;
+        let mut best = node.at.location();
+        let mut rest = path;
+        let mut at_root = true;
+        while !rest.is_empty() {
+            let (at, next, tail) = match &node.value {
+                Value::Map(map) => {
+                    let body = if at_root {
+                        rest
+                    } else {
+                        match rest.strip_prefix('.') {
+                            Some(body) => body,
+                            None => break,
+                        }
+                    };
+                    // A key may itself hold `.` or `[`: the longest key that fits wins.
+                    let ends = body
+                        .match_indices(['.', '['])
+                        .map(|(i, _)| i)
+                        .chain([body.len()]);
+                    let ends: Vec<usize> = ends.collect();
+                    let found = ends
+                        .iter()
+                        .rev()
+                        .find_map(|&end| map.get_entry(&body[..end]).map(|e| (e, end)));
+                    let Some((entry, end)) = found else { break };
+                    (entry.key.at, &entry.value, &body[end..])
+                }
+                Value::Seq(items) => {
+                    let Some((digits, tail)) =
+                        rest.strip_prefix('[').and_then(|r| r.split_once(']'))
+                    else {
+                        break;
+                    };
+                    let Some(item) = digits.parse::<usize>().ok().and_then(|i| items.get(i)) else {
+                        break;
+                    };
+                    (item.at, item, tail)
+                }
+                _ => break,
+            };
+            best = at.location().or(best);
+            node = next;
+            rest = tail;
+            at_root = false;
         }
-    }
-
-    /// Keys that appear twice in one mapping; YAML forbids this, but parsers disagree on
-    /// whether to reject it or keep the last one, so we always report it.
-    pub fn duplicates(&self) -> &[Diagnostic] {
-        &self.duplicates
+        best
     }
 }
 
-fn parent(path: &str) -> Option<&str> {
-    if path.is_empty() {
-        return None;
-    }
-    let cut = path.rfind(['.', '[']).unwrap_or(0);
-    Some(&path[..cut])
-}
-
-/// Walks the whole document; see the module comment for what it refuses.
+/// Parses the whole document; see the module comment for what it refuses.
 pub fn walk(text: &str) -> Walk {
-    let mut walker = Walker::default();
+    let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     let mut refused = None;
     let mut syntax = None;
@@ -84,8 +116,7 @@ pub fn walk(text: &str) -> Walk {
         let (event, mark) = match parser.next_token() {
             Ok(next) => next,
             Err(err) => {
-                let message = format!("invalid YAML: {}", err.info());
-                let at = location(*err.marker());
+                let (at, message) = place_syntax_error(text, err.info(), location(*err.marker()));
                 let help = super::load::syntax_help(&message, text, Some(at.line));
                 syntax = Some(
                     Diagnostic::error(Code::Syntax, "", message)
@@ -98,34 +129,115 @@ pub fn walk(text: &str) -> Walk {
         if event == Event::StreamEnd {
             break;
         }
-        if let Err(limit) = walker.on_event(event, mark) {
-            refused = Some(limit.at(Some(location(mark))));
+        if let Err(stop) = builder.on_event(event, mark) {
+            refused = Some(stop.at(Some(location(mark))));
             break;
         }
     }
+    let complete = refused.is_none() && syntax.is_none();
     Walk {
         locator: Locator {
-            positions: walker.positions,
-            duplicates: walker.duplicates,
+            root: builder.root.filter(|_| complete),
         },
+        problems: builder.problems,
         refused,
         syntax,
     }
 }
 
+/// yaml-rust2 places an error at the start of the token it was reading. For a tab, the tab
+/// itself is the place to show; for a quoted string that runs on, the place where the file
+/// stops making sense is where the string finally ends, and the message says where it began.
+fn place_syntax_error(text: &str, info: &str, at: Location) -> (Location, String) {
+    if info.contains("tab") {
+        if let Some(tab) = first_indenting_tab(text, at.line) {
+            return (tab, format!("invalid YAML: {info}"));
+        }
+    }
+    if info.contains("quoted scalar") {
+        return match closing_quote(text, at) {
+            Some(end) => (
+                Location {
+                    line: end.line,
+                    column: end.column + 1,
+                },
+                format!(
+                    "invalid YAML: the quoted string that starts at line {} column {} only ends here, at line {} column {}; is a closing quote missing on line {}?",
+                    at.line, at.column, end.line, end.column, at.line
+                ),
+            ),
+            None => (
+                at,
+                "invalid YAML: this quoted string is never closed".to_owned(),
+            ),
+        };
+    }
+    (at, format!("invalid YAML: {info}"))
+}
+
+/// The first tab in the indentation of line `from` or a later line.
+fn first_indenting_tab(text: &str, from: usize) -> Option<Location> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(i, line)| {
+            let column = line
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .position(|c| c == '\t')?;
+            Some(Location {
+                line: i + 1,
+                column: column + 1,
+            })
+        })
+}
+
+/// Where the quoted string that opens at `at` closes (`"` with `\` escapes, `'` with `''`).
+fn closing_quote(text: &str, at: Location) -> Option<Location> {
+    let line = text.split_inclusive('\n').nth(at.line.checked_sub(1)?)?;
+    let offset = line.as_ptr() as usize - text.as_ptr() as usize;
+    let start = offset + line.char_indices().nth(at.column.checked_sub(1)?)?.0;
+    let mut chars = text[start..].chars();
+    let quote = chars.next().filter(|q| matches!(q, '"' | '\''))?;
+    let (mut line, mut column) = (at.line, at.column);
+    let mut escaped = false;
+    let mut chars = chars.peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            (line, column, escaped) = (line + 1, 0, false);
+            continue;
+        }
+        column += 1;
+        if escaped {
+            escaped = false;
+        } else if quote == '"' && c == '\\' {
+            escaped = true;
+        } else if c == quote {
+            if quote == '\'' && chars.peek() == Some(&'\'') {
+                escaped = true;
+            } else {
+                return Some(Location { line, column });
+            }
+        }
+    }
+    None
+}
+
+/// A collection still open, with what it holds so far.
 enum Frame {
     Map {
-        /// `None` once the path budget is spent.
-        path: Option<String>,
-        key: Option<String>,
-        seen: HashSet<String>,
-        /// yaml-rust2 marks a block mapping's start at its first `:`, so a mapping that is not
-        /// the value of a key (the root, a list item) is located at its first key instead.
-        at_first_key: bool,
+        at: Pos,
+        anchor: usize,
+        start: Size,
+        map: Mapping,
+        /// The key read, waiting for its value.
+        key: Option<Node>,
     },
     Seq {
-        path: Option<String>,
-        next: usize,
+        at: Pos,
+        anchor: usize,
+        start: Size,
+        items: Vec<Node>,
     },
 }
 
@@ -137,15 +249,14 @@ struct Size {
 }
 
 #[derive(Default)]
-struct Walker {
+struct Builder {
     stack: Vec<Frame>,
-    /// For each open collection: its anchor and the totals when it started.
-    anchors_open: Vec<(usize, Size)>,
-    anchored: HashMap<usize, Size>,
+    /// Finished anchored nodes (already without positions, ready to copy) and their sizes.
+    anchored: HashMap<usize, (Node, Size)>,
     total: Size,
-    positions: HashMap<String, Location>,
-    path_bytes: usize,
-    duplicates: Vec<Diagnostic>,
+    documents: usize,
+    root: Option<Node>,
+    problems: Vec<Diagnostic>,
 }
 
 fn location(mark: Marker) -> Location {
@@ -156,29 +267,85 @@ fn location(mark: Marker) -> Location {
     }
 }
 
-impl Walker {
+fn pos(mark: Marker) -> Pos {
+    Pos {
+        line: u32::try_from(mark.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(mark.col() + 1).unwrap_or(u32::MAX),
+    }
+}
+
+/// The core schema's tags (`!!str`, written `tag:yaml.org,2002:str` in full).
+fn core_tag(tag: &Tag) -> Option<&str> {
+    const CORE: &str = "tag:yaml.org,2002:";
+    if tag.handle == CORE {
+        Some(&tag.suffix)
+    } else if tag.handle.is_empty() || tag.handle == "!" {
+        tag.suffix.strip_prefix(CORE)
+    } else {
+        None
+    }
+}
+
+impl Builder {
     fn on_event(&mut self, event: Event, mark: Marker) -> Result<(), Diagnostic> {
         match event {
-            Event::Scalar(value, _, anchor, _) => {
+            Event::DocumentStart => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(Diagnostic::error(
+                        Code::Syntax,
+                        "",
+                        "the file holds more than one YAML document",
+                    )
+                    .with_help("a dispatch file is one document: remove this `---` and merge what follows into the first"));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
                 let size = Size {
                     nodes: 1,
-                    bytes: value.len() as u64,
+                    bytes: text.len() as u64,
+                };
+                self.grow(size)?;
+                let plain = style == TScalarStyle::Plain;
+                let value = match tag.as_ref() {
+                    Some(tag) => {
+                        let core = core_tag(tag).unwrap_or("");
+                        match node::resolve_tagged(text, core, plain) {
+                            Ok(value) => value,
+                            Err(message) => {
+                                let d = Diagnostic::error(Code::InvalidValue, self.path(), message)
+                                    .with_help("remove the tag, or write a value of that type")
+                                    .at(Some(location(mark)));
+                                self.problems.push(d);
+                                Value::Null
+                            }
+                        }
+                    }
+                    None if plain => node::resolve_plain(text),
+                    None => Value::Str(text),
+                };
+                let node = Node {
+                    at: pos(mark),
+                    value,
                 };
                 if anchor > 0 {
-                    self.anchored.insert(anchor, size);
+                    self.anchored.insert(anchor, (node.copy_unplaced(), size));
                 }
-                self.grow(size)?;
-                self.node(Some(&value), mark);
+                self.add(node);
             }
             Event::Alias(anchor) => {
-                // An alias to an anchor still open (a cycle) counts once; serde_yaml refuses it.
-                let size = self
-                    .anchored
-                    .get(&anchor)
-                    .copied()
-                    .unwrap_or(Size { nodes: 1, bytes: 0 });
+                let Some((copy, size)) = self.anchored.get(&anchor) else {
+                    return Err(Diagnostic::error(
+                        Code::Syntax,
+                        "",
+                        "this alias refers to the node that contains it",
+                    )
+                    .with_help("an alias (`*name`) can only repeat a node that is complete where the alias is written"));
+                };
+                let (mut copy, size) = (copy.clone(), *size);
                 self.grow(size)?;
-                self.node(None, mark);
+                copy.at = pos(mark);
+                self.add(copy);
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
@@ -191,33 +358,71 @@ impl Walker {
                         "a dispatch configuration needs a handful of levels; flatten the structure",
                     ));
                 }
-                self.anchors_open.push((anchor, self.total));
+                let start = self.total;
                 self.grow(Size { nodes: 1, bytes: 0 })?;
-                let at_first_key = !matches!(self.stack.last(), Some(Frame::Map { .. }));
-                let path = self.node(None, mark);
+                let at = pos(mark);
                 self.stack
                     .push(if matches!(event, Event::MappingStart(..)) {
                         Frame::Map {
-                            path,
+                            at,
+                            anchor,
+                            start,
+                            map: Mapping::default(),
                             key: None,
-                            seen: HashSet::new(),
-                            at_first_key,
                         }
                     } else {
-                        Frame::Seq { path, next: 0 }
+                        Frame::Seq {
+                            at,
+                            anchor,
+                            start,
+                            items: Vec::new(),
+                        }
                     });
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-                if let Some((anchor, start)) = self.anchors_open.pop() {
-                    if anchor > 0 {
-                        let size = Size {
-                            nodes: self.total.nodes - start.nodes,
-                            bytes: self.total.bytes - start.bytes,
-                        };
-                        self.anchored.insert(anchor, size);
+                let (node, anchor, start) = match self.stack.pop() {
+                    Some(Frame::Map {
+                        at,
+                        anchor,
+                        start,
+                        map,
+                        ..
+                    }) => {
+                        // yaml-rust2 marks a block mapping at its first `:`; the first key is
+                        // where a reader looks.
+                        let at = map.entries.first().map_or(at, |e| e.key.at);
+                        (
+                            Node {
+                                at,
+                                value: Value::Map(map),
+                            },
+                            anchor,
+                            start,
+                        )
                     }
+                    Some(Frame::Seq {
+                        at,
+                        anchor,
+                        start,
+                        items,
+                    }) => (
+                        Node {
+                            at,
+                            value: Value::Seq(items),
+                        },
+                        anchor,
+                        start,
+                    ),
+                    None => return Ok(()),
+                };
+                if anchor > 0 {
+                    let size = Size {
+                        nodes: self.total.nodes - start.nodes,
+                        bytes: self.total.bytes - start.bytes,
+                    };
+                    self.anchored.insert(anchor, (node.copy_unplaced(), size));
                 }
+                self.add(node);
             }
             _ => {}
         }
@@ -252,76 +457,62 @@ impl Walker {
         Ok(())
     }
 
-    /// Records a node's position; returns its path if it is a value (not a key) and the path
-    /// budget allows.
-    fn node(&mut self, scalar: Option<&str>, mark: Marker) -> Option<String> {
-        let Some(frame) = self.stack.last_mut() else {
-            self.positions.insert(String::new(), location(mark));
-            return Some(String::new());
-        };
-        match frame {
-            Frame::Map {
-                path,
-                key,
-                seen,
-                at_first_key,
-            } => match key.take() {
+    /// Puts a finished node where it belongs: the root, a list item, a key, or a key's value.
+    fn add(&mut self, node: Node) {
+        let repeated = match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                None
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                None
+            }
+            Some(Frame::Map { map, key, .. }) => match key.take() {
                 None => {
-                    // This node is a key. Complex (non-scalar) keys get a placeholder name.
-                    let name = scalar.unwrap_or("?");
-                    if std::mem::take(at_first_key) {
-                        if let Some(path) = path.as_deref() {
-                            self.positions.insert(path.to_owned(), location(mark));
-                        }
-                    }
-                    let full = path
-                        .as_deref()
-                        .filter(|p| self.path_bytes + p.len() + name.len() < PATH_BUDGET)
-                        .map(|p| join(p, name));
-                    if !seen.insert(name.to_owned()) {
-                        let full = full.unwrap_or_else(|| name.to_owned());
-                        self.duplicates.push(
-                            Diagnostic::error(
-                                Code::DuplicateKey,
-                                full,
-                                format!(
-                                    "key `{}` appears more than once in this mapping",
-                                    crate::diagnostic::shown(name)
-                                ),
-                            )
-                            .with_help("keep one of them; YAML does not allow repeated keys")
-                            .at(Some(location(mark))),
-                        );
-                    } else if let Some(full) = full {
-                        self.path_bytes += full.len();
-                        self.positions.insert(full, location(mark));
-                    }
-                    *key = Some(name.to_owned());
+                    *key = Some(node);
                     None
                 }
-                Some(name) => {
-                    let full = path
-                        .as_deref()
-                        .filter(|p| self.path_bytes + p.len() + name.len() < PATH_BUDGET)
-                        .map(|p| join(p, &name));
-                    if let Some(full) = &full {
-                        self.path_bytes += full.len();
-                    }
-                    full
-                }
+                Some(k) => map
+                    .insert(Entry {
+                        key: k,
+                        value: node,
+                    })
+                    .err(),
             },
-            Frame::Seq { path, next } => {
-                let index = *next;
-                *next += 1;
-                let full = path
-                    .as_deref()
-                    .filter(|p| self.path_bytes + p.len() + 24 < PATH_BUDGET)
-                    .map(|p| format!("{p}[{index}]"))?;
-                self.path_bytes += full.len();
-                self.positions.entry(full.clone()).or_insert(location(mark));
-                Some(full)
+        };
+        if let Some(entry) = repeated {
+            self.repeated(&entry.key);
+        }
+    }
+
+    fn repeated(&mut self, key: &Node) {
+        let name = key.key_name();
+        let parent = self.path();
+        let d = Diagnostic::error(
+            Code::DuplicateKey,
+            join(&parent, &name),
+            format!(
+                "key `{}` appears more than once in this mapping",
+                crate::diagnostic::shown(&name)
+            ),
+        )
+        .with_help("keep one of them; YAML does not allow repeated keys")
+        .at(key.at.location());
+        self.problems.push(d);
+    }
+
+    /// The key path of the node being read (only computed for a problem).
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for frame in &self.stack {
+            match frame {
+                Frame::Map { key: Some(k), .. } => path = join(&path, &k.key_name()),
+                Frame::Map { key: None, .. } => {}
+                Frame::Seq { items, .. } => path.push_str(&format!("[{}]", items.len())),
             }
         }
+        path
     }
 }
 
@@ -371,8 +562,8 @@ mod tests {
 
     #[test]
     fn reports_duplicate_keys_with_the_second_position() {
-        let locator = Locator::new("targets:\n  web: {}\n  web: {}\n");
-        let dup = &locator.duplicates()[0];
+        let walked = walk("targets:\n  web: {}\n  web: {}\n");
+        let dup = &walked.problems[0];
         assert_eq!(dup.code, Code::DuplicateKey);
         assert_eq!(dup.path, "targets.web");
         assert_eq!(dup.location, Some(Location { line: 3, column: 3 }));

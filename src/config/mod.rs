@@ -5,6 +5,7 @@ pub mod kinds;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod node;
 pub mod schema;
 pub mod sections;
 pub mod settings;
