@@ -80,15 +80,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         }
     };
     let walked = locate::walk(text);
+    let locator = walked.root.as_ref().map(Locator::of).unwrap_or_default();
     let mut diagnostics = walked.problems;
     if let Some(stop) = walked.refused.or(walked.syntax) {
         diagnostics.push(stop);
     }
     if !diagnostics.is_empty() {
-        return failed(walked.locator, diagnostics);
+        return failed(locator, diagnostics);
     }
-    let locator = walked.locator;
-    let file = match root_mapping(&locator) {
+    let file = match root_mapping(walked.root.as_ref(), &locator) {
         Ok(root) => read_sections(root, &locator, &mut diagnostics),
         Err(problem) => {
             diagnostics.push(problem);
@@ -153,8 +153,8 @@ fn read_sections(
 }
 
 /// The document's top-level mapping, or why there is none.
-fn root_mapping(locator: &Locator) -> Result<&Mapping, Diagnostic> {
-    match locator.root() {
+fn root_mapping<'a>(root: Option<&'a Node>, locator: &Locator) -> Result<&'a Mapping, Diagnostic> {
+    match root {
         Some(Node {
             value: Value::Map(map),
             ..

@@ -23,17 +23,52 @@ pub const MAX_NODES: u64 = 1_000_000;
 /// Bytes of text in the document once aliases are expanded.
 pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
 
-/// The parsed file, kept to place problems: key paths such as `targets.web.event_type` or
-/// `sources.app.targets[1]` are looked up in the tree; the root is at the empty path.
+/// Where every key and list item of the file is, so key paths such as
+/// `targets.web.event_type` or `sources.app.targets[1]` can be placed; the root is at the
+/// empty path. Built from the tree once the file is parsed, and much smaller than it: one
+/// array of slots (breadth first, so a node's children are contiguous) and one string of key
+/// names, with a hash index for large mappings.
 #[derive(Debug, Default)]
 pub struct Locator {
-    root: Option<Node>,
+    slots: Vec<Slot>,
+    names: String,
+    /// (mapping slot, hash of a key name) → the first child slot with that hash.
+    index: HashMap<(u32, u64), u32>,
 }
 
-/// What parsing the file found.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// A key's position for a mapping entry, the item's for a list item.
+    at: Pos,
+    name: (u32, u32),
+    first: u32,
+    count: u32,
+    kind: SlotKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    Scalar,
+    Map,
+    Seq,
+}
+
+/// Mappings with more keys than this are indexed rather than scanned.
+const INDEX_FROM: u32 = 16;
+
+fn hash(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
+}
+
+fn index32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// What [`walk`] found.
 pub struct Walk {
     /// The document's tree (`None` when the file holds no document, or the walk stopped).
-    pub locator: Locator,
+    pub root: Option<Node>,
     /// Repeated keys and scalars that contradict their tag (`!!int x`), in file order.
     pub problems: Vec<Diagnostic>,
     /// The file goes past a limit, or holds what a dispatch file never does (more than one
@@ -45,24 +80,101 @@ pub struct Walk {
 
 impl Locator {
     pub fn new(text: &str) -> Locator {
-        walk(text).locator
+        walk(text)
+            .root
+            .as_ref()
+            .map(Locator::of)
+            .unwrap_or_default()
     }
 
-    pub fn root(&self) -> Option<&Node> {
-        self.root.as_ref()
+    /// Records where every key and item of `root` is.
+    pub fn of(root: &Node) -> Locator {
+        let mut locator = Locator::default();
+        locator.push(root.at, "");
+        let mut pending = std::collections::VecDeque::from([root]);
+        let mut next = 0;
+        while let Some(node) = pending.pop_front() {
+            let first = locator.slots.len();
+            let kind = match &node.value {
+                Value::Map(map) => {
+                    for entry in &map.entries {
+                        locator.push(entry.key.at, &entry.key.key_name());
+                        pending.push_back(&entry.value);
+                    }
+                    SlotKind::Map
+                }
+                Value::Seq(items) => {
+                    for item in items {
+                        locator.push(item.at, "");
+                        pending.push_back(item);
+                    }
+                    SlotKind::Seq
+                }
+                _ => SlotKind::Scalar,
+            };
+            let count = locator.slots.len() - first;
+            let (first, count) = (index32(first), index32(count));
+            if kind == SlotKind::Map && count > INDEX_FROM {
+                for child in first..first + count {
+                    let name = locator.name(child);
+                    locator
+                        .index
+                        .entry((index32(next), hash(name)))
+                        .or_insert(child);
+                }
+            }
+            let slot = &mut locator.slots[next];
+            (slot.first, slot.count, slot.kind) = (first, count, kind);
+            next += 1;
+        }
+        locator.slots.shrink_to_fit();
+        locator.names.shrink_to_fit();
+        locator
+    }
+
+    fn push(&mut self, at: Pos, name: &str) {
+        let start = index32(self.names.len());
+        self.names.push_str(name);
+        self.slots.push(Slot {
+            at,
+            name: (start, index32(name.len())),
+            first: 0,
+            count: 0,
+            kind: SlotKind::Scalar,
+        });
+    }
+
+    fn name(&self, slot: u32) -> &str {
+        let (start, len) = self.slots[slot as usize].name;
+        self.names
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or("")
+    }
+
+    /// The child of mapping slot `parent` whose key is `name`.
+    fn child(&self, parent: u32, name: &str) -> Option<u32> {
+        let slot = self.slots[parent as usize];
+        if slot.count > INDEX_FROM {
+            let found = self.index.get(&(parent, hash(name)))?;
+            if self.name(*found) == name {
+                return Some(*found);
+            }
+        }
+        (slot.first..slot.first + slot.count).find(|&child| self.name(child) == name)
     }
 
     /// The position of `path`, or of its nearest enclosing key that exists in the file (a
     /// missing key is reported where its parent is). A key is placed at the key itself, a list
     /// item at the item (a mapping at its first key), a value copied by an alias at the alias.
     pub fn find(&self, path: &str) -> Option<Location> {
-        let mut node = self.root.as_ref()?;
-        let mut best = node.at.location();
+        let mut slot = 0u32;
+        let mut best = self.slots.first()?.at.location();
         let mut rest = path;
         let mut at_root = true;
         while !rest.is_empty() {
-            let (at, next, tail) = match &node.value {
-                Value::Map(map) => {
+            let current = self.slots[slot as usize];
+            let (child, tail) = match current.kind {
+                SlotKind::Map => {
                     let body = if at_root {
                         rest
                     } else {
@@ -72,33 +184,33 @@ impl Locator {
                         }
                     };
                     // A key may itself hold `.` or `[`: the longest key that fits wins.
-                    let ends = body
+                    let ends: Vec<usize> = body
                         .match_indices(['.', '['])
                         .map(|(i, _)| i)
-                        .chain([body.len()]);
-                    let ends: Vec<usize> = ends.collect();
+                        .chain([body.len()])
+                        .collect();
                     let found = ends
                         .iter()
                         .rev()
-                        .find_map(|&end| map.get_entry(&body[..end]).map(|e| (e, end)));
-                    let Some((entry, end)) = found else { break };
-                    (entry.key.at, &entry.value, &body[end..])
+                        .find_map(|&end| self.child(slot, &body[..end]).map(|c| (c, end)));
+                    let Some((child, end)) = found else { break };
+                    (child, &body[end..])
                 }
-                Value::Seq(items) => {
+                SlotKind::Seq => {
                     let Some((digits, tail)) =
                         rest.strip_prefix('[').and_then(|r| r.split_once(']'))
                     else {
                         break;
                     };
-                    let Some(item) = digits.parse::<usize>().ok().and_then(|i| items.get(i)) else {
+                    let Some(i) = digits.parse::<u32>().ok().filter(|i| *i < current.count) else {
                         break;
                     };
-                    (item.at, item, tail)
+                    (current.first + i, tail)
                 }
-                _ => break,
+                SlotKind::Scalar => break,
             };
-            best = at.location().or(best);
-            node = next;
+            best = self.slots[child as usize].at.location().or(best);
+            slot = child;
             rest = tail;
             at_root = false;
         }
@@ -136,9 +248,7 @@ pub fn walk(text: &str) -> Walk {
     }
     let complete = refused.is_none() && syntax.is_none();
     Walk {
-        locator: Locator {
-            root: builder.root.filter(|_| complete),
-        },
+        root: builder.root.filter(|_| complete),
         problems: builder.problems,
         refused,
         syntax,
@@ -599,7 +709,7 @@ mod tests {
         assert!(walked.refused.is_none());
         assert!(walked.syntax.is_none());
         assert_eq!(
-            walked.locator.find("c.k"),
+            Locator::of(walked.root.as_ref().expect("parsed")).find("c.k"),
             Some(Location { line: 3, column: 1 })
         );
     }

@@ -212,7 +212,15 @@ pub fn describe(node: &Node) -> &'static str {
 
 /// A plain scalar's value by the core schema.
 pub fn resolve_plain(text: String) -> Value {
-    if text.is_empty() || parse_null(&text) {
+    // Numbers start with a digit, a sign or `.`; null and booleans with one of `~nNtTfF`.
+    // Everything else (most of a dispatch file) is a string without further ado.
+    match text.as_bytes().first() {
+        None => return Value::Null,
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F') => {
+        }
+        Some(_) => return Value::Str(text),
+    }
+    if parse_null(&text) {
         return Value::Null;
     }
     if let Some(b) = parse_bool(&text) {

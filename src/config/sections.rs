@@ -159,6 +159,11 @@ impl SectionParser<'_> {
             .filter(|e| e.key.as_str().is_some_and(|k| shape.knows(k)))
             .collect();
         loop {
+            // Most sections are sound: read them plainly, and track the path only to explain
+            // a failure.
+            if let Ok(v) = T::deserialize(Fields(&kept)) {
+                return sound.then_some(v);
+            }
             match serde_path_to_error::deserialize::<_, T>(Fields(&kept)) {
                 Ok(v) => return sound.then_some(v),
                 Err(err) => {
