@@ -104,6 +104,10 @@ impl Mapping {
         self.entries.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Adds an entry, or gives it back when a key of the same name is already there.
     pub fn insert(&mut self, entry: Entry) -> Result<(), Entry> {
         let position = self.entries.len() as u32;

@@ -101,7 +101,7 @@ impl SectionParser<'_> {
                 None => "repository_dispatch",
             };
             for key in super::kinds::required_keys(kind) {
-                if !map.contains_key(*key) {
+                if !map.contains_key(key) {
                     sound = false;
                     self.push(missing_key(path, key));
                 }
