@@ -1,14 +1,15 @@
 //! Reading `dispatch.yaml` into a [`DispatchFile`], reporting every structural problem at once.
 //!
-//! The file is parsed once (`locate.rs`: yaml-rust2's events built into one tree that keeps
+//! The file is parsed once (`walk.rs`: yaml-rust2's events built into one tree that keeps
 //! every node's position); the typed sections are deserialized from that tree (`sections.rs`)
-//! and the same tree locates every problem. This file, `locate.rs` and `node.rs` are the only
-//! ones that know the file is YAML.
+//! and the same tree, recorded by `locate.rs`, places every problem. This file, `walk.rs` and
+//! `node.rs` are the only ones that know the file is YAML.
 
-use super::locate::{self, Locator};
+use super::locate::Locator;
 use super::model::{DispatchFile, Settings, Source, Target};
 use super::node::{describe, Mapping, Node, Value};
 use super::sections::{SectionParser, Shape};
+use super::walk;
 use crate::diagnostic::{Code, Diagnostic, Location};
 use std::io::Read;
 use std::path::Path;
@@ -79,7 +80,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             return failed(Locator::default(), vec![d]);
         }
     };
-    let walked = locate::walk(text);
+    let walked = walk::walk(text);
     let locator = walked.root.as_ref().map(Locator::of).unwrap_or_default();
     let mut diagnostics = walked.problems;
     if let Some(stop) = walked.refused.or(walked.syntax) {
@@ -183,21 +184,5 @@ fn failed(locator: Locator, diagnostics: Vec<Diagnostic>) -> Parsed {
         file: None,
         locator,
         diagnostics,
-    }
-}
-
-/// Where to look, for a YAML syntax error at `line` (1-based) of `text`.
-pub fn syntax_help(message: &str, text: &str, line: Option<usize>) -> &'static str {
-    let indented_with_tab = line
-        .and_then(|n| text.lines().nth(n.saturating_sub(1)))
-        .is_some_and(|l| {
-            l.chars()
-                .take_while(|c| c.is_whitespace())
-                .any(|c| c == '\t')
-        });
-    if indented_with_tab || message.contains("tab") {
-        "indent with spaces: YAML does not allow tabs for indentation"
-    } else {
-        "check the indentation, quotes and brackets on this line and the lines just above it"
     }
 }

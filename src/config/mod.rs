@@ -10,6 +10,7 @@ pub mod schema;
 pub mod sections;
 pub mod settings;
 pub mod values;
+pub mod walk;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::render::Templates;

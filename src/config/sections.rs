@@ -281,8 +281,6 @@ fn serde_diagnostic(path: &str, message: &str) -> Diagnostic {
             return missing_key(path, name);
         }
     }
-    // serde_yaml appends its own position, which for a detached value is meaningless.
-    let message = message.split(" at line ").next().unwrap_or(message);
     Diagnostic::error(Code::InvalidValue, path, plain_types(message))
 }
 
