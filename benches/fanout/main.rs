@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
 mod machine;
+mod parse;
 mod server;
 mod workload;
 
@@ -70,6 +71,10 @@ struct Options {
     /// the binary by hand.
     #[arg(long)]
     serve: bool,
+    /// Only the one-parse table: dry run and validate against a bare event parse of the same
+    /// file (issue 11), for each --targets.
+    #[arg(long)]
+    parse_only: bool,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -119,6 +124,15 @@ fn run(options: &Options) -> Result<(), String> {
 
     println!("## Machine\n");
     machine::describe(&binary, options.binary.is_some());
+    if options.parse_only {
+        return parse::print_table(
+            &binary,
+            scratch.path(),
+            &options.targets,
+            dry_reps,
+            bench.wait_idle,
+        );
+    }
 
     // Dry runs first: the send table uses them to separate sending from starting and planning.
     eprintln!("dry runs ...");
@@ -128,6 +142,13 @@ fn run(options: &Options) -> Result<(), String> {
         dry.push((n, bench.dry_run(n, dry_reps)?));
     }
     print_dry_runs(&tiny, &dry, dry_reps);
+    parse::print_table(
+        &binary,
+        scratch.path(),
+        &options.targets,
+        dry_reps,
+        bench.wait_idle,
+    )?;
 
     println!("\n## Fan-out: wall time against ceil(N/C)·L\n");
     println!("Median of {reps} run(s). `ratio` = wall / bound; `overhead` = wall − bound. `hold` = the server's mean time from reading a request to answering it (a little over L), and `ratio/hold` = wall / (ceil(N/C) · hold), the client's share alone. `send/req` (L = 0 only) = (fastest send run − fastest dry run at the same N) / N: the cost of sending one request, with the machine's noise left out as far as minima can. `max in flight` is what the server saw; at L = 0 its single thread answers each request before reading the next, so it stays near 1.\n");

@@ -98,9 +98,36 @@ impl Invocation<'_> {
                 command.env_remove(key);
             }
         }
+        measure(command, self.stdout, scratch)
+    }
+}
+
+/// `orchestrator validate --config FILE --output json`, timed like a run.
+pub fn validate(binary: &Path, config: &Path, scratch: &Path) -> std::io::Result<Measured> {
+    let mut command = Command::new(binary);
+    command
+        .arg("validate")
+        .arg("--config")
+        .arg(config)
+        .args(["--output", "json"]);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ORCHESTRATOR_") {
+            command.env_remove(key);
+        }
+    }
+    measure(command, None, scratch)
+}
+
+/// Runs `command` to its end: wall time from spawn to reaping, and its own peak RSS.
+fn measure(
+    mut command: Command,
+    stdout: Option<&Path>,
+    scratch: &Path,
+) -> std::io::Result<Measured> {
+    {
         let stderr_path = scratch.join("stderr.txt");
         command.stdin(Stdio::null());
-        command.stdout(match self.stdout {
+        command.stdout(match stdout {
             Some(path) => Stdio::from(std::fs::File::create(path)?),
             None => Stdio::null(),
         });

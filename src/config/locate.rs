@@ -1,327 +1,191 @@
-//! Where each key of the YAML file is, so a problem found after parsing (a reference to a
-//! missing target, a template that fails to render) can still name its line and column.
-//!
-//! serde_yaml does not expose positions for values it has already deserialized, so we walk
-//! the file once more with yaml-rust2's event parser. The walk comes first and doubles as a
-//! guard: it pulls events one at a time (no recursion), and it stops the file before serde_yaml
-//! sees it when the document nests deeper than [`MAX_DEPTH`] or its aliases expand past
-//! [`MAX_NODES`] values or [`MAX_EXPANDED_BYTES`] of text. (libyaml, under serde_yaml, takes
-//! time quadratic in the nesting depth, and expands aliases in full.)
+//! Where each key and list item of the file is, so a problem found after parsing (a reference
+//! to a missing target, a template that fails to render) can still name its line and column.
+//! Built from the parsed tree (`walk.rs`), which is freed once the sections are read.
 
-use crate::diagnostic::{join, Code, Diagnostic, Location};
-use std::collections::{HashMap, HashSet};
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::Marker;
+use super::node::{Node, Pos, Value};
+use super::walk::walk;
+use crate::diagnostic::Location;
+use std::collections::HashMap;
 
-/// Mappings and lists nested deeper than this are refused (serde_yaml's own limit is 128).
-pub const MAX_DEPTH: usize = 128;
-/// Keys, list items and values in the document once aliases are expanded; a real
-/// configuration has a few hundred, a 10,000-target one about 150,000.
-pub const MAX_NODES: u64 = 1_000_000;
-/// Bytes of text in the document once aliases are expanded.
-pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
-/// Key paths kept for locating problems, in bytes; past it, problems are still reported but
-/// located at an enclosing key. (Paths grow with depth, so without a budget a deep document
-/// with long keys would cost memory quadratic in its size.)
-const PATH_BUDGET: usize = 8 * 1024 * 1024;
-
-/// Positions of keys (and list items) by key path, e.g. `targets.web.event_type` or
-/// `sources.app.targets[1]`; the root node is at the empty path.
+/// Where every key and list item of the file is, so key paths such as
+/// `targets.web.event_type` or `sources.app.targets[1]` can be placed; the root is at the
+/// empty path. Built from the tree once the file is parsed, and much smaller than it: one
+/// array of slots (breadth first, so a node's children are contiguous) and one string of key
+/// names, with a hash index for large mappings.
 #[derive(Debug, Default)]
 pub struct Locator {
-    positions: HashMap<String, Location>,
-    duplicates: Vec<Diagnostic>,
+    slots: Vec<Slot>,
+    names: String,
+    /// (mapping slot, hash of a key name) → the first child slot with that hash.
+    index: HashMap<(u32, u64), u32>,
 }
 
-/// What walking the file found besides positions.
-pub struct Walk {
-    pub locator: Locator,
-    /// The file goes past a limit; it must not be handed to serde_yaml.
-    pub refused: Option<Diagnostic>,
-    /// yaml-rust2's syntax error, if it found one.
-    pub syntax: Option<Diagnostic>,
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// A key's position for a mapping entry, the item's for a list item.
+    at: Pos,
+    name: (u32, u32),
+    first: u32,
+    count: u32,
+    kind: SlotKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    Scalar,
+    Map,
+    Seq,
+}
+
+/// Mappings with more keys than this are indexed rather than scanned.
+const INDEX_FROM: u32 = 16;
+
+fn hash(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
+}
+
+fn index32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Locator {
     pub fn new(text: &str) -> Locator {
-        walk(text).locator
+        walk(text)
+            .root
+            .as_ref()
+            .map(Locator::of)
+            .unwrap_or_default()
+    }
+
+    /// Records where every key and item of `root` is.
+    pub fn of(root: &Node) -> Locator {
+        let mut locator = Locator::default();
+        locator.push(root.at, "");
+        let mut pending = std::collections::VecDeque::from([root]);
+        let mut next = 0;
+        while let Some(node) = pending.pop_front() {
+            let first = locator.slots.len();
+            let kind = match &node.value {
+                Value::Map(map) => {
+                    for entry in &map.entries {
+                        locator.push(entry.key.at, &entry.key.key_name());
+                        pending.push_back(&entry.value);
+                    }
+                    SlotKind::Map
+                }
+                Value::Seq(items) => {
+                    for item in items {
+                        locator.push(item.at, "");
+                        pending.push_back(item);
+                    }
+                    SlotKind::Seq
+                }
+                _ => SlotKind::Scalar,
+            };
+            let count = locator.slots.len() - first;
+            let (first, count) = (index32(first), index32(count));
+            if kind == SlotKind::Map && count > INDEX_FROM {
+                for child in first..first + count {
+                    let name = locator.name(child);
+                    locator
+                        .index
+                        .entry((index32(next), hash(name)))
+                        .or_insert(child);
+                }
+            }
+            let slot = &mut locator.slots[next];
+            (slot.first, slot.count, slot.kind) = (first, count, kind);
+            next += 1;
+        }
+        locator.slots.shrink_to_fit();
+        locator.names.shrink_to_fit();
+        locator
+    }
+
+    fn push(&mut self, at: Pos, name: &str) {
+        let start = index32(self.names.len());
+        self.names.push_str(name);
+        self.slots.push(Slot {
+            at,
+            name: (start, index32(name.len())),
+            first: 0,
+            count: 0,
+            kind: SlotKind::Scalar,
+        });
+    }
+
+    fn name(&self, slot: u32) -> &str {
+        let (start, len) = self.slots[slot as usize].name;
+        self.names
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or("")
+    }
+
+    /// The child of mapping slot `parent` whose key is `name`.
+    fn child(&self, parent: u32, name: &str) -> Option<u32> {
+        let slot = self.slots[parent as usize];
+        if slot.count > INDEX_FROM {
+            let found = self.index.get(&(parent, hash(name)))?;
+            if self.name(*found) == name {
+                return Some(*found);
+            }
+        }
+        (slot.first..slot.first + slot.count).find(|&child| self.name(child) == name)
     }
 
     /// The position of `path`, or of its nearest enclosing key that exists in the file (a
-    /// missing key is reported where its parent is).
+    /// missing key is reported where its parent is). A key is placed at the key itself, a list
+    /// item at the item (a mapping at its first key), a value copied by an alias at the alias.
     pub fn find(&self, path: &str) -> Option<Location> {
-        let mut path = path;
-        loop {
-            if let Some(location) = self.positions.get(path) {
-                return Some(*location);
-            }
-            path = parent(path)?;
-        }
-    }
-
-    /// Keys that appear twice in one mapping; YAML forbids this, but parsers disagree on
-    /// whether to reject it or keep the last one, so we always report it.
-    pub fn duplicates(&self) -> &[Diagnostic] {
-        &self.duplicates
-    }
-}
-
-fn parent(path: &str) -> Option<&str> {
-    if path.is_empty() {
-        return None;
-    }
-    let cut = path.rfind(['.', '[']).unwrap_or(0);
-    Some(&path[..cut])
-}
-
-/// Walks the whole document; see the module comment for what it refuses.
-pub fn walk(text: &str) -> Walk {
-    let mut walker = Walker::default();
-    let mut parser = Parser::new_from_str(text);
-    let mut refused = None;
-    let mut syntax = None;
-    loop {
-        let (event, mark) = match parser.next_token() {
-            Ok(next) => next,
-            Err(err) => {
-                let message = format!("invalid YAML: {}", err.info());
-                let at = location(*err.marker());
-                let help = super::load::syntax_help(&message, text, Some(at.line));
-                syntax = Some(
-                    Diagnostic::error(Code::Syntax, "", message)
-                        .with_help(help)
-                        .at(Some(at)),
-                );
-                break;
-            }
-        };
-        if event == Event::StreamEnd {
-            break;
-        }
-        if let Err(limit) = walker.on_event(event, mark) {
-            refused = Some(limit.at(Some(location(mark))));
-            break;
-        }
-    }
-    Walk {
-        locator: Locator {
-            positions: walker.positions,
-            duplicates: walker.duplicates,
-        },
-        refused,
-        syntax,
-    }
-}
-
-enum Frame {
-    Map {
-        /// `None` once the path budget is spent.
-        path: Option<String>,
-        key: Option<String>,
-        seen: HashSet<String>,
-        /// yaml-rust2 marks a block mapping's start at its first `:`, so a mapping that is not
-        /// the value of a key (the root, a list item) is located at its first key instead.
-        at_first_key: bool,
-    },
-    Seq {
-        path: Option<String>,
-        next: usize,
-    },
-}
-
-/// How much of the expanded document a node stands for.
-#[derive(Debug, Clone, Copy, Default)]
-struct Size {
-    nodes: u64,
-    bytes: u64,
-}
-
-#[derive(Default)]
-struct Walker {
-    stack: Vec<Frame>,
-    /// For each open collection: its anchor and the totals when it started.
-    anchors_open: Vec<(usize, Size)>,
-    anchored: HashMap<usize, Size>,
-    total: Size,
-    positions: HashMap<String, Location>,
-    path_bytes: usize,
-    duplicates: Vec<Diagnostic>,
-}
-
-fn location(mark: Marker) -> Location {
-    // yaml-rust2 counts lines from 1 and columns from 0; editors count both from 1.
-    Location {
-        line: mark.line(),
-        column: mark.col() + 1,
-    }
-}
-
-impl Walker {
-    fn on_event(&mut self, event: Event, mark: Marker) -> Result<(), Diagnostic> {
-        match event {
-            Event::Scalar(value, _, anchor, _) => {
-                let size = Size {
-                    nodes: 1,
-                    bytes: value.len() as u64,
-                };
-                if anchor > 0 {
-                    self.anchored.insert(anchor, size);
-                }
-                self.grow(size)?;
-                self.node(Some(&value), mark);
-            }
-            Event::Alias(anchor) => {
-                // An alias to an anchor still open (a cycle) counts once; serde_yaml refuses it.
-                let size = self
-                    .anchored
-                    .get(&anchor)
-                    .copied()
-                    .unwrap_or(Size { nodes: 1, bytes: 0 });
-                self.grow(size)?;
-                self.node(None, mark);
-            }
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                if self.stack.len() >= MAX_DEPTH {
-                    return Err(Diagnostic::error(
-                        Code::Limit,
-                        "",
-                        format!("the document nests more than {MAX_DEPTH} levels deep"),
-                    )
-                    .with_help(
-                        "a dispatch configuration needs a handful of levels; flatten the structure",
-                    ));
-                }
-                self.anchors_open.push((anchor, self.total));
-                self.grow(Size { nodes: 1, bytes: 0 })?;
-                let at_first_key = !matches!(self.stack.last(), Some(Frame::Map { .. }));
-                let path = self.node(None, mark);
-                self.stack
-                    .push(if matches!(event, Event::MappingStart(..)) {
-                        Frame::Map {
-                            path,
-                            key: None,
-                            seen: HashSet::new(),
-                            at_first_key,
-                        }
+        let mut slot = 0u32;
+        let mut best = self.slots.first()?.at.location();
+        let mut rest = path;
+        let mut at_root = true;
+        while !rest.is_empty() {
+            let current = self.slots[slot as usize];
+            let (child, tail) = match current.kind {
+                SlotKind::Map => {
+                    let body = if at_root {
+                        rest
                     } else {
-                        Frame::Seq { path, next: 0 }
-                    });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-                if let Some((anchor, start)) = self.anchors_open.pop() {
-                    if anchor > 0 {
-                        let size = Size {
-                            nodes: self.total.nodes - start.nodes,
-                            bytes: self.total.bytes - start.bytes,
-                        };
-                        self.anchored.insert(anchor, size);
-                    }
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn grow(&mut self, size: Size) -> Result<(), Diagnostic> {
-        self.total.nodes = self.total.nodes.saturating_add(size.nodes);
-        self.total.bytes = self.total.bytes.saturating_add(size.bytes);
-        let help = "a dispatch configuration is a few hundred values; if aliases (`*name`) repeat a large part of the file, write it out or shrink it";
-        if self.total.nodes > MAX_NODES {
-            return Err(Diagnostic::error(
-                Code::Limit,
-                "",
-                format!(
-                    "the document holds more than {MAX_NODES} values once its aliases are expanded"
-                ),
-            )
-            .with_help(help));
-        }
-        if self.total.bytes > MAX_EXPANDED_BYTES {
-            return Err(Diagnostic::error(
-                Code::Limit,
-                "",
-                format!(
-                    "the document holds more than {} MiB of text once its aliases are expanded",
-                    MAX_EXPANDED_BYTES / (1024 * 1024)
-                ),
-            )
-            .with_help(help));
-        }
-        Ok(())
-    }
-
-    /// Records a node's position; returns its path if it is a value (not a key) and the path
-    /// budget allows.
-    fn node(&mut self, scalar: Option<&str>, mark: Marker) -> Option<String> {
-        let Some(frame) = self.stack.last_mut() else {
-            self.positions.insert(String::new(), location(mark));
-            return Some(String::new());
-        };
-        match frame {
-            Frame::Map {
-                path,
-                key,
-                seen,
-                at_first_key,
-            } => match key.take() {
-                None => {
-                    // This node is a key. Complex (non-scalar) keys get a placeholder name.
-                    let name = scalar.unwrap_or("?");
-                    if std::mem::take(at_first_key) {
-                        if let Some(path) = path.as_deref() {
-                            self.positions.insert(path.to_owned(), location(mark));
+                        match rest.strip_prefix('.') {
+                            Some(body) => body,
+                            None => break,
                         }
-                    }
-                    let full = path
-                        .as_deref()
-                        .filter(|p| self.path_bytes + p.len() + name.len() < PATH_BUDGET)
-                        .map(|p| join(p, name));
-                    if !seen.insert(name.to_owned()) {
-                        let full = full.unwrap_or_else(|| name.to_owned());
-                        self.duplicates.push(
-                            Diagnostic::error(
-                                Code::DuplicateKey,
-                                full,
-                                format!(
-                                    "key `{}` appears more than once in this mapping",
-                                    crate::diagnostic::shown(name)
-                                ),
-                            )
-                            .with_help("keep one of them; YAML does not allow repeated keys")
-                            .at(Some(location(mark))),
-                        );
-                    } else if let Some(full) = full {
-                        self.path_bytes += full.len();
-                        self.positions.insert(full, location(mark));
-                    }
-                    *key = Some(name.to_owned());
-                    None
+                    };
+                    // A key may itself hold `.` or `[`: the longest key that fits wins.
+                    let ends: Vec<usize> = body
+                        .match_indices(['.', '['])
+                        .map(|(i, _)| i)
+                        .chain([body.len()])
+                        .collect();
+                    let found = ends
+                        .iter()
+                        .rev()
+                        .find_map(|&end| self.child(slot, &body[..end]).map(|c| (c, end)));
+                    let Some((child, end)) = found else { break };
+                    (child, &body[end..])
                 }
-                Some(name) => {
-                    let full = path
-                        .as_deref()
-                        .filter(|p| self.path_bytes + p.len() + name.len() < PATH_BUDGET)
-                        .map(|p| join(p, &name));
-                    if let Some(full) = &full {
-                        self.path_bytes += full.len();
-                    }
-                    full
+                SlotKind::Seq => {
+                    let Some((digits, tail)) =
+                        rest.strip_prefix('[').and_then(|r| r.split_once(']'))
+                    else {
+                        break;
+                    };
+                    let Some(i) = digits.parse::<u32>().ok().filter(|i| *i < current.count) else {
+                        break;
+                    };
+                    (current.first + i, tail)
                 }
-            },
-            Frame::Seq { path, next } => {
-                let index = *next;
-                *next += 1;
-                let full = path
-                    .as_deref()
-                    .filter(|p| self.path_bytes + p.len() + 24 < PATH_BUDGET)
-                    .map(|p| format!("{p}[{index}]"))?;
-                self.path_bytes += full.len();
-                self.positions.entry(full.clone()).or_insert(location(mark));
-                Some(full)
-            }
+                SlotKind::Scalar => break,
+            };
+            best = self.slots[child as usize].at.location().or(best);
+            slot = child;
+            rest = tail;
+            at_root = false;
         }
+        best
     }
 }
 
@@ -370,46 +234,34 @@ mod tests {
     }
 
     #[test]
-    fn reports_duplicate_keys_with_the_second_position() {
-        let locator = Locator::new("targets:\n  web: {}\n  web: {}\n");
-        let dup = &locator.duplicates()[0];
-        assert_eq!(dup.code, Code::DuplicateKey);
-        assert_eq!(dup.path, "targets.web");
-        assert_eq!(dup.location, Some(Location { line: 3, column: 3 }));
-    }
-
-    #[test]
-    fn refuses_deep_nesting_without_recursing() {
-        let walked = walk(&"- ".repeat(200_000));
-        let refused = walked.refused.expect("refused");
-        assert_eq!(refused.code, Code::Limit);
-        assert!(refused.message.contains("128 levels"), "{refused:?}");
-    }
-
-    #[test]
-    fn refuses_aliases_that_expand_past_the_limit() {
-        let mut yaml = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        for (name, previous) in ["b", "c", "d", "e", "f"]
-            .iter()
-            .zip(["a", "b", "c", "d", "e"])
-        {
-            yaml.push_str(&format!(
-                "{name}: &{name} [{}]\n",
-                vec![format!("*{previous}"); 10].join(", ")
-            ));
-        }
-        let refused = walk(&yaml).refused.expect("refused");
-        assert!(refused.message.contains("aliases"), "{refused:?}");
-    }
-
-    #[test]
     fn counts_a_few_aliases_as_what_they_are() {
         let walked = walk("a: &a {k: v}\nb: *a\nc: *a\n");
         assert!(walked.refused.is_none());
         assert!(walked.syntax.is_none());
         assert_eq!(
-            walked.locator.find("c.k"),
+            Locator::of(walked.root.as_ref().expect("parsed")).find("c.k"),
             Some(Location { line: 3, column: 1 })
         );
+    }
+
+    #[test]
+    fn finds_keys_of_a_large_mapping_through_its_index() {
+        let yaml: String = (0..100).map(|i| format!("k{i}: {{v: {i}}}\n")).collect();
+        let locator = Locator::new(&yaml);
+        assert_eq!(
+            locator.find("k77.v"),
+            Some(Location {
+                line: 78,
+                column: 7
+            })
+        );
+        assert_eq!(
+            locator.find("k77.w"),
+            Some(Location {
+                line: 78,
+                column: 1
+            })
+        );
+        assert_eq!(locator.find("k100"), Some(Location { line: 1, column: 1 }));
     }
 }

@@ -5,10 +5,12 @@ pub mod kinds;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod node;
 pub mod schema;
 pub mod sections;
 pub mod settings;
 pub mod values;
+pub mod walk;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::render::Templates;

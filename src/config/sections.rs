@@ -1,15 +1,16 @@
 //! Deserializing the sections of a parsed file (`defaults`, each source, each target) one by
 //! one, and each key of those as far as serde allows, so that one run reports every unknown,
-//! missing and mistyped key; and turning serde's messages into ones about YAML.
+//! missing and mistyped key; and turning serde's messages into ones about YAML. Sections are
+//! read straight from the parsed tree (`node.rs`), by reference: nothing is copied to be read.
 
 use super::load::MAX_ENTRIES;
 use super::locate::Locator;
+use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_yaml::{Mapping, Value};
 
 /// The keys a config struct has, read from its schema so the two cannot disagree.
 pub struct Shape {
@@ -80,10 +81,10 @@ impl SectionParser<'_> {
     pub fn check_keys(&mut self, path: &str, map: &Mapping, shape: &Shape) -> bool {
         let mut sound = true;
         let allowed: Vec<&str> = shape.keys.iter().map(String::as_str).collect();
-        for key in map.keys() {
+        for Entry { key, .. } in &map.entries {
             if !key.as_str().is_some_and(|k| shape.knows(k)) {
                 sound = false;
-                self.push(unknown_key(path, &scalar_name(key), &allowed));
+                self.push(unknown_key(path, &key.key_name(), &allowed));
             }
         }
         for key in &shape.required {
@@ -94,13 +95,13 @@ impl SectionParser<'_> {
         }
         // A target's required keys depend on its kind, which the schema says with if/then.
         if shape.knows("kind") {
-            let kind = match map.get("kind") {
-                Some(Value::String(kind)) => kind.as_str(),
+            let kind = match map.get("kind").map(|k| &k.value) {
+                Some(Value::Str(kind)) => kind.as_str(),
                 Some(_) => "",
                 None => "repository_dispatch",
             };
             for key in super::kinds::required_keys(kind) {
-                if !map.contains_key(*key) {
+                if !map.contains_key(key) {
                     sound = false;
                     self.push(missing_key(path, key));
                 }
@@ -116,7 +117,7 @@ impl SectionParser<'_> {
     }
 
     /// A plain value (not a config struct).
-    pub fn value<T: DeserializeOwned>(&mut self, path: &str, value: Value) -> Option<T> {
+    pub fn value<T: DeserializeOwned>(&mut self, path: &str, value: &Node) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(err) => {
@@ -133,28 +134,37 @@ impl SectionParser<'_> {
     pub fn section<T: DeserializeOwned>(
         &mut self,
         path: &str,
-        value: Value,
+        value: &Node,
         shape: &Shape,
     ) -> Option<T> {
-        let mut map = match value {
-            Value::Mapping(map) => map,
-            other => {
+        let map = match &value.value {
+            Value::Map(map) => map,
+            _ => {
                 let keys: Vec<String> = shape.required.iter().map(|k| format!("`{k}`")).collect();
                 let with = if keys.is_empty() {
                     String::new()
                 } else {
                     format!(" with {}", keys.join(", "))
                 };
-                let message = format!("`{path}` must be a mapping{with}, not {}", describe(&other));
+                let message = format!("`{path}` must be a mapping{with}, not {}", describe(value));
                 let help = "write its keys as `key: value` lines, indented under it";
                 self.push(Diagnostic::error(Code::InvalidValue, path, message).with_help(help));
                 return None;
             }
         };
-        let mut sound = self.check_keys(path, &map, shape);
-        map.retain(|key, _| key.as_str().is_some_and(|k| shape.knows(k)));
+        let mut sound = self.check_keys(path, map, shape);
+        let mut kept: Vec<&Entry> = map
+            .entries
+            .iter()
+            .filter(|e| e.key.as_str().is_some_and(|k| shape.knows(k)))
+            .collect();
         loop {
-            match serde_path_to_error::deserialize::<_, T>(Value::Mapping(map.clone())) {
+            // Most sections are sound: read them plainly, and track the path only to explain
+            // a failure.
+            if let Ok(v) = T::deserialize(Fields(&kept)) {
+                return sound.then_some(v);
+            }
+            match serde_path_to_error::deserialize::<_, T>(Fields(&kept)) {
                 Ok(v) => return sound.then_some(v),
                 Err(err) => {
                     sound = false;
@@ -177,9 +187,10 @@ impl SectionParser<'_> {
                         }
                         self.push(d);
                     }
-                    match first {
-                        Some(key) if map.remove(key.as_str()).is_some() => {}
-                        _ => return None,
+                    let before = kept.len();
+                    kept.retain(|e| first.is_none() || e.key.as_str() != first.as_deref());
+                    if kept.len() == before {
+                        return None;
                     }
                 }
             }
@@ -193,7 +204,10 @@ impl SectionParser<'_> {
     ) -> Option<IndexMap<String, T>> {
         let map = match root.get(section) {
             None => return None, // reported by `check_keys`
-            Some(Value::Mapping(map)) => map,
+            Some(Node {
+                value: Value::Map(map),
+                ..
+            }) => map,
             Some(other) => {
                 let message = format!(
                     "`{section}` must be a mapping of names, not {}",
@@ -216,8 +230,8 @@ impl SectionParser<'_> {
         let shape = Shape::of::<T>();
         let mut entries = IndexMap::new();
         let mut ok = true;
-        for (key, value) in map {
-            let name = scalar_name(key);
+        for Entry { key, value } in &map.entries {
+            let name = key.key_name().into_owned();
             let path = join(section, &name);
             if !key.as_str().is_some_and(is_valid_name) {
                 ok = false;
@@ -226,7 +240,7 @@ impl SectionParser<'_> {
                 self.push(Diagnostic::error(Code::InvalidName, path, message).with_help(help));
                 continue;
             }
-            match self.section::<T>(&path, value.clone(), &shape) {
+            match self.section::<T>(&path, value, &shape) {
                 Some(entry) => {
                     entries.insert(name, entry);
                 }
@@ -267,8 +281,6 @@ fn serde_diagnostic(path: &str, message: &str) -> Diagnostic {
             return missing_key(path, name);
         }
     }
-    // serde_yaml appends its own position, which for a detached value is meaningless.
-    let message = message.split(" at line ").next().unwrap_or(message);
     Diagnostic::error(Code::InvalidValue, path, plain_types(message))
 }
 
@@ -333,28 +345,6 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(score, c)| *score > 0.8 || strsim::damerau_levenshtein(name, c) == 1)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
-}
-
-fn scalar_name(key: &Value) -> String {
-    match key {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "~".to_owned(),
-        other => describe(other).to_owned(),
-    }
-}
-
-pub fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "empty (null)",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-    }
 }
 
 #[cfg(test)]
