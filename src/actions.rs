@@ -255,7 +255,12 @@ pub fn write_check_annotations(
             out,
             "::{level} title={}::{}",
             escape_property(&t.target),
-            escape_data(&format!("{} ({}): {}", t.destination, t.kind.as_str(), t.reason))
+            escape_data(&format!(
+                "{} ({}): {}",
+                t.destination,
+                t.kind.as_str(),
+                t.reason
+            ))
         )?;
     }
     for (level, message) in report.token_messages() {

@@ -23,7 +23,9 @@ pub(super) fn check(
     let checked = load(&args.config.config, &args.settings)?;
     let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
     let Some(config) = &checked.config else {
-        return Err(CliError::usage(format!("{file} is not valid; nothing was checked")));
+        return Err(CliError::usage(format!(
+            "{file} is not valid; nothing was checked"
+        )));
     };
     let planned = plan_stage(args, &checked, config, &file, stderr)?;
     let report = read(args, config, &planned)?;
@@ -61,13 +63,19 @@ fn plan_stage(
             Err(PlanError::Problems(problems)) => {
                 let problems = checked.locate(problems);
                 let _ = report::write_diagnostics(stderr, file, &problems);
-                return Err(CliError::usage("the plan has problems; nothing was checked"));
+                return Err(CliError::usage(
+                    "the plan has problems; nothing was checked",
+                ));
             }
             Err(err) => return Err(CliError::usage(err.to_string())),
         };
         for job in plan.jobs {
             // What a check depends on: the event type (or workflow and ref) and the inputs.
-            let key = (job.target.clone(), job.label.clone(), job.body["inputs"].to_string());
+            let key = (
+                job.target.clone(),
+                job.label.clone(),
+                job.body["inputs"].to_string(),
+            );
             if seen.insert(key) {
                 jobs.push((plan.source.clone(), job));
             }
@@ -77,7 +85,11 @@ fn plan_stage(
 }
 
 /// The `read` stage: the GETs, concurrently (bounded by `concurrency`) and paced like a run.
-fn read(args: &CheckArgs, config: &Config, planned: &[(String, Job)]) -> Result<CheckReport, CliError> {
+fn read(
+    args: &CheckArgs,
+    config: &Config,
+    planned: &[(String, Job)],
+) -> Result<CheckReport, CliError> {
     let github = GitHub::new()
         .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
     let as_plan = Plan {

@@ -43,7 +43,11 @@ pub(super) fn receiver(
     let only: std::collections::HashSet<&str> = [args.target.as_str()].into();
     let version = Version::parse("1.2.3").map_err(|e| CliError::failure(e.to_string()))?;
     let mut jobs: Vec<Job> = Vec::new();
-    for source in config.sources.values().filter(|s| s.targets.contains(&args.target)) {
+    for source in config
+        .sources
+        .values()
+        .filter(|s| s.targets.contains(&args.target))
+    {
         let release = Release {
             source: source.name.clone(),
             version: version.clone(),

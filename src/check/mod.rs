@@ -8,8 +8,8 @@
 //! ([`crate::dispatch::sender::GitHub`]); [`receiver`] writes the downstream workflow.
 
 pub mod probe;
-pub mod report;
 pub mod receiver;
+pub mod report;
 pub mod verdict;
 pub mod workflow;
 
@@ -184,7 +184,9 @@ impl CheckReport {
     /// Exit 0 only when every checkable target is ready (webhooks cannot be checked and do
     /// not fail the check) and no token has expired.
     pub fn all_ready(&self) -> bool {
-        self.summary.not_ready == 0 && self.summary.cannot_tell == 0 && self.summary.tokens_expired == 0
+        self.summary.not_ready == 0
+            && self.summary.cannot_tell == 0
+            && self.summary.tokens_expired == 0
     }
 
     /// Each token's warning or error, once per token variable.
@@ -196,7 +198,11 @@ impl CheckReport {
                 continue;
             }
             if let Some(message) = token.message() {
-                let level = if token.state == "expired" { "error" } else { "warning" };
+                let level = if token.state == "expired" {
+                    "error"
+                } else {
+                    "warning"
+                };
                 lines.push((level, message));
             }
         }

@@ -37,7 +37,11 @@ pub struct ToCheck<'a> {
 }
 
 /// Checks every target, `concurrency` at a time, in the order given.
-pub async fn check_all(probe: &Probe<'_>, jobs: &[ToCheck<'_>], concurrency: usize) -> Vec<TargetCheck> {
+pub async fn check_all(
+    probe: &Probe<'_>,
+    jobs: &[ToCheck<'_>],
+    concurrency: usize,
+) -> Vec<TargetCheck> {
     stream::iter(jobs)
         .map(|c| check_one(probe, c))
         .buffered(concurrency.max(1))
@@ -57,12 +61,18 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         job: std::borrow::Cow::Borrowed(c.job),
         lane: Lane::new(&c.job.lane, c.job.token.as_ref().map(|t| t.expose())),
         expiry: None,
-        token_name: c.job.token_env.clone().unwrap_or_else(|| "GitHub App".to_owned()),
+        token_name: c
+            .job
+            .token_env
+            .clone()
+            .unwrap_or_else(|| "GitHub App".to_owned()),
     };
     if c.job.token.is_none() && c.job.app.is_none() {
         out.verdict = Verdict::NotReady;
         out.reason = match &c.job.token_env {
-            Some(env) => format!("`{env}` is not set, so nothing can be checked and a release would fail"),
+            Some(env) => {
+                format!("`{env}` is not set, so nothing can be checked and a release would fail")
+            }
             None => "the target has no token".to_owned(),
         };
         return out;
@@ -106,12 +116,18 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
             .and_then(|v| v["default_branch"].as_str().map(str::to_owned)),
         401 => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("bad credentials: the token in `{}` is invalid, revoked or expired", reader.token_name);
+            out.reason = format!(
+                "bad credentials: the token in `{}` is invalid, revoked or expired",
+                reader.token_name
+            );
             return;
         }
         403 | 404 => {
             out.verdict = Verdict::NotReady;
-            out.needs = Some(needs(&answered, "Metadata: read (fine-grained) or `repo` scope (classic)"));
+            out.needs = Some(needs(
+                &answered,
+                "Metadata: read (fine-grained) or `repo` scope (classic)",
+            ));
             out.reason = format!(
                 "{repo} not found or no access with `{}` (needs {})",
                 reader.token_name,
@@ -122,18 +138,33 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
     let Some(default_branch) = default_branch.map(|b| shown(&b, 200)) else {
-        return cannot_tell(out, "GitHub's answer names no default branch".to_owned(), None);
+        return cannot_tell(
+            out,
+            "GitHub's answer names no default branch".to_owned(),
+            None,
+        );
     };
-    out.evidence.push(format!("{repo} is readable with `{}`; default branch `{default_branch}`", reader.token_name));
+    out.evidence.push(format!(
+        "{repo} is readable with `{}`; default branch `{default_branch}`",
+        reader.token_name
+    ));
     out.default_branch = Some(default_branch.clone());
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
-            let event_type = c.job.body["event_type"].as_str().unwrap_or_default().to_owned();
+            let event_type = c.job.body["event_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             repository_dispatch(reader, &segments, &default_branch, &event_type, out).await;
         }
         Action::WorkflowDispatch { workflow, .. } => {
-            let git_ref = c.job.body["ref"].as_str().map_or(default_branch, str::to_owned);
-            let sent = c.job.body["inputs"].as_object().cloned().unwrap_or_default();
+            let git_ref = c.job.body["ref"]
+                .as_str()
+                .map_or(default_branch, str::to_owned);
+            let sent = c.job.body["inputs"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
             workflow_dispatch(reader, &segments, workflow, &git_ref, &sent, out).await;
         }
         Action::Webhook { .. } => {}
@@ -150,7 +181,10 @@ async fn repository_dispatch(
     // Workflow states need Actions: read; without it every file counts as active.
     let mut states = std::collections::HashMap::new();
     let listed = reader
-        .get(&[repo[0], repo[1], repo[2], "actions", "workflows"], Some(("per_page", "100")))
+        .get(
+            &[repo[0], repo[1], repo[2], "actions", "workflows"],
+            Some(("per_page", "100")),
+        )
         .await;
     match listed {
         Ok(answered) if answered.status == 200 => {
@@ -181,11 +215,16 @@ async fn repository_dispatch(
             Ok(text) => workflow::parse(&text),
             Err(Unread::CannotTell(why, _) | Unread::Missing(why)) => Err(why),
         };
-        read.push(WorkflowFile { state: states.get(&path).cloned(), path, parsed });
+        read.push(WorkflowFile {
+            state: states.get(&path).cloned(),
+            path,
+            parsed,
+        });
     }
     let found = verdict::listening(event_type, &read);
     for unreadable in &found.unreadable {
-        out.evidence.push(format!("not read: {}", shown(unreadable, 300)));
+        out.evidence
+            .push(format!("not read: {}", shown(unreadable, 300)));
     }
     out.trackable = Some(found.trackable);
     if !found.listeners.is_empty() {
@@ -193,7 +232,11 @@ async fn repository_dispatch(
         out.reason = format!(
             "{} listen(s) for `{event_type}` on `{branch}`{}",
             found.listeners.join(", "),
-            if found.trackable { " (trackable: its run-name carries the dispatch id)" } else { "" }
+            if found.trackable {
+                " (trackable: its run-name carries the dispatch id)"
+            } else {
+                ""
+            }
         );
         return;
     }
@@ -207,7 +250,10 @@ async fn repository_dispatch(
         reason.push_str(&format!("; listened for: {}", types.join(", ")));
     }
     if !found.disabled.is_empty() {
-        reason.push_str(&format!("; disabled workflows would: {}", found.disabled.join(", ")));
+        reason.push_str(&format!(
+            "; disabled workflows would: {}",
+            found.disabled.join(", ")
+        ));
     }
     out.suggestion = found.suggestion.map(|s| shown(&s, 100));
     out.reason = reason.clone();
@@ -223,7 +269,17 @@ async fn workflow_dispatch(
     out: &mut TargetCheck,
 ) {
     let answered = match reader
-        .get(&[repo[0], repo[1], repo[2], "actions", "workflows", workflow_id], None)
+        .get(
+            &[
+                repo[0],
+                repo[1],
+                repo[2],
+                "actions",
+                "workflows",
+                workflow_id,
+            ],
+            None,
+        )
         .await
     {
         Ok(answered) => answered,
@@ -231,13 +287,26 @@ async fn workflow_dispatch(
     };
     let info: Value = match answered.status {
         200 => serde_json::from_str(&answered.body).unwrap_or_default(),
-        403 => return cannot_tell(out, format!("the workflow `{workflow_id}` cannot be read"), Some(needs(&answered, "Actions: read"))),
+        403 => {
+            return cannot_tell(
+                out,
+                format!("the workflow `{workflow_id}` cannot be read"),
+                Some(needs(&answered, "Actions: read")),
+            )
+        }
         404 if answered.accepted_permissions().is_some() => {
-            return cannot_tell(out, format!("the workflow `{workflow_id}` cannot be read"), Some(needs(&answered, "Actions: read")))
+            return cannot_tell(
+                out,
+                format!("the workflow `{workflow_id}` cannot be read"),
+                Some(needs(&answered, "Actions: read")),
+            )
         }
         404 => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("there is no workflow `{workflow_id}` in {}/{}", repo[1], repo[2]);
+            out.reason = format!(
+                "there is no workflow `{workflow_id}` in {}/{}",
+                repo[1], repo[2]
+            );
             out.problems.push(out.reason.clone());
             return;
         }
@@ -245,14 +314,20 @@ async fn workflow_dispatch(
     };
     let state = info["state"].as_str().map(crate::untrusted::word);
     if let Some(state) = state.as_deref().filter(|s| *s != "active") {
-        out.problems.push(format!("the workflow `{workflow_id}` is {state}, so GitHub will not run it"));
+        out.problems.push(format!(
+            "the workflow `{workflow_id}` is {state}, so GitHub will not run it"
+        ));
     }
     let file_name = info["path"]
         .as_str()
         .and_then(|p| p.strip_prefix(".github/workflows/"))
         .unwrap_or(workflow_id);
     if !plain_file_name(file_name) {
-        return cannot_tell(out, format!("the workflow `{workflow_id}` has no readable file name"), None);
+        return cannot_tell(
+            out,
+            format!("the workflow `{workflow_id}` has no readable file name"),
+            None,
+        );
     }
     let path = format!(".github/workflows/{file_name}");
     let text = match read_file(reader, repo, &path, git_ref).await {
@@ -266,12 +341,24 @@ async fn workflow_dispatch(
         }
     };
     match workflow::parse(&text) {
-        Err(why) => out.problems.push(format!("{path} on `{git_ref}` cannot be read: {}", shown(&why, 300))),
+        Err(why) => out.problems.push(format!(
+            "{path} on `{git_ref}` cannot be read: {}",
+            shown(&why, 300)
+        )),
         Ok(parsed) => match parsed.workflow_dispatch {
-            None => out.problems.push(format!("{path} on `{git_ref}` does not declare `workflow_dispatch`")),
+            None => out.problems.push(format!(
+                "{path} on `{git_ref}` does not declare `workflow_dispatch`"
+            )),
             Some(inputs) => {
-                out.evidence.push(format!("{path} on `{git_ref}` declares workflow_dispatch with {} input(s)", inputs.len()));
-                out.problems.extend(verdict::input_problems(sent, &inputs).iter().map(|p| shown(p, 500)));
+                out.evidence.push(format!(
+                    "{path} on `{git_ref}` declares workflow_dispatch with {} input(s)",
+                    inputs.len()
+                ));
+                out.problems.extend(
+                    verdict::input_problems(sent, &inputs)
+                        .iter()
+                        .map(|p| shown(p, 500)),
+                );
             }
         },
     }
@@ -292,15 +379,31 @@ enum Unread {
 }
 
 /// The `.yml`/`.yaml` files in `.github/workflows` on `branch`.
-async fn read_workflow_dir(reader: &mut Reader<'_, '_>, repo: &[&str; 3], branch: &str) -> Result<Vec<String>, Unread> {
+async fn read_workflow_dir(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    branch: &str,
+) -> Result<Vec<String>, Unread> {
     let answered = reader
-        .get(&[repo[0], repo[1], repo[2], "contents", ".github", "workflows"], Some(("ref", branch)))
+        .get(
+            &[
+                repo[0],
+                repo[1],
+                repo[2],
+                "contents",
+                ".github",
+                "workflows",
+            ],
+            Some(("ref", branch)),
+        )
         .await
         .map_err(|why| Unread::CannotTell(why, None))?;
     match answered.status {
         200 => {}
         404 if answered.accepted_permissions().is_none() => {
-            return Err(Unread::Missing(format!("there is no .github/workflows on `{branch}`")))
+            return Err(Unread::Missing(format!(
+                "there is no .github/workflows on `{branch}`"
+            )))
         }
         403 | 404 => {
             return Err(Unread::CannotTell(
@@ -325,7 +428,12 @@ async fn read_workflow_dir(reader: &mut Reader<'_, '_>, repo: &[&str; 3], branch
 }
 
 /// A file's text on `git_ref` (the contents API's base64).
-async fn read_file(reader: &mut Reader<'_, '_>, repo: &[&str; 3], path: &str, git_ref: &str) -> Result<String, Unread> {
+async fn read_file(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    path: &str,
+    git_ref: &str,
+) -> Result<String, Unread> {
     let mut segments = vec![repo[0], repo[1], repo[2], "contents"];
     segments.extend(path.split('/'));
     let answered = reader
@@ -334,17 +442,29 @@ async fn read_file(reader: &mut Reader<'_, '_>, repo: &[&str; 3], path: &str, gi
         .map_err(|why| Unread::CannotTell(why, None))?;
     match answered.status {
         200 => {}
-        404 if answered.accepted_permissions().is_none() => return Err(Unread::Missing(format!("{path} is not on `{git_ref}`"))),
+        404 if answered.accepted_permissions().is_none() => {
+            return Err(Unread::Missing(format!("{path} is not on `{git_ref}`")))
+        }
         403 | 404 => {
-            return Err(Unread::CannotTell(format!("{path} cannot be read"), Some(needs(&answered, "Contents: read"))))
+            return Err(Unread::CannotTell(
+                format!("{path} cannot be read"),
+                Some(needs(&answered, "Contents: read")),
+            ))
         }
         _ => return Err(Unread::CannotTell(unexpected(&answered), None)),
     }
     let file: Value = serde_json::from_str(&answered.body).unwrap_or_default();
     if file["encoding"].as_str() != Some("base64") {
-        return Err(Unread::CannotTell(format!("{path} is too large to read through the API"), None));
+        return Err(Unread::CannotTell(
+            format!("{path} is too large to read through the API"),
+            None,
+        ));
     }
-    let encoded: String = file["content"].as_str().unwrap_or_default().split_whitespace().collect();
+    let encoded: String = file["content"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|_| Unread::CannotTell(format!("{path}: GitHub's answer is not base64"), None))?;
@@ -353,7 +473,11 @@ async fn read_file(reader: &mut Reader<'_, '_>, repo: &[&str; 3], path: &str, gi
 
 /// A name that stays one path segment.
 fn plain_file_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\']) && name.len() <= 255
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && name.len() <= 255
 }
 
 fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
@@ -378,7 +502,9 @@ fn unexpected(answered: &Answered) -> String {
         .ok()
         .and_then(|v| v["message"].as_str().map(|m| shown(m, 300)))
         .unwrap_or_default();
-    format!("GitHub answered {} {message}", answered.status).trim_end().to_owned()
+    format!("GitHub answered {} {message}", answered.status)
+        .trim_end()
+        .to_owned()
 }
 
 /// One target's reads: paced on its lane, each answer's token expiry kept.
@@ -392,8 +518,13 @@ struct Reader<'p, 'j> {
 
 impl Reader<'_, '_> {
     /// GETs `{api_base}/{segments...}?{query}`; `Err` only when no answer came.
-    async fn get(&mut self, segments: &[&str], query: Option<(&str, &str)>) -> Result<Answered, String> {
-        let mut url = reqwest::Url::parse(&self.job.api_base).map_err(|e| format!("bad API URL: {e}"))?;
+    async fn get(
+        &mut self,
+        segments: &[&str],
+        query: Option<(&str, &str)>,
+    ) -> Result<Answered, String> {
+        let mut url =
+            reqwest::Url::parse(&self.job.api_base).map_err(|e| format!("bad API URL: {e}"))?;
         url.path_segments_mut()
             .map_err(|()| "the API URL cannot have a path".to_owned())?
             .pop_if_empty()
@@ -408,7 +539,11 @@ impl Reader<'_, '_> {
             .read(&self.job, url.as_str())
             .await
             .map_err(|failure| failure.reason)?;
-        if let Some(expiry) = answered.token_expiration.as_deref().and_then(TokenExpiry::parse) {
+        if let Some(expiry) = answered
+            .token_expiration
+            .as_deref()
+            .and_then(TokenExpiry::parse)
+        {
             self.expiry = Some(self.expiry.map_or(expiry, |e| e.min(expiry)));
         }
         Ok(answered)

@@ -32,7 +32,9 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
             if !keys.iter().any(|k| k == DISPATCH_ID_KEY) {
                 keys.push(DISPATCH_ID_KEY.to_owned());
             }
-            let file = types.first().map_or("upstream-release".to_owned(), |t| file_stem(t));
+            let file = types
+                .first()
+                .map_or("upstream-release".to_owned(), |t| file_stem(t));
             let _ = writeln!(
                 out,
                 "# The receiving half of orchestrator's `{}` target. Save it in {repository} as\n\
@@ -40,7 +42,11 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
                  # workflows from the default branch only. `orchestrator check` tells whether it listens.",
                 first.target
             );
-            let _ = writeln!(out, "name: {}", quoted(&format!("{} from upstream", types.join(", "))));
+            let _ = writeln!(
+                out,
+                "name: {}",
+                quoted(&format!("{} from upstream", types.join(", ")))
+            );
             // The dispatch id in the run's title lets the sender find the run it started.
             let mut title = types.join(", ");
             if keys.iter().any(|k| k == "source") {
@@ -52,8 +58,13 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
             title.push_str(&format!(" [${{{{ {} }}}}]", payload(DISPATCH_ID_KEY)));
             let _ = writeln!(out, "run-name: {}", quoted(&title));
             let list: Vec<String> = types.iter().map(|t| quoted(t)).collect();
-            let _ = writeln!(out, "on:\n  repository_dispatch:\n    types: [{}]", list.join(", "));
-            let fields: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), payload(k))).collect();
+            let _ = writeln!(
+                out,
+                "on:\n  repository_dispatch:\n    types: [{}]",
+                list.join(", ")
+            );
+            let fields: Vec<(String, String)> =
+                keys.iter().map(|k| (k.clone(), payload(k))).collect();
             write_job(&mut out, &fields);
             Some(out)
         }
@@ -83,7 +94,8 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
                     quoted(&format!("`{key}` as orchestrator sends it"))
                 );
             }
-            let fields: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), input(k))).collect();
+            let fields: Vec<(String, String)> =
+                keys.iter().map(|k| (k.clone(), input(k))).collect();
             write_job(&mut out, &fields);
             Some(out)
         }
@@ -93,7 +105,10 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
 /// A job whose one step shows how to read each field: through `env:`, never pasted into the
 /// script, so a value cannot inject shell.
 fn write_job(out: &mut String, fields: &[(String, String)]) {
-    let _ = writeln!(out, "permissions:\n  contents: read\njobs:\n  rebuild:\n    runs-on: ubuntu-latest\n    steps:");
+    let _ = writeln!(
+        out,
+        "permissions:\n  contents: read\njobs:\n  rebuild:\n    runs-on: ubuntu-latest\n    steps:"
+    );
     let _ = writeln!(out, "      - name: Read what the upstream release sent");
     let mut names: Vec<String> = Vec::new();
     if !fields.is_empty() {
@@ -104,7 +119,11 @@ fn write_job(out: &mut String, fields: &[(String, String)]) {
         while names.contains(&name) {
             name.push('_');
         }
-        let _ = writeln!(out, "          {name}: {}", quoted(&format!("${{{{ {expression} }}}}")));
+        let _ = writeln!(
+            out,
+            "          {name}: {}",
+            quoted(&format!("${{{{ {expression} }}}}"))
+        );
         names.push(name);
     }
     let _ = writeln!(out, "        run: |");
@@ -137,8 +156,13 @@ fn input(key: &str) -> String {
 
 /// `base.key`, or `base['key']` for a key that is not a plain name.
 fn property(base: &str, key: &str) -> String {
-    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
         format!("{base}.{key}")
     } else {
@@ -150,7 +174,13 @@ fn property(base: &str, key: &str) -> String {
 fn env_name(key: &str) -> String {
     let mut name: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
@@ -162,7 +192,13 @@ fn env_name(key: &str) -> String {
 fn file_stem(text: &str) -> String {
     let stem: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(60)
         .collect();
     if stem.trim_matches('-').is_empty() {

@@ -85,7 +85,12 @@ pub fn listening(event_type: &str, files: &[WorkflowFile]) -> Listening {
 pub fn closest(given: &str, candidates: &[String]) -> Option<String> {
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(&given.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::levenshtein(&given.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(distance, c)| *distance <= (c.chars().count() / 3).max(2))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, c)| c.clone())
@@ -181,11 +186,17 @@ mod tests {
             .workflow_dispatch
             .unwrap();
         let good = json!({"version": "1", "channel": "beta", "dry": "true", "n": "2.5"});
-        assert_eq!(input_problems(good.as_object().unwrap(), &declared), Vec::<String>::new());
+        assert_eq!(
+            input_problems(good.as_object().unwrap(), &declared),
+            Vec::<String>::new()
+        );
         let bad = json!({"chanel": "x", "channel": "nightly", "dry": "yes", "n": "two"});
         let problems = input_problems(bad.as_object().unwrap(), &declared);
         assert_eq!(problems.len(), 5, "{problems:#?}");
-        assert!(problems[0].contains("`chanel` is not declared") && problems[0].contains("did you mean `channel`"));
+        assert!(
+            problems[0].contains("`chanel` is not declared")
+                && problems[0].contains("did you mean `channel`")
+        );
         assert!(problems[1].contains("`version` is required"));
         assert!(problems[2].contains("not one of its options: stable, beta"));
         assert!(problems[3].contains("boolean"));

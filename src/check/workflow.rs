@@ -196,12 +196,31 @@ mod tests {
 
     #[test]
     fn every_form_of_on_is_read() {
-        let only = |types: &[&str]| Some(EventTypes::Only(types.iter().map(|t| t.to_string()).collect()));
-        assert_eq!(on("on: repository_dispatch").repository_dispatch, Some(EventTypes::All));
-        assert_eq!(on("on: [push, repository_dispatch]").repository_dispatch, Some(EventTypes::All));
-        assert_eq!(on("on:\n  repository_dispatch:\n").repository_dispatch, Some(EventTypes::All));
-        assert_eq!(on("on:\n  repository_dispatch: {}\n").repository_dispatch, Some(EventTypes::All));
-        assert_eq!(on("on:\n  repository_dispatch:\n    types: a\n").repository_dispatch, only(&["a"]));
+        let only = |types: &[&str]| {
+            Some(EventTypes::Only(
+                types.iter().map(|t| t.to_string()).collect(),
+            ))
+        };
+        assert_eq!(
+            on("on: repository_dispatch").repository_dispatch,
+            Some(EventTypes::All)
+        );
+        assert_eq!(
+            on("on: [push, repository_dispatch]").repository_dispatch,
+            Some(EventTypes::All)
+        );
+        assert_eq!(
+            on("on:\n  repository_dispatch:\n").repository_dispatch,
+            Some(EventTypes::All)
+        );
+        assert_eq!(
+            on("on:\n  repository_dispatch: {}\n").repository_dispatch,
+            Some(EventTypes::All)
+        );
+        assert_eq!(
+            on("on:\n  repository_dispatch:\n    types: a\n").repository_dispatch,
+            only(&["a"])
+        );
         assert_eq!(
             on("on:\n  repository_dispatch:\n    types: [a, 'b']\n").repository_dispatch,
             only(&["a", "b"])
@@ -228,8 +247,12 @@ mod tests {
 
     #[test]
     fn anchors_are_followed_and_alias_bombs_refused() {
-        let w = parse("x: &types [a, b]\non:\n  repository_dispatch:\n    types: *types\n").unwrap();
-        assert_eq!(w.repository_dispatch, Some(EventTypes::Only(vec!["a".into(), "b".into()])));
+        let w =
+            parse("x: &types [a, b]\non:\n  repository_dispatch:\n    types: *types\n").unwrap();
+        assert_eq!(
+            w.repository_dispatch,
+            Some(EventTypes::Only(vec!["a".into(), "b".into()]))
+        );
         let mut bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_owned();
         for i in 1..10 {
             let p = i - 1;
@@ -241,9 +264,15 @@ mod tests {
 
     #[test]
     fn a_run_name_with_the_dispatch_id_is_trackable() {
-        let w = parse("run-name: Rebuild ${{ github.event.client_payload.dispatch_id }}\non: push\n").unwrap();
+        let w =
+            parse("run-name: Rebuild ${{ github.event.client_payload.dispatch_id }}\non: push\n")
+                .unwrap();
         assert!(w.carries_dispatch_id());
-        assert!(!parse("run-name: Rebuild\non: push\n").unwrap().carries_dispatch_id());
-        assert!(parse("on: [push\n").unwrap_err().starts_with("invalid YAML"));
+        assert!(!parse("run-name: Rebuild\non: push\n")
+            .unwrap()
+            .carries_dispatch_id());
+        assert!(parse("on: [push\n")
+            .unwrap_err()
+            .starts_with("invalid YAML"));
     }
 }

@@ -89,7 +89,10 @@ impl GitHub {
     fn note_expiry(&self, job: &Job, answered: &Answered) {
         let (Some(env), Some(expiry)) = (
             &job.token_env,
-            answered.token_expiration.as_deref().and_then(TokenExpiry::parse),
+            answered
+                .token_expiration
+                .as_deref()
+                .and_then(TokenExpiry::parse),
         ) else {
             return;
         };
@@ -267,7 +270,11 @@ fn with_token(request: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBu
 impl GitHub {
     /// Reads the answer (noting the token's expiry): `Ok` on 2xx, otherwise the classified
     /// failure.
-    async fn answer(&self, job: &Job, response: reqwest::Response) -> Result<(u16, String), Failure> {
+    async fn answer(
+        &self,
+        job: &Job,
+        response: reqwest::Response,
+    ) -> Result<(u16, String), Failure> {
         let answered = Answered::read(response, MAX_BODY).await;
         self.note_expiry(job, &answered);
         classified(job, answered)

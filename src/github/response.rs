@@ -47,7 +47,9 @@ impl Answered {
     /// `x-accepted-github-permissions` (on 403/404): the fine-grained permissions the endpoint
     /// needs, e.g. `contents=read`.
     pub fn accepted_permissions(&self) -> Option<&str> {
-        self.accepted_permissions.as_deref().filter(|p| !p.is_empty())
+        self.accepted_permissions
+            .as_deref()
+            .filter(|p| !p.is_empty())
     }
 
     pub fn is_success(&self) -> bool {
@@ -104,7 +106,9 @@ pub enum ExpiryState {
     /// Expires later than the warning window (or never said).
     Valid,
     /// Expires within the window: in this many whole days (0: within a day).
-    Expiring { days: u64 },
+    Expiring {
+        days: u64,
+    },
     Expired,
 }
 
@@ -122,7 +126,13 @@ impl TokenExpiry {
         let (ymd, hms) = (numbers(date, '-')?, numbers(time, ':')?);
         let [y, m, d] = <[u64; 3]>::try_from(ymd).ok()?;
         let [hh, mm, ss] = <[u64; 3]>::try_from(hms).ok()?;
-        if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        if !(1970..=9999).contains(&y)
+            || !(1..=12).contains(&m)
+            || !(1..=31).contains(&d)
+            || hh > 23
+            || mm > 59
+            || ss > 60
+        {
             return None;
         }
         let offset: i64 = match zone {
@@ -143,7 +153,9 @@ impl TokenExpiry {
             }
         };
         let local = days_from_civil(y, m, d) * 86_400 + (hh * 3600 + mm * 60 + ss) as i64;
-        u64::try_from(local - offset).ok().map(|epoch| TokenExpiry { epoch })
+        u64::try_from(local - offset)
+            .ok()
+            .map(|epoch| TokenExpiry { epoch })
     }
 
     /// Expired, expiring within `warn_days` of `now_epoch`, or valid.
@@ -153,7 +165,9 @@ impl TokenExpiry {
         }
         let left = self.epoch - now_epoch;
         if left <= warn_days.saturating_mul(86_400) {
-            ExpiryState::Expiring { days: left / 86_400 }
+            ExpiryState::Expiring {
+                days: left / 86_400,
+            }
         } else {
             ExpiryState::Valid
         }
@@ -219,7 +233,13 @@ mod tests {
         assert_eq!(utc.shown(), "2026-12-01 00:00:00 UTC");
         let offset = TokenExpiry::parse("2026-11-30 16:00:00 -0800").unwrap();
         assert_eq!(offset, utc);
-        for bad in ["", "tomorrow", "2026-13-01 00:00:00 UTC", "2026-12-01", "2026-12-01 00:00:00 PST"] {
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01 00:00:00 UTC",
+            "2026-12-01",
+            "2026-12-01 00:00:00 PST",
+        ] {
             assert_eq!(TokenExpiry::parse(bad), None, "{bad}");
         }
     }
@@ -228,9 +248,18 @@ mod tests {
     fn an_expiry_is_judged_against_the_warning_window() {
         let expiry = TokenExpiry::parse("2026-12-01 00:00:00 UTC").unwrap();
         let day = 86_400;
-        assert_eq!(expiry.state(expiry.epoch - 30 * day, 14), ExpiryState::Valid);
-        assert_eq!(expiry.state(expiry.epoch - 14 * day, 14), ExpiryState::Expiring { days: 14 });
-        assert_eq!(expiry.state(expiry.epoch - 10, 14), ExpiryState::Expiring { days: 0 });
+        assert_eq!(
+            expiry.state(expiry.epoch - 30 * day, 14),
+            ExpiryState::Valid
+        );
+        assert_eq!(
+            expiry.state(expiry.epoch - 14 * day, 14),
+            ExpiryState::Expiring { days: 14 }
+        );
+        assert_eq!(
+            expiry.state(expiry.epoch - 10, 14),
+            ExpiryState::Expiring { days: 0 }
+        );
         assert_eq!(expiry.state(expiry.epoch, 14), ExpiryState::Expired);
     }
 }
