@@ -252,6 +252,69 @@ pub fn write_diagnostic_annotations(
     Ok(())
 }
 
+/// `check` under Actions: an annotation per target that is not ready or cannot be told, and
+/// per token that expires soon or has expired.
+pub fn write_check_annotations(
+    out: &mut dyn Write,
+    report: &crate::check::CheckReport,
+) -> io::Result<()> {
+    use crate::check::Verdict;
+    let mut shown = 0;
+    for t in &report.targets {
+        let level = match t.verdict {
+            Verdict::NotReady => "error",
+            Verdict::CannotTell => "warning",
+            Verdict::Ready | Verdict::NotCheckable => continue,
+        };
+        shown += 1;
+        if shown > crate::report::MAX_ANNOTATIONS {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "::{level} title={}::{}",
+            escape_property(&t.target),
+            escape_data(&format!(
+                "{} ({}): {}",
+                t.destination,
+                t.kind.as_str(),
+                t.reason
+            ))
+        )?;
+    }
+    for (level, message) in report.token_messages() {
+        write_token_annotation(out, level, &message)?;
+    }
+    Ok(())
+}
+
+/// A token that expires soon (`warning`) or has expired (`error`).
+pub fn write_token_annotation(out: &mut dyn Write, level: &str, message: &str) -> io::Result<()> {
+    let level = if level == "error" { "error" } else { "warning" };
+    writeln!(
+        out,
+        "::{level} title={}::{}",
+        escape_property("token expiry"),
+        escape_data(message)
+    )
+}
+
+impl Actions {
+    /// Appends `check`'s Markdown to the job summary; a file that cannot be written is a
+    /// warning.
+    pub fn publish_check(&self, report: &crate::check::CheckReport, stderr: &mut dyn Write) {
+        let _ = write_check_annotations(stderr, report);
+        if let Some(path) = &self.step_summary {
+            if let Err(err) = append(path, |out| {
+                crate::check::report::write_markdown(report, out)?;
+                writeln!(out)
+            }) {
+                warn(stderr, "the job summary", path, &err);
+            }
+        }
+    }
+}
+
 // The escapes GitHub's runner expects in workflow commands (actions/toolkit `command.ts`).
 fn escape_data(s: &str) -> String {
     // Redacted before escaping, which could split a secret the output gate looks for.

@@ -43,6 +43,11 @@ pub enum Command {
     Diff(Box<DiffArgs>),
     /// Check dispatch.yaml without sending anything: structure, references, templates, limits.
     Validate(Box<ValidateArgs>),
+    /// Before release day: check, read-only, that every target would start what it should
+    /// (access, the workflow listening or taking the inputs, the token's expiry).
+    Check(Box<CheckArgs>),
+    /// Print the workflow the receiving repository of TARGET needs.
+    Receiver(ReceiverArgs),
     /// Print the JSON Schema of dispatch.yaml.
     Schema,
     /// Write a commented starter dispatch.yaml (and its schema, for editors) that validates as
@@ -226,6 +231,10 @@ pub struct RunArgs {
     /// No live progress line on stderr (it is only drawn on a terminal, never in CI).
     #[arg(long)]
     pub no_progress: bool,
+    /// Warn (and annotate under Actions) when GitHub says a token expires within this many
+    /// days.
+    #[arg(long, value_name = "DAYS", default_value_t = 14, value_parser = clap::value_parser!(u64).range(0..=3650))]
+    pub expiry_warning_days: u64,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten)]
@@ -270,6 +279,44 @@ pub struct DiffArgs {
     pub color: crate::style::ColorChoice,
     #[command(flatten)]
     pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Read-only: only GET requests, with each target's own token (an App's minted). Webhooks are not checked (that would call them).\n\nExit codes: 0 every checkable target is ready, 1 a target is not ready or cannot be told (a token lacks a read permission), or a token has expired, 2 a configuration or usage error.\n\nExamples:\n  orchestrator check\n  orchestrator check --source dot-ai --output markdown\n  orchestrator check --expiry-warning-days 30 --output json"
+)]
+pub struct CheckArgs {
+    /// Check only the targets of this source (its name, or its repository). Default: all.
+    #[arg(long, short = 's')]
+    pub source: Option<String>,
+    /// The sample version templates are rendered with (workflow_dispatch inputs are checked
+    /// as rendered).
+    #[arg(long = "version", value_name = "VERSION", default_value = "1.2.3")]
+    pub sample_version: String,
+    /// A value for templates that use {{vars.KEY}}, as `run --set` would pass. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Warn when a token expires within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 14, value_parser = clap::value_parser!(u64).range(0..=3650))]
+    pub expiry_warning_days: u64,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestrator receiver dot-ai-website > upstream-release.yml\n  orchestrator receiver dot-ai-cli --config dispatch.yaml"
+)]
+pub struct ReceiverArgs {
+    /// The target (its name in dispatch.yaml).
+    pub target: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]

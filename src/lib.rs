@@ -8,6 +8,7 @@ pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod changes;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

@@ -23,6 +23,8 @@ pub(super) struct Sent {
     pub report: Report,
     pub not_waited: usize,
     pub journal_error: Option<JournalError>,
+    /// Per token variable, the expiry GitHub reported for its token.
+    pub token_expirations: Vec<(String, crate::github::response::TokenExpiry)>,
 }
 
 pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Sent, CliError> {
@@ -73,6 +75,7 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
         report: Report::finished(plan, &outcomes, elapsed_ms, interrupted),
         not_waited,
         journal_error,
+        token_expirations: github.token_expirations(),
     })
 }
 
@@ -88,7 +91,10 @@ fn show_progress(args: &RunArgs) -> bool {
 }
 
 /// Loads each GitHub App's key once and registers every App target, or says what is wrong.
-fn app_tokens(plan: &Plan, client: &reqwest::Client) -> Result<Option<Arc<AppTokens>>, CliError> {
+pub(super) fn app_tokens(
+    plan: &Plan,
+    client: &reqwest::Client,
+) -> Result<Option<Arc<AppTokens>>, CliError> {
     let mut keys: HashMap<KeySource, PrivateKey> = HashMap::new();
     let mut targets = Vec::new();
     for job in &plan.jobs {

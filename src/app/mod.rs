@@ -5,8 +5,10 @@
 //! stage writes `error:` itself or picks an exit code by hand. Nothing below `main` calls
 //! `std::process::exit` (except a second Ctrl-C, which means "stop now").
 
+mod check;
 mod deliver;
 mod diff;
+mod receiver;
 mod run;
 mod validate;
 
@@ -28,6 +30,8 @@ pub fn main(cli: Cli) -> Exit {
         Command::Run(args) => run::run(&args, stdout, stderr),
         Command::Diff(args) => diff::diff(&args, stdout, stderr),
         Command::Validate(args) => validate::validate(&args, stdout, stderr),
+        Command::Check(args) => check::check(&args, stdout, stderr),
+        Command::Receiver(args) => receiver::receiver(&args, stdout, stderr),
         Command::Schema => printed(stdout.write_all(config::schema::schema_json().as_bytes())),
         Command::Init(args) => crate::init::run(&args, stdout, stderr),
         Command::Completions(args) => printed(crate::shell::write_completions(args.shell, stdout)),

@@ -114,7 +114,9 @@ fn deliver(
         report,
         not_waited,
         journal_error,
+        token_expirations,
     } = deliver::deliver(args, config, plan)?;
+    warn_expiring_tokens(args, &token_expirations, stderr);
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");
     }
@@ -126,6 +128,29 @@ fn deliver(
         );
     }
     Ok(report)
+}
+
+/// A token GitHub says expires within `--expiry-warning-days` (or has expired): a warning on
+/// stderr and, under Actions, an annotation; once per token variable.
+fn warn_expiring_tokens(
+    args: &RunArgs,
+    expirations: &[(String, crate::github::response::TokenExpiry)],
+    stderr: &mut dyn Write,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let actions = super::under_actions();
+    for (env, expiry) in expirations {
+        let token = crate::check::TokenCheck::new(env, *expiry, now, args.expiry_warning_days);
+        let Some(message) = token.message() else {
+            continue;
+        };
+        let _ = writeln!(stderr, "warning: {message}");
+        if actions {
+            let _ = crate::actions::write_token_annotation(stderr, "warning", &message);
+        }
+    }
 }
 
 /// The `publish` stage: the report file, GitHub Actions' summary, outputs and annotations, the

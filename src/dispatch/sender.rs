@@ -7,7 +7,7 @@ use crate::auth::AppTokens;
 use crate::config::Repo;
 use crate::github::classify::{classify, Failure, Retry, Subject};
 use crate::github::outbound::{self, CHECK_API_URL, CHECK_WEBHOOK_URL};
-use crate::github::response::Answered;
+use crate::github::response::{Answered, TokenExpiry};
 use crate::github::ACCEPT_GITHUB_JSON;
 use crate::plan::Job;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -18,6 +18,8 @@ use tokio::sync::Mutex;
 
 /// Bodies are kept for messages and run details, up to this much.
 const MAX_BODY: usize = 64 * 1024;
+/// Reads (`check`'s workflow files, base64 in JSON) are kept up to this much.
+const MAX_READ: usize = 2 * 1024 * 1024;
 
 pub struct GitHub {
     client: reqwest::Client,
@@ -26,6 +28,8 @@ pub struct GitHub {
     /// Default branches looked up for workflow_dispatch targets without `ref`, once per
     /// repository per run.
     default_branches: Mutex<HashMap<Repo, String>>,
+    /// The earliest `github-authentication-token-expiration` seen per token variable.
+    expirations: std::sync::Mutex<HashMap<String, TokenExpiry>>,
 }
 
 /// The answer of a workflow_dispatch that returns run details.
@@ -44,6 +48,7 @@ impl GitHub {
             client: outbound::client()?,
             app_tokens: None,
             default_branches: Mutex::new(HashMap::new()),
+            expirations: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -55,7 +60,7 @@ impl GitHub {
 
     /// The job with the token its requests carry: an App target's installation token is
     /// minted (or taken from the cache) now; any other job is returned as it is.
-    pub(super) async fn authorized<'a>(&self, job: &'a Job) -> Result<Cow<'a, Job>, Failure> {
+    pub async fn authorized<'a>(&self, job: &'a Job) -> Result<Cow<'a, Job>, Failure> {
         let (Some(_), Some(repo)) = (&job.app, &job.repository) else {
             return Ok(Cow::Borrowed(job));
         };
@@ -67,6 +72,47 @@ impl GitHub {
             token: Some(token),
             ..job.clone()
         }))
+    }
+
+    /// Every token variable whose token GitHub said expires, with the earliest expiry seen,
+    /// sorted by variable.
+    pub fn token_expirations(&self) -> Vec<(String, TokenExpiry)> {
+        let seen = match self.expirations.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut all: Vec<_> = seen.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        all.sort();
+        all
+    }
+
+    fn note_expiry(&self, job: &Job, answered: &Answered) {
+        let (Some(env), Some(expiry)) = (
+            &job.token_env,
+            answered
+                .token_expiration
+                .as_deref()
+                .and_then(TokenExpiry::parse),
+        ) else {
+            return;
+        };
+        let mut seen = match self.expirations.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let earliest = seen.entry(env.clone()).or_insert(expiry);
+        *earliest = (*earliest).min(expiry);
+    }
+
+    /// A read (GET) of `url` with the job's token and GitHub's headers; any HTTP answer is
+    /// returned as read (its expiry header noted), and only a request that got no answer is
+    /// the failure. `url` must be built from the job's `api_base`.
+    pub async fn read(&self, job: &Job, url: &str) -> Result<Answered, Failure> {
+        let request = self.github_request(reqwest::Method::GET, url, job);
+        let response = send(job, request).await?;
+        let answered = Answered::read(response, MAX_READ).await;
+        self.note_expiry(job, &answered);
+        Ok(answered)
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -159,7 +205,7 @@ impl GitHub {
             request = request.header(name.as_str(), value.as_str());
         }
         let response = send(job, request).await?;
-        answer(job, response).await
+        self.answer(job, response).await
     }
 
     async fn default_branch(&self, job: &Job) -> Result<String, Failure> {
@@ -179,7 +225,7 @@ impl GitHub {
         }
         let url = format!("{}/repos/{}/{}", job.api_base, repo.owner, repo.name);
         let response = send(job, self.github_request(reqwest::Method::GET, &url, job)).await?;
-        let (_, text) = answer(job, response).await?;
+        let (_, text) = self.answer(job, response).await?;
         let info: RepoInfo = serde_json::from_str(&text)
             .map_err(|e| permanent(format!("cannot read the default branch of {repo}: {e}")))?;
         cache.insert(repo.clone(), info.default_branch.clone());
@@ -220,9 +266,21 @@ fn with_token(request: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBu
     }
 }
 
-/// Reads the answer: `Ok` on 2xx, otherwise the classified failure.
-async fn answer(job: &Job, response: reqwest::Response) -> Result<(u16, String), Failure> {
-    let answered = Answered::read(response, MAX_BODY).await;
+impl GitHub {
+    /// Reads the answer (noting the token's expiry): `Ok` on 2xx, otherwise the classified
+    /// failure.
+    async fn answer(
+        &self,
+        job: &Job,
+        response: reqwest::Response,
+    ) -> Result<(u16, String), Failure> {
+        let answered = Answered::read(response, MAX_BODY).await;
+        self.note_expiry(job, &answered);
+        classified(job, answered)
+    }
+}
+
+fn classified(job: &Job, answered: Answered) -> Result<(u16, String), Failure> {
     let subject = Subject {
         kind: job.kind,
         repository: &job.destination,

@@ -12,6 +12,9 @@ pub struct Answered {
     ratelimit_remaining: Option<String>,
     ratelimit_reset: Option<String>,
     retry_after: Option<String>,
+    /// `github-authentication-token-expiration`: when the token that made the request expires
+    /// (sent for tokens that expire: fine-grained and expiring classic PATs).
+    pub token_expiration: Option<String>,
     pub body: String,
 }
 
@@ -31,6 +34,7 @@ impl Answered {
             ratelimit_remaining: header("x-ratelimit-remaining"),
             ratelimit_reset: header("x-ratelimit-reset"),
             retry_after: header("retry-after"),
+            token_expiration: header("github-authentication-token-expiration"),
             body: String::new(),
         };
         // Read past the limit by the longest secret, so that whatever is shown of the body is
@@ -38,6 +42,14 @@ impl Answered {
         answered.body =
             read_limited(response, max_body.saturating_add(crate::secret::longest())).await;
         answered
+    }
+
+    /// `x-accepted-github-permissions` (on 403/404): the fine-grained permissions the endpoint
+    /// needs, e.g. `contents=read`.
+    pub fn accepted_permissions(&self) -> Option<&str> {
+        self.accepted_permissions
+            .as_deref()
+            .filter(|p| !p.is_empty())
     }
 
     pub fn is_success(&self) -> bool {
@@ -80,6 +92,124 @@ pub fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
     transport_failure(err.is_timeout(), &detail, timeout.as_secs())
 }
 
+/// When a token expires, as GitHub's `github-authentication-token-expiration` header says
+/// (`2026-12-01 00:00:00 UTC`, or with a numeric offset such as `-0800`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TokenExpiry {
+    /// Seconds since the Unix epoch.
+    pub epoch: u64,
+}
+
+/// A token's expiry judged at a moment, with the days of warning asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryState {
+    /// Expires later than the warning window (or never said).
+    Valid,
+    /// Expires within the window: in this many whole days (0: within a day).
+    Expiring {
+        days: u64,
+    },
+    Expired,
+}
+
+impl TokenExpiry {
+    /// `None` for a value that is not a date and time GitHub would send.
+    pub fn parse(text: &str) -> Option<TokenExpiry> {
+        let mut parts = text.split_whitespace();
+        let (date, time, zone) = (parts.next()?, parts.next()?, parts.next());
+        if parts.next().is_some() {
+            return None;
+        }
+        let numbers = |s: &str, sep: char| -> Option<Vec<u64>> {
+            s.split(sep).map(|n| n.parse::<u64>().ok()).collect()
+        };
+        let (ymd, hms) = (numbers(date, '-')?, numbers(time, ':')?);
+        let [y, m, d] = <[u64; 3]>::try_from(ymd).ok()?;
+        let [hh, mm, ss] = <[u64; 3]>::try_from(hms).ok()?;
+        if !(1970..=9999).contains(&y)
+            || !(1..=12).contains(&m)
+            || !(1..=31).contains(&d)
+            || hh > 23
+            || mm > 59
+            || ss > 60
+        {
+            return None;
+        }
+        let offset: i64 = match zone {
+            None | Some("UTC" | "GMT" | "Z") => 0,
+            Some(zone) => {
+                let (sign, digits) = match zone.split_at_checked(1)? {
+                    ("+", rest) => (1, rest),
+                    ("-", rest) => (-1, rest),
+                    _ => return None,
+                };
+                let digits = digits.replace(':', "");
+                if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let hours: i64 = digits[..2].parse().ok()?;
+                let minutes: i64 = digits[2..].parse().ok()?;
+                sign * (hours * 3600 + minutes * 60)
+            }
+        };
+        let local = days_from_civil(y, m, d) * 86_400 + (hh * 3600 + mm * 60 + ss) as i64;
+        u64::try_from(local - offset)
+            .ok()
+            .map(|epoch| TokenExpiry { epoch })
+    }
+
+    /// Expired, expiring within `warn_days` of `now_epoch`, or valid.
+    pub fn state(self, now_epoch: u64, warn_days: u64) -> ExpiryState {
+        if self.epoch <= now_epoch {
+            return ExpiryState::Expired;
+        }
+        let left = self.epoch - now_epoch;
+        if left <= warn_days.saturating_mul(86_400) {
+            ExpiryState::Expiring {
+                days: left / 86_400,
+            }
+        } else {
+            ExpiryState::Valid
+        }
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS UTC`.
+    pub fn shown(self) -> String {
+        let days = (self.epoch / 86_400) as i64;
+        let secs = self.epoch % 86_400;
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: u64, m: u64, d: u64) -> i64 {
+    let y = y as i64 - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 async fn read_limited(mut response: reqwest::Response, max: usize) -> String {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
@@ -90,4 +220,46 @@ async fn read_limited(mut response: reqwest::Response, max: usize) -> String {
         }
     }
     String::from_utf8_lossy(&body).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_expiry_header_as_github_sends_it() {
+        let utc = TokenExpiry::parse("2026-12-01 00:00:00 UTC").unwrap();
+        assert_eq!(utc.epoch, 1_796_083_200);
+        assert_eq!(utc.shown(), "2026-12-01 00:00:00 UTC");
+        let offset = TokenExpiry::parse("2026-11-30 16:00:00 -0800").unwrap();
+        assert_eq!(offset, utc);
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01 00:00:00 UTC",
+            "2026-12-01",
+            "2026-12-01 00:00:00 PST",
+        ] {
+            assert_eq!(TokenExpiry::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_expiry_is_judged_against_the_warning_window() {
+        let expiry = TokenExpiry::parse("2026-12-01 00:00:00 UTC").unwrap();
+        let day = 86_400;
+        assert_eq!(
+            expiry.state(expiry.epoch - 30 * day, 14),
+            ExpiryState::Valid
+        );
+        assert_eq!(
+            expiry.state(expiry.epoch - 14 * day, 14),
+            ExpiryState::Expiring { days: 14 }
+        );
+        assert_eq!(
+            expiry.state(expiry.epoch - 10, 14),
+            ExpiryState::Expiring { days: 0 }
+        );
+        assert_eq!(expiry.state(expiry.epoch, 14), ExpiryState::Expired);
+    }
 }

@@ -1,0 +1,157 @@
+//! `orchestrator check`: load → plan every target (as a release of its sources would render
+//! it) → read, concurrently → publish the verdicts.
+
+use super::{env_var, load, CliError};
+use crate::check::probe::{self, Probe, ToCheck};
+use crate::check::{report as check_report, CheckReport};
+use crate::cli::{CheckArgs, Output};
+use crate::config::Config;
+use crate::dispatch::pacing::Pacer;
+use crate::dispatch::sender::GitHub;
+use crate::exit::Exit;
+use crate::plan::{Job, Plan, PlanError, Tokens};
+use crate::release::{CiContext, Release, Version};
+use crate::report;
+use std::io::Write;
+
+pub(super) fn check(
+    args: &CheckArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let file = args.config.config.display().to_string();
+    let checked = load(&args.config.config, &args.settings)?;
+    let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
+    let Some(config) = &checked.config else {
+        return Err(CliError::usage(format!(
+            "{file} is not valid; nothing was checked"
+        )));
+    };
+    let planned = plan_stage(args, &checked, config, &file, stderr)?;
+    let report = read(args, config, &planned)?;
+    publish(args, &report, stdout, stderr)
+}
+
+/// The `plan` stage: each target once per distinct check (a target fed by several sources
+/// that render its event type or inputs alike is checked once), with the tokens that are set.
+fn plan_stage(
+    args: &CheckArgs,
+    checked: &crate::config::Checked,
+    config: &Config,
+    file: &str,
+    stderr: &mut dyn Write,
+) -> Result<Vec<(String, Job)>, CliError> {
+    let version = Version::parse(&args.sample_version)
+        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
+    let sources: Vec<String> = match &args.source {
+        Some(source) => vec![source.clone()],
+        None => config.sources.keys().cloned().collect(),
+    };
+    let mut jobs: Vec<(String, Job)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for source in sources {
+        let release = Release {
+            source,
+            version: version.clone(),
+            vars: args.vars.iter().cloned().collect(),
+            ci: CiContext::from_vars(env_var),
+            changes: None,
+        };
+        // `Validate`: every target whatever its `when`, tokens taken when set.
+        let plan = match crate::plan::plan(config, &release, &env_var, Tokens::Validate) {
+            Ok(plan) => plan,
+            Err(PlanError::Problems(problems)) => {
+                let problems = checked.locate(problems);
+                let _ = report::write_diagnostics(stderr, file, &problems);
+                return Err(CliError::usage(
+                    "the plan has problems; nothing was checked",
+                ));
+            }
+            Err(err) => return Err(CliError::usage(err.to_string())),
+        };
+        for job in plan.jobs {
+            // What a check depends on: the event type (or workflow and ref) and the inputs.
+            let key = (
+                job.target.clone(),
+                job.label.clone(),
+                job.body["inputs"].to_string(),
+            );
+            if seen.insert(key) {
+                jobs.push((plan.source.clone(), job));
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// The `read` stage: the GETs, concurrently (bounded by `concurrency`) and paced like a run.
+fn read(
+    args: &CheckArgs,
+    config: &Config,
+    planned: &[(String, Job)],
+) -> Result<CheckReport, CliError> {
+    let github = GitHub::new()
+        .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
+    let as_plan = Plan {
+        source: String::new(),
+        version: String::new(),
+        jobs: planned.iter().map(|(_, job)| job.clone()).collect(),
+        skipped: Vec::new(),
+    };
+    let github = match super::deliver::app_tokens(&as_plan, github.client())? {
+        Some(tokens) => github.with_app_tokens(tokens),
+        None => github,
+    };
+    let pacer = Pacer::new(config.rate_limit);
+    let now_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let probe = Probe {
+        github: &github,
+        pacer: &pacer,
+        now_epoch,
+        warn_days: args.expiry_warning_days,
+    };
+    let to_check: Vec<ToCheck<'_>> = planned
+        .iter()
+        .filter_map(|(source, job)| {
+            let spec = config.targets.get(&job.target)?;
+            Some(ToCheck { job, spec, source })
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
+    let checks = runtime.block_on(probe::check_all(&probe, &to_check, config.concurrency));
+    Ok(CheckReport::new(checks))
+}
+
+/// The `publish` stage: token warnings on stderr, the summary and annotations under Actions,
+/// the verdicts on stdout, and exit 1 unless every checkable target is ready.
+fn publish(
+    args: &CheckArgs,
+    report: &CheckReport,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    for (level, message) in report.token_messages() {
+        let _ = writeln!(stderr, "{level}: {message}");
+    }
+    if let Some(actions) = crate::actions::Actions::detect(env_var) {
+        actions.publish_check(report, stderr);
+    }
+    let mut buffered = std::io::BufWriter::new(stdout);
+    match args.output {
+        Output::Text => check_report::write_text(report, &mut buffered),
+        Output::Json => check_report::write_json(report, &mut buffered),
+        Output::Markdown => check_report::write_markdown(report, &mut buffered),
+    }
+    .and_then(|()| buffered.flush())
+    .map_err(|err| CliError::failure(format!("cannot write the report: {err}")))?;
+    Ok(if report.all_ready() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}

@@ -1,0 +1,83 @@
+//! `orchestrator receiver TARGET`: load → plan the target for each source that feeds it →
+//! print the workflow its repository needs.
+
+use super::{load, CliError};
+use crate::cli::{ReceiverArgs, SettingsArgs};
+use crate::config::kinds::Action;
+use crate::exit::Exit;
+use crate::plan::{Job, PlanError, Tokens};
+use crate::release::{CiContext, Release, Version};
+use crate::report;
+use std::io::Write;
+
+pub(super) fn receiver(
+    args: &ReceiverArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let file = args.config.config.display().to_string();
+    let checked = load(&args.config.config, &SettingsArgs::default())?;
+    let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
+    let Some(config) = &checked.config else {
+        return Err(CliError::usage(format!("{file} is not valid")));
+    };
+    let Some(spec) = config.targets.get(&args.target) else {
+        let known: Vec<&str> = config.targets.keys().map(String::as_str).collect();
+        return Err(CliError::usage(format!(
+            "no target is named `{}`",
+            crate::diagnostic::shown(&args.target)
+        ))
+        .with_help(format!("known targets: {}", known.join(", "))));
+    };
+    let workflow_file = match &spec.action {
+        Action::Webhook { .. } => {
+            return Err(CliError::usage(format!(
+                "`{}` is a webhook: there is no GitHub workflow to receive it",
+                args.target
+            )))
+        }
+        Action::WorkflowDispatch { workflow, .. } => Some(workflow.as_str()),
+        Action::RepositoryDispatch { .. } => None,
+    };
+    // Rendered as each source that feeds it would, so every event type and field is covered.
+    let only: std::collections::HashSet<&str> = [args.target.as_str()].into();
+    let version = Version::parse("1.2.3").map_err(|e| CliError::failure(e.to_string()))?;
+    let mut jobs: Vec<Job> = Vec::new();
+    for source in config
+        .sources
+        .values()
+        .filter(|s| s.targets.contains(&args.target))
+    {
+        let release = Release {
+            source: source.name.clone(),
+            version: version.clone(),
+            vars: Default::default(),
+            ci: CiContext::sample(),
+            changes: None,
+        };
+        let planned = crate::plan::plan_with(
+            config,
+            &release,
+            &|_| None,
+            Tokens::Validate,
+            Some(&only),
+            &mut crate::render::Work::default(),
+        );
+        match planned {
+            Ok(plan) => jobs.extend(plan.jobs),
+            Err(PlanError::Problems(problems)) => {
+                let _ = report::write_diagnostics(stderr, &file, &checked.locate(problems));
+                return Err(CliError::usage("the target's templates have problems"));
+            }
+            Err(err) => return Err(CliError::usage(err.to_string())),
+        }
+    }
+    let refs: Vec<&Job> = jobs.iter().collect();
+    let Some(text) = crate::check::receiver::workflow(&refs, workflow_file) else {
+        return Err(CliError::usage(format!(
+            "no source feeds `{}`, so nothing would be sent to it",
+            args.target
+        )));
+    };
+    super::printed(stdout.write_all(text.as_bytes()))
+}

@@ -1,0 +1,551 @@
+//! The reads behind `check`, through the one transport: every request a GET built from the
+//! target's configured API base, with GitHub's headers and the target's token (an App's
+//! minted), paced per API host and token like a run.
+
+use super::verdict::{self, WorkflowFile};
+use super::workflow;
+use super::{TargetCheck, TokenCheck, Verdict};
+use crate::config::kinds::Action;
+use crate::config::model::TargetKind;
+use crate::config::TargetSpec;
+use crate::dispatch::pacing::{Lane, Pacer};
+use crate::dispatch::sender::GitHub;
+use crate::github::response::{Answered, TokenExpiry};
+use crate::plan::Job;
+use crate::untrusted::shown;
+use base64::Engine;
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+
+/// Workflow files read per repository at most (a repository with more is judged on these).
+const MAX_FILES: usize = 100;
+
+/// What `check` needs besides the jobs.
+pub struct Probe<'a> {
+    pub github: &'a GitHub,
+    pub pacer: &'a Pacer,
+    /// Seconds since the epoch, for judging expiry.
+    pub now_epoch: u64,
+    pub warn_days: u64,
+}
+
+/// A job to check: the target's spec, and the source it was planned for.
+pub struct ToCheck<'a> {
+    pub job: &'a Job,
+    pub spec: &'a TargetSpec,
+    pub source: &'a str,
+}
+
+/// Checks every target, `concurrency` at a time, in the order given.
+pub async fn check_all(
+    probe: &Probe<'_>,
+    jobs: &[ToCheck<'_>],
+    concurrency: usize,
+) -> Vec<TargetCheck> {
+    stream::iter(jobs)
+        .map(|c| check_one(probe, c))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
+    let mut out = TargetCheck::new(c.job, c.source);
+    if c.job.kind == TargetKind::Webhook {
+        out.verdict = Verdict::NotCheckable;
+        out.reason = "a webhook cannot be checked without calling it; nothing was sent".to_owned();
+        return out;
+    }
+    let mut reader = Reader {
+        probe,
+        job: std::borrow::Cow::Borrowed(c.job),
+        lane: Lane::new(&c.job.lane, c.job.token.as_ref().map(|t| t.expose())),
+        expiry: None,
+        token_name: c
+            .job
+            .token_env
+            .clone()
+            .unwrap_or_else(|| "GitHub App".to_owned()),
+    };
+    if c.job.token.is_none() && c.job.app.is_none() {
+        out.verdict = Verdict::NotReady;
+        out.reason = match &c.job.token_env {
+            Some(env) => {
+                format!("`{env}` is not set, so nothing can be checked and a release would fail")
+            }
+            None => "the target has no token".to_owned(),
+        };
+        return out;
+    }
+    match probe.github.authorized(c.job).await {
+        Ok(job) => reader.job = std::borrow::Cow::Owned(job.into_owned()),
+        Err(failure) => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!("cannot get a token for the GitHub App: {}", failure.reason);
+            return out;
+        }
+    }
+    judge(&mut reader, c, &mut out).await;
+    if let Some(expiry) = reader.expiry {
+        let token = TokenCheck::new(&reader.token_name, expiry, probe.now_epoch, probe.warn_days);
+        if token.state == "expired" {
+            out.verdict = Verdict::NotReady;
+            out.problems.extend(token.message());
+        }
+        out.token = Some(token);
+    }
+    if out.reason.is_empty() {
+        out.reason = out.problems.first().cloned().unwrap_or_default();
+    }
+    out
+}
+
+/// Access, then the kind's own check.
+async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetCheck) {
+    let Some(repo) = c.job.repository.clone() else {
+        return;
+    };
+    let segments = ["repos", &repo.owner, &repo.name];
+    let answered = match reader.get(&segments, None).await {
+        Ok(answered) => answered,
+        Err(why) => return cannot_tell(out, why, None),
+    };
+    let default_branch = match answered.status {
+        200 => serde_json::from_str::<Value>(&answered.body)
+            .ok()
+            .and_then(|v| v["default_branch"].as_str().map(str::to_owned)),
+        401 => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!(
+                "bad credentials: the token in `{}` is invalid, revoked or expired",
+                reader.token_name
+            );
+            return;
+        }
+        403 | 404 => {
+            out.verdict = Verdict::NotReady;
+            out.needs = Some(needs(
+                &answered,
+                "Metadata: read (fine-grained) or `repo` scope (classic)",
+            ));
+            out.reason = format!(
+                "{repo} not found or no access with `{}` (needs {})",
+                reader.token_name,
+                out.needs.as_deref().unwrap_or_default()
+            );
+            return;
+        }
+        _ => return cannot_tell(out, unexpected(&answered), None),
+    };
+    let Some(default_branch) = default_branch.map(|b| shown(&b, 200)) else {
+        return cannot_tell(
+            out,
+            "GitHub's answer names no default branch".to_owned(),
+            None,
+        );
+    };
+    out.evidence.push(format!(
+        "{repo} is readable with `{}`; default branch `{default_branch}`",
+        reader.token_name
+    ));
+    out.default_branch = Some(default_branch.clone());
+    match &c.spec.action {
+        Action::RepositoryDispatch { .. } => {
+            let event_type = c.job.body["event_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            repository_dispatch(reader, &segments, &default_branch, &event_type, out).await;
+        }
+        Action::WorkflowDispatch { workflow, .. } => {
+            let git_ref = c.job.body["ref"]
+                .as_str()
+                .map_or(default_branch, str::to_owned);
+            let sent = c.job.body["inputs"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            workflow_dispatch(reader, &segments, workflow, &git_ref, &sent, out).await;
+        }
+        Action::Webhook { .. } => {}
+    }
+}
+
+async fn repository_dispatch(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    branch: &str,
+    event_type: &str,
+    out: &mut TargetCheck,
+) {
+    // Workflow states need Actions: read; without it every file counts as active.
+    let mut states = std::collections::HashMap::new();
+    let listed = reader
+        .get(
+            &[repo[0], repo[1], repo[2], "actions", "workflows"],
+            Some(("per_page", "100")),
+        )
+        .await;
+    match listed {
+        Ok(answered) if answered.status == 200 => {
+            let v: Value = serde_json::from_str(&answered.body).unwrap_or_default();
+            for w in v["workflows"].as_array().into_iter().flatten() {
+                if let (Some(path), Some(state)) = (w["path"].as_str(), w["state"].as_str()) {
+                    states.insert(path.to_owned(), crate::untrusted::word(state));
+                }
+            }
+        }
+        _ => out.evidence.push(
+            "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
+        ),
+    }
+    let files = match read_workflow_dir(reader, repo, branch).await {
+        Ok(files) => files,
+        Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
+        Err(Unread::Missing(why)) => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!("nothing listens for `{event_type}`: {why}");
+            return;
+        }
+    };
+    let mut read = Vec::new();
+    for name in files {
+        let path = format!(".github/workflows/{name}");
+        let parsed = match read_file(reader, repo, &path, branch).await {
+            Ok(text) => workflow::parse(&text),
+            Err(Unread::CannotTell(why, _) | Unread::Missing(why)) => Err(why),
+        };
+        read.push(WorkflowFile {
+            state: states.get(&path).cloned(),
+            path,
+            parsed,
+        });
+    }
+    let found = verdict::listening(event_type, &read);
+    for unreadable in &found.unreadable {
+        out.evidence
+            .push(format!("not read: {}", shown(unreadable, 300)));
+    }
+    out.trackable = Some(found.trackable);
+    if !found.listeners.is_empty() {
+        out.verdict = Verdict::Ready;
+        out.reason = format!(
+            "{} listen(s) for `{event_type}` on `{branch}`{}",
+            found.listeners.join(", "),
+            if found.trackable {
+                " (trackable: its run-name carries the dispatch id)"
+            } else {
+                ""
+            }
+        );
+        return;
+    }
+    out.verdict = Verdict::NotReady;
+    let mut reason = format!("no active workflow on `{branch}` listens for `{event_type}`");
+    if let Some(suggestion) = &found.suggestion {
+        reason.push_str(&format!(" (did you mean `{}`?)", shown(suggestion, 100)));
+    }
+    if !found.known_types.is_empty() {
+        let types: Vec<String> = found.known_types.iter().map(|t| shown(t, 100)).collect();
+        reason.push_str(&format!("; listened for: {}", types.join(", ")));
+    }
+    if !found.disabled.is_empty() {
+        reason.push_str(&format!(
+            "; disabled workflows would: {}",
+            found.disabled.join(", ")
+        ));
+    }
+    out.suggestion = found.suggestion.map(|s| shown(&s, 100));
+    out.reason = reason.clone();
+    out.problems.push(reason);
+}
+
+async fn workflow_dispatch(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    workflow_id: &str,
+    git_ref: &str,
+    sent: &serde_json::Map<String, Value>,
+    out: &mut TargetCheck,
+) {
+    let answered = match reader
+        .get(
+            &[
+                repo[0],
+                repo[1],
+                repo[2],
+                "actions",
+                "workflows",
+                workflow_id,
+            ],
+            None,
+        )
+        .await
+    {
+        Ok(answered) => answered,
+        Err(why) => return cannot_tell(out, why, None),
+    };
+    let info: Value = match answered.status {
+        200 => serde_json::from_str(&answered.body).unwrap_or_default(),
+        403 => {
+            return cannot_tell(
+                out,
+                format!("the workflow `{workflow_id}` cannot be read"),
+                Some(needs(&answered, "Actions: read")),
+            )
+        }
+        404 if answered.accepted_permissions().is_some() => {
+            return cannot_tell(
+                out,
+                format!("the workflow `{workflow_id}` cannot be read"),
+                Some(needs(&answered, "Actions: read")),
+            )
+        }
+        404 => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!(
+                "there is no workflow `{workflow_id}` in {}/{}",
+                repo[1], repo[2]
+            );
+            out.problems.push(out.reason.clone());
+            return;
+        }
+        _ => return cannot_tell(out, unexpected(&answered), None),
+    };
+    let state = info["state"].as_str().map(crate::untrusted::word);
+    if let Some(state) = state.as_deref().filter(|s| *s != "active") {
+        out.problems.push(format!(
+            "the workflow `{workflow_id}` is {state}, so GitHub will not run it"
+        ));
+    }
+    let file_name = info["path"]
+        .as_str()
+        .and_then(|p| p.strip_prefix(".github/workflows/"))
+        .unwrap_or(workflow_id);
+    if !plain_file_name(file_name) {
+        return cannot_tell(
+            out,
+            format!("the workflow `{workflow_id}` has no readable file name"),
+            None,
+        );
+    }
+    let path = format!(".github/workflows/{file_name}");
+    let text = match read_file(reader, repo, &path, git_ref).await {
+        Ok(text) => text,
+        Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
+        Err(Unread::Missing(_)) => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!("{path} is not on `{git_ref}`, where the dispatch would run it");
+            out.problems.push(out.reason.clone());
+            return;
+        }
+    };
+    match workflow::parse(&text) {
+        Err(why) => out.problems.push(format!(
+            "{path} on `{git_ref}` cannot be read: {}",
+            shown(&why, 300)
+        )),
+        Ok(parsed) => match parsed.workflow_dispatch {
+            None => out.problems.push(format!(
+                "{path} on `{git_ref}` does not declare `workflow_dispatch`"
+            )),
+            Some(inputs) => {
+                out.evidence.push(format!(
+                    "{path} on `{git_ref}` declares workflow_dispatch with {} input(s)",
+                    inputs.len()
+                ));
+                out.problems.extend(
+                    verdict::input_problems(sent, &inputs)
+                        .iter()
+                        .map(|p| shown(p, 500)),
+                );
+            }
+        },
+    }
+    if out.problems.is_empty() {
+        out.verdict = Verdict::Ready;
+        out.reason = format!("{path} runs on `{git_ref}` and takes the inputs sent");
+    } else {
+        out.verdict = Verdict::NotReady;
+    }
+}
+
+/// Why a read did not give what was asked.
+enum Unread {
+    /// A 403 (or a 404 naming a permission), or an unexpected answer.
+    CannotTell(String, Option<String>),
+    /// A 404: not there.
+    Missing(String),
+}
+
+/// The `.yml`/`.yaml` files in `.github/workflows` on `branch`.
+async fn read_workflow_dir(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    branch: &str,
+) -> Result<Vec<String>, Unread> {
+    let answered = reader
+        .get(
+            &[
+                repo[0],
+                repo[1],
+                repo[2],
+                "contents",
+                ".github",
+                "workflows",
+            ],
+            Some(("ref", branch)),
+        )
+        .await
+        .map_err(|why| Unread::CannotTell(why, None))?;
+    match answered.status {
+        200 => {}
+        404 if answered.accepted_permissions().is_none() => {
+            return Err(Unread::Missing(format!(
+                "there is no .github/workflows on `{branch}`"
+            )))
+        }
+        403 | 404 => {
+            return Err(Unread::CannotTell(
+                format!("the workflows on `{branch}` cannot be read"),
+                Some(needs(&answered, "Contents: read")),
+            ))
+        }
+        _ => return Err(Unread::CannotTell(unexpected(&answered), None)),
+    }
+    let listing: Value = serde_json::from_str(&answered.body).unwrap_or_default();
+    let mut names: Vec<String> = listing
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"].as_str() == Some("file"))
+        .filter_map(|e| e["name"].as_str())
+        .filter(|n| (n.ends_with(".yml") || n.ends_with(".yaml")) && plain_file_name(n))
+        .map(str::to_owned)
+        .collect();
+    names.truncate(MAX_FILES);
+    Ok(names)
+}
+
+/// A file's text on `git_ref` (the contents API's base64).
+async fn read_file(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    path: &str,
+    git_ref: &str,
+) -> Result<String, Unread> {
+    let mut segments = vec![repo[0], repo[1], repo[2], "contents"];
+    segments.extend(path.split('/'));
+    let answered = reader
+        .get(&segments, Some(("ref", git_ref)))
+        .await
+        .map_err(|why| Unread::CannotTell(why, None))?;
+    match answered.status {
+        200 => {}
+        404 if answered.accepted_permissions().is_none() => {
+            return Err(Unread::Missing(format!("{path} is not on `{git_ref}`")))
+        }
+        403 | 404 => {
+            return Err(Unread::CannotTell(
+                format!("{path} cannot be read"),
+                Some(needs(&answered, "Contents: read")),
+            ))
+        }
+        _ => return Err(Unread::CannotTell(unexpected(&answered), None)),
+    }
+    let file: Value = serde_json::from_str(&answered.body).unwrap_or_default();
+    if file["encoding"].as_str() != Some("base64") {
+        return Err(Unread::CannotTell(
+            format!("{path} is too large to read through the API"),
+            None,
+        ));
+    }
+    let encoded: String = file["content"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| Unread::CannotTell(format!("{path}: GitHub's answer is not base64"), None))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A name that stays one path segment.
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && name.len() <= 255
+}
+
+fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
+    out.verdict = Verdict::CannotTell;
+    out.reason = match &needs {
+        Some(needs) => format!("cannot tell: {why} (needs {needs})"),
+        None => format!("cannot tell: {why}"),
+    };
+    out.needs = needs;
+}
+
+/// The permission to name: GitHub's own `x-accepted-github-permissions` when it sent one.
+fn needs(answered: &Answered, otherwise: &str) -> String {
+    match answered.accepted_permissions() {
+        Some(accepted) => format!("{} (GitHub: {})", otherwise, shown(accepted, 200)),
+        None => otherwise.to_owned(),
+    }
+}
+
+fn unexpected(answered: &Answered) -> String {
+    let message = serde_json::from_str::<Value>(&answered.body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(|m| shown(m, 300)))
+        .unwrap_or_default();
+    format!("GitHub answered {} {message}", answered.status)
+        .trim_end()
+        .to_owned()
+}
+
+/// One target's reads: paced on its lane, each answer's token expiry kept.
+struct Reader<'p, 'j> {
+    probe: &'p Probe<'p>,
+    job: std::borrow::Cow<'j, Job>,
+    lane: Lane,
+    expiry: Option<TokenExpiry>,
+    token_name: String,
+}
+
+impl Reader<'_, '_> {
+    /// GETs `{api_base}/{segments...}?{query}`; `Err` only when no answer came.
+    async fn get(
+        &mut self,
+        segments: &[&str],
+        query: Option<(&str, &str)>,
+    ) -> Result<Answered, String> {
+        let mut url =
+            reqwest::Url::parse(&self.job.api_base).map_err(|e| format!("bad API URL: {e}"))?;
+        url.path_segments_mut()
+            .map_err(|()| "the API URL cannot have a path".to_owned())?
+            .pop_if_empty()
+            .extend(segments);
+        if let Some((name, value)) = query {
+            url.query_pairs_mut().append_pair(name, value);
+        }
+        let _ = self.probe.pacer.acquire(&self.lane, None).await;
+        let answered = self
+            .probe
+            .github
+            .read(&self.job, url.as_str())
+            .await
+            .map_err(|failure| failure.reason)?;
+        if let Some(expiry) = answered
+            .token_expiration
+            .as_deref()
+            .and_then(TokenExpiry::parse)
+        {
+            self.expiry = Some(self.expiry.map_or(expiry, |e| e.min(expiry)));
+        }
+        Ok(answered)
+    }
+}

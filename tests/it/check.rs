@@ -1,0 +1,441 @@
+//! `orchestrator check` against a fake GitHub: every verdict a user can meet before release
+//! day, and reads that are exactly what GitHub's API describes.
+
+use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::{openapi, FakeGitHub, Reply};
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// A repository on the fake: readable, default branch `main`, with these workflow files.
+pub fn serve_repo(github: &FakeGitHub, repo: &str, files: &[(&str, &str)]) {
+    github.on(
+        "GET",
+        &format!("/repos/{repo}"),
+        Reply::status(200).json(json!({"full_name": repo, "default_branch": "main"})),
+    );
+    let listing: Vec<Value> = files
+        .iter()
+        .map(|(name, _)| json!({"name": name, "path": format!(".github/workflows/{name}"), "type": "file"}))
+        .collect();
+    github.on(
+        "GET",
+        &format!("/repos/{repo}/contents/.github/workflows"),
+        Reply::status(200).json(Value::Array(listing)),
+    );
+    for (name, text) in files {
+        let content = base64::engine::general_purpose::STANDARD.encode(text);
+        // GitHub wraps base64 at 60 characters.
+        let wrapped: Vec<String> = content
+            .as_bytes()
+            .chunks(60)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        github.on(
+            "GET",
+            &format!("/repos/{repo}/contents/.github/workflows/{name}"),
+            Reply::status(200).json(json!({"type": "file", "name": name, "encoding": "base64", "content": wrapped.join("\n")})),
+        );
+    }
+}
+
+pub const WEBSITE_WORKFLOW: &str =
+    "name: rebuild\non:\n  repository_dispatch:\n    types: [upstream-release]\njobs: {}\n";
+const CLI_WORKFLOW: &str = "name: follow\n'on': [push, repository_dispatch]\njobs: {}\n";
+
+fn check(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> std::process::Output {
+    orchestrator(dir)
+        .args(["check", "--api-url", &github.base_url()])
+        .args(extra)
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every request was a GET that GitHub's description knows, with GitHub's headers.
+fn assert_reads_are_valid(github: &FakeGitHub) {
+    let ops = [
+        "repos/get",
+        "repos/get-content",
+        "actions/list-repo-workflows",
+        "actions/get-workflow",
+    ];
+    for request in github.requests() {
+        assert_eq!(request.method, "GET", "{}", request.path);
+        // `repos/get-content`'s `{path}` spans segments (`.github/workflows/x.yml`).
+        let parts: Vec<&str> = request.path.split('?').next().unwrap().split('/').collect();
+        if parts.len() > 5 && parts[1] == "repos" && parts[4] == "contents" {
+            assert!(!openapi::operation("repos/get-content").path.is_empty());
+            openapi::assert_github_headers(&request);
+            continue;
+        }
+        let op = ops
+            .iter()
+            .find(|op| openapi::path_matches(op, &request.method, &request.path))
+            .unwrap_or_else(|| panic!("{} is no read GitHub describes", request.path));
+        openapi::assert_request_matches(op, &request);
+    }
+}
+
+#[test]
+fn check_on_the_seed_config_reports_both_dot_ai_targets_ready() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-website",
+        &[("rebuild.yml", WEBSITE_WORKFLOW), ("broken.yaml", "on: [")],
+    );
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-cli",
+        &[("follow.yaml", CLI_WORKFLOW), ("notes.md", "x")],
+    );
+    let dir = example_dir();
+    let output = check(
+        dir.path(),
+        &github,
+        &["--source", "dot-ai", "--output", "json"],
+    );
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let verdicts: Vec<(&str, &str)> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap(),
+                t["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [("dot-ai-website", "ready"), ("dot-ai-cli", "ready")]
+    );
+    assert_eq!(report["targets"][0]["default_branch"], "main");
+    // Invalid YAML in one file does not hide the file that listens.
+    assert!(
+        report["targets"][0]["evidence"]
+            .to_string()
+            .contains("broken.yaml"),
+        "{stdout}"
+    );
+    // Read on the default branch, never another one.
+    let reads =
+        github.requests_to("/repos/vfarcic/dot-ai-website/contents/.github/workflows/rebuild.yml");
+    assert!(reads[0].path.ends_with("?ref=main"), "{}", reads[0].path);
+    assert!(github
+        .requests_to("/repos/vfarcic/dot-ai-cli/contents/.github/workflows/notes.md")
+        .is_empty());
+    assert_reads_are_valid(&github);
+    let website = github.requests_to("/repos/vfarcic/dot-ai-website");
+    assert_eq!(
+        website[0].header("authorization"),
+        Some(format!("Bearer {WEBSITE_TOKEN}").as_str())
+    );
+}
+
+const ONE_TARGET: &str = "version: 1
+sources:
+  app: {repository: acme/app, targets: [site]}
+targets:
+  site:
+    repository: acme/site
+    event_type: upstream-relaese
+    token_env: WEBSITE_DISPATCH_TOKEN
+";
+
+#[test]
+fn a_mistyped_event_type_is_not_listening_and_the_right_one_is_suggested() {
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+    let dir = config_dir(ONE_TARGET);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("not ready"), "{stdout}");
+    assert!(
+        stdout.contains("no active workflow on `main` listens for `upstream-relaese`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("did you mean `upstream-release`?"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_disabled_listener_does_not_count() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "acme/site",
+        &[("rebuild.yml", "on: repository_dispatch\njobs: {}\n")],
+    );
+    github.on(
+        "GET",
+        "/repos/acme/site/actions/workflows",
+        Reply::status(200).json(json!({"total_count": 1, "workflows": [{"path": ".github/workflows/rebuild.yml", "state": "disabled_manually"}]})),
+    );
+    let dir = config_dir(ONE_TARGET);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "disabled workflows would: .github/workflows/rebuild.yml (disabled_manually)"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn no_access_names_the_token_variable_and_the_permission() {
+    let github = FakeGitHub::start();
+    github.on(
+        "GET",
+        "/repos/acme/site",
+        Reply::not_found().header("x-accepted-github-permissions", "metadata=read"),
+    );
+    let dir = config_dir(ONE_TARGET);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("acme/site not found or no access with `WEBSITE_DISPATCH_TOKEN`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("GitHub: metadata=read"), "{stdout}");
+}
+
+#[test]
+fn a_forbidden_workflow_read_is_cannot_tell_not_not_listening() {
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[]);
+    github.on(
+        "GET",
+        "/repos/acme/site/contents/.github/workflows",
+        Reply::forbidden_not_accessible(),
+    );
+    let dir = config_dir(ONE_TARGET);
+    let output = check(dir.path(), &github, &["--output", "markdown"]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .contains("cannot tell: the workflows on `main` cannot be read (needs Contents: read"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("listens"), "{stdout}");
+}
+
+fn expiry_in_days(days: i64) -> String {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + days * 86_400;
+    let output = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{at}"), "+%Y-%m-%d %H:%M:%S UTC"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn an_expiring_token_is_a_warning_and_an_expired_one_fails_the_check() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "acme/site",
+        &[(
+            "rebuild.yml",
+            &WEBSITE_WORKFLOW.replace("upstream-release", "upstream-relaese"),
+        )],
+    );
+    let soon = expiry_in_days(5);
+    github.on(
+        "GET",
+        "/repos/acme/site",
+        Reply::status(200)
+            .header("github-authentication-token-expiration", &soon)
+            .json(json!({"default_branch": "main"})),
+    );
+    let dir = config_dir(ONE_TARGET);
+    let output = orchestrator(dir.path())
+        .args(["check", "--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: the token in `WEBSITE_DISPATCH_TOKEN` expires on {soon}"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "::warning title=token expiry::the token in `WEBSITE_DISPATCH_TOKEN` expires"
+        ),
+        "{stderr}"
+    );
+    // A wider window is asked for: still a warning; a token past its date fails.
+    let past = expiry_in_days(-1);
+    github.on(
+        "GET",
+        "/repos/acme/site",
+        Reply::status(200)
+            .header("github-authentication-token-expiration", &past)
+            .json(json!({"default_branch": "main"})),
+    );
+    let output = check(dir.path(), &github, &["--output", "json"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["targets"][0]["token"]["state"], "expired");
+    assert_eq!(report["summary"]["tokens_expired"], 1);
+    assert!(
+        stderr.contains("error: the token in `WEBSITE_DISPATCH_TOKEN` expired on"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_warns_once_per_token_that_expires_within_the_window() {
+    let github = FakeGitHub::start();
+    let soon = expiry_in_days(10);
+    github.on(
+        "POST",
+        "/repos/*/*/dispatches",
+        Reply::no_content().header("github-authentication-token-expiration", &soon),
+    );
+    let dir = example_dir();
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.3",
+            "--api-url",
+            &github.base_url(),
+        ])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    for env in ["WEBSITE_DISPATCH_TOKEN", "CLI_DISPATCH_TOKEN"] {
+        let warning = format!("warning: the token in `{env}` expires on {soon}");
+        assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "::warning title=token expiry::the token in `{env}`"
+            )),
+            "{stderr}"
+        );
+    }
+    // Outside the window: nothing said.
+    let output = orchestrator(dir.path())
+        .args([
+            "run",
+            "--source",
+            "dot-ai",
+            "--version",
+            "1.2.4",
+            "--api-url",
+            &github.base_url(),
+        ])
+        .args(["--expiry-warning-days", "3"])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("expires"));
+}
+
+const WORKFLOW_TARGET: &str = "version: 1
+sources:
+  app: {repository: acme/app, targets: [deploy]}
+targets:
+  deploy:
+    kind: workflow_dispatch
+    repository: acme/ops
+    workflow: deploy.yml
+    token_env: WEBSITE_DISPATCH_TOKEN
+    inputs:
+      version: \"{{version}}\"
+      chanel: stable
+      dry_run: \"maybe\"
+      channel: nightly
+";
+
+#[test]
+fn workflow_dispatch_inputs_are_checked_against_the_declared_ones() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "acme/ops",
+        &[("deploy.yml", "on:\n  workflow_dispatch:\n    inputs:\n      version: {required: true}\n      channel: {type: choice, options: [stable, beta]}\n      dry_run: {type: boolean}\n      region: {required: true}\n")],
+    );
+    github.on(
+        "GET",
+        "/repos/acme/ops/actions/workflows/deploy.yml",
+        Reply::status(200)
+            .json(json!({"id": 1, "path": ".github/workflows/deploy.yml", "state": "active"})),
+    );
+    let dir = config_dir(WORKFLOW_TARGET);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    for expected in [
+        "input `chanel` is not declared by the workflow, so GitHub answers 422 \"Unexpected inputs\"",
+        "input `region` is required and has no default, but is not sent",
+        "input `channel` is `nightly`, which is not one of its options: stable, beta",
+        "input `dry_run` is a boolean, but `maybe` is not `true` or `false`",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    assert_reads_are_valid(&github);
+}
+
+#[test]
+fn a_webhook_is_not_checkable_and_gets_no_request() {
+    let github = FakeGitHub::start();
+    let dir = config_dir("version: 1\nsources:\n  app: {repository: acme/app, targets: [hook]}\ntargets:\n  hook:\n    kind: webhook\n    url: https://hooks.example/build\n");
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("not checkable  hook") || stdout.contains("not checkable"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cannot be checked without calling it"),
+        "{stdout}"
+    );
+    assert!(github.requests().is_empty());
+}
+
+#[test]
+fn an_unknown_source_is_a_usage_error() {
+    let github = FakeGitHub::start();
+    let dir = config_dir(ONE_TARGET);
+    let output = check(dir.path(), &github, &["--source", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(github.requests().is_empty());
+}

@@ -1,0 +1,90 @@
+//! `orchestrator receiver TARGET`: the workflow a receiving repository needs, which `check`
+//! then calls ready (and trackable) for that target.
+
+use crate::check::serve_repo;
+use crate::support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::FakeGitHub;
+use orchestrator::check::workflow::{parse, EventTypes};
+use serde_json::Value;
+
+fn receiver(dir: &std::path::Path, target: &str) -> std::process::Output {
+    orchestrator(dir)
+        .args(["receiver", target])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_website_receiver_listens_for_upstream_release_and_carries_the_dispatch_id() {
+    let dir = example_dir();
+    let output = receiver(dir.path(), "dot-ai-website");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let workflow = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        workflow.repository_dispatch,
+        Some(EventTypes::Only(vec!["upstream-release".into()]))
+    );
+    assert!(workflow.carries_dispatch_id(), "{text}");
+    // Each payload field is shown through env, never pasted into the script.
+    for field in ["source", "version", "dispatch_id"] {
+        assert!(
+            text.contains(&format!("${{{{ github.event.client_payload.{field} }}}}")),
+            "{field}\n{text}"
+        );
+    }
+    assert!(!text.contains("run: echo ${{"), "{text}");
+
+    // Served as the repository's workflow, `check` calls the target ready and trackable.
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-website",
+        &[("upstream-release.yml", &text)],
+    );
+    let output = orchestrator(dir.path())
+        .args([
+            "check",
+            "--source",
+            "dot-ai-controller",
+            "--output",
+            "json",
+            "--api-url",
+            &github.base_url(),
+        ])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["targets"][0]["verdict"], "ready");
+    assert_eq!(report["targets"][0]["trackable"], true);
+}
+
+#[test]
+fn a_workflow_dispatch_receiver_declares_every_input_sent() {
+    let dir = crate::support::cli::config_dir(
+        "version: 1\nsources:\n  app: {repository: acme/app, targets: [deploy]}\ntargets:\n  deploy:\n    kind: workflow_dispatch\n    repository: acme/ops\n    workflow: deploy.yml\n    token_env: T\n    inputs:\n      version: \"{{version}}\"\n      it's: odd\n",
+    );
+    let output = receiver(dir.path(), "deploy");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let inputs = parse(&text).unwrap().workflow_dispatch.unwrap();
+    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["version", "it's"]);
+    assert!(text.contains("${{ inputs['it''s'] }}"), "{text}");
+}
+
+#[test]
+fn a_webhook_or_unknown_target_has_no_receiver() {
+    let dir = example_dir();
+    let output = receiver(dir.path(), "dot-ai-site");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("known targets: dot-ai-website, dot-ai-cli"));
+}
