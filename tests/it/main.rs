@@ -17,6 +17,7 @@ mod boundary_redaction;
 mod boundary_waits;
 mod changed_targets;
 mod changes;
+mod delivery;
 mod dry_run;
 mod faults;
 mod hostile;
