@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::cli::Cli;
 use crate::support::{openapi, FakeGitHub, Reply};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -31,38 +31,25 @@ targets:
     )
 }
 
+/// `run` of app 2.0.0 with a JSON report: exit code, report, stderr. No output may show a
+/// token, the webhook's signing secret or its secret URL.
 fn run(github: &FakeGitHub, yaml: &str, extra: &[&str]) -> (i32, Value, String) {
-    let dir = config_dir(yaml);
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "2.0.0",
-            "--output",
-            "json",
-        ])
-        .args(["--api-url", &github.base_url(), "--backoff-ms", "10"])
+    let ran = Cli::with_config(yaml)
+        .release("app", "2.0.0")
+        .json()
+        .against(github)
+        .args(["--backoff-ms", "10"])
         .args(extra)
-        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .app_token()
         .env("HOOK_URL", format!("{}{HOOK_URL_PATH}", github.base_url()))
-        .env("HOOK_SECRET", HOOK_SECRET)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let all = format!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
+        .secret("HOOK_SECRET", HOOK_SECRET)
+        .output();
     assert!(
-        !all.contains(WEBSITE_TOKEN) && !all.contains(HOOK_SECRET),
-        "secret leaked: {all}"
+        !ran.all().contains("5f3a9c0ffee"),
+        "the secret hook URL was printed: {}",
+        ran.all()
     );
-    assert!(
-        !all.contains("5f3a9c0ffee"),
-        "the secret hook URL was printed: {all}"
-    );
-    let report =
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {all}"));
-    (output.status.code().unwrap_or(-1), report, stderr)
+    (ran.code, ran.json(), ran.stderr)
 }
 
 fn run_details(id: u64, github: &FakeGitHub) -> Reply {

@@ -91,6 +91,14 @@ impl Cli {
         cli
     }
 
+    /// The binary in a copy of the repository's own dispatch.yaml ([`example_dir`]).
+    pub fn example() -> Cli {
+        let dir = example_dir();
+        let mut cli = Cli::in_dir(dir.path());
+        cli.dir = Some(dir);
+        cli
+    }
+
     /// The binary in `dir` (which the caller keeps, e.g. for a journal across two runs).
     pub fn in_dir(dir: &Path) -> Cli {
         Cli {
@@ -144,6 +152,12 @@ impl Cli {
     /// `APP_TOKEN`, the token of every target of [`many_targets`].
     pub fn app_token(self) -> Cli {
         self.secret("APP_TOKEN", WEBSITE_TOKEN)
+    }
+
+    /// The two tokens of the repository's own dispatch.yaml ([`Cli::example`]).
+    pub fn dot_ai_tokens(self) -> Cli {
+        self.secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+            .secret("CLI_DISPATCH_TOKEN", CLI_TOKEN)
     }
 
     /// Runs to the end.
