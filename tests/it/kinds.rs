@@ -43,12 +43,8 @@ fn run(github: &FakeGitHub, yaml: &str, extra: &[&str]) -> (i32, Value, String) 
         .app_token()
         .env("HOOK_URL", format!("{}{HOOK_URL_PATH}", github.base_url()))
         .secret("HOOK_SECRET", HOOK_SECRET)
+        .forbid("5f3a9c0ffee")
         .output();
-    assert!(
-        !ran.all().contains("5f3a9c0ffee"),
-        "the secret hook URL was printed: {}",
-        ran.all()
-    );
     (ran.code, ran.json(), ran.stderr)
 }
 
