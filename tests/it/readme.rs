@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-use crate::support::cli::{config_dir, orchestrator, repo_file};
+use crate::support::cli::{config_dir, repo_file, Cli};
 
 struct Block {
     /// 1-based line of the opening fence.
@@ -57,14 +57,13 @@ fn every_dispatch_yaml_in_the_readme_validates() {
             continue;
         }
         let dir = config_dir(&block.text);
-        let output = orchestrator(dir.path()).arg("validate").output().unwrap();
+        let output = Cli::in_dir(dir.path()).arg("validate").output();
         assert_eq!(
-            output.status.code(),
-            Some(0),
-            "README.md:{}: the block does not validate:\n{}{}\n{}",
+            output.code,
+            0,
+            "README.md:{}: the block does not validate:\n{}\n{}",
             block.line,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
+            output.all(),
             block.text
         );
         validated += 1;

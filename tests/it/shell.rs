@@ -2,13 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
-use crate::support::cli::orchestrator;
+use crate::support::cli::{orchestrator, Cli};
 
 fn stdout_of(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let output = orchestrator(dir.path()).args(args).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    String::from_utf8(output.stdout).unwrap()
+    let output = Cli::in_dir(dir.path()).args(args).output();
+    assert_eq!(output.code, 0, "{output:?}");
+    output.stdout
 }
 
 #[test]
