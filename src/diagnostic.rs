@@ -14,81 +14,74 @@ pub enum Severity {
     Warning,
 }
 
-/// What kind of problem it is; stable names for `--output json` and for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Code {
-    /// The file is not valid YAML (or not UTF-8, or empty).
-    Syntax,
-    /// A key the format does not know (usually a typo).
-    UnknownKey,
-    /// A required key is absent.
-    MissingKey,
-    /// The same key appears twice in one mapping.
-    DuplicateKey,
-    /// A source lists the same target twice.
-    DuplicateTarget,
-    /// Two sources have the same repository, so `--source owner/name` cannot choose.
-    DuplicateSource,
-    /// A source or target name that cannot be used on the command line or in key paths.
-    InvalidName,
-    /// A value of the wrong type or outside its allowed values.
-    InvalidValue,
-    /// `version:` is not a format version this build understands.
-    UnsupportedVersion,
-    /// A source lists a target that is not defined.
-    UnknownTarget,
-    /// A target that no source feeds.
-    UnusedTarget,
-    /// A source that feeds no target.
-    EmptySource,
-    /// A repository that is not a valid GitHub `owner/name`.
-    InvalidRepository,
-    /// `token_env` is not a usable environment variable name.
-    InvalidTokenEnv,
-    /// `api_url` is not a usable https URL.
-    InvalidUrl,
-    /// A `when.version` that is not a semver requirement, or a condition the version can't meet.
-    InvalidCondition,
-    /// A Handlebars template that does not compile.
-    Template,
-    /// A template that compiles but fails to render (e.g. an unknown variable).
-    Render,
-    /// A rendered request that GitHub would reject for its size or shape.
-    PayloadLimit,
-    /// The environment variable holding a target's token is unset or empty.
-    MissingToken,
-    /// The file goes past a limit that keeps checking it cheap (nesting depth, alias
-    /// expansion); no real configuration comes near one.
-    Limit,
+/// Declares [`Code`] with its stable names and [`Code::ALL`] from one list, so a new code is
+/// in `ALL` (and in every test derived from it, such as the fixture table's) by being declared.
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])* $code:ident => $name:literal,)*) => {
+        /// What kind of problem it is; stable names for `--output json` and for tests.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Code {
+            $($(#[doc = $doc])* $code,)*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$code),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$code => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Syntax => "syntax",
-            Code::UnknownKey => "unknown_key",
-            Code::MissingKey => "missing_key",
-            Code::DuplicateKey => "duplicate_key",
-            Code::DuplicateTarget => "duplicate_target",
-            Code::DuplicateSource => "duplicate_source",
-            Code::InvalidName => "invalid_name",
-            Code::InvalidValue => "invalid_value",
-            Code::UnsupportedVersion => "unsupported_version",
-            Code::UnknownTarget => "unknown_target",
-            Code::UnusedTarget => "unused_target",
-            Code::EmptySource => "empty_source",
-            Code::InvalidRepository => "invalid_repository",
-            Code::InvalidTokenEnv => "invalid_token_env",
-            Code::InvalidUrl => "invalid_url",
-            Code::InvalidCondition => "invalid_condition",
-            Code::Template => "template",
-            Code::Render => "render",
-            Code::PayloadLimit => "payload_limit",
-            Code::MissingToken => "missing_token",
-            Code::Limit => "limit",
-        }
-    }
+codes! {
+    /// The file is not valid YAML (or not UTF-8, or empty).
+    Syntax => "syntax",
+    /// A key the format does not know (usually a typo).
+    UnknownKey => "unknown_key",
+    /// A required key is absent.
+    MissingKey => "missing_key",
+    /// The same key appears twice in one mapping.
+    DuplicateKey => "duplicate_key",
+    /// A source lists the same target twice.
+    DuplicateTarget => "duplicate_target",
+    /// Two sources have the same repository, so `--source owner/name` cannot choose.
+    DuplicateSource => "duplicate_source",
+    /// A source or target name that cannot be used on the command line or in key paths.
+    InvalidName => "invalid_name",
+    /// A value of the wrong type or outside its allowed values.
+    InvalidValue => "invalid_value",
+    /// `version:` is not a format version this build understands.
+    UnsupportedVersion => "unsupported_version",
+    /// A source lists a target that is not defined.
+    UnknownTarget => "unknown_target",
+    /// A target that no source feeds.
+    UnusedTarget => "unused_target",
+    /// A source that feeds no target.
+    EmptySource => "empty_source",
+    /// A repository that is not a valid GitHub `owner/name`.
+    InvalidRepository => "invalid_repository",
+    /// `token_env` is not a usable environment variable name.
+    InvalidTokenEnv => "invalid_token_env",
+    /// `api_url` is not a usable https URL.
+    InvalidUrl => "invalid_url",
+    /// A `when.version` that is not a semver requirement, or a condition the version can't meet.
+    InvalidCondition => "invalid_condition",
+    /// A Handlebars template that does not compile.
+    Template => "template",
+    /// A template that compiles but fails to render (e.g. an unknown variable).
+    Render => "render",
+    /// A rendered request that GitHub would reject for its size or shape.
+    PayloadLimit => "payload_limit",
+    /// The environment variable holding a target's token is unset or empty.
+    MissingToken => "missing_token",
+    /// The file goes past a limit that keeps checking it cheap (nesting depth, alias
+    /// expansion); no real configuration comes near one.
+    Limit => "limit",
 }
 
 /// A 1-based line and column in the configuration file.
@@ -255,5 +248,21 @@ pub fn join(path: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{path}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::Code;
+
+    #[test]
+    fn every_code_is_listed_once_under_its_json_name() {
+        for code in Code::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len());
     }
 }

@@ -1,7 +1,7 @@
 //! Inside GitHub Actions (`GITHUB_ACTIONS=true`), `run` writes a job summary, step outputs and
 //! annotations; outside it writes none of them. The runner's files are simulated with temp files.
 
-use crate::support::cli::{config_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::cli::{Cli, Ran, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -87,27 +87,25 @@ fn scripted_github() -> FakeGitHub {
     github
 }
 
-/// Runs the mixed config; `actions` decides whether GITHUB_ACTIONS is `true`.
-fn run_mixed(
-    runner: &Runner,
-    github: &FakeGitHub,
-    actions: bool,
-    extra: &[&str],
-) -> std::process::Output {
-    let dir = config_dir(MIXED);
-    let mut cmd = orchestrator(dir.path());
-    cmd.args(["run", "--source", "app", "--version", "2.0.0"])
-        .args(["--api-url", &github.base_url()])
-        .args(extra)
-        .env("SITE_TOKEN", WEBSITE_TOKEN)
-        .env("DEPLOY_TOKEN", CLI_TOKEN)
+/// The mixed config in `runner`'s environment; `actions` decides whether GITHUB_ACTIONS is
+/// `true`. Neither token may appear in stdout or stderr.
+fn mixed(runner: &Runner, actions: bool) -> Cli {
+    Cli::with_config(MIXED)
+        .release("app", "2.0.0")
+        .secret("SITE_TOKEN", WEBSITE_TOKEN)
         .env("GITHUB_STEP_SUMMARY", runner.summary())
         .env("GITHUB_OUTPUT", runner.output())
-        .env("RUNNER_TEMP", runner.temp());
-    if actions {
-        cmd.env("GITHUB_ACTIONS", "true");
-    }
-    cmd.output().unwrap()
+        .env("RUNNER_TEMP", runner.temp())
+        .envs(actions.then_some(("GITHUB_ACTIONS", "true")))
+}
+
+/// Runs the mixed config against `github`, with `DEPLOY_TOKEN` set too.
+fn run_mixed(runner: &Runner, github: &FakeGitHub, actions: bool, extra: &[&str]) -> Ran {
+    mixed(runner, actions)
+        .against(github)
+        .args(extra)
+        .secret("DEPLOY_TOKEN", CLI_TOKEN)
+        .output()
 }
 
 fn assert_no_secret(what: &str, text: &str) {
@@ -120,7 +118,7 @@ fn assert_no_secret(what: &str, text: &str) {
 fn a_run_in_actions_writes_a_summary_table_with_every_outcome() {
     let (runner, github) = (Runner::new(), scripted_github());
     let output = run_mixed(&runner, &github, true, &[]);
-    assert_eq!(output.status.code(), Some(1), "broken failed");
+    assert_eq!(output.code, 1, "broken failed");
     let summary = runner.read(&runner.summary());
     assert!(summary.contains("### orchestrator: app 2.0.0"), "{summary}");
     assert!(
@@ -209,7 +207,7 @@ fn the_report_output_names_the_file_given_with_report() {
 fn failed_targets_are_error_annotations_and_skipped_ones_warnings() {
     let (runner, github) = (Runner::new(), scripted_github());
     let output = run_mixed(&runner, &github, true, &["--output", "json"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &output.stderr;
     let error = stderr
         .lines()
         .find(|l| l.starts_with("::error title=broken::"))
@@ -232,8 +230,7 @@ fn failed_targets_are_error_annotations_and_skipped_ones_warnings() {
         2,
         "delivered targets are not annotated: {stderr}"
     );
-    assert_no_secret("stderr", &stderr);
-    let stdout: Value = serde_json::from_slice(&output.stdout).expect("stdout stays JSON");
+    let stdout = output.json();
     assert_eq!(stdout["summary"]["failed"], 1);
 }
 
@@ -241,12 +238,12 @@ fn failed_targets_are_error_annotations_and_skipped_ones_warnings() {
 fn outside_actions_nothing_is_written_for_actions() {
     let (runner, github) = (Runner::new(), scripted_github());
     let output = run_mixed(&runner, &github, false, &[]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.code, 1);
     assert!(!runner.summary().exists(), "no job summary");
     assert!(!runner.output().exists(), "no step outputs");
     let stray: Vec<_> = std::fs::read_dir(runner.temp()).unwrap().collect();
     assert!(stray.is_empty(), "no report in RUNNER_TEMP: {stray:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &output.stderr;
     assert!(
         !stderr.contains("::error") && !stderr.contains("::warning"),
         "{stderr}"
@@ -256,17 +253,8 @@ fn outside_actions_nothing_is_written_for_actions() {
 #[test]
 fn a_dry_run_in_actions_summarises_the_plan_and_warns_of_unset_tokens() {
     let runner = Runner::new();
-    let dir = config_dir(MIXED);
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "2.0.0", "--dry-run"])
-        .env("SITE_TOKEN", WEBSITE_TOKEN)
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", runner.summary())
-        .env("GITHUB_OUTPUT", runner.output())
-        .env("RUNNER_TEMP", runner.temp())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    let output = mixed(&runner, true).arg("--dry-run").output();
+    assert_eq!(output.code, 0, "{}", output.all());
     let summary = runner.read(&runner.summary());
     assert!(
         summary.contains("### orchestrator dry run: app 2.0.0"),
@@ -274,7 +262,7 @@ fn a_dry_run_in_actions_summarises_the_plan_and_warns_of_unset_tokens() {
     );
     assert!(summary.contains("`$SITE_TOKEN` set"), "{summary}");
     assert!(summary.contains("`$DEPLOY_TOKEN` **not set**"), "{summary}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &output.stderr;
     assert!(
         stderr.contains("::warning title=deploy::o/deploy: token variable DEPLOY_TOKEN is not set"),
         "{stderr}"
@@ -287,7 +275,7 @@ fn a_dry_run_in_actions_summarises_the_plan_and_warns_of_unset_tokens() {
 fn the_delivery_log_is_folded_into_a_group_only_in_actions() {
     let (runner, github) = (Runner::new(), scripted_github());
     let output = run_mixed(&runner, &github, true, &["-v"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &output.stderr;
     let open = stderr.find("::group::").expect("a group opens");
     let close = stderr.find("::endgroup::").expect("and closes");
     let first_log = stderr.find("attempt=1").expect("the -v log of a request");
@@ -298,5 +286,5 @@ fn the_delivery_log_is_folded_into_a_group_only_in_actions() {
     );
 
     let output = run_mixed(&runner, &github, false, &["-v"]);
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("::group::"));
+    assert!(!output.stderr.contains("::group::"));
 }

@@ -1,7 +1,7 @@
 //! `run` with targets that authenticate as a GitHub App: one installation token for many
 //! targets, masked under GitHub Actions, never printed.
 
-use crate::support::cli::{config_dir, orchestrator};
+use crate::support::cli::{config_dir, Cli};
 use crate::support::{openapi, FakeGitHub, Reply};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::LineEnding;
@@ -41,25 +41,16 @@ fn one_installation_token_serves_every_target_and_is_never_printed() {
     let pem = key_pem();
     let dir = config_dir(CONFIG);
     let summary = dir.path().join("summary.md");
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "1.0.0",
-            "--output",
-            "json",
-        ])
-        .args(["--api-url", &github.base_url()])
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.0.0")
+        .json()
+        .against(&github)
         .env("APP_KEY", &pem)
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+        .output();
+    let (stdout, stderr) = (&ran.stdout, &ran.stderr);
+    assert_eq!(ran.code, 0, "{}", ran.all());
 
     let minted = github.requests_to("/app/installations/7/access_tokens");
     assert_eq!(minted.len(), 1, "one token for the installation");
@@ -100,7 +91,7 @@ fn one_installation_token_serves_every_target_and_is_never_printed() {
     );
     let unmasked = stderr.replace(&format!("::add-mask::{MINTED}"), "");
     let summary = std::fs::read_to_string(&summary).unwrap_or_default();
-    for text in [stdout.as_ref(), unmasked.as_str(), summary.as_str()] {
+    for text in [stdout.as_str(), unmasked.as_str(), summary.as_str()] {
         assert!(!text.contains(MINTED), "token printed: {text}");
         assert!(!text.contains("PRIVATE KEY"), "key printed");
     }
@@ -110,14 +101,13 @@ fn one_installation_token_serves_every_target_and_is_never_printed() {
 fn a_missing_app_key_sends_nothing_and_says_which() {
     let github = FakeGitHub::start();
     let dir = config_dir(CONFIG);
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0"])
-        .args(["--api-url", &github.base_url()])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.0.0")
+        .against(&github)
+        .output();
+    assert_eq!(ran.code, 2, "{}", ran.all());
     assert!(github.requests().is_empty());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &ran.stderr;
     assert!(stderr.contains("APP_KEY"), "{stderr}");
     assert!(stderr.contains("nothing was sent"), "{stderr}");
 }
@@ -125,12 +115,12 @@ fn a_missing_app_key_sends_nothing_and_says_which() {
 #[test]
 fn the_dry_run_names_the_app_and_needs_no_key() {
     let dir = config_dir(CONFIG);
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.0.0")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let stdout = &ran.stdout;
     assert!(
         stdout.contains("auth: GitHub App 12345 (key in $APP_KEY)"),
         "{stdout}"

@@ -1,7 +1,7 @@
 //! `when.changed`: a target is sent only when matching files changed since the previous
 //! release tag, compared with git in a checkout of the source repository.
 
-use crate::support::cli::{config_dir, orchestrator};
+use crate::support::cli::{config_dir, Cli};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -59,29 +59,20 @@ fn checkout(file: &str) -> tempfile::TempDir {
 }
 
 fn plan(dir: &Path, version: &str, extra: &[&str]) -> (i32, Value) {
-    let output = orchestrator(dir)
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            version,
-            "--dry-run",
-            "--output",
-            "json",
-        ])
+    let ran = Cli::in_dir(dir)
+        .release("app", version)
+        .arg("--dry-run")
+        .json()
         .args(extra)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    assert!(
-        output.status.code() != Some(0) || !report.is_null(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), report)
+        .output();
+    let report = if ran.code == 0 {
+        ran.json()
+    } else {
+        serde_json::from_str(&ran.stdout).unwrap_or(Value::Null)
+    };
+    (ran.code, report)
 }
 
 fn outcome<'a>(report: &'a Value, target: &str) -> &'a Value {
@@ -149,16 +140,15 @@ fn previous_version_overrides_the_tag_search() {
 fn outside_a_git_checkout_nothing_is_sent_and_the_error_says_how_to_fix_it() {
     let dir = config_dir(CONFIG);
     let github = crate::support::FakeGitHub::start();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0"])
-        .args(["--api-url", &github.base_url()])
-        .env("APP_TOKEN", crate::support::cli::WEBSITE_TOKEN)
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.0.0")
+        .against(&github)
+        .app_token()
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .output();
+    assert_eq!(ran.code, 2, "{}", ran.all());
     assert!(github.requests().is_empty());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &ran.stderr;
     assert!(
         stderr.contains("cannot tell which files changed"),
         "{stderr}"
@@ -169,27 +159,19 @@ fn outside_a_git_checkout_nothing_is_sent_and_the_error_says_how_to_fix_it() {
 #[test]
 fn a_dry_run_without_git_history_still_shows_the_plan_and_says_what_is_undecided() {
     let dir = config_dir(CONFIG);
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "1.0.0",
-            "--dry-run",
-            "--output",
-            "json",
-        ])
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.0.0")
+        .arg("--dry-run")
+        .json()
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let stderr = &ran.stderr;
     assert!(
         stderr.contains("warning: cannot tell which files changed"),
         "{stderr}"
     );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = ran.json();
     let website = outcome(&report, "website");
     assert_eq!(website["outcome"], "planned");
     assert!(
@@ -201,12 +183,9 @@ fn a_dry_run_without_git_history_still_shows_the_plan_and_says_what_is_undecided
 #[test]
 fn validate_checks_the_globs_without_git() {
     let dir = config_dir(&CONFIG.replace("[\"docs/**\"]", "[\"docs/[abc\", \"/site/**\"]"));
-    let output = orchestrator(dir.path())
-        .args(["validate", "--output", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ran = Cli::in_dir(dir.path()).arg("validate").json().output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    let report = ran.json();
     let paths: Vec<&str> = report["problems"]
         .as_array()
         .unwrap()

@@ -1,25 +1,17 @@
 //! `run --dry-run`: the whole plan, printed; no token and no network needed.
 
-use crate::support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::cli::{Cli, WEBSITE_TOKEN};
 use crate::support::FakeGitHub;
 use serde_json::json;
 
 #[test]
 fn the_readme_dry_run_prints_the_dot_ai_plan_without_a_token() {
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "dot-ai",
-            "--version",
-            "1.2.3",
-            "--dry-run",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let stdout = &ran.stdout;
     assert!(stdout.contains("nothing is sent"), "{stdout}");
     assert!(
         stdout.contains("POST https://api.github.com/repos/vfarcic/dot-ai-website/dispatches"),
@@ -44,25 +36,16 @@ fn the_readme_dry_run_prints_the_dot_ai_plan_without_a_token() {
 #[test]
 fn a_dry_run_sends_nothing_even_with_tokens_and_a_reachable_api() {
     let github = FakeGitHub::start();
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "dot-ai",
-            "--version",
-            "1.2.3",
-            "--dry-run",
-            "--output",
-            "json",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .arg("--dry-run")
+        .json()
+        .against(&github)
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     assert!(github.requests().is_empty());
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = ran.json();
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["summary"]["planned"], 2);
     let website = &report["targets"][0];

@@ -139,11 +139,31 @@ fn check(name: &str, bytes: &[u8]) -> Vec<String> {
     broken
 }
 
+/// Checks every case, as many at once as there are cores (each is a separate process, so the
+/// memory limit and the deadline still apply to each alone).
 fn assert_survives(cases: Vec<(&str, Vec<u8>)>) {
-    let broken: Vec<String> = cases
-        .iter()
-        .flat_map(|(name, bytes)| check(name, bytes))
-        .collect();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let broken: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut broken = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some((name, bytes)) = cases.get(i) else {
+                            return broken;
+                        };
+                        broken.extend(check(name, bytes));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a checker thread"))
+            .collect()
+    });
     assert!(broken.is_empty(), "\n{}", broken.join("\n"));
 }
 

@@ -1,19 +1,23 @@
 //! `orchestrator init`: a starter dispatch.yaml that validates as written, never overwriting.
 
-use crate::support::cli::orchestrator;
+use crate::support::cli::{Cli, Ran};
+use std::path::Path;
 
-fn validate(dir: &std::path::Path, config: &str) -> std::process::Output {
-    orchestrator(dir)
+fn init(dir: &Path, args: &[&str]) -> Ran {
+    Cli::in_dir(dir).arg("init").args(args).output()
+}
+
+fn validate(dir: &Path, config: &str) -> Ran {
+    Cli::in_dir(dir)
         .args(["validate", "--strict", "--config", config])
         .output()
-        .unwrap()
 }
 
 #[test]
 fn init_without_arguments_writes_a_placeholder_file_that_validates() {
     let dir = tempfile::tempdir().unwrap();
-    let output = orchestrator(dir.path()).arg("init").output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let output = init(dir.path(), &[]);
+    assert_eq!(output.code, 0, "{output:?}");
     let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
     assert_eq!(
         text.lines().next(),
@@ -27,34 +31,29 @@ fn init_without_arguments_writes_a_placeholder_file_that_validates() {
     let schema = std::fs::read_to_string(dir.path().join("dispatch.schema.json")).unwrap();
     assert_eq!(schema, orchestrator::config::schema::schema_json());
     let checked = validate(dir.path(), "dispatch.yaml");
-    assert_eq!(checked.status.code(), Some(0), "{checked:?}");
-    orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "your-app",
-            "--version",
-            "1.2.3",
-            "--dry-run",
-        ])
-        .assert()
-        .success();
+    assert_eq!(checked.code, 0, "{checked:?}");
+    let plan = Cli::in_dir(dir.path())
+        .release("your-app", "1.2.3")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(plan.code, 0, "{plan:?}");
 }
 
 #[test]
 fn init_fills_in_the_given_repositories_and_event_type() {
     let dir = tempfile::tempdir().unwrap();
-    orchestrator(dir.path())
-        .args([
-            "init",
+    let output = init(
+        dir.path(),
+        &[
             "--source-repo",
             "acme/api",
             "--target-repo",
             "acme/web.site",
-        ])
-        .args(["--event-type", "api-release"])
-        .assert()
-        .success();
+            "--event-type",
+            "api-release",
+        ],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
     let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
     for expected in [
         "  api:\n    repository: acme/api\n    targets: [web-site]",
@@ -68,20 +67,13 @@ fn init_fills_in_the_given_repositories_and_event_type() {
     assert!(!text.contains("your-org/your-app"), "{text}");
     assert!(!text.contains("placeholders"), "{text}");
     let checked = validate(dir.path(), "dispatch.yaml");
-    assert_eq!(checked.status.code(), Some(0), "{checked:?}");
-    let plan = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "acme/api",
-            "--version",
-            "2.0.0",
-            "--dry-run",
-        ])
-        .args(["--output", "json"])
+    assert_eq!(checked.code, 0, "{checked:?}");
+    let plan = Cli::in_dir(dir.path())
+        .release("acme/api", "2.0.0")
+        .arg("--dry-run")
+        .json()
         .output()
-        .unwrap();
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        .json();
     assert_eq!(plan["targets"][0]["body"]["event_type"], "api-release");
 }
 
@@ -90,9 +82,9 @@ fn init_refuses_to_overwrite_an_existing_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dispatch.yaml");
     std::fs::write(&path, "mine").unwrap();
-    let output = orchestrator(dir.path()).arg("init").output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = init(dir.path(), &[]);
+    assert_eq!(output.code, 2);
+    let stderr = &output.stderr;
     assert!(
         stderr.contains("dispatch.yaml already exists; nothing was written"),
         "{stderr}"
@@ -107,12 +99,9 @@ fn init_writes_where_config_says_and_keeps_an_existing_schema() {
     std::fs::create_dir(dir.path().join(".github")).unwrap();
     let schema = dir.path().join(".github/dispatch.schema.json");
     std::fs::write(&schema, "{}").unwrap();
-    let output = orchestrator(dir.path())
-        .args(["init", "--config", ".github/dispatch.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = init(dir.path(), &["--config", ".github/dispatch.yaml"]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let stdout = &output.stdout;
     assert!(
         stdout.contains("kept .github/dispatch.schema.json"),
         "{stdout}"
@@ -123,18 +112,15 @@ fn init_writes_where_config_says_and_keeps_an_existing_schema() {
     );
     assert_eq!(std::fs::read_to_string(&schema).unwrap(), "{}");
     let checked = validate(dir.path(), ".github/dispatch.yaml");
-    assert_eq!(checked.status.code(), Some(0), "{checked:?}");
+    assert_eq!(checked.code, 0, "{checked:?}");
 }
 
 #[test]
 fn init_rejects_a_repository_that_is_not_owner_slash_name() {
     let dir = tempfile::tempdir().unwrap();
-    let output = orchestrator(dir.path())
-        .args(["init", "--target-repo", "not-a-repo"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = init(dir.path(), &["--target-repo", "not-a-repo"]);
+    assert_eq!(output.code, 2);
+    let stderr = &output.stderr;
     assert!(
         stderr.contains("--target-repo: `not-a-repo` is not `owner/name`"),
         "{stderr}"
@@ -146,12 +132,9 @@ fn init_rejects_a_repository_that_is_not_owner_slash_name() {
 fn init_rejects_an_event_type_github_would_refuse() {
     let dir = tempfile::tempdir().unwrap();
     let long = "x".repeat(101);
-    let output = orchestrator(dir.path())
-        .args(["init", "--event-type", &long])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = init(dir.path(), &["--event-type", &long]);
+    assert_eq!(output.code, 2);
+    let stderr = &output.stderr;
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!dir.path().join("dispatch.yaml").exists());
 }

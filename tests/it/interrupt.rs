@@ -2,31 +2,21 @@
 //! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
 //! only the failures of a report.
 
-use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::cli::{config_dir, many_targets, Cli};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn spawn_run(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Child {
-    let mut cmd = orchestrator_std(dir);
-    cmd.args([
-        "run",
-        "--source",
-        "app",
-        "--version",
-        "1.0.0",
-        "--output",
-        "json",
-    ])
-    .args(["--api-url", &github.base_url(), "--concurrency", "4"])
-    .args(extra)
-    .env("APP_TOKEN", WEBSITE_TOKEN)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap()
+/// `orchestrator run` for source `app` in `dir`, four at a time, JSON report.
+fn app_run(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Cli {
+    Cli::in_dir(dir)
+        .release("app", "1.0.0")
+        .json()
+        .against(github)
+        .args(["--concurrency", "4"])
+        .args(extra)
+        .app_token()
 }
 
 fn wait_for_requests(github: &FakeGitHub, n: usize) {
@@ -61,7 +51,7 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
     let journal = dir.path().join("journal.jsonl");
     let journal_arg = journal.to_str().unwrap();
 
-    let mut child = spawn_run(dir.path(), &github, &["--journal", journal_arg]);
+    let mut child = app_run(dir.path(), &github, &["--journal", journal_arg]).spawn();
     wait_for_requests(&github, 10);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -91,16 +81,11 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
         .count();
     assert!(delivered_before > 0 && delivered_before < 30);
 
-    let output = spawn_run(dir.path(), &github, &["--resume", journal_arg])
-        .wait_with_output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The resumed run need not be slow: only the first had to be caught in flight.
+    github.set_default_delay(Duration::ZERO);
+    let resumed = app_run(dir.path(), &github, &["--resume", journal_arg]).output();
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let report = resumed.json();
     assert_eq!(report["summary"]["skipped"], delivered_before);
     assert_eq!(
         report["summary"]["delivered"].as_u64().unwrap() as usize,
@@ -121,7 +106,7 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
             );
         }
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &resumed.stderr;
     if !in_flight.is_empty() {
         assert!(
             stderr.contains("in flight when the journaled run stopped"),
@@ -137,11 +122,12 @@ fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
     let dir = config_dir(&many_targets(30));
     let journal = dir.path().join("journal.jsonl");
 
-    let child = spawn_run(
+    let child = app_run(
         dir.path(),
         &github,
         &["--journal", journal.to_str().unwrap()],
-    );
+    )
+    .spawn();
     wait_for_requests(&github, 4);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -198,21 +184,17 @@ fn retry_failed_sends_only_what_the_report_lists_as_failed() {
     let report_path = dir.path().join("report.json");
     let report_arg = report_path.to_str().unwrap();
 
-    let first = spawn_run(dir.path(), &github, &["--report", report_arg])
-        .wait_with_output()
-        .unwrap();
-    assert_eq!(first.status.code(), Some(1));
+    let first = app_run(dir.path(), &github, &["--report", report_arg]).output();
+    assert_eq!(first.code, 1, "{}", first.all());
     assert_eq!(github.requests().len(), 5);
 
-    let second = spawn_run(dir.path(), &github, &["--retry-failed", report_arg])
-        .wait_with_output()
-        .unwrap();
-    assert_eq!(second.status.code(), Some(0));
+    let second = app_run(dir.path(), &github, &["--retry-failed", report_arg]).output();
+    assert_eq!(second.code, 0, "{}", second.all());
     let counts = requests_per_path(&github);
     assert_eq!(counts["/repos/o/t01/dispatches"], 2);
     assert_eq!(counts["/repos/o/t03/dispatches"], 2);
     assert_eq!(counts["/repos/o/t00/dispatches"], 1);
-    let report: Value = serde_json::from_slice(&second.stdout).unwrap();
+    let report = second.json();
     assert_eq!(report["summary"]["delivered"], 2);
     assert_eq!(report["summary"]["skipped"], 3);
 }
@@ -227,16 +209,16 @@ fn a_journal_of_another_release_is_refused() {
         "{\"format\":1,\"record\":\"run\",\"source\":\"app\",\"version\":\"0.9.0\"}\n",
     )
     .unwrap();
-    let output = spawn_run(
+    let ran = app_run(
         dir.path(),
         &github,
         &["--resume", journal.to_str().unwrap()],
     )
-    .wait_with_output()
-    .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    .output();
+    assert_eq!(ran.code, 2);
     assert!(github.requests().is_empty());
-    assert!(String::from_utf8_lossy(&output.stderr)
+    assert!(ran
+        .stderr
         .contains("records a run of app 0.9.0, not of app 1.0.0"));
 }
 
@@ -246,10 +228,7 @@ fn the_dispatch_id_is_stable_across_runs_and_offered_to_templates() {
     let dir = config_dir(&yaml);
     let github = FakeGitHub::start();
     for _ in 0..2 {
-        let output = spawn_run(dir.path(), &github, &[])
-            .wait_with_output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let report = app_run(dir.path(), &github, &[]).output().json();
         let id = report["targets"][0]["dispatch_id"]
             .as_str()
             .unwrap()

@@ -19,6 +19,7 @@ mod boundary_waits;
 mod changed_targets;
 mod changes;
 mod check;
+mod delivery;
 mod diff;
 mod dry_run;
 mod faults;

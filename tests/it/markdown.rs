@@ -1,6 +1,6 @@
 //! `--output markdown`: the plan (or the outcomes) as a table a pull-request bot can post.
 
-use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::cli::{Cli, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
 
 const HOOK_PATH: &str = "/build_hooks/5f3a9c0ffee";
@@ -31,31 +31,16 @@ targets:
 "#;
 
 fn markdown(args: &[&str], github: Option<&FakeGitHub>) -> (i32, String) {
-    let dir = config_dir(CONFIG);
     let base = github.map_or("https://api.github.com".to_owned(), |g| g.base_url());
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "2.0.0-rc.1",
-            "--output",
-            "markdown",
-        ])
-        .args(["--api-url", &base])
+    let ran = Cli::with_config(CONFIG)
+        .release("app", "2.0.0-rc.1")
+        .args(["--output", "markdown", "--api-url", &base])
         .args(args)
-        .env("SITE_TOKEN", WEBSITE_TOKEN)
+        .secret("SITE_TOKEN", WEBSITE_TOKEN)
         .env("HOOK_URL", format!("{base}{HOOK_PATH}"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(!stdout.contains(WEBSITE_TOKEN), "token leaked: {stdout}");
-    assert!(
-        !stdout.contains("5f3a9c0ffee"),
-        "secret URL leaked: {stdout}"
-    );
-    (output.status.code().unwrap_or(-1), stdout)
+        .forbid("5f3a9c0ffee")
+        .output();
+    (ran.code, ran.stdout)
 }
 
 fn row<'a>(text: &'a str, target: &str) -> &'a str {
@@ -113,30 +98,17 @@ fn a_run_as_markdown_is_a_table_of_outcomes() {
             "html_url": "https://github.com/o/deploy/actions/runs/9",
         })),
     );
-    let dir_env = [("DEPLOY_TOKEN", WEBSITE_TOKEN)];
-    let dir = config_dir(CONFIG);
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "2.0.0",
-            "--output",
-            "markdown",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("SITE_TOKEN", WEBSITE_TOKEN)
-        .envs(dir_env)
+    let ran = Cli::with_config(CONFIG)
+        .release("app", "2.0.0")
+        .args(["--output", "markdown"])
+        .against(&github)
+        .secret("SITE_TOKEN", WEBSITE_TOKEN)
+        .secret("DEPLOY_TOKEN", WEBSITE_TOKEN)
         .env("HOOK_URL", format!("{}{HOOK_PATH}", github.base_url()))
-        .output()
-        .unwrap();
-    let md = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(0), "{md}");
-    assert!(
-        !md.contains(WEBSITE_TOKEN) && !md.contains("5f3a9c0ffee"),
-        "{md}"
-    );
+        .forbid("5f3a9c0ffee")
+        .output();
+    let md = ran.stdout;
+    assert_eq!(ran.code, 0, "{md}");
     assert!(md.starts_with("### orchestrator: app 2.0.0\n"), "{md}");
     assert!(
         md.contains("**4 delivered**, **0 failed**, 0 skipped"),
@@ -151,13 +123,11 @@ fn a_run_as_markdown_is_a_table_of_outcomes() {
 
 #[test]
 fn validate_as_markdown_lists_each_problem() {
-    let dir = config_dir(&CONFIG.replace("targets: [site,", "targets: [sight,"));
-    let output = orchestrator(dir.path())
+    let ran = Cli::with_config(&CONFIG.replace("targets: [site,", "targets: [sight,"))
         .args(["validate", "--output", "markdown"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let md = String::from_utf8(output.stdout).unwrap();
+        .output();
+    assert_eq!(ran.code, 1);
+    let md = ran.stdout;
     assert!(md.starts_with("### `dispatch.yaml`: ❌ not valid"), "{md}");
     assert!(md.contains("| error `unknown_target` | 3 |"), "{md}");
     assert!(md.contains("| `sources.app.targets[0]` |"), "{md}");

@@ -1,6 +1,6 @@
 //! A plan with any problem sends nothing, exits 2 and names every problem's target and key.
 
-use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::cli::{Cli, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::FakeGitHub;
 
 const TWO_TARGETS: &str = r#"version: 1
@@ -24,16 +24,12 @@ targets:
 "#;
 
 fn run_against(github: &FakeGitHub, yaml: &str, envs: &[(&str, &str)]) -> (i32, String) {
-    let dir = config_dir(yaml);
-    let mut cmd = orchestrator(dir.path());
-    cmd.args(["run", "--source", "app", "--version", "1.0.0"])
-        .args(["--api-url", &github.base_url()]);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.code().unwrap_or(-1), stderr)
+    let ran = Cli::with_config(yaml)
+        .release("app", "1.0.0")
+        .against(github)
+        .envs(envs.iter().copied())
+        .output();
+    (ran.code, ran.stderr)
 }
 
 #[test]
@@ -75,17 +71,19 @@ fn a_missing_token_sends_nothing_and_names_the_variable() {
 #[test]
 fn an_empty_token_counts_as_missing() {
     let github = FakeGitHub::start();
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai", "--version", "1.0.0"])
-        .args(["--api-url", &github.base_url()])
+    let ran = Cli::example()
+        .release("dot-ai", "1.0.0")
+        .against(&github)
         .env("WEBSITE_DISPATCH_TOKEN", "")
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .secret("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+        .output();
+    assert_eq!(ran.code, 2);
     assert_eq!(github.requests().len(), 0);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("WEBSITE_DISPATCH_TOKEN"));
+    assert!(
+        ran.stderr.contains("WEBSITE_DISPATCH_TOKEN"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -106,20 +104,12 @@ fn an_unknown_target_name_sends_nothing_and_suggests_the_right_one() {
 
 #[test]
 fn an_unknown_source_lists_the_known_ones() {
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "dot-aii",
-            "--version",
-            "1.0.0",
-            "--dry-run",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let ran = Cli::example()
+        .release("dot-aii", "1.0.0")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(ran.code, 2);
+    let stderr = ran.stderr;
     assert!(stderr.contains("no source is named `dot-aii`"), "{stderr}");
     assert!(stderr.contains("dot-ai, dot-ai-controller"), "{stderr}");
 }
@@ -127,36 +117,37 @@ fn an_unknown_source_lists_the_known_ones() {
 #[test]
 fn a_missing_config_file_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai", "--version", "1.0.0"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read dispatch.yaml"));
+    let ran = Cli::in_dir(dir.path()).release("dot-ai", "1.0.0").output();
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("cannot read dispatch.yaml"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
 fn an_invalid_version_is_a_usage_error() {
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai", "--version", "", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("the version is empty"));
+    let ran = Cli::example()
+        .release("dot-ai", "")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("the version is empty"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
 fn plain_http_to_a_real_host_is_refused_before_sending() {
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai", "--version", "1.0.0"])
+    let ran = Cli::example()
+        .release("dot-ai", "1.0.0")
         .args(["--api-url", "http://api.github.com"])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .dot_ai_tokens()
+        .output();
+    assert_eq!(ran.code, 2);
+    let stderr = ran.stderr;
     assert!(stderr.contains("--api-url: error[invalid_url]"), "{stderr}");
 }

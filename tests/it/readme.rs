@@ -2,7 +2,7 @@
 //! `version: 1` or `# yaml-language-server`) passes `orchestrator validate`, and every other
 //! ```yaml block is at least YAML. A block preceded by `<!-- not-validated: why -->` is skipped.
 
-use crate::support::cli::{config_dir, orchestrator, repo_file};
+use crate::support::cli::{config_dir, repo_file, Cli};
 
 struct Block {
     /// 1-based line of the opening fence.
@@ -55,14 +55,13 @@ fn every_dispatch_yaml_in_the_readme_validates() {
             continue;
         }
         let dir = config_dir(&block.text);
-        let output = orchestrator(dir.path()).arg("validate").output().unwrap();
+        let output = Cli::in_dir(dir.path()).arg("validate").output();
         assert_eq!(
-            output.status.code(),
-            Some(0),
-            "README.md:{}: the block does not validate:\n{}{}\n{}",
+            output.code,
+            0,
+            "README.md:{}: the block does not validate:\n{}\n{}",
             block.line,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
+            output.all(),
             block.text
         );
         validated += 1;

@@ -1,42 +1,22 @@
 //! `orchestrator run` end to end: the real binary against a loopback stand-in for GitHub.
 
-use crate::support::cli::{
-    config_dir, example_dir, many_targets, orchestrator, CLI_TOKEN, WEBSITE_TOKEN,
-};
+use crate::support::cli::{many_targets, Cli, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{openapi, FakeGitHub, Reply};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 const DISPATCH_OP: &str = "repos/create-dispatch-event";
 
-fn json_output(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
 #[test]
 fn a_dot_ai_release_sends_exactly_the_seed_dispatches() {
     let github = FakeGitHub::start();
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai", "--version", "1.2.3"])
-        .args(["--api-url", &github.base_url()])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .against(&github)
+        .dot_ai_tokens()
+        .output();
+    let stdout = &ran.stdout;
+    assert_eq!(ran.code, 0, "{}", ran.all());
 
     let website = github.requests_to("/repos/vfarcic/dot-ai-website/dispatches");
     let cli = github.requests_to("/repos/vfarcic/dot-ai-cli/dispatches");
@@ -85,19 +65,12 @@ fn a_dot_ai_release_sends_exactly_the_seed_dispatches() {
 #[test]
 fn a_controller_release_feeds_only_the_website_with_its_own_name() {
     let github = FakeGitHub::start();
-    let dir = example_dir();
-    orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "dot-ai-controller",
-            "--version",
-            "v0.9.0",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .assert()
-        .success();
+    let ran = Cli::example()
+        .release("dot-ai-controller", "v0.9.0")
+        .against(&github)
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     let requests = github.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].path, "/repos/vfarcic/dot-ai-website/dispatches");
@@ -110,40 +83,28 @@ fn a_controller_release_feeds_only_the_website_with_its_own_name() {
 #[test]
 fn the_source_can_be_named_by_its_repository() {
     let github = FakeGitHub::start();
-    let dir = example_dir();
-    orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "vfarcic/dot-ai-controller",
-            "--version",
-            "1.0.0",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .assert()
-        .success();
+    let ran = Cli::example()
+        .release("vfarcic/dot-ai-controller", "1.0.0")
+        .against(&github)
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     assert_eq!(github.requests().len(), 1);
 }
 
 #[test]
 fn requests_overlap_up_to_the_concurrency_bound_and_never_more() {
-    let dir = config_dir(&many_targets(20));
-    for bound in [5, 20] {
+    for bound in [5, 10] {
         let github = FakeGitHub::start();
         github.set_default_delay(Duration::from_millis(200));
-        orchestrator(dir.path())
-            .args(["run", "--source", "app", "--version", "1.0.0"])
-            .args([
-                "--api-url",
-                &github.base_url(),
-                "--concurrency",
-                &bound.to_string(),
-            ])
-            .env("APP_TOKEN", WEBSITE_TOKEN)
-            .assert()
-            .success();
-        assert_eq!(github.requests().len(), 20);
+        let ran = Cli::with_config(&many_targets(10))
+            .release("app", "1.0.0")
+            .against(&github)
+            .args(["--concurrency", &bound.to_string()])
+            .app_token()
+            .output();
+        assert_eq!(ran.code, 0, "{}", ran.all());
+        assert_eq!(github.requests().len(), 10);
         assert_eq!(github.max_in_flight(), bound, "bound {bound}");
     }
 }
@@ -152,13 +113,12 @@ fn requests_overlap_up_to_the_concurrency_bound_and_never_more() {
 fn the_default_concurrency_is_ten() {
     let github = FakeGitHub::start();
     github.set_default_delay(Duration::from_millis(200));
-    let dir = config_dir(&many_targets(20));
-    orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0"])
+    let ran = Cli::with_config(&many_targets(20))
+        .release("app", "1.0.0")
         .env("ORCHESTRATOR_API_URL", github.base_url())
-        .env("APP_TOKEN", WEBSITE_TOKEN)
-        .assert()
-        .success();
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     assert_eq!(github.max_in_flight(), 10);
 }
 
@@ -174,36 +134,19 @@ fn one_failing_target_neither_stops_nor_hides_the_others() {
         ),
     );
     github.on("POST", "/repos/o/t03/dispatches", Reply::bad_credentials());
-    let dir = config_dir(&many_targets(5));
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "1.0.0",
-            "--output",
-            "json",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("APP_TOKEN", WEBSITE_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let ran = Cli::with_config(&many_targets(5))
+        .release("app", "1.0.0")
+        .json()
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
     assert_eq!(github.requests().len(), 5, "every target was tried");
 
-    let report = json_output(&output);
+    let report = ran.json();
     assert_eq!(report["summary"]["delivered"], 2);
     assert_eq!(report["summary"]["failed"], 3);
-    let by_name = |name: &str| {
-        report["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["target"] == name)
-            .cloned()
-            .unwrap()
-    };
+    let by_name = |name: &str| ran.target(name);
     assert_eq!(by_name("t00")["outcome"], "delivered");
     assert_eq!(by_name("t00")["http_status"], 204);
     let not_found = by_name("t01");
@@ -236,16 +179,13 @@ fn the_text_report_names_each_failure_with_its_hint() {
         "/repos/vfarcic/dot-ai-cli/dispatches",
         Reply::not_found(),
     );
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai", "--version", "1.2.3"])
-        .args(["--api-url", &github.base_url()])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .against(&github)
+        .dot_ai_tokens()
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    let stdout = &ran.stdout;
     let failed = stdout.lines().find(|l| l.starts_with("failed")).unwrap();
     assert!(
         failed.contains("dot-ai-cli") && failed.contains("404 Not Found"),
@@ -263,71 +203,20 @@ fn an_unreachable_api_fails_every_target_with_a_reason() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "dot-ai",
-            "--version",
-            "1.2.3",
-            "--output",
-            "json",
-        ])
-        .args([
-            "--api-url",
-            &format!("http://127.0.0.1:{port}"),
-            "--max-attempts",
-            "1",
-        ])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let report = json_output(&output);
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .json()
+        .args(["--api-url", &format!("http://127.0.0.1:{port}")])
+        .args(["--max-attempts", "1"])
+        .dot_ai_tokens()
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    let report = ran.json();
     assert_eq!(report["summary"]["failed"], 2);
     assert!(report["targets"][0]["reason"]
         .as_str()
         .unwrap()
         .contains("request failed"));
-}
-
-#[test]
-fn a_slow_answer_fails_the_target_after_the_timeout() {
-    let github = FakeGitHub::start();
-    github.on(
-        "POST",
-        "/repos/vfarcic/dot-ai-cli/dispatches",
-        Reply::hang(Duration::from_secs(5)),
-    );
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "dot-ai",
-            "--version",
-            "1.2.3",
-            "--output",
-            "json",
-            "--timeout",
-            "1",
-        ])
-        .args(["--api-url", &github.base_url(), "--max-attempts", "1"])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let report = json_output(&output);
-    assert_eq!(report["summary"]["delivered"], 1);
-    let cli = &report["targets"][1];
-    assert_eq!(cli["target"], "dot-ai-cli");
-    assert_eq!(
-        cli["reason"],
-        "no answer within 1 s (gave up after 1 attempt(s))"
-    );
 }
 
 #[test]
@@ -353,25 +242,16 @@ targets:
     token_env: APP_TOKEN
 "#;
     let github = FakeGitHub::start();
-    let dir = config_dir(yaml);
-    let output = orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "1.5.0-rc.1",
-            "--output",
-            "json",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("APP_TOKEN", WEBSITE_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    let ran = Cli::with_config(yaml)
+        .release("app", "1.5.0-rc.1")
+        .json()
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     let paths: Vec<String> = github.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/repos/o/always/dispatches"]);
-    let report = json_output(&output);
+    let report = ran.json();
     assert_eq!(report["summary"]["skipped"], 2);
     let reasons: Vec<&str> = report["targets"]
         .as_array()
@@ -408,25 +288,17 @@ targets:
       nested: {ok: true, list: ["{{version}}"]}
 "#;
     let github = FakeGitHub::start();
-    let dir = config_dir(yaml);
-    orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "v3.1.4-beta.2",
-            "--set",
-            "channel=beta",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("APP_TOKEN", WEBSITE_TOKEN)
+    let ran = Cli::with_config(yaml)
+        .release("app", "v3.1.4-beta.2")
+        .args(["--set", "channel=beta"])
+        .against(&github)
+        .app_token()
         .env("GITHUB_SERVER_URL", "https://github.com")
         .env("GITHUB_REPOSITORY", "o/app")
         .env("GITHUB_RUN_ID", "99")
         .env("GITHUB_SHA", "abc123")
-        .assert()
-        .success();
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     let body = github.requests()[0].body_json();
     assert_eq!(
         body,
@@ -446,22 +318,14 @@ targets:
 fn rendered_values_cannot_break_the_json() {
     let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [web]}\ntargets:\n  web:\n    repository: o/web\n    event_type: release\n    token_env: APP_TOKEN\n    client_payload:\n      note: \"{{vars.note}}\"\n";
     let github = FakeGitHub::start();
-    let dir = config_dir(yaml);
     let hostile = r#"", "injected": true, "x": "<b>&amp;</b>\n"#;
-    orchestrator(dir.path())
-        .args([
-            "run",
-            "--source",
-            "app",
-            "--version",
-            "1.0.0",
-            "--set",
-            &format!("note={hostile}"),
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("APP_TOKEN", WEBSITE_TOKEN)
-        .assert()
-        .success();
+    let ran = Cli::with_config(yaml)
+        .release("app", "1.0.0")
+        .args(["--set", &format!("note={hostile}")])
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     let body = github.requests()[0].body_json();
     assert_eq!(body["client_payload"], json!({ "note": hostile }));
 }
@@ -470,15 +334,14 @@ fn rendered_values_cannot_break_the_json() {
 fn settings_from_the_environment_are_overridden_by_flags() {
     let from_env = FakeGitHub::start();
     let from_flag = FakeGitHub::start();
-    let dir = example_dir();
-    orchestrator(dir.path())
-        .args(["run", "--source", "dot-ai-controller", "--version", "1.0.0"])
-        .args(["--api-url", &from_flag.base_url()])
+    let ran = Cli::example()
+        .release("dot-ai-controller", "1.0.0")
+        .against(&from_flag)
         .env("ORCHESTRATOR_API_URL", from_env.base_url())
         .env("ORCHESTRATOR_API_VERSION", "2026-03-10")
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .assert()
-        .success();
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
     assert_eq!(from_env.requests().len(), 0);
     let requests = from_flag.requests();
     assert_eq!(requests.len(), 1);

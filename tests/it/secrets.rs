@@ -1,18 +1,7 @@
 //! Tokens never appear in stdout, stderr or reports, whatever the mode or the server says.
 
-use crate::support::cli::{config_dir, example_dir, orchestrator, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::cli::{config_dir, example_dir, Cli, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
-
-fn assert_no_token(output: &std::process::Output) {
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for token in [WEBSITE_TOKEN, CLI_TOKEN] {
-        assert!(!all.contains(token), "token leaked:\n{all}");
-    }
-}
 
 #[test]
 fn no_mode_prints_a_token_even_when_github_echoes_it() {
@@ -32,27 +21,18 @@ fn no_mode_prints_a_token_even_when_github_echoes_it() {
     let dir = example_dir();
     for output_format in ["text", "json"] {
         for dry_run in [false, true] {
-            let mut cmd = orchestrator(dir.path());
-            cmd.args([
-                "run",
-                "--source",
-                "dot-ai",
-                "--version",
-                "1.2.3",
-                "--output",
-                output_format,
-            ])
-            .args(["--api-url", &github.base_url(), "--max-attempts", "1"])
-            .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-            .env("CLI_DISPATCH_TOKEN", CLI_TOKEN);
-            if dry_run {
-                cmd.arg("--dry-run");
-            }
-            let output = cmd.output().unwrap();
-            assert_no_token(&output);
+            let dry_run_flag: &[&str] = if dry_run { &["--dry-run"] } else { &[] };
+            let ran = Cli::in_dir(dir.path())
+                .release("dot-ai", "1.2.3")
+                .args(["--output", output_format])
+                .against(&github)
+                .args(["--max-attempts", "1"])
+                .args(dry_run_flag)
+                .dot_ai_tokens()
+                .output();
             if !dry_run {
-                assert_eq!(output.status.code(), Some(1));
-                let stdout = String::from_utf8_lossy(&output.stdout);
+                assert_eq!(ran.code, 1);
+                let stdout = &ran.stdout;
                 assert!(
                     stdout.contains("Bearer ***"),
                     "the echo is shown, redacted: {stdout}"
@@ -60,12 +40,10 @@ fn no_mode_prints_a_token_even_when_github_echoes_it() {
             }
         }
     }
-    let validate = orchestrator(dir.path())
+    Cli::in_dir(dir.path())
         .arg("validate")
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .output()
-        .unwrap();
-    assert_no_token(&validate);
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output();
 }
 
 #[test]
@@ -79,12 +57,16 @@ fn a_token_pasted_into_token_env_is_refused_without_echoing_it() {
         vec!["validate"],
         vec!["validate", "--output", "json"],
     ] {
-        let output = orchestrator(dir.path()).args(&args).output().unwrap();
-        assert_ne!(output.status.code(), Some(0), "{args:?}");
-        assert_no_token(&output);
-        let text = String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr);
-        assert!(text.contains("invalid_token_env"), "{args:?}: {text}");
+        let ran = Cli::in_dir(dir.path())
+            .args(&args)
+            .forbid(WEBSITE_TOKEN)
+            .output();
+        assert_ne!(ran.code, 0, "{args:?}");
+        assert!(
+            ran.all().contains("invalid_token_env"),
+            "{args:?}: {}",
+            ran.all()
+        );
     }
 }
 
@@ -96,29 +78,18 @@ fn the_most_verbose_logs_carry_no_token() {
         "/repos/vfarcic/dot-ai-cli/dispatches",
         [Reply::server_error(502), Reply::no_content()],
     );
-    let dir = example_dir();
-    let output = orchestrator(dir.path())
-        .args([
-            "-vvv",
-            "run",
-            "--source",
-            "dot-ai",
-            "--version",
-            "1.2.3",
-            "--backoff-ms",
-            "10",
-        ])
-        .args(["--api-url", &github.base_url()])
-        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let ran = Cli::example()
+        .arg("-vvv")
+        .release("dot-ai", "1.2.3")
+        .args(["--backoff-ms", "10"])
+        .against(&github)
+        .dot_ai_tokens()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let stderr = &ran.stderr;
     assert!(
         stderr.contains("retrying in"),
         "the retry is logged: {stderr}"
     );
     assert!(stderr.contains("target_name=dot-ai-cli"), "{stderr}");
-    assert_no_token(&output);
 }

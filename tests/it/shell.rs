@@ -1,12 +1,12 @@
 //! `completions` and `man`: generated from the clap definition, so they cannot drift from it.
 
-use crate::support::cli::orchestrator;
+use crate::support::cli::{orchestrator, Cli};
 
 fn stdout_of(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let output = orchestrator(dir.path()).args(args).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    String::from_utf8(output.stdout).unwrap()
+    let output = Cli::in_dir(dir.path()).args(args).output();
+    assert_eq!(output.code, 0, "{output:?}");
+    output.stdout
 }
 
 #[test]

@@ -56,21 +56,16 @@ async fn scripted_replies_are_served_in_order_then_the_last_repeats() {
 #[tokio::test]
 async fn max_in_flight_sees_five_concurrent_delayed_requests() {
     let fake = FakeGitHub::start();
-    fake.set_default_delay(Duration::from_millis(500));
+    fake.set_default_delay(Duration::from_millis(200));
     let client = client(Duration::from_secs(5));
 
-    let started = Instant::now();
     let sends = (0..5).map(|_| dispatch(&client, &fake, TOKEN).send());
     let responses = futures::future::join_all(sends).await;
 
     assert!(responses
         .iter()
         .all(|r| r.as_ref().is_ok_and(|r| r.status() == 204)));
-    assert_eq!(fake.max_in_flight(), 5);
-    assert!(
-        started.elapsed() < Duration::from_millis(1200),
-        "not concurrent"
-    );
+    assert_eq!(fake.max_in_flight(), 5, "all five held at once");
 }
 
 #[test]

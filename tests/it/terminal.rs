@@ -1,26 +1,23 @@
 //! Colour and the progress line are for terminals: piped output (tests, CI, `| tee`) carries
 //! no escape codes and no progress, unless `--color always` asks for colour.
 
-use crate::support::cli::{config_dir, many_targets, orchestrator, WEBSITE_TOKEN};
+use crate::support::cli::{many_targets, Cli};
 use crate::support::FakeGitHub;
 
 const ESC: char = '\x1b';
 
+/// `run` of twelve targets, which must succeed: stdout and stderr.
 fn run(github: &FakeGitHub, extra: &[&str], env: &[(&str, &str)]) -> (String, String) {
-    let dir = config_dir(&many_targets(12));
-    let output = orchestrator(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0"])
-        .args(["--api-url", &github.base_url(), "--rate-limit", "unlimited"])
+    let ran = Cli::with_config(&many_targets(12))
+        .release("app", "1.0.0")
+        .against(github)
+        .args(["--rate-limit", "unlimited"])
         .args(extra)
-        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .app_token()
         .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    (
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+        .output();
+    assert_eq!(ran.code, 0, "{ran:?}");
+    (ran.stdout, ran.stderr)
 }
 
 #[test]

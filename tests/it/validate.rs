@@ -6,35 +6,20 @@
 //!
 //! (`-` is the whole file), so adding a case is adding a file.
 
-use crate::support::cli::{config_dir, example_dir, orchestrator, repo_file};
+use crate::support::cli::{config_dir, example_dir, orchestrator, repo_file, Cli};
+use orchestrator::diagnostic::Code;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const FIXTURES: &str = "tests/fixtures/invalid";
 
-/// Every code validate can report (`missing_token` needs a real run).
-const CODES: &[&str] = &[
-    "syntax",
-    "unknown_key",
-    "missing_key",
-    "duplicate_key",
-    "duplicate_target",
-    "duplicate_source",
-    "invalid_name",
-    "invalid_value",
-    "unsupported_version",
-    "unknown_target",
-    "unused_target",
-    "empty_source",
-    "invalid_repository",
-    "invalid_token_env",
-    "invalid_url",
-    "invalid_condition",
-    "template",
-    "render",
-    "payload_limit",
-    "limit",
-];
+/// Every code validate can report: all of them but `missing_token`, which needs a real run.
+fn codes() -> impl Iterator<Item = &'static str> {
+    Code::ALL
+        .iter()
+        .filter(|code| **code != Code::MissingToken)
+        .map(|code| code.as_str())
+}
 
 /// One reported problem, as the table writes it: `[warning] code path line L col C`.
 fn expectations(path: &Path) -> Vec<String> {
@@ -75,18 +60,13 @@ fn fixtures() -> Vec<PathBuf> {
 
 /// `validate --output json` on `file` (relative to the fixtures directory): exit code and report.
 fn validate_json(file: &str, extra: &[&str]) -> (Option<i32>, Value) {
-    let output = orchestrator(&repo_file(FIXTURES))
-        .args(["validate", "--output", "json", "--config", file])
-        .args(extra)
-        .output()
-        .expect("runs");
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{file}: stdout is not JSON ({e}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
-    (output.status.code(), report)
+    let ran = fixture(file).json().args(extra).output();
+    (Some(ran.code), ran.json())
+}
+
+/// `validate --config FILE` in the fixtures directory.
+fn fixture(file: &str) -> Cli {
+    Cli::in_dir(&repo_file(FIXTURES)).args(["validate", "--config", file])
 }
 
 #[test]
@@ -101,7 +81,7 @@ fn the_table_has_at_least_25_cases_and_covers_every_code() {
             file.display()
         );
     }
-    for code in CODES {
+    for code in codes() {
         assert!(
             all.iter().any(|e| e
                 .trim_start_matches("warning ")
@@ -147,21 +127,12 @@ fn validate_reports_each_fixture_problem_with_its_code_path_and_line() {
 fn a_pasted_token_is_never_echoed() {
     let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
     for format in ["text", "json"] {
-        let output = orchestrator(&repo_file(FIXTURES))
-            .args([
-                "validate",
-                "--config",
-                "token-pasted.yaml",
-                "--output",
-                format,
-            ])
+        let ran = fixture("token-pasted.yaml")
+            .args(["--output", format])
             .env("GITHUB_ACTIONS", "true")
-            .output()
-            .expect("runs");
-        let all = [output.stdout, output.stderr].concat();
-        let all = String::from_utf8_lossy(&all);
-        assert!(all.contains("invalid_token_env"), "{all}");
-        assert!(!all.contains(token), "the token was echoed:\n{all}");
+            .forbid(token)
+            .output();
+        assert!(ran.all().contains("invalid_token_env"), "{}", ran.all());
     }
 }
 
@@ -203,14 +174,11 @@ fn text_output_names_the_file_line_column_code_path_and_a_fix() {
 #[test]
 fn annotations_appear_only_under_github_actions_with_file_line_and_column() {
     let run = |actions: Option<&str>| {
-        let mut cmd = orchestrator(&repo_file(FIXTURES));
-        cmd.args(["validate", "--config", "unknown-target.yaml"]);
-        if let Some(value) = actions {
-            cmd.env("GITHUB_ACTIONS", value);
-        }
-        let output = cmd.output().expect("runs");
-        assert_eq!(output.status.code(), Some(1));
-        String::from_utf8_lossy(&[output.stdout, output.stderr].concat()).into_owned()
+        let ran = fixture("unknown-target.yaml")
+            .envs(actions.map(|value| ("GITHUB_ACTIONS", value)))
+            .output();
+        assert_eq!(ran.code, 1);
+        ran.all()
     };
     let annotated = run(Some("true"));
     assert!(
@@ -227,22 +195,19 @@ fn annotations_appear_only_under_github_actions_with_file_line_and_column() {
 
 #[test]
 fn under_strict_a_warning_is_annotated_as_an_error() {
-    let output = orchestrator(&repo_file(FIXTURES))
-        .args(["validate", "--config", "unused-target.yaml"])
+    let stderr = fixture("unused-target.yaml")
         .env("GITHUB_ACTIONS", "true")
         .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .stderr;
     assert!(
         stderr.starts_with("::warning file=unused-target.yaml,line=17,col=3,"),
         "{stderr}"
     );
-    let output = orchestrator(&repo_file(FIXTURES))
-        .args(["validate", "--strict", "--config", "unused-target.yaml"])
+    let stderr = fixture("unused-target.yaml")
+        .arg("--strict")
         .env("GITHUB_ACTIONS", "true")
         .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .stderr;
     assert!(
         stderr.starts_with("::error file=unused-target.yaml,line=17,col=3,"),
         "{stderr}"
@@ -251,20 +216,12 @@ fn under_strict_a_warning_is_annotated_as_an_error() {
 
 #[test]
 fn json_output_stays_parseable_under_github_actions() {
-    let output = orchestrator(&repo_file(FIXTURES))
-        .args([
-            "validate",
-            "--output",
-            "json",
-            "--config",
-            "many-problems-one-run.yaml",
-        ])
+    let ran = fixture("many-problems-one-run.yaml")
+        .json()
         .env("GITHUB_ACTIONS", "true")
-        .output()
-        .expect("runs");
-    let report: Value = serde_json::from_slice(&output.stdout).expect("stdout is only JSON");
-    assert_eq!(report["errors"], 4);
-    let annotations = String::from_utf8_lossy(&output.stderr);
+        .output();
+    assert_eq!(ran.json()["errors"], 4, "stdout is only JSON");
+    let annotations = &ran.stderr;
     assert_eq!(
         annotations.matches("::error file=").count(),
         4,
@@ -310,12 +267,12 @@ targets:
 fn templates_render_with_the_sample_version_and_set_values() {
     let dir = config_dir(USES_MAJOR_AND_VARS);
     let validate = |args: &[&str]| {
-        let output = orchestrator(dir.path())
-            .args(["validate", "--output", "json"])
+        let ran = Cli::in_dir(dir.path())
+            .arg("validate")
+            .json()
             .args(args)
-            .output()
-            .expect("runs");
-        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+            .output();
+        let report = ran.json();
         let paths: Vec<String> = report["problems"]
             .as_array()
             .map(|p| {
@@ -324,7 +281,7 @@ fn templates_render_with_the_sample_version_and_set_values() {
                     .collect()
             })
             .unwrap_or_default();
-        (output.status.code(), paths)
+        (Some(ran.code), paths)
     };
     assert_eq!(
         validate(&[]),
@@ -362,12 +319,9 @@ targets:
 "
     );
     let dir = config_dir(&yaml);
-    let output = orchestrator(dir.path())
-        .args(["validate", "--output", "json"])
-        .output()
-        .expect("runs");
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(output.status.code(), Some(1));
+    let ran = Cli::in_dir(dir.path()).arg("validate").json().output();
+    let report = ran.json();
+    assert_eq!(ran.code, 1);
     let problems = report["problems"].as_array().expect("problems");
     assert_eq!(problems.len(), 1, "{report:#}");
     assert_eq!(

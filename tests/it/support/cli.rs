@@ -1,6 +1,8 @@
 //! Running the real `orchestrator` binary in a clean environment.
 
+use super::FakeGitHub;
 use assert_cmd::Command;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Tokens used by tests: recognisable, so a grep over output finds any leak.
@@ -69,4 +71,168 @@ pub fn many_targets(n: usize) -> String {
         ));
     }
     yaml
+}
+
+/// "Run the binary with this config against this fake": arguments, environment and the
+/// secrets that must never be printed, then [`Cli::output`] for the exit code, both streams
+/// and the JSON report. Every test that runs the binary and reads what it said uses this.
+pub struct Cli {
+    cmd: std::process::Command,
+    secrets: Vec<String>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Cli {
+    /// The binary in a temporary directory holding `dispatch.yaml` with `yaml`.
+    pub fn with_config(yaml: &str) -> Cli {
+        let dir = config_dir(yaml);
+        let mut cli = Cli::in_dir(dir.path());
+        cli.dir = Some(dir);
+        cli
+    }
+
+    /// The binary in a copy of the repository's own dispatch.yaml ([`example_dir`]).
+    pub fn example() -> Cli {
+        let dir = example_dir();
+        let mut cli = Cli::in_dir(dir.path());
+        cli.dir = Some(dir);
+        cli
+    }
+
+    /// The binary in `dir` (which the caller keeps, e.g. for a journal across two runs).
+    pub fn in_dir(dir: &Path) -> Cli {
+        Cli {
+            cmd: orchestrator_std(dir),
+            secrets: Vec::new(),
+            dir: None,
+        }
+    }
+
+    /// `run --source SOURCE --version VERSION`.
+    pub fn release(self, source: &str, version: &str) -> Cli {
+        self.args(["run", "--source", source, "--version", version])
+    }
+
+    /// `--api-url` of the fake.
+    pub fn against(self, github: &FakeGitHub) -> Cli {
+        self.args(["--api-url", &github.base_url()])
+    }
+
+    /// `--output json`.
+    pub fn json(self) -> Cli {
+        self.args(["--output", "json"])
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Cli {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<S: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Cli {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Cli {
+        self.cmd.env(name, value);
+        self
+    }
+
+    pub fn envs<'a>(mut self, vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Cli {
+        self.cmd.envs(vars);
+        self
+    }
+
+    /// Sets `name` to `value`, a secret: `output` fails the test if either stream shows it.
+    pub fn secret(self, name: &str, value: &str) -> Cli {
+        self.forbid(value).env(name, value)
+    }
+
+    /// `output` fails the test if either stream shows `text` (a secret from elsewhere).
+    pub fn forbid(mut self, text: &str) -> Cli {
+        self.secrets.push(text.to_owned());
+        self
+    }
+
+    /// `APP_TOKEN`, the token of every target of [`many_targets`].
+    pub fn app_token(self) -> Cli {
+        self.secret("APP_TOKEN", WEBSITE_TOKEN)
+    }
+
+    /// The two tokens of the repository's own dispatch.yaml ([`Cli::example`]).
+    pub fn dot_ai_tokens(self) -> Cli {
+        self.secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+            .secret("CLI_DISPATCH_TOKEN", CLI_TOKEN)
+    }
+
+    /// Runs to the end.
+    pub fn output(mut self) -> Ran {
+        let output = self.cmd.output().expect("the binary runs");
+        let ran = Ran {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        for secret in &self.secrets {
+            assert!(
+                !ran.stdout.contains(secret.as_str()) && !ran.stderr.contains(secret.as_str()),
+                "a secret was printed:\n{}{}",
+                ran.stdout,
+                ran.stderr
+            );
+        }
+        drop(self.dir.take());
+        ran
+    }
+
+    /// Starts it with piped output, for signalling (secrets are not checked). The caller owns
+    /// the directory: use [`Cli::in_dir`].
+    pub fn spawn(mut self) -> std::process::Child {
+        assert!(
+            self.dir.is_none(),
+            "spawn a Cli::in_dir, whose directory outlives it"
+        );
+        self.cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    }
+}
+
+/// What a finished run said.
+#[derive(Debug)]
+pub struct Ran {
+    /// The exit code (-1 when a signal ended it).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// stdout as JSON (the report of `--output json`).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// One target's entry in the JSON report.
+    pub fn target(&self, name: &str) -> Value {
+        let report = self.json();
+        report["targets"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["target"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    }
+
+    /// Both streams, for failure messages and searches.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
 }

@@ -7,6 +7,7 @@ pub mod cli;
 mod fake_github;
 mod http;
 pub mod openapi;
+pub mod recorder;
 mod reply;
 mod server;
 
