@@ -31,7 +31,10 @@ pub(super) fn run(
     let mut plan = plan_stage(args, &checked, config, &release, &file, stderr)?;
     resume(args, &mut plan, stderr)?;
     let report = if args.dry_run {
-        Report::planned(&plan)
+        // Nothing needs the configuration any more: free it before the report takes the plan,
+        // so a large fan-out's configuration, plan and report are never in memory at once.
+        drop(checked);
+        Report::planned(plan)
     } else {
         deliver(args, config, &plan, stderr)?
     };
