@@ -34,4 +34,5 @@ mod settings_table;
 mod shell;
 mod support_selftest;
 mod terminal;
+mod track;
 mod validate;
