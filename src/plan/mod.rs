@@ -276,7 +276,6 @@ pub fn plan_with(
             &path,
             lookup,
             tokens,
-            &dispatch_id,
             &mut problems,
         );
         if memo.work().exhausted() {
@@ -654,6 +653,30 @@ targets:
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].code, Code::Limit);
         assert_eq!(problems[0].path, "targets.t0");
+    }
+
+    #[test]
+    fn a_tracked_target_sends_its_id_with_the_run_nonce_and_keeps_its_size_and_fingerprint() {
+        let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t, u]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true}\n  u: {repository: o/q, event_type: e, token_env: T}\n";
+        let config = config(yaml);
+        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
+        let before = planned.jobs[0].clone();
+        assert_eq!(
+            before.body["client_payload"]["dispatch_id"],
+            tracking_id(&before.dispatch_id, None)
+        );
+        planned.stamp(0xabcd_ef01);
+        let after = &planned.jobs[0];
+        let sent = format!("{}-abcdef01", before.dispatch_id);
+        assert_eq!(after.tracking_id.as_deref(), Some(sent.as_str()));
+        assert_eq!(after.body["client_payload"]["dispatch_id"], sent.as_str());
+        assert_eq!(after.encoded.len(), before.encoded.len());
+        assert_eq!(after.fingerprint, before.fingerprint);
+        assert_eq!(planned.jobs[1].tracking_id, None);
+        assert_eq!(
+            planned.jobs[1].body["client_payload"].get("dispatch_id"),
+            None
+        );
     }
 
     #[test]

@@ -76,9 +76,14 @@ pub(super) fn render(
     path: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     tokens: Tokens,
-    dispatch_id: &str,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
+    // The target's stable id, as its templates see it (`{{dispatch_id}}`).
+    let dispatch_id = memo.context().data()["dispatch_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let dispatch_id = dispatch_id.as_str();
     let templates = &config.templates;
     let mut failed: Vec<TemplateProblem> = Vec::new();
     let rendered = match &target.action {
