@@ -39,6 +39,10 @@ pub struct Summary {
     pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// GET requests made to find and follow workflow runs (after a real run; 0 when no run
+    /// was followed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_requests: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +55,10 @@ pub struct TargetReport {
     /// delivered target again when its request has changed since.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// `track: true`: the id sent in `client_payload.dispatch_id` (new in every run), which
+    /// the run's title carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_id: Option<String>,
     pub kind: &'static str,
     /// `owner/name`, or a webhook's host.
     pub destination: String,
@@ -350,6 +358,7 @@ fn job_report(job: &Job) -> TargetReport {
         target: job.target.clone(),
         dispatch_id: Some(job.dispatch_id.clone()),
         fingerprint: Some(job.fingerprint.clone()),
+        tracking_id: job.tracking_id.clone(),
         kind: job.kind.as_str(),
         destination: job.destination.clone(),
         label: Some(job.label.clone()),
@@ -367,6 +376,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         target: skip.target.clone(),
         dispatch_id: None,
         fingerprint: None,
+        tracking_id: None,
         kind: skip.kind.as_str(),
         destination: skip.destination.clone(),
         label: None,

@@ -14,6 +14,7 @@
 mod machine;
 mod parse;
 mod server;
+mod waits;
 mod workload;
 
 use clap::Parser;
@@ -75,6 +76,19 @@ struct Options {
     /// file (issue 11), for each --targets.
     #[arg(long)]
     parse_only: bool,
+    /// Only the wait-at-scale scenario (issue 12): --wait-runs tracked runs in --wait-repos
+    /// repositories, each completing --wait-run-secs after its dispatch.
+    #[arg(long)]
+    waits: bool,
+    #[arg(long, default_value_t = 500)]
+    wait_runs: usize,
+    #[arg(long, default_value_t = 50)]
+    wait_repos: usize,
+    #[arg(long, default_value_t = 600)]
+    wait_run_secs: u64,
+    /// `--poll-interval-ms` for the wait scenario (default: the binary's own, 5 s).
+    #[arg(long)]
+    wait_poll_ms: Option<u64>,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -102,6 +116,18 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if !binary.exists() {
         return Err(format!("no binary at {}", binary.display()));
+    }
+    if options.waits {
+        let scenario = waits::Scenario {
+            repos: options.wait_repos,
+            runs: options.wait_runs,
+            run_secs: options.wait_run_secs,
+            poll_ms: options.wait_poll_ms,
+        };
+        let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
+        let figures = waits::measure(&binary, scratch.path(), &scenario)?;
+        waits::print(&scenario, &figures);
+        return Ok(());
     }
     if options.concurrency.contains(&0) || options.rate_requests == 0 {
         return Err("--concurrency and --rate-requests must be at least 1".into());

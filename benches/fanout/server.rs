@@ -294,11 +294,11 @@ impl Shared {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn content_length(head: &[u8]) -> usize {
+pub fn content_length(head: &[u8]) -> usize {
     let head = String::from_utf8_lossy(head);
     head.split("\r\n")
         .filter_map(|line| line.split_once(':'))

@@ -5,12 +5,13 @@ use super::{env_var, under_actions, CliError};
 use crate::auth::{AppCredentials, AppTarget, AppTokens, AuthError, PrivateKey};
 use crate::cli::RunArgs;
 use crate::config::{Config, KeySource};
-use crate::dispatch::wait::{wait_for_runs, WaitOptions};
+use crate::dispatch::budget::ReadBudgets;
+use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
 use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status};
 use crate::exit::Exit;
 use crate::journal::{Journal, JournalError};
 use crate::logging::{All, Log};
-use crate::plan::{Job, Plan};
+use crate::plan::Plan;
 use crate::report::Report;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,8 +60,18 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
         None => github,
     };
     let started = Instant::now();
+    waits.since = Some(std::time::SystemTime::now());
+    let budgets = ReadBudgets::default();
     let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args));
-    let sent = send(&github, plan, delivery, journal.as_ref(), waits, &progress);
+    let sent = send(
+        &github,
+        plan,
+        delivery,
+        journal.as_ref(),
+        waits,
+        &budgets,
+        &progress,
+    );
     progress.finish();
     let (outcomes, interrupted) = sent?;
     let journal_error = journal.as_ref().and_then(|j| j.check().err());
@@ -71,8 +82,10 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
         )
         .count();
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut report = Report::finished(plan, &outcomes, elapsed_ms, interrupted);
+    report.summary.read_requests = Some(budgets.reads());
     Ok(Sent {
-        report: Report::finished(plan, &outcomes, elapsed_ms, interrupted),
+        report,
         not_waited,
         journal_error,
         token_expirations: github.token_expirations(),
@@ -155,6 +168,7 @@ fn send(
     delivery: Delivery,
     journal: Option<&Journal>,
     waits: WaitOptions,
+    budgets: &ReadBudgets,
     progress: &crate::progress::Progress,
 ) -> Result<(Vec<Outcome>, bool), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -180,7 +194,7 @@ fn send(
         let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
         if !cancel.is_cancelled() {
             tokio::select! {
-                _ = wait_for_runs(github, &plan.jobs, &mut outcomes, waits) => {}
+                _ = wait_for_runs(github, &plan.jobs, &mut outcomes, waits, budgets) => {}
                 _ = cancel.cancelled() => {}
             }
         }
@@ -195,23 +209,6 @@ fn send(
         let _ = crate::actions::end_group(&mut std::io::stderr());
     }
     sent
-}
-
-/// After a signal, every run `--wait` should have followed that had not completed is marked
-/// as not waited for: an interrupted wait is neither success nor failure.
-fn interrupt_waits(jobs: &[Job], outcomes: &mut [Outcome], waits: WaitOptions) {
-    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
-        let Status::Delivered { run: Some(run), .. } = &mut outcome.status else {
-            continue;
-        };
-        let Some(workflow) = &job.workflow else {
-            continue;
-        };
-        let wanted = waits.all || workflow.wait;
-        if wanted && run.id.is_some() && run.status.as_deref() != Some("completed") {
-            run.interrupt_wait();
-        }
-    }
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM: stop starting requests, let those in flight finish and be

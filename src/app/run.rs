@@ -30,6 +30,8 @@ pub(super) fn run(
     let release = release(args, config, stderr)?;
     let mut plan = plan_stage(args, &checked, config, &release, &file, stderr)?;
     resume(args, &mut plan, stderr)?;
+    // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
+    plan.stamp(fastrand::u32(..));
     let report = if args.dry_run {
         // Nothing needs the configuration any more: free it before the report takes the plan,
         // so a large fan-out's configuration, plan and report are never in memory at once.

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 /// GitHub's limit on a workflow_dispatch's inputs.
 pub const MAX_WORKFLOW_INPUTS: usize = 25;
+/// The `client_payload` key that carries a tracked target's per-send id.
+pub const TRACKING_KEY: &str = "dispatch_id";
 /// The header a webhook signature goes in unless the target names another.
 pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 
@@ -19,6 +21,8 @@ pub enum Action {
     RepositoryDispatch {
         event_type: Text,
         client_payload: PayloadTemplate,
+        /// `track: true`: `dispatch_id` goes into the payload and the run is followed.
+        track: bool,
     },
     WorkflowDispatch {
         workflow: String,
@@ -70,6 +74,7 @@ pub fn required_keys(kind: &str) -> &'static [&'static str] {
 const KIND_KEYS: &[(&str, TargetKind)] = &[
     ("event_type", TargetKind::RepositoryDispatch),
     ("client_payload", TargetKind::RepositoryDispatch),
+    ("track", TargetKind::RepositoryDispatch),
     ("workflow", TargetKind::WorkflowDispatch),
     ("ref", TargetKind::WorkflowDispatch),
     ("inputs", TargetKind::WorkflowDispatch),
@@ -123,6 +128,7 @@ fn has_key(t: &Target, key: &str) -> bool {
     match key {
         "event_type" => t.event_type.is_some(),
         "client_payload" => !t.client_payload.is_empty(),
+        "track" => t.track.is_some(),
         "workflow" => t.workflow.is_some(),
         "ref" => t.git_ref.is_some(),
         "inputs" => !t.inputs.is_empty(),
@@ -172,17 +178,8 @@ fn repository_dispatch(
         }
     };
     let payload_path = join(path, "client_payload");
-    let count = target.client_payload.len();
-    if count > MAX_PAYLOAD_PROPERTIES {
-        out.push(
-            Diagnostic::error(
-                Code::PayloadLimit,
-                &payload_path,
-                format!("client_payload has {count} top-level keys; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}"),
-            )
-            .with_help("group related values under one key, e.g. `release: {version: ..., tag: ...}`"),
-        );
-    }
+    let track = target.track.unwrap_or(false);
+    payload_keys(target, track, &payload_path, out);
     let payload = Value::Object(target.client_payload.clone());
     let client_payload = templates.payload(&payload_path, &payload, problems);
     Some(Compiled {
@@ -191,8 +188,40 @@ fn repository_dispatch(
         action: Action::RepositoryDispatch {
             event_type: event_type?,
             client_payload,
+            track,
         },
     })
+}
+
+/// GitHub's limit on `client_payload`'s top-level keys, counting the `dispatch_id` that
+/// `track: true` adds, which must not be written by hand as well.
+fn payload_keys(target: &Target, track: bool, payload_path: &str, out: &mut Vec<Diagnostic>) {
+    let count = target.client_payload.len() + usize::from(track);
+    if count > MAX_PAYLOAD_PROPERTIES {
+        let added = if track {
+            " (with the `dispatch_id` that `track: true` adds)"
+        } else {
+            ""
+        };
+        out.push(
+            Diagnostic::error(
+                Code::PayloadLimit,
+                payload_path,
+                format!("client_payload has {count} top-level keys{added}; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}"),
+            )
+            .with_help("group related values under one key, e.g. `release: {version: ..., tag: ...}`"),
+        );
+    }
+    if track && target.client_payload.contains_key(TRACKING_KEY) {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                join(payload_path, TRACKING_KEY),
+                format!("`{TRACKING_KEY}` is added by `track: true`, so it cannot be set here too"),
+            )
+            .with_help("remove this key (the receiver reads `github.event.client_payload.dispatch_id` all the same), or turn `track` off"),
+        );
+    }
 }
 
 fn workflow_dispatch(

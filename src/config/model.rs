@@ -293,6 +293,15 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     #[schemars(title = "Client payload", extend("maxProperties" = 10))]
     pub client_payload: Map<String, Value>,
+    /// `repository_dispatch`: follow the run the event starts. Adds `dispatch_id` to
+    /// `client_payload` (so it counts toward the 10 keys), a value unique to this send; after
+    /// sending, orchestrator finds the run whose title carries it (the receiving workflow needs
+    /// `run-name: ... ${{ github.event.client_payload.dispatch_id }}`), reports its URL, and
+    /// with `run --wait` waits for its conclusion. The token also needs Actions: read on the
+    /// repository. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Track the run")]
+    pub track: Option<bool>,
     /// `workflow_dispatch`: the workflow's file name (e.g. `release.yml`) or numeric id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Workflow", length(min = 1, max = 255))]

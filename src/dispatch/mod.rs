@@ -5,6 +5,7 @@
 //! implements it over HTTP, and tests can put a recording fake in its place. The [`Observer`]
 //! hears every step (the journal and the logs are observers).
 
+pub mod budget;
 pub mod pacing;
 pub mod retry;
 pub mod sender;

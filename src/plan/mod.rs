@@ -4,7 +4,7 @@
 use crate::config::model::TargetKind;
 mod request;
 
-use crate::config::kinds::{Action, WebhookUrl};
+use crate::config::kinds::{Action, WebhookUrl, TRACKING_KEY};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
 use crate::policy::RetryPolicy;
@@ -61,6 +61,12 @@ pub struct Job {
     /// The body encoded once, checked against GitHub's size limit and sent as it is.
     pub encoded: bytes::Bytes,
     pub workflow: Option<WorkflowCall>,
+    /// `track: true`: the id sent in `client_payload.dispatch_id`, by which the run it starts
+    /// is found. It is [`Job::dispatch_id`] plus a nonce [`Plan::stamp`] sets for each run
+    /// of orchestrator, so a re-run never finds the run an earlier send started; until
+    /// stamped, the nonce is zeros (and the fingerprint is of that request, the same in
+    /// every run).
+    pub tracking_id: Option<String>,
     pub token_env: Option<String>,
     /// `None` in a dry run where the variable is unset, for webhooks without a token, and for
     /// GitHub App targets until the sender mints their token.
@@ -76,6 +82,28 @@ pub struct Job {
 }
 
 impl Plan {
+    /// Gives every tracked job this run's nonce: its `tracking_id` and the
+    /// `client_payload.dispatch_id` it sends become `{dispatch_id}-{nonce:08x}`. The body keeps
+    /// its size; the fingerprint stays that of the unstamped request, so `--resume` and
+    /// `--retry-failed` recognise a target whatever the nonce.
+    pub fn stamp(&mut self, nonce: u32) {
+        for job in &mut self.jobs {
+            if job.tracking_id.is_none() {
+                continue;
+            }
+            let id = tracking_id(&job.dispatch_id, Some(nonce));
+            if let Some(payload) = job
+                .body
+                .get_mut("client_payload")
+                .and_then(Value::as_object_mut)
+            {
+                payload.insert(TRACKING_KEY.into(), Value::String(id.clone()));
+            }
+            job.encoded = request::encode(&job.body);
+            job.tracking_id = Some(id);
+        }
+    }
+
     /// Moves the jobs for which `reason` says why into `skipped` (e.g. those an earlier run
     /// delivered).
     pub fn set_aside(&mut self, reason: impl Fn(&Job) -> Option<String>) {
@@ -299,6 +327,7 @@ pub fn plan_with(
             body: rendered.body,
             encoded: rendered.encoded,
             workflow: rendered.workflow,
+            tracking_id: rendered.tracking_id,
             token_env: target.token_env.clone(),
             token,
             app: target.app.clone(),
@@ -373,6 +402,7 @@ fn reads_values(templates: &crate::render::Templates, target: &TargetSpec) -> bo
         Action::RepositoryDispatch {
             event_type,
             client_payload,
+            ..
         } => {
             texts.push(event_type);
             texts.extend(client_payload.texts());
@@ -403,6 +433,12 @@ pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
         .chain_update(target)
         .finalize();
     hex::encode(&digest[..8])
+}
+
+/// The id a tracked target sends: the stable [`dispatch_id`] and a per-run nonce (zeros
+/// until [`Plan::stamp`]), always the same length.
+pub fn tracking_id(dispatch_id: &str, nonce: Option<u32>) -> String {
+    format!("{dispatch_id}-{:08x}", nonce.unwrap_or(0))
 }
 
 /// SHA-256 over the method, the URL and the encoded body, each preceded by its length so no
@@ -617,6 +653,30 @@ targets:
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].code, Code::Limit);
         assert_eq!(problems[0].path, "targets.t0");
+    }
+
+    #[test]
+    fn a_tracked_target_sends_its_id_with_the_run_nonce_and_keeps_its_size_and_fingerprint() {
+        let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t, u]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true}\n  u: {repository: o/q, event_type: e, token_env: T}\n";
+        let config = config(yaml);
+        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
+        let before = planned.jobs[0].clone();
+        assert_eq!(
+            before.body["client_payload"]["dispatch_id"],
+            tracking_id(&before.dispatch_id, None)
+        );
+        planned.stamp(0xabcd_ef01);
+        let after = &planned.jobs[0];
+        let sent = format!("{}-abcdef01", before.dispatch_id);
+        assert_eq!(after.tracking_id.as_deref(), Some(sent.as_str()));
+        assert_eq!(after.body["client_payload"]["dispatch_id"], sent.as_str());
+        assert_eq!(after.encoded.len(), before.encoded.len());
+        assert_eq!(after.fingerprint, before.fingerprint);
+        assert_eq!(planned.jobs[1].tracking_id, None);
+        assert_eq!(
+            planned.jobs[1].body["client_payload"].get("dispatch_id"),
+            None
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Rendering one target's request for one release: method, URL, headers and body, per kind.
 
 use super::{Tokens, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
-use crate::config::kinds::{url_problem, Action, WebhookUrl};
+use crate::config::kinds::{url_problem, Action, WebhookUrl, TRACKING_KEY};
 use crate::config::{Config, TargetSpec};
 use crate::diagnostic::{join, Code, Diagnostic};
 use crate::render::{Memo, TemplateProblem};
@@ -57,6 +57,8 @@ pub struct WorkflowCall {
 
 /// A rendered request.
 pub struct Rendered {
+    /// `track: true`: the id in `client_payload.dispatch_id`.
+    pub tracking_id: Option<String>,
     pub method: &'static str,
     pub url: JobUrl,
     /// A short description for reports: the event type, `workflow@ref`, or the method.
@@ -76,24 +78,39 @@ pub(super) fn render(
     tokens: Tokens,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
+    // The target's stable id, as its templates see it (`{{dispatch_id}}`).
+    let dispatch_id = memo.context().data()["dispatch_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let dispatch_id = dispatch_id.as_str();
     let templates = &config.templates;
     let mut failed: Vec<TemplateProblem> = Vec::new();
     let rendered = match &target.action {
         Action::RepositoryDispatch {
             event_type,
             client_payload,
+            track,
         } => {
             let event_type = templates
                 .render_text(event_type, memo)
                 .map_err(|p| failed.push(p))
                 .unwrap_or_default();
-            let payload = templates.render_payload(client_payload, memo, &mut failed);
+            let mut payload = templates.render_payload(client_payload, memo, &mut failed);
+            if let (true, Some(map)) = (*track, payload.as_object_mut()) {
+                // Sized as the stamped id will be, so the body's size is checked as sent.
+                map.insert(
+                    TRACKING_KEY.into(),
+                    json!(super::tracking_id(dispatch_id, None)),
+                );
+            }
             if failed.is_empty() {
                 check_event_type(path, &event_type, problems);
             }
             let repository = target.repository.as_ref()?;
             let body = json!({ "event_type": event_type, "client_payload": payload });
             Rendered {
+                tracking_id: track.then(|| super::tracking_id(dispatch_id, None)),
                 method: "POST",
                 url: JobUrl::Public(target.api_url.dispatches(repository)),
                 label: event_type,
@@ -132,6 +149,7 @@ pub(super) fn render(
             }
             let body = Value::Object(body);
             Rendered {
+                tracking_id: None,
                 method: "POST",
                 url: JobUrl::Public(format!(
                     "{}/repos/{}/{}/actions/workflows/{workflow}/dispatches",
@@ -204,6 +222,7 @@ pub(super) fn render(
                 }
             }
             Rendered {
+                tracking_id: None,
                 method: method.as_str(),
                 url,
                 label: method.as_str().to_owned(),
@@ -340,7 +359,7 @@ fn fed_by(data: &Value, bad: &dyn Fn(&str) -> bool) -> Vec<String> {
     names
 }
 
-fn encode(body: &Value) -> Bytes {
+pub(super) fn encode(body: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(body).unwrap_or_default())
 }
 

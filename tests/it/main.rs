@@ -38,4 +38,5 @@ mod settings_table;
 mod shell;
 mod support_selftest;
 mod terminal;
+mod track;
 mod validate;
