@@ -4,10 +4,17 @@ use crate::config::model::Settings;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `orchestrator --version`: the crate's version, and the commit it was built from when known
+/// (see build.rs), e.g. `orchestrator 0.1.0 (0c691ff1a2b3)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    env!("ORCHESTRATOR_VERSION_SUFFIX")
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "orchestrator",
-    version,
+    version = VERSION,
     about = "Turn one release into every downstream dispatch it should cause",
     long_about = "Reads dispatch.yaml, renders a repository_dispatch event for every target the \
 released source feeds, sends them concurrently and reports each one: delivered, failed (with \

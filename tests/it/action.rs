@@ -1,9 +1,14 @@
-//! action.yml, the composite GitHub Action: every flag it passes exists, every output it
-//! declares is one the binary writes, and its run step works against the real binary.
+//! action.yml, the composite GitHub Action: every input is used, every flag it passes exists,
+//! every output it declares is one the binary writes, and its install and run steps work as a
+//! runner would run them: the verified prebuilt binary from a (loopback) release, then the
+//! command.
 
+use crate::install::fake_release::{asset_name, host_target, sha256_hex, Releases, VERSION};
 use crate::support::cli::{example_dir, repo_file};
 use clap::CommandFactory;
 use serde_yaml::Value;
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn action() -> Value {
     let text = std::fs::read_to_string(repo_file("action.yml")).expect("action.yml");
@@ -26,51 +31,132 @@ fn script(action: &Value) -> String {
         .to_owned()
 }
 
+fn steps(action: &Value) -> &Vec<Value> {
+    action["runs"]["steps"].as_sequence().expect("steps")
+}
+
+/// The script of the `run` step's arm for `command` (between `command)` and `;;`).
+fn arm(script: &str, command: &str) -> String {
+    let start = script
+        .find(&format!("  {command})"))
+        .unwrap_or_else(|| panic!("the run step has no `{command})` arm"));
+    let rest = &script[start..];
+    rest[..rest.find(";;").expect("the arm ends")].to_owned()
+}
+
+fn long_flags(script: &str) -> Vec<String> {
+    script
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|w| w.starts_with("--"))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn the_action_is_composite_with_the_documented_inputs() {
     let action = action();
     assert_eq!(action["runs"]["using"], "composite");
     let inputs = &action["inputs"];
-    assert_eq!(inputs["source"]["required"], true);
-    assert_eq!(inputs["version"]["required"], true);
+    assert_eq!(inputs["command"]["default"], "run");
+    assert_eq!(inputs["source"]["default"], "");
+    assert_eq!(inputs["version"]["default"], "");
     assert_eq!(inputs["config"]["default"], "dispatch.yaml");
     assert_eq!(inputs["dry-run"]["default"], "false");
     assert_eq!(inputs["args"]["default"], "");
-    let cache = step(&action, "cache");
-    assert_eq!(cache["with"]["path"], "~/.cargo/bin/orchestrator");
-    assert!(cache["with"]["key"]
-        .as_str()
-        .unwrap()
-        .contains("github.action_ref"));
+    assert_eq!(inputs["install"]["default"], "prebuilt");
+    assert_eq!(inputs["orchestrator-version"]["default"], "");
+    let uses: Vec<&str> = steps(&action)
+        .iter()
+        .filter_map(|s| s["uses"].as_str())
+        .collect();
+    assert!(
+        uses.is_empty(),
+        "the action needs no other action: {uses:?}"
+    );
+}
+
+/// Every input reaches a step's environment, and that step's script reads the variable.
+#[test]
+fn every_input_is_used() {
+    let action = action();
+    for (name, _) in action["inputs"].as_mapping().expect("inputs") {
+        let name = name.as_str().unwrap();
+        let wanted = format!("${{{{ inputs.{name} }}}}");
+        let used = steps(&action).iter().any(|step| {
+            let script = step["run"].as_str().unwrap_or_default();
+            step["env"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .any(|(var, value)| {
+                    value.as_str() == Some(wanted.as_str())
+                        && script.contains(&format!("\"${}\"", var.as_str().unwrap()))
+                })
+        });
+        assert!(used, "input {name} is never read by a step");
+    }
 }
 
 #[test]
-fn every_flag_the_action_passes_is_accepted_by_run() {
+fn every_flag_the_action_passes_is_accepted_by_its_command() {
     let cli = orchestrator::cli::Cli::command();
-    let run = cli.find_subcommand("run").expect("run subcommand");
     let script = script(&action());
-    let flags: Vec<&str> = script
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
-        .filter(|w| w.starts_with("--"))
-        .collect();
-    for expected in ["--config", "--source", "--version", "--report", "--dry-run"] {
-        assert!(
-            flags.contains(&expected),
-            "the action does not pass {expected}"
-        );
-    }
-    for flag in flags {
-        let long = flag.trim_start_matches("--");
-        assert!(
-            run.get_arguments().any(|a| a.get_long() == Some(long)),
-            "`orchestrator run` has no {flag}"
-        );
+    for (command, expected) in [
+        (
+            "run",
+            &["--config", "--source", "--version", "--report", "--dry-run"][..],
+        ),
+        ("validate", &["--config"][..]),
+        ("check", &["--config", "--source"][..]),
+    ] {
+        let flags = long_flags(&arm(&script, command));
+        for flag in expected {
+            assert!(
+                flags.iter().any(|f| f == flag),
+                "the action does not pass {flag} to {command}"
+            );
+        }
+        // `check` is being written (issue 12): its flags are checked once it exists.
+        let Some(sub) = cli.find_subcommand(command) else {
+            eprintln!("not checked: this build has no `orchestrator {command}`");
+            continue;
+        };
+        for flag in flags {
+            let long = flag.trim_start_matches("--");
+            assert!(
+                sub.get_arguments().any(|a| a.get_long() == Some(long)),
+                "`orchestrator {command}` has no {flag}"
+            );
+        }
     }
     assert!(script.contains("\"$RUNNER_TEMP/orchestrator-report.json\""));
-    assert!(
-        !script.contains("${{"),
-        "inputs reach the script through env, never pasted in"
-    );
+    for step in steps(&action()) {
+        assert!(
+            !step["run"].as_str().unwrap_or_default().contains("${{"),
+            "inputs reach the scripts through env, never pasted in"
+        );
+    }
+}
+
+/// macOS runners have bash 3.2, where an empty "${a[@]}" under `set -u` is an unbound
+/// variable: an array that may be empty is expanded as ${a[@]+"${a[@]}"}.
+#[test]
+fn no_script_expands_a_possibly_empty_array_bare() {
+    for step in steps(&action()) {
+        let script = step["run"].as_str().unwrap_or_default();
+        let empty_arrays = script
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter_map(|w| w.strip_suffix("=()"));
+        for name in empty_arrays {
+            let bare = format!("\"${{{name}[@]}}\"");
+            let guarded = format!("${{{name}[@]+{bare}}}");
+            assert_eq!(
+                script.matches(&bare).count(),
+                script.matches(&guarded).count(),
+                "{name} may be empty and is expanded without the bash 3.2 guard"
+            );
+        }
+    }
 }
 
 #[test]
@@ -96,41 +182,68 @@ fn every_declared_output_is_written_by_the_binary() {
     }
 }
 
+/// A step's script run by bash as the runner runs it: a clean environment, GitHub's variables
+/// for `runner` (a temporary directory: RUNNER_TEMP, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), and
+/// the step's inputs as its `env:` maps them.
+fn run_step(id: &str, runner: &Path, cwd: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(step(&action(), id)["run"].as_str().expect("a script"))
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", runner.join("home"))
+        .env("TMPDIR", std::env::temp_dir())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", runner.join("outputs"))
+        .env("GITHUB_STEP_SUMMARY", runner.join("summary.md"))
+        .env("RUNNER_TEMP", runner);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Where the install step puts the binary, and where the run step runs it from.
+fn installed(runner: &Path) -> std::path::PathBuf {
+    runner.join("orchestrator/bin/orchestrator")
+}
+
 /// The run step's script, with the action's inputs, against the real binary in a simulated
 /// runner: a dry run of this repository's own dispatch.yaml.
 #[test]
 fn the_run_step_works_as_the_runner_would_run_it() {
     let dir = example_dir();
     let runner = tempfile::tempdir().unwrap();
-    let home = runner.path().join("home");
-    std::fs::create_dir_all(home.join(".cargo/bin")).unwrap();
+    std::fs::create_dir_all(installed(runner.path()).parent().unwrap()).unwrap();
     std::fs::copy(
         assert_cmd::cargo::cargo_bin("orchestrator"),
-        home.join(".cargo/bin/orchestrator"),
+        installed(runner.path()),
     )
     .unwrap();
-    let outputs = runner.path().join("outputs");
-    let summary = runner.path().join("summary.md");
-    let output = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(script(&action()))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_OUTPUT", &outputs)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("RUNNER_TEMP", runner.path())
-        .env("INPUT_SOURCE", "dot-ai")
-        .env("INPUT_VERSION", "v1.2.3")
-        .env("INPUT_CONFIG", "dispatch.yaml")
-        .env("INPUT_DRY_RUN", "true")
-        .env("INPUT_ARGS", "--set channel=stable  --no-progress")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let written = std::fs::read_to_string(&outputs).unwrap();
+    let output = run_step(
+        "run",
+        runner.path(),
+        dir.path(),
+        &[
+            ("INPUT_COMMAND", "run"),
+            ("INPUT_SOURCE", "dot-ai"),
+            ("INPUT_VERSION", "v1.2.3"),
+            ("INPUT_CONFIG", "dispatch.yaml"),
+            ("INPUT_DRY_RUN", "true"),
+            ("INPUT_ARGS", "--set channel=stable  --no-progress"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let written = std::fs::read_to_string(runner.path().join("outputs")).unwrap();
     let report = runner.path().join("orchestrator-report.json");
     assert!(
         written.contains(&format!("report={}", report.display())),
@@ -141,9 +254,158 @@ fn the_run_step_works_as_the_runner_would_run_it() {
         serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["summary"]["planned"], 2);
-    let summary = std::fs::read_to_string(&summary).unwrap();
+    let summary = std::fs::read_to_string(runner.path().join("summary.md")).unwrap();
     assert!(
         summary.contains("### orchestrator dry run: dot-ai 1.2.3"),
         "{summary}"
     );
+}
+
+/// The action's own checkout, as the runner lays it at GITHUB_ACTION_PATH: install.sh, and a
+/// Cargo.toml whose version is the fake release's.
+fn action_checkout() -> tempfile::TempDir {
+    let checkout = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(checkout.path().join("scripts")).unwrap();
+    std::fs::copy(
+        repo_file("scripts/install.sh"),
+        checkout.path().join("scripts/install.sh"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(repo_file("Cargo.toml"))
+        .unwrap()
+        .replacen(
+            &format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
+            &format!("version = \"{VERSION}\""),
+            1,
+        );
+    std::fs::write(checkout.path().join("Cargo.toml"), manifest).unwrap();
+    checkout
+}
+
+fn install_step(
+    releases: &Releases,
+    checkout: &Path,
+    runner: &Path,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut all = vec![
+        ("GITHUB_ACTION_PATH", checkout.to_str().unwrap()),
+        ("ORCHESTRATOR_RELEASE_URL", releases.base.as_str()),
+        ("ORCHESTRATOR_RETRY_DELAY", "0"),
+        ("INPUT_INSTALL", "prebuilt"),
+        ("INPUT_ORCHESTRATOR_VERSION", ""),
+        ("ACTION_REF", "v1"),
+    ];
+    all.retain(|(name, _)| !env.iter().any(|(n, _)| n == name));
+    all.extend_from_slice(env);
+    run_step("install", runner, checkout, &all)
+}
+
+/// `uses: owner/orchestrator@v1`: the install step takes the version from the action's
+/// Cargo.toml, installs the verified release binary into RUNNER_TEMP, and the run step runs
+/// `validate` with it.
+#[test]
+fn the_action_installs_the_verified_release_binary_and_runs_validate_with_it() {
+    if host_target().is_none() {
+        eprintln!("skipped: no release asset for this machine's OS/arch");
+        return;
+    }
+    let releases = Releases::published();
+    let checkout = action_checkout();
+    let runner = tempfile::tempdir().unwrap();
+    let output = install_step(&releases, checkout.path(), runner.path(), &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("orchestrator {}", env!("CARGO_PKG_VERSION"))),
+        "the step prints the installed version: {}",
+        text(&output)
+    );
+    assert_eq!(releases.requests_for(&asset_name()), 1);
+
+    let dir = example_dir();
+    let output = run_step(
+        "run",
+        runner.path(),
+        dir.path(),
+        &[
+            ("INPUT_COMMAND", "validate"),
+            ("INPUT_SOURCE", ""),
+            ("INPUT_VERSION", ""),
+            ("INPUT_CONFIG", "dispatch.yaml"),
+            ("INPUT_DRY_RUN", "false"),
+            ("INPUT_ARGS", ""),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+/// A version tag as the action's ref wins over Cargo.toml, and checksums committed at
+/// checksums/v<version>.sha256 must match as well as the release's SHA256SUMS.
+#[test]
+fn checksums_committed_for_the_actions_version_must_match_the_download() {
+    if host_target().is_none() {
+        eprintln!("skipped: no release asset for this machine's OS/arch");
+        return;
+    }
+    let releases = Releases::published();
+    let checkout = action_checkout();
+    std::fs::create_dir_all(checkout.path().join("checksums")).unwrap();
+    std::fs::write(
+        checkout.path().join(format!("checksums/v{VERSION}.sha256")),
+        format!(
+            "{}  {}\n",
+            sha256_hex(b"not what was released"),
+            asset_name()
+        ),
+    )
+    .unwrap();
+    let runner = tempfile::tempdir().unwrap();
+    let tag = format!("v{VERSION}");
+    let output = install_step(
+        &releases,
+        checkout.path(),
+        runner.path(),
+        &[("ACTION_REF", tag.as_str())],
+    );
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+    assert!(
+        text(&output).contains("pinned checksums"),
+        "{}",
+        text(&output)
+    );
+    assert!(!installed(runner.path()).exists());
+}
+
+#[test]
+fn an_unknown_install_or_command_input_is_refused_with_exit_2() {
+    let runner = tempfile::tempdir().unwrap();
+    let checkout = action_checkout();
+    let releases = Releases::empty();
+    let output = install_step(
+        &releases,
+        checkout.path(),
+        runner.path(),
+        &[("INPUT_INSTALL", "brew")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("::error title=orchestrator::the install input must be"));
+    assert_eq!(releases.requests(), 0);
+
+    let base = [
+        ("INPUT_SOURCE", ""),
+        ("INPUT_VERSION", ""),
+        ("INPUT_CONFIG", "dispatch.yaml"),
+        ("INPUT_DRY_RUN", "false"),
+        ("INPUT_ARGS", ""),
+    ];
+    for (command, message) in [
+        ("deploy", "the command input must be run, validate or check"),
+        ("run", "command run needs the source and version inputs"),
+    ] {
+        let mut env = base.to_vec();
+        env.push(("INPUT_COMMAND", command));
+        let output = run_step("run", runner.path(), runner.path(), &env);
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(text(&output).contains(message), "{}", text(&output));
+    }
 }

@@ -25,6 +25,7 @@ mod dry_run;
 mod faults;
 mod hostile;
 mod init;
+mod install;
 mod interrupt;
 mod kinds;
 mod markdown;

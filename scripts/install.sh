@@ -1,0 +1,201 @@
+#!/bin/sh
+# Install a prebuilt, verified orchestrator binary (POSIX sh: dash, bash, busybox, macOS sh).
+#
+#   install.sh --version 0.2.0 [--to DIR] [--checksums FILE]
+#
+# Downloads orchestrator-<target>.tar.gz (.zip on Windows) and SHA256SUMS from
+#   ${ORCHESTRATOR_RELEASE_URL:-https://github.com/vfarcic/orchestrator/releases/download}/v<VERSION>/
+# checks the asset's SHA-256 against its line in SHA256SUMS and, with --checksums FILE (what the
+# GitHub Action passes: checksums committed in its repository), against that file too, and only
+# then moves the binary into DIR (default ~/.local/bin) with one rename. On any failure nothing
+# is installed and an existing orchestrator in DIR is left as it was.
+#
+# Exit codes:
+#   0  installed
+#   2  usage: an unknown option, no --version, a malformed version
+#   3  this OS or CPU has no prebuilt binary (build from source: cargo install --locked orchestrator)
+#   4  download failed: the asset or SHA256SUMS is missing (HTTP 404), or the server kept
+#      failing after every retry, or neither curl nor wget is installed
+#   5  verification failed: the asset's SHA-256 differs from SHA256SUMS or the pinned
+#      checksums, or it has no (or no well-formed) line there
+#   6  could not install: DIR not writable, the archive holds no binary
+#
+# Environment (all optional):
+#   ORCHESTRATOR_RELEASE_URL      where releases are downloaded from (a mirror, or a test server)
+#   ORCHESTRATOR_OS, ORCHESTRATOR_ARCH
+#                                 used instead of `uname -s` / `uname -m` (e.g. Linux, x86_64)
+#   ORCHESTRATOR_DOWNLOAD_ATTEMPTS  tries per file on a 5xx, 429 or network error (default 4)
+#   ORCHESTRATOR_RETRY_DELAY      seconds before the first retry, doubled after each (default 2)
+set -eu
+
+RELEASE_URL=${ORCHESTRATOR_RELEASE_URL:-https://github.com/vfarcic/orchestrator/releases/download}
+ATTEMPTS=${ORCHESTRATOR_DOWNLOAD_ATTEMPTS:-4}
+DELAY=${ORCHESTRATOR_RETRY_DELAY:-2}
+
+say() { printf 'orchestrator install: %s\n' "$*" >&2; }
+die() {
+    code=$1
+    shift
+    say "error: $*"
+    exit "$code"
+}
+
+usage() {
+    sed -n '2,5p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' >&2 || true
+}
+
+version=""
+dir="${HOME:-.}/.local/bin"
+pinned=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        --version) [ $# -ge 2 ] || die 2 "--version needs a value"; version=$2; shift 2 ;;
+        --version=*) version=${1#--version=}; shift ;;
+        --to) [ $# -ge 2 ] || die 2 "--to needs a directory"; dir=$2; shift 2 ;;
+        --to=*) dir=${1#--to=}; shift ;;
+        --checksums) [ $# -ge 2 ] || die 2 "--checksums needs a file"; pinned=$2; shift 2 ;;
+        --checksums=*) pinned=${1#--checksums=}; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) die 2 "unknown option '$1' (usage: install.sh --version V [--to DIR] [--checksums FILE])" ;;
+    esac
+done
+
+[ -n "$version" ] || die 2 "name the version to install: --version 0.1.0 (the releases page lists them)"
+version=${version#v}
+case $version in
+    *[!0-9A-Za-z.+-]* | "" | .* | -*) die 2 "'$version' is not a version (e.g. 0.1.0)" ;;
+esac
+case $ATTEMPTS in *[!0-9]* | "" | 0) die 2 "ORCHESTRATOR_DOWNLOAD_ATTEMPTS must be a whole number of at least 1" ;; esac
+case $DELAY in *[!0-9]* | "") die 2 "ORCHESTRATOR_RETRY_DELAY must be a whole number of seconds" ;; esac
+if [ -n "$pinned" ] && [ ! -r "$pinned" ]; then
+    die 2 "the pinned checksums file '$pinned' cannot be read"
+fi
+
+os=${ORCHESTRATOR_OS:-$(uname -s)}
+arch=${ORCHESTRATOR_ARCH:-$(uname -m)}
+case $arch in
+    x86_64 | amd64 | AMD64) cpu=x86_64 ;;
+    aarch64 | arm64 | ARM64) cpu=aarch64 ;;
+    *) cpu="" ;;
+esac
+ext=tar.gz
+exe=orchestrator
+case $os in
+    Linux) sys=unknown-linux-musl ;;
+    Darwin) sys=apple-darwin ;;
+    MINGW* | MSYS* | CYGWIN* | Windows_NT) sys=pc-windows-msvc; ext=zip; exe=orchestrator.exe ;;
+    *) sys="" ;;
+esac
+if [ -z "$cpu" ] || [ -z "$sys" ] || { [ "$sys" = pc-windows-msvc ] && [ "$cpu" != x86_64 ]; }; then
+    die 3 "no prebuilt orchestrator for $os/$arch (there are Linux and macOS x86_64/aarch64 and Windows x86_64); build it from source: cargo install --locked orchestrator"
+fi
+target=$cpu-$sys
+asset=orchestrator-$target.$ext
+base=${RELEASE_URL%/}/v$version
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/orchestrator-install.XXXXXX") || die 6 "cannot create a temporary directory"
+stage=""
+cleanup() {
+    rm -rf "$work"
+    if [ -n "$stage" ]; then rm -rf "$stage"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# fetch URL FILE: 0 fetched; 1 missing (404/410); 2 still failing after every attempt.
+fetch() {
+    attempt=1
+    wait_s=$DELAY
+    while :; do
+        rm -f "$2"
+        if command -v curl >/dev/null 2>&1; then
+            status=$(curl --silent --show-error --location --proto '=https,http' \
+                --connect-timeout 20 --max-time 300 \
+                --output "$2" --write-out '%{http_code}' "$1") || status=${status:-000}
+        elif command -v wget >/dev/null 2>&1; then
+            if wget --quiet --timeout=60 --output-document="$2" "$1"; then status=200; else status=000; fi
+        else
+            die 4 "neither curl nor wget is installed"
+        fi
+        case $status in
+            2??) return 0 ;;
+            404 | 410) return 1 ;;
+            5?? | 429 | 408 | 000) ;;
+            *) say "$1: HTTP $status"; return 2 ;;
+        esac
+        if [ "$attempt" -ge "$ATTEMPTS" ]; then
+            say "$1: HTTP $status after $attempt attempts"
+            return 2
+        fi
+        say "$1: HTTP $status, retrying in ${wait_s}s ($attempt of $ATTEMPTS)"
+        sleep "$wait_s"
+        attempt=$((attempt + 1))
+        wait_s=$((wait_s * 2))
+    done
+}
+
+download() {
+    if fetch "$base/$1" "$work/$1"; then return 0; else code=$?; fi
+    if [ "$code" -eq 1 ]; then
+        die 4 "$base/$1 does not exist: is v$version released, with an asset for $target?"
+    fi
+    die 4 "could not download $base/$1"
+}
+
+sha256() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum "$1" | cut -d ' ' -f 1
+    elif command -v shasum >/dev/null 2>&1; then
+        shasum -a 256 "$1" | cut -d ' ' -f 1
+    elif command -v openssl >/dev/null 2>&1; then
+        openssl dgst -sha256 -r "$1" | cut -d ' ' -f 1
+    else
+        die 5 "no sha256sum, shasum or openssl to verify the download with"
+    fi
+}
+
+# expected SUMS_FILE: the one well-formed hash for $asset in a sha256sum-format file.
+expected() {
+    awk -v name="$asset" '
+        { file = $2; sub(/^\*/, "", file) }
+        file == name && NF == 2 { n++; hash = tolower($1) }
+        END { if (n == 1 && hash ~ /^[0-9a-f]+$/ && length(hash) == 64) print hash }
+    ' "$1"
+}
+
+download SHA256SUMS
+download "$asset"
+
+actual=$(sha256 "$work/$asset")
+want=$(expected "$work/SHA256SUMS")
+[ -n "$want" ] || die 5 "SHA256SUMS of v$version has no single well-formed line for $asset"
+[ "$actual" = "$want" ] || die 5 "$asset does not match SHA256SUMS (expected $want, got $actual): not installed"
+if [ -n "$pinned" ]; then
+    want=$(expected "$pinned")
+    [ -n "$want" ] || die 5 "the pinned checksums $pinned have no single well-formed line for $asset"
+    [ "$actual" = "$want" ] || die 5 "$asset does not match the pinned checksums in $pinned (expected $want, got $actual): not installed"
+fi
+say "verified $asset ($actual)"
+
+mkdir -p "$dir" 2>/dev/null || die 6 "cannot create $dir"
+mkdir "$work/x" || die 6 "cannot unpack in $work"
+if [ "$ext" = zip ]; then
+    if command -v unzip >/dev/null 2>&1; then
+        unzip -q "$work/$asset" "$exe" -d "$work/x" || die 6 "cannot unpack $asset"
+    else
+        win() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s' "$1"; fi; }
+        powershell -NoProfile -Command "Expand-Archive -LiteralPath '$(win "$work/$asset")' -DestinationPath '$(win "$work/x")'" ||
+            die 6 "cannot unpack $asset (no unzip, no PowerShell)"
+    fi
+else
+    tar -xzf "$work/$asset" -C "$work/x" "$exe" || die 6 "cannot unpack $asset: it holds no $exe"
+fi
+[ -f "$work/x/$exe" ] || die 6 "$asset holds no $exe"
+
+# Staged beside the destination, so the final step is one rename on one filesystem.
+stage=$(mktemp -d "$dir/.orchestrator-install.XXXXXX" 2>/dev/null) || die 6 "cannot write to $dir"
+cp "$work/x/$exe" "$stage/$exe" || die 6 "cannot write to $dir"
+chmod 755 "$stage/$exe"
+mv -f "$stage/$exe" "$dir/$exe" || die 6 "cannot move orchestrator into $dir"
+say "installed orchestrator $version ($target) as $dir/$exe"

@@ -1,0 +1,193 @@
+//! A fake GitHub release on 127.0.0.1: this checkout's binary packed as the release workflow
+//! packs it, a SHA256SUMS for it, and a static file server whose replies a test scripts.
+
+use crate::support::cli::repo_file;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub const VERSION: &str = "9.8.7";
+
+/// The asset name install.sh picks on this machine.
+pub fn host_target() -> Option<&'static str> {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some("x86_64-unknown-linux-musl"),
+        ("linux", "aarch64") => Some("aarch64-unknown-linux-musl"),
+        ("macos", "x86_64") => Some("x86_64-apple-darwin"),
+        ("macos", "aarch64") => Some("aarch64-apple-darwin"),
+        _ => None,
+    }
+}
+
+pub fn asset_name() -> String {
+    format!("orchestrator-{}.tar.gz", host_target().unwrap())
+}
+
+/// The release: (the binary packed, orchestrator-<target>.tar.gz packed as the release workflow
+/// packs it), made once per test run. The debug binary is stripped first when `strip` is there
+/// (143 MB to 26 MB), so each test moves a few MB, not a hundred.
+pub fn release() -> &'static (Vec<u8>, Vec<u8>) {
+    static RELEASE: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let stage = tempfile::tempdir().unwrap();
+        let built = assert_cmd::cargo::cargo_bin("orchestrator");
+        let binary = stage.path().join("orchestrator");
+        let stripped = Command::new("strip")
+            .arg("-o")
+            .arg(&binary)
+            .arg(&built)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stripped {
+            std::fs::copy(&built, &binary).unwrap();
+        }
+        std::fs::copy(repo_file("README.md"), stage.path().join("README.md")).unwrap();
+        std::fs::copy(repo_file("LICENSE"), stage.path().join("LICENSE")).unwrap();
+        let archive = stage.path().join("asset.tar.gz");
+        let status = Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(stage.path())
+            .args(["orchestrator", "README.md", "LICENSE"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tar");
+        (
+            std::fs::read(binary).unwrap(),
+            std::fs::read(archive).unwrap(),
+        )
+    })
+}
+
+pub fn asset() -> &'static [u8] {
+    &release().1
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn sums_for(asset: &[u8]) -> Vec<u8> {
+    format!(
+        "{}  orchestrator-x86_64-pc-windows-msvc.zip\n{}  {}\n",
+        sha256_hex(b"another asset"),
+        sha256_hex(asset),
+        asset_name()
+    )
+    .into_bytes()
+}
+
+type Replies = HashMap<String, VecDeque<(u16, Vec<u8>)>>;
+
+/// A static file server on 127.0.0.1: each path answers its scripted replies in order, the last
+/// one for good; anything else is a 404. It records every path asked for.
+pub struct Releases {
+    pub base: String,
+    replies: Arc<Mutex<Replies>>,
+    asked: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Releases {
+    /// A release v9.8.7 with this machine's asset and a SHA256SUMS that vouches for it.
+    pub fn published() -> Self {
+        let releases = Self::empty();
+        releases.serve("SHA256SUMS", [(200, sums_for(asset()))]);
+        releases.serve(&asset_name(), [(200, asset().to_vec())]);
+        releases
+    }
+
+    pub fn empty() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!(
+            "http://{}/releases/download",
+            listener.local_addr().unwrap()
+        );
+        let replies: Arc<Mutex<Replies>> = Arc::default();
+        let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, a, s) = (replies.clone(), asked.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    answer(stream, &r, &a);
+                }
+            }
+        });
+        Self {
+            base,
+            replies,
+            asked,
+            stop,
+        }
+    }
+
+    pub fn serve<const N: usize>(&self, file: &str, replies: [(u16, Vec<u8>); N]) {
+        self.replies.lock().unwrap().insert(
+            format!("/releases/download/v{VERSION}/{file}"),
+            replies.into_iter().collect(),
+        );
+    }
+
+    pub fn requests_for(&self, file: &str) -> usize {
+        let path = format!("/releases/download/v{VERSION}/{file}");
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| **p == path)
+            .count()
+    }
+
+    pub fn requests(&self) -> usize {
+        self.asked.lock().unwrap().len()
+    }
+}
+
+impl Drop for Releases {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let addr = self.base.trim_start_matches("http://");
+        let _ = TcpStream::connect(addr.split('/').next().unwrap());
+    }
+}
+
+fn answer(mut stream: TcpStream, replies: &Mutex<Replies>, asked: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+    loop {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if header == "\r\n" || header == "\n" => break,
+            Ok(_) => {}
+        }
+    }
+    asked.lock().unwrap().push(path.clone());
+    let (status, body) = {
+        let mut replies = replies.lock().unwrap();
+        match replies.get_mut(&path) {
+            Some(queue) if queue.len() > 1 => queue.pop_front().unwrap(),
+            Some(queue) => queue.front().cloned().unwrap(),
+            None => (404, b"Not Found".to_vec()),
+        }
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+}
