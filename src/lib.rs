@@ -2,7 +2,12 @@
 //!
 //! The data walks one way: `dispatch.yaml` is loaded and compiled into a [`config::Config`]
 //! (which cannot be invalid), [`plan::plan`] renders every request for one release without any
-//! I/O, [`dispatch`] sends them concurrently, and [`report`] prints what happened.
+//! I/O, [`dispatch`] sends them concurrently, and the report says what happened. See
+//! ARCHITECTURE.md.
+//!
+//! The public modules are what the binary and the integration tests use (the CLI, the
+//! configuration, the plan, delivery and its seams, the GitHub transport, secrets); the rest
+//! are private to the crate.
 
 pub mod actions;
 pub mod app;
@@ -12,23 +17,23 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
-pub mod diff;
+mod diff;
 pub mod dispatch;
-pub mod exit;
-pub mod files;
+mod exit;
+mod files;
 pub mod github;
-pub mod init;
-pub mod journal;
-pub mod logging;
-pub mod markdown;
+mod init;
+mod journal;
+mod logging;
+mod markdown;
 pub mod plan;
 pub mod policy;
-pub mod progress;
+mod progress;
 pub mod release;
-pub mod render;
-pub mod report;
+mod render;
+mod report;
 pub mod secret;
-pub mod shell;
-pub mod style;
-pub mod untrusted;
-pub mod version;
+mod shell;
+mod style;
+mod untrusted;
+mod version;

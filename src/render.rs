@@ -7,7 +7,7 @@
 
 mod guard;
 
-pub use guard::{Traits, MAX_NESTING, MAX_TEMPLATE_BYTES, MAX_TOTAL_TEMPLATE_BYTES};
+pub use guard::Traits;
 
 use crate::release::{CiContext, Release};
 use handlebars::{Context, Handlebars};
@@ -420,18 +420,7 @@ fn ci_json(ci: &CiContext) -> Value {
     serde_json::to_value(ci).unwrap_or_else(|_| Value::Object(Map::new()))
 }
 
-/// The full context for one target: the release's, plus the target itself.
-pub fn target_context(
-    release: &Map<String, Value>,
-    target: &RepoVars<'_>,
-    dispatch_id: &str,
-) -> Context {
-    let mut ctx = Context::from(Value::Object(release.clone()));
-    set_target(&mut ctx, target, dispatch_id);
-    ctx
-}
-
-/// Points a context made by [`target_context`] at another target, without copying the
+/// Points a context at another target, without copying the
 /// release's part again (a fan-out renders thousands of targets from one release).
 pub fn set_target(ctx: &mut Context, target: &RepoVars<'_>, dispatch_id: &str) {
     if let Value::Object(map) = ctx.data_mut() {

@@ -13,8 +13,8 @@ pub mod markdown;
 mod side;
 pub mod text;
 
-pub use json::{changes as json_changes, ValueChange};
-pub use side::{prerelease_after, Samples, Side};
+pub use json::ValueChange;
+pub use side::{Samples, Side};
 
 use serde::Serialize;
 use side::TargetView;
