@@ -121,3 +121,24 @@ fn a_bad_value_from_a_flag_or_variable_is_reported_there_not_at_a_line_of_the_fi
         }
     }
 }
+
+#[test]
+fn the_schema_requires_per_kind_exactly_what_validate_requires() {
+    let schema = schema();
+    let rules = schema["$defs"]["Target"]["allOf"].as_array().unwrap();
+    let mut seen = 0;
+    for rule in rules {
+        let kind = rule["if"]["properties"]["kind"]["const"].as_str().unwrap();
+        let Some(required) = rule["then"]["required"].as_array() else {
+            continue; // a webhook: `url` or `url_env`, one of two
+        };
+        let required: Vec<&str> = required.iter().map(|k| k.as_str().unwrap()).collect();
+        assert_eq!(
+            required,
+            orchestrator::config::kinds::required_keys(kind),
+            "{kind}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "repository_dispatch and workflow_dispatch");
+}
