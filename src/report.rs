@@ -19,6 +19,9 @@ pub struct Report {
     pub source: String,
     pub version: String,
     pub dry_run: bool,
+    /// A dry run: how long the rate limits alone make the fan-out take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<crate::plan::Pacing>,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
 }
@@ -57,6 +60,9 @@ pub struct TargetReport {
     /// The event type, `workflow@ref`, or a webhook's method.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// After a run: the token variable the target's request used (never its value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
     #[serde(flatten)]
     pub status: Entry,
     /// Why a conditional target was sent (e.g. which files changed, or a first release).
@@ -139,6 +145,7 @@ impl Report {
             .zip(outcomes)
             .map(|(job, outcome)| TargetReport {
                 status: Entry::Done(outcome.status.clone()),
+                token_env: job.token_env.clone(),
                 attempts: Some(outcome.attempts),
                 duration_ms: Some(outcome.duration.as_millis() as u64),
                 ..job_report(job)
@@ -180,6 +187,7 @@ impl Report {
             source: plan.source.clone(),
             version: plan.version.clone(),
             dry_run,
+            pacing: None,
             summary,
             targets,
         }
@@ -212,6 +220,9 @@ impl Report {
                 "Dry run: release {} of {} would send {} dispatch(es); nothing is sent.",
                 self.version, self.source, self.summary.planned
             )?;
+            if let Some(pacing) = self.pacing.as_ref().filter(|p| p.requests > 0) {
+                writeln!(out, "Pacing: {}.", pacing.describe())?;
+            }
         }
         for t in &self.targets {
             match &t.status {
@@ -352,6 +363,7 @@ fn job_report(job: &Job) -> TargetReport {
         destination: job.destination.clone(),
         label: Some(job.label.clone()),
         note: job.note.clone(),
+        token_env: None,
         status: Entry::Done(Status::Skipped {
             reason: String::new(),
         }),
@@ -369,6 +381,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         destination: skip.destination.clone(),
         label: None,
         note: None,
+        token_env: None,
         status: Entry::Done(Status::Skipped {
             reason: skip.reason.clone(),
         }),

@@ -31,7 +31,9 @@ pub(super) fn run(
     let mut plan = plan_stage(args, &checked, config, &release, &file, stderr)?;
     resume(args, &mut plan, stderr)?;
     let report = if args.dry_run {
-        Report::planned(&plan)
+        let mut report = Report::planned(&plan);
+        report.pacing = Some(crate::plan::Pacing::of(&plan.jobs, &config.rate_limit));
+        report
     } else {
         deliver(args, config, &plan, stderr)?
     };
@@ -112,6 +114,7 @@ fn deliver(
 ) -> Result<Report, CliError> {
     let Sent {
         report,
+        out_of_time,
         not_waited,
         journal_error,
         token_expirations,
@@ -119,6 +122,20 @@ fn deliver(
     warn_expiring_tokens(args, &token_expirations, stderr);
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");
+    }
+    if out_of_time && !report.summary.interrupted {
+        let resume = match (&args.journal, &args.resume) {
+            (Some(path), _) | (None, Some(path)) => format!(
+                "send the rest with `--resume {}`",
+                path.display()
+            ),
+            (None, None) => "with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned(),
+        };
+        let _ = writeln!(
+            stderr,
+            "stopped at --max-duration: {} target(s) were not sent, {not_waited} workflow run(s) not waited for; {resume}",
+            report.summary.not_sent
+        );
     }
     if report.summary.interrupted {
         let _ = writeln!(

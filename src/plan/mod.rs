@@ -2,6 +2,7 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
+mod identity;
 mod request;
 
 use crate::config::kinds::{Action, WebhookUrl};
@@ -12,6 +13,7 @@ use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
 use indexmap::IndexMap;
+pub use identity::Pacing;
 pub use request::{sign, JobUrl, WorkflowCall};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
