@@ -66,7 +66,9 @@ impl RateLimit {
             return Ok(None);
         }
         let err = || {
-            format!("`{text}` is not a rate such as `80/min`, `500/h`, `5/s`, `80/60s` or `unlimited`")
+            format!(
+                "`{text}` is not a rate such as `80/min`, `500/h`, `5/s`, `80/60s` or `unlimited`"
+            )
         };
         let (count, per) = text.split_once('/').ok_or_else(err)?;
         let requests: u32 = count.trim().parse().map_err(|_| err())?;
@@ -78,7 +80,8 @@ impl RateLimit {
                 let (number, unit) =
                     other.split_at(other.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
                 let n: u64 = number.parse().map_err(|_| err())?;
-                let times = |secs: u64| n.checked_mul(secs).map(Duration::from_secs).ok_or_else(err);
+                let times =
+                    |secs: u64| n.checked_mul(secs).map(Duration::from_secs).ok_or_else(err);
                 match unit {
                     "ms" => Duration::from_millis(n),
                     "s" => Duration::from_secs(n),
@@ -98,7 +101,8 @@ impl RateLimit {
     /// and the server's arrival (scheduling, a new connection) cannot squeeze requests of two
     /// of our windows into one of the server's: 2% of the window, at least a quarter second.
     pub fn paced_window(&self) -> Duration {
-        let slack = (self.window.checked_div(50).unwrap_or_default()).max(Duration::from_millis(250));
+        let slack =
+            (self.window.checked_div(50).unwrap_or_default()).max(Duration::from_millis(250));
         self.window.saturating_add(slack)
     }
 }
@@ -232,7 +236,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
         let (number, after) = rest.split_at(digits);
         let n: u64 = number.parse().map_err(|_| err())?;
-        let unit_len = after.find(|c: char| c.is_ascii_digit()).unwrap_or(after.len());
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_len);
         let unit = match unit {
             "min" => "m",
@@ -315,17 +321,32 @@ mod tests {
         let github = RateLimits::github();
         // 80 at once, then 80 a (paced) minute: the 500th start is 6 paced minutes in.
         assert_eq!(github.expected_duration(80), Duration::ZERO);
-        assert_eq!(github.expected_duration(81), s(61) + Duration::from_millis(200));
-        assert_eq!(github.expected_duration(500), Duration::from_millis(6 * 61_200));
+        assert_eq!(
+            github.expected_duration(81),
+            s(61) + Duration::from_millis(200)
+        );
+        assert_eq!(
+            github.expected_duration(500),
+            Duration::from_millis(6 * 61_200)
+        );
         // The 501st waits for the hour: the first start leaves it at 3672 s (2% slack).
         assert_eq!(github.expected_duration(501), s(3672));
         // 1,000 on one identity: the second hour repeats the first.
-        assert_eq!(github.expected_duration(1000), s(3672) + Duration::from_millis(6 * 61_200));
+        assert_eq!(
+            github.expected_duration(1000),
+            s(3672) + Duration::from_millis(6 * 61_200)
+        );
         assert_eq!(approx(github.expected_duration(1000)), "1 h 7 min");
         // One window alone is a plain staircase.
         let minute = RateLimits::from(RateLimit::DEFAULT);
-        assert_eq!(minute.expected_duration(1000), Duration::from_millis(12 * 61_200));
-        assert_eq!(RateLimits::unlimited().expected_duration(1000), Duration::ZERO);
+        assert_eq!(
+            minute.expected_duration(1000),
+            Duration::from_millis(12 * 61_200)
+        );
+        assert_eq!(
+            RateLimits::unlimited().expected_duration(1000),
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -71,9 +71,12 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
     let sent = send(&github, plan, delivery, journal.as_ref(), waits, &progress);
     progress.finish();
     let (outcomes, interrupted) = sent?;
-    let out_of_time = args
-        .max_duration
-        .is_some_and(|max| started.elapsed() >= max);
+    // Without a signal, only `--max-duration` leaves a target not sent (or a wait cut short).
+    let out_of_time =
+        args.max_duration.is_some() && !interrupted && outcomes.iter().any(|o| {
+            matches!(&o.status, Status::NotSent { .. })
+                || matches!(&o.status, Status::Delivered { run: Some(run), .. } if run.interrupted)
+        });
     let journal_error = journal.as_ref().and_then(|j| j.check().err());
     let not_waited = outcomes
         .iter()

@@ -125,11 +125,12 @@ fn deliver(
     }
     if out_of_time && !report.summary.interrupted {
         let resume = match (&args.journal, &args.resume) {
-            (Some(path), _) | (None, Some(path)) => format!(
-                "send the rest with `--resume {}`",
-                path.display()
-            ),
-            (None, None) => "with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned(),
+            (Some(path), _) | (None, Some(path)) => {
+                format!("send the rest with `--resume {}`", path.display())
+            }
+            (None, None) => {
+                "with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned()
+            }
         };
         let _ = writeln!(
             stderr,

@@ -446,12 +446,20 @@ fn check_token_envs(
     }
     let mut checked = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
-        let at = if listed { format!("{path}[{i}]") } else { path.to_owned() };
+        let at = if listed {
+            format!("{path}[{i}]")
+        } else {
+            path.to_owned()
+        };
         if let Some(name) = check_token_env(name, &at, out) {
             if checked.contains(&name) {
                 out.push(
-                    Diagnostic::error(Code::InvalidTokenEnv, at, format!("`{name}` is listed twice"))
-                        .with_help("list each token variable once"),
+                    Diagnostic::error(
+                        Code::InvalidTokenEnv,
+                        at,
+                        format!("`{name}` is listed twice"),
+                    )
+                    .with_help("list each token variable once"),
                 );
                 return None;
             }

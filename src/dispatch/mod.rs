@@ -238,7 +238,10 @@ impl<S: Sender> Run<'_, S> {
                         Held::Paused => own_pause,
                         Held::Full(_) => deadline,
                     };
-                    if self.stop_at.is_some_and(|stop| own.is_none_or(|own| stop < own)) {
+                    if self
+                        .stop_at
+                        .is_some_and(|stop| own.is_none_or(|own| stop < own))
+                    {
                         break out_of_time(attempts, last);
                     }
                     break held_past_deadline(held, job, attempts, last);

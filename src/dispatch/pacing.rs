@@ -140,7 +140,12 @@ impl Pacer {
             }
             s.paused_until = None;
         }
-        let longest = self.limits.windows().iter().map(RateLimit::paced_window).max()?;
+        let longest = self
+            .limits
+            .windows()
+            .iter()
+            .map(RateLimit::paced_window)
+            .max()?;
         while s
             .starts
             .front()

@@ -53,10 +53,7 @@ impl Pacing {
             n => format!("{n} identities"),
         };
         if self.rate_limit == "unlimited" {
-            return format!(
-                "{} request(s) on {on}, no rate limit",
-                self.requests
-            );
+            return format!("{} request(s) on {on}, no rate limit", self.requests);
         }
         let took = self.expected_duration();
         let time = if took.is_zero() {
