@@ -366,6 +366,10 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
+fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::policy::parse_duration(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,8 +386,4 @@ mod tests {
         assert!(parse_var("novalue").is_err());
         assert!(parse_var("a.b=1").is_err());
     }
-}
-
-fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::policy::parse_duration(text)
 }

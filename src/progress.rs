@@ -112,7 +112,7 @@ impl Progress {
             return;
         }
         let step = self.total.div_ceil(10);
-        if done % step == 0 {
+        if done.is_multiple_of(step) {
             let eta = self.eta().unwrap_or_default();
             tracing::info!("{done}/{} done; {eta}", self.total);
         }
