@@ -145,8 +145,8 @@ pub struct SettingsArgs {
     /// jittered. Default 1000.
     #[arg(long, value_name = "MS")]
     pub backoff_ms: Option<u64>,
-    /// Request starts per API host and token: `80/min` (the default), `5/s`, `80/60s` or
-    /// `unlimited`.
+    /// Request starts per API host and identity: `80/min,500/h` (the default; windows
+    /// enforced together), one window such as `80/min`, `5/s`, `500/h`, or `unlimited`.
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<String>,
     /// Seconds to pause after a secondary rate limit that names no wait (GitHub asks for at
@@ -238,6 +238,12 @@ pub struct RunArgs {
     /// No live progress line on stderr (it is only drawn on a terminal, never in CI).
     #[arg(long)]
     pub no_progress: bool,
+    /// Stop sending after this long (e.g. `5h30m`, `90m`, `45s`), counted from the first
+    /// request: no new request starts, those in flight finish, the rest are `not_sent` and
+    /// the exit code is 130, as for an interruption. With `--journal`, a later
+    /// `--resume JOURNAL` sends the rest (see the README's hand-over between jobs).
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration)]
+    pub max_duration: Option<std::time::Duration>,
     /// Warn (and annotate under Actions) when GitHub says a token expires within this many
     /// days.
     #[arg(long, value_name = "DAYS", default_value_t = 14, value_parser = clap::value_parser!(u64).range(0..=3650))]
@@ -365,6 +371,10 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((key.to_owned(), value.to_owned()))
+}
+
+fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::policy::parse_duration(text)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub enum Exit {
     Failure = 1,
     /// The configuration or the command line is wrong; nothing was sent.
     Usage = 2,
-    /// Ctrl-C or SIGTERM stopped the run before every target was sent.
+    /// Ctrl-C or SIGTERM, or `--max-duration`, stopped the run before every target was sent.
     Interrupted = 130,
 }
 

@@ -32,6 +32,11 @@ pub fn wanted(
 /// The progress of one fan-out; hidden (and free) when not [`wanted`].
 pub struct Progress {
     bar: ProgressBar,
+    total: usize,
+    /// How long the rate limits alone make the fan-out take (the plan's pacing estimate).
+    expected: Duration,
+    started: std::time::Instant,
+    done: AtomicUsize,
     delivered: AtomicUsize,
     failed: AtomicUsize,
     retrying: AtomicUsize,
@@ -57,10 +62,26 @@ impl Progress {
         };
         Progress {
             bar,
+            total,
+            expected: Duration::ZERO,
+            started: std::time::Instant::now(),
+            done: AtomicUsize::new(0),
             delivered: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             retrying: AtomicUsize::new(0),
         }
+    }
+
+    /// The ETA counts with the time the rate limits alone impose on the whole fan-out.
+    pub fn with_expected(mut self, expected: Duration) -> Progress {
+        self.expected = expected;
+        self
+    }
+
+    /// The ETA's text now, e.g. `ETA 54 min`.
+    fn eta(&self) -> Option<String> {
+        let done = self.done.load(Ordering::Relaxed);
+        remaining(self.expected, self.started.elapsed(), done, self.total).map(eta_text)
     }
 
     /// Clears the line, before the report is printed.
@@ -79,8 +100,55 @@ impl Progress {
         if retrying > 0 {
             message.push_str(&format!(" · {retrying} retrying"));
         }
+        if let Some(eta) = self.eta() {
+            message.push_str(&format!(" · {eta}"));
+        }
         self.bar.set_message(message);
     }
+
+    /// A log line at every tenth of a fan-out of 20 or more, so a CI log shows the ETA too.
+    fn log_step(&self, done: usize) {
+        if self.total < 20 || done == self.total {
+            return;
+        }
+        let step = self.total.div_ceil(10);
+        if done.is_multiple_of(step) {
+            let eta = self.eta().unwrap_or_default();
+            tracing::info!("{done}/{} done; {eta}", self.total);
+        }
+    }
+}
+
+/// What is left of a fan-out after `elapsed` with `done` of `total` finished: the rest of the
+/// pacing schedule (`expected` in all), or the pace so far carried on, whichever is longer.
+/// `None` before anything finished when nothing paces the run, or once all is done.
+pub fn remaining(
+    expected: Duration,
+    elapsed: Duration,
+    done: usize,
+    total: usize,
+) -> Option<Duration> {
+    if done >= total {
+        return None;
+    }
+    let schedule = expected.saturating_sub(elapsed);
+    let pace = (done > 0).then(|| {
+        let left = u32::try_from(total - done).unwrap_or(u32::MAX);
+        let done = u32::try_from(done).unwrap_or(u32::MAX);
+        elapsed
+            .checked_mul(left)
+            .map_or(Duration::MAX, |d| d.checked_div(done).unwrap_or_default())
+    });
+    match pace {
+        Some(pace) => Some(pace.max(schedule)),
+        None if !schedule.is_zero() => Some(schedule),
+        None => None,
+    }
+}
+
+/// `ETA 54 min`, in the words of [`crate::policy::approx`].
+pub fn eta_text(remaining: Duration) -> String {
+    format!("ETA {}", crate::policy::approx(remaining))
 }
 
 impl Drop for Progress {
@@ -110,8 +178,10 @@ impl Observer for Progress {
             _ => &self.failed,
         }
         .fetch_add(1, Ordering::Relaxed);
+        let done = self.done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
         self.bar.inc(1);
         self.update();
+        self.log_step(done);
     }
 }
 
@@ -177,6 +247,24 @@ mod tests {
         ));
         assert!(wanted(false, false, true, env(&[("CI", "false")])));
         assert!(!wanted(false, false, true, env(&[("TERM", "dumb")])));
+    }
+
+    #[test]
+    fn the_eta_is_the_rest_of_the_schedule_or_the_pace_so_far_whichever_is_longer() {
+        let s = Duration::from_secs;
+        // 1,000 targets at 80/min,500/h: 500 done in the first 6 min, the hour still to wait.
+        let expected = s(3672 + 367);
+        assert_eq!(remaining(expected, s(367), 500, 1000), Some(s(3672)));
+        assert_eq!(eta_text(s(3672)), "ETA 1 h 1 min");
+        // Unpaced: the pace so far, carried on.
+        assert_eq!(remaining(Duration::ZERO, s(10), 100, 400), Some(s(30)));
+        assert_eq!(eta_text(s(30)), "ETA 30 s");
+        // Slower than the schedule (a slow server): the pace wins.
+        assert_eq!(remaining(s(60), s(50), 10, 100), Some(s(450)));
+        // Nothing known yet, or nothing left.
+        assert_eq!(remaining(Duration::ZERO, s(1), 0, 10), None);
+        assert_eq!(remaining(s(60), s(1), 0, 10), Some(s(59)));
+        assert_eq!(remaining(s(60), s(70), 10, 10), None);
     }
 
     #[test]

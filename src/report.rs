@@ -19,6 +19,9 @@ pub struct Report {
     pub source: String,
     pub version: String,
     pub dry_run: bool,
+    /// A dry run: how long the rate limits alone make the fan-out take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<crate::plan::Pacing>,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
 }
@@ -65,6 +68,9 @@ pub struct TargetReport {
     /// The event type, `workflow@ref`, or a webhook's method.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// After a run: the token variable the target's request used (never its value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
     #[serde(flatten)]
     pub status: Entry,
     /// Why a conditional target was sent (e.g. which files changed, or a first release).
@@ -149,6 +155,7 @@ impl Report {
             .zip(outcomes)
             .map(|(job, outcome)| TargetReport {
                 status: Entry::Done(outcome.status.clone()),
+                token_env: job.token_env.clone(),
                 attempts: Some(outcome.attempts),
                 duration_ms: Some(outcome.duration.as_millis() as u64),
                 ..job_report(job)
@@ -190,6 +197,7 @@ impl Report {
             source: plan.source.clone(),
             version: plan.version.clone(),
             dry_run,
+            pacing: None,
             summary,
             targets,
         }
@@ -222,6 +230,9 @@ impl Report {
                 "Dry run: release {} of {} would send {} dispatch(es); nothing is sent.",
                 self.version, self.source, self.summary.planned
             )?;
+            if let Some(pacing) = self.pacing.as_ref().filter(|p| p.requests > 0) {
+                writeln!(out, "Pacing: {}.", pacing.describe())?;
+            }
         }
         for t in &self.targets {
             match &t.status {
@@ -363,6 +374,7 @@ fn job_report(job: &Job) -> TargetReport {
         destination: job.destination.clone(),
         label: Some(job.label.clone()),
         note: job.note.clone(),
+        token_env: None,
         status: Entry::Done(Status::Skipped {
             reason: String::new(),
         }),
@@ -381,6 +393,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         destination: skip.destination.clone(),
         label: None,
         note: None,
+        token_env: None,
         status: Entry::Done(Status::Skipped {
             reason: skip.reason.clone(),
         }),

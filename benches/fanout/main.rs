@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test may panic: that is its failure
 
+mod fleet;
 mod machine;
 mod parse;
 mod server;
@@ -60,6 +61,15 @@ struct Options {
     /// Skip the rate-limit scenario.
     #[arg(long)]
     no_rate: bool,
+    /// Targets in the fleet scenario (several windows, one and three identities).
+    #[arg(long, default_value_t = 300)]
+    fleet_targets: usize,
+    /// Skip the fleet scenario.
+    #[arg(long)]
+    no_fleet: bool,
+    /// Only the fleet scenario.
+    #[arg(long)]
+    fleet_only: bool,
     /// Before each scenario, wait up to SECS for the machine to be idle (85 % of CPU time idle
     /// over half a second), so other people's builds do not land in the numbers. 0: don't wait.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
@@ -150,6 +160,9 @@ fn run(options: &Options) -> Result<(), String> {
 
     println!("## Machine\n");
     machine::describe(&binary, options.binary.is_some());
+    if options.fleet_only {
+        return fleet::run(&binary, scratch.path(), options.fleet_targets);
+    }
     if options.parse_only {
         return parse::print_table(
             &binary,
@@ -235,6 +248,9 @@ fn run(options: &Options) -> Result<(), String> {
             Err(refused) => println!("| {n} | {r} | {nr_ms:.0} ms | {floor_ms:.0} ms | {refused} ||||||"),
         }
     }
+    if !options.no_fleet {
+        fleet::run(&binary, scratch.path(), options.fleet_targets)?;
+    }
     println!(
         "\nLoad average (1, 5, 15 min) before: {load_before}; after: {}. Other work on the machine shows up as noise.",
         machine::load_average()
@@ -250,7 +266,12 @@ fn serve(options: &Options) -> Result<(), String> {
             Duration::from_millis(options.rate_window_ms),
         )
     });
-    let server = Server::start(Behaviour { latency, limit }).map_err(|e| e.to_string())?;
+    let server = Server::start(Behaviour {
+        latency,
+        limit,
+        second: None,
+    })
+    .map_err(|e| e.to_string())?;
     println!("{}", server.base_url());
     eprintln!("serving with latency {latency:?} and limit {limit:?}; stop with Ctrl-C");
     loop {
@@ -325,7 +346,12 @@ impl Bench<'_> {
         let mut runs = Vec::new();
         for _ in 0..reps {
             // A fresh server per run: fresh counters, no warm connections or window.
-            let server = Server::start(Behaviour { latency, limit }).map_err(|e| e.to_string())?;
+            let server = Server::start(Behaviour {
+                latency,
+                limit,
+                second: None,
+            })
+            .map_err(|e| e.to_string())?;
             let api_url = server.base_url();
             let invocation = Invocation {
                 binary: self.binary,
@@ -334,6 +360,7 @@ impl Bench<'_> {
                     api_url: &api_url,
                     concurrency,
                     rate_limit,
+                    tokens: &[],
                 }),
                 stdout: Some(&report),
             };

@@ -27,6 +27,8 @@ pub struct Behaviour {
     pub latency: Duration,
     /// At most this many admitted requests in any sliding window; the rest get 403.
     pub limit: Option<(usize, Duration)>,
+    /// A second window enforced with the first (as GitHub's 80/min and 500/h).
+    pub second: Option<(usize, Duration)>,
 }
 
 /// What the server saw; read after the client has exited.
@@ -106,7 +108,8 @@ impl Drop for Server {
 struct Shared {
     behaviour: Behaviour,
     counters: Arc<Counters>,
-    admitted: Mutex<VecDeque<Instant>>,
+    /// Per `Authorization` header (an identity), the admitted requests' arrivals.
+    admitted: Mutex<std::collections::HashMap<Vec<u8>, VecDeque<Instant>>>,
     alarm: Alarm,
 }
 
@@ -196,7 +199,7 @@ fn serve(
         let shared = Arc::new(Shared {
             behaviour,
             counters,
-            admitted: Mutex::new(VecDeque::new()),
+            admitted: Mutex::new(std::collections::HashMap::new()),
             alarm,
         });
         loop {
@@ -234,6 +237,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 Ok(_) => {}
             }
         }
+        let identity = authorization(&buf[..head_end]);
         buf.drain(..head_end + body_len);
 
         let arrived = Instant::now();
@@ -242,7 +246,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
         let now = counters.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         counters.max_in_flight.fetch_max(now, Ordering::Relaxed);
         // Admission is decided on arrival, as GitHub counts requests when they reach it.
-        let retry_after = shared.admit();
+        let retry_after = shared.admit(&identity);
         if !shared.behaviour.latency.is_zero() {
             shared
                 .alarm
@@ -273,25 +277,47 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
 impl Shared {
     /// `None` admits the request; `Some(secs)` is the `Retry-After` of a refusal. Refused
     /// requests do not count toward the window (as in `FakeGitHub`).
-    fn admit(&self) -> Option<u64> {
-        let (max, window) = self.behaviour.limit?;
+    fn admit(&self, identity: &[u8]) -> Option<u64> {
+        self.behaviour.limit?;
+        let windows: Vec<(usize, Duration)> = [self.behaviour.limit, self.behaviour.second]
+            .into_iter()
+            .flatten()
+            .collect();
+        let longest = windows.iter().map(|(_, w)| *w).max()?;
         let now = Instant::now();
-        let mut admitted = self.admitted.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut all = self.admitted.lock().unwrap_or_else(PoisonError::into_inner);
+        let admitted = all.entry(identity.to_vec()).or_default();
         while admitted
             .front()
-            .is_some_and(|&t| now.duration_since(t) >= window)
+            .is_some_and(|&t| now.duration_since(t) >= longest)
         {
             admitted.pop_front();
         }
-        if admitted.len() < max {
+        let mut wait = Duration::ZERO;
+        for (max, window) in windows {
+            let within: Vec<&Instant> = admitted
+                .iter()
+                .filter(|&&t| now.duration_since(t) < window)
+                .collect();
+            if within.len() >= max {
+                let oldest = within[within.len() - max];
+                wait = wait.max(window.saturating_sub(now.duration_since(*oldest)));
+            }
+        }
+        if wait.is_zero() {
             admitted.push_back(now);
             return None;
         }
-        let wait = admitted.front().map_or(window, |&oldest| {
-            window.saturating_sub(now.duration_since(oldest))
-        });
         Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
     }
+}
+
+/// The `Authorization` header's value, lowercased name matched; empty when there is none.
+fn authorization(head: &[u8]) -> Vec<u8> {
+    head.split(|&b| b == b'\n')
+        .find(|line| line.len() > 14 && line[..14].eq_ignore_ascii_case(b"authorization:"))
+        .map(|line| line[14..].trim_ascii().to_vec())
+        .unwrap_or_default()
 }
 
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -56,6 +56,8 @@ pub struct Send<'a> {
     pub api_url: &'a str,
     pub concurrency: usize,
     pub rate_limit: &'a str,
+    /// More token variables to set (for sharded `token_env` lists).
+    pub tokens: &'a [(&'a str, &'a str)],
 }
 
 /// One finished process.
@@ -89,7 +91,8 @@ impl Invocation<'_> {
                     .args(["--api-url", send.api_url])
                     .args(["--concurrency", &send.concurrency.to_string()])
                     .args(["--rate-limit", send.rate_limit])
-                    .env(TOKEN_ENV, "ghp_fanoutbenchtoken0123456789");
+                    .env(TOKEN_ENV, "ghp_fanoutbenchtoken0123456789")
+                    .envs(send.tokens.iter().copied());
             }
         }
         // Settings must come from the flags alone.

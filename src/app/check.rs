@@ -102,7 +102,7 @@ fn read(
         Some(tokens) => github.with_app_tokens(tokens),
         None => github,
     };
-    let pacer = Pacer::new(config.rate_limit);
+    let pacer = Pacer::new(config.rate_limit.clone());
     let now_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 /// could not be written to the end.
 pub(super) struct Sent {
     pub report: Report,
+    /// `--max-duration` was reached.
+    pub out_of_time: bool,
     pub not_waited: usize,
     pub journal_error: Option<JournalError>,
     /// Per token variable, the expiry GitHub reported for its token.
@@ -31,8 +33,10 @@ pub(super) struct Sent {
 pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Sent, CliError> {
     let delivery = Delivery {
         concurrency: config.concurrency,
-        rate_limit: config.rate_limit,
+        rate_limit: config.rate_limit.clone(),
+        max_duration: args.max_duration,
     };
+    let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
     let journal = match (&args.journal, &args.resume) {
         (Some(path), _) => Some((path, "--journal")),
         (None, Some(path)) => Some((path, "--resume")),
@@ -62,7 +66,11 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
     let started = Instant::now();
     waits.since = Some(std::time::SystemTime::now());
     let budgets = ReadBudgets::default();
-    let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args));
+    let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args))
+        .with_expected(pacing.expected_duration());
+    if !plan.jobs.is_empty() {
+        tracing::info!("sending {}", pacing.describe());
+    }
     let sent = send(
         &github,
         plan,
@@ -74,6 +82,12 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
     );
     progress.finish();
     let (outcomes, interrupted) = sent?;
+    // Without a signal, only `--max-duration` leaves a target not sent (or a wait cut short).
+    let out_of_time =
+        args.max_duration.is_some() && !interrupted && outcomes.iter().any(|o| {
+            matches!(&o.status, Status::NotSent { .. })
+                || matches!(&o.status, Status::Delivered { run: Some(run), .. } if run.interrupted)
+        });
     let journal_error = journal.as_ref().and_then(|j| j.check().err());
     let not_waited = outcomes
         .iter()
@@ -86,6 +100,7 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
     report.summary.read_requests = Some(budgets.reads());
     Ok(Sent {
         report,
+        out_of_time,
         not_waited,
         journal_error,
         token_expirations: github.token_expirations(),
@@ -191,16 +206,28 @@ fn send(
     }
     let sent = runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
+        // `--max-duration` also ends `--wait`: a run not completed by then is not waited for.
+        let stop_at = delivery
+            .max_duration
+            .and_then(|max| tokio::time::Instant::now().checked_add(max));
+        let out_of_time = async {
+            match stop_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
+        let mut stopped = false;
         if !cancel.is_cancelled() {
             tokio::select! {
                 _ = wait_for_runs(github, &plan.jobs, &mut outcomes, waits, budgets) => {}
                 _ = cancel.cancelled() => {}
+                _ = out_of_time => stopped = true,
             }
         }
         watcher.abort();
         let interrupted = cancel.is_cancelled();
-        if interrupted {
+        if interrupted || stopped {
             interrupt_waits(&plan.jobs, &mut outcomes, waits);
         }
         Ok((outcomes, interrupted))

@@ -33,10 +33,14 @@ pub(super) fn run(
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
     let report = if args.dry_run {
-        // Nothing needs the configuration any more: free it before the report takes the plan,
-        // so a large fan-out's configuration, plan and report are never in memory at once.
+        // The expected duration needs the configuration's limits; then nothing needs the
+        // configuration any more: free it before the report takes the plan, so a large
+        // fan-out's configuration, plan and report are never in memory at once.
+        let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
         drop(checked);
-        Report::planned(plan)
+        let mut report = Report::planned(plan);
+        report.pacing = Some(pacing);
+        report
     } else {
         deliver(args, config, &plan, stderr)?
     };
@@ -117,6 +121,7 @@ fn deliver(
 ) -> Result<Report, CliError> {
     let Sent {
         report,
+        out_of_time,
         not_waited,
         journal_error,
         token_expirations,
@@ -124,6 +129,21 @@ fn deliver(
     warn_expiring_tokens(args, &token_expirations, stderr);
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");
+    }
+    if out_of_time && !report.summary.interrupted {
+        let resume = match (&args.journal, &args.resume) {
+            (Some(path), _) | (None, Some(path)) => {
+                format!("send the rest with `--resume {}`", path.display())
+            }
+            (None, None) => {
+                "with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned()
+            }
+        };
+        let _ = writeln!(
+            stderr,
+            "stopped at --max-duration: {} target(s) were not sent, {not_waited} workflow run(s) not waited for; {resume}",
+            report.summary.not_sent
+        );
     }
     if report.summary.interrupted {
         let _ = writeln!(

@@ -9,7 +9,7 @@ use super::settings::{
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
-use crate::policy::RateLimit;
+use crate::policy::RateLimits;
 use crate::policy::RetryPolicy;
 use crate::render::Templates;
 use indexmap::IndexMap;
@@ -33,10 +33,19 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
 
     let defaults = effective_defaults(settings, &mut out);
     let mut targets = IndexMap::new();
+    // Targets that name the same list of token variables take them in turn, in file order.
+    let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
     for (name, target) in &file.targets {
         let path = join("targets", name);
-        if let Some(spec) = compile_target(name, &path, target, &defaults, &mut templates, &mut out)
+        if let Some((spec, names)) =
+            compile_target(name, &path, target, &defaults, &mut templates, &mut out)
         {
+            let mut spec = spec;
+            if let Some(names) = names.filter(|names| names.len() > 1) {
+                let turn = shards.entry(names.clone()).or_default();
+                spec.token_env = names.get(*turn % names.len()).cloned();
+                *turn = turn.wrapping_add(1);
+            }
             targets.insert(name.clone(), spec);
         }
     }
@@ -163,7 +172,7 @@ struct Defaults {
     concurrency: usize,
     timeout: Duration,
     retry: RetryPolicy,
-    rate_limit: Option<RateLimit>,
+    rate_limit: RateLimits,
     github_app: Option<super::AppSpec>,
 }
 
@@ -221,13 +230,13 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
     let api_version = api_version(settings.api_version.as_deref(), "defaults.api_version", out);
     let rate_limit = match &settings.rate_limit {
         Some(text) => check(
-            RateLimit::parse(text),
+            RateLimits::parse(text),
             Code::InvalidValue,
             "defaults.rate_limit",
-            "write a rate such as `80/min`, `5/s` or `unlimited`",
+            "write a rate such as `80/min,500/h`, `80/min`, `5/s` or `unlimited`",
             out,
         ),
-        None => Some(Some(RateLimit::DEFAULT)),
+        None => Some(RateLimits::github()),
     };
     let mut retry = RetryPolicy::default();
     let mut ok = true;
@@ -396,7 +405,7 @@ fn compile_target(
     defaults: &Option<Defaults>,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
-) -> Option<TargetSpec> {
+) -> Option<(TargetSpec, Option<Vec<String>>)> {
     let compiled = super::kinds::compile_action(target, path, templates, out);
     let condition = compile_condition(target.when.as_ref(), &join(path, "when"), out);
     let api_url = match &target.api_url {
@@ -437,7 +446,8 @@ fn compile_target(
         );
         retry.deadline = Duration::from_secs(secs);
     }
-    Some(TargetSpec {
+    let names = compiled.as_ref()?.token_env.clone();
+    let spec = TargetSpec {
         name: name.to_owned(),
         kind: target.kind,
         condition: condition?,
@@ -447,9 +457,10 @@ fn compile_target(
         retry: retry_ok.then_some(retry)?,
         app: credential(target, path, compiled.as_ref()?, defaults, out)?,
         repository: compiled.as_ref()?.repository.clone(),
-        token_env: compiled.as_ref()?.token_env.clone(),
+        token_env: names.as_ref().and_then(|names| names.first().cloned()),
         action: compiled?.action,
-    })
+    };
+    Some((spec, names))
 }
 
 fn compile_condition(

@@ -2,7 +2,7 @@
 //! which request to make.
 
 use super::compile::{check_token_env, MAX_EVENT_TYPE_CHARS, MAX_PAYLOAD_PROPERTIES};
-use super::model::{Method, Target, TargetKind};
+use super::model::{Method, Target, TargetKind, TokenEnv};
 use super::values::{is_loopback, Repo};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::render::{PayloadTemplate, TemplateProblem, Templates, Text};
@@ -54,10 +54,11 @@ pub struct SignatureSpec {
     pub header: String,
 }
 
-/// The kind-specific part of a target: its repository, token variable and action.
+/// The kind-specific part of a target: its repository, token variable(s) and action.
 pub struct Compiled {
     pub repository: Option<Repo>,
-    pub token_env: Option<String>,
+    /// One name, or several to shard over (assigned per target by `compile`).
+    pub token_env: Option<Vec<String>>,
     pub action: Action,
 }
 
@@ -313,7 +314,7 @@ fn webhook(
         None => None,
     };
     let token_env = match &target.token_env {
-        Some(name) => Some(check_token_env(name, &join(path, "token_env"), out)?),
+        Some(names) => Some(check_token_envs(names, &join(path, "token_env"), out)?),
         None => None,
     };
     let url = match (&target.url, &target.url_env) {
@@ -444,12 +445,61 @@ fn required_token(
     target: &Target,
     path: &str,
     out: &mut Vec<Diagnostic>,
-) -> Option<Option<String>> {
+) -> Option<Option<Vec<String>>> {
     match &target.token_env {
-        Some(name) => check_token_env(name, &join(path, "token_env"), out).map(Some),
+        Some(names) => check_token_envs(names, &join(path, "token_env"), out).map(Some),
         None => Some(None),
     }
 }
+
+/// Every name of a `token_env` (one, or a list to shard over: not empty, each once).
+fn check_token_envs(
+    names: &TokenEnv,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
+    let (names, listed) = match names {
+        TokenEnv::One(name) => return Some(vec![check_token_env(name, path, out)?]),
+        TokenEnv::Several(names) => (names, true),
+    };
+    if names.is_empty() || names.len() > MAX_TOKEN_ENVS {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidTokenEnv,
+                path,
+                format!("a list of token variables has 1 to {MAX_TOKEN_ENVS} names"),
+            )
+            .with_help("name one variable, or several to shard the fan-out over, e.g. `token_env: [TOKEN_A, TOKEN_B]`"),
+        );
+        return None;
+    }
+    let mut checked = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let at = if listed {
+            format!("{path}[{i}]")
+        } else {
+            path.to_owned()
+        };
+        if let Some(name) = check_token_env(name, &at, out) {
+            if checked.contains(&name) {
+                out.push(
+                    Diagnostic::error(
+                        Code::InvalidTokenEnv,
+                        at,
+                        format!("`{name}` is listed twice"),
+                    )
+                    .with_help("list each token variable once"),
+                );
+                return None;
+            }
+            checked.push(name);
+        }
+    }
+    (checked.len() == names.len()).then_some(checked)
+}
+
+/// The most token variables one target may shard over.
+pub const MAX_TOKEN_ENVS: usize = 100;
 
 fn missing(path: &str, key: &str, kind: TargetKind) -> Diagnostic {
     Diagnostic::error(

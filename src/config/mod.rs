@@ -25,8 +25,8 @@ pub use values::{ApiUrl, Repo};
 pub struct Config {
     /// Requests in flight at once, for the whole run.
     pub concurrency: usize,
-    /// Request starts per API host and token; `None` for no limit.
-    pub rate_limit: Option<crate::policy::RateLimit>,
+    /// Request starts per API host and identity, every window at once; none for no limit.
+    pub rate_limit: crate::policy::RateLimits,
     pub sources: IndexMap<String, SourceSpec>,
     pub targets: IndexMap<String, TargetSpec>,
     pub templates: Templates,
@@ -46,7 +46,8 @@ pub struct TargetSpec {
     pub kind: TargetKind,
     /// Required for GitHub kinds; optional (informational) for webhooks.
     pub repository: Option<Repo>,
-    /// Required for GitHub kinds; optional (a Bearer token) for webhooks.
+    /// Required for GitHub kinds; optional (a Bearer token) for webhooks. When the file names
+    /// several to shard over, the one assigned to this target.
     pub token_env: Option<String>,
     pub action: kinds::Action,
     /// Authenticate as this GitHub App (when `token_env` is not set).

@@ -82,10 +82,11 @@ pub struct Settings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Backoff (milliseconds)", range(min = 1, max = 60000))]
     pub backoff_ms: Option<u64>,
-    /// Request starts allowed per API host and token, shared by all targets on them: `80/min`
-    /// (the default, GitHub's documented ceiling for content-creating requests), `5/s`,
-    /// `80/60s`, `10/500ms`, or `unlimited`. Applies to the whole run, so it is only read from
-    /// `defaults`.
+    /// Request starts allowed per API host and identity (token, or App installation), shared
+    /// by all targets on them. One window (`80/min`, `5/s`, `80/60s`, `500/h`, `10/500ms`),
+    /// several enforced together (`80/min,500/h`, the default: GitHub's documented ceilings
+    /// for content-creating requests), or `unlimited`. Applies to the whole run, so it is only
+    /// read from `defaults`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
     pub rate_limit: Option<String>,
@@ -203,6 +204,45 @@ pub struct GithubApp {
     pub installation_id: Option<u64>,
 }
 
+/// One token variable, or several to shard over.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum TokenEnv {
+    One(String),
+    Several(Vec<String>),
+}
+
+fn token_env_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let name = schemars::json_schema!({
+        "type": "string",
+        "pattern": ENV_NAME_PATTERN,
+        "not": { "pattern": TOKEN_PATTERN }
+    });
+    schemars::json_schema!({
+        "title": "Token variable",
+        "oneOf": [
+            name,
+            {
+                "type": "array",
+                "items": name,
+                "minItems": 1,
+                "maxItems": 100,
+                "uniqueItems": true
+            }
+        ]
+    })
+}
+
+impl TokenEnv {
+    /// The variable names, in the order written.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            TokenEnv::One(name) => vec![name.as_str()],
+            TokenEnv::Several(names) => names.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// An App id: GitHub shows a number; client ids are strings.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -274,13 +314,15 @@ pub struct Target {
     /// for GitHub kinds; for a webhook it is optional and sent as `Authorization: Bearer`.
     /// Only the name is ever written in files or printed; the value is read at run time.
     /// Never put the token itself here.
+    ///
+    /// A list of names (`[TOKEN_A, TOKEN_B, TOKEN_C]`) shards a large fan-out over several
+    /// identities, each with its own rate-limit budget: the targets that name the same list
+    /// take its variables in turn, in the order they appear in this file, so the assignment
+    /// is the same on every run of the same file (and on `--resume`). Reports name the
+    /// variable each target used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        title = "Token variable",
-        pattern(ENV_NAME_PATTERN),
-        extend("not" = { "pattern": TOKEN_PATTERN })
-    )]
-    pub token_env: Option<String>,
+    #[schemars(schema_with = "token_env_schema")]
+    pub token_env: Option<TokenEnv>,
     /// Authenticate as this GitHub App instead of with `token_env` (for GitHub kinds);
     /// overrides `defaults.github_app`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

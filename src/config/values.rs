@@ -32,9 +32,12 @@ pub const API_URL_PATTERN: &str = concat!(
     "(?:/[^?#\\s]*)?$"
 );
 
-/// [`crate::policy::RateLimit::parse`] as a pattern.
-pub const RATE_LIMIT_PATTERN: &str =
-    "^(?:unlimited|[1-9][0-9]*/(?:min|m|s|sec|[1-9][0-9]*(?:ms|s|min|m)))$";
+/// [`crate::policy::RateLimits::parse`] as a pattern: `unlimited`, or windows separated by
+/// commas.
+pub const RATE_LIMIT_PATTERN: &str = concat!(
+    "^(?:unlimited|[1-9][0-9]*/(?:min|m|s|sec|h|hour|[1-9][0-9]*(?:ms|s|min|m|h))",
+    "(?: *, *[1-9][0-9]*/(?:min|m|s|sec|h|hour|[1-9][0-9]*(?:ms|s|min|m|h)))*)$"
+);
 
 /// A GitHub REST API version is a date.
 pub const API_VERSION_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";

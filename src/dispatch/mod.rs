@@ -14,7 +14,7 @@ pub mod wait;
 use crate::github::classify::{Failure, Retry};
 use crate::plan::Job;
 use futures::stream::{self, StreamExt};
-use pacing::{Held, Lane, Pacer, RateLimit};
+use pacing::{Held, Lane, Pacer, RateLimits};
 use retry::Next;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -137,20 +137,31 @@ pub trait Observer: Sync {
 }
 
 /// How the whole run delivers.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// Request starts per lane (API host and token); `None` for no limit.
-    pub rate_limit: Option<RateLimit>,
+    /// Request starts per lane (API host and identity), every window at once.
+    pub rate_limit: RateLimits,
+    /// `--max-duration`: from the start of sending, no request starts after this; requests
+    /// in flight finish and the rest are `not_sent`.
+    pub max_duration: Option<Duration>,
+}
+
+impl Delivery {
+    /// `concurrency` in flight, paced by `rate_limit` (a window, several, or none).
+    pub fn new(concurrency: usize, rate_limit: impl Into<RateLimits>) -> Delivery {
+        Delivery {
+            concurrency,
+            rate_limit: rate_limit.into(),
+            max_duration: None,
+        }
+    }
 }
 
 impl Default for Delivery {
     fn default() -> Self {
-        Delivery {
-            concurrency: crate::policy::DEFAULT_CONCURRENCY,
-            rate_limit: Some(RateLimit::DEFAULT),
-        }
+        Delivery::new(crate::policy::DEFAULT_CONCURRENCY, RateLimits::github())
     }
 }
 
@@ -170,6 +181,9 @@ pub async fn dispatch_all<S: Sender>(
         pacer: &pacer,
         observer,
         cancel,
+        stop_at: delivery
+            .max_duration
+            .and_then(|max| Instant::now().checked_add(max)),
     };
     let mut outcomes: Vec<(usize, Outcome)> = stream::iter(jobs.iter().enumerate())
         .map(|(index, job)| {
@@ -192,25 +206,51 @@ struct Run<'a, S> {
     pacer: &'a Pacer,
     observer: &'a dyn Observer,
     cancel: &'a CancellationToken,
+    /// `--max-duration`: no request starts after this.
+    stop_at: Option<Instant>,
 }
 
 impl<S: Sender> Run<'_, S> {
     async fn deliver(&self, job: &Job) -> Outcome {
         let started = Instant::now();
-        let deadline = started.checked_add(job.retry.deadline);
+        // The target's deadline runs from its first attempt: waiting for room in the lane's
+        // own windows before it (an hour, at 500/h) is not the target's failure. A pause
+        // GitHub asked for is bounded by the deadline from the start, as before.
+        let mut deadline: Option<Instant> = None;
         let lane = Lane::new(&job.lane, job.token.as_ref().map(|t| t.expose()));
         let mut attempts: u32 = 0;
         let mut last: Option<Failure> = None;
         let status = loop {
+            if self.stop_at.is_some_and(|stop| Instant::now() >= stop) {
+                break out_of_time(attempts, last);
+            }
+            let own_pause = deadline.or_else(|| Instant::now().checked_add(job.retry.deadline));
+            let paused_by = earliest(own_pause, self.stop_at);
+            let full_by = earliest(deadline, self.stop_at);
             let acquired = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => None,
-                acquired = self.pacer.acquire(&lane, deadline) => Some(acquired),
+                acquired = self.pacer.acquire_within(&lane, paused_by, full_by) => Some(acquired),
             };
             match acquired {
                 None => break interrupted(attempts, last),
-                Some(Err(held)) => break held_past_deadline(held, job, attempts, last),
+                Some(Err(held)) => {
+                    let own = match held {
+                        Held::Paused => own_pause,
+                        Held::Full(_) => deadline,
+                    };
+                    if self
+                        .stop_at
+                        .is_some_and(|stop| own.is_none_or(|own| stop < own))
+                    {
+                        break out_of_time(attempts, last);
+                    }
+                    break held_past_deadline(held, job, attempts, last);
+                }
                 Some(Ok(())) => {}
+            }
+            if attempts == 0 {
+                deadline = Instant::now().checked_add(job.retry.deadline);
             }
             attempts = attempts.saturating_add(1);
             self.observer.sending(job, attempts);
@@ -220,7 +260,9 @@ impl<S: Sender> Run<'_, S> {
                 }
                 Attempt::Failed(failure) => failure,
             };
-            let elapsed = started.elapsed();
+            let elapsed = deadline
+                .and_then(|d| d.checked_sub(job.retry.deadline))
+                .map_or_else(|| started.elapsed(), |first| first.elapsed());
             // The lane pauses only for a wait this target accepts itself: a longer one would
             // hold every other target on the host and token past its own deadline.
             if let Retry::RateLimited { wait } = failure.retry {
@@ -234,6 +276,13 @@ impl<S: Sender> Run<'_, S> {
                 Next::Retry(delay) => {
                     self.observer.retrying(job, &failure, delay);
                     last = Some(failure);
+                    let retry_at = Instant::now().checked_add(delay);
+                    if self
+                        .stop_at
+                        .is_some_and(|stop| retry_at.is_none_or(|at| at >= stop))
+                    {
+                        break out_of_time(attempts, last);
+                    }
                     let waited = tokio::select! {
                         biased;
                         _ = self.cancel.cancelled() => false,
@@ -279,6 +328,26 @@ fn interrupted(attempts: u32, last: Option<Failure>) -> Status {
         None => "the run was interrupted before this target was sent".to_owned(),
     };
     Status::NotSent { reason }
+}
+
+/// `--max-duration` came before this target had a final answer: `not_sent`, as after a
+/// signal, so that `--resume` sends it.
+fn out_of_time(attempts: u32, last: Option<Failure>) -> Status {
+    let reason = match last {
+        Some(failure) => format!(
+            "the run reached --max-duration while waiting to retry, after {attempts} attempt(s) without a final answer (last: {})",
+            failure.reason
+        ),
+        None => "the run reached --max-duration before this target was sent".to_owned(),
+    };
+    Status::NotSent { reason }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The lane (API host and token) cannot start this target's next request before its deadline.

@@ -1,6 +1,7 @@
-//! Pacing shared by all targets that use the same API host and token ("a lane"): at most
-//! `requests` starts in any `window`, and a pause for everyone when one of them is
-//! rate-limited, so the others wait instead of hammering.
+//! Pacing shared by all targets that use the same API host and identity (token, or App
+//! installation: "a lane"): at most `requests` starts in any `window`, for every window of the
+//! limit at once (`80/min,500/h`), and a pause for everyone when one of them is rate-limited,
+//! so the others wait instead of hammering.
 //!
 //! A sliding window rather than a token bucket, because that is how GitHub counts its
 //! per-minute secondary limit: a small fan-out still goes out at once, and a large one never
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use crate::policy::RateLimit;
+pub use crate::policy::{RateLimit, RateLimits};
 
 /// Identifies a lane without keeping the token: the API base URL and a hash of the token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,10 +57,17 @@ impl Held {
                 "GitHub's rate limit paused this host/token past the target's {deadline} s deadline"
             ),
             Held::Full(limit) => format!(
-                "the rate limit of {} request(s) per {} ms for this host/token would start this request past the target's {deadline} s deadline",
-                limit.requests,
-                limit.window.as_millis()
+                "the rate limit of {limit} for this host/token would start this request past the target's {deadline} s deadline"
             ),
+        }
+    }
+}
+
+impl Held {
+    fn deadline(&self, paused_by: Option<Instant>, full_by: Option<Instant>) -> Option<Instant> {
+        match self {
+            Held::Paused => paused_by,
+            Held::Full(_) => full_by,
         }
     }
 }
@@ -71,14 +79,14 @@ struct LaneState {
 }
 
 pub struct Pacer {
-    limit: Option<RateLimit>,
+    limits: RateLimits,
     lanes: Mutex<HashMap<Lane, Arc<Mutex<LaneState>>>>,
 }
 
 impl Pacer {
-    pub fn new(limit: Option<RateLimit>) -> Pacer {
+    pub fn new(limits: impl Into<RateLimits>) -> Pacer {
         Pacer {
-            limit,
+            limits: limits.into(),
             lanes: Mutex::new(HashMap::new()),
         }
     }
@@ -91,6 +99,17 @@ impl Pacer {
     /// Waits until this lane may start a request, and counts it; gives up at once, without
     /// waiting, when that would be after `deadline` (`None`: no deadline).
     pub async fn acquire(&self, lane: &Lane, deadline: Option<Instant>) -> Result<(), Held> {
+        self.acquire_within(lane, deadline, deadline).await
+    }
+
+    /// [`Pacer::acquire`] with one deadline for a pause GitHub asked for (`paused_by`) and
+    /// another for room in the lane's own windows (`full_by`).
+    pub async fn acquire_within(
+        &self,
+        lane: &Lane,
+        paused_by: Option<Instant>,
+        full_by: Option<Instant>,
+    ) -> Result<(), Held> {
         let state = self.lane(lane);
         loop {
             let wait = {
@@ -101,7 +120,7 @@ impl Pacer {
                         s.starts.push_back(now);
                         return Ok(());
                     }
-                    Some((until, held)) => match (until, deadline) {
+                    Some((until, held)) => match (until, held.deadline(paused_by, full_by)) {
                         (Some(until), Some(deadline)) if until <= deadline => until,
                         (Some(until), None) => until,
                         _ => return Err(held),
@@ -121,25 +140,44 @@ impl Pacer {
             }
             s.paused_until = None;
         }
-        let limit = self.limit?;
-        // Slack so that jitter between our start and the server's arrival (scheduling, a new
-        // connection) cannot squeeze requests of two of our windows into one of the server's:
-        // 2% of a minute, and at least a quarter second for short windows.
-        let slack =
-            (limit.window.checked_div(50).unwrap_or_default()).max(Duration::from_millis(250));
-        let window = limit.window.saturating_add(slack);
+        let longest = self
+            .limits
+            .windows()
+            .iter()
+            .map(RateLimit::paced_window)
+            .max()?;
         while s
             .starts
             .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+            .is_some_and(|t| now.saturating_duration_since(*t) >= longest)
         {
             s.starts.pop_front();
         }
-        if s.starts.len() < usize::try_from(limit.requests).unwrap_or(usize::MAX) {
-            return None;
+        // Every window must have room; the one that frees up last says when to look again.
+        let mut held: Option<(Option<Instant>, Held)> = None;
+        for limit in self.limits.windows() {
+            let window = limit.paced_window();
+            let first_in = s
+                .starts
+                .partition_point(|t| now.saturating_duration_since(*t) >= window);
+            let within = s.starts.len().saturating_sub(first_in);
+            let allowed = usize::try_from(limit.requests).unwrap_or(usize::MAX);
+            if within < allowed {
+                continue;
+            }
+            // The start that has to leave this window before one more fits.
+            let leaving = first_in.saturating_add(within.saturating_sub(allowed));
+            let until = s.starts.get(leaving).and_then(|t| t.checked_add(window));
+            let later = match &held {
+                None => true,
+                Some((None, _)) => false,
+                Some((Some(at), _)) => until.is_none_or(|u| u > *at),
+            };
+            if later {
+                held = Some((until, Held::Full(*limit)));
+            }
         }
-        let oldest = s.starts.front()?;
-        Some((oldest.checked_add(window), Held::Full(limit)))
+        held
     }
 
     /// Holds every request of the lane until `wait` has passed (extending, never shortening,

@@ -2,6 +2,7 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
+mod identity;
 mod request;
 
 use crate::config::kinds::{Action, WebhookUrl, TRACKING_KEY};
@@ -11,6 +12,7 @@ use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
+pub use identity::Pacing;
 use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};
 use serde_json::Value;

@@ -125,10 +125,7 @@ impl Observer for SignalAtFirstRetry {
 }
 
 fn one_at_a_time(rate_limit: Option<RateLimit>) -> Delivery {
-    Delivery {
-        concurrency: 1,
-        rate_limit,
-    }
+    Delivery::new(1, rate_limit)
 }
 
 fn reason(outcome: &Outcome) -> &str {
@@ -199,10 +196,7 @@ async fn a_target_gives_up_when_its_lane_is_paused_past_its_own_deadline() {
     jobs[1].retry.deadline = Duration::from_secs(60);
     jobs[2].token = Some(orchestrator::secret::Secret::new("another-token"));
     let cancel = CancellationToken::new();
-    let delivery = Delivery {
-        concurrency: 3,
-        rate_limit: None,
-    };
+    let delivery = Delivery::new(3, None);
 
     let outcomes = dispatch_all(&sender, &jobs, delivery, &Quiet, &cancel).await;
 
@@ -226,7 +220,9 @@ async fn a_target_gives_up_when_its_lane_is_paused_past_its_own_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_target_gives_up_when_its_full_lane_has_no_room_before_its_deadline() {
+async fn a_target_waits_for_room_in_its_lane_since_its_deadline_runs_from_its_first_attempt() {
+    // At 500/h the 501st target waits most of an hour for room: that is pacing, not a failure
+    // of the target, whose 10 s deadline only starts with its first request.
     let limit = RateLimit {
         requests: 1,
         window: Duration::from_secs(60),
@@ -238,14 +234,8 @@ async fn a_target_gives_up_when_its_full_lane_has_no_room_before_its_deadline() 
 
     let outcomes = dispatch_all(&sender, &jobs, one_at_a_time(Some(limit)), &Quiet, &cancel).await;
 
-    assert!(is_delivered(&outcomes[0]));
-    assert!(
-        reason(&outcomes[1])
-            .contains("this host/token would start this request past the target's 10 s deadline"),
-        "{}",
-        reason(&outcomes[1])
-    );
-    assert_eq!(sender.start.elapsed(), Duration::ZERO);
+    assert!(outcomes.iter().all(is_delivered), "{outcomes:?}");
+    assert_eq!(sender.sends_to("t01"), [Duration::from_millis(61_200)]);
 }
 
 #[tokio::test(start_paused = true)]

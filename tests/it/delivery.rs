@@ -24,10 +24,7 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 const S: fn(u64) -> Duration = Duration::from_secs;
 
 fn unpaced(concurrency: usize) -> Delivery {
-    Delivery {
-        concurrency,
-        rate_limit: None,
-    }
+    Delivery::new(concurrency, None)
 }
 
 async fn deliver(sender: &Recorder, jobs: &[Job], delivery: Delivery) -> Vec<Outcome> {
@@ -355,10 +352,7 @@ async fn a_500_target_fan_out_starts_exactly_80_per_window() {
         window: S(60),
     };
     let sender = Recorder::new().latency(MS(10));
-    let delivery = Delivery {
-        concurrency: 50,
-        rate_limit: Some(limit),
-    };
+    let delivery = Delivery::new(50, Some(limit));
 
     let outcomes = deliver(&sender, &jobs(500), delivery).await;
 
@@ -407,10 +401,7 @@ async fn lanes_are_paced_separately_by_token() {
     let mut jobs = jobs(4);
     jobs[2].token = Some(orchestrator::secret::Secret::new("another-token"));
     jobs[3].token = Some(orchestrator::secret::Secret::new("another-token"));
-    let delivery = Delivery {
-        concurrency: 4,
-        rate_limit: Some(limit),
-    };
+    let delivery = Delivery::new(4, Some(limit));
 
     let outcomes = deliver(&sender, &jobs, delivery).await;
 

@@ -23,6 +23,7 @@ mod delivery;
 mod diff;
 mod dry_run;
 mod faults;
+mod fleet;
 mod hostile;
 mod init;
 mod install;

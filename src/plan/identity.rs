@@ -1,0 +1,69 @@
+//! Identities and pacing of a plan: which identity (API host and token variable, or App
+//! installation) each job uses, and how long the rate limits alone make the fan-out take.
+//! Sharded `token_env` lists are assigned in `config::compile`; this counts the result.
+
+use super::Job;
+use crate::policy::{approx, RateLimits};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How long the rate limits alone make a plan take: every identity paces its own share, so
+/// the fan-out takes as long as its busiest identity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pacing {
+    /// The rate limit per identity, e.g. `80/min, 500/h`.
+    pub rate_limit: String,
+    pub requests: usize,
+    /// API host and token variable (or App installation) pairs, each with its own budget.
+    pub identities: usize,
+    /// When the last request may start, counted from the first.
+    pub expected_duration_ms: u64,
+}
+
+impl Pacing {
+    pub fn of(jobs: &[Job], limits: &RateLimits) -> Pacing {
+        let mut per_identity: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+        for job in jobs {
+            *per_identity
+                .entry((job.lane.as_str(), job.token_env.as_deref()))
+                .or_default() += 1;
+        }
+        let longest = per_identity
+            .values()
+            .map(|n| limits.expected_duration(*n))
+            .max()
+            .unwrap_or_default();
+        Pacing {
+            rate_limit: limits.to_string(),
+            requests: jobs.len(),
+            identities: per_identity.len(),
+            expected_duration_ms: u64::try_from(longest.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    pub fn expected_duration(&self) -> Duration {
+        Duration::from_millis(self.expected_duration_ms)
+    }
+
+    /// `1000 request(s) on 1 identity: about 1 h 7 min at 80/min, 500/h`.
+    pub fn describe(&self) -> String {
+        let on = match self.identities {
+            1 => "1 identity".to_owned(),
+            n => format!("{n} identities"),
+        };
+        if self.rate_limit == "unlimited" {
+            return format!("{} request(s) on {on}, no rate limit", self.requests);
+        }
+        let took = self.expected_duration();
+        let time = if took.is_zero() {
+            "all at once".to_owned()
+        } else {
+            format!("about {}", approx(took))
+        };
+        format!(
+            "{} request(s) on {on}: {time} at {} per identity",
+            self.requests, self.rate_limit
+        )
+    }
+}
