@@ -44,25 +44,38 @@ fn release(args: &RunArgs, config: &Config, stderr: &mut dyn Write) -> Result<Re
     let version = Version::parse(&args.release_version)
         .map_err(|err| CliError::usage(format!("--version: {err}")))?;
     let changes = if crate::plan::needs_changes(config, &args.source) {
-        match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
-            Ok(changes) => Some(changes),
-            // A dry run (often a pull-request check in a shallow checkout) still shows the
-            // plan: the targets are listed as undecided rather than failing the check.
-            Err(err) if args.dry_run => {
-                let _ = writeln!(stderr, "warning: cannot tell which files changed: {err}");
-                if let Some(help) = err.help() {
-                    let _ = writeln!(stderr, "  help: {help}");
-                }
-                None
-            }
-            Err(err) => {
-                let error = CliError::usage(format!(
-                    "cannot tell which files changed: {err}; nothing was sent"
+        if let Some(other) = other_checkout(args, config) {
+            if !args.dry_run {
+                return Err(CliError::usage(format!(
+                    "cannot tell which files changed: {other}; nothing was sent"
+                ))
+                .with_help(
+                    "run in a checkout of the source repository, or point --repo-dir at one",
                 ));
-                return Err(match err.help() {
-                    Some(help) => error.with_help(help),
-                    None => error,
-                });
+            }
+            let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
+            Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
+        } else {
+            match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
+                Ok(changes) => Some(changes),
+                // A dry run (often a pull-request check in a shallow checkout) still shows the
+                // plan: the targets are listed as undecided rather than failing the check.
+                Err(err) if args.dry_run => {
+                    let _ = writeln!(stderr, "warning: cannot tell which files changed: {err}");
+                    if let Some(help) = err.help() {
+                        let _ = writeln!(stderr, "  help: {help}");
+                    }
+                    None
+                }
+                Err(err) => {
+                    let error = CliError::usage(format!(
+                        "cannot tell which files changed: {err}; nothing was sent"
+                    ));
+                    return Err(match err.help() {
+                        Some(help) => error.with_help(help),
+                        None => error,
+                    });
+                }
             }
         }
     } else {
@@ -74,6 +87,26 @@ fn release(args: &RunArgs, config: &Config, stderr: &mut dyn Write) -> Result<Re
         vars: args.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
         changes,
+    })
+}
+
+/// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
+/// repository (by its `origin` remote, else `GITHUB_REPOSITORY`). `None` when it is the
+/// source's repository, or when nothing says which repository it is.
+fn other_checkout(args: &RunArgs, config: &Config) -> Option<String> {
+    let source = config.sources.iter().find_map(|(name, source)| {
+        let repository = source.repository.to_string();
+        (name == &args.source || repository.eq_ignore_ascii_case(&args.source))
+            .then_some(repository)
+    })?;
+    let git = crate::changes::Git::new(&args.repo_dir);
+    let github_repository = env_var("GITHUB_REPOSITORY");
+    let checkout = crate::changes::checkout_repository(&git, github_repository.as_deref())?;
+    (!checkout.eq_ignore_ascii_case(&source)).then(|| {
+        format!(
+            "the checkout at `{}` is {checkout}, not the source's repository {source}",
+            args.repo_dir.display()
+        )
     })
 }
 

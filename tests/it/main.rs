@@ -28,6 +28,7 @@ mod init;
 mod interrupt;
 mod kinds;
 mod markdown;
+mod newcomer;
 mod plan_errors;
 mod readme;
 mod receiver;
