@@ -32,8 +32,9 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "Would send **{} dispatch(es)**, {} skipped; nothing was sent.\n",
-        s.planned, s.skipped
+        "Would send **{}**, {} skipped; nothing was sent.\n",
+        crate::style::count(s.planned, "dispatch", "dispatches"),
+        s.skipped
     )?;
     writeln!(
         out,
@@ -135,8 +136,8 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     if s.runs_failed > 0 {
         counts.push_str(&format!(
-            ", {} workflow run(s) did not succeed",
-            s.runs_failed
+            ", **{}** did not succeed",
+            crate::style::count(s.runs_failed, "workflow run", "workflow runs")
         ));
     }
     let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;

@@ -5,7 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::dispatch::{Outcome, Status};
 use crate::journal::{check_release, Earlier, Ended, JournalError, FORMAT};
 use crate::plan::{Job, Plan};
-use crate::style::{Palette, Tone};
+use crate::style::{count, indent, Palette, Tone};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{self, Write};
@@ -198,32 +198,46 @@ impl Report {
         self.write_text_in(out, Palette::PLAIN)
     }
 
-    /// The text report with its outcome words painted by `palette` (`--color`).
+    /// The text report with its outcome words painted by `palette` (`--color`): one table, its
+    /// outcome, target and destination columns aligned; a line that goes on (a server's
+    /// multi-line message) goes on under its target's details.
     pub fn write_text_in(&self, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
-        let width = self
-            .targets
-            .iter()
-            .map(|t| t.target.len())
-            .max()
-            .unwrap_or(0);
+        let column = |f: fn(&TargetReport) -> usize| self.targets.iter().map(f).max().unwrap_or(0);
+        let word_width = column(|t| outcome_word(t).len());
+        let width = column(|t| t.target.len());
+        let dest_width = column(|t| t.destination.len());
+        // Details (why, run, hint) sit under the destination column.
+        let under = " ".repeat(word_width + 2 + width + 2);
+        let row = |t: &TargetReport, tone: Option<Tone>| {
+            let word = outcome_word(t);
+            let painted = match tone {
+                Some(tone) => palette.paint(word, tone),
+                None => word.to_owned(),
+            };
+            format!(
+                "{painted}{}  {:width$}  {:dest_width$}",
+                " ".repeat(word_width - word.len()),
+                t.target,
+                t.destination
+            )
+        };
+        let s = &self.summary;
         if self.dry_run {
             writeln!(
                 out,
-                "Dry run: release {} of {} would send {} dispatch(es); nothing is sent.",
-                self.version, self.source, self.summary.planned
+                "Dry run: release {} of {} would send {}; nothing is sent.",
+                self.version,
+                self.source,
+                count(s.planned, "dispatch", "dispatches")
             )?;
         }
         for t in &self.targets {
             match &t.status {
                 Entry::Planned(p) => {
-                    writeln!(
-                        out,
-                        "\nplanned  {:width$}  {}  ({})",
-                        t.target, t.destination, t.kind
-                    )?;
+                    writeln!(out, "\n{}  ({})", row(t, None), t.kind)?;
                     writeln!(out, "  {} {}", p.method, p.url)?;
                     if let Some(note) = &t.note {
-                        writeln!(out, "  why: {note}")?;
+                        writeln!(out, "  why: {}", indent(note, "       "))?;
                     }
                     if let Some(app) = &p.github_app {
                         writeln!(
@@ -256,52 +270,46 @@ impl Report {
                     };
                     writeln!(
                         out,
-                        "{}  {:width$}  {}  {} ({http_status}, {} ms{attempts})",
-                        palette.paint("delivered", Tone::Good),
-                        t.target,
-                        t.destination,
+                        "{}  {} ({http_status}, {} ms{attempts})",
+                        row(t, Some(Tone::Good)),
                         t.label.as_deref().unwrap_or(""),
                         t.duration_ms.unwrap_or(0)
                     )?;
                     if let Some(run) = run {
-                        writeln!(out, "           {:width$}  run: {}", "", describe_run(run))?;
+                        writeln!(out, "{under}run: {}", describe_run(run))?;
                     }
                     if let Some(note) = &t.note {
-                        writeln!(out, "           {:width$}  why: {note}", "")?;
+                        writeln!(out, "{under}why: {}", indent(note, &under))?;
                     }
                 }
                 Entry::Done(Status::NotSent { reason }) => writeln!(
                     out,
-                    "{}   {:width$}  {}  {reason}",
-                    palette.paint("not sent", Tone::Bad),
-                    t.target,
-                    t.destination
+                    "{}  {}",
+                    row(t, Some(Tone::Bad)),
+                    indent(reason, &under)
                 )?,
                 Entry::Done(Status::Failed { reason, hint, .. }) => {
                     writeln!(
                         out,
-                        "{}     {:width$}  {}  {reason}",
-                        palette.paint("failed", Tone::Bad),
-                        t.target,
-                        t.destination
+                        "{}  {}",
+                        row(t, Some(Tone::Bad)),
+                        indent(reason, &under)
                     )?;
                     if let Some(hint) = hint {
-                        writeln!(out, "           {:width$}  hint: {hint}", "")?;
+                        writeln!(out, "{under}hint: {}", indent(hint, &under))?;
                     }
                 }
                 Entry::Done(Status::Skipped { reason }) => {
                     let gap = if self.dry_run { "\n" } else { "" };
                     writeln!(
                         out,
-                        "{gap}{}    {:width$}  {}  {reason}",
-                        palette.paint("skipped", Tone::Warn),
-                        t.target,
-                        t.destination
+                        "{gap}{}  {}",
+                        row(t, Some(Tone::Warn)),
+                        indent(reason, &under)
                     )?;
                 }
             }
         }
-        let s = &self.summary;
         if self.dry_run {
             writeln!(
                 out,
@@ -316,12 +324,32 @@ impl Report {
                 String::new()
             };
             let interrupted = if s.interrupted { " (interrupted)" } else { "" };
+            // A delivered dispatch whose workflow run failed is a failure the user must see in
+            // the last line, not only in the exit code.
+            let runs_failed = match s.runs_failed {
+                0 => String::new(),
+                n => format!("; {} failed", count(n, "workflow run", "workflow runs")),
+            };
             writeln!(
                 out,
-                "{} target(s): {} delivered, {} failed, {} skipped{not_sent} in {secs:.2} s{interrupted}",
-                s.total, s.delivered, s.failed, s.skipped
+                "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed} in {secs:.2} s{interrupted}",
+                count(s.total, "target", "targets"),
+                s.delivered,
+                s.failed,
+                s.skipped
             )
         }
+    }
+}
+
+/// The word a target's row starts with.
+fn outcome_word(t: &TargetReport) -> &'static str {
+    match &t.status {
+        Entry::Planned(_) => "planned",
+        Entry::Done(Status::Delivered { .. }) => "delivered",
+        Entry::Done(Status::Failed { .. }) => "failed",
+        Entry::Done(Status::Skipped { .. }) => "skipped",
+        Entry::Done(Status::NotSent { .. }) => "not sent",
     }
 }
 

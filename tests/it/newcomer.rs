@@ -2,6 +2,8 @@
 //! where they look.
 
 use crate::support::cli::{config_dir, repo_file, Cli};
+use crate::support::{FakeGitHub, Reply};
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 
@@ -24,7 +26,12 @@ fn orchestrator_clone() -> tempfile::TempDir {
     git(dir.path(), &["init", "-q"]);
     git(
         dir.path(),
-        &["remote", "add", "origin", "https://github.com/<owner>/orchestrator.git"],
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/<owner>/orchestrator.git",
+        ],
     );
     git(dir.path(), &["add", "-A"]);
     git(dir.path(), &["commit", "-q", "-m", "first"]);
@@ -74,5 +81,190 @@ fn a_real_run_in_a_checkout_of_another_repository_refuses_and_points_at_repo_dir
     assert_eq!(
         ran.stderr,
         "error: cannot tell which files changed: the checkout at `.` is <owner>/orchestrator, not the source's repository vfarcic/dot-ai; nothing was sent\n  help: run in a checkout of the source repository, or point --repo-dir at one\n"
+    );
+}
+
+/// The text report with its timings (which vary from run to run) as `N`.
+fn steady(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (before, from) = rest.split_at(at);
+        let len = from
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(from.len());
+        let (number, after) = from.split_at(len);
+        out.push_str(before);
+        let timing = after.starts_with(" ms") || (after.starts_with(" s") && number.contains('.'));
+        out.push_str(if timing { "N" } else { number });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+const WORKFLOW_AND_DISPATCH: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [cli, website-docs]}
+targets:
+  cli:
+    kind: workflow_dispatch
+    repository: o/cli
+    workflow: release.yml
+    ref: main
+    token_env: APP_TOKEN
+    wait: true
+  website-docs:
+    repository: o/website
+    event_type: upstream-release
+    token_env: APP_TOKEN
+"#;
+
+#[test]
+fn a_failed_workflow_run_shows_in_the_summary_line_outputs_and_json() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/cli/actions/workflows/release.yml/dispatches",
+        Reply::status(200).json(json!({
+            "workflow_run_id": 9,
+            "run_url": format!("{}/repos/o/cli/actions/runs/9", github.base_url()),
+            "html_url": "https://github.com/o/cli/actions/runs/9",
+        })),
+    );
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/9",
+        Reply::status(200).json(json!({"status": "completed", "conclusion": "failure",
+            "html_url": "https://github.com/o/cli/actions/runs/9"})),
+    );
+    let outputs = tempfile::NamedTempFile::new().unwrap();
+    let summary = tempfile::NamedTempFile::new().unwrap();
+    let runner_temp = tempfile::tempdir().unwrap();
+    let report = runner_temp.path().join("report.json");
+    let ran = Cli::with_config(WORKFLOW_AND_DISPATCH)
+        .release("app", "2.0.0")
+        .against(&github)
+        .app_token()
+        .args(["--poll-interval-ms", "10", "--report"])
+        .arg(&report)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", outputs.path())
+        .env("GITHUB_STEP_SUMMARY", summary.path())
+        .env("RUNNER_TEMP", runner_temp.path())
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(
+        steady(&ran.stdout),
+        "\
+delivered  cli           o/cli      release.yml@main (200, N ms)
+                         run: https://github.com/o/cli/actions/runs/9, concluded failure
+delivered  website-docs  o/website  upstream-release (204, N ms)
+2 targets: 2 delivered, 0 failed, 0 skipped; 1 workflow run failed in N s
+"
+    );
+    let outputs = std::fs::read_to_string(outputs.path()).unwrap();
+    assert!(outputs.contains("runs_failed=1\n"), "{outputs}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["summary"]["runs_failed"], 1);
+    let summary = std::fs::read_to_string(summary.path()).unwrap();
+    assert!(
+        summary.contains(", **1 workflow run** did not succeed"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_multi_line_server_message_goes_on_under_its_target() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/vfarcic/dot-ai-cli/dispatches",
+        Reply::validation_failed(
+            "Invalid request.\n\nFor 'properties/client_payload', nil is not an object.",
+        ),
+    );
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .against(&github)
+        .dot_ai_tokens()
+        .args(["-v"])
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    let failed: Vec<&str> = ran
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("failed"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "failed     dot-ai-cli      vfarcic/dot-ai-cli      422 Unprocessable Entity: Invalid request.",
+            "                           For 'properties/client_payload', nil is not an object.",
+            "                           hint: GitHub rejected the request body; see its message above",
+        ],
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stderr.contains(
+            "DEBUG failed: 422 Unprocessable Entity: Invalid request.\n        For 'properties/client_payload', nil is not an object. target_name=dot-ai-cli"
+        ),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn outcome_target_and_destination_columns_line_up_and_counts_are_plural_words() {
+    let yaml = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [cli, website-docs, hook]}
+targets:
+  cli:
+    repository: o/cli
+    event_type: release
+    token_env: APP_TOKEN
+  website-docs:
+    repository: o/website-and-docs
+    event_type: release
+    token_env: APP_TOKEN
+    when: {prerelease: false}
+  hook:
+    kind: webhook
+    url: https://hooks.example.com/build
+"#;
+    let ran = Cli::with_config(yaml)
+        .release("app", "1.0.0-rc.1")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let rows: Vec<&str> = ran
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "Dry run: release 1.0.0-rc.1 of app would send 2 dispatches; nothing is sent.",
+            "planned  cli           o/cli               (repository_dispatch)",
+            "planned  hook          hooks.example.com   (webhook)",
+            "skipped  website-docs  o/website-and-docs  1.0.0-rc.1 is a pre-release and the target has `when.prerelease: false`",
+            "2 planned, 1 skipped (dry run)",
+        ],
+        "{}",
+        ran.stdout
+    );
+    let one = Cli::with_config(&yaml.replace("[cli, website-docs, hook]", "[cli]"))
+        .release("app", "1.0.0")
+        .arg("--dry-run")
+        .output();
+    assert!(
+        one.stdout
+            .starts_with("Dry run: release 1.0.0 of app would send 1 dispatch; nothing is sent."),
+        "{}",
+        one.all()
     );
 }
