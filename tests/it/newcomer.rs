@@ -268,3 +268,32 @@ targets:
         one.all()
     );
 }
+
+#[test]
+fn no_dispatch_yaml_says_where_it_looked_and_offers_init_also_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().canonicalize().unwrap();
+    let ran = Cli::in_dir(dir.path()).release("dot-ai", "1.0.0").output();
+    assert_eq!(ran.code, 2);
+    assert_eq!(
+        ran.stderr,
+        format!(
+            "error: no dispatch.yaml in {} (the working directory)\n  help: write one with `orchestrator init`, or name another file with --config FILE\n",
+            here.display()
+        )
+    );
+    assert_eq!(ran.stdout, "");
+    let json = Cli::in_dir(dir.path())
+        .release("dot-ai", "1.0.0")
+        .json()
+        .output()
+        .json();
+    assert_eq!(
+        json,
+        json!({"error": {
+            "message": format!("no dispatch.yaml in {} (the working directory)", here.display()),
+            "help": "write one with `orchestrator init`, or name another file with --config FILE",
+            "exit_code": 2,
+        }})
+    );
+}

@@ -120,7 +120,7 @@ fn a_missing_config_file_is_a_usage_error() {
     let ran = Cli::in_dir(dir.path()).release("dot-ai", "1.0.0").output();
     assert_eq!(ran.code, 2);
     assert!(
-        ran.stderr.contains("cannot read dispatch.yaml"),
+        ran.stderr.contains("error: no dispatch.yaml in "),
         "{}",
         ran.stderr
     );
