@@ -297,3 +297,20 @@ fn no_dispatch_yaml_says_where_it_looked_and_offers_init_also_as_json() {
         }})
     );
 }
+
+#[test]
+fn init_into_a_github_directory_that_does_not_exist_yet_creates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = Cli::in_dir(dir.path())
+        .args(["init", "--config", ".github/dispatch.yaml"])
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(
+        ran.stdout,
+        "wrote .github/dispatch.yaml\nwrote .github/dispatch.schema.json (editor completion)\nnext: orchestrator validate --config .github/dispatch.yaml\n      orchestrator run --config .github/dispatch.yaml --source your-app --version 1.2.3 --dry-run\n"
+    );
+    let checked = Cli::in_dir(dir.path())
+        .args(["validate", "--strict", "--config", ".github/dispatch.yaml"])
+        .output();
+    assert_eq!(checked.code, 0, "{}", checked.all());
+}
