@@ -2,6 +2,7 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
+mod grouped;
 mod request;
 
 use crate::config::kinds::{Action, WebhookUrl};
@@ -106,8 +107,11 @@ pub struct Skip {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "no source is named `{}` (known sources: {})",
+        "no source is named `{}`{} (known sources: {})",
         crate::diagnostic::shown(given),
+        crate::config::sections::closest(given, &known.iter().map(String::as_str).collect::<Vec<_>>())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default(),
         list_some(known)
     )]
     UnknownSource { given: String, known: Vec<String> },
@@ -311,7 +315,7 @@ pub fn plan_with(
     if problems.is_empty() {
         Ok(plan)
     } else {
-        Err(PlanError::Problems(problems))
+        Err(PlanError::Problems(grouped::said_once(problems)))
     }
 }
 

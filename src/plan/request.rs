@@ -420,7 +420,9 @@ pub(super) fn secret(
     tokens: Tokens,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Option<Secret>> {
-    match lookup(env).filter(|v| !v.trim().is_empty()) {
+    let value = lookup(env);
+    let empty = value.as_ref().is_some_and(|v| v.trim().is_empty());
+    match value.filter(|v| !v.trim().is_empty()) {
         Some(value) if !value.bytes().all(|b| b.is_ascii_graphic()) => {
             problems.push(
                 Diagnostic::error(
@@ -434,6 +436,19 @@ pub(super) fn secret(
         }
         Some(value) => Some(Some(Secret::new(value))),
         None if tokens != Tokens::Required => Some(None),
+        None if empty => {
+            problems.push(
+                Diagnostic::error(
+                    Code::MissingToken,
+                    path,
+                    format!("environment variable `{env}` is set but empty"),
+                )
+                .with_help(format!(
+                    "in GitHub Actions an empty `${{{{ secrets.{env} }}}}` means the secret does not exist in this repository (or its environment): add it, or check its name"
+                )),
+            );
+            None
+        }
         None => {
             problems.push(
                 Diagnostic::error(

@@ -314,3 +314,56 @@ fn init_into_a_github_directory_that_does_not_exist_yet_creates_it() {
         .output();
     assert_eq!(checked.code, 0, "{}", checked.all());
 }
+
+const FOUR_TARGETS: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [a, b, c, d]}
+targets:
+  a: {repository: o/a, event_type: e, token_env: DISPATCH_TOKEN, client_payload: {v: "{{verison}}", w: "{{verison}}"}}
+  b: {repository: o/b, event_type: e, token_env: DISPATCH_TOKEN}
+  c: {repository: o/c, event_type: e, token_env: DISPATCH_TOKEN}
+  d: {repository: o/d, event_type: e, token_env: EMPTY_TOKEN}
+"#;
+
+#[test]
+fn each_problem_is_said_once_with_a_suggestion_where_one_is_close() {
+    let ran = Cli::with_config(FOUR_TARGETS)
+        .release("app", "1.0.0")
+        .env("EMPTY_TOKEN", "")
+        .output();
+    assert_eq!(ran.code, 2);
+    let variables = orchestrator::render::VARIABLES.join(", ");
+    assert_eq!(
+        ran.stderr,
+        format!(
+            "\
+dispatch.yaml:5:39: error[missing_token] targets.a.token_env: environment variable `DISPATCH_TOKEN` is not set; needed by a, b, c
+  help: set it, e.g. in GitHub Actions: `env: {{ DISPATCH_TOKEN: ${{{{ secrets.DISPATCH_TOKEN }}}} }}`
+dispatch.yaml:5:83: error[render] targets.a.client_payload.v: template uses `verison`, which is not a known variable; did you mean `version`?
+  help: templates can use {variables}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`
+dispatch.yaml:5:101: error[render] targets.a.client_payload.w: template uses `verison`, which is not a known variable; did you mean `version`?
+dispatch.yaml:8:39: error[missing_token] targets.d.token_env: environment variable `EMPTY_TOKEN` is set but empty
+  help: in GitHub Actions an empty `${{{{ secrets.EMPTY_TOKEN }}}}` means the secret does not exist in this repository (or its environment): add it, or check its name
+4 error(s), 0 warning(s) in dispatch.yaml
+error: the plan has problems; nothing was sent
+"
+        )
+    );
+    let wrong_source = Cli::with_config(FOUR_TARGETS)
+        .release("ap", "1.0.0")
+        .output();
+    assert_eq!(
+        wrong_source.stderr,
+        "error: no source is named `ap`; did you mean `app`? (known sources: app)\n"
+    );
+    let typo = Cli::with_config(&FOUR_TARGETS.replace("o/b, event_type", "o/b, evnt_type"))
+        .arg("validate")
+        .output();
+    assert!(
+        typo.all().contains(
+            "error[unknown_key] targets.b.evnt_type: unknown key `evnt_type`\n  help: did you mean `event_type`?\n"
+        ),
+        "{}",
+        typo.all()
+    );
+}
