@@ -27,8 +27,25 @@ pub(super) fn run(
             "{file} is not valid; nothing was sent"
         )));
     };
-    let release = release(args, config, stderr)?;
-    let mut plan = plan_stage(args, &checked, config, &release, &file, stderr)?;
+    let (release, unknown_changes) = release(args, config, stderr)?;
+    let planned = plan_stage(args, &checked, config, &release, &file, stderr);
+    // Both problems at once: a git problem does not hide the missing tokens behind it.
+    if let Some(unknown) = unknown_changes {
+        let also = if planned.is_err() {
+            ", and the plan has problems (above)"
+        } else {
+            ""
+        };
+        let error = CliError::usage(format!(
+            "cannot tell which files changed: {}{also}; nothing was sent",
+            unknown.reason
+        ));
+        return Err(match unknown.help {
+            Some(help) => error.with_help(help),
+            None => error,
+        });
+    }
+    let mut plan = planned?;
     resume(args, &mut plan, stderr)?;
     let report = if args.dry_run {
         Report::planned(&plan)
@@ -38,23 +55,39 @@ pub(super) fn run(
     publish(args, &report, stdout, stderr)
 }
 
+/// Why a real run cannot know the files changed (and so sends nothing), and how to fix it.
+struct UnknownChanges {
+    reason: String,
+    help: Option<String>,
+}
+
 /// The `release` stage: the version, `--set` variables, the CI context and, only when a
-/// `when.changed` condition needs them, the files changed since the previous release.
-fn release(args: &RunArgs, config: &Config, stderr: &mut dyn Write) -> Result<Release, CliError> {
+/// `when.changed` condition needs them, the files changed since the previous release. In a real
+/// run, changes that cannot be known come back beside the release, so the plan's own problems
+/// are still found and shown with them.
+fn release(
+    args: &RunArgs,
+    config: &Config,
+    stderr: &mut dyn Write,
+) -> Result<(Release, Option<UnknownChanges>), CliError> {
+    let mut unknown = None;
     let version = Version::parse(&args.release_version)
         .map_err(|err| CliError::usage(format!("--version: {err}")))?;
     let changes = if crate::plan::needs_changes(config, &args.source) {
         if let Some(other) = other_checkout(args, config) {
-            if !args.dry_run {
-                return Err(CliError::usage(format!(
-                    "cannot tell which files changed: {other}; nothing was sent"
-                ))
-                .with_help(
-                    "run in a checkout of the source repository, or point --repo-dir at one",
-                ));
+            if args.dry_run {
+                let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
+                Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
+            } else {
+                unknown = Some(UnknownChanges {
+                    reason: other,
+                    help: Some(
+                        "run in a checkout of the source repository, or point --repo-dir at one"
+                            .to_owned(),
+                    ),
+                });
+                None
             }
-            let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
-            Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
         } else {
             match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
                 Ok(changes) => Some(changes),
@@ -68,26 +101,25 @@ fn release(args: &RunArgs, config: &Config, stderr: &mut dyn Write) -> Result<Re
                     None
                 }
                 Err(err) => {
-                    let error = CliError::usage(format!(
-                        "cannot tell which files changed: {err}; nothing was sent"
-                    ));
-                    return Err(match err.help() {
-                        Some(help) => error.with_help(help),
-                        None => error,
+                    unknown = Some(UnknownChanges {
+                        reason: err.to_string(),
+                        help: err.help(),
                     });
+                    None
                 }
             }
         }
     } else {
         None
     };
-    Ok(Release {
+    let release = Release {
         source: args.source.clone(),
         version,
         vars: args.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
         changes,
-    })
+    };
+    Ok((release, unknown))
 }
 
 /// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another

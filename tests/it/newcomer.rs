@@ -367,3 +367,37 @@ error: the plan has problems; nothing was sent
         typo.all()
     );
 }
+
+#[test]
+fn outside_a_git_checkout_without_tokens_a_real_run_reports_both_problems() {
+    let dir = config_dir(&std::fs::read_to_string(repo_file("dispatch.yaml")).unwrap());
+    let ran = Cli::in_dir(dir.path())
+        .release("dot-ai", "1.2.3")
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .output();
+    assert_eq!(ran.code, 2);
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "dispatch.yaml:27:5: error[missing_token] targets.dot-ai-website.token_env: environment variable `WEBSITE_DISPATCH_TOKEN` is not set",
+            "  help: set it, e.g. in GitHub Actions: `env: { WEBSITE_DISPATCH_TOKEN: ${{ secrets.WEBSITE_DISPATCH_TOKEN }} }`",
+            "dispatch.yaml:38:5: error[missing_token] targets.dot-ai-cli.token_env: environment variable `CLI_DISPATCH_TOKEN` is not set",
+            "  help: set it, e.g. in GitHub Actions: `env: { CLI_DISPATCH_TOKEN: ${{ secrets.CLI_DISPATCH_TOKEN }} }`",
+            "2 error(s), 0 warning(s) in dispatch.yaml",
+        ],
+        "{}",
+        ran.stderr
+    );
+    // git words its own part ("not a git repository (fatal: ...)").
+    assert!(
+        lines[5].starts_with("error: cannot tell which files changed: `.` is not a git repository (")
+            && lines[5].ends_with("), and the plan has problems (above); nothing was sent"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        lines[6..],
+        ["  help: run orchestrator in a checkout of the source repository (actions/checkout)"]
+    );
+}
