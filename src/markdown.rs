@@ -140,6 +140,12 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             crate::style::count(s.runs_failed, "workflow run", "workflow runs")
         ));
     }
+    if s.runs_not_waited > 0 {
+        counts.push_str(&format!(
+            ", {} not waited for",
+            crate::style::count(s.runs_not_waited, "workflow run", "workflow runs")
+        ));
+    }
     let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
     writeln!(out, "{counts} in {secs:.2} s\n")?;
     writeln!(

@@ -33,6 +33,9 @@ pub struct Summary {
     pub not_sent: usize,
     /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
     pub runs_failed: usize,
+    /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runs_not_waited: usize,
     /// Ctrl-C or SIGTERM stopped the run (exit 130): targets without a final answer are
     /// `not_sent`, and runs not yet completed were not waited for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -93,6 +96,9 @@ pub struct Planned {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// A real run waits for the workflow run this dispatch starts.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub wait: bool,
 }
 
 impl Report {
@@ -117,6 +123,7 @@ impl Report {
                     }),
                     headers: job.headers.clone(),
                     body: job.body.clone(),
+                    wait: job.workflow.as_ref().is_some_and(|w| w.wait),
                 }),
                 ..job_report(job)
             })
@@ -169,6 +176,9 @@ impl Report {
                     if run.as_ref().is_some_and(|r| r.failed()) {
                         summary.runs_failed += 1;
                     }
+                    if run.as_ref().is_some_and(|r| r.not_waited) {
+                        summary.runs_not_waited += 1;
+                    }
                 }
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
@@ -182,6 +192,15 @@ impl Report {
             dry_run,
             summary,
             targets,
+        }
+    }
+
+    /// `--wait` in a dry run: every planned workflow_dispatch will be waited for.
+    pub fn wait_for_every_workflow(&mut self) {
+        for t in &mut self.targets {
+            if let Entry::Planned(p) = &mut t.status {
+                p.wait |= t.kind == "workflow_dispatch";
+            }
         }
     }
 
@@ -255,6 +274,9 @@ impl Report {
                     }
                     for (name, value) in &p.headers {
                         writeln!(out, "  {name}: {value}")?;
+                    }
+                    if p.wait {
+                        writeln!(out, "  wait: for the workflow run it starts")?;
                     }
                     if !p.body.is_null() {
                         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
@@ -330,9 +352,16 @@ impl Report {
                 0 => String::new(),
                 n => format!("; {} failed", count(n, "workflow run", "workflow runs")),
             };
+            let runs_not_waited = match s.runs_not_waited {
+                0 => String::new(),
+                n => format!(
+                    "; {} not waited for",
+                    count(n, "workflow run", "workflow runs")
+                ),
+            };
             writeln!(
                 out,
-                "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed} in {secs:.2} s{interrupted}",
+                "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
                 count(s.total, "target", "targets"),
                 s.delivered,
                 s.failed,
@@ -351,6 +380,10 @@ fn outcome_word(t: &TargetReport) -> &'static str {
         Entry::Done(Status::Skipped { .. }) => "skipped",
         Entry::Done(Status::NotSent { .. }) => "not sent",
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn describe_run(run: &crate::dispatch::RunInfo) -> String {

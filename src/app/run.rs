@@ -48,7 +48,11 @@ pub(super) fn run(
     let mut plan = planned?;
     resume(args, &mut plan, stderr)?;
     let report = if args.dry_run {
-        Report::planned(&plan)
+        let mut report = Report::planned(&plan);
+        if args.wait {
+            report.wait_for_every_workflow();
+        }
+        report
     } else {
         deliver(args, config, &plan, stderr)?
     };

@@ -65,8 +65,11 @@ pub async fn wait_for_runs(
             ));
             return None;
         }
-        let run = run.as_mut()?;
-        run.id?;
+        let run = run.get_or_insert_with(RunInfo::default);
+        if run.id.is_none() {
+            run.cannot_wait();
+            return None;
+        }
         Some(follow(github, job, run, options))
     });
     join_all(waits).await;

@@ -391,7 +391,8 @@ fn outside_a_git_checkout_without_tokens_a_real_run_reports_both_problems() {
     );
     // git words its own part ("not a git repository (fatal: ...)").
     assert!(
-        lines[5].starts_with("error: cannot tell which files changed: `.` is not a git repository (")
+        lines[5]
+            .starts_with("error: cannot tell which files changed: `.` is not a git repository (")
             && lines[5].ends_with("), and the plan has problems (above); nothing was sent"),
         "{}",
         ran.stderr
@@ -399,5 +400,58 @@ fn outside_a_git_checkout_without_tokens_a_real_run_reports_both_problems() {
     assert_eq!(
         lines[6..],
         ["  help: run orchestrator in a checkout of the source repository (actions/checkout)"]
+    );
+}
+
+#[test]
+fn a_wait_that_cannot_happen_is_a_warning_and_the_dry_run_names_the_waits() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/cli/actions/workflows/release.yml/dispatches",
+        Reply::no_content(),
+    );
+    github.on("POST", "/repos/o/website/dispatches", Reply::no_content());
+    let runner_temp = tempfile::tempdir().unwrap();
+    let ran = Cli::with_config(WORKFLOW_AND_DISPATCH)
+        .release("app", "2.0.0")
+        .against(&github)
+        .app_token()
+        .env("GITHUB_ACTIONS", "true")
+        .env("RUNNER_TEMP", runner_temp.path())
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(
+        steady(&ran.stdout),
+        "\
+delivered  cli           o/cli      release.yml@main (204, N ms)
+                         run: not waited for: GitHub did not return the run's id
+delivered  website-docs  o/website  upstream-release (204, N ms)
+2 targets: 2 delivered, 0 failed, 0 skipped; 1 workflow run not waited for in N s
+"
+    );
+    assert!(
+        ran.stderr.contains(
+            "::warning title=cli::o/cli (workflow_dispatch): the workflow run was not waited for: GitHub did not return the run's id\n"
+        ),
+        "{}",
+        ran.stderr
+    );
+    let planned = Cli::with_config(WORKFLOW_AND_DISPATCH)
+        .release("app", "2.0.0")
+        .arg("--dry-run")
+        .output();
+    assert!(
+        planned
+            .stdout
+            .contains("  token: $APP_TOKEN (not set; a real run needs it)\n  wait: for the workflow run it starts\n"),
+        "{}",
+        planned.stdout
+    );
+    assert_eq!(
+        planned.stdout.matches("  wait: ").count(),
+        1,
+        "{}",
+        planned.stdout
     );
 }
