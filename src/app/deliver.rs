@@ -172,8 +172,11 @@ fn send(
     // annotations after it stay visible.
     let group = under_actions();
     if group {
-        let title = format!("orchestrator: sending {} request(s)", plan.jobs.len());
-        let _ = crate::actions::start_group(&mut std::io::stderr(), &title);
+        let title = format!(
+            "orchestrator: sending {}",
+            crate::style::count(plan.jobs.len(), "request", "requests")
+        );
+        crate::progress::group_log_lines(title);
     }
     let sent = runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
@@ -192,7 +195,7 @@ fn send(
         Ok((outcomes, interrupted))
     });
     if group {
-        let _ = crate::actions::end_group(&mut std::io::stderr());
+        crate::progress::end_log_group();
     }
     sent
 }

@@ -288,3 +288,20 @@ fn the_delivery_log_is_folded_into_a_group_only_in_actions() {
     let output = run_mixed(&runner, &github, false, &["-v"]);
     assert!(!output.stderr.contains("::group::"));
 }
+
+#[test]
+fn without_v_a_delivery_that_logs_nothing_opens_no_empty_group() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let output = run_mixed(&runner, &github, true, &[]);
+    let stderr = &output.stderr;
+    assert!(!stderr.contains("::group::"), "{stderr}");
+    assert!(!stderr.contains("::endgroup::"), "{stderr}");
+    let output = run_mixed(&runner, &github, true, &["-v"]);
+    assert!(
+        output
+            .stderr
+            .starts_with("::group::orchestrator: sending 3 requests\nDEBUG "),
+        "{}",
+        output.stderr
+    );
+}
