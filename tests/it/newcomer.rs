@@ -455,3 +455,30 @@ delivered  website-docs  o/website  upstream-release (204, N ms)
         planned.stdout
     );
 }
+
+#[test]
+fn a_run_under_actions_without_runner_temp_writes_its_report_into_the_tests_own_directory() {
+    let github = FakeGitHub::start();
+    let dir = config_dir(&std::fs::read_to_string(repo_file("dispatch.yaml")).unwrap());
+    git(dir.path(), &["init", "-q"]);
+    let outputs = dir.path().join("outputs.txt");
+    let ran = Cli::in_dir(dir.path())
+        .release("dot-ai", "1.2.3")
+        .against(&github)
+        .dot_ai_tokens()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    let report = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("report="))
+        .unwrap();
+    let here = dir.path().canonicalize().unwrap();
+    assert!(
+        Path::new(report).starts_with(dir.path()) || Path::new(report).starts_with(&here),
+        "{report}"
+    );
+    assert!(Path::new(report).is_file());
+}
