@@ -179,7 +179,7 @@ pub(super) fn render(
                 encode(&body)
             };
             if let Some(sig) = signature {
-                match secret(
+                match hmac_secret(
                     &sig.secret_env,
                     &join(path, "signature.secret_env"),
                     lookup,
@@ -409,6 +409,23 @@ fn webhook_url(
     // Registered again as a URL, so its path and ids are hidden wherever they turn up too.
     let url = Secret::url(value.expose());
     Some(JobUrl::Secret { url, shown })
+}
+
+/// Reads an HMAC signing secret: any non-empty string (GitHub's own example is `It's a Secret
+/// to Everybody`); only a token or URL, which travel in a header or a request line, must be
+/// printable ASCII without spaces.
+fn hmac_secret(
+    env: &str,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Option<Secret>> {
+    match lookup(env) {
+        Some(value) if !value.is_empty() => Some(Some(Secret::new(value))),
+        // Unset or empty: worded as for any secret variable.
+        _ => secret(env, path, &|_| lookup(env), tokens, problems),
+    }
 }
 
 /// Reads a secret variable: `Ok(None)` when it is unset and may be (a dry run); `None` after

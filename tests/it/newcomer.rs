@@ -482,3 +482,29 @@ fn a_run_under_actions_without_runner_temp_writes_its_report_into_the_tests_own_
     );
     assert!(Path::new(report).is_file());
 }
+
+#[test]
+fn an_hmac_secret_may_be_any_non_empty_string_such_as_githubs_own_example() {
+    use hmac::{Hmac, Mac};
+    for signing_secret in ["It's a Secret to Everybody", "sécret"] {
+        let github = FakeGitHub::start();
+        github.on("POST", "/hook", Reply::status(200).body("ok"));
+        let yaml = format!(
+            "version: 1\nsources:\n  app: {{repository: o/app, targets: [hook]}}\ntargets:\n  hook:\n    kind: webhook\n    url: {}/hook\n    signature:\n      secret_env: HOOK_SECRET\n",
+            github.base_url()
+        );
+        let ran = Cli::with_config(&yaml)
+            .release("app", "1.0.0")
+            .secret("HOOK_SECRET", signing_secret)
+            .output();
+        assert_eq!(ran.code, 0, "{signing_secret}: {}", ran.all());
+        let request = &github.requests_to("/hook")[0];
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(signing_secret.as_bytes()).unwrap();
+        mac.update(&request.body);
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(
+            request.header("x-hub-signature-256"),
+            Some(expected.as_str())
+        );
+    }
+}
