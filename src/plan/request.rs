@@ -123,7 +123,7 @@ pub(super) fn render(
             }
             body.insert(
                 "inputs".into(),
-                templates.render_payload(inputs, memo, &mut failed),
+                as_strings(templates.render_payload(inputs, memo, &mut failed)),
             );
             // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
             let asks_run_details = target.api_version.as_str() < "2026-03-10";
@@ -409,6 +409,27 @@ fn webhook_url(
     // Registered again as a URL, so its path and ids are hidden wherever they turn up too.
     let url = Secret::url(value.expose());
     Some(JobUrl::Secret { url, shown })
+}
+
+/// workflow_dispatch inputs as the web UI and `gh workflow run -f` send them: `true` and `7`
+/// as the strings `"true"` and `"7"`. The workflow casts each by its input's `type`; typed
+/// JSON values are refused with 422 by some GitHub versions.
+fn as_strings(inputs: Value) -> Value {
+    match inputs {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(name, value)| {
+                    let value = match value {
+                        Value::Bool(b) => Value::String(b.to_string()),
+                        Value::Number(n) => Value::String(n.to_string()),
+                        other => other,
+                    };
+                    (name, value)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Reads an HMAC signing secret: any non-empty string (GitHub's own example is `It's a Secret

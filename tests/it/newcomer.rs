@@ -508,3 +508,37 @@ fn an_hmac_secret_may_be_any_non_empty_string_such_as_githubs_own_example() {
         );
     }
 }
+
+#[test]
+fn workflow_inputs_are_sent_as_strings_as_the_web_ui_sends_them() {
+    let github = FakeGitHub::start();
+    let path = "/repos/o/cli/actions/workflows/release.yml/dispatches";
+    github.on("POST", path, Reply::no_content());
+    let yaml = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [cli]}
+targets:
+  cli:
+    kind: workflow_dispatch
+    repository: o/cli
+    workflow: release.yml
+    ref: main
+    token_env: APP_TOKEN
+    inputs:
+      version: "{{version}}"
+      dry: false
+      retries: 3
+"#;
+    let ran = Cli::with_config(yaml)
+        .release("app", "2.0.0")
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let request = &github.requests_to(path)[0];
+    assert_eq!(
+        request.body_json()["inputs"],
+        json!({"version": "2.0.0", "dry": "false", "retries": "3"})
+    );
+    crate::support::openapi::assert_request_matches("actions/create-workflow-dispatch", request);
+}
