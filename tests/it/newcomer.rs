@@ -542,3 +542,65 @@ targets:
     );
     crate::support::openapi::assert_request_matches("actions/create-workflow-dispatch", request);
 }
+
+/// `ORCHESTRATOR_BLESS_README=1 cargo test --test it readme_flag_tables` rewrites them.
+const BLESS: &str = "ORCHESTRATOR_BLESS_README";
+
+#[test]
+fn the_readme_flag_tables_are_the_clap_definition() {
+    let path = repo_file("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let mut generated = readme.clone();
+    for sub in ["run", "validate", "check", "diff", "init"] {
+        let open = format!("<!-- flags:{sub} ");
+        let close = format!("<!-- /flags:{sub} -->");
+        let start = generated.find(&open).unwrap();
+        let start = start + generated[start..].find("-->\n").unwrap() + 4;
+        let end = generated.find(&close).unwrap();
+        let table = orchestrator::shell::flag_table(sub).unwrap();
+        generated.replace_range(start..end, &table);
+    }
+    if std::env::var_os(BLESS).is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    assert!(
+        generated == readme,
+        "README.md's flag tables differ from `--help`; regenerate them with\n\n    {BLESS}=1 cargo test --test it readme_flag_tables\n"
+    );
+}
+
+#[test]
+fn help_names_all_three_kinds_every_exit_code_and_validates_own_flags() {
+    let top = Cli::in_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .arg("--help")
+        .output();
+    assert!(
+        top.stdout.contains(
+            "Reads dispatch.yaml, renders the request of every target the released source feeds (a\nrepository_dispatch event, a workflow_dispatch or a webhook)"
+        ),
+        "{}",
+        top.stdout
+    );
+    assert!(
+        top.stdout.contains("130 interrupted by Ctrl-C or SIGTERM."),
+        "{}",
+        top.stdout
+    );
+    let validate = Cli::in_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .args(["validate", "--help"])
+        .output();
+    assert!(
+        validate
+            .stdout
+            .contains("Report format: text, JSON (every problem in a list) or Markdown"),
+        "{}",
+        validate.stdout
+    );
+    let (own, checked) = validate
+        .stdout
+        .split_once("Delivery settings (only checked):")
+        .unwrap();
+    assert!(!own.contains("--max-attempts"), "{own}");
+    assert!(checked.contains("--max-attempts"), "{checked}");
+}
