@@ -371,8 +371,16 @@ pub fn repository_of_remote(url: &str) -> Option<String> {
     let url = url.trim().trim_end_matches('/');
     let url = url.strip_suffix(".git").unwrap_or(url);
     let path = match url.split_once("://") {
-        Some((_, rest)) => rest.split_once('/')?.1,
-        None => url.split_once(':')?.1,
+        Some(("https" | "http" | "ssh" | "git", rest)) => rest.split_once('/')?.1,
+        // A local path (`file://`, `/srv/git/x`) names no GitHub repository.
+        Some(_) => return None,
+        None => {
+            let (host, path) = url.split_once(':')?;
+            if host.contains('/') {
+                return None;
+            }
+            path
+        }
     };
     let mut parts = path.rsplit('/');
     let name = parts.next().filter(|n| !n.is_empty())?;
@@ -430,6 +438,8 @@ mod tests {
             );
         }
         assert_eq!(repository_of_remote("/srv/git/dot-ai"), None);
+        assert_eq!(repository_of_remote("file:///tmp/dot-ai"), None);
+        assert_eq!(repository_of_remote("./a:b/c"), None);
     }
 
     #[test]

@@ -195,6 +195,35 @@ impl Report {
         }
     }
 
+    /// Targets of the plan that were not sent, with the outcome to report for each (after
+    /// the ones that were, before the skipped ones); the summary counts them.
+    pub fn add_unsent(&mut self, unsent: impl IntoIterator<Item = (Job, Status)>) {
+        let at = self
+            .targets
+            .iter()
+            .position(|t| matches!(t.status, Entry::Done(Status::Skipped { .. })))
+            .unwrap_or(self.targets.len());
+        let added: Vec<TargetReport> = unsent
+            .into_iter()
+            .map(|(job, status)| {
+                match &status {
+                    Status::Failed { .. } => self.summary.failed += 1,
+                    Status::NotSent { .. } => self.summary.not_sent += 1,
+                    Status::Skipped { .. } => self.summary.skipped += 1,
+                    Status::Delivered { .. } => self.summary.delivered += 1,
+                }
+                self.summary.total += 1;
+                TargetReport {
+                    status: Entry::Done(status),
+                    attempts: Some(0),
+                    duration_ms: Some(0),
+                    ..job_report(&job)
+                }
+            })
+            .collect();
+        self.targets.splice(at..at, added);
+    }
+
     /// `--wait` in a dry run: every planned workflow_dispatch will be waited for.
     pub fn wait_for_every_workflow(&mut self) {
         for t in &mut self.targets {

@@ -30,24 +30,35 @@ pub(super) fn run(
     let (release, unknown_changes) = release(args, config, stderr)?;
     let planned = plan_stage(args, &checked, config, &release, &file, stderr);
     // Both problems at once: a git problem does not hide the missing tokens behind it.
+    let mut undecided = Vec::new();
     if let Some(unknown) = unknown_changes {
-        let also = if planned.is_err() {
-            ", and the plan has problems (above)"
-        } else {
-            ""
-        };
-        let error = CliError::usage(format!(
-            "cannot tell which files changed: {}{also}; nothing was sent",
+        if unknown.refuse || planned.is_err() {
+            let also = if planned.is_err() {
+                ", and the plan has problems (above)"
+            } else {
+                ""
+            };
+            let error = CliError::usage(format!(
+                "cannot tell which files changed: {}{also}; nothing was sent",
+                unknown.reason
+            ));
+            return Err(match unknown.help {
+                Some(help) => error.with_help(help),
+                None => error,
+            });
+        }
+        let _ = writeln!(
+            stderr,
+            "warning: cannot tell which files changed: {}; the targets with `when.changed` are not sent and are reported failed, the others are sent",
             unknown.reason
-        ));
-        return Err(match unknown.help {
-            Some(help) => error.with_help(help),
-            None => error,
-        });
+        );
+        undecided.push(unknown);
     }
     let mut plan = planned?;
     resume(args, &mut plan, stderr)?;
-    let report = if args.dry_run {
+    let report = if let Some(unknown) = undecided.pop() {
+        deliver_decided(args, config, plan, &unknown, stderr)?
+    } else if args.dry_run {
         let mut report = Report::planned(&plan);
         if args.wait {
             report.wait_for_every_workflow();
@@ -63,6 +74,49 @@ pub(super) fn run(
 struct UnknownChanges {
     reason: String,
     help: Option<String>,
+    /// Refuse the whole run (the checkout is another repository), rather than send the targets
+    /// that need no changes and report the others failed (git cannot tell: a shallow clone, no
+    /// repository).
+    refuse: bool,
+}
+
+/// A real run whose changed files cannot be known: the targets that need them are not sent and
+/// are reported failed, with the fix; every other target is sent.
+fn deliver_decided(
+    args: &RunArgs,
+    config: &Config,
+    mut plan: Plan,
+    unknown: &UnknownChanges,
+    stderr: &mut dyn Write,
+) -> Result<Report, CliError> {
+    let (needs_changes, decided): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut plan.jobs).into_iter().partition(|job| {
+            config
+                .targets
+                .get(&job.target)
+                .is_some_and(|t| t.condition.changed.is_some())
+        });
+    plan.jobs = decided;
+    let mut report = deliver(args, config, &plan, stderr)?;
+    let failed = needs_changes.into_iter().map(|job| {
+        let filter = config
+            .targets
+            .get(&job.target)
+            .and_then(|t| t.condition.changed.as_ref())
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        let status = crate::dispatch::Status::Failed {
+            http_status: None,
+            reason: format!(
+                "not sent: when.changed ({filter}) not decided: {}",
+                unknown.reason
+            ),
+            hint: unknown.help.clone(),
+        };
+        (job, status)
+    });
+    report.add_unsent(failed);
+    Ok(report)
 }
 
 /// The `release` stage: the version, `--set` variables, the CI context and, only when a
@@ -84,6 +138,7 @@ fn release(
                 Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
             } else {
                 unknown = Some(UnknownChanges {
+                    refuse: true,
                     reason: other,
                     help: Some(
                         "run in a checkout of the source repository, or point --repo-dir at one"
@@ -106,6 +161,7 @@ fn release(
                 }
                 Err(err) => {
                     unknown = Some(UnknownChanges {
+                        refuse: false,
                         reason: err.to_string(),
                         help: err.help(),
                     });

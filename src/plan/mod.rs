@@ -489,7 +489,7 @@ fn condition_holds(
         return Ok((
             None,
             Some(format!(
-                "when.changed ({filter}) not decided: the changed files are unknown (see the warning); a real run asks git"
+                "when.changed ({filter}) not decided: the changed files are unknown (see the warning); a real run here reports this target failed and sends the others"
             )),
         ));
     };

@@ -604,3 +604,74 @@ fn help_names_all_three_kinds_every_exit_code_and_validates_own_flags() {
     assert!(!own.contains("--max-attempts"), "{own}");
     assert!(checked.contains("--max-attempts"), "{checked}");
 }
+
+const CHANGED_AND_PLAIN: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [website, cli]}
+targets:
+  website:
+    repository: o/website
+    event_type: upstream-release
+    token_env: APP_TOKEN
+    when:
+      changed: ["docs/**"]
+  cli:
+    repository: o/cli
+    event_type: server-release
+    token_env: APP_TOKEN
+"#;
+
+/// A shallow clone (`actions/checkout` without `fetch-depth: 0`) of a repository with tags.
+fn shallow_clone() -> (tempfile::TempDir, tempfile::TempDir) {
+    let origin = config_dir(CHANGED_AND_PLAIN);
+    git(origin.path(), &["init", "-q"]);
+    git(origin.path(), &["add", "-A"]);
+    git(origin.path(), &["commit", "-q", "-m", "first"]);
+    git(origin.path(), &["tag", "v1.0.0"]);
+    std::fs::create_dir(origin.path().join("docs")).unwrap();
+    std::fs::write(origin.path().join("docs/guide.md"), "new\n").unwrap();
+    git(origin.path(), &["add", "-A"]);
+    git(origin.path(), &["commit", "-q", "-m", "second"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    git(clone.path(), &["clone", "-q", "--depth", "1", &url, "."]);
+    (origin, clone)
+}
+
+#[test]
+fn a_shallow_clone_sends_what_it_can_decide_and_fails_the_rest_with_the_fix() {
+    let (_origin, clone) = shallow_clone();
+    let github = FakeGitHub::start();
+    let ran = Cli::in_dir(clone.path())
+        .release("app", "1.1.0")
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(github.requests_to("/repos/o/cli/dispatches").len(), 1);
+    assert!(github.requests_to("/repos/o/website/dispatches").is_empty());
+    assert_eq!(
+        steady(&ran.stdout),
+        "\
+delivered  cli      o/cli      server-release (204, N ms)
+failed     website  o/website  not sent: when.changed (`docs/**`) not decided: `.` is a shallow clone, so its tags and history are incomplete and the files changed since the previous release cannot be known
+                    hint: fetch tags and history: actions/checkout with fetch-depth: 0
+2 targets: 1 delivered, 1 failed, 0 skipped in N s
+"
+    );
+    assert_eq!(
+        ran.stderr,
+        "warning: cannot tell which files changed: `.` is a shallow clone, so its tags and history are incomplete and the files changed since the previous release cannot be known; the targets with `when.changed` are not sent and are reported failed, the others are sent\n"
+    );
+    let planned = Cli::in_dir(clone.path())
+        .release("app", "1.1.0")
+        .arg("--dry-run")
+        .output();
+    assert!(
+        planned.stdout.contains(
+            "  why: when.changed (`docs/**`) not decided: the changed files are unknown (see the warning); a real run here reports this target failed and sends the others\n"
+        ),
+        "{}",
+        planned.stdout
+    );
+}
