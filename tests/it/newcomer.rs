@@ -675,3 +675,60 @@ failed     website  o/website  not sent: when.changed (`docs/**`) not decided: `
         planned.stdout
     );
 }
+
+/// HTML as GitHub renders Markdown (cmark-gfm: tables, autolinks, strikethrough).
+fn gfm(markdown: &str) -> String {
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.strikethrough = true;
+    options.extension.tagfilter = true;
+    comrak::markdown_to_html(markdown, &options)
+}
+
+#[test]
+fn the_job_summary_renders_our_code_spans_as_code_and_server_text_as_text() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/gone/dispatches",
+        Reply::validation_failed("see [this](https://evil.example) `x` <b>now</b>"),
+    );
+    let yaml = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [site, broken, later]}
+targets:
+  site: {repository: o/site, event_type: release, token_env: APP_TOKEN}
+  broken: {repository: o/gone, event_type: release, token_env: APP_TOKEN}
+  later:
+    repository: o/later
+    event_type: release
+    token_env: APP_TOKEN
+    when: {version: ">=3"}
+"#;
+    let runner = tempfile::tempdir().unwrap();
+    let summary = runner.path().join("summary.md");
+    let ran = Cli::with_config(yaml)
+        .release("app", "2.0.0")
+        .against(&github)
+        .app_token()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", runner.path())
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    let html = gfm(&std::fs::read_to_string(&summary).unwrap());
+    assert!(
+        html.contains("<th>target</th>\n<th>kind</th>\n<th>destination</th>\n<th>outcome</th>\n<th>attempts</th>\n<th>reason / hint</th>"),
+        "no run column without a workflow_dispatch: {html}"
+    );
+    assert!(
+        html.contains("<td>2.0.0 does not satisfy <code>when.version: &gt;=3</code></td>"),
+        "{html}"
+    );
+    assert!(!html.contains("\\`") && !html.contains("`when"), "{html}");
+    // The server's words: its link, code and HTML stay inert text.
+    assert!(!html.contains("<a href=\"https://evil"), "{html}");
+    assert!(!html.contains("<b>now"), "{html}");
+    assert!(html.contains("see [this]("), "{html}");
+}
