@@ -682,7 +682,6 @@ fn gfm(markdown: &str) -> String {
     options.extension.table = true;
     options.extension.autolink = true;
     options.extension.strikethrough = true;
-    options.extension.tagfilter = true;
     comrak::markdown_to_html(markdown, &options)
 }
 
