@@ -731,3 +731,79 @@ targets:
     assert!(!html.contains("<b>now"), "{html}");
     assert!(html.contains("see [this]("), "{html}");
 }
+
+/// Every file validate accepts, the schema accepts (what editors flag is what is wrong). The
+/// other direction is `schema::the_schema_rejects_exactly_the_fixtures_marked_as_schema_violations`
+/// over `tests/fixtures/invalid`, whose `accept (only validate: ...)` lines are the documented
+/// exceptions.
+#[test]
+fn validate_and_the_schema_accept_the_same_valid_files() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_file(orchestrator::config::schema::SCHEMA_PATH)).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let dir = repo_file("tests/fixtures/valid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3);
+    let mut wrong = Vec::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let ran = Cli::in_dir(&dir)
+            .args(["validate", "--strict", "--config", &name])
+            .output();
+        if ran.code != 0 {
+            wrong.push(format!("{name}: validate says\n{}", ran.all()));
+        }
+        let document: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for error in validator.iter_errors(&document) {
+            wrong.push(format!(
+                "{name}: the schema says {error} at {}",
+                error.instance_path()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// What ajv's strict mode (`ajv compile --spec=draft2020 --strict=true`) refuses: formats JSON
+/// Schema does not define, and a `required` key with no `properties` entry beside it.
+#[test]
+fn the_schema_compiles_under_a_strict_validator() {
+    fn walk(at: &str, value: &Value, wrong: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(format) = map.get("format").and_then(Value::as_str) {
+                    wrong.push(format!(
+                        "{at}: format `{format}` is not a JSON Schema format"
+                    ));
+                }
+                if let Some(required) = map.get("required").and_then(Value::as_array) {
+                    for key in required.iter().filter_map(Value::as_str) {
+                        if map.get("properties").and_then(|p| p.get(key)).is_none() {
+                            wrong.push(format!("{at}: `{key}` is required but not in properties"));
+                        }
+                    }
+                }
+                for (key, child) in map {
+                    walk(&format!("{at}/{key}"), child, wrong);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(&format!("{at}/{i}"), child, wrong);
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema: Value = serde_json::from_str(&orchestrator::config::schema::schema_json()).unwrap();
+    let mut wrong = Vec::new();
+    walk("#", &schema, &mut wrong);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
