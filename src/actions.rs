@@ -183,6 +183,15 @@ pub fn write_annotations(out: &mut dyn Write, report: &Report) -> io::Result<()>
                     describe(run)
                 ),
             )),
+            Entry::Done(Status::Delivered { run: Some(run), .. }) if run.not_waited => Some((
+                "warning",
+                format!(
+                    "{} ({}): the workflow run was {}",
+                    t.destination,
+                    t.kind,
+                    run.note.as_deref().unwrap_or("not waited for")
+                ),
+            )),
             Entry::Done(Status::Skipped { reason }) => Some((
                 "warning",
                 format!("{} ({}) skipped: {reason}", t.destination, t.kind),

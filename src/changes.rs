@@ -32,6 +32,9 @@ pub struct ChangeSet {
     current: String,
     /// Paths relative to the repository root, `/`-separated.
     files: Vec<String>,
+    /// Why the changes cannot be known (the checkout is another repository): every filter is
+    /// then undecided. Only a dry run plans with such a set; a real run refuses first.
+    undecided: Option<String>,
 }
 
 /// What a target's filter says about this release.
@@ -54,6 +57,8 @@ pub enum ChangeVerdict {
     },
     /// No earlier release to compare with: send, and say so.
     FirstRelease { current: String },
+    /// The changes cannot be known here (see [`ChangeSet::undecided`]): planned, not decided.
+    Undecided { patterns: Vec<String>, why: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +211,7 @@ impl ChangeSet {
             previous: Some(previous.into()),
             current: current.into(),
             files,
+            undecided: None,
         }
     }
 
@@ -215,6 +221,17 @@ impl ChangeSet {
             previous: None,
             current: current.into(),
             files: Vec::new(),
+            undecided: None,
+        }
+    }
+
+    /// Changes that cannot be known, and `why` (for a dry run's plan).
+    pub fn undecided(why: impl Into<String>) -> ChangeSet {
+        ChangeSet {
+            previous: None,
+            current: String::new(),
+            files: Vec::new(),
+            undecided: Some(why.into()),
         }
     }
 
@@ -232,6 +249,12 @@ impl ChangeSet {
 
     /// Whether `filter`'s files changed in this release. Pure; cheap enough to call per target.
     pub fn verdict(&self, filter: &ChangeFilter) -> ChangeVerdict {
+        if let Some(why) = &self.undecided {
+            return ChangeVerdict::Undecided {
+                patterns: filter.patterns().to_vec(),
+                why: why.clone(),
+            };
+        }
         let Some(previous) = &self.previous else {
             return ChangeVerdict::FirstRelease {
                 current: self.current.clone(),
@@ -306,6 +329,9 @@ impl ChangeVerdict {
             ChangeVerdict::FirstRelease { current } => {
                 format!("first release: no release tag before {current}, so it is sent")
             }
+            ChangeVerdict::Undecided { patterns, why } => {
+                format!("when.changed ({}) not decided: {why}", quoted(patterns))
+            }
         }
     }
 }
@@ -321,6 +347,45 @@ fn files(n: usize) -> String {
 fn quoted(patterns: &[String]) -> String {
     let quoted: Vec<String> = patterns.iter().map(|p| format!("`{p}`")).collect();
     quoted.join(", ")
+}
+
+/// Which GitHub repository (`owner/name`) the checkout at `git`'s directory is: its `origin`
+/// remote, else `GITHUB_REPOSITORY` (`github_repository`). `None` when neither says.
+///
+/// The remote comes first: `--repo-dir` may point at a checkout of another repository than
+/// the one running the workflow, and actions/checkout sets `origin` to what it checked out.
+pub fn checkout_repository(git: &Git, github_repository: Option<&str>) -> Option<String> {
+    git.origin_url()
+        .as_deref()
+        .and_then(repository_of_remote)
+        .or_else(|| {
+            github_repository
+                .filter(|r| r.contains('/'))
+                .map(str::to_owned)
+        })
+}
+
+/// `owner/name` of a remote URL: `https://github.com/o/r(.git)`, `git@github.com:o/r.git`,
+/// `ssh://git@host/o/r`. `None` for a local path or anything else without both parts.
+pub fn repository_of_remote(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix(".git").unwrap_or(url);
+    let path = match url.split_once("://") {
+        Some(("https" | "http" | "ssh" | "git", rest)) => rest.split_once('/')?.1,
+        // A local path (`file://`, `/srv/git/x`) names no GitHub repository.
+        Some(_) => return None,
+        None => {
+            let (host, path) = url.split_once(':')?;
+            if host.contains('/') {
+                return None;
+            }
+            path
+        }
+    };
+    let mut parts = path.rsplit('/');
+    let name = parts.next().filter(|n| !n.is_empty())?;
+    let owner = parts.next().filter(|o| !o.is_empty())?;
+    Some(format!("{owner}/{name}"))
 }
 
 /// The local tag of a version spelled with or without `v`, and its commit.
@@ -356,6 +421,25 @@ mod tests {
             "v1.2.3",
             files.iter().map(|f| f.to_string()).collect(),
         )
+    }
+
+    #[test]
+    fn a_remote_url_names_its_repository_in_every_spelling() {
+        for url in [
+            "https://github.com/vfarcic/dot-ai.git",
+            "https://github.com/vfarcic/dot-ai/",
+            "git@github.com:vfarcic/dot-ai.git",
+            "ssh://git@github.example.com:22/vfarcic/dot-ai",
+        ] {
+            assert_eq!(
+                repository_of_remote(url).as_deref(),
+                Some("vfarcic/dot-ai"),
+                "{url}"
+            );
+        }
+        assert_eq!(repository_of_remote("/srv/git/dot-ai"), None);
+        assert_eq!(repository_of_remote("file:///tmp/dot-ai"), None);
+        assert_eq!(repository_of_remote("./a:b/c"), None);
     }
 
     #[test]

@@ -16,10 +16,11 @@ pub const VERSION: &str = concat!(
     name = "orchestrator",
     version = VERSION,
     about = "Turn one release into every downstream dispatch it should cause",
-    long_about = "Reads dispatch.yaml, renders a repository_dispatch event for every target the \
-released source feeds, sends them concurrently and reports each one: delivered, failed (with \
-why) or skipped (with why).\n\nExit codes: 0 all delivered, 1 a target failed (or validate \
-found errors), 2 a configuration or usage error (nothing was sent).",
+    long_about = "Reads dispatch.yaml, renders the request of every target the released \
+source feeds (a repository_dispatch event, a workflow_dispatch or a webhook), sends them \
+concurrently and reports each one: delivered, failed (with why) or skipped (with why).\n\n\
+Exit codes: 0 all delivered, 1 a target failed (or validate found errors), 2 a configuration \
+or usage error (nothing was sent), 130 interrupted by Ctrl-C or SIGTERM.",
     after_help = "Examples:\n  orchestrator run --source dot-ai --version 1.2.3 --dry-run\n  \
 WEBSITE_DISPATCH_TOKEN=... orchestrator run --source dot-ai --version \"$VERSION\"\n  \
 orchestrator validate --config dispatch.yaml"
@@ -353,10 +354,11 @@ pub struct ValidateArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
-    /// Report format: text, or JSON with every problem in a list.
+    /// Report format: text, JSON (every problem in a list) or Markdown.
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,
-    #[command(flatten)]
+    /// Checked as `run` would read them (validate sends nothing).
+    #[command(flatten, next_help_heading = "Delivery settings (only checked)")]
     pub settings: SettingsArgs,
 }
 

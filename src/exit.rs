@@ -49,6 +49,20 @@ impl CliError {
         self
     }
 
+    /// The error as a JSON object on stdout, for `--output json`:
+    /// `{"error": {"message", "help", "exit_code"}}`.
+    pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let json = serde_json::json!({
+            "error": {
+                "message": self.message,
+                "help": self.help,
+                "exit_code": self.exit as i32,
+            }
+        });
+        serde_json::to_writer_pretty(&mut *out, &json)?;
+        writeln!(out)
+    }
+
     /// `error: MESSAGE` and `  help: HELP`: the one place an error is printed.
     pub fn print(&self, stderr: &mut dyn Write) {
         let _ = writeln!(stderr, "error: {}", self.message);

@@ -281,6 +281,16 @@ pub fn run(
             "the values given do not make a valid file; nothing was written",
         ));
     }
+    // `--config .github/dispatch.yaml` (an example of `--help`) in a repository without
+    // `.github/` yet.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|err| {
+            CliError::usage(format!(
+                "cannot create the directory {}: {err}; nothing was written",
+                parent.display()
+            ))
+        })?;
+    }
     if let Err(err) = create_new(path, text.as_bytes()) {
         return Err(match err.kind() {
             io::ErrorKind::AlreadyExists => CliError::usage(format!(

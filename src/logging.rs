@@ -6,6 +6,7 @@
 use crate::dispatch::{Observer, Outcome, Status};
 use crate::github::classify::Failure;
 use crate::plan::Job;
+use crate::style::indent;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +30,9 @@ pub fn init(verbosity: i8) {
         .try_init();
 }
 
+/// Where a server message's further lines go on: under the message, past the level word.
+const CONTINUED: &str = "        ";
+
 /// Logs each step of delivery.
 pub struct Log;
 
@@ -41,7 +45,7 @@ impl Observer for Log {
         tracing::info!(
             target_name = %job.target,
             "{}; retrying in {:.1} s",
-            failure.reason,
+            indent(&failure.reason, CONTINUED),
             delay.as_secs_f64()
         );
     }
@@ -53,10 +57,10 @@ impl Observer for Log {
                 tracing::debug!(target_name = %job.target, http_status, attempts = outcome.attempts, ms, "delivered")
             }
             Status::Failed { reason, .. } => {
-                tracing::debug!(target_name = %job.target, attempts = outcome.attempts, ms, "failed: {reason}")
+                tracing::debug!(target_name = %job.target, attempts = outcome.attempts, ms, "failed: {}", indent(reason, CONTINUED))
             }
             Status::Skipped { reason } | Status::NotSent { reason } => {
-                tracing::debug!(target_name = %job.target, "not sent: {reason}")
+                tracing::debug!(target_name = %job.target, "not sent: {}", indent(reason, CONTINUED))
             }
         }
     }

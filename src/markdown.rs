@@ -32,8 +32,9 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "Would send **{} dispatch(es)**, {} skipped; nothing was sent.\n",
-        s.planned, s.skipped
+        "Would send **{}**, {} skipped; nothing was sent.\n",
+        crate::style::count(s.planned, "dispatch", "dispatches"),
+        s.skipped
     )?;
     writeln!(
         out,
@@ -51,12 +52,12 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     Some(env) => format!("{} **not set**", code(&format!("${env}"))),
                     None => "none".to_owned(),
                 };
-                (sends(t, p.method), token, t.note.as_deref().map(text))
+                (sends(t, p.method), token, t.note.as_deref().map(prose))
             }
             Entry::Done(Status::Skipped { reason }) => (
                 String::new(),
                 String::new(),
-                Some(format!("skipped: {}", text(reason))),
+                Some(format!("skipped: {}", prose(reason))),
             ),
             Entry::Done(other) => (String::new(), String::new(), Some(outcome_word(other))),
         };
@@ -135,17 +136,33 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     if s.runs_failed > 0 {
         counts.push_str(&format!(
-            ", {} workflow run(s) did not succeed",
-            s.runs_failed
+            ", **{}** did not succeed",
+            crate::style::count(s.runs_failed, "workflow run", "workflow runs")
+        ));
+    }
+    if s.runs_not_waited > 0 {
+        counts.push_str(&format!(
+            ", {} not waited for",
+            crate::style::count(s.runs_not_waited, "workflow run", "workflow runs")
         ));
     }
     let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
     writeln!(out, "{counts} in {secs:.2} s\n")?;
-    writeln!(
-        out,
-        "| target | kind | destination | outcome | attempts | run | reason / hint |"
-    )?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    // A run column only when some target can have a run: a repository_dispatch never does.
+    let runs = report.targets.iter().any(|t| t.kind == "workflow_dispatch");
+    if runs {
+        writeln!(
+            out,
+            "| target | kind | destination | outcome | attempts | run | reason / hint |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|")?;
+    } else {
+        writeln!(
+            out,
+            "| target | kind | destination | outcome | attempts | reason / hint |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+    }
     for t in &report.targets {
         let Entry::Done(status) = &t.status else {
             continue;
@@ -153,23 +170,28 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let (run, why) = match status {
             Status::Delivered { run, .. } => (
                 run.as_ref().map(run_cell).unwrap_or_default(),
-                t.note.as_deref().map(text).unwrap_or_default(),
+                t.note.as_deref().map(prose).unwrap_or_default(),
             ),
             Status::Failed { reason, hint, .. } => {
-                let mut why = text(reason);
+                let mut why = prose(reason);
                 if let Some(hint) = hint {
-                    why.push_str(&format!("<br>hint: {}", text(hint)));
+                    why.push_str(&format!("<br>hint: {}", prose(hint)));
                 }
                 (String::new(), why)
             }
             Status::Skipped { reason } | Status::NotSent { reason } => {
-                (String::new(), text(reason))
+                (String::new(), prose(reason))
             }
         };
         let attempts = t.attempts.map(|n| n.to_string()).unwrap_or_default();
+        let run = if runs {
+            format!(" {run} |")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "| {} | {} | {} | {} | {attempts} | {run} | {why} |",
+            "| {} | {} | {} | {} | {attempts} |{run} {why} |",
             code(&t.target),
             t.kind,
             text(&t.destination),
@@ -211,7 +233,7 @@ fn run_cell(run: &RunInfo) -> String {
         _ => {}
     }
     if let Some(note) = &run.note {
-        parts.push(text(note));
+        parts.push(prose(note));
     }
     parts.join(", ")
 }
@@ -251,8 +273,8 @@ pub fn write_diagnostics(
             out,
             "| {level} `{}` | {line} | {key} | {} | {} |",
             d.code.as_str(),
-            text(&d.message),
-            d.help.as_deref().map(text).unwrap_or_default()
+            prose(&d.message),
+            d.help.as_deref().map(prose).unwrap_or_default()
         )?;
     }
     if diagnostics.len() > crate::report::MAX_SHOWN {
@@ -296,6 +318,28 @@ pub fn text(s: &str) -> String {
             }
             c if c.is_control() => {}
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A sentence of ours for a table cell, which may quote values (a glob, a version requirement,
+/// a server's words) in backticks: each backtick-quoted part is a code span (see [`code`]:
+/// inert, whatever it holds), the rest is [`text`]. An unpaired backtick stays a literal one.
+pub fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        if i % 2 == 1 && (paired || !last) && !part.is_empty() {
+            out.push_str(&code(part));
+        } else if i % 2 == 1 {
+            // An unpaired (or empty) quote: the backtick itself, escaped.
+            out.push_str("\\`");
+            out.push_str(&text(part));
+        } else {
+            out.push_str(&text(part));
         }
     }
     out

@@ -197,8 +197,39 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
     }
 }
 
+/// A log group (GitHub Actions' `::group::`) titled and waiting for its first line, or open.
+enum Group {
+    None,
+    Pending(String),
+    Open,
+}
+
+static GROUP: Mutex<Group> = Mutex::new(Group::None);
+
+/// Folds the log lines that follow into a group titled `title`, opened with the first of them:
+/// a run with nothing to log leaves no empty group behind.
+pub fn group_log_lines(title: String) {
+    *GROUP.lock().unwrap_or_else(PoisonError::into_inner) = Group::Pending(title);
+}
+
+/// Ends the group of [`group_log_lines`], if a line opened it.
+pub fn end_log_group() {
+    let mut group = GROUP.lock().unwrap_or_else(PoisonError::into_inner);
+    if matches!(*group, Group::Open) {
+        let _ = crate::actions::end_group(&mut std::io::stderr());
+    }
+    *group = Group::None;
+}
+
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        {
+            let mut group = GROUP.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Group::Pending(title) = &*group {
+                crate::actions::start_group(&mut std::io::stderr(), title)?;
+                *group = Group::Open;
+            }
+        }
         let active = ACTIVE
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

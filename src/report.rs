@@ -5,7 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::dispatch::{Outcome, Status};
 use crate::journal::{check_release, Earlier, Ended, JournalError, FORMAT};
 use crate::plan::{Job, Plan};
-use crate::style::{Palette, Tone};
+use crate::style::{count, indent, Palette, Tone};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{self, Write};
@@ -36,6 +36,9 @@ pub struct Summary {
     pub not_sent: usize,
     /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
     pub runs_failed: usize,
+    /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runs_not_waited: usize,
     /// Ctrl-C or SIGTERM stopped the run (exit 130): targets without a final answer are
     /// `not_sent`, and runs not yet completed were not waited for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -107,6 +110,9 @@ pub struct Planned {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// A real run waits for the workflow run this dispatch starts.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub wait: bool,
 }
 
 impl Report {
@@ -133,6 +139,7 @@ impl Report {
                     }),
                     headers: std::mem::take(&mut job.headers),
                     body: std::mem::take(&mut job.body),
+                    wait: job.workflow.as_ref().is_some_and(|w| w.wait),
                 }),
                 ..job_report(&job)
             })
@@ -186,6 +193,9 @@ impl Report {
                     if run.as_ref().is_some_and(|r| r.failed()) {
                         summary.runs_failed += 1;
                     }
+                    if run.as_ref().is_some_and(|r| r.not_waited) {
+                        summary.runs_not_waited += 1;
+                    }
                 }
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
@@ -203,6 +213,44 @@ impl Report {
         }
     }
 
+    /// Targets of the plan that were not sent, with the outcome to report for each (after
+    /// the ones that were, before the skipped ones); the summary counts them.
+    pub fn add_unsent(&mut self, unsent: impl IntoIterator<Item = (Job, Status)>) {
+        let at = self
+            .targets
+            .iter()
+            .position(|t| matches!(t.status, Entry::Done(Status::Skipped { .. })))
+            .unwrap_or(self.targets.len());
+        let added: Vec<TargetReport> = unsent
+            .into_iter()
+            .map(|(job, status)| {
+                match &status {
+                    Status::Failed { .. } => self.summary.failed += 1,
+                    Status::NotSent { .. } => self.summary.not_sent += 1,
+                    Status::Skipped { .. } => self.summary.skipped += 1,
+                    Status::Delivered { .. } => self.summary.delivered += 1,
+                }
+                self.summary.total += 1;
+                TargetReport {
+                    status: Entry::Done(status),
+                    attempts: Some(0),
+                    duration_ms: Some(0),
+                    ..job_report(&job)
+                }
+            })
+            .collect();
+        self.targets.splice(at..at, added);
+    }
+
+    /// `--wait` in a dry run: every planned workflow_dispatch will be waited for.
+    pub fn wait_for_every_workflow(&mut self) {
+        for t in &mut self.targets {
+            if let Entry::Planned(p) = &mut t.status {
+                p.wait |= t.kind == "workflow_dispatch";
+            }
+        }
+    }
+
     pub fn any_failed(&self) -> bool {
         self.summary.failed > 0 || self.summary.not_sent > 0
     }
@@ -216,35 +264,49 @@ impl Report {
         self.write_text_in(out, Palette::PLAIN)
     }
 
-    /// The text report with its outcome words painted by `palette` (`--color`).
+    /// The text report with its outcome words painted by `palette` (`--color`): one table, its
+    /// outcome, target and destination columns aligned; a line that goes on (a server's
+    /// multi-line message) goes on under its target's details.
     pub fn write_text_in(&self, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
-        let width = self
-            .targets
-            .iter()
-            .map(|t| t.target.len())
-            .max()
-            .unwrap_or(0);
+        let column = |f: fn(&TargetReport) -> usize| self.targets.iter().map(f).max().unwrap_or(0);
+        let word_width = column(|t| outcome_word(t).len());
+        let width = column(|t| t.target.len());
+        let dest_width = column(|t| t.destination.len());
+        // Details (why, run, hint) sit under the destination column.
+        let under = " ".repeat(word_width + 2 + width + 2);
+        let row = |t: &TargetReport, tone: Option<Tone>| {
+            let word = outcome_word(t);
+            let painted = match tone {
+                Some(tone) => palette.paint(word, tone),
+                None => word.to_owned(),
+            };
+            format!(
+                "{painted}{}  {:width$}  {:dest_width$}",
+                " ".repeat(word_width - word.len()),
+                t.target,
+                t.destination
+            )
+        };
+        let s = &self.summary;
         if self.dry_run {
             writeln!(
                 out,
-                "Dry run: release {} of {} would send {} dispatch(es); nothing is sent.",
-                self.version, self.source, self.summary.planned
+                "Dry run: release {} of {} would send {}; nothing is sent.",
+                self.version,
+                self.source,
+                count(s.planned, "dispatch", "dispatches")
             )?;
-            if let Some(pacing) = self.pacing.as_ref().filter(|p| p.requests > 0) {
+            if let Some(pacing) = self.pacing.as_ref().filter(|p| p.paces()) {
                 writeln!(out, "Pacing: {}.", pacing.describe())?;
             }
         }
         for t in &self.targets {
             match &t.status {
                 Entry::Planned(p) => {
-                    writeln!(
-                        out,
-                        "\nplanned  {:width$}  {}  ({})",
-                        t.target, t.destination, t.kind
-                    )?;
+                    writeln!(out, "\n{}  ({})", row(t, None), t.kind)?;
                     writeln!(out, "  {} {}", p.method, p.url)?;
                     if let Some(note) = &t.note {
-                        writeln!(out, "  why: {note}")?;
+                        writeln!(out, "  why: {}", indent(note, "       "))?;
                     }
                     if let Some(app) = &p.github_app {
                         writeln!(
@@ -263,6 +325,9 @@ impl Report {
                     for (name, value) in &p.headers {
                         writeln!(out, "  {name}: {value}")?;
                     }
+                    if p.wait {
+                        writeln!(out, "  wait: for the workflow run it starts")?;
+                    }
                     if !p.body.is_null() {
                         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
                         for line in body.lines() {
@@ -277,52 +342,46 @@ impl Report {
                     };
                     writeln!(
                         out,
-                        "{}  {:width$}  {}  {} ({http_status}, {} ms{attempts})",
-                        palette.paint("delivered", Tone::Good),
-                        t.target,
-                        t.destination,
+                        "{}  {} ({http_status}, {} ms{attempts})",
+                        row(t, Some(Tone::Good)),
                         t.label.as_deref().unwrap_or(""),
                         t.duration_ms.unwrap_or(0)
                     )?;
                     if let Some(run) = run {
-                        writeln!(out, "           {:width$}  run: {}", "", describe_run(run))?;
+                        writeln!(out, "{under}run: {}", describe_run(run))?;
                     }
                     if let Some(note) = &t.note {
-                        writeln!(out, "           {:width$}  why: {note}", "")?;
+                        writeln!(out, "{under}why: {}", indent(note, &under))?;
                     }
                 }
                 Entry::Done(Status::NotSent { reason }) => writeln!(
                     out,
-                    "{}   {:width$}  {}  {reason}",
-                    palette.paint("not sent", Tone::Bad),
-                    t.target,
-                    t.destination
+                    "{}  {}",
+                    row(t, Some(Tone::Bad)),
+                    indent(reason, &under)
                 )?,
                 Entry::Done(Status::Failed { reason, hint, .. }) => {
                     writeln!(
                         out,
-                        "{}     {:width$}  {}  {reason}",
-                        palette.paint("failed", Tone::Bad),
-                        t.target,
-                        t.destination
+                        "{}  {}",
+                        row(t, Some(Tone::Bad)),
+                        indent(reason, &under)
                     )?;
                     if let Some(hint) = hint {
-                        writeln!(out, "           {:width$}  hint: {hint}", "")?;
+                        writeln!(out, "{under}hint: {}", indent(hint, &under))?;
                     }
                 }
                 Entry::Done(Status::Skipped { reason }) => {
                     let gap = if self.dry_run { "\n" } else { "" };
                     writeln!(
                         out,
-                        "{gap}{}    {:width$}  {}  {reason}",
-                        palette.paint("skipped", Tone::Warn),
-                        t.target,
-                        t.destination
+                        "{gap}{}  {}",
+                        row(t, Some(Tone::Warn)),
+                        indent(reason, &under)
                     )?;
                 }
             }
         }
-        let s = &self.summary;
         if self.dry_run {
             writeln!(
                 out,
@@ -337,13 +396,44 @@ impl Report {
                 String::new()
             };
             let interrupted = if s.interrupted { " (interrupted)" } else { "" };
+            // A delivered dispatch whose workflow run failed is a failure the user must see in
+            // the last line, not only in the exit code.
+            let runs_failed = match s.runs_failed {
+                0 => String::new(),
+                n => format!("; {} failed", count(n, "workflow run", "workflow runs")),
+            };
+            let runs_not_waited = match s.runs_not_waited {
+                0 => String::new(),
+                n => format!(
+                    "; {} not waited for",
+                    count(n, "workflow run", "workflow runs")
+                ),
+            };
             writeln!(
                 out,
-                "{} target(s): {} delivered, {} failed, {} skipped{not_sent} in {secs:.2} s{interrupted}",
-                s.total, s.delivered, s.failed, s.skipped
+                "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+                count(s.total, "target", "targets"),
+                s.delivered,
+                s.failed,
+                s.skipped
             )
         }
     }
+}
+
+/// The word a target's row starts with.
+fn outcome_word(t: &TargetReport) -> &'static str {
+    match &t.status {
+        Entry::Planned(_) => "planned",
+        Entry::Done(Status::Delivered { .. }) => "delivered",
+        Entry::Done(Status::Failed { .. }) => "failed",
+        Entry::Done(Status::Skipped { .. }) => "skipped",
+        Entry::Done(Status::NotSent { .. }) => "not sent",
+    }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn describe_run(run: &crate::dispatch::RunInfo) -> String {

@@ -58,3 +58,76 @@ pub fn write_man(out: &mut dyn Write) -> io::Result<()> {
     out.write_all(&page)?;
     out.flush()
 }
+
+/// A Markdown table of `subcommand`'s flags (`| flag | what it does |`), generated from the
+/// clap definition for the README, so its flag lists cannot drift from `--help`.
+pub fn flag_table(subcommand: &str) -> Option<String> {
+    let mut command = Cli::command();
+    command.build();
+    let sub = command.find_subcommand(subcommand)?;
+    let mut table = String::from("| flag | what it does |\n|---|---|\n");
+    for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+        let Some(long) = arg.get_long() else {
+            continue;
+        };
+        if long == "help" {
+            continue;
+        }
+        let mut flag = match arg.get_short() {
+            Some(short) => format!("`-{short}`, `--{long}"),
+            None => format!("`--{long}"),
+        };
+        let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+        if takes_value {
+            let value = match arg.get_value_names() {
+                Some(names) => names
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None => arg.get_id().as_str().to_uppercase(),
+            };
+            let choices: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if choices.is_empty() {
+                flag.push_str(&format!(" {value}`"));
+            } else {
+                flag.push_str(&format!(" {}`", choices.join("|")));
+            }
+        } else {
+            flag.push('`');
+        }
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+            .replace('\n', " ")
+            .replace('|', "\\|");
+        let default: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let help = if default.is_empty() || !takes_value || help.contains("Default") {
+            help
+        } else {
+            format!(
+                "{}. Default: `{}`.",
+                help.trim().trim_end_matches('.'),
+                default.join(" ")
+            )
+        };
+        // A `|` inside a table cell, code span or not, must be escaped for GFM.
+        table.push_str(&format!(
+            "| {} | {} |\n",
+            flag.replace('|', "\\|"),
+            help.trim()
+        ));
+    }
+    Some(table)
+}

@@ -14,6 +14,28 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `1 target`, `2 targets`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `text` with every further line (a server's message may have several, and blank ones)
+/// indented by `under`, blank lines dropped.
+pub fn indent(text: &str, under: &str) -> String {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let mut shown = lines.next().unwrap_or("").to_owned();
+    for line in lines {
+        shown.push('\n');
+        shown.push_str(under);
+        shown.push_str(line.trim_start());
+    }
+    shown
+}
+
 /// The feeling a word carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {

@@ -68,7 +68,8 @@ pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Se
     let budgets = ReadBudgets::default();
     let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args))
         .with_expected(pacing.expected_duration());
-    if !plan.jobs.is_empty() {
+    // Said only when the limits will hold the fan-out back: then the wait is expected.
+    if pacing.paces() {
         tracing::info!("sending {}", pacing.describe());
     }
     let sent = send(
@@ -201,8 +202,11 @@ fn send(
     // annotations after it stay visible.
     let group = under_actions();
     if group {
-        let title = format!("orchestrator: sending {} request(s)", plan.jobs.len());
-        let _ = crate::actions::start_group(&mut std::io::stderr(), &title);
+        let title = format!(
+            "orchestrator: sending {}",
+            crate::style::count(plan.jobs.len(), "request", "requests")
+        );
+        crate::progress::group_log_lines(title);
     }
     let sent = runtime.block_on(async {
         let watcher = tokio::spawn(interrupt_on_signal(cancel.clone()));
@@ -233,7 +237,7 @@ fn send(
         Ok((outcomes, interrupted))
     });
     if group {
-        let _ = crate::actions::end_group(&mut std::io::stderr());
+        crate::progress::end_log_group();
     }
     sent
 }

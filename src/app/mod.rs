@@ -24,8 +24,9 @@ pub fn main(cli: Cli) -> Exit {
     // Everything printed passes the redaction gate, whatever wrote it. Not locked for the
     // whole run: log lines from runtime threads write to stderr too, and a lock held here
     // would block them forever.
-    let stdout = &mut Redacting::new(std::io::stdout());
+    let stdout = &mut Counted::new(Redacting::new(std::io::stdout()));
     let stderr = &mut Redacting::new(std::io::stderr());
+    let json = json_output(&cli.command);
     let result = match cli.command {
         Command::Run(args) => run::run(&args, stdout, stderr),
         Command::Diff(args) => diff::diff(&args, stdout, stderr),
@@ -42,8 +43,50 @@ pub fn main(cli: Cli) -> Exit {
         Err(err) => {
             err.print(stderr);
             let _ = stderr.flush();
+            // A script reading `--output json` gets JSON even when nothing else was printed.
+            if json && stdout.written == 0 {
+                let _ = err.write_json(stdout);
+                let _ = stdout.flush();
+            }
             err.exit
         }
+    }
+}
+
+/// Whether the subcommand was asked for `--output json`.
+fn json_output(command: &Command) -> bool {
+    use crate::cli::Output;
+    let output = match command {
+        Command::Run(args) => args.output,
+        Command::Validate(args) => args.output,
+        Command::Check(args) => args.output,
+        Command::Diff(args) => args.output,
+        _ => return false,
+    };
+    output == Output::Json
+}
+
+/// A writer that remembers how many bytes went through it.
+struct Counted<W> {
+    inner: W,
+    written: usize,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W) -> Self {
+        Counted { inner, written: 0 }
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -62,10 +105,29 @@ fn under_actions() -> bool {
     env_var("GITHUB_ACTIONS").as_deref() == Some("true")
 }
 
+/// The configuration file cannot be read. A missing one says where it was looked for and how
+/// to get one; anything else as the file layer words it.
+fn unreadable_config(path: &Path, err: crate::files::FileError) -> CliError {
+    let missing = matches!(&err, crate::files::FileError::Io { source, .. }
+        if source.kind() == std::io::ErrorKind::NotFound);
+    if !missing {
+        return CliError::usage(err.to_string());
+    }
+    let shown = path.display();
+    let message = match std::env::current_dir() {
+        Ok(dir) if path.is_relative() => {
+            format!("no {shown} in {} (the working directory)", dir.display())
+        }
+        _ => format!("no {shown}: the file does not exist"),
+    };
+    CliError::usage(message)
+        .with_help("write one with `orchestrator init`, or name another file with --config FILE")
+}
+
 /// The `load` stage: reads the file (bounded) and checks it with the environment and flags
 /// layered over its `defaults`.
 fn load(path: &Path, settings: &SettingsArgs) -> Result<Checked, CliError> {
-    let bytes = config::load::read(path).map_err(|err| CliError::usage(err.to_string()))?;
+    let bytes = config::load::read(path).map_err(|err| unreadable_config(path, err))?;
     Ok(config::check(
         &bytes,
         config::settings::env(),

@@ -27,12 +27,40 @@ pub(super) fn run(
             "{file} is not valid; nothing was sent"
         )));
     };
-    let release = release(args, config, stderr)?;
-    let mut plan = plan_stage(args, &checked, config, &release, &file, stderr)?;
+    let (release, unknown_changes) = release(args, config, stderr)?;
+    let planned = plan_stage(args, &checked, config, &release, &file, stderr);
+    // Both problems at once: a git problem does not hide the missing tokens behind it.
+    let mut undecided = Vec::new();
+    if let Some(unknown) = unknown_changes {
+        if unknown.refuse || planned.is_err() {
+            let also = if planned.is_err() {
+                ", and the plan has problems (above)"
+            } else {
+                ""
+            };
+            let error = CliError::usage(format!(
+                "cannot tell which files changed: {}{also}; nothing was sent",
+                unknown.reason
+            ));
+            return Err(match unknown.help {
+                Some(help) => error.with_help(help),
+                None => error,
+            });
+        }
+        let _ = writeln!(
+            stderr,
+            "warning: cannot tell which files changed: {}; the targets with `when.changed` are not sent and are reported failed, the others are sent",
+            unknown.reason
+        );
+        undecided.push(unknown);
+    }
+    let mut plan = planned?;
     resume(args, &mut plan, stderr)?;
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
-    let report = if args.dry_run {
+    let report = if let Some(unknown) = undecided.pop() {
+        deliver_decided(args, config, plan, &unknown, stderr)?
+    } else if args.dry_run {
         // The expected duration needs the configuration's limits; then nothing needs the
         // configuration any more: free it before the report takes the plan, so a large
         // fan-out's configuration, plan and report are never in memory at once.
@@ -40,6 +68,9 @@ pub(super) fn run(
         drop(checked);
         let mut report = Report::planned(plan);
         report.pacing = Some(pacing);
+        if args.wait {
+            report.wait_for_every_workflow();
+        }
         report
     } else {
         deliver(args, config, &plan, stderr)?
@@ -47,42 +78,135 @@ pub(super) fn run(
     publish(args, &report, stdout, stderr)
 }
 
+/// Why a real run cannot know the files changed (and so sends nothing), and how to fix it.
+struct UnknownChanges {
+    reason: String,
+    help: Option<String>,
+    /// Refuse the whole run (the checkout is another repository), rather than send the targets
+    /// that need no changes and report the others failed (git cannot tell: a shallow clone, no
+    /// repository).
+    refuse: bool,
+}
+
+/// A real run whose changed files cannot be known: the targets that need them are not sent and
+/// are reported failed, with the fix; every other target is sent.
+fn deliver_decided(
+    args: &RunArgs,
+    config: &Config,
+    mut plan: Plan,
+    unknown: &UnknownChanges,
+    stderr: &mut dyn Write,
+) -> Result<Report, CliError> {
+    let (needs_changes, decided): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut plan.jobs).into_iter().partition(|job| {
+            config
+                .targets
+                .get(&job.target)
+                .is_some_and(|t| t.condition.changed.is_some())
+        });
+    plan.jobs = decided;
+    let mut report = deliver(args, config, &plan, stderr)?;
+    let failed = needs_changes.into_iter().map(|job| {
+        let filter = config
+            .targets
+            .get(&job.target)
+            .and_then(|t| t.condition.changed.as_ref())
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        let status = crate::dispatch::Status::Failed {
+            http_status: None,
+            reason: format!(
+                "not sent: when.changed ({filter}) not decided: {}",
+                unknown.reason
+            ),
+            hint: unknown.help.clone(),
+        };
+        (job, status)
+    });
+    report.add_unsent(failed);
+    Ok(report)
+}
+
 /// The `release` stage: the version, `--set` variables, the CI context and, only when a
-/// `when.changed` condition needs them, the files changed since the previous release.
-fn release(args: &RunArgs, config: &Config, stderr: &mut dyn Write) -> Result<Release, CliError> {
+/// `when.changed` condition needs them, the files changed since the previous release. In a real
+/// run, changes that cannot be known come back beside the release, so the plan's own problems
+/// are still found and shown with them.
+fn release(
+    args: &RunArgs,
+    config: &Config,
+    stderr: &mut dyn Write,
+) -> Result<(Release, Option<UnknownChanges>), CliError> {
+    let mut unknown = None;
     let version = Version::parse(&args.release_version)
         .map_err(|err| CliError::usage(format!("--version: {err}")))?;
     let changes = if crate::plan::needs_changes(config, &args.source) {
-        match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
-            Ok(changes) => Some(changes),
-            // A dry run (often a pull-request check in a shallow checkout) still shows the
-            // plan: the targets are listed as undecided rather than failing the check.
-            Err(err) if args.dry_run => {
-                let _ = writeln!(stderr, "warning: cannot tell which files changed: {err}");
-                if let Some(help) = err.help() {
-                    let _ = writeln!(stderr, "  help: {help}");
-                }
+        if let Some(other) = other_checkout(args, config) {
+            if args.dry_run {
+                let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
+                Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
+            } else {
+                unknown = Some(UnknownChanges {
+                    refuse: true,
+                    reason: other,
+                    help: Some(
+                        "run in a checkout of the source repository, or point --repo-dir at one"
+                            .to_owned(),
+                    ),
+                });
                 None
             }
-            Err(err) => {
-                let error = CliError::usage(format!(
-                    "cannot tell which files changed: {err}; nothing was sent"
-                ));
-                return Err(match err.help() {
-                    Some(help) => error.with_help(help),
-                    None => error,
-                });
+        } else {
+            match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
+                Ok(changes) => Some(changes),
+                // A dry run (often a pull-request check in a shallow checkout) still shows the
+                // plan: the targets are listed as undecided rather than failing the check.
+                Err(err) if args.dry_run => {
+                    let _ = writeln!(stderr, "warning: cannot tell which files changed: {err}");
+                    if let Some(help) = err.help() {
+                        let _ = writeln!(stderr, "  help: {help}");
+                    }
+                    None
+                }
+                Err(err) => {
+                    unknown = Some(UnknownChanges {
+                        refuse: false,
+                        reason: err.to_string(),
+                        help: err.help(),
+                    });
+                    None
+                }
             }
         }
     } else {
         None
     };
-    Ok(Release {
+    let release = Release {
         source: args.source.clone(),
         version,
         vars: args.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
         changes,
+    };
+    Ok((release, unknown))
+}
+
+/// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
+/// repository (by its `origin` remote, else `GITHUB_REPOSITORY`). `None` when it is the
+/// source's repository, or when nothing says which repository it is.
+fn other_checkout(args: &RunArgs, config: &Config) -> Option<String> {
+    let source = config.sources.iter().find_map(|(name, source)| {
+        let repository = source.repository.to_string();
+        (name == &args.source || repository.eq_ignore_ascii_case(&args.source))
+            .then_some(repository)
+    })?;
+    let git = crate::changes::Git::new(&args.repo_dir);
+    let github_repository = env_var("GITHUB_REPOSITORY");
+    let checkout = crate::changes::checkout_repository(&git, github_repository.as_deref())?;
+    (!checkout.eq_ignore_ascii_case(&source)).then(|| {
+        format!(
+            "the checkout at `{}` is {checkout}, not the source's repository {source}",
+            args.repo_dir.display()
+        )
     })
 }
 

@@ -49,6 +49,13 @@ impl Git {
         Ok(String::from_utf8_lossy(&out).trim() == "true")
     }
 
+    /// The URL of the `origin` remote, if there is one.
+    pub(crate) fn origin_url(&self) -> Option<String> {
+        let out = self.run(&["remote", "get-url", "origin"]).ok()?;
+        let url = String::from_utf8_lossy(&out).trim().to_owned();
+        (!url.is_empty()).then_some(url)
+    }
+
     /// Every tag's short name. `for-each-ref` rather than `git tag --list`: plumbing, which no
     /// `column.*`, `color.*` or `tag.sort` setting reformats.
     pub(crate) fn tags(&self) -> Result<Vec<String>, ChangeError> {

@@ -71,8 +71,9 @@ pub fn required_keys(kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// Keys that belong to one kind only, for telling a user which key their kind ignores.
-const KIND_KEYS: &[(&str, TargetKind)] = &[
+/// Keys that belong to one kind only, for telling a user which key their kind ignores (and for
+/// the schema, which forbids them on the other kinds).
+pub const KIND_KEYS: &[(&str, TargetKind)] = &[
     ("event_type", TargetKind::RepositoryDispatch),
     ("client_payload", TargetKind::RepositoryDispatch),
     ("track", TargetKind::RepositoryDispatch),
@@ -373,11 +374,16 @@ fn webhook(
         let reserved = ["host", "content-length", "transfer-encoding", "connection"]
             .contains(&name.to_ascii_lowercase().as_str());
         if !valid || reserved {
-            out.push(Diagnostic::error(
-                Code::InvalidValue,
-                join(&headers_path, name),
-                format!("`{}` cannot be set as a header here", shown(name)),
-            ));
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    join(&headers_path, name),
+                    format!("`{}` cannot be set as a header here", shown(name)),
+                )
+                .with_help(
+                    "a header name is letters, digits and `-` (no spaces or `:`); Host, Content-Length, Transfer-Encoding and Connection are set by orchestrator itself",
+                ),
+            );
             continue;
         }
         if let Ok(text) = templates

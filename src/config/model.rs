@@ -353,8 +353,9 @@ pub struct Target {
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Git ref")]
     pub git_ref: Option<String>,
-    /// `workflow_dispatch`: the workflow's inputs, at most 25; string values are templates,
-    /// numbers and booleans are sent as written.
+    /// `workflow_dispatch`: the workflow's inputs, at most 25; string values are templates.
+    /// Every value is sent as a string (`true` as `"true"`), as GitHub's web UI sends it; the
+    /// workflow casts it by the input's `type`.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     #[schemars(title = "Workflow inputs", extend("maxProperties" = 25))]
     pub inputs: Map<String, Value>,

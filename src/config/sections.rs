@@ -307,14 +307,15 @@ fn plain_types(message: &str) -> String {
 }
 
 fn unknown_key(path: &str, name: &str, allowed: &[&str]) -> Diagnostic {
-    let mut help = match closest(name, allowed) {
-        Some(best) => format!("did you mean `{best}`? "),
-        None => String::new(),
+    // A likely typo gets its fix alone; the whole list only when nothing is close.
+    let help = match closest(name, allowed) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None if allowed.is_empty() => String::new(),
+        None => {
+            let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+            format!("allowed keys here: {}", list.join(", "))
+        }
     };
-    if !allowed.is_empty() {
-        let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
-        help.push_str(&format!("allowed keys here: {}", list.join(", ")));
-    }
     Diagnostic::error(
         Code::UnknownKey,
         join(path, name),

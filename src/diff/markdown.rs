@@ -5,7 +5,7 @@
 
 use super::{BodyChanges, Change, Diff, FieldChange, Header, SourceDiff, TargetDiff};
 use crate::diagnostic::Diagnostic;
-use crate::markdown::{code, text};
+use crate::markdown::{code, prose};
 use std::io::{self, Write};
 
 /// A pull-request comment holds at most 65,536 characters; the document stays under this.
@@ -146,7 +146,7 @@ fn target_rows(target: &TargetDiff) -> String {
     if let Some(from) = &target.renamed_from {
         name.push_str(&format!(" (was {})", code(from)));
     }
-    let mut out = format!("| {word} | {name} | {} | | |\n", text(&target.summary));
+    let mut out = format!("| {word} | {name} | {} | | |\n", prose(&target.summary));
     match target.change {
         Change::Removed => {}
         Change::Added => {
@@ -188,7 +188,8 @@ fn field_row(what: &str, field: &FieldChange) -> String {
 }
 
 fn fate_row(fate: &FieldChange) -> String {
-    let cell = |value: &Option<String>| value.as_deref().map(|v| text(&cut(v))).unwrap_or_default();
+    let cell =
+        |value: &Option<String>| value.as_deref().map(|v| prose(&cut(v))).unwrap_or_default();
     format!(
         "| | | release {} | {} | {} |\n",
         code(&fate.field),

@@ -74,6 +74,10 @@ pub struct RunInfo {
     /// waited for (neither success nor failure).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// A wait was asked for (`wait: true` or `--wait`) but cannot happen: GitHub did not say
+    /// which run the dispatch started. A warning, not a failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_waited: bool,
 }
 
 impl RunInfo {
@@ -88,6 +92,16 @@ impl RunInfo {
     /// but not one whose wait was interrupted).
     pub fn failed(&self) -> bool {
         self.status.is_some() && !self.interrupted && self.conclusion.as_deref() != Some("success")
+    }
+
+    /// A wait was asked for, and there is no run id to follow.
+    pub fn cannot_wait(&mut self) {
+        self.not_waited = true;
+        let why = self
+            .note
+            .take()
+            .unwrap_or_else(|| "GitHub did not return the run's id".to_owned());
+        self.note = Some(format!("not waited for: {why}"));
     }
 
     /// A signal ended the wait before this run completed.

@@ -92,7 +92,11 @@ pub async fn wait_for_runs(
         let looking = match (&job.workflow, &job.tracking_id) {
             (Some(_), _) if to_completion => match run.as_ref().and_then(|r| r.id) {
                 Some(id) => Looking::Id(id),
-                None => continue,
+                // A wait was asked for, but GitHub named no run: say so rather than pass.
+                None => {
+                    run.get_or_insert_with(RunInfo::default).cannot_wait();
+                    continue;
+                }
             },
             (None, Some(id)) => Looking::Title(id.clone()),
             (None, None) if options.all => {

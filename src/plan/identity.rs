@@ -46,14 +46,23 @@ impl Pacing {
         Duration::from_millis(self.expected_duration_ms)
     }
 
-    /// `1000 request(s) on 1 identity: about 1 h 7 min at 80/min, 500/h`.
+    /// Whether the limits hold anything back: worth a line in the plan and the log only then.
+    pub fn paces(&self) -> bool {
+        !self.expected_duration().is_zero()
+    }
+
+    /// `1000 requests on 1 identity: about 1 h 7 min at 80/min, 500/h`.
     pub fn describe(&self) -> String {
         let on = match self.identities {
             1 => "1 identity".to_owned(),
             n => format!("{n} identities"),
         };
+        let requests = match self.requests {
+            1 => "1 request".to_owned(),
+            n => format!("{n} requests"),
+        };
         if self.rate_limit == "unlimited" {
-            return format!("{} request(s) on {on}, no rate limit", self.requests);
+            return format!("{requests} on {on}, no rate limit");
         }
         let took = self.expected_duration();
         let time = if took.is_zero() {
@@ -62,8 +71,8 @@ impl Pacing {
             format!("about {}", approx(took))
         };
         format!(
-            "{} request(s) on {on}: {time} at {} per identity",
-            self.requests, self.rate_limit
+            "{requests} on {on}: {time} at {} per identity",
+            self.rate_limit
         )
     }
 }

@@ -2,6 +2,7 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
+mod grouped;
 mod identity;
 mod request;
 
@@ -136,8 +137,11 @@ pub struct Skip {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "no source is named `{}` (known sources: {})",
+        "no source is named `{}`{} (known sources: {})",
         crate::diagnostic::shown(given),
+        crate::config::sections::closest(given, &known.iter().map(String::as_str).collect::<Vec<_>>())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default(),
         list_some(known)
     )]
     UnknownSource { given: String, known: Vec<String> },
@@ -342,7 +346,7 @@ pub fn plan_with(
     if problems.is_empty() {
         Ok(plan)
     } else {
-        Err(PlanError::Problems(problems))
+        Err(PlanError::Problems(grouped::said_once(problems)))
     }
 }
 
@@ -523,7 +527,7 @@ fn condition_holds(
         return Ok((
             None,
             Some(format!(
-                "when.changed ({filter}) not decided: the changed files are unknown (see the warning); a real run asks git"
+                "when.changed ({filter}) not decided: the changed files are unknown (see the warning); a real run here reports this target failed and sends the others"
             )),
         ));
     };

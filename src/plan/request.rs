@@ -140,7 +140,7 @@ pub(super) fn render(
             }
             body.insert(
                 "inputs".into(),
-                templates.render_payload(inputs, memo, &mut failed),
+                as_strings(templates.render_payload(inputs, memo, &mut failed)),
             );
             // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
             let asks_run_details = target.api_version.as_str() < "2026-03-10";
@@ -197,7 +197,7 @@ pub(super) fn render(
                 encode(&body)
             };
             if let Some(sig) = signature {
-                match secret(
+                match hmac_secret(
                     &sig.secret_env,
                     &join(path, "signature.secret_env"),
                     lookup,
@@ -430,6 +430,44 @@ fn webhook_url(
     Some(JobUrl::Secret { url, shown })
 }
 
+/// workflow_dispatch inputs as the web UI and `gh workflow run -f` send them: `true` and `7`
+/// as the strings `"true"` and `"7"`. The workflow casts each by its input's `type`; typed
+/// JSON values are refused with 422 by some GitHub versions.
+fn as_strings(inputs: Value) -> Value {
+    match inputs {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(name, value)| {
+                    let value = match value {
+                        Value::Bool(b) => Value::String(b.to_string()),
+                        Value::Number(n) => Value::String(n.to_string()),
+                        other => other,
+                    };
+                    (name, value)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Reads an HMAC signing secret: any non-empty string (GitHub's own example is `It's a Secret
+/// to Everybody`); only a token or URL, which travel in a header or a request line, must be
+/// printable ASCII without spaces.
+fn hmac_secret(
+    env: &str,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Option<Secret>> {
+    match lookup(env) {
+        Some(value) if !value.is_empty() => Some(Some(Secret::new(value))),
+        // Unset or empty: worded as for any secret variable.
+        _ => secret(env, path, &|_| lookup(env), tokens, problems),
+    }
+}
+
 /// Reads a secret variable: `Ok(None)` when it is unset and may be (a dry run); `None` after
 /// reporting a problem.
 pub(super) fn secret(
@@ -439,7 +477,9 @@ pub(super) fn secret(
     tokens: Tokens,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Option<Secret>> {
-    match lookup(env).filter(|v| !v.trim().is_empty()) {
+    let value = lookup(env);
+    let empty = value.as_ref().is_some_and(|v| v.trim().is_empty());
+    match value.filter(|v| !v.trim().is_empty()) {
         Some(value) if !value.bytes().all(|b| b.is_ascii_graphic()) => {
             problems.push(
                 Diagnostic::error(
@@ -453,6 +493,19 @@ pub(super) fn secret(
         }
         Some(value) => Some(Some(Secret::new(value))),
         None if tokens != Tokens::Required => Some(None),
+        None if empty => {
+            problems.push(
+                Diagnostic::error(
+                    Code::MissingToken,
+                    path,
+                    format!("environment variable `{env}` is set but empty"),
+                )
+                .with_help(format!(
+                    "in GitHub Actions an empty `${{{{ secrets.{env} }}}}` means the secret does not exist in this repository (or its environment): add it, or check its name"
+                )),
+            );
+            None
+        }
         None => {
             problems.push(
                 Diagnostic::error(

@@ -148,7 +148,10 @@ fn a_run_in_actions_writes_a_summary_table_with_every_outcome() {
     assert!(broken.contains("hint:"), "{broken}");
     let later = row("later");
     assert!(later.contains("⏭️ skipped"), "{later}");
-    assert!(later.contains("\\>=3.0.0"), "escaped: {later}");
+    assert!(
+        later.contains("`when.version: >=3.0.0`"),
+        "our own code span, kept: {later}"
+    );
     assert_no_secret("the summary", &summary);
 }
 
@@ -287,4 +290,21 @@ fn the_delivery_log_is_folded_into_a_group_only_in_actions() {
 
     let output = run_mixed(&runner, &github, false, &["-v"]);
     assert!(!output.stderr.contains("::group::"));
+}
+
+#[test]
+fn without_v_a_delivery_that_logs_nothing_opens_no_empty_group() {
+    let (runner, github) = (Runner::new(), scripted_github());
+    let output = run_mixed(&runner, &github, true, &[]);
+    let stderr = &output.stderr;
+    assert!(!stderr.contains("::group::"), "{stderr}");
+    assert!(!stderr.contains("::endgroup::"), "{stderr}");
+    let output = run_mixed(&runner, &github, true, &["-v"]);
+    assert!(
+        output
+            .stderr
+            .starts_with("::group::orchestrator: sending 3 requests\nDEBUG "),
+        "{}",
+        output.stderr
+    );
 }

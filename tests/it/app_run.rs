@@ -48,6 +48,7 @@ fn one_installation_token_serves_every_target_and_is_never_printed() {
         .env("APP_KEY", &pem)
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", dir.path())
         .output();
     let (stdout, stderr) = (&ran.stdout, &ran.stderr);
     assert_eq!(ran.code, 0, "{}", ran.all());

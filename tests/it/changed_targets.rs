@@ -137,23 +137,32 @@ fn previous_version_overrides_the_tag_search() {
 }
 
 #[test]
-fn outside_a_git_checkout_nothing_is_sent_and_the_error_says_how_to_fix_it() {
+fn outside_a_git_checkout_only_the_targets_that_need_git_fail_and_say_how_to_fix_it() {
     let dir = config_dir(CONFIG);
     let github = crate::support::FakeGitHub::start();
     let ran = Cli::in_dir(dir.path())
         .release("app", "1.0.0")
+        .json()
         .against(&github)
         .app_token()
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
         .output();
-    assert_eq!(ran.code, 2, "{}", ran.all());
-    assert!(github.requests().is_empty());
-    let stderr = &ran.stderr;
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(github.requests_to("/repos/o/cli/dispatches").len(), 1);
+    assert!(github.requests_to("/repos/o/website/dispatches").is_empty());
     assert!(
-        stderr.contains("cannot tell which files changed"),
-        "{stderr}"
+        ran.stderr
+            .contains("warning: cannot tell which files changed"),
+        "{}",
+        ran.stderr
     );
-    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    let website = ran.target("website");
+    assert_eq!(website["outcome"], "failed");
+    assert_eq!(website["attempts"], 0);
+    assert_eq!(
+        website["hint"],
+        "run orchestrator in a checkout of the source repository (actions/checkout)"
+    );
 }
 
 #[test]

@@ -315,16 +315,16 @@ fn markdown_has_a_collapsible_section_per_source_with_a_table() {
 
 | | target | what | before | after |
 |---|---|---|---|---|
-| ✏️ renamed | `website` (was `web`) | repository\\_dispatch → o/website, event \\`upstream-release\\` | | |
+| ✏️ renamed | `website` (was `web`) | repository\\_dispatch → o/website, event `upstream-release` | | |
 | | | `token` | `$WEBSITE_TOKEN` | `$SITE_TOKEN` |
 | | | body `client_payload.channel` | `\"stable\"` | `\"beta\"` |
-| ✏️ changed | `cli` | repository\\_dispatch → o/cli, event \\`cli-release\\` | | |
+| ✏️ changed | `cli` | repository\\_dispatch → o/cli, event `cli-release` | | |
 | | | `when.prerelease` | `true` | `false` |
-| | | release `1.3.0-rc.1` | sent | skipped: 1.3.0-rc.1 is a pre-release and the target has \\`when.prerelease: false\\` |
-| ➕ added | `docs` | repository\\_dispatch → o/docs, event \\`docs\\` | | |
+| | | release `1.3.0-rc.1` | sent | skipped: 1.3.0-rc.1 is a pre-release and the target has `when.prerelease: false` |
+| ➕ added | `docs` | repository\\_dispatch → o/docs, event `docs` | | |
 | | | `token` |  | `$DOCS_TOKEN` |
 | | | body |  | `{\"client_payload\":{}}` |
-| ➖ removed | `old` | repository\\_dispatch → o/old, event \\`release\\` | | |
+| ➖ removed | `old` | repository\\_dispatch → o/old, event `release` | | |
 
 </details>
 

@@ -85,7 +85,7 @@ async fn a_1000_target_fan_out_on_one_token_keeps_both_of_githubs_windows_and_is
     assert_eq!(*starts.last().unwrap(), limits.expected_duration(1000));
     assert_eq!(
         Pacing::of(&jobs, &limits).describe(),
-        "1000 request(s) on 1 identity: about 1 h 7 min at 80/min, 500/h per identity"
+        "1000 requests on 1 identity: about 1 h 7 min at 80/min, 500/h per identity"
     );
 }
 
@@ -163,7 +163,7 @@ async fn three_tokens_divide_the_fan_out_into_three_budgets() {
     );
     assert_eq!(
         Pacing::of(&three, &limits).describe(),
-        "1500 request(s) on 3 identities: about 6 min 7 s at 80/min, 500/h per identity"
+        "1500 requests on 3 identities: about 6 min 7 s at 80/min, 500/h per identity"
     );
 }
 
@@ -202,7 +202,7 @@ fn the_dry_run_shows_how_long_the_limits_make_the_fan_out_take() {
     assert_eq!(text.code, 0, "{}", text.all());
     assert!(
         text.stdout.contains(
-            "Pacing: 1000 request(s) on 3 identities: about 4 min 4 s at 80/min, 500/h per identity."
+            "Pacing: 1000 requests on 3 identities: about 4 min 4 s at 80/min, 500/h per identity."
         ),
         "{}",
         text.stdout

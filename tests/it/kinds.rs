@@ -65,7 +65,7 @@ fn workflow_dispatch_sends_a_valid_body_and_reports_the_run() {
     openapi::assert_request_matches(WORKFLOW_OP, request);
     assert_eq!(
         request.body_json(),
-        json!({"ref": "main", "inputs": {"version": "2.0.0", "dry": false}, "return_run_details": true})
+        json!({"ref": "main", "inputs": {"version": "2.0.0", "dry": "false"}, "return_run_details": true})
     );
     let target = &report["targets"][0];
     assert_eq!(target["kind"], "workflow_dispatch");

@@ -30,6 +30,7 @@ mod install;
 mod interrupt;
 mod kinds;
 mod markdown;
+mod newcomer;
 mod plan_errors;
 mod readme;
 mod receiver;

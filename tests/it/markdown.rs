@@ -58,7 +58,7 @@ fn a_dry_run_as_markdown_is_a_table_of_what_each_target_is_sent() {
         "{md}"
     );
     assert!(
-        md.contains("Would send **3 dispatch(es)**, 1 skipped"),
+        md.contains("Would send **3 dispatches**, 1 skipped"),
         "{md}"
     );
     assert!(md.contains("| target | kind | destination | sends | token | note |"));

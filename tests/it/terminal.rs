@@ -42,7 +42,7 @@ fn color_always_paints_the_outcome_words() {
         "{stdout:?}"
     );
     assert!(
-        stdout.contains("12 target(s): 12 delivered"),
+        stdout.contains("12 targets: 12 delivered"),
         "the summary stays plain: {stdout:?}"
     );
     assert!(!stderr.contains(ESC), "{stderr:?}");

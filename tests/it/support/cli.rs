@@ -24,9 +24,14 @@ pub fn orchestrator_std(dir: &Path) -> std::process::Command {
             || name.starts_with("GITHUB_")
             || name.ends_with("_TOKEN")
             || name.to_ascii_lowercase().ends_with("_proxy");
-        if drop {
+        if drop || name == "RUNNER_TEMP" || name == "TMPDIR" {
             cmd.env_remove(name);
         }
+    }
+    // Whatever the binary writes to "the temporary directory" (a report under Actions without
+    // RUNNER_TEMP) lands in the test's own directory, removed with it, never in /tmp.
+    if dir.starts_with(std::env::temp_dir()) {
+        cmd.env("TMPDIR", dir);
     }
     cmd
 }
