@@ -21,6 +21,14 @@ use std::path::Path;
 
 pub fn main(cli: Cli) -> Exit {
     crate::logging::init(cli.verbosity());
+    // Even a bug's panic message goes out through the redaction gate.
+    std::panic::set_hook(Box::new(|info| {
+        let text = crate::secret::redact(&info.to_string());
+        let _ = writeln!(
+            std::io::stderr(),
+            "{text}\nthis is a bug in orchestrator; please report it"
+        );
+    }));
     // Everything printed passes the redaction gate, whatever wrote it. Not locked for the
     // whole run: log lines from runtime threads write to stderr too, and a lock held here
     // would block them forever.
