@@ -152,7 +152,8 @@ impl TokenExpiry {
                 sign * (hours * 3600 + minutes * 60)
             }
         };
-        let local = days_from_civil(y, m, d) * 86_400 + (hh * 3600 + mm * 60 + ss) as i64;
+        let local = days_from_civil(y as i64, m as i64, d as i64) * 86_400
+            + (hh * 3600 + mm * 60 + ss) as i64;
         u64::try_from(local - offset)
             .ok()
             .map(|epoch| TokenExpiry { epoch })
@@ -187,15 +188,16 @@ impl TokenExpiry {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: u64, m: u64, d: u64) -> i64 {
-    let y = y as i64 - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). Callers
+/// bound the year to four digits, so nothing here can overflow.
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {

@@ -6,73 +6,19 @@
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
 use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::recorder::{delivered, is_delivered, jobs, reason, Quiet, Recorder};
 use crate::support::{FakeGitHub, Reply};
-use orchestrator::config::{self, model::Settings};
-use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Outcome, Sender, Status};
+use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Status};
 use orchestrator::github::classify::{Failure, Retry};
-use orchestrator::plan::{plan, Job, Tokens};
+use orchestrator::plan::Job;
 use orchestrator::policy::RateLimit;
-use orchestrator::release::{CiContext, Release, Version};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::future::Future;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 // ---------------------------------------------------------------------------------------------
 // Paused clock, recording sender
-
-/// Answers each target from a script (the last answer repeats; delivered when unscripted) and
-/// records when, on the paused clock, each request went out.
-struct Recorder {
-    start: Instant,
-    script: HashMap<String, Vec<Attempt>>,
-    sent: Mutex<Vec<(String, Duration)>>,
-}
-
-impl Recorder {
-    fn new(script: &[(&str, Vec<Attempt>)]) -> Recorder {
-        Recorder {
-            start: Instant::now(),
-            script: script
-                .iter()
-                .map(|(t, a)| ((*t).to_owned(), a.clone()))
-                .collect(),
-            sent: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn sends_to(&self, target: &str) -> Vec<Duration> {
-        let sent = self.sent.lock().unwrap();
-        sent.iter()
-            .filter(|(t, _)| t == target)
-            .map(|(_, at)| *at)
-            .collect()
-    }
-}
-
-impl Sender for Recorder {
-    fn send(&self, job: &Job) -> impl Future<Output = Attempt> + Send {
-        let mut sent = self.sent.lock().unwrap();
-        let before = sent.iter().filter(|(t, _)| *t == job.target).count();
-        sent.push((job.target.clone(), self.start.elapsed()));
-        let answer = match self.script.get(&job.target) {
-            Some(answers) => answers[before.min(answers.len() - 1)].clone(),
-            None => delivered(),
-        };
-        async move { answer }
-    }
-}
-
-fn delivered() -> Attempt {
-    Attempt::Delivered {
-        http_status: 204,
-        run: None,
-    }
-}
 
 fn rate_limited(wait: Option<Duration>) -> Attempt {
     Attempt::Failed(Failure {
@@ -94,28 +40,6 @@ fn unavailable() -> Attempt {
     })
 }
 
-/// The jobs of `many_targets(n)` for source `app`, all on one lane (host and token).
-fn jobs(n: usize) -> Vec<Job> {
-    let yaml = many_targets(n);
-    let none = figment::providers::Serialized::defaults(Settings::default());
-    let checked = config::check(yaml.as_bytes(), none, &Settings::default());
-    let config = checked.config.expect("valid config");
-    let release = Release {
-        source: "app".to_owned(),
-        version: Version::parse("1.0.0").unwrap(),
-        vars: Default::default(),
-        ci: CiContext::sample(),
-        changes: None,
-    };
-    let token = |_: &str| Some(WEBSITE_TOKEN.to_owned());
-    plan(&config, &release, &token, Tokens::Required)
-        .expect("a plan")
-        .jobs
-}
-
-struct Quiet;
-impl Observer for Quiet {}
-
 /// Cancels the run when the first retry is scheduled: a signal during a backoff.
 struct SignalAtFirstRetry(CancellationToken);
 impl Observer for SignalAtFirstRetry {
@@ -128,21 +52,10 @@ fn one_at_a_time(rate_limit: Option<RateLimit>) -> Delivery {
     Delivery::new(1, rate_limit)
 }
 
-fn reason(outcome: &Outcome) -> &str {
-    match &outcome.status {
-        Status::Failed { reason, .. } | Status::NotSent { reason } => reason,
-        other => panic!("{} has no reason: {other:?}", outcome.target),
-    }
-}
-
-fn is_delivered(outcome: &Outcome) -> bool {
-    matches!(outcome.status, Status::Delivered { .. })
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_retry_after_of_u64_max_fails_that_target_at_once_and_the_others_are_delivered() {
     let huge = Some(Duration::from_secs(u64::MAX));
-    let sender = Recorder::new(&[("t00", vec![rate_limited(huge)])]);
+    let sender = Recorder::new().on("t00", [rate_limited(huge)]);
     let jobs = jobs(3);
     let cancel = CancellationToken::new();
     let delivery = one_at_a_time(Some(RateLimit::DEFAULT));
@@ -158,15 +71,12 @@ async fn a_retry_after_of_u64_max_fails_that_target_at_once_and_the_others_are_d
         reason(&outcomes[0])
     );
     assert!(outcomes[1..].iter().all(is_delivered), "{outcomes:?}");
-    assert_eq!(sender.start.elapsed(), Duration::ZERO, "nobody waited");
+    assert_eq!(sender.elapsed(), Duration::ZERO, "nobody waited");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_long_retry_after_on_one_target_does_not_hold_the_others_on_its_token() {
-    let sender = Recorder::new(&[(
-        "t00",
-        vec![rate_limited(Some(Duration::from_secs(100_000)))],
-    )]);
+    let sender = Recorder::new().on("t00", [rate_limited(Some(Duration::from_secs(100_000)))]);
     let jobs = jobs(3);
     let cancel = CancellationToken::new();
 
@@ -181,17 +91,17 @@ async fn a_long_retry_after_on_one_target_does_not_hold_the_others_on_its_token(
     );
     assert!(outcomes[1..].iter().all(is_delivered), "{outcomes:?}");
     assert_eq!(sender.sends_to("t01"), [Duration::ZERO]);
-    assert_eq!(sender.start.elapsed(), Duration::ZERO);
+    assert_eq!(sender.elapsed(), Duration::ZERO);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_target_gives_up_when_its_lane_is_paused_past_its_own_deadline() {
     // t00 accepts a 120 s pause (its deadline is the default 300 s); t01 allows only 60 s and
     // gives up at once instead of sleeping; t02 on another token is not held at all.
-    let sender = Recorder::new(&[(
+    let sender = Recorder::new().on(
         "t00",
-        vec![rate_limited(Some(Duration::from_secs(120))), delivered()],
-    )]);
+        [rate_limited(Some(Duration::from_secs(120))), delivered()],
+    );
     let mut jobs = jobs(3);
     jobs[1].retry.deadline = Duration::from_secs(60);
     jobs[2].token = Some(orchestrator::secret::Secret::new("another-token"));
@@ -229,7 +139,7 @@ async fn a_target_waits_for_room_in_its_lane_since_its_deadline_runs_from_its_fi
     };
     let mut jobs = jobs(2);
     jobs[1].retry.deadline = Duration::from_secs(10);
-    let sender = Recorder::new(&[]);
+    let sender = Recorder::new();
     let cancel = CancellationToken::new();
 
     let outcomes = dispatch_all(&sender, &jobs, one_at_a_time(Some(limit)), &Quiet, &cancel).await;
@@ -240,7 +150,7 @@ async fn a_target_waits_for_room_in_its_lane_since_its_deadline_runs_from_its_fi
 
 #[tokio::test(start_paused = true)]
 async fn a_signal_during_a_retry_backoff_leaves_the_target_not_sent_rather_than_failed() {
-    let sender = Recorder::new(&[("t00", vec![unavailable()])]);
+    let sender = Recorder::new().on("t00", [unavailable()]);
     let jobs = jobs(1);
     let cancel = CancellationToken::new();
     let observer = SignalAtFirstRetry(cancel.clone());
@@ -255,7 +165,7 @@ async fn a_signal_during_a_retry_backoff_leaves_the_target_not_sent_rather_than_
     assert_eq!(outcomes[0].attempts, 1);
     assert!(reason(&outcomes[0]).contains("interrupted while waiting to retry, after 1 attempt(s)"));
     assert_eq!(
-        sender.start.elapsed(),
+        sender.elapsed(),
         Duration::ZERO,
         "the backoff was cut short"
     );
