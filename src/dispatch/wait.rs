@@ -438,30 +438,14 @@ async fn get(
     budgets.count_read();
     let request = github.github_request(reqwest::Method::GET, url, &job);
     let response = sender::send(&job, request).await.map_err(|f| f.reason)?;
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (limit, remaining, reset) = (
-        header("x-ratelimit-limit"),
-        header("x-ratelimit-remaining"),
-        header("x-ratelimit-reset"),
-    );
+    let answered = Answered::read(response, max_body).await;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    if let Some(quota) = Quota::from_headers(
-        limit.as_deref(),
-        remaining.as_deref(),
-        reset.as_deref(),
-        now,
-    ) {
+    let (limit, remaining, reset) = answered.rate_limit();
+    if let Some(quota) = Quota::from_headers(limit, remaining, reset, now) {
         budget.observe(quota);
     }
-    let answered = Answered::read(response, max_body).await;
     if !answered.is_success() {
         return Err(format!("GitHub answered {}", answered.status));
     }
@@ -472,16 +456,8 @@ async fn get(
 fn utc_timestamp(at: SystemTime) -> String {
     let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's days-to-civil, for days since 1970-01-01 (never negative here).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let days = i64::try_from(days).unwrap_or(i64::MAX / 2);
+    let (year, month, day) = crate::github::response::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rest / 3600,

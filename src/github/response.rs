@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Answered {
     pub status: u16,
     accepted_permissions: Option<String>,
+    ratelimit_limit: Option<String>,
     ratelimit_remaining: Option<String>,
     ratelimit_reset: Option<String>,
     retry_after: Option<String>,
@@ -31,6 +32,7 @@ impl Answered {
         let mut answered = Answered {
             status: response.status().as_u16(),
             accepted_permissions: header("x-accepted-github-permissions"),
+            ratelimit_limit: header("x-ratelimit-limit"),
             ratelimit_remaining: header("x-ratelimit-remaining"),
             ratelimit_reset: header("x-ratelimit-reset"),
             retry_after: header("retry-after"),
@@ -57,6 +59,15 @@ impl Answered {
     }
 
     /// The facts for [`super::classify::classify`], as of `now`.
+    /// `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`, as sent.
+    pub fn rate_limit(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        (
+            self.ratelimit_limit.as_deref(),
+            self.ratelimit_remaining.as_deref(),
+            self.ratelimit_reset.as_deref(),
+        )
+    }
+
     pub fn answer(&self, now: SystemTime) -> Answer<'_> {
         Answer {
             status: self.status,
@@ -200,7 +211,8 @@ pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
