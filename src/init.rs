@@ -8,7 +8,7 @@ use crate::cli::InitArgs;
 use crate::config::{self, model::Settings};
 use crate::exit::{CliError, Exit};
 use crate::plan::{plan, PlanError, Tokens};
-use crate::release::{CiContext, Release, Version};
+use crate::release::{Release, Version};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -232,13 +232,7 @@ pub fn problems(text: &str) -> Vec<String> {
     let mut found: Vec<_> = checked.diagnostics.clone();
     if let (Some(config), Ok(version)) = (&checked.config, Version::parse("1.2.3")) {
         for source in config.sources.keys() {
-            let release = Release {
-                source: source.clone(),
-                version: version.clone(),
-                vars: Default::default(),
-                ci: CiContext::sample(),
-                changes: None,
-            };
+            let release = Release::sample(source.clone(), &version, Default::default());
             if let Err(PlanError::Problems(more)) =
                 plan(config, &release, &|_| None, Tokens::Validate)
             {

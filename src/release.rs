@@ -88,6 +88,24 @@ pub struct Release {
     pub changes: Option<crate::changes::ChangeSet>,
 }
 
+impl Release {
+    /// A release of `source` for checking templates without a real one (`validate`,
+    /// `receiver`, `init`): the sample CI context, no changed files.
+    pub fn sample(
+        source: impl Into<String>,
+        version: &Version,
+        vars: IndexMap<String, String>,
+    ) -> Release {
+        Release {
+            source: source.into(),
+            version: version.clone(),
+            vars,
+            ci: CiContext::sample(),
+            changes: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

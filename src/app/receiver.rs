@@ -6,7 +6,7 @@ use crate::cli::{ReceiverArgs, SettingsArgs};
 use crate::config::kinds::Action;
 use crate::exit::Exit;
 use crate::plan::{Job, PlanError, Tokens};
-use crate::release::{CiContext, Release, Version};
+use crate::release::{Release, Version};
 use crate::report;
 use std::io::Write;
 
@@ -48,13 +48,7 @@ pub(super) fn receiver(
         .values()
         .filter(|s| s.targets.contains(&args.target))
     {
-        let release = Release {
-            source: source.name.clone(),
-            version: version.clone(),
-            vars: Default::default(),
-            ci: CiContext::sample(),
-            changes: None,
-        };
+        let release = Release::sample(source.name.clone(), &version, Default::default());
         let planned = crate::plan::plan_with(
             config,
             &release,

@@ -7,7 +7,7 @@ use crate::config::Checked;
 use crate::diagnostic::Diagnostic;
 use crate::exit::Exit;
 use crate::plan::{PlanError, Tokens};
-use crate::release::{CiContext, Release, Version};
+use crate::release::{Release, Version};
 use crate::report;
 use std::io::Write;
 
@@ -82,13 +82,7 @@ pub(super) fn plan_problems(
     let mut seen = std::collections::HashSet::new();
     let mut work = crate::render::Work::default();
     for (source, targets) in crate::plan::validation_sample(config) {
-        let release = Release {
-            source: source.to_owned(),
-            version: version.clone(),
-            vars: vars.iter().cloned().collect(),
-            ci: CiContext::sample(),
-            changes: None,
-        };
+        let release = Release::sample(source, version, vars.iter().cloned().collect());
         let planned = crate::plan::plan_with(
             config,
             &release,
