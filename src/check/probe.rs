@@ -471,12 +471,13 @@ async fn read_file(
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// A name that stays one path segment.
+/// A name that stays one path segment, and one line when it is shown (the server chose it).
 fn plain_file_name(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
         && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
         && name.len() <= 255
 }
 
