@@ -224,11 +224,10 @@ fn the_run_step_works_as_the_runner_would_run_it() {
     let dir = example_dir();
     let runner = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(installed(runner.path()).parent().unwrap()).unwrap();
-    std::fs::copy(
-        assert_cmd::cargo::cargo_bin("orchestrator"),
-        installed(runner.path()),
-    )
-    .unwrap();
+    crate::support::executable::place(
+        &assert_cmd::cargo::cargo_bin("orchestrator"),
+        &installed(runner.path()),
+    );
     let output = run_step(
         "run",
         runner.path(),

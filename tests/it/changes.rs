@@ -357,23 +357,7 @@ fn paths_are_from_the_root_and_unquoted_whatever_the_repository_config_says() {
 }
 
 fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
-    std::fs::write(&path, body).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // Another test thread that forks while the file is open for writing holds that descriptor
-    // until it execs, and running the script then fails with "Text file busy". Wait until the
-    // script can be run.
-    for _ in 0..100 {
-        match Command::new(&path).arg("--probe").env("PROBE", "1").spawn() {
-            Ok(mut child) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break;
-            }
-            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break,
-        }
-    }
+    crate::support::executable::script(&path, body);
     path
 }

@@ -4,6 +4,7 @@
 //! - `openapi`: checks recorded requests against GitHub's OpenAPI description.
 
 pub mod cli;
+pub mod executable;
 mod fake_github;
 mod http;
 pub mod openapi;
