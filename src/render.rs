@@ -180,13 +180,22 @@ impl Templates {
             name: name.clone(),
             message,
         };
-        if let Some(done) = memo.rendered.get(id) {
-            return done.clone().map_err(problem);
-        }
-        let weight = self
+        let (traits, weight) = self
             .traits
             .get(id)
-            .map_or(RENDER_WEIGHT, |(_, weight)| *weight);
+            .map_or((None, RENDER_WEIGHT), |(traits, weight)| {
+                (Some(traits), *weight)
+            });
+        // Rendered alike for every target of the release, or only for this one.
+        let per_release = traits.is_some_and(|t| !t.reads_target);
+        let memory = if per_release {
+            &mut memo.release
+        } else {
+            &mut memo.rendered
+        };
+        if let Some(done) = memory.get(id) {
+            return done.clone().map_err(problem);
+        }
         memo.work.used = memo.work.used.saturating_add(weight);
         if memo.work.used > memo.work.limit {
             memo.work.exhausted = true;
@@ -194,8 +203,12 @@ impl Templates {
                 "rendering stopped: the templates ask for more than {MAX_RENDER_WORK} units of work (see the README's limits)"
             )));
         }
-        let done = self.render_once(id, &memo.ctx);
-        memo.rendered.insert(id.clone(), done.clone());
+        let done = self.render_once(id, memo.current());
+        if per_release {
+            memo.release.insert(id.clone(), done.clone());
+        } else {
+            memo.rendered.insert(id.clone(), done.clone());
+        }
         done.map_err(problem)
     }
 
@@ -291,14 +304,27 @@ impl Work {
     pub fn exhausted(&self) -> bool {
         self.exhausted
     }
+
+    /// Units used so far.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
 }
 
 /// One context's renders: a payload that repeats a template (a YAML alias, a list) renders it
-/// once.
+/// once, and a template that reads nothing of the target ([`Traits::reads_target`]) renders
+/// once for every target of the release.
 pub struct Memo<'w> {
     ctx: Context,
     rendered: std::collections::HashMap<String, Result<String, String>>,
+    release: std::collections::HashMap<String, Result<String, String>>,
     work: &'w mut Work,
+    /// The target [`Memo::set_target`] last named. It enters the context only when a template
+    /// that reads it renders: most fan-outs render nothing of the target.
+    target: [String; 4],
+    dispatch_id: String,
+    /// `ctx` does not hold `target` yet.
+    stale: bool,
 }
 
 impl<'w> Memo<'w> {
@@ -307,18 +333,51 @@ impl<'w> Memo<'w> {
         Memo {
             ctx: Context::from(Value::Object(release)),
             rendered: std::collections::HashMap::new(),
+            release: std::collections::HashMap::new(),
             work,
+            target: Default::default(),
+            dispatch_id: String::new(),
+            stale: false,
         }
     }
 
     /// Points the context at another target (see [`set_target`]); what was rendered for the
     /// previous one is forgotten.
     pub fn set_target(&mut self, target: &RepoVars<'_>, dispatch_id: &str) {
-        set_target(&mut self.ctx, target, dispatch_id);
+        let parts = [target.name, target.repository, target.owner, target.repo];
+        for (kept, part) in self.target.iter_mut().zip(parts) {
+            kept.clear();
+            kept.push_str(part);
+        }
+        self.dispatch_id.clear();
+        self.dispatch_id.push_str(dispatch_id);
+        self.stale = true;
         self.rendered.clear();
     }
 
-    pub fn context(&self) -> &Context {
+    /// The target's `{{dispatch_id}}`.
+    pub fn dispatch_id(&self) -> &str {
+        &self.dispatch_id
+    }
+
+    /// The release's part of the context (`vars`, `ci`, `source`, the version).
+    pub fn release_data(&self) -> &Value {
+        self.ctx.data()
+    }
+
+    /// The whole context, the target's part included.
+    fn current(&mut self) -> &Context {
+        if self.stale {
+            let [name, repository, owner, repo] = &self.target;
+            let vars = RepoVars {
+                name,
+                repository,
+                owner,
+                repo,
+            };
+            set_target(&mut self.ctx, &vars, &self.dispatch_id);
+            self.stale = false;
+        }
         &self.ctx
     }
 
@@ -480,6 +539,49 @@ mod tests {
         memo.set_target(&target, "0123456789abcdef");
         let out = templates.render_payload(&compiled, &mut memo, &mut problems);
         (out, problems)
+    }
+
+    #[test]
+    fn what_reads_no_target_renders_once_per_release_and_the_rest_once_per_target() {
+        let mut templates = Templates::default();
+        let mut problems = Vec::new();
+        let payload =
+            json!({"r": "{{source.name}}@{{version}}", "t": "{{target.name}}:{{dispatch_id}}"});
+        let compiled = templates.payload("p", &payload, &mut problems);
+        let mut work = Work::default();
+        let (release, _) = ctx("1.0.0");
+        let mut memo = Memo::new(release, &mut work);
+        let mut outs = Vec::new();
+        for (name, id) in [("web", "1111"), ("docs", "2222"), ("api", "3333")] {
+            let target = RepoVars {
+                name,
+                repository: "o/x",
+                owner: "o",
+                repo: "x",
+            };
+            memo.set_target(&target, id);
+            assert_eq!(memo.dispatch_id(), id);
+            outs.push(templates.render_payload(&compiled, &mut memo, &mut problems));
+        }
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            outs,
+            [
+                json!({"r": "app@1.0.0", "t": "web:1111"}),
+                json!({"r": "app@1.0.0", "t": "docs:2222"}),
+                json!({"r": "app@1.0.0", "t": "api:3333"}),
+            ]
+        );
+        // Four renders: the release's template once, the target's once per target.
+        assert_eq!(work.used(), 4 * RENDER_WEIGHT + weight_of(&payload));
+    }
+
+    /// The bytes of every template in `payload`, as [`Templates::text`] weighs them beyond
+    /// [`RENDER_WEIGHT`]: once for the release's, three times for the target's.
+    fn weight_of(payload: &Value) -> u64 {
+        let r = payload["r"].as_str().unwrap().len() as u64;
+        let t = payload["t"].as_str().unwrap().len() as u64;
+        r + 3 * t
     }
 
     #[test]

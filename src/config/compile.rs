@@ -32,7 +32,7 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
     let mut templates = Templates::default();
 
     let defaults = effective_defaults(settings, &mut out);
-    let mut targets = IndexMap::new();
+    let mut targets = IndexMap::with_capacity(file.targets.len());
     // Targets that name the same list of token variables take them in turn, in file order.
     let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
     for (name, target) in &file.targets {

@@ -228,7 +228,7 @@ impl SectionParser<'_> {
             return None;
         }
         let shape = Shape::of::<T>();
-        let mut entries = IndexMap::new();
+        let mut entries = IndexMap::with_capacity(map.entries.len());
         let mut ok = true;
         for Entry { key, value } in &map.entries {
             let name = key.key_name().into_owned();

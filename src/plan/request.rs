@@ -79,10 +79,7 @@ pub(super) fn render(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
     // The target's stable id, as its templates see it (`{{dispatch_id}}`).
-    let dispatch_id = memo.context().data()["dispatch_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let dispatch_id = memo.dispatch_id().to_owned();
     let dispatch_id = dispatch_id.as_str();
     let templates = &config.templates;
     let mut failed: Vec<TemplateProblem> = Vec::new();
@@ -324,7 +321,7 @@ fn header_problem(path: &str, name: &str, value: &str, memo: &Memo<'_>) -> Optio
         c if c.is_control() => "a control character",
         _ => "a character that is not ASCII",
     };
-    let fed = fed_by(memo.context().data(), &|s: &str| !s.chars().all(allowed));
+    let fed = fed_by(memo.release_data(), &|s: &str| !s.chars().all(allowed));
     let from = match fed.as_slice() {
         [] => String::new(),
         names => format!(" (from {})", names.join(", ")),

@@ -7,8 +7,8 @@
 //! a render whose output grows past the limit. Handlebars also compiles in time quadratic in a
 //! template's length, so [`Budget`] caps the size of each template and of all of them.
 
-use handlebars::template::{Parameter, TemplateElement};
-use handlebars::Template;
+use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
+use handlebars::{Path, PathSeg, Template};
 use std::io;
 
 /// Blocks (`{{#if}}`, `{{#with}}`, ...) and subexpressions nested deeper than this are refused.
@@ -55,6 +55,48 @@ pub struct Traits {
     /// one source to the next (names, repositories, ids) are never empty, so they only decide
     /// truthiness the same way for every source.
     pub reads_values: bool,
+    /// It may read what differs from one target to the next (`target.*`, `dispatch_id`), or
+    /// the whole context (`this`, `@root`, `../`). Otherwise it renders
+    /// alike for every target of a release, and is rendered once per release.
+    pub reads_target: bool,
+}
+
+/// The keys of the context that change from one target to the next.
+const PER_TARGET_KEYS: &[&str] = &["target", "dispatch_id"];
+
+/// Whether `path` may reach a per-target key: it names one first, or it does not start with
+/// a plain name (`this`, `.`, `@root`, `../`), so it could reach anything.
+fn path_reads_target(path: &Path) -> bool {
+    match path {
+        Path::Relative((segs, _)) => match segs.first() {
+            Some(PathSeg::Named(first)) => PER_TARGET_KEYS.contains(&first.as_str()),
+            _ => true,
+        },
+        // `@key`, `@index`, ...: what the enclosing block walks, whose own parameter says.
+        Path::Local(_) => false,
+    }
+}
+
+fn name_reads_target(name: &str) -> bool {
+    let first = name.split(['.', '/']).next().unwrap_or(name);
+    PER_TARGET_KEYS.contains(&first) || first == "this" || first.starts_with(['@', '.'])
+}
+
+/// Notes whether a helper or block's name, parameters or hash may read a per-target key.
+fn note_target(helper: &HelperTemplate, traits: &mut Traits) {
+    let reads = helper
+        .params
+        .iter()
+        .chain(helper.hash.values())
+        .chain(std::iter::once(&helper.name))
+        .any(|param| match param {
+            Parameter::Name(name) => name_reads_target(name),
+            Parameter::Path(path) => path_reads_target(path),
+            Parameter::Literal(_) | Parameter::Subexpression(_) => false,
+            #[allow(unreachable_patterns)]
+            _ => true,
+        });
+    traits.reads_target |= reads;
 }
 
 /// Why `template` is not allowed, if it is not; otherwise what its rendering depends on.
@@ -94,6 +136,7 @@ fn element_ok(
     match element {
         TemplateElement::RawString(_) | TemplateElement::Comment(_) => Ok(()),
         TemplateElement::Expression(helper) | TemplateElement::HtmlExpression(helper) => {
+            note_target(helper, traits);
             if !helper.params.is_empty() || !helper.hash.is_empty() {
                 traits.reads_values = true;
             }
@@ -113,6 +156,7 @@ fn element_ok(
                 );
             }
             traits.each |= each;
+            note_target(helper, traits);
             if !name.is_some_and(|n| SHAPE_BLOCKS.contains(&n)) || !helper.hash.is_empty() {
                 traits.reads_values = true;
             }
@@ -201,6 +245,34 @@ mod tests {
 
     fn traits(source: &str) -> Traits {
         check(&Template::compile(source).expect("compiles")).expect("allowed")
+    }
+
+    #[test]
+    fn templates_that_may_read_the_target_are_told_from_those_that_cannot() {
+        for source in [
+            "{{version}}",
+            "{{source.name}}@{{tag}}",
+            "{{#if is_prerelease}}pre{{else}}{{vars.channel}}{{/if}}",
+            "{{#each vars}}{{@key}}{{/each}}",
+            "{{lookup vars \"env\"}}",
+        ] {
+            assert!(!traits(source).reads_target, "{source}");
+        }
+        for source in [
+            "{{target.name}}",
+            "{{dispatch_id}}",
+            "{{this}}",
+            "{{./target}}",
+            "{{@root.target.name}}",
+            "{{lookup this \"target\"}}",
+            "{{#with target}}{{name}}{{/with}}",
+            "{{#with source}}{{../target.repo}}{{/with}}",
+            "{{#each this}}{{@key}}{{/each}}",
+            "{{#if (eq target.owner \"o\")}}x{{/if}}",
+            "{{version}}-{{target/repo}}",
+        ] {
+            assert!(traits(source).reads_target, "{source}");
+        }
     }
 
     #[test]
