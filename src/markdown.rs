@@ -129,10 +129,15 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "**{} delivered**, **{} failed**, {} skipped",
         s.delivered, s.failed, s.skipped
     );
+    let why = if s.max_duration_reached && !s.interrupted {
+        "stopped at --max-duration"
+    } else {
+        "interrupted"
+    };
     if s.not_sent > 0 {
-        counts.push_str(&format!(", **{} not sent** (interrupted)", s.not_sent));
-    } else if s.interrupted {
-        counts.push_str(", **interrupted**");
+        counts.push_str(&format!(", **{} not sent** ({why})", s.not_sent));
+    } else if s.interrupted || s.max_duration_reached {
+        counts.push_str(&format!(", **{why}**"));
     }
     if s.runs_failed > 0 {
         counts.push_str(&format!(

@@ -43,6 +43,10 @@ pub struct Summary {
     /// `not_sent`, and runs not yet completed were not waited for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// `--max-duration` stopped the run (exit 130, as for an interruption): targets not
+    /// started by then are `not_sent`, and runs not completed by then were not waited for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub max_duration_reached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     /// GET requests made to find and follow workflow runs (after a real run; 0 when no run
@@ -395,7 +399,13 @@ impl Report {
             } else {
                 String::new()
             };
-            let interrupted = if s.interrupted { " (interrupted)" } else { "" };
+            let interrupted = if s.interrupted {
+                " (interrupted)"
+            } else if s.max_duration_reached {
+                " (stopped at --max-duration)"
+            } else {
+                ""
+            };
             // A delivered dispatch whose workflow run failed is a failure the user must see in
             // the last line, not only in the exit code.
             let runs_failed = match s.runs_failed {

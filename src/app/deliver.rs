@@ -7,7 +7,7 @@ use crate::cli::RunArgs;
 use crate::config::{Config, KeySource};
 use crate::dispatch::budget::ReadBudgets;
 use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
-use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status};
+use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd};
 use crate::exit::Exit;
 use crate::journal::{Journal, JournalError};
 use crate::logging::{All, Log};
@@ -232,7 +232,12 @@ fn send(
         watcher.abort();
         let interrupted = cancel.is_cancelled();
         if interrupted || stopped {
-            interrupt_waits(&plan.jobs, &mut outcomes, waits);
+            let why = if interrupted {
+                WaitEnd::Signal
+            } else {
+                WaitEnd::MaxDuration
+            };
+            interrupt_waits(&plan.jobs, &mut outcomes, waits, why);
         }
         Ok((outcomes, interrupted))
     });

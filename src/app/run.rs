@@ -244,7 +244,7 @@ fn deliver(
     stderr: &mut dyn Write,
 ) -> Result<Report, CliError> {
     let Sent {
-        report,
+        mut report,
         out_of_time,
         not_waited,
         journal_error,
@@ -255,6 +255,7 @@ fn deliver(
         let _ = writeln!(stderr, "warning: {err}");
     }
     if out_of_time && !report.summary.interrupted {
+        report.summary.max_duration_reached = true;
         let resume = match (&args.journal, &args.resume) {
             (Some(path), _) | (None, Some(path)) => {
                 format!("send the rest with `--resume {}`", path.display())
@@ -342,10 +343,11 @@ fn publish(
     if let Some(err) = unwritten {
         return Err(err);
     }
-    // Interrupted is 130 even when every request in flight then finished, or the signal came
-    // during `--wait`: the run did not do all it was asked.
+    // Interrupted is 130 even when every request in flight then finished, or the signal (or
+    // `--max-duration`) came during `--wait`: the run did not do all it was asked.
+    let s = &report.summary;
     Ok(
-        if report.summary.interrupted || report.summary.not_sent > 0 {
+        if s.interrupted || s.max_duration_reached || s.not_sent > 0 {
             Exit::Interrupted
         } else if report.any_failed()
             || (report.summary.runs_failed > 0 && !args.ignore_run_failures)

@@ -105,12 +105,25 @@ impl RunInfo {
     }
 
     /// A signal ended the wait before this run completed.
-    pub fn interrupt_wait(&mut self) {
+    pub fn interrupt_wait(&mut self, why: WaitEnd) {
         self.interrupted = true;
-        self.note = Some(
-            "not waited for: the run was interrupted before this workflow run completed".to_owned(),
-        );
+        let by = match why {
+            WaitEnd::Signal => "the run was interrupted",
+            WaitEnd::MaxDuration => "--max-duration was reached",
+        };
+        self.note = Some(format!(
+            "not waited for: {by} before this workflow run completed"
+        ));
     }
+}
+
+/// What ended a `--wait` before the run completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// Ctrl-C or SIGTERM.
+    Signal,
+    /// `--max-duration`.
+    MaxDuration,
 }
 
 /// The result of one request to a target.

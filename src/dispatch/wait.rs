@@ -133,14 +133,19 @@ pub async fn wait_for_runs(
 
 /// After a signal, every run that was to be followed to its conclusion and had not completed
 /// is marked as not waited for: an interrupted wait is neither success nor failure.
-pub fn interrupt_waits(jobs: &[Job], outcomes: &mut [Outcome], options: WaitOptions) {
+pub fn interrupt_waits(
+    jobs: &[Job],
+    outcomes: &mut [Outcome],
+    options: WaitOptions,
+    why: super::WaitEnd,
+) {
     for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
         let Status::Delivered { run: Some(run), .. } = &mut outcome.status else {
             continue;
         };
         let followed = run.id.is_some() || job.tracking_id.is_some();
         if waits_for(job, options) && followed && run.status.as_deref() != Some("completed") {
-            run.interrupt_wait();
+            run.interrupt_wait(why);
         }
     }
 }

@@ -222,6 +222,41 @@ fn a_run_still_going_at_the_wait_timeout_is_reported_and_can_be_ignored() {
 }
 
 #[test]
+fn max_duration_ending_only_a_wait_exits_130_and_says_the_run_was_not_waited_for() {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/cli/actions/workflows/release.yml/dispatches",
+        run_details(5, &github),
+    );
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
+    );
+    let yaml = workflow_config("    ref: main\n    wait: true\n");
+    let (exit, report, stderr) = run(
+        &github,
+        &yaml,
+        &["--max-duration", "1s", "--poll-interval-ms", "100"],
+    );
+
+    assert_eq!(exit, 130, "the run did not do all it was asked: {report}");
+    assert_eq!(report["summary"]["delivered"], 1);
+    assert_eq!(report["summary"]["not_sent"], 0);
+    assert_eq!(report["summary"]["max_duration_reached"], true);
+    assert_eq!(report["targets"][0]["run"]["interrupted"], true);
+    let note = report["targets"][0]["run"]["note"].as_str().unwrap();
+    assert!(note.contains("--max-duration was reached"), "{note}");
+    assert!(
+        stderr.contains(
+            "stopped at --max-duration: 0 target(s) were not sent, 1 workflow run(s) not waited for"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_webhook_is_signed_with_hmac_over_the_exact_body() {
     let yaml = r#"version: 1
 sources:
