@@ -89,7 +89,7 @@ fn write_bodies(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .targets
         .iter()
         .filter_map(|t| match &t.status {
-            Entry::Planned(p) if !p.body.is_null() => Some((
+            Entry::Planned(p) if !p.body.is_empty() => Some((
                 t.target.as_str(),
                 serde_json::to_string_pretty(&p.body).unwrap_or_default(),
             )),

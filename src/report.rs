@@ -113,10 +113,32 @@ pub struct Planned {
     pub github_app: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
-    pub body: serde_json::Value,
+    pub body: Body,
     /// A real run waits for the workflow run this dispatch starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub wait: bool,
+}
+
+/// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
+/// value they encode would be) without being parsed into a tree first.
+#[derive(Debug, Clone, Default)]
+pub struct Body(bytes::Bytes);
+
+impl Body {
+    /// No body (a webhook without one).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return serializer.serialize_unit();
+        }
+        let mut json = serde_json::Deserializer::from_slice(&self.0);
+        serde_transcode::transcode(&mut json, serializer)
+    }
 }
 
 impl Report {
@@ -142,7 +164,7 @@ impl Report {
                         format!("{} (key in {key})", app.app_id)
                     }),
                     headers: std::mem::take(&mut job.headers),
-                    body: std::mem::take(&mut job.body),
+                    body: Body(std::mem::take(&mut job.encoded)),
                     wait: job.workflow.as_ref().is_some_and(|w| w.wait),
                 }),
                 ..job_report(&job)
@@ -332,7 +354,7 @@ impl Report {
                     if p.wait {
                         writeln!(out, "  wait: for the workflow run it starts")?;
                     }
-                    if !p.body.is_null() {
+                    if !p.body.is_empty() {
                         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
                         for line in body.lines() {
                             writeln!(out, "  {line}")?;
@@ -618,4 +640,29 @@ pub fn write_diagnostics(
         writeln!(out, "{errors} error(s), {warnings} warning(s) in {file}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Body;
+    use serde_json::json;
+
+    #[test]
+    fn a_body_is_written_exactly_as_the_value_it_encodes() {
+        let value = json!({
+            "event_type": "upstream-release",
+            "client_payload": {"version": "1.2.3", "n": 3, "neg": -7, "pi": 3.25, "big": 1e300,
+                "ok": true, "none": null, "list": ["a", {"b": "ünï \"q\" \n"}], "z": {}, "a": []}
+        });
+        let body = Body(bytes::Bytes::from(serde_json::to_vec(&value).unwrap()));
+        assert_eq!(
+            serde_json::to_string_pretty(&body).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            serde_json::to_string(&value).unwrap()
+        );
+        assert_eq!(serde_json::to_string(&Body::default()).unwrap(), "null");
+    }
 }

@@ -74,7 +74,7 @@ fn plan_stage(
             let key = (
                 job.target.clone(),
                 job.label.clone(),
-                job.body["inputs"].to_string(),
+                job.body()["inputs"].to_string(),
             );
             if seen.insert(key) {
                 jobs.push((plan.source.clone(), job));

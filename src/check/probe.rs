@@ -149,22 +149,15 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
         reader.token_name
     ));
     out.default_branch = Some(default_branch.clone());
+    let body = c.job.body();
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
-            let event_type = c.job.body["event_type"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let event_type = body["event_type"].as_str().unwrap_or_default().to_owned();
             repository_dispatch(reader, &segments, &default_branch, &event_type, out).await;
         }
         Action::WorkflowDispatch { workflow, .. } => {
-            let git_ref = c.job.body["ref"]
-                .as_str()
-                .map_or(default_branch, str::to_owned);
-            let sent = c.job.body["inputs"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
+            let git_ref = body["ref"].as_str().map_or(default_branch, str::to_owned);
+            let sent = body["inputs"].as_object().cloned().unwrap_or_default();
             workflow_dispatch(reader, &segments, workflow, &git_ref, &sent, out).await;
         }
         Action::Webhook { .. } => {}

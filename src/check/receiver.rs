@@ -22,12 +22,13 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
             let mut types: Vec<String> = Vec::new();
             let mut keys: Vec<String> = Vec::new();
             for job in jobs {
-                if let Some(t) = job.body["event_type"].as_str() {
+                let body = job.body();
+                if let Some(t) = body["event_type"].as_str() {
                     if !types.iter().any(|k| k == t) {
                         types.push(t.to_owned());
                     }
                 }
-                collect_keys(&job.body["client_payload"], &mut keys);
+                collect_keys(&body["client_payload"], &mut keys);
             }
             if !keys.iter().any(|k| k == DISPATCH_ID_KEY) {
                 keys.push(DISPATCH_ID_KEY.to_owned());
@@ -71,7 +72,7 @@ pub fn workflow(jobs: &[&Job], workflow_file: Option<&str>) -> Option<String> {
         TargetKind::WorkflowDispatch => {
             let mut keys: Vec<String> = Vec::new();
             for job in jobs {
-                collect_keys(&job.body["inputs"], &mut keys);
+                collect_keys(&job.body()["inputs"], &mut keys);
             }
             let file = workflow_file.unwrap_or("upstream-release.yml");
             let _ = writeln!(

@@ -168,7 +168,7 @@ fn plan(
 
 /// The body, without the keys that [`view`] shows as fields.
 fn body(job: &Job) -> Value {
-    let mut body = job.body.clone();
+    let mut body = job.body();
     if let Value::Object(map) = &mut body {
         map.shift_remove("event_type");
         map.shift_remove("ref");
@@ -189,7 +189,8 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
             (job.label.clone(), format!("event `{}`", job.label))
         }
         Action::WorkflowDispatch { workflow, wait, .. } => {
-            let git_ref = job.body.get("ref").and_then(Value::as_str);
+            let body = job.body();
+            let git_ref = body.get("ref").and_then(Value::as_str);
             field("workflow", workflow.clone());
             field("ref", git_ref.unwrap_or("the default branch").to_owned());
             field("wait", wait.to_string());

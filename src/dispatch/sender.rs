@@ -146,7 +146,7 @@ impl GitHub {
                 run: None,
             });
         };
-        let mut body = job.body.clone();
+        let mut body = job.body();
         if call.needs_default_ref {
             let branch = self.default_branch(job).await?;
             body["ref"] = serde_json::json!(branch);

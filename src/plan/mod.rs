@@ -59,9 +59,9 @@ pub struct Job {
     pub headers: Vec<(String, String)>,
     /// The event type, `workflow@ref` or the HTTP method.
     pub label: String,
-    /// The whole JSON request body (`null` for a webhook without one).
-    pub body: Value,
-    /// The body encoded once, checked against GitHub's size limit and sent as it is.
+    /// The JSON request body, encoded once (empty for a webhook without one): checked against
+    /// GitHub's size limit, sent as it is, and read back with [`Job::body`] where a part of it
+    /// is needed. A 10,000-target plan keeps these bytes, not 10,000 trees of JSON values.
     pub encoded: bytes::Bytes,
     pub workflow: Option<WorkflowCall>,
     /// `track: true`: the id sent in `client_payload.dispatch_id`, by which the run it starts
@@ -84,6 +84,16 @@ pub struct Job {
     pub note: Option<String>,
 }
 
+impl Job {
+    /// The request body (`null` for a webhook without one).
+    pub fn body(&self) -> Value {
+        if self.encoded.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice(&self.encoded).unwrap_or(Value::Null)
+    }
+}
+
 impl Plan {
     /// Gives every tracked job this run's nonce: its `tracking_id` and the
     /// `client_payload.dispatch_id` it sends become `{dispatch_id}-{nonce:08x}`. The body keeps
@@ -95,14 +105,14 @@ impl Plan {
                 continue;
             }
             let id = tracking_id(&job.dispatch_id, Some(nonce));
-            if let Some(payload) = job
-                .body
+            let mut body = job.body();
+            if let Some(payload) = body
                 .get_mut("client_payload")
                 .and_then(Value::as_object_mut)
             {
                 payload.insert(TRACKING_KEY.into(), Value::String(id.clone()));
             }
-            job.encoded = request::encode(&job.body);
+            job.encoded = request::encode(&body);
             job.tracking_id = Some(id);
         }
     }
@@ -335,7 +345,6 @@ pub fn plan_with(
             api_version: target.kind.is_github().then(|| target.api_version.clone()),
             headers: rendered.headers,
             label: rendered.label,
-            body: rendered.body,
             encoded: rendered.encoded,
             workflow: rendered.workflow,
             tracking_id: rendered.tracking_id,
@@ -678,19 +687,19 @@ targets:
             "a run's plan has fingerprints"
         );
         assert_eq!(
-            before.body["client_payload"]["dispatch_id"],
+            before.body()["client_payload"]["dispatch_id"],
             tracking_id(&before.dispatch_id, None)
         );
         planned.stamp(0xabcd_ef01);
         let after = &planned.jobs[0];
         let sent = format!("{}-abcdef01", before.dispatch_id);
         assert_eq!(after.tracking_id.as_deref(), Some(sent.as_str()));
-        assert_eq!(after.body["client_payload"]["dispatch_id"], sent.as_str());
+        assert_eq!(after.body()["client_payload"]["dispatch_id"], sent.as_str());
         assert_eq!(after.encoded.len(), before.encoded.len());
         assert_eq!(after.fingerprint, before.fingerprint);
         assert_eq!(planned.jobs[1].tracking_id, None);
         assert_eq!(
-            planned.jobs[1].body["client_payload"].get("dispatch_id"),
+            planned.jobs[1].body()["client_payload"].get("dispatch_id"),
             None
         );
     }
@@ -703,7 +712,8 @@ targets:
         );
         let config = config(&yaml);
         let planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
-        let list = &planned.jobs[0].body["client_payload"]["k"];
+        let body = planned.jobs[0].body();
+        let list = &body["client_payload"]["k"];
         assert_eq!(list.as_array().map(Vec::len), Some(200));
         assert_eq!(list[199], "1.2.3-t0");
     }

@@ -64,7 +64,7 @@ pub struct Rendered {
     /// A short description for reports: the event type, `workflow@ref`, or the method.
     pub label: String,
     pub headers: Vec<(String, String)>,
-    pub body: Value,
+    /// The JSON body (empty for a webhook without one).
     pub encoded: Bytes,
     pub workflow: Option<WorkflowCall>,
 }
@@ -113,7 +113,6 @@ pub(super) fn render(
                 label: event_type,
                 headers: Vec::new(),
                 encoded: encode(&body),
-                body,
                 workflow: None,
             }
         }
@@ -158,7 +157,6 @@ pub(super) fn render(
                 ),
                 headers: Vec::new(),
                 encoded: encode(&body),
-                body,
                 workflow: Some(WorkflowCall {
                     needs_default_ref: git_ref.is_none(),
                     asks_run_details,
@@ -224,7 +222,6 @@ pub(super) fn render(
                 url,
                 label: method.as_str().to_owned(),
                 headers: rendered_headers,
-                body,
                 encoded,
                 workflow: None,
             }
