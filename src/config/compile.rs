@@ -27,29 +27,17 @@ const MAX_SUGGESTIONS: usize = 100;
 
 /// Compiles `file` with `settings` (the file's defaults already layered with env and flags).
 /// Returns the config when there is no error, and every diagnostic (warnings included).
-pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec<Diagnostic>) {
+///
+/// Takes the file: each target is freed once compiled, so a large fan-out's file and its
+/// compiled form are never both whole in memory.
+pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut templates = Templates::default();
 
     let defaults = effective_defaults(settings, &mut out);
-    let mut targets = IndexMap::with_capacity(file.targets.len());
-    // Targets that name the same list of token variables take them in turn, in file order.
-    let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
-    for (name, target) in &file.targets {
-        let path = join("targets", name);
-        if let Some((spec, names)) =
-            compile_target(name, &path, target, &defaults, &mut templates, &mut out)
-        {
-            let mut spec = spec;
-            if let Some(names) = names.filter(|names| names.len() > 1) {
-                let turn = shards.entry(names.clone()).or_default();
-                spec.token_env = names.get(*turn % names.len()).cloned();
-                *turn = turn.wrapping_add(1);
-            }
-            targets.insert(name.clone(), spec);
-        }
-    }
-
+    // The sources and the targets no source feeds are checked first, and said after the
+    // targets' own problems, in file order as before.
+    let mut later = Vec::new();
     let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
     let mut suggestions = MAX_SUGGESTIONS;
     let mut sources = IndexMap::new();
@@ -61,12 +49,12 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
             Code::InvalidRepository,
             &join(&path, "repository"),
             "write it as `owner/name`, e.g. `vfarcic/dot-ai`",
-            &mut out,
+            &mut later,
         );
         if let Some(repository) = &repository {
             let key = repository.to_string().to_ascii_lowercase();
             if let Some(first) = by_repository.insert(key, name) {
-                out.push(
+                later.push(
                     Diagnostic::warning(
                         Code::DuplicateSource,
                         join(&path, "repository"),
@@ -77,7 +65,7 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
             }
         }
         if source.targets.is_empty() {
-            out.push(
+            later.push(
                 Diagnostic::warning(
                     Code::EmptySource,
                     join(&path, "targets"),
@@ -100,7 +88,7 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!("define `{}` under `targets:`", shown(target)),
                 };
-                out.push(
+                later.push(
                     Diagnostic::error(
                         Code::UnknownTarget,
                         item,
@@ -112,7 +100,7 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
                     .with_help(help),
                 );
             } else if !listed.insert(target.as_str()) {
-                out.push(
+                later.push(
                     Diagnostic::error(
                         Code::DuplicateTarget,
                         item,
@@ -141,7 +129,7 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
         .collect();
     for name in file.targets.keys() {
         if !fed.contains(name.as_str()) {
-            out.push(
+            later.push(
                 Diagnostic::warning(
                     Code::UnusedTarget,
                     join("targets", name),
@@ -151,6 +139,26 @@ pub fn compile(file: &DispatchFile, settings: &Settings) -> (Option<Config>, Vec
             );
         }
     }
+
+    let mut targets = IndexMap::with_capacity(file.targets.len());
+    // Targets that name the same list of token variables take them in turn, in file order.
+    let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
+    for (name, target) in file.targets {
+        let path = join("targets", &name);
+        if let Some((spec, names)) =
+            compile_target(&name, &path, &target, &defaults, &mut templates, &mut out)
+        {
+            let mut spec = spec;
+            if let Some(names) = names.filter(|names| names.len() > 1) {
+                let turn = shards.entry(names.clone()).or_default();
+                spec.token_env = names.get(*turn % names.len()).cloned();
+                *turn = turn.wrapping_add(1);
+            }
+            targets.insert(name, spec);
+        }
+    }
+
+    out.append(&mut later);
 
     let ok = !out.iter().any(Diagnostic::is_error);
     let config = match defaults {
@@ -615,7 +623,7 @@ mod tests {
 
     #[test]
     fn a_sound_file_compiles_without_diagnostics() {
-        let (config, diags) = compile(&file(BASE), &Settings::default());
+        let (config, diags) = compile(file(BASE), &Settings::default());
         assert!(diags.is_empty(), "{diags:?}");
         let config = config.unwrap();
         assert_eq!(config.concurrency, 10);
@@ -628,7 +636,7 @@ mod tests {
     #[test]
     fn reports_unknown_target_with_a_suggestion() {
         let yaml = BASE.replace("targets: [web]", "targets: [web, wbe2, webb]");
-        let (config, diags) = compile(&file(&yaml), &Settings::default());
+        let (config, diags) = compile(file(&yaml), &Settings::default());
         assert!(config.is_none());
         let unknown: Vec<_> = diags
             .iter()
@@ -643,7 +651,7 @@ mod tests {
     fn a_token_pasted_into_token_env_is_not_echoed() {
         let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
         let yaml = BASE.replace("WEB_TOKEN", token);
-        let (_, diags) = compile(&file(&yaml), &Settings::default());
+        let (_, diags) = compile(file(&yaml), &Settings::default());
         assert_eq!(diags[0].code, Code::InvalidTokenEnv);
         assert!(!format!("{diags:?}").contains(token));
     }
@@ -652,7 +660,7 @@ mod tests {
     fn warns_about_targets_no_source_feeds() {
         let yaml =
             format!("{BASE}  unused:\n    repository: o/x\n    event_type: e\n    token_env: T\n");
-        let (config, diags) = compile(&file(&yaml), &Settings::default());
+        let (config, diags) = compile(file(&yaml), &Settings::default());
         assert!(config.is_some());
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, Code::UnusedTarget);

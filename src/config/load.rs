@@ -65,7 +65,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             return failed(Locator::default(), vec![d]);
         }
     };
-    let walked = walk::walk(text);
+    let mut walked = walk::walk(text);
     let locator = walked.root.as_ref().map(Locator::of).unwrap_or_default();
     let mut diagnostics = walked.problems;
     if let Some(stop) = walked.refused.or(walked.syntax) {
@@ -74,7 +74,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     if !diagnostics.is_empty() {
         return failed(locator, diagnostics);
     }
-    let file = match root_mapping(walked.root.as_ref(), &locator) {
+    let file = match root_mapping(walked.root.as_mut(), &locator) {
         Ok(root) => read_sections(root, &locator, &mut diagnostics),
         Err(problem) => {
             diagnostics.push(problem);
@@ -90,7 +90,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
 
 /// Deserializes the sections of the top-level mapping, each on its own.
 fn read_sections(
-    root: &Mapping,
+    root: &mut Mapping,
     locator: &Locator,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<DispatchFile> {
@@ -139,7 +139,11 @@ fn read_sections(
 }
 
 /// The document's top-level mapping, or why there is none.
-fn root_mapping<'a>(root: Option<&'a Node>, locator: &Locator) -> Result<&'a Mapping, Diagnostic> {
+/// The file's top-level mapping, which [`read_sections`] takes apart.
+fn root_mapping<'a>(
+    root: Option<&'a mut Node>,
+    locator: &Locator,
+) -> Result<&'a mut Mapping, Diagnostic> {
     match root {
         Some(Node {
             value: Value::Map(map),

@@ -123,7 +123,7 @@ pub fn check(bytes: &[u8], env: impl figment::Provider, flags: &Settings) -> Che
     if let Some(file) = parsed.file {
         match settings::layer(&file.defaults, env, flags) {
             Ok((settings, origins)) => {
-                let (compiled, found) = compile::compile(&file, &settings);
+                let (compiled, found) = compile::compile(file, &settings);
                 config = compiled;
                 // A value from a flag or variable is reported there, not at a line of the file.
                 diagnostics.extend(found.into_iter().map(|d| match origins.of_path(&d.path) {

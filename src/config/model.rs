@@ -29,11 +29,11 @@ pub struct DispatchFile {
     /// Upstream repositories that make releases, by a short name used with `--source`. Names
     /// are 1 to 100 letters, digits, `-` or `_`.
     #[schemars(title = "Sources", extend("propertyNames" = { "pattern": NAME_PATTERN }))]
-    pub sources: IndexMap<String, Source>,
+    pub sources: IndexMap<String, Box<Source>>,
     /// Downstream receivers, by name. A target is defined once and can be fed by any number of
     /// sources. Names are 1 to 100 letters, digits, `-` or `_`.
     #[schemars(title = "Targets", extend("propertyNames" = { "pattern": NAME_PATTERN }))]
-    pub targets: IndexMap<String, Target>,
+    pub targets: IndexMap<String, Box<Target>>,
 }
 
 fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

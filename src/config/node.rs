@@ -80,21 +80,29 @@ fn hash(name: &str) -> u64 {
 impl Mapping {
     /// The entry whose key is named `name` (see [`Node::key_name`]).
     pub fn get_entry(&self, name: &str) -> Option<&Entry> {
+        self.position(name).and_then(|i| self.entries.get(i))
+    }
+
+    /// Where the entry named `name` is in `entries`.
+    fn position(&self, name: &str) -> Option<usize> {
         if let Some(index) = &self.index {
-            if let Some(&i) = index.get(&hash(name)) {
-                let entry = self.entries.get(i as usize)?;
-                if entry.key.key_name() == name {
-                    return Some(entry);
-                }
-            } else {
-                return None;
+            let &i = index.get(&hash(name))?;
+            let i = i as usize;
+            if self.entries.get(i)?.key.key_name() == name {
+                return Some(i);
             }
         }
-        self.entries.iter().find(|e| e.key.key_name() == name)
+        self.entries.iter().position(|e| e.key.key_name() == name)
     }
 
     pub fn get(&self, name: &str) -> Option<&Node> {
         self.get_entry(name).map(|e| &e.value)
+    }
+
+    /// The value of the entry named `name`, to take parts of it.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Node> {
+        let i = self.position(name)?;
+        self.entries.get_mut(i).map(|e| &mut e.value)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -139,6 +147,14 @@ impl Node {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// Takes the node's value, leaving null in its place (its position stays).
+    pub fn take(&mut self) -> Node {
+        Node {
+            at: self.at,
+            value: std::mem::replace(&mut self.value, Value::Null),
         }
     }
 

@@ -197,12 +197,14 @@ impl SectionParser<'_> {
         }
     }
 
+    /// Reads the entries of the mapping `section`, freeing each one's part of the tree as soon
+    /// as it is read (a 10,000-target file's tree and model are never both whole in memory).
     pub fn named_entries<T: DeserializeOwned + JsonSchema>(
         &mut self,
-        root: &Mapping,
+        root: &mut Mapping,
         section: &str,
-    ) -> Option<IndexMap<String, T>> {
-        let map = match root.get(section) {
+    ) -> Option<IndexMap<String, Box<T>>> {
+        let map = match root.get_mut(section) {
             None => return None, // reported by `check_keys`
             Some(Node {
                 value: Value::Map(map),
@@ -230,7 +232,8 @@ impl SectionParser<'_> {
         let shape = Shape::of::<T>();
         let mut entries = IndexMap::with_capacity(map.entries.len());
         let mut ok = true;
-        for Entry { key, value } in &map.entries {
+        for Entry { key, value } in &mut map.entries {
+            let value = value.take();
             let name = key.key_name().into_owned();
             let path = join(section, &name);
             if !key.as_str().is_some_and(is_valid_name) {
@@ -240,9 +243,11 @@ impl SectionParser<'_> {
                 self.push(Diagnostic::error(Code::InvalidName, path, message).with_help(help));
                 continue;
             }
-            match self.section::<T>(&path, value, &shape) {
+            match self.section::<T>(&path, &value, &shape) {
                 Some(entry) => {
-                    entries.insert(name, entry);
+                    // Boxed: a 10,000-target file's entries are freed one by one as they are
+                    // compiled, not all at once at the end.
+                    entries.insert(name, Box::new(entry));
                 }
                 None => ok = false,
             }
