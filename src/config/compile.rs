@@ -14,6 +14,7 @@ use crate::policy::RetryPolicy;
 use crate::render::Templates;
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// GitHub's limit on `client_payload`'s top-level properties.
@@ -181,7 +182,8 @@ struct Defaults {
     timeout: Duration,
     retry: RetryPolicy,
     rate_limit: RateLimits,
-    github_app: Option<super::AppSpec>,
+    /// Shared by every target that uses it.
+    github_app: Option<Arc<super::AppSpec>>,
 }
 
 fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
@@ -270,7 +272,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
         retry.secondary_wait = Duration::from_secs(secs);
     }
     let github_app = match &settings.github_app {
-        Some(app) => Some(app_spec(app, "defaults.github_app", out)?),
+        Some(app) => Some(Arc::new(app_spec(app, "defaults.github_app", out)?)),
         None => None,
     };
     if !ok {
@@ -295,9 +297,9 @@ fn credential(
     compiled: &super::kinds::Compiled,
     defaults: &Option<Defaults>,
     out: &mut Vec<Diagnostic>,
-) -> Option<Option<super::AppSpec>> {
+) -> Option<Option<Arc<super::AppSpec>>> {
     let own = match &target.github_app {
-        Some(app) => Some(app_spec(app, &join(path, "github_app"), out)?),
+        Some(app) => Some(Arc::new(app_spec(app, &join(path, "github_app"), out)?)),
         None => None,
     };
     if !target.kind.is_github() {

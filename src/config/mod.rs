@@ -51,7 +51,7 @@ pub struct TargetSpec {
     pub token_env: Option<String>,
     pub action: kinds::Action,
     /// Authenticate as this GitHub App (when `token_env` is not set).
-    pub app: Option<AppSpec>,
+    pub app: Option<std::sync::Arc<AppSpec>>,
     pub condition: VersionCondition,
     pub api_url: ApiUrl,
     pub api_version: String,

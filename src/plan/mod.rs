@@ -75,7 +75,7 @@ pub struct Job {
     /// GitHub App targets until the sender mints their token.
     pub token: Option<Secret>,
     /// Authenticate as this GitHub App: the sender mints the token.
-    pub app: Option<AppSpec>,
+    pub app: Option<std::sync::Arc<AppSpec>>,
     /// The GitHub API base URL (for GitHub kinds).
     pub api_base: String,
     pub timeout: Duration,
