@@ -9,9 +9,12 @@ use crate::config::kinds::Action;
 use crate::config::model::TargetKind;
 use crate::config::TargetSpec;
 use crate::dispatch::pacing::{Lane, Pacer};
+use crate::dispatch::retry::{self, Next};
 use crate::dispatch::sender::GitHub;
+use crate::github::classify::{Failure, Retry};
 use crate::github::response::{Answered, TokenExpiry};
 use crate::plan::Job;
+use crate::policy::RetryPolicy;
 use crate::untrusted::shown;
 use base64::Engine;
 use futures::stream::{self, StreamExt};
@@ -501,6 +504,12 @@ fn unexpected(answered: &Answered) -> String {
         .to_owned()
 }
 
+/// Attempts in all for one read (the target's `max_attempts` when lower).
+const READ_ATTEMPTS: u32 = 3;
+/// A check is a preflight someone waits for: a read is not retried past this (or the target's
+/// `deadline_secs`, when shorter), whatever `Retry-After` asks.
+const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One target's reads: paced on its lane, each answer's token expiry kept.
 struct Reader<'p, 'j> {
     probe: &'p Probe<'p>,
@@ -526,13 +535,41 @@ impl Reader<'_, '_> {
         if let Some((name, value)) = query {
             url.query_pairs_mut().append_pair(name, value);
         }
-        let _ = self.probe.pacer.acquire(&self.lane, None).await;
-        let answered = self
-            .probe
-            .github
-            .read(&self.job, url.as_str())
-            .await
-            .map_err(|failure| failure.reason)?;
+        // A read that gets no answer, or a 5xx, is tried again as a dispatch would be (with
+        // the target's backoff and deadline), at most READ_ATTEMPTS times in all: a moment of
+        // GitHub trouble does not turn into "cannot tell".
+        let policy = RetryPolicy {
+            max_attempts: self.job.retry.max_attempts.clamp(1, READ_ATTEMPTS),
+            deadline: self.job.retry.deadline.min(READ_DEADLINE),
+            ..self.job.retry
+        };
+        let started = tokio::time::Instant::now();
+        let mut attempt: u32 = 1;
+        let answered = loop {
+            let _ = self.probe.pacer.acquire(&self.lane, None).await;
+            let read = self.probe.github.read(&self.job, url.as_str()).await;
+            let retry = match &read {
+                Err(failure) => failure.retry,
+                Ok(answered) if (500..600).contains(&answered.status) => Retry::Later {
+                    after: answered.retry_after(),
+                },
+                Ok(_) => Retry::Never,
+            };
+            let failure = Failure {
+                http_status: None,
+                reason: String::new(),
+                hint: None,
+                retry,
+            };
+            let elapsed = started.elapsed();
+            match retry::next(&policy, &failure, attempt, elapsed, fastrand::f64()) {
+                Next::Retry(delay) if matches!(retry, Retry::Later { .. }) => {
+                    tokio::time::sleep(delay).await;
+                    attempt = attempt.saturating_add(1);
+                }
+                _ => break read.map_err(|failure| failure.reason)?,
+            }
+        };
         if let Some(expiry) = answered
             .token_expiration
             .as_deref()

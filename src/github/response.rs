@@ -68,6 +68,14 @@ impl Answered {
         )
     }
 
+    /// `Retry-After` in whole seconds, when the server sent one it can parse.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+            .as_deref()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs)
+    }
+
     pub fn answer(&self, now: SystemTime) -> Answer<'_> {
         Answer {
             status: self.status,

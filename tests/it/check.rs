@@ -144,6 +144,92 @@ fn check_on_the_seed_config_reports_both_dot_ai_targets_ready() {
     );
 }
 
+#[test]
+fn a_read_that_meets_a_moment_of_github_trouble_is_tried_again() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-website",
+        &[("rebuild.yml", WEBSITE_WORKFLOW)],
+    );
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-cli",
+        &[("follow.yaml", CLI_WORKFLOW)],
+    );
+    github.on(
+        "GET",
+        "/repos/vfarcic/dot-ai-website",
+        [
+            Reply::status(502).body("Bad Gateway"),
+            Reply::status(503)
+                .header("retry-after", "0")
+                .body("Unavailable"),
+            Reply::status(200)
+                .json(json!({"full_name": "vfarcic/dot-ai-website", "default_branch": "main"})),
+        ],
+    );
+    let dir = example_dir();
+    let output = check(
+        dir.path(),
+        &github,
+        &[
+            "--source",
+            "dot-ai",
+            "--output",
+            "json",
+            "--backoff-ms",
+            "10",
+        ],
+    );
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["targets"][0]["verdict"], "ready", "{stdout}");
+    assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
+}
+
+#[test]
+fn a_read_github_keeps_failing_is_tried_three_times_then_said() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-website",
+        &[("rebuild.yml", WEBSITE_WORKFLOW)],
+    );
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-cli",
+        &[("follow.yaml", CLI_WORKFLOW)],
+    );
+    github.on(
+        "GET",
+        "/repos/vfarcic/dot-ai-website",
+        Reply::status(500).body("boom"),
+    );
+    let dir = example_dir();
+    let output = check(
+        dir.path(),
+        &github,
+        &[
+            "--source",
+            "dot-ai",
+            "--output",
+            "json",
+            "--backoff-ms",
+            "10",
+        ],
+    );
+    let (stdout, stderr) = text(&output);
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+    assert_ne!(report["targets"][0]["verdict"], "ready", "{stdout}");
+    assert!(report["targets"][0].to_string().contains("500"), "{stdout}");
+    assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
+    // A read that is answered (404, 401) is not tried again.
+    assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-cli").len(), 1);
+}
+
 const ONE_TARGET: &str = "version: 1
 sources:
   app: {repository: acme/app, targets: [site]}
