@@ -17,11 +17,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// GitHub's limit on `client_payload`'s top-level properties.
-pub const MAX_PAYLOAD_PROPERTIES: usize = 10;
-/// GitHub's limit on `event_type`, in characters; it applies to the template as written too,
-/// so the schema can say so.
-pub const MAX_EVENT_TYPE_CHARS: usize = 100;
 /// Unknown target names get a "did you mean" only this often: each suggestion compares the
 /// name with every target, which a hostile file could make cost minutes.
 const MAX_SUGGESTIONS: usize = 100;
@@ -362,9 +357,11 @@ fn app_spec(
         return None;
     }
     let key = match (&app.private_key_env, &app.private_key_file) {
-        (Some(env), None) => {
-            super::KeySource::Env(check_token_env(env, &join(path, "private_key_env"), out)?)
-        }
+        (Some(env), None) => super::KeySource::Env(super::kinds::check_token_env(
+            env,
+            &join(path, "private_key_env"),
+            out,
+        )?),
         (None, Some(file)) => super::KeySource::File(file.into()),
         _ => {
             out.push(
@@ -517,30 +514,6 @@ fn compile_condition(
         prerelease: when.prerelease.unwrap_or(true),
         changed,
     })
-}
-
-/// A token pasted where its variable's *name* belongs must never be echoed back.
-pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
-    if crate::secret::looks_like_token(name) {
-        let key = path.rsplit('.').next().unwrap_or("token_env");
-        out.push(
-            Diagnostic::error(
-                Code::InvalidTokenEnv,
-                path,
-                format!("{key} holds what looks like a token itself (its value is not shown)"),
-            )
-            .with_help("put the NAME of an environment variable here, e.g. `WEBSITE_DISPATCH_TOKEN`, and revoke the token: it is now in the file"),
-        );
-        return None;
-    }
-    if let Some(problem) = super::values::env_name_problem(name) {
-        out.push(
-            Diagnostic::error(Code::InvalidTokenEnv, path, problem)
-                .with_help("use letters, digits and `_`, e.g. `WEBSITE_DISPATCH_TOKEN`"),
-        );
-        return None;
-    }
-    Some(name.to_owned())
 }
 
 /// Whether any word of `text` looks like a token.

@@ -1,12 +1,17 @@
 //! What each target kind needs, and its templates compiled: the part of a target that says
 //! which request to make.
 
-use super::compile::{check_token_env, MAX_EVENT_TYPE_CHARS, MAX_PAYLOAD_PROPERTIES};
 use super::model::{Method, Target, TargetKind, TokenEnv};
 use super::values::{is_loopback, Repo};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::render::{PayloadTemplate, TemplateProblem, Templates, Text};
 use serde_json::Value;
+
+/// GitHub's limit on `client_payload`'s top-level properties.
+pub const MAX_PAYLOAD_PROPERTIES: usize = 10;
+/// GitHub's limit on `event_type`, in characters; it applies to the template as written too,
+/// so the schema can say so.
+pub const MAX_EVENT_TYPE_CHARS: usize = 100;
 
 /// GitHub's limit on a workflow_dispatch's inputs.
 pub const MAX_WORKFLOW_INPUTS: usize = 25;
@@ -574,4 +579,28 @@ fn template_problem(p: TemplateProblem) -> Diagnostic {
     Diagnostic::error(Code::Template, p.name, p.message).with_help(
         "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces",
     )
+}
+
+/// A token pasted where its variable's *name* belongs must never be echoed back.
+pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
+    if crate::secret::looks_like_token(name) {
+        let key = path.rsplit('.').next().unwrap_or("token_env");
+        out.push(
+            Diagnostic::error(
+                Code::InvalidTokenEnv,
+                path,
+                format!("{key} holds what looks like a token itself (its value is not shown)"),
+            )
+            .with_help("put the NAME of an environment variable here, e.g. `WEBSITE_DISPATCH_TOKEN`, and revoke the token: it is now in the file"),
+        );
+        return None;
+    }
+    if let Some(problem) = super::values::env_name_problem(name) {
+        out.push(
+            Diagnostic::error(Code::InvalidTokenEnv, path, problem)
+                .with_help("use letters, digits and `_`, e.g. `WEBSITE_DISPATCH_TOKEN`"),
+        );
+        return None;
+    }
+    Some(name.to_owned())
 }

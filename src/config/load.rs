@@ -19,10 +19,6 @@ use std::path::Path;
 /// the walk's depth and alias limits in `locate.rs`).
 pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Sources, and targets, a file may define: past any real fan-out (GitHub's secondary rate
-/// limit allows about 80 dispatches a minute), and it bounds what `validate` renders.
-pub const MAX_ENTRIES: usize = 10_000;
-
 /// What `--config` names: a regular file of at most [`MAX_CONFIG_BYTES`].
 pub const CONFIG_FILE: FileKind = FileKind {
     named_by: "--config",

@@ -3,7 +3,6 @@
 //! missing and mistyped key; and turning serde's messages into ones about YAML. Sections are
 //! read straight from the parsed tree (`node.rs`), by reference: nothing is copied to be read.
 
-use super::load::MAX_ENTRIES;
 use super::locate::Locator;
 use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
@@ -11,6 +10,10 @@ use crate::diagnostic::{join, shown, Code, Diagnostic};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+
+/// Sources, and targets, a file may define: past any real fan-out (GitHub's secondary rate
+/// limit allows about 80 dispatches a minute), and it bounds what `validate` renders.
+pub const MAX_ENTRIES: usize = 10_000;
 
 /// The keys a config struct has, read from its schema so the two cannot disagree.
 pub struct Shape {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// GitHub rejects repository_dispatch bodies of 64 KB or more.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-pub use crate::config::compile::MAX_EVENT_TYPE_CHARS;
+pub use crate::config::kinds::MAX_EVENT_TYPE_CHARS;
 
 /// Everything one release will cause.
 #[derive(Debug)]

@@ -84,8 +84,19 @@ fn top_level_modules_form_no_cycle() {
             }
         }
     }
-    // A cycle exists where a module reaches itself; report each module that does, with its
-    // outgoing edges, so the fix is plain.
+    let problems = cycles(&edges);
+    assert!(
+        problems.is_empty(),
+        "top-level modules depend on each other in a cycle (see ARCHITECTURE.md for where code goes):\n{}",
+        problems.join("\n")
+    );
+}
+
+type Edges = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+/// Each module that reaches itself, with the outgoing edges that lead back to it, so the fix
+/// is plain.
+fn cycles(edges: &Edges) -> Vec<String> {
     let reaches = |start: &str| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
         let mut stack = vec![start.to_owned()];
@@ -100,8 +111,7 @@ fn top_level_modules_form_no_cycle() {
     };
     let mut problems = Vec::new();
     for module in edges.keys() {
-        let reachable = reaches(module);
-        if reachable.contains(module) {
+        if reaches(module).contains(module) {
             let back: Vec<String> = edges[module]
                 .iter()
                 .filter(|(to, _)| reaches(to).contains(module))
@@ -110,9 +120,47 @@ fn top_level_modules_form_no_cycle() {
             problems.push(back.join("; "));
         }
     }
+    problems
+}
+
+/// Inside `config`, too, the stages only point down (walk → load → sections → kinds →
+/// compile): none of its files may reach itself through the others. Tests inside a file may
+/// use any stage.
+#[test]
+fn the_configuration_stages_form_no_cycle() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config");
+    let mut edges = Edges::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(from) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".rs"))
+            .filter(|n| *n != "mod")
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let code = code
+            .replace("crate::config::", "crate::")
+            .replace("super::", "crate::");
+        for to in referenced(&code) {
+            if to != from && dir.join(format!("{to}.rs")).exists() {
+                edges
+                    .entry(from.to_owned())
+                    .or_default()
+                    .entry(to)
+                    .or_default()
+                    .insert(format!("config/{from}.rs"));
+            }
+        }
+    }
+    assert!(edges.len() > 5, "the reader sees the stages: {edges:?}");
+    let problems = cycles(&edges);
     assert!(
         problems.is_empty(),
-        "top-level modules depend on each other in a cycle (see ARCHITECTURE.md for where code goes):\n{}",
+        "the configuration's files depend on each other in a cycle:\n{}",
         problems.join("\n")
     );
 }
