@@ -3,7 +3,6 @@
 use crate::support::cli::{many_targets, Cli, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{openapi, FakeGitHub, Reply};
 use serde_json::json;
-use std::time::Duration;
 
 const DISPATCH_OP: &str = "repos/create-dispatch-event";
 
@@ -96,7 +95,9 @@ fn the_source_can_be_named_by_its_repository() {
 fn requests_overlap_up_to_the_concurrency_bound_and_never_more() {
     for bound in [5, 10] {
         let github = FakeGitHub::start();
-        github.set_default_delay(Duration::from_millis(200));
+        // No answer goes until `bound` requests are in flight: the bound is reached however
+        // slow the machine; a client that sent more would show more.
+        github.hold_answers_until_in_flight(bound);
         let ran = Cli::with_config(&many_targets(10))
             .release("app", "1.0.0")
             .against(&github)
@@ -112,7 +113,7 @@ fn requests_overlap_up_to_the_concurrency_bound_and_never_more() {
 #[test]
 fn the_default_concurrency_is_ten() {
     let github = FakeGitHub::start();
-    github.set_default_delay(Duration::from_millis(200));
+    github.hold_answers_until_in_flight(10);
     let ran = Cli::with_config(&many_targets(20))
         .release("app", "1.0.0")
         .env("ORCHESTRATOR_API_URL", github.base_url())

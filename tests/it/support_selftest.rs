@@ -54,9 +54,9 @@ async fn scripted_replies_are_served_in_order_then_the_last_repeats() {
 }
 
 #[tokio::test]
-async fn max_in_flight_sees_five_concurrent_delayed_requests() {
+async fn max_in_flight_sees_five_concurrent_held_requests() {
     let fake = FakeGitHub::start();
-    fake.set_default_delay(Duration::from_millis(200));
+    fake.hold_answers_until_in_flight(5);
     let client = client(Duration::from_secs(5));
 
     let sends = (0..5).map(|_| dispatch(&client, &fake, TOKEN).send());
@@ -66,6 +66,28 @@ async fn max_in_flight_sees_five_concurrent_delayed_requests() {
         .iter()
         .all(|r| r.as_ref().is_ok_and(|r| r.status() == 204)));
     assert_eq!(fake.max_in_flight(), 5, "all five held at once");
+}
+
+#[tokio::test]
+async fn answers_held_after_the_first_two_go_only_when_released() {
+    let fake = FakeGitHub::start();
+    fake.hold_answers_after(2);
+    let client = client(Duration::from_secs(30));
+    for _ in 0..2 {
+        let response = dispatch(&client, &fake, TOKEN).send().await.expect("send");
+        assert_eq!(response.status(), 204);
+    }
+    let held = tokio::spawn(dispatch(&client, &fake, TOKEN).send());
+    let fake = tokio::task::spawn_blocking(move || {
+        fake.wait_for_requests(3);
+        fake
+    })
+    .await
+    .unwrap();
+    assert!(!held.is_finished(), "the third answer is held");
+    fake.release_answers();
+    assert_eq!(held.await.unwrap().expect("answered").status(), 204);
+    assert_eq!(fake.max_in_flight(), 1);
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub struct Reply {
     /// Set by the test; each one replaces the server's default header of the same name.
     pub(super) headers: Vec<(String, String)>,
     pub(super) body: Vec<u8>,
-    /// `None` means "use the server's default delay".
+    /// How long the answer waits before it goes (none when `None`).
     pub(super) delay: Option<Duration>,
 }
 
