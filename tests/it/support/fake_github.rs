@@ -151,7 +151,7 @@ impl FakeGitHub {
         self.state.gate.set(Hold::After { n, seen: 0 });
     }
 
-    /// Answers every held request, and every later one, at once.
+    /// Answers every held request (and `Reply::held` answers), and every later one, at once.
     pub fn release_answers(&self) {
         self.state.gate.open();
     }

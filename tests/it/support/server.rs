@@ -49,6 +49,8 @@ pub(super) struct State {
 pub(super) struct Gate {
     hold: Mutex<Hold>,
     open: watch::Sender<bool>,
+    /// Whether the test has released answers (`Reply::held` waits for it).
+    released: watch::Sender<bool>,
 }
 
 #[derive(Clone, Copy)]
@@ -66,6 +68,7 @@ impl Gate {
         Self {
             hold: Mutex::new(Hold::Nothing),
             open: watch::Sender::new(true),
+            released: watch::Sender::new(false),
         }
     }
 
@@ -78,6 +81,13 @@ impl Gate {
     /// Lets every held answer go, and every later one.
     pub fn open(&self) {
         self.set(Hold::Nothing);
+        self.released.send_replace(true);
+    }
+
+    /// Returns once the test has released answers.
+    async fn released(&self) {
+        let mut released = self.released.subscribe();
+        let _ = released.wait_for(|released| *released).await;
     }
 
     /// Returns when this request's answer may go.
@@ -169,6 +179,9 @@ async fn serve_connection(stream: TcpStream, connection_id: u64, state: Arc<Stat
         let _in_flight = InFlight::enter(&state);
         let reply = state.choose_reply(&request, connection_id);
         state.gate.pass().await;
+        if reply.held {
+            state.gate.released().await;
+        }
         let delay = reply.delay.unwrap_or_default();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
