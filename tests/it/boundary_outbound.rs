@@ -137,7 +137,8 @@ fn wait_polls_the_run_on_the_configured_api_whatever_run_url_the_answer_names() 
     let (code, report) = run(
         &github,
         CLI,
-        &["--wait", "--wait-timeout", "3", "--poll-interval-ms", "20"],
+        // A minute only bounds a broken run: this one ends at its second poll.
+        &["--wait", "--wait-timeout", "60", "--poll-interval-ms", "20"],
     );
     assert!(
         other.requests().is_empty(),
@@ -358,7 +359,8 @@ fn wait_with_github_app_auth_polls_with_the_installation_token() {
     let (code, report) = run_with(
         &github,
         &app_config("    wait: true\n"),
-        &["--wait-timeout", "3", "--poll-interval-ms", "20"],
+        // A minute only bounds a broken run: this one ends at its first poll.
+        &["--wait-timeout", "60", "--poll-interval-ms", "20"],
         &[("APP_KEY", &pem)],
     );
     let polls = github.requests_to("/repos/acme/cli/actions/runs/42");
