@@ -251,10 +251,11 @@ fn send(
 /// recorded. A second signal ends the process at once; the journal is complete up to then.
 async fn interrupt_on_signal(cancel: CancellationToken) {
     wait_for_signal().await;
+    // Cancelled before it is said, so whoever reads the line knows no new request starts.
+    cancel.cancel();
     tracing::warn!(
         "interrupted: finishing requests in flight, starting no new ones (again to stop now)"
     );
-    cancel.cancel();
     wait_for_signal().await;
     std::process::exit(Exit::Interrupted as i32);
 }

@@ -13,6 +13,8 @@ pub struct Git {
     dir: PathBuf,
     program: OsString,
     timeout: Duration,
+    /// Changes to the inherited environment for each command: set (`Some`) or removed.
+    env: Vec<(OsString, Option<OsString>)>,
 }
 
 impl Git {
@@ -25,7 +27,21 @@ impl Git {
             dir: dir.into(),
             program: OsString::from("git"),
             timeout: Git::DEFAULT_TIMEOUT,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets `name` for every git command this runs (e.g. `GIT_CONFIG_GLOBAL`, so a caller can
+    /// isolate git from the user's configuration without changing its own environment).
+    pub fn env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Git {
+        self.env.push((name.into(), Some(value.into())));
+        self
+    }
+
+    /// Removes `name` from the environment of every git command this runs.
+    pub fn env_remove(mut self, name: impl Into<OsString>) -> Git {
+        self.env.push((name.into(), None));
+        self
     }
 
     /// Another git executable (a path, or a name looked up on `PATH`).
@@ -148,7 +164,14 @@ impl Git {
                 detail: "no such directory".to_owned(),
             });
         }
-        let mut child = Command::new(&self.program)
+        let mut git = Command::new(&self.program);
+        for (name, value) in &self.env {
+            match value {
+                Some(value) => git.env(name, value),
+                None => git.env_remove(name),
+            };
+        }
+        let mut child = git
             .current_dir(&self.dir)
             .args(["-c", "core.quotepath=off"])
             .args(args)

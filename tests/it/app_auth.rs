@@ -1,7 +1,7 @@
 //! GitHub App authentication (`orchestrator::auth`) against the loopback stand-in for GitHub:
 //! the JWT, the installation lookup, token minting, caching and refresh, errors and masking.
 
-mod fixture;
+pub mod fixture;
 mod keys;
 
 use crate::support::{openapi, FakeGitHub, Reply, Script};

@@ -3,9 +3,6 @@
 
 use crate::support::cli::{config_dir, Cli};
 use crate::support::{openapi, FakeGitHub, Reply};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::LineEnding;
-use rsa::RsaPrivateKey;
 use serde_json::json;
 
 const MINTED: &str = "ghs_mintedINSTALLATIONtoken000000000001";
@@ -25,9 +22,9 @@ targets:
     ref: main
 "#;
 
+/// The App key every test shares (an RSA key takes a random, sometimes long, time to make).
 fn key_pem() -> String {
-    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA keygen");
-    key.to_pkcs1_pem(LineEnding::LF).expect("PEM").to_string()
+    crate::app_auth::fixture::test_key().pkcs1_pem.clone()
 }
 
 #[test]

@@ -5,9 +5,6 @@
 
 use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::LineEnding;
-use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 
 const HOOK_ID: &str = "5f3a9c0ffee";
@@ -137,7 +134,8 @@ fn wait_polls_the_run_on_the_configured_api_whatever_run_url_the_answer_names() 
     let (code, report) = run(
         &github,
         CLI,
-        &["--wait", "--wait-timeout", "3", "--poll-interval-ms", "20"],
+        // A minute only bounds a broken run: this one ends at its second poll.
+        &["--wait", "--wait-timeout", "60", "--poll-interval-ms", "20"],
     );
     assert!(
         other.requests().is_empty(),
@@ -358,7 +356,8 @@ fn wait_with_github_app_auth_polls_with_the_installation_token() {
     let (code, report) = run_with(
         &github,
         &app_config("    wait: true\n"),
-        &["--wait-timeout", "3", "--poll-interval-ms", "20"],
+        // A minute only bounds a broken run: this one ends at its first poll.
+        &["--wait-timeout", "60", "--poll-interval-ms", "20"],
         &[("APP_KEY", &pem)],
     );
     let polls = github.requests_to("/repos/acme/cli/actions/runs/42");
@@ -395,9 +394,9 @@ targets:
     )
 }
 
+/// The App key every test shares (an RSA key takes a random, sometimes long, time to make).
 fn key_pem() -> String {
-    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA keygen");
-    key.to_pkcs1_pem(LineEnding::LF).expect("PEM").to_string()
+    crate::app_auth::fixture::test_key().pkcs1_pem.clone()
 }
 
 #[test]

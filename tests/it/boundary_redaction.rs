@@ -203,12 +203,9 @@ fn markdown_never_mentions_or_links_what_a_server_wrote() {
 
 const MINTED: &str = "ghs_mintedECHOEDtoken0000000000000000042";
 
+/// The App key every test shares (an RSA key takes a random, sometimes long, time to make).
 fn app_key_pem() -> String {
-    use rsa::pkcs1::EncodeRsaPrivateKey;
-    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-    key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-        .unwrap()
-        .to_string()
+    crate::app_auth::fixture::test_key().pkcs1_pem.clone()
 }
 
 const APP_CONFIG: &str = r#"version: 1

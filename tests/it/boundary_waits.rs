@@ -5,7 +5,7 @@
 //! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
-use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::cli::{config_dir, many_targets, orchestrator_std, Watched, WEBSITE_TOKEN};
 use crate::support::recorder::{delivered, is_delivered, jobs, reason, Quiet, Recorder};
 use crate::support::{FakeGitHub, Reply};
 use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Status};
@@ -245,11 +245,10 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    // The request is seen before the binary reads the answer; let it get to the wait.
-    std::thread::sleep(Duration::from_millis(100));
 }
 
-const SHORT: Duration = Duration::from_secs(3);
+/// A hang guard, not a timing window: what these tests rule out is a wait of a day or more.
+const SHORT: Duration = Duration::from_secs(20);
 
 #[test]
 fn retry_after_u64_max_and_a_reset_near_u64_max_fail_one_target_exit_1_and_deliver_the_rest() {
@@ -311,16 +310,17 @@ fn sigterm_during_a_retry_backoff_exits_130_with_that_target_not_sent() {
     github.on(
         "POST",
         "/repos/o/t00/dispatches",
-        Reply::server_error(503).header("retry-after", 20),
+        Reply::server_error(503).header("retry-after", 250),
     );
     let dir = config_dir(&many_targets(2));
-    let child = spawn(dir.path(), &github, &["--concurrency", "2"]);
-    wait_until("both sends", || github.requests().len() >= 2);
-    signal(&child, "-TERM");
-    let output = finish_within(child, SHORT);
+    let child = Watched::new(spawn(dir.path(), &github, &["--concurrency", "2"]));
+    github.wait_for_requests(2);
+    child.wait_for_stderr("; retrying in ");
+    child.signal("TERM");
+    let output = child.finish();
 
-    assert_eq!(output.status.code(), Some(130));
-    let report = report_of(&output);
+    assert_eq!(output.code, 130, "{}", output.stderr);
+    let report = output.json();
     let t00 = target(&report, "t00");
     assert_eq!(t00["outcome"], "not_sent", "{t00}");
     assert_eq!(t00["attempts"], 1);
@@ -397,15 +397,18 @@ targets:
 #[test]
 fn sigterm_with_only_requests_in_flight_that_then_finish_still_exits_130() {
     let github = FakeGitHub::start();
-    github.set_default_delay(Duration::from_millis(500));
+    // Both answers are held until the binary has taken the signal.
+    github.hold_answers_after(0);
     let dir = config_dir(&many_targets(2));
-    let child = spawn(dir.path(), &github, &["--concurrency", "2"]);
-    wait_until("both sends", || github.requests().len() >= 2);
-    signal(&child, "-TERM");
-    let output = finish_within(child, SHORT);
+    let child = Watched::new(spawn(dir.path(), &github, &["--concurrency", "2"]));
+    github.wait_for_requests(2);
+    child.signal("TERM");
+    child.wait_for_stderr("interrupted: finishing requests in flight");
+    github.release_answers();
+    let output = child.finish();
 
-    assert_eq!(output.status.code(), Some(130));
-    let report = report_of(&output);
+    assert_eq!(output.code, 130, "{}", output.stderr);
+    let report = output.json();
     assert_eq!(report["summary"]["delivered"], 2, "{report}");
     assert_eq!(report["summary"]["not_sent"], 0);
     assert_eq!(report["summary"]["interrupted"], true);

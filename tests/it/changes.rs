@@ -5,28 +5,49 @@ use orchestrator::changes::{ChangeError, ChangeFilter, ChangeSet, ChangeVerdict,
 use orchestrator::release::Version;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// Keeps this machine's git configuration out of every git this test binary starts, the
 /// library's included.
-fn isolate_git() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
-        std::env::set_var("GIT_CONFIG_GLOBAL", "/dev/null");
-        // A test's "not a repository" must not find one around the temporary directory.
-        std::env::set_var("GIT_CEILING_DIRECTORIES", std::env::temp_dir());
-        for name in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
-            std::env::remove_var(name);
-        }
-    });
+/// Git as these tests run it, and as they have the library run it: no system or user
+/// configuration, no repository above the temporary directory, none named by a hook's
+/// environment. Set per command: changing this process's environment would race every other
+/// test thread.
+const GIT_ENV: [(&str, Option<&str>); 5] = [
+    ("GIT_CONFIG_NOSYSTEM", Some("1")),
+    ("GIT_CONFIG_GLOBAL", Some("/dev/null")),
+    ("GIT_DIR", None),
+    ("GIT_WORK_TREE", None),
+    ("GIT_INDEX_FILE", None),
+];
+
+/// The library's `Git` in `dir`, isolated as [`GIT_ENV`] says.
+fn isolated_git(dir: &Path) -> Git {
+    let mut git = Git::new(dir).env("GIT_CEILING_DIRECTORIES", std::env::temp_dir());
+    for (name, value) in GIT_ENV {
+        git = match value {
+            Some(value) => git.env(name, value),
+            None => git.env_remove(name),
+        };
+    }
+    git
+}
+
+fn load(dir: &Path, version: &Version, previous: Option<&str>) -> Result<ChangeSet, ChangeError> {
+    ChangeSet::load_with(&isolated_git(dir), version, previous)
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    isolate_git();
-    let out = Command::new("git")
+    let mut command = Command::new("git");
+    for (name, value) in GIT_ENV {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let out = command
+        .env("GIT_CEILING_DIRECTORIES", std::env::temp_dir())
         .current_dir(dir)
         .args(["-c", "user.name=t", "-c", "user.email=t@t"])
         .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
@@ -85,7 +106,7 @@ impl Repo {
     }
 
     fn load(&self, version: &str, previous: Option<&str>) -> Result<ChangeSet, ChangeError> {
-        ChangeSet::load(self.path(), &Version::parse(version).unwrap(), previous)
+        load(self.path(), &Version::parse(version).unwrap(), previous)
     }
 }
 
@@ -253,7 +274,7 @@ fn a_shallow_clone_is_refused_with_the_checkout_setting_that_fixes_it() {
     let checkout = clone.path().join("checkout");
     let version = Version::parse("1.2.0").unwrap();
     for previous in [None, Some("v1.0.0")] {
-        let err = ChangeSet::load(&checkout, &version, previous).unwrap_err();
+        let err = load(&checkout, &version, previous).unwrap_err();
         assert!(matches!(err, ChangeError::ShallowClone { .. }), "{err}");
         assert!(err.to_string().contains("is a shallow clone"));
         assert_eq!(
@@ -265,16 +286,15 @@ fn a_shallow_clone_is_refused_with_the_checkout_setting_that_fixes_it() {
 
 #[test]
 fn a_directory_that_is_not_a_repository_is_a_clear_error() {
-    isolate_git();
     let plain = tempfile::tempdir().unwrap();
     let version = Version::parse("1.0.0").unwrap();
-    let err = ChangeSet::load(plain.path(), &version, None).unwrap_err();
+    let err = load(plain.path(), &version, None).unwrap_err();
     assert!(matches!(err, ChangeError::NotARepository { .. }), "{err}");
     assert!(err.to_string().contains("is not a git repository"), "{err}");
     assert!(err.help().unwrap().contains("actions/checkout"));
 
     let missing = plain.path().join("nowhere");
-    let err = ChangeSet::load(&missing, &version, None).unwrap_err();
+    let err = load(&missing, &version, None).unwrap_err();
     assert!(
         err.to_string()
             .ends_with("is not a git repository (no such directory)"),
@@ -285,7 +305,7 @@ fn a_directory_that_is_not_a_repository_is_a_clear_error() {
 #[test]
 fn a_missing_git_is_a_clear_error() {
     let repo = Repo::new();
-    let git = Git::new(repo.path()).program("/nonexistent/bin/git");
+    let git = isolated_git(repo.path()).program("/nonexistent/bin/git");
     let version = Version::parse("1.0.0").unwrap();
     let err = ChangeSet::load_with(&git, &version, None).unwrap_err();
     assert!(matches!(err, ChangeError::GitMissing { .. }), "{err}");
@@ -298,14 +318,15 @@ fn a_missing_git_is_a_clear_error() {
 fn a_git_that_hangs_is_stopped_after_the_time_limit() {
     let dir = tempfile::tempdir().unwrap();
     // Not `exec`: the sleeping grandchild keeps the pipes open after git itself is killed.
-    let script = write_script(dir.path(), "slow-git", "#!/bin/sh\nsleep 5\n");
-    let git = Git::new(dir.path())
+    let script = write_script(dir.path(), "slow-git", "#!/bin/sh\nsleep 60\n");
+    let git = isolated_git(dir.path())
         .program(&script)
         .timeout(Duration::from_millis(300));
     let started = Instant::now();
     let err = ChangeSet::load_with(&git, &Version::parse("1.0.0").unwrap(), None).unwrap_err();
+    // Stopped long before the script would end, however loaded the machine.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
@@ -350,7 +371,7 @@ fn paths_are_from_the_root_and_unquoted_whatever_the_repository_config_says() {
         git(repo.path(), &["config", key, value]);
     }
     let subdir: PathBuf = repo.path().join("src");
-    let changes = ChangeSet::load(&subdir, &Version::parse("1.1.0").unwrap(), None).unwrap();
+    let changes = load(&subdir, &Version::parse("1.1.0").unwrap(), None).unwrap();
     assert_eq!(changes.previous(), Some("v1.0.0"));
     assert_eq!(changes.files(), ["docs/ünïcode name.md", "src/a\tb.rs"]);
     assert!(changes.verdict(&docs()).sends());

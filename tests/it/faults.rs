@@ -4,7 +4,7 @@
 //! clock, in `delivery`; here waits are at most a second and assertions never depend on how
 //! loaded the machine is.
 
-use crate::support::cli::{many_targets, Cli, Ran};
+use crate::support::cli::{config_dir, many_targets, Cli, Ran, Watched};
 use crate::support::{FakeGitHub, Reply};
 use std::time::Duration;
 
@@ -63,26 +63,53 @@ fn too_many_requests_with_retry_after_waits_that_long_then_delivers() {
 #[test]
 fn a_secondary_rate_limit_pauses_every_target_on_the_host_then_delivers() {
     let github = FakeGitHub::start();
+    // t00 is told to slow down at once; every other answer waits until the binary has said it
+    // will retry t00, so the pause is in place before any other target could be sent.
+    github.on("POST", "/repos/o/*/dispatches", Reply::no_content().held());
     github.on(
         "POST",
         "/repos/o/t00/dispatches",
         [Reply::secondary_rate_limit(), Reply::no_content()],
     );
-    let ran = run(&github, 6, &["--concurrency", "2", "--secondary-wait", "1"]);
+    let dir = config_dir(&many_targets(6));
+    let child = Watched::new(
+        Cli::in_dir(dir.path())
+            .release("app", "1.0.0")
+            .json()
+            .against(&github)
+            .args([
+                "--backoff-ms",
+                "50",
+                "--concurrency",
+                "2",
+                "--secondary-wait",
+                "1",
+            ])
+            .app_token()
+            .spawn(),
+    );
+    child.wait_for_stderr("; retrying in ");
+    github.release_answers();
+    let ran = child.finish();
     assert_eq!(ran.code, 0, "{}", ran.all());
     assert_eq!(ran.json()["summary"]["delivered"], 6);
     assert_eq!(ran.target("t00")["attempts"], 2);
 
-    // Without the pause all seven requests would arrive within milliseconds. With it, only
-    // t00's first, t01's (sent with it) and at most one more already on its way arrive in the
-    // first half second; a busy machine only makes them later.
+    // Without the pause the other four would follow t01's answer within milliseconds. With
+    // it, only t00's first request and t01's (if it went out before t00's answer came back)
+    // arrive before the pause ends.
     let first = github.requests()[0].received_at;
     let early = github
         .requests()
         .iter()
-        .filter(|r| r.received_at < first + Duration::from_millis(500))
+        .filter(|r| r.received_at < first + Duration::from_millis(1000))
         .count();
-    assert!(early <= 3, "{early} requests during the pause");
+    let seen: Vec<String> = github
+        .requests()
+        .iter()
+        .map(|r| format!("{} at {:?}", r.path, r.received_at - first))
+        .collect();
+    assert!(early <= 2, "requests during the pause: {seen:#?}");
     assert_eq!(github.requests().len(), 7);
 }
 
@@ -109,7 +136,9 @@ fn an_answer_slower_than_the_timeout_is_retried_and_reported_with_attempts() {
         "  t01:\n    repository: o/t01\n    max_attempts: 1\n",
     );
     let github = FakeGitHub::start();
-    let hang = Reply::hang(Duration::from_secs(3));
+    // Far longer than the timeout (the fake's end cancels it), so however slow the machine,
+    // the binary's timeout is what ends the attempt.
+    let hang = Reply::hang(Duration::from_secs(600));
     github.on(
         "POST",
         "/repos/o/t00/dispatches",

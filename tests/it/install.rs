@@ -6,7 +6,7 @@ pub mod fake_release;
 
 use crate::support::cli::repo_file;
 use fake_release::{
-    asset, asset_name, host_target, release, sha256_hex, sums_for, Releases, VERSION,
+    asset, asset_name, asset_sha256, host_target, release, sha256_hex, sums, Releases, VERSION,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -154,15 +154,15 @@ fn a_sha256sums_without_a_right_line_for_the_asset_is_refused_with_exit_5() {
     let wrong_hash = format!("{}  {}\n", sha256_hex(b"something else"), asset_name());
     let other_asset_only = format!(
         "{}  orchestrator-riscv64-unknown-linux-musl.tar.gz\n",
-        sha256_hex(asset())
+        asset_sha256()
     );
     let twice = format!(
         "{0}  {1}\n{2}  {1}\n",
-        sha256_hex(asset()),
+        asset_sha256(),
         asset_name(),
         sha256_hex(b"x")
     );
-    let truncated = format!("{}  {}\n", &sha256_hex(asset())[..63], asset_name());
+    let truncated = format!("{}  {}\n", &asset_sha256()[..63], asset_name());
     for sums in [wrong_hash, other_asset_only, twice, truncated] {
         let releases = Releases::published();
         releases.serve("SHA256SUMS", [(200, sums.clone().into_bytes())]);
@@ -178,7 +178,7 @@ fn a_sha256sums_without_a_right_line_for_the_asset_is_refused_with_exit_5() {
 #[test]
 fn a_missing_asset_is_exit_4_without_retries() {
     let releases = Releases::empty();
-    releases.serve("SHA256SUMS", [(200, sums_for(asset()))]);
+    releases.serve("SHA256SUMS", [(200, sums())]);
     let bin = bin_with_old_orchestrator();
     let Some(output) = install(&releases, bin.path(), &[]) else {
         return;
@@ -250,7 +250,7 @@ fn a_checksum_pinned_in_the_repository_must_match_too() {
         stderr(&output)
     );
 
-    std::fs::write(&pinned, sums_for(asset())).unwrap();
+    std::fs::write(&pinned, sums()).unwrap();
     let output = install(
         &releases,
         bin.path(),
@@ -295,7 +295,7 @@ fn an_unsupported_os_or_cpu_is_exit_3_and_downloads_nothing() {
 #[test]
 fn the_os_and_cpu_overrides_pick_the_named_asset() {
     let releases = Releases::empty();
-    releases.serve("SHA256SUMS", [(200, sums_for(asset()))]);
+    releases.serve("SHA256SUMS", [(200, sums())]);
     let bin = tempfile::tempdir().unwrap();
     let env = [
         ("ORCHESTRATOR_OS", "Darwin"),

@@ -2,11 +2,10 @@
 //! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
 //! only the failures of a report.
 
-use crate::support::cli::{config_dir, many_targets, Cli};
+use crate::support::cli::{config_dir, many_targets, Cli, Watched};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
 
 /// `orchestrator run` for source `app` in `dir`, four at a time, JSON report.
 fn app_run(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Cli {
@@ -17,14 +16,6 @@ fn app_run(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Cli {
         .args(["--concurrency", "4"])
         .args(extra)
         .app_token()
-}
-
-fn wait_for_requests(github: &FakeGitHub, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while github.requests().len() < n {
-        assert!(Instant::now() < deadline, "the run never got going");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn journal_records(path: &std::path::Path) -> Vec<Value> {
@@ -46,13 +37,14 @@ fn requests_per_path(github: &FakeGitHub) -> HashMap<String, usize> {
 #[test]
 fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
     let github = FakeGitHub::start();
-    github.set_default_delay(Duration::from_millis(150));
+    // Ten answers, then four requests (the bound) caught in flight when the kill comes.
+    github.hold_answers_after(10);
     let dir = config_dir(&many_targets(30));
     let journal = dir.path().join("journal.jsonl");
     let journal_arg = journal.to_str().unwrap();
 
     let mut child = app_run(dir.path(), &github, &["--journal", journal_arg]).spawn();
-    wait_for_requests(&github, 10);
+    github.wait_for_requests(14);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -79,10 +71,12 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
         .iter()
         .filter(|r| r["outcome"] == "delivered")
         .count();
-    assert!(delivered_before > 0 && delivered_before < 30);
+    assert!(
+        (1..=10).contains(&delivered_before),
+        "{delivered_before} delivered before the kill"
+    );
 
-    // The resumed run need not be slow: only the first had to be caught in flight.
-    github.set_default_delay(Duration::ZERO);
+    github.release_answers();
     let resumed = app_run(dir.path(), &github, &["--resume", journal_arg]).output();
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     let report = resumed.json();
@@ -118,34 +112,35 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
 #[test]
 fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
     let github = FakeGitHub::start();
-    github.set_default_delay(Duration::from_millis(300));
+    // The first four requests (the bound) are held until the binary has taken the signal.
+    github.hold_answers_after(0);
     let dir = config_dir(&many_targets(30));
     let journal = dir.path().join("journal.jsonl");
 
-    let child = app_run(
-        dir.path(),
-        &github,
-        &["--journal", journal.to_str().unwrap()],
-    )
-    .spawn();
-    wait_for_requests(&github, 4);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130));
+    let child = Watched::new(
+        app_run(
+            dir.path(),
+            &github,
+            &["--journal", journal.to_str().unwrap()],
+        )
+        .spawn(),
+    );
+    github.wait_for_requests(4);
+    child.signal("INT");
+    child.wait_for_stderr("interrupted: finishing requests in flight");
+    github.release_answers();
+    let output = child.finish();
+    assert_eq!(output.code, 130, "{}", output.stderr);
 
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let not_sent = report["summary"]["not_sent"].as_u64().unwrap();
-    assert!(not_sent > 0, "{}", report["summary"]);
+    let report = output.json();
+    assert_eq!(report["summary"]["not_sent"], 26, "{}", report["summary"]);
     assert_eq!(
         report["summary"]["failed"], 0,
         "in-flight requests finished"
     );
+    let not_sent = 26;
     let sent = github.requests().len();
-    assert!(sent < 30, "new sends stopped");
+    assert_eq!(sent, 4, "no new sends after the signal");
 
     // Every target has exactly one outcome in the journal.
     let outcomes: Vec<Value> = journal_records(&journal)

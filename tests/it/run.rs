@@ -1,6 +1,6 @@
 //! `orchestrator run` end to end: the real binary against a loopback stand-in for GitHub.
 
-use crate::support::cli::{many_targets, Cli, CLI_TOKEN, WEBSITE_TOKEN};
+use crate::support::cli::{config_dir, many_targets, Cli, Watched, CLI_TOKEN, WEBSITE_TOKEN};
 use crate::support::{openapi, FakeGitHub, Reply};
 use serde_json::json;
 use std::time::Duration;
@@ -92,34 +92,55 @@ fn the_source_can_be_named_by_its_repository() {
     assert_eq!(github.requests().len(), 1);
 }
 
+/// Runs `cli` (a release of `many_targets(20)`) with every answer held: returns how many
+/// requests were in flight at once when it could send no more without an answer.
+fn most_requests_without_an_answer(cli: Cli, github: &FakeGitHub, bound: usize) -> usize {
+    github.hold_answers_after(0);
+    let child = Watched::new(cli.spawn());
+    github.wait_for_requests(bound);
+    // A window for a client that ignores the bound to send more. A correct client sends
+    // nothing more whatever the window, so this cannot fail it; it only lets a broken one show.
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = github.requests().len();
+    github.release_answers();
+    let ran = child.finish();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(github.requests().len(), 20);
+    assert_eq!(
+        github.max_in_flight(),
+        seen,
+        "never more at once later either"
+    );
+    seen
+}
+
 #[test]
 fn requests_overlap_up_to_the_concurrency_bound_and_never_more() {
     for bound in [5, 10] {
         let github = FakeGitHub::start();
-        github.set_default_delay(Duration::from_millis(200));
-        let ran = Cli::with_config(&many_targets(10))
+        let dir = config_dir(&many_targets(20));
+        let cli = Cli::in_dir(dir.path())
             .release("app", "1.0.0")
             .against(&github)
             .args(["--concurrency", &bound.to_string()])
-            .app_token()
-            .output();
-        assert_eq!(ran.code, 0, "{}", ran.all());
-        assert_eq!(github.requests().len(), 10);
-        assert_eq!(github.max_in_flight(), bound, "bound {bound}");
+            .app_token();
+        assert_eq!(
+            most_requests_without_an_answer(cli, &github, bound),
+            bound,
+            "bound {bound}"
+        );
     }
 }
 
 #[test]
 fn the_default_concurrency_is_ten() {
     let github = FakeGitHub::start();
-    github.set_default_delay(Duration::from_millis(200));
-    let ran = Cli::with_config(&many_targets(20))
+    let dir = config_dir(&many_targets(20));
+    let cli = Cli::in_dir(dir.path())
         .release("app", "1.0.0")
         .env("ORCHESTRATOR_API_URL", github.base_url())
-        .app_token()
-        .output();
-    assert_eq!(ran.code, 0, "{}", ran.all());
-    assert_eq!(github.max_in_flight(), 10);
+        .app_token();
+    assert_eq!(most_requests_without_an_answer(cli, &github, 10), 10);
 }
 
 #[test]

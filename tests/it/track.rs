@@ -280,8 +280,9 @@ fn without_wait_a_tracked_dispatch_reports_the_run_it_found_and_succeeds() {
 #[test]
 fn no_run_within_the_bound_is_reported_as_no_run_started() {
     // Without --wait the release still succeeds (it was delivered); with --wait the
-    // conclusion asked for never came, so the run counts as failed (exit 1).
-    for (wait, code) in [(false, 0), (true, 1)] {
+    // conclusion asked for never came, so the run counts as failed (exit 1). Both wait out the
+    // same second side by side.
+    let check = |wait: bool, code: i32| {
         let github = FakeGitHub::start();
         github.on("POST", SITE_DISPATCHES, Reply::no_content());
         // Runs exist, but none carries this send's id: an earlier run's does not count.
@@ -314,7 +315,12 @@ fn no_run_within_the_bound_is_reported_as_no_run_started() {
             "no run started: is a workflow listening? (see `orchestrator check`)"
         );
         assert_eq!(run.get("id"), None, "{run}");
-    }
+    };
+    std::thread::scope(|scope| {
+        let without_wait = scope.spawn(|| check(false, 0));
+        check(true, 1);
+        without_wait.join().unwrap();
+    });
 }
 
 #[test]

@@ -241,3 +241,106 @@ impl Ran {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
+
+/// A running binary whose stderr the test can wait on, line by line: "act when the binary has
+/// said X" instead of "act after N milliseconds", so a slow machine only makes it later.
+pub struct Watched {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::sync::Arc<Said>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+/// stderr so far, and whether it has closed.
+#[derive(Default)]
+struct Said {
+    text: std::sync::Mutex<(String, bool)>,
+    grew: std::sync::Condvar,
+}
+
+impl Watched {
+    /// Watches a child spawned with piped stdout and stderr ([`Cli::spawn`]).
+    pub fn new(mut child: std::process::Child) -> Watched {
+        use std::io::{BufRead, Read};
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let err = child.stderr.take().expect("stderr is piped");
+        let stdout = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = out.read_to_end(&mut bytes);
+            bytes
+        });
+        let stderr = std::sync::Arc::new(Said::default());
+        let reader = std::thread::spawn({
+            let said = std::sync::Arc::clone(&stderr);
+            move || {
+                let mut lines = std::io::BufReader::new(err);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    let read = lines.read_until(b'\n', &mut line).unwrap_or(0);
+                    let mut text = said.text.lock().unwrap();
+                    text.0.push_str(&String::from_utf8_lossy(&line));
+                    text.1 = read == 0;
+                    said.grew.notify_all();
+                    if read == 0 {
+                        return;
+                    }
+                }
+            }
+        });
+        Watched {
+            child,
+            stdout,
+            stderr,
+            reader,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `kill -<name>` (`INT`, `TERM`) to the binary.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Blocks until stderr contains `text`; fails the test if stderr closes without it (or,
+    /// as a guard against a hang, if a minute passes without it).
+    pub fn wait_for_stderr(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut said = self.stderr.text.lock().unwrap();
+        while !said.0.contains(text) {
+            let now = std::time::Instant::now();
+            assert!(
+                !said.1 && now < deadline,
+                "the binary never said {text:?}; it said:\n{}",
+                said.0
+            );
+            said = self
+                .stderr
+                .grew
+                .wait_timeout(said, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Waits for the binary to end: its exit code (-1 for a signal), stdout and stderr.
+    pub fn finish(mut self) -> Ran {
+        let status = self.child.wait().expect("waits for the binary");
+        let stdout = self.stdout.join().expect("stdout reader");
+        self.reader.join().expect("stderr reader");
+        let stderr = std::mem::take(&mut self.stderr.text.lock().unwrap().0);
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr,
+        }
+    }
+}

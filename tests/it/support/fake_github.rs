@@ -6,7 +6,7 @@
 
 use super::http;
 use super::reply::Script;
-use super::server::{self, lock, path_matches, Route, State};
+use super::server::{self, lock, path_matches, Hold, Route, State};
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -137,9 +137,40 @@ impl FakeGitHub {
             .for_each(|r| r.served = 0);
     }
 
-    /// Delay applied to every reply that does not set its own.
-    pub fn set_default_delay(&self, delay: Duration) {
-        lock(&self.state.settings).default_delay = delay;
+    /// A barrier instead of a delay: every answer is held until `n` requests are held at once
+    /// (then all go, and later ones are not held), or until [`FakeGitHub::release_answers`].
+    /// A client that keeps `n` requests in flight meets it however slow the machine is.
+    pub fn hold_answers_until_in_flight(&self, n: usize) {
+        self.state.gate.set(Hold::UntilHeld { n, held: 0 });
+    }
+
+    /// The first `n` requests are answered; every later one is held, unanswered, until
+    /// [`FakeGitHub::release_answers`] (or until the fake is dropped): a run caught mid-way at
+    /// a known point.
+    pub fn hold_answers_after(&self, n: usize) {
+        self.state.gate.set(Hold::After { n, seen: 0 });
+    }
+
+    /// Answers every held request (and `Reply::held` answers), and every later one, at once.
+    pub fn release_answers(&self) {
+        self.state.gate.open();
+    }
+
+    /// Blocks until at least `n` requests have arrived (a run that never sends them fails the
+    /// test after a minute instead of hanging it).
+    pub fn wait_for_requests(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let arrived = lock(&self.state.requests).len();
+            if arrived >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "FakeGitHub: {arrived} request(s) arrived, {n} expected"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// From now on a request without `Authorization: Bearer <token>` gets 401 Bad credentials.

@@ -32,8 +32,10 @@ pub struct Reply {
     /// Set by the test; each one replaces the server's default header of the same name.
     pub(super) headers: Vec<(String, String)>,
     pub(super) body: Vec<u8>,
-    /// `None` means "use the server's default delay".
+    /// How long the answer waits before it goes (none when `None`).
     pub(super) delay: Option<Duration>,
+    /// Whether the answer waits for `FakeGitHub::release_answers`.
+    pub(super) held: bool,
 }
 
 impl Reply {
@@ -44,6 +46,7 @@ impl Reply {
             headers: Vec::new(),
             body: Vec::new(),
             delay: None,
+            held: false,
         }
     }
 
@@ -70,6 +73,14 @@ impl Reply {
     /// Holds the request this long before acting on it.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
+        self
+    }
+
+    /// Holds this answer until the test calls `FakeGitHub::release_answers` (at once if it
+    /// already has): "answer when the client has shown it took the earlier answer", not
+    /// "answer after a while".
+    pub fn held(mut self) -> Self {
+        self.held = true;
         self
     }
 

@@ -10,7 +10,7 @@ use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 const RATE_LIMIT: u64 = 5000;
 
@@ -24,7 +24,6 @@ pub(super) struct Route {
 
 #[derive(Clone, Default)]
 pub(super) struct Settings {
-    pub default_delay: Duration,
     pub token: Option<String>,
     pub window: Option<(usize, Duration)>,
 }
@@ -41,6 +40,85 @@ pub(super) struct State {
     replies_sent: AtomicU64,
     connections: AtomicU64,
     rate_limit_reset: u64,
+    pub gate: Gate,
+}
+
+/// Holds answers instead of timing them: a test that needs requests in flight at once, or
+/// a run caught mid-way, says which requests to hold and when to let them go, so nothing
+/// depends on how fast the machine is.
+pub(super) struct Gate {
+    hold: Mutex<Hold>,
+    open: watch::Sender<bool>,
+    /// Whether the test has released answers (`Reply::held` waits for it).
+    released: watch::Sender<bool>,
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Hold {
+    /// Every answer goes out at once (after its delay, if any).
+    Nothing,
+    /// Every answer waits until this many requests are held at once, or the test opens the gate.
+    UntilHeld { n: usize, held: usize },
+    /// This many requests are answered; every later one waits until the test opens the gate.
+    After { n: usize, seen: usize },
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            hold: Mutex::new(Hold::Nothing),
+            open: watch::Sender::new(true),
+            released: watch::Sender::new(false),
+        }
+    }
+
+    pub fn set(&self, hold: Hold) {
+        let mut current = lock(&self.hold);
+        *current = hold;
+        self.open.send_replace(matches!(hold, Hold::Nothing));
+    }
+
+    /// Lets every held answer go, and every later one.
+    pub fn open(&self) {
+        self.set(Hold::Nothing);
+        self.released.send_replace(true);
+    }
+
+    /// Returns once the test has released answers.
+    async fn released(&self) {
+        let mut released = self.released.subscribe();
+        let _ = released.wait_for(|released| *released).await;
+    }
+
+    /// Returns when this request's answer may go.
+    async fn pass(&self) {
+        let wait = {
+            let mut hold = lock(&self.hold);
+            match &mut *hold {
+                Hold::Nothing => false,
+                Hold::UntilHeld { n, held } => {
+                    *held += 1;
+                    if *held >= *n {
+                        *hold = Hold::Nothing;
+                        self.open.send_replace(true);
+                        false
+                    } else {
+                        true
+                    }
+                }
+                Hold::After { n, seen } => {
+                    *seen += 1;
+                    *seen > *n
+                }
+            }
+        };
+        if wait {
+            // `wait_for` looks at the current value first: an opening between the lock
+            // above and here is not missed.
+            let mut open = self.open.subscribe();
+            let _ = open.wait_for(|open| *open).await;
+        }
+    }
 }
 
 /// A test that panicked while holding a lock must not hide the other tests' results.
@@ -99,9 +177,12 @@ async fn serve_connection(stream: TcpStream, connection_id: u64, state: Arc<Stat
     let mut connection = Connection::new(stream);
     while let Some(request) = connection.read_request().await {
         let _in_flight = InFlight::enter(&state);
-        state.record(&request, connection_id);
-        let (reply, default_delay) = state.choose_reply(&request);
-        let delay = reply.delay.unwrap_or(default_delay);
+        let reply = state.choose_reply(&request, connection_id);
+        state.gate.pass().await;
+        if reply.held {
+            state.gate.released().await;
+        }
+        let delay = reply.delay.unwrap_or_default();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
@@ -164,6 +245,7 @@ impl State {
             replies_sent: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             rate_limit_reset: now + 3600,
+            gate: Gate::new(),
         }
     }
 
@@ -178,27 +260,30 @@ impl State {
         });
     }
 
-    /// In GitHub's order: authentication, then rate limiting, then the endpoint itself.
-    fn choose_reply(&self, request: &Request) -> (Reply, Duration) {
+    /// Records the request and chooses its reply, in GitHub's order: authentication, then rate
+    /// limiting, then the endpoint itself. Both happen under the routes lock, so a request
+    /// recorded before a test rescripts a route gets the old script's reply, and one recorded
+    /// after gets the new one's.
+    fn choose_reply(&self, request: &Request, connection_id: u64) -> Reply {
+        let mut routes = lock(&self.routes);
+        self.record(request, connection_id);
         let settings = lock(&self.settings).clone();
-        let delay = settings.default_delay;
         if let Some(token) = &settings.token {
             let authorized = request
                 .header("authorization")
                 .and_then(|v| v.split_once(' '))
                 .is_some_and(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && t == token);
             if !authorized {
-                return (Reply::bad_credentials(), delay);
+                return Reply::bad_credentials();
             }
         }
         if let (Some((max_posts, window)), "POST") = (settings.window, request.method.as_str()) {
             if let Some(retry_after) = self.admit_post(max_posts, window) {
                 self.rate_limited.fetch_add(1, Ordering::SeqCst);
                 let reply = Reply::secondary_rate_limit().header("retry-after", retry_after);
-                return (reply, delay);
+                return reply;
             }
         }
-        let mut routes = lock(&self.routes);
         let scripted = routes
             .iter_mut()
             .rev()
@@ -206,9 +291,9 @@ impl State {
         if let Some(route) = scripted {
             let reply = route.script.step(route.served).clone();
             route.served += 1;
-            return (reply, delay);
+            return reply;
         }
-        (default_reply(&request.method, &request.target), delay)
+        default_reply(&request.method, &request.target)
     }
 
     /// Sliding window: `None` admits the POST, `Some(secs)` is when to retry.
