@@ -620,9 +620,18 @@ mod tests {
 
     #[test]
     fn templates_cannot_read_the_environment() {
-        std::env::set_var("ORCHESTRATOR_TEST_SECRET", "s3cr3t");
-        let (_, problems) = render(json!({"x": "{{env.ORCHESTRATOR_TEST_SECRET}}"}), "1.0.0");
-        assert_eq!(problems.len(), 1);
+        // A variable every test process has (setting one here would race the other tests).
+        let name = std::env::vars()
+            .map(|(name, _)| name)
+            .find(|n| {
+                n.starts_with(|c: char| c.is_ascii_uppercase())
+                    && n.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+            .expect("the test process has a variable such as PATH");
+        for source in [format!("{{{{env.{name}}}}}"), format!("{{{{{name}}}}}")] {
+            let (_, problems) = render(json!({ "x": source }), "1.0.0");
+            assert_eq!(problems.len(), 1, "{source}");
+        }
     }
 
     #[test]
