@@ -141,8 +141,15 @@ impl ChangeSet {
         current: &Version,
         previous: Option<&str>,
     ) -> Result<ChangeSet, ChangeError> {
-        // Also the "is this a repository at all" check, so it comes first.
-        let shallow = git.is_shallow()?;
+        // Also the "is this a repository at all" check, so its answer comes first. Without
+        // `--previous-version` the tags are needed next: both are read side by side.
+        let (shallow, tags) = std::thread::scope(|scope| {
+            let tags = previous.is_none().then(|| scope.spawn(|| git.tags()));
+            let shallow = git.is_shallow();
+            let tags = tags.map(|t| t.join().unwrap_or_else(|_| Ok(Vec::new())));
+            (shallow, tags)
+        });
+        let shallow = shallow?;
         let shallow_error = || ChangeError::ShallowClone {
             dir: git.dir().to_owned(),
         };
@@ -167,7 +174,10 @@ impl ChangeSet {
                         version: current.text.clone(),
                     });
                 };
-                let names = git.tags()?;
+                let names = match tags {
+                    Some(tags) => tags?,
+                    None => git.tags()?,
+                };
                 let Some(tag) = tags::previous_tag(names.iter().map(String::as_str), version)
                 else {
                     tracing::debug!("no release tag before {}: first release", current.tag);

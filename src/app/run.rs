@@ -140,7 +140,16 @@ fn release(
     let version = Version::parse(&args.release_version)
         .map_err(|err| CliError::usage(format!("--version: {err}")))?;
     let changes = if crate::plan::needs_changes(config, &args.source) {
-        if let Some(other) = other_checkout(args, config) {
+        // Which repository the checkout is, and what changed in it, are read side by side
+        // (each is a few git commands, read-only); the changes are used only when the
+        // checkout is the source's.
+        let (other, loaded) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| other_checkout(args, config));
+            let loaded =
+                ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
+            (other.join().unwrap_or_default(), loaded)
+        });
+        if let Some(other) = other {
             if args.dry_run {
                 let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
                 Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
@@ -156,7 +165,7 @@ fn release(
                 None
             }
         } else {
-            match ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref()) {
+            match loaded {
                 Ok(changes) => Some(changes),
                 // A dry run (often a pull-request check in a shallow checkout) still shows the
                 // plan: the targets are listed as undecided rather than failing the check.

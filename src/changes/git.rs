@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How to run git, and where. Each command is stopped (killed) after [`Git::timeout`].
@@ -188,9 +189,21 @@ impl Git {
                 source,
             })?;
         // Both pipes are drained while git runs, so a large diff cannot fill one and stall it.
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
+        // Each reader says when its pipe closes, which is when git exits: that is waited for
+        // (up to the deadline) rather than polled, so a 5 ms git command costs 5 ms.
+        let (closed, pipes) = mpsc::channel();
+        let stdout = drain(child.stdout.take(), closed.clone());
+        let stderr = drain(child.stderr.take(), closed);
         let deadline = Instant::now() + self.timeout;
+        for _ in 0..2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match pipes.recv_timeout(left) {
+                Ok(()) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                // A reader is gone without a word; the loop below still bounds the wait.
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
         let mut pause = Duration::from_millis(1);
         let status = loop {
             if let Some(status) = child.try_wait().map_err(ChangeError::Io)? {
@@ -219,12 +232,16 @@ impl Git {
     }
 }
 
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+fn drain(
+    pipe: Option<impl Read + Send + 'static>,
+    closed: mpsc::Sender<()>,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         if let Some(mut pipe) = pipe {
             let _ = pipe.read_to_end(&mut buf);
         }
+        let _ = closed.send(());
         buf
     })
 }
