@@ -34,6 +34,7 @@ mod newcomer;
 mod plan_errors;
 mod readme;
 mod receiver;
+mod render_memo;
 mod run;
 mod schema;
 mod secrets;
