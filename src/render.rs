@@ -52,7 +52,7 @@ pub enum PayloadTemplate {
     List(Vec<PayloadTemplate>),
 }
 
-/// All templates of one configuration, registered by key path.
+/// All templates of one configuration, each distinct source compiled and registered once.
 pub struct Templates {
     registry: Handlebars<'static>,
     budget: guard::Budget,
@@ -117,11 +117,14 @@ impl Templates {
         let weight = (source.len() as u64)
             .saturating_mul(factor)
             .saturating_add(RENDER_WEIGHT);
-        self.traits.insert(name.to_owned(), (traits, weight));
-        self.registry.register_template(name, template);
-        self.compiled.insert(source.to_owned(), name.to_owned());
+        // Registered by a number, not by the key path: two paths can be spelt alike (the key
+        // `a.b` and the key `b` inside `a`), and a second registration would replace the first.
+        let id = self.compiled.len().to_string();
+        self.traits.insert(id.clone(), (traits, weight));
+        self.registry.register_template(&id, template);
+        self.compiled.insert(source.to_owned(), id.clone());
         Ok(Text::Template {
-            id: name.to_owned(),
+            id,
             path: name.to_owned(),
         })
     }

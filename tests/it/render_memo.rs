@@ -108,3 +108,40 @@ fn two_webhooks_each_send_their_own_id_in_header_and_body() {
     wanted.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(sent, wanted);
 }
+
+#[test]
+fn a_key_with_a_dot_and_the_nested_key_it_spells_keep_their_own_templates() {
+    let yaml = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [web, docs]}
+targets:
+  web:
+    repository: o/web
+    token_env: T
+    event_type: e
+    client_payload:
+      "a.b": "{{target.name}}"
+      a: {b: "{{version}}"}
+  docs:
+    repository: o/docs
+    token_env: T
+    event_type: e
+    client_payload:
+      "x[0]": "{{source.name}}"
+      x: ["{{target.repository}}"]
+"#;
+    let ran = Cli::with_config(yaml)
+        .release("app", "1.0.0")
+        .arg("--dry-run")
+        .json()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(
+        ran.target("web")["body"]["client_payload"],
+        json!({"a.b": "web", "a": {"b": "1.0.0"}})
+    );
+    assert_eq!(
+        ran.target("docs")["body"]["client_payload"],
+        json!({"x[0]": "app", "x": ["o/docs"]})
+    );
+}
