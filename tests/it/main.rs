@@ -11,6 +11,7 @@ mod actions;
 mod app_auth;
 mod app_run;
 mod architecture;
+mod body_bytes;
 mod boundary_outbound;
 mod boundary_plantime;
 mod boundary_records;
