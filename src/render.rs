@@ -52,7 +52,7 @@ pub enum PayloadTemplate {
     List(Vec<PayloadTemplate>),
 }
 
-/// All templates of one configuration, registered by key path.
+/// All templates of one configuration, each distinct source compiled and registered once.
 pub struct Templates {
     registry: Handlebars<'static>,
     budget: guard::Budget,
@@ -117,11 +117,14 @@ impl Templates {
         let weight = (source.len() as u64)
             .saturating_mul(factor)
             .saturating_add(RENDER_WEIGHT);
-        self.traits.insert(name.to_owned(), (traits, weight));
-        self.registry.register_template(name, template);
-        self.compiled.insert(source.to_owned(), name.to_owned());
+        // Registered by a number, not by the key path: two paths can be spelt alike (the key
+        // `a.b` and the key `b` inside `a`), and a second registration would replace the first.
+        let id = self.compiled.len().to_string();
+        self.traits.insert(id.clone(), (traits, weight));
+        self.registry.register_template(&id, template);
+        self.compiled.insert(source.to_owned(), id.clone());
         Ok(Text::Template {
-            id: name.to_owned(),
+            id,
             path: name.to_owned(),
         })
     }
@@ -640,5 +643,73 @@ mod tests {
         let err = templates.text("t", "{{#if x}}unclosed").unwrap_err();
         assert_eq!(err.name, "t");
         assert!(err.message.contains("does not compile"));
+    }
+
+    /// Every Handlebars construct the guard allows, and some it refuses: rendered for two
+    /// targets with one memo, each must come out as a render for that target alone would.
+    #[test]
+    fn a_memo_shared_by_targets_renders_each_as_a_fresh_one_would() {
+        let id = r#""dispatch_id""#;
+        let sources = [
+            "{{target.name}}".to_owned(),
+            format!("{{{{(lookup this {id})}}}}"),
+            format!("{{{{{{(lookup this {id})}}}}}}"),
+            format!("{{{{lookup vars \"env\" x=(lookup this {id})}}}}"),
+            "{{(lookup vars \"env\")}}".to_owned(),
+            "{{[target].name}}{{this.dispatch_id}}{{./dispatch_id}}{{this/dispatch_id}}".to_owned(),
+            "{{@root.dispatch_id}}{{@root/target/name}}".to_owned(),
+            "{{#each vars}}{{@root.target.name}}{{../dispatch_id}}{{/each}}".to_owned(),
+            "{{#if false}}x{{else if dispatch_id}}{{dispatch_id}}{{/if}}".to_owned(),
+            "{{#unless true}}x{{else each target}}{{this}}{{/unless}}".to_owned(),
+            "{{#with source}}{{#with ../target}}{{name}}{{/with}}{{/with}}".to_owned(),
+            "{{#with this as |r|}}{{r.dispatch_id}}{{/with}}".to_owned(),
+            "{{#with vars as |dispatch_id|}}{{@root.dispatch_id}}{{/with}}".to_owned(),
+            "{{#each (lookup this vars.k)}}{{@key}}={{this}}{{/each}}".to_owned(),
+            "{{#if (eq (lookup this vars.d) \"1111\")}}one{{else}}two{{/if}}".to_owned(),
+            "{{lookup this vars.d}}{{lookup @root vars.d}}".to_owned(),
+            "{{lookup (lookup @root vars.k) \"name\"}}".to_owned(),
+            "{{#each vars as |v k|}}{{lookup @root v}}{{/each}}".to_owned(),
+            "{{~dispatch_id~}} {{{dispatch_id}}} {{&dispatch_id}} \\{{dispatch_id}}".to_owned(),
+            "{{{{raw}}}}{{dispatch_id}}{{{{/raw}}}}{{dispatch_id}}".to_owned(),
+            "{{len this}}{{and dispatch_id version}}{{not dispatch_id}}{{log dispatch_id}}"
+                .to_owned(),
+            "{{#each vars}}{{@key}}{{@index}}{{#if @first}}f{{/if}}{{/each}}".to_owned(),
+            "{{version}} {{!-- {{dispatch_id}} --}}".to_owned(),
+            "{{#dispatch_id}}{{this}}{{/dispatch_id}}".to_owned(),
+        ];
+        let targets = [("web", "o/web", "1111"), ("docs", "p/docs", "2222")];
+        let mut release = ctx("1.2.3").0;
+        release.insert(
+            "vars".into(),
+            json!({"env": "prod", "k": "target", "d": "dispatch_id"}),
+        );
+        let for_target = |memo: &mut Memo, (name, repository, id): (&str, &str, &str)| {
+            let (owner, repo) = repository.split_once('/').unwrap();
+            let vars = RepoVars {
+                name,
+                repository,
+                owner,
+                repo,
+            };
+            memo.set_target(&vars, id);
+        };
+        for source in sources {
+            let mut templates = Templates::default();
+            let text = templates.text("t", &source).unwrap();
+            let mut work = Work::default();
+            let mut shared = Memo::new(release.clone(), &mut work);
+            let mut fresh_work = Work::default();
+            for target in targets {
+                for_target(&mut shared, target);
+                let mut fresh = Memo::new(release.clone(), &mut fresh_work);
+                for_target(&mut fresh, target);
+                assert_eq!(
+                    templates.render_text(&text, &mut shared),
+                    templates.render_text(&text, &mut fresh),
+                    "{source} for {}",
+                    target.0
+                );
+            }
+        }
     }
 }

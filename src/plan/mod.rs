@@ -705,6 +705,23 @@ targets:
     }
 
     #[test]
+    fn a_stamped_body_keeps_every_number_as_written() {
+        let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true, client_payload: {f: 1.0715660391465826e-75, g: 0.1, nz: -0.0, huge: 1e300, u: 18446744073709551615}}\n";
+        let config = config(yaml);
+        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let before = planned.jobs[0].encoded.clone();
+        planned.stamp(0xabcd_ef01);
+        let after = String::from_utf8(planned.jobs[0].encoded.to_vec()).expect("utf-8");
+        let unstamped = String::from_utf8(before.to_vec()).expect("utf-8");
+        let id = &planned.jobs[0].dispatch_id;
+        assert_eq!(
+            after,
+            unstamped.replace(&tracking_id(id, None), &format!("{id}-abcdef01"))
+        );
+        assert!(after.contains("1.0715660391465826e-75"), "{after}");
+    }
+
+    #[test]
     fn a_payload_that_repeats_a_template_renders_it_once_per_target() {
         let leaves = vec!["\"{{version}}-{{target.name}}\""; 200].join(", ");
         let yaml = format!(

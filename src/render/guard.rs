@@ -92,6 +92,7 @@ fn note_target(helper: &HelperTemplate, traits: &mut Traits) {
         .any(|param| match param {
             Parameter::Name(name) => name_reads_target(name),
             Parameter::Path(path) => path_reads_target(path),
+            // A subexpression (in the name's place too) is walked by `parameters`.
             Parameter::Literal(_) | Parameter::Subexpression(_) => false,
             #[allow(unreachable_patterns)]
             _ => true,
@@ -140,11 +141,7 @@ fn element_ok(
             if !helper.params.is_empty() || !helper.hash.is_empty() {
                 traits.reads_values = true;
             }
-            parameters(
-                helper.params.iter().chain(helper.hash.values()),
-                depth,
-                traits,
-            )
+            parameters(helper_parts(helper), depth, traits)
         }
         TemplateElement::HelperBlock(helper) => {
             let name = helper.name.as_name();
@@ -160,11 +157,7 @@ fn element_ok(
             if !name.is_some_and(|n| SHAPE_BLOCKS.contains(&n)) || !helper.hash.is_empty() {
                 traits.reads_values = true;
             }
-            parameters(
-                helper.params.iter().chain(helper.hash.values()),
-                depth + 1,
-                traits,
-            )?;
+            parameters(helper_parts(helper), depth + 1, traits)?;
             for inner in [&helper.template, &helper.inverse].into_iter().flatten() {
                 elements(inner, depth + 1, in_each || each, traits)?;
             }
@@ -178,6 +171,15 @@ fn element_ok(
         }
         _ => Err("this template construct is not supported".into()),
     }
+}
+
+/// A helper's name, parameters and hash values. The name is a subexpression in
+/// `{{(lookup this "dispatch_id")}}`, which Handlebars evaluates (and prints): it is checked
+/// like any other subexpression.
+fn helper_parts(helper: &HelperTemplate) -> impl Iterator<Item = &Parameter> {
+    std::iter::once(&helper.name)
+        .chain(&helper.params)
+        .chain(helper.hash.values())
 }
 
 fn parameters<'a>(
@@ -270,6 +272,9 @@ mod tests {
             "{{#each this}}{{@key}}{{/each}}",
             "{{#if (eq target.owner \"o\")}}x{{/if}}",
             "{{version}}-{{target/repo}}",
+            "{{(lookup this \"dispatch_id\")}}",
+            "{{{(lookup @root.target \"name\")}}}",
+            "{{#if version}}{{else}}{{(lookup this \"target\")}}{{/if}}",
         ] {
             assert!(traits(source).reads_target, "{source}");
         }
@@ -329,6 +334,16 @@ mod tests {
         assert!(verdict(&deep).unwrap_err().contains("levels deep"));
         let fine = "{{#if version}}".repeat(MAX_NESTING) + &"{{/if}}".repeat(MAX_NESTING);
         assert_eq!(verdict(&fine), Ok(()));
+    }
+
+    #[test]
+    fn a_subexpression_in_the_helpers_place_is_checked_like_any_other() {
+        let name = traits("{{(lookup vars \"env\")}}");
+        assert!(!name.reads_target && name.reads_values, "{name:?}");
+        let deep = "(lookup ".repeat(MAX_NESTING + 2) + "vars" + &" \"x\")".repeat(MAX_NESTING + 2);
+        assert!(verdict(&format!("{{{{{deep}}}}}"))
+            .unwrap_err()
+            .contains("levels deep"));
     }
 
     #[test]

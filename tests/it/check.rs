@@ -525,3 +525,31 @@ fn an_unknown_source_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(github.requests().is_empty());
 }
+
+#[test]
+fn a_5xx_that_asks_for_a_day_is_not_waited_for_nor_tried_again() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "vfarcic/dot-ai-cli",
+        &[("follow.yaml", CLI_WORKFLOW)],
+    );
+    github.on(
+        "GET",
+        "/repos/vfarcic/dot-ai-website",
+        Reply::status(503)
+            .header("retry-after", "86400")
+            .body("Unavailable"),
+    );
+    let dir = example_dir();
+    let output = check(
+        dir.path(),
+        &github,
+        &["--source", "dot-ai", "--output", "json"],
+    );
+    let (stdout, stderr) = text(&output);
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+    assert_ne!(report["targets"][0]["verdict"], "ready", "{stdout}");
+    assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 1);
+}
