@@ -69,6 +69,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
             .token_env
             .clone()
             .unwrap_or_else(|| "GitHub App".to_owned()),
+        waited: std::time::Duration::ZERO,
     };
     if c.job.token.is_none() && c.job.app.is_none() {
         out.verdict = Verdict::NotReady;
@@ -509,6 +510,10 @@ const READ_ATTEMPTS: u32 = 3;
 /// A check is a preflight someone waits for: a read is not retried past this (or the target's
 /// `deadline_secs`, when shorter), whatever `Retry-After` asks.
 const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+/// All the waits before retries of one target's reads together (a target reads its
+/// repository, its workflow list and up to 100 workflow files): a server that answers every
+/// read with a 503 and a Retry-After holds a target this long at most, not that long per read.
+const TARGET_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One target's reads: paced on its lane, each answer's token expiry kept.
 struct Reader<'p, 'j> {
@@ -517,6 +522,8 @@ struct Reader<'p, 'j> {
     lane: Lane,
     expiry: Option<TokenExpiry>,
     token_name: String,
+    /// How long this target's reads have waited before retries, in all.
+    waited: std::time::Duration,
 }
 
 impl Reader<'_, '_> {
@@ -563,7 +570,11 @@ impl Reader<'_, '_> {
             };
             let elapsed = started.elapsed();
             match retry::next(&policy, &failure, attempt, elapsed, fastrand::f64()) {
-                Next::Retry(delay) if matches!(retry, Retry::Later { .. }) => {
+                Next::Retry(delay)
+                    if matches!(retry, Retry::Later { .. })
+                        && self.waited.saturating_add(delay) <= TARGET_RETRY_WAIT =>
+                {
+                    self.waited = self.waited.saturating_add(delay);
                     tokio::time::sleep(delay).await;
                     attempt = attempt.saturating_add(1);
                 }
