@@ -99,6 +99,13 @@ fn section(source: &SourceDiff, open: bool) -> String {
     match (source.change, source.feeds_before, source.feeds_after) {
         (Change::Added, _, _) => counts.insert(0, "new source".to_owned()),
         (Change::Removed, _, _) => counts.insert(0, "source removed".to_owned()),
+        (Change::Renamed, _, _) => counts.insert(
+            0,
+            format!(
+                "renamed from {}",
+                code(source.renamed_from.as_deref().unwrap_or_default())
+            ),
+        ),
         (_, Some(before), Some(after)) if before != after => {
             counts.push(format!("feeds {after} target(s), was {before}"))
         }

@@ -18,6 +18,7 @@ pub use side::{Samples, Side};
 
 use serde::Serialize;
 use side::TargetView;
+use std::collections::HashMap;
 
 /// What was compared, for headings.
 #[derive(Debug, Clone, Copy)]
@@ -70,8 +71,12 @@ impl Change {
 #[derive(Debug, Serialize)]
 pub struct SourceDiff {
     pub source: String,
-    /// `added` or `removed` for a whole source; `changed` otherwise.
+    /// `added` or `removed` for a whole source; `renamed` for a source under a new name with
+    /// the same repository; `changed` otherwise.
     pub change: Change,
+    /// The base's name of a renamed source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     /// `owner/name` (the head's, unless the source was removed).
     pub repository: String,
     /// How many targets the source feeds, before and after (`null` on the side without it).
@@ -123,11 +128,29 @@ impl Diff {
 pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
     let versions: Vec<String> = samples.versions.iter().map(|v| v.text.clone()).collect();
     let mut sources = Vec::new();
+    // A source only the base has, and one only the head has, with the same repository: the
+    // source was renamed (its targets are compared, not listed as all removed and all added).
+    let mut renamed: HashMap<&str, &str> = HashMap::new();
     for (name, after) in &head.sources {
-        let diff = match base.sources.get(name) {
+        if base.sources.contains_key(name) {
+            continue;
+        }
+        let old = base.sources.iter().find(|(old, before)| {
+            !head.sources.contains_key(*old)
+                && !renamed.values().any(|o| o == old)
+                && before.repository.eq_ignore_ascii_case(&after.repository)
+        });
+        if let Some((old, _)) = old {
+            renamed.insert(name.as_str(), old.as_str());
+        }
+    }
+    for (name, after) in &head.sources {
+        let before_name = renamed.get(name.as_str()).copied().unwrap_or(name.as_str());
+        let diff = match base.sources.get(before_name) {
             None => SourceDiff {
                 source: name.clone(),
                 change: Change::Added,
+                renamed_from: None,
                 repository: after.repository.clone(),
                 feeds_before: None,
                 feeds_after: Some(after.feeds.len()),
@@ -143,9 +166,15 @@ pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
                     &[("repository".to_owned(), before.repository.clone())],
                     &[("repository".to_owned(), after.repository.clone())],
                 );
+                let was = (before_name != name).then(|| before_name.to_owned());
                 SourceDiff {
                     source: name.clone(),
-                    change: Change::Changed,
+                    change: if was.is_some() {
+                        Change::Renamed
+                    } else {
+                        Change::Changed
+                    },
+                    renamed_from: was,
                     repository: after.repository.clone(),
                     feeds_before: Some(before.feeds.len()),
                     feeds_after: Some(after.feeds.len()),
@@ -158,14 +187,13 @@ pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
             sources.push(diff);
         }
     }
-    for (name, before) in base
-        .sources
-        .iter()
-        .filter(|(name, _)| !head.sources.contains_key(*name))
-    {
+    for (name, before) in base.sources.iter().filter(|(name, _)| {
+        !head.sources.contains_key(*name) && !renamed.values().any(|old| old == name)
+    }) {
         sources.push(SourceDiff {
             source: name.clone(),
             change: Change::Removed,
+            renamed_from: None,
             repository: before.repository.clone(),
             feeds_before: Some(before.feeds.len()),
             feeds_after: None,

@@ -38,15 +38,20 @@ pub fn write(
             (Some(before), None) => format!(": source removed, fed {before} target(s)"),
             _ => String::new(),
         };
+        let renamed = match &source.renamed_from {
+            Some(old) => format!(" (renamed from {})", shown(old)),
+            None => String::new(),
+        };
         let line = format!(
-            "source {} ({}){feeds}",
+            "source {}{renamed} ({}){feeds}",
             shown(&source.source),
             shown(&source.repository)
         );
         let tone = match source.change {
             Change::Added => Some(Tone::Good),
             Change::Removed => Some(Tone::Bad),
-            _ => None,
+            Change::Renamed => Some(Tone::Warn),
+            Change::Changed => None,
         };
         match tone {
             Some(tone) => writeln!(out, "{}", palette.paint(&line, tone))?,

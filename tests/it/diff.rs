@@ -153,6 +153,37 @@ fn a_target_under_a_new_name_with_the_same_destination_and_event_is_a_rename() {
 }
 
 #[test]
+fn a_source_under_a_new_name_with_the_same_repository_is_a_rename_not_a_removal() {
+    let head = BASE.replace(
+        "  app: {repository: o/app,",
+        "  application: {repository: O/App,",
+    );
+    let dir = repo(Some(BASE), &head);
+    let (code, report) = json(dir.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let sources = report["sources"].as_array().unwrap();
+    assert_eq!(
+        sources.len(),
+        1,
+        "one renamed source, not one removed and one added: {report:#}"
+    );
+    assert_eq!(sources[0]["source"], "application");
+    assert_eq!(sources[0]["change"], "renamed");
+    assert_eq!(sources[0]["renamed_from"], "app");
+    // The targets are compared, not all removed and added; what the rename changes in them
+    // (the dispatch id, made from the source's name) is not a body change.
+    assert_eq!(report["summary"]["added"], 0, "{report:#}");
+    assert_eq!(report["summary"]["removed"], 0, "{report:#}");
+    let (_, text) = diff(dir.path(), &[]);
+    assert!(
+        text.contains("source application (renamed from app) (O/App)"),
+        "{text}"
+    );
+    let (_, markdown) = diff(dir.path(), &["--output", "markdown"]);
+    assert!(markdown.contains("renamed from `app`"), "{markdown}");
+}
+
+#[test]
 fn a_condition_change_shows_that_a_prerelease_is_now_skipped() {
     let head = BASE.replace(
         "token_env: CLI_TOKEN}",
