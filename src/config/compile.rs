@@ -457,7 +457,7 @@ fn compile_target(
     let spec = TargetSpec {
         name: name.to_owned(),
         kind: target.kind,
-        condition: condition?,
+        condition: Box::new(condition?),
         api_url: api_url?,
         api_version: api_version?,
         timeout: timeout?,

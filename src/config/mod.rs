@@ -52,7 +52,9 @@ pub struct TargetSpec {
     pub action: kinds::Action,
     /// Authenticate as this GitHub App (when `token_env` is not set).
     pub app: Option<std::sync::Arc<AppSpec>>,
-    pub condition: VersionCondition,
+    /// Boxed: read once per target while planning, so it need not sit inline in the table of
+    /// targets (10,000 entries in a large fan-out, all allocated up front).
+    pub condition: Box<VersionCondition>,
     pub api_url: ApiUrl,
     pub api_version: String,
     pub timeout: Duration,
