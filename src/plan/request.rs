@@ -250,15 +250,18 @@ pub(super) fn render(
         );
         return None;
     }
-    // A `url_env` URL was checked when it was read (and is a placeholder when unset).
-    let from_env = matches!(
-        target.action,
-        Action::Webhook {
-            url: WebhookUrl::Env(_),
-            ..
-        }
-    );
-    if let (JobUrl::Public(url), false) = (&rendered.url, from_env) {
+    // A `url_env` URL was checked when it was read (and is a placeholder when unset); a GitHub
+    // kind's URL is built from the checked `api_url` and checked names. What is left is a
+    // webhook's `url` as written (once per target: it can differ by target).
+    let checked = target.kind.is_github()
+        || matches!(
+            target.action,
+            Action::Webhook {
+                url: WebhookUrl::Env(_),
+                ..
+            }
+        );
+    if let (JobUrl::Public(url), false) = (&rendered.url, checked) {
         if let Some(why) = url_problem(url) {
             let key = match target.action {
                 Action::Webhook { .. } => "url",
