@@ -265,17 +265,19 @@ fn deliver(
     }
     if out_of_time && !report.summary.interrupted {
         report.summary.max_duration_reached = true;
+        // When only a wait was cut short, every target was sent: a resume has nothing to send.
         let resume = match (&args.journal, &args.resume) {
+            _ if report.summary.not_sent == 0 => String::new(),
             (Some(path), _) | (None, Some(path)) => {
-                format!("send the rest with `--resume {}`", path.display())
+                format!("; send the rest with `--resume {}`", path.display())
             }
             (None, None) => {
-                "with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned()
+                "; with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned()
             }
         };
         let _ = writeln!(
             stderr,
-            "stopped at --max-duration: {} target(s) were not sent, {not_waited} workflow run(s) not waited for; {resume}",
+            "stopped at --max-duration: {} target(s) were not sent, {not_waited} workflow run(s) not waited for{resume}",
             report.summary.not_sent
         );
     }

@@ -195,15 +195,19 @@ impl Git {
         let stdout = drain(child.stdout.take(), closed.clone());
         let stderr = drain(child.stderr.take(), closed);
         let deadline = Instant::now() + self.timeout;
-        for _ in 0..2 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match pipes.recv_timeout(left) {
-                Ok(()) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => break,
-                // A reader is gone without a word; the loop below still bounds the wait.
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        let mut open = 2;
+        let wait_for_pipes = |open: &mut usize| {
+            while *open > 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match pipes.recv_timeout(left) {
+                    Ok(()) => *open -= 1,
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                    // Every reader has ended (one without a word): nothing is left to wait for.
+                    Err(mpsc::RecvTimeoutError::Disconnected) => *open = 0,
+                }
             }
-        }
+        };
+        wait_for_pipes(&mut open);
         let mut pause = Duration::from_millis(1);
         let status = loop {
             if let Some(status) = child.try_wait().map_err(ChangeError::Io)? {
@@ -222,6 +226,15 @@ impl Git {
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(50));
         };
+        // git has exited, but what it started may still hold the pipes (a wrapper that leaves a
+        // process behind): joining the readers then would wait for that process, past the limit.
+        wait_for_pipes(&mut open);
+        if open > 0 {
+            return Err(ChangeError::Timeout {
+                command,
+                timeout: self.timeout,
+            });
+        }
         let stdout = stdout.join().unwrap_or_default();
         let stderr = stderr.join().unwrap_or_default();
         if status.success() {

@@ -338,6 +338,68 @@ fn a_git_that_hangs_is_stopped_after_the_time_limit() {
 }
 
 #[test]
+fn a_git_that_exits_but_leaves_a_process_holding_its_output_is_stopped_at_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // git answers and exits; what it started in the background still holds the pipes.
+    let script = write_script(
+        dir.path(),
+        "detaching-git",
+        "#!/bin/sh\nsleep 60 &\necho false\n",
+    );
+    let git = isolated_git(dir.path())
+        .program(&script)
+        .timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let err = ChangeSet::load_with(&git, &Version::parse("1.0.0").unwrap(), None).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, ChangeError::Timeout { .. }), "{err}");
+}
+
+#[test]
+fn a_git_that_closes_its_output_early_and_keeps_running_is_stopped_at_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write_script(
+        dir.path(),
+        "closing-git",
+        "#!/bin/sh\necho false\nexec >&- 2>&-\nsleep 60\n",
+    );
+    let git = isolated_git(dir.path())
+        .program(&script)
+        .timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let err = ChangeSet::load_with(&git, &Version::parse("1.0.0").unwrap(), None).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, ChangeError::Timeout { .. }), "{err}");
+}
+
+#[test]
+fn a_git_that_writes_a_lot_is_read_to_its_last_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    // Megabytes of tags on stdout and of noise on stderr: far past a pipe's buffer, both at once.
+    let script = write_script(
+        dir.path(),
+        "chatty-git",
+        "#!/bin/sh\ncase \"$*\" in\n*is-shallow*) echo false ;;\n*for-each-ref*) seq 1 400000 | sed s/^/tag-/; seq 1 400000 >&2; echo v0.9.0 ;;\n*) exit 1 ;;\nesac\n",
+    );
+    let git = isolated_git(dir.path()).program(&script);
+    let version = Version::parse("1.0.0").unwrap();
+    // The last line is the only release tag: it is found only if nothing was lost.
+    let err = ChangeSet::load_with(&git, &version, None).unwrap_err();
+    assert!(
+        matches!(&err, ChangeError::UnknownPrevious { given, .. } if given == "v0.9.0"),
+        "the last tag was read: {err}"
+    );
+}
+
+#[test]
 fn a_version_that_is_not_semver_needs_the_previous_version() {
     let repo = released_twice(&["docs/guide.md"]);
     let err = repo.load("2024-05", None).unwrap_err();

@@ -553,3 +553,48 @@ fn a_5xx_that_asks_for_a_day_is_not_waited_for_nor_tried_again() {
     assert_ne!(report["targets"][0]["verdict"], "ready", "{stdout}");
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 1);
 }
+
+#[test]
+fn a_rate_limited_read_is_not_tried_again_and_a_retried_5xx_that_echoes_the_token_never_shows_it() {
+    let github = FakeGitHub::start();
+    github.on(
+        "GET",
+        "/repos/vfarcic/dot-ai-website",
+        Reply::status(429)
+            .header("retry-after", "0")
+            .json(json!({"message": "You have exceeded a secondary rate limit"})),
+    );
+    github.on(
+        "GET",
+        "/repos/vfarcic/dot-ai-cli",
+        Reply::status(502).body(format!("upstream saw Authorization: Bearer {CLI_TOKEN}")),
+    );
+    let dir = example_dir();
+    for output_format in ["json", "text", "markdown"] {
+        let output = check(
+            dir.path(),
+            &github,
+            &[
+                "--source",
+                "dot-ai",
+                "--output",
+                output_format,
+                "--backoff-ms",
+                "10",
+            ],
+        );
+        let (stdout, stderr) = text(&output);
+        assert_ne!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("502"),
+            "{output_format}: {stdout}\n{stderr}"
+        );
+        for printed in [&stdout, &stderr] {
+            assert!(!printed.contains(CLI_TOKEN), "{printed}");
+            assert!(!printed.contains(WEBSITE_TOKEN), "{printed}");
+        }
+    }
+    // Three formats: the rate limit read once each time, the 502 three times each time.
+    assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
+    assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-cli").len(), 9);
+}

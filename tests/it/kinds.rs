@@ -378,3 +378,40 @@ fn a_webhook_failure_gets_a_webhook_hint() {
         .contains("webhook URL is wrong"));
     assert_eq!(github.requests().len(), 1);
 }
+
+#[test]
+fn max_duration_ending_only_a_wait_offers_no_resume_of_a_rest_that_does_not_exist() {
+    let github = FakeGitHub::start();
+    let dispatches = "/repos/o/cli/actions/workflows/release.yml/dispatches";
+    github.on("POST", dispatches, run_details(5, &github));
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
+    );
+    let yaml = workflow_config("    ref: main\n    wait: true\n");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let journal = journal.to_str().unwrap();
+    let (exit, _, stderr) = run(
+        &github,
+        &yaml,
+        &[
+            "--max-duration",
+            "1s",
+            "--poll-interval-ms",
+            "100",
+            "--journal",
+            journal,
+        ],
+    );
+    assert_eq!(exit, 130, "{stderr}");
+    assert!(
+        !stderr.contains("send the rest"),
+        "every target was sent; only the wait was cut short: {stderr}"
+    );
+
+    let (exit, report, stderr) = run(&github, &yaml, &["--resume", journal]);
+    assert_eq!(exit, 0, "{report}\n{stderr}");
+    assert_eq!(github.requests_to(dispatches).len(), 1, "sent once");
+}
