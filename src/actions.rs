@@ -22,6 +22,7 @@ pub const OUTPUTS: &[&str] = &[
     "not_sent",
     "runs_failed",
     "interrupted",
+    "max_duration_reached",
     "report",
 ];
 
@@ -137,6 +138,11 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
     write_output(out, "not_sent", &s.not_sent.to_string())?;
     write_output(out, "runs_failed", &s.runs_failed.to_string())?;
     write_output(out, "interrupted", &s.interrupted.to_string())?;
+    write_output(
+        out,
+        "max_duration_reached",
+        &s.max_duration_reached.to_string(),
+    )?;
     if let Some(path) = path {
         write_output(out, "report", &path.display().to_string())?;
     }

@@ -163,6 +163,11 @@ fn a_run_in_actions_writes_counts_and_a_report_as_step_outputs() {
     assert_eq!(runner.output_value("failed").as_deref(), Some("1"));
     assert_eq!(runner.output_value("skipped").as_deref(), Some("1"));
     assert_eq!(runner.output_value("not_sent").as_deref(), Some("0"));
+    assert_eq!(runner.output_value("interrupted").as_deref(), Some("false"));
+    assert_eq!(
+        runner.output_value("max_duration_reached").as_deref(),
+        Some("false")
+    );
     let report_path = PathBuf::from(runner.output_value("report").expect("report output"));
     assert!(report_path.is_absolute(), "{}", report_path.display());
     assert!(report_path.starts_with(runner.temp()), "in RUNNER_TEMP");
