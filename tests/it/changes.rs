@@ -314,23 +314,29 @@ fn a_missing_git_is_a_clear_error() {
         .starts_with("could not run `/nonexistent/bin/git`"));
 }
 
-#[test]
-fn a_git_that_hangs_is_stopped_after_the_time_limit() {
+/// Runs a change lookup with `body` as git under a 0.3 s limit: it must end with a timeout,
+/// long before the script's 60 s sleep would, however loaded the machine.
+fn stopped_at_the_time_limit(name: &str, body: &str) -> ChangeError {
     let dir = tempfile::tempdir().unwrap();
-    // Not `exec`: the sleeping grandchild keeps the pipes open after git itself is killed.
-    let script = write_script(dir.path(), "slow-git", "#!/bin/sh\nsleep 60\n");
+    let script = write_script(dir.path(), name, body);
     let git = isolated_git(dir.path())
         .program(&script)
         .timeout(Duration::from_millis(300));
     let started = Instant::now();
     let err = ChangeSet::load_with(&git, &Version::parse("1.0.0").unwrap(), None).unwrap_err();
-    // Stopped long before the script would end, however loaded the machine.
     assert!(
         started.elapsed() < Duration::from_secs(30),
-        "{:?}",
+        "{name}: {:?}",
         started.elapsed()
     );
-    assert!(matches!(err, ChangeError::Timeout { .. }), "{err}");
+    assert!(matches!(err, ChangeError::Timeout { .. }), "{name}: {err}");
+    err
+}
+
+#[test]
+fn a_git_that_hangs_is_stopped_after_the_time_limit() {
+    // Not `exec`: the sleeping grandchild keeps the pipes open after git itself is killed.
+    let err = stopped_at_the_time_limit("slow-git", "#!/bin/sh\nsleep 60\n");
     assert!(
         err.to_string().contains("did not finish within 0.3 s"),
         "{err}"
@@ -339,45 +345,16 @@ fn a_git_that_hangs_is_stopped_after_the_time_limit() {
 
 #[test]
 fn a_git_that_exits_but_leaves_a_process_holding_its_output_is_stopped_at_the_time_limit() {
-    let dir = tempfile::tempdir().unwrap();
     // git answers and exits; what it started in the background still holds the pipes.
-    let script = write_script(
-        dir.path(),
-        "detaching-git",
-        "#!/bin/sh\nsleep 60 &\necho false\n",
-    );
-    let git = isolated_git(dir.path())
-        .program(&script)
-        .timeout(Duration::from_millis(300));
-    let started = Instant::now();
-    let err = ChangeSet::load_with(&git, &Version::parse("1.0.0").unwrap(), None).unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(matches!(err, ChangeError::Timeout { .. }), "{err}");
+    stopped_at_the_time_limit("detaching-git", "#!/bin/sh\nsleep 60 &\necho false\n");
 }
 
 #[test]
 fn a_git_that_closes_its_output_early_and_keeps_running_is_stopped_at_the_time_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = write_script(
-        dir.path(),
+    stopped_at_the_time_limit(
         "closing-git",
         "#!/bin/sh\necho false\nexec >&- 2>&-\nsleep 60\n",
     );
-    let git = isolated_git(dir.path())
-        .program(&script)
-        .timeout(Duration::from_millis(300));
-    let started = Instant::now();
-    let err = ChangeSet::load_with(&git, &Version::parse("1.0.0").unwrap(), None).unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(matches!(err, ChangeError::Timeout { .. }), "{err}");
 }
 
 #[test]

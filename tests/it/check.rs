@@ -144,19 +144,44 @@ fn check_on_the_seed_config_reports_both_dot_ai_targets_ready() {
     );
 }
 
-#[test]
-fn a_read_that_meets_a_moment_of_github_trouble_is_tried_again() {
-    let github = FakeGitHub::start();
+/// Both dot-ai targets' repositories, each with a listening workflow.
+fn serve_dot_ai(github: &FakeGitHub) {
     serve_repo(
-        &github,
+        github,
         "vfarcic/dot-ai-website",
         &[("rebuild.yml", WEBSITE_WORKFLOW)],
     );
     serve_repo(
-        &github,
+        github,
         "vfarcic/dot-ai-cli",
         &[("follow.yaml", CLI_WORKFLOW)],
     );
+}
+
+/// `check --source dot-ai --output json` with a short backoff: the exit code and the report.
+fn check_dot_ai(github: &FakeGitHub) -> (Option<i32>, Value) {
+    let dir = example_dir();
+    let output = check(
+        dir.path(),
+        github,
+        &[
+            "--source",
+            "dot-ai",
+            "--output",
+            "json",
+            "--backoff-ms",
+            "10",
+        ],
+    );
+    let (stdout, stderr) = text(&output);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+    (output.status.code(), report)
+}
+
+#[test]
+fn a_read_that_meets_a_moment_of_github_trouble_is_tried_again() {
+    let github = FakeGitHub::start();
+    serve_dot_ai(&github);
     github.on(
         "GET",
         "/repos/vfarcic/dot-ai-website",
@@ -169,62 +194,27 @@ fn a_read_that_meets_a_moment_of_github_trouble_is_tried_again() {
                 .json(json!({"full_name": "vfarcic/dot-ai-website", "default_branch": "main"})),
         ],
     );
-    let dir = example_dir();
-    let output = check(
-        dir.path(),
-        &github,
-        &[
-            "--source",
-            "dot-ai",
-            "--output",
-            "json",
-            "--backoff-ms",
-            "10",
-        ],
-    );
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["targets"][0]["verdict"], "ready", "{stdout}");
+    let (code, report) = check_dot_ai(&github);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["targets"][0]["verdict"], "ready", "{report:#}");
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
 }
 
 #[test]
 fn a_read_github_keeps_failing_is_tried_three_times_then_said() {
     let github = FakeGitHub::start();
-    serve_repo(
-        &github,
-        "vfarcic/dot-ai-website",
-        &[("rebuild.yml", WEBSITE_WORKFLOW)],
-    );
-    serve_repo(
-        &github,
-        "vfarcic/dot-ai-cli",
-        &[("follow.yaml", CLI_WORKFLOW)],
-    );
+    serve_dot_ai(&github);
     github.on(
         "GET",
         "/repos/vfarcic/dot-ai-website",
         Reply::status(500).body("boom"),
     );
-    let dir = example_dir();
-    let output = check(
-        dir.path(),
-        &github,
-        &[
-            "--source",
-            "dot-ai",
-            "--output",
-            "json",
-            "--backoff-ms",
-            "10",
-        ],
+    let (_, report) = check_dot_ai(&github);
+    assert_ne!(report["targets"][0]["verdict"], "ready", "{report:#}");
+    assert!(
+        report["targets"][0].to_string().contains("500"),
+        "{report:#}"
     );
-    let (stdout, stderr) = text(&output);
-    let report: Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
-    assert_ne!(report["targets"][0]["verdict"], "ready", "{stdout}");
-    assert!(report["targets"][0].to_string().contains("500"), "{stdout}");
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
     // A read that is answered (404, 401) is not tried again.
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-cli").len(), 1);
@@ -529,11 +519,7 @@ fn an_unknown_source_is_a_usage_error() {
 #[test]
 fn a_5xx_that_asks_for_a_day_is_not_waited_for_nor_tried_again() {
     let github = FakeGitHub::start();
-    serve_repo(
-        &github,
-        "vfarcic/dot-ai-cli",
-        &[("follow.yaml", CLI_WORKFLOW)],
-    );
+    serve_dot_ai(&github);
     github.on(
         "GET",
         "/repos/vfarcic/dot-ai-website",
@@ -541,16 +527,8 @@ fn a_5xx_that_asks_for_a_day_is_not_waited_for_nor_tried_again() {
             .header("retry-after", "86400")
             .body("Unavailable"),
     );
-    let dir = example_dir();
-    let output = check(
-        dir.path(),
-        &github,
-        &["--source", "dot-ai", "--output", "json"],
-    );
-    let (stdout, stderr) = text(&output);
-    let report: Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
-    assert_ne!(report["targets"][0]["verdict"], "ready", "{stdout}");
+    let (_, report) = check_dot_ai(&github);
+    assert_ne!(report["targets"][0]["verdict"], "ready", "{report:#}");
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 1);
 }
 

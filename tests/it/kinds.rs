@@ -46,6 +46,22 @@ fn run(github: &FakeGitHub, yaml: &str, extra: &[&str]) -> (i32, Value, String) 
     (ran.code, ran.json(), ran.stderr)
 }
 
+/// A fake whose workflow dispatch starts run 5, which stays in progress.
+fn running_workflow() -> FakeGitHub {
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/repos/o/cli/actions/workflows/release.yml/dispatches",
+        run_details(5, &github),
+    );
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
+    );
+    github
+}
+
 fn run_details(id: u64, github: &FakeGitHub) -> Reply {
     Reply::status(200).json(json!({
         "workflow_run_id": id,
@@ -185,17 +201,7 @@ fn wait_polls_the_run_until_it_completes_and_the_exit_code_follows_its_conclusio
 
 #[test]
 fn a_run_still_going_at_the_wait_timeout_is_reported_and_can_be_ignored() {
-    let github = FakeGitHub::start();
-    github.on(
-        "POST",
-        "/repos/o/cli/actions/workflows/release.yml/dispatches",
-        run_details(5, &github),
-    );
-    github.on(
-        "GET",
-        "/repos/o/cli/actions/runs/5",
-        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
-    );
+    let github = running_workflow();
     let yaml = workflow_config("    ref: main\n    wait: true\n");
     let wait = ["--wait-timeout", "1", "--poll-interval-ms", "100"];
     // Both runs wait out the same second, side by side.
@@ -223,17 +229,7 @@ fn a_run_still_going_at_the_wait_timeout_is_reported_and_can_be_ignored() {
 
 #[test]
 fn max_duration_ending_only_a_wait_exits_130_and_says_the_run_was_not_waited_for() {
-    let github = FakeGitHub::start();
-    github.on(
-        "POST",
-        "/repos/o/cli/actions/workflows/release.yml/dispatches",
-        run_details(5, &github),
-    );
-    github.on(
-        "GET",
-        "/repos/o/cli/actions/runs/5",
-        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
-    );
+    let github = running_workflow();
     let yaml = workflow_config("    ref: main\n    wait: true\n");
     let (exit, report, stderr) = run(
         &github,
@@ -381,14 +377,8 @@ fn a_webhook_failure_gets_a_webhook_hint() {
 
 #[test]
 fn max_duration_ending_only_a_wait_offers_no_resume_of_a_rest_that_does_not_exist() {
-    let github = FakeGitHub::start();
+    let github = running_workflow();
     let dispatches = "/repos/o/cli/actions/workflows/release.yml/dispatches";
-    github.on("POST", dispatches, run_details(5, &github));
-    github.on(
-        "GET",
-        "/repos/o/cli/actions/runs/5",
-        Reply::status(200).json(json!({"status": "in_progress", "conclusion": null})),
-    );
     let yaml = workflow_config("    ref: main\n    wait: true\n");
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
