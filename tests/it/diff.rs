@@ -184,6 +184,68 @@ fn a_source_under_a_new_name_with_the_same_repository_is_a_rename_not_a_removal(
 }
 
 #[test]
+fn a_source_renamed_and_moved_to_another_repository_is_removed_and_added_not_renamed() {
+    let head = BASE.replace(
+        "  app: {repository: o/app,",
+        "  application: {repository: o/other,",
+    );
+    let dir = repo(Some(BASE), &head);
+    let (_, report) = json(dir.path(), &[]);
+    let changes: Vec<(&str, &str)> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["source"].as_str().unwrap(), s["change"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        [("application", "added"), ("app", "removed")],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn two_sources_renamed_at_once_each_pair_with_their_own_repository() {
+    let base = BASE.replace(
+        "  app: {repository: o/app, targets: [web, old, cli]}",
+        "  app: {repository: o/app, targets: [web, old, cli]}\n  lib: {repository: o/lib, targets: [cli]}",
+    );
+    let head = base
+        .replace(
+            "  app: {repository: o/app,",
+            "  application: {repository: o/app,",
+        )
+        .replace(
+            "  lib: {repository: o/lib,",
+            "  library: {repository: o/lib,",
+        );
+    let dir = repo(Some(&base), &head);
+    let (code, report) = json(dir.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let renames: Vec<(&str, &str, &str)> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["source"].as_str().unwrap(),
+                s["change"].as_str().unwrap(),
+                s["renamed_from"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        renames,
+        [
+            ("application", "renamed", "app"),
+            ("library", "renamed", "lib")
+        ],
+        "{report:#}"
+    );
+    assert_eq!(report["summary"]["removed"], 0, "{report:#}");
+}
+
+#[test]
 fn a_condition_change_shows_that_a_prerelease_is_now_skipped() {
     let head = BASE.replace(
         "token_env: CLI_TOKEN}",
