@@ -1,7 +1,7 @@
 //! `orchestrator check`: load → plan every target (as a release of its sources would render
 //! it) → read, concurrently → publish the verdicts.
 
-use super::{env_var, load, CliError};
+use super::{env_var, load_valid, CliError};
 use crate::check::probe::{self, Probe, ToCheck};
 use crate::check::{report as check_report, CheckReport};
 use crate::cli::{CheckArgs, Output};
@@ -19,16 +19,14 @@ pub(super) fn check(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let file = args.config.config.display().to_string();
-    let checked = load(&args.config.config, &args.settings)?;
-    let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
-    let Some(config) = &checked.config else {
-        return Err(CliError::usage(format!(
-            "{file} is not valid; nothing was checked"
-        )));
-    };
-    let planned = plan_stage(args, &checked, config, &file, stderr)?;
-    let report = read(args, config, &planned)?;
+    let (file, config, checked) = load_valid(
+        &args.config.config,
+        &args.settings,
+        stderr,
+        "; nothing was checked",
+    )?;
+    let planned = plan_stage(args, &checked, &config, &file, stderr)?;
+    let report = read(args, &config, &planned)?;
     publish(args, &report, stdout, stderr)
 }
 

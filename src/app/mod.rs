@@ -134,6 +134,24 @@ fn unreadable_config(path: &Path, err: crate::files::FileError) -> CliError {
 
 /// The `load` stage: reads the file (bounded) and checks it with the environment and flags
 /// layered over its `defaults`.
+/// [`load`], with its diagnostics shown on stderr and the configuration taken out of it; a
+/// file with an error is refused: "`{file}` is not valid{refused}". Gives the file's name as
+/// shown, the configuration, and what is left of the check (to place later problems).
+fn load_valid(
+    path: &Path,
+    settings: &SettingsArgs,
+    stderr: &mut dyn Write,
+    refused: &str,
+) -> Result<(String, config::Config, Checked), CliError> {
+    let file = path.display().to_string();
+    let mut checked = load(path, settings)?;
+    let _ = crate::report::write_diagnostics(stderr, &file, &checked.diagnostics);
+    match checked.config.take() {
+        Some(config) => Ok((file, config, checked)),
+        None => Err(CliError::usage(format!("{file} is not valid{refused}"))),
+    }
+}
+
 fn load(path: &Path, settings: &SettingsArgs) -> Result<Checked, CliError> {
     let bytes = config::load::read(path).map_err(|err| unreadable_config(path, err))?;
     Ok(config::check(

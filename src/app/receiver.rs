@@ -1,7 +1,7 @@
 //! `orchestrator receiver TARGET`: load → plan the target for each source that feeds it →
 //! print the workflow its repository needs.
 
-use super::{load, CliError};
+use super::{load_valid, CliError};
 use crate::cli::{ReceiverArgs, SettingsArgs};
 use crate::config::kinds::Action;
 use crate::exit::Exit;
@@ -15,12 +15,8 @@ pub(super) fn receiver(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let file = args.config.config.display().to_string();
-    let checked = load(&args.config.config, &SettingsArgs::default())?;
-    let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
-    let Some(config) = &checked.config else {
-        return Err(CliError::usage(format!("{file} is not valid")));
-    };
+    let (file, config, checked) =
+        load_valid(&args.config.config, &SettingsArgs::default(), stderr, "")?;
     let Some(spec) = config.targets.get(&args.target) else {
         let known: Vec<&str> = config.targets.keys().map(String::as_str).collect();
         return Err(CliError::usage(format!(
@@ -50,7 +46,7 @@ pub(super) fn receiver(
     {
         let release = Release::sample(source.name.clone(), &version, Default::default());
         let planned = crate::plan::plan_with(
-            config,
+            &config,
             &release,
             &|_| None,
             Tokens::Validate,

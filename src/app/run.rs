@@ -1,7 +1,7 @@
 //! `orchestrator run`: load → release → plan → resume → deliver → publish.
 
 use super::deliver::{self, Sent};
-use super::{env_var, load, CliError};
+use super::{env_var, load_valid, CliError};
 use crate::changes::ChangeSet;
 use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
@@ -19,16 +19,14 @@ pub(super) fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let file = args.config.config.display().to_string();
-    let checked = load(&args.config.config, &args.settings)?;
-    let _ = report::write_diagnostics(stderr, &file, &checked.diagnostics);
-    let Some(config) = &checked.config else {
-        return Err(CliError::usage(format!(
-            "{file} is not valid; nothing was sent"
-        )));
-    };
-    let (release, unknown_changes) = release(args, config, stderr)?;
-    let planned = plan_stage(args, &checked, config, &release, &file, stderr);
+    let (file, config, checked) = load_valid(
+        &args.config.config,
+        &args.settings,
+        stderr,
+        "; nothing was sent",
+    )?;
+    let (release, unknown_changes) = release(args, &config, stderr)?;
+    let planned = plan_stage(args, &checked, &config, &release, &file, stderr);
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let mut undecided = Vec::new();
     if let Some(unknown) = unknown_changes {
@@ -59,13 +57,14 @@ pub(super) fn run(
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
     let report = if let Some(unknown) = undecided.pop() {
-        deliver_decided(args, config, plan, &unknown, stderr)?
+        deliver_decided(args, &config, plan, &unknown, stderr)?
     } else if args.dry_run {
         // The expected duration needs the configuration's limits; then nothing needs the
         // configuration any more: free it before the report takes the plan, so a large
         // fan-out's configuration, plan and report are never in memory at once.
         let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
         drop(checked);
+        drop(config);
         let mut report = Report::planned(plan);
         report.pacing = Some(pacing);
         if args.wait {
@@ -73,7 +72,7 @@ pub(super) fn run(
         }
         report
     } else {
-        deliver(args, config, &plan, stderr)?
+        deliver(args, &config, &plan, stderr)?
     };
     publish(args, &report, stdout, stderr)
 }
