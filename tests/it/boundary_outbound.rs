@@ -151,36 +151,43 @@ fn wait_polls_the_run_on_the_configured_api_whatever_run_url_the_answer_names() 
     assert_eq!(target(&report)["run"]["conclusion"], "failure");
 }
 
+/// A run whose one request to `path` is answered `status` with a `Location` on another host
+/// (`then` after its origin): that host sees nothing, the run fails (exit 1) and its reason
+/// names only the other origin. Gives the fake GitHub and the reason.
+fn redirected_elsewhere(yaml: &str, path: &str, status: u16, then: &str) -> (FakeGitHub, String) {
+    let github = FakeGitHub::start();
+    let other = attacker();
+    github.on(
+        "POST",
+        path,
+        Reply::status(status).header("location", format!("{}{then}", other.base_url())),
+    );
+    let (code, report) = run(&github, yaml, &[]);
+    assert!(
+        other.requests().is_empty(),
+        "{status}: another host got {:?}",
+        other.requests()
+    );
+    assert_eq!(code, 1, "{status}: {report}");
+    assert_eq!(text(&report, "outcome"), "failed", "{report}");
+    let reason = text(&report, "reason");
+    assert_eq!(
+        reason,
+        format!(
+            "{status} redirect to {} (another origin): not followed",
+            other.base_url()
+        ),
+    );
+    if path == HOOK_PATH {
+        assert!(text(&report, "hint").contains("webhook's URL"), "{report}");
+    }
+    (github, reason.to_owned())
+}
+
 #[test]
 fn a_webhook_redirected_to_another_host_fails_and_that_host_sees_nothing() {
     for status in [302, 307] {
-        let github = FakeGitHub::start();
-        let other = attacker();
-        github.on(
-            "POST",
-            HOOK_PATH,
-            Reply::status(status).header(
-                "location",
-                format!("{}/collect?from=hook", other.base_url()),
-            ),
-        );
-        let (code, report) = run(&github, HOOK, &[]);
-        assert!(
-            other.requests().is_empty(),
-            "{status}: another host got {:?}",
-            other.requests()
-        );
-        assert_eq!(code, 1, "{status}: {report}");
-        assert_eq!(text(&report, "outcome"), "failed", "{report}");
-        let reason = text(&report, "reason");
-        assert_eq!(
-            reason,
-            format!(
-                "{status} redirect to {} (another origin): not followed",
-                other.base_url()
-            ),
-        );
-        assert!(text(&report, "hint").contains("webhook's URL"), "{report}");
+        let (github, _) = redirected_elsewhere(HOOK, HOOK_PATH, status, "/collect?from=hook");
         assert_eq!(github.requests().len(), 1, "sent once, not retried");
     }
 }
@@ -270,31 +277,8 @@ fn a_307_within_the_origin_repeats_the_dispatch_with_its_body_and_token() {
 #[test]
 fn a_307_or_308_from_a_dispatch_to_another_host_is_not_followed() {
     for status in [307, 308] {
-        let github = FakeGitHub::start();
-        let other = attacker();
-        github.on(
-            "POST",
-            DISPATCH,
-            Reply::status(status).header(
-                "location",
-                format!("{}{DISPATCH}?steal=1", other.base_url()),
-            ),
-        );
-        let (code, report) = run(&github, SITE, &[]);
-        assert!(
-            other.requests().is_empty(),
-            "{status}: another host got {:?}",
-            other.requests()
-        );
-        assert_eq!(code, 1, "{status}: {report}");
-        let reason = text(&report, "reason");
-        assert_eq!(
-            reason,
-            format!(
-                "{status} redirect to {} (another origin): not followed",
-                other.base_url()
-            )
-        );
+        let (_, reason) =
+            redirected_elsewhere(SITE, DISPATCH, status, &format!("{DISPATCH}?steal=1"));
         assert!(
             !reason.contains("steal") && !reason.contains("/repos"),
             "{reason}"
