@@ -118,26 +118,37 @@ fn a_token_straddling_the_cut_of_an_error_body_is_hidden_whole() {
 
 const WORKFLOW_CONFIG: &str = "version: 1\nsources:\n  app: {repository: o/app, targets: [cli]}\ntargets:\n  cli:\n    kind: workflow_dispatch\n    repository: o/cli\n    workflow: release.yml\n    ref: main\n    token_env: APP_TOKEN\n    wait: true\n";
 
-#[test]
-fn a_success_answer_that_echoes_the_token_shows_no_part_of_it() {
-    let github = FakeGitHub::start();
+/// o/cli's workflow dispatch starts run `id`, and every answer about it echoes `secret`: in
+/// its links, and in a `conclusion` of `conclusion`.
+fn serve_echoing_run(github: &FakeGitHub, id: u64, secret: &str, conclusion: &str) {
     github.on(
         "POST",
         "/repos/o/cli/actions/workflows/release.yml/dispatches",
         Reply::status(200).json(json!({
-            "workflow_run_id": 7,
-            "run_url": format!("{}/repos/o/cli/actions/runs/7", github.base_url()),
-            "html_url": format!("https://github.com/o/cli/actions/runs/7?t={WEBSITE_TOKEN}"),
+            "workflow_run_id": id,
+            "run_url": format!("{}/repos/o/cli/actions/runs/{id}", github.base_url()),
+            "html_url": format!("https://github.com/o/cli/actions/runs/{id}?t={secret}"),
         })),
     );
     github.on(
         "GET",
-        "/repos/o/cli/actions/runs/7",
+        &format!("/repos/o/cli/actions/runs/{id}"),
         Reply::status(200).json(json!({
             "status": "completed",
-            "conclusion": format!("success {WEBSITE_TOKEN}"),
-            "html_url": format!("https://github.com/{WEBSITE_TOKEN}/runs/7"),
+            "conclusion": conclusion,
+            "html_url": format!("https://github.com/{secret}/runs/{id}"),
         })),
+    );
+}
+
+#[test]
+fn a_success_answer_that_echoes_the_token_shows_no_part_of_it() {
+    let github = FakeGitHub::start();
+    serve_echoing_run(
+        &github,
+        7,
+        WEBSITE_TOKEN,
+        &format!("success {WEBSITE_TOKEN}"),
     );
     for channels in run_everywhere(&github, WORKFLOW_CONFIG, &["--poll-interval-ms", "10"]) {
         assert_no_fragment(&channels.all, WEBSITE_TOKEN, 10);
@@ -246,24 +257,7 @@ fn a_minted_token_echoed_in_answers_shows_no_part_of_it_anywhere() {
         Reply::status(422)
             .json(json!({"message": format!("bad token {MINTED} (Bearer {MINTED})")})),
     );
-    github.on(
-        "POST",
-        "/repos/o/cli/actions/workflows/release.yml/dispatches",
-        Reply::status(200).json(json!({
-            "workflow_run_id": 9,
-            "run_url": format!("{}/repos/o/cli/actions/runs/9", github.base_url()),
-            "html_url": format!("https://github.com/o/cli/actions/runs/9?t={MINTED}"),
-        })),
-    );
-    github.on(
-        "GET",
-        "/repos/o/cli/actions/runs/9",
-        Reply::status(200).json(json!({
-            "status": "completed",
-            "conclusion": format!("success{MINTED}"),
-            "html_url": format!("https://github.com/{MINTED}/runs/9"),
-        })),
-    );
+    serve_echoing_run(&github, 9, MINTED, &format!("success{MINTED}"));
     let pem = app_key_pem();
     let dir = config_dir(APP_CONFIG);
     let path = |name: &str| dir.path().join(name);
