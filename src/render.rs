@@ -36,7 +36,7 @@ pub enum Text {
     Literal(String),
     Template {
         /// The compiled template in [`Templates`], shared by every leaf with the same source.
-        id: String,
+        id: usize,
         /// This leaf's key path in the file, for messages.
         path: String,
     },
@@ -57,9 +57,11 @@ pub struct Templates {
     registry: Handlebars<'static>,
     budget: guard::Budget,
     /// Registered template ids by source text.
-    compiled: std::collections::HashMap<String, String>,
+    compiled: std::collections::HashMap<String, usize>,
+    /// Each registered template's name in the registry, by id.
+    names: Vec<String>,
     /// What each registered template's cost and output depend on, by id.
-    traits: std::collections::HashMap<String, (Traits, u64)>,
+    traits: Vec<(Traits, u64)>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -77,7 +79,8 @@ impl Default for Templates {
             registry,
             budget: guard::Budget::default(),
             compiled: std::collections::HashMap::new(),
-            traits: std::collections::HashMap::new(),
+            names: Vec::new(),
+            traits: Vec::new(),
         }
     }
 }
@@ -103,9 +106,9 @@ impl Templates {
         // A fan-out repeats the same few templates across many targets: compile each source
         // once (compiling is most of the cost of loading, and the compiled form most of its
         // memory).
-        if let Some(id) = self.compiled.get(source) {
+        if let Some(&id) = self.compiled.get(source) {
             return Ok(Text::Template {
-                id: id.clone(),
+                id,
                 path: name.to_owned(),
             });
         }
@@ -119,10 +122,12 @@ impl Templates {
             .saturating_add(RENDER_WEIGHT);
         // Registered by a number, not by the key path: two paths can be spelt alike (the key
         // `a.b` and the key `b` inside `a`), and a second registration would replace the first.
-        let id = self.compiled.len().to_string();
-        self.traits.insert(id.clone(), (traits, weight));
-        self.registry.register_template(&id, template);
-        self.compiled.insert(source.to_owned(), id.clone());
+        let id = self.names.len();
+        let registered = id.to_string();
+        self.registry.register_template(&registered, template);
+        self.names.push(registered);
+        self.traits.push((traits, weight));
+        self.compiled.insert(source.to_owned(), id);
         Ok(Text::Template {
             id,
             path: name.to_owned(),
@@ -144,14 +149,7 @@ impl Templates {
                     PayloadTemplate::Value(Value::Null)
                 }
             },
-            Value::Object(map) => PayloadTemplate::Map(
-                map.iter()
-                    .map(|(k, v)| {
-                        let child = crate::diagnostic::join(path, k);
-                        (k.clone(), self.payload(&child, v, problems))
-                    })
-                    .collect(),
-            ),
+            Value::Object(map) => self.payload_map(path, map, problems),
             Value::Array(items) => PayloadTemplate::List(
                 items
                     .iter()
@@ -163,12 +161,29 @@ impl Templates {
         }
     }
 
+    /// [`Templates::payload`] for a map, such as a target's `client_payload` as read.
+    pub fn payload_map(
+        &mut self,
+        path: &str,
+        map: &Map<String, Value>,
+        problems: &mut Vec<TemplateProblem>,
+    ) -> PayloadTemplate {
+        PayloadTemplate::Map(
+            map.iter()
+                .map(|(k, v)| {
+                    let child = crate::diagnostic::join(path, k);
+                    (k.clone(), self.payload(&child, v, problems))
+                })
+                .collect(),
+        )
+    }
+
     /// Whether rendering `text` can depend on the values in the context beyond their length
     /// (see [`Traits::reads_values`]).
     pub fn reads_values(&self, text: &Text) -> bool {
         match text {
             Text::Literal(_) => false,
-            Text::Template { id, .. } => self.traits.get(id).is_none_or(|(t, _)| t.reads_values),
+            Text::Template { id, .. } => self.traits.get(*id).is_none_or(|(t, _)| t.reads_values),
         }
     }
 
@@ -177,7 +192,7 @@ impl Templates {
     pub fn render_text(&self, text: &Text, memo: &mut Memo) -> Result<String, TemplateProblem> {
         let (id, name) = match text {
             Text::Literal(s) => return Ok(s.clone()),
-            Text::Template { id, path } => (id, path),
+            Text::Template { id, path } => (*id, path),
         };
         let problem = |message: String| TemplateProblem {
             name: name.clone(),
@@ -196,7 +211,7 @@ impl Templates {
         } else {
             &mut memo.rendered
         };
-        if let Some(done) = memory.get(id) {
+        if let Some(done) = memory.get(&id) {
             return done.clone().map_err(problem);
         }
         memo.work.used = memo.work.used.saturating_add(weight);
@@ -208,19 +223,20 @@ impl Templates {
         }
         let done = self.render_once(id, memo.current());
         if per_release {
-            memo.release.insert(id.clone(), done.clone());
+            memo.release.insert(id, done.clone());
         } else {
-            memo.rendered.insert(id.clone(), done.clone());
+            memo.rendered.insert(id, done.clone());
         }
         done.map_err(problem)
     }
 
-    fn render_once(&self, id: &str, ctx: &Context) -> Result<String, String> {
+    fn render_once(&self, id: usize, ctx: &Context) -> Result<String, String> {
+        let name = self.names.get(id).map_or("", String::as_str);
         // Rendering stops as soon as the output is too big, rather than after.
         let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
         let rendered = self
             .registry
-            .render_with_context_to_write(id, ctx, &mut out);
+            .render_with_context_to_write(name, ctx, &mut out);
         if out.overflowed() {
             return Err(format!(
                 "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
@@ -319,8 +335,8 @@ impl Work {
 /// once for every target of the release.
 pub struct Memo<'w> {
     ctx: Context,
-    rendered: std::collections::HashMap<String, Result<String, String>>,
-    release: std::collections::HashMap<String, Result<String, String>>,
+    rendered: std::collections::HashMap<usize, Result<String, String>>,
+    release: std::collections::HashMap<usize, Result<String, String>>,
     work: &'w mut Work,
     /// The target [`Memo::set_target`] last named. It enters the context only when a template
     /// that reads it renders: most fan-outs render nothing of the target.

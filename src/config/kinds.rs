@@ -187,8 +187,7 @@ fn repository_dispatch(
     let payload_path = join(path, "client_payload");
     let track = target.track.unwrap_or(false);
     payload_keys(target, track, &payload_path, out);
-    let payload = Value::Object(target.client_payload.clone());
-    let client_payload = templates.payload(&payload_path, &payload, problems);
+    let client_payload = templates.payload_map(&payload_path, &target.client_payload, problems);
     Some(Compiled {
         repository: Some(repository?),
         token_env: token_env?,
@@ -291,11 +290,7 @@ fn workflow_dispatch(
             );
         }
     }
-    let inputs = templates.payload(
-        &inputs_path,
-        &Value::Object(target.inputs.clone()),
-        problems,
-    );
+    let inputs = templates.payload_map(&inputs_path, &target.inputs, problems);
     Some(Compiled {
         repository: Some(repository?),
         token_env: token_env?,
