@@ -262,27 +262,21 @@ pub fn plan_with(
             Ok((None, note)) => note,
         };
         let dispatch_id = dispatch_id(&source.name, &release.version.text, name);
-        let repository = target
-            .repository
-            .as_ref()
-            .map(Repo::to_string)
-            .unwrap_or_default();
+        // `owner/name` for a target with a repository, which is what templates see too.
+        let destination = destination(target);
         let vars = RepoVars {
             name,
-            repository: &repository,
+            repository: match target.repository {
+                Some(_) => &destination,
+                None => "",
+            },
             owner: target.repository.as_ref().map_or("", |r| &r.owner),
             repo: target.repository.as_ref().map_or("", |r| &r.name),
         };
         memo.set_target(&vars, &dispatch_id);
         let before = problems.len();
         let token = match &target.token_env {
-            Some(env) => request::secret(
-                env,
-                &join(&path, "token_env"),
-                lookup,
-                tokens,
-                &mut problems,
-            ),
+            Some(env) => request::secret(env, &path, "token_env", lookup, tokens, &mut problems),
             None => Some(None),
         };
         let rendered = request::render(
@@ -337,7 +331,7 @@ pub fn plan_with(
             dispatch_id,
             fingerprint,
             kind: target.kind,
-            destination: destination(target),
+            destination,
             repository: target.repository.clone(),
             lane,
             method: rendered.method,
