@@ -12,6 +12,7 @@ pub use guard::Traits;
 use crate::release::{CiContext, Release};
 use handlebars::{Context, Handlebars};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// How much template work one command may do, in units of about one template byte rendered:
 /// each render costs [`RENDER_WEIGHT`] plus the template's size, and a template with
@@ -37,7 +38,9 @@ pub enum Text {
     Template {
         /// The compiled template in [`Templates`], shared by every leaf with the same source.
         id: usize,
-        /// This leaf's key path in the file, for messages.
+        /// This leaf's key path, for messages: in the file, or in its target for a target's
+        /// templates (the planner puts the target's path in front), so that targets with the
+        /// same payload share its compiled form.
         path: String,
     },
 }
@@ -62,6 +65,9 @@ pub struct Templates {
     names: Vec<String>,
     /// What each registered template's cost and output depend on, by id.
     traits: Vec<(Traits, u64)>,
+    /// The last map [`Templates::payload_map`] compiled without a problem, by its path and the
+    /// map as written: a fan-out repeats one payload for thousands of targets.
+    last_map: Option<(String, Map<String, Value>, Arc<PayloadTemplate>)>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -81,6 +87,7 @@ impl Default for Templates {
             compiled: std::collections::HashMap::new(),
             names: Vec::new(),
             traits: Vec::new(),
+            last_map: None,
         }
     }
 }
@@ -149,7 +156,14 @@ impl Templates {
                     PayloadTemplate::Value(Value::Null)
                 }
             },
-            Value::Object(map) => self.payload_map(path, map, problems),
+            Value::Object(map) => PayloadTemplate::Map(
+                map.iter()
+                    .map(|(k, v)| {
+                        let child = crate::diagnostic::join(path, k);
+                        (k.clone(), self.payload(&child, v, problems))
+                    })
+                    .collect(),
+            ),
             Value::Array(items) => PayloadTemplate::List(
                 items
                     .iter()
@@ -161,21 +175,33 @@ impl Templates {
         }
     }
 
-    /// [`Templates::payload`] for a map, such as a target's `client_payload` as read.
+    /// [`Templates::payload`] for a map, such as a target's `client_payload` as read; a map
+    /// the same as the one before it, at the same path, shares its compiled form.
     pub fn payload_map(
         &mut self,
         path: &str,
         map: &Map<String, Value>,
         problems: &mut Vec<TemplateProblem>,
-    ) -> PayloadTemplate {
-        PayloadTemplate::Map(
+    ) -> Arc<PayloadTemplate> {
+        if let Some((last_path, last, compiled)) = &self.last_map {
+            if last_path == path && last == map {
+                return Arc::clone(compiled);
+            }
+        }
+        let before = problems.len();
+        let compiled = Arc::new(PayloadTemplate::Map(
             map.iter()
                 .map(|(k, v)| {
                     let child = crate::diagnostic::join(path, k);
                     (k.clone(), self.payload(&child, v, problems))
                 })
                 .collect(),
-        )
+        ));
+        // A map with a problem is compiled again, so each use reports it.
+        if problems.len() == before {
+            self.last_map = Some((path.to_owned(), map.clone(), Arc::clone(&compiled)));
+        }
+        compiled
     }
 
     /// Whether rendering `text` can depend on the values in the context beyond their length

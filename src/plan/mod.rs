@@ -567,7 +567,8 @@ fn destination(target: &TargetSpec) -> String {
     }
 }
 
-pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
+/// A problem rendering a template of the target at `path` (template paths are within it).
+pub(crate) fn render_problem(path: &str, problem: TemplateProblem) -> Diagnostic {
     let help = if problem.message.contains("not a known variable") {
         format!(
             "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",
@@ -577,7 +578,7 @@ pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
         "keep rendered values small: send a reference (a version, a URL), not the content"
             .to_owned()
     };
-    Diagnostic::error(Code::Render, problem.name, problem.message).with_help(help)
+    Diagnostic::error(Code::Render, join(path, &problem.name), problem.message).with_help(help)
 }
 
 #[cfg(test)]

@@ -228,7 +228,7 @@ pub(super) fn render(
         }
     };
     if !failed.is_empty() {
-        problems.extend(failed.into_iter().map(super::render_problem));
+        problems.extend(failed.into_iter().map(|p| super::render_problem(path, p)));
         return None;
     }
     if rendered.encoded.len() >= MAX_BODY_BYTES {
