@@ -204,6 +204,15 @@ impl Templates {
         compiled
     }
 
+    /// Whether any template of `payload` may read what differs from one target to the next
+    /// (see [`Traits::reads_target`]).
+    pub fn reads_target(&self, payload: &PayloadTemplate) -> bool {
+        payload.texts().into_iter().any(|text| match text {
+            Text::Literal(_) => false,
+            Text::Template { id, .. } => self.traits.get(*id).is_none_or(|(t, _)| t.reads_target),
+        })
+    }
+
     /// Whether rendering `text` can depend on the values in the context beyond their length
     /// (see [`Traits::reads_values`]).
     pub fn reads_values(&self, text: &Text) -> bool {
@@ -370,6 +379,9 @@ pub struct Memo<'w> {
     dispatch_id: String,
     /// `ctx` does not hold `target` yet.
     stale: bool,
+    /// The last body encoded from a payload that reads nothing of its target, and the text
+    /// rendered beside it (a repository_dispatch's event type): see [`Memo::body_of`].
+    last_body: Option<(Arc<PayloadTemplate>, String, bytes::Bytes)>,
 }
 
 impl<'w> Memo<'w> {
@@ -383,7 +395,21 @@ impl<'w> Memo<'w> {
             target: Default::default(),
             dispatch_id: String::new(),
             stale: false,
+            last_body: None,
         }
+    }
+
+    /// The body [`Memo::keep_body`] kept for `payload` and `beside`: targets that share a
+    /// payload reading nothing of the target send the same bytes, encoded once.
+    pub fn body_of(&self, payload: &Arc<PayloadTemplate>, beside: &str) -> Option<bytes::Bytes> {
+        let (kept, kept_beside, body) = self.last_body.as_ref()?;
+        (Arc::ptr_eq(kept, payload) && kept_beside == beside).then(|| body.clone())
+    }
+
+    /// Keeps `body`, encoded from `payload` (which must read nothing of the target, see
+    /// [`Templates::reads_target`]) and `beside`, for the next target.
+    pub fn keep_body(&mut self, payload: &Arc<PayloadTemplate>, beside: &str, body: &bytes::Bytes) {
+        self.last_body = Some((Arc::clone(payload), beside.to_owned(), body.clone()));
     }
 
     /// Points the context at another target (see [`set_target`]); what was rendered for the

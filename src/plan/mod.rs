@@ -671,6 +671,46 @@ targets:
     }
 
     #[test]
+    fn targets_with_one_payload_share_its_bytes_only_when_it_reads_nothing_of_the_target() {
+        let same = r#"{v: "{{version}}", s: "{{source.name}}"}"#;
+        let own = r#"{v: "{{version}}", t: "{{target.name}}"}"#;
+        let yaml = format!(
+            "version: 1\nsources:\n  a: {{repository: o/a, targets: [p, q, r, s, t, u]}}\ntargets:\n  p: {{repository: o/p, event_type: e, token_env: T, client_payload: {same}}}\n  q: {{repository: o/q, event_type: e, token_env: T, client_payload: {same}}}\n  r: {{repository: o/r, event_type: f, token_env: T, client_payload: {same}}}\n  s: {{repository: o/s, event_type: f, token_env: T, client_payload: {same}, track: true}}\n  t: {{repository: o/t, event_type: e, token_env: T, client_payload: {own}}}\n  u: {{repository: o/u, event_type: e, token_env: T, client_payload: {own}}}\n"
+        );
+        let config = config(&yaml);
+        let [p, q, t] = ["p", "q", "t"].map(|name| match &config.targets[name].action {
+            Action::RepositoryDispatch { client_payload, .. } => client_payload.clone(),
+            _ => unreachable!(),
+        });
+        assert!(std::sync::Arc::ptr_eq(&p, &q), "one compiled payload");
+        assert!(!std::sync::Arc::ptr_eq(&p, &t));
+        let planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let bodies: Vec<Value> = planned.jobs.iter().map(Job::body).collect();
+        let payload = serde_json::json!({"v": "1.2.3", "s": "a"});
+        assert_eq!(
+            bodies[0],
+            serde_json::json!({"event_type": "e", "client_payload": payload})
+        );
+        assert_eq!(bodies[1], bodies[0]);
+        assert_eq!(
+            bodies[2],
+            serde_json::json!({"event_type": "f", "client_payload": payload})
+        );
+        assert_eq!(
+            bodies[3]["client_payload"]["dispatch_id"],
+            tracking_id(&planned.jobs[3].dispatch_id, None)
+        );
+        assert_eq!(bodies[4]["client_payload"]["t"], "t");
+        assert_eq!(bodies[5]["client_payload"]["t"], "u");
+        let fingerprints: HashSet<&str> = planned
+            .jobs
+            .iter()
+            .map(|j| j.fingerprint.as_str())
+            .collect();
+        assert_eq!(fingerprints.len(), 6, "each request its own fingerprint");
+    }
+
+    #[test]
     fn a_tracked_target_sends_its_id_with_the_run_nonce_and_keeps_its_size_and_fingerprint() {
         let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t, u]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true}\n  u: {repository: o/q, event_type: e, token_env: T}\n";
         let config = config(yaml);

@@ -92,19 +92,35 @@ pub(super) fn render(
                 .render_text(event_type, memo)
                 .map_err(|p| failed.push(p))
                 .unwrap_or_default();
-            let mut payload = templates.render_payload(client_payload, memo, &mut failed);
-            if let (Some(id), Some(map)) = (&tracking_id, payload.as_object_mut()) {
-                // Sized as the stamped id will be, so the body's size is checked as sent.
-                map.insert(TRACKING_KEY.into(), json!(id));
-            }
+            let kept = match tracking_id {
+                None => memo.body_of(client_payload, &event_type),
+                Some(_) => None,
+            };
+            let encoded = match kept {
+                Some(encoded) => encoded,
+                None => {
+                    let mut payload = templates.render_payload(client_payload, memo, &mut failed);
+                    if let (Some(id), Some(map)) = (&tracking_id, payload.as_object_mut()) {
+                        // Sized as the stamped id will be, so the body's size is checked as sent.
+                        map.insert(TRACKING_KEY.into(), json!(id));
+                    }
+                    let encoded = encode(&DispatchBody {
+                        event_type: &event_type,
+                        client_payload: &payload,
+                    });
+                    if tracking_id.is_none()
+                        && failed.is_empty()
+                        && !templates.reads_target(client_payload)
+                    {
+                        memo.keep_body(client_payload, &event_type, &encoded);
+                    }
+                    encoded
+                }
+            };
             if failed.is_empty() {
                 check_event_type(path, &event_type, problems);
             }
             let repository = target.repository.as_ref()?;
-            let encoded = encode(&DispatchBody {
-                event_type: &event_type,
-                client_payload: &payload,
-            });
             Rendered {
                 tracking_id,
                 method: "POST",
