@@ -446,7 +446,7 @@ pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
         .chain_update([0])
         .chain_update(target)
         .finalize();
-    hex::encode(&digest[..8])
+    lower_hex::<16>(&digest[..8])
 }
 
 /// The id a tracked target sends: the stable [`dispatch_id`] and a per-run nonce (zeros
@@ -464,7 +464,17 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
         digest.update((part.len() as u64).to_le_bytes());
         digest.update(part);
     }
-    hex::encode(digest.finalize())
+    lower_hex::<64>(&digest.finalize())
+}
+
+/// `bytes` as `N` lowercase hex digits, written into a buffer rather than collected from
+/// `hex::encode`'s iterator of chars (a tenth of a fingerprint's instructions).
+fn lower_hex<const N: usize>(bytes: &[u8]) -> String {
+    let mut digits = [0u8; N];
+    match hex::encode_to_slice(bytes, &mut digits) {
+        Ok(()) => String::from_utf8_lossy(&digits).into_owned(),
+        Err(_) => hex::encode(bytes),
+    }
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
