@@ -36,7 +36,8 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     let mut later = Vec::new();
     let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
     let mut suggestions = MAX_SUGGESTIONS;
-    let mut sources = IndexMap::new();
+    // Each source's repository when it is sound, in file order.
+    let mut repositories = Vec::with_capacity(file.sources.len());
     let mut by_repository: HashMap<String, &str> = HashMap::new();
     for (name, source) in &file.sources {
         let path = join("sources", name);
@@ -107,16 +108,7 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                 );
             }
         }
-        if let Some(repository) = repository {
-            sources.insert(
-                name.clone(),
-                SourceSpec {
-                    name: name.clone(),
-                    repository,
-                    targets: source.targets.clone(),
-                },
-            );
-        }
+        repositories.push(repository);
     }
 
     let fed: HashSet<&str> = file
@@ -136,6 +128,20 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
             );
         }
     }
+    // The sources' lists of targets are moved, not copied: a fan-out lists thousands.
+    let sources: IndexMap<String, SourceSpec> = file
+        .sources
+        .into_iter()
+        .zip(repositories)
+        .filter_map(|((name, source), repository)| {
+            let spec = SourceSpec {
+                name: name.clone(),
+                repository: repository?,
+                targets: source.targets,
+            };
+            Some((name, spec))
+        })
+        .collect();
 
     let mut targets = IndexMap::with_capacity(file.targets.len());
     // Targets that name the same list of token variables take them in turn, in file order.
