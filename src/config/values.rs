@@ -117,6 +117,12 @@ impl Repo {
             name: name.to_owned(),
         })
     }
+
+    /// `owner/name`, as `Display` writes it, built without the formatting machinery (once per
+    /// target of a plan).
+    pub fn full_name(&self) -> String {
+        [self.owner.as_str(), "/", &self.name].concat()
+    }
 }
 
 impl fmt::Display for Repo {
@@ -166,7 +172,15 @@ impl ApiUrl {
 
     /// `{base}/repos/{owner}/{name}/dispatches`: the repository_dispatch endpoint.
     pub fn dispatches(&self, repo: &Repo) -> String {
-        format!("{}/repos/{}/{}/dispatches", self.0, repo.owner, repo.name)
+        [
+            &*self.0,
+            "/repos/",
+            &repo.owner,
+            "/",
+            &repo.name,
+            "/dispatches",
+        ]
+        .concat()
     }
 }
 

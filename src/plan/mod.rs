@@ -317,7 +317,7 @@ pub fn plan_with(
                 app.app_id,
                 target.repository.as_ref().map_or("", |r| &r.owner)
             ),
-            (None, true) => target.api_url.to_string(),
+            (None, true) => target.api_url.as_str().to_owned(),
             (None, false) => rendered.url.shown().to_owned(),
         };
         // `validate` only wants the problems; the hash is 8 % of a 10,000-target plan.
@@ -345,7 +345,7 @@ pub fn plan_with(
             token_env: target.token_env.clone(),
             token,
             app: target.app.clone(),
-            api_base: target.api_url.to_string(),
+            api_base: target.api_url.as_str().to_owned(),
             timeout: target.timeout,
             retry: target.retry,
             note,
@@ -377,10 +377,12 @@ pub fn validation_sample(config: &Config) -> Vec<(&str, HashSet<&str>)> {
     }
     let mut wanted: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (target, sources) in feeders {
-        let every = config
-            .targets
-            .get(target)
-            .is_some_and(|t| reads_values(&config.templates, t));
+        // A target one source feeds is rendered for it, whatever its templates read.
+        let every = sources.len() == 1
+            || config
+                .targets
+                .get(target)
+                .is_some_and(|t| reads_values(&config.templates, t));
         let chosen: Vec<&SourceSpec> = if every {
             sources
         } else {
@@ -559,7 +561,7 @@ fn condition_holds(
 /// `owner/name` for GitHub kinds; a webhook's host (never a secret URL).
 fn destination(target: &TargetSpec) -> String {
     if let Some(repo) = &target.repository {
-        return repo.to_string();
+        return repo.full_name();
     }
     match &target.action {
         Action::Webhook {
