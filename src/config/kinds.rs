@@ -43,8 +43,10 @@ pub enum Action {
         url: WebhookUrl,
         method: Method,
         headers: Vec<(String, Text)>,
-        body: Option<PayloadTemplate>,
-        signature: Option<SignatureSpec>,
+        /// Boxed like the signature: a webhook's parts would otherwise make every target's
+        /// action, whatever its kind, as large as a webhook's.
+        body: Option<Arc<PayloadTemplate>>,
+        signature: Option<Box<SignatureSpec>>,
     },
 }
 
@@ -399,7 +401,7 @@ fn webhook(
     let body = target
         .body
         .as_ref()
-        .map(|b| templates.payload("body", b, problems));
+        .map(|b| Arc::new(templates.payload("body", b, problems)));
     let signature = match &target.signature {
         Some(sig) => {
             let secret_env =
@@ -416,7 +418,7 @@ fn webhook(
                 ));
                 return None;
             }
-            Some(SignatureSpec { secret_env, header })
+            Some(Box::new(SignatureSpec { secret_env, header }))
         }
         None => None,
     };
