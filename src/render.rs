@@ -12,6 +12,7 @@ pub use guard::Traits;
 use crate::release::{CiContext, Release};
 use handlebars::{Context, Handlebars};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// How much template work one command may do, in units of about one template byte rendered:
 /// each render costs [`RENDER_WEIGHT`] plus the template's size, and a template with
@@ -36,8 +37,10 @@ pub enum Text {
     Literal(String),
     Template {
         /// The compiled template in [`Templates`], shared by every leaf with the same source.
-        id: String,
-        /// This leaf's key path in the file, for messages.
+        id: usize,
+        /// This leaf's key path, for messages: in the file, or in its target for a target's
+        /// templates (the planner puts the target's path in front), so that targets with the
+        /// same payload share its compiled form.
         path: String,
     },
 }
@@ -57,9 +60,14 @@ pub struct Templates {
     registry: Handlebars<'static>,
     budget: guard::Budget,
     /// Registered template ids by source text.
-    compiled: std::collections::HashMap<String, String>,
+    compiled: std::collections::HashMap<String, usize>,
+    /// Each registered template's name in the registry, by id.
+    names: Vec<String>,
     /// What each registered template's cost and output depend on, by id.
-    traits: std::collections::HashMap<String, (Traits, u64)>,
+    traits: Vec<(Traits, u64)>,
+    /// The last map [`Templates::payload_map`] compiled without a problem, by its path and the
+    /// map as written: a fan-out repeats one payload for thousands of targets.
+    last_map: Option<(String, Map<String, Value>, Arc<PayloadTemplate>)>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -77,7 +85,9 @@ impl Default for Templates {
             registry,
             budget: guard::Budget::default(),
             compiled: std::collections::HashMap::new(),
-            traits: std::collections::HashMap::new(),
+            names: Vec::new(),
+            traits: Vec::new(),
+            last_map: None,
         }
     }
 }
@@ -103,9 +113,9 @@ impl Templates {
         // A fan-out repeats the same few templates across many targets: compile each source
         // once (compiling is most of the cost of loading, and the compiled form most of its
         // memory).
-        if let Some(id) = self.compiled.get(source) {
+        if let Some(&id) = self.compiled.get(source) {
             return Ok(Text::Template {
-                id: id.clone(),
+                id,
                 path: name.to_owned(),
             });
         }
@@ -119,10 +129,12 @@ impl Templates {
             .saturating_add(RENDER_WEIGHT);
         // Registered by a number, not by the key path: two paths can be spelt alike (the key
         // `a.b` and the key `b` inside `a`), and a second registration would replace the first.
-        let id = self.compiled.len().to_string();
-        self.traits.insert(id.clone(), (traits, weight));
-        self.registry.register_template(&id, template);
-        self.compiled.insert(source.to_owned(), id.clone());
+        let id = self.names.len();
+        let registered = id.to_string();
+        self.registry.register_template(&registered, template);
+        self.names.push(registered);
+        self.traits.push((traits, weight));
+        self.compiled.insert(source.to_owned(), id);
         Ok(Text::Template {
             id,
             path: name.to_owned(),
@@ -163,12 +175,50 @@ impl Templates {
         }
     }
 
+    /// [`Templates::payload`] for a map, such as a target's `client_payload` as read; a map
+    /// the same as the one before it, at the same path, shares its compiled form.
+    pub fn payload_map(
+        &mut self,
+        path: &str,
+        map: &Map<String, Value>,
+        problems: &mut Vec<TemplateProblem>,
+    ) -> Arc<PayloadTemplate> {
+        if let Some((last_path, last, compiled)) = &self.last_map {
+            if last_path == path && last == map {
+                return Arc::clone(compiled);
+            }
+        }
+        let before = problems.len();
+        let compiled = Arc::new(PayloadTemplate::Map(
+            map.iter()
+                .map(|(k, v)| {
+                    let child = crate::diagnostic::join(path, k);
+                    (k.clone(), self.payload(&child, v, problems))
+                })
+                .collect(),
+        ));
+        // A map with a problem is compiled again, so each use reports it.
+        if problems.len() == before {
+            self.last_map = Some((path.to_owned(), map.clone(), Arc::clone(&compiled)));
+        }
+        compiled
+    }
+
+    /// Whether any template of `payload` may read what differs from one target to the next
+    /// (see [`Traits::reads_target`]).
+    pub fn reads_target(&self, payload: &PayloadTemplate) -> bool {
+        payload.texts().into_iter().any(|text| match text {
+            Text::Literal(_) => false,
+            Text::Template { id, .. } => self.traits.get(*id).is_none_or(|(t, _)| t.reads_target),
+        })
+    }
+
     /// Whether rendering `text` can depend on the values in the context beyond their length
     /// (see [`Traits::reads_values`]).
     pub fn reads_values(&self, text: &Text) -> bool {
         match text {
             Text::Literal(_) => false,
-            Text::Template { id, .. } => self.traits.get(id).is_none_or(|(t, _)| t.reads_values),
+            Text::Template { id, .. } => self.traits.get(*id).is_none_or(|(t, _)| t.reads_values),
         }
     }
 
@@ -177,7 +227,7 @@ impl Templates {
     pub fn render_text(&self, text: &Text, memo: &mut Memo) -> Result<String, TemplateProblem> {
         let (id, name) = match text {
             Text::Literal(s) => return Ok(s.clone()),
-            Text::Template { id, path } => (id, path),
+            Text::Template { id, path } => (*id, path),
         };
         let problem = |message: String| TemplateProblem {
             name: name.clone(),
@@ -196,7 +246,7 @@ impl Templates {
         } else {
             &mut memo.rendered
         };
-        if let Some(done) = memory.get(id) {
+        if let Some(done) = memory.get(&id) {
             return done.clone().map_err(problem);
         }
         memo.work.used = memo.work.used.saturating_add(weight);
@@ -208,19 +258,20 @@ impl Templates {
         }
         let done = self.render_once(id, memo.current());
         if per_release {
-            memo.release.insert(id.clone(), done.clone());
+            memo.release.insert(id, done.clone());
         } else {
-            memo.rendered.insert(id.clone(), done.clone());
+            memo.rendered.insert(id, done.clone());
         }
         done.map_err(problem)
     }
 
-    fn render_once(&self, id: &str, ctx: &Context) -> Result<String, String> {
+    fn render_once(&self, id: usize, ctx: &Context) -> Result<String, String> {
+        let name = self.names.get(id).map_or("", String::as_str);
         // Rendering stops as soon as the output is too big, rather than after.
         let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
         let rendered = self
             .registry
-            .render_with_context_to_write(id, ctx, &mut out);
+            .render_with_context_to_write(name, ctx, &mut out);
         if out.overflowed() {
             return Err(format!(
                 "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
@@ -319,8 +370,8 @@ impl Work {
 /// once for every target of the release.
 pub struct Memo<'w> {
     ctx: Context,
-    rendered: std::collections::HashMap<String, Result<String, String>>,
-    release: std::collections::HashMap<String, Result<String, String>>,
+    rendered: std::collections::HashMap<usize, Result<String, String>>,
+    release: std::collections::HashMap<usize, Result<String, String>>,
     work: &'w mut Work,
     /// The target [`Memo::set_target`] last named. It enters the context only when a template
     /// that reads it renders: most fan-outs render nothing of the target.
@@ -328,6 +379,9 @@ pub struct Memo<'w> {
     dispatch_id: String,
     /// `ctx` does not hold `target` yet.
     stale: bool,
+    /// The last body encoded from a payload that reads nothing of its target, and the text
+    /// rendered beside it (a repository_dispatch's event type): see [`Memo::body_of`].
+    last_body: Option<(Arc<PayloadTemplate>, String, bytes::Bytes)>,
 }
 
 impl<'w> Memo<'w> {
@@ -341,7 +395,21 @@ impl<'w> Memo<'w> {
             target: Default::default(),
             dispatch_id: String::new(),
             stale: false,
+            last_body: None,
         }
+    }
+
+    /// The body [`Memo::keep_body`] kept for `payload` and `beside`: targets that share a
+    /// payload reading nothing of the target send the same bytes, encoded once.
+    pub fn body_of(&self, payload: &Arc<PayloadTemplate>, beside: &str) -> Option<bytes::Bytes> {
+        let (kept, kept_beside, body) = self.last_body.as_ref()?;
+        (Arc::ptr_eq(kept, payload) && kept_beside == beside).then(|| body.clone())
+    }
+
+    /// Keeps `body`, encoded from `payload` (which must read nothing of the target, see
+    /// [`Templates::reads_target`]) and `beside`, for the next target.
+    pub fn keep_body(&mut self, payload: &Arc<PayloadTemplate>, beside: &str, body: &bytes::Bytes) {
+        self.last_body = Some((Arc::clone(payload), beside.to_owned(), body.clone()));
     }
 
     /// Points the context at another target (see [`set_target`]); what was rendered for the

@@ -7,7 +7,7 @@ use super::settings::{
     MAX_CONCURRENCY,
 };
 use super::values::{ApiUrl, Repo};
-use super::{Config, SourceSpec, TargetSpec, VersionCondition};
+use super::{Config, SourceSpec, TargetSpec, VersionCondition, When};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::policy::RateLimits;
 use crate::policy::RetryPolicy;
@@ -36,7 +36,8 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     let mut later = Vec::new();
     let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
     let mut suggestions = MAX_SUGGESTIONS;
-    let mut sources = IndexMap::new();
+    // Each source's repository when it is sound, in file order.
+    let mut repositories = Vec::with_capacity(file.sources.len());
     let mut by_repository: HashMap<String, &str> = HashMap::new();
     for (name, source) in &file.sources {
         let path = join("sources", name);
@@ -72,7 +73,8 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
         }
         let mut listed = HashSet::new();
         for (i, target) in source.targets.iter().enumerate() {
-            let item = format!("{path}.targets[{i}]");
+            // Built only for a problem: a large fan-out lists thousands of sound targets.
+            let item = || format!("{path}.targets[{i}]");
             if !file.targets.contains_key(target) {
                 let best = if suggestions > 0 {
                     suggestions -= 1;
@@ -87,7 +89,7 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                 later.push(
                     Diagnostic::error(
                         Code::UnknownTarget,
-                        item,
+                        item(),
                         format!(
                             "source `{name}` feeds target `{}`, which is not defined",
                             shown(target)
@@ -99,23 +101,14 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                 later.push(
                     Diagnostic::error(
                         Code::DuplicateTarget,
-                        item,
+                        item(),
                         format!("target `{target}` is listed twice for source `{name}`"),
                     )
                     .with_help("list each target once; it would otherwise be dispatched twice"),
                 );
             }
         }
-        if let Some(repository) = repository {
-            sources.insert(
-                name.clone(),
-                SourceSpec {
-                    name: name.clone(),
-                    repository,
-                    targets: source.targets.clone(),
-                },
-            );
-        }
+        repositories.push(repository);
     }
 
     let fed: HashSet<&str> = file
@@ -135,6 +128,20 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
             );
         }
     }
+    // The sources' lists of targets are moved, not copied: a fan-out lists thousands.
+    let sources: IndexMap<String, SourceSpec> = file
+        .sources
+        .into_iter()
+        .zip(repositories)
+        .filter_map(|((name, source), repository)| {
+            let spec = SourceSpec {
+                name: name.clone(),
+                repository: repository?,
+                targets: source.targets,
+            };
+            Some((name, spec))
+        })
+        .collect();
 
     let mut targets = IndexMap::with_capacity(file.targets.len());
     // Targets that name the same list of token variables take them in turn, in file order.
@@ -145,7 +152,7 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
             compile_target(&name, &path, &target, &defaults, &mut templates, &mut out)
         {
             let mut spec = spec;
-            if let Some(names) = names.filter(|names| names.len() > 1) {
+            if let Some(names) = names {
                 let turn = shards.entry(names.clone()).or_default();
                 spec.token_env = names.get(*turn % names.len()).cloned();
                 *turn = turn.wrapping_add(1);
@@ -414,7 +421,7 @@ fn compile_target(
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TargetSpec, Option<Vec<String>>)> {
     let compiled = super::kinds::compile_action(target, path, templates, out);
-    let condition = compile_condition(target.when.as_ref(), &join(path, "when"), out);
+    let condition = compile_condition(target.when.as_ref(), path, out);
     let api_url = match &target.api_url {
         Some(url) => check(
             ApiUrl::parse(url),
@@ -453,31 +460,47 @@ fn compile_target(
         );
         retry.deadline = Duration::from_secs(secs);
     }
-    let names = compiled.as_ref()?.token_env.clone();
+    let compiled = compiled?;
+    let (condition, api_url, api_version, timeout, retry) = (
+        condition?,
+        api_url?,
+        api_version?,
+        timeout?,
+        retry_ok.then_some(retry)?,
+    );
+    let app = credential(target, path, &compiled, defaults, out)?;
+    // Several names are returned to be taken in turn; one is simply this target's.
+    let (token_env, shard) = match compiled.token_env {
+        Some(names) if names.len() > 1 => (names.first().cloned(), Some(names)),
+        Some(names) => (names.into_iter().next(), None),
+        None => (None, None),
+    };
     let spec = TargetSpec {
         name: name.to_owned(),
         kind: target.kind,
-        condition: Box::new(condition?),
-        api_url: api_url?,
-        api_version: api_version?,
-        timeout: timeout?,
-        retry: retry_ok.then_some(retry)?,
-        app: credential(target, path, compiled.as_ref()?, defaults, out)?,
-        repository: compiled.as_ref()?.repository.clone(),
-        token_env: names.as_ref().and_then(|names| names.first().cloned()),
-        action: compiled?.action,
+        condition,
+        api_url,
+        api_version,
+        timeout,
+        retry,
+        app,
+        repository: compiled.repository,
+        token_env,
+        action: compiled.action,
     };
-    Some((spec, names))
+    Some((spec, shard))
 }
 
+/// The target at `target_path`'s `when`.
 fn compile_condition(
     when: Option<&Condition>,
-    path: &str,
+    target_path: &str,
     out: &mut Vec<Diagnostic>,
-) -> Option<VersionCondition> {
+) -> Option<When> {
     let Some(when) = when else {
-        return Some(VersionCondition::default());
+        return Some(When::default());
     };
+    let path = &join(target_path, "when");
     let requirement = match &when.version {
         Some(req) => Some(check(
             semver::VersionReq::parse(req)
@@ -509,11 +532,14 @@ fn compile_condition(
         },
         None => None,
     };
-    Some(VersionCondition {
-        requirement,
-        prerelease: when.prerelease.unwrap_or(true),
-        changed,
-    })
+    Some(
+        VersionCondition {
+            requirement,
+            prerelease: when.prerelease.unwrap_or(true),
+            changed,
+        }
+        .into(),
+    )
 }
 
 /// Whether any word of `text` looks like a token.

@@ -6,6 +6,7 @@ use super::values::{is_loopback, Repo};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::render::{PayloadTemplate, TemplateProblem, Templates, Text};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// GitHub's limit on `client_payload`'s top-level properties.
 pub const MAX_PAYLOAD_PROPERTIES: usize = 10;
@@ -25,7 +26,8 @@ pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 pub enum Action {
     RepositoryDispatch {
         event_type: Text,
-        client_payload: PayloadTemplate,
+        /// Shared by the targets with the same payload.
+        client_payload: Arc<PayloadTemplate>,
         /// `track: true`: `dispatch_id` goes into the payload and the run is followed.
         track: bool,
     },
@@ -33,15 +35,18 @@ pub enum Action {
         workflow: String,
         /// `None`: the repository's default branch, looked up when sending.
         git_ref: Option<Text>,
-        inputs: PayloadTemplate,
+        /// Shared by the targets with the same inputs.
+        inputs: Arc<PayloadTemplate>,
         wait: bool,
     },
     Webhook {
         url: WebhookUrl,
         method: Method,
         headers: Vec<(String, Text)>,
-        body: Option<PayloadTemplate>,
-        signature: Option<SignatureSpec>,
+        /// Boxed like the signature: a webhook's parts would otherwise make every target's
+        /// action, whatever its kind, as large as a webhook's.
+        body: Option<Arc<PayloadTemplate>>,
+        signature: Option<Box<SignatureSpec>>,
     },
 }
 
@@ -127,7 +132,8 @@ pub fn compile_action(
         }
         TargetKind::Webhook => webhook(target, path, templates, &mut problems, out),
     };
-    out.extend(problems.into_iter().map(template_problem));
+    // Template paths are within the target (see [`Text`]).
+    out.extend(problems.into_iter().map(|p| template_problem(path, p)));
     compiled
 }
 
@@ -160,7 +166,6 @@ fn repository_dispatch(
     let kind = TargetKind::RepositoryDispatch;
     let repository = github_repository(target, path, out);
     let token_env = required_token(target, path, out);
-    let event_path = join(path, "event_type");
     let event_type = match &target.event_type {
         None => {
             out.push(missing(path, "event_type", kind));
@@ -172,23 +177,21 @@ fn repository_dispatch(
                 out.push(
                     Diagnostic::error(
                         Code::PayloadLimit,
-                        &event_path,
+                        join(path, "event_type"),
                         format!("event_type is {chars} characters long; GitHub accepts 1 to {MAX_EVENT_TYPE_CHARS}"),
                     )
                     .with_help("use a short name such as `upstream-release`; put details in client_payload"),
                 );
             }
             templates
-                .text(&event_path, event_type)
+                .text("event_type", event_type)
                 .map_err(|p| problems.push(p))
                 .ok()
         }
     };
-    let payload_path = join(path, "client_payload");
     let track = target.track.unwrap_or(false);
-    payload_keys(target, track, &payload_path, out);
-    let payload = Value::Object(target.client_payload.clone());
-    let client_payload = templates.payload(&payload_path, &payload, problems);
+    payload_keys(target, track, path, out);
+    let client_payload = templates.payload_map("client_payload", &target.client_payload, problems);
     Some(Compiled {
         repository: Some(repository?),
         token_env: token_env?,
@@ -202,7 +205,8 @@ fn repository_dispatch(
 
 /// GitHub's limit on `client_payload`'s top-level keys, counting the `dispatch_id` that
 /// `track: true` adds, which must not be written by hand as well.
-fn payload_keys(target: &Target, track: bool, payload_path: &str, out: &mut Vec<Diagnostic>) {
+fn payload_keys(target: &Target, track: bool, path: &str, out: &mut Vec<Diagnostic>) {
+    let payload_path = || join(path, "client_payload");
     let count = target.client_payload.len() + usize::from(track);
     if count > MAX_PAYLOAD_PROPERTIES {
         let added = if track {
@@ -213,7 +217,7 @@ fn payload_keys(target: &Target, track: bool, payload_path: &str, out: &mut Vec<
         out.push(
             Diagnostic::error(
                 Code::PayloadLimit,
-                payload_path,
+                payload_path(),
                 format!("client_payload has {count} top-level keys{added}; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}"),
             )
             .with_help("group related values under one key, e.g. `release: {version: ..., tag: ...}`"),
@@ -223,7 +227,7 @@ fn payload_keys(target: &Target, track: bool, payload_path: &str, out: &mut Vec<
         out.push(
             Diagnostic::error(
                 Code::InvalidValue,
-                join(payload_path, TRACKING_KEY),
+                join(&payload_path(), TRACKING_KEY),
                 format!("`{TRACKING_KEY}` is added by `track: true`, so it cannot be set here too"),
             )
             .with_help("remove this key (the receiver reads `github.event.client_payload.dispatch_id` all the same), or turn `track` off"),
@@ -262,7 +266,7 @@ fn workflow_dispatch(
     let git_ref = match &target.git_ref {
         Some(r) => Some(
             templates
-                .text(&join(path, "ref"), r)
+                .text("ref", r)
                 .map_err(|p| problems.push(p))
                 .ok()?,
         ),
@@ -291,11 +295,7 @@ fn workflow_dispatch(
             );
         }
     }
-    let inputs = templates.payload(
-        &inputs_path,
-        &Value::Object(target.inputs.clone()),
-        problems,
-    );
+    let inputs = templates.payload_map("inputs", &target.inputs, problems);
     Some(Compiled {
         repository: Some(repository?),
         token_env: token_env?,
@@ -392,7 +392,7 @@ fn webhook(
             continue;
         }
         if let Ok(text) = templates
-            .text(&join(&headers_path, name), value)
+            .text(&join("headers", name), value)
             .map_err(|p| problems.push(p))
         {
             headers.push((name.clone(), text));
@@ -401,7 +401,7 @@ fn webhook(
     let body = target
         .body
         .as_ref()
-        .map(|b| templates.payload(&join(path, "body"), b, problems));
+        .map(|b| Arc::new(templates.payload("body", b, problems)));
     let signature = match &target.signature {
         Some(sig) => {
             let secret_env =
@@ -418,7 +418,7 @@ fn webhook(
                 ));
                 return None;
             }
-            Some(SignatureSpec { secret_env, header })
+            Some(Box::new(SignatureSpec { secret_env, header }))
         }
         None => None,
     };
@@ -575,8 +575,9 @@ pub fn url_problem(text: &str) -> Option<String> {
     None
 }
 
-fn template_problem(p: TemplateProblem) -> Diagnostic {
-    Diagnostic::error(Code::Template, p.name, p.message).with_help(
+/// A problem with a template of the target at `path`.
+fn template_problem(path: &str, p: TemplateProblem) -> Diagnostic {
+    Diagnostic::error(Code::Template, join(path, &p.name), p.message).with_help(
         "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces",
     )
 }

@@ -52,9 +52,7 @@ pub struct TargetSpec {
     pub action: kinds::Action,
     /// Authenticate as this GitHub App (when `token_env` is not set).
     pub app: Option<std::sync::Arc<AppSpec>>,
-    /// Boxed: read once per target while planning, so it need not sit inline in the table of
-    /// targets (10,000 entries in a large fan-out, all allocated up front).
-    pub condition: Box<VersionCondition>,
+    pub condition: When,
     pub api_url: ApiUrl,
     pub api_version: String,
     pub timeout: Duration,
@@ -74,6 +72,34 @@ pub struct AppSpec {
 pub enum KeySource {
     Env(String),
     File(std::path::PathBuf),
+}
+
+/// A target's `when:`, read as a [`VersionCondition`]. Boxed, and only when the file has one:
+/// it is read once per target while planning, so it need not sit inline in the table of
+/// targets (10,000 entries in a large fan-out, all allocated up front), and most targets
+/// have none.
+#[derive(Debug, Clone, Default)]
+pub struct When(Option<Box<VersionCondition>>);
+
+/// What a target without `when:` is sent on: every release.
+static ALWAYS: VersionCondition = VersionCondition {
+    requirement: None,
+    prerelease: true,
+    changed: None,
+};
+
+impl From<VersionCondition> for When {
+    fn from(condition: VersionCondition) -> When {
+        When(Some(Box::new(condition)))
+    }
+}
+
+impl std::ops::Deref for When {
+    type Target = VersionCondition;
+
+    fn deref(&self) -> &VersionCondition {
+        self.0.as_deref().unwrap_or(&ALWAYS)
+    }
 }
 
 /// A compiled `when:`.

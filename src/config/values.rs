@@ -7,6 +7,7 @@
 
 use crate::diagnostic::shown;
 use std::fmt;
+use std::sync::Arc;
 
 /// Source and target names: they are typed on the command line and appear in key paths.
 pub const NAME_PATTERN: &str = "^[A-Za-z0-9_-]{1,100}$";
@@ -116,6 +117,12 @@ impl Repo {
             name: name.to_owned(),
         })
     }
+
+    /// `owner/name`, as `Display` writes it, built without the formatting machinery (once per
+    /// target of a plan).
+    pub fn full_name(&self) -> String {
+        [self.owner.as_str(), "/", &self.name].concat()
+    }
 }
 
 impl fmt::Display for Repo {
@@ -124,9 +131,10 @@ impl fmt::Display for Repo {
     }
 }
 
-/// The base URL of a GitHub REST API, without a trailing slash.
+/// The base URL of a GitHub REST API, without a trailing slash. Shared: every target that
+/// does not name its own holds the defaults'.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ApiUrl(String);
+pub struct ApiUrl(Arc<str>);
 
 impl ApiUrl {
     /// https anywhere; plain http only on loopback, where it reaches a local stand-in rather
@@ -155,7 +163,7 @@ impl ApiUrl {
                 ))
             }
         }
-        Ok(ApiUrl(text.trim_end_matches('/').to_owned()))
+        Ok(ApiUrl(text.trim_end_matches('/').into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -164,7 +172,15 @@ impl ApiUrl {
 
     /// `{base}/repos/{owner}/{name}/dispatches`: the repository_dispatch endpoint.
     pub fn dispatches(&self, repo: &Repo) -> String {
-        format!("{}/repos/{}/{}/dispatches", self.0, repo.owner, repo.name)
+        [
+            &*self.0,
+            "/repos/",
+            &repo.owner,
+            "/",
+            &repo.name,
+            "/dispatches",
+        ]
+        .concat()
     }
 }
 

@@ -262,27 +262,21 @@ pub fn plan_with(
             Ok((None, note)) => note,
         };
         let dispatch_id = dispatch_id(&source.name, &release.version.text, name);
-        let repository = target
-            .repository
-            .as_ref()
-            .map(Repo::to_string)
-            .unwrap_or_default();
+        // `owner/name` for a target with a repository, which is what templates see too.
+        let destination = destination(target);
         let vars = RepoVars {
             name,
-            repository: &repository,
+            repository: match target.repository {
+                Some(_) => &destination,
+                None => "",
+            },
             owner: target.repository.as_ref().map_or("", |r| &r.owner),
             repo: target.repository.as_ref().map_or("", |r| &r.name),
         };
         memo.set_target(&vars, &dispatch_id);
         let before = problems.len();
         let token = match &target.token_env {
-            Some(env) => request::secret(
-                env,
-                &join(&path, "token_env"),
-                lookup,
-                tokens,
-                &mut problems,
-            ),
+            Some(env) => request::secret(env, &path, "token_env", lookup, tokens, &mut problems),
             None => Some(None),
         };
         let rendered = request::render(
@@ -323,7 +317,7 @@ pub fn plan_with(
                 app.app_id,
                 target.repository.as_ref().map_or("", |r| &r.owner)
             ),
-            (None, true) => target.api_url.to_string(),
+            (None, true) => target.api_url.as_str().to_owned(),
             (None, false) => rendered.url.shown().to_owned(),
         };
         // `validate` only wants the problems; the hash is 8 % of a 10,000-target plan.
@@ -337,7 +331,7 @@ pub fn plan_with(
             dispatch_id,
             fingerprint,
             kind: target.kind,
-            destination: destination(target),
+            destination,
             repository: target.repository.clone(),
             lane,
             method: rendered.method,
@@ -351,7 +345,7 @@ pub fn plan_with(
             token_env: target.token_env.clone(),
             token,
             app: target.app.clone(),
-            api_base: target.api_url.to_string(),
+            api_base: target.api_url.as_str().to_owned(),
             timeout: target.timeout,
             retry: target.retry,
             note,
@@ -383,10 +377,12 @@ pub fn validation_sample(config: &Config) -> Vec<(&str, HashSet<&str>)> {
     }
     let mut wanted: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (target, sources) in feeders {
-        let every = config
-            .targets
-            .get(target)
-            .is_some_and(|t| reads_values(&config.templates, t));
+        // A target one source feeds is rendered for it, whatever its templates read.
+        let every = sources.len() == 1
+            || config
+                .targets
+                .get(target)
+                .is_some_and(|t| reads_values(&config.templates, t));
         let chosen: Vec<&SourceSpec> = if every {
             sources
         } else {
@@ -452,7 +448,7 @@ pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
         .chain_update([0])
         .chain_update(target)
         .finalize();
-    hex::encode(&digest[..8])
+    lower_hex::<16>(&digest[..8])
 }
 
 /// The id a tracked target sends: the stable [`dispatch_id`] and a per-run nonce (zeros
@@ -470,7 +466,17 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
         digest.update((part.len() as u64).to_le_bytes());
         digest.update(part);
     }
-    hex::encode(digest.finalize())
+    lower_hex::<64>(&digest.finalize())
+}
+
+/// `bytes` as `N` lowercase hex digits, written into a buffer rather than collected from
+/// `hex::encode`'s iterator of chars (a tenth of a fingerprint's instructions).
+fn lower_hex<const N: usize>(bytes: &[u8]) -> String {
+    let mut digits = [0u8; N];
+    match hex::encode_to_slice(bytes, &mut digits) {
+        Ok(()) => String::from_utf8_lossy(&digits).into_owned(),
+        Err(_) => hex::encode(bytes),
+    }
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
@@ -555,7 +561,7 @@ fn condition_holds(
 /// `owner/name` for GitHub kinds; a webhook's host (never a secret URL).
 fn destination(target: &TargetSpec) -> String {
     if let Some(repo) = &target.repository {
-        return repo.to_string();
+        return repo.full_name();
     }
     match &target.action {
         Action::Webhook {
@@ -573,7 +579,8 @@ fn destination(target: &TargetSpec) -> String {
     }
 }
 
-pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
+/// A problem rendering a template of the target at `path` (template paths are within it).
+pub(crate) fn render_problem(path: &str, problem: TemplateProblem) -> Diagnostic {
     let help = if problem.message.contains("not a known variable") {
         format!(
             "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",
@@ -583,7 +590,7 @@ pub(crate) fn render_problem(problem: TemplateProblem) -> Diagnostic {
         "keep rendered values small: send a reference (a version, a URL), not the content"
             .to_owned()
     };
-    Diagnostic::error(Code::Render, problem.name, problem.message).with_help(help)
+    Diagnostic::error(Code::Render, join(path, &problem.name), problem.message).with_help(help)
 }
 
 #[cfg(test)]
@@ -673,6 +680,46 @@ targets:
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].code, Code::Limit);
         assert_eq!(problems[0].path, "targets.t0");
+    }
+
+    #[test]
+    fn targets_with_one_payload_share_its_bytes_only_when_it_reads_nothing_of_the_target() {
+        let same = r#"{v: "{{version}}", s: "{{source.name}}"}"#;
+        let own = r#"{v: "{{version}}", t: "{{target.name}}"}"#;
+        let yaml = format!(
+            "version: 1\nsources:\n  a: {{repository: o/a, targets: [p, q, r, s, t, u]}}\ntargets:\n  p: {{repository: o/p, event_type: e, token_env: T, client_payload: {same}}}\n  q: {{repository: o/q, event_type: e, token_env: T, client_payload: {same}}}\n  r: {{repository: o/r, event_type: f, token_env: T, client_payload: {same}}}\n  s: {{repository: o/s, event_type: f, token_env: T, client_payload: {same}, track: true}}\n  t: {{repository: o/t, event_type: e, token_env: T, client_payload: {own}}}\n  u: {{repository: o/u, event_type: e, token_env: T, client_payload: {own}}}\n"
+        );
+        let config = config(&yaml);
+        let [p, q, t] = ["p", "q", "t"].map(|name| match &config.targets[name].action {
+            Action::RepositoryDispatch { client_payload, .. } => client_payload.clone(),
+            _ => unreachable!(),
+        });
+        assert!(std::sync::Arc::ptr_eq(&p, &q), "one compiled payload");
+        assert!(!std::sync::Arc::ptr_eq(&p, &t));
+        let planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let bodies: Vec<Value> = planned.jobs.iter().map(Job::body).collect();
+        let payload = serde_json::json!({"v": "1.2.3", "s": "a"});
+        assert_eq!(
+            bodies[0],
+            serde_json::json!({"event_type": "e", "client_payload": payload})
+        );
+        assert_eq!(bodies[1], bodies[0]);
+        assert_eq!(
+            bodies[2],
+            serde_json::json!({"event_type": "f", "client_payload": payload})
+        );
+        assert_eq!(
+            bodies[3]["client_payload"]["dispatch_id"],
+            tracking_id(&planned.jobs[3].dispatch_id, None)
+        );
+        assert_eq!(bodies[4]["client_payload"]["t"], "t");
+        assert_eq!(bodies[5]["client_payload"]["t"], "u");
+        let fingerprints: HashSet<&str> = planned
+            .jobs
+            .iter()
+            .map(|j| j.fingerprint.as_str())
+            .collect();
+        assert_eq!(fingerprints.len(), 6, "each request its own fingerprint");
     }
 
     #[test]

@@ -78,9 +78,6 @@ pub(super) fn render(
     tokens: Tokens,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Rendered> {
-    // The target's stable id, as its templates see it (`{{dispatch_id}}`).
-    let dispatch_id = memo.dispatch_id().to_owned();
-    let dispatch_id = dispatch_id.as_str();
     let templates = &config.templates;
     let mut failed: Vec<TemplateProblem> = Vec::new();
     let rendered = match &target.action {
@@ -89,30 +86,48 @@ pub(super) fn render(
             client_payload,
             track,
         } => {
+            // The target's stable id (`{{dispatch_id}}`) with the nonce of an unstamped plan.
+            let tracking_id = track.then(|| super::tracking_id(memo.dispatch_id(), None));
             let event_type = templates
                 .render_text(event_type, memo)
                 .map_err(|p| failed.push(p))
                 .unwrap_or_default();
-            let mut payload = templates.render_payload(client_payload, memo, &mut failed);
-            if let (true, Some(map)) = (*track, payload.as_object_mut()) {
-                // Sized as the stamped id will be, so the body's size is checked as sent.
-                map.insert(
-                    TRACKING_KEY.into(),
-                    json!(super::tracking_id(dispatch_id, None)),
-                );
-            }
+            let kept = match tracking_id {
+                None => memo.body_of(client_payload, &event_type),
+                Some(_) => None,
+            };
+            let encoded = match kept {
+                Some(encoded) => encoded,
+                None => {
+                    let mut payload = templates.render_payload(client_payload, memo, &mut failed);
+                    if let (Some(id), Some(map)) = (&tracking_id, payload.as_object_mut()) {
+                        // Sized as the stamped id will be, so the body's size is checked as sent.
+                        map.insert(TRACKING_KEY.into(), json!(id));
+                    }
+                    let encoded = encode(&DispatchBody {
+                        event_type: &event_type,
+                        client_payload: &payload,
+                    });
+                    if tracking_id.is_none()
+                        && failed.is_empty()
+                        && !templates.reads_target(client_payload)
+                    {
+                        memo.keep_body(client_payload, &event_type, &encoded);
+                    }
+                    encoded
+                }
+            };
             if failed.is_empty() {
                 check_event_type(path, &event_type, problems);
             }
             let repository = target.repository.as_ref()?;
-            let body = json!({ "event_type": event_type, "client_payload": payload });
             Rendered {
-                tracking_id: track.then(|| super::tracking_id(dispatch_id, None)),
+                tracking_id,
                 method: "POST",
                 url: JobUrl::Public(target.api_url.dispatches(repository)),
                 label: event_type,
                 headers: Vec::new(),
-                encoded: encode(&body),
+                encoded,
                 workflow: None,
             }
         }
@@ -194,7 +209,8 @@ pub(super) fn render(
             if let Some(sig) = signature {
                 match hmac_secret(
                     &sig.secret_env,
-                    &join(path, "signature.secret_env"),
+                    path,
+                    "signature.secret_env",
                     lookup,
                     tokens,
                     problems,
@@ -228,7 +244,7 @@ pub(super) fn render(
         }
     };
     if !failed.is_empty() {
-        problems.extend(failed.into_iter().map(super::render_problem));
+        problems.extend(failed.into_iter().map(|p| super::render_problem(path, p)));
         return None;
     }
     if rendered.encoded.len() >= MAX_BODY_BYTES {
@@ -356,7 +372,14 @@ fn fed_by(data: &Value, bad: &dyn Fn(&str) -> bool) -> Vec<String> {
     names
 }
 
-pub(super) fn encode(body: &Value) -> Bytes {
+/// A repository_dispatch body, encoded as it is without first building a tree of JSON values.
+#[derive(serde::Serialize)]
+struct DispatchBody<'a> {
+    event_type: &'a str,
+    client_payload: &'a Value,
+}
+
+pub(super) fn encode(body: &impl serde::Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(body).unwrap_or_default())
 }
 
@@ -396,7 +419,7 @@ fn webhook_url(
         WebhookUrl::Env(env) => env,
     };
     let env_path = join(path, "url_env");
-    let Some(value) = secret(env, &env_path, lookup, tokens, problems)? else {
+    let Some(value) = secret(env, path, "url_env", lookup, tokens, problems)? else {
         return Some(JobUrl::Public(format!("${env} (not set)")));
     };
     if let Some(why) = url_problem(value.expose()) {
@@ -454,6 +477,7 @@ fn as_strings(inputs: Value) -> Value {
 fn hmac_secret(
     env: &str,
     path: &str,
+    key: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     tokens: Tokens,
     problems: &mut Vec<Diagnostic>,
@@ -461,15 +485,16 @@ fn hmac_secret(
     match lookup(env) {
         Some(value) if !value.is_empty() => Some(Some(Secret::new(value))),
         // Unset or empty: worded as for any secret variable.
-        _ => secret(env, path, &|_| lookup(env), tokens, problems),
+        _ => secret(env, path, key, &|_| lookup(env), tokens, problems),
     }
 }
 
 /// Reads a secret variable: `Ok(None)` when it is unset and may be (a dry run); `None` after
-/// reporting a problem.
+/// reporting a problem at `key` of the target at `path`.
 pub(super) fn secret(
     env: &str,
     path: &str,
+    key: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     tokens: Tokens,
     problems: &mut Vec<Diagnostic>,
@@ -481,7 +506,7 @@ pub(super) fn secret(
             problems.push(
                 Diagnostic::error(
                     Code::MissingToken,
-                    path,
+                    join(path, key),
                     format!("`{env}` contains spaces, line breaks or other characters it cannot have (its value is not shown)"),
                 )
                 .with_help("check how the secret was pasted; a trailing newline is a common cause"),
@@ -494,7 +519,7 @@ pub(super) fn secret(
             problems.push(
                 Diagnostic::error(
                     Code::MissingToken,
-                    path,
+                    join(path, key),
                     format!("environment variable `{env}` is set but empty"),
                 )
                 .with_help(format!(
@@ -507,7 +532,7 @@ pub(super) fn secret(
             problems.push(
                 Diagnostic::error(
                     Code::MissingToken,
-                    path,
+                    join(path, key),
                     format!("environment variable `{env}` is not set"),
                 )
                 .with_help(format!(
