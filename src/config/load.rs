@@ -3,8 +3,8 @@
 //! The file is parsed once (`walk.rs`: yaml-rust2's events built into one tree that keeps
 //! every node's position); the typed sections are deserialized from that tree (`sections.rs`)
 //! and the record of where each key is, made by `locate.rs` while the tree is built, places
-//! every problem. This file, `walk.rs` and
-//! `node.rs` are the only ones that know the file is YAML.
+//! every problem. This file, `walk.rs` and `node.rs` are the only ones that know the file is
+//! YAML.
 
 use super::locate::Locator;
 use super::model::{DispatchFile, Settings, Source, Target};
