@@ -6,6 +6,7 @@
 use super::node::{Node, Pos, Value};
 use crate::diagnostic::Location;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Where every key and list item of the file is, so key paths such as
 /// `targets.web.event_type` or `sources.app.targets[1]` can be placed; the root is at the
@@ -15,8 +16,9 @@ use std::collections::HashMap;
 pub struct Locator {
     slots: Vec<Slot>,
     names: String,
-    /// (first child slot of a mapping, hash of a key name) → the first child slot with that hash.
-    index: HashMap<(u32, u64), u32>,
+    /// (first child slot of a mapping, hash of a key name) → the first child slot with that
+    /// hash. Built on the first search: a valid file is usually never searched.
+    index: OnceLock<HashMap<(u32, u64), u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,12 +95,6 @@ impl Recorder {
         let pending = self.pending.get(self.open).map_or(&[][..], Vec::as_slice);
         locator.slots.extend_from_slice(pending);
         let count = index32(pending.len());
-        if map && count > INDEX_FROM {
-            for child in first..first + count {
-                let name = locator.name(child);
-                locator.index.entry((first, hash(name))).or_insert(child);
-            }
-        }
         Children {
             first,
             count,
@@ -163,6 +159,26 @@ impl Recorder {
 }
 
 impl Locator {
+    /// The index of the mappings with more than [`INDEX_FROM`] keys.
+    fn index(&self) -> &HashMap<(u32, u64), u32> {
+        self.index.get_or_init(|| {
+            let mut index = HashMap::new();
+            let large = self
+                .slots
+                .iter()
+                .map(|slot| slot.children)
+                .filter(|children| children.kind == SlotKind::Map && children.count > INDEX_FROM);
+            for Children { first, count, .. } in large {
+                for child in first..first + count {
+                    index
+                        .entry((first, hash(self.name(child))))
+                        .or_insert(child);
+                }
+            }
+            index
+        })
+    }
+
     fn name(&self, slot: u32) -> &str {
         let (start, len) = self.slots[slot as usize].name;
         self.names
@@ -174,7 +190,7 @@ impl Locator {
     fn child(&self, parent: u32, name: &str) -> Option<u32> {
         let slot = self.slots[parent as usize].children;
         if slot.count > INDEX_FROM {
-            let found = self.index.get(&(slot.first, hash(name)))?;
+            let found = self.index().get(&(slot.first, hash(name)))?;
             if self.name(*found) == name {
                 return Some(*found);
             }
