@@ -88,11 +88,11 @@ impl Mapping {
         if let Some(index) = &self.index {
             let &i = index.get(&hash(name))?;
             let i = i as usize;
-            if self.entries.get(i)?.key.key_name() == name {
+            if self.entries.get(i)?.key.is_named(name) {
                 return Some(i);
             }
         }
-        self.entries.iter().position(|e| e.key.key_name() == name)
+        self.entries.iter().position(|e| e.key.is_named(name))
     }
 
     pub fn get(&self, name: &str) -> Option<&Node> {
@@ -175,6 +175,14 @@ impl Node {
             Value::Bool(b) => b.to_string().into(),
             Value::Null => "~".into(),
             Value::Seq(_) | Value::Map(_) => "?".into(),
+        }
+    }
+
+    /// Whether [`Node::key_name`] is `name` (a string key is compared without the detour).
+    fn is_named(&self, name: &str) -> bool {
+        match &self.value {
+            Value::Str(s) => s == name,
+            _ => self.key_name() == name,
         }
     }
 
