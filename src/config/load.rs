@@ -2,8 +2,9 @@
 //!
 //! The file is parsed once (`walk.rs`: yaml-rust2's events built into one tree that keeps
 //! every node's position); the typed sections are deserialized from that tree (`sections.rs`)
-//! and the same tree, recorded by `locate.rs`, places every problem. This file, `walk.rs` and
-//! `node.rs` are the only ones that know the file is YAML.
+//! and the record of where each key is, made by `locate.rs` while the tree is built, places
+//! every problem. This file, `walk.rs` and `node.rs` are the only ones that know the file is
+//! YAML.
 
 use super::locate::Locator;
 use super::model::{DispatchFile, Settings, Source, Target};
@@ -62,7 +63,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         }
     };
     let mut walked = walk::walk(text);
-    let locator = walked.root.as_ref().map(Locator::of).unwrap_or_default();
+    let locator = std::mem::take(&mut walked.locator);
     let mut diagnostics = walked.problems;
     if let Some(stop) = walked.refused.or(walked.syntax) {
         diagnostics.push(stop);

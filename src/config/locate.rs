@@ -1,23 +1,24 @@
 //! Where each key and list item of the file is, so a problem found after parsing (a reference
 //! to a missing target, a template that fails to render) can still name its line and column.
-//! Built from the parsed tree (`walk.rs`), which is freed once the sections are read.
+//! Recorded by `walk.rs` as it builds the tree (a [`Recorder`]), so it outlives the tree, which
+//! is freed once the sections are read.
 
 use super::node::{Node, Pos, Value};
-use super::walk::walk;
 use crate::diagnostic::Location;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Where every key and list item of the file is, so key paths such as
 /// `targets.web.event_type` or `sources.app.targets[1]` can be placed; the root is at the
-/// empty path. Built from the tree once the file is parsed, and much smaller than it: one
-/// array of slots (breadth first, so a node's children are contiguous) and one string of key
-/// names, with a hash index for large mappings.
+/// empty path. Much smaller than the tree: one array of slots (a node's children contiguous,
+/// the root last) and one string of key names, with a hash index for large mappings.
 #[derive(Debug, Default)]
 pub struct Locator {
     slots: Vec<Slot>,
     names: String,
-    /// (mapping slot, hash of a key name) → the first child slot with that hash.
-    index: HashMap<(u32, u64), u32>,
+    /// (first child slot of a mapping, hash of a key name) → the first child slot with that
+    /// hash. Built on the first search: a valid file is usually never searched.
+    index: OnceLock<HashMap<(u32, u64), u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -25,9 +26,24 @@ struct Slot {
     /// A key's position for a mapping entry, the item's for a list item.
     at: Pos,
     name: (u32, u32),
+    children: Children,
+}
+
+/// Where a node's children are among the slots, once it is recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Children {
     first: u32,
     count: u32,
     kind: SlotKind,
+}
+
+impl Children {
+    /// What a scalar has.
+    pub const NONE: Children = Children {
+        first: 0,
+        count: 0,
+        kind: SlotKind::Scalar,
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,70 +65,118 @@ fn index32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-impl Locator {
-    pub fn new(text: &str) -> Locator {
-        walk(text)
-            .root
-            .as_ref()
-            .map(Locator::of)
-            .unwrap_or_default()
+/// Builds a [`Locator`] bottom up while the tree is built, so the tree is not walked again:
+/// the children of a collection are kept aside while it is open and appended together when it
+/// closes.
+#[derive(Default)]
+pub struct Recorder {
+    locator: Locator,
+    /// The children recorded so far of each open collection, innermost last (the buffers are
+    /// kept for reuse, `open` of them in use).
+    pending: Vec<Vec<Slot>>,
+    open: usize,
+}
+
+impl Recorder {
+    /// A mapping or list starts.
+    pub fn open(&mut self) {
+        match self.pending.get_mut(self.open) {
+            Some(children) => children.clear(),
+            None => self.pending.push(Vec::new()),
+        }
+        self.open += 1;
     }
 
-    /// Records where every key and item of `root` is.
-    pub fn of(root: &Node) -> Locator {
-        let mut locator = Locator::default();
-        locator.push(root.at, "");
-        let mut pending = std::collections::VecDeque::from([root]);
-        let mut next = 0;
-        while let Some(node) = pending.pop_front() {
-            let first = locator.slots.len();
-            let kind = match &node.value {
-                Value::Map(map) => {
-                    for entry in &map.entries {
-                        locator.push(entry.key.at, &entry.key.key_name());
-                        pending.push_back(&entry.value);
-                    }
-                    SlotKind::Map
+    /// The innermost open collection ends: its children take their place.
+    pub fn close(&mut self, map: bool) -> Children {
+        self.open = self.open.saturating_sub(1);
+        let locator = &mut self.locator;
+        let first = index32(locator.slots.len());
+        let pending = self.pending.get(self.open).map_or(&[][..], Vec::as_slice);
+        locator.slots.extend_from_slice(pending);
+        let count = index32(pending.len());
+        Children {
+            first,
+            count,
+            kind: if map { SlotKind::Map } else { SlotKind::Seq },
+        }
+    }
+
+    /// A finished node of the innermost open collection: a list item (named `""`) or a key's
+    /// value (at the key, named by it).
+    pub fn child(&mut self, at: Pos, name: &str, children: Children) {
+        let start = index32(self.locator.names.len());
+        self.locator.names.push_str(name);
+        let slot = Slot {
+            at,
+            name: (start, index32(name.len())),
+            children,
+        };
+        if let Some(pending) = self
+            .open
+            .checked_sub(1)
+            .and_then(|i| self.pending.get_mut(i))
+        {
+            pending.push(slot);
+        }
+    }
+
+    /// Records all of `node` below it (a copy an alias made) and says where its children are.
+    pub fn subtree(&mut self, node: &Node) -> Children {
+        match &node.value {
+            Value::Map(map) => {
+                self.open();
+                for entry in &map.entries {
+                    let children = self.subtree(&entry.value);
+                    self.child(entry.key.at, &entry.key.key_name(), children);
                 }
-                Value::Seq(items) => {
-                    for item in items {
-                        locator.push(item.at, "");
-                        pending.push_back(item);
-                    }
-                    SlotKind::Seq
+                self.close(true)
+            }
+            Value::Seq(items) => {
+                self.open();
+                for item in items {
+                    let children = self.subtree(item);
+                    self.child(item.at, "", children);
                 }
-                _ => SlotKind::Scalar,
-            };
-            let count = locator.slots.len() - first;
-            let (first, count) = (index32(first), index32(count));
-            if kind == SlotKind::Map && count > INDEX_FROM {
+                self.close(false)
+            }
+            _ => Children::NONE,
+        }
+    }
+
+    /// The locator of the document whose root is at `at`.
+    pub fn finish(mut self, at: Pos, children: Children) -> Locator {
+        self.open = 0;
+        self.locator.slots.push(Slot {
+            at,
+            name: (0, 0),
+            children,
+        });
+        self.locator.slots.shrink_to_fit();
+        self.locator.names.shrink_to_fit();
+        self.locator
+    }
+}
+
+impl Locator {
+    /// The index of the mappings with more than [`INDEX_FROM`] keys.
+    fn index(&self) -> &HashMap<(u32, u64), u32> {
+        self.index.get_or_init(|| {
+            let mut index = HashMap::new();
+            let large = self
+                .slots
+                .iter()
+                .map(|slot| slot.children)
+                .filter(|children| children.kind == SlotKind::Map && children.count > INDEX_FROM);
+            for Children { first, count, .. } in large {
                 for child in first..first + count {
-                    let name = locator.name(child);
-                    locator
-                        .index
-                        .entry((index32(next), hash(name)))
+                    index
+                        .entry((first, hash(self.name(child))))
                         .or_insert(child);
                 }
             }
-            let slot = &mut locator.slots[next];
-            (slot.first, slot.count, slot.kind) = (first, count, kind);
-            next += 1;
-        }
-        locator.slots.shrink_to_fit();
-        locator.names.shrink_to_fit();
-        locator
-    }
-
-    fn push(&mut self, at: Pos, name: &str) {
-        let start = index32(self.names.len());
-        self.names.push_str(name);
-        self.slots.push(Slot {
-            at,
-            name: (start, index32(name.len())),
-            first: 0,
-            count: 0,
-            kind: SlotKind::Scalar,
-        });
+            index
+        })
     }
 
     fn name(&self, slot: u32) -> &str {
@@ -124,9 +188,9 @@ impl Locator {
 
     /// The child of mapping slot `parent` whose key is `name`.
     fn child(&self, parent: u32, name: &str) -> Option<u32> {
-        let slot = self.slots[parent as usize];
+        let slot = self.slots[parent as usize].children;
         if slot.count > INDEX_FROM {
-            let found = self.index.get(&(parent, hash(name)))?;
+            let found = self.index().get(&(slot.first, hash(name)))?;
             if self.name(*found) == name {
                 return Some(*found);
             }
@@ -138,12 +202,12 @@ impl Locator {
     /// missing key is reported where its parent is). A key is placed at the key itself, a list
     /// item at the item (a mapping at its first key), a value copied by an alias at the alias.
     pub fn find(&self, path: &str) -> Option<Location> {
-        let mut slot = 0u32;
-        let mut best = self.slots.first()?.at.location();
+        let mut slot = index32(self.slots.len().checked_sub(1)?);
+        let mut best = self.slots.last()?.at.location();
         let mut rest = path;
         let mut at_root = true;
         while !rest.is_empty() {
-            let current = self.slots[slot as usize];
+            let current = self.slots[slot as usize].children;
             let (child, tail) = match current.kind {
                 SlotKind::Map => {
                     let body = if at_root {
@@ -192,12 +256,17 @@ impl Locator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::walk::walk;
+
+    fn located(text: &str) -> Locator {
+        walk(text).locator
+    }
 
     const FILE: &str = "version: 1\nsources:\n  app:\n    repository: o/app\n    targets: [web, cli]\ntargets:\n  web:\n    repository: o/web\n    client_payload:\n      version: \"{{version}}\"\n";
 
     #[test]
     fn finds_keys_and_list_items_with_one_based_positions() {
-        let locator = Locator::new(FILE);
+        let locator = located(FILE);
         assert_eq!(
             locator.find("sources.app.repository"),
             Some(Location { line: 4, column: 5 })
@@ -220,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_located_at_its_parent() {
-        let locator = Locator::new(FILE);
+        let locator = located(FILE);
         assert_eq!(
             locator.find("targets.web.event_type"),
             Some(Location { line: 7, column: 3 })
@@ -229,7 +298,7 @@ mod tests {
 
     #[test]
     fn the_root_mapping_is_located_at_its_first_key() {
-        let locator = Locator::new("# a comment\n\nversion: 1\n");
+        let locator = located("# a comment\n\nversion: 1\n");
         assert_eq!(locator.find(""), Some(Location { line: 3, column: 1 }));
     }
 
@@ -239,7 +308,7 @@ mod tests {
         assert!(walked.refused.is_none());
         assert!(walked.syntax.is_none());
         assert_eq!(
-            Locator::of(walked.root.as_ref().expect("parsed")).find("c.k"),
+            walked.locator.find("c.k"),
             Some(Location { line: 3, column: 1 })
         );
     }
@@ -247,7 +316,7 @@ mod tests {
     #[test]
     fn finds_keys_of_a_large_mapping_through_its_index() {
         let yaml: String = (0..100).map(|i| format!("k{i}: {{v: {i}}}\n")).collect();
-        let locator = Locator::new(&yaml);
+        let locator = located(&yaml);
         assert_eq!(
             locator.find("k77.v"),
             Some(Location {

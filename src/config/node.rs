@@ -88,11 +88,11 @@ impl Mapping {
         if let Some(index) = &self.index {
             let &i = index.get(&hash(name))?;
             let i = i as usize;
-            if self.entries.get(i)?.key.key_name() == name {
+            if self.entries.get(i)?.key.is_named(name) {
                 return Some(i);
             }
         }
-        self.entries.iter().position(|e| e.key.key_name() == name)
+        self.entries.iter().position(|e| e.key.is_named(name))
     }
 
     pub fn get(&self, name: &str) -> Option<&Node> {
@@ -178,6 +178,14 @@ impl Node {
         }
     }
 
+    /// Whether [`Node::key_name`] is `name` (a string key is compared without the detour).
+    fn is_named(&self, name: &str) -> bool {
+        match &self.value {
+            Value::Str(s) => s == name,
+            _ => self.key_name() == name,
+        }
+    }
+
     /// A copy for an alias: the same values, placed where the alias is.
     pub fn copy_unplaced(&self) -> Node {
         let value = match &self.value {
@@ -216,20 +224,24 @@ pub fn describe(node: &Node) -> &'static str {
 
 /// A plain scalar's value by the core schema.
 pub fn resolve_plain(text: String) -> Value {
-    // Numbers start with a digit, a sign or `.`; null and booleans with one of `~nNtTfF`.
-    // Everything else (most of a dispatch file) is a string without further ado.
+    // The first character says what a scalar can be: null starts with one of `~nN`, a
+    // boolean with one of `tTfF`, a number with a digit, a sign or `.`. Everything else (most
+    // of a dispatch file, and names such as `token_env` or `t0001`) is a string without
+    // trying to read it as anything more.
     match text.as_bytes().first() {
-        None => return Value::Null,
-        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F') => {
-        }
-        Some(_) => return Value::Str(text),
+        None => Value::Null,
+        Some(b'~' | b'n' | b'N') if parse_null(&text) => Value::Null,
+        Some(b't' | b'T' | b'f' | b'F') => match parse_bool(&text) {
+            Some(b) => Value::Bool(b),
+            None => Value::Str(text),
+        },
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.') => resolve_number(text),
+        Some(_) => Value::Str(text),
     }
-    if parse_null(&text) {
-        return Value::Null;
-    }
-    if let Some(b) = parse_bool(&text) {
-        return Value::Bool(b);
-    }
+}
+
+/// A plain scalar that starts like a number: an integer, a float, or else a string.
+fn resolve_number(text: String) -> Value {
     if let Some(n) = parse_int(&text) {
         return n;
     }

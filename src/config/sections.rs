@@ -83,10 +83,10 @@ impl SectionParser<'_> {
     /// Reports every unknown and every missing key of `map`; true when there are none.
     pub fn check_keys(&mut self, path: &str, map: &Mapping, shape: &Shape) -> bool {
         let mut sound = true;
-        let allowed: Vec<&str> = shape.keys.iter().map(String::as_str).collect();
         for Entry { key, .. } in &map.entries {
             if !key.as_str().is_some_and(|k| shape.knows(k)) {
                 sound = false;
+                let allowed: Vec<&str> = shape.keys.iter().map(String::as_str).collect();
                 self.push(unknown_key(path, &key.key_name(), &allowed));
             }
         }
@@ -156,14 +156,21 @@ impl SectionParser<'_> {
             }
         };
         let mut sound = self.check_keys(path, map, shape);
+        // Most sections are sound: read them plainly, and track the path only to explain a
+        // failure.
+        if sound {
+            if let Ok(v) = T::deserialize(value) {
+                return Some(v);
+            }
+        }
         let mut kept: Vec<&Entry> = map
             .entries
             .iter()
             .filter(|e| e.key.as_str().is_some_and(|k| shape.knows(k)))
             .collect();
         loop {
-            // Most sections are sound: read them plainly, and track the path only to explain
-            // a failure.
+            // What is left is read plainly first too; the path is tracked only to explain a
+            // failure.
             if let Ok(v) = T::deserialize(Fields(&kept)) {
                 return sound.then_some(v);
             }

@@ -5,9 +5,10 @@
 //! counted at its expanded size before it is copied). Repeated keys are reported, never
 //! silently resolved.
 //!
-//! The tree then serves twice: `sections.rs` deserializes the typed model from it, and
-//! `locate.rs` records where every key is before the tree is freed.
+//! While building the tree the walk also records where every key is (`locate.rs`), so that
+//! record outlives the tree, which `sections.rs` takes apart as it reads the typed model.
 
+use super::locate::{Children, Locator, Recorder};
 use super::node::{self, Entry, Mapping, Node, Pos, Value};
 use crate::diagnostic::{join, Code, Diagnostic, Location};
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
 pub struct Walk {
     /// The document's tree (`None` when the file holds no document, or the walk stopped).
     pub root: Option<Node>,
+    /// Where each key and item of `root` is (empty without a root).
+    pub locator: Locator,
     /// Repeated keys and scalars that contradict their tag (`!!int x`), in file order.
     pub problems: Vec<Diagnostic>,
     /// The file goes past a limit, or holds what a dispatch file never does (more than one
@@ -64,8 +67,16 @@ pub fn walk(text: &str) -> Walk {
         }
     }
     let complete = refused.is_none() && syntax.is_none();
+    let (root, locator) = match builder.root.filter(|_| complete) {
+        Some((root, children)) => {
+            let locator = builder.recorder.finish(root.at, children);
+            (Some(root), locator)
+        }
+        None => (None, Locator::default()),
+    };
     Walk {
-        root: builder.root.filter(|_| complete),
+        root,
+        locator,
         problems: builder.problems,
         refused,
         syntax,
@@ -198,8 +209,9 @@ struct Builder {
     anchored: HashMap<usize, (Node, Size)>,
     total: Size,
     documents: usize,
-    root: Option<Node>,
+    root: Option<(Node, Children)>,
     problems: Vec<Diagnostic>,
+    recorder: Recorder,
 }
 
 fn location(mark: Marker) -> Location {
@@ -274,7 +286,7 @@ impl Builder {
                 if anchor > 0 {
                     self.anchored.insert(anchor, (node.copy_unplaced(), size));
                 }
-                self.add(node);
+                self.add(node, Children::NONE);
             }
             Event::Alias(anchor) => {
                 let Some((copy, size)) = self.anchored.get(&anchor) else {
@@ -288,7 +300,8 @@ impl Builder {
                 let (mut copy, size) = (copy.clone(), *size);
                 self.grow(size)?;
                 copy.at = pos(mark);
-                self.add(copy);
+                let children = self.recorder.subtree(&copy);
+                self.add(copy, children);
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
@@ -304,6 +317,7 @@ impl Builder {
                 let start = self.total;
                 self.grow(Size { nodes: 1, bytes: 0 })?;
                 let at = pos(mark);
+                self.recorder.open();
                 self.stack
                     .push(if matches!(event, Event::MappingStart(..)) {
                         Frame::Map {
@@ -358,6 +372,7 @@ impl Builder {
                     ),
                     None => return Ok(()),
                 };
+                let children = self.recorder.close(matches!(node.value, Value::Map(_)));
                 if anchor > 0 {
                     let size = Size {
                         nodes: self.total.nodes - start.nodes,
@@ -365,7 +380,7 @@ impl Builder {
                     };
                     self.anchored.insert(anchor, (node.copy_unplaced(), size));
                 }
-                self.add(node);
+                self.add(node, children);
             }
             _ => {}
         }
@@ -400,14 +415,16 @@ impl Builder {
         Ok(())
     }
 
-    /// Puts a finished node where it belongs: the root, a list item, a key, or a key's value.
-    fn add(&mut self, node: Node) {
+    /// Puts a finished node where it belongs: the root, a list item, a key, or a key's value;
+    /// and records where it is (`children`: where its own children were recorded).
+    fn add(&mut self, node: Node, children: Children) {
         let repeated = match self.stack.last_mut() {
             None => {
-                self.root = Some(node);
+                self.root = Some((node, children));
                 None
             }
             Some(Frame::Seq { items, .. }) => {
+                self.recorder.child(node.at, "", children);
                 items.push(node);
                 None
             }
@@ -416,12 +433,21 @@ impl Builder {
                     *key = Some(node);
                     None
                 }
-                Some(k) => map
-                    .insert(Entry {
+                Some(k) => {
+                    let inserted = map.insert(Entry {
                         key: k,
                         value: node,
-                    })
-                    .err(),
+                    });
+                    match (inserted, map.entries.last()) {
+                        (Ok(()), Some(entry)) => {
+                            self.recorder
+                                .child(entry.key.at, &entry.key.key_name(), children);
+                            None
+                        }
+                        (Ok(()), None) => None,
+                        (Err(entry), _) => Some(entry),
+                    }
+                }
             },
         };
         if let Some(entry) = repeated {
