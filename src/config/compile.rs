@@ -421,7 +421,7 @@ fn compile_target(
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TargetSpec, Option<Vec<String>>)> {
     let compiled = super::kinds::compile_action(target, path, templates, out);
-    let condition = compile_condition(target.when.as_ref(), path, out);
+    let condition = compile_condition(target.when.as_deref(), path, out);
     let api_url = match &target.api_url {
         Some(url) => check(
             ApiUrl::parse(url),

@@ -145,7 +145,16 @@ impl Checked {
 /// Parses and compiles the bytes of a dispatch file; `env` and `flags` are the settings layers
 /// above the file's `defaults`.
 pub fn check(bytes: &[u8], env: impl figment::Provider, flags: &Settings) -> Checked {
-    let parsed = load::parse(bytes);
+    check_parsed(load::parse(bytes), env, flags)
+}
+
+/// [`check`] from a file already parsed, so the caller can free the file's bytes (the tree
+/// holds all it needs) before the file is compiled.
+pub fn check_parsed(
+    parsed: load::Parsed,
+    env: impl figment::Provider,
+    flags: &Settings,
+) -> Checked {
     let mut diagnostics = parsed.diagnostics;
     let mut config = None;
     if let Some(file) = parsed.file {

@@ -101,7 +101,7 @@ pub struct Settings {
     /// A GitHub App for every GitHub target that sets no `token_env` of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "GitHub App")]
-    pub github_app: Option<GithubApp>,
+    pub github_app: Option<Box<GithubApp>>,
 }
 
 /// An upstream repository whose releases trigger its targets.
@@ -327,7 +327,7 @@ pub struct Target {
     /// overrides `defaults.github_app`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "GitHub App")]
-    pub github_app: Option<GithubApp>,
+    pub github_app: Option<Box<GithubApp>>,
     /// `repository_dispatch`: the event's `client_payload`, a mapping (at most 10 top-level
     /// keys) whose string values are Handlebars templates, e.g. `version: "{{version}}"`. Each
     /// rendered value is a JSON string; numbers, booleans and nested mappings/lists are kept
@@ -386,15 +386,15 @@ pub struct Target {
     /// when a signature is asked for, so there is something to sign).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Body")]
-    pub body: Option<Value>,
+    pub body: Option<Box<Value>>,
     /// `webhook`: sign the body with HMAC-SHA256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Signature")]
-    pub signature: Option<Signature>,
+    pub signature: Option<Box<Signature>>,
     /// Send to this target only for releases that satisfy this condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Condition")]
-    pub when: Option<Condition>,
+    pub when: Option<Box<Condition>>,
     /// Base URL of the GitHub REST API for this target, overriding `defaults.api_url`: https,
     /// or plain http for loopback addresses only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
