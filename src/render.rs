@@ -100,6 +100,32 @@ pub struct TemplateProblem {
     pub message: String,
 }
 
+/// Whether two maps are written alike: the same keys in the same order, and the same values
+/// to the bit (`Map`'s `==` ignores key order, and `-0.0 == 0.0`), so a map that shares
+/// another's compiled form sends what its own target wrote.
+fn same_map(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => same_map(a, b),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b))
+        }
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) if a.is_f64() || b.is_f64() => {
+                a.is_f64() == b.is_f64() && x.to_bits() == y.to_bits()
+            }
+            _ => a == b,
+        },
+        _ => a == b,
+    }
+}
+
 impl Templates {
     /// Compiles `source` under `name` (its key path) when it contains template syntax.
     pub fn text(&mut self, name: &str, source: &str) -> Result<Text, TemplateProblem> {
@@ -184,7 +210,7 @@ impl Templates {
         problems: &mut Vec<TemplateProblem>,
     ) -> Arc<PayloadTemplate> {
         if let Some((last_path, last, compiled)) = &self.last_map {
-            if last_path == path && last == map {
+            if last_path == path && same_map(last, map) {
                 return Arc::clone(compiled);
             }
         }

@@ -47,3 +47,44 @@ targets:
         }
     }
 }
+
+/// Targets whose payloads hold the same keys and values in another order (or `-0.0` beside
+/// `0.0`) are different requests: each sends its own payload as written, never the one of
+/// the target before it.
+#[test]
+fn a_payload_alike_but_for_key_order_or_the_sign_of_zero_is_sent_as_its_own_target_wrote_it() {
+    let yaml = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [p, q, r, s, w, x]}
+targets:
+  p: {repository: o/p, event_type: e, token_env: T, client_payload: {x: "{{version}}", y: "1", n: {a: 1, b: 2}}}
+  q: {repository: o/q, event_type: e, token_env: T, client_payload: {y: "1", x: "{{version}}", n: {a: 1, b: 2}}}
+  r: {repository: o/r, event_type: e, token_env: T, client_payload: {y: "1", x: "{{version}}", n: {b: 2, a: 1}}}
+  s: {repository: o/s, event_type: e, token_env: T, client_payload: {y: "1", x: "{{version}}", n: {b: 2, a: -0.0}}}
+  w: {kind: workflow_dispatch, repository: o/w, workflow: w.yml, token_env: T, inputs: {x: "{{version}}", y: "1"}}
+  x: {kind: workflow_dispatch, repository: o/x, workflow: w.yml, token_env: T, inputs: {y: "1", x: "{{version}}"}}
+"#;
+    let ran = Cli::with_config(yaml)
+        .release("app", "1.0.0")
+        .args(["--dry-run", "--output", "json"])
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let payload = |name: &str| {
+        let body = &ran.target(name)["body"];
+        let part = if name < "w" {
+            "client_payload"
+        } else {
+            "inputs"
+        };
+        serde_json::to_string(&body[part]).unwrap()
+    };
+    assert_eq!(payload("p"), r#"{"x":"1.0.0","y":"1","n":{"a":1,"b":2}}"#);
+    assert_eq!(payload("q"), r#"{"y":"1","x":"1.0.0","n":{"a":1,"b":2}}"#);
+    assert_eq!(payload("r"), r#"{"y":"1","x":"1.0.0","n":{"b":2,"a":1}}"#);
+    assert_eq!(
+        payload("s"),
+        r#"{"y":"1","x":"1.0.0","n":{"b":2,"a":-0.0}}"#
+    );
+    assert_eq!(payload("w"), r#"{"x":"1.0.0","y":"1"}"#);
+    assert_eq!(payload("x"), r#"{"y":"1","x":"1.0.0"}"#);
+}
