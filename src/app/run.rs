@@ -1,7 +1,7 @@
 //! `orchestrator run`: load → release → plan → resume → deliver → publish.
 
 use super::deliver::{self, Sent};
-use super::{env_var, load_valid, CliError};
+use super::{env_var, keep_until_exit, load_valid, CliError};
 use crate::changes::ChangeSet;
 use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
@@ -60,11 +60,11 @@ pub(super) fn run(
         deliver_decided(args, &config, plan, &unknown, stderr)?
     } else if args.dry_run {
         // The expected duration needs the configuration's limits; then nothing needs the
-        // configuration any more: free it before the report takes the plan, so a large
-        // fan-out's configuration, plan and report are never in memory at once.
+        // configuration any more. The report takes the plan's jobs apart without copying them,
+        // so keeping the configuration to the end costs no memory beyond the plan's peak, and
+        // freeing it now would only cost time.
         let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
-        drop(checked);
-        drop(config);
+        keep_until_exit((checked, config));
         let mut report = Report::planned(plan);
         report.pacing = Some(pacing);
         if args.wait {
@@ -74,7 +74,9 @@ pub(super) fn run(
     } else {
         deliver(args, &config, &plan, stderr)?
     };
-    publish(args, &report, stdout, stderr)
+    let exit = publish(args, &report, stdout, stderr);
+    keep_until_exit(report);
+    exit
 }
 
 /// Why a real run cannot know the files changed (and so sends nothing), and how to fix it.

@@ -61,6 +61,7 @@ pub(super) fn validate(
         }
     };
     written.map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
+    super::keep_until_exit(checked);
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 
