@@ -6,7 +6,7 @@ use crate::cli::{Output, ValidateArgs};
 use crate::config::Checked;
 use crate::diagnostic::Diagnostic;
 use crate::exit::Exit;
-use crate::plan::{PlanError, Tokens};
+use crate::plan::PlanError;
 use crate::release::{Release, Version};
 use crate::report;
 use std::io::Write;
@@ -84,14 +84,7 @@ pub(super) fn plan_problems(
     let mut work = crate::render::Work::default();
     for (source, targets) in crate::plan::validation_sample(config) {
         let release = Release::sample(source, version, vars.iter().cloned().collect());
-        let planned = crate::plan::plan_with(
-            config,
-            &release,
-            &|_| None,
-            Tokens::Validate,
-            Some(&targets),
-            &mut work,
-        );
+        let planned = crate::plan::problems_with(config, &release, &targets, &mut work);
         if let Err(PlanError::Problems(problems)) = planned {
             for d in checked.locate(problems) {
                 if seen.insert((d.code, d.path.clone(), d.message.clone())) {

@@ -216,6 +216,46 @@ pub fn plan_with(
     only: Option<&HashSet<&str>>,
     work: &mut Work,
 ) -> Result<Plan, PlanError> {
+    plan_into(config, release, lookup, tokens, only, work, Keep::Jobs)
+}
+
+/// The problems a release would meet while planning the targets in `only` (as `validate` plans
+/// them, see [`Tokens::Validate`]), without keeping the requests: each is dropped once built,
+/// so a 10,000-target check never holds 10,000 of them.
+pub fn problems_with(
+    config: &Config,
+    release: &Release,
+    only: &HashSet<&str>,
+    work: &mut Work,
+) -> Result<(), PlanError> {
+    plan_into(
+        config,
+        release,
+        &|_| None,
+        Tokens::Validate,
+        Some(only),
+        work,
+        Keep::Problems,
+    )
+    .map(drop)
+}
+
+/// What [`plan_into`] keeps of each request it builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Jobs,
+    Problems,
+}
+
+fn plan_into(
+    config: &Config,
+    release: &Release,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    tokens: Tokens,
+    only: Option<&HashSet<&str>>,
+    work: &mut Work,
+    keep: Keep,
+) -> Result<Plan, PlanError> {
     let source = find_source(config, &release.source)?;
     let source_vars = RepoVars {
         name: &source.name,
@@ -229,7 +269,10 @@ pub fn plan_with(
     let mut plan = Plan {
         source: source.name.clone(),
         version: release.version.text.clone(),
-        jobs: Vec::with_capacity(source.targets.len()),
+        jobs: match keep {
+            Keep::Jobs => Vec::with_capacity(source.targets.len()),
+            Keep::Problems => Vec::new(),
+        },
         skipped: Vec::new(),
     };
     let mut problems = Vec::new();
@@ -306,7 +349,7 @@ pub fn plan_with(
         let (Some(token), Some(rendered)) = (token, rendered) else {
             continue;
         };
-        if problems.len() > before {
+        if problems.len() > before || keep == Keep::Problems {
             continue;
         }
         // The rate-limit budget belongs to a token; an App's token to its installation.
