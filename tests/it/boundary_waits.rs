@@ -401,11 +401,7 @@ fn sigterm_with_only_requests_in_flight_that_then_finish_still_exits_130() {
     github.hold_answers_after(0);
     let dir = config_dir(&many_targets(2));
     let child = Watched::new(spawn(dir.path(), &github, &["--concurrency", "2"]));
-    github.wait_for_requests(2);
-    child.signal("TERM");
-    child.wait_for_stderr("interrupted: finishing requests in flight");
-    github.release_answers();
-    let output = child.finish();
+    let output = child.interrupt_in_flight(&github, 2, "TERM");
 
     assert_eq!(output.code, 130, "{}", output.stderr);
     let report = output.json();

@@ -125,11 +125,7 @@ fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
         )
         .spawn(),
     );
-    github.wait_for_requests(4);
-    child.signal("INT");
-    child.wait_for_stderr("interrupted: finishing requests in flight");
-    github.release_answers();
-    let output = child.finish();
+    let output = child.interrupt_in_flight(&github, 4, "INT");
     assert_eq!(output.code, 130, "{}", output.stderr);
 
     let report = output.json();

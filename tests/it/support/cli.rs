@@ -331,6 +331,17 @@ impl Watched {
         }
     }
 
+    /// Interrupts the binary while `github` holds `in_flight` of its requests: sends `signal`
+    /// once they have arrived, waits until the binary says it is finishing them, then lets
+    /// them be answered and waits for it to end.
+    pub fn interrupt_in_flight(self, github: &FakeGitHub, in_flight: usize, signal: &str) -> Ran {
+        github.wait_for_requests(in_flight);
+        self.signal(signal);
+        self.wait_for_stderr("interrupted: finishing requests in flight");
+        github.release_answers();
+        self.finish()
+    }
+
     /// Waits for the binary to end: its exit code (-1 for a signal), stdout and stderr.
     pub fn finish(mut self) -> Ran {
         let status = self.child.wait().expect("waits for the binary");
