@@ -12,6 +12,7 @@ pub use guard::Traits;
 use crate::release::{CiContext, Release};
 use handlebars::{Context, Handlebars};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How much template work one command may do, in units of about one template byte rendered:
@@ -267,12 +268,7 @@ impl Templates {
             });
         // Rendered alike for every target of the release, or only for this one.
         let per_release = traits.is_some_and(|t| !t.reads_target);
-        let memory = if per_release {
-            &mut memo.release
-        } else {
-            &mut memo.rendered
-        };
-        if let Some(done) = memory.get(&id) {
+        if let Some(done) = memo.renders(per_release).get(&id) {
             return done.clone().map_err(problem);
         }
         memo.work.used = memo.work.used.saturating_add(weight);
@@ -283,11 +279,7 @@ impl Templates {
             )));
         }
         let done = self.render_once(id, memo.current());
-        if per_release {
-            memo.release.insert(id, done.clone());
-        } else {
-            memo.rendered.insert(id, done.clone());
-        }
+        memo.renders(per_release).insert(id, done.clone());
         done.map_err(problem)
     }
 
@@ -450,6 +442,15 @@ impl<'w> Memo<'w> {
         self.dispatch_id.push_str(dispatch_id);
         self.stale = true;
         self.rendered.clear();
+    }
+
+    /// What was rendered once for the whole release, or for this target only.
+    fn renders(&mut self, per_release: bool) -> &mut HashMap<usize, Result<String, String>> {
+        if per_release {
+            &mut self.release
+        } else {
+            &mut self.rendered
+        }
     }
 
     /// The target's `{{dispatch_id}}`.
