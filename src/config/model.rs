@@ -205,11 +205,39 @@ pub struct GithubApp {
 }
 
 /// One token variable, or several to shard over.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum TokenEnv {
     One(String),
     Several(Vec<String>),
+}
+
+/// Read by what was written (a name or a list), not by trying each variant in turn as
+/// `#[serde(untagged)]` would: no copy of every value is buffered first (a 10,000-target file
+/// has 10,000 of them), and a wrong type is said in the user's terms ("expected a variable
+/// name or a list of names"), not as "data did not match any variant of untagged enum".
+impl<'de> Deserialize<'de> for TokenEnv {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = TokenEnv;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a variable name or a list of variable names")
+            }
+            fn visit_str<E>(self, name: &str) -> Result<TokenEnv, E> {
+                Ok(TokenEnv::One(name.to_owned()))
+            }
+            fn visit_string<E>(self, name: String) -> Result<TokenEnv, E> {
+                Ok(TokenEnv::One(name))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<TokenEnv, A::Error> {
+                let names =
+                    Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(TokenEnv::Several(names))
+            }
+        }
+        deserializer.deserialize_any(Names)
+    }
 }
 
 fn token_env_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -244,12 +272,36 @@ impl TokenEnv {
 }
 
 /// An App id: GitHub shows a number; client ids are strings.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 #[schemars(title = "App id")]
 pub enum AppId {
     Number(u64),
     Text(String),
+}
+
+/// Read by what was written, as [`TokenEnv`] is: a wrong type is "expected an App id (a
+/// number) or a client id (text)", not serde's "did not match any variant of untagged enum".
+impl<'de> Deserialize<'de> for AppId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = AppId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an App id (a number) or a client id (text)")
+            }
+            fn visit_u64<E>(self, id: u64) -> Result<AppId, E> {
+                Ok(AppId::Number(id))
+            }
+            fn visit_str<E>(self, id: &str) -> Result<AppId, E> {
+                Ok(AppId::Text(id.to_owned()))
+            }
+            fn visit_string<E>(self, id: String) -> Result<AppId, E> {
+                Ok(AppId::Text(id))
+            }
+        }
+        deserializer.deserialize_any(Id)
+    }
 }
 
 impl std::fmt::Display for AppId {

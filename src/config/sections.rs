@@ -307,6 +307,7 @@ fn plain_types(message: &str) -> String {
         ("expected usize", "expected a whole number"),
         ("expected a sequence", "expected a list"),
         ("expected a map", "expected a mapping"),
+        ("invalid type: map,", "invalid type: mapping,"),
         ("expected a boolean", "expected true or false"),
         ("unit value", "null"),
         ("sequence", "list"),
@@ -400,6 +401,39 @@ mod tests {
             parsed.diagnostics[0].message,
             "invalid type: string \"one\", expected a whole number"
         );
+    }
+
+    #[test]
+    fn a_token_variable_or_app_id_of_the_wrong_type_is_named_as_what_was_expected() {
+        let yaml = "version: 1\nsources: {}\ndefaults:\n  github_app: {app_id: [1], private_key_env: K}\ntargets:\n  a: {repository: o/a, event_type: e, token_env: {x: 1}}\n  b: {repository: o/b, event_type: e, token_env: 12}\n  c: {repository: o/c, event_type: e, token_env: [A, {b: 1}]}\n";
+        let found: Vec<(String, String)> = parse(yaml.as_bytes())
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.path, d.message))
+            .collect();
+        let expected = [
+            (
+                "defaults.github_app.app_id",
+                "invalid type: list, expected an App id (a number) or a client id (text)",
+            ),
+            (
+                "targets.a.token_env",
+                "invalid type: mapping, expected a variable name or a list of variable names",
+            ),
+            (
+                "targets.b.token_env",
+                "invalid type: integer `12`, expected a variable name or a list of variable names",
+            ),
+            (
+                "targets.c.token_env[1]",
+                "invalid type: mapping, expected a string",
+            ),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(p, m)| (p.to_string(), m.to_string()))
+            .collect();
+        assert_eq!(found, expected);
     }
 
     #[test]
