@@ -29,7 +29,7 @@ pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     out.flush()
 }
 
-/// The targets, an array whose lines are indented `depth` levels.
+/// The targets, an array that stands on a line indented `depth` levels.
 fn targets<W: Write>(out: &mut W, depth: usize, targets: &[TargetReport]) -> io::Result<()> {
     out.write_all(b"[")?;
     let mut last_body = LastBody::default();
