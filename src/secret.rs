@@ -170,11 +170,12 @@ pub fn redact(text: &str) -> String {
     }
 }
 
-/// Bytes with every registered secret replaced (for output that may not be UTF-8).
-fn redact_bytes(bytes: &[u8]) -> Vec<u8> {
+/// Writes `bytes` to `out` with every registered secret replaced (for output that may not be
+/// UTF-8); as they are, without a copy, when none is in them.
+fn write_redacted(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     match matcher() {
-        Some(matcher) if matcher.is_match(bytes) => redact_with(&matcher, bytes),
-        _ => bytes.to_vec(),
+        Some(matcher) if matcher.is_match(bytes) => out.write_all(&redact_with(&matcher, bytes)),
+        _ => out.write_all(bytes),
     }
 }
 
@@ -213,26 +214,38 @@ impl<W: Write> Redacting<W> {
             pending: Vec::new(),
         }
     }
-
-    fn write_lines(&mut self, upto: usize) -> io::Result<()> {
-        let redacted = redact_bytes(&self.pending[..upto]);
-        self.pending.drain(..upto);
-        self.inner.write_all(&redacted)
-    }
 }
 
 impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pending.extend_from_slice(buf);
-        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
-            self.write_lines(last + 1)?;
+        let Some(last) = buf.iter().rposition(|&b| b == b'\n') else {
+            self.pending.extend_from_slice(buf);
+            return Ok(buf.len());
+        };
+        let mut lines = &buf[..=last];
+        if !self.pending.is_empty() {
+            // The held line ends at the first new line: it is redacted whole, the lines after
+            // it straight from `buf`, as if they had been written in two pieces.
+            let first = lines.iter().position(|&b| b == b'\n').unwrap_or(last);
+            self.pending.extend_from_slice(&lines[..=first]);
+            let written = write_redacted(&mut self.inner, &self.pending);
+            self.pending.clear();
+            written?;
+            lines = &lines[first + 1..];
         }
+        if !lines.is_empty() {
+            write_redacted(&mut self.inner, lines)?;
+        }
+        self.pending.extend_from_slice(&buf[last + 1..]);
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let all = self.pending.len();
-        self.write_lines(all)?;
+        if !self.pending.is_empty() {
+            let written = write_redacted(&mut self.inner, &self.pending);
+            self.pending.clear();
+            written?;
+        }
         self.inner.flush()
     }
 }
@@ -307,6 +320,20 @@ mod tests {
             w.write_all(b"value_42").unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "a *** b\nnext ***");
+    }
+
+    #[test]
+    fn the_writer_sees_secrets_in_a_held_line_and_in_the_lines_after_it() {
+        let _ = Secret::new("held_secret_value_43");
+        let mut out = Vec::new();
+        {
+            let mut w = Redacting::new(&mut out);
+            w.write_all(b"x held_se").unwrap();
+            w.write_all(b"cret_value_43\nheld_secret_value_43 y\nz held_")
+                .unwrap();
+            w.write_all(b"secret_value_43\n").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "x ***\n*** y\nz ***\n");
     }
 
     #[test]

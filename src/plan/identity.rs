@@ -21,13 +21,18 @@ pub struct Pacing {
     pub expected_duration_ms: u64,
 }
 
+/// The API host (or App installation) and token variable a job's requests are paced by.
+fn identity(job: &Job) -> (&str, Option<&str>) {
+    (job.lane.as_str(), job.token_env.as_deref())
+}
+
 impl Pacing {
     pub fn of(jobs: &[Job], limits: &RateLimits) -> Pacing {
         let mut per_identity: HashMap<(&str, Option<&str>), usize> = HashMap::new();
-        for job in jobs {
-            *per_identity
-                .entry((job.lane.as_str(), job.token_env.as_deref()))
-                .or_default() += 1;
+        // Jobs in a row nearly always share their identity: each run of them is counted, then
+        // looked up once.
+        for run in jobs.chunk_by(|a, b| identity(a) == identity(b)) {
+            *per_identity.entry(identity(&run[0])).or_default() += run.len();
         }
         let longest = per_identity
             .values()
