@@ -1,7 +1,7 @@
 //! From the file as written to a [`Config`] that cannot be invalid: references resolved,
 //! names and URLs checked, templates compiled. Pure: no environment, network or clock.
 
-use super::model::{Condition, DispatchFile, Settings};
+use super::model::{Condition, DispatchFile, Settings, TokenEnv};
 use super::settings::{
     range, DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
@@ -146,10 +146,14 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     let mut targets = IndexMap::with_capacity(file.targets.len());
     // Targets that name the same list of token variables take them in turn, in file order.
     let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
+    // Each target's key path in one buffer: it is read only when a problem is reported.
+    let mut path = String::new();
     for (name, target) in file.targets {
-        let path = join("targets", &name);
+        path.clear();
+        path.push_str("targets.");
+        path.push_str(&name);
         if let Some((spec, names)) =
-            compile_target(&name, &path, &target, &defaults, &mut templates, &mut out)
+            compile_target(&path, target, &defaults, &mut templates, &mut out)
         {
             let mut spec = spec;
             if let Some(names) = names {
@@ -179,7 +183,8 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
 
 struct Defaults {
     api_url: Option<ApiUrl>,
-    api_version: String,
+    /// Shared by every target that uses it.
+    api_version: Arc<str>,
     concurrency: usize,
     timeout: Duration,
     retry: RetryPolicy,
@@ -283,7 +288,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
     Some(Defaults {
         github_app,
         api_url,
-        api_version: api_version?,
+        api_version: api_version?.into(),
         concurrency,
         timeout: timeout?,
         retry,
@@ -413,14 +418,15 @@ fn in_range(
 }
 
 fn compile_target(
-    name: &str,
     path: &str,
-    target: &super::model::Target,
+    mut target: Box<super::model::Target>,
     defaults: &Option<Defaults>,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TargetSpec, Option<Vec<String>>)> {
-    let compiled = super::kinds::compile_action(target, path, templates, out);
+    let token_env = target.token_env.take();
+    let target = &*target;
+    let compiled = super::kinds::compile_action(target, token_env, path, templates, out);
     let condition = compile_condition(target.when.as_deref(), path, out);
     let api_url = match &target.api_url {
         Some(url) => check(
@@ -433,8 +439,8 @@ fn compile_target(
         None => defaults.as_ref().and_then(|d| d.api_url.clone()),
     };
     let api_version = match &target.api_version {
-        Some(v) => api_version(Some(v), &join(path, "api_version"), out),
-        None => defaults.as_ref().map(|d| d.api_version.clone()),
+        Some(v) => api_version(Some(v), &join(path, "api_version"), out).map(Arc::from),
+        None => defaults.as_ref().map(|d| Arc::clone(&d.api_version)),
     };
     let timeout = match target.timeout_secs {
         Some(secs) => timeout(Some(secs), &join(path, "timeout_secs"), out),
@@ -471,12 +477,12 @@ fn compile_target(
     let app = credential(target, path, &compiled, defaults, out)?;
     // Several names are returned to be taken in turn; one is simply this target's.
     let (token_env, shard) = match compiled.token_env {
-        Some(names) if names.len() > 1 => (names.first().cloned(), Some(names)),
-        Some(names) => (names.into_iter().next(), None),
+        Some(TokenEnv::Several(names)) if names.len() > 1 => (names.first().cloned(), Some(names)),
+        Some(TokenEnv::Several(names)) => (names.into_iter().next(), None),
+        Some(TokenEnv::One(name)) => (Some(name), None),
         None => (None, None),
     };
     let spec = TargetSpec {
-        name: name.to_owned(),
         kind: target.kind,
         condition,
         api_url,
@@ -484,7 +490,7 @@ fn compile_target(
         timeout,
         retry,
         app,
-        repository: compiled.repository,
+        repository: compiled.repository.map(Arc::new),
         token_env,
         action: compiled.action,
     };
