@@ -36,8 +36,9 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     let mut later = Vec::new();
     let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
     let mut suggestions = MAX_SUGGESTIONS;
-    // Each source's repository when it is sound, in file order.
+    // Each source's repository when it is sound, and where its targets are, in file order.
     let mut repositories = Vec::with_capacity(file.sources.len());
+    let mut indices = Vec::with_capacity(file.sources.len());
     let mut by_repository: HashMap<String, &str> = HashMap::new();
     for (name, source) in &file.sources {
         let path = join("sources", name);
@@ -72,10 +73,13 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
             );
         }
         let mut listed = HashSet::new();
+        let mut found = Vec::with_capacity(source.targets.len());
         for (i, target) in source.targets.iter().enumerate() {
             // Built only for a problem: a large fan-out lists thousands of sound targets.
             let item = || format!("{path}.targets[{i}]");
-            if !file.targets.contains_key(target) {
+            let index = file.targets.get_index_of(target);
+            found.extend(index);
+            if index.is_none() {
                 let best = if suggestions > 0 {
                     suggestions -= 1;
                     super::sections::closest(target, &known)
@@ -109,6 +113,7 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
             }
         }
         repositories.push(repository);
+        indices.push(found);
     }
 
     let fed: HashSet<&str> = file
@@ -129,19 +134,21 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
         }
     }
     // The sources' lists of targets are moved, not copied: a fan-out lists thousands.
-    let sources: IndexMap<String, SourceSpec> = file
+    let mut sources: IndexMap<String, SourceSpec> = file
         .sources
         .into_iter()
-        .zip(repositories)
-        .filter_map(|((name, source), repository)| {
+        .zip(repositories.into_iter().zip(indices))
+        .filter_map(|((name, source), (repository, target_indices))| {
             let spec = SourceSpec {
                 name: name.clone(),
                 repository: repository?,
                 targets: source.targets,
+                target_indices,
             };
             Some((name, spec))
         })
         .collect();
+    let listed = file.targets.len();
 
     let mut targets = IndexMap::with_capacity(file.targets.len());
     // Targets that name the same list of token variables take them in turn, in file order.
@@ -166,6 +173,17 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     }
 
     out.append(&mut later);
+    // The indices are the file's; they are the compiled targets' too when every target compiled
+    // (otherwise there is an error, and no configuration: looked up again all the same).
+    if targets.len() != listed {
+        for source in sources.values_mut() {
+            source.target_indices = source
+                .targets
+                .iter()
+                .filter_map(|name| targets.get_index_of(name))
+                .collect();
+        }
+    }
 
     let ok = !out.iter().any(Diagnostic::is_error);
     let config = match defaults {

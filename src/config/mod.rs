@@ -38,6 +38,9 @@ pub struct SourceSpec {
     pub repository: Repo,
     /// Names of targets, each known to exist.
     pub targets: Vec<String>,
+    /// Where each of `targets` is in [`Config::targets`], so planning need not look it up by
+    /// name.
+    pub target_indices: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]

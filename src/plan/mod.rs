@@ -316,11 +316,14 @@ fn plan_into(
     let mut problems = Vec::new();
     // Each target's key path, for its problems, in one buffer: most targets have none.
     let mut path = String::new();
-    for name in &source.targets {
+    // The token read for the target before, and its variable: a fan-out's targets share a few,
+    // and reading the environment (and registering the value for redaction) each time costs.
+    let mut last_token: Option<(&str, Option<Secret>)> = None;
+    for (name, &index) in source.targets.iter().zip(&source.target_indices) {
         if only.is_some_and(|only| !only.contains(name.as_str())) {
             continue;
         }
-        let Some(target) = config.targets.get(name) else {
+        let Some((_, target)) = config.targets.get_index(index) else {
             continue; // compile() guarantees every listed target exists
         };
         path.clear();
@@ -360,9 +363,17 @@ fn plan_into(
         };
         memo.set_target(&vars, &dispatch_id);
         let before = problems.len();
-        let token = match &target.token_env {
-            Some(env) => request::secret(env, &path, "token_env", lookup, tokens, &mut problems),
-            None => Some(None),
+        let token = match (&target.token_env, &last_token) {
+            (Some(env), Some((last, token))) if last == env => Some(token.clone()),
+            (Some(env), _) => {
+                let token = request::secret(env, &path, "token_env", lookup, tokens, &mut problems);
+                // Only a token read without a problem is kept: a problem is each target's own.
+                if let Some(token) = &token {
+                    last_token = Some((env.as_str(), token.clone()));
+                }
+                token
+            }
+            (None, _) => Some(None),
         };
         let rendered = request::render(
             config,
