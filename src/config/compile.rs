@@ -205,7 +205,8 @@ struct Defaults {
     api_version: Arc<str>,
     concurrency: usize,
     timeout: Duration,
-    retry: RetryPolicy,
+    /// Shared by every target that keeps it.
+    retry: Arc<RetryPolicy>,
     rate_limit: RateLimits,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
@@ -309,7 +310,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
         api_version: api_version?.into(),
         concurrency,
         timeout: timeout?,
-        retry,
+        retry: Arc::new(retry),
         rate_limit: rate_limit?,
     })
 }
@@ -464,7 +465,10 @@ fn compile_target(
         Some(secs) => timeout(Some(secs), &join(path, "timeout_secs"), out),
         None => defaults.as_ref().map(|d| d.timeout),
     };
-    let mut retry = defaults.as_ref().map(|d| d.retry).unwrap_or_default();
+    let mut retry = defaults
+        .as_ref()
+        .map(|d| Arc::clone(&d.retry))
+        .unwrap_or_default();
     let mut retry_ok = true;
     if let Some(n) = target.max_attempts {
         retry_ok &= in_range(
@@ -473,7 +477,7 @@ fn compile_target(
             &join(path, "max_attempts"),
             out,
         );
-        retry.max_attempts = n;
+        Arc::make_mut(&mut retry).max_attempts = n;
     }
     if let Some(secs) = target.deadline_secs {
         retry_ok &= in_range(
@@ -482,7 +486,7 @@ fn compile_target(
             &join(path, "deadline_secs"),
             out,
         );
-        retry.deadline = Duration::from_secs(secs);
+        Arc::make_mut(&mut retry).deadline = Duration::from_secs(secs);
     }
     let compiled = compiled?;
     let (condition, api_url, api_version, timeout, retry) = (

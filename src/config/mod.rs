@@ -61,7 +61,8 @@ pub struct TargetSpec {
     /// Shared by every target with the same version (the defaults', usually).
     pub api_version: std::sync::Arc<str>,
     pub timeout: Duration,
-    pub retry: crate::policy::RetryPolicy,
+    /// Shared by the targets that keep the defaults' (and with their jobs).
+    pub retry: std::sync::Arc<crate::policy::RetryPolicy>,
 }
 
 /// A GitHub App, checked.

@@ -82,7 +82,7 @@ pub struct Job {
     /// The GitHub API base URL (for GitHub kinds).
     pub api_base: Shared,
     pub timeout: Duration,
-    pub retry: RetryPolicy,
+    pub retry: Arc<RetryPolicy>,
     /// Why a conditional target is sent (e.g. which files changed), for the report.
     pub note: Option<String>,
 }
@@ -447,7 +447,7 @@ fn plan_into(
             app: target.app.clone(),
             api_base,
             timeout: target.timeout,
-            retry: target.retry,
+            retry: Arc::clone(&target.retry),
             note,
         });
     }
