@@ -13,7 +13,7 @@ use crate::policy::RateLimits;
 use crate::policy::RetryPolicy;
 use crate::render::Templates;
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,13 +34,18 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     // The sources and the targets no source feeds are checked first, and said after the
     // targets' own problems, in file order as before.
     let mut later = Vec::new();
-    let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
+    // Every target's name, for suggestions: made for the first unknown one.
+    let mut known: Option<Vec<&str>> = None;
     let mut suggestions = MAX_SUGGESTIONS;
+    // Which source (by position) listed each target (by position) last: a target listed twice
+    // by one source, and a target no source feeds, are found without a set of names.
+    const NONE: usize = usize::MAX;
+    let mut listed_by = vec![NONE; file.targets.len()];
     // Each source's repository when it is sound, and where its targets are, in file order.
     let mut repositories = Vec::with_capacity(file.sources.len());
     let mut indices = Vec::with_capacity(file.sources.len());
     let mut by_repository: HashMap<String, &str> = HashMap::new();
-    for (name, source) in &file.sources {
+    for (nth, (name, source)) in file.sources.iter().enumerate() {
         let path = join("sources", name);
         let repository = check(
             Repo::parse(&source.repository),
@@ -72,17 +77,18 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                 .with_help("list the targets it should trigger, or remove the source"),
             );
         }
-        let mut listed = HashSet::new();
         let mut found = Vec::with_capacity(source.targets.len());
         for (i, target) in source.targets.iter().enumerate() {
             // Built only for a problem: a large fan-out lists thousands of sound targets.
             let item = || format!("{path}.targets[{i}]");
             let index = file.targets.get_index_of(target);
             found.extend(index);
-            if index.is_none() {
+            let Some(index) = index else {
                 let best = if suggestions > 0 {
                     suggestions -= 1;
-                    super::sections::closest(target, &known)
+                    let known = known
+                        .get_or_insert_with(|| file.targets.keys().map(String::as_str).collect());
+                    super::sections::closest(target, known)
                 } else {
                     None
                 };
@@ -101,7 +107,9 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                     )
                     .with_help(help),
                 );
-            } else if !listed.insert(target.as_str()) {
+                continue;
+            };
+            if listed_by[index] == nth {
                 later.push(
                     Diagnostic::error(
                         Code::DuplicateTarget,
@@ -111,18 +119,14 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                     .with_help("list each target once; it would otherwise be dispatched twice"),
                 );
             }
+            listed_by[index] = nth;
         }
         repositories.push(repository);
         indices.push(found);
     }
 
-    let fed: HashSet<&str> = file
-        .sources
-        .values()
-        .flat_map(|s| s.targets.iter().map(String::as_str))
-        .collect();
-    for name in file.targets.keys() {
-        if !fed.contains(name.as_str()) {
+    for (name, by) in file.targets.keys().zip(&listed_by) {
+        if *by == NONE {
             later.push(
                 Diagnostic::warning(
                     Code::UnusedTarget,
