@@ -573,9 +573,9 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
 /// `hex::encode`'s iterator of chars (a tenth of a fingerprint's instructions).
 fn lower_hex<const N: usize>(bytes: &[u8]) -> String {
     let mut digits = [0u8; N];
-    match hex::encode_to_slice(bytes, &mut digits) {
-        Ok(()) => String::from_utf8_lossy(&digits).into_owned(),
-        Err(_) => hex::encode(bytes),
+    match hex::encode_to_slice(bytes, &mut digits).map(|()| String::from_utf8(digits.to_vec())) {
+        Ok(Ok(text)) => text,
+        _ => hex::encode(bytes),
     }
 }
 
