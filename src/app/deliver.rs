@@ -4,7 +4,7 @@
 use super::{env_var, under_actions, CliError};
 use crate::auth::{AppCredentials, AppTarget, AppTokens, AuthError, PrivateKey};
 use crate::cli::RunArgs;
-use crate::config::{Config, KeySource};
+use crate::config::{Config, KeySource, Repo};
 use crate::dispatch::budget::ReadBudgets;
 use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
 use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd};
@@ -145,9 +145,9 @@ pub(super) fn app_tokens(
         let credentials = AppCredentials::new(app.app_id.clone(), key)
             .map_err(|e| describe_auth(&job.target, &e))?;
         targets.push(AppTarget {
-            repository: repository.clone(),
-            api_url: job.api_base.clone(),
-            api_version: job.api_version.clone().unwrap_or_default(),
+            repository: Repo::clone(repository),
+            api_url: job.api_base.to_string(),
+            api_version: job.api_version.as_deref().unwrap_or_default().to_owned(),
             timeout: job.timeout,
             app: credentials,
             installation_id: app.installation_id,

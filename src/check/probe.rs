@@ -548,7 +548,7 @@ impl Reader<'_, '_> {
         let policy = RetryPolicy {
             max_attempts: self.job.retry.max_attempts.clamp(1, READ_ATTEMPTS),
             deadline: self.job.retry.deadline.min(READ_DEADLINE),
-            ..self.job.retry
+            ..*self.job.retry
         };
         let started = tokio::time::Instant::now();
         let mut attempt: u32 = 1;

@@ -1,7 +1,7 @@
 //! From the file as written to a [`Config`] that cannot be invalid: references resolved,
 //! names and URLs checked, templates compiled. Pure: no environment, network or clock.
 
-use super::model::{Condition, DispatchFile, Settings};
+use super::model::{Condition, DispatchFile, Settings, TokenEnv};
 use super::settings::{
     range, DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
@@ -13,7 +13,7 @@ use crate::policy::RateLimits;
 use crate::policy::RetryPolicy;
 use crate::render::Templates;
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,12 +34,18 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     // The sources and the targets no source feeds are checked first, and said after the
     // targets' own problems, in file order as before.
     let mut later = Vec::new();
-    let known: Vec<&str> = file.targets.keys().map(String::as_str).collect();
+    // Every target's name, for suggestions: made for the first unknown one.
+    let mut known: Option<Vec<&str>> = None;
     let mut suggestions = MAX_SUGGESTIONS;
-    // Each source's repository when it is sound, in file order.
+    // Which source (by position) listed each target (by position) last: a target listed twice
+    // by one source, and a target no source feeds, are found without a set of names.
+    const NONE: usize = usize::MAX;
+    let mut listed_by = vec![NONE; file.targets.len()];
+    // Each source's repository when it is sound, and where its targets are, in file order.
     let mut repositories = Vec::with_capacity(file.sources.len());
+    let mut indices = Vec::with_capacity(file.sources.len());
     let mut by_repository: HashMap<String, &str> = HashMap::new();
-    for (name, source) in &file.sources {
+    for (nth, (name, source)) in file.sources.iter().enumerate() {
         let path = join("sources", name);
         let repository = check(
             Repo::parse(&source.repository),
@@ -71,14 +77,18 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                 .with_help("list the targets it should trigger, or remove the source"),
             );
         }
-        let mut listed = HashSet::new();
+        let mut found = Vec::with_capacity(source.targets.len());
         for (i, target) in source.targets.iter().enumerate() {
             // Built only for a problem: a large fan-out lists thousands of sound targets.
             let item = || format!("{path}.targets[{i}]");
-            if !file.targets.contains_key(target) {
+            let index = file.targets.get_index_of(target);
+            found.extend(index);
+            let Some(index) = index else {
                 let best = if suggestions > 0 {
                     suggestions -= 1;
-                    super::sections::closest(target, &known)
+                    let known = known
+                        .get_or_insert_with(|| file.targets.keys().map(String::as_str).collect());
+                    super::sections::closest(target, known)
                 } else {
                     None
                 };
@@ -97,7 +107,9 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                     )
                     .with_help(help),
                 );
-            } else if !listed.insert(target.as_str()) {
+                continue;
+            };
+            if listed_by[index] == nth {
                 later.push(
                     Diagnostic::error(
                         Code::DuplicateTarget,
@@ -107,17 +119,14 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                     .with_help("list each target once; it would otherwise be dispatched twice"),
                 );
             }
+            listed_by[index] = nth;
         }
         repositories.push(repository);
+        indices.push(found);
     }
 
-    let fed: HashSet<&str> = file
-        .sources
-        .values()
-        .flat_map(|s| s.targets.iter().map(String::as_str))
-        .collect();
-    for name in file.targets.keys() {
-        if !fed.contains(name.as_str()) {
+    for (name, by) in file.targets.keys().zip(&listed_by) {
+        if *by == NONE {
             later.push(
                 Diagnostic::warning(
                     Code::UnusedTarget,
@@ -129,27 +138,33 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
         }
     }
     // The sources' lists of targets are moved, not copied: a fan-out lists thousands.
-    let sources: IndexMap<String, SourceSpec> = file
+    let mut sources: IndexMap<String, SourceSpec> = file
         .sources
         .into_iter()
-        .zip(repositories)
-        .filter_map(|((name, source), repository)| {
+        .zip(repositories.into_iter().zip(indices))
+        .filter_map(|((name, source), (repository, target_indices))| {
             let spec = SourceSpec {
                 name: name.clone(),
                 repository: repository?,
                 targets: source.targets,
+                target_indices,
             };
             Some((name, spec))
         })
         .collect();
+    let listed = file.targets.len();
 
     let mut targets = IndexMap::with_capacity(file.targets.len());
     // Targets that name the same list of token variables take them in turn, in file order.
     let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
+    // Each target's key path in one buffer: it is read only when a problem is reported.
+    let mut path = String::new();
     for (name, target) in file.targets {
-        let path = join("targets", &name);
+        path.clear();
+        path.push_str("targets.");
+        path.push_str(&name);
         if let Some((spec, names)) =
-            compile_target(&name, &path, &target, &defaults, &mut templates, &mut out)
+            compile_target(&path, target, &defaults, &mut templates, &mut out)
         {
             let mut spec = spec;
             if let Some(names) = names {
@@ -162,6 +177,17 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     }
 
     out.append(&mut later);
+    // The indices are the file's; they are the compiled targets' too when every target compiled
+    // (otherwise there is an error, and no configuration: looked up again all the same).
+    if targets.len() != listed {
+        for source in sources.values_mut() {
+            source.target_indices = source
+                .targets
+                .iter()
+                .filter_map(|name| targets.get_index_of(name))
+                .collect();
+        }
+    }
 
     let ok = !out.iter().any(Diagnostic::is_error);
     let config = match defaults {
@@ -179,10 +205,12 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
 
 struct Defaults {
     api_url: Option<ApiUrl>,
-    api_version: String,
+    /// Shared by every target that uses it.
+    api_version: Arc<str>,
     concurrency: usize,
     timeout: Duration,
-    retry: RetryPolicy,
+    /// Shared by every target that keeps it.
+    retry: Arc<RetryPolicy>,
     rate_limit: RateLimits,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
@@ -283,10 +311,10 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
     Some(Defaults {
         github_app,
         api_url,
-        api_version: api_version?,
+        api_version: api_version?.into(),
         concurrency,
         timeout: timeout?,
-        retry,
+        retry: Arc::new(retry),
         rate_limit: rate_limit?,
     })
 }
@@ -413,14 +441,15 @@ fn in_range(
 }
 
 fn compile_target(
-    name: &str,
     path: &str,
-    target: &super::model::Target,
+    mut target: Box<super::model::Target>,
     defaults: &Option<Defaults>,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TargetSpec, Option<Vec<String>>)> {
-    let compiled = super::kinds::compile_action(target, path, templates, out);
+    let token_env = target.token_env.take();
+    let target = &*target;
+    let compiled = super::kinds::compile_action(target, token_env, path, templates, out);
     let condition = compile_condition(target.when.as_deref(), path, out);
     let api_url = match &target.api_url {
         Some(url) => check(
@@ -433,14 +462,17 @@ fn compile_target(
         None => defaults.as_ref().and_then(|d| d.api_url.clone()),
     };
     let api_version = match &target.api_version {
-        Some(v) => api_version(Some(v), &join(path, "api_version"), out),
-        None => defaults.as_ref().map(|d| d.api_version.clone()),
+        Some(v) => api_version(Some(v), &join(path, "api_version"), out).map(Arc::from),
+        None => defaults.as_ref().map(|d| Arc::clone(&d.api_version)),
     };
     let timeout = match target.timeout_secs {
         Some(secs) => timeout(Some(secs), &join(path, "timeout_secs"), out),
         None => defaults.as_ref().map(|d| d.timeout),
     };
-    let mut retry = defaults.as_ref().map(|d| d.retry).unwrap_or_default();
+    let mut retry = defaults
+        .as_ref()
+        .map(|d| Arc::clone(&d.retry))
+        .unwrap_or_default();
     let mut retry_ok = true;
     if let Some(n) = target.max_attempts {
         retry_ok &= in_range(
@@ -449,7 +481,7 @@ fn compile_target(
             &join(path, "max_attempts"),
             out,
         );
-        retry.max_attempts = n;
+        Arc::make_mut(&mut retry).max_attempts = n;
     }
     if let Some(secs) = target.deadline_secs {
         retry_ok &= in_range(
@@ -458,7 +490,7 @@ fn compile_target(
             &join(path, "deadline_secs"),
             out,
         );
-        retry.deadline = Duration::from_secs(secs);
+        Arc::make_mut(&mut retry).deadline = Duration::from_secs(secs);
     }
     let compiled = compiled?;
     let (condition, api_url, api_version, timeout, retry) = (
@@ -471,12 +503,12 @@ fn compile_target(
     let app = credential(target, path, &compiled, defaults, out)?;
     // Several names are returned to be taken in turn; one is simply this target's.
     let (token_env, shard) = match compiled.token_env {
-        Some(names) if names.len() > 1 => (names.first().cloned(), Some(names)),
-        Some(names) => (names.into_iter().next(), None),
+        Some(TokenEnv::Several(names)) if names.len() > 1 => (names.first().cloned(), Some(names)),
+        Some(TokenEnv::Several(names)) => (names.into_iter().next(), None),
+        Some(TokenEnv::One(name)) => (Some(name), None),
         None => (None, None),
     };
     let spec = TargetSpec {
-        name: name.to_owned(),
         kind: target.kind,
         condition,
         api_url,
@@ -484,7 +516,7 @@ fn compile_target(
         timeout,
         retry,
         app,
-        repository: compiled.repository,
+        repository: compiled.repository.map(Arc::new),
         token_env,
         action: compiled.action,
     };

@@ -68,7 +68,7 @@ pub struct SignatureSpec {
 pub struct Compiled {
     pub repository: Option<Repo>,
     /// One name, or several to shard over (assigned per target by `compile`).
-    pub token_env: Option<Vec<String>>,
+    pub token_env: Option<TokenEnv>,
     pub action: Action,
 }
 
@@ -99,8 +99,10 @@ pub const KIND_KEYS: &[(&str, TargetKind)] = &[
     ("signature", TargetKind::Webhook),
 ];
 
+/// `token_env` is the target's, taken out of it: checked, it is moved on rather than copied.
 pub fn compile_action(
     target: &Target,
+    token_env: Option<TokenEnv>,
     path: &str,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
@@ -125,12 +127,12 @@ pub fn compile_action(
     let mut problems = Vec::new();
     let compiled = match kind {
         TargetKind::RepositoryDispatch => {
-            repository_dispatch(target, path, templates, &mut problems, out)
+            repository_dispatch(target, token_env, path, templates, &mut problems, out)
         }
         TargetKind::WorkflowDispatch => {
-            workflow_dispatch(target, path, templates, &mut problems, out)
+            workflow_dispatch(target, token_env, path, templates, &mut problems, out)
         }
-        TargetKind::Webhook => webhook(target, path, templates, &mut problems, out),
+        TargetKind::Webhook => webhook(target, token_env, path, templates, &mut problems, out),
     };
     // Template paths are within the target (see [`Text`]).
     out.extend(problems.into_iter().map(|p| template_problem(path, p)));
@@ -158,6 +160,7 @@ fn has_key(t: &Target, key: &str) -> bool {
 
 fn repository_dispatch(
     target: &Target,
+    token_env: Option<TokenEnv>,
     path: &str,
     templates: &mut Templates,
     problems: &mut Vec<TemplateProblem>,
@@ -165,7 +168,7 @@ fn repository_dispatch(
 ) -> Option<Compiled> {
     let kind = TargetKind::RepositoryDispatch;
     let repository = github_repository(target, path, out);
-    let token_env = required_token(target, path, out);
+    let token_env = required_token(token_env, path, out);
     let event_type = match &target.event_type {
         None => {
             out.push(missing(path, "event_type", kind));
@@ -237,6 +240,7 @@ fn payload_keys(target: &Target, track: bool, path: &str, out: &mut Vec<Diagnost
 
 fn workflow_dispatch(
     target: &Target,
+    token_env: Option<TokenEnv>,
     path: &str,
     templates: &mut Templates,
     problems: &mut Vec<TemplateProblem>,
@@ -244,7 +248,7 @@ fn workflow_dispatch(
 ) -> Option<Compiled> {
     let kind = TargetKind::WorkflowDispatch;
     let repository = github_repository(target, path, out);
-    let token_env = required_token(target, path, out);
+    let token_env = required_token(token_env, path, out);
     let workflow = match &target.workflow {
         None => {
             out.push(missing(path, "workflow", kind));
@@ -310,6 +314,7 @@ fn workflow_dispatch(
 
 fn webhook(
     target: &Target,
+    token_env: Option<TokenEnv>,
     path: &str,
     templates: &mut Templates,
     problems: &mut Vec<TemplateProblem>,
@@ -319,8 +324,8 @@ fn webhook(
         Some(_) => Some(github_repository(target, path, out)?),
         None => None,
     };
-    let token_env = match &target.token_env {
-        Some(names) => Some(check_token_envs(names, &join(path, "token_env"), out)?),
+    let token_env = match token_env {
+        Some(names) => Some(check_token_envs(names, path, out)?),
         None => None,
     };
     let url = match (&target.url, &target.url_env) {
@@ -453,60 +458,62 @@ fn github_repository(target: &Target, path: &str, out: &mut Vec<Diagnostic>) -> 
 /// `Some(None)` when there is no `token_env`: a GitHub App (the target's or the defaults')
 /// stands in, which `compile` checks.
 fn required_token(
-    target: &Target,
+    token_env: Option<TokenEnv>,
     path: &str,
     out: &mut Vec<Diagnostic>,
-) -> Option<Option<Vec<String>>> {
-    match &target.token_env {
-        Some(names) => check_token_envs(names, &join(path, "token_env"), out).map(Some),
+) -> Option<Option<TokenEnv>> {
+    match token_env {
+        Some(names) => check_token_envs(names, path, out).map(Some),
         None => Some(None),
     }
 }
 
-/// Every name of a `token_env` (one, or a list to shard over: not empty, each once).
+/// Every name of the `token_env` of the target at `target_path` (one, or a list to shard
+/// over: not empty, each once). Its key path is built only for a problem.
 fn check_token_envs(
-    names: &TokenEnv,
-    path: &str,
+    names: TokenEnv,
+    target_path: &str,
     out: &mut Vec<Diagnostic>,
-) -> Option<Vec<String>> {
-    let (names, listed) = match names {
-        TokenEnv::One(name) => return Some(vec![check_token_env(name, path, out)?]),
-        TokenEnv::Several(names) => (names, true),
+) -> Option<TokenEnv> {
+    let path = || join(target_path, "token_env");
+    let names = match names {
+        TokenEnv::One(name) => {
+            return token_env_ok(&name, &path, out).then_some(TokenEnv::One(name))
+        }
+        TokenEnv::Several(names) => names,
     };
     if names.is_empty() || names.len() > MAX_TOKEN_ENVS {
         out.push(
             Diagnostic::error(
                 Code::InvalidTokenEnv,
-                path,
+                path(),
                 format!("a list of token variables has 1 to {MAX_TOKEN_ENVS} names"),
             )
             .with_help("name one variable, or several to shard the fan-out over, e.g. `token_env: [TOKEN_A, TOKEN_B]`"),
         );
         return None;
     }
-    let mut checked = Vec::with_capacity(names.len());
+    let mut ok = true;
     for (i, name) in names.iter().enumerate() {
-        let at = if listed {
-            format!("{path}[{i}]")
-        } else {
-            path.to_owned()
-        };
-        if let Some(name) = check_token_env(name, &at, out) {
-            if checked.contains(&name) {
-                out.push(
-                    Diagnostic::error(
-                        Code::InvalidTokenEnv,
-                        at,
-                        format!("`{name}` is listed twice"),
-                    )
-                    .with_help("list each token variable once"),
-                );
-                return None;
-            }
-            checked.push(name);
+        let at = || format!("{}[{i}]", path());
+        if !token_env_ok(name, &at, out) {
+            ok = false;
+            continue;
+        }
+        // An earlier name alike is sound too (it was checked the same way).
+        if names[..i].contains(name) {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidTokenEnv,
+                    at(),
+                    format!("`{name}` is listed twice"),
+                )
+                .with_help("list each token variable once"),
+            );
+            return None;
         }
     }
-    (checked.len() == names.len()).then_some(checked)
+    ok.then_some(TokenEnv::Several(names))
 }
 
 /// The most token variables one target may shard over.
@@ -584,8 +591,15 @@ fn template_problem(path: &str, p: TemplateProblem) -> Diagnostic {
 
 /// A token pasted where its variable's *name* belongs must never be echoed back.
 pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
+    token_env_ok(name, &|| path.to_owned(), out).then(|| name.to_owned())
+}
+
+/// Whether `name` can name a token variable; if not, a problem at the key path `at` builds
+/// (only then: a large fan-out checks thousands of sound names).
+fn token_env_ok(name: &str, at: &dyn Fn() -> String, out: &mut Vec<Diagnostic>) -> bool {
     if crate::secret::looks_like_token(name) {
-        let key = path.rsplit('.').next().unwrap_or("token_env");
+        let path = at();
+        let key = path.rsplit('.').next().unwrap_or("token_env").to_owned();
         out.push(
             Diagnostic::error(
                 Code::InvalidTokenEnv,
@@ -594,14 +608,14 @@ pub(super) fn check_token_env(name: &str, path: &str, out: &mut Vec<Diagnostic>)
             )
             .with_help("put the NAME of an environment variable here, e.g. `WEBSITE_DISPATCH_TOKEN`, and revoke the token: it is now in the file"),
         );
-        return None;
+        return false;
     }
     if let Some(problem) = super::values::env_name_problem(name) {
         out.push(
-            Diagnostic::error(Code::InvalidTokenEnv, path, problem)
+            Diagnostic::error(Code::InvalidTokenEnv, at(), problem)
                 .with_help("use letters, digits and `_`, e.g. `WEBSITE_DISPATCH_TOKEN`"),
         );
-        return None;
+        return false;
     }
-    Some(name.to_owned())
+    true
 }

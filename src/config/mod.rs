@@ -38,14 +38,18 @@ pub struct SourceSpec {
     pub repository: Repo,
     /// Names of targets, each known to exist.
     pub targets: Vec<String>,
+    /// Where each of `targets` is in [`Config::targets`], so planning need not look it up by
+    /// name.
+    pub target_indices: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
+/// A target, compiled; its name is its key in [`Config::targets`].
 pub struct TargetSpec {
-    pub name: String,
     pub kind: TargetKind,
     /// Required for GitHub kinds; optional (informational) for webhooks.
-    pub repository: Option<Repo>,
+    /// Shared with the jobs planned for this target.
+    pub repository: Option<std::sync::Arc<Repo>>,
     /// Required for GitHub kinds; optional (a Bearer token) for webhooks. When the file names
     /// several to shard over, the one assigned to this target.
     pub token_env: Option<String>,
@@ -54,9 +58,11 @@ pub struct TargetSpec {
     pub app: Option<std::sync::Arc<AppSpec>>,
     pub condition: When,
     pub api_url: ApiUrl,
-    pub api_version: String,
+    /// Shared by every target with the same version (the defaults', usually).
+    pub api_version: std::sync::Arc<str>,
     pub timeout: Duration,
-    pub retry: crate::policy::RetryPolicy,
+    /// Shared by the targets that keep the defaults' (and with their jobs).
+    pub retry: std::sync::Arc<crate::policy::RetryPolicy>,
 }
 
 /// A GitHub App, checked.

@@ -170,6 +170,11 @@ impl ApiUrl {
         &self.0
     }
 
+    /// The text, shared rather than copied.
+    pub fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.0)
+    }
+
     /// `{base}/repos/{owner}/{name}/dispatches`: the repository_dispatch endpoint.
     pub fn dispatches(&self, repo: &Repo) -> String {
         [

@@ -254,7 +254,7 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
     );
     if spec.kind.is_github() {
         field("api_url", spec.api_url.as_str().to_owned());
-        field("api_version", spec.api_version.clone());
+        field("api_version", spec.api_version.to_string());
     }
     field("timeout", seconds(spec.timeout));
     let retry = &spec.retry;

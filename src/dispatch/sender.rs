@@ -133,7 +133,7 @@ impl GitHub {
             .header(ACCEPT, ACCEPT_GITHUB_JSON)
             .timeout(job.timeout);
         if let Some(version) = &job.api_version {
-            request = request.header("X-GitHub-Api-Version", version);
+            request = request.header("X-GitHub-Api-Version", version.as_str());
         }
         with_token(request, job)
     }
@@ -228,7 +228,7 @@ impl GitHub {
         let (_, text) = self.answer(job, response).await?;
         let info: RepoInfo = serde_json::from_str(&text)
             .map_err(|e| permanent(format!("cannot read the default branch of {repo}: {e}")))?;
-        cache.insert(repo.clone(), info.default_branch.clone());
+        cache.insert(Repo::clone(repo), info.default_branch.clone());
         Ok(info.default_branch)
     }
 }

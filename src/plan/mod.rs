@@ -18,6 +18,7 @@ use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// GitHub rejects repository_dispatch bodies of 64 KB or more.
@@ -48,13 +49,15 @@ pub struct Job {
     pub kind: TargetKind,
     /// Where it goes, for reports: `owner/name`, or a webhook's host.
     pub destination: String,
-    pub repository: Option<Repo>,
+    /// Shared with the target's configuration, as the strings below are with every job that
+    /// has the same: a 10,000-target plan does not copy them 10,000 times.
+    pub repository: Option<Arc<Repo>>,
     /// Requests with the same lane (API host and token) share one rate-limit budget.
-    pub lane: String,
+    pub lane: Shared,
     pub method: &'static str,
     pub url: JobUrl,
     /// `Some` for GitHub kinds: the `X-GitHub-Api-Version` header.
-    pub api_version: Option<String>,
+    pub api_version: Option<Shared>,
     /// Extra headers (a webhook's own, its signature).
     pub headers: Vec<(String, String)>,
     /// The event type, `workflow@ref` or the HTTP method.
@@ -77,11 +80,46 @@ pub struct Job {
     /// Authenticate as this GitHub App: the sender mints the token.
     pub app: Option<std::sync::Arc<AppSpec>>,
     /// The GitHub API base URL (for GitHub kinds).
-    pub api_base: String,
+    pub api_base: Shared,
     pub timeout: Duration,
-    pub retry: RetryPolicy,
+    pub retry: Arc<RetryPolicy>,
     /// Why a conditional target is sent (e.g. which files changed), for the report.
     pub note: Option<String>,
+}
+
+/// A string that many jobs hold alike (an API base URL, a lane): cloning it copies a pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Shared(Arc<str>);
+
+impl Shared {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Arc<str>> for Shared {
+    fn from(text: Arc<str>) -> Shared {
+        Shared(text)
+    }
+}
+
+impl From<String> for Shared {
+    fn from(text: String) -> Shared {
+        Shared(text.into())
+    }
 }
 
 impl Job {
@@ -276,14 +314,21 @@ fn plan_into(
         skipped: Vec::new(),
     };
     let mut problems = Vec::new();
-    for name in &source.targets {
+    // Each target's key path, for its problems, in one buffer: most targets have none.
+    let mut path = String::new();
+    // The token read for the target before, and its variable: a fan-out's targets share a few,
+    // and reading the environment (and registering the value for redaction) each time costs.
+    let mut last_token: Option<(&str, Option<Secret>)> = None;
+    for (name, &index) in source.targets.iter().zip(&source.target_indices) {
         if only.is_some_and(|only| !only.contains(name.as_str())) {
             continue;
         }
-        let Some(target) = config.targets.get(name) else {
+        let Some((_, target)) = config.targets.get_index(index) else {
             continue; // compile() guarantees every listed target exists
         };
-        let path = join("targets", name);
+        path.clear();
+        path.push_str("targets.");
+        path.push_str(name);
         let checked = match tokens {
             Tokens::Validate => Ok((None, None)),
             _ => condition_holds(target, release, &path),
@@ -318,9 +363,17 @@ fn plan_into(
         };
         memo.set_target(&vars, &dispatch_id);
         let before = problems.len();
-        let token = match &target.token_env {
-            Some(env) => request::secret(env, &path, "token_env", lookup, tokens, &mut problems),
-            None => Some(None),
+        let token = match (&target.token_env, &last_token) {
+            (Some(env), Some((last, token))) if last == env => Some(token.clone()),
+            (Some(env), _) => {
+                let token = request::secret(env, &path, "token_env", lookup, tokens, &mut problems);
+                // Only a token read without a problem is kept: a problem is each target's own.
+                if let Some(token) = &token {
+                    last_token = Some((env.as_str(), token.clone()));
+                }
+                token
+            }
+            (None, _) => Some(None),
         };
         let rendered = request::render(
             config,
@@ -337,7 +390,7 @@ fn plan_into(
             problems.push(
                 Diagnostic::error(
                     Code::Limit,
-                    path,
+                    path.clone(),
                     format!(
                         "checking this file's templates takes more than {MAX_RENDER_WORK} units of template work, so it was stopped here"
                     ),
@@ -353,15 +406,16 @@ fn plan_into(
             continue;
         }
         // The rate-limit budget belongs to a token; an App's token to its installation.
+        let api_base = Shared::from(target.api_url.shared());
         let lane = match (&target.app, target.kind.is_github()) {
-            (Some(app), _) => format!(
+            (Some(app), _) => Shared::from(format!(
                 "{} app:{}:{}",
                 target.api_url,
                 app.app_id,
                 target.repository.as_ref().map_or("", |r| &r.owner)
-            ),
-            (None, true) => target.api_url.as_str().to_owned(),
-            (None, false) => rendered.url.shown().to_owned(),
+            )),
+            (None, true) => api_base.clone(),
+            (None, false) => Shared::from(rendered.url.shown().to_owned()),
         };
         // `validate` only wants the problems; the hash is 8 % of a 10,000-target plan.
         let fingerprint = if tokens == Tokens::Validate {
@@ -379,7 +433,10 @@ fn plan_into(
             lane,
             method: rendered.method,
             url: rendered.url,
-            api_version: target.kind.is_github().then(|| target.api_version.clone()),
+            api_version: target
+                .kind
+                .is_github()
+                .then(|| Shared::from(Arc::clone(&target.api_version))),
             headers: rendered.headers,
             label: rendered.label,
             encoded: rendered.encoded,
@@ -388,9 +445,9 @@ fn plan_into(
             token_env: target.token_env.clone(),
             token,
             app: target.app.clone(),
-            api_base: target.api_url.as_str().to_owned(),
+            api_base,
             timeout: target.timeout,
-            retry: target.retry,
+            retry: Arc::clone(&target.retry),
             note,
         });
     }
@@ -516,9 +573,9 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
 /// `hex::encode`'s iterator of chars (a tenth of a fingerprint's instructions).
 fn lower_hex<const N: usize>(bytes: &[u8]) -> String {
     let mut digits = [0u8; N];
-    match hex::encode_to_slice(bytes, &mut digits) {
-        Ok(()) => String::from_utf8_lossy(&digits).into_owned(),
-        Err(_) => hex::encode(bytes),
+    match hex::encode_to_slice(bytes, &mut digits).map(|()| String::from_utf8(digits.to_vec())) {
+        Ok(Ok(text)) => text,
+        _ => hex::encode(bytes),
     }
 }
 

@@ -154,7 +154,7 @@ pub(super) fn render(
                 as_strings(templates.render_payload(inputs, memo, &mut failed)),
             );
             // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
-            let asks_run_details = target.api_version.as_str() < "2026-03-10";
+            let asks_run_details = &*target.api_version < "2026-03-10";
             if asks_run_details {
                 body.insert("return_run_details".into(), json!(true));
             }

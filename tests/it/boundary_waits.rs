@@ -103,7 +103,7 @@ async fn a_target_gives_up_when_its_lane_is_paused_past_its_own_deadline() {
         [rate_limited(Some(Duration::from_secs(120))), delivered()],
     );
     let mut jobs = jobs(3);
-    jobs[1].retry.deadline = Duration::from_secs(60);
+    std::sync::Arc::make_mut(&mut jobs[1].retry).deadline = Duration::from_secs(60);
     jobs[2].token = Some(orchestrator::secret::Secret::new("another-token"));
     let cancel = CancellationToken::new();
     let delivery = Delivery::new(3, None);
@@ -138,7 +138,7 @@ async fn a_target_waits_for_room_in_its_lane_since_its_deadline_runs_from_its_fi
         window: Duration::from_secs(60),
     };
     let mut jobs = jobs(2);
-    jobs[1].retry.deadline = Duration::from_secs(10);
+    std::sync::Arc::make_mut(&mut jobs[1].retry).deadline = Duration::from_secs(10);
     let sender = Recorder::new();
     let cancel = CancellationToken::new();
 

@@ -49,8 +49,8 @@ async fn backoff_is_full_jitter_under_a_doubling_ceiling_capped_at_max_delay() {
     }
     let mut jobs = jobs(100);
     for job in &mut jobs {
-        job.retry.max_attempts = 5;
-        job.retry.max_delay = S(3);
+        std::sync::Arc::make_mut(&mut job.retry).max_attempts = 5;
+        std::sync::Arc::make_mut(&mut job.retry).max_delay = S(3);
     }
 
     let outcomes = deliver(&sender, &jobs, unpaced(100)).await;
@@ -206,7 +206,7 @@ async fn a_secondary_limit_with_retry_after_pauses_every_target_on_the_lane() {
 #[tokio::test(start_paused = true)]
 async fn a_secondary_limit_without_a_wait_pauses_the_lane_for_the_secondary_wait() {
     let (outcomes, sender) = one_limited_among(4, secondary_limit(None), |job| {
-        job.retry.secondary_wait = S(5);
+        std::sync::Arc::make_mut(&mut job.retry).secondary_wait = S(5);
     })
     .await;
 
@@ -269,7 +269,7 @@ async fn a_retry_after_past_the_deadline_fails_at_once_with_that_reason() {
     });
     let sender = Recorder::new().on("t00", [too_many]);
     let mut jobs = jobs(1);
-    jobs[0].retry.deadline = S(2);
+    std::sync::Arc::make_mut(&mut jobs[0].retry).deadline = S(2);
 
     let outcomes = deliver(&sender, &jobs, unpaced(1)).await;
 
@@ -287,7 +287,7 @@ async fn a_retry_after_past_the_deadline_fails_at_once_with_that_reason() {
 async fn a_secondary_limit_without_a_wait_past_the_deadline_fails_not_hangs() {
     let sender = Recorder::new().on("t00", [secondary_limit(None)]);
     let mut jobs = jobs(1);
-    jobs[0].retry.deadline = S(5);
+    std::sync::Arc::make_mut(&mut jobs[0].retry).deadline = S(5);
 
     let outcomes = deliver(&sender, &jobs, unpaced(1)).await;
 
@@ -302,8 +302,8 @@ async fn transient_failures_are_retried_until_the_next_retry_would_pass_the_dead
     fastrand::seed(3);
     let sender = Recorder::new().on("t00", [unavailable(None)]);
     let mut jobs = jobs(1);
-    jobs[0].retry.max_attempts = 1000;
-    jobs[0].retry.deadline = S(20);
+    std::sync::Arc::make_mut(&mut jobs[0].retry).max_attempts = 1000;
+    std::sync::Arc::make_mut(&mut jobs[0].retry).deadline = S(20);
 
     let outcomes = deliver(&sender, &jobs, unpaced(1)).await;
 
@@ -324,8 +324,8 @@ async fn attempts_are_bounded_per_target() {
         .on("t00", [unavailable(None)])
         .on("t01", [unavailable(None)]);
     let mut jobs = jobs(2);
-    jobs[0].retry.max_attempts = 3;
-    jobs[1].retry.max_attempts = 1;
+    std::sync::Arc::make_mut(&mut jobs[0].retry).max_attempts = 3;
+    std::sync::Arc::make_mut(&mut jobs[1].retry).max_attempts = 1;
 
     let outcomes = deliver(&sender, &jobs, unpaced(2)).await;
 
