@@ -68,7 +68,14 @@ pub struct Templates {
     traits: Vec<(Traits, u64)>,
     /// The last map [`Templates::payload_map`] compiled without a problem, by its path and the
     /// map as written: a fan-out repeats one payload for thousands of targets.
-    last_map: Option<(String, Map<String, Value>, Arc<PayloadTemplate>)>,
+    last_map: Option<LastMap>,
+}
+
+/// See [`Templates::last_map`].
+struct LastMap {
+    path: String,
+    entries: Vec<(String, Value)>,
+    compiled: Arc<PayloadTemplate>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -104,16 +111,22 @@ pub struct TemplateProblem {
 /// Whether two maps are written alike: the same keys in the same order, and the same values
 /// to the bit (`Map`'s `==` ignores key order, and `-0.0 == 0.0`), so a map that shares
 /// another's compiled form sends what its own target wrote.
-fn same_map(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+fn same_map<'a>(
+    a: impl ExactSizeIterator<Item = (&'a String, &'a Value)>,
+    b: impl ExactSizeIterator<Item = (&'a String, &'a Value)>,
+) -> bool {
     a.len() == b.len()
-        && a.iter()
-            .zip(b)
+        && a.zip(b)
             .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+}
+
+fn pairs(entries: &[(String, Value)]) -> impl ExactSizeIterator<Item = (&String, &Value)> {
+    entries.iter().map(|(k, v)| (k, v))
 }
 
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Object(a), Value::Object(b)) => same_map(a, b),
+        (Value::Object(a), Value::Object(b)) => same_map(a.iter(), b.iter()),
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b))
         }
@@ -202,17 +215,18 @@ impl Templates {
         }
     }
 
-    /// [`Templates::payload`] for a map, such as a target's `client_payload` as read; a map
-    /// the same as the one before it, at the same path, shares its compiled form.
+    /// [`Templates::payload`] for a map's entries in order, such as a target's
+    /// `client_payload` as read; a map the same as the one before it, at the same path, shares
+    /// its compiled form.
     pub fn payload_map(
         &mut self,
         path: &str,
-        map: &Map<String, Value>,
+        map: &[(String, Value)],
         problems: &mut Vec<TemplateProblem>,
     ) -> Arc<PayloadTemplate> {
-        if let Some((last_path, last, compiled)) = &self.last_map {
-            if last_path == path && same_map(last, map) {
-                return Arc::clone(compiled);
+        if let Some(last) = &self.last_map {
+            if last.path == path && same_map(pairs(&last.entries), pairs(map)) {
+                return Arc::clone(&last.compiled);
             }
         }
         let before = problems.len();
@@ -226,7 +240,11 @@ impl Templates {
         ));
         // A map with a problem is compiled again, so each use reports it.
         if problems.len() == before {
-            self.last_map = Some((path.to_owned(), map.clone(), Arc::clone(&compiled)));
+            self.last_map = Some(LastMap {
+                path: path.to_owned(),
+                entries: map.to_vec(),
+                compiled: Arc::clone(&compiled),
+            });
         }
         compiled
     }

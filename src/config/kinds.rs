@@ -194,7 +194,8 @@ fn repository_dispatch(
     };
     let track = target.track.unwrap_or(false);
     payload_keys(target, track, path, out);
-    let client_payload = templates.payload_map("client_payload", &target.client_payload, problems);
+    let client_payload =
+        templates.payload_map("client_payload", &target.client_payload.0, problems);
     Some(Compiled {
         repository: Some(repository?),
         token_env: token_env?,
@@ -287,7 +288,7 @@ fn workflow_dispatch(
             ),
         ));
     }
-    for (key, value) in &target.inputs {
+    for (key, value) in target.inputs.iter() {
         if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
             out.push(
                 Diagnostic::error(
@@ -299,7 +300,7 @@ fn workflow_dispatch(
             );
         }
     }
-    let inputs = templates.payload_map("inputs", &target.inputs, problems);
+    let inputs = templates.payload_map("inputs", &target.inputs.0, problems);
     Some(Compiled {
         repository: Some(repository?),
         token_env: token_env?,

@@ -384,9 +384,13 @@ pub struct Target {
     /// keys) whose string values are Handlebars templates, e.g. `version: "{{version}}"`. Each
     /// rendered value is a JSON string; numbers, booleans and nested mappings/lists are kept
     /// as written. The whole request body must stay under 64 KB once rendered.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    #[schemars(title = "Client payload", extend("maxProperties" = 10))]
-    pub client_payload: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Payload::is_empty")]
+    #[schemars(
+        title = "Client payload",
+        with = "Map<String, Value>",
+        extend("maxProperties" = 10)
+    )]
+    pub client_payload: Payload,
     /// `repository_dispatch`: follow the run the event starts. Adds `dispatch_id` to
     /// `client_payload` (so it counts toward the 10 keys), a value unique to this send; after
     /// sending, orchestrator finds the run whose title carries it (the receiving workflow needs
@@ -408,9 +412,13 @@ pub struct Target {
     /// `workflow_dispatch`: the workflow's inputs, at most 25; string values are templates.
     /// Every value is sent as a string (`true` as `"true"`), as GitHub's web UI sends it; the
     /// workflow casts it by the input's `type`.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    #[schemars(title = "Workflow inputs", extend("maxProperties" = 25))]
-    pub inputs: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Payload::is_empty")]
+    #[schemars(
+        title = "Workflow inputs",
+        with = "Map<String, Value>",
+        extend("maxProperties" = 25)
+    )]
+    pub inputs: Payload,
     /// `workflow_dispatch`: wait for the triggered run to complete and report its conclusion
     /// (also `run --wait`). A run that does not succeed fails the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +480,66 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
     pub deadline_secs: Option<u64>,
+}
+
+/// The top level of a mapping of JSON values (`client_payload`, `inputs`), its keys in the
+/// order written. A plain list, not a hash table: such a mapping has a few keys, it is only
+/// ever read in order, and a 10,000-target file holds 10,000 of them. Each key is there once:
+/// the parsed tree refuses a repeated key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payload(pub Vec<(String, Value)>);
+
+impl Payload {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Read as serde_json's `Map` is (the same type errors, "expected a map"), into a list sized
+/// by the mapping.
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = Payload;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_unit<E>(self) -> Result<Payload, E> {
+                Ok(Payload::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Payload, A::Error> {
+                // Bounded: a hint is only a hint.
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Payload(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
 }
 
 /// A condition on the released version. A target whose condition does not hold is skipped, and
