@@ -246,12 +246,17 @@ impl SectionParser<'_> {
         let mut path = String::new();
         for Entry { key, value } in &mut map.entries {
             let value = value.take();
-            let name = key.key_name().into_owned();
+            let valid = key.as_str().is_some_and(is_valid_name);
+            // The key's own string, taken like its value: the tree is not read here again.
+            let name = match &mut key.value {
+                Value::Str(name) => std::mem::take(name),
+                _ => key.key_name().into_owned(),
+            };
             path.clear();
             path.push_str(section);
             path.push('.');
             path.push_str(&name);
-            if !key.as_str().is_some_and(is_valid_name) {
+            if !valid {
                 ok = false;
                 let message = format!("`{}` is not a usable name", shown(&name));
                 let help = "names are 1 to 100 letters, digits, `-` or `_` (they are used on the command line and in key paths)";
