@@ -77,7 +77,7 @@ pub struct TargetReport {
     pub destination: String,
     /// The event type, `workflow@ref`, or a webhook's method.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<Shared>,
     /// After a run: the token variable the target's request used (never its value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_env: Option<Shared>,

@@ -63,8 +63,9 @@ pub struct Job {
     pub api_version: Option<Shared>,
     /// Extra headers (a webhook's own, its signature).
     pub headers: Vec<(String, String)>,
-    /// The event type, `workflow@ref` or the HTTP method.
-    pub label: String,
+    /// The event type, `workflow@ref` or the HTTP method (shared by the jobs that send the
+    /// same literal event type).
+    pub label: Shared,
     /// The JSON request body, encoded once (empty for a webhook without one): checked against
     /// GitHub's size limit, sent as it is, and read back with [`Job::body`] where a part of it
     /// is needed. A 10,000-target plan keeps these bytes, not 10,000 trees of JSON values.

@@ -390,7 +390,7 @@ mod tests {
             dispatch_id: Some(crate::plan::dispatch_id("s", "1.2.3", "all")),
             fingerprint: Some(crate::plan::fingerprint("POST", "https://x.test", b"")),
             tracking_id: Some("t1".to_owned()),
-            label: Some("POST".to_owned()),
+            label: Some("POST".into()),
             token_env: Some("TOKEN".into()),
             note: Some("why: it changed\nand more".to_owned()),
             attempts: Some(3),
