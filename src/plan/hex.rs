@@ -1,6 +1,6 @@
-//! The ids a plan gives each request, its dispatch id and its fingerprint: hex digits of a
-//! digest, held inline rather than as strings, so a 10,000-target plan (and its report) does
-//! not make 20,000 small allocations.
+//! The ids a plan gives each request, its dispatch id and its fingerprint: a digest held
+//! inline rather than as a string of hex digits, so a 10,000-target plan (and its report)
+//! does not make 20,000 small allocations.
 
 /// `N` lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -8,8 +8,40 @@ pub struct Hex<const N: usize>([u8; N]);
 
 /// [`super::dispatch_id`]: 16 hex digits.
 pub type DispatchId = Hex<16>;
-/// [`super::fingerprint`]: 64 hex digits.
-pub type Fingerprint = Hex<64>;
+
+/// [`super::fingerprint`]: a SHA-256 digest, written as 64 hex digits. Held as its 32 bytes, so
+/// a job is no bigger than with the digits on the heap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    pub(super) fn of(digest: [u8; 32]) -> Fingerprint {
+        Fingerprint(digest)
+    }
+
+    /// The 64 hex digits it is written as.
+    pub fn hex(&self) -> Hex<64> {
+        Hex::of(&self.0)
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.hex().as_str())
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.hex().as_str(), f)
+    }
+}
+
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.hex().as_str())
+    }
+}
 
 impl<const N: usize> Hex<N> {
     /// The digits of `bytes`, which are `N / 2` long.
@@ -65,5 +97,11 @@ mod tests {
             "0123456789abcdef \"0123456789abcdef\""
         );
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"0123456789abcdef\"");
+        let fingerprint = Fingerprint::of([0xa5; 32]);
+        assert_eq!(fingerprint.to_string(), "a5".repeat(32));
+        assert_eq!(
+            serde_json::to_string(&fingerprint).unwrap(),
+            format!("\"{}\"", "a5".repeat(32))
+        );
     }
 }

@@ -583,7 +583,7 @@ pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> Fingerprint {
         digest.update((part.len() as u64).to_le_bytes());
         digest.update(part);
     }
-    Hex::of(&digest.finalize())
+    Fingerprint::of(digest.finalize().into())
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
@@ -821,11 +821,8 @@ targets:
         );
         assert_eq!(bodies[4]["client_payload"]["t"], "t");
         assert_eq!(bodies[5]["client_payload"]["t"], "u");
-        let fingerprints: HashSet<&str> = planned
-            .jobs
-            .iter()
-            .filter_map(|j| j.fingerprint.as_deref())
-            .collect();
+        let fingerprints: HashSet<Fingerprint> =
+            planned.jobs.iter().filter_map(|j| j.fingerprint).collect();
         assert_eq!(fingerprints.len(), 6, "each request its own fingerprint");
     }
 
@@ -836,7 +833,7 @@ targets:
         let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
         let before = planned.jobs[0].clone();
         assert_eq!(
-            before.fingerprint.as_deref().map(str::len),
+            before.fingerprint.map(|f| f.hex().len()),
             Some(64),
             "a run's plan has fingerprints"
         );

@@ -79,7 +79,8 @@ fn write_target<W: Write>(
     let mut fields = Object::begin(out, depth)?;
     fields.string("target", &t.target)?;
     fields.optional_string("dispatch_id", t.dispatch_id.as_deref())?;
-    fields.optional_string("fingerprint", t.fingerprint.as_deref())?;
+    let fingerprint = t.fingerprint.map(|f| f.hex());
+    fields.optional_string("fingerprint", fingerprint.as_deref())?;
     fields.optional_string("tracking_id", t.tracking_id.as_deref())?;
     fields.string("kind", t.kind)?;
     fields.string("destination", &t.destination)?;
