@@ -205,18 +205,18 @@ fn ends_torn(file: &mut File) -> std::io::Result<bool> {
 impl Observer for Journal {
     fn sending(&self, job: &Job, attempt: u32) {
         self.record(&Record::Sending {
-            dispatch_id: job.dispatch_id.clone(),
+            dispatch_id: job.dispatch_id.to_string(),
             target: job.target.clone(),
-            fingerprint: job.fingerprint.clone(),
+            fingerprint: job.fingerprint.map(|f| f.to_string()).unwrap_or_default(),
             attempt,
         });
     }
 
     fn finished(&self, job: &Job, outcome: &Outcome) {
         self.record(&Record::Outcome {
-            dispatch_id: job.dispatch_id.clone(),
+            dispatch_id: job.dispatch_id.to_string(),
             target: job.target.clone(),
-            fingerprint: job.fingerprint.clone(),
+            fingerprint: job.fingerprint.map(|f| f.to_string()).unwrap_or_default(),
             status: outcome.status.clone(),
             attempts: outcome.attempts,
             duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
@@ -264,8 +264,14 @@ impl Earlier {
 
     /// Whether `job`'s request was delivered by the earlier run.
     pub fn delivery_of(&self, job: &Job) -> EarlierDelivery {
-        match self.delivered.get(&job.dispatch_id) {
-            Some(fingerprint) if *fingerprint == job.fingerprint => EarlierDelivery::Same,
+        match self.delivered.get(job.dispatch_id.as_str()) {
+            Some(fingerprint)
+                if job
+                    .fingerprint
+                    .is_some_and(|f| f.hex().as_str() == fingerprint) =>
+            {
+                EarlierDelivery::Same
+            }
             Some(_) => EarlierDelivery::Changed,
             None => EarlierDelivery::No,
         }
@@ -507,15 +513,15 @@ mod tests {
     fn the_fingerprint_changes_with_method_url_and_body_and_never_shows_the_url() {
         use crate::plan::fingerprint;
         let url = "https://hooks.example/build_hooks/secret-id";
-        let base = fingerprint("POST", url, b"{}");
+        let base = fingerprint("POST", url, b"{}").hex();
         assert_eq!(base.len(), 64);
-        assert_eq!(base, fingerprint("POST", url, b"{}"));
-        assert_ne!(base, fingerprint("PUT", url, b"{}"));
+        assert_eq!(base, fingerprint("POST", url, b"{}").hex());
+        assert_ne!(base, fingerprint("PUT", url, b"{}").hex());
         assert_ne!(
             base,
-            fingerprint("POST", "https://hooks.example/other", b"{}")
+            fingerprint("POST", "https://hooks.example/other", b"{}").hex()
         );
-        assert_ne!(base, fingerprint("POST", url, b"{\"a\":1}"));
+        assert_ne!(base, fingerprint("POST", url, b"{\"a\":1}").hex());
         assert!(!base.contains("secret"));
     }
 }

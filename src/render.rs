@@ -35,7 +35,8 @@ pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
 /// faster and spares users from escaping text that is not meant as a template.
 #[derive(Debug, Clone)]
 pub enum Text {
-    Literal(String),
+    /// Shared: a request's event type is often one of these, sent by thousands of targets.
+    Literal(Arc<str>),
     Template {
         /// The compiled template in [`Templates`], shared by every leaf with the same source.
         id: usize,
@@ -69,6 +70,8 @@ pub struct Templates {
     /// The last map [`Templates::payload_map`] compiled without a problem, by its path and the
     /// map as written: a fan-out repeats one payload for thousands of targets.
     last_map: Option<LastMap>,
+    /// The last literal [`Templates::text`] kept, shared with the next one alike.
+    last_literal: Option<Arc<str>>,
 }
 
 /// See [`Templates::last_map`].
@@ -96,6 +99,7 @@ impl Default for Templates {
             names: Vec::new(),
             traits: Vec::new(),
             last_map: None,
+            last_literal: None,
         }
     }
 }
@@ -144,7 +148,7 @@ impl Templates {
     /// Compiles `source` under `name` (its key path) when it contains template syntax.
     pub fn text(&mut self, name: &str, source: &str) -> Result<Text, TemplateProblem> {
         if !source.contains("{{") {
-            return Ok(Text::Literal(source.to_owned()));
+            return Ok(Text::Literal(self.literal(source)));
         }
         let problem = |message| TemplateProblem {
             name: name.to_owned(),
@@ -179,6 +183,15 @@ impl Templates {
             id,
             path: name.to_owned(),
         })
+    }
+
+    /// `source` as a literal: the one before it again when they are alike (a fan-out gives
+    /// thousands of targets the same event type).
+    fn literal(&mut self, source: &str) -> Arc<str> {
+        match &self.last_literal {
+            Some(last) if **last == *source => Arc::clone(last),
+            _ => Arc::clone(self.last_literal.insert(source.into())),
+        }
     }
 
     /// Compiles every string leaf of a payload; problems in all leaves are returned together.
@@ -271,7 +284,7 @@ impl Templates {
     /// to the command's work budget.
     pub fn render_text(&self, text: &Text, memo: &mut Memo) -> Result<String, TemplateProblem> {
         let (id, name) = match text {
-            Text::Literal(s) => return Ok(s.clone()),
+            Text::Literal(s) => return Ok(s.to_string()),
             Text::Template { id, path } => (*id, path),
         };
         let problem = |message: String| TemplateProblem {
@@ -299,6 +312,14 @@ impl Templates {
         let done = self.render_once(id, memo.current());
         memo.renders(per_release).insert(id, done.clone());
         done.map_err(problem)
+    }
+
+    /// [`Templates::render_text`], shared rather than copied when `text` is a literal.
+    pub fn render_shared(&self, text: &Text, memo: &mut Memo) -> Result<Arc<str>, TemplateProblem> {
+        match text {
+            Text::Literal(s) => Ok(Arc::clone(s)),
+            Text::Template { .. } => self.render_text(text, memo).map(Arc::from),
+        }
     }
 
     fn render_once(&self, id: usize, ctx: &Context) -> Result<String, String> {

@@ -4,7 +4,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::{Outcome, Status};
 use crate::journal::{check_release, Earlier, Ended, JournalError, FORMAT};
-use crate::plan::{Job, Plan};
+use crate::plan::{DispatchId, Fingerprint, Job, Plan, Shared};
 use crate::style::{count, indent, Palette, Tone};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,11 +63,11 @@ pub struct TargetReport {
     pub target: String,
     /// Stable for this source, version and target; `--retry-failed` matches on it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dispatch_id: Option<String>,
+    pub dispatch_id: Option<DispatchId>,
     /// The rendered request's fingerprint ([`Job::fingerprint`]): `--retry-failed` sends a
     /// delivered target again when its request has changed since.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
+    pub fingerprint: Option<Fingerprint>,
     /// `track: true`: the id sent in `client_payload.dispatch_id` (new in every run), which
     /// the run's title carries.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,10 +77,10 @@ pub struct TargetReport {
     pub destination: String,
     /// The event type, `workflow@ref`, or a webhook's method.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<Shared>,
     /// After a run: the token variable the target's request used (never its value).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_env: Option<String>,
+    pub token_env: Option<Shared>,
     #[serde(flatten)]
     pub status: Entry,
     /// Why a conditional target was sent (e.g. which files changed, or a first release).
@@ -108,7 +108,7 @@ pub struct Planned {
     /// The URL; a secret one (from `url_env`) only by its host.
     pub url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_env: Option<String>,
+    pub token_env: Option<Shared>,
     /// Whether the token variable is set; its value is never part of a report.
     pub token_set: bool,
     /// The GitHub App the token is minted for, and where its key is read from.
@@ -480,7 +480,7 @@ fn planned_report(job: Job) -> TargetReport {
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
-        fingerprint: Some(job.fingerprint),
+        fingerprint: job.fingerprint,
         tracking_id: job.tracking_id,
         kind: job.kind.as_str(),
         destination: job.destination,
@@ -509,8 +509,8 @@ fn planned_report(job: Job) -> TargetReport {
 fn job_report(job: &Job) -> TargetReport {
     TargetReport {
         target: job.target.clone(),
-        dispatch_id: Some(job.dispatch_id.clone()),
-        fingerprint: Some(job.fingerprint.clone()),
+        dispatch_id: Some(job.dispatch_id),
+        fingerprint: job.fingerprint,
         tracking_id: job.tracking_id.clone(),
         kind: job.kind.as_str(),
         destination: job.destination.clone(),

@@ -30,8 +30,9 @@ const WHOLE_WORD_BELOW: usize = 8;
 
 /// A credential. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the value,
 /// for the one place that needs it (the `Authorization` header, a request URL, a signature).
+/// A clone shares the value (every target that reads the same token variable holds one).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     /// Holds `value` and registers it (and each of its lines) for redaction.
@@ -41,7 +42,7 @@ impl Secret {
         if value.contains('\n') {
             value.lines().map(str::trim).for_each(register);
         }
-        Secret(value)
+        Secret(value.into())
     }
 
     /// A secret URL (a build hook's): the whole URL, and its path, query and every path

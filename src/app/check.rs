@@ -71,7 +71,7 @@ fn plan_stage(
             // What a check depends on: the event type (or workflow and ref) and the inputs.
             let key = (
                 job.target.clone(),
-                job.label.clone(),
+                job.label.to_string(),
                 job.body()["inputs"].to_string(),
             );
             if seen.insert(key) {

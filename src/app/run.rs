@@ -423,7 +423,7 @@ fn resume(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(),
         });
     } else {
         plan.set_aside(|job| {
-            let send = earlier.failed.contains(&job.dispatch_id)
+            let send = earlier.failed.contains(job.dispatch_id.as_str())
                 || earlier.delivery_of(job) == EarlierDelivery::Changed;
             (!send).then(|| format!("not failed in the earlier run (report {shown})"))
         });

@@ -67,8 +67,8 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         token_name: c
             .job
             .token_env
-            .clone()
-            .unwrap_or_else(|| "GitHub App".to_owned()),
+            .as_ref()
+            .map_or_else(|| "GitHub App".to_owned(), ToString::to_string),
         waited: std::time::Duration::ZERO,
     };
     if c.job.token.is_none() && c.job.app.is_none() {

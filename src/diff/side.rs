@@ -185,8 +185,8 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
     }
     let (identity, summary) = match &spec.action {
         Action::RepositoryDispatch { .. } => {
-            field("event_type", job.label.clone());
-            (job.label.clone(), format!("event `{}`", job.label))
+            field("event_type", job.label.to_string());
+            (job.label.to_string(), format!("event `{}`", job.label))
         }
         Action::WorkflowDispatch { workflow, wait, .. } => {
             let body = job.body();

@@ -323,7 +323,7 @@ impl<S: Sender> Run<'_, S> {
         };
         Outcome {
             target: job.target.clone(),
-            dispatch_id: job.dispatch_id.clone(),
+            dispatch_id: job.dispatch_id.to_string(),
             status,
             attempts,
             duration: started.elapsed(),

@@ -100,7 +100,7 @@ impl GitHub {
             Ok(seen) => seen,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let earliest = seen.entry(env.clone()).or_insert(expiry);
+        let earliest = seen.entry(env.to_string()).or_insert(expiry);
         *earliest = (*earliest).min(expiry);
     }
 

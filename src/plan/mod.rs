@@ -3,6 +3,7 @@
 
 use crate::config::model::TargetKind;
 mod grouped;
+mod hex;
 mod identity;
 mod request;
 
@@ -13,6 +14,7 @@ use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
+pub use hex::{DispatchId, Fingerprint, Hex};
 pub use identity::Pacing;
 use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};
@@ -41,11 +43,12 @@ pub struct Job {
     pub target: String,
     /// Stable across retries and runs for the same source, version and target, so a receiver
     /// can recognise a repeat; `{{dispatch_id}}` in templates.
-    pub dispatch_id: String,
+    pub dispatch_id: DispatchId,
     /// SHA-256 (hex) of the rendered request: method, URL and body. Journals and reports record
     /// it, so `--resume` and `--retry-failed` skip a target only when the same request was
-    /// delivered. It never shows the URL, which may be a secret.
-    pub fingerprint: String,
+    /// delivered. It never shows the URL, which may be a secret. `None` in a plan for
+    /// `validate` ([`Tokens::Validate`]), which nothing sends.
+    pub fingerprint: Option<Fingerprint>,
     pub kind: TargetKind,
     /// Where it goes, for reports: `owner/name`, or a webhook's host.
     pub destination: String,
@@ -60,8 +63,9 @@ pub struct Job {
     pub api_version: Option<Shared>,
     /// Extra headers (a webhook's own, its signature).
     pub headers: Vec<(String, String)>,
-    /// The event type, `workflow@ref` or the HTTP method.
-    pub label: String,
+    /// The event type, `workflow@ref` or the HTTP method (shared by the jobs that send the
+    /// same literal event type).
+    pub label: Shared,
     /// The JSON request body, encoded once (empty for a webhook without one): checked against
     /// GitHub's size limit, sent as it is, and read back with [`Job::body`] where a part of it
     /// is needed. A 10,000-target plan keeps these bytes, not 10,000 trees of JSON values.
@@ -73,7 +77,8 @@ pub struct Job {
     /// stamped, the nonce is zeros (and the fingerprint is of that request, the same in
     /// every run).
     pub tracking_id: Option<String>,
-    pub token_env: Option<String>,
+    /// Shared by the jobs in a row that read the same variable.
+    pub token_env: Option<Shared>,
     /// `None` in a dry run where the variable is unset, for webhooks without a token, and for
     /// GitHub App targets until the sender mints their token.
     pub token: Option<Secret>,
@@ -119,6 +124,18 @@ impl From<Arc<str>> for Shared {
 impl From<String> for Shared {
     fn from(text: String) -> Shared {
         Shared(text.into())
+    }
+}
+
+impl From<&str> for Shared {
+    fn from(text: &str) -> Shared {
+        Shared(text.into())
+    }
+}
+
+impl serde::Serialize for Shared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 
@@ -318,7 +335,7 @@ fn plan_into(
     let mut path = String::new();
     // The token read for the target before, and its variable: a fan-out's targets share a few,
     // and reading the environment (and registering the value for redaction) each time costs.
-    let mut last_token: Option<(&str, Option<Secret>)> = None;
+    let mut last_token: Option<(Shared, Option<Secret>)> = None;
     for (name, &index) in source.targets.iter().zip(&source.target_indices) {
         if only.is_some_and(|only| !only.contains(name.as_str())) {
             continue;
@@ -363,17 +380,20 @@ fn plan_into(
         };
         memo.set_target(&vars, &dispatch_id);
         let before = problems.len();
-        let token = match (&target.token_env, &last_token) {
-            (Some(env), Some((last, token))) if last == env => Some(token.clone()),
+        let (token_env, token) = match (&target.token_env, &last_token) {
+            (Some(env), Some((last, token))) if last.as_str() == env => {
+                (Some(last.clone()), Some(token.clone()))
+            }
             (Some(env), _) => {
                 let token = request::secret(env, &path, "token_env", lookup, tokens, &mut problems);
+                let env = Shared::from(env.as_str());
                 // Only a token read without a problem is kept: a problem is each target's own.
                 if let Some(token) = &token {
-                    last_token = Some((env.as_str(), token.clone()));
+                    last_token = Some((env.clone(), token.clone()));
                 }
-                token
+                (Some(env), token)
             }
-            (None, _) => Some(None),
+            (None, _) => (None, Some(None)),
         };
         let rendered = request::render(
             config,
@@ -418,11 +438,8 @@ fn plan_into(
             (None, false) => Shared::from(rendered.url.shown().to_owned()),
         };
         // `validate` only wants the problems; the hash is 8 % of a 10,000-target plan.
-        let fingerprint = if tokens == Tokens::Validate {
-            String::new()
-        } else {
-            fingerprint(rendered.method, rendered.url.expose(), &rendered.encoded)
-        };
+        let fingerprint = (tokens != Tokens::Validate)
+            .then(|| fingerprint(rendered.method, rendered.url.expose(), &rendered.encoded));
         plan.jobs.push(Job {
             target: name.clone(),
             dispatch_id,
@@ -442,7 +459,7 @@ fn plan_into(
             encoded: rendered.encoded,
             workflow: rendered.workflow,
             tracking_id: rendered.tracking_id,
-            token_env: target.token_env.clone(),
+            token_env,
             token,
             app: target.app.clone(),
             api_base,
@@ -539,7 +556,7 @@ fn reads_values(templates: &crate::render::Templates, target: &TargetSpec) -> bo
 
 /// The first 16 hex digits of SHA-256 over source, version and target: the same in every
 /// run, retry and resume of this release, different for every other release or target.
-pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
+pub fn dispatch_id(source: &str, version: &str, target: &str) -> DispatchId {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(source)
@@ -548,7 +565,7 @@ pub fn dispatch_id(source: &str, version: &str, target: &str) -> String {
         .chain_update([0])
         .chain_update(target)
         .finalize();
-    lower_hex::<16>(&digest[..8])
+    Hex::of(&digest[..8])
 }
 
 /// The id a tracked target sends: the stable [`dispatch_id`] and a per-run nonce (zeros
@@ -559,24 +576,14 @@ pub fn tracking_id(dispatch_id: &str, nonce: Option<u32>) -> String {
 
 /// SHA-256 over the method, the URL and the encoded body, each preceded by its length so no
 /// two different requests run together into the same bytes; 64 hex digits.
-pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> String {
+pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> Fingerprint {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();
     for part in [method.as_bytes(), url.as_bytes(), body] {
         digest.update((part.len() as u64).to_le_bytes());
         digest.update(part);
     }
-    lower_hex::<64>(&digest.finalize())
-}
-
-/// `bytes` as `N` lowercase hex digits, written into a buffer rather than collected from
-/// `hex::encode`'s iterator of chars (a tenth of a fingerprint's instructions).
-fn lower_hex<const N: usize>(bytes: &[u8]) -> String {
-    let mut digits = [0u8; N];
-    match hex::encode_to_slice(bytes, &mut digits).map(|()| String::from_utf8(digits.to_vec())) {
-        Ok(Ok(text)) => text,
-        _ => hex::encode(bytes),
-    }
+    Fingerprint::of(digest.finalize().into())
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
@@ -814,11 +821,8 @@ targets:
         );
         assert_eq!(bodies[4]["client_payload"]["t"], "t");
         assert_eq!(bodies[5]["client_payload"]["t"], "u");
-        let fingerprints: HashSet<&str> = planned
-            .jobs
-            .iter()
-            .map(|j| j.fingerprint.as_str())
-            .collect();
+        let fingerprints: HashSet<Fingerprint> =
+            planned.jobs.iter().filter_map(|j| j.fingerprint).collect();
         assert_eq!(fingerprints.len(), 6, "each request its own fingerprint");
     }
 
@@ -829,8 +833,8 @@ targets:
         let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
         let before = planned.jobs[0].clone();
         assert_eq!(
-            before.fingerprint.len(),
-            64,
+            before.fingerprint.map(|f| f.hex().len()),
+            Some(64),
             "a run's plan has fingerprints"
         );
         assert_eq!(

@@ -1,5 +1,6 @@
 //! Rendering one target's request for one release: method, URL, headers and body, per kind.
 
+use super::Shared;
 use super::{Tokens, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
 use crate::config::kinds::{url_problem, Action, WebhookUrl, TRACKING_KEY};
 use crate::config::{Config, TargetSpec};
@@ -62,7 +63,7 @@ pub struct Rendered {
     pub method: &'static str,
     pub url: JobUrl,
     /// A short description for reports: the event type, `workflow@ref`, or the method.
-    pub label: String,
+    pub label: Shared,
     pub headers: Vec<(String, String)>,
     /// The JSON body (empty for a webhook without one).
     pub encoded: Bytes,
@@ -89,7 +90,7 @@ pub(super) fn render(
             // The target's stable id (`{{dispatch_id}}`) with the nonce of an unstamped plan.
             let tracking_id = track.then(|| super::tracking_id(memo.dispatch_id(), None));
             let event_type = templates
-                .render_text(event_type, memo)
+                .render_shared(event_type, memo)
                 .map_err(|p| failed.push(p))
                 .unwrap_or_default();
             let kept = match tracking_id {
@@ -125,7 +126,7 @@ pub(super) fn render(
                 tracking_id,
                 method: "POST",
                 url: JobUrl::Public(target.api_url.dispatches(repository)),
-                label: event_type,
+                label: Shared::from(event_type),
                 headers: Vec::new(),
                 encoded,
                 workflow: None,
@@ -166,10 +167,10 @@ pub(super) fn render(
                     "{}/repos/{}/{}/actions/workflows/{workflow}/dispatches",
                     target.api_url, repository.owner, repository.name
                 )),
-                label: format!(
+                label: Shared::from(format!(
                     "{workflow}@{}",
                     git_ref.as_deref().unwrap_or("default branch")
-                ),
+                )),
                 headers: Vec::new(),
                 encoded: encode(&body),
                 workflow: Some(WorkflowCall {
@@ -236,7 +237,7 @@ pub(super) fn render(
                 tracking_id: None,
                 method: method.as_str(),
                 url,
-                label: method.as_str().to_owned(),
+                label: Shared::from(method.as_str()),
                 headers: rendered_headers,
                 encoded,
                 workflow: None,

@@ -78,18 +78,19 @@ fn write_target<W: Write>(
 ) -> io::Result<()> {
     let mut fields = Object::begin(out, depth)?;
     fields.string("target", &t.target)?;
-    fields.optional_string("dispatch_id", &t.dispatch_id)?;
-    fields.optional_string("fingerprint", &t.fingerprint)?;
-    fields.optional_string("tracking_id", &t.tracking_id)?;
+    fields.optional_string("dispatch_id", t.dispatch_id.as_deref())?;
+    let fingerprint = t.fingerprint.map(|f| f.hex());
+    fields.optional_string("fingerprint", fingerprint.as_deref())?;
+    fields.optional_string("tracking_id", t.tracking_id.as_deref())?;
     fields.string("kind", t.kind)?;
     fields.string("destination", &t.destination)?;
-    fields.optional_string("label", &t.label)?;
-    fields.optional_string("token_env", &t.token_env)?;
+    fields.optional_string("label", t.label.as_deref())?;
+    fields.optional_string("token_env", t.token_env.as_deref())?;
     match &t.status {
         Entry::Planned(planned) => planned_fields(&mut fields, planned, last_body)?,
         Entry::Done(status) => status_fields(&mut fields, status)?,
     }
-    fields.optional_string("note", &t.note)?;
+    fields.optional_string("note", t.note.as_deref())?;
     fields.optional("attempts", &t.attempts)?;
     fields.optional("duration_ms", &t.duration_ms)?;
     fields.end()
@@ -103,9 +104,9 @@ fn planned_fields<W: Write>(
     fields.string("outcome", p.outcome)?;
     fields.string("method", p.method)?;
     fields.string("url", &p.url)?;
-    fields.optional_string("token_env", &p.token_env)?;
+    fields.optional_string("token_env", p.token_env.as_deref())?;
     fields.value("token_set", &p.token_set)?;
-    fields.optional_string("github_app", &p.github_app)?;
+    fields.optional_string("github_app", p.github_app.as_deref())?;
     if !p.headers.is_empty() {
         fields.value("headers", &p.headers)?;
     }
@@ -133,7 +134,7 @@ fn status_fields<W: Write>(fields: &mut Object<'_, W>, status: &Status) -> io::R
             fields.string("outcome", "failed")?;
             fields.optional("http_status", http_status)?;
             fields.string("reason", reason)?;
-            fields.optional_string("hint", hint)
+            fields.optional_string("hint", hint.as_deref())
         }
         Status::Skipped { reason } => {
             fields.string("outcome", "skipped")?;
@@ -178,7 +179,7 @@ impl<'a, W: Write> Object<'a, W> {
         string(self.out, value)
     }
 
-    fn optional_string(&mut self, key: &str, value: &Option<String>) -> io::Result<()> {
+    fn optional_string(&mut self, key: &str, value: Option<&str>) -> io::Result<()> {
         match value {
             Some(value) => self.string(key, value),
             None => Ok(()),
@@ -387,18 +388,18 @@ mod tests {
             r#"{"s":"ünï \"q\" \n\t\u0001 \u00e9 \ud83d\ude00","deep":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":{"l":{"m":{"n":{"o":{"p":{"q":{"r":{"s":{"t":{"u":{"v":{"w":{"x":{"y":{"z":{"0":{"1":{"2":{"3":{"4":[null,true,1e300]}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}},"x":{}}"#,
         );
         let everything = TargetReport {
-            dispatch_id: Some("d1".to_owned()),
-            fingerprint: Some("f1".to_owned()),
+            dispatch_id: Some(crate::plan::dispatch_id("s", "1.2.3", "all")),
+            fingerprint: Some(crate::plan::fingerprint("POST", "https://x.test", b"")),
             tracking_id: Some("t1".to_owned()),
-            label: Some("POST".to_owned()),
-            token_env: Some("TOKEN".to_owned()),
+            label: Some("POST".into()),
+            token_env: Some("TOKEN".into()),
             note: Some("why: it changed\nand more".to_owned()),
             attempts: Some(3),
             duration_ms: Some(12),
             ..target(
                 "all",
                 Entry::Planned(Planned {
-                    token_env: Some("TOKEN".to_owned()),
+                    token_env: Some("TOKEN".into()),
                     token_set: true,
                     github_app: Some("12 (key in $KEY)".to_owned()),
                     headers: vec![("X-A".to_owned(), "b".to_owned())],
