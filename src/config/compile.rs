@@ -8,7 +8,7 @@ use super::settings::{
 };
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition, When};
-use crate::diagnostic::{join, shown, Code, Diagnostic};
+use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};
 use crate::policy::RateLimits;
 use crate::policy::RetryPolicy;
 use crate::render::Templates;
@@ -160,9 +160,7 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
     // Each target's key path in one buffer: it is read only when a problem is reported.
     let mut path = String::new();
     for (name, target) in file.targets {
-        path.clear();
-        path.push_str("targets.");
-        path.push_str(&name);
+        join_into(&mut path, "targets", &name);
         if let Some((spec, names)) =
             compile_target(&path, target, &defaults, &mut templates, &mut out)
         {

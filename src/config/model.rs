@@ -213,9 +213,9 @@ pub enum TokenEnv {
 }
 
 /// Read by what was written (a name or a list), not by trying each variant in turn as
-/// `#[serde(untagged)]` would: no copy of every value is buffered first (a 10,000-target file
-/// has 10,000 of them), and a wrong type is said in the user's terms ("expected a variable
-/// name or a list of names"), not as "data did not match any variant of untagged enum".
+/// `#[serde(untagged)]` would, so a wrong type is said in the user's terms ("expected a
+/// variable name or a list of variable names"), not as "data did not match any variant of
+/// untagged enum".
 impl<'de> Deserialize<'de> for TokenEnv {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Names;

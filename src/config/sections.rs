@@ -6,7 +6,7 @@
 use super::locate::Locator;
 use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
-use crate::diagnostic::{join, shown, Code, Diagnostic};
+use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -252,10 +252,7 @@ impl SectionParser<'_> {
                 Value::Str(name) => std::mem::take(name),
                 _ => key.key_name().into_owned(),
             };
-            path.clear();
-            path.push_str(section);
-            path.push('.');
-            path.push_str(&name);
+            join_into(&mut path, section, &name);
             if !valid {
                 ok = false;
                 let message = format!("`{}` is not a usable name", shown(&name));

@@ -9,7 +9,7 @@ mod request;
 
 use crate::config::kinds::{Action, WebhookUrl, TRACKING_KEY};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
-use crate::diagnostic::{join, Code, Diagnostic};
+use crate::diagnostic::{join, join_into, Code, Diagnostic};
 use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
@@ -343,9 +343,7 @@ fn plan_into(
         let Some((_, target)) = config.targets.get_index(index) else {
             continue; // compile() guarantees every listed target exists
         };
-        path.clear();
-        path.push_str("targets.");
-        path.push_str(name);
+        join_into(&mut path, "targets", name);
         let checked = match tokens {
             Tokens::Validate => Ok((None, None)),
             _ => condition_holds(target, release, &path),
