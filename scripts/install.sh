@@ -291,6 +291,8 @@ unpack
 
 # Staged beside the destination, so the final step is one rename on one filesystem.
 stage=$(mktemp -d "$dir/.orchestrator-install.XXXXXX" 2>/dev/null) || die 6 "cannot write to $dir"
+# The archive's mode bits are not trusted either: readable to copy, then exactly 0755.
+chmod u+r "$work/x/$exe" || die 6 "cannot read the unpacked $exe in $work"
 cp "$work/x/$exe" "$stage/$exe" || die 6 "cannot write to $dir"
 chmod 755 "$stage/$exe"
 mv -f "$stage/$exe" "$dir/$exe" || die 6 "cannot move orchestrator into $dir"

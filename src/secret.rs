@@ -160,9 +160,10 @@ fn is_credential_segment(host: &str, segments: &[&str], at: usize) -> bool {
 
 /// A path segment that looks like a credential wherever it stands: a numeric id of six digits
 /// or more (a Discord webhook id, a Zapier account), sixteen characters or more mixing letters
-/// and digits (hex ids, UUIDs, base62 tokens), or twenty-four letters and digits unbroken (a
-/// token that happens to hold no digit). Ordinary words — `MyProject`, `build_hooks`,
-/// `release2024`, `v1`, `my-service-2` — are none of these.
+/// and digits (hex ids, UUIDs, base62 tokens), twenty-four letters and digits unbroken (a
+/// token that happens to hold no digit), or a short key whose letters and digits alternate
+/// ([`alternates`]: `abc1de2`). Ordinary words — `MyProject`, `build_hooks`, `release2024`,
+/// `v1`, `my-service-2`, `k8s-deploy-v2` — are none of these.
 fn looks_like_credential(segment: &str) -> bool {
     let len = segment.chars().count();
     let digits = segment.bytes().filter(u8::is_ascii_digit).count();
@@ -170,6 +171,24 @@ fn looks_like_credential(segment: &str) -> bool {
     (len >= 6 && digits == len)
         || (len >= 16 && digits > 0 && letters > 0)
         || (len >= 24 && letters + digits == len)
+        || alternates(segment)
+}
+
+/// Whether a run of six or more letters and digits in `segment` switches between letters and
+/// digits three times or more, as random keys do (`abc1de2`) and names seldom do (`k8s`,
+/// `release2024`, `utf8` switch at most twice in one run).
+fn alternates(segment: &str) -> bool {
+    segment
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|run| run.len() >= 6)
+        .any(|run| {
+            let bytes = run.as_bytes();
+            let switches = bytes
+                .windows(2)
+                .filter(|pair| pair[0].is_ascii_digit() != pair[1].is_ascii_digit())
+                .count();
+            switches >= 3
+        })
 }
 
 /// `text` with its `%XX` escapes decoded; a `%` not followed by two hex digits stays as is.
@@ -488,6 +507,12 @@ mod tests {
             url: "https://hooks.example.org/v2/3f2504e0-4f89-11d3-9a0c-0305e82c3301/release2024",
             hidden: &["3f2504e0-4f89-11d3-9a0c-0305e82c3301"],
             shown: &["v2", "release2024", "hooks.example.org"],
+        },
+        HookShape {
+            // An unknown service with a short key: known by its looks alone.
+            url: "https://hooks.example.net/k8s-deploy-v2/x86_64/abc1de2",
+            hidden: &["abc1de2", "/k8s-deploy-v2/x86_64/abc1de2"],
+            shown: &["k8s-deploy-v2", "x86_64", "hooks.example.net"],
         },
         HookShape {
             url: "https://ci.example.com/job/My%20Project/buildWithParameters?token=t%2Bk%20n-0042",
