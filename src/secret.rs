@@ -45,25 +45,18 @@ impl Secret {
         Secret(value.into())
     }
 
-    /// A secret URL (a build hook's): the whole URL, and its path, query and every path
-    /// segment and query value that is not a plain word (`build_hooks`, `services`), so a
-    /// server that echoes only the path (`Cannot POST /build_hooks/5c23…`) or an id shows
-    /// nothing of it. The scheme and host are not secret: reports name them.
+    /// A secret URL (a build hook's). What is secret in it is registered on its own, so a
+    /// server that echoes only a piece (`Cannot POST /build_hooks/5c23…`, a token) shows
+    /// nothing of it: the whole URL, its user and password, its query, every query value and
+    /// its fragment, the path segments that are credentials ([`is_credential_segment`]) and,
+    /// when there is one, the whole path. The scheme, the host and the ordinary words of the
+    /// path (`job`, `MyProject`, `build`, `services`) are not: reports name them, and a target,
+    /// repository or event type named after the project must not print as `***`.
     pub fn url(value: impl Into<String>) -> Secret {
         let secret = Secret::new(value);
-        if let Ok(url) = url::Url::parse(&secret.0) {
-            register(url.path());
-            if let Some(query) = url.query() {
-                register(query);
-            }
-            let segments = url.path_segments().into_iter().flatten();
-            let values = url.query_pairs().map(|(_, v)| v.into_owned());
-            for part in segments.map(str::to_owned).chain(values) {
-                if !is_plain_word(&part) {
-                    register(&part);
-                }
-            }
-        }
+        url_secret_parts(&secret.0)
+            .iter()
+            .for_each(|part| register(part));
         secret
     }
 
@@ -72,13 +65,158 @@ impl Secret {
     }
 }
 
-/// A path segment that names a kind of thing rather than identifying one: lowercase letters,
-/// `_` and `-`, at most 16 characters.
-fn is_plain_word(part: &str) -> bool {
-    part.len() <= 16
-        && part
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-')
+/// The pieces of the secret URL `value` that are secret on their own, each as written and
+/// percent-decoded (a server may echo either). Empty for what does not parse as a URL (the
+/// whole value is registered anyway).
+fn url_secret_parts(value: &str) -> Vec<String> {
+    let Ok(url) = url::Url::parse(value) else {
+        return Vec::new();
+    };
+    // As parsed too: what is sent is the normalized URL (`a b` sent as `a%20b`, host lowercased).
+    let mut parts = vec![url.as_str().to_owned(), url.username().to_owned()];
+    parts.extend(url.password().map(str::to_owned));
+    if let Some(query) = url.query() {
+        parts.push(query.to_owned());
+        // A value, or an item without `=` (`?s3cr3t`): never the names (`token`).
+        let values = query
+            .split('&')
+            .map(|item| item.split_once('=').map_or(item, |kv| kv.1));
+        parts.extend(values.map(str::to_owned));
+    }
+    parts.extend(url.fragment().map(str::to_owned));
+    let host = url.host_str().unwrap_or_default();
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let credentials: Vec<String> = (0..segments.len())
+        .filter(|&at| is_credential_segment(host, &segments, at))
+        .map(|at| segments[at].to_owned())
+        .collect();
+    if !credentials.is_empty() {
+        parts.push(url.path().to_owned());
+    }
+    parts.extend(credentials);
+    let decoded: Vec<String> = parts
+        .iter()
+        .flat_map(|part| {
+            [
+                percent_decoded(part),
+                percent_decoded(&part.replace('+', " ")),
+            ]
+        })
+        .collect();
+    parts.extend(decoded);
+    parts.sort();
+    parts.dedup();
+    parts.retain(|part| !part.is_empty());
+    parts
+}
+
+/// Hook services whose credential is the path segments right after a marker segment,
+/// whatever they look like (a Vercel key need not hold a digit, a Zapier key is six or seven
+/// lowercase characters, Slack's team and bot ids are short): host (or a subdomain of it),
+/// marker, how many segments. Counted, so a suffix the service accepts after its key
+/// (Discord's `/…/github`) stays an ordinary word.
+const HOOK_SHAPES: &[(&str, &str, usize)] = &[
+    ("api.netlify.com", "build_hooks", 1),
+    ("api.vercel.com", "deploy", 2),
+    ("hooks.slack.com", "services", 3),
+    ("discord.com", "webhooks", 2),
+    ("discordapp.com", "webhooks", 2),
+    ("hooks.zapier.com", "catch", 2),
+    ("maker.ifttt.com", "key", 1),
+];
+
+/// Segments that, on any host, announce that the next one is a key (IFTTT's `/with/key/…`).
+/// Only words that name one credential: `auth` or `keys` are often followed by ordinary words.
+const KEY_MARKERS: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "password",
+    "apikey",
+    "api_key",
+    "api-key",
+    "sig",
+    "signature",
+];
+
+/// Whether path segment `at` of a secret URL on `host` is a credential: it follows the
+/// marker of a known hook service on its host, or a key marker, or it looks like one where
+/// it stands ([`looks_like_credential`]).
+fn is_credential_segment(host: &str, segments: &[&str], at: usize) -> bool {
+    let host = host.to_ascii_lowercase();
+    let on = |known: &str| host == known || host.ends_with(&format!(".{known}"));
+    let before = &segments[..at];
+    let after_marker = HOOK_SHAPES.iter().any(|(known, marker, count)| {
+        on(known) && (1..=*count).any(|back| at >= back && segments[at - back] == *marker)
+    });
+    let after_key = before
+        .last()
+        .is_some_and(|s| KEY_MARKERS.contains(&s.to_ascii_lowercase().as_str()));
+    after_marker || after_key || looks_like_credential(&percent_decoded(segments[at]))
+}
+
+/// A path segment that looks like a credential wherever it stands: a numeric id of six digits
+/// or more (a Discord webhook id, a Zapier account), sixteen characters or more mixing letters
+/// and digits (hex ids, UUIDs, base62 tokens), twenty-four letters and digits unbroken (a
+/// token that happens to hold no digit), or a short key whose letters and digits alternate
+/// ([`alternates`]: `abc1de2`). Ordinary words — `MyProject`, `build_hooks`, `release2024`,
+/// `v1`, `my-service-2`, `k8s-deploy-v2` — are none of these.
+fn looks_like_credential(segment: &str) -> bool {
+    let len = segment.chars().count();
+    let digits = segment.bytes().filter(u8::is_ascii_digit).count();
+    let letters = segment.bytes().filter(u8::is_ascii_alphabetic).count();
+    (len >= 6 && digits == len)
+        || (len >= 16 && digits > 0 && letters > 0)
+        || (len >= 24 && letters + digits == len)
+        || alternates(segment)
+}
+
+/// Whether a run of six or more letters and digits in `segment` switches between letters and
+/// digits three times or more, as random keys do (`abc1de2`) and names seldom do (`k8s`,
+/// `release2024`, `utf8` switch at most twice in one run).
+fn alternates(segment: &str) -> bool {
+    segment
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|run| run.len() >= 6)
+        .any(|run| {
+            let bytes = run.as_bytes();
+            let switches = bytes
+                .windows(2)
+                .filter(|pair| pair[0].is_ascii_digit() != pair[1].is_ascii_digit())
+                .count();
+            switches >= 3
+        })
+}
+
+/// `text` with its `%XX` escapes decoded; a `%` not followed by two hex digits stays as is.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escaped = match bytes.get(at..at + 3) {
+            Some([b'%', hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                std::str::from_utf8(&[*hi, *lo])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            }
+            _ => None,
+        };
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                at += 3;
+            }
+            None => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Debug for Secret {
@@ -302,6 +440,117 @@ mod tests {
             redact("POST to api.netlify.com failed (build_hooks)"),
             "POST to api.netlify.com failed (build_hooks)"
         );
+    }
+
+    /// A real hook shape: what of it every output must hide, and which ordinary words of it
+    /// must still print (as a target, repository or event type named so would).
+    struct HookShape {
+        url: &'static str,
+        hidden: &'static [&'static str],
+        shown: &'static [&'static str],
+    }
+
+    const HOOK_SHAPES_SEEN: &[HookShape] = &[
+        HookShape {
+            url: "https://api.netlify.com/build_hooks/5f1b2c3d4e5f6a7b8c9d0e1f",
+            hidden: &["5f1b2c3d4e5f6a7b8c9d0e1f", "/build_hooks/5f1b2c3d4e5f6a7b8c9d0e1f"],
+            shown: &["build_hooks", "api.netlify.com"],
+        },
+        HookShape {
+            // The key holds no digit: known by where it stands, not by its looks.
+            url: "https://api.vercel.com/v1/integrations/deploy/prj_AbC123dEf456GhI789jKl0/xYzAbCdEfG",
+            hidden: &["prj_AbC123dEf456GhI789jKl0", "xYzAbCdEfG"],
+            shown: &["v1", "integrations", "deploy", "api.vercel.com"],
+        },
+        HookShape {
+            url: "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            hidden: &["T00000000", "B00000000", "XXXXXXXXXXXXXXXXXXXXXXXX"],
+            shown: &["services", "hooks.slack.com"],
+        },
+        HookShape {
+            // Discord's `/github` suffix follows the token and is no part of it.
+            url: "https://discord.com/api/webhooks/123456789012345678/Zx-9_qLmN0pRsTuVwXyZaBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLm/github",
+            hidden: &[
+                "123456789012345678",
+                "Zx-9_qLmN0pRsTuVwXyZaBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLm",
+            ],
+            shown: &["api", "webhooks", "github", "discord.com"],
+        },
+        HookShape {
+            url: "https://ci.example.com/job/MyProject/build?token=abc123secret",
+            hidden: &["abc123secret", "token=abc123secret"],
+            shown: &["MyProject", "job", "build", "token", "/job/MyProject/build"],
+        },
+        HookShape {
+            // The account id is short and the key a plain-looking word; together they are the
+            // hook's whole credential, so both are hidden, by where they stand.
+            url: "https://hooks.zapier.com/hooks/catch/123456/abcdef/",
+            hidden: &["123456", "abcdef"],
+            shown: &["hooks", "catch", "hooks.zapier.com"],
+        },
+        HookShape {
+            url: "https://maker.ifttt.com/trigger/deploy/with/key/dK3mN8pQ2rS5tU7vW9xY1z",
+            hidden: &["dK3mN8pQ2rS5tU7vW9xY1z"],
+            shown: &["trigger", "deploy", "with", "key"],
+        },
+        HookShape {
+            url: "https://user:p4ssw0rd@host.example/path",
+            hidden: &["user", "p4ssw0rd"],
+            shown: &["host.example", "path"],
+        },
+        HookShape {
+            url: "https://gitlab.example.com/api/v4/projects/42/ref/main/trigger/pipeline?token=glptt-0123456789abcdef&variables[X]=yes%2Fplease",
+            hidden: &["glptt-0123456789abcdef", "yes%2Fplease", "yes/please"],
+            shown: &["projects", "42", "main", "pipeline", "variables"],
+        },
+        HookShape {
+            url: "https://hooks.example.org/v2/3f2504e0-4f89-11d3-9a0c-0305e82c3301/release2024",
+            hidden: &["3f2504e0-4f89-11d3-9a0c-0305e82c3301"],
+            shown: &["v2", "release2024", "hooks.example.org"],
+        },
+        HookShape {
+            // An unknown service with a short key: known by its looks alone.
+            url: "https://hooks.example.net/k8s-deploy-v2/x86_64/abc1de2",
+            hidden: &["abc1de2", "/k8s-deploy-v2/x86_64/abc1de2"],
+            shown: &["k8s-deploy-v2", "x86_64", "hooks.example.net"],
+        },
+        HookShape {
+            url: "https://ci.example.com/job/My%20Project/buildWithParameters?token=t%2Bk%20n-0042",
+            hidden: &["t%2Bk%20n-0042", "t+k n-0042"],
+            shown: &["My Project", "My%20Project", "buildWithParameters"],
+        },
+    ];
+
+    #[test]
+    fn a_secret_url_hides_its_credentials_and_not_its_ordinary_words() {
+        for shape in HOOK_SHAPES_SEEN {
+            let _ = Secret::url(shape.url);
+            assert_eq!(redact(shape.url), MASK);
+            for secret in shape.hidden {
+                let echoed = redact(&format!("the server said: {secret}."));
+                assert_eq!(echoed, "the server said: ***.", "{}", shape.url);
+            }
+            for word in shape.shown {
+                let named = format!("target {word}: ready");
+                assert_eq!(redact(&named), named, "{}", shape.url);
+            }
+        }
+    }
+
+    #[test]
+    fn what_a_jenkins_hook_registers_is_its_token_and_never_its_project() {
+        let url = "https://ci.example.com/job/MyProject/build?token=abc123secret";
+        assert_eq!(
+            url_secret_parts(url),
+            ["abc123secret", url, "token=abc123secret"]
+        );
+    }
+
+    #[test]
+    fn percent_escapes_are_decoded_and_broken_ones_kept() {
+        assert_eq!(percent_decoded("a%2Fb%41%c3%a9"), "a/bAé");
+        assert_eq!(percent_decoded("%zz%4%"), "%zz%4%");
+        assert_eq!(percent_decoded("%+1x"), "%+1x");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! scripts/install.sh, run by `dash` (Debian's `sh`, stricter than bash) against a loopback
 //! server holding a fake release made from this checkout's binary: it installs only what its
 //! SHA256SUMS vouches for, retries what is transient, and on every failure installs nothing.
+//! `hostile` holds what a broken network or a hostile release can hand it.
 
 pub mod fake_release;
+mod hostile;
 
 use crate::support::cli::repo_file;
 use fake_release::{

@@ -93,3 +93,59 @@ fn the_most_verbose_logs_carry_no_token() {
     );
     assert!(stderr.contains("target_name=dot-ai-cli"), "{stderr}");
 }
+
+/// A Jenkins hook names its project in the path and carries its credential in the query: the
+/// token is hidden everywhere, while a target, repository and event type named after the
+/// project print as they are (issue 21 item 13).
+#[test]
+fn a_jenkins_hook_hides_its_token_but_not_the_project_it_names() {
+    const JENKINS_TOKEN: &str = "j3nk1ns-build-tok3n";
+    let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [MyProject, jenkins]}\ntargets:\n  MyProject:\n    repository: o/MyProject\n    event_type: MyProject-release\n    token_env: APP_TOKEN\n  jenkins:\n    kind: webhook\n    url_env: JENKINS_URL\n";
+    let github = FakeGitHub::start();
+    github.on(
+        "POST",
+        "/job/MyProject/build",
+        Reply::status(403).body(format!(
+            "No valid crumb: token {JENKINS_TOKEN} refused for job MyProject"
+        )),
+    );
+    let hook = format!(
+        "{}/job/MyProject/build?token={JENKINS_TOKEN}",
+        github.base_url()
+    );
+    for dry_run in [true, false] {
+        let mode: &[&str] = if dry_run {
+            &["--dry-run"]
+        } else {
+            &["--max-attempts", "1"]
+        };
+        // A real run's report names the target and repository; the plan, the event too.
+        let shown: &[&str] = if dry_run {
+            &["MyProject", "o/MyProject", "MyProject-release"]
+        } else {
+            &["MyProject", "o/MyProject"]
+        };
+        for format in ["text", "json", "markdown"] {
+            let ran = Cli::with_config(yaml)
+                .release("app", "1.0.0")
+                .against(&github)
+                .args(["--output", format])
+                .args(mode)
+                .secret("APP_TOKEN", WEBSITE_TOKEN)
+                .secret("JENKINS_URL", &hook)
+                .forbid(JENKINS_TOKEN)
+                .output();
+            let all = ran.all();
+            for name in shown {
+                assert!(
+                    all.contains(name),
+                    "{mode:?} {format}: {name} is hidden:\n{all}"
+                );
+            }
+            if !dry_run {
+                assert_eq!(ran.code, 1, "{all}");
+                assert!(all.contains("refused for job MyProject"), "{all}");
+            }
+        }
+    }
+}

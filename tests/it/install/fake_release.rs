@@ -9,6 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 pub const VERSION: &str = "9.8.7";
 
@@ -86,16 +87,65 @@ pub fn asset_sha256() -> &'static str {
 
 /// A SHA256SUMS that vouches for the release's asset (and lists another).
 pub fn sums() -> Vec<u8> {
+    sums_vouching(asset_sha256())
+}
+
+/// A SHA256SUMS that vouches for `archive` as this machine's asset: what a release whose
+/// workflow (or whose attacker) published that archive would hold.
+pub fn sums_for(archive: &[u8]) -> Vec<u8> {
+    sums_vouching(&sha256_hex(archive))
+}
+
+fn sums_vouching(hash: &str) -> Vec<u8> {
     format!(
-        "{}  orchestrator-x86_64-pc-windows-msvc.zip\n{}  {}\n",
+        "{}  orchestrator-x86_64-pc-windows-msvc.zip\n{hash}  {}\n",
         sha256_hex(b"another asset"),
-        asset_sha256(),
         asset_name()
     )
     .into_bytes()
 }
 
-type Replies = HashMap<String, VecDeque<(u16, Vec<u8>)>>;
+/// `orchestrator-<target>.tar.gz` made by `script`, run by `sh` in a directory holding the
+/// release's binary as `bin`, a `README.md` and an `elsewhere/` directory; the script leaves
+/// `asset.tar` there, which is gzipped.
+pub fn archive_made_by(script: &str) -> Vec<u8> {
+    let stage = tempfile::tempdir().unwrap();
+    std::fs::write(stage.path().join("bin"), &release().0).unwrap();
+    std::fs::write(stage.path().join("README.md"), "readme").unwrap();
+    std::fs::create_dir(stage.path().join("elsewhere")).unwrap();
+    let status = Command::new("sh")
+        .args(["-ec", script])
+        .current_dir(stage.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+    let status = Command::new("gzip")
+        .arg("-1")
+        .arg(stage.path().join("asset.tar"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "gzip");
+    std::fs::read(stage.path().join("asset.tar.gz")).unwrap()
+}
+
+/// One scripted answer of the fake release server.
+#[derive(Clone)]
+pub enum Answer {
+    /// This status, and the whole body.
+    Full(u16, Vec<u8>),
+    /// A 200 announcing the whole body (its Content-Length) that sends only its first `sent`
+    /// bytes, then closes the connection.
+    CutOff { body: Vec<u8>, sent: usize },
+    /// A 200 announcing the whole body that sends its first `sent` bytes, then nothing for
+    /// `stall`, then closes.
+    Stalled {
+        body: Vec<u8>,
+        sent: usize,
+        stall: Duration,
+    },
+}
+
+type Replies = HashMap<String, VecDeque<Answer>>;
 
 /// A static file server on 127.0.0.1: each path answers its scripted replies in order, the last
 /// one for good; anything else is a 404. It records every path asked for.
@@ -131,7 +181,9 @@ impl Releases {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    answer(stream, &r, &a);
+                    // A thread each, so an answer that stalls does not hold up the retry.
+                    let (r, a) = (r.clone(), a.clone());
+                    std::thread::spawn(move || answer(stream, &r, &a));
                 }
             }
         });
@@ -144,9 +196,17 @@ impl Releases {
     }
 
     pub fn serve<const N: usize>(&self, file: &str, replies: [(u16, Vec<u8>); N]) {
+        self.reply(
+            file,
+            replies.map(|(status, body)| Answer::Full(status, body)),
+        );
+    }
+
+    /// Each request for `file` gets the next of `answers`, the last one for good.
+    pub fn reply(&self, file: &str, answers: impl IntoIterator<Item = Answer>) {
         self.replies.lock().unwrap().insert(
             format!("/releases/download/v{VERSION}/{file}"),
-            replies.into_iter().collect(),
+            answers.into_iter().collect(),
         );
     }
 
@@ -189,18 +249,27 @@ fn answer(mut stream: TcpStream, replies: &Mutex<Replies>, asked: &Mutex<Vec<Str
         }
     }
     asked.lock().unwrap().push(path.clone());
-    let (status, body) = {
+    let answer = {
         let mut replies = replies.lock().unwrap();
         match replies.get_mut(&path) {
             Some(queue) if queue.len() > 1 => queue.pop_front().unwrap(),
             Some(queue) => queue.front().cloned().unwrap(),
-            None => (404, b"Not Found".to_vec()),
+            None => Answer::Full(404, b"Not Found".to_vec()),
         }
+    };
+    let (status, body, sent, stall) = match &answer {
+        Answer::Full(status, body) => (*status, body, body.len(), None),
+        Answer::CutOff { body, sent } => (200, body, *sent, None),
+        Answer::Stalled { body, sent, stall } => (200, body, *sent, Some(*stall)),
     };
     let head = format!(
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&body);
+    let _ = stream.write_all(&body[..sent.min(body.len())]);
+    let _ = stream.flush();
+    if let Some(stall) = stall {
+        std::thread::sleep(stall);
+    }
 }
