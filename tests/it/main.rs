@@ -25,6 +25,7 @@ mod diff;
 mod dry_run;
 mod faults;
 mod fleet;
+mod headers;
 mod hostile;
 mod init;
 mod install;
