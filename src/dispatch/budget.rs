@@ -36,8 +36,8 @@ impl Quota {
     pub fn from_headers(sent: RateLimitHeaders<'_>, now_epoch: u64) -> Option<Quota> {
         let number = |text: Option<&str>| text.and_then(headers::count);
         let limit = number(sent.limit);
-        let remaining = number(sent.remaining)
-            .or_else(|| Some(limit?.saturating_sub(number(sent.used)?)))?;
+        let remaining =
+            number(sent.remaining).or_else(|| Some(limit?.saturating_sub(number(sent.used)?)))?;
         let reset_in = number(sent.reset).map_or(Duration::ZERO, |reset| {
             Duration::from_secs(reset.saturating_sub(now_epoch))
         });
@@ -210,12 +210,20 @@ mod tests {
                 Some(quota(5000, 0, 0)),
             ),
             // negative, fractional or missing: unknown, never a panic or a wrap-around
-            (sent(Some("-1"), Some("-1"), Some("-1"), Some("-1")), 0, None),
+            (
+                sent(Some("-1"), Some("-1"), Some("-1"), Some("-1")),
+                0,
+                None,
+            ),
             (sent(None, None, Some("100"), Some("5")), 0, None),
             (sent(Some("5000"), Some("1.5"), None, Some("x")), 0, None),
         ];
         for (headers, now, expected) in cases {
-            assert_eq!(Quota::from_headers(*headers, *now), *expected, "{headers:?}");
+            assert_eq!(
+                Quota::from_headers(*headers, *now),
+                *expected,
+                "{headers:?}"
+            );
         }
         // u64::MAX of everything still spaces reads within the longest pause
         assert_eq!(quota(max, 0, max).spacing(), LONGEST_SPACING);

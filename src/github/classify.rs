@@ -454,7 +454,10 @@ mod tests {
             wait(&limited(Some("99999999999999999999999"), Some("x"), 1000)),
             max
         );
-        assert_eq!(wait(&limited(None, Some("99999999999999999999999"), 0)), max);
+        assert_eq!(
+            wait(&limited(None, Some("99999999999999999999999"), 0)),
+            max
+        );
         // a negative or garbled reset is no wait GitHub gave
         assert_eq!(wait(&limited(None, Some("-5"), 1000)), None);
         assert_eq!(wait(&limited(None, Some("1e9"), 1000)), None);

@@ -19,8 +19,7 @@ pub fn count(text: &str) -> Option<u64> {
         return None;
     }
     Some(digits.bytes().fold(0u64, |n, digit| {
-        n.saturating_mul(10)
-            .saturating_add(u64::from(digit - b'0'))
+        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
     }))
 }
 

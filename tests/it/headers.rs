@@ -44,7 +44,10 @@ fn a_retry_after_date_seven_seconds_ahead_is_a_wait_of_seven_seconds() {
         github.on(
             "POST",
             "/repos/o/t00/dispatches",
-            [reply.header("retry-after", http_date(at)), Reply::no_content()],
+            [
+                reply.header("retry-after", http_date(at)),
+                Reply::no_content(),
+            ],
         );
         let dir = config_dir(&many_targets(1));
         let child = Watched::new(app_run(dir.path(), &github).spawn());
