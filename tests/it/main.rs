@@ -30,6 +30,7 @@ mod hostile;
 mod init;
 mod install;
 mod interrupt;
+mod journal_lock;
 mod kinds;
 mod markdown;
 mod newcomer;
