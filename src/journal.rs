@@ -146,9 +146,8 @@ impl JournalError {
 /// Appends records to the journal file; it is also an [`Observer`] of delivery.
 pub struct Journal {
     held: Held,
-    /// One record at a time, each one whole line.
-    writing: Mutex<()>,
-    /// The first write error; later records are not attempted, and the run reports it.
+    /// The first write error; later records are not attempted, and the run reports it. Held
+    /// while a record is written, so records go one whole line at a time.
     error: Mutex<Option<std::io::Error>>,
 }
 
@@ -162,7 +161,6 @@ impl Journal {
         })?;
         let journal = Journal {
             held: held.clone(),
-            writing: Mutex::new(()),
             error: Mutex::new(None),
         };
         let run = Record::Run {
@@ -194,7 +192,6 @@ impl Journal {
         let mut line = prefix.to_vec();
         line.extend_from_slice(crate::secret::redact(&json).as_bytes());
         line.push(b'\n');
-        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let mut file = self.held.file();
         if let Err(err) = file.write_all(&line).and_then(|()| file.flush()) {
             *errors = Some(err);
