@@ -264,6 +264,42 @@ mod tests {
         }
     }
 
+    /// `epoch` as an IMF-fixdate and as an asctime date.
+    fn written(epoch: u64) -> [String; 2] {
+        let days = i64::try_from(epoch / 86_400).unwrap();
+        let (y, m, d) = civil_from_days(days);
+        let name = DAYS[usize::try_from((days + 3).rem_euclid(7)).unwrap()];
+        let month = MONTHS[usize::try_from(m - 1).unwrap()];
+        let (h, min, sec) = (epoch % 86_400 / 3600, epoch % 3600 / 60, epoch % 60);
+        [
+            format!("{name}, {d:02} {month} {y:04} {h:02}:{min:02}:{sec:02} GMT"),
+            format!("{name} {month} {d:>2} {h:02}:{min:02}:{sec:02} {y:04}"),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+        /// Every moment from 1970 to the end of 9999, written either way, reads back as itself.
+        #[test]
+        fn every_moment_written_as_an_http_date_reads_back(epoch in 0u64..253_402_300_800) {
+            for text in written(epoch) {
+                proptest::prop_assert_eq!(http_date(&text, NOW), Some(epoch), "{}", text);
+            }
+        }
+
+        /// Whatever a server sends, reading it ends without a panic.
+        #[test]
+        fn any_value_reads_without_panic(
+            text in "[ -~]{0,40}",
+            date in "[A-Za-z]{0,9}[, -]{0,2}[0-9 ]{0,3}[ -][A-Za-z]{0,4}[ -][0-9]{0,5} [0-9:]{0,9} [A-Z0-9]{0,4}",
+            now in proptest::num::u64::ANY,
+        ) {
+            let _ = retry_after(&text, now);
+            let _ = retry_after(&date, now);
+            let _ = count(&text);
+        }
+    }
+
     #[test]
     fn retry_after_is_seconds_of_any_length_or_the_time_until_a_date() {
         let secs = Duration::from_secs;
