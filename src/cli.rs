@@ -199,7 +199,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Record every send and outcome to FILE as JSON lines, flushed as they happen, so an
-    /// interrupted run can be resumed. Appends when FILE exists.
+    /// interrupted run can be resumed. Appends when FILE exists. One run at a time: a run on a
+    /// journal another run holds stops with exit 2 and sends nothing.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
     /// Send only what the journal FILE does not record as delivered (and keep journaling to it

@@ -69,16 +69,21 @@ impl FileError {
 /// Reads the whole file at `path`, refusing anything but a regular file of at most `kind.cap`
 /// bytes.
 pub fn read(path: &Path, kind: &FileKind) -> Result<Vec<u8>, FileError> {
+    let file = open(path, kind, Access::Read)?;
+    read_open(&file, path, kind)
+}
+
+/// Reads the whole of `file`, open at `path`, from its start, as [`read`] does (the same type
+/// check and cap): a journal is read through the handle that holds its lock.
+pub fn read_open(mut file: &File, path: &Path, kind: &FileKind) -> Result<Vec<u8>, FileError> {
+    use std::io::{Seek, SeekFrom};
     let io = |source| FileError::Io {
         path: path.to_owned(),
         named_by: kind.named_by,
         source,
     };
-    let mut options = OpenOptions::new();
-    options.read(true);
-    nonblocking(&mut options);
-    let file = options.open(path).map_err(io)?;
-    let len = regular(&file, path, kind)?;
+    let len = regular(file, path, kind)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
     let too_large = || FileError::TooLarge {
         path: path.to_owned(),
         cap: kind.cap,
@@ -98,11 +103,24 @@ pub fn read(path: &Path, kind: &FileKind) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
-/// Opens (creating it if need be) a regular file at `path` for appending. A FIFO fails at once
-/// instead of waiting for a reader.
-pub fn open_append(path: &Path, kind: &FileKind) -> Result<File, FileError> {
+/// What a file named by a flag is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// Reading, and appending to a file that must exist.
+    Append,
+    /// Reading, and appending to the file, created if need be.
+    AppendOrCreate,
+}
+
+/// Opens the regular file at `path` for `access`. A FIFO fails at once instead of waiting for a
+/// reader or a writer.
+pub fn open(path: &Path, kind: &FileKind, access: Access) -> Result<File, FileError> {
     let mut options = OpenOptions::new();
-    options.read(true).append(true).create(true);
+    options
+        .read(true)
+        .append(access != Access::Read)
+        .create(access == Access::AppendOrCreate);
     nonblocking(&mut options);
     let file = options.open(path).map_err(|source| FileError::Io {
         path: path.to_owned(),

@@ -5,9 +5,15 @@
 //! file only between records (a torn last line is ignored when reading). A `sending` record
 //! without a later outcome for the same dispatch is a request that was in flight when the
 //! run stopped: it may or may not have been delivered, and `--resume` sends it again.
+//!
+//! One run at a time uses a journal ([`held`]): a second one is refused before it sends.
+
+mod held;
+
+pub use held::{Held, Journals};
 
 use crate::dispatch::{Observer, Outcome, Status};
-use crate::files::{self, FileError, FileKind};
+use crate::files::{self, FileError};
 use crate::plan::Job;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -109,38 +115,52 @@ pub enum JournalError {
     },
     #[error("{path} cannot be used with --retry-failed: {detail}; nothing was sent")]
     Report { path: PathBuf, detail: String },
+    #[error("the journal {path} (given by {named_by}) is in use: another orchestrator run holds its lock; nothing was sent")]
+    Held {
+        path: PathBuf,
+        named_by: &'static str,
+    },
+    #[error("cannot lock the journal {path} (given by {named_by}): {source}; nothing was sent")]
+    Lock {
+        path: PathBuf,
+        named_by: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl JournalError {
+    /// What to do about it, when there is more to say than the message.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            JournalError::Held { .. } => Some(
+                "one run at a time may use a journal, or both would send what it does not record as delivered: let the other run finish, then `--resume` from the journal it leaves",
+            ),
+            JournalError::Lock { .. } => Some(
+                "keep journals on a file system with file locks (a local disk), so that only one run at a time can use each",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// Appends records to the journal file; it is also an [`Observer`] of delivery.
 pub struct Journal {
-    path: PathBuf,
-    file: Mutex<File>,
-    /// The first write error; later records are not attempted, and the run reports it.
+    held: Held,
+    /// The first write error; later records are not attempted, and the run reports it. Held
+    /// while a record is written, so records go one whole line at a time.
     error: Mutex<Option<std::io::Error>>,
 }
 
 impl Journal {
-    /// Opens (creating or appending to) `path`, named by the flag `named_by`, and records the
-    /// start of a run. A last line cut short by a kill is ended first, so this run's records
-    /// start on a line of their own.
-    pub fn open(
-        path: &Path,
-        named_by: &'static str,
-        source: &str,
-        version: &str,
-    ) -> Result<Journal, JournalError> {
-        let kind = FileKind {
-            named_by,
-            ..files::JOURNAL
-        };
-        let mut file = files::open_append(path, &kind)?;
-        let torn = ends_torn(&mut file).map_err(|source| JournalError::Write {
-            path: path.to_owned(),
+    /// Records the start of a run in the journal `held` (open for appending). A last line cut
+    /// short by a kill is ended first, so this run's records start on a line of their own.
+    pub fn start(held: &Held, source: &str, version: &str) -> Result<Journal, JournalError> {
+        let torn = ends_torn(held.file()).map_err(|source| JournalError::Write {
+            path: held.path().to_owned(),
             source,
         })?;
         let journal = Journal {
-            path: path.to_owned(),
-            file: Mutex::new(file),
+            held: held.clone(),
             error: Mutex::new(None),
         };
         let run = Record::Run {
@@ -172,7 +192,7 @@ impl Journal {
         let mut line = prefix.to_vec();
         line.extend_from_slice(crate::secret::redact(&json).as_bytes());
         line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut file = self.held.file();
         if let Err(err) = file.write_all(&line).and_then(|()| file.flush()) {
             *errors = Some(err);
         }
@@ -183,7 +203,7 @@ impl Journal {
         let mut errors = self.error.lock().unwrap_or_else(|e| e.into_inner());
         match errors.take() {
             Some(source) => Err(JournalError::Write {
-                path: self.path.clone(),
+                path: self.held.path().to_owned(),
                 source,
             }),
             None => Ok(()),
@@ -192,7 +212,7 @@ impl Journal {
 }
 
 /// Whether the file is not empty and does not end with a newline (a kill cut its last line).
-fn ends_torn(file: &mut File) -> std::io::Result<bool> {
+fn ends_torn(mut file: &File) -> std::io::Result<bool> {
     if file.metadata()?.len() == 0 {
         return Ok(false);
     }
@@ -312,6 +332,16 @@ fn read_record(value: Value) -> Result<Recorded, String> {
 /// changed by something other than orchestrator, and it is refused.
 pub fn read_journal(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
     let bytes = files::read(path, &files::JOURNAL)?;
+    parse_journal(path, &bytes, source, version)
+}
+
+/// [`read_journal`] of the bytes read from `path`.
+fn parse_journal(
+    path: &Path,
+    bytes: &[u8],
+    source: &str,
+    version: &str,
+) -> Result<Earlier, JournalError> {
     let line_error = |line: usize, detail: String| JournalError::Line {
         path: path.to_owned(),
         line,
@@ -499,8 +529,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
         std::fs::write(&path, format!("{RUN}\n{{\"format\":1,\"rec")).unwrap();
-        let journal = Journal::open(&path, "--resume", "app", "1.0.0").unwrap();
-        drop(journal);
+        let held = Held::take(&path, "--resume", files::Access::Append).unwrap();
+        drop(Journal::start(&held, "app", "1.0.0").unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.lines().last().unwrap();
         let record: Value = serde_json::from_str(last).unwrap();

@@ -9,7 +9,7 @@ use crate::dispatch::budget::ReadBudgets;
 use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
 use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd};
 use crate::exit::Exit;
-use crate::journal::{Journal, JournalError};
+use crate::journal::{Held, Journal, JournalError};
 use crate::logging::{All, Log};
 use crate::plan::Plan;
 use crate::report::Report;
@@ -30,20 +30,21 @@ pub(super) struct Sent {
     pub token_expirations: Vec<(String, crate::github::response::TokenExpiry)>,
 }
 
-pub(super) fn deliver(args: &RunArgs, config: &Config, plan: &Plan) -> Result<Sent, CliError> {
+/// `journal` is the run's journal, held since before the resume stage read it.
+pub(super) fn deliver(
+    args: &RunArgs,
+    config: &Config,
+    plan: &Plan,
+    journal: Option<&Held>,
+) -> Result<Sent, CliError> {
     let delivery = Delivery {
         concurrency: config.concurrency,
         rate_limit: config.rate_limit.clone(),
         max_duration: args.max_duration,
     };
     let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
-    let journal = match (&args.journal, &args.resume) {
-        (Some(path), _) => Some((path, "--journal")),
-        (None, Some(path)) => Some((path, "--resume")),
-        (None, None) => None,
-    };
     let journal = journal
-        .map(|(path, flag)| Journal::open(path, flag, &plan.source, &plan.version))
+        .map(|held| Journal::start(held, &plan.source, &plan.version))
         .transpose()
         .map_err(|err| CliError::usage(err.to_string()))?;
     let mut waits = WaitOptions {

@@ -6,7 +6,7 @@ use crate::changes::ChangeSet;
 use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
-use crate::journal::{self, EarlierDelivery};
+use crate::journal::{self, EarlierDelivery, JournalError, Journals};
 use crate::plan::{plan, Plan, PlanError, Tokens};
 use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
@@ -53,11 +53,19 @@ pub(super) fn run(
         undecided.push(unknown);
     }
     let mut plan = planned?;
-    resume(args, &mut plan, stderr)?;
+    // Held from before the earlier run's records are read until this run ends, so no other
+    // run can send from the same journal meanwhile; taken once the plan holds, so a run refused
+    // for its plan leaves no journal behind. A dry run sends nothing and holds nothing.
+    let journals = if args.dry_run {
+        Journals::default()
+    } else {
+        Journals::hold(args.resume.as_deref(), args.journal.as_deref()).map_err(refused)?
+    };
+    resume(args, &mut plan, &journals, stderr)?;
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
     let report = if let Some(unknown) = undecided.pop() {
-        deliver_decided(args, &config, plan, &unknown, stderr)?
+        deliver_decided(args, &config, plan, &unknown, &journals, stderr)?
     } else if args.dry_run {
         // The expected duration needs the configuration's limits; then nothing needs the
         // configuration any more. The report takes the plan's jobs apart without copying them,
@@ -72,10 +80,12 @@ pub(super) fn run(
         }
         report
     } else {
-        deliver(args, &config, &plan, stderr)?
+        deliver(args, &config, &plan, &journals, stderr)?
     };
     let exit = publish(args, &report, stdout, stderr);
     keep_until_exit(report);
+    // Let go of the journals only now that the run has published what it did.
+    drop(journals);
     exit
 }
 
@@ -96,6 +106,7 @@ fn deliver_decided(
     config: &Config,
     mut plan: Plan,
     unknown: &UnknownChanges,
+    journals: &Journals,
     stderr: &mut dyn Write,
 ) -> Result<Report, CliError> {
     let (needs_changes, decided): (Vec<_>, Vec<_>) =
@@ -106,7 +117,7 @@ fn deliver_decided(
                 .is_some_and(|t| t.condition.changed.is_some())
         });
     plan.jobs = decided;
-    let mut report = deliver(args, config, &plan, stderr)?;
+    let mut report = deliver(args, config, &plan, journals, stderr)?;
     let failed = needs_changes.into_iter().map(|job| {
         let filter = config
             .targets
@@ -251,6 +262,7 @@ fn deliver(
     args: &RunArgs,
     config: &Config,
     plan: &Plan,
+    journals: &Journals,
     stderr: &mut dyn Write,
 ) -> Result<Report, CliError> {
     let Sent {
@@ -259,7 +271,7 @@ fn deliver(
         not_waited,
         journal_error,
         token_expirations,
-    } = deliver::deliver(args, config, plan)?;
+    } = deliver::deliver(args, config, plan, journals.written())?;
     warn_expiring_tokens(args, &token_expirations, stderr);
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");
@@ -371,20 +383,38 @@ fn publish(
     )
 }
 
+/// A journal or report that stops the run before anything is sent: exit 2, with what to do.
+fn refused(err: JournalError) -> CliError {
+    let help = err.help();
+    let refused = CliError::usage(err.to_string());
+    match help {
+        Some(help) => refused.with_help(help),
+        None => refused,
+    }
+}
+
 /// The `resume` stage (`--resume` and `--retry-failed`): set aside what an earlier run already took care of. A
 /// target counts as delivered only when the request delivered is the one planned now (same
 /// fingerprint); a target whose request changed since is sent again, with a note.
-fn resume(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(), CliError> {
+fn resume(
+    args: &RunArgs,
+    plan: &mut Plan,
+    journals: &Journals,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError> {
     let (path, earlier, from_journal) = match (&args.resume, &args.retry_failed) {
         (Some(path), _) => (
             path,
-            journal::read_journal(path, &plan.source, &plan.version),
+            match journals.resumed() {
+                Some(held) => held.read(&plan.source, &plan.version),
+                None => journal::read_journal(path, &plan.source, &plan.version),
+            },
             true,
         ),
         (None, Some(path)) => (path, report::read(path, &plan.source, &plan.version), false),
         (None, None) => return Ok(()),
     };
-    let earlier = earlier.map_err(|err| CliError::usage(err.to_string()))?;
+    let earlier = earlier.map_err(refused)?;
     let shown = path.display().to_string();
     let what = if from_journal { "journal" } else { "report" };
     if !earlier.in_flight.is_empty() {

@@ -4,6 +4,8 @@
 //! up to the reset below that. They slow down; they never stop (a wait gives up only at its
 //! own timeout).
 
+use crate::github::headers;
+use crate::github::response::RateLimitHeaders;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,20 +30,19 @@ pub struct Quota {
 }
 
 impl Quota {
-    /// From the headers' text; `None` without a readable `x-ratelimit-remaining`.
-    pub fn from_headers(
-        limit: Option<&str>,
-        remaining: Option<&str>,
-        reset_epoch: Option<&str>,
-        now_epoch: u64,
-    ) -> Option<Quota> {
-        let number = |text: Option<&str>| text.and_then(|t| t.trim().parse::<u64>().ok());
-        let remaining = number(remaining)?;
-        let reset_in = number(reset_epoch).map_or(Duration::ZERO, |reset| {
+    /// From the headers' text, every number saturating ([`headers::count`]); `None` when
+    /// neither `x-ratelimit-remaining` nor `x-ratelimit-limit` with `x-ratelimit-used` says
+    /// what is left.
+    pub fn from_headers(sent: RateLimitHeaders<'_>, now_epoch: u64) -> Option<Quota> {
+        let number = |text: Option<&str>| text.and_then(headers::count);
+        let limit = number(sent.limit);
+        let remaining =
+            number(sent.remaining).or_else(|| Some(limit?.saturating_sub(number(sent.used)?)))?;
+        let reset_in = number(sent.reset).map_or(Duration::ZERO, |reset| {
             Duration::from_secs(reset.saturating_sub(now_epoch))
         });
         Some(Quota {
-            limit: number(limit),
+            limit,
             remaining,
             reset_in,
         })
@@ -155,16 +156,78 @@ mod tests {
         assert_eq!(quota(5000, 0, 3000).spacing(), LONGEST_SPACING);
     }
 
+    fn sent<'a>(
+        limit: Option<&'a str>,
+        remaining: Option<&'a str>,
+        reset: Option<&'a str>,
+        used: Option<&'a str>,
+    ) -> RateLimitHeaders<'a> {
+        RateLimitHeaders {
+            limit,
+            remaining,
+            reset,
+            used,
+        }
+    }
+
     #[test]
     fn headers_are_read_leniently_and_a_past_reset_is_now() {
-        let q = Quota::from_headers(Some("5000"), Some(" 42 "), Some("1000"), 400).unwrap();
-        assert_eq!(q, quota(5000, 42, 600));
-        let past = Quota::from_headers(None, Some("0"), Some("10"), 400).unwrap();
+        let q = Quota::from_headers(sent(Some("5000"), Some(" 42 "), Some("1000"), None), 400);
+        assert_eq!(q, Some(quota(5000, 42, 600)));
+        let past = Quota::from_headers(sent(None, Some("0"), Some("10"), None), 400).unwrap();
         assert_eq!(past.reset_in, Duration::ZERO);
         assert_eq!(
-            Quota::from_headers(Some("5000"), Some("many"), None, 0),
+            Quota::from_headers(sent(Some("5000"), Some("many"), None, None), 0),
             None
         );
+    }
+
+    #[test]
+    fn numbers_of_any_size_saturate_and_nonsense_says_nothing() {
+        let huge = "99999999999999999999999";
+        let max = u64::MAX;
+        let cases: &[(RateLimitHeaders<'_>, u64, Option<Quota>)] = &[
+            // past u64: the most there can be, the longest reset there can be
+            (
+                sent(Some(huge), Some(huge), Some(huge), None),
+                0,
+                Some(quota(max, max, max)),
+            ),
+            (
+                sent(Some("5000"), Some("0"), Some("18446744073709551615"), None),
+                max,
+                Some(quota(5000, 0, 0)),
+            ),
+            // what is left, from the limit and what was used, when `remaining` is missing
+            (
+                sent(Some("5000"), None, Some("460"), Some("4990")),
+                400,
+                Some(quota(5000, 10, 60)),
+            ),
+            (
+                sent(Some("5000"), Some("-1"), None, Some(huge)),
+                0,
+                Some(quota(5000, 0, 0)),
+            ),
+            // negative, fractional or missing: unknown, never a panic or a wrap-around
+            (
+                sent(Some("-1"), Some("-1"), Some("-1"), Some("-1")),
+                0,
+                None,
+            ),
+            (sent(None, None, Some("100"), Some("5")), 0, None),
+            (sent(Some("5000"), Some("1.5"), None, Some("x")), 0, None),
+        ];
+        for (headers, now, expected) in cases {
+            assert_eq!(
+                Quota::from_headers(*headers, *now),
+                *expected,
+                "{headers:?}"
+            );
+        }
+        // u64::MAX of everything still spaces reads within the longest pause
+        assert_eq!(quota(max, 0, max).spacing(), LONGEST_SPACING);
+        assert_eq!(quota(max, max, max).spacing(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

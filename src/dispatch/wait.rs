@@ -447,8 +447,7 @@ async fn get(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let (limit, remaining, reset) = answered.rate_limit();
-    if let Some(quota) = Quota::from_headers(limit, remaining, reset, now) {
+    if let Some(quota) = Quota::from_headers(answered.rate_limit(), now) {
         budget.observe(quota);
     }
     if !answered.is_success() {

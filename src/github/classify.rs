@@ -1,6 +1,7 @@
 //! What an HTTP answer from GitHub means for a target, as pure functions (tested in a table,
 //! no server needed). The hints say what a user should do, in the terms GitHub's docs use.
 
+use super::headers;
 use crate::config::model::TargetKind;
 use crate::untrusted;
 use serde::Deserialize;
@@ -47,10 +48,11 @@ pub struct Answer<'a> {
     pub ratelimit_remaining: Option<&'a str>,
     /// `X-RateLimit-Reset`: when the primary limit resets, in UTC epoch seconds.
     pub ratelimit_reset: Option<&'a str>,
-    /// `Retry-After`, in seconds.
+    /// `Retry-After`: delta-seconds or an HTTP-date ([`headers::retry_after`]).
     pub retry_after: Option<&'a str>,
     pub body: &'a str,
-    /// The current time in UTC epoch seconds, to turn `x-ratelimit-reset` into a wait.
+    /// The current time in UTC epoch seconds, to turn `x-ratelimit-reset` and a `Retry-After`
+    /// date into a wait.
     pub now_epoch: u64,
 }
 
@@ -91,8 +93,7 @@ pub fn classify(answer: &Answer<'_>, subject: &Subject<'_>) -> Result<u16, Failu
     };
     let retry_after = answer
         .retry_after
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| headers::retry_after(v, answer.now_epoch));
     let rate_limited = matches!(status, 403 | 429) && is_rate_limit(answer, message.as_deref());
     let (hint, retry) = if rate_limited {
         let wait = retry_after.or_else(|| until_reset(answer));
@@ -156,10 +157,10 @@ pub fn classify(answer: &Answer<'_>, subject: &Subject<'_>) -> Result<u16, Failu
 /// header has one-second resolution). Saturating: the reset is the server's number, far past
 /// or near `u64::MAX` alike.
 fn until_reset(answer: &Answer<'_>) -> Option<Duration> {
-    if answer.ratelimit_remaining.map(str::trim) != Some("0") {
+    if !spent(answer) {
         return None;
     }
-    let reset = answer.ratelimit_reset?.trim().parse::<u64>().ok()?;
+    let reset = headers::count(answer.ratelimit_reset?)?;
     Some(Duration::from_secs(
         reset.saturating_sub(answer.now_epoch).saturating_add(1),
     ))
@@ -211,8 +212,13 @@ fn permission_hint(accepted: Option<&str>, subject: &Subject<'_>) -> String {
     }
 }
 
+/// `x-ratelimit-remaining` says nothing is left (`0`, however written).
+fn spent(answer: &Answer<'_>) -> bool {
+    answer.ratelimit_remaining.and_then(headers::count) == Some(0)
+}
+
 fn is_rate_limit(answer: &Answer<'_>, message: Option<&str>) -> bool {
-    if answer.ratelimit_remaining.map(str::trim) == Some("0") {
+    if spent(answer) {
         return true;
     }
     message.is_some_and(|m| {
@@ -443,10 +449,58 @@ mod tests {
             wait(&limited(None, Some("5"), 1000)),
             Some(Duration::from_secs(1))
         );
-        // a number too large for u64 is not a wait GitHub gave
+        // a number too large for u64 is the longest wait there is, for the deadline to judge
         assert_eq!(
-            wait(&limited(Some("18446744073709551616"), Some("x"), 1000)),
-            None
+            wait(&limited(Some("99999999999999999999999"), Some("x"), 1000)),
+            max
+        );
+        assert_eq!(
+            wait(&limited(None, Some("99999999999999999999999"), 0)),
+            max
+        );
+        // a negative or garbled reset is no wait GitHub gave
+        assert_eq!(wait(&limited(None, Some("-5"), 1000)), None);
+        assert_eq!(wait(&limited(None, Some("1e9"), 1000)), None);
+    }
+
+    #[test]
+    fn a_retry_after_date_is_the_time_until_it() {
+        let unavailable = |retry_after| Answer {
+            retry_after: Some(retry_after),
+            now_epoch: 784_111_770, // 1994-11-06 08:49:30 UTC
+            ..answer(503, "")
+        };
+        let after = |a: &Answer<'_>| match classify(a, &SUBJECT).unwrap_err().retry {
+            Retry::Later { after } => after,
+            other => panic!("{other:?}"),
+        };
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                after(&unavailable(date)),
+                Some(Duration::from_secs(7)),
+                "{date}"
+            );
+        }
+        let past = unavailable("Sat, 05 Nov 1994 08:49:37 GMT");
+        assert_eq!(after(&past), Some(Duration::ZERO));
+        let limited = Answer {
+            retry_after: Some("Sun, 06 Nov 1994 08:50:30 GMT"),
+            ..unavailable("")
+        };
+        let limited = Answer {
+            status: 429,
+            ratelimit_remaining: Some("00"),
+            ..limited
+        };
+        assert_eq!(
+            classify(&limited, &SUBJECT).unwrap_err().retry,
+            Retry::RateLimited {
+                wait: Some(Duration::from_secs(60))
+            }
         );
     }
 

@@ -1,10 +1,12 @@
 //! The one transport to GitHub (and to webhooks): the client and its outbound policy
 //! ([`outbound`]: origins, redirects, no `Referer`, the headers every request carries), reading
-//! an answer once and bounded ([`response`]), and what an answer means ([`classify`]: delivered,
-//! permanent, transient, rate-limited, with hints). Everything that talks to GitHub, `auth` and
+//! an answer once and bounded ([`response`]), its headers as their RFCs define them
+//! ([`headers`]), and what an answer means ([`classify`]: delivered, permanent, transient,
+//! rate-limited, with hints). Everything that talks to GitHub, `auth` and
 //! `dispatch` alike, goes through here, so the rules hold for every request.
 
 pub mod classify;
+pub mod headers;
 pub mod outbound;
 pub mod response;
 

@@ -12,6 +12,7 @@ pub struct Answered {
     ratelimit_limit: Option<String>,
     ratelimit_remaining: Option<String>,
     ratelimit_reset: Option<String>,
+    ratelimit_used: Option<String>,
     retry_after: Option<String>,
     /// `github-authentication-token-expiration`: when the token that made the request expires
     /// (sent for tokens that expire: fine-grained and expiring classic PATs).
@@ -35,6 +36,7 @@ impl Answered {
             ratelimit_limit: header("x-ratelimit-limit"),
             ratelimit_remaining: header("x-ratelimit-remaining"),
             ratelimit_reset: header("x-ratelimit-reset"),
+            ratelimit_used: header("x-ratelimit-used"),
             retry_after: header("retry-after"),
             token_expiration: header("github-authentication-token-expiration"),
             body: String::new(),
@@ -58,24 +60,24 @@ impl Answered {
         (200..300).contains(&self.status)
     }
 
+    /// GitHub's `x-ratelimit-*` headers, as sent.
+    pub fn rate_limit(&self) -> RateLimitHeaders<'_> {
+        RateLimitHeaders {
+            limit: self.ratelimit_limit.as_deref(),
+            remaining: self.ratelimit_remaining.as_deref(),
+            reset: self.ratelimit_reset.as_deref(),
+            used: self.ratelimit_used.as_deref(),
+        }
+    }
+
+    /// How long `Retry-After` asks to wait from now (delta-seconds of any length, or an
+    /// HTTP-date), when the server sent one that reads as either.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let now = epoch_seconds(SystemTime::now());
+        super::headers::retry_after(self.retry_after.as_deref()?, now)
+    }
+
     /// The facts for [`super::classify::classify`], as of `now`.
-    /// `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`, as sent.
-    pub fn rate_limit(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
-        (
-            self.ratelimit_limit.as_deref(),
-            self.ratelimit_remaining.as_deref(),
-            self.ratelimit_reset.as_deref(),
-        )
-    }
-
-    /// `Retry-After` in whole seconds, when the server sent one it can parse.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
-        self.retry_after
-            .as_deref()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(std::time::Duration::from_secs)
-    }
-
     pub fn answer(&self, now: SystemTime) -> Answer<'_> {
         Answer {
             status: self.status,
@@ -84,9 +86,27 @@ impl Answered {
             ratelimit_reset: self.ratelimit_reset.as_deref(),
             retry_after: self.retry_after.as_deref(),
             body: &self.body,
-            now_epoch: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            now_epoch: epoch_seconds(now),
         }
     }
+}
+
+/// GitHub's `x-ratelimit-*` headers as sent, for [`super::headers::count`] to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateLimitHeaders<'a> {
+    /// `x-ratelimit-limit`: requests per window.
+    pub limit: Option<&'a str>,
+    /// `x-ratelimit-remaining`.
+    pub remaining: Option<&'a str>,
+    /// `x-ratelimit-reset`: when the window resets, in UTC epoch seconds.
+    pub reset: Option<&'a str>,
+    /// `x-ratelimit-used`.
+    pub used: Option<&'a str>,
+}
+
+/// Whole seconds since the Unix epoch (0 for a clock set before it).
+fn epoch_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// A request that got no HTTP answer at all. The chain of sources says what really happened

@@ -13,4 +13,5 @@ mod reply;
 mod server;
 
 pub use fake_github::{FakeGitHub, Recorded};
+pub use http::http_date;
 pub use reply::{Reply, Script, DISPATCH_DOCS_URL};
