@@ -12,6 +12,7 @@ use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
 use crate::secret::Redacting;
 use crate::style::Palette;
+use crate::untrusted;
 use std::io::Write;
 
 pub(super) fn run(
@@ -384,7 +385,9 @@ fn resume(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(),
         (None, Some(path)) => (path, report::read(path, &plan.source, &plan.version), false),
         (None, None) => return Ok(()),
     };
-    let earlier = earlier.map_err(|err| CliError::usage(err.to_string()))?;
+    // The file may come from another job or from anyone: what it says is quoted as server text.
+    let earlier =
+        earlier.map_err(|err| CliError::usage(untrusted::shown(&err.to_string(), 2000)))?;
     let shown = path.display().to_string();
     let what = if from_journal { "journal" } else { "report" };
     if !earlier.in_flight.is_empty() {
@@ -392,7 +395,12 @@ fn resume(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(),
             stderr,
             "note: {} target(s) were in flight when the journaled run stopped and may already have been delivered; sending them again (at-least-once): {}",
             earlier.in_flight.len(),
-            earlier.in_flight.join(", ")
+            earlier
+                .in_flight
+                .iter()
+                .map(|name| untrusted::one_line(name, 200))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let why_changed = format!(
@@ -422,10 +430,12 @@ fn resume(args: &RunArgs, plan: &mut Plan, stderr: &mut dyn Write) -> Result<(),
                 .then(|| format!("already delivered (journal {shown})"))
         });
     } else {
+        // Only what the report shows delivered (this very request) is set aside: a target it
+        // does not mention, or records as skipped, was not delivered, so it is sent rather
+        // than passed over in silence with exit 0.
         plan.set_aside(|job| {
-            let send = earlier.failed.contains(job.dispatch_id.as_str())
-                || earlier.delivery_of(job) == EarlierDelivery::Changed;
-            (!send).then(|| format!("not failed in the earlier run (report {shown})"))
+            (earlier.delivery_of(job) == EarlierDelivery::Same)
+                .then(|| format!("delivered in the earlier run (report {shown})"))
         });
     }
     Ok(())
