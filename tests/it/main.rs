@@ -26,6 +26,7 @@ mod dry_run;
 mod faults;
 mod fleet;
 mod hostile;
+mod hostile_files;
 mod init;
 mod install;
 mod interrupt;
