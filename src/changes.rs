@@ -302,8 +302,14 @@ impl ChangeVerdict {
         !matches!(self, ChangeVerdict::Unchanged { .. })
     }
 
-    /// One line for the report: why the target is skipped, or what made it go.
+    /// One line for the report: why the target is skipped, or what made it go. Paths and tags
+    /// come from the repository's history, which anyone who can push wrote: the line is
+    /// neutralized as server text (a path may hold a line break, an escape or `::`).
     pub fn reason(&self) -> String {
+        crate::untrusted::one_line(&self.describe(), 4000)
+    }
+
+    fn describe(&self) -> String {
         match self {
             ChangeVerdict::Changed {
                 previous,
@@ -450,6 +456,21 @@ mod tests {
         assert_eq!(repository_of_remote("/srv/git/dot-ai"), None);
         assert_eq!(repository_of_remote("file:///tmp/dot-ai"), None);
         assert_eq!(repository_of_remote("./a:b/c"), None);
+    }
+
+    #[test]
+    fn a_path_from_the_history_cannot_break_the_line_or_write_a_command() {
+        let hostile = "docs/a\n::warning title=X::y\u{1b}]0;t\u{7}";
+        let verdict = changes(&[hostile]).verdict(&filter(&["docs/**"]));
+        let reason = verdict.reason();
+        assert!(
+            !reason.contains('\n') && !reason.contains('\u{1b}'),
+            "{reason:?}"
+        );
+        assert!(
+            reason.ends_with("docs/a\\n::warning title=X::y\\u{1b}]0;t\\u{7}"),
+            "{reason}"
+        );
     }
 
     #[test]

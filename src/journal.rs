@@ -15,8 +15,11 @@ pub use held::{Held, Journals};
 use crate::dispatch::{Observer, Outcome, Status};
 use crate::files::{self, FileError};
 use crate::plan::Job;
+mod recorded;
+
+pub(crate) use recorded::Format;
+use recorded::{ReadLine, Recorded};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read as _, Seek, SeekFrom, Write};
@@ -61,25 +64,6 @@ pub enum Record {
     },
 }
 
-/// A record as read back: only what `--resume` needs, each field required.
-#[derive(Deserialize)]
-#[serde(tag = "record", rename_all = "snake_case")]
-enum Recorded {
-    Run {
-        source: String,
-        version: String,
-    },
-    Sending {
-        dispatch_id: String,
-        target: String,
-    },
-    Outcome {
-        dispatch_id: String,
-        fingerprint: String,
-        outcome: Ended,
-    },
-}
-
 /// How a target ended, as journals and reports spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +72,19 @@ pub enum Ended {
     Failed,
     Skipped,
     NotSent,
+}
+
+impl Ended {
+    /// The outcome a journal or report spells `word`.
+    pub fn from_word(word: &str) -> Option<Ended> {
+        match word {
+            "delivered" => Some(Ended::Delivered),
+            "failed" => Some(Ended::Failed),
+            "skipped" => Some(Ended::Skipped),
+            "not_sent" => Some(Ended::NotSent),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -301,28 +298,25 @@ impl Earlier {
 /// A line that is not JSON (or not UTF-8): what a kill leaves when it cuts a write short.
 struct Torn(String);
 
-fn parse_line(bytes: &[u8]) -> Result<Value, Torn> {
+fn parse_line(bytes: &[u8]) -> Result<ReadLine, Torn> {
     let text = std::str::from_utf8(bytes).map_err(|_| Torn("it is not UTF-8 text".to_owned()))?;
-    serde_json::from_str(text).map_err(|e| Torn(format!("it is not JSON ({e})")))
+    ReadLine::parse(text).map_err(|e| Torn(format!("it is not JSON ({e})")))
 }
 
 /// Checks a record's `format` and reads it.
-fn read_record(value: Value) -> Result<Recorded, String> {
-    match value.get("format") {
-        None => {
-            return Err(
-                "the record has no `format`: it is not a journal of this orchestrator (journals of earlier versions are not bound to the requests they sent); start a fresh one"
-                    .to_owned(),
-            )
-        }
-        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => {}
-        Some(other) => {
-            return Err(format!(
-                "the record has format {other}; this orchestrator reads journals of format {FORMAT}"
-            ))
-        }
-    }
-    serde_json::from_value(value).map_err(|e| format!("it is not a journal record ({e})"))
+fn read_record(line: ReadLine) -> Result<Recorded, String> {
+    let Some(format) = &line.format else {
+        return Err(
+            "the record has no `format`: it is not a journal of this orchestrator (journals of earlier versions are not bound to the requests they sent); start a fresh one"
+                .to_owned(),
+        );
+    };
+    format.ours().map_err(|other| {
+        format!(
+            "the record has format {other}; this orchestrator reads journals of format {FORMAT}"
+        )
+    })?;
+    line.record()
 }
 
 /// Reads a journal (possibly of several runs appended) of the release `source`/`version`.
@@ -347,34 +341,35 @@ fn parse_journal(
         line,
         detail,
     };
-    let lines: Vec<(usize, Result<Value, Torn>)> = bytes
+    // Parsed one line at a time, looking one ahead: a torn line is tolerated before a run.
+    let mut lines = bytes
         .split(|b| *b == b'\n')
         .enumerate()
         .filter(|(_, line)| !line.trim_ascii().is_empty())
         .map(|(index, line)| (index + 1, parse_line(line)))
-        .collect();
+        .peekable();
     let mut earlier = Earlier::default();
     let mut sent: HashMap<String, String> = HashMap::new();
     let mut runs = 0;
-    for (at, (number, parsed)) in lines.iter().enumerate() {
-        let value = match parsed {
-            Ok(value) => value.clone(),
+    while let Some((number, parsed)) = lines.next() {
+        let line = match parsed {
+            Ok(line) => line,
             Err(Torn(detail)) => {
-                let ends_a_run = match lines.get(at + 1) {
+                let ends_a_run = match lines.peek() {
                     None => true,
-                    Some((_, Ok(next))) => next.get("record") == Some(&Value::from("run")),
+                    Some((_, Ok(next))) => next.starts_a_run(),
                     Some((_, Err(_))) => false,
                 };
                 if ends_a_run {
                     continue;
                 }
                 return Err(line_error(
-                    *number,
-                    format!("{detail}; only the last line of a run can be cut short (by a kill), so something else changed this journal"),
+                    number,
+                    format!("{}; only the last line of a run can be cut short (by a kill), so something else changed this journal", crate::untrusted::one_line(&detail, 300)),
                 ));
             }
         };
-        match read_record(value).map_err(|detail| line_error(*number, detail))? {
+        match read_record(line).map_err(|detail| line_error(number, detail))? {
             Recorded::Run {
                 source: s,
                 version: v,
@@ -426,7 +421,8 @@ pub(crate) fn check_release(
     }
     Err(JournalError::OtherRelease {
         path: path.to_owned(),
-        found: format!("{found_source} {found_version}"),
+        // What the file says is not ours: it may be anyone's text.
+        found: crate::untrusted::one_line(&format!("{found_source} {found_version}"), 200),
         expected: format!("{source} {version}"),
     })
 }
@@ -533,7 +529,7 @@ mod tests {
         drop(Journal::start(&held, "app", "1.0.0").unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.lines().last().unwrap();
-        let record: Value = serde_json::from_str(last).unwrap();
+        let record: serde_json::Value = serde_json::from_str(last).unwrap();
         assert_eq!(record["record"], "run");
         assert_eq!(record["format"], 1);
         assert!(read_journal(&path, "app", "1.0.0").is_ok());

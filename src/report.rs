@@ -7,7 +7,7 @@ use crate::journal::{check_release, Earlier, Ended, JournalError, FORMAT};
 use crate::plan::{DispatchId, Fingerprint, Job, Plan, Shared};
 use crate::style::{count, indent, Palette, Tone};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -550,86 +550,109 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
 /// reason: retrying from a file that only looks like a report would send nothing, or the wrong
 /// thing, and say all is well.
 pub fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
-    #[derive(Deserialize)]
-    struct Written {
-        format: Option<Value>,
-        source: Option<String>,
-        version: Option<String>,
-        dry_run: Option<bool>,
-        targets: Option<Vec<Value>>,
-    }
-    #[derive(Deserialize)]
-    struct WrittenTarget {
-        target: String,
-        dispatch_id: Option<String>,
-        fingerprint: Option<String>,
-        outcome: Value,
-    }
     let unusable = |detail: String| JournalError::Report {
         path: path.to_owned(),
         detail,
     };
     let bytes = crate::files::read(path, &crate::files::REPORT)?;
-    let report: Written = serde_json::from_slice(&bytes)
-        .map_err(|e| unusable(format!("it is not a JSON report of orchestrator ({e})")))?;
-    match &report.format {
-        None => {
-            return Err(unusable(
-                "it has no `format`, so it is not a JSON report of this orchestrator (reports of earlier versions cannot be used); write one with `--report FILE`".to_owned(),
-            ))
-        }
-        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => {}
-        Some(other) => {
-            return Err(unusable(format!(
-                "it is a report of format {other}; this orchestrator reads format {FORMAT}"
-            )))
-        }
-    }
+    // Typed field by field: what is not read here is skipped as it is parsed, never built.
+    let report: WrittenReport = serde_json::from_slice(&bytes).map_err(|e| {
+        unusable(format!(
+            "it is not a JSON report of orchestrator ({})",
+            crate::untrusted::one_line(&e.to_string(), 300)
+        ))
+    })?;
+    drop(bytes);
+    report.check_format().map_err(unusable)?;
     let (Some(found_source), Some(found_version)) = (&report.source, &report.version) else {
         return Err(unusable("it names no `source` and `version`".to_owned()));
     };
     check_release(path, found_source, found_version, source, version)?;
-    match report.dry_run {
-        Some(false) => {}
-        Some(true) => {
-            return Err(unusable(
-                "it is the plan of a dry run, which sent nothing; use the report of a real run"
-                    .to_owned(),
-            ))
-        }
-        None => {
-            return Err(unusable(
-                "it does not say whether it is a dry run".to_owned(),
-            ))
-        }
-    }
-    let targets = report.targets.unwrap_or_default();
-    if targets.is_empty() {
-        return Err(unusable("it lists no targets".to_owned()));
-    }
+    report.check_run().map_err(unusable)?;
     let mut earlier = Earlier::default();
-    for (index, entry) in targets.into_iter().enumerate() {
-        let number = index.saturating_add(1);
-        let entry: WrittenTarget = serde_json::from_value(entry)
-            .map_err(|e| unusable(format!("target #{number} is not a report entry ({e})")))?;
-        let name = &entry.target;
-        let Ok(ended) = serde_json::from_value::<Ended>(entry.outcome.clone()) else {
-            return Err(unusable(format!(
-                "target `{name}` has the outcome {}, which is not one of \"delivered\", \"failed\", \"skipped\", \"not_sent\"",
-                entry.outcome
-            )));
-        };
-        if ended == Ended::Skipped {
-            continue;
+    for (index, entry) in report.targets.into_iter().flatten().enumerate() {
+        if let Some((id, fingerprint, ended)) = entry.ended(index).map_err(unusable)? {
+            earlier.note(id, fingerprint, ended);
         }
-        let (Some(id), Some(fingerprint)) = (entry.dispatch_id, entry.fingerprint) else {
-            return Err(unusable(format!(
-                "target `{name}` has no `dispatch_id` and `fingerprint`"
-            )));
-        };
-        earlier.note(id, fingerprint, ended);
     }
     Ok(earlier)
+}
+
+/// A JSON report as `--retry-failed` reads it back.
+#[derive(Deserialize)]
+struct WrittenReport {
+    format: Option<crate::journal::Format>,
+    source: Option<String>,
+    version: Option<String>,
+    dry_run: Option<bool>,
+    targets: Option<Vec<WrittenTarget>>,
+}
+
+#[derive(Deserialize)]
+struct WrittenTarget {
+    target: Option<String>,
+    dispatch_id: Option<String>,
+    fingerprint: Option<String>,
+    outcome: Option<String>,
+}
+
+impl WrittenReport {
+    /// Of our format, else why not.
+    fn check_format(&self) -> Result<(), String> {
+        let Some(format) = &self.format else {
+            return Err("it has no `format`, so it is not a JSON report of this orchestrator (reports of earlier versions cannot be used); write one with `--report FILE`".to_owned());
+        };
+        format.ours().map_err(|other| {
+            format!("it is a report of format {other}; this orchestrator reads format {FORMAT}")
+        })
+    }
+
+    /// A finished run with targets, else why not.
+    fn check_run(&self) -> Result<(), String> {
+        match self.dry_run {
+            Some(false) => {}
+            Some(true) => {
+                return Err(
+                    "it is the plan of a dry run, which sent nothing; use the report of a real run"
+                        .to_owned(),
+                )
+            }
+            None => return Err("it does not say whether it is a dry run".to_owned()),
+        }
+        if self.targets.as_ref().is_none_or(Vec::is_empty) {
+            return Err("it lists no targets".to_owned());
+        }
+        Ok(())
+    }
+}
+
+impl WrittenTarget {
+    /// The entry's dispatch id, fingerprint and outcome; `None` for a skipped target.
+    fn ended(self, index: usize) -> Result<Option<(String, String, Ended)>, String> {
+        let number = index.saturating_add(1);
+        let Some(name) = self.target.as_deref() else {
+            return Err(format!(
+                "target #{number} is not a report entry (it has no `target`)"
+            ));
+        };
+        let name = crate::untrusted::one_line(name, 200);
+        let outcome = self.outcome.as_deref().unwrap_or_default();
+        let Some(ended) = Ended::from_word(outcome) else {
+            return Err(format!(
+                "target `{name}` has the outcome \"{}\", which is not one of \"delivered\", \"failed\", \"skipped\", \"not_sent\"",
+                crate::untrusted::one_line(outcome, 40)
+            ));
+        };
+        if ended == Ended::Skipped {
+            return Ok(None);
+        }
+        let (Some(id), Some(fingerprint)) = (self.dispatch_id, self.fingerprint) else {
+            return Err(format!(
+                "target `{name}` has no `dispatch_id` and `fingerprint`"
+            ));
+        };
+        Ok(Some((id, fingerprint, ended)))
+    }
 }
 
 /// At most this many problems are printed as text (JSON has them all): past it, a hostile file

@@ -318,23 +318,46 @@ fn write_redacted(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Every registered secret in `bytes` replaced, overlapping ones merged into one mask. The
+/// search starts again one byte after every match, not after its end: a short value that is
+/// not masked here (part of a longer word) must not hide a token that starts inside it, and
+/// a token that starts inside a masked one must not leave its tail visible.
 fn redact_with(matcher: &AhoCorasick, bytes: &[u8]) -> Vec<u8> {
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut out = Vec::with_capacity(bytes.len());
-    let mut last = 0;
-    for found in matcher.find_iter(bytes) {
+    let mut copied = 0;
+    let mut span: Option<(usize, usize)> = None;
+    let mut from = 0;
+    while let Some(found) = matcher.find(aho_corasick::Input::new(bytes).range(from..)) {
         let (start, end) = (found.start(), found.end());
+        from = start.saturating_add(1);
         let short = end - start < WHOLE_WORD_BELOW;
         let whole_word = (start == 0 || !is_word(bytes[start - 1]))
             && bytes.get(end).is_none_or(|&b| !is_word(b));
         if short && !whole_word {
             continue;
         }
-        out.extend_from_slice(&bytes[last..start]);
-        out.extend_from_slice(MASK.as_bytes());
-        last = end;
+        span = match span {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            other => {
+                if let Some((s, e)) = other {
+                    out.extend_from_slice(&bytes[copied..s]);
+                    out.extend_from_slice(MASK.as_bytes());
+                    copied = e;
+                }
+                Some((start, end))
+            }
+        };
+        if from >= bytes.len() {
+            break;
+        }
     }
-    out.extend_from_slice(&bytes[last..]);
+    if let Some((s, e)) = span {
+        out.extend_from_slice(&bytes[copied..s]);
+        out.extend_from_slice(MASK.as_bytes());
+        copied = e;
+    }
+    out.extend_from_slice(&bytes[copied..]);
     out
 }
 
@@ -551,6 +574,19 @@ mod tests {
         assert_eq!(percent_decoded("a%2Fb%41%c3%a9"), "a/bAé");
         assert_eq!(percent_decoded("%zz%4%"), "%zz%4%");
         assert_eq!(percent_decoded("%+1x"), "%+1x");
+    }
+
+    #[test]
+    fn a_short_value_that_is_not_masked_does_not_hide_a_token_it_overlaps() {
+        let token = "ghp_overlapTOKEN0123456789abcdefghijklmnop";
+        let _ = Secret::new(token);
+        let _ = Secret::new("Zghp"); // a server-chosen value that overlaps the token's start
+        let shown = redact(&format!("echo Z{token} end"));
+        assert_eq!(shown, "echo Z*** end");
+        // A secret that starts inside another is merged into one mask, no tail left.
+        let _ = Secret::new("overlapTOKEN0123456789abcdefghijklmnopTAIL99");
+        let shown = redact(&format!("{token}TAIL99 x"));
+        assert_eq!(shown, "*** x");
     }
 
     #[test]

@@ -50,9 +50,11 @@ pub fn neutralize(text: &str) -> String {
         if index > 0 {
             out.push('\n');
         }
-        let body = line.trim_start_matches([' ', '\t']);
+        // The runner trims every Unicode space (.NET's `TrimStart`) before it looks for `::`,
+        // and so does `style::indent`: a no-break or ideographic space must not hide one.
+        let body = line.trim_start_matches(char::is_whitespace);
         let indent = &line[..line.len() - body.len()];
-        out.push_str(&indent.replace('\t', " "));
+        escape_chars(indent, &mut out);
         if body.starts_with("::") {
             out.push('\\');
         }
@@ -85,10 +87,26 @@ fn escape_chars(text: &str, out: &mut String) {
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{200B}'..='\u{200F}'
+            '\u{AD}'                        // soft hyphen
+            | '\u{34F}'                     // combining grapheme joiner
+            | '\u{61C}'                     // Arabic letter mark (a bidi control)
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'       // Mongolian selectors and vowel separator
+            | '\u{200B}'..='\u{200F}'
             | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}')
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'       // interlinear annotation
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}') // tag characters
+}
+
+/// Server text that must stay on one line (a file name, a path from git): redacted,
+/// neutralized, line breaks written as `\n`, at most `max_chars` characters.
+pub fn one_line(raw: &str, max_chars: usize) -> String {
+    shown(&raw.replace('\n', "\\n"), max_chars)
 }
 
 /// At most `max_chars` characters; a cut ends with `…`.
@@ -117,6 +135,30 @@ mod tests {
         );
         assert_eq!(neutralize("a ##[error]b"), "a #\\#[error]b");
         assert_eq!(neutralize("a::b"), "a::b");
+    }
+
+    #[test]
+    fn unicode_spaces_cannot_hide_a_workflow_command() {
+        for space in [
+            '\u{a0}', '\u{3000}', '\u{2003}', '\u{202f}', '\u{205f}', '\u{1680}',
+        ] {
+            let shown = neutralize(&format!("ok\n{space}::add-mask::x\n {space} ::warning::y"));
+            for line in shown.lines() {
+                assert!(!line.trim_start().starts_with("::"), "{line:?}");
+            }
+            // style::indent trims what neutralize kept: still no command.
+            let indented = crate::style::indent(&shown, "    ");
+            assert!(!indented.lines().any(|l| l.trim_start().starts_with("::")));
+        }
+    }
+
+    #[test]
+    fn invisible_format_characters_are_escaped() {
+        assert_eq!(
+            neutralize("a\u{61c}b\u{ad}c\u{180e}d\u{e0041}e"),
+            "a\\u{61c}b\\u{ad}c\\u{180e}d\\u{e0041}e"
+        );
+        assert_eq!(one_line("a\n::b", 20), "a\\n::b");
     }
 
     #[test]

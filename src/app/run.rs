@@ -12,6 +12,7 @@ use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
 use crate::secret::Redacting;
 use crate::style::Palette;
+use crate::untrusted;
 use std::io::Write;
 
 pub(super) fn run(
@@ -386,7 +387,8 @@ fn publish(
 /// A journal or report that stops the run before anything is sent: exit 2, with what to do.
 fn refused(err: JournalError) -> CliError {
     let help = err.help();
-    let refused = CliError::usage(err.to_string());
+    // The file may come from another job or from anyone: what it says is quoted as server text.
+    let refused = CliError::usage(untrusted::shown(&err.to_string(), 2000));
     match help {
         Some(help) => refused.with_help(help),
         None => refused,
@@ -422,7 +424,12 @@ fn resume(
             stderr,
             "note: {} target(s) were in flight when the journaled run stopped and may already have been delivered; sending them again (at-least-once): {}",
             earlier.in_flight.len(),
-            earlier.in_flight.join(", ")
+            earlier
+                .in_flight
+                .iter()
+                .map(|name| untrusted::one_line(name, 200))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let why_changed = format!(
@@ -452,10 +459,12 @@ fn resume(
                 .then(|| format!("already delivered (journal {shown})"))
         });
     } else {
+        // Only what the report shows delivered (this very request) is set aside: a target it
+        // does not mention, or records as skipped, was not delivered, so it is sent rather
+        // than passed over in silence with exit 0.
         plan.set_aside(|job| {
-            let send = earlier.failed.contains(job.dispatch_id.as_str())
-                || earlier.delivery_of(job) == EarlierDelivery::Changed;
-            (!send).then(|| format!("not failed in the earlier run (report {shown})"))
+            (earlier.delivery_of(job) == EarlierDelivery::Same)
+                .then(|| format!("delivered in the earlier run (report {shown})"))
         });
     }
     Ok(())

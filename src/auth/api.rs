@@ -89,18 +89,28 @@ pub(super) async fn create_token(
             "GitHub's answer lacks the `token` or `expires_at` of an installation token",
         )
     })?;
-    let token = Secret::new(answer.token);
-    let visible = |b: u8| b.is_ascii_graphic();
-    if token.expose().is_empty() || !token.expose().bytes().all(visible) {
+    // Checked before it is registered as a secret: the server chooses this value, and a
+    // registered word (`delivered`, `true`, a target's name) would be masked in every output.
+    if !is_token_shaped(&answer.token) {
         return Err(malformed(
             status,
-            "GitHub's answer holds a token that cannot be sent in a header",
+            "GitHub's answer holds something that is not an installation token (20 to 255 letters, digits, `_`, `-` or `.`)",
         ));
     }
+    let token = Secret::new(answer.token);
     Ok(Minted {
         token,
         expires_at: parse_timestamp(&answer.expires_at),
     })
+}
+
+/// What GitHub mints (`ghs_` and 36 characters; `v1.` and 40 hex digits before 2021), with
+/// room for other servers: never short enough to be an ordinary word.
+fn is_token_shaped(token: &str) -> bool {
+    (20..=255).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Sends with GitHub's headers and the JWT; `Ok` holds a 2xx status and its body.

@@ -199,9 +199,11 @@ fn unfollowed_redirect_hint(subject: &Subject<'_>) -> String {
 
 fn permission_hint(accepted: Option<&str>, subject: &Subject<'_>) -> String {
     match accepted {
+        // The header is server text: the runner would act on a `##[` in it.
         Some(perms) if !perms.is_empty() => format!(
-            "the token in `{}` lacks a permission GitHub needs here: {perms}",
-            subject.token_env
+            "the token in `{}` lacks a permission GitHub needs here: {}",
+            subject.token_env,
+            crate::untrusted::one_line(perms, 200)
         ),
         _ => format!(
             "the token in `{}` is not allowed to do this on {}: it needs `repo` scope (classic) or fine-grained {}",

@@ -413,6 +413,31 @@ async fn an_installation_id_that_does_not_exist_says_so() {
 }
 
 #[tokio::test]
+async fn a_minted_word_is_refused_and_never_masks_that_word_in_any_output() {
+    // The token server chooses the value: `delivered` registered as a secret would turn the
+    // step output `delivered=1` into `***=1` and every report's outcome into `***`.
+    for word in ["delivered", "true", "ghs_short"] {
+        let github = FakeGitHub::start();
+        github.on(
+            "POST",
+            "/app/installations/7/access_tokens",
+            minted(word, in_an_hour()),
+        );
+        let tokens = app_tokens(
+            vec![target(&github, "acme/web", Some(7))],
+            &Masked::default(),
+        );
+        let error = tokens.token_for(&repo("acme/web")).await.unwrap_err();
+        assert!(
+            error.to_string().contains("not an installation token"),
+            "{error}"
+        );
+        let line = format!("outcome {word} for target web");
+        assert_eq!(orchestrator::secret::redact(&line), line);
+    }
+}
+
+#[tokio::test]
 async fn no_type_and_no_error_shows_the_token_the_jwt_or_the_key() {
     let github = FakeGitHub::start();
     let clock = ManualClock::at(1_900_000_000);

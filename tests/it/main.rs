@@ -27,6 +27,7 @@ mod faults;
 mod fleet;
 mod headers;
 mod hostile;
+mod hostile_files;
 mod init;
 mod install;
 mod interrupt;
