@@ -8,6 +8,7 @@
 //! ([`crate::dispatch::sender::GitHub`]); [`receiver`] writes the downstream workflow.
 
 pub mod probe;
+mod reads;
 pub mod receiver;
 pub mod report;
 pub mod verdict;
