@@ -208,13 +208,13 @@ impl<'p, 'j> Reader<'p, 'j> {
     ) -> Result<(Listing<T>, Option<Answered>), String> {
         let mut pages = ListReader::new(self.url(segments, query)?, shape, list::Limits::default());
         while let Some(url) = pages.next_page() {
-            let answer = self
-                .get_url(url)
-                .await
-                .map_err(|why| match self.out_of_time {
-                    true => Unfetched::OutOfTime(why),
-                    false => Unfetched::NoAnswer(why),
-                });
+            let answer = self.get_url(url).await.map_err(|why| {
+                if self.out_of_time {
+                    Unfetched::OutOfTime(why)
+                } else {
+                    Unfetched::NoAnswer(why)
+                }
+            });
             if let Some(refused) = pages.take(answer) {
                 return Ok((pages.finish(), Some(refused)));
             }
