@@ -159,9 +159,23 @@ async fn repository_dispatch(
     event_type: &str,
     out: &mut TargetCheck,
 ) {
+    let dir = match read_workflow_dir(reader, repo, branch).await {
+        Ok(dir) => dir,
+        Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
+        Err(Unread::Missing(why)) => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!("nothing listens for `{event_type}`: {why}");
+            return;
+        }
+    };
+    let wanted = dir
+        .names
+        .iter()
+        .map(|name| format!(".github/workflows/{name}"))
+        .collect();
     // Workflow states need Actions: read; without it (a 403/404) every file counts as active.
     // A list that answered but could not be read whole is not that: it is "cannot tell".
-    let states = match reads::workflow_states(reader, repo).await {
+    let states = match reads::workflow_states(reader, repo, &wanted).await {
         Ok(States::Hidden) => {
             out.evidence.push(
                 "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
@@ -171,15 +185,6 @@ async fn repository_dispatch(
         Ok(States::Known { states, skipped }) => Some((states, skipped)),
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => return cannot_tell(out, why, None),
-    };
-    let dir = match read_workflow_dir(reader, repo, branch).await {
-        Ok(dir) => dir,
-        Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
-        Err(Unread::Missing(why)) => {
-            out.verdict = Verdict::NotReady;
-            out.reason = format!("nothing listens for `{event_type}`: {why}");
-            return;
-        }
     };
     let files = read_files(reader, repo, branch, &dir, states.as_ref().map(|s| &s.0)).await;
     let found = verdict::listening(event_type, &files.read);

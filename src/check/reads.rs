@@ -16,7 +16,7 @@ use crate::untrusted::shown;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -199,12 +199,14 @@ impl<'p, 'j> Reader<'p, 'j> {
         }
     }
 
-    /// Every page of a list; the answer that refused a page, if one did.
+    /// Every page of a list, each page's entries given to `keep` as they come (so only what
+    /// it keeps is held); the answer that refused a page, if one did.
     async fn list<T: serde::de::DeserializeOwned>(
         &mut self,
         segments: &[&str],
         query: Option<(&str, &str)>,
         shape: Shape,
+        mut keep: impl FnMut(T),
     ) -> Result<(Listing<T>, Option<Answered>), String> {
         let mut pages = ListReader::new(self.url(segments, query)?, shape, list::Limits::default());
         while let Some(url) = pages.next_page() {
@@ -215,7 +217,9 @@ impl<'p, 'j> Reader<'p, 'j> {
                     Unfetched::NoAnswer(why)
                 }
             });
-            if let Some(refused) = pages.take(answer) {
+            let refused = pages.take(answer);
+            pages.drain().for_each(&mut keep);
+            if let Some(refused) = refused {
                 return Ok((pages.finish(), Some(refused)));
             }
         }
@@ -241,18 +245,27 @@ struct ListedWorkflow {
     state: String,
 }
 
-/// `GET …/actions/workflows`, every page.
+/// `GET …/actions/workflows`, every page; the states of the `wanted` paths are kept (a path
+/// listed twice keeps the state that is not `active`, if one is not).
 pub(super) async fn workflow_states(
     reader: &mut Reader<'_, '_>,
     repo: &[&str; 3],
+    wanted: &HashSet<String>,
 ) -> Result<States, Unread> {
     let segments = [repo[0], repo[1], repo[2], "actions", "workflows"];
+    let mut states: HashMap<String, String> = HashMap::new();
+    let keep = |w: ListedWorkflow| {
+        if wanted.contains(&w.path) {
+            let state = crate::untrusted::word(&w.state);
+            let kept = states.entry(w.path).or_insert_with(|| state.clone());
+            if kept == "active" {
+                *kept = state;
+            }
+        }
+    };
+    let per_page = Some(("per_page", "100"));
     let (listing, refused) = reader
-        .list::<ListedWorkflow>(
-            &segments,
-            Some(("per_page", "100")),
-            Shape::Field("workflows"),
-        )
+        .list(&segments, per_page, Shape::Field("workflows"), keep)
         .await
         .map_err(|why| Unread::CannotTell(why, None))?;
     let what = "the list of workflows (actions/workflows)";
@@ -273,11 +286,7 @@ pub(super) async fn workflow_states(
         )),
         _ => Ok(States::Known {
             skipped: listing.skipped,
-            states: listing
-                .entries
-                .into_iter()
-                .map(|w| (w.path, crate::untrusted::word(&w.state)))
-                .collect(),
+            states,
         }),
     }
 }
@@ -312,8 +321,15 @@ pub(super) async fn read_workflow_dir(
         ".github",
         "workflows",
     ];
+    let mut names = Vec::new();
+    let keep = |e: DirEntry| {
+        let workflow = e.name.ends_with(".yml") || e.name.ends_with(".yaml");
+        if e.kind == "file" && workflow && plain_file_name(&e.name) {
+            names.push(e.name);
+        }
+    };
     let (listing, refused) = reader
-        .list::<DirEntry>(&segments, Some(("ref", branch)), Shape::Array)
+        .list(&segments, Some(("ref", branch)), Shape::Array, keep)
         .await
         .map_err(|why| Unread::CannotTell(why, None))?;
     if let Some(answered) = refused {
@@ -334,13 +350,6 @@ pub(super) async fn read_workflow_dir(
             None,
         ));
     }
-    let mut names: Vec<String> = listing
-        .entries
-        .into_iter()
-        .filter(|e| e.kind == "file")
-        .map(|e| e.name)
-        .filter(|n| (n.ends_with(".yml") || n.ends_with(".yaml")) && plain_file_name(n))
-        .collect();
     let beyond = names.len().saturating_sub(MAX_FILES);
     names.truncate(MAX_FILES);
     Ok(WorkflowDir {

@@ -143,13 +143,16 @@ pub enum Unfetched {
 }
 
 /// A list read page by page: ask [`ListReader::next_page`] for the URL, send it, give the
-/// answer to [`ListReader::take`], until `next_page` says `None`; then [`ListReader::finish`].
+/// answer to [`ListReader::take`] (and take out its entries with [`ListReader::drain`] to hold
+/// one page at a time), until `next_page` says `None`; then [`ListReader::finish`].
 pub struct ListReader<T> {
     shape: Shape,
     limits: Limits,
     deadline: Option<Instant>,
     next: Option<Url>,
     listing: Listing<T>,
+    /// Entries parsed so far, drained ones included.
+    parsed: usize,
     /// Set once the end is known.
     ended: bool,
 }
@@ -170,6 +173,7 @@ impl<T: DeserializeOwned> ListReader<T> {
                 total_count: None,
                 end: End::Complete,
             },
+            parsed: 0,
             ended: false,
         }
     }
@@ -227,6 +231,12 @@ impl<T: DeserializeOwned> ListReader<T> {
         }
     }
 
+    /// Takes out the entries read so far: a caller that folds them page by page (keeping only
+    /// what it needs) holds one page's entries at a time, not the whole list's.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, T> {
+        self.listing.entries.drain(..)
+    }
+
     /// What was read, and how it ended.
     pub fn finish(mut self) -> Listing<T> {
         if !self.ended && self.next.is_some() {
@@ -254,6 +264,7 @@ impl<T: DeserializeOwned> ListReader<T> {
         if page == 1 {
             self.listing.total_count = read.total_count;
         }
+        self.parsed = self.parsed.saturating_add(read.entries.len());
         self.listing.entries.extend(read.entries);
         match next {
             Some(next) => self.next = Some(next),
@@ -265,11 +276,7 @@ impl<T: DeserializeOwned> ListReader<T> {
     /// No next link: the list is whole, unless the first page counted more than the pages held
     /// (a proxy that drops `Link` would otherwise make page 1 look like all of it).
     fn last_page(&mut self) -> Result<(), String> {
-        let seen = self
-            .listing
-            .entries
-            .len()
-            .saturating_add(self.listing.skipped);
+        let seen = self.parsed.saturating_add(self.listing.skipped);
         if let Some(total) = self.listing.total_count {
             if total > seen as u64 {
                 return Err(format!(

@@ -310,3 +310,26 @@ async fn a_page_larger_than_the_cap_is_unreadable() {
     assert!(matches!(&listing.end, End::Unreadable(why) if why.contains("larger than 64 bytes")));
     assert!(listing.incomplete().is_some());
 }
+
+#[test]
+fn entries_taken_out_page_by_page_still_count_toward_the_total() {
+    let mut reader: ListReader<Workflow> = ListReader::new(
+        Url::parse(FIRST).unwrap(),
+        Shape::Field("workflows"),
+        Limits::default(),
+    );
+    let mut kept = Vec::new();
+    while let Some(url) = reader.next_page() {
+        let mut page = endless(&url);
+        page.body = page.body.replace('{', r#"{"total_count": 2, "#);
+        if url.as_str().ends_with("page=2") {
+            page.link = None;
+        }
+        assert!(reader.take(Ok::<_, Unfetched>(page)).is_none());
+        kept.extend(reader.drain().map(|w| w.path));
+    }
+    let listing = reader.finish();
+    assert_eq!(listing.end, End::Complete, "{listing:?}");
+    assert_eq!(kept, ["1.yml", "2.yml"]);
+    assert!(listing.entries.is_empty());
+}
