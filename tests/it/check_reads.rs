@@ -23,7 +23,11 @@ const FILES: &str = "/repos/acme/site/contents/.github/workflows";
 /// `check --output json` on the one target, with `extra` flags: the exit code and the target's
 /// verdict as the report gives it.
 fn check_site(github: &FakeGitHub, extra: &[&str]) -> (Option<i32>, Value) {
-    let dir = config_dir(SITE);
+    check_config(SITE, github, extra)
+}
+
+fn check_config(config: &str, github: &FakeGitHub, extra: &[&str]) -> (Option<i32>, Value) {
+    let dir = config_dir(config);
     let output = orchestrator(dir.path())
         .args(["check", "--api-url", &github.base_url(), "--output", "json"])
         .args(["--backoff-ms", "10"])
@@ -280,4 +284,40 @@ fn a_hundred_files_that_never_answer_stop_at_the_targets_time_for_reads() {
     );
     // The budget stops the reads: a few attempts, not 100 files' worth.
     assert!(github.requests_to(&format!("{FILES}/*")).len() <= 5);
+}
+
+#[test]
+fn a_workflow_answer_cut_short_is_cannot_tell_not_a_workflow_without_a_state() {
+    let github = FakeGitHub::start();
+    serve_repo(
+        &github,
+        "acme/ops",
+        &[("deploy.yml", "on: workflow_dispatch\n")],
+    );
+    github.on(
+        "GET",
+        "/repos/acme/ops/actions/workflows/deploy.yml",
+        Reply::status(200)
+            .body(r#"{"id": 1, "path": ".github/workflows/deploy.yml", "state": "disab"#),
+    );
+    let config = "version: 1
+sources:
+  app: {repository: acme/app, targets: [deploy]}
+targets:
+  deploy:
+    kind: workflow_dispatch
+    repository: acme/ops
+    workflow: deploy.yml
+    token_env: WEBSITE_DISPATCH_TOKEN
+";
+    let (code, deploy) = check_config(config, &github, &[]);
+    assert_eq!(code, Some(1), "{deploy:#}");
+    assert_eq!(deploy["verdict"], "cannot_tell", "{deploy:#}");
+    assert!(
+        deploy["reason"]
+            .as_str()
+            .unwrap()
+            .contains("GitHub's answer about the workflow `deploy.yml` is not the JSON it sends"),
+        "{deploy:#}"
+    );
 }
