@@ -321,3 +321,54 @@ targets:
         "{deploy:#}"
     );
 }
+
+#[test]
+fn a_workflow_list_that_fails_or_never_answers_is_cannot_tell_but_one_hidden_from_the_token_is_not()
+{
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+    github.on("GET", WORKFLOWS, Reply::server_error(503));
+    let (code, site) = check_site(&github, &[]);
+    assert_eq!(code, Some(1), "{site:#}");
+    assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
+    assert!(
+        site["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the list of workflows (actions/workflows): GitHub answered 503"),
+        "{site:#}"
+    );
+
+    github.on(
+        "GET",
+        WORKFLOWS,
+        Reply::hang(std::time::Duration::from_secs(600)),
+    );
+    let (_, site) = check_site(&github, &["--timeout", "1"]);
+    assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
+    assert!(
+        site["reason"]
+            .as_str()
+            .unwrap()
+            .contains("page 1 got no answer"),
+        "{site:#}"
+    );
+
+    // A token without Actions: read still gets a verdict, with the caveat in its evidence.
+    github.on(
+        "GET",
+        WORKFLOWS,
+        Reply::status(403)
+            .header("x-accepted-github-permissions", "actions=read")
+            .json(json!({"message": "Resource not accessible by personal access token"})),
+    );
+    let (code, site) = check_site(&github, &[]);
+    assert_eq!(code, Some(0), "{site:#}");
+    assert_eq!(site["verdict"], "ready", "{site:#}");
+    assert!(
+        site["evidence"]
+            .to_string()
+            .contains("workflow states are not visible (needs Actions: read)"),
+        "{site:#}"
+    );
+}
