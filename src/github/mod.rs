@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod headers;
+pub mod list;
 pub mod outbound;
 pub mod response;
 
