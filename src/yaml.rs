@@ -158,11 +158,15 @@ impl std::fmt::Display for Why {
 
 impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (line {}, column {})",
-            self.why, self.at.line, self.at.column
-        )
+        match self.why {
+            // Refused unread: no place in the file to name.
+            Why::TooLarge { .. } => write!(f, "{}", self.why),
+            _ => write!(
+                f,
+                "{} (line {}, column {})",
+                self.why, self.at.line, self.at.column
+            ),
+        }
     }
 }
 

@@ -289,9 +289,9 @@ mod tests {
         );
         let large = format!("on: push\nx: {}\n", "y".repeat(1024 * 1024));
         let why = parse(&large).unwrap_err();
-        assert!(
-            why.starts_with("the file is 1048589 bytes, more than the 1 MiB it may have"),
-            "{why}"
+        assert_eq!(
+            why,
+            "the file is 1048589 bytes, more than the 1 MiB it may have"
         );
     }
 }
