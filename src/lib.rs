@@ -37,3 +37,4 @@ pub mod shell;
 mod style;
 mod untrusted;
 mod version;
+mod yaml;

@@ -45,6 +45,9 @@ pub fn listening(event_type: &str, files: &[WorkflowFile]) -> Listening {
         disabled: Vec::new(),
         unreadable: Vec::new(),
     };
+    // Event types already in `known_types`: a file may list a hundred thousand of them, and a
+    // search of the list for each would take minutes.
+    let mut known = std::collections::HashSet::new();
     for file in files {
         let workflow = match &file.parsed {
             Ok(workflow) => workflow,
@@ -59,7 +62,7 @@ pub fn listening(event_type: &str, files: &[WorkflowFile]) -> Listening {
         if !types.accepts(event_type) {
             if let (true, super::workflow::EventTypes::Only(types)) = (file.active(), types) {
                 for t in types {
-                    if !found.known_types.contains(t) {
+                    if known.insert(t.as_str()) {
                         found.known_types.push(t.clone());
                     }
                 }

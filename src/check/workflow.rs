@@ -1,12 +1,7 @@
 //! A workflow file, read for what `check` needs: which events start it (every `on:` form
 //! GitHub accepts), the inputs it declares for workflow_dispatch, and its `run-name`. Pure.
 
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::{Yaml, YamlLoader};
-
-/// Nodes a file may expand to through aliases; a real workflow has a few thousand. Aliases
-/// are expanded by copying, so a file of nested aliases would otherwise take any memory.
-const MAX_NODES: u64 = 200_000;
+use crate::yaml::{self, Value};
 
 /// What a workflow file says about its triggers.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,75 +55,73 @@ impl Workflow {
     }
 }
 
-/// Reads a workflow file; `Err` says why it cannot be read (invalid YAML, not a mapping,
-/// aliases that expand too far).
+/// Reads a workflow file through the one YAML reader, within [`yaml::WORKFLOW_FILE`]'s limits;
+/// `Err` says why it cannot be read (invalid YAML, a limit crossed, not a mapping).
 pub fn parse(text: &str) -> Result<Workflow, String> {
-    expansion_within_bounds(text)?;
-    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
-    let Some(Yaml::Hash(root)) = docs.first() else {
+    let root = yaml::read(text, yaml::WORKFLOW_FILE).map_err(|stop| stop.to_string())?;
+    if !matches!(root, Value::Map(_)) {
         return Err("not a workflow: the file is not a mapping".to_owned());
-    };
-    let on = root
-        .get(&Yaml::String("on".to_owned()))
-        // YAML 1.1 readers turn a bare `on` into `true`; GitHub does not, but a file written
-        // for one might quote it either way.
-        .or_else(|| root.get(&Yaml::Boolean(true)));
+    }
+    // YAML 1.1 readers turn a bare `on` into `true`; GitHub does not, but a file written for
+    // one might quote it either way.
+    let on = root.get("on").or_else(|| match &root {
+        Value::Map(entries) => entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k.is_true())
+            .map(|(_, v)| v),
+        _ => None,
+    });
     let mut workflow = Workflow {
-        run_name: match root.get(&Yaml::String("run-name".to_owned())) {
-            Some(Yaml::String(name)) => Some(name.clone()),
-            _ => None,
-        },
+        run_name: root
+            .get("run-name")
+            .and_then(Value::scalar)
+            .map(str::to_owned),
         ..Workflow::default()
     };
     match on {
         None => return Err("not a workflow: it has no `on:`".to_owned()),
-        Some(Yaml::String(event)) => workflow.add(event, &Yaml::Null),
-        Some(Yaml::Array(events)) => {
-            for event in events {
-                if let Yaml::String(event) = event {
-                    workflow.add(event, &Yaml::Null);
-                }
+        Some(Value::Seq(events)) => {
+            for event in events.iter().filter_map(Value::scalar) {
+                workflow.add(event, None);
             }
         }
-        Some(Yaml::Hash(events)) => {
+        Some(Value::Map(events)) => {
             for (event, config) in events {
-                if let Yaml::String(event) = event {
-                    workflow.add(event, config);
+                if let Some(event) = event.scalar() {
+                    workflow.add(event, Some(config));
                 }
             }
         }
-        Some(_) => return Err("`on:` is neither an event, a list nor a mapping".to_owned()),
+        Some(event) => match event.scalar() {
+            Some(event) => workflow.add(event, None),
+            None => return Err("`on:` is neither an event, a list nor a mapping".to_owned()),
+        },
     }
     Ok(workflow)
 }
 
 impl Workflow {
-    fn add(&mut self, event: &str, config: &Yaml) {
+    fn add(&mut self, event: &str, config: Option<&Value>) {
+        let setting = |key: &str| config.and_then(|c| c.get(key));
         match event {
             "repository_dispatch" => {
-                let types = match &config["types"] {
-                    Yaml::String(one) => EventTypes::Only(vec![one.clone()]),
-                    Yaml::Array(list) => EventTypes::Only(list.iter().filter_map(scalar).collect()),
-                    _ => EventTypes::All,
+                let types = match setting("types") {
+                    Some(Value::Seq(list)) => EventTypes::Only(scalars(list)),
+                    Some(one) => match one.scalar() {
+                        Some(one) => EventTypes::Only(vec![one.to_owned()]),
+                        None => EventTypes::All,
+                    },
+                    None => EventTypes::All,
                 };
                 self.repository_dispatch = Some(types);
             }
             "workflow_dispatch" => {
                 let mut inputs = Vec::new();
-                if let Yaml::Hash(declared) = &config["inputs"] {
+                if let Some(Value::Map(declared)) = setting("inputs") {
                     for (name, spec) in declared {
-                        let Some(name) = scalar(name) else { continue };
-                        inputs.push(Input {
-                            name,
-                            required: matches!(&spec["required"], Yaml::Boolean(true))
-                                || matches!(&spec["required"], Yaml::String(s) if s == "true"),
-                            has_default: !matches!(spec["default"], Yaml::BadValue | Yaml::Null),
-                            kind: scalar(&spec["type"]).unwrap_or_else(|| "string".to_owned()),
-                            options: match &spec["options"] {
-                                Yaml::Array(list) => list.iter().filter_map(scalar).collect(),
-                                _ => Vec::new(),
-                            },
-                        });
+                        let Some(name) = name.scalar() else { continue };
+                        inputs.push(input(name, spec));
                     }
                 }
                 self.workflow_dispatch = Some(inputs);
@@ -138,52 +131,31 @@ impl Workflow {
     }
 }
 
-/// A scalar as GitHub would read it: text, or a number or boolean written bare.
-fn scalar(value: &Yaml) -> Option<String> {
-    match value {
-        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
-        Yaml::Integer(n) => Some(n.to_string()),
-        Yaml::Boolean(b) => Some(b.to_string()),
-        _ => None,
+/// A declared workflow_dispatch input, as GitHub reads its settings.
+fn input(name: &str, spec: &Value) -> Input {
+    let required = spec.get("required");
+    Input {
+        name: name.to_owned(),
+        required: required.is_some_and(|r| r.is_true() || r.text() == Some("true")),
+        has_default: spec.get("default").is_some_and(|d| !d.is_null()),
+        kind: spec
+            .get("type")
+            .and_then(Value::scalar)
+            .unwrap_or("string")
+            .to_owned(),
+        options: match spec.get("options") {
+            Some(Value::Seq(list)) => scalars(list),
+            _ => Vec::new(),
+        },
     }
 }
 
-/// Counts the nodes the file expands to, aliases included, before anything is copied.
-fn expansion_within_bounds(text: &str) -> Result<(), String> {
-    let mut parser = Parser::new_from_str(text);
-    let mut sizes: std::collections::HashMap<usize, u64> = std::collections::HashMap::new();
-    // Open collections: their anchor and the nodes inside so far.
-    let mut open: Vec<(usize, u64)> = vec![(0, 0)];
-    loop {
-        let (event, _) = parser
-            .next_token()
-            .map_err(|e| format!("invalid YAML: {e}"))?;
-        let done = match event {
-            Event::StreamEnd => break,
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                open.push((anchor, 1));
-                None
-            }
-            Event::MappingEnd | Event::SequenceEnd => open.pop(),
-            Event::Scalar(_, _, anchor, _) => Some((anchor, 1)),
-            Event::Alias(id) => Some((0, sizes.get(&id).copied().unwrap_or(1))),
-            _ => None,
-        };
-        if let Some((anchor, size)) = done {
-            if anchor > 0 {
-                sizes.insert(anchor, size);
-            }
-            if let Some((_, parent)) = open.last_mut() {
-                *parent = parent.saturating_add(size);
-                if *parent > MAX_NODES {
-                    return Err(format!(
-                        "its aliases expand to more than {MAX_NODES} nodes, so it was not read"
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
+/// The scalars of a list, as written (GitHub reads numbers and booleans there as text).
+fn scalars(list: &[Value]) -> Vec<String> {
+    list.iter()
+        .filter_map(Value::scalar)
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -259,7 +231,9 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
         }
         bomb.push_str("on: push\n");
-        assert!(parse(&bomb).unwrap_err().contains("aliases expand"));
+        assert!(parse(&bomb)
+            .unwrap_err()
+            .contains("once its aliases are expanded"));
     }
 
     #[test]
@@ -274,5 +248,50 @@ mod tests {
         assert!(parse("on: [push\n")
             .unwrap_err()
             .starts_with("invalid YAML"));
+    }
+
+    /// `size` bytes of text anchored once and aliased `aliases` times, under a trigger that
+    /// listens: the file of issue 21 (323 KB that expanded to 1.2 GB).
+    fn alias_bomb(size: usize, aliases: usize) -> String {
+        format!(
+            "name: w\non:\n  repository_dispatch:\n    types: [upstream-release]\nenv:\n  BIG: &big {}\nrepeat: [{}]\njobs: {{}}\n",
+            "x".repeat(size),
+            vec!["*big"; aliases].join(", ")
+        )
+    }
+
+    #[test]
+    fn a_large_scalar_aliased_thousands_of_times_is_refused_before_it_is_copied() {
+        for (size, aliases) in [(300_000, 4_000), (1_000_000, 3_000)] {
+            let bomb = alias_bomb(size, aliases);
+            assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+            let why = parse(&bomb).unwrap_err();
+            assert!(
+                why.starts_with("the document holds more than 4 MiB of text once its aliases are expanded (line "),
+                "{why}"
+            );
+        }
+        // The same file with a few aliases is an ordinary workflow.
+        let few = parse(&alias_bomb(300_000, 3)).unwrap();
+        assert_eq!(
+            few.repository_dispatch,
+            Some(EventTypes::Only(vec!["upstream-release".into()]))
+        );
+    }
+
+    #[test]
+    fn a_deep_nest_and_an_oversized_file_are_refused() {
+        let deep = format!("on: push\njobs:\n{}", "- ".repeat(10_000));
+        let why = parse(&deep).unwrap_err();
+        assert_eq!(
+            why,
+            "the document nests more than 64 levels deep (line 3, column 127)"
+        );
+        let large = format!("on: push\nx: {}\n", "y".repeat(1024 * 1024));
+        let why = parse(&large).unwrap_err();
+        assert_eq!(
+            why,
+            "the file is 1048589 bytes, more than the 1 MiB it may have"
+        );
     }
 }

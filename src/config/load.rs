@@ -4,21 +4,33 @@
 //! every node's position); the typed sections are deserialized from that tree (`sections.rs`)
 //! and the record of where each key is, made by `locate.rs` while the tree is built, places
 //! every problem. This file, `walk.rs` and `node.rs` are the only ones that know the file is
-//! YAML.
+//! YAML (and `crate::yaml` the only one that reads it).
 
 use super::locate::Locator;
 use super::model::{DispatchFile, Settings, Source, Target};
 use super::node::{describe, Mapping, Node, Value};
-use super::sections::{SectionParser, Shape};
-use super::walk;
+use super::sections::{SectionParser, Shape, MAX_ENTRIES};
+use super::walk::{self, EntryCap};
 use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::files::{FileError, FileKind};
 use std::path::Path;
 
-/// Larger files are refused before parsing: a real dispatch.yaml is a few KiB and a
-/// 10,000-target one about 2 MiB; the cap bounds the time and memory any input can cost (with
-/// the walk's depth and alias limits in `locate.rs`).
-pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+/// Larger files are refused before parsing: [`crate::yaml::DISPATCH_FILE`] says why this
+/// cap, with the reader's other limits.
+pub const MAX_CONFIG_BYTES: u64 = crate::yaml::DISPATCH_FILE.max_bytes;
+
+/// The sections whose entries the walk counts as it reads them, so an oversized file is
+/// refused at the first entry past the cap, not after it is all built.
+const CAPPED: [EntryCap; 2] = [
+    EntryCap {
+        section: "sources",
+        max: MAX_ENTRIES,
+    },
+    EntryCap {
+        section: "targets",
+        max: MAX_ENTRIES,
+    },
+];
 
 /// What `--config` names: a regular file of at most [`MAX_CONFIG_BYTES`].
 pub const CONFIG_FILE: FileKind = FileKind {
@@ -62,7 +74,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             return failed(Locator::default(), vec![d]);
         }
     };
-    let mut walked = walk::walk(text);
+    let mut walked = walk::walk(text, &CAPPED);
     let locator = std::mem::take(&mut walked.locator);
     let mut diagnostics = walked.problems;
     if let Some(stop) = walked.refused.or(walked.syntax) {

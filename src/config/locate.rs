@@ -259,7 +259,7 @@ mod tests {
     use crate::config::walk::walk;
 
     fn located(text: &str) -> Locator {
-        walk(text).locator
+        walk(text, &[]).locator
     }
 
     const FILE: &str = "version: 1\nsources:\n  app:\n    repository: o/app\n    targets: [web, cli]\ntargets:\n  web:\n    repository: o/web\n    client_payload:\n      version: \"{{version}}\"\n";
@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn counts_a_few_aliases_as_what_they_are() {
-        let walked = walk("a: &a {k: v}\nb: *a\nc: *a\n");
+        let walked = walk("a: &a {k: v}\nb: *a\nc: *a\n", &[]);
         assert!(walked.refused.is_none());
         assert!(walked.syntax.is_none());
         assert_eq!(

@@ -6,6 +6,7 @@
 use super::locate::Locator;
 use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
+use super::walk::too_many_entries;
 use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -230,13 +231,10 @@ impl SectionParser<'_> {
                 return None;
             }
         };
+        // The walk stops at the first entry past the cap; a section that an alias copied in
+        // whole is caught here.
         if map.len() > MAX_ENTRIES {
-            let message = format!(
-                "`{section}` has {} entries; orchestrator accepts at most {MAX_ENTRIES}",
-                map.len()
-            );
-            let help = "split the fan-out across several files, one per group of sources";
-            self.push(Diagnostic::error(Code::Limit, section, message).with_help(help));
+            self.push(too_many_entries(section, Some(map.len()), MAX_ENTRIES));
             return None;
         }
         let shape = Shape::of::<T>();

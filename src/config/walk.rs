@@ -1,9 +1,8 @@
-//! The one parse of the file: yaml-rust2's events, pulled one at a time (no recursion), built
-//! into a tree of [`Node`]s that keeps every node's line and column. The same pass checks what
-//! a hostile file could abuse: it stops at [`MAX_DEPTH`] levels of nesting, and when aliases
-//! would expand past [`MAX_NODES`] values or [`MAX_EXPANDED_BYTES`] of text (an alias is
-//! counted at its expanded size before it is copied). Repeated keys are reported, never
-//! silently resolved.
+//! The one parse of the file: the YAML reader's events (`crate::yaml`, which pulls them one at
+//! a time, without recursion, and stops where the file crosses [`yaml::DISPATCH_FILE`]'s
+//! limits) built into a tree of [`Node`]s that keeps every node's line and column. Repeated
+//! keys are reported, never silently resolved. A section with entry caps (`targets`,
+//! `sources`) is refused at its first entry past the cap, not once the whole file is built.
 //!
 //! While building the tree the walk also records where every key is (`locate.rs`), so that
 //! record outlives the tree, which `sections.rs` takes apart as it reads the typed model.
@@ -11,17 +10,15 @@
 use super::locate::{Children, Locator, Recorder};
 use super::node::{self, Entry, Mapping, Node, Pos, Value};
 use crate::diagnostic::{join, Code, Diagnostic, Location};
+use crate::yaml::{self, Event, Mark, Why};
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// Mappings and lists nested deeper than this are refused (serde_yaml's limit was 128 too).
-pub const MAX_DEPTH: usize = 128;
-/// Keys, list items and values in the document once aliases are expanded; a real
-/// configuration has a few hundred, a 10,000-target one about 150,000.
-pub const MAX_NODES: u64 = 1_000_000;
-/// Bytes of text in the document once aliases are expanded.
-pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
+/// A top-level section whose entries are counted as they are read: `max` at most.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryCap {
+    pub section: &'static str,
+    pub max: usize,
+}
 
 /// What [`walk`] found.
 pub struct Walk {
@@ -38,32 +35,22 @@ pub struct Walk {
     pub syntax: Option<Diagnostic>,
 }
 
-/// Parses the whole document; see the module comment for what it refuses.
-pub fn walk(text: &str) -> Walk {
-    let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    let mut refused = None;
-    let mut syntax = None;
-    loop {
-        let (event, mark) = match parser.next_token() {
-            Ok(next) => next,
-            Err(err) => {
-                let (at, message) = place_syntax_error(text, err.info(), location(*err.marker()));
-                let help = syntax_help(&message, text, Some(at.line));
-                syntax = Some(
-                    Diagnostic::error(Code::Syntax, "", message)
-                        .with_help(help)
-                        .at(Some(at)),
-                );
-                break;
-            }
-        };
-        if event == Event::StreamEnd {
-            break;
-        }
-        if let Err(stop) = builder.on_event(event, mark) {
-            refused = Some(stop.at(Some(location(mark))));
-            break;
+/// Parses the whole document within [`yaml::DISPATCH_FILE`] and `caps`; see the module comment.
+pub fn walk(text: &str, caps: &[EntryCap]) -> Walk {
+    let mut builder = Builder {
+        caps,
+        ..Builder::default()
+    };
+    let (mut refused, mut syntax) = (None, None);
+    match build(text, &mut builder) {
+        Ok(()) => {}
+        Err(Stopped::Builder(problem)) => refused = Some(problem),
+        Err(Stopped::Reader(yaml::Stop {
+            why: Why::Syntax(info),
+            at,
+        })) => syntax = Some(syntax_error(text, &info, location(at))),
+        Err(Stopped::Reader(stop)) => {
+            refused = Some(refusal(&stop.why).at(Some(location(stop.at))));
         }
     }
     let complete = refused.is_none() && syntax.is_none();
@@ -81,6 +68,69 @@ pub fn walk(text: &str) -> Walk {
         refused,
         syntax,
     }
+}
+
+/// Why [`build`] stopped.
+enum Stopped {
+    Reader(yaml::Stop),
+    Builder(Diagnostic),
+}
+
+/// Feeds every event of `text` to `builder`, until the end or the first refusal.
+fn build(text: &str, builder: &mut Builder) -> Result<(), Stopped> {
+    let mut reader = yaml::Reader::new(text, yaml::DISPATCH_FILE).map_err(Stopped::Reader)?;
+    while let Some((event, mark)) = reader.next_event().map_err(Stopped::Reader)? {
+        builder
+            .on_event(event, mark)
+            .map_err(|problem| Stopped::Builder(problem.at(Some(location(mark)))))?;
+    }
+    Ok(())
+}
+
+fn syntax_error(text: &str, info: &str, at: Location) -> Diagnostic {
+    let (at, message) = place_syntax_error(text, info, at);
+    let help = syntax_help(&message, text, Some(at.line));
+    Diagnostic::error(Code::Syntax, "", message)
+        .with_help(help)
+        .at(Some(at))
+}
+
+/// The reader's refusal, said for a dispatch file.
+fn refusal(why: &Why) -> Diagnostic {
+    let (code, help) = match why {
+        Why::TooDeep { .. } => (
+            Code::Limit,
+            "a dispatch configuration needs a handful of levels; flatten the structure",
+        ),
+        Why::TooManyValues { .. } | Why::TooMuchText { .. } => (
+            Code::Limit,
+            "a dispatch configuration is a few hundred values; if aliases (`*name`) repeat a large part of the file, write it out or shrink it",
+        ),
+        Why::TooLarge { .. } => (Code::Limit, "a dispatch configuration is never that big"),
+        Why::SecondDocument => (
+            Code::Syntax,
+            "a dispatch file is one document: remove this `---` and merge what follows into the first",
+        ),
+        Why::AliasInsideItsAnchor | Why::Syntax(_) => (
+            Code::Syntax,
+            "an alias (`*name`) can only repeat a node that is complete where the alias is written",
+        ),
+    };
+    Diagnostic::error(code, "", why.to_string()).with_help(help)
+}
+
+/// The `too_many_entries` problem: `section` has more than `max` entries (`count` when known).
+pub fn too_many_entries(section: &str, count: Option<usize>, max: usize) -> Diagnostic {
+    let message = match count {
+        Some(count) => {
+            format!("`{section}` has {count} entries; orchestrator accepts at most {max}")
+        }
+        None => {
+            format!("`{section}` has more than {max} entries; orchestrator accepts at most {max}")
+        }
+    };
+    let help = "split the fan-out across several files, one per group of sources";
+    Diagnostic::error(Code::Limit, section, message).with_help(help)
 }
 
 /// Where to look, for a YAML syntax error at `line` (1-based) of `text`.
@@ -182,242 +232,146 @@ enum Frame {
     Map {
         at: Pos,
         anchor: usize,
-        start: Size,
         map: Mapping,
         /// The key read, waiting for its value.
         key: Option<Node>,
+        /// The section's cap, for a capped top-level section (and where its key is).
+        cap: Option<(EntryCap, Pos)>,
     },
     Seq {
         at: Pos,
         anchor: usize,
-        start: Size,
         items: Vec<Node>,
     },
 }
 
-/// How much of the expanded document a node stands for.
-#[derive(Debug, Clone, Copy, Default)]
-struct Size {
-    nodes: u64,
-    bytes: u64,
-}
-
 #[derive(Default)]
-struct Builder {
+struct Builder<'c> {
+    caps: &'c [EntryCap],
     stack: Vec<Frame>,
-    /// Finished anchored nodes (already without positions, ready to copy) and their sizes.
-    anchored: HashMap<usize, (Node, Size)>,
-    total: Size,
-    documents: usize,
+    /// Finished anchored nodes, already without positions, ready to copy (the reader counted
+    /// each one kept here against its limits).
+    anchored: HashMap<usize, Node>,
     root: Option<(Node, Children)>,
     problems: Vec<Diagnostic>,
     recorder: Recorder,
 }
 
-fn location(mark: Marker) -> Location {
-    // yaml-rust2 counts lines from 1 and columns from 0; editors count both from 1.
+fn location(mark: Mark) -> Location {
     Location {
-        line: mark.line(),
-        column: mark.col() + 1,
+        line: mark.line,
+        column: mark.column,
     }
 }
 
-fn pos(mark: Marker) -> Pos {
+fn pos(mark: Mark) -> Pos {
     Pos {
-        line: u32::try_from(mark.line()).unwrap_or(u32::MAX),
-        column: u32::try_from(mark.col() + 1).unwrap_or(u32::MAX),
+        line: u32::try_from(mark.line).unwrap_or(u32::MAX),
+        column: u32::try_from(mark.column).unwrap_or(u32::MAX),
     }
 }
 
-/// The core schema's tags (`!!str`, written `tag:yaml.org,2002:str` in full).
-fn core_tag(tag: &Tag) -> Option<&str> {
-    const CORE: &str = "tag:yaml.org,2002:";
-    if tag.handle == CORE {
-        Some(&tag.suffix)
-    } else if tag.handle.is_empty() || tag.handle == "!" {
-        tag.suffix.strip_prefix(CORE)
-    } else {
-        None
-    }
-}
-
-impl Builder {
-    fn on_event(&mut self, event: Event, mark: Marker) -> Result<(), Diagnostic> {
+impl Builder<'_> {
+    fn on_event(&mut self, event: Event, mark: Mark) -> Result<(), Diagnostic> {
         match event {
-            Event::DocumentStart => {
-                self.documents += 1;
-                if self.documents > 1 {
-                    return Err(Diagnostic::error(
-                        Code::Syntax,
-                        "",
-                        "the file holds more than one YAML document",
-                    )
-                    .with_help("a dispatch file is one document: remove this `---` and merge what follows into the first"));
-                }
-            }
-            Event::Scalar(text, style, anchor, tag) => {
-                let size = Size {
-                    nodes: 1,
-                    bytes: text.len() as u64,
-                };
-                self.grow(size)?;
-                let plain = style == TScalarStyle::Plain;
-                let value = match tag.as_ref() {
-                    Some(tag) => {
-                        let core = core_tag(tag).unwrap_or("");
-                        match node::resolve_tagged(text, core, plain) {
-                            Ok(value) => value,
-                            Err(message) => {
-                                let d = Diagnostic::error(Code::InvalidValue, self.path(), message)
-                                    .with_help("remove the tag, or write a value of that type")
-                                    .at(Some(location(mark)));
-                                self.problems.push(d);
-                                Value::Null
-                            }
+            Event::Scalar(scalar) => {
+                let plain = scalar.plain;
+                let value = match scalar.tag {
+                    Some(tag) => match node::resolve_tagged(scalar.text, &tag, plain) {
+                        Ok(value) => value,
+                        Err(message) => {
+                            let d = Diagnostic::error(Code::InvalidValue, self.path(), message)
+                                .with_help("remove the tag, or write a value of that type")
+                                .at(Some(location(mark)));
+                            self.problems.push(d);
+                            Value::Null
                         }
-                    }
-                    None if plain => node::resolve_plain(text),
-                    None => Value::Str(text),
+                    },
+                    None if plain => node::resolve_plain(scalar.text),
+                    None => Value::Str(scalar.text),
                 };
                 let node = Node {
                     at: pos(mark),
                     value,
                 };
-                if anchor > 0 {
-                    self.anchored.insert(anchor, (node.copy_unplaced(), size));
+                if scalar.anchor > 0 {
+                    self.anchored.insert(scalar.anchor, node.copy_unplaced());
                 }
-                self.add(node, Children::NONE);
+                self.add(node, Children::NONE)?;
             }
             Event::Alias(anchor) => {
-                let Some((copy, size)) = self.anchored.get(&anchor) else {
-                    return Err(Diagnostic::error(
-                        Code::Syntax,
-                        "",
-                        "this alias refers to the node that contains it",
-                    )
-                    .with_help("an alias (`*name`) can only repeat a node that is complete where the alias is written"));
+                // The reader refuses an alias of a node that is not complete.
+                let Some(copy) = self.anchored.get(&anchor) else {
+                    return Ok(());
                 };
-                let (mut copy, size) = (copy.clone(), *size);
-                self.grow(size)?;
+                let mut copy = copy.clone();
                 copy.at = pos(mark);
                 let children = self.recorder.subtree(&copy);
-                self.add(copy, children);
+                self.add(copy, children)?;
             }
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                if self.stack.len() >= MAX_DEPTH {
-                    return Err(Diagnostic::error(
-                        Code::Limit,
-                        "",
-                        format!("the document nests more than {MAX_DEPTH} levels deep"),
-                    )
-                    .with_help(
-                        "a dispatch configuration needs a handful of levels; flatten the structure",
-                    ));
-                }
-                let start = self.total;
-                self.grow(Size { nodes: 1, bytes: 0 })?;
-                let at = pos(mark);
+            Event::MappingStart { anchor } => {
+                let cap = self.cap_of_next();
                 self.recorder.open();
-                self.stack
-                    .push(if matches!(event, Event::MappingStart(..)) {
-                        Frame::Map {
-                            at,
-                            anchor,
-                            start,
-                            map: Mapping::default(),
-                            key: None,
-                        }
-                    } else {
-                        Frame::Seq {
-                            at,
-                            anchor,
-                            start,
-                            items: Vec::new(),
-                        }
-                    });
+                self.stack.push(Frame::Map {
+                    at: pos(mark),
+                    anchor,
+                    map: Mapping::default(),
+                    key: None,
+                    cap,
+                });
             }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let (node, anchor, start) = match self.stack.pop() {
-                    Some(Frame::Map {
-                        at,
-                        anchor,
-                        start,
-                        map,
-                        ..
-                    }) => {
-                        // yaml-rust2 marks a block mapping at its first `:`; the first key is
-                        // where a reader looks.
-                        let at = map.entries.first().map_or(at, |e| e.key.at);
-                        (
-                            Node {
-                                at,
-                                value: Value::Map(map),
-                            },
-                            anchor,
-                            start,
-                        )
-                    }
-                    Some(Frame::Seq {
-                        at,
-                        anchor,
-                        start,
-                        items,
-                    }) => (
-                        Node {
-                            at,
-                            value: Value::Seq(items),
-                        },
-                        anchor,
-                        start,
-                    ),
-                    None => return Ok(()),
-                };
-                let children = self.recorder.close(matches!(node.value, Value::Map(_)));
-                if anchor > 0 {
-                    let size = Size {
-                        nodes: self.total.nodes - start.nodes,
-                        bytes: self.total.bytes - start.bytes,
-                    };
-                    self.anchored.insert(anchor, (node.copy_unplaced(), size));
-                }
-                self.add(node, children);
+            Event::SequenceStart { anchor } => {
+                self.recorder.open();
+                self.stack.push(Frame::Seq {
+                    at: pos(mark),
+                    anchor,
+                    items: Vec::new(),
+                });
             }
-            _ => {}
+            Event::MappingEnd | Event::SequenceEnd => self.close()?,
         }
         Ok(())
     }
 
-    fn grow(&mut self, size: Size) -> Result<(), Diagnostic> {
-        self.total.nodes = self.total.nodes.saturating_add(size.nodes);
-        self.total.bytes = self.total.bytes.saturating_add(size.bytes);
-        let help = "a dispatch configuration is a few hundred values; if aliases (`*name`) repeat a large part of the file, write it out or shrink it";
-        if self.total.nodes > MAX_NODES {
-            return Err(Diagnostic::error(
-                Code::Limit,
-                "",
-                format!(
-                    "the document holds more than {MAX_NODES} values once its aliases are expanded"
-                ),
-            )
-            .with_help(help));
+    /// The innermost collection is complete: it takes its place in its parent.
+    fn close(&mut self) -> Result<(), Diagnostic> {
+        let (node, anchor) = match self.stack.pop() {
+            Some(Frame::Map {
+                at, anchor, map, ..
+            }) => {
+                // yaml-rust2 marks a block mapping at its first `:`; the first key is where a
+                // reader looks.
+                let at = map.entries.first().map_or(at, |e| e.key.at);
+                let value = Value::Map(map);
+                (Node { at, value }, anchor)
+            }
+            Some(Frame::Seq { at, anchor, items }) => {
+                let value = Value::Seq(items);
+                (Node { at, value }, anchor)
+            }
+            None => return Ok(()),
+        };
+        let children = self.recorder.close(matches!(node.value, Value::Map(_)));
+        if anchor > 0 {
+            self.anchored.insert(anchor, node.copy_unplaced());
         }
-        if self.total.bytes > MAX_EXPANDED_BYTES {
-            return Err(Diagnostic::error(
-                Code::Limit,
-                "",
-                format!(
-                    "the document holds more than {} MiB of text once its aliases are expanded",
-                    MAX_EXPANDED_BYTES / (1024 * 1024)
-                ),
-            )
-            .with_help(help));
-        }
-        Ok(())
+        self.add(node, children)
+    }
+
+    /// The cap of a mapping that opens now: the value of a capped top-level key.
+    fn cap_of_next(&self) -> Option<(EntryCap, Pos)> {
+        let [Frame::Map { key: Some(key), .. }] = self.stack.as_slice() else {
+            return None;
+        };
+        let name = key.as_str()?;
+        let cap = self.caps.iter().find(|cap| cap.section == name)?;
+        Some((*cap, key.at))
     }
 
     /// Puts a finished node where it belongs: the root, a list item, a key, or a key's value;
     /// and records where it is (`children`: where its own children were recorded).
-    fn add(&mut self, node: Node, children: Children) {
+    /// A key past its section's cap stops the walk.
+    fn add(&mut self, node: Node, children: Children) -> Result<(), Diagnostic> {
         let repeated = match self.stack.last_mut() {
             None => {
                 self.root = Some((node, children));
@@ -428,8 +382,11 @@ impl Builder {
                 items.push(node);
                 None
             }
-            Some(Frame::Map { map, key, .. }) => match key.take() {
+            Some(Frame::Map { map, key, cap, .. }) => match key.take() {
                 None => {
+                    if let Some((cap, at)) = cap.filter(|(cap, _)| map.len() >= cap.max) {
+                        return Err(too_many_entries(cap.section, None, cap.max).at(at.location()));
+                    }
                     *key = Some(node);
                     None
                 }
@@ -453,6 +410,7 @@ impl Builder {
         if let Some(entry) = repeated {
             self.repeated(&entry.key);
         }
+        Ok(())
     }
 
     fn repeated(&mut self, key: &Node) {
@@ -491,7 +449,7 @@ mod tests {
 
     #[test]
     fn reports_duplicate_keys_with_the_second_position() {
-        let walked = walk("targets:\n  web: {}\n  web: {}\n");
+        let walked = walk("targets:\n  web: {}\n  web: {}\n", &[]);
         let dup = &walked.problems[0];
         assert_eq!(dup.code, Code::DuplicateKey);
         assert_eq!(dup.path, "targets.web");
@@ -500,7 +458,7 @@ mod tests {
 
     #[test]
     fn refuses_deep_nesting_without_recursing() {
-        let walked = walk(&"- ".repeat(200_000));
+        let walked = walk(&"- ".repeat(200_000), &[]);
         let refused = walked.refused.expect("refused");
         assert_eq!(refused.code, Code::Limit);
         assert!(refused.message.contains("128 levels"), "{refused:?}");
@@ -518,13 +476,13 @@ mod tests {
                 vec![format!("*{previous}"); 10].join(", ")
             ));
         }
-        let refused = walk(&yaml).refused.expect("refused");
+        let refused = walk(&yaml, &[]).refused.expect("refused");
         assert!(refused.message.contains("aliases"), "{refused:?}");
     }
 
     #[test]
     fn refuses_a_second_document_at_its_marker() {
-        let refused = walk("version: 1\n---\nversion: 1\n")
+        let refused = walk("version: 1\n---\nversion: 1\n", &[])
             .refused
             .expect("refused");
         assert_eq!(refused.location, Some(Location { line: 2, column: 1 }));
@@ -533,7 +491,7 @@ mod tests {
 
     #[test]
     fn a_quoted_string_that_runs_on_is_shown_where_it_ends_and_names_where_it_began() {
-        let syntax = walk("a:\n  b: \"open\n  c: x\n  d: \"y\"\n")
+        let syntax = walk("a:\n  b: \"open\n  c: x\n  d: \"y\"\n", &[])
             .syntax
             .expect("syntax");
         assert_eq!(syntax.location, Some(Location { line: 4, column: 7 }));
@@ -545,7 +503,47 @@ mod tests {
 
     #[test]
     fn a_tab_is_shown_where_it_is() {
-        let syntax = walk("a:\n  b: x\n\tc: y\n").syntax.expect("syntax");
+        let syntax = walk("a:\n  b: x\n\tc: y\n", &[]).syntax.expect("syntax");
         assert_eq!(syntax.location, Some(Location { line: 3, column: 1 }));
+    }
+
+    #[test]
+    fn a_capped_section_is_refused_at_its_first_entry_past_the_cap() {
+        let cap = [EntryCap {
+            section: "targets",
+            max: 3,
+        }];
+        let mut yaml = String::from("version: 1\ntargets:\n");
+        for i in 0..5 {
+            yaml.push_str(&format!("  t{i}: {{}}\n"));
+        }
+        // The other sections are not capped, nor a `targets` deeper down.
+        yaml.push_str(
+            "other:\n  a: 1\n  b: 2\n  c: 3\n  d: 4\n  targets: {a: 1, b: 2, c: 3, d: 4}\n",
+        );
+        let refused = walk(&yaml, &cap).refused.expect("refused");
+        assert_eq!(refused.code, Code::Limit);
+        assert_eq!(refused.path, "targets");
+        assert_eq!(
+            refused.message,
+            "`targets` has more than 3 entries; orchestrator accepts at most 3"
+        );
+        assert_eq!(refused.location, Some(Location { line: 2, column: 1 }));
+        let three = yaml.replace("  t3: {}\n  t4: {}\n", "");
+        assert!(walk(&three, &cap).refused.is_none());
+    }
+
+    #[test]
+    fn anchors_nested_in_anchors_count_the_copies_they_keep() {
+        // Each anchor keeps a copy of all it holds: 127 of them would keep 127 copies of this
+        // scalar, 4 GiB for a file of 32 MiB, had the copies not been counted.
+        let big = "x".repeat(1024 * 1024);
+        let mut yaml = String::new();
+        for i in 0..40 {
+            yaml.push_str(&format!("{}- &a{i}\n", "  ".repeat(i)));
+        }
+        yaml.push_str(&format!("{}- {big}\n", "  ".repeat(40)));
+        let refused = walk(&yaml, &[]).refused.expect("refused");
+        assert!(refused.message.contains("MiB of text"), "{refused:?}");
     }
 }

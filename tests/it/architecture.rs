@@ -175,3 +175,28 @@ fn the_reference_reader_sees_grouped_imports() {
         ["config", "github", "plan"]
     );
 }
+
+/// Every YAML file the product reads (dispatch.yaml, its base from git, workflow files a
+/// server sends) goes through the one bounded reader, `src/yaml.rs`: no other file may call the
+/// YAML library, so no new reader can skip its limits.
+#[test]
+fn only_the_yaml_reader_names_the_yaml_library() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let reader = src.join("yaml.rs");
+    assert!(files.contains(&reader), "the reader is at src/yaml.rs");
+    let others: Vec<String> = files
+        .iter()
+        .filter(|file| **file != reader)
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            text.contains("yaml_rust2")
+        })
+        .map(|file| file.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        others.is_empty(),
+        "only src/yaml.rs may call the YAML library; read YAML through `crate::yaml` in: {others:?}"
+    );
+}

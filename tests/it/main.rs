@@ -49,3 +49,4 @@ mod support_selftest;
 mod terminal;
 mod track;
 mod validate;
+mod yaml_reader;
