@@ -7,6 +7,7 @@
 //! [`workflow`] and [`verdict`] are pure; [`probe`] does the reads through the one transport
 //! ([`crate::dispatch::sender::GitHub`]); [`receiver`] writes the downstream workflow.
 
+pub mod expression;
 pub mod probe;
 pub mod receiver;
 pub mod report;

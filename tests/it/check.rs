@@ -576,3 +576,42 @@ fn a_rate_limited_read_is_not_tried_again_and_a_retried_5xx_that_echoes_the_toke
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-cli").len(), 9);
 }
+
+/// `site` as ONE_TARGET, spelt right, with a listener whose run-name is `run_name`.
+fn trackable_with(run_name: &str) -> Value {
+    let github = FakeGitHub::start();
+    let workflow = format!(
+        "run-name: {run_name}\non:\n  repository_dispatch:\n    types: [upstream-release]\njobs: {{}}\n"
+    );
+    serve_repo(&github, "acme/site", &[("rebuild.yml", &workflow)]);
+    let dir = config_dir(&ONE_TARGET.replace("upstream-relaese", "upstream-release"));
+    let output = check(dir.path(), &github, &["--output", "json"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    serde_json::from_str::<Value>(&stdout).unwrap()["targets"][0].clone()
+}
+
+#[test]
+fn a_run_name_is_trackable_only_when_it_shows_the_dispatch_id_itself() {
+    for shown in [
+        "\"Rebuild ${{ github.event.client_payload.dispatch_id }}\"",
+        "\"Rebuild ${{ github.event.client_payload[ 'dispatch_id' ] || 'manual' }}\"",
+    ] {
+        let target = trackable_with(shown);
+        assert_eq!(target["trackable"], true, "{shown}: {target:#}");
+        assert!(
+            target["reason"].to_string().contains("trackable"),
+            "{target:#}"
+        );
+    }
+    for lookalike in [
+        "\"Rebuild ${{ github.event.client_payload.dispatch_identity }}\"",
+        "\"Rebuild ${{ github.event.client_payload.dispatch_id_old }}\"",
+        "\"Rebuild ${{ github.event.client_payload.dispatch_id == '' }}\"",
+        "\"Rebuild github.event.client_payload.dispatch_id\"",
+    ] {
+        let target = trackable_with(lookalike);
+        assert_eq!(target["verdict"], "ready", "{target:#}");
+        assert_eq!(target["trackable"], false, "{lookalike}: {target:#}");
+    }
+}
