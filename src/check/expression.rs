@@ -53,16 +53,19 @@ pub fn expressions(text: &str) -> Vec<&str> {
 pub fn shows_payload_key(text: &str, key: &str) -> bool {
     let wanted = ["github", "event", "client_payload", key];
     expressions(text).into_iter().any(|expression| {
-        let tokens = tokens(expression);
-        split(unwrap(&tokens), &Token::Or)
-            .into_iter()
-            .map(unwrap)
-            .any(|operand| {
-                is_access(operand, &wanted)
-                    || format_arguments(operand)
-                        .into_iter()
-                        .any(|argument| is_access(unwrap(argument), &wanted))
-            })
+        let parsed = Parsed::new(tokens(expression));
+        if !parsed.balanced() {
+            return false;
+        }
+        let whole = parsed.unwrap(0..parsed.tokens.len());
+        parsed.split(whole, &Token::Or).into_iter().any(|operand| {
+            let operand = parsed.unwrap(operand);
+            parsed.is_access(operand.clone(), &wanted)
+                || parsed
+                    .format_arguments(operand)
+                    .into_iter()
+                    .any(|argument| parsed.is_access(parsed.unwrap(argument), &wanted))
+        })
     })
 }
 
@@ -117,88 +120,115 @@ fn tokens(expression: &str) -> Vec<Token<'_>> {
     tokens
 }
 
-/// The tokens inside outer parentheses that enclose all of them.
-fn unwrap<'t, 'a>(mut tokens: &'t [Token<'a>]) -> &'t [Token<'a>] {
-    while let [Token::Punct('('), inner @ .., Token::Punct(')')] = tokens {
-        if !balanced(inner) {
-            break;
-        }
-        tokens = inner;
-    }
-    tokens
+/// An expression's tokens, each bracket with its partner: every step below is linear in the
+/// tokens, however deeply a hostile run-name nests its parentheses.
+struct Parsed<'a> {
+    tokens: Vec<Token<'a>>,
+    partner: Vec<Option<usize>>,
 }
 
-fn balanced(tokens: &[Token<'_>]) -> bool {
-    let mut depth: usize = 0;
-    for token in tokens {
-        match token {
-            Token::Punct('(' | '[') => depth += 1,
-            Token::Punct(')' | ']') => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return false,
-            },
-            _ => {}
-        }
-    }
-    depth == 0
-}
+type Span = std::ops::Range<usize>;
 
-/// `tokens` split at each `separator` outside brackets and parentheses.
-fn split<'t, 'a>(tokens: &'t [Token<'a>], separator: &Token<'_>) -> Vec<&'t [Token<'a>]> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0usize, 0);
-    for (i, token) in tokens.iter().enumerate() {
-        match token {
-            Token::Punct('(' | '[') => depth += 1,
-            Token::Punct(')' | ']') => depth = depth.saturating_sub(1),
-            t if depth == 0 && t == separator => {
-                parts.push(&tokens[start..i]);
-                start = i + 1;
+impl<'a> Parsed<'a> {
+    fn new(tokens: Vec<Token<'a>>) -> Parsed<'a> {
+        let mut partner = vec![None; tokens.len()];
+        let mut open: Vec<(usize, char)> = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            match token {
+                Token::Punct(c @ ('(' | '[')) => open.push((i, *c)),
+                Token::Punct(c @ (')' | ']')) => {
+                    let opener = if *c == ')' { '(' } else { '[' };
+                    if let Some(&(at, _)) = open.last().filter(|(_, o)| *o == opener) {
+                        open.pop();
+                        partner[at] = Some(i);
+                        partner[i] = Some(at);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
+        Parsed { tokens, partner }
     }
-    parts.push(&tokens[start..]);
-    parts
-}
 
-/// The arguments of `format(…)` when `tokens` is one call of it.
-fn format_arguments<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
-    match tokens {
-        [Token::Name(name), Token::Punct('('), inside @ .., Token::Punct(')')]
-            if name.eq_ignore_ascii_case("format") && balanced(inside) =>
+    /// Every bracket has its partner: GitHub refuses an expression that does not.
+    fn balanced(&self) -> bool {
+        self.tokens
+            .iter()
+            .zip(&self.partner)
+            .all(|(token, partner)| {
+                partner.is_some() || !matches!(token, Token::Punct('(' | ')' | '[' | ']'))
+            })
+    }
+
+    /// `span` without the parentheses that enclose all of it.
+    fn unwrap(&self, mut span: Span) -> Span {
+        while span.len() >= 2
+            && self.tokens[span.start] == Token::Punct('(')
+            && self.partner[span.start] == Some(span.end - 1)
         {
-            split(inside, &Token::Punct(','))
+            span = span.start + 1..span.end - 1;
         }
-        _ => Vec::new(),
+        span
     }
-}
 
-/// Whether `tokens` are exactly the property access `wanted` (`a.b`, `a['b']`).
-fn is_access(tokens: &[Token<'_>], wanted: &[&str]) -> bool {
-    let mut path: Vec<String> = Vec::new();
-    let mut rest = tokens;
-    loop {
-        rest = match rest {
-            [] => return path == wanted,
-            [Token::Name(name), tail @ ..] if path.is_empty() => {
-                path.push((*name).to_owned());
-                tail
+    /// `span` split at each `separator` outside brackets and parentheses.
+    fn split(&self, span: Span, separator: &Token<'_>) -> Vec<Span> {
+        let mut parts = Vec::new();
+        let (mut i, mut start) = (span.start, span.start);
+        while i < span.end {
+            match (&self.tokens[i], self.partner[i]) {
+                (Token::Punct('(' | '['), Some(close)) if close < span.end => i = close,
+                (token, _) if token == separator => {
+                    parts.push(start..i);
+                    start = i + 1;
+                }
+                _ => {}
             }
-            [Token::Punct('.'), Token::Name(name), tail @ ..] if !path.is_empty() => {
-                path.push((*name).to_owned());
-                tail
-            }
-            [Token::Punct('['), Token::Str(name), Token::Punct(']'), tail @ ..]
-                if !path.is_empty() =>
+            i += 1;
+        }
+        parts.push(start..span.end);
+        parts
+    }
+
+    /// The arguments of `format(…)` when `span` is one call of it.
+    fn format_arguments(&self, span: Span) -> Vec<Span> {
+        match &self.tokens[span.clone()] {
+            [Token::Name(name), Token::Punct('('), .., Token::Punct(')')]
+                if name.eq_ignore_ascii_case("format")
+                    && self.partner[span.start + 1] == Some(span.end - 1) =>
             {
-                path.push(name.clone());
-                tail
+                self.split(span.start + 2..span.end - 1, &Token::Punct(','))
             }
-            _ => return false,
-        };
-        if path.len() > wanted.len() {
-            return false;
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether `span` is exactly the property access `wanted` (`a.b`, `a['b']`).
+    fn is_access(&self, span: Span, wanted: &[&str]) -> bool {
+        let mut path: Vec<&str> = Vec::new();
+        let mut rest = &self.tokens[span];
+        loop {
+            rest = match rest {
+                [] => return path == wanted,
+                [Token::Name(name), tail @ ..] if path.is_empty() => {
+                    path.push(name);
+                    tail
+                }
+                [Token::Punct('.'), Token::Name(name), tail @ ..] if !path.is_empty() => {
+                    path.push(name);
+                    tail
+                }
+                [Token::Punct('['), Token::Str(name), Token::Punct(']'), tail @ ..]
+                    if !path.is_empty() =>
+                {
+                    path.push(name);
+                    tail
+                }
+                _ => return false,
+            };
+            if path.len() > wanted.len() {
+                return false;
+            }
         }
     }
 }
@@ -213,6 +243,19 @@ mod tests {
             expressions("a ${{ x }} b ${{ format('}}{0}', y) }} c ${{ open"),
             [" x ", " format('}}{0}', y) "]
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_read_in_linear_time() {
+        let deep = format!(
+            "${{{{ {}github.event.client_payload.dispatch_id{} }}}}",
+            "(".repeat(200_000),
+            ")".repeat(200_000)
+        );
+        let started = std::time::Instant::now();
+        assert!(shows_payload_key(&deep, "dispatch_id"));
+        assert!(!shows_payload_key(&deep[..deep.len() - 10], "dispatch_id"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
@@ -242,6 +285,8 @@ mod tests {
             "Rebuild github.event.client_payload.dispatch_id",
             "Rebuild ${{ 'github.event.client_payload.dispatch_id' }}",
             "Rebuild ${{ github.event.client_payload.dispatch_id",
+            "x ${{ (github.event.client_payload.dispatch_id) || (x }}",
+            "x ${{ format('{0}', github.event.client_payload.dispatch_id }}",
         ] {
             assert!(!shows_payload_key(hidden, "dispatch_id"), "{hidden}");
         }
