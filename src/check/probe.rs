@@ -2,6 +2,7 @@
 //! target's configured API base, with GitHub's headers and the target's token (an App's
 //! minted), paced per API host and token like a run.
 
+use super::event_types::Sent;
 use super::verdict::{self, WorkflowFile};
 use super::workflow;
 use super::{TargetCheck, TokenCheck, Verdict};
@@ -37,6 +38,9 @@ pub struct ToCheck<'a> {
     pub job: &'a Job,
     pub spec: &'a TargetSpec,
     pub source: &'a str,
+    /// repository_dispatch: every event type a release of the source can send (see
+    /// [`super::event_types`]); `None` for the one the job was planned with.
+    pub event_types: Option<&'a Sent>,
 }
 
 /// Checks every target, `concurrency` at a time, in the order given.
@@ -156,8 +160,9 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
     let body = c.job.body();
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
-            let event_type = body["event_type"].as_str().unwrap_or_default().to_owned();
-            repository_dispatch(reader, &segments, &default_branch, &event_type, out).await;
+            let planned = || Sent::literal(body["event_type"].as_str().unwrap_or_default());
+            let sent = c.event_types.cloned().unwrap_or_else(planned);
+            repository_dispatch(reader, &segments, &default_branch, &sent, out).await;
         }
         Action::WorkflowDispatch { workflow, .. } => {
             let git_ref = body["ref"].as_str().map_or(default_branch, str::to_owned);
@@ -172,7 +177,7 @@ async fn repository_dispatch(
     reader: &mut Reader<'_, '_>,
     repo: &[&str; 3],
     branch: &str,
-    event_type: &str,
+    sent: &Sent,
     out: &mut TargetCheck,
 ) {
     // Workflow states need Actions: read; without it every file counts as active.
@@ -201,7 +206,7 @@ async fn repository_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("nothing listens for `{event_type}`: {why}");
+            out.reason = format!("nothing listens for {}: {why}", sent.shown());
             return;
         }
     };
@@ -218,7 +223,7 @@ async fn repository_dispatch(
             parsed,
         });
     }
-    let found = verdict::listening(event_type, &read);
+    let found = verdict::listening(sent, &read);
     for unreadable in &found.unreadable {
         out.evidence
             .push(format!("not read: {}", shown(unreadable, 300)));
@@ -227,8 +232,9 @@ async fn repository_dispatch(
     if !found.listeners.is_empty() {
         out.verdict = Verdict::Ready;
         out.reason = format!(
-            "{} listen(s) for `{event_type}` on `{branch}`{}",
+            "{} listen(s) for {} on `{branch}`{}",
             found.listeners.join(", "),
+            sent.shown(),
             if found.trackable {
                 " (trackable: its run-name carries the dispatch id)"
             } else {
@@ -237,8 +243,14 @@ async fn repository_dispatch(
         );
         return;
     }
+    if let Some(why) = found.uncertain {
+        return cannot_tell(out, why, None);
+    }
     out.verdict = Verdict::NotReady;
-    let mut reason = format!("no active workflow on `{branch}` listens for `{event_type}`");
+    let mut reason = format!(
+        "no active workflow on `{branch}` listens for {}",
+        found.unheard
+    );
     if let Some(suggestion) = &found.suggestion {
         reason.push_str(&format!(" (did you mean `{}`?)", shown(suggestion, 100)));
     }
