@@ -325,9 +325,12 @@ fn version_shapes(reads: &Reads, when: &VersionCondition) -> Result<Vec<Vec<Sett
     if PARTS.iter().all(|part| read(part).is_none()) {
         return Ok(vec![Vec::new()]);
     }
-    let majors = match read("major") {
-        None => vec![1],
-        Some(_) => majors(when.requirement.as_ref())?,
+    let majors = match (read("major"), majors(when.requirement.as_ref())) {
+        (None, _) => vec![1],
+        (Some(_), Ok(bounded)) => bounded,
+        // Only its truthiness matters: 0, or any other.
+        (Some(Use::Flag), Err(_)) => vec![0, 1],
+        (Some(Use::Value), Err(why)) => return Err(why),
     };
     let digits = |name: &str| match read(name) {
         None => Ok(vec![0]),
@@ -493,6 +496,11 @@ mod tests {
             panic!()
         };
         assert_eq!(types, listed(&["stable", "beta"]));
+        let flag = "{{#if major}}lib{{else}}lib-zero{{/if}}";
+        let Sent::Listed { types, .. } = sent_for(flag, "") else {
+            panic!()
+        };
+        assert_eq!(types, listed(&["lib-zero", "lib"]));
     }
 
     #[test]
