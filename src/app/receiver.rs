@@ -85,15 +85,26 @@ fn say_patterns(sent: &[Sent], stderr: &mut dyn Write) {
             continue;
         }
         said.push(&p.template);
-        let shape = match (p.prefix.is_empty(), p.suffix.is_empty()) {
-            (true, true) => "of any shape (nothing in it is fixed)".to_owned(),
-            (false, true) => format!("that start with `{}`", p.prefix),
-            (true, false) => format!("that end with `{}`", p.suffix),
-            (false, false) => format!("that start with `{}` and end with `{}`", p.prefix, p.suffix),
+        let filter = match (p.prefix.is_empty(), p.suffix.is_empty()) {
+            (true, true) => {
+                " (nothing in the event type is fixed, so its job cannot filter on it)".to_owned()
+            }
+            (false, true) => format!(
+                ", and its job runs for event types that start with `{}`",
+                p.prefix
+            ),
+            (true, false) => format!(
+                ", and its job runs for event types that end with `{}`",
+                p.suffix
+            ),
+            (false, false) => format!(
+                ", and its job runs for event types that start with `{}` and end with `{}`",
+                p.prefix, p.suffix
+            ),
         };
         let _ = writeln!(
             stderr,
-            "note: the event type `{}` depends on {}, so it cannot be listed in `types:` (GitHub takes exact names only): the workflow listens to every repository_dispatch, and its job runs for the event types {shape}",
+            "note: the event type `{}` depends on {}, so it cannot be listed in `types:` (GitHub takes exact names only): the workflow listens to every repository_dispatch{filter}",
             crate::diagnostic::shown(&p.template),
             p.depends_on
         );

@@ -71,7 +71,8 @@ impl Sent {
 impl Pattern {
     /// Whether `event_type` has the pattern's shape (it may be one of its values).
     pub fn fits(&self, event_type: &str) -> bool {
-        event_type.len() > self.prefix.len() + self.suffix.len()
+        // What varies may render empty: the shortest value is the prefix and suffix alone.
+        event_type.len() >= self.prefix.len() + self.suffix.len()
             && event_type.starts_with(&self.prefix)
             && event_type.ends_with(&self.suffix)
     }
@@ -523,7 +524,7 @@ mod tests {
         );
         assert!(p.depends_on.contains("major"), "{p:?}");
         assert!(
-            p.fits("lib-7.x-release") && !p.fits("lib-.x-release") && !p.fits("app-1.x-release")
+            p.fits("lib-7.x-release") && !p.fits("lib.x-release") && !p.fits("app-1.x-release")
         );
         let Sent::Pattern(p) = sent_for(t, ", when: {version: '>=1'}") else {
             panic!()

@@ -191,13 +191,23 @@ fn write_trigger(out: &mut String, listen: &Listen<'_>) {
             out,
             "# The event type `{}` depends on\n\
              # {}.\n\
-             # It cannot be listed: GitHub's `types:` takes exact names only (no wildcards). This\n\
-             # workflow hears every repository_dispatch, and its job runs only for event types of\n\
-             # that shape (see `if:`; other events leave a skipped run).",
+             # It cannot be listed: GitHub's `types:` takes exact names only (no wildcards).",
             one_line(&p.template),
             p.depends_on
         );
     }
+    let _ = writeln!(
+        out,
+        "{}",
+        match listen.condition() {
+            Some(_) =>
+                "# This workflow hears every repository_dispatch, and its job runs only for event\n\
+                        # types of that shape (see `if:`; other events leave a skipped run).",
+            None =>
+                "# This workflow hears every repository_dispatch: nothing in the event type is\n\
+                     # fixed, so its job cannot tell ours from others by it.",
+        }
+    );
     let _ = writeln!(out, "on:\n  repository_dispatch:");
 }
 
