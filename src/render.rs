@@ -271,6 +271,18 @@ impl Templates {
         })
     }
 
+    /// A template as written and as compiled, for reading which variables it uses (`check`
+    /// and `receiver` list the event types a template can render). `None` for a literal.
+    pub fn source_of(&self, text: &Text) -> Option<(&str, &handlebars::Template)> {
+        let Text::Template { id, .. } = text else {
+            return None;
+        };
+        let compiled = self.registry.get_template(self.names.get(*id)?)?;
+        // Looked up by value: only `check` and `receiver` ask, once per target they read.
+        let source = self.compiled.iter().find(|(_, i)| **i == *id)?.0;
+        Some((source, compiled))
+    }
+
     /// Whether rendering `text` can depend on the values in the context beyond their length
     /// (see [`Traits::reads_values`]).
     pub fn reads_values(&self, text: &Text) -> bool {

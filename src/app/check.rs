@@ -30,6 +30,9 @@ pub(super) fn check(
     publish(args, &report, stdout, stderr)
 }
 
+/// A job to check: its source, and what it can send as its event type.
+type Planned = (String, Job, Option<crate::check::event_types::Sent>);
+
 /// The `plan` stage: each target once per distinct check (a target fed by several sources
 /// that render its event type or inputs alike is checked once), with the tokens that are set.
 fn plan_stage(
@@ -38,14 +41,14 @@ fn plan_stage(
     config: &Config,
     file: &str,
     stderr: &mut dyn Write,
-) -> Result<Vec<(String, Job)>, CliError> {
+) -> Result<Vec<Planned>, CliError> {
     let version = Version::parse(&args.sample_version)
         .map_err(|err| CliError::usage(format!("--version: {err}")))?;
     let sources: Vec<String> = match &args.source {
         Some(source) => vec![source.clone()],
         None => config.sources.keys().cloned().collect(),
     };
-    let mut jobs: Vec<(String, Job)> = Vec::new();
+    let mut jobs: Vec<Planned> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for source in sources {
         let release = Release {
@@ -67,15 +70,21 @@ fn plan_stage(
             }
             Err(err) => return Err(CliError::usage(err.to_string())),
         };
+        let release = Release {
+            source: plan.source.clone(),
+            ..release
+        };
         for job in plan.jobs {
-            // What a check depends on: the event type (or workflow and ref) and the inputs.
+            // Every event type a release can send, not only the sample's.
+            let sent = crate::check::event_types::sent(config, &release, &job.target);
+            // What a check depends on: the event types (or workflow and ref) and the inputs.
             let key = (
                 job.target.clone(),
-                job.label.to_string(),
+                format!("{}{sent:?}", job.label),
                 job.body()["inputs"].to_string(),
             );
             if seen.insert(key) {
-                jobs.push((plan.source.clone(), job));
+                jobs.push((plan.source.clone(), job, sent));
             }
         }
     }
@@ -83,17 +92,13 @@ fn plan_stage(
 }
 
 /// The `read` stage: the GETs, concurrently (bounded by `concurrency`) and paced like a run.
-fn read(
-    args: &CheckArgs,
-    config: &Config,
-    planned: &[(String, Job)],
-) -> Result<CheckReport, CliError> {
+fn read(args: &CheckArgs, config: &Config, planned: &[Planned]) -> Result<CheckReport, CliError> {
     let github = GitHub::new()
         .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
     let as_plan = Plan {
         source: String::new(),
         version: String::new(),
-        jobs: planned.iter().map(|(_, job)| job.clone()).collect(),
+        jobs: planned.iter().map(|(_, job, _)| job.clone()).collect(),
         skipped: Vec::new(),
     };
     let github = match super::deliver::app_tokens(&as_plan, github.client())? {
@@ -112,9 +117,14 @@ fn read(
     };
     let to_check: Vec<ToCheck<'_>> = planned
         .iter()
-        .filter_map(|(source, job)| {
+        .filter_map(|(source, job, sent)| {
             let spec = config.targets.get(&job.target)?;
-            Some(ToCheck { job, spec, source })
+            Some(ToCheck {
+                job,
+                spec,
+                source,
+                event_types: sent.as_ref(),
+            })
         })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()

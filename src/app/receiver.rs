@@ -2,6 +2,7 @@
 //! print the workflow its repository needs.
 
 use super::{load_valid, CliError};
+use crate::check::event_types::{self, Sent};
 use crate::cli::{ReceiverArgs, SettingsArgs};
 use crate::config::kinds::Action;
 use crate::exit::Exit;
@@ -39,6 +40,7 @@ pub(super) fn receiver(
     let only: std::collections::HashSet<&str> = [args.target.as_str()].into();
     let version = Version::parse("1.2.3").map_err(|e| CliError::failure(e.to_string()))?;
     let mut jobs: Vec<Job> = Vec::new();
+    let mut sent: Vec<Sent> = Vec::new();
     for source in config
         .sources
         .values()
@@ -53,6 +55,7 @@ pub(super) fn receiver(
             Some(&only),
             &mut crate::render::Work::default(),
         );
+        sent.extend(event_types::sent(&config, &release, &args.target));
         match planned {
             Ok(plan) => jobs.extend(plan.jobs),
             Err(PlanError::Problems(problems)) => {
@@ -63,11 +66,47 @@ pub(super) fn receiver(
         }
     }
     let refs: Vec<&Job> = jobs.iter().collect();
-    let Some(text) = crate::check::receiver::workflow(&refs, workflow_file) else {
+    let Some(text) = crate::check::receiver::workflow(&refs, &sent, workflow_file) else {
         return Err(CliError::usage(format!(
             "no source feeds `{}`, so nothing would be sent to it",
             args.target
         )));
     };
+    say_patterns(&sent, stderr);
     super::printed(stdout.write_all(text.as_bytes()))
+}
+
+/// Says, for each event type that cannot be listed, that the workflow matches a pattern.
+fn say_patterns(sent: &[Sent], stderr: &mut dyn Write) {
+    let mut said: Vec<&str> = Vec::new();
+    for one in sent {
+        let Sent::Pattern(p) = one else { continue };
+        if said.contains(&p.template.as_str()) {
+            continue;
+        }
+        said.push(&p.template);
+        let filter = match (p.prefix.is_empty(), p.suffix.is_empty()) {
+            (true, true) => {
+                " (nothing in the event type is fixed, so its job cannot filter on it)".to_owned()
+            }
+            (false, true) => format!(
+                ", and its job runs for event types that start with `{}`",
+                p.prefix
+            ),
+            (true, false) => format!(
+                ", and its job runs for event types that end with `{}`",
+                p.suffix
+            ),
+            (false, false) => format!(
+                ", and its job runs for event types that start with `{}` and end with `{}`",
+                p.prefix, p.suffix
+            ),
+        };
+        let _ = writeln!(
+            stderr,
+            "note: the event type `{}` depends on {}, so it cannot be listed in `types:` (GitHub takes exact names only): the workflow listens to every repository_dispatch{filter}",
+            crate::diagnostic::shown(&p.template),
+            p.depends_on
+        );
+    }
 }

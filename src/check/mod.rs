@@ -7,10 +7,13 @@
 //! [`workflow`] and [`verdict`] are pure; [`probe`] does the reads through the one transport
 //! ([`crate::dispatch::sender::GitHub`]); [`receiver`] writes the downstream workflow.
 
+pub mod event_types;
+pub mod expression;
 pub mod probe;
 mod reads;
 pub mod receiver;
 pub mod report;
+pub mod template_reads;
 pub mod verdict;
 pub mod workflow;
 

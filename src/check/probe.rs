@@ -5,6 +5,7 @@
 use super::reads::{
     self, needs, plain_file_name, read_file, read_workflow_dir, unexpected, Reader, States, Unread,
 };
+use super::event_types::Sent;
 use super::verdict::{self, WorkflowFile};
 use super::workflow;
 use super::{TargetCheck, TokenCheck, Verdict};
@@ -32,6 +33,9 @@ pub struct ToCheck<'a> {
     pub job: &'a Job,
     pub spec: &'a TargetSpec,
     pub source: &'a str,
+    /// repository_dispatch: every event type a release of the source can send (see
+    /// [`super::event_types`]); `None` for the one the job was planned with.
+    pub event_types: Option<&'a Sent>,
 }
 
 /// Checks every target, `concurrency` at a time, in the order given.
@@ -140,8 +144,9 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
     let body = c.job.body();
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
-            let event_type = body["event_type"].as_str().unwrap_or_default().to_owned();
-            repository_dispatch(reader, &segments, &default_branch, &event_type, out).await;
+            let planned = || Sent::literal(body["event_type"].as_str().unwrap_or_default());
+            let sent = c.event_types.cloned().unwrap_or_else(planned);
+            repository_dispatch(reader, &segments, &default_branch, &sent, out).await;
         }
         Action::WorkflowDispatch { workflow, .. } => {
             let git_ref = body["ref"].as_str().map_or(default_branch, str::to_owned);
@@ -156,7 +161,7 @@ async fn repository_dispatch(
     reader: &mut Reader<'_, '_>,
     repo: &[&str; 3],
     branch: &str,
-    event_type: &str,
+    sent: &Sent,
     out: &mut TargetCheck,
 ) {
     let dir = match read_workflow_dir(reader, repo, branch).await {
@@ -164,7 +169,7 @@ async fn repository_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("nothing listens for `{event_type}`: {why}");
+            out.reason = format!("nothing listens for {}: {why}", sent.shown());
             return;
         }
     };
@@ -187,7 +192,7 @@ async fn repository_dispatch(
         Err(Unread::Missing(why)) => return cannot_tell(out, why, None),
     };
     let files = read_files(reader, repo, branch, &dir, states.as_ref().map(|s| &s.0)).await;
-    let found = verdict::listening(event_type, &files.read);
+    let mut found = verdict::listening(sent, &files.read);
     for unreadable in &found.unreadable {
         out.evidence
             .push(format!("not read: {}", shown(unreadable, 300)));
@@ -206,12 +211,15 @@ async fn repository_dispatch(
                 None,
             );
         }
-        return listening(out, &found, event_type, branch);
+        return listening(out, &found, sent, branch);
     }
     if let Some((why, needs)) = files.incomplete(&dir, reader) {
         return cannot_tell(out, why, needs);
     }
-    not_listening(out, found, event_type, branch);
+    if let Some(why) = found.uncertain.take() {
+        return cannot_tell(out, why, None);
+    }
+    not_listening(out, found, branch);
 }
 
 /// What was read of a repository's workflow files.
@@ -309,11 +317,12 @@ async fn read_files(
     files
 }
 
-fn listening(out: &mut TargetCheck, found: &verdict::Listening, event_type: &str, branch: &str) {
+fn listening(out: &mut TargetCheck, found: &verdict::Listening, sent: &Sent, branch: &str) {
     out.verdict = Verdict::Ready;
     out.reason = format!(
-        "{} listen(s) for `{event_type}` on `{branch}`{}",
+        "{} listen(s) for {} on `{branch}`{}",
         found.listeners.join(", "),
+        sent.shown(),
         if found.trackable {
             " (trackable: its run-name carries the dispatch id)"
         } else {
@@ -323,9 +332,12 @@ fn listening(out: &mut TargetCheck, found: &verdict::Listening, event_type: &str
 }
 
 /// Every file was read and none that is active listens.
-fn not_listening(out: &mut TargetCheck, found: verdict::Listening, event_type: &str, branch: &str) {
+fn not_listening(out: &mut TargetCheck, found: verdict::Listening, branch: &str) {
     out.verdict = Verdict::NotReady;
-    let mut reason = format!("no active workflow on `{branch}` listens for `{event_type}`");
+    let mut reason = format!(
+        "no active workflow on `{branch}` listens for {}",
+        found.unheard
+    );
     if let Some(suggestion) = &found.suggestion {
         reason.push_str(&format!(" (did you mean `{}`?)", shown(suggestion, 100)));
     }

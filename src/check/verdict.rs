@@ -1,6 +1,8 @@
 //! The judgments of `check`, from what was read to a verdict: pure, no I/O.
 
-use super::workflow::{Input, Workflow};
+use super::event_types::{ticked, Sent};
+use super::workflow::{EventTypes, Input, Workflow};
+use crate::untrusted::shown;
 use serde_json::Value;
 
 /// A workflow file read from the repository, with its state where the token can see it.
@@ -19,24 +21,35 @@ impl WorkflowFile {
     }
 }
 
-/// Whether a repository listens for an event type.
+/// Whether a repository listens for what a target sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listening {
-    /// Active workflows that listen for the event type.
+    /// Active workflows that listen for what is sent; empty unless, between them, they hear
+    /// every event type a release can send.
     pub listeners: Vec<String>,
     /// Whether one of them names the dispatch id in its `run-name`.
     pub trackable: bool,
-    /// Every event type some active workflow listens for, for "did you mean".
+    /// Every other event type some active workflow listens for, for "did you mean".
     pub known_types: Vec<String>,
     pub suggestion: Option<String>,
     /// Disabled workflows that would listen.
     pub disabled: Vec<String>,
     /// Files that could not be read, with why.
     pub unreadable: Vec<String>,
+    /// What a release can send that no active workflow hears, for a sentence.
+    pub unheard: String,
+    /// Why it cannot be told: an event type that cannot be listed, and workflows that list
+    /// some of its values (each hears only the releases that render one of them).
+    pub uncertain: Option<String>,
 }
 
-/// Which of `files` listen for `event_type` (only active ones count).
-pub fn listening(event_type: &str, files: &[WorkflowFile]) -> Listening {
+/// Which of `files` listen for what is `sent` (only active ones count). A type that cannot be
+/// listed ([`Sent::Pattern`]) is heard only by a workflow without `types:`.
+pub fn listening(sent: &Sent, files: &[WorkflowFile]) -> Listening {
+    let listed: &[String] = match sent {
+        Sent::Listed { types, .. } => types,
+        Sent::Pattern(_) => &[],
+    };
     let mut found = Listening {
         listeners: Vec::new(),
         trackable: false,
@@ -44,10 +57,15 @@ pub fn listening(event_type: &str, files: &[WorkflowFile]) -> Listening {
         suggestion: None,
         disabled: Vec::new(),
         unreadable: Vec::new(),
+        unheard: String::new(),
+        uncertain: None,
     };
+    let mut heard = vec![false; listed.len()];
     // Event types already in `known_types`: a file may list a hundred thousand of them, and a
     // search of the list for each would take minutes.
     let mut known = std::collections::HashSet::new();
+    // Pattern only: workflows that list types of its shape.
+    let mut partial: Vec<String> = Vec::new();
     for file in files {
         let workflow = match &file.parsed {
             Ok(workflow) => workflow,
@@ -59,29 +77,117 @@ pub fn listening(event_type: &str, files: &[WorkflowFile]) -> Listening {
         let Some(types) = &workflow.repository_dispatch else {
             continue;
         };
-        if !types.accepts(event_type) {
-            if let (true, super::workflow::EventTypes::Only(types)) = (file.active(), types) {
-                for t in types {
-                    if known.insert(t.as_str()) {
-                        found.known_types.push(t.clone());
-                    }
+        let Hears { all, hears, fits } = Hears::of(types, sent, listed);
+        if let (true, EventTypes::Only(only)) = (file.active(), types) {
+            for t in only {
+                if !listed.contains(t) && known.insert(t.as_str()) {
+                    found.known_types.push(t.clone());
                 }
             }
+        }
+        if !all && hears.is_empty() && fits.is_empty() {
             continue;
         }
-        if file.active() {
-            found.listeners.push(file.path.clone());
-            found.trackable |= workflow.carries_dispatch_id();
-        } else {
+        if !file.active() {
             found.disabled.push(format!(
                 "{} ({})",
                 file.path,
                 file.state.as_deref().unwrap_or("disabled")
             ));
+        } else if all || !hears.is_empty() {
+            found.listeners.push(file.path.clone());
+            found.trackable |= workflow.carries_dispatch_id();
+            hears.into_iter().for_each(|i| heard[i] = true);
+        } else {
+            // A server's file may list thousands: a few make the point.
+            let named: Vec<String> = fits.iter().take(3).map(|t| shown(t, 100)).collect();
+            let more = match fits.len() - named.len() {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            partial.push(format!("{} lists {}{more}", file.path, ticked(&named)));
         }
     }
-    found.suggestion = closest(event_type, &found.known_types);
+    conclude(&mut found, sent, &heard, &partial);
     found
+}
+
+/// What one workflow's `types:` hear of what is sent.
+struct Hears {
+    /// No `types:`: every event type.
+    all: bool,
+    /// The listed types it names, by index.
+    hears: Vec<usize>,
+    /// For a pattern: the types it names that have its shape.
+    fits: Vec<String>,
+}
+
+impl Hears {
+    fn of(types: &EventTypes, sent: &Sent, listed: &[String]) -> Hears {
+        let hears = (0..listed.len())
+            .filter(|i| types.accepts(&listed[*i]))
+            .collect();
+        let (all, fits) = match (types, sent) {
+            (EventTypes::All, _) => (true, Vec::new()),
+            (EventTypes::Only(only), Sent::Pattern(p)) => {
+                (false, only.iter().filter(|t| p.fits(t)).cloned().collect())
+            }
+            (EventTypes::Only(_), Sent::Listed { .. }) => (false, Vec::new()),
+        };
+        Hears { all, hears, fits }
+    }
+}
+
+/// Whether what `found` hears covers what is `sent`: `unheard`, `uncertain` and the
+/// suggestion from it.
+fn conclude(found: &mut Listening, sent: &Sent, heard: &[bool], partial: &[String]) {
+    match sent {
+        Sent::Listed { types, template } => {
+            let unheard: Vec<String> = types
+                .iter()
+                .zip(heard)
+                .filter(|(_, heard)| !**heard)
+                .map(|(t, _)| t.clone())
+                .collect();
+            let Some(first) = unheard.first() else { return };
+            found.suggestion = closest(first, &found.known_types);
+            found.unheard = match template {
+                Some(template) if types.len() > 1 => format!(
+                    "{} (`{template}` renders {} for the releases its `when` allows)",
+                    ticked(&unheard),
+                    ticked(types)
+                ),
+                _ => ticked(&unheard),
+            };
+        }
+        Sent::Pattern(pattern) => {
+            if !found.listeners.is_empty() {
+                return;
+            }
+            found.unheard = sent.shown();
+            if !partial.is_empty() {
+                found.uncertain = Some(format!(
+                    "the event type `{}` depends on {}, so a list of event types cannot hear every release: {} only, and a release that renders another type is not heard; listen without `types:` and filter in the job (`orchestrator receiver` writes such a workflow)",
+                    pattern.template,
+                    pattern.depends_on,
+                    few(partial)
+                ));
+            }
+        }
+    }
+    if !found.unheard.is_empty() {
+        found.listeners.clear();
+    }
+}
+
+/// The first three of `items`, and how many more.
+fn few(items: &[String]) -> String {
+    match items {
+        [a, b, c, rest @ ..] if !rest.is_empty() => {
+            format!("{a}; {b}; {c}; and {} more", rest.len())
+        }
+        _ => items.join("; "),
+    }
 }
 
 /// The candidate closest to `given`, when it is close enough to be a typo.
@@ -171,15 +277,77 @@ mod tests {
             file("b.yml", "on: [", None),
             file("c.yml", "run-name: x ${{ github.event.client_payload.dispatch_id }}\non: repository_dispatch\n", Some("disabled_manually")),
         ];
-        let ready = listening("upstream-release", &files);
+        let ready = listening(&Sent::literal("upstream-release"), &files);
         assert_eq!(ready.listeners, ["a.yml"]);
         assert!(!ready.trackable);
         assert_eq!(ready.disabled, ["c.yml (disabled_manually)"]);
         assert_eq!(ready.unreadable.len(), 1);
-        let typo = listening("upstream-relaese", &files[..1]);
+        let typo = listening(&Sent::literal("upstream-relaese"), &files[..1]);
         assert!(typo.listeners.is_empty());
         assert_eq!(typo.suggestion.as_deref(), Some("upstream-release"));
-        assert_eq!(listening("deploy", &files[..1]).suggestion, None);
+        assert_eq!(
+            listening(&Sent::literal("deploy"), &files[..1]).suggestion,
+            None
+        );
+    }
+
+    fn lists(types: &str) -> WorkflowFile {
+        let text = format!("on:\n  repository_dispatch:\n    types: [{types}]\n");
+        file(
+            &format!("{}.yml", types.replace(", ", "+")),
+            &text,
+            Some("active"),
+        )
+    }
+
+    #[test]
+    fn every_listed_event_type_must_be_heard() {
+        let sent = Sent::Listed {
+            types: vec!["lib-1.x-release".into(), "lib-2.x-release".into()],
+            template: Some("lib-{{major}}.x-release".into()),
+        };
+        let one = listening(&sent, &[lists("lib-1.x-release")]);
+        assert!(
+            one.listeners.is_empty() && one.uncertain.is_none(),
+            "{one:?}"
+        );
+        assert!(
+            one.unheard
+                .starts_with("`lib-2.x-release` (`lib-{{major}}.x-release` renders"),
+            "{}",
+            one.unheard
+        );
+        let both = listening(
+            &sent,
+            &[lists("lib-1.x-release"), lists("lib-2.x-release, other")],
+        );
+        assert_eq!(both.listeners.len(), 2, "{both:?}");
+        assert_eq!(both.known_types, ["other"]);
+    }
+
+    #[test]
+    fn a_pattern_is_heard_only_without_types_and_a_list_of_its_values_cannot_tell() {
+        let sent = Sent::Pattern(crate::check::event_types::Pattern {
+            template: "lib-{{major}}.x-release".into(),
+            depends_on: "the major version".into(),
+            prefix: "lib-".into(),
+            suffix: ".x-release".into(),
+        });
+        let listed = listening(&sent, &[lists("lib-1.x-release")]);
+        assert!(listed.listeners.is_empty());
+        let why = listed.uncertain.unwrap();
+        assert!(
+            why.contains("depends on the major version")
+                && why.contains("lib-1.x-release.yml lists `lib-1.x-release`"),
+            "{why}"
+        );
+        let unrelated = listening(&sent, &[lists("deploy")]);
+        assert_eq!(unrelated.uncertain, None);
+        assert!(unrelated.unheard.contains("lib-{{major}}.x-release"));
+        let every = file("all.yml", "on: repository_dispatch\n", Some("active"));
+        let all = listening(&sent, &[lists("lib-1.x-release"), every]);
+        assert_eq!(all.listeners, ["all.yml"]);
+        assert_eq!((all.unheard.as_str(), all.uncertain), ("", None));
     }
 
     #[test]

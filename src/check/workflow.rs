@@ -43,14 +43,12 @@ pub struct Input {
 }
 
 impl Workflow {
-    /// `run-name` mentions the dispatch id GitHub shows as the run's title, so a dispatch can
-    /// find the run it started.
+    /// `run-name` renders the dispatch id into the title GitHub shows for the run, so a
+    /// dispatch can find the run it started (see [`super::expression`]: the property itself,
+    /// not a longer name that starts alike).
     pub fn carries_dispatch_id(&self) -> bool {
         self.run_name.as_deref().is_some_and(|name| {
-            let compact: String = name.split_whitespace().collect();
-            compact.contains("github.event.client_payload.dispatch_id")
-                || compact.contains("github.event.client_payload['dispatch_id']")
-                || compact.contains("github.event.client_payload[\"dispatch_id\"]")
+            super::expression::shows_payload_key(name, crate::config::kinds::TRACKING_KEY)
         })
     }
 }
@@ -242,9 +240,14 @@ mod tests {
             parse("run-name: Rebuild ${{ github.event.client_payload.dispatch_id }}\non: push\n")
                 .unwrap();
         assert!(w.carries_dispatch_id());
-        assert!(!parse("run-name: Rebuild\non: push\n")
-            .unwrap()
-            .carries_dispatch_id());
+        for name in [
+            "Rebuild",
+            "Rebuild ${{ github.event.client_payload.dispatch_identity }}",
+            "Rebuild ${{ github.event.client_payload.dispatch_id_old }}",
+        ] {
+            let text = format!("run-name: '{name}'\non: push\n");
+            assert!(!parse(&text).unwrap().carries_dispatch_id(), "{name}");
+        }
         assert!(parse("on: [push\n")
             .unwrap_err()
             .starts_with("invalid YAML"));

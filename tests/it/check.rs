@@ -576,3 +576,119 @@ fn a_rate_limited_read_is_not_tried_again_and_a_retried_5xx_that_echoes_the_toke
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-website").len(), 3);
     assert_eq!(github.requests_to("/repos/vfarcic/dot-ai-cli").len(), 9);
 }
+
+/// `site` as ONE_TARGET, spelt right, with a listener whose run-name is `run_name`.
+fn trackable_with(run_name: &str) -> Value {
+    let github = FakeGitHub::start();
+    let workflow = format!(
+        "run-name: {run_name}\non:\n  repository_dispatch:\n    types: [upstream-release]\njobs: {{}}\n"
+    );
+    serve_repo(&github, "acme/site", &[("rebuild.yml", &workflow)]);
+    let dir = config_dir(&ONE_TARGET.replace("upstream-relaese", "upstream-release"));
+    let output = check(dir.path(), &github, &["--output", "json"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    serde_json::from_str::<Value>(&stdout).unwrap()["targets"][0].clone()
+}
+
+#[test]
+fn a_run_name_is_trackable_only_when_it_shows_the_dispatch_id_itself() {
+    for shown in [
+        "\"Rebuild ${{ github.event.client_payload.dispatch_id }}\"",
+        "\"Rebuild ${{ github.event.client_payload[ 'dispatch_id' ] || 'manual' }}\"",
+    ] {
+        let target = trackable_with(shown);
+        assert_eq!(target["trackable"], true, "{shown}: {target:#}");
+        assert!(
+            target["reason"].to_string().contains("trackable"),
+            "{target:#}"
+        );
+    }
+    for lookalike in [
+        "\"Rebuild ${{ github.event.client_payload.dispatch_identity }}\"",
+        "\"Rebuild ${{ github.event.client_payload.dispatch_id_old }}\"",
+        "\"Rebuild ${{ github.event.client_payload.dispatch_id == '' }}\"",
+        "\"Rebuild github.event.client_payload.dispatch_id\"",
+    ] {
+        let target = trackable_with(lookalike);
+        assert_eq!(target["verdict"], "ready", "{target:#}");
+        assert_eq!(target["trackable"], false, "{lookalike}: {target:#}");
+    }
+}
+
+/// `site`, whose event type names the release's major version, with `when` as given.
+fn major_series(when: &str) -> String {
+    format!(
+        "version: 1\nsources:\n  lib: {{repository: acme/lib, targets: [site]}}\ntargets:\n  site:\n    repository: acme/site\n    event_type: \"lib-{{{{major}}}}.x-release\"\n    token_env: WEBSITE_DISPATCH_TOKEN\n{when}"
+    )
+}
+
+fn listing(types: &str) -> String {
+    format!("on:\n  repository_dispatch:\n    types: [{types}]\njobs: {{}}\n")
+}
+
+/// `check --output json` of `config` against acme/site serving `files`: exit code and target.
+fn check_site(config: &str, files: &[(&str, &str)]) -> (Option<i32>, Value) {
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", files);
+    let dir = config_dir(config);
+    let output = check(dir.path(), &github, &["--output", "json"]);
+    let (stdout, stderr) = text(&output);
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+    (output.status.code(), report["targets"][0].clone())
+}
+
+#[test]
+fn a_listener_for_one_major_series_cannot_tell_for_an_event_type_that_names_the_major() {
+    let config = major_series("");
+    let (code, target) = check_site(&config, &[("lib.yml", &listing("lib-1.x-release"))]);
+    assert_eq!(code, Some(1), "{target:#}");
+    assert_eq!(target["verdict"], "cannot_tell", "{target:#}");
+    let reason = target["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("`lib-{{major}}.x-release` depends on the major version")
+            && reason.contains(".github/workflows/lib.yml lists `lib-1.x-release`"),
+        "{reason}"
+    );
+    // A workflow without `types:` hears every major series.
+    let every = "on: repository_dispatch\njobs: {}\n";
+    let (code, target) = check_site(&config, &[("all.yml", every)]);
+    assert_eq!(
+        (code, target["verdict"].as_str()),
+        (Some(0), Some("ready")),
+        "{target:#}"
+    );
+    // Nothing of that shape listened for: a release is heard by nothing.
+    let (code, target) = check_site(&config, &[("x.yml", &listing("deploy"))]);
+    assert_eq!(
+        (code, target["verdict"].as_str()),
+        (Some(1), Some("not_ready")),
+        "{target:#}"
+    );
+}
+
+#[test]
+fn every_major_series_when_allows_must_be_listened_for() {
+    let config = major_series("    when: {version: \">=1, <3\"}\n");
+    let (code, target) = check_site(&config, &[("lib.yml", &listing("lib-1.x-release"))]);
+    assert_eq!(code, Some(1), "{target:#}");
+    assert_eq!(target["verdict"], "not_ready", "{target:#}");
+    assert!(
+        target["reason"]
+            .as_str()
+            .unwrap()
+            .contains("listens for `lib-2.x-release`"),
+        "{target:#}"
+    );
+    let both = listing("lib-1.x-release, lib-2.x-release");
+    let (code, target) = check_site(&config, &[("lib.yml", &both)]);
+    assert_eq!(code, Some(0), "{target:#}");
+    assert!(
+        target["reason"]
+            .as_str()
+            .unwrap()
+            .contains("listen(s) for `lib-1.x-release` and `lib-2.x-release`"),
+        "{target:#}"
+    );
+}

@@ -88,3 +88,70 @@ fn a_webhook_or_unknown_target_has_no_receiver() {
     assert!(String::from_utf8_lossy(&output.stderr)
         .contains("known targets: dot-ai-website, dot-ai-cli"));
 }
+
+fn check_json(dir: &std::path::Path, github: &FakeGitHub) -> (Option<i32>, Value) {
+    let output = orchestrator(dir)
+        .args(["check", "--output", "json", "--api-url", &github.base_url()])
+        .env("T", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    (output.status.code(), serde_json::from_str(&stdout).unwrap())
+}
+
+const MAJOR_SERIES: &str = "version: 1\nsources:\n  lib: {repository: acme/lib, targets: [app]}\ntargets:\n  app: {repository: acme/app, event_type: \"lib-{{major}}.x-release\", token_env: T}\n";
+
+#[test]
+fn an_event_type_that_names_the_major_is_heard_for_every_major_and_filtered_in_the_job() {
+    let dir = crate::support::cli::config_dir(MAJOR_SERIES);
+    let output = receiver(dir.path(), "app");
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`lib-{{major}}.x-release` depends on the major version")
+            && stderr.contains("start with `lib-` and end with `.x-release`"),
+        "{stderr}"
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let workflow = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    // GitHub's `types:` has no wildcards: every type is heard, and the job keeps its shape.
+    assert_eq!(
+        workflow.repository_dispatch,
+        Some(EventTypes::All),
+        "{text}"
+    );
+    assert!(
+        text.contains("if: \"startsWith(github.event.action, 'lib-') && endsWith(github.event.action, '.x-release')\""),
+        "{text}"
+    );
+    assert!(text.contains("# It cannot be listed"), "{text}");
+    assert!(workflow.carries_dispatch_id(), "{text}");
+
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/app", &[("lib-x-release.yml", &text)]);
+    let (code, report) = check_json(dir.path(), &github);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["targets"][0]["verdict"], "ready");
+}
+
+#[test]
+fn an_event_type_with_majors_bounded_by_when_lists_each_major_series() {
+    let config = MAJOR_SERIES.replace("token_env: T}", "token_env: T, when: {version: '>=1, <3'}}");
+    let dir = crate::support::cli::config_dir(&config);
+    let output = receiver(dir.path(), "app");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let workflow = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        workflow.repository_dispatch,
+        Some(EventTypes::Only(vec![
+            "lib-1.x-release".into(),
+            "lib-2.x-release".into()
+        ])),
+        "{text}"
+    );
+    assert!(!text.contains("if:"), "{text}");
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/app", &[("lib.yml", &text)]);
+    let (code, report) = check_json(dir.path(), &github);
+    assert_eq!(code, Some(0), "{report:#}");
+}
