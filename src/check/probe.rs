@@ -15,7 +15,7 @@ use crate::github::classify::{Failure, Retry};
 use crate::github::response::{Answered, TokenExpiry};
 use crate::plan::Job;
 use crate::policy::RetryPolicy;
-use crate::untrusted::shown;
+use crate::untrusted::{Message, Text};
 use base64::Engine;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
@@ -56,7 +56,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
     let mut out = TargetCheck::new(c.job, c.source);
     if c.job.kind == TargetKind::Webhook {
         out.verdict = Verdict::NotCheckable;
-        out.reason = "a webhook cannot be checked without calling it; nothing was sent".to_owned();
+        out.reason = "a webhook cannot be checked without calling it; nothing was sent".into();
         return out;
     }
     let mut reader = Reader {
@@ -76,8 +76,9 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         out.reason = match &c.job.token_env {
             Some(env) => {
                 format!("`{env}` is not set, so nothing can be checked and a release would fail")
+                    .into()
             }
-            None => "the target has no token".to_owned(),
+            None => "the target has no token".into(),
         };
         return out;
     }
@@ -85,7 +86,9 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         Ok(job) => reader.job = std::borrow::Cow::Owned(job.into_owned()),
         Err(failure) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("cannot get a token for the GitHub App: {}", failure.reason);
+            // The failure's reason has been through `untrusted` (see `github::classify`).
+            out.reason =
+                format!("cannot get a token for the GitHub App: {}", failure.reason).into();
             return out;
         }
     }
@@ -94,7 +97,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         let token = TokenCheck::new(&reader.token_name, expiry, probe.now_epoch, probe.warn_days);
         if token.state == "expired" {
             out.verdict = Verdict::NotReady;
-            out.problems.extend(token.message());
+            out.problems.extend(token.message().map(Message::from));
         }
         out.token = Some(token);
     }
@@ -112,47 +115,53 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
     let segments = ["repos", &repo.owner, &repo.name];
     let answered = match reader.get(&segments, None).await {
         Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why, None),
+        Err(why) => return cannot_tell(out, why.into(), None),
     };
     let default_branch = match answered.status {
         200 => serde_json::from_str::<Value>(&answered.body)
             .ok()
-            .and_then(|v| v["default_branch"].as_str().map(str::to_owned)),
+            .and_then(|v| v["default_branch"].as_str().map(str::to_owned))
+            // Git refuses control characters in a ref, and GitHub names longer than 255 bytes.
+            .filter(|b| b.len() <= 255 && !b.chars().any(char::is_control)),
         401 => {
             out.verdict = Verdict::NotReady;
             out.reason = format!(
                 "bad credentials: the token in `{}` is invalid, revoked or expired",
                 reader.token_name
-            );
+            )
+            .into();
             return;
         }
         403 | 404 => {
             out.verdict = Verdict::NotReady;
-            out.needs = Some(needs(
+            let needs = needs(
                 &answered,
                 "Metadata: read (fine-grained) or `repo` scope (classic)",
-            ));
-            out.reason = format!(
-                "{repo} not found or no access with `{}` (needs {})",
-                reader.token_name,
-                out.needs.as_deref().unwrap_or_default()
             );
+            out.reason = Message::from(format!(
+                "{repo} not found or no access with `{}` (needs ",
+                reader.token_name
+            ))
+            .then(needs.clone())
+            .ours(")");
+            out.needs = Some(needs);
             return;
         }
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
-    let Some(default_branch) = default_branch.map(|b| shown(&b, 200)) else {
-        return cannot_tell(
-            out,
-            "GitHub's answer names no default branch".to_owned(),
-            None,
-        );
+    let Some(default_branch) = default_branch else {
+        return cannot_tell(out, "GitHub's answer names no default branch".into(), None);
     };
-    out.evidence.push(format!(
-        "{repo} is readable with `{}`; default branch `{default_branch}`",
-        reader.token_name
-    ));
-    out.default_branch = Some(default_branch.clone());
+    // The raw name goes into requests; only its `Text` is shown.
+    let shown_branch = Text::new(&default_branch, 200);
+    out.evidence.push(
+        Message::from(format!(
+            "{repo} is readable with `{}`; default branch ",
+            reader.token_name
+        ))
+        .value(&shown_branch),
+    );
+    out.default_branch = Some(shown_branch);
     let body = c.job.body();
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
@@ -193,7 +202,7 @@ async fn repository_dispatch(
             }
         }
         _ => out.evidence.push(
-            "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
+            "workflow states are not visible (needs Actions: read), so every workflow file counts as active".into(),
         ),
     }
     let files = match read_workflow_dir(reader, repo, branch).await {
@@ -201,7 +210,7 @@ async fn repository_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("nothing listens for `{event_type}`: {why}");
+            out.reason = Message::from(format!("nothing listens for `{event_type}`: ")).then(why);
             return;
         }
     };
@@ -210,7 +219,7 @@ async fn repository_dispatch(
         let path = format!(".github/workflows/{name}");
         let parsed = match read_file(reader, repo, &path, branch).await {
             Ok(text) => workflow::parse(&text),
-            Err(Unread::CannotTell(why, _) | Unread::Missing(why)) => Err(why),
+            Err(Unread::CannotTell(why, _) | Unread::Missing(why)) => Err(why.terminal()),
         };
         read.push(WorkflowFile {
             state: states.get(&path).cloned(),
@@ -221,40 +230,50 @@ async fn repository_dispatch(
     let found = verdict::listening(event_type, &read);
     for unreadable in &found.unreadable {
         out.evidence
-            .push(format!("not read: {}", shown(unreadable, 300)));
+            .push(Message::from("not read: ").words(&Text::new(unreadable, 300)));
     }
     out.trackable = Some(found.trackable);
+    let branch = Text::new(branch, 200);
     if !found.listeners.is_empty() {
         out.verdict = Verdict::Ready;
-        out.reason = format!(
-            "{} listen(s) for `{event_type}` on `{branch}`{}",
-            found.listeners.join(", "),
-            if found.trackable {
-                " (trackable: its run-name carries the dispatch id)"
-            } else {
-                ""
-            }
-        );
+        out.reason = Message::new()
+            .list(&shown_all(&found.listeners, 300), ", ")
+            .ours(format!(" listen(s) for `{event_type}` on "))
+            .value(&branch);
+        if found.trackable {
+            out.reason
+                .push_ours(" (trackable: its run-name carries the dispatch id)");
+        }
         return;
     }
     out.verdict = Verdict::NotReady;
-    let mut reason = format!("no active workflow on `{branch}` listens for `{event_type}`");
-    if let Some(suggestion) = &found.suggestion {
-        reason.push_str(&format!(" (did you mean `{}`?)", shown(suggestion, 100)));
+    let mut reason = Message::from("no active workflow on ")
+        .value(&branch)
+        .ours(format!(" listens for `{event_type}`"));
+    out.suggestion = found.suggestion.as_deref().map(|s| Text::new(s, 100));
+    if let Some(suggestion) = &out.suggestion {
+        reason = reason.ours(" (did you mean ").value(suggestion).ours("?)");
     }
     if !found.known_types.is_empty() {
-        let types: Vec<String> = found.known_types.iter().map(|t| shown(t, 100)).collect();
-        reason.push_str(&format!("; listened for: {}", types.join(", ")));
+        let types = shown_all(&found.known_types, 100);
+        reason = reason.ours("; listened for: ").list(&types, ", ");
     }
     if !found.disabled.is_empty() {
-        reason.push_str(&format!(
-            "; disabled workflows would: {}",
-            found.disabled.join(", ")
-        ));
+        let disabled = shown_all(&found.disabled, 300);
+        reason = reason
+            .ours("; disabled workflows would: ")
+            .list(&disabled, ", ");
     }
-    out.suggestion = found.suggestion.map(|s| shown(&s, 100));
     out.reason = reason.clone();
     out.problems.push(reason);
+}
+
+/// Server words (file paths, event types), each made a [`Text`] of at most `max_chars`.
+fn shown_all(items: &[String], max_chars: usize) -> Vec<Text> {
+    items
+        .iter()
+        .map(|item| Text::new(item, max_chars))
+        .collect()
 }
 
 async fn workflow_dispatch(
@@ -280,21 +299,21 @@ async fn workflow_dispatch(
         .await
     {
         Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why, None),
+        Err(why) => return cannot_tell(out, why.into(), None),
     };
     let info: Value = match answered.status {
         200 => serde_json::from_str(&answered.body).unwrap_or_default(),
         403 => {
             return cannot_tell(
                 out,
-                format!("the workflow `{workflow_id}` cannot be read"),
+                format!("the workflow `{workflow_id}` cannot be read").into(),
                 Some(needs(&answered, "Actions: read")),
             )
         }
         404 if answered.accepted_permissions().is_some() => {
             return cannot_tell(
                 out,
-                format!("the workflow `{workflow_id}` cannot be read"),
+                format!("the workflow `{workflow_id}` cannot be read").into(),
                 Some(needs(&answered, "Actions: read")),
             )
         }
@@ -303,7 +322,8 @@ async fn workflow_dispatch(
             out.reason = format!(
                 "there is no workflow `{workflow_id}` in {}/{}",
                 repo[1], repo[2]
-            );
+            )
+            .into();
             out.problems.push(out.reason.clone());
             return;
         }
@@ -311,9 +331,10 @@ async fn workflow_dispatch(
     };
     let state = info["state"].as_str().map(crate::untrusted::word);
     if let Some(state) = state.as_deref().filter(|s| *s != "active") {
-        out.problems.push(format!(
-            "the workflow `{workflow_id}` is {state}, so GitHub will not run it"
-        ));
+        // A state is kept only when it is a plain word (`untrusted::word`).
+        out.problems.push(
+            format!("the workflow `{workflow_id}` is {state}, so GitHub will not run it").into(),
+        );
     }
     let file_name = info["path"]
         .as_str()
@@ -322,7 +343,7 @@ async fn workflow_dispatch(
     if !plain_file_name(file_name) {
         return cannot_tell(
             out,
-            format!("the workflow `{workflow_id}` has no readable file name"),
+            format!("the workflow `{workflow_id}` has no readable file name").into(),
             None,
         );
     }
@@ -332,47 +353,65 @@ async fn workflow_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(_)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("{path} is not on `{git_ref}`, where the dispatch would run it");
+            out.reason = Message::new()
+                .words(&Text::new(&path, 300))
+                .ours(" is not on ")
+                .value(&Text::new(git_ref, 200))
+                .ours(", where the dispatch would run it");
             out.problems.push(out.reason.clone());
             return;
         }
     };
     match workflow::parse(&text) {
-        Err(why) => out.problems.push(format!(
-            "{path} on `{git_ref}` cannot be read: {}",
-            shown(&why, 300)
-        )),
+        Err(why) => out.problems.push(
+            on_ref(&path, git_ref)
+                .ours(" cannot be read: ")
+                .words(&Text::new(&why, 300)),
+        ),
         Ok(parsed) => match parsed.workflow_dispatch {
-            None => out.problems.push(format!(
-                "{path} on `{git_ref}` does not declare `workflow_dispatch`"
-            )),
+            None => out
+                .problems
+                .push(on_ref(&path, git_ref).ours(" does not declare `workflow_dispatch`")),
             Some(inputs) => {
-                out.evidence.push(format!(
-                    "{path} on `{git_ref}` declares workflow_dispatch with {} input(s)",
+                out.evidence.push(on_ref(&path, git_ref).ours(format!(
+                    " declares workflow_dispatch with {} input(s)",
                     inputs.len()
-                ));
+                )));
+                // Sentences that quote the workflow's own input names and options.
                 out.problems.extend(
                     verdict::input_problems(sent, &inputs)
                         .iter()
-                        .map(|p| shown(p, 500)),
+                        .map(|p| Message::new().words(&Text::new(p, 500))),
                 );
             }
         },
     }
     if out.problems.is_empty() {
         out.verdict = Verdict::Ready;
-        out.reason = format!("{path} runs on `{git_ref}` and takes the inputs sent");
+        out.reason = Message::new()
+            .words(&Text::new(&path, 300))
+            .ours(" runs on ")
+            .value(&Text::new(git_ref, 200))
+            .ours(" and takes the inputs sent");
     } else {
         out.verdict = Verdict::NotReady;
     }
 }
 
+/// `PATH on `REF``: a workflow file and the branch it was read on, both a server's.
+fn on_ref(path: &str, git_ref: &str) -> Message {
+    Message::new()
+        .words(&Text::new(path, 300))
+        .ours(" on ")
+        .value(&Text::new(git_ref, 200))
+}
+
 /// Why a read did not give what was asked.
 enum Unread {
     /// A 403 (or a 404 naming a permission), or an unexpected answer.
-    CannotTell(String, Option<String>),
+    CannotTell(Message, Option<Message>),
     /// A 404: not there.
-    Missing(String),
+    Missing(Message),
 }
 
 /// The `.yml`/`.yaml` files in `.github/workflows` on `branch`.
@@ -394,17 +433,20 @@ async fn read_workflow_dir(
             Some(("ref", branch)),
         )
         .await
-        .map_err(|why| Unread::CannotTell(why, None))?;
+        .map_err(|why| Unread::CannotTell(why.into(), None))?;
+    let shown_branch = Text::new(branch, 200);
     match answered.status {
         200 => {}
         404 if answered.accepted_permissions().is_none() => {
-            return Err(Unread::Missing(format!(
-                "there is no .github/workflows on `{branch}`"
-            )))
+            return Err(Unread::Missing(
+                Message::from("there is no .github/workflows on ").value(&shown_branch),
+            ))
         }
         403 | 404 => {
             return Err(Unread::CannotTell(
-                format!("the workflows on `{branch}` cannot be read"),
+                Message::from("the workflows on ")
+                    .value(&shown_branch)
+                    .ours(" cannot be read"),
                 Some(needs(&answered, "Contents: read")),
             ))
         }
@@ -436,15 +478,21 @@ async fn read_file(
     let answered = reader
         .get(&segments, Some(("ref", git_ref)))
         .await
-        .map_err(|why| Unread::CannotTell(why, None))?;
+        .map_err(|why| Unread::CannotTell(why.into(), None))?;
+    let shown_path = Text::new(path, 300);
     match answered.status {
         200 => {}
         404 if answered.accepted_permissions().is_none() => {
-            return Err(Unread::Missing(format!("{path} is not on `{git_ref}`")))
+            return Err(Unread::Missing(
+                Message::new()
+                    .words(&shown_path)
+                    .ours(" is not on ")
+                    .value(&Text::new(git_ref, 200)),
+            ))
         }
         403 | 404 => {
             return Err(Unread::CannotTell(
-                format!("{path} cannot be read"),
+                Message::new().words(&shown_path).ours(" cannot be read"),
                 Some(needs(&answered, "Contents: read")),
             ))
         }
@@ -453,7 +501,9 @@ async fn read_file(
     let file: Value = serde_json::from_str(&answered.body).unwrap_or_default();
     if file["encoding"].as_str() != Some("base64") {
         return Err(Unread::CannotTell(
-            format!("{path} is too large to read through the API"),
+            Message::new()
+                .words(&shown_path)
+                .ours(" is too large to read through the API"),
             None,
         ));
     }
@@ -464,7 +514,12 @@ async fn read_file(
         .collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| Unread::CannotTell(format!("{path}: GitHub's answer is not base64"), None))?;
+        .map_err(|_| {
+            let why = Message::new()
+                .words(&shown_path)
+                .ours(": GitHub's answer is not base64");
+            Unread::CannotTell(why, None)
+        })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -478,31 +533,36 @@ fn plain_file_name(name: &str) -> bool {
         && name.len() <= 255
 }
 
-fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
+fn cannot_tell(out: &mut TargetCheck, why: Message, needs: Option<Message>) {
     out.verdict = Verdict::CannotTell;
-    out.reason = match &needs {
-        Some(needs) => format!("cannot tell: {why} (needs {needs})"),
-        None => format!("cannot tell: {why}"),
-    };
+    let mut reason = Message::from("cannot tell: ").then(why);
+    if let Some(needs) = &needs {
+        reason = reason.ours(" (needs ").then(needs.clone()).ours(")");
+    }
+    out.reason = reason;
     out.needs = needs;
 }
 
 /// The permission to name: GitHub's own `x-accepted-github-permissions` when it sent one.
-fn needs(answered: &Answered, otherwise: &str) -> String {
+fn needs(answered: &Answered, otherwise: &str) -> Message {
     match answered.accepted_permissions() {
-        Some(accepted) => format!("{} (GitHub: {})", otherwise, shown(accepted, 200)),
-        None => otherwise.to_owned(),
+        Some(accepted) => Message::from(format!("{otherwise} (GitHub: "))
+            .words(&Text::new(accepted, 200))
+            .ours(")"),
+        None => otherwise.into(),
     }
 }
 
-fn unexpected(answered: &Answered) -> String {
-    let message = serde_json::from_str::<Value>(&answered.body)
+fn unexpected(answered: &Answered) -> Message {
+    let status = Message::from(format!("GitHub answered {}", answered.status));
+    match serde_json::from_str::<Value>(&answered.body)
         .ok()
-        .and_then(|v| v["message"].as_str().map(|m| shown(m, 300)))
-        .unwrap_or_default();
-    format!("GitHub answered {} {message}", answered.status)
-        .trim_end()
-        .to_owned()
+        .and_then(|v| v["message"].as_str().map(|m| Text::new(m.trim_end(), 300)))
+        .filter(|m| !m.is_empty())
+    {
+        Some(message) => status.ours(" ").words(&message),
+        None => status,
+    }
 }
 
 /// Attempts in all for one read (the target's `max_attempts` when lower).

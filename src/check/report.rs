@@ -1,7 +1,9 @@
-//! A [`CheckReport`] as text, JSON or Markdown. Every text in it that came from a server has
-//! been through `untrusted` already.
+//! A [`CheckReport`] as text, JSON or Markdown. What a server sent is a
+//! [`crate::untrusted::Text`] (in a [`crate::untrusted::Message`]), written here only through
+//! the channel's own escaping: `terminal()` for text, `markdown()` for a cell, serde for JSON.
 
 use super::{CheckReport, Verdict};
+use crate::markdown::{code, prose, text};
 use std::io::{self, Write};
 
 pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -13,13 +15,13 @@ pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             t.target,
             t.destination,
             t.kind.as_str(),
-            t.reason
+            t.reason.terminal()
         )?;
         for problem in t.problems.iter().filter(|p| **p != t.reason) {
-            writeln!(out, "    problem: {problem}")?;
+            writeln!(out, "    problem: {}", problem.terminal())?;
         }
         for fact in &t.evidence {
-            writeln!(out, "    {fact}")?;
+            writeln!(out, "    {}", fact.terminal())?;
         }
         if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
             writeln!(out, "    token: {message}")?;
@@ -55,22 +57,18 @@ pub fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<(
             Verdict::CannotTell => "❔",
             Verdict::NotCheckable => "➖",
         };
-        let mut text = cell(&t.reason);
+        // The same escaping as `run`'s Markdown: our words as prose, a server's as text.
+        let mut verdict = t.reason.markdown();
         if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
-            text.push_str(&format!("<br>⚠️ {}", cell(&message)));
+            verdict.push_str(&format!("<br>⚠️ {}", prose(&message)));
         }
         writeln!(
             out,
-            "| {mark} | `{}` | {} | {} | {text} |",
-            cell(&t.target),
-            cell(&t.destination),
+            "| {mark} | {} | {} | {} | {verdict} |",
+            code(&t.target),
+            text(&t.destination),
             t.kind.as_str()
         )?;
     }
     Ok(())
-}
-
-/// Text fit for one table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

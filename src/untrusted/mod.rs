@@ -3,6 +3,16 @@
 //! cut to size. Every message built from an answer (error text, run details) goes through
 //! [`shown`], so no server can write a workflow command, move a terminal's cursor or leave part
 //! of a secret behind a cut.
+//!
+//! The gate for outputs: server text that is kept to be shown (a file name, a branch name, an
+//! event type read from a workflow file) is a [`Text`], and a sentence that holds some is a
+//! [`Message`]. Neither can be printed raw; each is written through the one escaping of its
+//! channel ([`escape`]): a terminal, a Markdown cell, a workflow command, JSON.
+
+pub mod escape;
+mod text;
+
+pub use text::{Message, Text};
 
 /// Server text for messages: redacted, neutralized, at most `max_chars` characters (an
 /// ellipsis marks a cut).

@@ -1,0 +1,266 @@
+//! [`Text`]: what a server sent, held so that it can reach an output only through that output's
+//! escaping; and [`Message`]: a sentence of ours with such text in it.
+//!
+//! Neither has `Display`, `Deref<Target = str>` nor `as_str`: `format!("{}", text)` does not
+//! compile, so server text cannot be pasted raw into a report, a table cell or a workflow
+//! command. Each channel has its own method, and each calls the one escaping of that channel
+//! in [`super::escape`] (or [`super::neutralize`] for a terminal): `run`, `check` and `diff`
+//! escape the same way.
+//!
+//! ```
+//! // Through a channel: escaped for that channel.
+//! let branch = orchestrator::untrusted::Text::new("<img src=x onerror=alert(1)>", 200);
+//! assert_eq!(branch.markdown(), "\\<img src=x onerror=alert(1)\\>");
+//! ```
+//!
+//! ```compile_fail
+//! let branch = orchestrator::untrusted::Text::new("<img src=x onerror=alert(1)>", 200);
+//! let raw = format!("{}", branch); // no Display: server text has no raw form
+//! ```
+//!
+//! ```compile_fail
+//! let branch = orchestrator::untrusted::Text::new("main", 200);
+//! let raw: &str = &branch; // no Deref to str either
+//! ```
+//!
+//! ```compile_fail
+//! use orchestrator::untrusted::{Message, Text};
+//! let reason = Message::from("listens on ").value(&Text::new("main", 200));
+//! let raw = format!("{}", reason); // a sentence holding server text: no raw form either
+//! ```
+
+use super::escape;
+use serde::{Serialize, Serializer};
+
+/// Text a server sent (a file name, a branch name, an event type read from a workflow file, a
+/// title, a message). Built only from what was read: every registered secret redacted from
+/// the whole of it, then neutralized for a terminal and the Actions runner (control and
+/// bidirectional characters escaped as `\u{..}`, workflow-command shapes broken), then cut.
+/// Written only through a channel: [`Text::terminal`], [`Text::markdown`],
+/// [`Text::markdown_code`], [`Text::annotation`], or JSON (`Serialize`, the neutralized form).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Text(String);
+
+impl Text {
+    /// What a server sent, as at most `max_chars` characters (an ellipsis marks a cut).
+    pub fn new(raw: &str, max_chars: usize) -> Text {
+        Text(super::shown(raw, max_chars))
+    }
+
+    /// A one-line excerpt (an HTML error page, say): whitespace runs collapsed.
+    pub fn excerpt(raw: &str, max_chars: usize) -> Text {
+        Text(super::excerpt(raw, max_chars))
+    }
+
+    /// For a terminal or a log: the neutralized form, which no terminal or runner acts on.
+    pub fn terminal(&self) -> &str {
+        &self.0
+    }
+
+    /// For a Markdown table cell, as plain text: no HTML, link, image, mention or table break.
+    pub fn markdown(&self) -> String {
+        escape::markdown_text(&self.0)
+    }
+
+    /// For a Markdown table cell, as a code span: shown verbatim, inert whatever it holds.
+    pub fn markdown_code(&self) -> String {
+        escape::markdown_code(&self.0)
+    }
+
+    /// For the message of a workflow command (`::error::…`).
+    pub fn annotation(&self) -> String {
+        escape::annotation_data(&self.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A sentence of ours with server text in it: our words (which may backtick-quote our own
+/// values, a target or a token variable), server values (quoted: `` `main` `` in a terminal,
+/// a code span in Markdown) and server words (a file name, GitHub's message: plain text).
+/// Each channel writes our words its way and escapes only what came from a server the way
+/// that channel needs. A `String` becomes a `Message` of our words.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Ours(String),
+    /// A value: quoted in backticks in a terminal, a code span in Markdown.
+    Value(Text),
+    /// Words: plain text everywhere.
+    Words(Text),
+}
+
+impl Message {
+    pub fn new() -> Message {
+        Message::default()
+    }
+
+    /// Our words appended.
+    pub fn ours(mut self, words: impl Into<String>) -> Message {
+        self.push_ours(words);
+        self
+    }
+
+    /// A server's value appended, quoted.
+    pub fn value(mut self, value: &Text) -> Message {
+        self.parts.push(Part::Value(value.clone()));
+        self
+    }
+
+    /// A server's words appended, unquoted.
+    pub fn words(mut self, words: &Text) -> Message {
+        self.parts.push(Part::Words(words.clone()));
+        self
+    }
+
+    /// Server words, each after the first preceded by `separator`.
+    pub fn list<'t>(
+        mut self,
+        items: impl IntoIterator<Item = &'t Text>,
+        separator: &str,
+    ) -> Message {
+        for (index, item) in items.into_iter().enumerate() {
+            if index > 0 {
+                self.push_ours(separator);
+            }
+            self.parts.push(Part::Words(item.clone()));
+        }
+        self
+    }
+
+    /// Another message appended.
+    pub fn then(mut self, more: Message) -> Message {
+        self.parts.extend(more.parts);
+        self
+    }
+
+    pub fn push_ours(&mut self, words: impl Into<String>) {
+        let words = words.into();
+        if !words.is_empty() {
+            self.parts.push(Part::Ours(words));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(|part| match part {
+            Part::Ours(words) => words.is_empty(),
+            Part::Value(text) | Part::Words(text) => text.is_empty(),
+        })
+    }
+
+    /// For a terminal or a log.
+    pub fn terminal(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Ours(words) => out.push_str(words),
+                Part::Value(value) => {
+                    out.push('`');
+                    out.push_str(value.terminal());
+                    out.push('`');
+                }
+                Part::Words(words) => out.push_str(words.terminal()),
+            }
+        }
+        out
+    }
+
+    /// For a Markdown table cell: our words as prose (their backtick quotes as code spans),
+    /// server values as code spans, server words as plain text.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Ours(words) => out.push_str(&escape::markdown_prose(words)),
+                Part::Value(value) => out.push_str(&value.markdown_code()),
+                Part::Words(words) => out.push_str(&words.markdown()),
+            }
+        }
+        out
+    }
+
+    /// For the message of a workflow command.
+    pub fn annotation(&self) -> String {
+        escape::annotation_data(&self.terminal())
+    }
+}
+
+impl From<String> for Message {
+    fn from(words: String) -> Message {
+        Message::new().ours(words)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(words: &str) -> Message {
+        Message::new().ours(words)
+    }
+}
+
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.terminal())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_is_neutralized_when_it_is_read() {
+        let name = Text::new("evil\u{202e}lmy.yml\n::error::x", 200);
+        assert_eq!(name.terminal(), "evil\\u{202e}lmy.yml\n\\::error::x");
+        assert_eq!(
+            name.annotation(),
+            "evil\\u{202e}lmy.yml%0A\\::error::x",
+            "one command, nothing the runner reads"
+        );
+        assert_eq!(
+            serde_json::to_string(&name).unwrap(),
+            r#""evil\\u{202e}lmy.yml\n\\::error::x""#
+        );
+    }
+
+    #[test]
+    fn each_channel_escapes_only_what_a_server_sent() {
+        let branch = Text::new("<img src=x onerror=alert(1)>", 200);
+        let file = Text::new("[x](https://evil) @org/team `t`.yml", 200);
+        let message = Message::from("`site` listens on ")
+            .value(&branch)
+            .ours(" in ")
+            .words(&file);
+        assert_eq!(
+            message.terminal(),
+            "`site` listens on `<img src=x onerror=alert(1)>` in [x](https://evil) @org/team `t`.yml"
+        );
+        assert_eq!(
+            message.markdown(),
+            "`site` listens on `<img src=x onerror=alert(1)>` in \\[x\\](https:\u{2060}//evil) @\u{2060}org/team \\`t\\`.yml"
+        );
+        assert_eq!(
+            serde_json::to_value(&message).unwrap(),
+            serde_json::Value::String(message.terminal())
+        );
+    }
+
+    #[test]
+    fn a_list_of_server_words_is_separated_by_ours() {
+        let files = [Text::new("a.yml", 50), Text::new("b.yml", 50)];
+        let message = Message::new().list(&files, ", ").ours(" listen");
+        assert_eq!(message.terminal(), "a.yml, b.yml listen");
+        assert!(Message::new().ours("").is_empty());
+    }
+}
