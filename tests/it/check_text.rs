@@ -1,0 +1,228 @@
+//! `check` against a server whose names are hostile: a default branch that is HTML, workflow
+//! file names and event types that are Markdown links, mentions, backticks and a right-to-left
+//! override. Every output shows them as the literal text they are: the Markdown report and
+//! the job summary render no image, link or mention; text, JSON and annotations show U+202E
+//! escaped.
+
+use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
+use crate::support::{FakeGitHub, Reply};
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// A default branch that closes a code span and opens an image.
+const BRANCH: &str = "main`<img src=x onerror=alert(1)>`";
+/// A listening workflow's file name: a link, a mention, a code span and an RLO.
+const FILE: &str = "[x](evil.example) @octocat `rm` \u{202e}lmx.yml";
+/// An event type a workflow of the other repository listens for.
+const EVENT_TYPE: &str = "[y](https://evil.example) @octocat `t` <img src=y> \u{202e}x";
+/// A disabled workflow of the other repository, named with an RLO.
+const DISABLED: &str = "ci\u{202e}lmx.yml";
+
+const CONFIG: &str = "version: 1
+sources:
+  app: {repository: acme/app, targets: [site, lib]}
+targets:
+  site:
+    repository: acme/site
+    event_type: upstream-release
+    token_env: WEBSITE_DISPATCH_TOKEN
+  lib:
+    repository: acme/lib
+    event_type: upstream-release
+    token_env: WEBSITE_DISPATCH_TOKEN
+";
+
+fn file_reply(name: &str, text: &str) -> Reply {
+    let content = base64::engine::general_purpose::STANDARD.encode(text);
+    Reply::status(200)
+        .json(json!({"type": "file", "name": name, "encoding": "base64", "content": content}))
+}
+
+fn listing(names: &[&str]) -> Reply {
+    let entries: Vec<Value> = names
+        .iter()
+        .map(|name| json!({"name": name, "path": format!(".github/workflows/{name}"), "type": "file"}))
+        .collect();
+    Reply::status(200).json(Value::Array(entries))
+}
+
+fn listens_for(event_type: &str) -> String {
+    let types = serde_json::to_string(event_type).unwrap();
+    format!("on:\n  repository_dispatch:\n    types: [{types}]\njobs: {{}}\n")
+}
+
+/// `acme/site` is ready through [`FILE`] on [`BRANCH`]; `acme/lib` is not: its listener of
+/// `upstream-release` is disabled, and its active workflow listens for [`EVENT_TYPE`].
+fn hostile_github() -> FakeGitHub {
+    let github = FakeGitHub::start();
+    github.on(
+        "GET",
+        "/repos/acme/site",
+        Reply::status(200).json(json!({"full_name": "acme/site", "default_branch": BRANCH})),
+    );
+    github.on(
+        "GET",
+        "/repos/acme/site/contents/.github/workflows",
+        listing(&[FILE]),
+    );
+    github.on(
+        "GET",
+        "/repos/acme/site/contents/.github/workflows/*",
+        file_reply(FILE, &listens_for("upstream-release")),
+    );
+    github.on(
+        "GET",
+        "/repos/acme/lib",
+        Reply::status(200).json(json!({"full_name": "acme/lib", "default_branch": "main"})),
+    );
+    github.on(
+        "GET",
+        "/repos/acme/lib/contents/.github/workflows",
+        listing(&["other.yml", DISABLED]),
+    );
+    // The later route wins where both match.
+    github.on(
+        "GET",
+        "/repos/acme/lib/contents/.github/workflows/*",
+        file_reply(DISABLED, &listens_for("upstream-release")),
+    );
+    github.on(
+        "GET",
+        "/repos/acme/lib/contents/.github/workflows/other.yml",
+        file_reply("other.yml", &listens_for(EVENT_TYPE)),
+    );
+    github.on(
+        "GET",
+        "/repos/acme/lib/actions/workflows",
+        Reply::status(200).json(json!({"total_count": 2, "workflows": [
+            {"path": ".github/workflows/other.yml", "state": "active"},
+            {"path": format!(".github/workflows/{DISABLED}"), "state": "disabled_manually"},
+        ]})),
+    );
+    github
+}
+
+fn check(
+    github: &FakeGitHub,
+    extra: &[&str],
+    env: &[(&str, &std::path::Path)],
+) -> (i32, String, String) {
+    let dir = config_dir(CONFIG);
+    let mut command = orchestrator(dir.path());
+    command
+        .args(["check", "--api-url", &github.base_url()])
+        .args(extra)
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// HTML as GitHub renders Markdown (cmark-gfm: tables, autolinks), raw HTML kept as GitHub
+/// keeps an `<img>`.
+fn gfm(markdown: &str) -> String {
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.strikethrough = true;
+    options.render.r#unsafe = true;
+    comrak::markdown_to_html(markdown, &options)
+}
+
+/// No image, no link, no mention, nothing raw: only the literal names, as text.
+fn assert_renders_as_literal_text(markdown: &str) {
+    let html = gfm(markdown);
+    assert!(!html.contains("<img"), "an image: {html}");
+    assert!(!html.contains("<a "), "a link: {html}");
+    assert!(!markdown.contains("@octocat"), "a mention: {markdown}");
+    assert!(!markdown.contains('\u{202e}'), "a raw RLO: {markdown}");
+    // What the user reads is still the server's names, character for character.
+    let read = html.replace('\u{2060}', "");
+    assert!(
+        read.contains("<code>main`&lt;img src=x onerror=alert(1)&gt;`</code>"),
+        "{html}"
+    );
+    assert!(
+        read.contains("[x](evil.example) @octocat `rm` \\u{202e}lmx.yml listen(s)"),
+        "{html}"
+    );
+    assert!(
+        read.contains("[y](https://evil.example) @octocat `t` &lt;img src=y&gt; \\u{202e}x"),
+        "{html}"
+    );
+    assert!(
+        read.contains("ci\\u{202e}lmx.yml (disabled_manually)"),
+        "{html}"
+    );
+}
+
+#[test]
+fn check_markdown_shows_hostile_branch_file_and_event_type_names_as_literal_text() {
+    let github = hostile_github();
+    let (code, stdout, stderr) = check(&github, &["--output", "markdown"], &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("| ✅ | `site` |"), "{stdout}");
+    assert!(stdout.contains("| ❌ | `lib` |"), "{stdout}");
+    assert_renders_as_literal_text(&stdout);
+}
+
+#[test]
+fn check_job_summary_shows_hostile_names_as_literal_text_and_annotations_escape_the_rlo() {
+    let github = hostile_github();
+    let runner = tempfile::tempdir().unwrap();
+    let summary = runner.path().join("summary.md");
+    let (code, stdout, stderr) = check(
+        &github,
+        &[],
+        &[
+            ("GITHUB_ACTIONS", std::path::Path::new("true")),
+            ("GITHUB_STEP_SUMMARY", &summary),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_renders_as_literal_text(&std::fs::read_to_string(&summary).unwrap());
+    let annotation = stderr
+        .lines()
+        .find(|l| l.starts_with("::error title=lib::"))
+        .unwrap_or_else(|| panic!("no annotation for lib: {stderr}"));
+    assert!(!annotation.contains('\u{202e}'), "{annotation}");
+    assert!(
+        annotation.contains("ci\\u{202e}lmx.yml (disabled_manually)"),
+        "{annotation}"
+    );
+}
+
+#[test]
+fn check_text_and_json_show_a_right_to_left_override_escaped() {
+    let github = hostile_github();
+    let (code, text, stderr) = check(&github, &[], &[]);
+    assert_eq!(code, 1, "{text}\n{stderr}");
+    assert!(!text.contains('\u{202e}'), "{text}");
+    assert!(
+        text.contains("[x](evil.example) @octocat `rm` \\u{202e}lmx.yml listen(s) for `upstream-release` on `main`<img src=x onerror=alert(1)>``"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ci\\u{202e}lmx.yml (disabled_manually)"),
+        "{text}"
+    );
+
+    let (_, json, _) = check(&github, &["--output", "json"], &[]);
+    assert!(!json.contains('\u{202e}'), "{json}");
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let lib = &report["targets"][1];
+    assert_eq!(lib["target"], "lib");
+    let reason = lib["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("ci\\u{202e}lmx.yml (disabled_manually)"),
+        "{reason}"
+    );
+    assert!(reason.contains("<img src=y> \\u{202e}x"), "{reason}");
+    assert_eq!(report["targets"][0]["default_branch"], BRANCH);
+}
