@@ -5,6 +5,7 @@
 //!
 //! - Markdown (a table cell of a report or a job summary): [`markdown_text`], [`markdown_code`],
 //!   and [`markdown_prose`] for a sentence of ours that backtick-quotes values.
+//! - HTML text (a `<summary>` of a job summary): [`html_text`].
 //! - GitHub Actions workflow commands (annotations, groups): [`annotation_data`] and
 //!   [`annotation_property`].
 //!
@@ -39,6 +40,11 @@ pub fn markdown_text(s: &str) -> String {
                 out.push(JOINER);
             }
             c if c.is_control() => {}
+            // `\\u{202e}`: the backslash escaped, so it shows.
+            c if super::is_unsafe(c) => {
+                out.push('\\');
+                push_escaped(c, &mut out);
+            }
             c => out.push(c),
         }
     }
@@ -75,7 +81,14 @@ pub fn markdown_code(s: &str) -> String {
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .filter(|c| !c.is_control())
-        .collect::<String>()
+        .fold(String::new(), |mut out, c| {
+            if super::is_unsafe(c) {
+                push_escaped(c, &mut out);
+            } else {
+                out.push(c);
+            }
+            out
+        })
         // GFM splits table rows on `|` before it reads code spans.
         .replace('|', "\\|");
     let ticks = "`".repeat(longest_run(&s, '`') + 1);
@@ -99,6 +112,31 @@ fn longest_run(s: &str, c: char) -> usize {
         longest = longest.max(run);
     }
     longest
+}
+
+/// Text inside an HTML element (a `<summary>`), where Markdown escapes do not apply: `&`, `<`,
+/// `>` and `"` as entities, and `@` too, so a name cannot mention anyone.
+pub fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::secret::redact(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '@' => out.push_str("&#64;"),
+            c if c.is_control() => {}
+            c if super::is_unsafe(c) => push_escaped(c, &mut out),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An invisible formatting character (a bidirectional override, a zero-width space) shown as
+/// `\u{..}`, as [`super::neutralize`] shows it: a name cannot display as another.
+fn push_escaped(c: char, out: &mut String) {
+    out.push_str(&format!("\\u{{{:x}}}", c as u32));
 }
 
 /// The message of a workflow command (`::error …::MESSAGE`), escaped as the runner expects
@@ -153,6 +191,21 @@ mod tests {
     fn a_fence_is_longer_than_any_backticks_in_the_body() {
         assert_eq!(markdown_fence("{}"), "```");
         assert_eq!(markdown_fence("a ```` b"), "`````");
+    }
+
+    #[test]
+    fn html_text_cannot_open_a_tag_or_mention() {
+        assert_eq!(
+            html_text("<b>@team</b> & \"x\""),
+            "&lt;b&gt;&#64;team&lt;/b&gt; &amp; &quot;x&quot;"
+        );
+    }
+
+    #[test]
+    fn no_markdown_or_html_keeps_a_right_to_left_override() {
+        assert_eq!(markdown_text("a\u{202e}b"), "a\\\\u{202e}b");
+        assert_eq!(markdown_code("a\u{202e}b"), "`a\\u{202e}b`");
+        assert_eq!(html_text("a\u{202e}b"), "a\\u{202e}b");
     }
 
     #[test]

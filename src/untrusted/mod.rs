@@ -92,7 +92,7 @@ fn escape_chars(text: &str, out: &mut String) {
 /// Control characters (C0, DEL, C1) and the invisible formatting characters that can make
 /// text display differently from what it is (zero-width, bidirectional controls, line and
 /// paragraph separators, BOM).
-fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200B}'..='\u{200F}'
