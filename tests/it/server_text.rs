@@ -1,8 +1,8 @@
-//! `check` against a server whose names are hostile: a default branch that is HTML, workflow
+//! The gate for server text: a server's names reach every output as the literal text they are.
+//! `check` against a server whose names are hostile (a default branch that is HTML, workflow
 //! file names and event types that are Markdown links, mentions, backticks and a right-to-left
-//! override. Every output shows them as the literal text they are: the Markdown report and
-//! the job summary render no image, link or mention; text, JSON and annotations show U+202E
-//! escaped.
+//! override): the Markdown report and the job summary render no image, link or mention; text,
+//! JSON and annotations show U+202E escaped. And no module escapes a channel its own way.
 
 use crate::support::cli::{config_dir, orchestrator, WEBSITE_TOKEN};
 use crate::support::{FakeGitHub, Reply};
@@ -225,4 +225,42 @@ fn check_text_and_json_show_a_right_to_left_override_escaped() {
     );
     assert!(reason.contains("<img src=y> \\u{202e}x"), "{reason}");
     assert_eq!(report["targets"][0]["default_branch"], BRANCH);
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// One escaping per channel: no module but `untrusted::escape` writes its own escapes for a
+/// workflow command (`%0A`), HTML (`&lt;`) or a Markdown cell (`\|`), so a new output cannot
+/// escape server text a weaker way (as `check`'s Markdown once did). `shell` is exempt: it
+/// writes the man page's table of our own flags, no server's text.
+#[test]
+fn only_untrusted_escape_writes_the_escapes_of_an_output_channel() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let own = [src.join("untrusted/escape.rs"), src.join("shell.rs")];
+    let shapes = ["\"%0A\"", "\"%0D\"", "\"&lt;\"", "\"\\\\|\""];
+    let mut found = Vec::new();
+    for file in files.iter().filter(|f| !own.contains(f)) {
+        let text = std::fs::read_to_string(file).unwrap();
+        // Tests may spell out what an escape gives.
+        let product = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for shape in shapes.iter().filter(|s| product.contains(*s)) {
+            found.push(format!("{}: {shape}", file.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "escape through crate::untrusted::escape (or a Text/Message channel method) instead: {found:#?}"
+    );
 }
