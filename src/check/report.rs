@@ -4,6 +4,7 @@
 
 use super::{CheckReport, Verdict};
 use crate::markdown::{code, prose, text};
+use crate::untrusted::Message;
 use std::io::{self, Write};
 
 pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -15,13 +16,13 @@ pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             t.target,
             t.destination,
             t.kind.as_str(),
-            t.reason.terminal()
+            one_entry(&t.reason)
         )?;
         for problem in t.problems.iter().filter(|p| **p != t.reason) {
-            writeln!(out, "    problem: {}", problem.terminal())?;
+            writeln!(out, "    problem: {}", one_entry(problem))?;
         }
         for fact in &t.evidence {
-            writeln!(out, "    {}", fact.terminal())?;
+            writeln!(out, "    {}", one_entry(fact))?;
         }
         if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
             writeln!(out, "    token: {message}")?;
@@ -71,4 +72,10 @@ pub fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<(
         )?;
     }
     Ok(())
+}
+
+/// A message as one entry of the text report: a line break in it (a server's words in a
+/// transport failure keep theirs) continues indented, so no line can pass for a verdict.
+fn one_entry(message: &Message) -> String {
+    crate::style::indent(&message.terminal(), "      ")
 }

@@ -35,7 +35,8 @@ use serde::{Serialize, Serializer};
 /// Text a server sent (a file name, a branch name, an event type read from a workflow file, a
 /// title, a message). Built only from what was read: every registered secret redacted from
 /// the whole of it, then neutralized for a terminal and the Actions runner (control and
-/// bidirectional characters escaped as `\u{..}`, workflow-command shapes broken), then cut.
+/// bidirectional characters escaped as `\u{..}`, workflow-command shapes broken), kept to one
+/// line (a line break shown as `\u{a}`, so a name cannot forge a line of a report), then cut.
 /// Written only through a channel: [`Text::terminal`], [`Text::markdown`],
 /// [`Text::markdown_code`], [`Text::annotation`], or JSON (`Serialize`, the neutralized form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,7 +45,9 @@ pub struct Text(String);
 impl Text {
     /// What a server sent, as at most `max_chars` characters (an ellipsis marks a cut).
     pub fn new(raw: &str, max_chars: usize) -> Text {
-        Text(super::shown(raw, max_chars))
+        let redacted = crate::secret::redact(raw);
+        let one_line = super::neutralize(&redacted).replace('\n', "\\u{a}");
+        Text(super::truncate(&one_line, max_chars))
     }
 
     /// A one-line excerpt (an HTML error page, say): whitespace runs collapsed.
@@ -222,15 +225,15 @@ mod tests {
     #[test]
     fn server_text_is_neutralized_when_it_is_read() {
         let name = Text::new("evil\u{202e}lmy.yml\n::error::x", 200);
-        assert_eq!(name.terminal(), "evil\\u{202e}lmy.yml\n\\::error::x");
+        assert_eq!(name.terminal(), "evil\\u{202e}lmy.yml\\u{a}\\::error::x");
         assert_eq!(
             name.annotation(),
-            "evil\\u{202e}lmy.yml%0A\\::error::x",
+            "evil\\u{202e}lmy.yml\\u{a}\\::error::x",
             "one command, nothing the runner reads"
         );
         assert_eq!(
             serde_json::to_string(&name).unwrap(),
-            r#""evil\\u{202e}lmy.yml\n\\::error::x""#
+            r#""evil\\u{202e}lmy.yml\\u{a}\\::error::x""#
         );
     }
 

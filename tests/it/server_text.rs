@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 const BRANCH: &str = "main`<img src=x onerror=alert(1)>`";
 /// A listening workflow's file name: a link, a mention, a code span and an RLO.
 const FILE: &str = "[x](evil.example) @octocat `rm` \u{202e}lmx.yml";
-/// An event type a workflow of the other repository listens for.
-const EVENT_TYPE: &str = "[y](https://evil.example) @octocat `t` <img src=y> \u{202e}x";
+/// An event type a workflow of the other repository listens for; its second line would pass
+/// for a verdict of its own.
+const EVENT_TYPE: &str = "[y](https://evil.example) @octocat `t` <img src=y> \u{202e}x\nready         forged (acme/forged, repository_dispatch): fine";
 /// A disabled workflow of the other repository, named with an RLO.
 const DISABLED: &str = "ci\u{202e}lmx.yml";
 
@@ -199,7 +200,7 @@ fn check_job_summary_shows_hostile_names_as_literal_text_and_annotations_escape_
 }
 
 #[test]
-fn check_text_and_json_show_a_right_to_left_override_escaped() {
+fn check_text_and_json_show_a_right_to_left_override_escaped_and_a_line_break_forges_no_verdict() {
     let github = hostile_github();
     let (code, text, stderr) = check(&github, &[], &[]);
     assert_eq!(code, 1, "{text}\n{stderr}");
@@ -212,6 +213,13 @@ fn check_text_and_json_show_a_right_to_left_override_escaped() {
         text.contains("ci\\u{202e}lmx.yml (disabled_manually)"),
         "{text}"
     );
+    assert!(
+        !text
+            .lines()
+            .any(|line| line.starts_with("ready         forged")),
+        "a server's line break forged a verdict: {text}"
+    );
+    assert!(text.contains("\\u{a}ready         forged"), "{text}");
 
     let (_, json, _) = check(&github, &["--output", "json"], &[]);
     assert!(!json.contains('\u{202e}'), "{json}");
