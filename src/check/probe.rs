@@ -150,7 +150,11 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
     let Some(default_branch) = default_branch else {
-        return cannot_tell(out, "GitHub's answer names no default branch".into(), None);
+        return cannot_tell(
+            out,
+            "GitHub's answer names no usable default branch".into(),
+            None,
+        );
     };
     // The raw name goes into requests; only its `Text` is shown.
     let shown_branch = Text::new(&default_branch, 200);

@@ -16,14 +16,14 @@ pub use text::{Message, Text};
 
 /// Server text for messages: redacted, neutralized, at most `max_chars` characters (an
 /// ellipsis marks a cut).
-pub fn shown(raw: &str, max_chars: usize) -> String {
+pub(crate) fn shown(raw: &str, max_chars: usize) -> String {
     let redacted = crate::secret::redact(raw);
     let clean = neutralize(&redacted);
     truncate(&clean, max_chars)
 }
 
 /// A one-line excerpt of server text (an HTML error page, say): whitespace runs collapsed.
-pub fn excerpt(raw: &str, max_chars: usize) -> String {
+pub(crate) fn excerpt(raw: &str, max_chars: usize) -> String {
     let redacted = crate::secret::redact(raw);
     let one_line = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&neutralize(&one_line), max_chars)
@@ -31,7 +31,7 @@ pub fn excerpt(raw: &str, max_chars: usize) -> String {
 
 /// A value GitHub documents as one of a few words (a run's `status` or `conclusion`): kept
 /// when it is such a word (lowercase letters and `_`, at most 32), else `unrecognized`.
-pub fn word(raw: &str) -> String {
+pub(crate) fn word(raw: &str) -> String {
     let plain =
         (1..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     if plain {
@@ -44,7 +44,7 @@ pub fn word(raw: &str) -> String {
 /// A URL from an answer, kept only for display: an http(s) URL that parses, in its normalized
 /// form (which cannot hold spaces or control characters), with no secret in it and at most
 /// 2,000 characters; anything else is dropped. Never used to decide where a request goes.
-pub fn link(raw: &str) -> Option<String> {
+pub(crate) fn link(raw: &str) -> Option<String> {
     let url = url::Url::parse(raw).ok()?;
     let text = url.as_str();
     let fits = matches!(url.scheme(), "http" | "https") && text.len() <= 2000;
@@ -54,7 +54,7 @@ pub fn link(raw: &str) -> Option<String> {
 /// Keeps line breaks, escapes every other control or invisible formatting character as
 /// `\u{..}` (ESC, NUL, CR, bidirectional overrides…), and breaks the two shapes the Actions
 /// runner reads as commands: a line that starts with `::` (after spaces) and `##[` anywhere.
-pub fn neutralize(text: &str) -> String {
+pub(crate) fn neutralize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (index, line) in text.split('\n').enumerate() {
         if index > 0 {
@@ -102,7 +102,7 @@ pub(crate) fn is_unsafe(c: char) -> bool {
 }
 
 /// At most `max_chars` characters; a cut ends with `…`.
-pub fn truncate(text: &str, max_chars: usize) -> String {
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         None => text.to_owned(),
         Some((at, _)) => {
