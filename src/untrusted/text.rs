@@ -200,6 +200,13 @@ impl Message {
     }
 }
 
+impl From<Text> for Message {
+    fn from(words: Text) -> Message {
+        Message::new().words(&words)
+    }
+}
+
+/// Our words only: a server's text goes in through [`Message::value`] or [`Message::words`].
 impl From<String> for Message {
     fn from(words: String) -> Message {
         Message::new().ours(words)
@@ -265,5 +272,56 @@ mod tests {
         let message = Message::new().list(&files, ", ").ours(" listen");
         assert_eq!(message.terminal(), "a.yml, b.yml listen");
         assert!(Message::new().ours("").is_empty());
+    }
+
+    /// The tags GitHub-flavoured Markdown makes of a one-row table whose second cell is `cell`,
+    /// and its number of cells.
+    fn tags_of_a_row(cell: &str) -> (Vec<String>, usize) {
+        let mut options = comrak::Options::default();
+        options.extension.table = true;
+        options.extension.autolink = true;
+        options.extension.strikethrough = true;
+        options.render.r#unsafe = true;
+        let html =
+            comrak::markdown_to_html(&format!("| a | b |\n|---|---|\n| x | {cell} |\n"), &options);
+        let tags = html
+            .split('<')
+            .skip(1)
+            .map(|t| {
+                t.split([' ', '>', '/'])
+                    .find(|n| !n.is_empty())
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        (tags, html.matches("<td").count())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+        /// Whatever a server sends, its Markdown is one cell of text and code: no link, image,
+        /// HTML, mention, strikethrough or extra cell.
+        #[test]
+        fn no_server_text_becomes_markup_in_a_cell(
+            raw in "[<>\\[\\]()!@`|*_~#&:/wW. a-z0-9\\\\\n\u{202e}=\"'-]{0,48}",
+        ) {
+            let text = Text::new(&raw, 200);
+            let message = Message::from("`ours` on ").value(&text).ours(" and ").words(&text);
+            let markdown = message.markdown();
+            let (tags, cells) = tags_of_a_row(&markdown);
+            let allowed = ["table", "thead", "tbody", "tr", "th", "td", "code"];
+            proptest::prop_assert!(
+                tags.iter().all(|t| allowed.contains(&t.as_str())),
+                "{:?} from {:?}: {}", tags, raw, markdown
+            );
+            proptest::prop_assert_eq!(cells, 2, "{}", markdown);
+            // Outside a code span (where GitHub links no mention), `@` is never before a name.
+            let words = text.markdown();
+            let mention = words
+                .char_indices()
+                .any(|(i, c)| c == '@' && words[i + 1..].starts_with(|n: char| n.is_ascii_alphanumeric()));
+            proptest::prop_assert!(!mention, "{}", words);
+            proptest::prop_assert!(!markdown.contains('\u{202e}'), "{}", markdown);
+        }
     }
 }
