@@ -35,5 +35,5 @@ mod report;
 pub mod secret;
 pub mod shell;
 mod style;
-mod untrusted;
+pub mod untrusted;
 mod version;

@@ -14,7 +14,7 @@ use crate::config::TargetSpec;
 use crate::dispatch::pacing::Pacer;
 use crate::dispatch::sender::GitHub;
 use crate::plan::Job;
-use crate::untrusted::shown;
+use crate::untrusted::{Message, Text};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -51,7 +51,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
     let mut out = TargetCheck::new(c.job, c.source);
     if c.job.kind == TargetKind::Webhook {
         out.verdict = Verdict::NotCheckable;
-        out.reason = "a webhook cannot be checked without calling it; nothing was sent".to_owned();
+        out.reason = "a webhook cannot be checked without calling it; nothing was sent".into();
         return out;
     }
     let mut reader = Reader::new(probe, c.job);
@@ -60,8 +60,9 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         out.reason = match &c.job.token_env {
             Some(env) => {
                 format!("`{env}` is not set, so nothing can be checked and a release would fail")
+                    .into()
             }
-            None => "the target has no token".to_owned(),
+            None => "the target has no token".into(),
         };
         return out;
     }
@@ -69,7 +70,9 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         Ok(job) => reader.job = std::borrow::Cow::Owned(job.into_owned()),
         Err(failure) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("cannot get a token for the GitHub App: {}", failure.reason);
+            // The failure's reason has been through `untrusted` (see `github::classify`).
+            out.reason =
+                format!("cannot get a token for the GitHub App: {}", failure.reason).into();
             return out;
         }
     }
@@ -78,7 +81,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         let token = TokenCheck::new(&reader.token_name, expiry, probe.now_epoch, probe.warn_days);
         if token.state == "expired" {
             out.verdict = Verdict::NotReady;
-            out.problems.extend(token.message());
+            out.problems.extend(token.message().map(Message::from));
         }
         out.token = Some(token);
     }
@@ -96,47 +99,57 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
     let segments = ["repos", &repo.owner, &repo.name];
     let answered = match reader.get(&segments, None).await {
         Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why, None),
+        Err(why) => return cannot_tell(out, why.into(), None),
     };
     let default_branch = match answered.status {
         200 => serde_json::from_str::<Value>(&answered.body)
             .ok()
-            .and_then(|v| v["default_branch"].as_str().map(str::to_owned)),
+            .and_then(|v| v["default_branch"].as_str().map(str::to_owned))
+            // Git refuses control characters in a ref, and GitHub names longer than 255 bytes.
+            .filter(|b| b.len() <= 255 && !b.chars().any(char::is_control)),
         401 => {
             out.verdict = Verdict::NotReady;
             out.reason = format!(
                 "bad credentials: the token in `{}` is invalid, revoked or expired",
                 reader.token_name
-            );
+            )
+            .into();
             return;
         }
         403 | 404 => {
             out.verdict = Verdict::NotReady;
-            out.needs = Some(needs(
+            let needs = needs(
                 &answered,
                 "Metadata: read (fine-grained) or `repo` scope (classic)",
-            ));
-            out.reason = format!(
-                "{repo} not found or no access with `{}` (needs {})",
-                reader.token_name,
-                out.needs.as_deref().unwrap_or_default()
             );
+            out.reason = Message::from(format!(
+                "{repo} not found or no access with `{}` (needs ",
+                reader.token_name
+            ))
+            .then(needs.clone())
+            .ours(")");
+            out.needs = Some(needs);
             return;
         }
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
-    let Some(default_branch) = default_branch.map(|b| shown(&b, 200)) else {
+    let Some(default_branch) = default_branch else {
         return cannot_tell(
             out,
-            "GitHub's answer names no default branch".to_owned(),
+            "GitHub's answer names no usable default branch".into(),
             None,
         );
     };
-    out.evidence.push(format!(
-        "{repo} is readable with `{}`; default branch `{default_branch}`",
-        reader.token_name
-    ));
-    out.default_branch = Some(default_branch.clone());
+    // The raw name goes into requests; only its `Text` is shown.
+    let shown_branch = Text::new(&default_branch, 200);
+    out.evidence.push(
+        Message::from(format!(
+            "{repo} is readable with `{}`; default branch ",
+            reader.token_name
+        ))
+        .value(&shown_branch),
+    );
+    out.default_branch = Some(shown_branch);
     let body = c.job.body();
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
@@ -164,7 +177,7 @@ async fn repository_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("nothing listens for `{event_type}`: {why}");
+            out.reason = Message::from(format!("nothing listens for `{event_type}`: ")).then(why);
             return;
         }
     };
@@ -178,7 +191,7 @@ async fn repository_dispatch(
     let states = match reads::workflow_states(reader, repo, &wanted).await {
         Ok(States::Hidden) => {
             out.evidence.push(
-                "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
+                "workflow states are not visible (needs Actions: read), so every workflow file counts as active".into(),
             );
             None
         }
@@ -190,21 +203,23 @@ async fn repository_dispatch(
     let found = verdict::listening(event_type, &files.read);
     for unreadable in &found.unreadable {
         out.evidence
-            .push(format!("not read: {}", shown(unreadable, 300)));
+            .push(Message::from("not read: ").words(&Text::new(unreadable, 300)));
     }
     for (why, _) in &files.unread {
-        out.evidence.push(format!("not read: {why}"));
+        out.evidence
+            .push(Message::from("not read: ").then(why.clone()));
     }
     out.trackable = Some(found.trackable);
     let unlisted_states = states.as_ref().map_or(0, |s| s.1);
     if !found.listeners.is_empty() {
         let stated = |l: &String| states.as_ref().is_some_and(|s| s.0.contains_key(l));
         if unlisted_states > 0 && !found.listeners.iter().any(stated) {
-            return cannot_tell(
-                out,
-                format!("{unlisted_states} entries of the list of workflows could not be read, and the state of {} is not among the others", found.listeners.join(", ")),
-                None,
-            );
+            let why = Message::from(format!(
+                "{unlisted_states} entries of the list of workflows could not be read, and the state of "
+            ))
+            .list(&shown_all(&found.listeners, 300), ", ")
+            .ours(" is not among the others");
+            return cannot_tell(out, why, None);
         }
         return listening(out, &found, event_type, branch);
     }
@@ -218,7 +233,7 @@ async fn repository_dispatch(
 struct FilesRead {
     read: Vec<WorkflowFile>,
     /// Files that could not be read: why, and the permission to name.
-    unread: Vec<(String, Option<String>)>,
+    unread: Vec<(Message, Option<Message>)>,
     /// Files not asked for: the target's time for reads ran out first.
     not_asked: usize,
 }
@@ -230,7 +245,7 @@ impl FilesRead {
         &self,
         dir: &reads::WorkflowDir,
         reader: &Reader<'_, '_>,
-    ) -> Option<(String, Option<String>)> {
+    ) -> Option<(Message, Option<Message>)> {
         let total = dir.names.len();
         let read = total - self.unread.len() - self.not_asked;
         let needs = self.unread.iter().find_map(|(_, needs)| needs.clone());
@@ -239,7 +254,7 @@ impl FilesRead {
                 "stopped after {} s: {read} of {total} workflow files read",
                 reader.budget_secs()
             );
-            return Some((why, needs));
+            return Some((why.into(), needs));
         }
         if let Some((first, _)) = self.unread.first() {
             let others = if self.unread.len() < total {
@@ -247,10 +262,12 @@ impl FilesRead {
             } else {
                 ""
             };
-            let why = format!(
-                "{} of {total} workflow files could not be read ({first}){others}",
+            let why = Message::from(format!(
+                "{} of {total} workflow files could not be read (",
                 self.unread.len()
-            );
+            ))
+            .then(first.clone())
+            .ours(format!("){others}"));
             return Some((why, needs));
         }
         if dir.skipped > 0 {
@@ -258,7 +275,7 @@ impl FilesRead {
                 "{} entries of the listing of .github/workflows could not be read",
                 dir.skipped
             );
-            return Some((why, None));
+            return Some((why.into(), None));
         }
         if dir.beyond > 0 {
             let why = format!(
@@ -266,7 +283,7 @@ impl FilesRead {
                 reads::MAX_FILES,
                 reads::MAX_FILES + dir.beyond
             );
-            return Some((why, None));
+            return Some((why.into(), None));
         }
         None
     }
@@ -293,8 +310,8 @@ async fn read_files(
         let path = format!(".github/workflows/{name}");
         let parsed = match read_file(reader, repo, &path, branch).await {
             Ok(text) => workflow::parse(&text),
-            // Listed, then gone: it does not listen.
-            Err(Unread::Missing(why)) => Err(why),
+            // Listed, then gone: it does not listen. (Its reason is shown as a `Text` again.)
+            Err(Unread::Missing(why)) => Err(why.terminal()),
             Err(Unread::CannotTell(why, needs)) => {
                 files.unread.push((why, needs));
                 continue;
@@ -309,39 +326,49 @@ async fn read_files(
     files
 }
 
+/// An active workflow listens: ready.
 fn listening(out: &mut TargetCheck, found: &verdict::Listening, event_type: &str, branch: &str) {
     out.verdict = Verdict::Ready;
-    out.reason = format!(
-        "{} listen(s) for `{event_type}` on `{branch}`{}",
-        found.listeners.join(", "),
-        if found.trackable {
-            " (trackable: its run-name carries the dispatch id)"
-        } else {
-            ""
-        }
-    );
+    out.reason = Message::new()
+        .list(&shown_all(&found.listeners, 300), ", ")
+        .ours(format!(" listen(s) for `{event_type}` on "))
+        .value(&Text::new(branch, 200));
+    if found.trackable {
+        out.reason
+            .push_ours(" (trackable: its run-name carries the dispatch id)");
+    }
 }
 
 /// Every file was read and none that is active listens.
 fn not_listening(out: &mut TargetCheck, found: verdict::Listening, event_type: &str, branch: &str) {
     out.verdict = Verdict::NotReady;
-    let mut reason = format!("no active workflow on `{branch}` listens for `{event_type}`");
-    if let Some(suggestion) = &found.suggestion {
-        reason.push_str(&format!(" (did you mean `{}`?)", shown(suggestion, 100)));
+    let mut reason = Message::from("no active workflow on ")
+        .value(&Text::new(branch, 200))
+        .ours(format!(" listens for `{event_type}`"));
+    out.suggestion = found.suggestion.as_deref().map(|s| Text::new(s, 100));
+    if let Some(suggestion) = &out.suggestion {
+        reason = reason.ours(" (did you mean ").value(suggestion).ours("?)");
     }
     if !found.known_types.is_empty() {
-        let types: Vec<String> = found.known_types.iter().map(|t| shown(t, 100)).collect();
-        reason.push_str(&format!("; listened for: {}", types.join(", ")));
+        let types = shown_all(&found.known_types, 100);
+        reason = reason.ours("; listened for: ").list(&types, ", ");
     }
     if !found.disabled.is_empty() {
-        reason.push_str(&format!(
-            "; disabled workflows would: {}",
-            found.disabled.join(", ")
-        ));
+        let disabled = shown_all(&found.disabled, 300);
+        reason = reason
+            .ours("; disabled workflows would: ")
+            .list(&disabled, ", ");
     }
-    out.suggestion = found.suggestion.map(|s| shown(&s, 100));
     out.reason = reason.clone();
     out.problems.push(reason);
+}
+
+/// Server words (file paths, event types), each made a [`Text`] of at most `max_chars`.
+fn shown_all(items: &[String], max_chars: usize) -> Vec<Text> {
+    items
+        .iter()
+        .map(|item| Text::new(item, max_chars))
+        .collect()
 }
 
 async fn workflow_dispatch(
@@ -367,7 +394,7 @@ async fn workflow_dispatch(
         .await
     {
         Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why, None),
+        Err(why) => return cannot_tell(out, why.into(), None),
     };
     let info: Value = match answered.status {
         200 => match serde_json::from_str::<Value>(&answered.body) {
@@ -377,7 +404,8 @@ async fn workflow_dispatch(
                     out,
                     format!(
                     "GitHub's answer about the workflow `{workflow_id}` is not the JSON it sends"
-                ),
+                )
+                    .into(),
                     None,
                 )
             }
@@ -385,14 +413,14 @@ async fn workflow_dispatch(
         403 => {
             return cannot_tell(
                 out,
-                format!("the workflow `{workflow_id}` cannot be read"),
+                format!("the workflow `{workflow_id}` cannot be read").into(),
                 Some(needs(&answered, "Actions: read")),
             )
         }
         404 if answered.accepted_permissions().is_some() => {
             return cannot_tell(
                 out,
-                format!("the workflow `{workflow_id}` cannot be read"),
+                format!("the workflow `{workflow_id}` cannot be read").into(),
                 Some(needs(&answered, "Actions: read")),
             )
         }
@@ -401,7 +429,8 @@ async fn workflow_dispatch(
             out.reason = format!(
                 "there is no workflow `{workflow_id}` in {}/{}",
                 repo[1], repo[2]
-            );
+            )
+            .into();
             out.problems.push(out.reason.clone());
             return;
         }
@@ -409,9 +438,10 @@ async fn workflow_dispatch(
     };
     let state = info["state"].as_str().map(crate::untrusted::word);
     if let Some(state) = state.as_deref().filter(|s| *s != "active") {
-        out.problems.push(format!(
-            "the workflow `{workflow_id}` is {state}, so GitHub will not run it"
-        ));
+        // A state is kept only when it is a plain word (`untrusted::word`).
+        out.problems.push(
+            format!("the workflow `{workflow_id}` is {state}, so GitHub will not run it").into(),
+        );
     }
     let file_name = info["path"]
         .as_str()
@@ -420,7 +450,7 @@ async fn workflow_dispatch(
     if !plain_file_name(file_name) {
         return cannot_tell(
             out,
-            format!("the workflow `{workflow_id}` has no readable file name"),
+            format!("the workflow `{workflow_id}` has no readable file name").into(),
             None,
         );
     }
@@ -430,46 +460,65 @@ async fn workflow_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(_)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("{path} is not on `{git_ref}`, where the dispatch would run it");
+            out.reason = Message::new()
+                .words(&Text::new(&path, 300))
+                .ours(" is not on ")
+                .value(&Text::new(git_ref, 200))
+                .ours(", where the dispatch would run it");
             out.problems.push(out.reason.clone());
             return;
         }
     };
     match workflow::parse(&text) {
-        Err(why) => out.problems.push(format!(
-            "{path} on `{git_ref}` cannot be read: {}",
-            shown(&why, 300)
-        )),
+        Err(why) => out.problems.push(
+            on_ref(&path, git_ref)
+                .ours(" cannot be read: ")
+                .words(&Text::new(&why, 300)),
+        ),
         Ok(parsed) => match parsed.workflow_dispatch {
-            None => out.problems.push(format!(
-                "{path} on `{git_ref}` does not declare `workflow_dispatch`"
-            )),
+            None => out
+                .problems
+                .push(on_ref(&path, git_ref).ours(" does not declare `workflow_dispatch`")),
             Some(inputs) => {
-                out.evidence.push(format!(
-                    "{path} on `{git_ref}` declares workflow_dispatch with {} input(s)",
+                out.evidence.push(on_ref(&path, git_ref).ours(format!(
+                    " declares workflow_dispatch with {} input(s)",
                     inputs.len()
-                ));
+                )));
+                // Sentences that quote the workflow's own input names and options.
                 out.problems.extend(
                     verdict::input_problems(sent, &inputs)
                         .iter()
-                        .map(|p| shown(p, 500)),
+                        .map(|p| Message::new().words(&Text::new(p, 500))),
                 );
             }
         },
     }
     if out.problems.is_empty() {
         out.verdict = Verdict::Ready;
-        out.reason = format!("{path} runs on `{git_ref}` and takes the inputs sent");
+        out.reason = Message::new()
+            .words(&Text::new(&path, 300))
+            .ours(" runs on ")
+            .value(&Text::new(git_ref, 200))
+            .ours(" and takes the inputs sent");
     } else {
         out.verdict = Verdict::NotReady;
     }
 }
 
-fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
+/// `PATH on `REF``: a workflow file and the branch it was read on, both a server's.
+fn on_ref(path: &str, git_ref: &str) -> Message {
+    Message::new()
+        .words(&Text::new(path, 300))
+        .ours(" on ")
+        .value(&Text::new(git_ref, 200))
+}
+
+fn cannot_tell(out: &mut TargetCheck, why: Message, needs: Option<Message>) {
     out.verdict = Verdict::CannotTell;
-    out.reason = match &needs {
-        Some(needs) => format!("cannot tell: {why} (needs {needs})"),
-        None => format!("cannot tell: {why}"),
-    };
+    let mut reason = Message::from("cannot tell: ").then(why);
+    if let Some(needs) = &needs {
+        reason = reason.ours(" (needs ").then(needs.clone()).ours(")");
+    }
+    out.reason = reason;
     out.needs = needs;
 }
