@@ -287,14 +287,10 @@ pub fn write_check_annotations(
         }
         writeln!(
             out,
-            "::{level} title={}::{}",
+            "::{level} title={}::{}{}",
             escape_property(&t.target),
-            escape_data(&format!(
-                "{} ({}): {}",
-                t.destination,
-                t.kind.as_str(),
-                t.reason
-            ))
+            escape_data(&format!("{} ({}): ", t.destination, t.kind.as_str())),
+            t.reason.annotation()
         )?;
     }
     for (level, message) in report.token_messages() {
@@ -330,18 +326,10 @@ impl Actions {
     }
 }
 
-// The escapes GitHub's runner expects in workflow commands (actions/toolkit `command.ts`).
-fn escape_data(s: &str) -> String {
-    // Redacted before escaping, which could split a secret the output gate looks for.
-    crate::secret::redact(s)
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
+// The escapes GitHub's runner expects in workflow commands: the one escaping of this channel.
+use crate::untrusted::escape::{
+    annotation_data as escape_data, annotation_property as escape_property,
+};
 
 /// Masks each minted token in the runner's log: `::add-mask::TOKEN` on the writer `open`
 /// returns (stderr in a run, which keeps `--output json` parseable). The one place a secret is

@@ -35,6 +35,6 @@ mod report;
 pub mod secret;
 pub mod shell;
 mod style;
-mod untrusted;
+pub mod untrusted;
 mod version;
 mod yaml;

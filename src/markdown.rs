@@ -292,139 +292,21 @@ pub fn write_diagnostics(
     Ok(())
 }
 
-/// Plain text for a table cell: Markdown punctuation and HTML are escaped, lines joined, and
-/// what GitHub would turn into a link or a notification is broken with an invisible word
-/// joiner (U+2060): `@name` mentions, and bare `http://`, `https://` and `www.` autolinks.
-pub fn text(s: &str) -> String {
-    const JOINER: char = '\u{2060}';
-    // Redacted before escaping: an escaped secret (`ghp\_…`) would slip past the output gate.
-    let s = &crate::secret::redact(s);
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s.as_str();
-    while let Some(c) = rest.chars().next() {
-        rest = &rest[c.len_utf8()..];
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '!' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\r' | '\n' => out.push(' '),
-            '@' => {
-                out.push('@');
-                out.push(JOINER);
-            }
-            ':' if rest.starts_with("//") => {
-                out.push(':');
-                out.push(JOINER);
-            }
-            'w' | 'W' if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("ww.") => {
-                out.push(c);
-                out.push(JOINER);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A sentence of ours for a table cell, which may quote values (a glob, a version requirement,
-/// a server's words) in backticks: each backtick-quoted part is a code span (see [`code`]:
-/// inert, whatever it holds), the rest is [`text`]. An unpaired backtick stays a literal one.
-pub fn prose(s: &str) -> String {
-    let parts: Vec<&str> = s.split('`').collect();
-    let paired = parts.len() % 2 == 1;
-    let mut out = String::with_capacity(s.len() + 8);
-    for (i, part) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        if i % 2 == 1 && (paired || !last) && !part.is_empty() {
-            out.push_str(&code(part));
-        } else if i % 2 == 1 {
-            // An unpaired (or empty) quote: the backtick itself, escaped.
-            out.push_str("\\`");
-            out.push_str(&text(part));
-        } else {
-            out.push_str(&text(part));
-        }
-    }
-    out
-}
-
-/// A code span for a table cell; long enough a fence that no backtick inside can close it.
-pub fn code(s: &str) -> String {
-    let s: String = crate::secret::redact(s)
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        // GFM splits table rows on `|` before it reads code spans.
-        .replace('|', "\\|");
-    let ticks = "`".repeat(longest_run(&s, '`') + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{ticks}{pad}{s}{pad}{ticks}")
-}
-
-/// A code fence that no line of `body` can close.
-fn fence_for(body: &str) -> String {
-    "`".repeat(longest_run(body, '`').max(2) + 1)
-}
-
-fn longest_run(s: &str, c: char) -> usize {
-    let (mut longest, mut run) = (0, 0);
-    for ch in s.chars() {
-        run = if ch == c { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    longest
-}
+// The escaping of this channel lives with the other channels' in `untrusted::escape`, so that
+// `check`, `diff` and `run` write server text into Markdown one way.
+use crate::untrusted::escape::markdown_fence as fence_for;
+pub use crate::untrusted::escape::{
+    markdown_code as code, markdown_prose as prose, markdown_text as text,
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn text_cannot_break_a_table_or_make_a_link() {
-        assert_eq!(
-            text("a | b\n![x](http://e/)<img>"),
-            "a \\| b \\!\\[x\\](http:\u{2060}//e/)\\<img\\>"
-        );
-        assert_eq!(text("plain words, 1.2.3"), "plain words, 1.2.3");
-    }
-
-    #[test]
-    fn text_cannot_mention_or_autolink() {
-        let shown = text("ping @octocat at https://evil.example or www.evil.example");
-        assert!(!shown.contains("@o"), "{shown}");
-        assert!(!shown.contains("https://"), "{shown}");
-        assert!(!shown.contains("www."), "{shown}");
-        assert_eq!(
-            shown.replace('\u{2060}', ""),
-            "ping @octocat at https://evil.example or www.evil.example"
-        );
-    }
-
-    #[test]
-    fn code_spans_survive_backticks_and_pipes() {
-        assert_eq!(code("dot-ai"), "`dot-ai`");
-        assert_eq!(code("a`b"), "``a`b``");
-        assert_eq!(code("`x"), "`` `x ``");
-        assert_eq!(code("a|b"), "`a\\|b`");
-    }
-
-    #[test]
     fn only_plain_web_urls_become_links() {
         assert!(is_web_url("https://github.com/o/r/actions/runs/1"));
         assert!(!is_web_url("javascript:alert(1)"));
         assert!(!is_web_url("https://e/x) [y](https://evil"));
-    }
-
-    #[test]
-    fn a_fence_is_longer_than_any_backticks_in_the_body() {
-        assert_eq!(fence_for("{}"), "```");
-        assert_eq!(fence_for("a ```` b"), "`````");
     }
 }

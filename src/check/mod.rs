@@ -19,6 +19,7 @@ pub mod workflow;
 
 use crate::config::model::TargetKind;
 use crate::github::response::{ExpiryState, TokenExpiry};
+use crate::untrusted::{Message, Text};
 use serde::Serialize;
 
 /// What `check` concluded about one target.
@@ -100,22 +101,24 @@ pub struct TargetCheck {
     pub kind: TargetKind,
     pub destination: String,
     pub verdict: Verdict,
-    /// The verdict in one sentence.
-    pub reason: String,
+    /// The verdict in one sentence. Here and below, what a server sent (a branch, a file
+    /// name, an event type, GitHub's words) is [`Text`]: written only through a channel's
+    /// escaping.
+    pub reason: Message,
     /// What was read and found, one fact a line.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Message>,
     /// Everything that keeps it from being ready.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
+    pub problems: Vec<Message>,
     /// "did you mean": the closest event type a workflow listens for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suggestion: Option<String>,
+    pub suggestion: Option<Text>,
     /// For a 403/404 on a read: the permission the token needs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub needs: Option<String>,
+    pub needs: Option<Message>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_branch: Option<String>,
+    pub default_branch: Option<Text>,
     /// repository_dispatch: whether a listening workflow's `run-name` carries
     /// `client_payload.dispatch_id`, so a dispatch can find the run it started.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,7 +135,7 @@ impl TargetCheck {
             kind: job.kind,
             destination: job.destination.clone(),
             verdict: Verdict::Ready,
-            reason: String::new(),
+            reason: Message::new(),
             evidence: Vec::new(),
             problems: Vec::new(),
             suggestion: None,

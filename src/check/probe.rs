@@ -2,10 +2,10 @@
 //! target's configured API base, with GitHub's headers and the target's token (an App's
 //! minted), paced per API host and token like a run.
 
+use super::event_types::Sent;
 use super::reads::{
     self, needs, plain_file_name, read_file, read_workflow_dir, unexpected, Reader, States, Unread,
 };
-use super::event_types::Sent;
 use super::verdict::{self, WorkflowFile};
 use super::workflow;
 use super::{TargetCheck, TokenCheck, Verdict};
@@ -15,7 +15,7 @@ use crate::config::TargetSpec;
 use crate::dispatch::pacing::Pacer;
 use crate::dispatch::sender::GitHub;
 use crate::plan::Job;
-use crate::untrusted::shown;
+use crate::untrusted::{Message, Text};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -55,7 +55,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
     let mut out = TargetCheck::new(c.job, c.source);
     if c.job.kind == TargetKind::Webhook {
         out.verdict = Verdict::NotCheckable;
-        out.reason = "a webhook cannot be checked without calling it; nothing was sent".to_owned();
+        out.reason = "a webhook cannot be checked without calling it; nothing was sent".into();
         return out;
     }
     let mut reader = Reader::new(probe, c.job);
@@ -64,8 +64,9 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         out.reason = match &c.job.token_env {
             Some(env) => {
                 format!("`{env}` is not set, so nothing can be checked and a release would fail")
+                    .into()
             }
-            None => "the target has no token".to_owned(),
+            None => "the target has no token".into(),
         };
         return out;
     }
@@ -73,7 +74,9 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         Ok(job) => reader.job = std::borrow::Cow::Owned(job.into_owned()),
         Err(failure) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("cannot get a token for the GitHub App: {}", failure.reason);
+            // The failure's reason has been through `untrusted` (see `github::classify`).
+            out.reason =
+                format!("cannot get a token for the GitHub App: {}", failure.reason).into();
             return out;
         }
     }
@@ -82,7 +85,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         let token = TokenCheck::new(&reader.token_name, expiry, probe.now_epoch, probe.warn_days);
         if token.state == "expired" {
             out.verdict = Verdict::NotReady;
-            out.problems.extend(token.message());
+            out.problems.extend(token.message().map(Message::from));
         }
         out.token = Some(token);
     }
@@ -100,47 +103,57 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
     let segments = ["repos", &repo.owner, &repo.name];
     let answered = match reader.get(&segments, None).await {
         Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why, None),
+        Err(why) => return cannot_tell(out, why.into(), None),
     };
     let default_branch = match answered.status {
         200 => serde_json::from_str::<Value>(&answered.body)
             .ok()
-            .and_then(|v| v["default_branch"].as_str().map(str::to_owned)),
+            .and_then(|v| v["default_branch"].as_str().map(str::to_owned))
+            // Git refuses control characters in a ref, and GitHub names longer than 255 bytes.
+            .filter(|b| b.len() <= 255 && !b.chars().any(char::is_control)),
         401 => {
             out.verdict = Verdict::NotReady;
             out.reason = format!(
                 "bad credentials: the token in `{}` is invalid, revoked or expired",
                 reader.token_name
-            );
+            )
+            .into();
             return;
         }
         403 | 404 => {
             out.verdict = Verdict::NotReady;
-            out.needs = Some(needs(
+            let needs = needs(
                 &answered,
                 "Metadata: read (fine-grained) or `repo` scope (classic)",
-            ));
-            out.reason = format!(
-                "{repo} not found or no access with `{}` (needs {})",
-                reader.token_name,
-                out.needs.as_deref().unwrap_or_default()
             );
+            out.reason = Message::from(format!(
+                "{repo} not found or no access with `{}` (needs ",
+                reader.token_name
+            ))
+            .then(needs.clone())
+            .ours(")");
+            out.needs = Some(needs);
             return;
         }
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
-    let Some(default_branch) = default_branch.map(|b| shown(&b, 200)) else {
+    let Some(default_branch) = default_branch else {
         return cannot_tell(
             out,
-            "GitHub's answer names no default branch".to_owned(),
+            "GitHub's answer names no usable default branch".into(),
             None,
         );
     };
-    out.evidence.push(format!(
-        "{repo} is readable with `{}`; default branch `{default_branch}`",
-        reader.token_name
-    ));
-    out.default_branch = Some(default_branch.clone());
+    // The raw name goes into requests; only its `Text` is shown.
+    let shown_branch = Text::new(&default_branch, 200);
+    out.evidence.push(
+        Message::from(format!(
+            "{repo} is readable with `{}`; default branch ",
+            reader.token_name
+        ))
+        .value(&shown_branch),
+    );
+    out.default_branch = Some(shown_branch);
     let body = c.job.body();
     match &c.spec.action {
         Action::RepositoryDispatch { .. } => {
@@ -169,7 +182,7 @@ async fn repository_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("nothing listens for {}: {why}", sent.shown());
+            out.reason = Message::from(format!("nothing listens for {}: ", sent.shown())).then(why);
             return;
         }
     };
@@ -183,7 +196,7 @@ async fn repository_dispatch(
     let states = match reads::workflow_states(reader, repo, &wanted).await {
         Ok(States::Hidden) => {
             out.evidence.push(
-                "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
+                "workflow states are not visible (needs Actions: read), so every workflow file counts as active".into(),
             );
             None
         }
@@ -195,21 +208,23 @@ async fn repository_dispatch(
     let mut found = verdict::listening(sent, &files.read);
     for unreadable in &found.unreadable {
         out.evidence
-            .push(format!("not read: {}", shown(unreadable, 300)));
+            .push(Message::from("not read: ").words(&Text::new(unreadable, 300)));
     }
     for (why, _) in &files.unread {
-        out.evidence.push(format!("not read: {why}"));
+        out.evidence
+            .push(Message::from("not read: ").then(why.clone()));
     }
     out.trackable = Some(found.trackable);
     let unlisted_states = states.as_ref().map_or(0, |s| s.1);
     if !found.listeners.is_empty() {
         let stated = |l: &String| states.as_ref().is_some_and(|s| s.0.contains_key(l));
         if unlisted_states > 0 && !found.listeners.iter().any(stated) {
-            return cannot_tell(
-                out,
-                format!("{unlisted_states} entries of the list of workflows could not be read, and the state of {} is not among the others", found.listeners.join(", ")),
-                None,
-            );
+            let why = Message::from(format!(
+                "{unlisted_states} entries of the list of workflows could not be read, and the state of "
+            ))
+            .list(&shown_all(&found.listeners, 300), ", ")
+            .ours(" is not among the others");
+            return cannot_tell(out, why, None);
         }
         return listening(out, &found, sent, branch);
     }
@@ -217,7 +232,7 @@ async fn repository_dispatch(
         return cannot_tell(out, why, needs);
     }
     if let Some(why) = found.uncertain.take() {
-        return cannot_tell(out, why, None);
+        return cannot_tell(out, why.into(), None);
     }
     not_listening(out, found, branch);
 }
@@ -226,7 +241,7 @@ async fn repository_dispatch(
 struct FilesRead {
     read: Vec<WorkflowFile>,
     /// Files that could not be read: why, and the permission to name.
-    unread: Vec<(String, Option<String>)>,
+    unread: Vec<(Message, Option<Message>)>,
     /// Files not asked for: the target's time for reads ran out first.
     not_asked: usize,
 }
@@ -238,7 +253,7 @@ impl FilesRead {
         &self,
         dir: &reads::WorkflowDir,
         reader: &Reader<'_, '_>,
-    ) -> Option<(String, Option<String>)> {
+    ) -> Option<(Message, Option<Message>)> {
         let total = dir.names.len();
         let read = total - self.unread.len() - self.not_asked;
         let needs = self.unread.iter().find_map(|(_, needs)| needs.clone());
@@ -247,7 +262,7 @@ impl FilesRead {
                 "stopped after {} s: {read} of {total} workflow files read",
                 reader.budget_secs()
             );
-            return Some((why, needs));
+            return Some((why.into(), needs));
         }
         if let Some((first, _)) = self.unread.first() {
             let others = if self.unread.len() < total {
@@ -255,10 +270,12 @@ impl FilesRead {
             } else {
                 ""
             };
-            let why = format!(
-                "{} of {total} workflow files could not be read ({first}){others}",
+            let why = Message::from(format!(
+                "{} of {total} workflow files could not be read (",
                 self.unread.len()
-            );
+            ))
+            .then(first.clone())
+            .ours(format!("){others}"));
             return Some((why, needs));
         }
         if dir.skipped > 0 {
@@ -266,7 +283,7 @@ impl FilesRead {
                 "{} entries of the listing of .github/workflows could not be read",
                 dir.skipped
             );
-            return Some((why, None));
+            return Some((why.into(), None));
         }
         if dir.beyond > 0 {
             let why = format!(
@@ -274,7 +291,7 @@ impl FilesRead {
                 reads::MAX_FILES,
                 reads::MAX_FILES + dir.beyond
             );
-            return Some((why, None));
+            return Some((why.into(), None));
         }
         None
     }
@@ -301,8 +318,8 @@ async fn read_files(
         let path = format!(".github/workflows/{name}");
         let parsed = match read_file(reader, repo, &path, branch).await {
             Ok(text) => workflow::parse(&text),
-            // Listed, then gone: it does not listen.
-            Err(Unread::Missing(why)) => Err(why),
+            // Listed, then gone: it does not listen. (Its reason is shown as a `Text` again.)
+            Err(Unread::Missing(why)) => Err(why.terminal()),
             Err(Unread::CannotTell(why, needs)) => {
                 files.unread.push((why, needs));
                 continue;
@@ -317,43 +334,60 @@ async fn read_files(
     files
 }
 
+/// An active workflow listens for everything the target can send: ready.
 fn listening(out: &mut TargetCheck, found: &verdict::Listening, sent: &Sent, branch: &str) {
     out.verdict = Verdict::Ready;
-    out.reason = format!(
-        "{} listen(s) for {} on `{branch}`{}",
-        found.listeners.join(", "),
-        sent.shown(),
-        if found.trackable {
-            " (trackable: its run-name carries the dispatch id)"
-        } else {
-            ""
-        }
-    );
+    out.reason = Message::new()
+        .list(&shown_all(&found.listeners, 300), ", ")
+        .ours(format!(" listen(s) for {} on ", sent.shown()))
+        .value(&Text::new(branch, 200));
+    if found.trackable {
+        out.reason
+            .push_ours(" (trackable: its run-name carries the dispatch id)");
+    }
 }
+
+/// Event types a "not ready" reason names at most.
+const SHOWN_TYPES: usize = 20;
 
 /// Every file was read and none that is active listens.
 fn not_listening(out: &mut TargetCheck, found: verdict::Listening, branch: &str) {
     out.verdict = Verdict::NotReady;
-    let mut reason = format!(
-        "no active workflow on `{branch}` listens for {}",
-        found.unheard
-    );
-    if let Some(suggestion) = &found.suggestion {
-        reason.push_str(&format!(" (did you mean `{}`?)", shown(suggestion, 100)));
+    let mut reason = Message::from("no active workflow on ")
+        .value(&Text::new(branch, 200))
+        .ours(format!(" listens for {}", found.unheard));
+    out.suggestion = found.suggestion.as_deref().map(|s| Text::new(s, 100));
+    if let Some(suggestion) = &out.suggestion {
+        reason = reason.ours(" (did you mean ").value(suggestion).ours("?)");
     }
     if !found.known_types.is_empty() {
-        let types: Vec<String> = found.known_types.iter().map(|t| shown(t, 100)).collect();
-        reason.push_str(&format!("; listened for: {}", types.join(", ")));
+        // A server's file may list a hundred thousand: a reason names the first few.
+        let types = shown_all(
+            &found.known_types[..found.known_types.len().min(SHOWN_TYPES)],
+            100,
+        );
+        reason = reason.ours("; listened for: ").list(&types, ", ");
+        let more = found.known_types.len().saturating_sub(SHOWN_TYPES);
+        if more > 0 {
+            reason = reason.ours(format!(" and {more} more"));
+        }
     }
     if !found.disabled.is_empty() {
-        reason.push_str(&format!(
-            "; disabled workflows would: {}",
-            found.disabled.join(", ")
-        ));
+        let disabled = shown_all(&found.disabled, 300);
+        reason = reason
+            .ours("; disabled workflows would: ")
+            .list(&disabled, ", ");
     }
-    out.suggestion = found.suggestion.map(|s| shown(&s, 100));
     out.reason = reason.clone();
     out.problems.push(reason);
+}
+
+/// Server words (file paths, event types), each made a [`Text`] of at most `max_chars`.
+fn shown_all(items: &[String], max_chars: usize) -> Vec<Text> {
+    items
+        .iter()
+        .map(|item| Text::new(item, max_chars))
+        .collect()
 }
 
 async fn workflow_dispatch(
@@ -379,7 +413,7 @@ async fn workflow_dispatch(
         .await
     {
         Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why, None),
+        Err(why) => return cannot_tell(out, why.into(), None),
     };
     let info: Value = match answered.status {
         200 => match serde_json::from_str::<Value>(&answered.body) {
@@ -389,7 +423,8 @@ async fn workflow_dispatch(
                     out,
                     format!(
                     "GitHub's answer about the workflow `{workflow_id}` is not the JSON it sends"
-                ),
+                )
+                    .into(),
                     None,
                 )
             }
@@ -397,14 +432,14 @@ async fn workflow_dispatch(
         403 => {
             return cannot_tell(
                 out,
-                format!("the workflow `{workflow_id}` cannot be read"),
+                format!("the workflow `{workflow_id}` cannot be read").into(),
                 Some(needs(&answered, "Actions: read")),
             )
         }
         404 if answered.accepted_permissions().is_some() => {
             return cannot_tell(
                 out,
-                format!("the workflow `{workflow_id}` cannot be read"),
+                format!("the workflow `{workflow_id}` cannot be read").into(),
                 Some(needs(&answered, "Actions: read")),
             )
         }
@@ -413,7 +448,8 @@ async fn workflow_dispatch(
             out.reason = format!(
                 "there is no workflow `{workflow_id}` in {}/{}",
                 repo[1], repo[2]
-            );
+            )
+            .into();
             out.problems.push(out.reason.clone());
             return;
         }
@@ -421,9 +457,10 @@ async fn workflow_dispatch(
     };
     let state = info["state"].as_str().map(crate::untrusted::word);
     if let Some(state) = state.as_deref().filter(|s| *s != "active") {
-        out.problems.push(format!(
-            "the workflow `{workflow_id}` is {state}, so GitHub will not run it"
-        ));
+        // A state is kept only when it is a plain word (`untrusted::word`).
+        out.problems.push(
+            format!("the workflow `{workflow_id}` is {state}, so GitHub will not run it").into(),
+        );
     }
     let file_name = info["path"]
         .as_str()
@@ -432,7 +469,7 @@ async fn workflow_dispatch(
     if !plain_file_name(file_name) {
         return cannot_tell(
             out,
-            format!("the workflow `{workflow_id}` has no readable file name"),
+            format!("the workflow `{workflow_id}` has no readable file name").into(),
             None,
         );
     }
@@ -442,46 +479,65 @@ async fn workflow_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(_)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = format!("{path} is not on `{git_ref}`, where the dispatch would run it");
+            out.reason = Message::new()
+                .words(&Text::new(&path, 300))
+                .ours(" is not on ")
+                .value(&Text::new(git_ref, 200))
+                .ours(", where the dispatch would run it");
             out.problems.push(out.reason.clone());
             return;
         }
     };
     match workflow::parse(&text) {
-        Err(why) => out.problems.push(format!(
-            "{path} on `{git_ref}` cannot be read: {}",
-            shown(&why, 300)
-        )),
+        Err(why) => out.problems.push(
+            on_ref(&path, git_ref)
+                .ours(" cannot be read: ")
+                .words(&Text::new(&why, 300)),
+        ),
         Ok(parsed) => match parsed.workflow_dispatch {
-            None => out.problems.push(format!(
-                "{path} on `{git_ref}` does not declare `workflow_dispatch`"
-            )),
+            None => out
+                .problems
+                .push(on_ref(&path, git_ref).ours(" does not declare `workflow_dispatch`")),
             Some(inputs) => {
-                out.evidence.push(format!(
-                    "{path} on `{git_ref}` declares workflow_dispatch with {} input(s)",
+                out.evidence.push(on_ref(&path, git_ref).ours(format!(
+                    " declares workflow_dispatch with {} input(s)",
                     inputs.len()
-                ));
+                )));
+                // Sentences that quote the workflow's own input names and options.
                 out.problems.extend(
                     verdict::input_problems(sent, &inputs)
                         .iter()
-                        .map(|p| shown(p, 500)),
+                        .map(|p| Message::new().words(&Text::new(p, 500))),
                 );
             }
         },
     }
     if out.problems.is_empty() {
         out.verdict = Verdict::Ready;
-        out.reason = format!("{path} runs on `{git_ref}` and takes the inputs sent");
+        out.reason = Message::new()
+            .words(&Text::new(&path, 300))
+            .ours(" runs on ")
+            .value(&Text::new(git_ref, 200))
+            .ours(" and takes the inputs sent");
     } else {
         out.verdict = Verdict::NotReady;
     }
 }
 
-fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
+/// `PATH on `REF``: a workflow file and the branch it was read on, both a server's.
+fn on_ref(path: &str, git_ref: &str) -> Message {
+    Message::new()
+        .words(&Text::new(path, 300))
+        .ours(" on ")
+        .value(&Text::new(git_ref, 200))
+}
+
+fn cannot_tell(out: &mut TargetCheck, why: Message, needs: Option<Message>) {
     out.verdict = Verdict::CannotTell;
-    out.reason = match &needs {
-        Some(needs) => format!("cannot tell: {why} (needs {needs})"),
-        None => format!("cannot tell: {why}"),
-    };
+    let mut reason = Message::from("cannot tell: ").then(why);
+    if let Some(needs) = &needs {
+        reason = reason.ours(" (needs ").then(needs.clone()).ours(")");
+    }
+    out.reason = reason;
     out.needs = needs;
 }

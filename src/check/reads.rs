@@ -12,7 +12,7 @@ use crate::github::list::{self, End, ListReader, Listing, Shape, Unfetched};
 use crate::github::response::{Answered, TokenExpiry};
 use crate::plan::Job;
 use crate::policy::RetryPolicy;
-use crate::untrusted::shown;
+use crate::untrusted::{Message, Text};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
@@ -41,10 +41,11 @@ pub const TARGET_READ_BUDGET: Duration = Duration::from_secs(60);
 /// Why a read did not give what was asked.
 pub(super) enum Unread {
     /// A 403 (or a 404 naming a permission), an unexpected answer, no answer, or an answer that
-    /// is not what GitHub sends: the reason, and the permission to name.
-    CannotTell(String, Option<String>),
+    /// is not what GitHub sends: the reason, and the permission to name (what a server sent
+    /// in either is a [`Text`]).
+    CannotTell(Message, Option<Message>),
     /// A 404: not there.
-    Missing(String),
+    Missing(Message),
 }
 
 /// One target's reads: paced on its lane, each answer's token expiry kept.
@@ -267,21 +268,22 @@ pub(super) async fn workflow_states(
     let (listing, refused) = reader
         .list(&segments, per_page, Shape::Field("workflows"), keep)
         .await
-        .map_err(|why| Unread::CannotTell(why, None))?;
+        .map_err(|why| Unread::CannotTell(why.into(), None))?;
     let what = "the list of workflows (actions/workflows)";
     match (&listing.end, refused) {
         (End::Refused { page: 1, .. }, Some(answer)) if matches!(answer.status, 403 | 404) => {
             Ok(States::Hidden)
         }
         (_, Some(answer)) => Err(Unread::CannotTell(
-            format!("{what}: {}", unexpected(&answer)),
+            Message::from(format!("{what}: ")).then(unexpected(&answer)),
             None,
         )),
         _ if !listing.is_complete() => Err(Unread::CannotTell(
             format!(
                 "{what} was not read whole: {}",
                 listing.incomplete().unwrap_or_default()
-            ),
+            )
+            .into(),
             None,
         )),
         _ => Ok(States::Known {
@@ -331,14 +333,17 @@ pub(super) async fn read_workflow_dir(
     let (listing, refused) = reader
         .list(&segments, Some(("ref", branch)), Shape::Array, keep)
         .await
-        .map_err(|why| Unread::CannotTell(why, None))?;
+        .map_err(|why| Unread::CannotTell(why.into(), None))?;
+    let shown_branch = Text::new(branch, 200);
     if let Some(answered) = refused {
         return Err(match answered.status {
-            404 if answered.accepted_permissions().is_none() => {
-                Unread::Missing(format!("there is no .github/workflows on `{branch}`"))
-            }
+            404 if answered.accepted_permissions().is_none() => Unread::Missing(
+                Message::from("there is no .github/workflows on ").value(&shown_branch),
+            ),
             403 | 404 => Unread::CannotTell(
-                format!("the workflows on `{branch}` cannot be read"),
+                Message::from("the workflows on ")
+                    .value(&shown_branch)
+                    .ours(" cannot be read"),
                 Some(needs(&answered, "Contents: read")),
             ),
             _ => Unread::CannotTell(unexpected(&answered), None),
@@ -346,7 +351,9 @@ pub(super) async fn read_workflow_dir(
     }
     if let Some(why) = listing.incomplete() {
         return Err(Unread::CannotTell(
-            format!("the listing of .github/workflows on `{branch}` was not read whole: {why}"),
+            Message::from("the listing of .github/workflows on ")
+                .value(&shown_branch)
+                .ours(format!(" was not read whole: {why}")),
             None,
         ));
     }
@@ -368,40 +375,50 @@ pub(super) async fn read_file(
 ) -> Result<String, Unread> {
     let mut segments = vec![repo[0], repo[1], repo[2], "contents"];
     segments.extend(path.split('/'));
+    let shown_path = Text::new(path, 300);
     let answered = reader
         .get(&segments, Some(("ref", git_ref)))
         .await
-        .map_err(|why| Unread::CannotTell(format!("{path}: {why}"), None))?;
+        .map_err(|why| {
+            let why = Message::new().words(&shown_path).ours(format!(": {why}"));
+            Unread::CannotTell(why, None)
+        })?;
     match answered.status {
         200 => {}
         404 if answered.accepted_permissions().is_none() => {
-            return Err(Unread::Missing(format!("{path} is not on `{git_ref}`")))
+            return Err(Unread::Missing(
+                Message::new()
+                    .words(&shown_path)
+                    .ours(" is not on ")
+                    .value(&Text::new(git_ref, 200)),
+            ))
         }
         403 | 404 => {
             return Err(Unread::CannotTell(
-                format!("{path} cannot be read"),
+                Message::new().words(&shown_path).ours(" cannot be read"),
                 Some(needs(&answered, "Contents: read")),
             ))
         }
         _ => {
             return Err(Unread::CannotTell(
-                format!("{path}: {}", unexpected(&answered)),
+                Message::new()
+                    .words(&shown_path)
+                    .ours(": ")
+                    .then(unexpected(&answered)),
                 None,
             ))
         }
     }
-    decode_file(path, &answered.body)
+    decode_file(&shown_path, &answered.body)
 }
 
 /// The text in a contents answer: `{"encoding": "base64", "content": "…"}`.
-fn decode_file(path: &str, body: &str) -> Result<String, Unread> {
-    let cannot = |why: String| Unread::CannotTell(why, None);
+fn decode_file(path: &Text, body: &str) -> Result<String, Unread> {
+    let cannot = |why: &str| Unread::CannotTell(Message::new().words(path).ours(why), None);
     let file: Value = serde_json::from_str(body)
-        .map_err(|_| cannot(format!("{path}: GitHub's answer is not the JSON it sends")))?;
+        .map_err(|_| cannot(": GitHub's answer is not the JSON it sends"))?;
     if file["encoding"].as_str() != Some("base64") {
-        return Err(cannot(format!(
-            "{path} is too large to read through the API"
-        )));
+        return Err(cannot(" is too large to read through the API"));
     }
     let encoded: String = file["content"]
         .as_str()
@@ -410,7 +427,7 @@ fn decode_file(path: &str, body: &str) -> Result<String, Unread> {
         .collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| cannot(format!("{path}: GitHub's answer is not base64")))?;
+        .map_err(|_| cannot(": GitHub's answer is not base64"))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -425,19 +442,24 @@ pub(super) fn plain_file_name(name: &str) -> bool {
 }
 
 /// The permission to name: GitHub's own `x-accepted-github-permissions` when it sent one.
-pub(super) fn needs(answered: &Answered, otherwise: &str) -> String {
+pub(super) fn needs(answered: &Answered, otherwise: &str) -> Message {
     match answered.accepted_permissions() {
-        Some(accepted) => format!("{} (GitHub: {})", otherwise, shown(accepted, 200)),
-        None => otherwise.to_owned(),
+        Some(accepted) => Message::from(format!("{otherwise} (GitHub: "))
+            .words(&Text::new(accepted, 200))
+            .ours(")"),
+        None => otherwise.into(),
     }
 }
 
-pub(super) fn unexpected(answered: &Answered) -> String {
-    let message = serde_json::from_str::<Value>(&answered.body)
+/// `GitHub answered STATUS MESSAGE`, GitHub's message (when it sent one) as its words.
+pub(super) fn unexpected(answered: &Answered) -> Message {
+    let status = Message::from(format!("GitHub answered {}", answered.status));
+    match serde_json::from_str::<Value>(&answered.body)
         .ok()
-        .and_then(|v| v["message"].as_str().map(|m| shown(m, 300)))
-        .unwrap_or_default();
-    format!("GitHub answered {} {message}", answered.status)
-        .trim_end()
-        .to_owned()
+        .and_then(|v| v["message"].as_str().map(|m| Text::new(m.trim_end(), 300)))
+        .filter(|m| !m.is_empty())
+    {
+        Some(message) => status.ours(" ").words(&message),
+        None => status,
+    }
 }

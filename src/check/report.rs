@@ -1,7 +1,10 @@
-//! A [`CheckReport`] as text, JSON or Markdown. Every text in it that came from a server has
-//! been through `untrusted` already.
+//! A [`CheckReport`] as text, JSON or Markdown. What a server sent is a
+//! [`crate::untrusted::Text`] (in a [`crate::untrusted::Message`]), written here only through
+//! the channel's own escaping: `terminal()` for text, `markdown()` for a cell, serde for JSON.
 
 use super::{CheckReport, Verdict};
+use crate::markdown::{code, prose, text};
+use crate::untrusted::Message;
 use std::io::{self, Write};
 
 pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -13,13 +16,13 @@ pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             t.target,
             t.destination,
             t.kind.as_str(),
-            t.reason
+            one_entry(&t.reason)
         )?;
         for problem in t.problems.iter().filter(|p| **p != t.reason) {
-            writeln!(out, "    problem: {problem}")?;
+            writeln!(out, "    problem: {}", one_entry(problem))?;
         }
         for fact in &t.evidence {
-            writeln!(out, "    {fact}")?;
+            writeln!(out, "    {}", one_entry(fact))?;
         }
         if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
             writeln!(out, "    token: {message}")?;
@@ -55,22 +58,24 @@ pub fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<(
             Verdict::CannotTell => "❔",
             Verdict::NotCheckable => "➖",
         };
-        let mut text = cell(&t.reason);
+        // The same escaping as `run`'s Markdown: our words as prose, a server's as text.
+        let mut verdict = t.reason.markdown();
         if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
-            text.push_str(&format!("<br>⚠️ {}", cell(&message)));
+            verdict.push_str(&format!("<br>⚠️ {}", prose(&message)));
         }
         writeln!(
             out,
-            "| {mark} | `{}` | {} | {} | {text} |",
-            cell(&t.target),
-            cell(&t.destination),
+            "| {mark} | {} | {} | {} | {verdict} |",
+            code(&t.target),
+            text(&t.destination),
             t.kind.as_str()
         )?;
     }
     Ok(())
 }
 
-/// Text fit for one table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+/// A message as one entry of the text report: a line break in it (a server's words in a
+/// transport failure keep theirs) continues indented, so no line can pass for a verdict.
+fn one_entry(message: &Message) -> String {
+    crate::style::indent(&message.terminal(), "      ")
 }

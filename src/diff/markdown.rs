@@ -238,32 +238,5 @@ fn cut(value: &str) -> String {
     crate::untrusted::truncate(value, MAX_VALUE_CHARS)
 }
 
-/// Text inside an HTML element (`<summary>`), where Markdown escapes do not apply: `&`, `<`,
-/// `>` and `"` as entities, and `@` too, so a name cannot mention anyone.
-fn html(s: &str) -> String {
-    crate::secret::redact(s)
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '@' => "&#64;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_text_cannot_open_a_tag_or_mention() {
-        assert_eq!(
-            html("<b>@team</b> & \"x\""),
-            "&lt;b&gt;&#64;team&lt;/b&gt; &amp; &quot;x&quot;"
-        );
-    }
-}
+/// Text inside an HTML element (`<summary>`): the channel's one escaping.
+use crate::untrusted::escape::html_text as html;

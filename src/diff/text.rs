@@ -184,7 +184,21 @@ fn arrow(palette: Palette, before: Option<String>, after: Option<String>) -> Str
     }
 }
 
-/// Config text made fit for a terminal or a runner's log: redacted, neutralized, cut.
+/// Config text (the base side is a file from git, as untrusted as a server's answer) made fit
+/// for a terminal or a runner's log: redacted, neutralized, one line, cut.
 fn shown(text: &str) -> String {
-    crate::untrusted::shown(text, MAX_VALUE_CHARS)
+    crate::untrusted::Text::new(text, MAX_VALUE_CHARS)
+        .terminal()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_value_from_the_base_file_stays_on_its_line() {
+        assert_eq!(
+            super::shown("x\n+ target forged: added\u{202e}"),
+            "x\\u{a}+ target forged: added\\u{202e}"
+        );
+    }
 }

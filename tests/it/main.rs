@@ -43,6 +43,7 @@ mod render_memo;
 mod run;
 mod schema;
 mod secrets;
+mod server_text;
 mod settings_table;
 mod shell;
 mod support_selftest;

@@ -3,17 +3,27 @@
 //! cut to size. Every message built from an answer (error text, run details) goes through
 //! [`shown`], so no server can write a workflow command, move a terminal's cursor or leave part
 //! of a secret behind a cut.
+//!
+//! The gate for outputs: server text that is kept to be shown (a file name, a branch name, an
+//! event type read from a workflow file) is a [`Text`], and a sentence that holds some is a
+//! [`Message`]. Neither can be printed raw; each is written through the one escaping of its
+//! channel ([`escape`]): a terminal, a Markdown cell, a workflow command, JSON.
+
+pub mod escape;
+mod text;
+
+pub use text::{Message, Text};
 
 /// Server text for messages: redacted, neutralized, at most `max_chars` characters (an
 /// ellipsis marks a cut).
-pub fn shown(raw: &str, max_chars: usize) -> String {
+pub(crate) fn shown(raw: &str, max_chars: usize) -> String {
     let redacted = crate::secret::redact(raw);
     let clean = neutralize(&redacted);
     truncate(&clean, max_chars)
 }
 
 /// A one-line excerpt of server text (an HTML error page, say): whitespace runs collapsed.
-pub fn excerpt(raw: &str, max_chars: usize) -> String {
+pub(crate) fn excerpt(raw: &str, max_chars: usize) -> String {
     let redacted = crate::secret::redact(raw);
     let one_line = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&neutralize(&one_line), max_chars)
@@ -21,7 +31,7 @@ pub fn excerpt(raw: &str, max_chars: usize) -> String {
 
 /// A value GitHub documents as one of a few words (a run's `status` or `conclusion`): kept
 /// when it is such a word (lowercase letters and `_`, at most 32), else `unrecognized`.
-pub fn word(raw: &str) -> String {
+pub(crate) fn word(raw: &str) -> String {
     let plain =
         (1..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     if plain {
@@ -34,7 +44,7 @@ pub fn word(raw: &str) -> String {
 /// A URL from an answer, kept only for display: an http(s) URL that parses, in its normalized
 /// form (which cannot hold spaces or control characters), with no secret in it and at most
 /// 2,000 characters; anything else is dropped. Never used to decide where a request goes.
-pub fn link(raw: &str) -> Option<String> {
+pub(crate) fn link(raw: &str) -> Option<String> {
     let url = url::Url::parse(raw).ok()?;
     let text = url.as_str();
     let fits = matches!(url.scheme(), "http" | "https") && text.len() <= 2000;
@@ -44,7 +54,7 @@ pub fn link(raw: &str) -> Option<String> {
 /// Keeps line breaks, escapes every other control or invisible formatting character as
 /// `\u{..}` (ESC, NUL, CR, bidirectional overrides…), and breaks the two shapes the Actions
 /// runner reads as commands: a line that starts with `::` (after spaces) and `##[` anywhere.
-pub fn neutralize(text: &str) -> String {
+pub(crate) fn neutralize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (index, line) in text.split('\n').enumerate() {
         if index > 0 {
@@ -84,7 +94,7 @@ fn escape_chars(text: &str, out: &mut String) {
 /// Control characters (C0, DEL, C1) and the invisible formatting characters that can make
 /// text display differently from what it is (zero-width, bidirectional controls, line and
 /// paragraph separators, BOM).
-fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{AD}'                        // soft hyphen
@@ -110,7 +120,7 @@ pub fn one_line(raw: &str, max_chars: usize) -> String {
 }
 
 /// At most `max_chars` characters; a cut ends with `…`.
-pub fn truncate(text: &str, max_chars: usize) -> String {
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         None => text.to_owned(),
         Some((at, _)) => {
