@@ -317,7 +317,18 @@ async fn read_files(
         }
         let path = format!(".github/workflows/{name}");
         let parsed = match read_file(reader, repo, &path, branch).await {
-            Ok(text) => workflow::parse(&text),
+            Ok(text) => match workflow::read(&text) {
+                Ok(workflow) => Ok(workflow),
+                Err(workflow::Unparsed::Invalid(why)) => Err(why),
+                // Not read, so not known not to listen: "nothing listens" cannot rest on it.
+                Err(workflow::Unparsed::PastLimits(why)) => {
+                    let why = Message::new()
+                        .words(&Text::new(&path, 300))
+                        .ours(format!(": {why}"));
+                    files.unread.push((why, None));
+                    continue;
+                }
+            },
             // Listed, then gone: it does not listen. (Its reason is shown as a `Text` again.)
             Err(Unread::Missing(why)) => Err(why.terminal()),
             Err(Unread::CannotTell(why, needs)) => {

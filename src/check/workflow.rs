@@ -53,16 +53,70 @@ impl Workflow {
     }
 }
 
-/// Reads a workflow file through the one YAML reader, within [`yaml::WORKFLOW_FILE`]'s limits;
-/// `Err` says why it cannot be read (invalid YAML, a limit crossed, not a mapping).
+/// Event types one workflow may list and still be read: a real one lists a few, and `check`
+/// holds every file of a repository at once.
+pub const MAX_EVENT_TYPES: usize = 1_000;
+
+/// Why a workflow file was not read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unparsed {
+    /// GitHub would not run it either (invalid YAML, not a workflow): it starts nothing.
+    Invalid(String),
+    /// Past the limits orchestrator reads within: what it would start is not known.
+    PastLimits(String),
+}
+
+impl Unparsed {
+    pub fn why(&self) -> &str {
+        match self {
+            Unparsed::Invalid(why) | Unparsed::PastLimits(why) => why,
+        }
+    }
+}
+
+/// [`read`], with the reason alone.
 pub fn parse(text: &str) -> Result<Workflow, String> {
-    let root = yaml::read(text, yaml::WORKFLOW_FILE).map_err(|stop| stop.to_string())?;
+    read(text).map_err(|unparsed| unparsed.why().to_owned())
+}
+
+/// Reads a workflow file through the one YAML reader, within [`yaml::WORKFLOW_FILE`]'s limits
+/// and [`MAX_EVENT_TYPES`]; `Err` says why it cannot be read, and whether GitHub would not run
+/// it either or only orchestrator did not read it.
+pub fn read(text: &str) -> Result<Workflow, Unparsed> {
+    let root = yaml::read(text, yaml::WORKFLOW_FILE).map_err(|stop| {
+        let past_limits = matches!(
+            stop.why,
+            yaml::Why::TooLarge { .. }
+                | yaml::Why::TooDeep { .. }
+                | yaml::Why::TooManyValues { .. }
+                | yaml::Why::TooMuchText { .. }
+        );
+        if past_limits {
+            Unparsed::PastLimits(stop.to_string())
+        } else {
+            Unparsed::Invalid(stop.to_string())
+        }
+    })?;
+    let workflow = triggers(&root).map_err(|why| Unparsed::Invalid(why.to_owned()))?;
+    match &workflow.repository_dispatch {
+        Some(EventTypes::Only(types)) if types.len() > MAX_EVENT_TYPES => {
+            Err(Unparsed::PastLimits(format!(
+                "it lists {} event types; orchestrator reads at most {MAX_EVENT_TYPES}",
+                types.len()
+            )))
+        }
+        _ => Ok(workflow),
+    }
+}
+
+/// What `root` says about its triggers; `Err` when it is not a workflow.
+fn triggers(root: &Value) -> Result<Workflow, &'static str> {
     if !matches!(root, Value::Map(_)) {
-        return Err("not a workflow: the file is not a mapping".to_owned());
+        return Err("not a workflow: the file is not a mapping");
     }
     // YAML 1.1 readers turn a bare `on` into `true`; GitHub does not, but a file written for
     // one might quote it either way.
-    let on = root.get("on").or_else(|| match &root {
+    let on = root.get("on").or_else(|| match root {
         Value::Map(entries) => entries
             .iter()
             .rev()
@@ -78,7 +132,7 @@ pub fn parse(text: &str) -> Result<Workflow, String> {
         ..Workflow::default()
     };
     match on {
-        None => return Err("not a workflow: it has no `on:`".to_owned()),
+        None => return Err("not a workflow: it has no `on:`"),
         Some(Value::Seq(events)) => {
             for event in events.iter().filter_map(Value::scalar) {
                 workflow.add(event, None);
@@ -93,7 +147,7 @@ pub fn parse(text: &str) -> Result<Workflow, String> {
         }
         Some(event) => match event.scalar() {
             Some(event) => workflow.add(event, None),
-            None => return Err("`on:` is neither an event, a list nor a mapping".to_owned()),
+            None => return Err("`on:` is neither an event, a list nor a mapping"),
         },
     }
     Ok(workflow)
@@ -202,6 +256,20 @@ mod tests {
         assert_eq!(on("on: push").repository_dispatch, None);
         assert_eq!(on("on: [push]").workflow_dispatch, None);
         assert_eq!(on("on: workflow_dispatch").workflow_dispatch, Some(vec![]));
+    }
+
+    #[test]
+    fn a_file_past_the_limits_is_told_apart_from_one_github_would_not_run() {
+        let deep = format!("on: repository_dispatch\njobs:\n{}", "- ".repeat(100));
+        assert!(matches!(read(&deep), Err(Unparsed::PastLimits(_))));
+        let types: Vec<String> = (0..=MAX_EVENT_TYPES).map(|i| format!("t{i}")).collect();
+        let many = format!(
+            "on:\n  repository_dispatch:\n    types: [{}]\n",
+            types.join(", ")
+        );
+        assert!(matches!(read(&many), Err(Unparsed::PastLimits(_))));
+        assert!(matches!(read("on: [push\n"), Err(Unparsed::Invalid(_))));
+        assert!(matches!(read("jobs: {}\n"), Err(Unparsed::Invalid(_))));
     }
 
     #[test]
