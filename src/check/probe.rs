@@ -217,12 +217,20 @@ async fn repository_dispatch(
     out.trackable = Some(found.trackable);
     let unlisted_states = states.as_ref().map_or(0, |s| s.1);
     if !found.listeners.is_empty() {
-        let stated = |l: &String| states.as_ref().is_some_and(|s| s.0.contains_key(l));
-        if unlisted_states > 0 && !found.listeners.iter().any(stated) {
+        // A listener whose state was among the entries that could not be read may be disabled:
+        // ready only if the listeners whose state is known hear everything without it.
+        if unlisted_states > 0 && !heard_without_unknown_states(sent, &files.read) {
+            let stated = |l: &&String| states.as_ref().is_some_and(|s| s.0.contains_key(*l));
+            let unknown: Vec<String> = found
+                .listeners
+                .iter()
+                .filter(|l| !stated(l))
+                .cloned()
+                .collect();
             let why = Message::from(format!(
                 "{unlisted_states} entries of the list of workflows could not be read, and the state of "
             ))
-            .list(&shown_all(&found.listeners, 300), ", ")
+            .list(&shown_all(&unknown, 300), ", ")
             .ours(" is not among the others");
             return cannot_tell(out, why, None);
         }
@@ -356,6 +364,18 @@ fn listening(out: &mut TargetCheck, found: &verdict::Listening, sent: &Sent, bra
         out.reason
             .push_ours(" (trackable: its run-name carries the dispatch id)");
     }
+}
+
+/// Whether the files whose state is known hear everything `sent`, the others taken as disabled.
+fn heard_without_unknown_states(sent: &Sent, read: &[WorkflowFile]) -> bool {
+    let known: Vec<WorkflowFile> = read
+        .iter()
+        .map(|file| WorkflowFile {
+            state: Some(file.state.clone().unwrap_or_else(|| "unknown".to_owned())),
+            ..file.clone()
+        })
+        .collect();
+    !verdict::listening(sent, &known).listeners.is_empty()
 }
 
 /// Event types a "not ready" reason names at most.

@@ -255,7 +255,7 @@ impl<T: DeserializeOwned> ListReader<T> {
             ));
         }
         let read = parse_page::<T>(body, self.shape, self.limits.max_entries)?;
-        let next = match answer.link().and_then(next_link) {
+        let next = match answer.link().map(next_link).transpose()?.flatten() {
             Some(target) => Some(next_page_url(url, page, target)?),
             None => None,
         };

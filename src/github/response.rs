@@ -117,13 +117,14 @@ fn epoch_seconds(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Every value of a header that may repeat, joined with `, ` (RFC 9110 §5.3); values that are
-/// not visible ASCII are left out.
+/// Every value of a header that may repeat, joined with `, ` (RFC 9110 §5.3). A value that is
+/// not visible ASCII is kept with its odd bytes replaced, not left out: a `Link` header left
+/// out would make the first page look like the whole list.
 fn joined(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
+    let values: Vec<std::borrow::Cow<'_, str>> = headers
         .get_all(name)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
         .collect();
     (!values.is_empty()).then(|| values.join(", "))
 }

@@ -372,3 +372,83 @@ fn a_workflow_list_that_fails_or_never_answers_is_cannot_tell_but_one_hidden_fro
         "{site:#}"
     );
 }
+
+#[test]
+fn a_link_header_that_cannot_be_read_is_cannot_tell_not_a_one_page_list() {
+    // The next page (where the listener is disabled) hides behind an element that is not a
+    // link; no `total_count` gives it away.
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+    let listener = json!({"path": ".github/workflows/rebuild.yml", "state": "active"});
+    github.on(
+        "GET",
+        WORKFLOWS,
+        Reply::status(200)
+            .header(
+                "link",
+                format!("</x>; rel=\"prev\", first, {}", next_link(&github, 2)),
+            )
+            .json(json!({"workflows": [listener]})),
+    );
+    let (code, site) = check_site(&github, &[]);
+    assert_eq!(code, Some(1), "{site:#}");
+    assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
+    assert!(
+        site["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`Link` header cannot be read"),
+        "{site:#}"
+    );
+}
+
+#[test]
+fn a_listener_whose_state_entry_could_not_be_read_is_cannot_tell_unless_another_hears_it() {
+    // b.yml's entry is not a workflow GitHub would send (its state is an object): it may be
+    // disabled. Alone it cannot make the target ready; beside an active a.yml it need not.
+    let entries = |with_a: bool| {
+        let mut list =
+            vec![json!({"path": ".github/workflows/b.yml", "state": {"disabled_manually": 1}})];
+        if with_a {
+            list.push(json!({"path": ".github/workflows/a.yml", "state": "active"}));
+        }
+        json!({"total_count": list.len(), "workflows": list})
+    };
+    for (with_a, verdict) in [(false, "cannot_tell"), (true, "ready")] {
+        let github = FakeGitHub::start();
+        let mut files = vec![("b.yml", WEBSITE_WORKFLOW)];
+        if with_a {
+            files.push(("a.yml", WEBSITE_WORKFLOW));
+        }
+        serve_repo(&github, "acme/site", &files);
+        github.on("GET", WORKFLOWS, Reply::status(200).json(entries(with_a)));
+        let (_, site) = check_site(&github, &[]);
+        assert_eq!(site["verdict"], verdict, "with a.yml: {with_a}: {site:#}");
+    }
+}
+
+#[test]
+fn a_major_series_heard_only_by_a_workflow_of_unknown_state_is_cannot_tell() {
+    // x.yml (active) hears 1.x releases; y.yml hears 2.x, but its entry in the workflow list
+    // cannot be read, so it may be disabled: 2.x releases may go unheard.
+    let config = "version: 1\nsources:\n  lib: {repository: acme/lib, targets: [site]}\ntargets:\n  site:\n    repository: acme/site\n    event_type: \"lib-{{major}}.x-release\"\n    token_env: WEBSITE_DISPATCH_TOKEN\n    when: {version: \">=1, <3\"}\n";
+    let listing = |t: &str| format!("on:\n  repository_dispatch:\n    types: [{t}]\njobs: {{}}\n");
+    let (x, y) = (listing("lib-1.x-release"), listing("lib-2.x-release"));
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[("x.yml", &x), ("y.yml", &y)]);
+    github.on(
+        "GET",
+        WORKFLOWS,
+        Reply::status(200).json(json!({"total_count": 2, "workflows": [
+            {"path": ".github/workflows/x.yml", "state": "active"},
+            {"path": ".github/workflows/y.yml", "state": {"disabled_manually": 1}},
+        ]})),
+    );
+    let (code, site) = check_config(config, &github, &[]);
+    assert_eq!(code, Some(1), "{site:#}");
+    assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
+    assert!(
+        site["reason"].as_str().unwrap().contains("y.yml"),
+        "{site:#}"
+    );
+}

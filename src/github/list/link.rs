@@ -3,17 +3,26 @@
 
 use reqwest::Url;
 
-/// The target of the `rel="next"` link in a `Link` header (RFC 8288), as written.
-pub fn next_link(header: &str) -> Option<&str> {
+/// The target of the `rel="next"` link in a `Link` header (RFC 8288), as written: `Ok(None)`
+/// when the header names no next page, `Err` when part of it cannot be read (a next link
+/// could hide behind it, so the list cannot be called whole).
+pub fn next_link(header: &str) -> Result<Option<&str>, String> {
+    let unreadable = || {
+        "GitHub's `Link` header cannot be read, so whether a next page follows is not known"
+            .to_owned()
+    };
     let mut rest = header;
     loop {
         rest = rest.trim_start_matches([' ', '\t', ',']);
-        let inner = rest.strip_prefix('<')?;
-        let close = inner.find('>')?;
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let inner = rest.strip_prefix('<').ok_or_else(unreadable)?;
+        let close = inner.find('>').ok_or_else(unreadable)?;
         let target = &inner[..close];
         let (params, after) = link_params(&inner[close + 1..]);
         if params_say_next(params) {
-            return Some(target);
+            return Ok(Some(target));
         }
         rest = after;
     }

@@ -69,20 +69,25 @@ fn the_next_link_is_found_as_rfc_8288_writes_it() {
     let github = r#"<https://api.github.com/repositories/1/actions/workflows?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/actions/workflows?per_page=100&page=3>; rel="last""#;
     assert_eq!(
         next_link(github),
-        Some("https://api.github.com/repositories/1/actions/workflows?per_page=100&page=2")
+        Ok(Some(
+            "https://api.github.com/repositories/1/actions/workflows?per_page=100&page=2"
+        ))
     );
     assert_eq!(
         next_link(r#"<a?page=1>; rel="prev", <b?page=3>; rel=next"#),
-        Some("b?page=3")
+        Ok(Some("b?page=3"))
     );
     assert_eq!(
         next_link(r#"<x>; title="a, rel=next", <y>; REL="last next""#),
-        Some("y")
+        Ok(Some("y"))
     );
-    assert_eq!(next_link(r#"<a>; rel="last", <b>; rel="first""#), None);
-    assert_eq!(next_link(r#"<a>; rel="nextish""#), None);
-    assert_eq!(next_link("garbage"), None);
-    assert_eq!(next_link(""), None);
+    assert_eq!(next_link(r#"<a>; rel="last", <b>; rel="first""#), Ok(None));
+    assert_eq!(next_link(r#"<a>; rel="nextish""#), Ok(None));
+    assert_eq!(next_link(""), Ok(None));
+    // What cannot be read may hide a next page: the list is not whole.
+    assert!(next_link("garbage").is_err());
+    assert!(next_link(r#"</x>; rel="prev", first, <y?page=2>; rel="next""#).is_err());
+    assert!(next_link(r#"<y?page=2; rel="next""#).is_err());
 }
 
 #[test]
