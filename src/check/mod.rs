@@ -8,6 +8,7 @@
 //! ([`crate::dispatch::sender::GitHub`]); [`receiver`] writes the downstream workflow.
 
 pub mod probe;
+mod reads;
 pub mod receiver;
 pub mod report;
 pub mod verdict;
@@ -26,7 +27,8 @@ pub enum Verdict {
     /// A release would not: no access, nothing listening, inputs GitHub refuses, an expired
     /// or missing token.
     NotReady,
-    /// The token cannot read what would tell (a 403/404 on a read); see `needs`.
+    /// What would tell could not be read whole: a 403/404 (see `needs`), no answer, an
+    /// answer cut short or not what GitHub sends, or the target's time for reads ran out.
     CannotTell,
     /// A webhook: checking it would mean calling it.
     NotCheckable,

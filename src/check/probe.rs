@@ -2,26 +2,21 @@
 //! target's configured API base, with GitHub's headers and the target's token (an App's
 //! minted), paced per API host and token like a run.
 
+use super::reads::{
+    self, needs, plain_file_name, read_file, read_workflow_dir, unexpected, Reader, States, Unread,
+};
 use super::verdict::{self, WorkflowFile};
 use super::workflow;
 use super::{TargetCheck, TokenCheck, Verdict};
 use crate::config::kinds::Action;
 use crate::config::model::TargetKind;
 use crate::config::TargetSpec;
-use crate::dispatch::pacing::{Lane, Pacer};
-use crate::dispatch::retry::{self, Next};
+use crate::dispatch::pacing::Pacer;
 use crate::dispatch::sender::GitHub;
-use crate::github::classify::{Failure, Retry};
-use crate::github::response::{Answered, TokenExpiry};
 use crate::plan::Job;
-use crate::policy::RetryPolicy;
 use crate::untrusted::shown;
-use base64::Engine;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
-
-/// Workflow files read per repository at most (a repository with more is judged on these).
-const MAX_FILES: usize = 100;
 
 /// What `check` needs besides the jobs.
 pub struct Probe<'a> {
@@ -59,18 +54,7 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
         out.reason = "a webhook cannot be checked without calling it; nothing was sent".to_owned();
         return out;
     }
-    let mut reader = Reader {
-        probe,
-        job: std::borrow::Cow::Borrowed(c.job),
-        lane: Lane::new(&c.job.lane, c.job.token.as_ref().map(|t| t.expose())),
-        expiry: None,
-        token_name: c
-            .job
-            .token_env
-            .as_ref()
-            .map_or_else(|| "GitHub App".to_owned(), ToString::to_string),
-        waited: std::time::Duration::ZERO,
-    };
+    let mut reader = Reader::new(probe, c.job);
     if c.job.token.is_none() && c.job.app.is_none() {
         out.verdict = Verdict::NotReady;
         out.reason = match &c.job.token_env {
@@ -175,29 +159,8 @@ async fn repository_dispatch(
     event_type: &str,
     out: &mut TargetCheck,
 ) {
-    // Workflow states need Actions: read; without it every file counts as active.
-    let mut states = std::collections::HashMap::new();
-    let listed = reader
-        .get(
-            &[repo[0], repo[1], repo[2], "actions", "workflows"],
-            Some(("per_page", "100")),
-        )
-        .await;
-    match listed {
-        Ok(answered) if answered.status == 200 => {
-            let v: Value = serde_json::from_str(&answered.body).unwrap_or_default();
-            for w in v["workflows"].as_array().into_iter().flatten() {
-                if let (Some(path), Some(state)) = (w["path"].as_str(), w["state"].as_str()) {
-                    states.insert(path.to_owned(), crate::untrusted::word(state));
-                }
-            }
-        }
-        _ => out.evidence.push(
-            "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
-        ),
-    }
-    let files = match read_workflow_dir(reader, repo, branch).await {
-        Ok(files) => files,
+    let dir = match read_workflow_dir(reader, repo, branch).await {
+        Ok(dir) => dir,
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
@@ -205,38 +168,162 @@ async fn repository_dispatch(
             return;
         }
     };
-    let mut read = Vec::new();
-    for name in files {
-        let path = format!(".github/workflows/{name}");
-        let parsed = match read_file(reader, repo, &path, branch).await {
-            Ok(text) => workflow::parse(&text),
-            Err(Unread::CannotTell(why, _) | Unread::Missing(why)) => Err(why),
-        };
-        read.push(WorkflowFile {
-            state: states.get(&path).cloned(),
-            path,
-            parsed,
-        });
-    }
-    let found = verdict::listening(event_type, &read);
+    let wanted = dir
+        .names
+        .iter()
+        .map(|name| format!(".github/workflows/{name}"))
+        .collect();
+    // Workflow states need Actions: read; without it (a 403/404) every file counts as active.
+    // A list that answered but could not be read whole is not that: it is "cannot tell".
+    let states = match reads::workflow_states(reader, repo, &wanted).await {
+        Ok(States::Hidden) => {
+            out.evidence.push(
+                "workflow states are not visible (needs Actions: read), so every workflow file counts as active".to_owned(),
+            );
+            None
+        }
+        Ok(States::Known { states, skipped }) => Some((states, skipped)),
+        Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
+        Err(Unread::Missing(why)) => return cannot_tell(out, why, None),
+    };
+    let files = read_files(reader, repo, branch, &dir, states.as_ref().map(|s| &s.0)).await;
+    let found = verdict::listening(event_type, &files.read);
     for unreadable in &found.unreadable {
         out.evidence
             .push(format!("not read: {}", shown(unreadable, 300)));
     }
+    for (why, _) in &files.unread {
+        out.evidence.push(format!("not read: {why}"));
+    }
     out.trackable = Some(found.trackable);
+    let unlisted_states = states.as_ref().map_or(0, |s| s.1);
     if !found.listeners.is_empty() {
-        out.verdict = Verdict::Ready;
-        out.reason = format!(
-            "{} listen(s) for `{event_type}` on `{branch}`{}",
-            found.listeners.join(", "),
-            if found.trackable {
-                " (trackable: its run-name carries the dispatch id)"
+        let stated = |l: &String| states.as_ref().is_some_and(|s| s.0.contains_key(l));
+        if unlisted_states > 0 && !found.listeners.iter().any(stated) {
+            return cannot_tell(
+                out,
+                format!("{unlisted_states} entries of the list of workflows could not be read, and the state of {} is not among the others", found.listeners.join(", ")),
+                None,
+            );
+        }
+        return listening(out, &found, event_type, branch);
+    }
+    if let Some((why, needs)) = files.incomplete(&dir, reader) {
+        return cannot_tell(out, why, needs);
+    }
+    not_listening(out, found, event_type, branch);
+}
+
+/// What was read of a repository's workflow files.
+struct FilesRead {
+    read: Vec<WorkflowFile>,
+    /// Files that could not be read: why, and the permission to name.
+    unread: Vec<(String, Option<String>)>,
+    /// Files not asked for: the target's time for reads ran out first.
+    not_asked: usize,
+}
+
+impl FilesRead {
+    /// Why "nothing listens" cannot be said, when it cannot: a file, or a part of the
+    /// listing, that was not read.
+    fn incomplete(
+        &self,
+        dir: &reads::WorkflowDir,
+        reader: &Reader<'_, '_>,
+    ) -> Option<(String, Option<String>)> {
+        let total = dir.names.len();
+        let read = total - self.unread.len() - self.not_asked;
+        let needs = self.unread.iter().find_map(|(_, needs)| needs.clone());
+        if self.not_asked > 0 || reader.out_of_time {
+            let why = format!(
+                "stopped after {} s: {read} of {total} workflow files read",
+                reader.budget_secs()
+            );
+            return Some((why, needs));
+        }
+        if let Some((first, _)) = self.unread.first() {
+            let others = if self.unread.len() < total {
+                ", and none of the others listens"
             } else {
                 ""
-            }
-        );
-        return;
+            };
+            let why = format!(
+                "{} of {total} workflow files could not be read ({first}){others}",
+                self.unread.len()
+            );
+            return Some((why, needs));
+        }
+        if dir.skipped > 0 {
+            let why = format!(
+                "{} entries of the listing of .github/workflows could not be read",
+                dir.skipped
+            );
+            return Some((why, None));
+        }
+        if dir.beyond > 0 {
+            let why = format!(
+                "only the first {} of {} workflow files are read, and none of them listens",
+                reads::MAX_FILES,
+                reads::MAX_FILES + dir.beyond
+            );
+            return Some((why, None));
+        }
+        None
     }
+}
+
+/// Reads each workflow file of `dir` until the target's time for reads runs out.
+async fn read_files(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    branch: &str,
+    dir: &reads::WorkflowDir,
+    states: Option<&std::collections::HashMap<String, String>>,
+) -> FilesRead {
+    let mut files = FilesRead {
+        read: Vec::new(),
+        unread: Vec::new(),
+        not_asked: 0,
+    };
+    for (at, name) in dir.names.iter().enumerate() {
+        if reader.out_of_time {
+            files.not_asked = dir.names.len() - at;
+            break;
+        }
+        let path = format!(".github/workflows/{name}");
+        let parsed = match read_file(reader, repo, &path, branch).await {
+            Ok(text) => workflow::parse(&text),
+            // Listed, then gone: it does not listen.
+            Err(Unread::Missing(why)) => Err(why),
+            Err(Unread::CannotTell(why, needs)) => {
+                files.unread.push((why, needs));
+                continue;
+            }
+        };
+        files.read.push(WorkflowFile {
+            state: states.and_then(|s| s.get(&path).cloned()),
+            path,
+            parsed,
+        });
+    }
+    files
+}
+
+fn listening(out: &mut TargetCheck, found: &verdict::Listening, event_type: &str, branch: &str) {
+    out.verdict = Verdict::Ready;
+    out.reason = format!(
+        "{} listen(s) for `{event_type}` on `{branch}`{}",
+        found.listeners.join(", "),
+        if found.trackable {
+            " (trackable: its run-name carries the dispatch id)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// Every file was read and none that is active listens.
+fn not_listening(out: &mut TargetCheck, found: verdict::Listening, event_type: &str, branch: &str) {
     out.verdict = Verdict::NotReady;
     let mut reason = format!("no active workflow on `{branch}` listens for `{event_type}`");
     if let Some(suggestion) = &found.suggestion {
@@ -283,7 +370,18 @@ async fn workflow_dispatch(
         Err(why) => return cannot_tell(out, why, None),
     };
     let info: Value = match answered.status {
-        200 => serde_json::from_str(&answered.body).unwrap_or_default(),
+        200 => match serde_json::from_str::<Value>(&answered.body) {
+            Ok(info) if info.is_object() => info,
+            _ => {
+                return cannot_tell(
+                    out,
+                    format!(
+                    "GitHub's answer about the workflow `{workflow_id}` is not the JSON it sends"
+                ),
+                    None,
+                )
+            }
+        },
         403 => {
             return cannot_tell(
                 out,
@@ -367,117 +465,6 @@ async fn workflow_dispatch(
     }
 }
 
-/// Why a read did not give what was asked.
-enum Unread {
-    /// A 403 (or a 404 naming a permission), or an unexpected answer.
-    CannotTell(String, Option<String>),
-    /// A 404: not there.
-    Missing(String),
-}
-
-/// The `.yml`/`.yaml` files in `.github/workflows` on `branch`.
-async fn read_workflow_dir(
-    reader: &mut Reader<'_, '_>,
-    repo: &[&str; 3],
-    branch: &str,
-) -> Result<Vec<String>, Unread> {
-    let answered = reader
-        .get(
-            &[
-                repo[0],
-                repo[1],
-                repo[2],
-                "contents",
-                ".github",
-                "workflows",
-            ],
-            Some(("ref", branch)),
-        )
-        .await
-        .map_err(|why| Unread::CannotTell(why, None))?;
-    match answered.status {
-        200 => {}
-        404 if answered.accepted_permissions().is_none() => {
-            return Err(Unread::Missing(format!(
-                "there is no .github/workflows on `{branch}`"
-            )))
-        }
-        403 | 404 => {
-            return Err(Unread::CannotTell(
-                format!("the workflows on `{branch}` cannot be read"),
-                Some(needs(&answered, "Contents: read")),
-            ))
-        }
-        _ => return Err(Unread::CannotTell(unexpected(&answered), None)),
-    }
-    let listing: Value = serde_json::from_str(&answered.body).unwrap_or_default();
-    let mut names: Vec<String> = listing
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["type"].as_str() == Some("file"))
-        .filter_map(|e| e["name"].as_str())
-        .filter(|n| (n.ends_with(".yml") || n.ends_with(".yaml")) && plain_file_name(n))
-        .map(str::to_owned)
-        .collect();
-    names.truncate(MAX_FILES);
-    Ok(names)
-}
-
-/// A file's text on `git_ref` (the contents API's base64).
-async fn read_file(
-    reader: &mut Reader<'_, '_>,
-    repo: &[&str; 3],
-    path: &str,
-    git_ref: &str,
-) -> Result<String, Unread> {
-    let mut segments = vec![repo[0], repo[1], repo[2], "contents"];
-    segments.extend(path.split('/'));
-    let answered = reader
-        .get(&segments, Some(("ref", git_ref)))
-        .await
-        .map_err(|why| Unread::CannotTell(why, None))?;
-    match answered.status {
-        200 => {}
-        404 if answered.accepted_permissions().is_none() => {
-            return Err(Unread::Missing(format!("{path} is not on `{git_ref}`")))
-        }
-        403 | 404 => {
-            return Err(Unread::CannotTell(
-                format!("{path} cannot be read"),
-                Some(needs(&answered, "Contents: read")),
-            ))
-        }
-        _ => return Err(Unread::CannotTell(unexpected(&answered), None)),
-    }
-    let file: Value = serde_json::from_str(&answered.body).unwrap_or_default();
-    if file["encoding"].as_str() != Some("base64") {
-        return Err(Unread::CannotTell(
-            format!("{path} is too large to read through the API"),
-            None,
-        ));
-    }
-    let encoded: String = file["content"]
-        .as_str()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| Unread::CannotTell(format!("{path}: GitHub's answer is not base64"), None))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// A name that stays one path segment, and one line when it is shown (the server chose it).
-fn plain_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\'])
-        && !name.chars().any(char::is_control)
-        && name.len() <= 255
-}
-
 fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
     out.verdict = Verdict::CannotTell;
     out.reason = match &needs {
@@ -485,109 +472,4 @@ fn cannot_tell(out: &mut TargetCheck, why: String, needs: Option<String>) {
         None => format!("cannot tell: {why}"),
     };
     out.needs = needs;
-}
-
-/// The permission to name: GitHub's own `x-accepted-github-permissions` when it sent one.
-fn needs(answered: &Answered, otherwise: &str) -> String {
-    match answered.accepted_permissions() {
-        Some(accepted) => format!("{} (GitHub: {})", otherwise, shown(accepted, 200)),
-        None => otherwise.to_owned(),
-    }
-}
-
-fn unexpected(answered: &Answered) -> String {
-    let message = serde_json::from_str::<Value>(&answered.body)
-        .ok()
-        .and_then(|v| v["message"].as_str().map(|m| shown(m, 300)))
-        .unwrap_or_default();
-    format!("GitHub answered {} {message}", answered.status)
-        .trim_end()
-        .to_owned()
-}
-
-/// Attempts in all for one read (the target's `max_attempts` when lower).
-const READ_ATTEMPTS: u32 = 3;
-/// A check is a preflight someone waits for: a read is not retried past this (or the target's
-/// `deadline_secs`, when shorter), whatever `Retry-After` asks.
-const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
-/// All the waits before retries of one target's reads together (a target reads its
-/// repository, its workflow list and up to 100 workflow files): a server that answers every
-/// read with a 503 and a Retry-After holds a target this long at most, not that long per read.
-const TARGET_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// One target's reads: paced on its lane, each answer's token expiry kept.
-struct Reader<'p, 'j> {
-    probe: &'p Probe<'p>,
-    job: std::borrow::Cow<'j, Job>,
-    lane: Lane,
-    expiry: Option<TokenExpiry>,
-    token_name: String,
-    /// How long this target's reads have waited before retries, in all.
-    waited: std::time::Duration,
-}
-
-impl Reader<'_, '_> {
-    /// GETs `{api_base}/{segments...}?{query}`; `Err` only when no answer came.
-    async fn get(
-        &mut self,
-        segments: &[&str],
-        query: Option<(&str, &str)>,
-    ) -> Result<Answered, String> {
-        let mut url =
-            reqwest::Url::parse(&self.job.api_base).map_err(|e| format!("bad API URL: {e}"))?;
-        url.path_segments_mut()
-            .map_err(|()| "the API URL cannot have a path".to_owned())?
-            .pop_if_empty()
-            .extend(segments);
-        if let Some((name, value)) = query {
-            url.query_pairs_mut().append_pair(name, value);
-        }
-        // A read that gets no answer, or a 5xx, is tried again as a dispatch would be (with
-        // the target's backoff and deadline), at most READ_ATTEMPTS times in all: a moment of
-        // GitHub trouble does not turn into "cannot tell".
-        let policy = RetryPolicy {
-            max_attempts: self.job.retry.max_attempts.clamp(1, READ_ATTEMPTS),
-            deadline: self.job.retry.deadline.min(READ_DEADLINE),
-            ..*self.job.retry
-        };
-        let started = tokio::time::Instant::now();
-        let mut attempt: u32 = 1;
-        let answered = loop {
-            let _ = self.probe.pacer.acquire(&self.lane, None).await;
-            let read = self.probe.github.read(&self.job, url.as_str()).await;
-            let retry = match &read {
-                Err(failure) => failure.retry,
-                Ok(answered) if (500..600).contains(&answered.status) => Retry::Later {
-                    after: answered.retry_after(),
-                },
-                Ok(_) => Retry::Never,
-            };
-            let failure = Failure {
-                http_status: None,
-                reason: String::new(),
-                hint: None,
-                retry,
-            };
-            let elapsed = started.elapsed();
-            match retry::next(&policy, &failure, attempt, elapsed, fastrand::f64()) {
-                Next::Retry(delay)
-                    if matches!(retry, Retry::Later { .. })
-                        && self.waited.saturating_add(delay) <= TARGET_RETRY_WAIT =>
-                {
-                    self.waited = self.waited.saturating_add(delay);
-                    tokio::time::sleep(delay).await;
-                    attempt = attempt.saturating_add(1);
-                }
-                _ => break read.map_err(|failure| failure.reason)?,
-            }
-        };
-        if let Some(expiry) = answered
-            .token_expiration
-            .as_deref()
-            .and_then(TokenExpiry::parse)
-        {
-            self.expiry = Some(self.expiry.map_or(expiry, |e| e.min(expiry)));
-        }
-        Ok(answered)
-    }
 }

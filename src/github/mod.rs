@@ -5,6 +5,7 @@
 //! `dispatch` alike, goes through here, so the rules hold for every request.
 
 pub mod classify;
+pub mod list;
 pub mod outbound;
 pub mod response;
 

@@ -16,6 +16,8 @@ pub struct Answered {
     /// `github-authentication-token-expiration`: when the token that made the request expires
     /// (sent for tokens that expire: fine-grained and expiring classic PATs).
     pub token_expiration: Option<String>,
+    /// `Link` (RFC 8288), every value joined with `, `: where a list's next page is.
+    link: Option<String>,
     pub body: String,
 }
 
@@ -37,6 +39,7 @@ impl Answered {
             ratelimit_reset: header("x-ratelimit-reset"),
             retry_after: header("retry-after"),
             token_expiration: header("github-authentication-token-expiration"),
+            link: joined(response.headers(), "link"),
             body: String::new(),
         };
         // Read past the limit by the longest secret, so that whatever is shown of the body is
@@ -52,6 +55,11 @@ impl Answered {
         self.accepted_permissions
             .as_deref()
             .filter(|p| !p.is_empty())
+    }
+
+    /// The `Link` header (a list's pages), every value joined with `, `.
+    pub fn link(&self) -> Option<&str> {
+        self.link.as_deref()
     }
 
     pub fn is_success(&self) -> bool {
@@ -87,6 +95,17 @@ impl Answered {
             now_epoch: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         }
     }
+}
+
+/// Every value of a header that may repeat, joined with `, ` (RFC 9110 §5.3); values that are
+/// not visible ASCII are left out.
+fn joined(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// A request that got no HTTP answer at all. The chain of sources says what really happened

@@ -20,6 +20,7 @@ mod boundary_waits;
 mod changed_targets;
 mod changes;
 mod check;
+mod check_reads;
 mod delivery;
 mod diff;
 mod dry_run;
