@@ -122,6 +122,9 @@ struct Options {
     /// `check --concurrency` (default: its own).
     #[arg(long)]
     memory_check_concurrency: Option<usize>,
+    /// Only `run --wait`, or only `check`.
+    #[arg(long, value_parser = ["wait", "check"])]
+    memory_only: Option<String>,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -160,9 +163,16 @@ fn run(options: &Options) -> Result<(), String> {
             check_concurrency: options.memory_check_concurrency,
         };
         let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
-        let wait = memory::wait(&binary, scratch.path(), &scenario)?;
-        let check = memory::check(&binary, scratch.path(), &scenario)?;
-        memory::print(&scenario, &wait, &check);
+        let only = options.memory_only.as_deref();
+        let wait = match only {
+            Some("check") => None,
+            _ => Some(memory::wait(&binary, scratch.path(), &scenario)?),
+        };
+        let check = match only {
+            Some("wait") => None,
+            _ => Some(memory::check(&binary, scratch.path(), &scenario)?),
+        };
+        memory::print(&scenario, wait.as_ref(), check.as_ref());
         return Ok(());
     }
     if options.waits {

@@ -279,6 +279,7 @@ pub fn check(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Figur
     let path = scratch.join("memory.yaml");
     std::fs::write(&path, config(scenario.repos)).map_err(|e| e.to_string())?;
     let mut check = command(binary, "check", &path, &url);
+    check.args(["--rate-limit", "unlimited"]);
     if let Some(n) = scenario.check_concurrency {
         check.args(["--concurrency", &n.to_string()]);
     }
@@ -290,7 +291,7 @@ pub fn check(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Figur
     })
 }
 
-pub fn print(scenario: &Scenario, wait: &Figures, check: &Figures) {
+pub fn print(scenario: &Scenario, wait: Option<&Figures>, check: Option<&Figures>) {
     let mib = |bytes: f64| bytes / (1024.0 * 1024.0);
     println!("## Memory under answers as large as the caps allow\n");
     println!(
@@ -302,6 +303,7 @@ pub fn print(scenario: &Scenario, wait: &Figures, check: &Figures) {
     println!("| command | peak RSS | wall | exit | GETs answered | bytes sent |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, f) in [("run --wait", wait), ("check", check)] {
+        let Some(f) = f else { continue };
         println!(
             "| `{name}` | {:.1} MiB | {:.1} s | {} | {} | {:.0} MiB |",
             f.measured.max_rss_kib as f64 / 1024.0,

@@ -13,7 +13,7 @@
 //! Whatever a server sends, a poll's memory is bounded: a page is read entry by entry
 //! ([`entries`]) and reduced to the few fields kept for each watch before the next page is
 //! asked for, an answer is cut at [`MAX_LIST_BODY`] (unreadable past it), and at most
-//! [`CONCURRENT_READS`] answers are held at once over every repository: 8 × 4 MiB = 32 MiB of
+//! [`CONCURRENT_READS`] answers are held at once over every repository: 4 × 4 MiB = 16 MiB of
 //! answers at most, plus per watch its run's id, two words and a link. An entry without an id,
 //! or whose fields do not parse, is skipped and counted, never matched; a run not found in a
 //! list that was not read whole is "cannot tell", never "no run started".
@@ -52,8 +52,8 @@ const MAX_RUN_BODY: usize = 1024 * 1024;
 const MAX_LIST_BODY: usize = 4 * 1024 * 1024;
 /// Answers held at once, over every followed repository. Each is reduced to the few fields
 /// the wait keeps before its turn is given back, so what a poll holds of answers is at most
-/// `CONCURRENT_READS × MAX_LIST_BODY` = 32 MiB, whatever the number of repositories.
-const CONCURRENT_READS: usize = 8;
+/// `CONCURRENT_READS × MAX_LIST_BODY` = 16 MiB, whatever the number of repositories.
+const CONCURRENT_READS: usize = 4;
 
 /// How long to follow runs, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq)]

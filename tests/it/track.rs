@@ -655,7 +655,7 @@ fn a_run_list_that_could_not_be_read_whole_is_cannot_tell_never_no_run_started()
 }
 
 #[test]
-fn at_most_eight_run_lists_are_read_at_once_whatever_the_number_of_repositories() {
+fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories() {
     let github = FakeGitHub::start();
     github.on("POST", "/repos/o/*/dispatches", Reply::no_content());
     // Slow lists: a client reading every repository at once would hold all twelve.
@@ -689,7 +689,7 @@ fn at_most_eight_run_lists_are_read_at_once_whatever_the_number_of_repositories(
         );
     }
     assert!(
-        github.max_in_flight() <= 8,
+        github.max_in_flight() <= 4,
         "{} requests in flight at once",
         github.max_in_flight()
     );
