@@ -13,6 +13,7 @@
 
 mod fleet;
 mod machine;
+mod memory;
 mod parse;
 mod server;
 mod waits;
@@ -99,6 +100,31 @@ struct Options {
     /// `--poll-interval-ms` for the wait scenario (default: the binary's own, 5 s).
     #[arg(long)]
     wait_poll_ms: Option<u64>,
+    /// Only the memory scenario (issue 21): peak RSS of `run --wait` with --memory-repos
+    /// tracked repositories and of `check` on as many targets, every answer as large as the
+    /// caps allow.
+    #[arg(long)]
+    memory: bool,
+    #[arg(long, default_value_t = 100)]
+    memory_repos: usize,
+    /// Bytes of one runs page (default: 4 MiB less 1 KiB, under the client's 4 MiB cap).
+    #[arg(long, default_value_t = 4 * 1024 * 1024 - 1024)]
+    memory_page_bytes: usize,
+    /// Bytes of each answer `check` reads (default: 2 MiB less 1 KiB, under its 2 MiB cap).
+    #[arg(long, default_value_t = 2 * 1024 * 1024 - 1024)]
+    memory_answer_bytes: usize,
+    /// `run --wait --wait-timeout`.
+    #[arg(long, default_value_t = 20)]
+    memory_wait_secs: u64,
+    /// `run --wait --poll-interval-ms`.
+    #[arg(long, default_value_t = 2000)]
+    memory_poll_ms: u64,
+    /// `check --concurrency` (default: its own).
+    #[arg(long)]
+    memory_check_concurrency: Option<usize>,
+    /// Only `run --wait`, or only `check`.
+    #[arg(long, value_parser = ["wait", "check"])]
+    memory_only: Option<String>,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -126,6 +152,28 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if !binary.exists() {
         return Err(format!("no binary at {}", binary.display()));
+    }
+    if options.memory {
+        let scenario = memory::Scenario {
+            repos: options.memory_repos,
+            page_bytes: options.memory_page_bytes,
+            answer_bytes: options.memory_answer_bytes,
+            wait_secs: options.memory_wait_secs,
+            poll_ms: options.memory_poll_ms,
+            check_concurrency: options.memory_check_concurrency,
+        };
+        let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
+        let only = options.memory_only.as_deref();
+        let wait = match only {
+            Some("check") => None,
+            _ => Some(memory::wait(&binary, scratch.path(), &scenario)?),
+        };
+        let check = match only {
+            Some("wait") => None,
+            _ => Some(memory::check(&binary, scratch.path(), &scenario)?),
+        };
+        memory::print(&scenario, wait.as_ref(), check.as_ref());
+        return Ok(());
     }
     if options.waits {
         let scenario = waits::Scenario {

@@ -122,7 +122,7 @@ pub fn validate(binary: &Path, config: &Path, scratch: &Path) -> std::io::Result
 }
 
 /// Runs `command` to its end: wall time from spawn to reaping, and its own peak RSS.
-fn measure(
+pub fn measure(
     mut command: Command,
     stdout: Option<&Path>,
     scratch: &Path,

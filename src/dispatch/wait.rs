@@ -9,6 +9,15 @@
 //! tracking id, never "the newest run". Every URL is built from the configured API base,
 //! whatever GitHub's answers name (those stay display data), and every read takes its turn
 //! in its token's [`super::budget`].
+//!
+//! Whatever a server sends, a poll's memory is bounded: a page is read entry by entry
+//! ([`entries`]) and reduced to the few fields kept for each watch before the next page is
+//! asked for, an answer is cut at [`MAX_LIST_BODY`] (unreadable past it), and at most
+//! [`CONCURRENT_READS`] answers are held at once over every repository: 4 × 4 MiB = 16 MiB of
+//! answers at most, plus per watch its run's id, two words and a link. An entry without an id,
+//! or whose fields do not parse, is skipped and counted, never matched; a run not found in a
+//! list that was not read whole is "cannot tell", never "no run started". No poll outlasts
+//! the wait's timeout, however slowly a server answers or long the turns take.
 
 use super::budget::{Budget, Quota, ReadBudgets};
 use super::sender::{self, GitHub};
@@ -17,12 +26,15 @@ use crate::config::Repo;
 use crate::github::response::Answered;
 use crate::plan::Job;
 use crate::untrusted;
+use entries::{Entry, Parsed};
 use futures::future::join_all;
 use indexmap::IndexMap;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
+
+mod entries;
 
 /// What a tracked target reports when no run carried its id in time.
 pub const NO_RUN: &str = "no run started: is a workflow listening? (see `orchestrator check`)";
@@ -34,9 +46,15 @@ pub const CLOCK_SKEW: Duration = Duration::from_secs(120);
 const PER_PAGE: u64 = 100;
 /// Pages read in one poll when the runs looked for are not on the first (a busy repository).
 const MAX_PAGES: u64 = 5;
-/// A run's JSON is a few KiB; a page of 100 some hundreds.
+/// A run's JSON is about 15 KiB (two repository objects, two users, the head commit).
 const MAX_RUN_BODY: usize = 1024 * 1024;
-const MAX_LIST_BODY: usize = 16 * 1024 * 1024;
+/// A page of 100 runs is about 1.5 MiB; this leaves room for runs of 40 KiB (long commit
+/// messages). A longer page is unreadable for that poll.
+const MAX_LIST_BODY: usize = 4 * 1024 * 1024;
+/// Answers held at once, over every followed repository. Each is reduced to the few fields
+/// the wait keeps before its turn is given back, so what a poll holds of answers is at most
+/// `CONCURRENT_READS × MAX_LIST_BODY` = 16 MiB, whatever the number of repositories.
+const CONCURRENT_READS: usize = 4;
 
 /// How long to follow runs, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,9 +143,15 @@ pub async fn wait_for_runs(
                 done: false,
             });
     }
+    let reads = Reads {
+        github,
+        budgets,
+        turns: Semaphore::new(CONCURRENT_READS),
+        until: Instant::now() + options.timeout,
+    };
     let follows = repositories
         .into_values()
-        .map(|watches| follow_repository(github, watches, options, since, budgets));
+        .map(|watches| follow_repository(&reads, watches, options, since));
     join_all(follows).await;
 }
 
@@ -166,73 +190,108 @@ struct Watch<'a> {
     done: bool,
 }
 
-#[derive(Deserialize)]
-struct Run {
-    #[serde(default)]
-    id: Option<u64>,
+/// What one poll of a repository learned about each watch it looked for.
+struct Poll {
+    /// Aligned with the watches looked for.
+    sightings: Vec<Option<Sighting>>,
+    /// Why a run not found may still exist: entries that did not parse, pages left unread.
+    doubt: Option<String>,
+}
+
+impl Poll {
+    fn new(watches: usize) -> Poll {
+        Poll {
+            sightings: (0..watches).map(|_| None).collect(),
+            doubt: None,
+        }
+    }
+
+    /// Takes in one list entry, for every watch it carries.
+    fn offer(&mut self, looking: &[&Looking], entry: &Entry<'_>, id: u64) {
+        for (slot, looking) in self.sightings.iter_mut().zip(looking) {
+            if !carries(looking, entry, id) {
+                continue;
+            }
+            match slot {
+                // Several runs carry one id (several workflows listen): follow the first.
+                Some(sighting) if sighting.id <= id => sighting.count += 1,
+                Some(sighting) => {
+                    let count = sighting.count + 1;
+                    *sighting = Sighting {
+                        count,
+                        ..Sighting::of(entry, id)
+                    };
+                }
+                None => *slot = Some(Sighting::of(entry, id)),
+            }
+        }
+    }
+
+    fn all_found(&self) -> bool {
+        self.sightings.iter().all(Option::is_some)
+    }
+}
+
+/// A run a poll found for a watch, reduced to what is kept: its id, GitHub's words for its
+/// state, a clean link, and how many runs carried the watch's id.
+struct Sighting {
+    id: u64,
     status: Option<String>,
     conclusion: Option<String>,
     html_url: Option<String>,
-    #[serde(default)]
-    display_title: Option<String>,
-    #[serde(default)]
-    event: Option<String>,
+    count: usize,
 }
 
-#[derive(Deserialize)]
-struct RunList {
-    #[serde(default)]
-    total_count: Option<u64>,
-    workflow_runs: Vec<Run>,
+impl Sighting {
+    fn of(entry: &Entry<'_>, id: u64) -> Sighting {
+        Sighting {
+            id,
+            // Shown to people: only GitHub's words and a clean link survive.
+            status: entry.status.as_deref().map(untrusted::word),
+            conclusion: entry.conclusion.as_deref().map(untrusted::word),
+            html_url: entry.html_url.as_deref().and_then(untrusted::link),
+            count: 1,
+        }
+    }
+}
+
+/// Reads on behalf of every followed repository: each in its token's budget, and at most
+/// [`CONCURRENT_READS`] answers held at once.
+struct Reads<'a> {
+    github: &'a GitHub,
+    budgets: &'a ReadBudgets,
+    turns: Semaphore,
+    /// When the wait ends: no read starts after it.
+    until: Instant,
+}
+
+/// A 2xx answer's body, held with its turn: the next read waits until this one is reduced.
+struct Held<'a> {
+    text: String,
+    _turn: SemaphorePermit<'a>,
 }
 
 async fn follow_repository(
-    github: &GitHub,
+    reads: &Reads<'_>,
     mut watches: Vec<Watch<'_>>,
     options: WaitOptions,
     since: SystemTime,
-    budgets: &ReadBudgets,
 ) {
     let started = Instant::now();
     let find_timeout = options.find_timeout.min(options.timeout);
     let mut pause = options.first_poll;
     loop {
         let pending: Vec<usize> = (0..watches.len()).filter(|&i| !watches[i].done).collect();
-        let Some(&first) = pending.first() else {
-            return;
-        };
-        let job = watches[first].job;
-        let budget = Arc::clone(&watches[first].budget);
-        let single = match (&watches[first].looking, pending.len()) {
-            (Looking::Id(id), 1) => Some(*id),
-            _ => None,
-        };
-        let read = match single {
-            Some(id) => read_run(github, job, &budget, budgets, id)
-                .await
-                .map(|run| vec![run]),
-            None => {
-                let event = list_event(pending.iter().map(|&i| &watches[i]));
-                read_list(github, job, &budget, budgets, event, since, |runs| {
-                    pending.iter().all(|&i| find(&watches[i], runs).is_some())
-                })
-                .await
-            }
-        };
-        match read {
-            Ok(runs) => {
-                for &i in &pending {
-                    let watch = &mut watches[i];
-                    let matches = matching(watch, &runs);
-                    if let Some(run) = matches.first() {
-                        seen(watch, run, matches.len());
-                    }
-                }
-            }
-            Err(message) => {
-                tracing::info!(target_name = %job.target, "could not read the runs: {message}")
-            }
-        }
+        // A slow server (or other repositories' turns) cannot hold a poll past the wait.
+        let polled =
+            tokio::time::timeout_at(reads.until, poll_once(reads, &mut watches, &pending, since))
+                .await;
+        let doubt = polled.unwrap_or_else(|_| {
+            Some(format!(
+                "the runs were still being read when the {} s wait ran out",
+                options.timeout.as_secs()
+            ))
+        });
         let elapsed = started.elapsed();
         for &i in &pending {
             let watch = &mut watches[i];
@@ -242,25 +301,10 @@ async fn follow_repository(
             let found = watch.run.id.is_some();
             if !found && matches!(watch.looking, Looking::Title(_)) {
                 if elapsed + pause > find_timeout {
-                    tracing::info!(target_name = %watch.job.target, "{NO_RUN}");
-                    watch.run.note = Some(NO_RUN.to_owned());
-                    if watch.to_completion {
-                        watch.run.status = Some("not_started".to_owned());
-                    }
-                    watch.done = true;
+                    not_found(watch, doubt.as_deref());
                 }
             } else if elapsed + pause > options.timeout {
-                let status = watch
-                    .run
-                    .status
-                    .clone()
-                    .unwrap_or_else(|| "unknown".to_owned());
-                watch.run.status = Some(status.clone());
-                watch.run.note = Some(format!(
-                    "still {status} after waiting {} s",
-                    options.timeout.as_secs()
-                ));
-                watch.done = true;
+                timed_out(watch, options.timeout, doubt.as_deref());
             }
         }
         if watches.iter().all(|w| w.done) {
@@ -271,70 +315,132 @@ async fn follow_repository(
     }
 }
 
+/// One read of a repository's runs for the `pending` watches; what it found is taken in.
+/// Returns why a run it did not find may still exist (`None`: the list was read whole).
+async fn poll_once(
+    reads: &Reads<'_>,
+    watches: &mut [Watch<'_>],
+    pending: &[usize],
+    since: SystemTime,
+) -> Option<String> {
+    let &first = pending.first()?;
+    let job = watches[first].job;
+    let budget = Arc::clone(&watches[first].budget);
+    let read = match (&watches[first].looking, pending.len()) {
+        (Looking::Id(id), 1) => read_one(reads, job, &budget, *id).await,
+        _ => {
+            let looking: Vec<&Looking> = pending.iter().map(|&i| &watches[i].looking).collect();
+            let event = list_event(&looking);
+            read_list(reads, job, &budget, &looking, event, since).await
+        }
+    };
+    match read {
+        Ok(poll) => {
+            for (sighting, &i) in poll.sightings.iter().zip(pending) {
+                if let Some(sighting) = sighting {
+                    seen(&mut watches[i], sighting);
+                }
+            }
+            poll.doubt
+        }
+        Err(message) => {
+            tracing::info!(target_name = %job.target, "could not read the runs: {message}");
+            Some(format!("the runs could not be read ({message})"))
+        }
+    }
+}
+
+/// A tracked run never found: "no run started" only when the list was read whole; otherwise
+/// the wait cannot tell.
+fn not_found(watch: &mut Watch<'_>, doubt: Option<&str>) {
+    let note = match doubt {
+        None => NO_RUN.to_owned(),
+        Some(why) => format!("cannot tell whether a run started: {why}"),
+    };
+    tracing::info!(target_name = %watch.job.target, "{note}");
+    watch.run.note = Some(untrusted::shown(&note, 500));
+    if watch.to_completion {
+        let status = if doubt.is_none() {
+            "not_started"
+        } else {
+            "unknown"
+        };
+        watch.run.status = Some(status.to_owned());
+    }
+    watch.done = true;
+}
+
+/// The wait's time ran out before the run completed; a run never seen says why it may not
+/// have been.
+fn timed_out(watch: &mut Watch<'_>, timeout: Duration, doubt: Option<&str>) {
+    let never_seen = watch.run.status.is_none();
+    let status = watch
+        .run
+        .status
+        .clone()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let mut note = format!("still {status} after waiting {} s", timeout.as_secs());
+    if let (true, Some(why)) = (never_seen, doubt) {
+        note.push_str(&format!("; {why}"));
+    }
+    watch.run.status = Some(status);
+    watch.run.note = Some(untrusted::shown(&note, 500));
+    watch.done = true;
+}
+
 /// `event=` for the list: the one kind of event every run looked for came from, if one.
-fn list_event<'a>(mut watches: impl Iterator<Item = &'a Watch<'a>>) -> Option<&'static str> {
-    let event = |w: &Watch<'_>| match w.looking {
+fn list_event(looking: &[&Looking]) -> Option<&'static str> {
+    let event = |l: &Looking| match l {
         Looking::Id(_) => "workflow_dispatch",
         Looking::Title(_) => "repository_dispatch",
     };
-    let first = event(watches.next()?);
-    watches.all(|w| event(w) == first).then_some(first)
+    let first = event(looking.first()?);
+    looking.iter().all(|l| event(l) == first).then_some(first)
 }
 
-fn find<'r>(watch: &Watch<'_>, runs: &'r [Run]) -> Option<&'r Run> {
-    matching(watch, runs).into_iter().next()
-}
-
-/// The runs that are this watch's, lowest id first.
-fn matching<'r>(watch: &Watch<'_>, runs: &'r [Run]) -> Vec<&'r Run> {
-    let mut found: Vec<&Run> = runs
-        .iter()
-        .filter(|run| match &watch.looking {
-            Looking::Id(id) => run.id.is_none_or(|seen| seen == *id),
-            Looking::Title(marker) => {
-                run.id.is_some()
-                    && run
-                        .event
-                        .as_deref()
-                        .is_none_or(|e| e == "repository_dispatch")
-                    && run
-                        .display_title
-                        .as_deref()
-                        .is_some_and(|t| t.contains(marker.as_str()))
-            }
-        })
-        .collect();
-    found.sort_by_key(|run| run.id);
-    found
+/// Whether the list entry with `id` is the run `looking` is for. Only an entry with an id
+/// counts: one without says nothing about which run it is.
+fn carries(looking: &Looking, entry: &Entry<'_>, id: u64) -> bool {
+    match looking {
+        Looking::Id(wanted) => id == *wanted,
+        Looking::Title(marker) => {
+            entry
+                .event
+                .as_deref()
+                .is_none_or(|e| e == "repository_dispatch")
+                && entry
+                    .display_title
+                    .as_deref()
+                    .is_some_and(|t| t.contains(marker.as_str()))
+        }
+    }
 }
 
 /// Takes in what a read said about a watched run.
-fn seen(watch: &mut Watch<'_>, run: &Run, how_many: usize) {
+fn seen(watch: &mut Watch<'_>, run: &Sighting) {
     let info = &mut *watch.run;
-    if let (Looking::Title(_), Some(id), Some(repo)) =
-        (&watch.looking, run.id, &watch.job.repository)
-    {
+    if let (Looking::Title(_), Some(repo)) = (&watch.looking, &watch.job.repository) {
         if info.id.is_none() {
-            tracing::info!(target_name = %watch.job.target, "found the run {id}");
+            tracing::info!(target_name = %watch.job.target, "found the run {}", run.id);
         }
-        info.id = Some(id);
-        info.url = Some(run_url(&watch.job.api_base, repo, id));
-        if how_many > 1 {
+        info.id = Some(run.id);
+        info.url = Some(run_url(&watch.job.api_base, repo, run.id));
+        if run.count > 1 {
             info.note = Some(format!(
-                "{how_many} runs carry this dispatch id (several workflows listen); following the first"
+                "{} runs carry this dispatch id (several workflows listen); following the first",
+                run.count
             ));
         }
     }
-    // Shown to people: only GitHub's words and a clean link survive.
-    if let Some(url) = run.html_url.as_deref().and_then(untrusted::link) {
-        info.html_url = Some(url);
+    if let Some(url) = &run.html_url {
+        info.html_url = Some(url.clone());
     }
     if !watch.to_completion {
         watch.done = true;
         return;
     }
-    info.status = run.status.as_deref().map(untrusted::word);
-    info.conclusion = run.conclusion.as_deref().map(untrusted::word);
+    info.status.clone_from(&run.status);
+    info.conclusion.clone_from(&run.conclusion);
     if info.status.as_deref() == Some("completed") {
         tracing::info!(target_name = %watch.job.target, "run completed: {}", info.conclusion.as_deref().unwrap_or("unknown"));
         watch.done = true;
@@ -352,51 +458,66 @@ fn run_url(api_base: &str, repo: &Repo, id: u64) -> String {
     )
 }
 
-async fn read_run(
-    github: &GitHub,
-    job: &Job,
-    budget: &Budget,
-    budgets: &ReadBudgets,
-    id: u64,
-) -> Result<Run, String> {
+/// Reads one run by its own URL. An answer without an id is that run; one naming another id
+/// is not taken as it.
+async fn read_one(reads: &Reads<'_>, job: &Job, budget: &Budget, id: u64) -> Result<Poll, String> {
     let repo = job.repository.as_ref().ok_or("no repository")?;
-    let body = get(
-        github,
-        job,
-        budget,
-        budgets,
-        &run_url(&job.api_base, repo, id),
-        MAX_RUN_BODY,
-    )
-    .await?;
-    serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))
+    let body = reads
+        .get(job, budget, &run_url(&job.api_base, repo, id), MAX_RUN_BODY)
+        .await?;
+    let mut poll = Poll::new(1);
+    match entries::read_run(&body.text)? {
+        Parsed::Run(entry) if entry.id.unwrap_or(id) == id => {
+            poll.sightings[0] = Some(Sighting::of(&entry, id));
+        }
+        Parsed::Run(_) => {}
+        Parsed::Malformed => return Err("unexpected answer: not a workflow run".to_owned()),
+    }
+    Ok(poll)
 }
 
-/// Reads the list's pages until `enough` says every run looked for is there (or pages run out).
+/// Reads the list's pages, each reduced to what the watches need before the next is read,
+/// until every watch has its run, the pages run out, or [`MAX_PAGES`] were read.
 async fn read_list(
-    github: &GitHub,
+    reads: &Reads<'_>,
     job: &Job,
     budget: &Budget,
-    budgets: &ReadBudgets,
+    looking: &[&Looking],
     event: Option<&str>,
     since: SystemTime,
-    enough: impl Fn(&[Run]) -> bool,
-) -> Result<Vec<Run>, String> {
+) -> Result<Poll, String> {
     let repo = job.repository.as_ref().ok_or("no repository")?;
-    let mut runs = Vec::new();
+    let mut poll = Poll::new(looking.len());
+    let mut skipped = 0usize;
+    let mut whole = false;
     for page in 1..=MAX_PAGES {
         let url = list_url(&job.api_base, repo, event, since, page);
-        let body = get(github, job, budget, budgets, &url, MAX_LIST_BODY).await?;
-        let list: RunList =
-            serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))?;
-        let last = list.workflow_runs.len() < PER_PAGE as usize
-            || list.total_count.is_some_and(|n| n <= page * PER_PAGE);
-        runs.extend(list.workflow_runs);
-        if last || enough(&runs) {
+        let body = reads.get(job, budget, &url, MAX_LIST_BODY).await?;
+        let facts = entries::read_page(&body.text, &mut |parsed| match parsed {
+            Parsed::Run(entry) => match entry.id {
+                Some(id) => poll.offer(looking, &entry, id),
+                None => skipped += 1,
+            },
+            Parsed::Malformed => skipped += 1,
+        })?;
+        drop(body);
+        whole = facts.entries < PER_PAGE as usize
+            || facts.total_count.is_some_and(|n| n <= page * PER_PAGE);
+        if whole || poll.all_found() {
             break;
         }
     }
-    Ok(runs)
+    if skipped > 0 {
+        tracing::info!(target_name = %job.target, "skipped {skipped} run entries that could not be read");
+    }
+    poll.doubt = match (skipped, whole) {
+        (0, true) => None,
+        (0, false) => Some(format!(
+            "only the first {MAX_PAGES} pages of runs were read"
+        )),
+        (n, _) => Some(format!("{n} of the listed runs could not be read")),
+    };
+    Ok(poll)
 }
 
 /// `GET .../actions/runs?event=…&created=>=…&per_page=100&page=…`
@@ -428,32 +549,46 @@ fn list_url(
     url
 }
 
-/// One read, in its token's turn, counted: the body of a 2xx answer.
-async fn get(
-    github: &GitHub,
-    job: &Job,
-    budget: &Budget,
-    budgets: &ReadBudgets,
-    url: &str,
-    max_body: usize,
-) -> Result<String, String> {
-    // Minted now, so a long wait gets a fresh App token before the cached one expires.
-    let job = github.authorized(job).await.map_err(|f| f.reason)?;
-    budget.take().await;
-    budgets.count_read();
-    let request = github.github_request(reqwest::Method::GET, url, &job);
-    let response = sender::send(&job, request).await.map_err(|f| f.reason)?;
-    let answered = Answered::read(response, max_body).await;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    if let Some(quota) = Quota::from_headers(answered.rate_limit(), now) {
-        budget.observe(quota);
+impl Reads<'_> {
+    /// One read, in its token's turn and counted, then in one of the [`CONCURRENT_READS`]
+    /// turns: the body of a 2xx answer, at most `max_body` bytes.
+    async fn get(
+        &self,
+        job: &Job,
+        budget: &Budget,
+        url: &str,
+        max_body: usize,
+    ) -> Result<Held<'_>, String> {
+        // Minted now, so a long wait gets a fresh App token before the cached one expires.
+        let job = self.github.authorized(job).await.map_err(|f| f.reason)?;
+        budget.take().await;
+        let turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(|_| "the wait was stopped".to_owned())?;
+        // A turn given back as the wait ran out starts nothing more.
+        if Instant::now() >= self.until {
+            return Err("the wait ran out of time".to_owned());
+        }
+        self.budgets.count_read();
+        let request = self.github.github_request(reqwest::Method::GET, url, &job);
+        let response = sender::send(&job, request).await.map_err(|f| f.reason)?;
+        let answered = Answered::read(response, max_body).await;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Some(quota) = Quota::from_headers(answered.rate_limit(), now) {
+            budget.observe(quota);
+        }
+        if !answered.is_success() {
+            return Err(format!("GitHub answered {}", answered.status));
+        }
+        Ok(Held {
+            text: answered.body,
+            _turn: turn,
+        })
     }
-    if !answered.is_success() {
-        return Err(format!("GitHub answered {}", answered.status));
-    }
-    Ok(answered.body)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC), as GitHub's `created` filter reads it.

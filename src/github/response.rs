@@ -273,7 +273,10 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 async fn read_limited(mut response: reqwest::Response, max: usize) -> String {
-    let mut body = Vec::new();
+    // Sized once from an honest Content-Length (never past the cap), and taken as the String
+    // without a copy when it is UTF-8: an answer costs its size once, not three times.
+    let expected = response.content_length().unwrap_or(0);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(max).min(max));
     while let Ok(Some(chunk)) = response.chunk().await {
         let room = max.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -281,7 +284,7 @@ async fn read_limited(mut response: reqwest::Response, max: usize) -> String {
             break;
         }
     }
-    String::from_utf8_lossy(&body).into_owned()
+    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

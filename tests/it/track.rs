@@ -510,3 +510,219 @@ fn validate_counts_the_tracking_key_against_the_ten_key_limit() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lists as a hostile server sends them (issue 21, items 5 to 7)
+
+const CLI_RUNS: &str = "/repos/o/cli/actions/runs";
+
+/// Two workflow_dispatch targets in one repository, whose dispatches started runs 1 and 2.
+fn two_dispatched_runs() -> (FakeGitHub, tempfile::TempDir) {
+    let github = FakeGitHub::start();
+    for (workflow, id) in [("release.yml", 1), ("docs.yml", 2)] {
+        github.on(
+            "POST",
+            &format!("/repos/o/cli/actions/workflows/{workflow}/dispatches"),
+            Reply::status(200).json(json!({
+                "workflow_run_id": id,
+                "run_url": format!("{}/repos/o/cli/actions/runs/{id}", github.base_url()),
+                "html_url": format!("https://github.com/o/cli/actions/runs/{id}"),
+            })),
+        );
+    }
+    let mut yaml =
+        "version: 1\nsources:\n  app: {repository: o/app, targets: [release, docs]}\ntargets:\n"
+            .to_owned();
+    for (name, workflow) in [("release", "release.yml"), ("docs", "docs.yml")] {
+        yaml.push_str(&format!(
+            "  {name}:\n    kind: workflow_dispatch\n    repository: o/cli\n    workflow: {workflow}\n    ref: main\n    token_env: APP_TOKEN\n"
+        ));
+    }
+    let dir = config_dir(&yaml);
+    (github, dir)
+}
+
+#[test]
+fn a_run_list_entry_without_an_id_is_not_taken_for_a_dispatched_run() {
+    let (github, dir) = two_dispatched_runs();
+    let going = |id: u64| json!({"id": id, "event": "workflow_dispatch", "status": "in_progress", "conclusion": null});
+    // An entry that names no run says nothing about runs 1 and 2, however it concluded.
+    let anonymous = json!({"event": "workflow_dispatch", "status": "completed", "conclusion": "success",
+        "html_url": "https://github.com/o/cli/actions/runs/3"});
+    github.on(
+        "GET",
+        CLI_RUNS,
+        runs_page(vec![going(1), anonymous, going(2)]),
+    );
+
+    let child = spawn(
+        dir.path(),
+        &github,
+        "2.0.0",
+        &["--wait", "--wait-timeout", "1"],
+    );
+    let (exit, report, stderr) = finish(child);
+
+    assert_eq!(exit, 1, "the runs never concluded: {report} {stderr}");
+    for name in ["release", "docs"] {
+        let run = &target(&report, name)["run"];
+        assert_eq!(run.get("conclusion"), None, "{name}: {run}");
+        assert_eq!(run["status"], "in_progress", "{name}: {run}");
+        assert_eq!(run["note"], "still in_progress after waiting 1 s", "{name}");
+    }
+    assert!(
+        !github.requests_to(CLI_RUNS).is_empty(),
+        "the runs were read from the list"
+    );
+}
+
+#[test]
+fn an_entry_with_an_id_outside_u64_is_skipped_and_the_tracked_run_on_that_page_is_found() {
+    let github = FakeGitHub::start();
+    github.on("POST", SITE_DISPATCHES, Reply::no_content());
+    github.on("GET", SITE_RUNS, empty_list());
+    let dir = config_dir(&tracked(&[("site", "o/site")]));
+    let child = spawn(
+        dir.path(),
+        &github,
+        "2.0.0",
+        &["--wait", "--wait-timeout", "5"],
+    );
+    let id = dispatch_ids(&github, SITE_DISPATCHES, 1).remove(0);
+    let ours = run_json(
+        77,
+        "o/site",
+        &format!("{TITLE} {id}"),
+        "completed",
+        Some("success"),
+    );
+    // Written by hand: 2^64 is no JSON number serde_json would write.
+    let page = format!(
+        r#"{{"total_count": 4, "workflow_runs": [{{"id": 18446744073709551616, "display_title": "{TITLE} {id}", "status": "completed", "conclusion": "failure"}}, {{"id": -1, "status": "queued"}}, {{"id": 5, "status": ["not", "a", "word"]}}, {ours}]}}"#
+    );
+    github.on("GET", SITE_RUNS, Reply::status(200).body(page));
+
+    let (exit, report, stderr) = finish(child);
+
+    assert_eq!(exit, 0, "{report} {stderr}");
+    let run = &target(&report, "site")["run"];
+    assert_eq!(run["id"], 77, "{run}");
+    assert_eq!(run["conclusion"], "success");
+    assert_eq!(run["html_url"], "https://github.com/o/site/actions/runs/77");
+}
+
+#[test]
+fn a_run_list_that_could_not_be_read_whole_is_cannot_tell_never_no_run_started() {
+    let bodies = [
+        // Cut off mid-body: unreadable.
+        (
+            Reply::status(200).body(r#"{"total_count": 1, "workflow_runs": [{"id": 1"#),
+            "cannot tell whether a run started: the runs could not be read",
+        ),
+        // Answered, but not with a list.
+        (
+            Reply::server_error(503),
+            "cannot tell whether a run started: the runs could not be read",
+        ),
+        // Read, but one entry could not be: it may be the run.
+        (
+            Reply::status(200).body(r#"{"workflow_runs": [{"id": -1, "display_title": "?"}]}"#),
+            "cannot tell whether a run started: 1 of the listed runs could not be read",
+        ),
+    ];
+    std::thread::scope(|scope| {
+        for (reply, expected) in bodies {
+            scope.spawn(move || {
+                let github = FakeGitHub::start();
+                github.on("POST", SITE_DISPATCHES, Reply::no_content());
+                github.on("GET", SITE_RUNS, reply);
+                let dir = config_dir(&tracked(&[("site", "o/site")]));
+                let child = spawn(
+                    dir.path(),
+                    &github,
+                    "2.0.0",
+                    &["--wait", "--wait-timeout", "1"],
+                );
+                let (exit, report, stderr) = finish(child);
+                assert_eq!(exit, 1, "{report} {stderr}");
+                let run = &target(&report, "site")["run"];
+                let note = run["note"].as_str().unwrap();
+                assert!(note.starts_with(expected), "{note}");
+                assert_eq!(run["status"], "unknown", "{run}");
+            });
+        }
+    });
+}
+
+#[test]
+fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories() {
+    let github = FakeGitHub::start();
+    github.on("POST", "/repos/o/*/dispatches", Reply::no_content());
+    // Slow lists: a client reading every repository at once would hold all 24.
+    github.on(
+        "GET",
+        "/repos/o/*/actions/runs",
+        empty_list().delay(Duration::from_millis(300)),
+    );
+    let repos: Vec<(String, String)> = (0..24)
+        .map(|i| (format!("t{i:02}"), format!("o/r{i:02}")))
+        .collect();
+    let targets: Vec<(&str, &str)> = repos
+        .iter()
+        .map(|(t, r)| (t.as_str(), r.as_str()))
+        .collect();
+    let dir = config_dir(&tracked(&targets));
+
+    let child = spawn(
+        dir.path(),
+        &github,
+        "2.0.0",
+        &["--wait", "--wait-timeout", "3", "--concurrency", "4"],
+    );
+    let (_, report, stderr) = finish(child);
+
+    for (_, repo) in &repos {
+        let reads = github.requests_to(&format!("/repos/{repo}/actions/runs"));
+        assert!(
+            !reads.is_empty(),
+            "{repo} was never read: {report} {stderr}"
+        );
+    }
+    // Four turns; the fake counts a request until its handler has finished writing, which
+    // may be just after the client took the answer and started the next read in that turn.
+    assert!(
+        github.max_in_flight() <= 8,
+        "{} requests in flight at once",
+        github.max_in_flight()
+    );
+}
+
+#[test]
+fn a_runs_list_that_never_answers_holds_the_wait_no_longer_than_its_timeout() {
+    let github = FakeGitHub::start();
+    github.on("POST", SITE_DISPATCHES, Reply::no_content());
+    github.on("GET", SITE_RUNS, Reply::hang(Duration::from_secs(60)));
+    let dir = config_dir(&tracked(&[("site", "o/site")]));
+    let started = Instant::now();
+
+    let child = spawn(
+        dir.path(),
+        &github,
+        "2.0.0",
+        &["--wait", "--wait-timeout", "1", "--timeout", "30"],
+    );
+    let (exit, report, stderr) = finish(child);
+
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(exit, 1, "{report} {stderr}");
+    let run = &target(&report, "site")["run"];
+    assert_eq!(
+        run["note"],
+        "cannot tell whether a run started: the runs were still being read when the 1 s wait ran out"
+    );
+    assert_eq!(run["status"], "unknown");
+}
