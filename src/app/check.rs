@@ -109,9 +109,11 @@ fn read(args: &CheckArgs, config: &Config, planned: &[Planned]) -> Result<CheckR
     let now_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let answers = tokio::sync::Semaphore::new(crate::check::probe::ANSWERS_AT_ONCE);
     let probe = Probe {
         github: &github,
         pacer: &pacer,
+        answers: &answers,
         now_epoch,
         warn_days: args.expiry_warning_days,
     };

@@ -23,10 +23,19 @@ use serde_json::Value;
 pub struct Probe<'a> {
     pub github: &'a GitHub,
     pub pacer: &'a Pacer,
+    /// Turns to hold an answer: [`ANSWERS_AT_ONCE`] across every target, so memory is bounded
+    /// whatever the servers send and however many targets are checked side by side.
+    pub answers: &'a tokio::sync::Semaphore,
     /// Seconds since the epoch, for judging expiry.
     pub now_epoch: u64,
     pub warn_days: u64,
 }
+
+/// Answers held at once by all targets together. An answer is at most 2 MiB (a list page or
+/// a workflow file's base64), and a workflow file read from it holds up to 4 MiB of text once
+/// parsed: 4 turns keep `check` within the 64 MiB BENCHMARKS.md states; reads take
+/// milliseconds, so 4 in flight still check a hundred targets in seconds.
+pub const ANSWERS_AT_ONCE: usize = 4;
 
 /// A job to check: the target's spec, and the source it was planned for.
 pub struct ToCheck<'a> {

@@ -62,6 +62,9 @@ pub(super) struct Reader<'p, 'j> {
     spent: Duration,
     /// Set once the budget ran out: no read is made after.
     pub out_of_time: bool,
+    /// This target's turn to hold an answer (one of [`super::probe::ANSWERS_AT_ONCE`]): taken
+    /// for each read, kept while its answer is worked on, given back before the next read.
+    turn: Option<tokio::sync::SemaphorePermit<'p>>,
 }
 
 impl<'p, 'j> Reader<'p, 'j> {
@@ -79,6 +82,7 @@ impl<'p, 'j> Reader<'p, 'j> {
             budget: TARGET_READ_BUDGET.min(job.retry.deadline),
             spent: Duration::ZERO,
             out_of_time: false,
+            turn: None,
         }
     }
 
@@ -137,6 +141,7 @@ impl<'p, 'j> Reader<'p, 'j> {
             };
             self.waited = self.waited.saturating_add(delay);
             self.spent = self.spent.saturating_add(delay);
+            self.turn = None;
             tokio::time::sleep(delay).await;
             attempt = attempt.saturating_add(1);
         };
@@ -157,7 +162,16 @@ impl<'p, 'j> Reader<'p, 'j> {
             self.out_of_time = true;
             return Err(self.out_of_time_message());
         }
+        // The last answer is done with: its turn goes back before this read waits for anything.
+        self.turn = None;
         let _ = self.probe.pacer.acquire(&self.lane, None).await;
+        self.turn = Some(
+            self.probe
+                .answers
+                .acquire()
+                .await
+                .map_err(|_| "check was stopped".to_owned())?,
+        );
         let started = Instant::now();
         let read = tokio::time::timeout(left, self.probe.github.read(&self.job, url)).await;
         self.spent = self.spent.saturating_add(started.elapsed());

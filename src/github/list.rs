@@ -422,9 +422,10 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for EntriesSeed<T> {
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
         let (mut entries, mut skipped, mut seen) = (Vec::new(), 0usize, 0usize);
-        // One entry at a time as a JSON value (bounded by the page's size), then as `T`: an
-        // entry that is not a `T` cannot spoil the parse of the others.
-        while let Some(value) = seq.next_element::<serde_json::Value>()? {
+        // One entry at a time as the text it is (a slice of the page, never built into a
+        // tree), then as `T`, which keeps only the fields it names: an entry that is not a `T`
+        // cannot spoil the parse of the others, nor cost more than its own bytes.
+        while let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? {
             seen += 1;
             if seen > self.max {
                 return Err(de::Error::custom(format_args!(
@@ -432,7 +433,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for EntriesSeed<T> {
                     self.max
                 )));
             }
-            match T::deserialize(value) {
+            match serde_json::from_str::<T>(raw.get()) {
                 Ok(entry) => entries.push(entry),
                 Err(_) => skipped += 1,
             }

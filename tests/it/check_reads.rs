@@ -452,3 +452,32 @@ fn a_major_series_heard_only_by_a_workflow_of_unknown_state_is_cannot_tell() {
         "{site:#}"
     );
 }
+
+#[test]
+fn at_most_four_answers_are_held_at_once_whatever_the_number_of_targets() {
+    // Slow answers: a check holding one per target in flight would hold all twenty.
+    let github = FakeGitHub::start();
+    github.on(
+        "GET",
+        "/repos/o/*",
+        Reply::status(200)
+            .json(json!({"default_branch": "main"}))
+            .delay(std::time::Duration::from_millis(300)),
+    );
+    let dir = config_dir(&crate::support::cli::many_targets(20));
+    let output = orchestrator(dir.path())
+        .args(["check", "--api-url", &github.base_url(), "--output", "json"])
+        .args(["--concurrency", "20"])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["targets"].as_array().unwrap().len(), 20);
+    // Four turns; the fake counts a request until its handler has finished writing, which
+    // may be just after the client took the answer and started the next read in that turn.
+    assert!(
+        github.max_in_flight() <= 8,
+        "{} requests in flight at once",
+        github.max_in_flight()
+    );
+}
