@@ -104,6 +104,19 @@ async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
     out
 }
 
+/// `GET /repos/{owner}/{repo}`: the one field `check` reads.
+#[derive(serde::Deserialize)]
+struct RepositoryAnswer {
+    default_branch: Option<String>,
+}
+
+/// `GET …/actions/workflows/{id}`: the fields `check` reads.
+#[derive(serde::Deserialize)]
+struct WorkflowAnswer {
+    state: Option<String>,
+    path: Option<String>,
+}
+
 /// Access, then the kind's own check.
 async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetCheck) {
     let Some(repo) = c.job.repository.clone() else {
@@ -115,9 +128,8 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
         Err(why) => return cannot_tell(out, why.into(), None),
     };
     let default_branch = match answered.status {
-        200 => serde_json::from_str::<Value>(&answered.body)
-            .ok()
-            .and_then(|v| v["default_branch"].as_str().map(str::to_owned))
+        200 => reads::fields::<RepositoryAnswer>(&answered.body)
+            .and_then(|r| r.default_branch)
             // Git refuses control characters in a ref, and GitHub names longer than 255 bytes.
             .filter(|b| b.len() <= 255 && !b.chars().any(char::is_control)),
         401 => {
@@ -146,6 +158,8 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
         }
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
+    // The answer is done with: a target waiting for its next read holds none.
+    drop(answered);
     let Some(default_branch) = default_branch else {
         return cannot_tell(
             out,
@@ -455,10 +469,10 @@ async fn workflow_dispatch(
         Ok(answered) => answered,
         Err(why) => return cannot_tell(out, why.into(), None),
     };
-    let info: Value = match answered.status {
-        200 => match serde_json::from_str::<Value>(&answered.body) {
-            Ok(info) if info.is_object() => info,
-            _ => {
+    let info: WorkflowAnswer = match answered.status {
+        200 => match reads::fields(&answered.body) {
+            Some(info) => info,
+            None => {
                 return cannot_tell(
                     out,
                     format!(
@@ -495,15 +509,18 @@ async fn workflow_dispatch(
         }
         _ => return cannot_tell(out, unexpected(&answered), None),
     };
-    let state = info["state"].as_str().map(crate::untrusted::word);
+    // The answer is done with: the file read next holds the turn alone.
+    drop(answered);
+    let state = info.state.as_deref().map(crate::untrusted::word);
     if let Some(state) = state.as_deref().filter(|s| *s != "active") {
         // A state is kept only when it is a plain word (`untrusted::word`).
         out.problems.push(
             format!("the workflow `{workflow_id}` is {state}, so GitHub will not run it").into(),
         );
     }
-    let file_name = info["path"]
-        .as_str()
+    let file_name = info
+        .path
+        .as_deref()
         .and_then(|p| p.strip_prefix(".github/workflows/"))
         .unwrap_or(workflow_id);
     if !plain_file_name(file_name) {

@@ -15,7 +15,6 @@ use crate::policy::RetryPolicy;
 use crate::untrusted::{Message, Text};
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -426,16 +425,30 @@ pub(super) async fn read_file(
     decode_file(&shown_path, &answered.body)
 }
 
+/// Fields of an answer's JSON object, read without building the rest of it (a tree of a
+/// hostile 2 MiB answer costs tens of times its bytes): `None` when the body is not an object
+/// with those fields of those types.
+pub(super) fn fields<T: serde::de::DeserializeOwned>(body: &str) -> Option<T> {
+    serde_json::from_str(body).ok()
+}
+
+/// The contents API's answer for a file.
+#[derive(Deserialize)]
+struct FileAnswer {
+    encoding: Option<String>,
+    content: Option<String>,
+}
+
 /// The text in a contents answer: `{"encoding": "base64", "content": "…"}`.
 fn decode_file(path: &Text, body: &str) -> Result<String, Unread> {
     let cannot = |why: &str| Unread::CannotTell(Message::new().words(path).ours(why), None);
-    let file: Value = serde_json::from_str(body)
-        .map_err(|_| cannot(": GitHub's answer is not the JSON it sends"))?;
-    if file["encoding"].as_str() != Some("base64") {
+    let file: FileAnswer =
+        fields(body).ok_or_else(|| cannot(": GitHub's answer is not the JSON it sends"))?;
+    if file.encoding.as_deref() != Some("base64") {
         return Err(cannot(" is too large to read through the API"));
     }
-    let encoded: String = file["content"]
-        .as_str()
+    let encoded: String = file
+        .content
         .unwrap_or_default()
         .split_whitespace()
         .collect();
@@ -468,9 +481,13 @@ pub(super) fn needs(answered: &Answered, otherwise: &str) -> Message {
 /// `GitHub answered STATUS MESSAGE`, GitHub's message (when it sent one) as its words.
 pub(super) fn unexpected(answered: &Answered) -> Message {
     let status = Message::from(format!("GitHub answered {}", answered.status));
-    match serde_json::from_str::<Value>(&answered.body)
-        .ok()
-        .and_then(|v| v["message"].as_str().map(|m| Text::new(m.trim_end(), 300)))
+    #[derive(Deserialize)]
+    struct ErrorAnswer {
+        message: Option<String>,
+    }
+    match fields::<ErrorAnswer>(&answered.body)
+        .and_then(|e| e.message)
+        .map(|m| Text::new(m.trim_end(), 300))
         .filter(|m| !m.is_empty())
     {
         Some(message) => status.ours(" ").words(&message),
