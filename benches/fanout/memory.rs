@@ -209,8 +209,9 @@ async fn connection(mut stream: TcpStream, answers: Arc<Answers>, counters: Arc<
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+            body.len(),
+            next_link(&head)
         );
         if stream.write_all(reply.as_bytes()).await.is_err()
             || stream.write_all(body).await.is_err()
@@ -218,6 +219,36 @@ async fn connection(mut stream: TcpStream, answers: Arc<Answers>, counters: Arc<
             return;
         }
     }
+}
+
+/// A runs list always has a next page, as GitHub links it (`Link: <…&page=N+1>; rel="next"`),
+/// so every poll reads as many pages as the client allows; other answers have none.
+fn next_link(head: &str) -> String {
+    let target = head
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .nth(1)
+        .unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if !path.ends_with("/actions/runs") {
+        return String::new();
+    }
+    let mut page = 1u64;
+    let mut kept: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("page=") {
+            Some(n) => page = n.parse().unwrap_or(1),
+            None => kept.push(pair),
+        }
+    }
+    kept.push("");
+    format!(
+        "Link: <{path}?{}page={}>; rel=\"next\"\r\n",
+        kept.join("&"),
+        page + 1
+    )
 }
 
 /// The answer for a GET; `None` for a dispatch (204).

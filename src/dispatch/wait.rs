@@ -10,9 +10,10 @@
 //! whatever GitHub's answers name (those stay display data), and every read takes its turn
 //! in its token's [`super::budget`].
 //!
-//! Whatever a server sends, a poll's memory is bounded: a page is read entry by entry
-//! ([`entries`]) and reduced to the few fields kept for each watch before the next page is
-//! asked for, an answer is cut at [`MAX_LIST_BODY`] (unreadable past it), and at most
+//! Whatever a server sends, a poll's memory is bounded: the runs list is read through
+//! [`crate::github::list`] (`Link: rel="next"`, at most [`MAX_PAGES`] pages), each page's runs
+//! parsed into the few fields used ([`ListedRun`]) and reduced to what is kept for each watch
+//! before the next page is asked for, an answer is cut at [`MAX_LIST_BODY`] (unreadable past it), and at most
 //! [`CONCURRENT_READS`] answers are held at once over every repository: 4 × 4 MiB = 16 MiB of
 //! answers at most, plus per watch its run's id, two words and a link. An entry without an id,
 //! or whose fields do not parse, is skipped and counted, never matched; a run not found in a
@@ -23,6 +24,7 @@ use super::budget::{Budget, Quota, ReadBudgets};
 use super::sender::{self, GitHub};
 use super::{Outcome, RunInfo, Status};
 use crate::config::Repo;
+use crate::github::list;
 use crate::github::response::Answered;
 use crate::plan::Job;
 use crate::untrusted;
@@ -45,7 +47,7 @@ pub const FIND_TIMEOUT: Duration = Duration::from_secs(120);
 pub const CLOCK_SKEW: Duration = Duration::from_secs(120);
 const PER_PAGE: u64 = 100;
 /// Pages read in one poll when the runs looked for are not on the first (a busy repository).
-const MAX_PAGES: u64 = 5;
+const MAX_PAGES: u32 = 5;
 /// A run's JSON is about 15 KiB (two repository objects, two users, the head commit).
 const MAX_RUN_BODY: usize = 1024 * 1024;
 /// A page of 100 runs is about 1.5 MiB; this leaves room for runs of 40 KiB (long commit
@@ -268,7 +270,51 @@ struct Reads<'a> {
 /// A 2xx answer's body, held with its turn: the next read waits until this one is reduced.
 struct Held<'a> {
     text: String,
+    /// The `Link` header, for [`list`] to find the next page.
+    link: Option<String>,
     _turn: SemaphorePermit<'a>,
+}
+
+impl list::ListPage for Held<'_> {
+    fn status(&self) -> u16 {
+        // Only a 2xx answer is held; any other is an `Err` of `Reads::get`.
+        200
+    }
+    fn link(&self) -> Option<&str> {
+        self.link.as_deref()
+    }
+    fn body(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A run as a page of the runs list gives it, for [`list`]: an entry without a u64 `id`, or
+/// with a used field of the wrong type, does not parse, so the list skips and counts it.
+/// Every other field is skipped as it is parsed.
+#[derive(serde::Deserialize)]
+struct ListedRun {
+    id: u64,
+    status: Option<String>,
+    conclusion: Option<String>,
+    html_url: Option<String>,
+    display_title: Option<String>,
+    event: Option<String>,
+}
+
+impl ListedRun {
+    fn entry(&self) -> Entry<'_> {
+        fn borrowed(field: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+            field.as_deref().map(std::borrow::Cow::Borrowed)
+        }
+        Entry {
+            id: Some(self.id),
+            status: borrowed(&self.status),
+            conclusion: borrowed(&self.conclusion),
+            html_url: borrowed(&self.html_url),
+            display_title: borrowed(&self.display_title),
+            event: borrowed(&self.event),
+        }
+    }
 }
 
 async fn follow_repository(
@@ -476,8 +522,10 @@ async fn read_one(reads: &Reads<'_>, job: &Job, budget: &Budget, id: u64) -> Res
     Ok(poll)
 }
 
-/// Reads the list's pages, each reduced to what the watches need before the next is read,
-/// until every watch has its run, the pages run out, or [`MAX_PAGES`] were read.
+/// Reads the list's pages through [`list`] (`Link: rel="next"`, at most [`MAX_PAGES`] pages of
+/// [`MAX_LIST_BODY`]), each page's runs reduced to what the watches need before the next is
+/// read, until every watch has its run or the list ends. `Err` when the list could not be
+/// read; a list read only in part, or with entries skipped, leaves its doubt in the poll.
 async fn read_list(
     reads: &Reads<'_>,
     job: &Job,
@@ -487,47 +535,48 @@ async fn read_list(
     since: SystemTime,
 ) -> Result<Poll, String> {
     let repo = job.repository.as_ref().ok_or("no repository")?;
+    let first = reqwest::Url::parse(&list_url(&job.api_base, repo, event, since))
+        .map_err(|e| format!("bad API URL: {e}"))?;
+    let limits = list::Limits {
+        max_pages: MAX_PAGES,
+        max_page_bytes: MAX_LIST_BODY,
+        max_entries: list::DEFAULT_MAX_ENTRIES,
+        time: None,
+    };
+    let mut reader =
+        list::ListReader::<ListedRun>::new(first, list::Shape::Field("workflow_runs"), limits);
     let mut poll = Poll::new(looking.len());
-    let mut skipped = 0usize;
-    let mut whole = false;
-    for page in 1..=MAX_PAGES {
-        let url = list_url(&job.api_base, repo, event, since, page);
-        let body = reads.get(job, budget, &url, MAX_LIST_BODY).await?;
-        let facts = entries::read_page(&body.text, &mut |parsed| match parsed {
-            Parsed::Run(entry) => match entry.id {
-                Some(id) => poll.offer(looking, &entry, id),
-                None => skipped += 1,
-            },
-            Parsed::Malformed => skipped += 1,
-        })?;
-        drop(body);
-        whole = facts.entries < PER_PAGE as usize
-            || facts.total_count.is_some_and(|n| n <= page * PER_PAGE);
-        if whole || poll.all_found() {
-            break;
+    while let Some(url) = reader.next_page() {
+        let answer = reads
+            .get(job, budget, url.as_str(), MAX_LIST_BODY)
+            .await
+            .map_err(list::Unfetched::NoAnswer);
+        reader.take(answer);
+        for run in reader.drain() {
+            poll.offer(looking, &run.entry(), run.id);
         }
+        reader.enough_if(|_| poll.all_found());
     }
-    if skipped > 0 {
-        tracing::info!(target_name = %job.target, "skipped {skipped} run entries that could not be read");
+    let listing = reader.finish();
+    if listing.skipped > 0 {
+        tracing::info!(target_name = %job.target, "skipped {} run entries that could not be read", listing.skipped);
     }
-    poll.doubt = match (skipped, whole) {
-        (0, true) => None,
-        (0, false) => Some(format!(
+    poll.doubt = match (&listing.end, listing.skipped) {
+        (list::End::Refused { .. } | list::End::Unreadable(_), _) => {
+            return Err(listing.incomplete().unwrap_or_default())
+        }
+        (list::End::Complete | list::End::Enough, 0) => None,
+        (list::End::StoppedByBudget(_), 0) => Some(format!(
             "only the first {MAX_PAGES} pages of runs were read"
         )),
-        (n, _) => Some(format!("{n} of the listed runs could not be read")),
+        (_, n) => Some(format!("{n} of the listed runs could not be read")),
     };
     Ok(poll)
 }
 
-/// `GET .../actions/runs?event=…&created=>=…&per_page=100&page=…`
-fn list_url(
-    api_base: &str,
-    repo: &Repo,
-    event: Option<&str>,
-    since: SystemTime,
-    page: u64,
-) -> String {
+/// `GET .../actions/runs?event=…&created=>=…&per_page=100`: the first page (the list sets
+/// `page` for the next ones).
+fn list_url(api_base: &str, repo: &Repo, event: Option<&str>, since: SystemTime) -> String {
     let from = since.checked_sub(CLOCK_SKEW).unwrap_or(UNIX_EPOCH);
     let mut url = format!(
         "{}/repos/{}/{}/actions/runs?",
@@ -543,9 +592,6 @@ fn list_url(
         "created=%3E%3D{}&per_page={PER_PAGE}",
         utc_timestamp(from)
     ));
-    if page > 1 {
-        url.push_str(&format!("&page={page}"));
-    }
     url
 }
 
@@ -585,6 +631,7 @@ impl Reads<'_> {
             return Err(format!("GitHub answered {}", answered.status));
         }
         Ok(Held {
+            link: answered.link().map(str::to_owned),
             text: answered.body,
             _turn: turn,
         })
@@ -626,10 +673,10 @@ mod tests {
         };
         let since = UNIX_EPOCH + Duration::from_secs(1_709_251_319);
         assert_eq!(
-            list_url("http://127.0.0.1:1/", &repo, Some("repository_dispatch"), since, 1),
+            list_url("http://127.0.0.1:1/", &repo, Some("repository_dispatch"), since),
             "http://127.0.0.1:1/repos/o/site/actions/runs?event=repository_dispatch&created=%3E%3D2024-02-29T23:59:59Z&per_page=100"
         );
-        assert!(list_url("https://api.github.com", &repo, None, since, 2)
-            .ends_with("/actions/runs?created=%3E%3D2024-02-29T23:59:59Z&per_page=100&page=2"));
+        assert!(list_url("https://api.github.com", &repo, None, since)
+            .ends_with("/actions/runs?created=%3E%3D2024-02-29T23:59:59Z&per_page=100"));
     }
 }

@@ -726,3 +726,56 @@ fn a_runs_list_that_never_answers_holds_the_wait_no_longer_than_its_timeout() {
     );
     assert_eq!(run["status"], "unknown");
 }
+
+#[test]
+fn the_runs_list_is_followed_by_its_link_to_the_next_page() {
+    // Page 1 is short (two other runs) but names a next page, where the run is: the list is
+    // read as GitHub links it, at the configured API, not judged whole by its length.
+    let github = FakeGitHub::start();
+    github.on("POST", SITE_DISPATCHES, Reply::no_content());
+    let dir = config_dir(&tracked(&[("site", "o/site")]));
+    let child = spawn(
+        dir.path(),
+        &github,
+        "2.0.0",
+        &["--wait", "--wait-timeout", "5"],
+    );
+    let id = dispatch_ids(&github, SITE_DISPATCHES, 1).remove(0);
+    let others = vec![
+        run_json(1, "o/site", "Nightly", "completed", Some("success")),
+        run_json(2, "o/site", "Nightly", "completed", Some("success")),
+    ];
+    let ours = run_json(
+        77,
+        "o/site",
+        &format!("{TITLE} {id}"),
+        "completed",
+        Some("success"),
+    );
+    let next = format!(
+        "<{}/repositories/9/actions/runs?per_page=100&page=2>; rel=\"next\"",
+        github.base_url()
+    );
+    github.on(
+        "GET",
+        SITE_RUNS,
+        [
+            Reply::status(200)
+                .header("link", next)
+                .json(json!({"workflow_runs": others})),
+            Reply::status(200).json(json!({"workflow_runs": [ours]})),
+        ],
+    );
+
+    let (exit, report, stderr) = finish(child);
+
+    assert_eq!(exit, 0, "{report} {stderr}");
+    assert_eq!(target(&report, "site")["run"]["id"], 77);
+    let reads = github.requests_to(SITE_RUNS);
+    let second = reads.iter().find(|r| r.path.ends_with("&page=2"));
+    let second = second.unwrap_or_else(|| panic!("page 2 was never asked for: {reads:?}"));
+    assert!(
+        second.path.starts_with(SITE_RUNS),
+        "asked at the configured API"
+    );
+}

@@ -1,12 +1,11 @@
-//! A page of `GET .../actions/runs` (or one run), read entry by entry and reduced as it is
-//! read: only the fields the wait uses are looked at, strings are borrowed from the page where
-//! JSON allows it, and every other field is skipped without being stored. An entry that is not
-//! an object, or whose `id` is not a u64 (2^64, -1, "7"), or whose used fields have the wrong
-//! type, is handed on as [`Parsed::Malformed`], so the caller counts it and keeps the rest of
-//! the page. Only JSON that does not parse at all (a cut body, garbage, nesting past
-//! serde_json's depth limit of 128) makes the whole page unreadable.
+//! One run (`GET .../actions/runs/{id}`) as the wait reads it: only the fields it uses are
+//! looked at, strings are borrowed from the answer where JSON allows it, and every other field
+//! is skipped without being stored. An answer that is not an object, or whose `id` is not a
+//! u64, or whose used fields have the wrong type, is [`Parsed::Malformed`]. A page of the runs
+//! list is read by `github::list` (see `ListedRun` in `wait.rs`); [`Entry`] is what both give
+//! the watches.
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 use std::fmt;
@@ -31,40 +30,9 @@ pub enum Parsed<'a> {
     Malformed,
 }
 
-/// What a page says besides its entries.
-#[derive(Debug, Default, PartialEq)]
-pub struct PageFacts {
-    /// `total_count`, when it is a u64.
-    pub total_count: Option<u64>,
-    /// Elements of `workflow_runs`, malformed ones included.
-    pub entries: usize,
-}
-
-/// Reads a runs page, handing each element of `workflow_runs` to `on_entry` as it is read.
-pub fn read_page<'a>(
-    body: &'a str,
-    on_entry: &mut dyn FnMut(Parsed<'a>),
-) -> Result<PageFacts, String> {
-    let mut reader = serde_json::Deserializer::from_str(body);
-    let facts = PageSeed { on_entry }
-        .deserialize(&mut reader)
-        .and_then(|facts| reader.end().map(|()| facts))
-        .map_err(|e| format!("unexpected answer: {e}"))?;
-    Ok(facts)
-}
-
 /// Reads the answer for one run (`GET .../actions/runs/{id}`).
 pub fn read_run(body: &str) -> Result<Parsed<'_>, String> {
     serde_json::from_str(body).map_err(|e| format!("unexpected answer: {e}"))
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "snake_case")]
-enum PageField {
-    TotalCount,
-    WorkflowRuns,
-    #[serde(other)]
-    Other,
 }
 
 #[derive(Deserialize)]
@@ -78,80 +46,6 @@ enum RunField {
     Event,
     #[serde(other)]
     Other,
-}
-
-struct PageSeed<'f, 'a> {
-    on_entry: &'f mut dyn FnMut(Parsed<'a>),
-}
-
-impl<'a> DeserializeSeed<'a> for PageSeed<'_, 'a> {
-    type Value = PageFacts;
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<PageFacts, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'a> Visitor<'a> for PageSeed<'_, 'a> {
-    type Value = PageFacts;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with `workflow_runs`")
-    }
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<PageFacts, M::Error> {
-        let mut facts = PageFacts::default();
-        let mut listed = false;
-        while let Some(field) = map.next_key::<PageField>()? {
-            match field {
-                PageField::TotalCount => {
-                    facts.total_count = match map.next_value::<Scalar<'a>>()? {
-                        Scalar::Number(n) => Some(n),
-                        _ => None,
-                    }
-                }
-                PageField::WorkflowRuns if !listed => {
-                    listed = true;
-                    let seed = EntriesSeed {
-                        on_entry: &mut *self.on_entry,
-                    };
-                    facts.entries = map.next_value_seed(seed)?;
-                }
-                // A second `workflow_runs` would make one page say two things.
-                PageField::WorkflowRuns => return Err(de::Error::duplicate_field("workflow_runs")),
-                PageField::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        if !listed {
-            return Err(de::Error::missing_field("workflow_runs"));
-        }
-        Ok(facts)
-    }
-}
-
-struct EntriesSeed<'f, 'a> {
-    on_entry: &'f mut dyn FnMut(Parsed<'a>),
-}
-
-impl<'a> DeserializeSeed<'a> for EntriesSeed<'_, 'a> {
-    type Value = usize;
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'a> Visitor<'a> for EntriesSeed<'_, 'a> {
-    type Value = usize;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of runs")
-    }
-    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<usize, S::Error> {
-        let mut count = 0usize;
-        while let Some(parsed) = seq.next_element::<Parsed<'a>>()? {
-            count = count.saturating_add(1);
-            (self.on_entry)(parsed);
-        }
-        Ok(count)
-    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Parsed<'a> {
@@ -290,70 +184,22 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
 mod tests {
     use super::*;
 
-    fn page(body: &str) -> (Result<PageFacts, String>, Vec<Option<u64>>, usize) {
-        let mut ids = Vec::new();
-        let mut malformed = 0;
-        let facts = read_page(body, &mut |parsed| match parsed {
-            Parsed::Run(entry) => ids.push(entry.id),
-            Parsed::Malformed => malformed += 1,
-        });
-        (facts, ids, malformed)
-    }
-
     #[test]
-    fn an_entry_with_an_id_outside_u64_is_malformed_and_the_rest_of_the_page_is_kept() {
-        let body = r#"{"total_count": 5, "workflow_runs": [
-            {"id": 18446744073709551616, "status": "completed"},
-            {"id": -1},
-            {"id": "7"},
-            {"id": 8, "status": 3},
-            "not a run",
-            {"id": 9, "display_title": "Rebuild for x", "repository": {"deep": [1, 2, {"a": null}]}},
-            {"status": "queued"}
-        ]}"#;
-        let (facts, ids, malformed) = page(body);
-        assert_eq!(
-            facts,
-            Ok(PageFacts {
-                total_count: Some(5),
-                entries: 7
-            })
+    fn one_run_is_read_with_only_the_fields_the_wait_uses() {
+        let body = r#"{"id": 7, "status": "completed", "conclusion": "success", "html_url": "https://github.com/o/r/actions/runs/7", "display_title": "t", "event": "workflow_dispatch", "head_commit": {"message": "x"}}"#;
+        let Ok(Parsed::Run(entry)) = read_run(body) else {
+            panic!("not read");
+        };
+        assert_eq!(entry.id, Some(7));
+        assert_eq!(entry.conclusion.as_deref(), Some("success"));
+        assert!(
+            matches!(entry.status, Some(Cow::Borrowed(_))),
+            "borrowed from the body"
         );
-        assert_eq!(ids, [Some(9), None]);
-        assert_eq!(malformed, 5);
-    }
-
-    #[test]
-    fn strings_without_escapes_are_borrowed_from_the_page() {
-        let body = r#"{"workflow_runs": [{"id": 1, "display_title": "plain", "event": "a\"b"}]}"#;
-        let mut seen = Vec::new();
-        read_page(body, &mut |parsed| {
-            if let Parsed::Run(entry) = parsed {
-                seen.push((
-                    matches!(entry.display_title, Some(Cow::Borrowed("plain"))),
-                    entry.event.as_deref() == Some("a\"b"),
-                ));
-            }
-        })
-        .unwrap();
-        assert_eq!(seen, [(true, true)]);
-    }
-
-    #[test]
-    fn a_page_that_does_not_parse_or_has_no_list_is_unreadable() {
-        for body in [
-            r#"{"workflow_runs": [{"id": 1}"#,
-            r#"{"total_count": 1}"#,
-            r#"{"workflow_runs": 5}"#,
-            r#"{"workflow_runs": []} trailing"#,
-            r#"{"workflow_runs": [], "workflow_runs": [{"id": 1}]}"#,
-            "[]",
-        ] {
-            assert!(page(body).0.is_err(), "{body}");
-        }
         assert_eq!(
-            page(r#"{"total_count": -1, "workflow_runs": []}"#).0,
-            Ok(PageFacts::default())
+            read_run(r#"{"id": 18446744073709551616}"#),
+            Ok(Parsed::Malformed)
         );
+        assert!(read_run(r#"{"id": 1"#).is_err());
     }
 }
