@@ -381,7 +381,7 @@ fn webhook(
     let headers_path = join(path, "headers");
     let mut headers = Vec::new();
     for (name, value) in &target.headers {
-        let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok();
+        let valid = http::HeaderName::from_bytes(name.as_bytes()).is_ok();
         let reserved = ["host", "content-length", "transfer-encoding", "connection"]
             .contains(&name.to_ascii_lowercase().as_str());
         if !valid || reserved {
@@ -416,7 +416,7 @@ fn webhook(
                 .header
                 .clone()
                 .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.to_owned());
-            if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
                 out.push(Diagnostic::error(
                     Code::InvalidValue,
                     join(path, "signature.header"),
@@ -546,7 +546,7 @@ fn valid_workflow(w: &str) -> bool {
 /// (it is written in the file); see [`url_problem`] for one that never does.
 pub fn webhook_url_problem(text: &str) -> Option<String> {
     let why = url_problem(text)?;
-    match reqwest::Url::parse(text) {
+    match url::Url::parse(text) {
         Err(_) => Some(format!("`{}` is not a URL: {why}", shown(text))),
         Ok(_) => Some(why),
     }
@@ -556,7 +556,7 @@ pub fn webhook_url_problem(text: &str) -> Option<String> {
 /// secret (a build hook's URL from `url_env`). It must parse, be http(s) with a host, carry no
 /// credentials, and use plain http only on loopback.
 pub fn url_problem(text: &str) -> Option<String> {
-    let url = match reqwest::Url::parse(text) {
+    let url = match url::Url::parse(text) {
         Ok(url) => url,
         Err(url::ParseError::RelativeUrlWithoutBase) => {
             return Some("it has no scheme; it must start with https://".into())

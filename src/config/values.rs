@@ -141,7 +141,7 @@ impl ApiUrl {
     /// than sending a token in clear over a network.
     pub fn parse(text: &str) -> Result<ApiUrl, String> {
         let quoted = shown(text);
-        let url = reqwest::Url::parse(text).map_err(|e| format!("`{quoted}` is not a URL: {e}"))?;
+        let url = url::Url::parse(text).map_err(|e| format!("`{quoted}` is not a URL: {e}"))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err("the URL must not contain credentials; use token_env".into());
         }
@@ -189,7 +189,7 @@ impl ApiUrl {
     }
 }
 
-pub fn is_loopback(url: &reqwest::Url) -> bool {
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

@@ -672,7 +672,7 @@ fn destination(target: &TargetSpec) -> String {
         Action::Webhook {
             url: WebhookUrl::Fixed(url),
             ..
-        } => reqwest::Url::parse(url)
+        } => url::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "webhook".to_owned()),

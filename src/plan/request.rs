@@ -310,7 +310,7 @@ pub const MAX_HEADER_VALUE_BYTES: usize = 4 * 1024;
 /// character in.
 fn header_problem(path: &str, name: &str, value: &str, memo: &Memo<'_>) -> Option<Diagnostic> {
     let path = join(path, name);
-    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
         return Some(Diagnostic::error(
             Code::InvalidValue,
             path,
@@ -437,7 +437,7 @@ fn webhook_url(
         );
         return None;
     }
-    let shown = reqwest::Url::parse(value.expose())
+    let shown = url::Url::parse(value.expose())
         .map(|u| {
             format!(
                 "{}://{}/… (from ${env})",
