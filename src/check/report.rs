@@ -3,7 +3,11 @@
 //! the channel's own escaping: `terminal()` for text, `markdown()` for a cell, serde for JSON.
 
 use super::{CheckReport, Verdict};
-use crate::markdown::{code, prose, text};
+// Markdown's cell escaping, from `untrusted` (as `markdown` re-exports it): `check` sits below
+// the output layer.
+use crate::untrusted::escape::{
+    markdown_code as code, markdown_prose as prose, markdown_text as text,
+};
 use crate::untrusted::Message;
 use std::io::{self, Write};
 
