@@ -228,6 +228,8 @@ fn target(report: &Value, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no {name} in {report}"))
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([name, &child.id().to_string()])
@@ -304,6 +306,8 @@ fn retry_after_100000_on_one_target_fails_it_at_once_and_the_others_on_its_token
     }
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn sigterm_during_a_retry_backoff_exits_130_with_that_target_not_sent() {
     let github = FakeGitHub::start();
@@ -337,6 +341,8 @@ fn sigterm_during_a_retry_backoff_exits_130_with_that_target_not_sent() {
     assert_eq!(github.requests_to("/repos/o/t00/dispatches").len(), 1);
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn sigterm_during_wait_exits_130_and_the_run_is_reported_as_not_waited_for() {
     let yaml = r#"version: 1
@@ -394,6 +400,8 @@ targets:
     assert!(String::from_utf8_lossy(&output.stderr).contains("1 workflow run(s) not waited for"));
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn sigterm_with_only_requests_in_flight_that_then_finish_still_exits_130() {
     let github = FakeGitHub::start();

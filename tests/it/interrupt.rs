@@ -109,6 +109,8 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
     }
 }
 
+// Ctrl-C as SIGINT: Windows has no signal to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
     let github = FakeGitHub::start();

@@ -272,7 +272,13 @@ targets:
 #[test]
 fn no_dispatch_yaml_says_where_it_looked_and_offers_init_also_as_json() {
     let dir = tempfile::tempdir().unwrap();
-    let here = dir.path().canonicalize().unwrap();
+    // The working directory as the binary reads it: symlinks resolved on Unix (macOS's temporary
+    // directory is one); on Windows as set, without canonicalize's `\\?\` prefix.
+    let here = if cfg!(windows) {
+        dir.path().to_owned()
+    } else {
+        dir.path().canonicalize().unwrap()
+    };
     let ran = Cli::in_dir(dir.path()).release("dot-ai", "1.0.0").output();
     assert_eq!(ran.code, 2);
     assert_eq!(
