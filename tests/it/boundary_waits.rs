@@ -5,15 +5,21 @@
 //! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
-use crate::support::cli::{config_dir, many_targets, orchestrator_std, Watched, WEBSITE_TOKEN};
+#[cfg(unix)] // only the signal tests use it
+use crate::support::cli::Watched;
+use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
 use crate::support::recorder::{delivered, is_delivered, jobs, reason, Quiet, Recorder};
 use crate::support::{FakeGitHub, Reply};
 use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Status};
 use orchestrator::github::classify::{Failure, Retry};
 use orchestrator::plan::Job;
 use orchestrator::policy::RateLimit;
-use serde_json::{json, Value};
-use std::process::{Child, Command, Output, Stdio};
+#[cfg(unix)] // only the signal tests use it
+use serde_json::json;
+use serde_json::Value;
+#[cfg(unix)] // only the signal tests use it
+use std::process::Command;
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -238,6 +244,7 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
+#[cfg(unix)] // only the signal tests use it
 fn wait_until(what: &str, done: impl Fn() -> bool) {
     let started = std::time::Instant::now();
     while !done() {

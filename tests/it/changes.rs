@@ -3,8 +3,11 @@
 
 use orchestrator::changes::{ChangeError, ChangeFilter, ChangeSet, ChangeVerdict, Git};
 use orchestrator::release::Version;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)] // only the tests of stand-in gits and of a tab in a name use it
+use std::path::PathBuf;
 use std::process::Command;
+#[cfg(unix)] // only the tests of stand-in gits use them
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 

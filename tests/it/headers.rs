@@ -3,7 +3,9 @@
 //! header that sends the request again at the ordinary backoff. The parsing itself is tested
 //! as tables in `src/github/headers.rs`; here, that the real binary acts on it.
 
-use crate::support::cli::{config_dir, many_targets, Cli, Ran, Watched};
+#[cfg(unix)] // only the signal tests use it
+use crate::support::cli::Watched;
+use crate::support::cli::{config_dir, many_targets, Cli, Ran};
 use crate::support::{http_date, FakeGitHub, Reply};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +25,7 @@ fn epoch_secs(at: SystemTime) -> u64 {
 }
 
 /// The delay the binary said it would wait before its first retry (`retrying in 7.0 s`).
+#[cfg(unix)] // only the signal test uses it
 fn first_retry_delay(ran: &Ran) -> f64 {
     let (_, after) = ran
         .stderr

@@ -2,7 +2,9 @@
 //! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
 //! only the failures of a report.
 
-use crate::support::cli::{config_dir, many_targets, Cli, Watched};
+#[cfg(unix)] // only the signal tests use it
+use crate::support::cli::Watched;
+use crate::support::cli::{config_dir, many_targets, Cli};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};

@@ -3,8 +3,12 @@
 //! it. `check` runs under a memory limit (as in `hostile.rs`), so a blow-up shows as a kill;
 //! BENCHMARKS.md has the measured peaks.
 
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
 use crate::check::serve_repo;
-use crate::support::cli::{config_dir, orchestrator_std, WEBSITE_TOKEN};
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
+use crate::support::cli::WEBSITE_TOKEN;
+use crate::support::cli::{config_dir, orchestrator_std};
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
 use crate::support::FakeGitHub;
 use serde_json::Value;
 
@@ -13,6 +17,7 @@ use serde_json::Value;
 #[cfg(target_os = "linux")]
 const MEMORY_LIMIT_KIB: u64 = 1024 * 1024;
 
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
 const ONE_TARGET: &str = "version: 1
 sources:
   app: {repository: acme/app, targets: [site]}

@@ -296,6 +296,7 @@ impl Watched {
         }
     }
 
+    #[cfg(unix)] // for `signal`
     pub fn id(&self) -> u32 {
         self.child.id()
     }
