@@ -3,9 +3,9 @@
 //! header that sends the request again at the ordinary backoff. The parsing itself is tested
 //! as tables in `src/github/headers.rs`; here, that the real binary acts on it.
 
-#[cfg(unix)] // only the signal tests use it
-use crate::support::cli::Watched;
-use crate::support::cli::{config_dir, many_targets, Cli, Ran};
+use crate::support::cli::{config_dir, many_targets, Cli};
+#[cfg(unix)] // only the signal test uses them
+use crate::support::cli::{Ran, Watched};
 use crate::support::{http_date, FakeGitHub, Reply};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
