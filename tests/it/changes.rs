@@ -269,7 +269,8 @@ fn a_stable_release_compares_with_the_previous_stable_one_a_pre_release_with_its
 fn a_shallow_clone_is_refused_with_the_checkout_setting_that_fixes_it() {
     let origin = released_twice(&["docs/guide.md"]);
     let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", origin.path().display());
+    // `file:///C:/...` on Windows, where `file://` and the path would be `file://C:\...`.
+    let url = url::Url::from_file_path(origin.path()).unwrap().to_string();
     git(
         clone.path(),
         &["clone", "-q", "--depth", "1", &url, "checkout"],

@@ -639,7 +639,8 @@ fn shallow_clone() -> (tempfile::TempDir, tempfile::TempDir) {
     git(origin.path(), &["add", "-A"]);
     git(origin.path(), &["commit", "-q", "-m", "second"]);
     let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", origin.path().display());
+    // `file:///C:/...` on Windows, where `file://` and the path would be `file://C:\...`.
+    let url = url::Url::from_file_path(origin.path()).unwrap().to_string();
     git(clone.path(), &["clone", "-q", "--depth", "1", &url, "."]);
     (origin, clone)
 }
