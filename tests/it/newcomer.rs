@@ -311,9 +311,11 @@ fn init_into_a_github_directory_that_does_not_exist_yet_creates_it() {
         .args(["init", "--config", ".github/dispatch.yaml"])
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());
+    // The schema's path is joined with the system's separator (`\` on Windows).
+    let schema = Path::new(".github").join("dispatch.schema.json");
     assert_eq!(
         ran.stdout,
-        "wrote .github/dispatch.yaml\nwrote .github/dispatch.schema.json (editor completion)\nnext: orchestrator validate --config .github/dispatch.yaml\n      orchestrator run --config .github/dispatch.yaml --source your-app --version 1.2.3 --dry-run\n"
+        format!("wrote .github/dispatch.yaml\nwrote {} (editor completion)\nnext: orchestrator validate --config .github/dispatch.yaml\n      orchestrator run --config .github/dispatch.yaml --source your-app --version 1.2.3 --dry-run\n", schema.display())
     );
     let checked = Cli::in_dir(dir.path())
         .args(["validate", "--strict", "--config", ".github/dispatch.yaml"])
