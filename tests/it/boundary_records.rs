@@ -61,6 +61,7 @@ fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+// FIFOs (mkfifo) are Unix; Windows named pipes live outside the file system.
 #[cfg(unix)]
 fn fifo(path: &Path) {
     use std::os::unix::ffi::OsStrExt;
@@ -313,6 +314,8 @@ fn app_config(key_file: &Path) -> String {
     )
 }
 
+// /dev/zero: a character device every Unix has; Windows has none.
+#[cfg(unix)]
 #[test]
 fn a_private_key_file_of_dev_zero_is_refused_at_once() {
     let github = FakeGitHub::start();
@@ -347,6 +350,7 @@ fn a_private_key_file_larger_than_64_kib_is_refused() {
     assert!(github.requests().is_empty());
 }
 
+// FIFOs (mkfifo) are Unix; Windows named pipes live outside the file system.
 #[cfg(unix)]
 #[test]
 fn a_fifo_as_config_resume_journal_or_private_key_file_is_refused_without_hanging() {
@@ -384,6 +388,8 @@ fn a_fifo_as_config_resume_journal_or_private_key_file_is_refused_without_hangin
     assert!(github.requests().is_empty());
 }
 
+// /dev/zero: a character device every Unix has; Windows has none.
+#[cfg(unix)]
 #[test]
 fn resume_from_dev_zero_is_refused() {
     let github = FakeGitHub::start();

@@ -5,15 +5,21 @@
 //! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
-use crate::support::cli::{config_dir, many_targets, orchestrator_std, Watched, WEBSITE_TOKEN};
+#[cfg(unix)] // only the signal tests use it
+use crate::support::cli::Watched;
+use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
 use crate::support::recorder::{delivered, is_delivered, jobs, reason, Quiet, Recorder};
 use crate::support::{FakeGitHub, Reply};
 use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Status};
 use orchestrator::github::classify::{Failure, Retry};
 use orchestrator::plan::Job;
 use orchestrator::policy::RateLimit;
-use serde_json::{json, Value};
-use std::process::{Child, Command, Output, Stdio};
+#[cfg(unix)] // only the signal tests use it
+use serde_json::json;
+use serde_json::Value;
+#[cfg(unix)] // only the signal tests use it
+use std::process::Command;
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -228,6 +234,8 @@ fn target(report: &Value, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no {name} in {report}"))
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([name, &child.id().to_string()])
@@ -236,6 +244,7 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
+#[cfg(unix)] // only the signal tests use it
 fn wait_until(what: &str, done: impl Fn() -> bool) {
     let started = std::time::Instant::now();
     while !done() {
@@ -304,6 +313,8 @@ fn retry_after_100000_on_one_target_fails_it_at_once_and_the_others_on_its_token
     }
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn sigterm_during_a_retry_backoff_exits_130_with_that_target_not_sent() {
     let github = FakeGitHub::start();
@@ -337,6 +348,8 @@ fn sigterm_during_a_retry_backoff_exits_130_with_that_target_not_sent() {
     assert_eq!(github.requests_to("/repos/o/t00/dispatches").len(), 1);
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn sigterm_during_wait_exits_130_and_the_run_is_reported_as_not_waited_for() {
     let yaml = r#"version: 1
@@ -394,6 +407,8 @@ targets:
     assert!(String::from_utf8_lossy(&output.stderr).contains("1 workflow run(s) not waited for"));
 }
 
+// A signal: Windows has none to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn sigterm_with_only_requests_in_flight_that_then_finish_still_exits_130() {
     let github = FakeGitHub::start();

@@ -3,8 +3,11 @@
 
 use orchestrator::changes::{ChangeError, ChangeFilter, ChangeSet, ChangeVerdict, Git};
 use orchestrator::release::Version;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)] // only the tests of stand-in gits and of a tab in a name use it
+use std::path::PathBuf;
 use std::process::Command;
+#[cfg(unix)] // only the tests of stand-in gits use them
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -266,7 +269,8 @@ fn a_stable_release_compares_with_the_previous_stable_one_a_pre_release_with_its
 fn a_shallow_clone_is_refused_with_the_checkout_setting_that_fixes_it() {
     let origin = released_twice(&["docs/guide.md"]);
     let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", origin.path().display());
+    // `file:///C:/...` on Windows, where `file://` and the path would be `file://C:\...`.
+    let url = url::Url::from_file_path(origin.path()).unwrap().to_string();
     git(
         clone.path(),
         &["clone", "-q", "--depth", "1", &url, "checkout"],
@@ -314,6 +318,8 @@ fn a_missing_git_is_a_clear_error() {
         .starts_with("could not run `/nonexistent/bin/git`"));
 }
 
+// The stand-in git is a `#!/bin/sh` script: Windows runs no file by its `#!` line.
+#[cfg(unix)]
 /// Runs a change lookup with `body` as git under a 0.3 s limit: it must end with a timeout,
 /// long before the script's 60 s sleep would, however loaded the machine.
 fn stopped_at_the_time_limit(name: &str, body: &str) -> ChangeError {
@@ -333,6 +339,8 @@ fn stopped_at_the_time_limit(name: &str, body: &str) -> ChangeError {
     err
 }
 
+// The stand-in git is a `#!/bin/sh` script: Windows runs no file by its `#!` line.
+#[cfg(unix)]
 #[test]
 fn a_git_that_hangs_is_stopped_after_the_time_limit() {
     // Not `exec`: the sleeping grandchild keeps the pipes open after git itself is killed.
@@ -343,12 +351,16 @@ fn a_git_that_hangs_is_stopped_after_the_time_limit() {
     );
 }
 
+// The stand-in git is a `#!/bin/sh` script: Windows runs no file by its `#!` line.
+#[cfg(unix)]
 #[test]
 fn a_git_that_exits_but_leaves_a_process_holding_its_output_is_stopped_at_the_time_limit() {
     // git answers and exits; what it started in the background still holds the pipes.
     stopped_at_the_time_limit("detaching-git", "#!/bin/sh\nsleep 60 &\necho false\n");
 }
 
+// The stand-in git is a `#!/bin/sh` script: Windows runs no file by its `#!` line.
+#[cfg(unix)]
 #[test]
 fn a_git_that_closes_its_output_early_and_keeps_running_is_stopped_at_the_time_limit() {
     stopped_at_the_time_limit(
@@ -357,6 +369,8 @@ fn a_git_that_closes_its_output_early_and_keeps_running_is_stopped_at_the_time_l
     );
 }
 
+// The stand-in git is a `#!/bin/sh` script: Windows runs no file by its `#!` line.
+#[cfg(unix)]
 #[test]
 fn a_git_that_writes_a_lot_is_read_to_its_last_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -397,6 +411,8 @@ fn moving_a_file_out_of_docs_is_a_change_to_docs() {
     assert!(changes.verdict(&docs()).sends());
 }
 
+// A tab in a file name: Windows file names cannot hold one.
+#[cfg(unix)]
 #[test]
 fn paths_are_from_the_root_and_unquoted_whatever_the_repository_config_says() {
     let repo = released_twice(&["docs/ünïcode name.md", "src/a\tb.rs"]);
@@ -416,6 +432,8 @@ fn paths_are_from_the_root_and_unquoted_whatever_the_repository_config_says() {
     assert!(changes.verdict(&docs()).sends());
 }
 
+// The stand-in git is a `#!/bin/sh` script: Windows runs no file by its `#!` line.
+#[cfg(unix)]
 fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
     crate::support::executable::script(&path, body);

@@ -320,8 +320,14 @@ fn expiry_in_days(days: i64) -> String {
         .unwrap()
         .as_secs() as i64
         + days * 86_400;
+    // GNU date (Linux, Git Bash) reads `-d @SECONDS`; BSD date (macOS) reads `-r SECONDS`.
+    let (flag, when) = if cfg!(target_os = "macos") {
+        ("-r", at.to_string())
+    } else {
+        ("-d", format!("@{at}"))
+    };
     let output = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("@{at}"), "+%Y-%m-%d %H:%M:%S UTC"])
+        .args(["-u", flag, &when, "+%Y-%m-%d %H:%M:%S UTC"])
         .output()
         .unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_owned()

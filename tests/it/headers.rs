@@ -3,7 +3,9 @@
 //! header that sends the request again at the ordinary backoff. The parsing itself is tested
 //! as tables in `src/github/headers.rs`; here, that the real binary acts on it.
 
-use crate::support::cli::{config_dir, many_targets, Cli, Ran, Watched};
+use crate::support::cli::{config_dir, many_targets, Cli};
+#[cfg(unix)] // only the signal test uses them
+use crate::support::cli::{Ran, Watched};
 use crate::support::{http_date, FakeGitHub, Reply};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +25,7 @@ fn epoch_secs(at: SystemTime) -> u64 {
 }
 
 /// The delay the binary said it would wait before its first retry (`retrying in 7.0 s`).
+#[cfg(unix)] // only the signal test uses it
 fn first_retry_delay(ran: &Ran) -> f64 {
     let (_, after) = ran
         .stderr
@@ -31,6 +34,8 @@ fn first_retry_delay(ran: &Ran) -> f64 {
     after.split(' ').next().unwrap().parse().unwrap()
 }
 
+// Ends the wait with SIGTERM: Windows has no signal to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn a_retry_after_date_seven_seconds_ahead_is_a_wait_of_seven_seconds() {
     for (name, reply) in [

@@ -2,7 +2,9 @@
 //! finishes from, Ctrl-C exits 130 with every target recorded, and `--retry-failed` re-sends
 //! only the failures of a report.
 
-use crate::support::cli::{config_dir, many_targets, Cli, Watched};
+#[cfg(unix)] // only the signal tests use it
+use crate::support::cli::Watched;
+use crate::support::cli::{config_dir, many_targets, Cli};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -109,6 +111,8 @@ fn after_kill_9_resume_delivers_the_rest_and_repeats_only_what_was_in_flight() {
     }
 }
 
+// Ctrl-C as SIGINT: Windows has no signal to send one process (see `Watched::signal`).
+#[cfg(unix)]
 #[test]
 fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
     let github = FakeGitHub::start();

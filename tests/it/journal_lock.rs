@@ -72,16 +72,20 @@ fn every_way_of_naming_a_journal_another_run_holds_is_refused_and_sends_nothing(
         assert_eq!(github.requests().len(), sent_before, "{what}: nothing sent");
     }
     assert!(!other.exists(), "a refused run creates no journal");
-    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    // Read through the handle that holds the lock: on Windows a lock keeps every other out.
+    let journal_text = std::io::read_to_string(&holder).unwrap();
     assert_eq!(
         journal_text.matches(r#""record":"run""#).count(),
         1,
         "a refused run writes nothing to the journal"
     );
 
-    // A dry run sends nothing and holds nothing: it may look at a journal in use.
-    let dry = app_run(dir.path(), &github, &["--resume", j, "--dry-run"]).output();
-    assert_eq!(dry.code, 0, "{}", dry.all());
+    // A dry run sends nothing and holds nothing: it may look at a journal in use. Not on
+    // Windows, where a lock keeps every other handle from reading the file.
+    if cfg!(unix) {
+        let dry = app_run(dir.path(), &github, &["--resume", j, "--dry-run"]).output();
+        assert_eq!(dry.code, 0, "{}", dry.all());
+    }
 
     drop(holder);
     let resumed = app_run(dir.path(), &github, &["--resume", j]).output();

@@ -272,7 +272,13 @@ targets:
 #[test]
 fn no_dispatch_yaml_says_where_it_looked_and_offers_init_also_as_json() {
     let dir = tempfile::tempdir().unwrap();
-    let here = dir.path().canonicalize().unwrap();
+    // The working directory as the binary reads it: symlinks resolved on Unix (macOS's temporary
+    // directory is one); on Windows as set, without canonicalize's `\\?\` prefix.
+    let here = if cfg!(windows) {
+        dir.path().to_owned()
+    } else {
+        dir.path().canonicalize().unwrap()
+    };
     let ran = Cli::in_dir(dir.path()).release("dot-ai", "1.0.0").output();
     assert_eq!(ran.code, 2);
     assert_eq!(
@@ -305,9 +311,11 @@ fn init_into_a_github_directory_that_does_not_exist_yet_creates_it() {
         .args(["init", "--config", ".github/dispatch.yaml"])
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());
+    // The schema's path is joined with the system's separator (`\` on Windows).
+    let schema = Path::new(".github").join("dispatch.schema.json");
     assert_eq!(
         ran.stdout,
-        "wrote .github/dispatch.yaml\nwrote .github/dispatch.schema.json (editor completion)\nnext: orchestrator validate --config .github/dispatch.yaml\n      orchestrator run --config .github/dispatch.yaml --source your-app --version 1.2.3 --dry-run\n"
+        format!("wrote .github/dispatch.yaml\nwrote {} (editor completion)\nnext: orchestrator validate --config .github/dispatch.yaml\n      orchestrator run --config .github/dispatch.yaml --source your-app --version 1.2.3 --dry-run\n", schema.display())
     );
     let checked = Cli::in_dir(dir.path())
         .args(["validate", "--strict", "--config", ".github/dispatch.yaml"])
@@ -633,7 +641,8 @@ fn shallow_clone() -> (tempfile::TempDir, tempfile::TempDir) {
     git(origin.path(), &["add", "-A"]);
     git(origin.path(), &["commit", "-q", "-m", "second"]);
     let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", origin.path().display());
+    // `file:///C:/...` on Windows, where `file://` and the path would be `file://C:\...`.
+    let url = url::Url::from_file_path(origin.path()).unwrap().to_string();
     git(clone.path(), &["clone", "-q", "--depth", "1", &url, "."]);
     (origin, clone)
 }

@@ -3,15 +3,21 @@
 //! it. `check` runs under a memory limit (as in `hostile.rs`), so a blow-up shows as a kill;
 //! BENCHMARKS.md has the measured peaks.
 
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
 use crate::check::serve_repo;
-use crate::support::cli::{config_dir, orchestrator_std, WEBSITE_TOKEN};
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
+use crate::support::cli::WEBSITE_TOKEN;
+use crate::support::cli::{config_dir, orchestrator_std};
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
 use crate::support::FakeGitHub;
 use serde_json::Value;
 
 /// Address space for `check` on hostile files: far above what reading them within the limits
 /// takes, far below the 1.2 GB the old reader took on the first of them.
+#[cfg(target_os = "linux")]
 const MEMORY_LIMIT_KIB: u64 = 1024 * 1024;
 
+#[cfg(target_os = "linux")] // only the memory-limited test uses it
 const ONE_TARGET: &str = "version: 1
 sources:
   app: {repository: acme/app, targets: [site]}
@@ -24,6 +30,7 @@ targets:
 
 /// A workflow that listens for `upstream-release`, with `size` bytes of text anchored once and
 /// aliased `aliases` times: issue 21's 324 KB file is `alias_bomb(300_000, 4_000)`.
+#[cfg(target_os = "linux")]
 fn alias_bomb(size: usize, aliases: usize) -> String {
     format!(
         "name: w\non:\n  repository_dispatch:\n    types: [upstream-release]\nenv:\n  BIG: &big {}\nrepeat: [{}]\njobs: {{}}\n",
@@ -32,6 +39,8 @@ fn alias_bomb(size: usize, aliases: usize) -> String {
     )
 }
 
+// Bounded by `ulimit -v`, which macOS refuses (EINVAL) and Windows has no sh for.
+#[cfg(target_os = "linux")]
 #[test]
 fn hostile_workflow_files_are_named_unreadable_and_check_stays_small() {
     let github = FakeGitHub::start();

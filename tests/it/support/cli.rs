@@ -296,11 +296,14 @@ impl Watched {
         }
     }
 
+    #[cfg(unix)] // for `signal`
     pub fn id(&self) -> u32 {
         self.child.id()
     }
 
-    /// Sends `kill -<name>` (`INT`, `TERM`) to the binary.
+    /// Sends `kill -<name>` (`INT`, `TERM`) to the binary. Unix only: Windows has no signal
+    /// for one process (Ctrl-C goes to a whole console, the test binary's included).
+    #[cfg(unix)]
     pub fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
             .arg(format!("-{name}"))
@@ -334,6 +337,7 @@ impl Watched {
     /// Interrupts the binary while `github` holds `in_flight` of its requests: sends `signal`
     /// once they have arrived, waits until the binary says it is finishing them, then lets
     /// them be answered and waits for it to end.
+    #[cfg(unix)]
     pub fn interrupt_in_flight(self, github: &FakeGitHub, in_flight: usize, signal: &str) -> Ran {
         github.wait_for_requests(in_flight);
         self.signal(signal);

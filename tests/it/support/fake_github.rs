@@ -77,8 +77,15 @@ impl FakeGitHub {
             ip.is_loopback(),
             "FakeGitHub serves loopback only, not {ip}"
         );
-        let listener = std::net::TcpListener::bind((ip, 0))
-            .unwrap_or_else(|e| panic!("FakeGitHub: cannot bind {ip}:0: {e}"));
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap_or_else(|e| {
+            // macOS answers only 127.0.0.1 until another address is added to lo0 (ci.yml does).
+            let hint = if cfg!(target_os = "macos") && ip != Ipv4Addr::LOCALHOST {
+                format!(" (on macOS: sudo ifconfig lo0 alias {ip} up)")
+            } else {
+                String::new()
+            };
+            panic!("FakeGitHub: cannot bind {ip}:0: {e}{hint}")
+        });
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("FakeGitHub: no local address: {e}"));

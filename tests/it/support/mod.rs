@@ -4,6 +4,8 @@
 //! - `openapi`: checks recorded requests against GitHub's OpenAPI description.
 
 pub mod cli;
+// Writes programs with `cp` and `chmod 0755`; Windows runs no file by its mode or `#!` line.
+#[cfg(unix)]
 pub mod executable;
 mod fake_github;
 mod http;
