@@ -11,10 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
-mod json;
-
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
-/// derived `Serialize` is what [`Report::write_json`] writes, byte for byte.
+/// derived `Serialize` is the JSON report ([`Report::write_json`]).
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// Always [`crate::journal::FORMAT`]: `--retry-failed` reads only reports of this format.
@@ -262,9 +260,14 @@ impl Report {
         self.summary.failed > 0 || self.summary.not_sent > 0
     }
 
-    /// `serde_json::to_writer_pretty` of the report and a new line, written faster.
+    /// The JSON report: serde_json's pretty form of the derived `Serialize`, and a new line.
+    /// `out` is the caller's redacting writer; the buffer in front of it saves serde_json a
+    /// call through `dyn Write` for each of the report's pieces.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        json::write(self, out)
+        let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
