@@ -55,14 +55,8 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             ),
             Entry::Done(other) => (String::new(), String::new(), Some(outcome_word(other))),
         };
-        writeln!(
-            out,
-            "| {} | {} | {} | {sends} | {token} | {} |",
-            code(&t.target),
-            t.kind,
-            text(&t.destination),
-            note.unwrap_or_default()
-        )?;
+        let note = note.unwrap_or_default();
+        writeln!(out, "{} {sends} | {token} | {note} |", target_cells(t))?;
     }
     write_bodies(report, out)
 }
@@ -208,13 +202,22 @@ fn write_outcome(
     } else {
         String::new()
     };
+    let outcome = outcome_word(status);
     writeln!(
         out,
-        "| {} | {} | {} | {} | {attempts} |{run} {why} |",
+        "{} {outcome} | {attempts} |{run} {why} |",
+        target_cells(t)
+    )
+}
+
+/// A target's first three cells, which every table of targets starts with: its name, kind
+/// and destination.
+fn target_cells(t: &TargetReport) -> String {
+    format!(
+        "| {} | {} | {} |",
         code(&t.target),
         t.kind,
-        text(&t.destination),
-        outcome_word(status)
+        text(&t.destination)
     )
 }
 
