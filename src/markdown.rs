@@ -6,7 +6,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::dispatch::{RunInfo, Status};
-use crate::report::{Entry, Report, TargetReport};
+use crate::report::{Entry, Report, Summary, TargetReport};
 use std::io::{self, Write};
 
 /// Request bodies are shown (in a collapsed section) up to this many bytes in all: a pull
@@ -24,23 +24,17 @@ pub fn write_report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
-    writeln!(
-        out,
-        "### orchestrator dry run: {} {}\n",
-        text(&report.source),
-        text(&report.version)
-    )?;
+    write_heading(out, "orchestrator dry run", report)?;
     writeln!(
         out,
         "Would send **{}**, {} skipped; nothing was sent.\n",
         crate::style::count(s.planned, "dispatch", "dispatches"),
         s.skipped
     )?;
-    writeln!(
+    write_columns(
         out,
-        "| target | kind | destination | sends | token | note |"
+        &["target", "kind", "destination", "sends", "token", "note"],
     )?;
-    writeln!(out, "|---|---|---|---|---|---|")?;
     for t in &report.targets {
         let (sends, token, note) = match &t.status {
             Entry::Planned(p) => {
@@ -61,14 +55,8 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             ),
             Entry::Done(other) => (String::new(), String::new(), Some(outcome_word(other))),
         };
-        writeln!(
-            out,
-            "| {} | {} | {} | {sends} | {token} | {} |",
-            code(&t.target),
-            t.kind,
-            text(&t.destination),
-            note.unwrap_or_default()
-        )?;
+        let note = note.unwrap_or_default();
+        writeln!(out, "{} {sends} | {token} | {note} |", target_cells(t))?;
     }
     write_bodies(report, out)
 }
@@ -117,14 +105,46 @@ fn write_bodies(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</details>")
 }
 
-fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let s = &report.summary;
+/// The heading of a report: what it is, then the release.
+fn write_heading(out: &mut dyn Write, what: &str, report: &Report) -> io::Result<()> {
     writeln!(
         out,
-        "### orchestrator: {} {}\n",
+        "### {what}: {} {}\n",
         text(&report.source),
         text(&report.version)
-    )?;
+    )
+}
+
+/// A table's header row and the line under it.
+fn write_columns(out: &mut dyn Write, columns: &[&str]) -> io::Result<()> {
+    writeln!(out, "| {} |", columns.join(" | "))?;
+    writeln!(out, "|{}", "---|".repeat(columns.len()))
+}
+
+/// What a run did: the heading, the counts, and a row for each target.
+fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_heading(out, "orchestrator", report)?;
+    writeln!(out, "{}\n", counts(&report.summary))?;
+    // A run column only when some target can have a run: a repository_dispatch never does.
+    let runs = report.targets.iter().any(|t| t.kind == "workflow_dispatch");
+    let run_column: &[&str] = if runs { &["run"] } else { &[] };
+    let columns = [
+        &["target", "kind", "destination", "outcome", "attempts"][..],
+        run_column,
+        &["reason / hint"],
+    ]
+    .concat();
+    write_columns(out, &columns)?;
+    for t in &report.targets {
+        if let Entry::Done(status) = &t.status {
+            write_outcome(out, t, status, runs)?;
+        }
+    }
+    Ok(())
+}
+
+/// The line of counts under a run's heading, and how long the run took.
+fn counts(s: &Summary) -> String {
     let mut counts = format!(
         "**{} delivered**, **{} failed**, {} skipped",
         s.delivered, s.failed, s.skipped
@@ -152,58 +172,53 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         ));
     }
     let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
-    writeln!(out, "{counts} in {secs:.2} s\n")?;
-    // A run column only when some target can have a run: a repository_dispatch never does.
-    let runs = report.targets.iter().any(|t| t.kind == "workflow_dispatch");
-    if runs {
-        writeln!(
-            out,
-            "| target | kind | destination | outcome | attempts | run | reason / hint |"
-        )?;
-        writeln!(out, "|---|---|---|---|---|---|---|")?;
+    format!("{counts} in {secs:.2} s")
+}
+
+/// A target's row in a run's table; `runs` when the table has a run column.
+fn write_outcome(
+    out: &mut dyn Write,
+    t: &TargetReport,
+    status: &Status,
+    runs: bool,
+) -> io::Result<()> {
+    let (run, why) = match status {
+        Status::Delivered { run, .. } => (
+            run.as_ref().map(run_cell).unwrap_or_default(),
+            t.note.as_deref().map(prose).unwrap_or_default(),
+        ),
+        Status::Failed { reason, hint, .. } => {
+            let mut why = prose(reason);
+            if let Some(hint) = hint {
+                why.push_str(&format!("<br>hint: {}", prose(hint)));
+            }
+            (String::new(), why)
+        }
+        Status::Skipped { reason } | Status::NotSent { reason } => (String::new(), prose(reason)),
+    };
+    let attempts = t.attempts.map(|n| n.to_string()).unwrap_or_default();
+    let run = if runs {
+        format!(" {run} |")
     } else {
-        writeln!(
-            out,
-            "| target | kind | destination | outcome | attempts | reason / hint |"
-        )?;
-        writeln!(out, "|---|---|---|---|---|---|")?;
-    }
-    for t in &report.targets {
-        let Entry::Done(status) = &t.status else {
-            continue;
-        };
-        let (run, why) = match status {
-            Status::Delivered { run, .. } => (
-                run.as_ref().map(run_cell).unwrap_or_default(),
-                t.note.as_deref().map(prose).unwrap_or_default(),
-            ),
-            Status::Failed { reason, hint, .. } => {
-                let mut why = prose(reason);
-                if let Some(hint) = hint {
-                    why.push_str(&format!("<br>hint: {}", prose(hint)));
-                }
-                (String::new(), why)
-            }
-            Status::Skipped { reason } | Status::NotSent { reason } => {
-                (String::new(), prose(reason))
-            }
-        };
-        let attempts = t.attempts.map(|n| n.to_string()).unwrap_or_default();
-        let run = if runs {
-            format!(" {run} |")
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {attempts} |{run} {why} |",
-            code(&t.target),
-            t.kind,
-            text(&t.destination),
-            outcome_word(status)
-        )?;
-    }
-    Ok(())
+        String::new()
+    };
+    let outcome = outcome_word(status);
+    writeln!(
+        out,
+        "{} {outcome} | {attempts} |{run} {why} |",
+        target_cells(t)
+    )
+}
+
+/// A target's first three cells, which every table of targets starts with: its name, kind
+/// and destination.
+fn target_cells(t: &TargetReport) -> String {
+    format!(
+        "| {} | {} | {} |",
+        code(&t.target),
+        t.kind,
+        text(&t.destination)
+    )
 }
 
 fn outcome_word(status: &Status) -> String {

@@ -255,14 +255,7 @@ pub fn stderr_is_terminal() -> bool {
 mod tests {
     use super::*;
 
-    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
+    use crate::style::env;
     #[test]
     fn a_bar_is_drawn_only_on_a_terminal_outside_ci() {
         assert!(wanted(false, false, true, env(&[])));

@@ -11,10 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
-mod json;
-
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
-/// derived `Serialize` is what [`Report::write_json`] writes, byte for byte.
+/// derived `Serialize` is the JSON report ([`Report::write_json`]).
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// Always [`crate::journal::FORMAT`]: `--retry-failed` reads only reports of this format.
@@ -262,9 +260,14 @@ impl Report {
         self.summary.failed > 0 || self.summary.not_sent > 0
     }
 
-    /// `serde_json::to_writer_pretty` of the report and a new line, written faster.
+    /// The JSON report: serde_json's pretty form of the derived `Serialize`, and a new line.
+    /// `out` is the caller's redacting writer; the buffer in front of it saves serde_json a
+    /// call through `dyn Write` for each of the report's pieces.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        json::write(self, out)
+        let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -275,163 +278,210 @@ impl Report {
     /// outcome, target and destination columns aligned; a line that goes on (a server's
     /// multi-line message) goes on under its target's details.
     pub fn write_text_in(&self, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
-        let column = |f: fn(&TargetReport) -> usize| self.targets.iter().map(f).max().unwrap_or(0);
-        let word_width = column(|t| outcome_word(t).len());
-        let width = column(|t| t.target.len());
-        let dest_width = column(|t| t.destination.len());
-        // Details (why, run, hint) sit under the destination column.
-        let under = " ".repeat(word_width + 2 + width + 2);
-        let row = |t: &TargetReport, tone: Option<Tone>| {
-            let word = outcome_word(t);
-            let painted = match tone {
-                Some(tone) => palette.paint(word, tone),
-                None => word.to_owned(),
-            };
-            format!(
-                "{painted}{}  {:width$}  {:dest_width$}",
-                " ".repeat(word_width - word.len()),
-                t.target,
-                t.destination
-            )
-        };
-        let s = &self.summary;
-        if self.dry_run {
-            writeln!(
-                out,
-                "Dry run: release {} of {} would send {}; nothing is sent.",
-                self.version,
-                self.source,
-                count(s.planned, "dispatch", "dispatches")
-            )?;
-            if let Some(pacing) = self.pacing.as_ref().filter(|p| p.paces()) {
-                writeln!(out, "Pacing: {}.", pacing.describe())?;
-            }
-        }
+        let table = Table::of(self, palette);
+        self.write_heading(out)?;
         for t in &self.targets {
             match &t.status {
-                Entry::Planned(p) => {
-                    writeln!(out, "\n{}  ({})", row(t, None), t.kind)?;
-                    writeln!(out, "  {} {}", p.method, p.url)?;
-                    if let Some(note) = &t.note {
-                        writeln!(out, "  why: {}", indent(note, "       "))?;
-                    }
-                    if let Some(app) = &p.github_app {
-                        writeln!(
-                            out,
-                            "  auth: GitHub App {app}; its token is minted when sending"
-                        )?;
-                    }
-                    if let Some(env) = &p.token_env {
-                        let set = if p.token_set {
-                            "set"
-                        } else {
-                            "not set; a real run needs it"
-                        };
-                        writeln!(out, "  token: ${env} ({set})")?;
-                    }
-                    for (name, value) in &p.headers {
-                        writeln!(out, "  {name}: {value}")?;
-                    }
-                    if p.wait {
-                        writeln!(out, "  wait: for the workflow run it starts")?;
-                    }
-                    if !p.body.is_empty() {
-                        let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
-                        for line in body.lines() {
-                            writeln!(out, "  {line}")?;
-                        }
-                    }
-                }
-                Entry::Done(Status::Delivered { http_status, run }) => {
-                    let attempts = match t.attempts {
-                        Some(n) if n > 1 => format!(", {n} attempts"),
-                        _ => String::new(),
-                    };
-                    writeln!(
-                        out,
-                        "{}  {} ({http_status}, {} ms{attempts})",
-                        row(t, Some(Tone::Good)),
-                        t.label.as_deref().unwrap_or(""),
-                        t.duration_ms.unwrap_or(0)
-                    )?;
-                    if let Some(run) = run {
-                        writeln!(out, "{under}run: {}", describe_run(run))?;
-                    }
-                    if let Some(note) = &t.note {
-                        writeln!(out, "{under}why: {}", indent(note, &under))?;
-                    }
-                }
-                Entry::Done(Status::NotSent { reason }) => writeln!(
-                    out,
-                    "{}  {}",
-                    row(t, Some(Tone::Bad)),
-                    indent(reason, &under)
-                )?,
-                Entry::Done(Status::Failed { reason, hint, .. }) => {
-                    writeln!(
-                        out,
-                        "{}  {}",
-                        row(t, Some(Tone::Bad)),
-                        indent(reason, &under)
-                    )?;
-                    if let Some(hint) = hint {
-                        writeln!(out, "{under}hint: {}", indent(hint, &under))?;
-                    }
-                }
-                Entry::Done(Status::Skipped { reason }) => {
-                    let gap = if self.dry_run { "\n" } else { "" };
-                    writeln!(
-                        out,
-                        "{gap}{}  {}",
-                        row(t, Some(Tone::Warn)),
-                        indent(reason, &under)
-                    )?;
-                }
+                Entry::Planned(p) => write_planned(out, &table, t, p)?,
+                Entry::Done(status) => table.write_done(out, t, status)?,
             }
         }
+        self.write_totals(out)
+    }
+
+    /// A dry run's first lines: what would be sent, and how the rate limits pace it.
+    fn write_heading(&self, out: &mut dyn Write) -> io::Result<()> {
+        if !self.dry_run {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "Dry run: release {} of {} would send {}; nothing is sent.",
+            self.version,
+            self.source,
+            count(self.summary.planned, "dispatch", "dispatches")
+        )?;
+        if let Some(pacing) = self.pacing.as_ref().filter(|p| p.paces()) {
+            writeln!(out, "Pacing: {}.", pacing.describe())?;
+        }
+        Ok(())
+    }
+
+    /// The last line: a dry run's counts, or a run's outcomes and how long it took.
+    fn write_totals(&self, out: &mut dyn Write) -> io::Result<()> {
+        let s = &self.summary;
         if self.dry_run {
-            writeln!(
+            return writeln!(
                 out,
                 "\n{} planned, {} skipped (dry run)",
                 s.planned, s.skipped
-            )
+            );
+        }
+        let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
+        let not_sent = if s.not_sent > 0 {
+            format!(", {} not sent", s.not_sent)
         } else {
-            let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
-            let not_sent = if s.not_sent > 0 {
-                format!(", {} not sent", s.not_sent)
-            } else {
-                String::new()
-            };
-            let interrupted = if s.interrupted {
-                " (interrupted)"
-            } else if s.max_duration_reached {
-                " (stopped at --max-duration)"
-            } else {
-                ""
-            };
-            // A delivered dispatch whose workflow run failed is a failure the user must see in
-            // the last line, not only in the exit code.
-            let runs_failed = match s.runs_failed {
-                0 => String::new(),
-                n => format!("; {} failed", count(n, "workflow run", "workflow runs")),
-            };
-            let runs_not_waited = match s.runs_not_waited {
-                0 => String::new(),
-                n => format!(
-                    "; {} not waited for",
-                    count(n, "workflow run", "workflow runs")
-                ),
-            };
-            writeln!(
-                out,
-                "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
-                count(s.total, "target", "targets"),
-                s.delivered,
-                s.failed,
-                s.skipped
-            )
+            String::new()
+        };
+        let interrupted = if s.interrupted {
+            " (interrupted)"
+        } else if s.max_duration_reached {
+            " (stopped at --max-duration)"
+        } else {
+            ""
+        };
+        // A delivered dispatch whose workflow run failed is a failure the user must see in
+        // the last line, not only in the exit code.
+        let runs_failed = match s.runs_failed {
+            0 => String::new(),
+            n => format!("; {} failed", count(n, "workflow run", "workflow runs")),
+        };
+        let runs_not_waited = match s.runs_not_waited {
+            0 => String::new(),
+            n => format!(
+                "; {} not waited for",
+                count(n, "workflow run", "workflow runs")
+            ),
+        };
+        writeln!(
+            out,
+            "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+            count(s.total, "target", "targets"),
+            s.delivered,
+            s.failed,
+            s.skipped
+        )
+    }
+}
+
+/// The text report's columns: each as wide as its widest cell.
+struct Table {
+    palette: Palette,
+    dry_run: bool,
+    word_width: usize,
+    width: usize,
+    dest_width: usize,
+    /// Details (why, run, hint) sit under the destination column.
+    under: String,
+}
+
+impl Table {
+    fn of(report: &Report, palette: Palette) -> Table {
+        let column =
+            |f: fn(&TargetReport) -> usize| report.targets.iter().map(f).max().unwrap_or(0);
+        let word_width = column(|t| outcome_word(t).len());
+        let width = column(|t| t.target.len());
+        Table {
+            palette,
+            dry_run: report.dry_run,
+            word_width,
+            width,
+            dest_width: column(|t| t.destination.len()),
+            under: " ".repeat(word_width + 2 + width + 2),
         }
     }
+
+    /// A target's row: its outcome word (painted in `tone`), name and destination, aligned.
+    fn row(&self, t: &TargetReport, tone: Option<Tone>) -> String {
+        let word = outcome_word(t);
+        let painted = match tone {
+            Some(tone) => self.palette.paint(word, tone),
+            None => word.to_owned(),
+        };
+        format!(
+            "{painted}{}  {:width$}  {:dest_width$}",
+            " ".repeat(self.word_width - word.len()),
+            t.target,
+            t.destination,
+            width = self.width,
+            dest_width = self.dest_width
+        )
+    }
+
+    /// A target that was sent, failed, skipped or not sent: its row and what goes under it.
+    fn write_done(&self, out: &mut dyn Write, t: &TargetReport, status: &Status) -> io::Result<()> {
+        let under = &self.under;
+        match status {
+            Status::Delivered { http_status, run } => {
+                let attempts = match t.attempts {
+                    Some(n) if n > 1 => format!(", {n} attempts"),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "{}  {} ({http_status}, {} ms{attempts})",
+                    self.row(t, Some(Tone::Good)),
+                    t.label.as_deref().unwrap_or(""),
+                    t.duration_ms.unwrap_or(0)
+                )?;
+                if let Some(run) = run {
+                    writeln!(out, "{under}run: {}", describe_run(run))?;
+                }
+                if let Some(note) = &t.note {
+                    writeln!(out, "{under}why: {}", indent(note, under))?;
+                }
+                Ok(())
+            }
+            Status::NotSent { reason } => {
+                let row = self.row(t, Some(Tone::Bad));
+                writeln!(out, "{row}  {}", indent(reason, under))
+            }
+            Status::Failed { reason, hint, .. } => {
+                let row = self.row(t, Some(Tone::Bad));
+                writeln!(out, "{row}  {}", indent(reason, under))?;
+                if let Some(hint) = hint {
+                    writeln!(out, "{under}hint: {}", indent(hint, under))?;
+                }
+                Ok(())
+            }
+            Status::Skipped { reason } => {
+                let gap = if self.dry_run { "\n" } else { "" };
+                let row = self.row(t, Some(Tone::Warn));
+                writeln!(out, "{gap}{row}  {}", indent(reason, under))
+            }
+        }
+    }
+}
+
+/// A planned target: its row, request line, why, auth, headers and body, each on its line.
+fn write_planned(
+    out: &mut dyn Write,
+    table: &Table,
+    t: &TargetReport,
+    p: &Planned,
+) -> io::Result<()> {
+    writeln!(out, "\n{}  ({})", table.row(t, None), t.kind)?;
+    writeln!(out, "  {} {}", p.method, p.url)?;
+    if let Some(note) = &t.note {
+        writeln!(out, "  why: {}", indent(note, "       "))?;
+    }
+    if let Some(app) = &p.github_app {
+        writeln!(
+            out,
+            "  auth: GitHub App {app}; its token is minted when sending"
+        )?;
+    }
+    if let Some(env) = &p.token_env {
+        let set = if p.token_set {
+            "set"
+        } else {
+            "not set; a real run needs it"
+        };
+        writeln!(out, "  token: ${env} ({set})")?;
+    }
+    for (name, value) in &p.headers {
+        writeln!(out, "  {name}: {value}")?;
+    }
+    if p.wait {
+        writeln!(out, "  wait: for the workflow run it starts")?;
+    }
+    if !p.body.is_empty() {
+        let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
+        for line in body.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(())
 }
 
 /// The word a target's row starts with.

@@ -4,7 +4,7 @@ use super::ChangeError;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -165,6 +165,23 @@ impl Git {
                 detail: "no such directory".to_owned(),
             });
         }
+        let child = self.spawn(args)?;
+        let finished = Finished::wait(child, Instant::now() + self.timeout);
+        let Some(finished) = finished.map_err(ChangeError::Io)? else {
+            return Err(ChangeError::Timeout {
+                command,
+                timeout: self.timeout,
+            });
+        };
+        if finished.status.success() {
+            return Ok(finished.stdout);
+        }
+        let stderr = String::from_utf8_lossy(&finished.stderr).trim().to_owned();
+        Err(classify_failure(&self.dir, command, stderr))
+    }
+
+    /// Starts git with ARGS in the directory, its stdout and stderr piped.
+    fn spawn(&self, args: &[&str]) -> Result<Child, ChangeError> {
         let mut git = Command::new(&self.program);
         for (name, value) in &self.env {
             match value {
@@ -172,8 +189,7 @@ impl Git {
                 None => git.env_remove(name),
             };
         }
-        let mut child = git
-            .current_dir(&self.dir)
+        git.current_dir(&self.dir)
             .args(["-c", "core.quotepath=off"])
             .args(args)
             // English messages (we recognise a few), no prompts, no index.lock taken.
@@ -187,61 +203,75 @@ impl Git {
             .map_err(|source| ChangeError::GitMissing {
                 program: self.program.to_string_lossy().into_owned(),
                 source,
-            })?;
+            })
+    }
+}
+
+/// A git command that has exited: its status and what it wrote.
+struct Finished {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Finished {
+    /// Waits for `child` to exit and its pipes to close, up to `deadline`; `None` past it (git
+    /// is killed if it still runs).
+    fn wait(mut child: Child, deadline: Instant) -> std::io::Result<Option<Finished>> {
         // Both pipes are drained while git runs, so a large diff cannot fill one and stall it.
         // Each reader says when its pipe closes, which is when git exits: that is waited for
         // (up to the deadline) rather than polled, so a 5 ms git command costs 5 ms.
         let (closed, pipes) = mpsc::channel();
         let stdout = drain(child.stdout.take(), closed.clone());
         let stderr = drain(child.stderr.take(), closed);
-        let deadline = Instant::now() + self.timeout;
         let mut open = 2;
-        let wait_for_pipes = |open: &mut usize| {
-            while *open > 0 {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match pipes.recv_timeout(left) {
-                    Ok(()) => *open -= 1,
-                    Err(mpsc::RecvTimeoutError::Timeout) => break,
-                    // Every reader has ended (one without a word): nothing is left to wait for.
-                    Err(mpsc::RecvTimeoutError::Disconnected) => *open = 0,
-                }
-            }
-        };
-        wait_for_pipes(&mut open);
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(ChangeError::Io)? {
-                break status;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                // The reader threads end once the pipes close; nothing waits for them.
-                return Err(ChangeError::Timeout {
-                    command,
-                    timeout: self.timeout,
-                });
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(50));
+        wait_for_pipes(&pipes, &mut open, deadline);
+        let Some(status) = exit_by(&mut child, deadline)? else {
+            return Ok(None);
         };
         // git has exited, but what it started may still hold the pipes (a wrapper that leaves a
         // process behind): joining the readers then would wait for that process, past the limit.
-        wait_for_pipes(&mut open);
+        wait_for_pipes(&pipes, &mut open, deadline);
         if open > 0 {
-            return Err(ChangeError::Timeout {
-                command,
-                timeout: self.timeout,
-            });
+            return Ok(None);
         }
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
-        if status.success() {
-            return Ok(stdout);
+        Ok(Some(Finished {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        }))
+    }
+}
+
+/// Waits until the `open` pipes have closed, or `deadline`.
+fn wait_for_pipes(pipes: &mpsc::Receiver<()>, open: &mut usize, deadline: Instant) {
+    while *open > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match pipes.recv_timeout(left) {
+            Ok(()) => *open -= 1,
+            Err(mpsc::RecvTimeoutError::Timeout) => break,
+            // Every reader has ended (one without a word): nothing is left to wait for.
+            Err(mpsc::RecvTimeoutError::Disconnected) => *open = 0,
         }
-        let stderr = String::from_utf8_lossy(&stderr).trim().to_owned();
-        Err(classify_failure(&self.dir, command, stderr))
+    }
+}
+
+/// `child`'s exit status once it exits by `deadline`; `None` (and the child killed) past it.
+fn exit_by(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            // The reader threads end once the pipes close; nothing waits for them.
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

@@ -127,9 +127,38 @@ impl Diff {
 /// Compares `base` with `head`, both planned for `samples`.
 pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
     let versions: Vec<String> = samples.versions.iter().map(|v| v.text.clone()).collect();
-    let mut sources = Vec::new();
-    // A source only the base has, and one only the head has, with the same repository: the
-    // source was renamed (its targets are compared, not listed as all removed and all added).
+    let renamed = renamed_sources(base, head);
+    let mut sources: Vec<SourceDiff> = head
+        .sources
+        .iter()
+        .map(|(name, after)| {
+            let before_name = renamed.get(name.as_str()).copied().unwrap_or(name.as_str());
+            match base.sources.get(before_name) {
+                None => whole_source(name, after, Change::Added, &versions),
+                Some(before) => compare_source((before_name, before), (name, after), &versions),
+            }
+        })
+        .filter(|diff| {
+            !diff.fields.is_empty() || !diff.targets.is_empty() || diff.change != Change::Changed
+        })
+        .collect();
+    let removed = base.sources.iter().filter(|(name, _)| {
+        !head.sources.contains_key(*name) && !renamed.values().any(|old| old == name)
+    });
+    for (name, before) in removed {
+        sources.push(whole_source(name, before, Change::Removed, &versions));
+    }
+    Diff {
+        versions,
+        summary: counts(&sources),
+        sources,
+    }
+}
+
+/// A source only the base has, and one only the head has, with the same repository: the
+/// source was renamed (its targets are compared, not listed as all removed and all added).
+/// By the head's name, the base's.
+fn renamed_sources<'a>(base: &'a Side, head: &'a Side) -> HashMap<&'a str, &'a str> {
     let mut renamed: HashMap<&str, &str> = HashMap::new();
     for (name, after) in &head.sources {
         if base.sources.contains_key(name) {
@@ -144,67 +173,66 @@ pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
             renamed.insert(name.as_str(), old.as_str());
         }
     }
-    for (name, after) in &head.sources {
-        let before_name = renamed.get(name.as_str()).copied().unwrap_or(name.as_str());
-        let diff = match base.sources.get(before_name) {
-            None => SourceDiff {
-                source: name.clone(),
-                change: Change::Added,
-                renamed_from: None,
-                repository: after.repository.clone(),
-                feeds_before: None,
-                feeds_after: Some(after.feeds.len()),
-                fields: Vec::new(),
-                targets: after
-                    .targets
-                    .iter()
-                    .map(|(t, view)| whole(t, view, Change::Added, &versions))
-                    .collect(),
-            },
-            Some(before) => {
-                let fields = field_changes(
-                    &[("repository".to_owned(), before.repository.clone())],
-                    &[("repository".to_owned(), after.repository.clone())],
-                );
-                let was = (before_name != name).then(|| before_name.to_owned());
-                SourceDiff {
-                    source: name.clone(),
-                    change: if was.is_some() {
-                        Change::Renamed
-                    } else {
-                        Change::Changed
-                    },
-                    renamed_from: was,
-                    repository: after.repository.clone(),
-                    feeds_before: Some(before.feeds.len()),
-                    feeds_after: Some(after.feeds.len()),
-                    fields,
-                    targets: compare_targets(before, after, &versions),
-                }
-            }
-        };
-        if !diff.fields.is_empty() || !diff.targets.is_empty() || diff.change != Change::Changed {
-            sources.push(diff);
-        }
+    renamed
+}
+
+/// A source only one side has: every target it feeds `change`d (added or removed).
+fn whole_source(
+    name: &str,
+    view: &side::SourceView,
+    change: Change,
+    versions: &[String],
+) -> SourceDiff {
+    let feeds = Some(view.feeds.len());
+    let (feeds_before, feeds_after) = match change {
+        Change::Removed => (feeds, None),
+        _ => (None, feeds),
+    };
+    SourceDiff {
+        source: name.to_owned(),
+        change,
+        renamed_from: None,
+        repository: view.repository.clone(),
+        feeds_before,
+        feeds_after,
+        fields: Vec::new(),
+        targets: view
+            .targets
+            .iter()
+            .map(|(t, target)| whole(t, target, change, versions))
+            .collect(),
     }
-    for (name, before) in base.sources.iter().filter(|(name, _)| {
-        !head.sources.contains_key(*name) && !renamed.values().any(|old| old == name)
-    }) {
-        sources.push(SourceDiff {
-            source: name.clone(),
-            change: Change::Removed,
-            renamed_from: None,
-            repository: before.repository.clone(),
-            feeds_before: Some(before.feeds.len()),
-            feeds_after: None,
-            fields: Vec::new(),
-            targets: before
-                .targets
-                .iter()
-                .map(|(t, view)| whole(t, view, Change::Removed, &versions))
-                .collect(),
-        });
+}
+
+/// A source both sides have, perhaps under a new name: its repository and its targets.
+fn compare_source(
+    (before_name, before): (&str, &side::SourceView),
+    (name, after): (&str, &side::SourceView),
+    versions: &[String],
+) -> SourceDiff {
+    let fields = field_changes(
+        &[("repository".to_owned(), before.repository.clone())],
+        &[("repository".to_owned(), after.repository.clone())],
+    );
+    let was = (before_name != name).then(|| before_name.to_owned());
+    SourceDiff {
+        source: name.to_owned(),
+        change: if was.is_some() {
+            Change::Renamed
+        } else {
+            Change::Changed
+        },
+        renamed_from: was,
+        repository: after.repository.clone(),
+        feeds_before: Some(before.feeds.len()),
+        feeds_after: Some(after.feeds.len()),
+        fields,
+        targets: compare_targets(before, after, versions),
     }
+}
+
+/// How many sources differ, and how many targets were added, removed, renamed or changed.
+fn counts(sources: &[SourceDiff]) -> Counts {
     let mut summary = Counts {
         sources: sources.len(),
         ..Counts::default()
@@ -217,11 +245,7 @@ pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
             Change::Changed => summary.changed += 1,
         }
     }
-    Diff {
-        versions,
-        summary,
-        sources,
-    }
+    summary
 }
 
 /// The targets of a source both sides have: by name, then a removed and an added target with

@@ -3,7 +3,7 @@
 //! each sample release does with it (sent, or skipped and why) and the body it renders.
 
 use crate::config::kinds::{Action, WebhookUrl};
-use crate::config::{Config, KeySource, TargetSpec};
+use crate::config::{Config, KeySource, SourceSpec, TargetSpec};
 use crate::diagnostic::Diagnostic;
 use crate::plan::{Job, PlanError, Tokens};
 use crate::release::{CiContext, Release};
@@ -89,65 +89,87 @@ impl Side {
         let mut work = Work::default();
         let mut sources = IndexMap::new();
         for source in config.sources.values() {
-            let mut rendered: Vec<IndexMap<String, Job>> = Vec::new();
-            let mut skipped: Vec<IndexMap<String, String>> = Vec::new();
-            for version in &samples.versions {
-                let release = Release {
-                    source: source.name.clone(),
-                    version: version.clone(),
-                    vars: samples.vars.clone(),
-                    ci: samples.ci.clone(),
-                    changes: None,
-                };
-                // Every target rendered, whatever its `when` says…
-                let every = plan(config, &release, Tokens::Validate, &mut work)?;
-                // …and what a release would actually do with each.
-                let real = plan(config, &release, Tokens::Optional, &mut work)?;
-                rendered.push(
-                    every
-                        .jobs
-                        .into_iter()
-                        .map(|job| (job.target.clone(), job))
-                        .collect(),
-                );
-                skipped.push(
-                    real.skipped
-                        .into_iter()
-                        .map(|skip| (skip.target, skip.reason))
-                        .collect(),
-                );
-            }
-            let mut targets = IndexMap::new();
-            for name in &source.targets {
-                let (Some(spec), Some(first)) = (
-                    config.targets.get(name),
-                    rendered.first().and_then(|jobs| jobs.get(name)),
-                ) else {
-                    continue;
-                };
-                let sends = skipped
-                    .iter()
-                    .map(|skips| match skips.get(name) {
-                        Some(why) => format!("skipped: {why}"),
-                        None => "sent".to_owned(),
-                    })
-                    .collect();
-                let bodies = rendered
-                    .iter()
-                    .map(|jobs| jobs.get(name).map(body).unwrap_or_default())
-                    .collect();
-                targets.insert(name.clone(), view(spec, first, sends, bodies));
-            }
+            let releases = Releases::plan(config, source, samples, &mut work)?;
             sources.insert(
                 source.name.clone(),
                 SourceView {
                     repository: source.repository.to_string(),
                     feeds: source.targets.clone(),
-                    targets,
+                    targets: releases.target_views(config, source),
                 },
             );
         }
         Ok(Side { sources })
+    }
+}
+
+/// A source planned for each sample release: by target, its job and, when a release would
+/// skip it, why.
+struct Releases {
+    rendered: Vec<IndexMap<String, Job>>,
+    skipped: Vec<IndexMap<String, String>>,
+}
+
+impl Releases {
+    fn plan(
+        config: &Config,
+        source: &SourceSpec,
+        samples: &Samples,
+        work: &mut Work,
+    ) -> Result<Releases, Vec<Diagnostic>> {
+        let mut releases = Releases {
+            rendered: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for version in &samples.versions {
+            let release = Release {
+                source: source.name.clone(),
+                version: version.clone(),
+                vars: samples.vars.clone(),
+                ci: samples.ci.clone(),
+                changes: None,
+            };
+            // Every target rendered, whatever its `when` says…
+            let every = plan(config, &release, Tokens::Validate, work)?;
+            // …and what a release would actually do with each.
+            let real = plan(config, &release, Tokens::Optional, work)?;
+            let by_target = every.jobs.into_iter().map(|job| (job.target.clone(), job));
+            releases.rendered.push(by_target.collect());
+            let why = real
+                .skipped
+                .into_iter()
+                .map(|skip| (skip.target, skip.reason));
+            releases.skipped.push(why.collect());
+        }
+        Ok(releases)
+    }
+
+    /// Each target the source feeds, as the diff compares it.
+    fn target_views(&self, config: &Config, source: &SourceSpec) -> IndexMap<String, TargetView> {
+        let mut targets = IndexMap::new();
+        for name in &source.targets {
+            let (Some(spec), Some(first)) = (
+                config.targets.get(name),
+                self.rendered.first().and_then(|jobs| jobs.get(name)),
+            ) else {
+                continue;
+            };
+            let sends = self
+                .skipped
+                .iter()
+                .map(|skips| match skips.get(name) {
+                    Some(why) => format!("skipped: {why}"),
+                    None => "sent".to_owned(),
+                })
+                .collect();
+            let bodies = self
+                .rendered
+                .iter()
+                .map(|jobs| jobs.get(name).map(body).unwrap_or_default())
+                .collect();
+            targets.insert(name.clone(), view(spec, first, sends, bodies));
+        }
+        targets
     }
 }
 
@@ -176,24 +198,51 @@ fn body(job: &Job) -> Value {
     body
 }
 
+/// A target's settings as words, in the order a reviewer reads them: what it sends, with what
+/// token, when, and how it is delivered.
 fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) -> TargetView {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut field = |name: &str, value: String| fields.push((name.to_owned(), value));
-    field("kind", spec.kind.as_str().to_owned());
+    let mut fields = Fields::default();
+    fields.push("kind", spec.kind.as_str().to_owned());
     if let Some(repo) = &spec.repository {
-        field("repository", repo.to_string());
+        fields.push("repository", repo.to_string());
     }
-    let (identity, summary) = match &spec.action {
+    let (identity, summary) = action_fields(&mut fields, spec, job);
+    fields.push("token", token(spec));
+    condition_fields(&mut fields, spec);
+    delivery_fields(&mut fields, spec);
+    TargetView {
+        identity: format!("{} {} {identity}", spec.kind.as_str(), job.destination),
+        summary: format!("{} → {}, {summary}", spec.kind.as_str(), job.destination),
+        fields: fields.0,
+        sends,
+        bodies,
+    }
+}
+
+/// A target's settings, each a name and its value in words.
+#[derive(Default)]
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn push(&mut self, name: &str, value: String) {
+        self.0.push((name.to_owned(), value));
+    }
+}
+
+/// The fields of what the target sends (event, workflow and ref, or webhook request), and its
+/// identity and summary in a few words.
+fn action_fields(fields: &mut Fields, spec: &TargetSpec, job: &Job) -> (String, String) {
+    match &spec.action {
         Action::RepositoryDispatch { .. } => {
-            field("event_type", job.label.to_string());
+            fields.push("event_type", job.label.to_string());
             (job.label.to_string(), format!("event `{}`", job.label))
         }
         Action::WorkflowDispatch { workflow, wait, .. } => {
             let body = job.body();
             let git_ref = body.get("ref").and_then(Value::as_str);
-            field("workflow", workflow.clone());
-            field("ref", git_ref.unwrap_or("the default branch").to_owned());
-            field("wait", wait.to_string());
+            fields.push("workflow", workflow.clone());
+            fields.push("ref", git_ref.unwrap_or("the default branch").to_owned());
+            fields.push("wait", wait.to_string());
             (workflow.clone(), format!("workflow `{}`", job.label))
         }
         Action::Webhook {
@@ -206,21 +255,23 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
                 WebhookUrl::Fixed(url) => fixed_url(url),
                 WebhookUrl::Env(env) => format!("${env}"),
             };
-            field("url", url.clone());
-            field("method", method.as_str().to_owned());
+            fields.push("url", url.clone());
+            fields.push("method", method.as_str().to_owned());
             for (name, value) in &job.headers {
                 match signature {
-                    Some(sig) if sig.header == *name => field("signature", value.clone()),
-                    _ => field(&format!("header {name}"), value.clone()),
+                    Some(sig) if sig.header == *name => fields.push("signature", value.clone()),
+                    _ => fields.push(&format!("header {name}"), value.clone()),
                 }
             }
-            (
-                format!("{} {url}", method.as_str()),
-                format!("{} {url}", method.as_str()),
-            )
+            let request = format!("{} {url}", method.as_str());
+            (request.clone(), request)
         }
-    };
-    let token = match (&spec.token_env, &spec.app) {
+    }
+}
+
+/// The token variable, or the GitHub App and where its key is read from.
+fn token(spec: &TargetSpec) -> String {
+    match (&spec.token_env, &spec.app) {
         (Some(env), _) => format!("${env}"),
         (None, Some(app)) => {
             let key = match &app.key {
@@ -234,44 +285,44 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
             format!("GitHub App {} (key {key}{installation})", app.app_id)
         }
         (None, None) => "none".to_owned(),
-    };
-    field("token", token);
+    }
+}
+
+/// When the target is sent: `when.version`, `when.prerelease`, `when.changed`.
+fn condition_fields(fields: &mut Fields, spec: &TargetSpec) {
     let condition = &spec.condition;
-    field(
+    fields.push(
         "when.version",
         condition
             .requirement
             .as_ref()
             .map_or("any".to_owned(), ToString::to_string),
     );
-    field("when.prerelease", condition.prerelease.to_string());
-    field(
+    fields.push("when.prerelease", condition.prerelease.to_string());
+    fields.push(
         "when.changed",
         condition
             .changed
             .as_ref()
             .map_or("any files".to_owned(), ToString::to_string),
     );
+}
+
+/// How the target is delivered: GitHub's API, the time-out and the retries.
+fn delivery_fields(fields: &mut Fields, spec: &TargetSpec) {
     if spec.kind.is_github() {
-        field("api_url", spec.api_url.as_str().to_owned());
-        field("api_version", spec.api_version.to_string());
+        fields.push("api_url", spec.api_url.as_str().to_owned());
+        fields.push("api_version", spec.api_version.to_string());
     }
-    field("timeout", seconds(spec.timeout));
+    fields.push("timeout", seconds(spec.timeout));
     let retry = &spec.retry;
-    field("retry.max_attempts", retry.max_attempts.to_string());
-    field("retry.deadline", seconds(retry.deadline));
-    field(
+    fields.push("retry.max_attempts", retry.max_attempts.to_string());
+    fields.push("retry.deadline", seconds(retry.deadline));
+    fields.push(
         "retry.backoff",
         format!("{} ms", retry.base_delay.as_millis()),
     );
-    field("retry.secondary_wait", seconds(retry.secondary_wait));
-    TargetView {
-        identity: format!("{} {} {identity}", spec.kind.as_str(), job.destination),
-        summary: format!("{} → {}, {summary}", spec.kind.as_str(), job.destination),
-        fields,
-        sends,
-        bodies,
-    }
+    fields.push("retry.secondary_wait", seconds(retry.secondary_wait));
 }
 
 /// A fixed webhook URL by its host, and a short digest that changes with the rest of it: a

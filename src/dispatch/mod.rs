@@ -18,6 +18,7 @@ use pacing::{Held, Lane, Pacer, RateLimits};
 use retry::Next;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -237,96 +238,167 @@ struct Run<'a, S> {
     stop_at: Option<Instant>,
 }
 
+/// One target's delivery so far: its lane, its attempts, and the last answer that asked for a
+/// retry.
+struct Tries<'j> {
+    job: &'j Job,
+    lane: Lane,
+    started: Instant,
+    /// The target's deadline runs from its first attempt: waiting for room in the lane's own
+    /// windows before it (an hour, at 500/h) is not the target's failure. A pause GitHub asked
+    /// for is bounded by the deadline from the start, as before.
+    deadline: Option<Instant>,
+    attempts: u32,
+    last: Option<Failure>,
+}
+
+impl<'j> Tries<'j> {
+    fn new(job: &'j Job) -> Tries<'j> {
+        Tries {
+            job,
+            lane: Lane::new(&job.lane, job.token.as_ref().map(|t| t.expose())),
+            started: Instant::now(),
+            deadline: None,
+            attempts: 0,
+            last: None,
+        }
+    }
+
+    /// An attempt starts now; the first starts the deadline.
+    fn begin_attempt(&mut self) {
+        if self.attempts == 0 {
+            self.deadline = Instant::now().checked_add(self.job.retry.deadline);
+        }
+        self.attempts = self.attempts.saturating_add(1);
+    }
+
+    /// Time since the first attempt (since the start, before one).
+    fn elapsed(&self) -> Duration {
+        self.deadline
+            .and_then(|d| d.checked_sub(self.job.retry.deadline))
+            .map_or_else(|| self.started.elapsed(), |first| first.elapsed())
+    }
+
+    fn interrupted(&mut self) -> Status {
+        interrupted(self.attempts, self.last.take())
+    }
+
+    fn out_of_time(&mut self) -> Status {
+        out_of_time(self.attempts, self.last.take())
+    }
+
+    fn outcome(self, status: Status) -> Outcome {
+        Outcome {
+            target: self.job.target.clone(),
+            dispatch_id: self.job.dispatch_id.to_string(),
+            status,
+            attempts: self.attempts,
+            duration: self.started.elapsed(),
+        }
+    }
+}
+
 impl<S: Sender> Run<'_, S> {
+    /// Sends `job` until an answer is final, its retries are spent, or the run stops: a turn
+    /// in its lane, an attempt, and what the answer calls for, again and again.
     async fn deliver(&self, job: &Job) -> Outcome {
-        let started = Instant::now();
-        // The target's deadline runs from its first attempt: waiting for room in the lane's
-        // own windows before it (an hour, at 500/h) is not the target's failure. A pause
-        // GitHub asked for is bounded by the deadline from the start, as before.
-        let mut deadline: Option<Instant> = None;
-        let lane = Lane::new(&job.lane, job.token.as_ref().map(|t| t.expose()));
-        let mut attempts: u32 = 0;
-        let mut last: Option<Failure> = None;
+        let mut tries = Tries::new(job);
         let status = loop {
-            if self.stop_at.is_some_and(|stop| Instant::now() >= stop) {
-                break out_of_time(attempts, last);
+            if let ControlFlow::Break(status) = self.take_turn(&mut tries).await {
+                break status;
             }
-            let own_pause = deadline.or_else(|| Instant::now().checked_add(job.retry.deadline));
-            let paused_by = earliest(own_pause, self.stop_at);
-            let full_by = earliest(deadline, self.stop_at);
-            let acquired = tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => None,
-                acquired = self.pacer.acquire_within(&lane, paused_by, full_by) => Some(acquired),
-            };
-            match acquired {
-                None => break interrupted(attempts, last),
-                Some(Err(held)) => {
-                    let own = match held {
-                        Held::Paused => own_pause,
-                        Held::Full(_) => deadline,
-                    };
-                    if self
-                        .stop_at
-                        .is_some_and(|stop| own.is_none_or(|own| stop < own))
-                    {
-                        break out_of_time(attempts, last);
-                    }
-                    break held_past_deadline(held, job, attempts, last);
-                }
-                Some(Ok(())) => {}
-            }
-            if attempts == 0 {
-                deadline = Instant::now().checked_add(job.retry.deadline);
-            }
-            attempts = attempts.saturating_add(1);
-            self.observer.sending(job, attempts);
+            tries.begin_attempt();
+            self.observer.sending(job, tries.attempts);
             let failure = match self.sender.send(job).await {
                 Attempt::Delivered { http_status, run } => {
                     break Status::Delivered { http_status, run }
                 }
                 Attempt::Failed(failure) => failure,
             };
-            let elapsed = deadline
-                .and_then(|d| d.checked_sub(job.retry.deadline))
-                .map_or_else(|| started.elapsed(), |first| first.elapsed());
-            // The lane pauses only for a wait this target accepts itself: a longer one would
-            // hold every other target on the host and token past its own deadline.
-            if let Retry::RateLimited { wait } = failure.retry {
-                let pause = wait.unwrap_or(job.retry.secondary_wait);
-                if retry::fits(&job.retry, elapsed, pause) {
-                    self.pacer.pause(&lane, pause);
-                }
-            }
-            match retry::next(&job.retry, &failure, attempts, elapsed, fastrand::f64()) {
-                Next::GiveUp(why) => break failed(failure, why),
-                Next::Retry(delay) => {
-                    self.observer.retrying(job, &failure, delay);
-                    last = Some(failure);
-                    let retry_at = Instant::now().checked_add(delay);
-                    if self
-                        .stop_at
-                        .is_some_and(|stop| retry_at.is_none_or(|at| at >= stop))
-                    {
-                        break out_of_time(attempts, last);
-                    }
-                    let waited = tokio::select! {
-                        biased;
-                        _ = self.cancel.cancelled() => false,
-                        _ = tokio::time::sleep(delay) => true,
-                    };
-                    if !waited {
-                        break interrupted(attempts, last);
-                    }
-                }
+            if let ControlFlow::Break(status) = self.after_failure(&mut tries, failure).await {
+                break status;
             }
         };
-        Outcome {
-            target: job.target.clone(),
-            dispatch_id: job.dispatch_id.to_string(),
-            status,
-            attempts,
-            duration: started.elapsed(),
+        tries.outcome(status)
+    }
+
+    /// Waits for the lane to have room for the next attempt; breaks with the target's status
+    /// when the run stops first or the lane cannot make room before the deadline.
+    async fn take_turn(&self, tries: &mut Tries<'_>) -> ControlFlow<Status> {
+        if self.stop_at.is_some_and(|stop| Instant::now() >= stop) {
+            return ControlFlow::Break(tries.out_of_time());
+        }
+        let own_pause = tries
+            .deadline
+            .or_else(|| Instant::now().checked_add(tries.job.retry.deadline));
+        let paused_by = earliest(own_pause, self.stop_at);
+        let full_by = earliest(tries.deadline, self.stop_at);
+        let acquired = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => None,
+            acquired = self.pacer.acquire_within(&tries.lane, paused_by, full_by) => Some(acquired),
+        };
+        match acquired {
+            None => ControlFlow::Break(tries.interrupted()),
+            Some(Err(held)) => {
+                let own = match held {
+                    Held::Paused => own_pause,
+                    Held::Full(_) => tries.deadline,
+                };
+                if self
+                    .stop_at
+                    .is_some_and(|stop| own.is_none_or(|own| stop < own))
+                {
+                    return ControlFlow::Break(tries.out_of_time());
+                }
+                let last = tries.last.take();
+                ControlFlow::Break(held_past_deadline(held, tries.job, tries.attempts, last))
+            }
+            Some(Ok(())) => ControlFlow::Continue(()),
+        }
+    }
+
+    /// An answer that was not a delivery: the lane paused if GitHub asked for it, then the
+    /// retry waited for, or the target's final status.
+    async fn after_failure(&self, tries: &mut Tries<'_>, failure: Failure) -> ControlFlow<Status> {
+        let job = tries.job;
+        let elapsed = tries.elapsed();
+        // The lane pauses only for a wait this target accepts itself: a longer one would
+        // hold every other target on the host and token past its own deadline.
+        if let Retry::RateLimited { wait } = failure.retry {
+            let pause = wait.unwrap_or(job.retry.secondary_wait);
+            if retry::fits(&job.retry, elapsed, pause) {
+                self.pacer.pause(&tries.lane, pause);
+            }
+        }
+        let delay = match retry::next(
+            &job.retry,
+            &failure,
+            tries.attempts,
+            elapsed,
+            fastrand::f64(),
+        ) {
+            Next::GiveUp(why) => return ControlFlow::Break(failed(failure, why)),
+            Next::Retry(delay) => delay,
+        };
+        self.observer.retrying(job, &failure, delay);
+        tries.last = Some(failure);
+        let retry_at = Instant::now().checked_add(delay);
+        if self
+            .stop_at
+            .is_some_and(|stop| retry_at.is_none_or(|at| at >= stop))
+        {
+            return ControlFlow::Break(tries.out_of_time());
+        }
+        let waited = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep(delay) => true,
+        };
+        if waited {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(tries.interrupted())
         }
     }
 }
