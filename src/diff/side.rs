@@ -5,7 +5,7 @@
 use crate::config::kinds::{Action, WebhookUrl};
 use crate::config::{Config, KeySource, TargetSpec};
 use crate::diagnostic::Diagnostic;
-use crate::plan::{Job, PlanError, Tokens};
+use crate::plan::{Job, PlanError, PlanMode};
 use crate::release::{CiContext, Release};
 use crate::render::Work;
 use crate::version::Version;
@@ -100,9 +100,9 @@ impl Side {
                     changes: None,
                 };
                 // Every target rendered, whatever its `when` says…
-                let every = plan(config, &release, Tokens::Validate, &mut work)?;
+                let every = plan(config, &release, PlanMode::Validate, &mut work)?;
                 // …and what a release would actually do with each.
-                let real = plan(config, &release, Tokens::Optional, &mut work)?;
+                let real = plan(config, &release, PlanMode::DryRun, &mut work)?;
                 rendered.push(
                     every
                         .jobs
@@ -154,16 +154,14 @@ impl Side {
 fn plan(
     config: &Config,
     release: &Release,
-    tokens: Tokens,
+    mode: PlanMode,
     work: &mut Work,
 ) -> Result<crate::plan::Plan, Vec<Diagnostic>> {
     // No variable is ever looked up: tokens and `url_env` URLs stay names.
-    crate::plan::plan_with(config, release, &|_| None, tokens, None, work).map_err(
-        |err| match err {
-            PlanError::Problems(problems) => problems,
-            PlanError::UnknownSource { .. } => Vec::new(),
-        },
-    )
+    crate::plan::plan_with(config, release, &|_| None, mode, None, work).map_err(|err| match err {
+        PlanError::Problems(problems) => problems,
+        PlanError::UnknownSource { .. } => Vec::new(),
+    })
 }
 
 /// The body, without the keys that [`view`] shows as fields.

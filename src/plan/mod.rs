@@ -49,7 +49,7 @@ pub struct Job {
     /// SHA-256 (hex) of the rendered request: method, URL and body. Journals and reports record
     /// it, so `--resume` and `--retry-failed` skip a target only when the same request was
     /// delivered. It never shows the URL, which may be a secret. `None` in a plan for
-    /// `validate` ([`Tokens::Validate`]), which nothing sends.
+    /// `validate` ([`PlanMode::Validate`]), which nothing sends.
     pub fingerprint: Option<Fingerprint>,
     pub kind: TargetKind,
     /// Where it goes, for reports: `owner/name`, or a webhook's host.
@@ -231,13 +231,15 @@ fn list_some(names: &[String]) -> String {
     text
 }
 
-/// Whether a missing token is an error (a real run) or only shown (a dry run, validate).
+/// What a plan is for, which decides how it treats a missing token and a target's `when`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tokens {
-    Required,
-    Optional,
-    /// As `Optional`, and every target is planned whatever its `when` says, so `validate`
-    /// renders the templates of targets a sample release would skip.
+pub enum PlanMode {
+    /// A run that sends: a missing token is an error.
+    Send,
+    /// A dry run (and `diff`'s plans): a missing token is only shown.
+    DryRun,
+    /// As `DryRun`, and every target is planned whatever its `when` says, so `validate`
+    /// renders the templates of targets a sample release would skip; no fingerprints.
     Validate,
 }
 
@@ -258,9 +260,9 @@ pub fn plan(
     config: &Config,
     release: &Release,
     lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
+    mode: PlanMode,
 ) -> Result<Plan, PlanError> {
-    plan_with(config, release, lookup, tokens, None, &mut Work::default())
+    plan_with(config, release, lookup, mode, None, &mut Work::default())
 }
 
 /// [`plan`] for only the targets in `only` (all when `None`), charging template work to `work`,
@@ -269,15 +271,15 @@ pub fn plan_with(
     config: &Config,
     release: &Release,
     lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
+    mode: PlanMode,
     only: Option<&HashSet<&str>>,
     work: &mut Work,
 ) -> Result<Plan, PlanError> {
-    Planning::new(config, release, lookup, tokens, Keep::Jobs).run(only, work)
+    Planning::new(config, release, lookup, mode, Keep::Jobs).run(only, work)
 }
 
 /// The problems a release would meet while planning the targets in `only` (as `validate` plans
-/// them, see [`Tokens::Validate`]), without keeping the requests: each is dropped once built,
+/// them, see [`PlanMode::Validate`]), without keeping the requests: each is dropped once built,
 /// so a 10,000-target check never holds 10,000 of them.
 pub fn problems_with(
     config: &Config,
@@ -285,9 +287,15 @@ pub fn problems_with(
     only: &HashSet<&str>,
     work: &mut Work,
 ) -> Result<(), PlanError> {
-    Planning::new(config, release, &|_| None, Tokens::Validate, Keep::Problems)
-        .run(Some(only), work)
-        .map(drop)
+    Planning::new(
+        config,
+        release,
+        &|_| None,
+        PlanMode::Validate,
+        Keep::Problems,
+    )
+    .run(Some(only), work)
+    .map(drop)
 }
 
 /// What [`Planning`] keeps of each request it builds.
@@ -302,7 +310,7 @@ struct Planning<'a> {
     config: &'a Config,
     release: &'a Release,
     lookup: &'a dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
+    mode: PlanMode,
     keep: Keep,
     jobs: Vec<Job>,
     skipped: Vec<Skip>,
@@ -319,14 +327,14 @@ impl<'a> Planning<'a> {
         config: &'a Config,
         release: &'a Release,
         lookup: &'a dyn Fn(&str) -> Option<String>,
-        tokens: Tokens,
+        mode: PlanMode,
         keep: Keep,
     ) -> Planning<'a> {
         Planning {
             config,
             release,
             lookup,
-            tokens,
+            mode,
             keep,
             jobs: Vec::new(),
             skipped: Vec::new(),
@@ -398,7 +406,7 @@ impl<'a> Planning<'a> {
             memo,
             path: &self.path,
             lookup: self.lookup,
-            tokens: self.tokens,
+            mode: self.mode,
             problems: &mut self.problems,
             failed: Vec::new(),
         };
@@ -425,8 +433,8 @@ impl<'a> Planning<'a> {
     /// Whether the target is planned (`Some`, with a note for the report) or not: skipped
     /// by its `when`, or its condition cannot be checked (a problem).
     fn when(&mut self, name: &str, target: &TargetSpec) -> Option<Option<String>> {
-        let checked = match self.tokens {
-            Tokens::Validate => Ok((None, None)),
+        let checked = match self.mode {
+            PlanMode::Validate => Ok((None, None)),
             _ => condition_holds(target, self.release, &self.path),
         };
         match checked {
@@ -474,7 +482,7 @@ impl<'a> Planning<'a> {
     ) -> Job {
         let api_base = Shared::from(target.api_url.shared());
         // `validate` only wants the problems; the hash is 8 % of a 10,000-target plan.
-        let fingerprint = (self.tokens != Tokens::Validate)
+        let fingerprint = (self.mode != PlanMode::Validate)
             .then(|| fingerprint(rendered.method, rendered.url.expose(), &rendered.encoded));
         Job {
             target: name.to_owned(),
@@ -846,8 +854,9 @@ targets:
         // What 10,000 sources would spend, in a budget of a thousandth.
         let mut work = Work::limited(crate::render::MAX_RENDER_WORK / 1000);
         let release = release("a");
-        let validate =
-            |work: &mut Work| plan_with(&config, &release, &|_| None, Tokens::Validate, None, work);
+        let validate = |work: &mut Work| {
+            plan_with(&config, &release, &|_| None, PlanMode::Validate, None, work)
+        };
         for _ in 0..10_000 {
             if validate(&mut work).is_err() {
                 break;
@@ -876,7 +885,7 @@ targets:
         });
         assert!(std::sync::Arc::ptr_eq(&p, &q), "one compiled payload");
         assert!(!std::sync::Arc::ptr_eq(&p, &t));
-        let planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let planned = plan(&config, &release("a"), &|_| None, PlanMode::DryRun).expect("plans");
         let bodies: Vec<Value> = planned.jobs.iter().map(Job::body).collect();
         let payload = serde_json::json!({"v": "1.2.3", "s": "a"});
         assert_eq!(
@@ -903,7 +912,7 @@ targets:
     fn a_tracked_target_sends_its_id_with_the_run_nonce_and_keeps_its_size_and_fingerprint() {
         let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t, u]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true}\n  u: {repository: o/q, event_type: e, token_env: T}\n";
         let config = config(yaml);
-        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let mut planned = plan(&config, &release("a"), &|_| None, PlanMode::DryRun).expect("plans");
         let before = planned.jobs[0].clone();
         assert_eq!(
             before.fingerprint.map(|f| f.hex().len()),
@@ -932,7 +941,7 @@ targets:
     fn a_stamped_body_keeps_every_number_as_written() {
         let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true, client_payload: {f: 1.0715660391465826e-75, g: 0.1, nz: -0.0, huge: 1e300, u: 18446744073709551615}}\n";
         let config = config(yaml);
-        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let mut planned = plan(&config, &release("a"), &|_| None, PlanMode::DryRun).expect("plans");
         let before = planned.jobs[0].encoded.clone();
         planned.stamp(0xabcd_ef01);
         let after = String::from_utf8(planned.jobs[0].encoded.to_vec()).expect("utf-8");
@@ -952,7 +961,7 @@ targets:
             "version: 1\nsources:\n  a: {{repository: o/a, targets: [t0]}}\ntargets:\n  t0: {{repository: o/p, event_type: e, token_env: T, client_payload: {{k: [{leaves}]}}}}\n"
         );
         let config = config(&yaml);
-        let planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
+        let planned = plan(&config, &release("a"), &|_| None, PlanMode::Validate).expect("plans");
         let body = planned.jobs[0].body();
         let list = &body["client_payload"]["k"];
         assert_eq!(list.as_array().map(Vec::len), Some(200));

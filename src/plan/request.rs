@@ -1,7 +1,7 @@
 //! Rendering one target's request for one release: method, URL, headers and body, per kind.
 
 use super::Shared;
-use super::{Tokens, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
+use super::{PlanMode, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
 use crate::config::kinds::{url_problem, Action, SignatureSpec, WebhookUrl, TRACKING_KEY};
 use crate::config::model::Method;
 use crate::config::TargetSpec;
@@ -79,7 +79,7 @@ pub(super) struct Rendering<'r, 'w> {
     /// The target's key path, in front of each of its problems' own.
     pub path: &'r str,
     pub lookup: &'r dyn Fn(&str) -> Option<String>,
-    pub tokens: Tokens,
+    pub mode: PlanMode,
     pub problems: &'r mut Vec<Diagnostic>,
     /// The templates that failed, reported together once the whole request is rendered.
     pub failed: Vec<TemplateProblem>,
@@ -566,7 +566,7 @@ impl Rendering<'_, '_> {
                 .with_help("check how the secret was pasted; a trailing newline is a common cause")
             }
             Some(value) => return Some(Some(Secret::new(value))),
-            None if self.tokens != Tokens::Required => return Some(None),
+            None if self.mode != PlanMode::Send => return Some(None),
             None if empty => Diagnostic::error(
                 Code::MissingToken,
                 join(self.path, key),

@@ -8,7 +8,7 @@ use crate::support::recorder::{is_delivered, reason, Quiet, Recorder};
 use crate::support::FakeGitHub;
 use orchestrator::config::{self, model::Settings};
 use orchestrator::dispatch::{dispatch_all, Delivery, Outcome, Status};
-use orchestrator::plan::{plan, Job, Pacing, Tokens};
+use orchestrator::plan::{plan, Job, Pacing, PlanMode};
 use orchestrator::policy::RateLimits;
 use orchestrator::release::{CiContext, Release, Version};
 use std::collections::HashMap;
@@ -36,7 +36,7 @@ fn planned(yaml: &str) -> Vec<Job> {
         changes: None,
     };
     let token = |name: &str| Some(format!("ghp_value_of_{name}_0000000000000000000000"));
-    plan(&config, &release, &token, Tokens::Required)
+    plan(&config, &release, &token, PlanMode::Send)
         .expect("a plan")
         .jobs
 }
