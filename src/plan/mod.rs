@@ -3,8 +3,8 @@
 
 use crate::config::model::TargetKind;
 mod grouped;
-mod hex;
 mod identity;
+mod ids;
 mod request;
 
 use crate::config::kinds::{Action, WebhookUrl, TRACKING_KEY};
@@ -14,8 +14,8 @@ use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
-pub use hex::{DispatchId, Fingerprint, Hex};
 pub use identity::Pacing;
+pub use ids::{DispatchId, Fingerprint, Hex};
 use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};
 use request::{Rendered, Rendering};
