@@ -72,7 +72,7 @@ pub(super) fn run(
         // configuration any more. The report takes the plan's jobs apart without copying them,
         // so keeping the configuration to the end costs no memory beyond the plan's peak, and
         // freeing it now would only cost time.
-        let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
+        let pacing = crate::plan::PacingEstimate::of(&plan.jobs, &config.rate_limit);
         keep_until_exit((checked, config));
         let mut report = Report::planned(plan);
         report.pacing = Some(pacing);

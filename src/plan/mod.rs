@@ -14,7 +14,7 @@ use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
-pub use identity::Pacing;
+pub use identity::PacingEstimate;
 pub use ids::{DispatchId, Fingerprint, Hex};
 use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};

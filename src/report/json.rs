@@ -477,7 +477,7 @@ mod tests {
             source: "app".to_owned(),
             version: "1.2.3".to_owned(),
             dry_run: true,
-            pacing: Some(crate::plan::Pacing {
+            pacing: Some(crate::plan::PacingEstimate {
                 rate_limit: "80/min".to_owned(),
                 requests: 16,
                 identities: 2,
