@@ -7,7 +7,7 @@
 use crate::cli::InitArgs;
 use crate::config::{self, model::Settings};
 use crate::exit::{CliError, Exit};
-use crate::plan::{plan, PlanError, Tokens};
+use crate::plan::{plan, PlanError, PlanMode};
 use crate::release::{Release, Version};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -234,7 +234,7 @@ pub fn problems(text: &str) -> Vec<String> {
         for source in config.sources.keys() {
             let release = Release::sample(source.clone(), &version, Default::default());
             if let Err(PlanError::Problems(more)) =
-                plan(config, &release, &|_| None, Tokens::Validate)
+                plan(config, &release, &|_| None, PlanMode::Validate)
             {
                 found.extend(checked.locate(more));
             }

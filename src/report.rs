@@ -22,7 +22,7 @@ pub struct Report {
     pub dry_run: bool,
     /// A dry run: how long the rate limits alone make the fan-out take.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pacing: Option<crate::plan::Pacing>,
+    pub pacing: Option<crate::plan::PacingEstimate>,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
 }

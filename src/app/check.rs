@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::dispatch::pacing::Pacer;
 use crate::dispatch::sender::GitHub;
 use crate::exit::Exit;
-use crate::plan::{Job, Plan, PlanError, Tokens};
+use crate::plan::{Job, Plan, PlanError, PlanMode};
 use crate::release::{CiContext, Release, Version};
 use crate::report;
 use std::io::Write;
@@ -59,7 +59,7 @@ fn plan_stage(
             changes: None,
         };
         // `Validate`: every target whatever its `when`, tokens taken when set.
-        let plan = match crate::plan::plan(config, &release, &env_var, Tokens::Validate) {
+        let plan = match crate::plan::plan(config, &release, &env_var, PlanMode::Validate) {
             Ok(plan) => plan,
             Err(PlanError::Problems(problems)) => {
                 let problems = checked.locate(problems);

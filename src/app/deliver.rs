@@ -42,7 +42,7 @@ pub(super) fn deliver(
         rate_limit: config.rate_limit.clone(),
         max_duration: args.max_duration,
     };
-    let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
+    let pacing = crate::plan::PacingEstimate::of(&plan.jobs, &config.rate_limit);
     let journal = journal
         .map(|held| Journal::start(held, &plan.source, &plan.version))
         .transpose()

@@ -6,7 +6,7 @@ use crate::check::event_types::{self, Sent};
 use crate::cli::{ReceiverArgs, SettingsArgs};
 use crate::config::kinds::Action;
 use crate::exit::Exit;
-use crate::plan::{Job, PlanError, Tokens};
+use crate::plan::{Job, PlanError, PlanMode};
 use crate::release::{Release, Version};
 use crate::report;
 use std::io::Write;
@@ -51,7 +51,7 @@ pub(super) fn receiver(
             &config,
             &release,
             &|_| None,
-            Tokens::Validate,
+            PlanMode::Validate,
             Some(&only),
             &mut crate::render::Work::default(),
         );

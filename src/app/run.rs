@@ -7,7 +7,7 @@ use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, JournalError, Journals};
-use crate::plan::{plan, Plan, PlanError, Tokens};
+use crate::plan::{plan, Plan, PlanError, PlanMode};
 use crate::release::{CiContext, Release, Version};
 use crate::report::{self, Report};
 use crate::secret::Redacting;
@@ -72,7 +72,7 @@ pub(super) fn run(
         // configuration any more. The report takes the plan's jobs apart without copying them,
         // so keeping the configuration to the end costs no memory beyond the plan's peak, and
         // freeing it now would only cost time.
-        let pacing = crate::plan::Pacing::of(&plan.jobs, &config.rate_limit);
+        let pacing = crate::plan::PacingEstimate::of(&plan.jobs, &config.rate_limit);
         keep_until_exit((checked, config));
         let mut report = Report::planned(plan);
         report.pacing = Some(pacing);
@@ -242,12 +242,12 @@ fn plan_stage(
     file: &str,
     stderr: &mut dyn Write,
 ) -> Result<Plan, CliError> {
-    let tokens = if args.dry_run {
-        Tokens::Optional
+    let mode = if args.dry_run {
+        PlanMode::DryRun
     } else {
-        Tokens::Required
+        PlanMode::Send
     };
-    match plan(config, release, &env_var, tokens) {
+    match plan(config, release, &env_var, mode) {
         Ok(plan) => Ok(plan),
         Err(PlanError::Problems(problems)) => {
             let problems = checked.locate(problems);

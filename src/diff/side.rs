@@ -5,7 +5,7 @@
 use crate::config::kinds::{Action, WebhookUrl};
 use crate::config::{Config, KeySource, SourceSpec, TargetSpec};
 use crate::diagnostic::Diagnostic;
-use crate::plan::{Job, PlanError, Tokens};
+use crate::plan::{Job, PlanError, PlanMode};
 use crate::release::{CiContext, Release};
 use crate::render::Work;
 use crate::version::Version;
@@ -130,9 +130,9 @@ impl Releases {
                 changes: None,
             };
             // Every target rendered, whatever its `when` says…
-            let every = plan(config, &release, Tokens::Validate, work)?;
+            let every = plan(config, &release, PlanMode::Validate, work)?;
             // …and what a release would actually do with each.
-            let real = plan(config, &release, Tokens::Optional, work)?;
+            let real = plan(config, &release, PlanMode::DryRun, work)?;
             let by_target = every.jobs.into_iter().map(|job| (job.target.clone(), job));
             releases.rendered.push(by_target.collect());
             let why = real
@@ -176,11 +176,11 @@ impl Releases {
 fn plan(
     config: &Config,
     release: &Release,
-    tokens: Tokens,
+    mode: PlanMode,
     work: &mut Work,
 ) -> Result<crate::plan::Plan, Vec<Diagnostic>> {
     // No variable is ever looked up: tokens and `url_env` URLs stay names.
-    crate::plan::plan_with(config, release, &|_| None, tokens, None, work).map_err(
+    crate::plan::plan_with(config, release, &|_| None, mode, None, work).map_err(
         |err| match err {
             PlanError::Problems(problems) => problems,
             PlanError::UnknownSource { .. } => Vec::new(),

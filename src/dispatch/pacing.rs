@@ -78,6 +78,8 @@ struct LaneState {
     paused_until: Option<Instant>,
 }
 
+/// Holds each lane's requests to the rate limits as they are sent (the plan's
+/// [`crate::plan::PacingEstimate`] only foresees how long that takes).
 pub struct Pacer {
     limits: RateLimits,
     lanes: Mutex<HashMap<Lane, Arc<Mutex<LaneState>>>>,

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long the rate limits alone make a plan take: every identity paces its own share, so
-/// the fan-out takes as long as its busiest identity.
+/// the fan-out takes as long as its busiest identity. A forecast for the report; what holds
+/// requests back as they are sent is `dispatch::pacing::Pacer`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Pacing {
+pub struct PacingEstimate {
     /// The rate limit per identity, e.g. `80/min, 500/h`.
     pub rate_limit: String,
     pub requests: usize,
@@ -26,8 +27,8 @@ fn identity(job: &Job) -> (&str, Option<&str>) {
     (job.lane.as_str(), job.token_env.as_deref())
 }
 
-impl Pacing {
-    pub fn of(jobs: &[Job], limits: &RateLimits) -> Pacing {
+impl PacingEstimate {
+    pub fn of(jobs: &[Job], limits: &RateLimits) -> PacingEstimate {
         let mut per_identity: HashMap<(&str, Option<&str>), usize> = HashMap::new();
         // Jobs in a row nearly always share their identity: each run of them is counted, then
         // looked up once.
@@ -39,7 +40,7 @@ impl Pacing {
             .map(|n| limits.expected_duration(*n))
             .max()
             .unwrap_or_default();
-        Pacing {
+        PacingEstimate {
             rate_limit: limits.to_string(),
             requests: jobs.len(),
             identities: per_identity.len(),

@@ -3,8 +3,8 @@
 
 use crate::config::model::TargetKind;
 mod grouped;
-mod hex;
 mod identity;
+mod ids;
 mod request;
 
 use crate::config::kinds::{Action, WebhookUrl, TRACKING_KEY};
@@ -14,12 +14,14 @@ use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
-pub use hex::{DispatchId, Fingerprint, Hex};
-pub use identity::Pacing;
+pub use identity::PacingEstimate;
+pub use ids::{DispatchId, Fingerprint, Hex};
 use indexmap::IndexMap;
 pub use request::{sign, JobUrl, WorkflowCall};
+use request::{Rendered, Rendering};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +49,7 @@ pub struct Job {
     /// SHA-256 (hex) of the rendered request: method, URL and body. Journals and reports record
     /// it, so `--resume` and `--retry-failed` skip a target only when the same request was
     /// delivered. It never shows the URL, which may be a secret. `None` in a plan for
-    /// `validate` ([`Tokens::Validate`]), which nothing sends.
+    /// `validate` ([`PlanMode::Validate`]), which nothing sends.
     pub fingerprint: Option<Fingerprint>,
     pub kind: TargetKind,
     /// Where it goes, for reports: `owner/name`, or a webhook's host.
@@ -229,13 +231,15 @@ fn list_some(names: &[String]) -> String {
     text
 }
 
-/// Whether a missing token is an error (a real run) or only shown (a dry run, validate).
+/// What a plan is for, which decides how it treats a missing token and a target's `when`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tokens {
-    Required,
-    Optional,
-    /// As `Optional`, and every target is planned whatever its `when` says, so `validate`
-    /// renders the templates of targets a sample release would skip.
+pub enum PlanMode {
+    /// A run that sends: a missing token is an error.
+    Send,
+    /// A dry run (and `diff`'s plans): a missing token is only shown.
+    DryRun,
+    /// As `DryRun`, and every target is planned whatever its `when` says, so `validate`
+    /// renders the templates of targets a sample release would skip; no fingerprints.
     Validate,
 }
 
@@ -256,9 +260,9 @@ pub fn plan(
     config: &Config,
     release: &Release,
     lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
+    mode: PlanMode,
 ) -> Result<Plan, PlanError> {
-    plan_with(config, release, lookup, tokens, None, &mut Work::default())
+    plan_with(config, release, lookup, mode, None, &mut Work::default())
 }
 
 /// [`plan`] for only the targets in `only` (all when `None`), charging template work to `work`,
@@ -267,15 +271,15 @@ pub fn plan_with(
     config: &Config,
     release: &Release,
     lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
+    mode: PlanMode,
     only: Option<&HashSet<&str>>,
     work: &mut Work,
 ) -> Result<Plan, PlanError> {
-    plan_into(config, release, lookup, tokens, only, work, Keep::Jobs)
+    Planning::new(config, release, lookup, mode, Keep::Jobs).run(only, work)
 }
 
 /// The problems a release would meet while planning the targets in `only` (as `validate` plans
-/// them, see [`Tokens::Validate`]), without keeping the requests: each is dropped once built,
+/// them, see [`PlanMode::Validate`]), without keeping the requests: each is dropped once built,
 /// so a 10,000-target check never holds 10,000 of them.
 pub fn problems_with(
     config: &Config,
@@ -283,169 +287,211 @@ pub fn problems_with(
     only: &HashSet<&str>,
     work: &mut Work,
 ) -> Result<(), PlanError> {
-    plan_into(
+    Planning::new(
         config,
         release,
         &|_| None,
-        Tokens::Validate,
-        Some(only),
-        work,
+        PlanMode::Validate,
         Keep::Problems,
     )
+    .run(Some(only), work)
     .map(drop)
 }
 
-/// What [`plan_into`] keeps of each request it builds.
+/// What [`Planning`] keeps of each request it builds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keep {
     Jobs,
     Problems,
 }
 
-fn plan_into(
-    config: &Config,
-    release: &Release,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
-    only: Option<&HashSet<&str>>,
-    work: &mut Work,
+/// One release's plan in the making: what it is planned from, and what it has found so far.
+struct Planning<'a> {
+    config: &'a Config,
+    release: &'a Release,
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    mode: PlanMode,
     keep: Keep,
-) -> Result<Plan, PlanError> {
-    let source = find_source(config, &release.source)?;
-    let source_vars = RepoVars {
-        name: &source.name,
-        repository: &source.repository.to_string(),
-        owner: &source.repository.owner,
-        repo: &source.repository.name,
-    };
-    // Made once, then pointed at each target in turn.
-    let mut memo = Memo::new(release_context(release, &source_vars), work);
+    jobs: Vec<Job>,
+    skipped: Vec<Skip>,
+    problems: Vec<Diagnostic>,
+    /// Each target's key path, for its problems, in one buffer: most targets have none.
+    path: String,
+    /// The token read for the target before, and its variable: a fan-out's targets share a few,
+    /// and reading the environment (and registering the value for redaction) each time costs.
+    last_token: Option<(Shared, Option<Secret>)>,
+}
 
-    let mut plan = Plan {
-        source: source.name.clone(),
-        version: release.version.text.clone(),
-        jobs: match keep {
-            Keep::Jobs => Vec::with_capacity(source.targets.len()),
-            Keep::Problems => Vec::new(),
-        },
-        skipped: Vec::new(),
-    };
-    let mut problems = Vec::new();
-    // Each target's key path, for its problems, in one buffer: most targets have none.
-    let mut path = String::new();
-    // The token read for the target before, and its variable: a fan-out's targets share a few,
-    // and reading the environment (and registering the value for redaction) each time costs.
-    let mut last_token: Option<(Shared, Option<Secret>)> = None;
-    for (name, &index) in source.targets.iter().zip(&source.target_indices) {
-        if only.is_some_and(|only| !only.contains(name.as_str())) {
-            continue;
+impl<'a> Planning<'a> {
+    fn new(
+        config: &'a Config,
+        release: &'a Release,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        mode: PlanMode,
+        keep: Keep,
+    ) -> Planning<'a> {
+        Planning {
+            config,
+            release,
+            lookup,
+            mode,
+            keep,
+            jobs: Vec::new(),
+            skipped: Vec::new(),
+            problems: Vec::new(),
+            path: String::new(),
+            last_token: None,
         }
-        let Some((_, target)) = config.targets.get_index(index) else {
-            continue; // compile() guarantees every listed target exists
+    }
+
+    /// Plans every target of the release's source that `only` names (all when `None`).
+    fn run(mut self, only: Option<&HashSet<&str>>, work: &mut Work) -> Result<Plan, PlanError> {
+        let source = find_source(self.config, &self.release.source)?;
+        let source_vars = RepoVars {
+            name: &source.name,
+            repository: &source.repository.to_string(),
+            owner: &source.repository.owner,
+            repo: &source.repository.name,
         };
-        join_into(&mut path, "targets", name);
-        let checked = match tokens {
-            Tokens::Validate => Ok((None, None)),
-            _ => condition_holds(target, release, &path),
-        };
-        let note = match checked {
-            Err(problem) => {
-                problems.push(problem);
+        // Made once, then pointed at each target in turn.
+        let mut memo = Memo::new(release_context(self.release, &source_vars), work);
+        if self.keep == Keep::Jobs {
+            self.jobs.reserve_exact(source.targets.len());
+        }
+        for (name, &index) in source.targets.iter().zip(&source.target_indices) {
+            if only.is_some_and(|only| !only.contains(name.as_str())) {
                 continue;
             }
+            let Some((_, target)) = self.config.targets.get_index(index) else {
+                continue; // compile() guarantees every listed target exists
+            };
+            if self
+                .target(&source.name, name, target, &mut memo)
+                .is_break()
+            {
+                break;
+            }
+        }
+        if !self.problems.is_empty() {
+            return Err(PlanError::Problems(grouped::said_once(self.problems)));
+        }
+        Ok(Plan {
+            source: source.name.clone(),
+            version: self.release.version.text.clone(),
+            jobs: self.jobs,
+            skipped: self.skipped,
+        })
+    }
+
+    /// Plans one target: its `when`, its token, its request. `Break` once the template work
+    /// budget is spent.
+    fn target(
+        &mut self,
+        source: &str,
+        name: &str,
+        target: &TargetSpec,
+        memo: &mut Memo<'_>,
+    ) -> ControlFlow<()> {
+        join_into(&mut self.path, "targets", name);
+        let Some(note) = self.when(name, target) else {
+            return ControlFlow::Continue(());
+        };
+        let dispatch_id = dispatch_id(source, &self.release.version.text, name);
+        // `owner/name` for a target with a repository, which is what templates see too.
+        let destination = destination(target);
+        memo.set_target(&target_vars(name, target, &destination), &dispatch_id);
+        let before = self.problems.len();
+        let mut request = Rendering {
+            templates: &self.config.templates,
+            memo,
+            path: &self.path,
+            lookup: self.lookup,
+            mode: self.mode,
+            problems: &mut self.problems,
+            failed: Vec::new(),
+        };
+        let (token_env, token) = token(target, &mut self.last_token, &mut request);
+        let rendered = request.render(target);
+        if memo.work().exhausted() {
+            self.out_of_work(before);
+            return ControlFlow::Break(());
+        }
+        let (Some(token), Some(rendered)) = (token, rendered) else {
+            return ControlFlow::Continue(());
+        };
+        if self.problems.len() > before || self.keep == Keep::Problems {
+            return ControlFlow::Continue(());
+        }
+        let mut job = self.job(name, target, rendered, dispatch_id, destination);
+        job.token_env = token_env;
+        job.token = token;
+        job.note = note;
+        self.jobs.push(job);
+        ControlFlow::Continue(())
+    }
+
+    /// Whether the target is planned (`Some`, with a note for the report) or not: skipped
+    /// by its `when`, or its condition cannot be checked (a problem).
+    fn when(&mut self, name: &str, target: &TargetSpec) -> Option<Option<String>> {
+        let checked = match self.mode {
+            PlanMode::Validate => Ok((None, None)),
+            _ => condition_holds(target, self.release, &self.path),
+        };
+        match checked {
+            Err(problem) => {
+                self.problems.push(problem);
+                None
+            }
             Ok((Some(reason), _)) => {
-                plan.skipped.push(Skip {
-                    target: name.clone(),
+                self.skipped.push(Skip {
+                    target: name.to_owned(),
                     kind: target.kind,
                     destination: destination(target),
                     reason,
                 });
-                continue;
+                None
             }
-            Ok((None, note)) => note,
-        };
-        let dispatch_id = dispatch_id(&source.name, &release.version.text, name);
-        // `owner/name` for a target with a repository, which is what templates see too.
-        let destination = destination(target);
-        let vars = RepoVars {
-            name,
-            repository: match target.repository {
-                Some(_) => &destination,
-                None => "",
-            },
-            owner: target.repository.as_ref().map_or("", |r| &r.owner),
-            repo: target.repository.as_ref().map_or("", |r| &r.name),
-        };
-        memo.set_target(&vars, &dispatch_id);
-        let before = problems.len();
-        let (token_env, token) = match (&target.token_env, &last_token) {
-            (Some(env), Some((last, token))) if last.as_str() == env => {
-                (Some(last.clone()), Some(token.clone()))
-            }
-            (Some(env), _) => {
-                let token = request::secret(env, &path, "token_env", lookup, tokens, &mut problems);
-                let env = Shared::from(env.as_str());
-                // Only a token read without a problem is kept: a problem is each target's own.
-                if let Some(token) = &token {
-                    last_token = Some((env.clone(), token.clone()));
-                }
-                (Some(env), token)
-            }
-            (None, _) => (None, Some(None)),
-        };
-        let rendered = request::render(
-            config,
-            target,
-            &mut memo,
-            &path,
-            lookup,
-            tokens,
-            &mut problems,
+            Ok((None, note)) => Some(note),
+        }
+    }
+
+    /// Every render from here on would fail the same way: say it once, in place of what this
+    /// target's render found.
+    fn out_of_work(&mut self, before: usize) {
+        self.problems.truncate(before);
+        self.problems.push(
+            Diagnostic::error(
+                Code::Limit,
+                self.path.clone(),
+                format!(
+                    "checking this file's templates takes more than {MAX_RENDER_WORK} units of template work, so it was stopped here"
+                ),
+            )
+            .with_help("a real configuration uses a small fraction of this; make templates smaller, use `{{#each}}` less, or repeat them across fewer targets and sources (see the README's limits)"),
         );
-        if memo.work().exhausted() {
-            // Every render from here on would fail the same way: say it once, and stop.
-            problems.truncate(before);
-            problems.push(
-                Diagnostic::error(
-                    Code::Limit,
-                    path.clone(),
-                    format!(
-                        "checking this file's templates takes more than {MAX_RENDER_WORK} units of template work, so it was stopped here"
-                    ),
-                )
-                .with_help("a real configuration uses a small fraction of this; make templates smaller, use `{{#each}}` less, or repeat them across fewer targets and sources (see the README's limits)"),
-            );
-            break;
-        }
-        let (Some(token), Some(rendered)) = (token, rendered) else {
-            continue;
-        };
-        if problems.len() > before || keep == Keep::Problems {
-            continue;
-        }
-        // The rate-limit budget belongs to a token; an App's token to its installation.
+    }
+
+    /// The job for a rendered request, without its token and note.
+    fn job(
+        &self,
+        name: &str,
+        target: &TargetSpec,
+        rendered: Rendered,
+        dispatch_id: DispatchId,
+        destination: String,
+    ) -> Job {
         let api_base = Shared::from(target.api_url.shared());
-        let lane = match (&target.app, target.kind.is_github()) {
-            (Some(app), _) => Shared::from(format!(
-                "{} app:{}:{}",
-                target.api_url,
-                app.app_id,
-                target.repository.as_ref().map_or("", |r| &r.owner)
-            )),
-            (None, true) => api_base.clone(),
-            (None, false) => Shared::from(rendered.url.shown().to_owned()),
-        };
         // `validate` only wants the problems; the hash is 8 % of a 10,000-target plan.
-        let fingerprint = (tokens != Tokens::Validate)
+        let fingerprint = (self.mode != PlanMode::Validate)
             .then(|| fingerprint(rendered.method, rendered.url.expose(), &rendered.encoded));
-        plan.jobs.push(Job {
-            target: name.clone(),
+        Job {
+            target: name.to_owned(),
             dispatch_id,
             fingerprint,
             kind: target.kind,
             destination,
             repository: target.repository.clone(),
-            lane,
+            lane: lane(target, &rendered.url, &api_base),
             method: rendered.method,
             url: rendered.url,
             api_version: target
@@ -457,19 +503,68 @@ fn plan_into(
             encoded: rendered.encoded,
             workflow: rendered.workflow,
             tracking_id: rendered.tracking_id,
-            token_env,
-            token,
+            token_env: None,
+            token: None,
             app: target.app.clone(),
             api_base,
             timeout: target.timeout,
             retry: Arc::clone(&target.retry),
-            note,
-        });
+            note: None,
+        }
     }
-    if problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(PlanError::Problems(grouped::said_once(problems)))
+}
+
+/// What templates see of the target (`destination` is its `owner/name` when it has a
+/// repository).
+fn target_vars<'a>(name: &'a str, target: &'a TargetSpec, destination: &'a str) -> RepoVars<'a> {
+    RepoVars {
+        name,
+        repository: match target.repository {
+            Some(_) => destination,
+            None => "",
+        },
+        owner: target.repository.as_ref().map_or("", |r| &r.owner),
+        repo: target.repository.as_ref().map_or("", |r| &r.name),
+    }
+}
+
+/// The target's token variable and token (`Some(None)`: none to read, or unset in a dry run;
+/// `None`: a problem, reported). The token read last is kept in `last` and used again for the
+/// same variable.
+fn token(
+    target: &TargetSpec,
+    last: &mut Option<(Shared, Option<Secret>)>,
+    request: &mut Rendering<'_, '_>,
+) -> (Option<Shared>, Option<Option<Secret>>) {
+    match (&target.token_env, &*last) {
+        (Some(env), Some((last, token))) if last.as_str() == env => {
+            (Some(last.clone()), Some(token.clone()))
+        }
+        (Some(env), _) => {
+            let token = request.secret(env, "token_env");
+            let env = Shared::from(env.as_str());
+            // Only a token read without a problem is kept: a problem is each target's own.
+            if let Some(token) = &token {
+                *last = Some((env.clone(), token.clone()));
+            }
+            (Some(env), token)
+        }
+        (None, _) => (None, Some(None)),
+    }
+}
+
+/// The rate-limit budget a job's requests count against: a token's, per API host; an App's
+/// token's, per installation; a webhook's, per URL.
+fn lane(target: &TargetSpec, url: &JobUrl, api_base: &Shared) -> Shared {
+    match (&target.app, target.kind.is_github()) {
+        (Some(app), _) => Shared::from(format!(
+            "{} app:{}:{}",
+            target.api_url,
+            app.app_id,
+            target.repository.as_ref().map_or("", |r| &r.owner)
+        )),
+        (None, true) => api_base.clone(),
+        (None, false) => Shared::from(url.shown().to_owned()),
     }
 }
 
@@ -758,28 +853,17 @@ targets:
         let config = config(&yaml);
         // What 10,000 sources would spend, in a budget of a thousandth.
         let mut work = Work::limited(crate::render::MAX_RENDER_WORK / 1000);
+        let release = release("a");
+        let validate = |work: &mut Work| {
+            plan_with(&config, &release, &|_| None, PlanMode::Validate, None, work)
+        };
         for _ in 0..10_000 {
-            let planned = plan_with(
-                &config,
-                &release("a"),
-                &|_| None,
-                Tokens::Validate,
-                None,
-                &mut work,
-            );
-            if planned.is_err() {
+            if validate(&mut work).is_err() {
                 break;
             }
         }
         assert!(work.exhausted());
-        let Err(PlanError::Problems(problems)) = plan_with(
-            &config,
-            &release("a"),
-            &|_| None,
-            Tokens::Validate,
-            None,
-            &mut work,
-        ) else {
+        let Err(PlanError::Problems(problems)) = validate(&mut work) else {
             panic!("the budget is spent");
         };
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -801,7 +885,7 @@ targets:
         });
         assert!(std::sync::Arc::ptr_eq(&p, &q), "one compiled payload");
         assert!(!std::sync::Arc::ptr_eq(&p, &t));
-        let planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let planned = plan(&config, &release("a"), &|_| None, PlanMode::DryRun).expect("plans");
         let bodies: Vec<Value> = planned.jobs.iter().map(Job::body).collect();
         let payload = serde_json::json!({"v": "1.2.3", "s": "a"});
         assert_eq!(
@@ -828,7 +912,7 @@ targets:
     fn a_tracked_target_sends_its_id_with_the_run_nonce_and_keeps_its_size_and_fingerprint() {
         let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t, u]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true}\n  u: {repository: o/q, event_type: e, token_env: T}\n";
         let config = config(yaml);
-        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let mut planned = plan(&config, &release("a"), &|_| None, PlanMode::DryRun).expect("plans");
         let before = planned.jobs[0].clone();
         assert_eq!(
             before.fingerprint.map(|f| f.hex().len()),
@@ -857,7 +941,7 @@ targets:
     fn a_stamped_body_keeps_every_number_as_written() {
         let yaml = "version: 1\nsources:\n  a: {repository: o/a, targets: [t]}\ntargets:\n  t: {repository: o/p, event_type: e, token_env: T, track: true, client_payload: {f: 1.0715660391465826e-75, g: 0.1, nz: -0.0, huge: 1e300, u: 18446744073709551615}}\n";
         let config = config(yaml);
-        let mut planned = plan(&config, &release("a"), &|_| None, Tokens::Optional).expect("plans");
+        let mut planned = plan(&config, &release("a"), &|_| None, PlanMode::DryRun).expect("plans");
         let before = planned.jobs[0].encoded.clone();
         planned.stamp(0xabcd_ef01);
         let after = String::from_utf8(planned.jobs[0].encoded.to_vec()).expect("utf-8");
@@ -877,7 +961,7 @@ targets:
             "version: 1\nsources:\n  a: {{repository: o/a, targets: [t0]}}\ntargets:\n  t0: {{repository: o/p, event_type: e, token_env: T, client_payload: {{k: [{leaves}]}}}}\n"
         );
         let config = config(&yaml);
-        let planned = plan(&config, &release("a"), &|_| None, Tokens::Validate).expect("plans");
+        let planned = plan(&config, &release("a"), &|_| None, PlanMode::Validate).expect("plans");
         let body = planned.jobs[0].body();
         let list = &body["client_payload"]["k"];
         assert_eq!(list.as_array().map(Vec::len), Some(200));

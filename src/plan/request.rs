@@ -1,16 +1,18 @@
 //! Rendering one target's request for one release: method, URL, headers and body, per kind.
 
 use super::Shared;
-use super::{Tokens, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
-use crate::config::kinds::{url_problem, Action, WebhookUrl, TRACKING_KEY};
-use crate::config::{Config, TargetSpec};
+use super::{PlanMode, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
+use crate::config::kinds::{url_problem, Action, SignatureSpec, WebhookUrl, TRACKING_KEY};
+use crate::config::model::Method;
+use crate::config::TargetSpec;
 use crate::diagnostic::{join, Code, Diagnostic};
-use crate::render::{Memo, TemplateProblem};
+use crate::render::{Memo, PayloadTemplate, TemplateProblem, Templates, Text};
 use crate::secret::Secret;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
+use std::sync::Arc;
 
 /// The URL of a request: public, or a secret (a build-hook URL from `url_env`) that is only
 /// ever shown by its host.
@@ -70,203 +72,275 @@ pub struct Rendered {
     pub workflow: Option<WorkflowCall>,
 }
 
-pub(super) fn render(
-    config: &Config,
-    target: &TargetSpec,
-    memo: &mut Memo<'_>,
-    path: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<Rendered> {
-    let templates = &config.templates;
-    let mut failed: Vec<TemplateProblem> = Vec::new();
-    let rendered = match &target.action {
-        Action::RepositoryDispatch {
-            event_type,
-            client_payload,
-            track,
-        } => {
-            // The target's stable id (`{{dispatch_id}}`) with the nonce of an unstamped plan.
-            let tracking_id = track.then(|| super::tracking_id(memo.dispatch_id(), None));
-            let event_type = templates
-                .render_shared(event_type, memo)
-                .map_err(|p| failed.push(p))
-                .unwrap_or_default();
-            let kept = match tracking_id {
-                None => memo.body_of(client_payload, &event_type),
-                Some(_) => None,
-            };
-            let encoded = match kept {
-                Some(encoded) => encoded,
-                None => {
-                    let mut payload = templates.render_payload(client_payload, memo, &mut failed);
-                    if let (Some(id), Some(map)) = (&tracking_id, payload.as_object_mut()) {
-                        // Sized as the stamped id will be, so the body's size is checked as sent.
-                        map.insert(TRACKING_KEY.into(), json!(id));
-                    }
-                    let encoded = encode(&DispatchBody {
-                        event_type: &event_type,
-                        client_payload: &payload,
-                    });
-                    if tracking_id.is_none()
-                        && failed.is_empty()
-                        && !templates.reads_target(client_payload)
-                    {
-                        memo.keep_body(client_payload, &event_type, &encoded);
-                    }
-                    encoded
-                }
-            };
-            if failed.is_empty() {
-                check_event_type(path, &event_type, problems);
-            }
-            let repository = target.repository.as_ref()?;
-            Rendered {
-                tracking_id,
-                method: "POST",
-                url: JobUrl::Public(target.api_url.dispatches(repository)),
-                label: Shared::from(event_type),
-                headers: Vec::new(),
-                encoded,
-                workflow: None,
-            }
-        }
-        Action::WorkflowDispatch {
-            workflow,
-            git_ref,
-            inputs,
-            wait,
-        } => {
-            let repository = target.repository.as_ref()?;
-            let mut body = Map::new();
-            let git_ref = match git_ref {
-                Some(r) => templates
-                    .render_text(r, memo)
-                    .map_err(|p| failed.push(p))
-                    .ok(),
-                None => None,
-            };
-            if let Some(r) = &git_ref {
-                body.insert("ref".into(), json!(r));
-            }
-            body.insert(
-                "inputs".into(),
-                as_strings(templates.render_payload(inputs, memo, &mut failed)),
-            );
-            // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
-            let asks_run_details = &*target.api_version < "2026-03-10";
-            if asks_run_details {
-                body.insert("return_run_details".into(), json!(true));
-            }
-            let body = Value::Object(body);
-            Rendered {
-                tracking_id: None,
-                method: "POST",
-                url: JobUrl::Public(format!(
-                    "{}/repos/{}/{}/actions/workflows/{workflow}/dispatches",
-                    target.api_url, repository.owner, repository.name
-                )),
-                label: Shared::from(format!(
-                    "{workflow}@{}",
-                    git_ref.as_deref().unwrap_or("default branch")
-                )),
-                headers: Vec::new(),
-                encoded: encode(&body),
-                workflow: Some(WorkflowCall {
-                    needs_default_ref: git_ref.is_none(),
-                    asks_run_details,
-                    wait: *wait,
-                }),
-            }
-        }
-        Action::Webhook {
-            url,
-            method,
-            headers,
-            body,
-            signature,
-        } => {
-            let url = webhook_url(url, path, lookup, tokens, problems)?;
-            let mut rendered_headers = Vec::new();
-            for (name, value) in headers {
-                if let Ok(v) = templates
-                    .render_text(value, memo)
-                    .map_err(|p| failed.push(p))
-                {
-                    rendered_headers.push((name.clone(), v));
-                }
-            }
-            let body = match body {
-                Some(b) => templates.render_payload(b, memo, &mut failed),
-                None if signature.is_some() => json!({}),
-                None => Value::Null,
-            };
-            let encoded = if body.is_null() {
-                Bytes::new()
-            } else {
-                encode(&body)
-            };
-            if let Some(sig) = signature {
-                match hmac_secret(
-                    &sig.secret_env,
-                    path,
-                    "signature.secret_env",
-                    lookup,
-                    tokens,
-                    problems,
-                )? {
-                    Some(secret) => {
-                        rendered_headers.push((sig.header.clone(), sign(&secret, &encoded)))
-                    }
-                    None => rendered_headers.push((
-                        sig.header.clone(),
-                        format!("sha256=<HMAC with ${}>", sig.secret_env),
-                    )),
-                }
-            }
-            if failed.is_empty() {
-                let headers_path = join(path, "headers");
-                for (name, value) in &rendered_headers {
-                    if let Some(problem) = header_problem(&headers_path, name, value, memo) {
-                        problems.push(problem);
-                    }
-                }
-            }
-            Rendered {
-                tracking_id: None,
-                method: method.as_str(),
+/// One target's request being rendered: what it reads, and where its problems go.
+pub(super) struct Rendering<'r, 'w> {
+    pub templates: &'r Templates,
+    pub memo: &'r mut Memo<'w>,
+    /// The target's key path, in front of each of its problems' own.
+    pub path: &'r str,
+    pub lookup: &'r dyn Fn(&str) -> Option<String>,
+    pub mode: PlanMode,
+    pub problems: &'r mut Vec<Diagnostic>,
+    /// The templates that failed, reported together once the whole request is rendered.
+    pub failed: Vec<TemplateProblem>,
+}
+
+impl Rendering<'_, '_> {
+    /// The target's request, or `None` once what stops it is reported.
+    pub(super) fn render(mut self, target: &TargetSpec) -> Option<Rendered> {
+        let rendered = match &target.action {
+            Action::RepositoryDispatch {
+                event_type,
+                client_payload,
+                track,
+            } => self.repository_dispatch(target, event_type, client_payload, *track)?,
+            Action::WorkflowDispatch {
+                workflow,
+                git_ref,
+                inputs,
+                wait,
+            } => self.workflow_dispatch(target, workflow, git_ref.as_ref(), inputs, *wait)?,
+            Action::Webhook {
                 url,
-                label: Shared::from(method.as_str()),
-                headers: rendered_headers,
-                encoded,
-                workflow: None,
+                method,
+                headers,
+                body,
+                signature,
+            } => self.webhook(url, *method, headers, body.as_deref(), signature.as_deref())?,
+        };
+        if !self.failed.is_empty() {
+            let path = self.path;
+            let failed = self.failed.into_iter();
+            self.problems
+                .extend(failed.map(|p| super::render_problem(path, p)));
+            return None;
+        }
+        match too_large(self.path, target, &rendered)
+            .or_else(|| unusable_url(self.path, target, &rendered))
+        {
+            Some(problem) => {
+                self.problems.push(problem);
+                None
+            }
+            None => Some(rendered),
+        }
+    }
+
+    fn repository_dispatch(
+        &mut self,
+        target: &TargetSpec,
+        event_type: &Text,
+        client_payload: &Arc<PayloadTemplate>,
+        track: bool,
+    ) -> Option<Rendered> {
+        // The target's stable id (`{{dispatch_id}}`) with the nonce of an unstamped plan.
+        let tracking_id = track.then(|| super::tracking_id(self.memo.dispatch_id(), None));
+        let event_type = self
+            .templates
+            .render_shared(event_type, self.memo)
+            .map_err(|p| self.failed.push(p))
+            .unwrap_or_default();
+        let kept = match tracking_id {
+            None => self.memo.body_of(client_payload, &event_type),
+            Some(_) => None,
+        };
+        let encoded = match kept {
+            Some(encoded) => encoded,
+            None => self.dispatch_body(client_payload, &event_type, tracking_id.as_deref()),
+        };
+        if self.failed.is_empty() {
+            check_event_type(self.path, &event_type, self.problems);
+        }
+        let repository = target.repository.as_ref()?;
+        Some(Rendered {
+            tracking_id,
+            method: "POST",
+            url: JobUrl::Public(target.api_url.dispatches(repository)),
+            label: Shared::from(event_type),
+            headers: Vec::new(),
+            encoded,
+            workflow: None,
+        })
+    }
+
+    /// A repository_dispatch body, encoded; kept for the next target when it reads nothing of
+    /// this one.
+    fn dispatch_body(
+        &mut self,
+        client_payload: &Arc<PayloadTemplate>,
+        event_type: &str,
+        tracking_id: Option<&str>,
+    ) -> Bytes {
+        let mut payload =
+            self.templates
+                .render_payload(client_payload, self.memo, &mut self.failed);
+        if let (Some(id), Some(map)) = (tracking_id, payload.as_object_mut()) {
+            // Sized as the stamped id will be, so the body's size is checked as sent.
+            map.insert(TRACKING_KEY.into(), json!(id));
+        }
+        let encoded = encode(&DispatchBody {
+            event_type,
+            client_payload: &payload,
+        });
+        if tracking_id.is_none()
+            && self.failed.is_empty()
+            && !self.templates.reads_target(client_payload)
+        {
+            self.memo.keep_body(client_payload, event_type, &encoded);
+        }
+        encoded
+    }
+
+    fn workflow_dispatch(
+        &mut self,
+        target: &TargetSpec,
+        workflow: &str,
+        git_ref: Option<&Text>,
+        inputs: &PayloadTemplate,
+        wait: bool,
+    ) -> Option<Rendered> {
+        let repository = target.repository.as_ref()?;
+        let mut body = Map::new();
+        let git_ref = git_ref.and_then(|r| {
+            self.templates
+                .render_text(r, self.memo)
+                .map_err(|p| self.failed.push(p))
+                .ok()
+        });
+        if let Some(r) = &git_ref {
+            body.insert("ref".into(), json!(r));
+        }
+        let inputs = self
+            .templates
+            .render_payload(inputs, self.memo, &mut self.failed);
+        body.insert("inputs".into(), as_strings(inputs));
+        // API 2026-03-10 always answers with the run; 2022-11-28 does when asked.
+        let asks_run_details = &*target.api_version < "2026-03-10";
+        if asks_run_details {
+            body.insert("return_run_details".into(), json!(true));
+        }
+        Some(Rendered {
+            tracking_id: None,
+            method: "POST",
+            url: JobUrl::Public(format!(
+                "{}/repos/{}/{}/actions/workflows/{workflow}/dispatches",
+                target.api_url, repository.owner, repository.name
+            )),
+            label: Shared::from(format!(
+                "{workflow}@{}",
+                git_ref.as_deref().unwrap_or("default branch")
+            )),
+            headers: Vec::new(),
+            encoded: encode(&Value::Object(body)),
+            workflow: Some(WorkflowCall {
+                needs_default_ref: git_ref.is_none(),
+                asks_run_details,
+                wait,
+            }),
+        })
+    }
+
+    fn webhook(
+        &mut self,
+        url: &WebhookUrl,
+        method: Method,
+        headers: &[(String, Text)],
+        body: Option<&PayloadTemplate>,
+        signature: Option<&SignatureSpec>,
+    ) -> Option<Rendered> {
+        let url = webhook_url(url, self)?;
+        let mut rendered_headers = self.headers(headers);
+        let body = match body {
+            Some(b) => self
+                .templates
+                .render_payload(b, self.memo, &mut self.failed),
+            None if signature.is_some() => json!({}),
+            None => Value::Null,
+        };
+        let encoded = if body.is_null() {
+            Bytes::new()
+        } else {
+            encode(&body)
+        };
+        if let Some(sig) = signature {
+            let value = self.signature(sig, &encoded)?;
+            rendered_headers.push((sig.header.clone(), value));
+        }
+        if self.failed.is_empty() {
+            self.check_headers(&rendered_headers);
+        }
+        Some(Rendered {
+            tracking_id: None,
+            method: method.as_str(),
+            url,
+            label: Shared::from(method.as_str()),
+            headers: rendered_headers,
+            encoded,
+            workflow: None,
+        })
+    }
+
+    /// A webhook's own headers, each rendered.
+    fn headers(&mut self, headers: &[(String, Text)]) -> Vec<(String, String)> {
+        let mut rendered = Vec::new();
+        for (name, value) in headers {
+            if let Ok(v) = self
+                .templates
+                .render_text(value, self.memo)
+                .map_err(|p| self.failed.push(p))
+            {
+                rendered.push((name.clone(), v));
             }
         }
+        rendered
+    }
+
+    /// The signature header's value: the HMAC of `encoded`, or in a dry run without the secret,
+    /// what it would be made with. `None` after reporting a problem with the secret.
+    fn signature(&mut self, sig: &SignatureSpec, encoded: &[u8]) -> Option<String> {
+        Some(
+            match self.hmac_secret(&sig.secret_env, "signature.secret_env")? {
+                Some(secret) => sign(&secret, encoded),
+                None => format!("sha256=<HMAC with ${}>", sig.secret_env),
+            },
+        )
+    }
+
+    fn check_headers(&mut self, headers: &[(String, String)]) {
+        let headers_path = join(self.path, "headers");
+        for (name, value) in headers {
+            if let Some(problem) = header_problem(&headers_path, name, value, self.memo) {
+                self.problems.push(problem);
+            }
+        }
+    }
+}
+
+/// The request body past GitHub's limit, reported at the key that fills it.
+fn too_large(path: &str, target: &TargetSpec, rendered: &Rendered) -> Option<Diagnostic> {
+    if rendered.encoded.len() < MAX_BODY_BYTES {
+        return None;
+    }
+    let key = match &target.action {
+        Action::RepositoryDispatch { .. } => "client_payload",
+        Action::WorkflowDispatch { .. } => "inputs",
+        Action::Webhook { .. } => "body",
     };
-    if !failed.is_empty() {
-        problems.extend(failed.into_iter().map(|p| super::render_problem(path, p)));
-        return None;
-    }
-    if rendered.encoded.len() >= MAX_BODY_BYTES {
-        let key = match &target.action {
-            Action::RepositoryDispatch { .. } => "client_payload",
-            Action::WorkflowDispatch { .. } => "inputs",
-            Action::Webhook { .. } => "body",
-        };
-        problems.push(
-            Diagnostic::error(
-                Code::PayloadLimit,
-                join(path, key),
-                format!(
-                    "the request body is {} bytes; GitHub accepts less than {MAX_BODY_BYTES}",
-                    rendered.encoded.len()
-                ),
-            )
-            .with_help("send a reference (a URL, a version) rather than the content itself"),
-        );
-        return None;
-    }
+    Some(
+        Diagnostic::error(
+            Code::PayloadLimit,
+            join(path, key),
+            format!(
+                "the request body is {} bytes; GitHub accepts less than {MAX_BODY_BYTES}",
+                rendered.encoded.len()
+            ),
+        )
+        .with_help("send a reference (a URL, a version) rather than the content itself"),
+    )
+}
+
+/// A URL the request cannot go to, among those not checked before.
+fn unusable_url(path: &str, target: &TargetSpec, rendered: &Rendered) -> Option<Diagnostic> {
     // A `url_env` URL was checked when it was read (and is a placeholder when unset); a GitHub
     // kind's URL is built from the checked `api_url` and checked names. What is left is a
     // webhook's `url` as written (once per target: it can differ by target).
@@ -278,27 +352,25 @@ pub(super) fn render(
                 ..
             }
         );
-    if let (JobUrl::Public(url), false) = (&rendered.url, checked) {
-        if let Some(why) = url_problem(url) {
-            let key = match target.action {
-                Action::Webhook { .. } => "url",
-                _ => "api_url",
-            };
-            problems.push(
-                Diagnostic::error(
-                    Code::InvalidUrl,
-                    join(path, key),
-                    format!(
-                        "the request would go to `{}`, which cannot be used: {why}",
-                        crate::diagnostic::shown(url)
-                    ),
-                )
-                .with_help("use an https URL (http only for loopback addresses)"),
-            );
-            return None;
-        }
-    }
-    Some(rendered)
+    let (JobUrl::Public(url), false) = (&rendered.url, checked) else {
+        return None;
+    };
+    let why = url_problem(url)?;
+    let key = match target.action {
+        Action::Webhook { .. } => "url",
+        _ => "api_url",
+    };
+    Some(
+        Diagnostic::error(
+            Code::InvalidUrl,
+            join(path, key),
+            format!(
+                "the request would go to `{}`, which cannot be used: {why}",
+                crate::diagnostic::shown(url)
+            ),
+        )
+        .with_help("use an https URL (http only for loopback addresses)"),
+    )
 }
 
 /// The longest header value sent; servers commonly refuse a request whose headers pass 8 KB.
@@ -408,24 +480,19 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn webhook_url(
-    url: &WebhookUrl,
-    path: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<JobUrl> {
+/// A webhook's URL: as written, or read from its `url_env` (a secret, shown by its host only).
+fn webhook_url(url: &WebhookUrl, request: &mut Rendering<'_, '_>) -> Option<JobUrl> {
     let env = match url {
         WebhookUrl::Fixed(url) => return Some(JobUrl::Public(url.clone())),
         WebhookUrl::Env(env) => env,
     };
-    let env_path = join(path, "url_env");
-    let Some(value) = secret(env, path, "url_env", lookup, tokens, problems)? else {
+    let env_path = join(request.path, "url_env");
+    let Some(value) = request.secret(env, "url_env")? else {
         return Some(JobUrl::Public(format!("${env} (not set)")));
     };
     if let Some(why) = url_problem(value.expose()) {
         // The URL is a secret: say only what is wrong with it, never any part of it.
-        problems.push(
+        request.problems.push(
             Diagnostic::error(
                 Code::InvalidUrl,
                 env_path,
@@ -472,75 +539,52 @@ fn as_strings(inputs: Value) -> Value {
     }
 }
 
-/// Reads an HMAC signing secret: any non-empty string (GitHub's own example is `It's a Secret
-/// to Everybody`); only a token or URL, which travel in a header or a request line, must be
-/// printable ASCII without spaces.
-fn hmac_secret(
-    env: &str,
-    path: &str,
-    key: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<Option<Secret>> {
-    match lookup(env) {
-        Some(value) if !value.is_empty() => Some(Some(Secret::new(value))),
-        // Unset or empty: worded as for any secret variable.
-        _ => secret(env, path, key, &|_| lookup(env), tokens, problems),
+impl Rendering<'_, '_> {
+    /// Reads an HMAC signing secret: any non-empty string (GitHub's own example is `It's a
+    /// Secret to Everybody`); only a token or URL, which travel in a header or a request line,
+    /// must be printable ASCII without spaces.
+    fn hmac_secret(&mut self, env: &str, key: &str) -> Option<Option<Secret>> {
+        match (self.lookup)(env) {
+            Some(value) if !value.is_empty() => Some(Some(Secret::new(value))),
+            // Unset or empty: worded as for any secret variable.
+            _ => self.secret(env, key),
+        }
     }
-}
 
-/// Reads a secret variable: `Ok(None)` when it is unset and may be (a dry run); `None` after
-/// reporting a problem at `key` of the target at `path`.
-pub(super) fn secret(
-    env: &str,
-    path: &str,
-    key: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    tokens: Tokens,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<Option<Secret>> {
-    let value = lookup(env);
-    let empty = value.as_ref().is_some_and(|v| v.trim().is_empty());
-    match value.filter(|v| !v.trim().is_empty()) {
-        Some(value) if !value.bytes().all(|b| b.is_ascii_graphic()) => {
-            problems.push(
+    /// Reads a secret variable: `Some(None)` when it is unset and may be (a dry run); `None`
+    /// after reporting a problem at `key` of the target.
+    pub(super) fn secret(&mut self, env: &str, key: &str) -> Option<Option<Secret>> {
+        let value = (self.lookup)(env);
+        let empty = value.as_ref().is_some_and(|v| v.trim().is_empty());
+        let problem = match value.filter(|v| !v.trim().is_empty()) {
+            Some(value) if !value.bytes().all(|b| b.is_ascii_graphic()) => {
                 Diagnostic::error(
                     Code::MissingToken,
-                    join(path, key),
+                    join(self.path, key),
                     format!("`{env}` contains spaces, line breaks or other characters it cannot have (its value is not shown)"),
                 )
-                .with_help("check how the secret was pasted; a trailing newline is a common cause"),
-            );
-            None
-        }
-        Some(value) => Some(Some(Secret::new(value))),
-        None if tokens != Tokens::Required => Some(None),
-        None if empty => {
-            problems.push(
-                Diagnostic::error(
-                    Code::MissingToken,
-                    join(path, key),
-                    format!("environment variable `{env}` is set but empty"),
-                )
-                .with_help(format!(
-                    "in GitHub Actions an empty `${{{{ secrets.{env} }}}}` means the secret does not exist in this repository (or its environment): add it, or check its name"
-                )),
-            );
-            None
-        }
-        None => {
-            problems.push(
-                Diagnostic::error(
-                    Code::MissingToken,
-                    join(path, key),
-                    format!("environment variable `{env}` is not set"),
-                )
-                .with_help(format!(
-                    "set it, e.g. in GitHub Actions: `env: {{ {env}: ${{{{ secrets.{env} }}}} }}`"
-                )),
-            );
-            None
-        }
+                .with_help("check how the secret was pasted; a trailing newline is a common cause")
+            }
+            Some(value) => return Some(Some(Secret::new(value))),
+            None if self.mode != PlanMode::Send => return Some(None),
+            None if empty => Diagnostic::error(
+                Code::MissingToken,
+                join(self.path, key),
+                format!("environment variable `{env}` is set but empty"),
+            )
+            .with_help(format!(
+                "in GitHub Actions an empty `${{{{ secrets.{env} }}}}` means the secret does not exist in this repository (or its environment): add it, or check its name"
+            )),
+            None => Diagnostic::error(
+                Code::MissingToken,
+                join(self.path, key),
+                format!("environment variable `{env}` is not set"),
+            )
+            .with_help(format!(
+                "set it, e.g. in GitHub Actions: `env: {{ {env}: ${{{{ secrets.{env} }}}} }}`"
+            )),
+        };
+        self.problems.push(problem);
+        None
     }
 }

@@ -8,7 +8,7 @@ use crate::support::recorder::{is_delivered, reason, Quiet, Recorder};
 use crate::support::FakeGitHub;
 use orchestrator::config::{self, model::Settings};
 use orchestrator::dispatch::{dispatch_all, Delivery, Outcome, Status};
-use orchestrator::plan::{plan, Job, Pacing, Tokens};
+use orchestrator::plan::{plan, Job, PacingEstimate, PlanMode};
 use orchestrator::policy::RateLimits;
 use orchestrator::release::{CiContext, Release, Version};
 use std::collections::HashMap;
@@ -36,7 +36,7 @@ fn planned(yaml: &str) -> Vec<Job> {
         changes: None,
     };
     let token = |name: &str| Some(format!("ghp_value_of_{name}_0000000000000000000000"));
-    plan(&config, &release, &token, Tokens::Required)
+    plan(&config, &release, &token, PlanMode::Send)
         .expect("a plan")
         .jobs
 }
@@ -84,7 +84,7 @@ async fn a_1000_target_fan_out_on_one_token_keeps_both_of_githubs_windows_and_is
     assert_eq!(starts[500], S(3672));
     assert_eq!(*starts.last().unwrap(), limits.expected_duration(1000));
     assert_eq!(
-        Pacing::of(&jobs, &limits).describe(),
+        PacingEstimate::of(&jobs, &limits).describe(),
         "1000 requests on 1 identity: about 1 h 7 min at 80/min, 500/h per identity"
     );
 }
@@ -155,14 +155,17 @@ async fn three_tokens_divide_the_fan_out_into_three_budgets() {
         limits.expected_duration(500),
         "each token sends its own 500"
     );
-    assert_eq!(Pacing::of(&three, &limits).expected_duration(), took);
+    assert_eq!(
+        PacingEstimate::of(&three, &limits).expected_duration(),
+        took
+    );
     // One token would need two more hours for the same fan-out.
     assert_eq!(
-        Pacing::of(&one, &limits).expected_duration(),
+        PacingEstimate::of(&one, &limits).expected_duration(),
         S(2 * 3672) + MS(6 * 61_200)
     );
     assert_eq!(
-        Pacing::of(&three, &limits).describe(),
+        PacingEstimate::of(&three, &limits).describe(),
         "1500 requests on 3 identities: about 6 min 7 s at 80/min, 500/h per identity"
     );
 }

@@ -7,7 +7,7 @@ use orchestrator::config::model::TargetKind;
 use orchestrator::config::{self, model::Settings};
 use orchestrator::dispatch::{Attempt, Observer, Outcome, Sender, Status};
 use orchestrator::github::classify::{classify, Answer, Subject};
-use orchestrator::plan::{plan, Job, Tokens};
+use orchestrator::plan::{plan, Job, PlanMode};
 use orchestrator::release::{CiContext, Release, Version};
 use std::collections::HashMap;
 use std::future::Future;
@@ -133,7 +133,7 @@ pub fn jobs(n: usize) -> Vec<Job> {
         changes: None,
     };
     let token = |_: &str| Some(WEBSITE_TOKEN.to_owned());
-    plan(&config, &release, &token, Tokens::Required)
+    plan(&config, &release, &token, PlanMode::Send)
         .expect("a plan")
         .jobs
 }
