@@ -1,6 +1,8 @@
 //! The command line: one `Args` struct per subcommand.
 
 use crate::config::model::Settings;
+use crate::config::seconds::Seconds;
+use crate::config::settings::for_each_setting;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -121,57 +123,42 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
-/// Delivery settings; each overrides the file's `defaults` and `ORCHESTRATOR_*` variables.
-#[derive(Debug, Args, Default)]
-pub struct SettingsArgs {
-    /// Base URL of the GitHub API (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
-    #[arg(long, value_name = "URL")]
-    pub api_url: Option<String>,
-    /// Value of the X-GitHub-Api-Version header.
-    #[arg(long, value_name = "DATE")]
-    pub api_version: Option<String>,
-    /// Requests in flight at once (1-100).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Seconds to wait for one request.
-    #[arg(long = "timeout", value_name = "SECS")]
-    pub timeout_secs: Option<u64>,
-    /// Attempts per target, the first included (1 turns retries off). Default 5.
-    #[arg(long, value_name = "N")]
-    pub max_attempts: Option<u32>,
-    /// Seconds from a target's first attempt after which no retry starts. Default 300.
-    #[arg(long = "deadline", value_name = "SECS")]
-    pub deadline_secs: Option<u64>,
-    /// The first retry's longest backoff in milliseconds; doubles per retry (up to 30 s), fully
-    /// jittered. Default 1000.
-    #[arg(long, value_name = "MS")]
-    pub backoff_ms: Option<u64>,
-    /// Request starts per API host and identity: `80/min,500/h` (the default; windows
-    /// enforced together), one window such as `80/min`, `5/s`, `500/h`, or `unlimited`.
-    #[arg(long, value_name = "RATE")]
-    pub rate_limit: Option<String>,
-    /// Seconds to pause after a secondary rate limit that names no wait (GitHub asks for at
-    /// least 60, the default).
-    #[arg(long = "secondary-wait", value_name = "SECS")]
-    pub secondary_wait_secs: Option<u64>,
-}
-
-impl SettingsArgs {
-    pub fn to_settings(&self) -> Settings {
-        Settings {
-            api_url: self.api_url.clone(),
-            api_version: self.api_version.clone(),
-            concurrency: self.concurrency,
-            timeout_secs: self.timeout_secs,
-            max_attempts: self.max_attempts,
-            deadline_secs: self.deadline_secs,
-            backoff_ms: self.backoff_ms,
-            rate_limit: self.rate_limit.clone(),
-            secondary_wait_secs: self.secondary_wait_secs,
-            github_app: None,
+/// `SettingsArgs`, one flag per declared setting.
+macro_rules! settings_args {
+    ($({
+        key: $key:ident, env: $env:literal, flag: $flag:literal,
+        type: $ty:ty, $(parse: $parse:path,)?
+        $(range: $min:literal ..= $max:literal,
+        problem: $problem:literal,
+        help: $help:literal,)?
+        default: $default:expr,
+        per_target: $per_target:literal,
+        file: { $(#[$file:meta])* },
+        $(target: { $(#[$target:meta])* },)?
+        cli: { $(#[$cli:meta])* },
+    })*) => {
+        /// Delivery settings; each overrides the file's `defaults` and `ORCHESTRATOR_*` variables.
+        #[derive(Debug, Args, Default)]
+        pub struct SettingsArgs {
+            $(
+                $(#[$cli])*
+                #[arg(long = $flag)]
+                $(#[arg(value_parser = $parse)])?
+                pub $key: Option<$ty>,
+            )*
         }
-    }
+
+        impl SettingsArgs {
+            pub fn to_settings(&self) -> Settings {
+                Settings {
+                    $($key: self.$key.clone(),)*
+                    github_app: None,
+                }
+            }
+        }
+    };
 }
+for_each_setting!(settings_args!);
 
 #[derive(Debug, Args)]
 #[command(

@@ -5,6 +5,8 @@
 //! describe structure; everything that needs cross-checking (references, repository names,
 //! templates, limits) happens when the file is compiled into a [`super::Config`].
 
+use super::seconds::Seconds;
+use super::settings::for_each_setting;
 use super::values::{
     API_URL_PATTERN, API_VERSION_PATTERN, ENV_NAME_PATTERN, NAME_PATTERN, RATE_LIMIT_PATTERN,
     REPOSITORY_PATTERN, TOKEN_PATTERN,
@@ -40,69 +42,40 @@ fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "integer", "const": 1 })
 }
 
-/// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
-/// variables and command-line flags override the file.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "Delivery settings")]
-pub struct Settings {
-    /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
-    /// Server use `https://HOST/api/v3`. Plain `http://` is accepted only for loopback addresses
-    /// (a local stand-in for testing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
-    pub api_url: Option<String>,
-    /// Value of the `X-GitHub-Api-Version` header, a date. Default `2022-11-28`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
-    pub api_version: Option<String>,
-    /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
-    /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Requests in flight", range(min = 1, max = 100))]
-    pub concurrency: Option<usize>,
-    /// Seconds to wait for GitHub to answer one request before giving up on it, 1 to 600.
-    /// Default 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
-    pub timeout_secs: Option<u64>,
-    /// Attempts per target, the first included, 1 to 100; 1 turns retries off. Default 5.
-    /// Only transient failures (5xx, rate limits, network faults, timeouts) are retried.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Attempts per target", range(min = 1, max = 100))]
-    pub max_attempts: Option<u32>,
-    /// Seconds from a target's first attempt after which no retry starts, 1 to 86400. A wait
-    /// GitHub asks for that would pass it fails the target at once, with that reason. Default
-    /// 300.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
-    pub deadline_secs: Option<u64>,
-    /// The first retry's longest backoff in milliseconds, 1 to 60000; it doubles for each later
-    /// retry (up to 30 s) and is fully jittered. Default 1000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Backoff (milliseconds)", range(min = 1, max = 60000))]
-    pub backoff_ms: Option<u64>,
-    /// Request starts allowed per API host and identity (token, or App installation), shared
-    /// by all targets on them. One window (`80/min`, `5/s`, `80/60s`, `500/h`, `10/500ms`),
-    /// several enforced together (`80/min,500/h`, the default: GitHub's documented ceilings
-    /// for content-creating requests), or `unlimited`. Applies to the whole run, so it is only
-    /// read from `defaults`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
-    pub rate_limit: Option<String>,
-    /// Seconds every request on a host and token pauses after a secondary rate limit that does
-    /// not say how long to wait, 1 to 3600. GitHub asks for at least 60, the default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        title = "Secondary rate-limit wait (seconds)",
-        range(min = 1, max = 3600)
-    )]
-    pub secondary_wait_secs: Option<u64>,
-    /// A GitHub App for every GitHub target that sets no `token_env` of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub App")]
-    pub github_app: Option<Box<GithubApp>>,
+/// `Settings`, one field per declared setting and the App, which is set in the file only.
+macro_rules! settings_struct {
+    ($({
+        key: $key:ident, env: $env:literal, flag: $flag:literal,
+        type: $ty:ty, $(parse: $parse:path,)?
+        $(range: $min:literal ..= $max:literal,
+        problem: $problem:literal,
+        help: $help:literal,)?
+        default: $default:expr,
+        per_target: $per_target:literal,
+        file: { $(#[$file:meta])* },
+        $(target: { $(#[$target:meta])* },)?
+        cli: { $(#[$cli:meta])* },
+    })*) => {
+        /// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
+        /// variables and command-line flags override the file.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        #[schemars(title = "Delivery settings")]
+        pub struct Settings {
+            $(
+                $(#[$file])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $(#[schemars(range(min = $min, max = $max))])?
+                pub $key: Option<$ty>,
+            )*
+            /// A GitHub App for every GitHub target that sets no `token_env` of its own.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(title = "GitHub App")]
+            pub github_app: Option<Box<GithubApp>>,
+        }
+    };
 }
+for_each_setting!(settings_struct!);
 
 /// An upstream repository whose releases trigger its targets.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -328,6 +301,53 @@ pub struct Signature {
     pub header: Option<String>,
 }
 
+/// `Target`: its own keys, then the settings a target may override, from their declaration.
+macro_rules! target_struct {
+    ({
+        $(#[$attr:meta])*
+        pub struct Target { $($fields:tt)* }
+    } $({
+        key: $key:ident, env: $env:literal, flag: $flag:literal,
+        type: $ty:ty, $(parse: $parse:path,)?
+        $(range: $min:literal ..= $max:literal,
+        problem: $problem:literal,
+        help: $help:literal,)?
+        default: $default:expr,
+        per_target: $per_target:literal,
+        file: { $(#[$file:meta])* },
+        $(target: { $(#[$target:meta])* },)?
+        cli: { $(#[$cli:meta])* },
+    })*) => {
+        $(#[$attr])*
+        pub struct Target {
+            $($fields)*
+            $(
+                #[cfg($per_target)]
+                $($(#[$target])*)?
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $(#[schemars(range(min = $min, max = $max))])?
+                pub $key: Option<$ty>,
+            )*
+        }
+
+        impl Target {
+            /// The settings this target sets for itself, taken out of it.
+            pub fn take_settings(&mut self) -> Settings {
+                Settings {
+                    $($key: {
+                        #[cfg($per_target)]
+                        let value = self.$key.take();
+                        #[cfg(not($per_target))]
+                        let value = None;
+                        value
+                    },)*
+                    github_app: None,
+                }
+            }
+        }
+    };
+}
+for_each_setting!(target_struct! {
 /// A downstream receiver of dispatches. Which keys it needs depends on `kind`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -455,32 +475,8 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Condition")]
     pub when: Option<Box<Condition>>,
-    /// Base URL of the GitHub REST API for this target, overriding `defaults.api_url`: https,
-    /// or plain http for loopback addresses only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
-    pub api_url: Option<String>,
-    /// The `X-GitHub-Api-Version` header for this target, a date such as `2022-11-28`,
-    /// overriding `defaults.api_version`. With `2026-03-10`, workflow_dispatch always answers
-    /// with the run's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
-    pub api_version: Option<String>,
-    /// Seconds to wait for this target's request to be answered, 1 to 600, overriding
-    /// `defaults.timeout_secs`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
-    pub timeout_secs: Option<u64>,
-    /// Attempts for this target, 1 to 100, overriding `defaults.max_attempts`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Attempts", range(min = 1, max = 100))]
-    pub max_attempts: Option<u32>,
-    /// Retry deadline for this target in seconds, 1 to 86400, overriding
-    /// `defaults.deadline_secs`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
-    pub deadline_secs: Option<u64>,
 }
+});
 
 /// The top level of a mapping of JSON values (`client_payload`, `inputs`), its keys in the
 /// order written. A plain list, not a hash table: such a mapping has a few keys, it is only
