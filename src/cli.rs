@@ -210,9 +210,10 @@ pub struct RunArgs {
     /// of them, not only those with `wait: true`) and report their conclusions.
     #[arg(long)]
     pub wait: bool,
-    /// Give up waiting for runs after this many seconds. Default 1800.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
-    pub wait_timeout: Option<u64>,
+    /// Give up waiting for runs after this many seconds (or a duration: `500ms`, `2m`). Default
+    /// 1800.
+    #[arg(long, value_name = "SECS", value_parser = parse_wait_timeout)]
+    pub wait_timeout: Option<std::time::Duration>,
     /// Report runs that did not succeed, but do not fail the command for them.
     #[arg(long)]
     pub ignore_run_failures: bool,
@@ -227,7 +228,7 @@ pub struct RunArgs {
     /// No live progress line on stderr (it is only drawn on a terminal, never in CI).
     #[arg(long)]
     pub no_progress: bool,
-    /// Stop sending after this long (e.g. `5h30m`, `90m`, `45s`), counted from the first
+    /// Stop sending after this long (e.g. `5h30m`, `90m`, `45s`, `500ms`), counted from the first
     /// request: no new request starts, those in flight finish, the rest are `not_sent` and
     /// the exit code is 130, as for an interruption. With `--journal`, a later
     /// `--resume JOURNAL` sends the rest (see the README's hand-over between jobs).
@@ -367,6 +368,17 @@ fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::policy::parse_duration(text)
 }
 
+/// Whole seconds as the flag always took them (clap's own words for a number out of range),
+/// or a duration with a unit, up to a day.
+fn parse_wait_timeout(text: &str) -> Result<std::time::Duration, String> {
+    const MOST: std::time::Duration = std::time::Duration::from_secs(86400);
+    let wait = crate::policy::parse_seconds_or_duration(text)?;
+    if wait.is_zero() || wait > MOST {
+        return Err(format!("{} is not in 1..=86400", text.trim()));
+    }
+    Ok(wait)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +387,16 @@ mod tests {
     fn the_cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_wait_timeout_is_whole_seconds_or_a_duration_up_to_a_day() {
+        use std::time::Duration;
+        assert_eq!(parse_wait_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait_timeout("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_wait_timeout("0"), Err("0 is not in 1..=86400".into()));
+        assert!(parse_wait_timeout("86401").is_err());
+        assert!(parse_wait_timeout("25h").is_err());
     }
 
     #[test]

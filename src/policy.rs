@@ -270,6 +270,16 @@ pub fn parse_seconds_or_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration in seconds for a message: `30`, or `0.2` below a whole second (a flag may ask for
+/// `200ms`).
+pub fn shown_secs(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        duration.as_secs().to_string()
+    } else {
+        duration.as_secs_f64().to_string()
+    }
+}
+
 /// A duration as people say it, to the minute past an hour and to the second below:
 /// `1 h 6 min`, `6 min 7 s`, `15 s`, `less than a second`.
 pub fn approx(duration: Duration) -> String {

@@ -35,11 +35,7 @@ impl Seconds {
 
     /// The value as a user reads it in a message: whole seconds, or seconds with a fraction.
     pub fn shown(self) -> String {
-        if self.0.subsec_nanos() == 0 {
-            self.0.as_secs().to_string()
-        } else {
-            self.0.as_secs_f64().to_string()
-        }
+        crate::policy::shown_secs(self.0)
     }
 
     /// Whether the value lies in `allowed`, a range of whole seconds. A minimum of one second

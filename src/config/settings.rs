@@ -378,6 +378,19 @@ macro_rules! settings_table {
 }
 for_each_setting!(settings_table!);
 
+/// The README's table of settings: each key with its variable and its flag.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| `defaults` key | environment | flag |\n|---|---|---|\n");
+    for setting in SETTINGS {
+        let row = format!(
+            "| `{}` | `{}` | `{}` |\n",
+            setting.key, setting.env, setting.flag
+        );
+        table.push_str(&row);
+    }
+    table
+}
+
 /// The environment variable of a setting's key.
 pub fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
