@@ -126,15 +126,8 @@ pub struct ConfigArg {
 /// `SettingsArgs`, one flag per declared setting.
 macro_rules! settings_args {
     ($({
-        key: $key:ident, env: $env:literal, flag: $flag:literal,
-        type: $ty:ty, $(parse: $parse:path,)?
-        $(range: $min:literal ..= $max:literal,
-        problem: $problem:literal,
-        help: $help:literal,)?
-        default: $default:expr,
-        per_target: $per_target:literal,
-        file: { $(#[$file:meta])* },
-        $(target: { $(#[$target:meta])* },)?
+        key: $key:ident, env: $_e:tt, flag: $flag:literal, type: $ty:ty, parse: [$($parse:path)?],
+        range: $_r:tt, default: $_d:tt, per_target: $_t:tt, file: $_f:tt, target: $_g:tt,
         cli: { $(#[$cli:meta])* },
     })*) => {
         /// Delivery settings; each overrides the file's `defaults` and `ORCHESTRATOR_*` variables.

@@ -45,16 +45,9 @@ fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 /// `Settings`, one field per declared setting and the App, which is set in the file only.
 macro_rules! settings_struct {
     ($({
-        key: $key:ident, env: $env:literal, flag: $flag:literal,
-        type: $ty:ty, $(parse: $parse:path,)?
-        $(range: $min:literal ..= $max:literal,
-        problem: $problem:literal,
-        help: $help:literal,)?
-        default: $default:expr,
-        per_target: $per_target:literal,
-        file: { $(#[$file:meta])* },
-        $(target: { $(#[$target:meta])* },)?
-        cli: { $(#[$cli:meta])* },
+        key: $key:ident, env: $_e:tt, flag: $_f:tt, type: $ty:ty, parse: $_p:tt,
+        range: [$($min:literal ..= $max:literal, $_problem:literal, $_help:literal)?],
+        default: $_d:tt, per_target: $_t:tt, file: { $(#[$file:meta])* }, target: $_g:tt, cli: $_c:tt,
     })*) => {
         /// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
         /// variables and command-line flags override the file.
@@ -307,23 +300,17 @@ macro_rules! target_struct {
         $(#[$attr:meta])*
         pub struct Target { $($fields:tt)* }
     } $({
-        key: $key:ident, env: $env:literal, flag: $flag:literal,
-        type: $ty:ty, $(parse: $parse:path,)?
-        $(range: $min:literal ..= $max:literal,
-        problem: $problem:literal,
-        help: $help:literal,)?
-        default: $default:expr,
-        per_target: $per_target:literal,
-        file: { $(#[$file:meta])* },
-        $(target: { $(#[$target:meta])* },)?
-        cli: { $(#[$cli:meta])* },
+        key: $key:ident, env: $_e:tt, flag: $_f:tt, type: $ty:ty, parse: $_p:tt,
+        range: [$($min:literal ..= $max:literal, $_problem:literal, $_help:literal)?],
+        default: $_d:tt, per_target: $per_target:literal, file: $_file:tt,
+        target: { $(#[$target:meta])* }, cli: $_c:tt,
     })*) => {
         $(#[$attr])*
         pub struct Target {
             $($fields)*
             $(
                 #[cfg($per_target)]
-                $($(#[$target])*)?
+                $(#[$target])*
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 $(#[schemars(range(min = $min, max = $max))])?
                 pub $key: Option<$ty>,

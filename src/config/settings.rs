@@ -23,30 +23,36 @@ pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
 
 /// The one declaration of every delivery setting that a flag and a variable can also set.
 ///
-/// Each entry holds all there is to say about one setting:
+/// Each entry holds all there is to say about one setting, every part always written (a part
+/// that does not apply is empty), so that each macro it is handed to matches only the parts it
+/// uses:
 /// - `key`: its name in `defaults` (and in a target, when it may be overridden there);
 /// - `env` and `flag`: its `ORCHESTRATOR_*` variable and its long flag (without `--`);
 /// - `type`: the value as the file holds it ([`Seconds`] for a duration, which a flag may
-///   also give as `200ms`), and `parse`, the flag's parser when it is not the type's own;
-/// - `range` (optional): the allowed values, which the schema states and compilation checks,
-///   with `problem` and `help`, the words of the error when a value is outside it;
+///   also give as `200ms`), and `parse`: the flag's parser, when not the type's own;
+/// - `range`: the allowed numbers, which the schema states and compilation checks, with the
+///   message and help of the error when a value is outside them (`{key}`, `{value}`, `{min}`
+///   and `{max}` filled in); `[]` for any value;
 /// - `default`: the value when nobody sets it;
 /// - `file`: its doc comment (the schema's description) and schema attributes;
-/// - `per_target`: whether a target may set its own, and then `target`, the doc comment and
-///   schema attributes of the target's key;
+/// - `per_target`: whether a target may set its own, and `target`: the doc comment and
+///   schema attributes of the target's key (`{}` when it may not);
 /// - `cli`: its `--help` text and clap attributes.
 ///
 /// Everything else is generated from this list by the macros it is handed to:
-/// [`super::model::Settings`] and the overrides of [`super::model::Target`], the flags of
-/// [`crate::cli::SettingsArgs`], [`SETTINGS`], [`range`] and [`Settings::values`]. Adding a
-/// setting is adding an entry here, then giving its compiled value a meaning.
+/// [`super::model::Settings`] and the overrides of [`super::model::Target`] (`model.rs`), the
+/// flags of [`crate::cli::SettingsArgs`] (`cli.rs`), and [`SETTINGS`], [`range`],
+/// [`Settings::or_defaults`] and [`Settings::values`] (here), from which compilation checks
+/// ranges and pasted tokens, and the README's settings table is written. Adding a setting is
+/// adding an entry here, then giving its compiled value a meaning in `compile.rs`.
 macro_rules! for_each_setting {
     ($consumer:ident ! $({ $($before:tt)* })?) => {
         $consumer! { $({ $($before)* })?
             {
                 key: api_url, env: "ORCHESTRATOR_API_URL", flag: "api-url",
-                type: String,
-                default: $crate::config::settings::DEFAULT_API_URL.to_owned(),
+                type: String, parse: [],
+                range: [],
+                default: ($crate::config::settings::DEFAULT_API_URL.to_owned()),
                 per_target: true,
                 file: {
                     /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
@@ -66,8 +72,9 @@ macro_rules! for_each_setting {
             }
             {
                 key: api_version, env: "ORCHESTRATOR_API_VERSION", flag: "api-version",
-                type: String,
-                default: $crate::config::settings::DEFAULT_API_VERSION.to_owned(),
+                type: String, parse: [],
+                range: [],
+                default: ($crate::config::settings::DEFAULT_API_VERSION.to_owned()),
                 per_target: true,
                 file: {
                     /// Value of the `X-GitHub-Api-Version` header, a date. Default `2022-11-28`.
@@ -86,17 +93,18 @@ macro_rules! for_each_setting {
             }
             {
                 key: concurrency, env: "ORCHESTRATOR_CONCURRENCY", flag: "concurrency",
-                type: usize,
-                range: 1 ..= 100,
-                problem: "concurrency {value} is outside {min} to {max}",
-                help: "GitHub asks for at most 100 requests in flight; 10 is a good default",
-                default: $crate::policy::DEFAULT_CONCURRENCY,
+                type: usize, parse: [],
+                range: [1 ..= 100,
+                    "concurrency {value} is outside {min} to {max}",
+                    "GitHub asks for at most 100 requests in flight; 10 is a good default"],
+                default: ($crate::policy::DEFAULT_CONCURRENCY),
                 per_target: false,
                 file: {
                     /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
                     /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
                     #[schemars(title = "Requests in flight")]
                 },
+                target: {},
                 cli: {
                     /// Requests in flight at once (1-100).
                     #[arg(value_name = "N")]
@@ -104,11 +112,11 @@ macro_rules! for_each_setting {
             }
             {
                 key: timeout_secs, env: "ORCHESTRATOR_TIMEOUT_SECS", flag: "timeout",
-                type: Seconds, parse: Seconds::parse_flag,
-                range: 1 ..= 600,
-                problem: "timeout of {value} s is outside {min} to {max}",
-                help: "30 is a good default",
-                default: Seconds($crate::config::settings::DEFAULT_TIMEOUT),
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 600,
+                    "timeout of {value} s is outside {min} to {max}",
+                    "30 is a good default"],
+                default: (Seconds($crate::config::settings::DEFAULT_TIMEOUT)),
                 per_target: true,
                 file: {
                     /// Seconds to wait for GitHub to answer one request before giving up on it, 1 to 600.
@@ -127,11 +135,11 @@ macro_rules! for_each_setting {
             }
             {
                 key: max_attempts, env: "ORCHESTRATOR_MAX_ATTEMPTS", flag: "max-attempts",
-                type: u32,
-                range: 1 ..= 100,
-                problem: "`{key}` is {value}, outside {min} to {max}",
-                help: "leave it out to use the default",
-                default: $crate::policy::DEFAULT_MAX_ATTEMPTS,
+                type: u32, parse: [],
+                range: [1 ..= 100,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: ($crate::policy::DEFAULT_MAX_ATTEMPTS),
                 per_target: true,
                 file: {
                     /// Attempts per target, the first included, 1 to 100; 1 turns retries off. Default 5.
@@ -149,11 +157,11 @@ macro_rules! for_each_setting {
             }
             {
                 key: deadline_secs, env: "ORCHESTRATOR_DEADLINE_SECS", flag: "deadline",
-                type: Seconds, parse: Seconds::parse_flag,
-                range: 1 ..= 86400,
-                problem: "`{key}` is {value}, outside {min} to {max}",
-                help: "leave it out to use the default",
-                default: Seconds($crate::policy::DEFAULT_DEADLINE),
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 86400,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (Seconds($crate::policy::DEFAULT_DEADLINE)),
                 per_target: true,
                 file: {
                     /// Seconds from a target's first attempt after which no retry starts, 1 to 86400. A wait
@@ -174,17 +182,18 @@ macro_rules! for_each_setting {
             }
             {
                 key: backoff_ms, env: "ORCHESTRATOR_BACKOFF_MS", flag: "backoff-ms",
-                type: u64,
-                range: 1 ..= 60000,
-                problem: "`{key}` is {value}, outside {min} to {max}",
-                help: "leave it out to use the default",
-                default: 1000,
+                type: u64, parse: [],
+                range: [1 ..= 60000,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (1000),
                 per_target: false,
                 file: {
                     /// The first retry's longest backoff in milliseconds, 1 to 60000; it doubles for each later
                     /// retry (up to 30 s) and is fully jittered. Default 1000.
                     #[schemars(title = "Backoff (milliseconds)")]
                 },
+                target: {},
                 cli: {
                     /// The first retry's longest backoff in milliseconds; doubles per retry (up to 30 s), fully
                     /// jittered. Default 1000.
@@ -193,8 +202,9 @@ macro_rules! for_each_setting {
             }
             {
                 key: rate_limit, env: "ORCHESTRATOR_RATE_LIMIT", flag: "rate-limit",
-                type: String,
-                default: "80/min,500/h".to_owned(),
+                type: String, parse: [],
+                range: [],
+                default: ("80/min,500/h".to_owned()),
                 per_target: false,
                 file: {
                     /// Request starts allowed per API host and identity (token, or App installation), shared
@@ -204,6 +214,7 @@ macro_rules! for_each_setting {
                     /// read from `defaults`.
                     #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
                 },
+                target: {},
                 cli: {
                     /// Request starts per API host and identity: `80/min,500/h` (the default; windows
                     /// enforced together), one window such as `80/min`, `5/s`, `500/h`, or `unlimited`.
@@ -212,17 +223,18 @@ macro_rules! for_each_setting {
             }
             {
                 key: secondary_wait_secs, env: "ORCHESTRATOR_SECONDARY_WAIT_SECS", flag: "secondary-wait",
-                type: Seconds, parse: Seconds::parse_flag,
-                range: 1 ..= 3600,
-                problem: "`{key}` is {value}, outside {min} to {max}",
-                help: "leave it out to use the default",
-                default: Seconds($crate::policy::DEFAULT_SECONDARY_WAIT),
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 3600,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (Seconds($crate::policy::DEFAULT_SECONDARY_WAIT)),
                 per_target: false,
                 file: {
                     /// Seconds every request on a host and token pauses after a secondary rate limit that does
                     /// not say how long to wait, 1 to 3600. GitHub asks for at least 60, the default.
                     #[schemars(title = "Secondary rate-limit wait (seconds)")]
                 },
+                target: {},
                 cli: {
                     /// Seconds to pause after a secondary rate limit that names no wait (or a duration:
                     /// `500ms`, `2m`; GitHub asks for at least 60, the default).
@@ -320,7 +332,7 @@ macro_rules! given {
     (; $otherwise:expr) => {
         $otherwise
     };
-    ($value:expr $(, $_marker:expr)?; $otherwise:expr) => {
+    ($value:expr; $otherwise:expr) => {
         $value
     };
 }
@@ -328,16 +340,9 @@ macro_rules! given {
 /// From the declaration: the table, the named ranges, and each value with its row.
 macro_rules! settings_table {
     ($({
-        key: $key:ident, env: $env:literal, flag: $flag:literal,
-        type: $ty:ty, $(parse: $parse:path,)?
-        $(range: $min:literal ..= $max:literal,
-        problem: $problem:literal,
-        help: $help:literal,)?
-        default: $default:expr,
-        per_target: $per_target:literal,
-        file: { $(#[$file:meta])* },
-        $(target: { $(#[$target:meta])* },)?
-        cli: { $(#[$cli:meta])* },
+        key: $key:ident, env: $env:literal, flag: $flag:literal, type: $_t:ty, parse: $_p:tt,
+        range: [$($min:literal ..= $max:literal, $problem:literal, $help:literal)?],
+        default: $default:tt, per_target: $per_target:literal, file: $_f:tt, target: $_g:tt, cli: $_c:tt,
     })*) => {
         /// Every setting that can also come from the environment and a flag, in the order
         /// declared (see [`for_each_setting`]).
