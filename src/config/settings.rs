@@ -181,28 +181,6 @@ macro_rules! for_each_setting {
                 },
             }
             {
-                key: connect_timeout_secs, env: "ORCHESTRATOR_CONNECT_TIMEOUT_SECS", flag: "connect-timeout",
-                type: Seconds, parse: [Seconds::parse_flag],
-                range: [1 ..= 60,
-                    "`{key}` is {value}, outside {min} to {max}",
-                    "leave it out to use the default"],
-                default: (Seconds::from_secs(10)),
-                per_target: true,
-                file: {
-                    /// Seconds to wait for a connection to the API host, 1 to 60. Default 10.
-                    #[schemars(title = "Connect timeout (seconds)")]
-                },
-                target: {
-                    /// Seconds to wait for a connection to this target's host, 1 to 60, overriding
-                    /// `defaults.connect_timeout_secs`.
-                    #[schemars(title = "Connect timeout (seconds)")]
-                },
-                cli: {
-                    /// Seconds to wait for a connection (or a duration: `500ms`, `2m`). Default 10.
-                    #[arg(value_name = "SECS")]
-                },
-            }
-            {
                 key: backoff_ms, env: "ORCHESTRATOR_BACKOFF_MS", flag: "backoff-ms",
                 type: u64, parse: [],
                 range: [1 ..= 60000,
