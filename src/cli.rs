@@ -1,8 +1,8 @@
 //! The command line: one `Args` struct per subcommand.
 
+use crate::config::model::for_each_setting;
 use crate::config::model::Settings;
 use crate::config::seconds::Seconds;
-use crate::config::settings::for_each_setting;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

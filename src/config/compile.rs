@@ -1,8 +1,8 @@
 //! From the file as written to a [`Config`] that cannot be invalid: references resolved,
 //! names and URLs checked, templates compiled. Pure: no environment, network or clock.
 
+use super::model::DEFAULT_API_VERSION;
 use super::model::{Condition, DispatchFile, Settings, Source, Target, TokenEnv};
-use super::settings::DEFAULT_API_VERSION;
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition, When};
 use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};

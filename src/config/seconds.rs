@@ -142,17 +142,19 @@ mod tests {
 
     #[test]
     fn a_sub_second_value_survives_the_trip_through_figment() {
-        use crate::config::model::Settings;
         use figment::{providers::Serialized, Figment};
+        #[derive(Debug, Serialize, Deserialize)]
+        struct Layer {
+            timeout_secs: Seconds,
+        }
         for seconds in [Seconds::from_secs(30), Seconds(Duration::from_millis(200))] {
-            let flags = Settings {
-                timeout_secs: Some(seconds),
-                ..Settings::default()
+            let flags = Layer {
+                timeout_secs: seconds,
             };
-            let layered: Settings = Figment::from(Serialized::defaults(&flags))
+            let layered: Layer = Figment::from(Serialized::defaults(&flags))
                 .extract()
                 .unwrap();
-            assert_eq!(layered.timeout_secs, Some(seconds));
+            assert_eq!(layered.timeout_secs, seconds);
         }
     }
 

@@ -6,245 +6,17 @@
 //! filtered to the known keys so an unrelated `ORCHESTRATOR_FOO` cannot trip
 //! `deny_unknown_fields`.
 
-use super::model::Settings;
+use super::model::{for_each_setting, Settings};
 use super::seconds::Seconds;
 use figment::providers::{Env, Serialized};
 use figment::{Figment, Provider};
 use std::ops::RangeInclusive;
-use std::time::Duration;
 
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
-pub const DEFAULT_API_VERSION: &str = "2022-11-28";
+pub use super::model::{DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_TIMEOUT};
 pub use crate::policy::DEFAULT_CONCURRENCY;
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// GitHub asks integrators to keep at most 100 requests in flight.
 pub const MAX_CONCURRENCY: usize = *range::concurrency.end() as usize;
 pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
-
-/// The one declaration of every delivery setting that a flag and a variable can also set.
-///
-/// Each entry holds all there is to say about one setting, every part always written (a part
-/// that does not apply is empty), so that each macro it is handed to matches only the parts it
-/// uses:
-/// - `key`: its name in `defaults` (and in a target, when it may be overridden there);
-/// - `env` and `flag`: its `ORCHESTRATOR_*` variable and its long flag (without `--`);
-/// - `type`: the value as the file holds it ([`Seconds`] for a duration, which a flag may
-///   also give as `200ms`), and `parse`: the flag's parser, when not the type's own;
-/// - `range`: the allowed numbers, which the schema states and compilation checks, with the
-///   message and help of the error when a value is outside them (`{key}`, `{value}`, `{min}`
-///   and `{max}` filled in); `[]` for any value;
-/// - `default`: the value when nobody sets it;
-/// - `file`: its doc comment (the schema's description) and schema attributes;
-/// - `per_target`: whether a target may set its own, and `target`: the doc comment and
-///   schema attributes of the target's key (`{}` when it may not);
-/// - `cli`: its `--help` text and clap attributes.
-///
-/// Everything else is generated from this list by the macros it is handed to:
-/// [`super::model::Settings`] and the overrides of [`super::model::Target`] (`model.rs`), the
-/// flags of [`crate::cli::SettingsArgs`] (`cli.rs`), and [`SETTINGS`], [`range`],
-/// [`Settings::or_defaults`] and [`Settings::values`] (here), from which compilation checks
-/// ranges and pasted tokens, and the README's settings table is written. Adding a setting is
-/// adding an entry here, then giving its compiled value a meaning in `compile.rs`.
-macro_rules! for_each_setting {
-    ($consumer:ident ! $({ $($before:tt)* })?) => {
-        $consumer! { $({ $($before)* })?
-            {
-                key: api_url, env: "ORCHESTRATOR_API_URL", flag: "api-url",
-                type: String, parse: [],
-                range: [],
-                default: ($crate::config::settings::DEFAULT_API_URL.to_owned()),
-                per_target: true,
-                file: {
-                    /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
-                    /// Server use `https://HOST/api/v3`. Plain `http://` is accepted only for loopback addresses
-                    /// (a local stand-in for testing).
-                    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
-                },
-                target: {
-                    /// Base URL of the GitHub REST API for this target, overriding `defaults.api_url`: https,
-                    /// or plain http for loopback addresses only.
-                    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
-                },
-                cli: {
-                    /// Base URL of the GitHub API (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
-                    #[arg(value_name = "URL")]
-                },
-            }
-            {
-                key: api_version, env: "ORCHESTRATOR_API_VERSION", flag: "api-version",
-                type: String, parse: [],
-                range: [],
-                default: ($crate::config::settings::DEFAULT_API_VERSION.to_owned()),
-                per_target: true,
-                file: {
-                    /// Value of the `X-GitHub-Api-Version` header, a date. Default `2022-11-28`.
-                    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
-                },
-                target: {
-                    /// The `X-GitHub-Api-Version` header for this target, a date such as `2022-11-28`,
-                    /// overriding `defaults.api_version`. With `2026-03-10`, workflow_dispatch always answers
-                    /// with the run's id.
-                    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
-                },
-                cli: {
-                    /// Value of the X-GitHub-Api-Version header.
-                    #[arg(value_name = "DATE")]
-                },
-            }
-            {
-                key: concurrency, env: "ORCHESTRATOR_CONCURRENCY", flag: "concurrency",
-                type: usize, parse: [],
-                range: [1 ..= 100,
-                    "concurrency {value} is outside {min} to {max}",
-                    "GitHub asks for at most 100 requests in flight; 10 is a good default"],
-                default: ($crate::policy::DEFAULT_CONCURRENCY),
-                per_target: false,
-                file: {
-                    /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
-                    /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
-                    #[schemars(title = "Requests in flight")]
-                },
-                target: {},
-                cli: {
-                    /// Requests in flight at once (1-100).
-                    #[arg(value_name = "N")]
-                },
-            }
-            {
-                key: timeout_secs, env: "ORCHESTRATOR_TIMEOUT_SECS", flag: "timeout",
-                type: Seconds, parse: [Seconds::parse_flag],
-                range: [1 ..= 600,
-                    "timeout of {value} s is outside {min} to {max}",
-                    "30 is a good default"],
-                default: (Seconds($crate::config::settings::DEFAULT_TIMEOUT)),
-                per_target: true,
-                file: {
-                    /// Seconds to wait for GitHub to answer one request before giving up on it, 1 to 600.
-                    /// Default 30.
-                    #[schemars(title = "Request timeout (seconds)")]
-                },
-                target: {
-                    /// Seconds to wait for this target's request to be answered, 1 to 600, overriding
-                    /// `defaults.timeout_secs`.
-                    #[schemars(title = "Request timeout (seconds)")]
-                },
-                cli: {
-                    /// Seconds to wait for one request (or a duration: `500ms`, `2m`).
-                    #[arg(value_name = "SECS")]
-                },
-            }
-            {
-                key: max_attempts, env: "ORCHESTRATOR_MAX_ATTEMPTS", flag: "max-attempts",
-                type: u32, parse: [],
-                range: [1 ..= 100,
-                    "`{key}` is {value}, outside {min} to {max}",
-                    "leave it out to use the default"],
-                default: ($crate::policy::DEFAULT_MAX_ATTEMPTS),
-                per_target: true,
-                file: {
-                    /// Attempts per target, the first included, 1 to 100; 1 turns retries off. Default 5.
-                    /// Only transient failures (5xx, rate limits, network faults, timeouts) are retried.
-                    #[schemars(title = "Attempts per target")]
-                },
-                target: {
-                    /// Attempts for this target, 1 to 100, overriding `defaults.max_attempts`.
-                    #[schemars(title = "Attempts")]
-                },
-                cli: {
-                    /// Attempts per target, the first included (1 turns retries off). Default 5.
-                    #[arg(value_name = "N")]
-                },
-            }
-            {
-                key: deadline_secs, env: "ORCHESTRATOR_DEADLINE_SECS", flag: "deadline",
-                type: Seconds, parse: [Seconds::parse_flag],
-                range: [1 ..= 86400,
-                    "`{key}` is {value}, outside {min} to {max}",
-                    "leave it out to use the default"],
-                default: (Seconds($crate::policy::DEFAULT_DEADLINE)),
-                per_target: true,
-                file: {
-                    /// Seconds from a target's first attempt after which no retry starts, 1 to 86400. A wait
-                    /// GitHub asks for that would pass it fails the target at once, with that reason. Default
-                    /// 300.
-                    #[schemars(title = "Retry deadline (seconds)")]
-                },
-                target: {
-                    /// Retry deadline for this target in seconds, 1 to 86400, overriding
-                    /// `defaults.deadline_secs`.
-                    #[schemars(title = "Retry deadline (seconds)")]
-                },
-                cli: {
-                    /// Seconds from a target's first attempt after which no retry starts (or a duration:
-                    /// `500ms`, `2m`). Default 300.
-                    #[arg(value_name = "SECS")]
-                },
-            }
-            {
-                key: backoff_ms, env: "ORCHESTRATOR_BACKOFF_MS", flag: "backoff-ms",
-                type: u64, parse: [],
-                range: [1 ..= 60000,
-                    "`{key}` is {value}, outside {min} to {max}",
-                    "leave it out to use the default"],
-                default: (1000),
-                per_target: false,
-                file: {
-                    /// The first retry's longest backoff in milliseconds, 1 to 60000; it doubles for each later
-                    /// retry (up to 30 s) and is fully jittered. Default 1000.
-                    #[schemars(title = "Backoff (milliseconds)")]
-                },
-                target: {},
-                cli: {
-                    /// The first retry's longest backoff in milliseconds; doubles per retry (up to 30 s), fully
-                    /// jittered. Default 1000.
-                    #[arg(value_name = "MS")]
-                },
-            }
-            {
-                key: rate_limit, env: "ORCHESTRATOR_RATE_LIMIT", flag: "rate-limit",
-                type: String, parse: [],
-                range: [],
-                default: ("80/min,500/h".to_owned()),
-                per_target: false,
-                file: {
-                    /// Request starts allowed per API host and identity (token, or App installation), shared
-                    /// by all targets on them. One window (`80/min`, `5/s`, `80/60s`, `500/h`, `10/500ms`),
-                    /// several enforced together (`80/min,500/h`, the default: GitHub's documented ceilings
-                    /// for content-creating requests), or `unlimited`. Applies to the whole run, so it is only
-                    /// read from `defaults`.
-                    #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
-                },
-                target: {},
-                cli: {
-                    /// Request starts per API host and identity: `80/min,500/h` (the default; windows
-                    /// enforced together), one window such as `80/min`, `5/s`, `500/h`, or `unlimited`.
-                    #[arg(value_name = "RATE")]
-                },
-            }
-            {
-                key: secondary_wait_secs, env: "ORCHESTRATOR_SECONDARY_WAIT_SECS", flag: "secondary-wait",
-                type: Seconds, parse: [Seconds::parse_flag],
-                range: [1 ..= 3600,
-                    "`{key}` is {value}, outside {min} to {max}",
-                    "leave it out to use the default"],
-                default: (Seconds($crate::policy::DEFAULT_SECONDARY_WAIT)),
-                per_target: false,
-                file: {
-                    /// Seconds every request on a host and token pauses after a secondary rate limit that does
-                    /// not say how long to wait, 1 to 3600. GitHub asks for at least 60, the default.
-                    #[schemars(title = "Secondary rate-limit wait (seconds)")]
-                },
-                target: {},
-                cli: {
-                    /// Seconds to pause after a secondary rate limit that names no wait (or a duration:
-                    /// `500ms`, `2m`; GitHub asks for at least 60, the default).
-                    #[arg(value_name = "SECS")]
-                },
-            }
-        }
-    };
-}
-pub(crate) use for_each_setting;
 
 /// One setting as the table knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,7 +117,7 @@ macro_rules! settings_table {
         default: $default:tt, per_target: $per_target:literal, file: $_f:tt, target: $_g:tt, cli: $_c:tt,
     })*) => {
         /// Every setting that can also come from the environment and a flag, in the order
-        /// declared (see [`for_each_setting`]).
+        /// declared (see [`super::model::for_each_setting`]).
         pub const SETTINGS: &[Setting] = &[$(Setting {
             key: stringify!($key),
             flag: concat!("--", $flag),
