@@ -5,6 +5,9 @@
 //! Figment handles only settings, never sources or targets, and the environment layer is
 //! filtered to the known keys so an unrelated `ORCHESTRATOR_FOO` cannot trip
 //! `deny_unknown_fields`.
+//!
+//! The settings themselves are declared in `model.rs` (`for_each_setting`); their table, ranges
+//! and defaults are generated here from that declaration.
 
 use super::model::{for_each_setting, Settings};
 use super::seconds::Seconds;
@@ -12,10 +15,6 @@ use figment::providers::{Env, Serialized};
 use figment::{Figment, Provider};
 use std::ops::RangeInclusive;
 
-pub use super::model::{DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_TIMEOUT};
-pub use crate::policy::DEFAULT_CONCURRENCY;
-/// GitHub asks integrators to keep at most 100 requests in flight.
-pub const MAX_CONCURRENCY: usize = *range::concurrency.end() as usize;
 pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
 
 /// One setting as the table knows it.
