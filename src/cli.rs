@@ -1,6 +1,8 @@
 //! The command line: one `Args` struct per subcommand.
 
+use crate::config::model::for_each_setting;
 use crate::config::model::Settings;
+use crate::config::seconds::Seconds;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -121,57 +123,35 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
-/// Delivery settings; each overrides the file's `defaults` and `ORCHESTRATOR_*` variables.
-#[derive(Debug, Args, Default)]
-pub struct SettingsArgs {
-    /// Base URL of the GitHub API (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
-    #[arg(long, value_name = "URL")]
-    pub api_url: Option<String>,
-    /// Value of the X-GitHub-Api-Version header.
-    #[arg(long, value_name = "DATE")]
-    pub api_version: Option<String>,
-    /// Requests in flight at once (1-100).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Seconds to wait for one request.
-    #[arg(long = "timeout", value_name = "SECS")]
-    pub timeout_secs: Option<u64>,
-    /// Attempts per target, the first included (1 turns retries off). Default 5.
-    #[arg(long, value_name = "N")]
-    pub max_attempts: Option<u32>,
-    /// Seconds from a target's first attempt after which no retry starts. Default 300.
-    #[arg(long = "deadline", value_name = "SECS")]
-    pub deadline_secs: Option<u64>,
-    /// The first retry's longest backoff in milliseconds; doubles per retry (up to 30 s), fully
-    /// jittered. Default 1000.
-    #[arg(long, value_name = "MS")]
-    pub backoff_ms: Option<u64>,
-    /// Request starts per API host and identity: `80/min,500/h` (the default; windows
-    /// enforced together), one window such as `80/min`, `5/s`, `500/h`, or `unlimited`.
-    #[arg(long, value_name = "RATE")]
-    pub rate_limit: Option<String>,
-    /// Seconds to pause after a secondary rate limit that names no wait (GitHub asks for at
-    /// least 60, the default).
-    #[arg(long = "secondary-wait", value_name = "SECS")]
-    pub secondary_wait_secs: Option<u64>,
-}
-
-impl SettingsArgs {
-    pub fn to_settings(&self) -> Settings {
-        Settings {
-            api_url: self.api_url.clone(),
-            api_version: self.api_version.clone(),
-            concurrency: self.concurrency,
-            timeout_secs: self.timeout_secs,
-            max_attempts: self.max_attempts,
-            deadline_secs: self.deadline_secs,
-            backoff_ms: self.backoff_ms,
-            rate_limit: self.rate_limit.clone(),
-            secondary_wait_secs: self.secondary_wait_secs,
-            github_app: None,
+/// `SettingsArgs`, one flag per declared setting.
+macro_rules! settings_args {
+    ($({
+        key: $key:ident, env: $_e:tt, flag: $flag:literal, type: $ty:ty, parse: [$($parse:path)?],
+        range: $_r:tt, default: $_d:tt, per_target: $_t:tt, file: $_f:tt, target: $_g:tt,
+        cli: { $(#[$cli:meta])* },
+    })*) => {
+        /// Delivery settings; each overrides the file's `defaults` and `ORCHESTRATOR_*` variables.
+        #[derive(Debug, Args, Default)]
+        pub struct SettingsArgs {
+            $(
+                $(#[$cli])*
+                #[arg(long = $flag)]
+                $(#[arg(value_parser = $parse)])?
+                pub $key: Option<$ty>,
+            )*
         }
-    }
+
+        impl SettingsArgs {
+            pub fn to_settings(&self) -> Settings {
+                Settings {
+                    $($key: self.$key.clone(),)*
+                    github_app: None,
+                }
+            }
+        }
+    };
 }
+for_each_setting!(settings_args!);
 
 #[derive(Debug, Args)]
 #[command(
@@ -223,9 +203,10 @@ pub struct RunArgs {
     /// of them, not only those with `wait: true`) and report their conclusions.
     #[arg(long)]
     pub wait: bool,
-    /// Give up waiting for runs after this many seconds. Default 1800.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
-    pub wait_timeout: Option<u64>,
+    /// Give up waiting for runs after this many seconds (or a duration: `500ms`, `2m`). Default
+    /// 1800.
+    #[arg(long, value_name = "SECS", value_parser = parse_wait_timeout)]
+    pub wait_timeout: Option<std::time::Duration>,
     /// Report runs that did not succeed, but do not fail the command for them.
     #[arg(long)]
     pub ignore_run_failures: bool,
@@ -240,7 +221,7 @@ pub struct RunArgs {
     /// No live progress line on stderr (it is only drawn on a terminal, never in CI).
     #[arg(long)]
     pub no_progress: bool,
-    /// Stop sending after this long (e.g. `5h30m`, `90m`, `45s`), counted from the first
+    /// Stop sending after this long (e.g. `5h30m`, `90m`, `45s`, `500ms`), counted from the first
     /// request: no new request starts, those in flight finish, the rest are `not_sent` and
     /// the exit code is 130, as for an interruption. With `--journal`, a later
     /// `--resume JOURNAL` sends the rest (see the README's hand-over between jobs).
@@ -380,6 +361,17 @@ fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::policy::parse_duration(text)
 }
 
+/// Whole seconds as the flag always took them (clap's own words for a number out of range),
+/// or a duration with a unit, up to a day.
+fn parse_wait_timeout(text: &str) -> Result<std::time::Duration, String> {
+    const MOST: std::time::Duration = std::time::Duration::from_secs(86400);
+    let wait = crate::policy::parse_seconds_or_duration(text)?;
+    if wait.is_zero() || wait > MOST {
+        return Err(format!("{} is not in 1..=86400", text.trim()));
+    }
+    Ok(wait)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +380,16 @@ mod tests {
     fn the_cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_wait_timeout_is_whole_seconds_or_a_duration_up_to_a_day() {
+        use std::time::Duration;
+        assert_eq!(parse_wait_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait_timeout("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_wait_timeout("0"), Err("0 is not in 1..=86400".into()));
+        assert!(parse_wait_timeout("86401").is_err());
+        assert!(parse_wait_timeout("25h").is_err());
     }
 
     #[test]

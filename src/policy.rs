@@ -222,13 +222,15 @@ impl std::fmt::Display for RateLimits {
     }
 }
 
-/// Parses a duration written as hours, minutes and seconds in that order, each optional but
-/// not all: `5h30m`, `90m`, `1h`, `45s`, `2h15m30s`.
+/// Parses a duration written as hours, minutes, seconds and milliseconds in that order, each
+/// optional but not all: `5h30m`, `90m`, `1h`, `45s`, `2h15m30s`, `200ms`, `1s500ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let err = || format!("`{text}` is not a duration such as `5h30m`, `90m` or `45s`");
+    let err = || format!("`{text}` is not a duration such as `5h30m`, `90m`, `45s` or `200ms`");
     let mut rest = text.trim();
-    let mut total: u64 = 0;
-    let mut units = ["h", "m", "s"].iter().zip([3600u64, 60, 1]);
+    let mut millis: u64 = 0;
+    let mut units = ["h", "m", "s", "ms"]
+        .iter()
+        .zip([3_600_000u64, 60_000, 1000, 1]);
     if rest.is_empty() {
         return Err(err());
     }
@@ -245,17 +247,37 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "sec" => "s",
             other => other,
         };
-        let (_, secs) = units.find(|(u, _)| **u == unit).ok_or_else(err)?;
-        total = n
-            .checked_mul(secs)
-            .and_then(|s| total.checked_add(s))
+        let (_, per) = units.find(|(u, _)| **u == unit).ok_or_else(err)?;
+        millis = n
+            .checked_mul(per)
+            .and_then(|ms| millis.checked_add(ms))
             .ok_or_else(err)?;
         rest = after;
     }
-    if total == 0 {
+    if millis == 0 {
         return Err(err());
     }
-    Ok(Duration::from_secs(total))
+    Ok(Duration::from_millis(millis))
+}
+
+/// A duration flag that has always taken whole seconds: a bare number is still seconds (`30`,
+/// `0` included, for the setting's own range check to judge), and a unit makes it any
+/// [`parse_duration`] duration (`200ms`, `2m`).
+pub fn parse_seconds_or_duration(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => parse_duration(text),
+    }
+}
+
+/// A duration in seconds for a message: `30`, or `0.2` below a whole second (a flag may ask for
+/// `200ms`).
+pub fn shown_secs(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        duration.as_secs().to_string()
+    } else {
+        duration.as_secs_f64().to_string()
+    }
 }
 
 /// A duration as people say it, to the minute past an hour and to the second below:
@@ -366,6 +388,11 @@ mod tests {
         assert_eq!(parse_duration("45s"), Ok(s(45)));
         assert_eq!(parse_duration("2h15m30s"), Ok(s(8130)));
         assert_eq!(parse_duration("10min"), Ok(s(600)));
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("1s500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_seconds_or_duration("30"), Ok(s(30)));
+        assert_eq!(parse_seconds_or_duration("0"), Ok(s(0)));
+        assert!(parse_seconds_or_duration("30x").is_err());
         for bad in ["", "5", "30m5h", "5h5h", "0s", "5d", "h", "-5m"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

@@ -51,8 +51,8 @@ pub(super) fn deliver(
         all: args.wait,
         ..WaitOptions::default()
     };
-    if let Some(secs) = args.wait_timeout {
-        waits.timeout = Duration::from_secs(secs);
+    if let Some(timeout) = args.wait_timeout {
+        waits.timeout = timeout;
     }
     if let Some(ms) = args.poll_interval_ms {
         waits.first_poll = Duration::from_millis(ms);

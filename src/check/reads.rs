@@ -85,9 +85,9 @@ impl<'p, 'j> Reader<'p, 'j> {
         }
     }
 
-    /// The budget, in whole seconds (at least 1), for messages.
-    pub fn budget_secs(&self) -> u64 {
-        self.budget.as_secs().max(1)
+    /// The budget in seconds, for messages.
+    pub fn budget_secs(&self) -> String {
+        crate::policy::shown_secs(self.budget)
     }
 
     fn out_of_time_message(&self) -> String {

@@ -1,11 +1,8 @@
 //! From the file as written to a [`Config`] that cannot be invalid: references resolved,
 //! names and URLs checked, templates compiled. Pure: no environment, network or clock.
 
-use super::model::{Condition, DispatchFile, Settings, TokenEnv};
-use super::settings::{
-    range, DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT,
-    MAX_CONCURRENCY,
-};
+use super::model::DEFAULT_API_VERSION;
+use super::model::{Condition, DispatchFile, Settings, Source, Target, TokenEnv};
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition, When};
 use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};
@@ -21,6 +18,9 @@ use std::time::Duration;
 /// name with every target, which a hostile file could make cost minutes.
 const MAX_SUGGESTIONS: usize = 100;
 
+/// No source has listed the target (yet), in [`Listing::listed_by`].
+const NONE: usize = usize::MAX;
+
 /// Compiles `file` with `settings` (the file's defaults already layered with env and flags).
 /// Returns the config when there is no error, and every diagnostic (warnings included).
 ///
@@ -28,165 +28,28 @@ const MAX_SUGGESTIONS: usize = 100;
 /// compiled form are never both whole in memory.
 pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<Diagnostic>) {
     let mut out = Vec::new();
-    let mut templates = Templates::default();
-
     let defaults = effective_defaults(settings, &mut out);
     // The sources and the targets no source feeds are checked first, and said after the
     // targets' own problems, in file order as before.
-    let mut later = Vec::new();
-    // Every target's name, for suggestions: made for the first unknown one.
-    let mut known: Option<Vec<&str>> = None;
-    let mut suggestions = MAX_SUGGESTIONS;
-    // Which source (by position) listed each target (by position) last: a target listed twice
-    // by one source, and a target no source feeds, are found without a set of names.
-    const NONE: usize = usize::MAX;
-    let mut listed_by = vec![NONE; file.targets.len()];
-    // Each source's repository when it is sound, and where its targets are, in file order.
-    let mut repositories = Vec::with_capacity(file.sources.len());
-    let mut indices = Vec::with_capacity(file.sources.len());
-    let mut by_repository: HashMap<String, &str> = HashMap::new();
+    let mut listing = Listing::new(&file.targets);
     for (nth, (name, source)) in file.sources.iter().enumerate() {
-        let path = join("sources", name);
-        let repository = check(
-            Repo::parse(&source.repository),
-            Code::InvalidRepository,
-            &join(&path, "repository"),
-            "write it as `owner/name`, e.g. `vfarcic/dot-ai`",
-            &mut later,
-        );
-        if let Some(repository) = &repository {
-            let key = repository.to_string().to_ascii_lowercase();
-            if let Some(first) = by_repository.insert(key, name) {
-                later.push(
-                    Diagnostic::warning(
-                        Code::DuplicateSource,
-                        join(&path, "repository"),
-                        format!("sources `{first}` and `{name}` both have repository `{repository}`"),
-                    )
-                    .with_help(format!("`--source {repository}` cannot choose between them; merge them, or always pass the name")),
-                );
-            }
-        }
-        if source.targets.is_empty() {
-            later.push(
-                Diagnostic::warning(
-                    Code::EmptySource,
-                    join(&path, "targets"),
-                    format!("source `{name}` feeds no target, so its releases send nothing"),
-                )
-                .with_help("list the targets it should trigger, or remove the source"),
-            );
-        }
-        let mut found = Vec::with_capacity(source.targets.len());
-        for (i, target) in source.targets.iter().enumerate() {
-            // Built only for a problem: a large fan-out lists thousands of sound targets.
-            let item = || format!("{path}.targets[{i}]");
-            let index = file.targets.get_index_of(target);
-            found.extend(index);
-            let Some(index) = index else {
-                let best = if suggestions > 0 {
-                    suggestions -= 1;
-                    let known = known
-                        .get_or_insert_with(|| file.targets.keys().map(String::as_str).collect());
-                    super::sections::closest(target, known)
-                } else {
-                    None
-                };
-                let help = match best {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("define `{}` under `targets:`", shown(target)),
-                };
-                later.push(
-                    Diagnostic::error(
-                        Code::UnknownTarget,
-                        item(),
-                        format!(
-                            "source `{name}` feeds target `{}`, which is not defined",
-                            shown(target)
-                        ),
-                    )
-                    .with_help(help),
-                );
-                continue;
-            };
-            if listed_by[index] == nth {
-                later.push(
-                    Diagnostic::error(
-                        Code::DuplicateTarget,
-                        item(),
-                        format!("target `{target}` is listed twice for source `{name}`"),
-                    )
-                    .with_help("list each target once; it would otherwise be dispatched twice"),
-                );
-            }
-            listed_by[index] = nth;
-        }
-        repositories.push(repository);
-        indices.push(found);
+        listing.source(nth, name, source);
     }
-
-    for (name, by) in file.targets.keys().zip(&listed_by) {
-        if *by == NONE {
-            later.push(
-                Diagnostic::warning(
-                    Code::UnusedTarget,
-                    join("targets", name),
-                    format!("no source feeds target `{name}`, so nothing will ever be sent to it"),
-                )
-                .with_help("add it to a source's `targets:` list, or remove it"),
-            );
-        }
-    }
-    // The sources' lists of targets are moved, not copied: a fan-out lists thousands.
-    let mut sources: IndexMap<String, SourceSpec> = file
-        .sources
-        .into_iter()
-        .zip(repositories.into_iter().zip(indices))
-        .filter_map(|((name, source), (repository, target_indices))| {
-            let spec = SourceSpec {
-                name: name.clone(),
-                repository: repository?,
-                targets: source.targets,
-                target_indices,
-            };
-            Some((name, spec))
-        })
-        .collect();
+    listing.warn_unfed(&file.targets);
+    let Listing {
+        mut later,
+        repositories,
+        indices,
+        ..
+    } = listing;
+    let mut sources = source_specs(file.sources, repositories, indices);
     let listed = file.targets.len();
-
-    let mut targets = IndexMap::with_capacity(file.targets.len());
-    // Targets that name the same list of token variables take them in turn, in file order.
-    let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
-    // Each target's key path in one buffer: it is read only when a problem is reported.
-    let mut path = String::new();
-    for (name, target) in file.targets {
-        join_into(&mut path, "targets", &name);
-        if let Some((spec, names)) =
-            compile_target(&path, target, &defaults, &mut templates, &mut out)
-        {
-            let mut spec = spec;
-            if let Some(names) = names {
-                let turn = shards.entry(names.clone()).or_default();
-                spec.token_env = names.get(*turn % names.len()).cloned();
-                *turn = turn.wrapping_add(1);
-            }
-            targets.insert(name, spec);
-        }
-    }
-
+    let mut templates = Templates::default();
+    let targets = compile_targets(file.targets, &defaults, &mut templates, &mut out);
     out.append(&mut later);
-    // The indices are the file's; they are the compiled targets' too when every target compiled
-    // (otherwise there is an error, and no configuration: looked up again all the same).
     if targets.len() != listed {
-        for source in sources.values_mut() {
-            source.target_indices = source
-                .targets
-                .iter()
-                .filter_map(|name| targets.get_index_of(name))
-                .collect();
-        }
+        reindex(&mut sources, &targets);
     }
-
     let ok = !out.iter().any(Diagnostic::is_error);
     let config = match defaults {
         Some(defaults) if ok => Some(Config {
@@ -199,6 +62,221 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
         _ => None,
     };
     (config, out)
+}
+
+/// What checking the sources learns, and the problems it finds (said after the targets').
+struct Listing<'f> {
+    later: Vec<Diagnostic>,
+    /// Every target of the file, for suggestions.
+    targets: &'f IndexMap<String, Box<Target>>,
+    /// Every target's name, for suggestions: made for the first unknown one.
+    known: Option<Vec<&'f str>>,
+    suggestions: usize,
+    /// Which source (by position) listed each target (by position) last: a target listed
+    /// twice by one source, and a target no source feeds, are found without a set of names.
+    listed_by: Vec<usize>,
+    /// Each source's repository when it is sound, and where its targets are, in file order.
+    repositories: Vec<Option<Repo>>,
+    indices: Vec<Vec<usize>>,
+    by_repository: HashMap<String, &'f str>,
+}
+
+impl<'f> Listing<'f> {
+    fn new(targets: &'f IndexMap<String, Box<Target>>) -> Self {
+        Listing {
+            later: Vec::new(),
+            targets,
+            known: None,
+            suggestions: MAX_SUGGESTIONS,
+            listed_by: vec![NONE; targets.len()],
+            repositories: Vec::new(),
+            indices: Vec::new(),
+            by_repository: HashMap::new(),
+        }
+    }
+
+    /// The `nth` source: its repository, and the targets it lists.
+    fn source(&mut self, nth: usize, name: &'f str, source: &'f Source) {
+        let path = join("sources", name);
+        let repository = self.repository(name, &path, source);
+        if source.targets.is_empty() {
+            self.later.push(
+                Diagnostic::warning(
+                    Code::EmptySource,
+                    join(&path, "targets"),
+                    format!("source `{name}` feeds no target, so its releases send nothing"),
+                )
+                .with_help("list the targets it should trigger, or remove the source"),
+            );
+        }
+        let found = source
+            .targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, target)| self.listed_target(nth, name, &path, i, target))
+            .collect();
+        self.repositories.push(repository);
+        self.indices.push(found);
+    }
+
+    /// The source's repository, and a warning when an earlier source has the same one.
+    fn repository(&mut self, name: &'f str, path: &str, source: &Source) -> Option<Repo> {
+        let repository = check(
+            Repo::parse(&source.repository),
+            Code::InvalidRepository,
+            &join(path, "repository"),
+            "write it as `owner/name`, e.g. `vfarcic/dot-ai`",
+            &mut self.later,
+        )?;
+        let key = repository.to_string().to_ascii_lowercase();
+        if let Some(first) = self.by_repository.insert(key, name) {
+            self.later.push(
+                Diagnostic::warning(
+                    Code::DuplicateSource,
+                    join(path, "repository"),
+                    format!("sources `{first}` and `{name}` both have repository `{repository}`"),
+                )
+                .with_help(format!("`--source {repository}` cannot choose between them; merge them, or always pass the name")),
+            );
+        }
+        Some(repository)
+    }
+
+    /// Where the `i`th target the `nth` source lists is, unless it is not defined.
+    fn listed_target(
+        &mut self,
+        nth: usize,
+        name: &str,
+        path: &str,
+        i: usize,
+        target: &str,
+    ) -> Option<usize> {
+        // Built only for a problem: a large fan-out lists thousands of sound targets.
+        let item = || format!("{path}.targets[{i}]");
+        let Some(index) = self.targets.get_index_of(target) else {
+            let help = match self.suggestion(target) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => format!("define `{}` under `targets:`", shown(target)),
+            };
+            self.later.push(
+                Diagnostic::error(
+                    Code::UnknownTarget,
+                    item(),
+                    format!(
+                        "source `{name}` feeds target `{}`, which is not defined",
+                        shown(target)
+                    ),
+                )
+                .with_help(help),
+            );
+            return None;
+        };
+        if self.listed_by[index] == nth {
+            self.later.push(
+                Diagnostic::error(
+                    Code::DuplicateTarget,
+                    item(),
+                    format!("target `{target}` is listed twice for source `{name}`"),
+                )
+                .with_help("list each target once; it would otherwise be dispatched twice"),
+            );
+        }
+        self.listed_by[index] = nth;
+        Some(index)
+    }
+
+    /// The defined target closest to an unknown name, while suggestions last.
+    fn suggestion(&mut self, target: &str) -> Option<&'f str> {
+        if self.suggestions == 0 {
+            return None;
+        }
+        self.suggestions -= 1;
+        let targets = self.targets;
+        let known = self
+            .known
+            .get_or_insert_with(|| targets.keys().map(String::as_str).collect());
+        super::sections::closest(target, known)
+    }
+
+    /// A warning for each target no source feeds.
+    fn warn_unfed(&mut self, targets: &IndexMap<String, Box<Target>>) {
+        for (name, by) in targets.keys().zip(&self.listed_by) {
+            if *by == NONE {
+                self.later.push(
+                    Diagnostic::warning(
+                        Code::UnusedTarget,
+                        join("targets", name),
+                        format!(
+                            "no source feeds target `{name}`, so nothing will ever be sent to it"
+                        ),
+                    )
+                    .with_help("add it to a source's `targets:` list, or remove it"),
+                );
+            }
+        }
+    }
+}
+
+/// The sound sources, compiled. Their lists of targets are moved, not copied: a fan-out lists
+/// thousands.
+fn source_specs(
+    sources: IndexMap<String, Box<Source>>,
+    repositories: Vec<Option<Repo>>,
+    indices: Vec<Vec<usize>>,
+) -> IndexMap<String, SourceSpec> {
+    sources
+        .into_iter()
+        .zip(repositories.into_iter().zip(indices))
+        .filter_map(|((name, source), (repository, target_indices))| {
+            let spec = SourceSpec {
+                name: name.clone(),
+                repository: repository?,
+                targets: source.targets,
+                target_indices,
+            };
+            Some((name, spec))
+        })
+        .collect()
+}
+
+/// Every target, compiled in file order and freed as it goes.
+fn compile_targets(
+    file_targets: IndexMap<String, Box<Target>>,
+    defaults: &Option<Defaults>,
+    templates: &mut Templates,
+    out: &mut Vec<Diagnostic>,
+) -> IndexMap<String, TargetSpec> {
+    let mut targets = IndexMap::with_capacity(file_targets.len());
+    // Targets that name the same list of token variables take them in turn, in file order.
+    let mut shards: HashMap<Vec<String>, usize> = HashMap::new();
+    // Each target's key path in one buffer: it is read only when a problem is reported.
+    let mut path = String::new();
+    for (name, target) in file_targets {
+        join_into(&mut path, "targets", &name);
+        let Some((mut spec, names)) = compile_target(&path, target, defaults, templates, out)
+        else {
+            continue;
+        };
+        if let Some(names) = names {
+            let turn = shards.entry(names.clone()).or_default();
+            spec.token_env = names.get(*turn % names.len()).cloned();
+            *turn = turn.wrapping_add(1);
+        }
+        targets.insert(name, spec);
+    }
+    targets
+}
+
+/// The indices are the file's; they are the compiled targets' too when every target compiled
+/// (otherwise there is an error, and no configuration: looked up again all the same).
+fn reindex(sources: &mut IndexMap<String, SourceSpec>, targets: &IndexMap<String, TargetSpec>) {
+    for source in sources.values_mut() {
+        source.target_indices = source
+            .targets
+            .iter()
+            .filter_map(|name| targets.get_index_of(name))
+            .collect();
+    }
 }
 
 struct Defaults {
@@ -214,107 +292,120 @@ struct Defaults {
     github_app: Option<Arc<super::AppSpec>>,
 }
 
+/// The layered settings, each unset one at its declared default, checked. `None` when one is
+/// wrong, except the API URL: a target with its own can still be checked whole.
 fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
-    // A token pasted into ORCHESTRATOR_API_URL or a flag would otherwise be quoted back by the
-    // parsers below.
-    let texts = [
-        ("api_url", &settings.api_url),
-        ("api_version", &settings.api_version),
-        ("rate_limit", &settings.rate_limit),
-    ];
-    let mut pasted = false;
-    for (key, value) in texts {
-        if value.as_deref().is_some_and(holds_token) {
-            pasted = true;
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    join("defaults", key),
-                    format!("`{key}` holds what looks like a token (its value is not shown)"),
-                )
-                .with_help(format!(
-                    "check `defaults.{key}`, ORCHESTRATOR_{} and --{}; revoke the token if it was written anywhere others can read",
-                    key.to_ascii_uppercase(),
-                    key.replace('_', "-")
-                )),
-            );
-        }
-    }
-    if pasted {
+    if holds_pasted_token(settings, out) {
         return None;
     }
-    let api_url = match &settings.api_url {
-        Some(url) => check(
-            ApiUrl::parse(url),
-            Code::InvalidUrl,
-            "defaults.api_url",
-            "use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
-            out,
-        ),
-        None => ApiUrl::parse(DEFAULT_API_URL).ok(),
-    };
-    let concurrency = settings.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-    if !range::CONCURRENCY.contains(&(concurrency as u64)) {
-        out.push(
-            Diagnostic::error(
-                Code::InvalidValue,
-                "defaults.concurrency",
-                format!("concurrency {concurrency} is outside 1 to {MAX_CONCURRENCY}"),
-            )
-            .with_help("GitHub asks for at most 100 requests in flight; 10 is a good default"),
-        );
-    }
-    let timeout = timeout(settings.timeout_secs, "defaults.timeout_secs", out);
-    let api_version = api_version(settings.api_version.as_deref(), "defaults.api_version", out);
-    let rate_limit = match &settings.rate_limit {
-        Some(text) => check(
+    let settings = settings.or_defaults();
+    let api_url = settings
+        .api_url
+        .as_deref()
+        .and_then(|url| api_url(url, "defaults.api_url", out));
+    let in_range = ranges_hold(&settings, "defaults", out);
+    let api_version = settings
+        .api_version
+        .as_deref()
+        .and_then(|version| api_version(version, "defaults.api_version", out));
+    let rate_limit = settings.rate_limit.as_deref().and_then(|text| {
+        check(
             RateLimits::parse(text),
             Code::InvalidValue,
             "defaults.rate_limit",
             "write a rate such as `80/min,500/h`, `80/min`, `5/s` or `unlimited`",
             out,
-        ),
-        None => Some(RateLimits::github()),
-    };
-    let mut retry = RetryPolicy::default();
-    let mut ok = true;
-    if let Some(n) = settings.max_attempts {
-        ok &= in_range(n.into(), range::MAX_ATTEMPTS, "defaults.max_attempts", out);
-        retry.max_attempts = n;
-    }
-    if let Some(secs) = settings.deadline_secs {
-        ok &= in_range(secs, range::DEADLINE_SECS, "defaults.deadline_secs", out);
-        retry.deadline = Duration::from_secs(secs);
-    }
-    if let Some(ms) = settings.backoff_ms {
-        ok &= in_range(ms, range::BACKOFF_MS, "defaults.backoff_ms", out);
-        retry.base_delay = Duration::from_millis(ms);
-    }
-    if let Some(secs) = settings.secondary_wait_secs {
-        ok &= in_range(
-            secs,
-            range::SECONDARY_WAIT_SECS,
-            "defaults.secondary_wait_secs",
-            out,
-        );
-        retry.secondary_wait = Duration::from_secs(secs);
-    }
+        )
+    });
     let github_app = match &settings.github_app {
         Some(app) => Some(Arc::new(app_spec(app, "defaults.github_app", out)?)),
         None => None,
     };
-    if !ok {
+    if !in_range {
         return None;
     }
     Some(Defaults {
         github_app,
         api_url,
         api_version: api_version?.into(),
-        concurrency,
-        timeout: timeout?,
-        retry: Arc::new(retry),
+        concurrency: settings.concurrency?,
+        timeout: settings.timeout_secs?.into(),
+        retry: Arc::new(retry_policy(RetryPolicy::default(), &settings)),
         rate_limit: rate_limit?,
     })
+}
+
+/// Reports each text setting that holds what looks like a token: a token pasted into
+/// ORCHESTRATOR_API_URL or a flag would otherwise be quoted back by the parsers.
+fn holds_pasted_token(settings: &Settings, out: &mut Vec<Diagnostic>) -> bool {
+    let mut pasted = false;
+    for (setting, value) in settings.values() {
+        if !value.text().is_some_and(holds_token) {
+            continue;
+        }
+        pasted = true;
+        let key = setting.key;
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                join("defaults", key),
+                format!("`{key}` holds what looks like a token (its value is not shown)"),
+            )
+            .with_help(format!(
+                "check `defaults.{key}`, {} and {}; revoke the token if it was written anywhere others can read",
+                setting.env, setting.flag
+            )),
+        );
+    }
+    pasted
+}
+
+/// Reports each set value outside its declared range, at `at.key`; whether all are inside.
+fn ranges_hold(settings: &Settings, at: &str, out: &mut Vec<Diagnostic>) -> bool {
+    let mut hold = true;
+    for (setting, value) in settings.values() {
+        if let Some((message, help)) = setting.range_problem(value) {
+            out.push(
+                Diagnostic::error(Code::InvalidValue, join(at, setting.key), message)
+                    .with_help(help),
+            );
+            hold = false;
+        }
+    }
+    hold
+}
+
+/// `base` with the retry settings that `settings` sets.
+fn retry_policy(base: RetryPolicy, settings: &Settings) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: settings.max_attempts.unwrap_or(base.max_attempts),
+        deadline: settings.deadline_secs.map_or(base.deadline, Duration::from),
+        base_delay: settings
+            .backoff_ms
+            .map_or(base.base_delay, Duration::from_millis),
+        secondary_wait: settings
+            .secondary_wait_secs
+            .map_or(base.secondary_wait, Duration::from),
+        ..base
+    }
+}
+
+/// Whether any of `settings` changes a retry policy.
+fn sets_retry(settings: &Settings) -> bool {
+    settings.max_attempts.is_some()
+        || settings.deadline_secs.is_some()
+        || settings.backoff_ms.is_some()
+        || settings.secondary_wait_secs.is_some()
+}
+
+fn api_url(url: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<ApiUrl> {
+    check(
+        ApiUrl::parse(url),
+        Code::InvalidUrl,
+        path,
+        "use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
+        out,
+    )
 }
 
 /// A GitHub target needs `token_env` or a GitHub App (its own, or the defaults'); `Some(None)`
@@ -415,89 +506,20 @@ fn app_spec(
     })
 }
 
-/// Reports `value` at `path` unless it lies in `min..=max`.
-fn in_range(
-    value: u64,
-    allowed: std::ops::RangeInclusive<u64>,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-) -> bool {
-    if allowed.contains(&value) {
-        return true;
-    }
-    let (min, max) = (allowed.start(), allowed.end());
-    let key = path.rsplit('.').next().unwrap_or(path);
-    out.push(
-        Diagnostic::error(
-            Code::InvalidValue,
-            path,
-            format!("`{key}` is {value}, outside {min} to {max}"),
-        )
-        .with_help("leave it out to use the default"),
-    );
-    false
-}
-
 fn compile_target(
     path: &str,
-    mut target: Box<super::model::Target>,
+    mut target: Box<Target>,
     defaults: &Option<Defaults>,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TargetSpec, Option<Vec<String>>)> {
     let token_env = target.token_env.take();
+    let own = target.take_settings();
     let target = &*target;
     let compiled = super::kinds::compile_action(target, token_env, path, templates, out);
     let condition = compile_condition(target.when.as_deref(), path, out);
-    let api_url = match &target.api_url {
-        Some(url) => check(
-            ApiUrl::parse(url),
-            Code::InvalidUrl,
-            &join(path, "api_url"),
-            "use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
-            out,
-        ),
-        None => defaults.as_ref().and_then(|d| d.api_url.clone()),
-    };
-    let api_version = match &target.api_version {
-        Some(v) => api_version(Some(v), &join(path, "api_version"), out).map(Arc::from),
-        None => defaults.as_ref().map(|d| Arc::clone(&d.api_version)),
-    };
-    let timeout = match target.timeout_secs {
-        Some(secs) => timeout(Some(secs), &join(path, "timeout_secs"), out),
-        None => defaults.as_ref().map(|d| d.timeout),
-    };
-    let mut retry = defaults
-        .as_ref()
-        .map(|d| Arc::clone(&d.retry))
-        .unwrap_or_default();
-    let mut retry_ok = true;
-    if let Some(n) = target.max_attempts {
-        retry_ok &= in_range(
-            n.into(),
-            range::MAX_ATTEMPTS,
-            &join(path, "max_attempts"),
-            out,
-        );
-        Arc::make_mut(&mut retry).max_attempts = n;
-    }
-    if let Some(secs) = target.deadline_secs {
-        retry_ok &= in_range(
-            secs,
-            range::DEADLINE_SECS,
-            &join(path, "deadline_secs"),
-            out,
-        );
-        Arc::make_mut(&mut retry).deadline = Duration::from_secs(secs);
-    }
-    let compiled = compiled?;
-    let (condition, api_url, api_version, timeout, retry) = (
-        condition?,
-        api_url?,
-        api_version?,
-        timeout?,
-        retry_ok.then_some(retry)?,
-    );
+    let settings = target_settings(&own, path, defaults, out);
+    let (compiled, condition, settings) = (compiled?, condition?, settings?);
     let app = credential(target, path, &compiled, defaults, out)?;
     // Several names are returned to be taken in turn; one is simply this target's.
     let (token_env, shard) = match compiled.token_env {
@@ -509,16 +531,55 @@ fn compile_target(
     let spec = TargetSpec {
         kind: target.kind,
         condition,
-        api_url,
-        api_version,
-        timeout,
-        retry,
+        api_url: settings.api_url,
+        api_version: settings.api_version,
+        timeout: settings.timeout,
+        retry: settings.retry,
         app,
         repository: compiled.repository.map(Arc::new),
         token_env,
         action: compiled.action,
     };
     Some((spec, shard))
+}
+
+/// A target's delivery settings: its own where it sets them, the defaults' elsewhere.
+struct TargetSettings {
+    api_url: ApiUrl,
+    api_version: Arc<str>,
+    timeout: Duration,
+    retry: Arc<RetryPolicy>,
+}
+
+/// The settings a target sets (`own`), checked at its `path`, over the defaults.
+fn target_settings(
+    own: &Settings,
+    path: &str,
+    defaults: &Option<Defaults>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<TargetSettings> {
+    let api_url = match &own.api_url {
+        Some(url) => api_url(url, &join(path, "api_url"), out),
+        None => defaults.as_ref().and_then(|d| d.api_url.clone()),
+    };
+    let api_version = match &own.api_version {
+        Some(v) => api_version(v, &join(path, "api_version"), out).map(Arc::from),
+        None => defaults.as_ref().map(|d| Arc::clone(&d.api_version)),
+    };
+    let in_range = ranges_hold(own, path, out);
+    let defaults = defaults.as_ref()?;
+    let retry = if sets_retry(own) {
+        Arc::new(retry_policy(*defaults.retry, own))
+    } else {
+        Arc::clone(&defaults.retry)
+    };
+    in_range.then_some(())?;
+    Some(TargetSettings {
+        api_url: api_url?,
+        api_version: api_version?,
+        timeout: own.timeout_secs.map_or(defaults.timeout, Duration::from),
+        retry,
+    })
 }
 
 /// The target at `target_path`'s `when`.
@@ -578,30 +639,7 @@ fn holds_token(text: &str) -> bool {
         .any(crate::secret::looks_like_token)
 }
 
-fn timeout(secs: Option<u64>, path: &str, out: &mut Vec<Diagnostic>) -> Option<Duration> {
-    match secs {
-        None => Some(DEFAULT_TIMEOUT),
-        Some(s) if range::TIMEOUT_SECS.contains(&s) => Some(Duration::from_secs(s)),
-        Some(s) => {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    path,
-                    format!(
-                        "timeout of {s} s is outside {} to {}",
-                        range::TIMEOUT_SECS.start(),
-                        range::TIMEOUT_SECS.end()
-                    ),
-                )
-                .with_help("30 is a good default"),
-            );
-            None
-        }
-    }
-}
-
-fn api_version(version: Option<&str>, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
-    let version = version.unwrap_or(DEFAULT_API_VERSION);
+fn api_version(version: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
     let b = version.as_bytes();
     let is_date = b.len() == 10
         && b.iter().enumerate().all(|(i, c)| {

@@ -7,6 +7,7 @@ pub mod locate;
 pub mod model;
 pub mod node;
 pub mod schema;
+pub mod seconds;
 pub mod sections;
 pub mod settings;
 pub mod values;

@@ -5,6 +5,7 @@
 //! describe structure; everything that needs cross-checking (references, repository names,
 //! templates, limits) happens when the file is compiled into a [`super::Config`].
 
+use super::seconds::Seconds;
 use super::values::{
     API_URL_PATTERN, API_VERSION_PATTERN, ENV_NAME_PATTERN, NAME_PATTERN, RATE_LIMIT_PATTERN,
     REPOSITORY_PATTERN, TOKEN_PATTERN,
@@ -40,69 +41,262 @@ fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "integer", "const": 1 })
 }
 
-/// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
-/// variables and command-line flags override the file.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "Delivery settings")]
-pub struct Settings {
-    /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
-    /// Server use `https://HOST/api/v3`. Plain `http://` is accepted only for loopback addresses
-    /// (a local stand-in for testing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
-    pub api_url: Option<String>,
-    /// Value of the `X-GitHub-Api-Version` header, a date. Default `2022-11-28`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
-    pub api_version: Option<String>,
-    /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
-    /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Requests in flight", range(min = 1, max = 100))]
-    pub concurrency: Option<usize>,
-    /// Seconds to wait for GitHub to answer one request before giving up on it, 1 to 600.
-    /// Default 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
-    pub timeout_secs: Option<u64>,
-    /// Attempts per target, the first included, 1 to 100; 1 turns retries off. Default 5.
-    /// Only transient failures (5xx, rate limits, network faults, timeouts) are retried.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Attempts per target", range(min = 1, max = 100))]
-    pub max_attempts: Option<u32>,
-    /// Seconds from a target's first attempt after which no retry starts, 1 to 86400. A wait
-    /// GitHub asks for that would pass it fails the target at once, with that reason. Default
-    /// 300.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
-    pub deadline_secs: Option<u64>,
-    /// The first retry's longest backoff in milliseconds, 1 to 60000; it doubles for each later
-    /// retry (up to 30 s) and is fully jittered. Default 1000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Backoff (milliseconds)", range(min = 1, max = 60000))]
-    pub backoff_ms: Option<u64>,
-    /// Request starts allowed per API host and identity (token, or App installation), shared
-    /// by all targets on them. One window (`80/min`, `5/s`, `80/60s`, `500/h`, `10/500ms`),
-    /// several enforced together (`80/min,500/h`, the default: GitHub's documented ceilings
-    /// for content-creating requests), or `unlimited`. Applies to the whole run, so it is only
-    /// read from `defaults`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
-    pub rate_limit: Option<String>,
-    /// Seconds every request on a host and token pauses after a secondary rate limit that does
-    /// not say how long to wait, 1 to 3600. GitHub asks for at least 60, the default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        title = "Secondary rate-limit wait (seconds)",
-        range(min = 1, max = 3600)
-    )]
-    pub secondary_wait_secs: Option<u64>,
-    /// A GitHub App for every GitHub target that sets no `token_env` of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub App")]
-    pub github_app: Option<Box<GithubApp>>,
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub const DEFAULT_API_VERSION: &str = "2022-11-28";
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The one declaration of every delivery setting that a flag and a variable can also set.
+///
+/// Each entry holds all there is to say about one setting, every part always written (a part
+/// that does not apply is empty), so that each macro it is handed to matches only the parts it
+/// uses:
+/// - `key`: its name in `defaults` (and in a target, when it may be overridden there);
+/// - `env` and `flag`: its `ORCHESTRATOR_*` variable and its long flag (without `--`);
+/// - `type`: the value as the file holds it ([`Seconds`] for a duration, which a flag may
+///   also give as `200ms`), and `parse`: the flag's parser, when not the type's own;
+/// - `range`: the allowed numbers, which the schema states and compilation checks, with the
+///   message and help of the error when a value is outside them (`{key}`, `{value}`, `{min}`
+///   and `{max}` filled in); `[]` for any value;
+/// - `default`: the value when nobody sets it;
+/// - `file`: its doc comment (the schema's description) and schema attributes;
+/// - `per_target`: whether a target may set its own, and `target`: the doc comment and
+///   schema attributes of the target's key (`{}` when it may not);
+/// - `cli`: its `--help` text and clap attributes.
+///
+/// Everything else is generated from this list by the macros it is handed to: [`Settings`] and
+/// the overrides of [`Target`] (here), the flags of `cli::SettingsArgs` (`cli.rs`), and
+/// `SETTINGS`, `range`, `Settings::or_defaults` and `Settings::values` (`settings.rs`), from
+/// which compilation checks ranges and pasted tokens, and the README's settings table is
+/// written. Adding a setting is adding an entry here, then giving its compiled value a meaning
+/// in `compile.rs`.
+macro_rules! for_each_setting {
+    ($consumer:ident ! $({ $($before:tt)* })?) => {
+        $consumer! { $({ $($before)* })?
+            {
+                key: api_url, env: "ORCHESTRATOR_API_URL", flag: "api-url",
+                type: String, parse: [],
+                range: [],
+                default: ($crate::config::model::DEFAULT_API_URL.to_owned()),
+                per_target: true,
+                file: {
+                    /// Base URL of the GitHub REST API. Default `https://api.github.com`; for GitHub Enterprise
+                    /// Server use `https://HOST/api/v3`. Plain `http://` is accepted only for loopback addresses
+                    /// (a local stand-in for testing).
+                    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
+                },
+                target: {
+                    /// Base URL of the GitHub REST API for this target, overriding `defaults.api_url`: https,
+                    /// or plain http for loopback addresses only.
+                    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
+                },
+                cli: {
+                    /// Base URL of the GitHub API (e.g. https://HOST/api/v3 for GitHub Enterprise Server).
+                    #[arg(value_name = "URL")]
+                },
+            }
+            {
+                key: api_version, env: "ORCHESTRATOR_API_VERSION", flag: "api-version",
+                type: String, parse: [],
+                range: [],
+                default: ($crate::config::model::DEFAULT_API_VERSION.to_owned()),
+                per_target: true,
+                file: {
+                    /// Value of the `X-GitHub-Api-Version` header, a date. Default `2022-11-28`.
+                    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
+                },
+                target: {
+                    /// The `X-GitHub-Api-Version` header for this target, a date such as `2022-11-28`,
+                    /// overriding `defaults.api_version`. With `2026-03-10`, workflow_dispatch always answers
+                    /// with the run's id.
+                    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
+                },
+                cli: {
+                    /// Value of the X-GitHub-Api-Version header.
+                    #[arg(value_name = "DATE")]
+                },
+            }
+            {
+                key: concurrency, env: "ORCHESTRATOR_CONCURRENCY", flag: "concurrency",
+                type: usize, parse: [],
+                range: [1 ..= 100,
+                    "concurrency {value} is outside {min} to {max}",
+                    "GitHub asks for at most 100 requests in flight; 10 is a good default"],
+                default: ($crate::policy::DEFAULT_CONCURRENCY),
+                per_target: false,
+                file: {
+                    /// How many requests may be in flight at once, 1 to 100 (GitHub asks clients to stay at or
+                    /// under 100). Default 10. Applies to the whole run, so it is only read from `defaults`.
+                    #[schemars(title = "Requests in flight")]
+                },
+                target: {},
+                cli: {
+                    /// Requests in flight at once (1-100).
+                    #[arg(value_name = "N")]
+                },
+            }
+            {
+                key: timeout_secs, env: "ORCHESTRATOR_TIMEOUT_SECS", flag: "timeout",
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 600,
+                    "timeout of {value} s is outside {min} to {max}",
+                    "30 is a good default"],
+                default: (Seconds($crate::config::model::DEFAULT_TIMEOUT)),
+                per_target: true,
+                file: {
+                    /// Seconds to wait for GitHub to answer one request before giving up on it, 1 to 600.
+                    /// Default 30.
+                    #[schemars(title = "Request timeout (seconds)")]
+                },
+                target: {
+                    /// Seconds to wait for this target's request to be answered, 1 to 600, overriding
+                    /// `defaults.timeout_secs`.
+                    #[schemars(title = "Request timeout (seconds)")]
+                },
+                cli: {
+                    /// Seconds to wait for one request (or a duration: `500ms`, `2m`).
+                    #[arg(value_name = "SECS")]
+                },
+            }
+            {
+                key: max_attempts, env: "ORCHESTRATOR_MAX_ATTEMPTS", flag: "max-attempts",
+                type: u32, parse: [],
+                range: [1 ..= 100,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: ($crate::policy::DEFAULT_MAX_ATTEMPTS),
+                per_target: true,
+                file: {
+                    /// Attempts per target, the first included, 1 to 100; 1 turns retries off. Default 5.
+                    /// Only transient failures (5xx, rate limits, network faults, timeouts) are retried.
+                    #[schemars(title = "Attempts per target")]
+                },
+                target: {
+                    /// Attempts for this target, 1 to 100, overriding `defaults.max_attempts`.
+                    #[schemars(title = "Attempts")]
+                },
+                cli: {
+                    /// Attempts per target, the first included (1 turns retries off). Default 5.
+                    #[arg(value_name = "N")]
+                },
+            }
+            {
+                key: deadline_secs, env: "ORCHESTRATOR_DEADLINE_SECS", flag: "deadline",
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 86400,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (Seconds($crate::policy::DEFAULT_DEADLINE)),
+                per_target: true,
+                file: {
+                    /// Seconds from a target's first attempt after which no retry starts, 1 to 86400. A wait
+                    /// GitHub asks for that would pass it fails the target at once, with that reason. Default
+                    /// 300.
+                    #[schemars(title = "Retry deadline (seconds)")]
+                },
+                target: {
+                    /// Retry deadline for this target in seconds, 1 to 86400, overriding
+                    /// `defaults.deadline_secs`.
+                    #[schemars(title = "Retry deadline (seconds)")]
+                },
+                cli: {
+                    /// Seconds from a target's first attempt after which no retry starts (or a duration:
+                    /// `500ms`, `2m`). Default 300.
+                    #[arg(value_name = "SECS")]
+                },
+            }
+            {
+                key: backoff_ms, env: "ORCHESTRATOR_BACKOFF_MS", flag: "backoff-ms",
+                type: u64, parse: [],
+                range: [1 ..= 60000,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (1000),
+                per_target: false,
+                file: {
+                    /// The first retry's longest backoff in milliseconds, 1 to 60000; it doubles for each later
+                    /// retry (up to 30 s) and is fully jittered. Default 1000.
+                    #[schemars(title = "Backoff (milliseconds)")]
+                },
+                target: {},
+                cli: {
+                    /// The first retry's longest backoff in milliseconds; doubles per retry (up to 30 s), fully
+                    /// jittered. Default 1000.
+                    #[arg(value_name = "MS")]
+                },
+            }
+            {
+                key: rate_limit, env: "ORCHESTRATOR_RATE_LIMIT", flag: "rate-limit",
+                type: String, parse: [],
+                range: [],
+                default: ("80/min,500/h".to_owned()),
+                per_target: false,
+                file: {
+                    /// Request starts allowed per API host and identity (token, or App installation), shared
+                    /// by all targets on them. One window (`80/min`, `5/s`, `80/60s`, `500/h`, `10/500ms`),
+                    /// several enforced together (`80/min,500/h`, the default: GitHub's documented ceilings
+                    /// for content-creating requests), or `unlimited`. Applies to the whole run, so it is only
+                    /// read from `defaults`.
+                    #[schemars(title = "Rate limit", pattern(RATE_LIMIT_PATTERN))]
+                },
+                target: {},
+                cli: {
+                    /// Request starts per API host and identity: `80/min,500/h` (the default; windows
+                    /// enforced together), one window such as `80/min`, `5/s`, `500/h`, or `unlimited`.
+                    #[arg(value_name = "RATE")]
+                },
+            }
+            {
+                key: secondary_wait_secs, env: "ORCHESTRATOR_SECONDARY_WAIT_SECS", flag: "secondary-wait",
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 3600,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (Seconds($crate::policy::DEFAULT_SECONDARY_WAIT)),
+                per_target: false,
+                file: {
+                    /// Seconds every request on a host and token pauses after a secondary rate limit that does
+                    /// not say how long to wait, 1 to 3600. GitHub asks for at least 60, the default.
+                    #[schemars(title = "Secondary rate-limit wait (seconds)")]
+                },
+                target: {},
+                cli: {
+                    /// Seconds to pause after a secondary rate limit that names no wait (or a duration:
+                    /// `500ms`, `2m`; GitHub asks for at least 60, the default).
+                    #[arg(value_name = "SECS")]
+                },
+            }
+        }
+    };
 }
+pub(crate) use for_each_setting;
+
+/// `Settings`, one field per declared setting and the App, which is set in the file only.
+macro_rules! settings_struct {
+    ($({
+        key: $key:ident, env: $_e:tt, flag: $_f:tt, type: $ty:ty, parse: $_p:tt,
+        range: [$($min:literal ..= $max:literal, $_problem:literal, $_help:literal)?],
+        default: $_d:tt, per_target: $_t:tt, file: { $(#[$file:meta])* }, target: $_g:tt, cli: $_c:tt,
+    })*) => {
+        /// Delivery settings. In `defaults` they apply to every target; `ORCHESTRATOR_*` environment
+        /// variables and command-line flags override the file.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        #[schemars(title = "Delivery settings")]
+        pub struct Settings {
+            $(
+                $(#[$file])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $(#[schemars(range(min = $min, max = $max))])?
+                pub $key: Option<$ty>,
+            )*
+            /// A GitHub App for every GitHub target that sets no `token_env` of its own.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(title = "GitHub App")]
+            pub github_app: Option<Box<GithubApp>>,
+        }
+    };
+}
+for_each_setting!(settings_struct!);
 
 /// An upstream repository whose releases trigger its targets.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -328,6 +522,47 @@ pub struct Signature {
     pub header: Option<String>,
 }
 
+/// `Target`: its own keys, then the settings a target may override, from their declaration.
+macro_rules! target_struct {
+    ({
+        $(#[$attr:meta])*
+        pub struct Target { $($fields:tt)* }
+    } $({
+        key: $key:ident, env: $_e:tt, flag: $_f:tt, type: $ty:ty, parse: $_p:tt,
+        range: [$($min:literal ..= $max:literal, $_problem:literal, $_help:literal)?],
+        default: $_d:tt, per_target: $per_target:literal, file: $_file:tt,
+        target: { $(#[$target:meta])* }, cli: $_c:tt,
+    })*) => {
+        $(#[$attr])*
+        pub struct Target {
+            $($fields)*
+            $(
+                #[cfg($per_target)]
+                $(#[$target])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $(#[schemars(range(min = $min, max = $max))])?
+                pub $key: Option<$ty>,
+            )*
+        }
+
+        impl Target {
+            /// The settings this target sets for itself, taken out of it.
+            pub fn take_settings(&mut self) -> Settings {
+                Settings {
+                    $($key: {
+                        #[cfg($per_target)]
+                        let value = self.$key.take();
+                        #[cfg(not($per_target))]
+                        let value = None;
+                        value
+                    },)*
+                    github_app: None,
+                }
+            }
+        }
+    };
+}
+for_each_setting!(target_struct! {
 /// A downstream receiver of dispatches. Which keys it needs depends on `kind`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -455,32 +690,8 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Condition")]
     pub when: Option<Box<Condition>>,
-    /// Base URL of the GitHub REST API for this target, overriding `defaults.api_url`: https,
-    /// or plain http for loopback addresses only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API URL", pattern(API_URL_PATTERN))]
-    pub api_url: Option<String>,
-    /// The `X-GitHub-Api-Version` header for this target, a date such as `2022-11-28`,
-    /// overriding `defaults.api_version`. With `2026-03-10`, workflow_dispatch always answers
-    /// with the run's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "GitHub API version", pattern(API_VERSION_PATTERN))]
-    pub api_version: Option<String>,
-    /// Seconds to wait for this target's request to be answered, 1 to 600, overriding
-    /// `defaults.timeout_secs`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600))]
-    pub timeout_secs: Option<u64>,
-    /// Attempts for this target, 1 to 100, overriding `defaults.max_attempts`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Attempts", range(min = 1, max = 100))]
-    pub max_attempts: Option<u32>,
-    /// Retry deadline for this target in seconds, 1 to 86400, overriding
-    /// `defaults.deadline_secs`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(title = "Retry deadline (seconds)", range(min = 1, max = 86400))]
-    pub deadline_secs: Option<u64>,
 }
+});
 
 /// The top level of a mapping of JSON values (`client_payload`, `inputs`), its keys in the
 /// order written. A plain list, not a hash table: such a mapping has a few keys, it is only

@@ -5,53 +5,166 @@
 //! Figment handles only settings, never sources or targets, and the environment layer is
 //! filtered to the known keys so an unrelated `ORCHESTRATOR_FOO` cannot trip
 //! `deny_unknown_fields`.
+//!
+//! The settings themselves are declared in `model.rs` (`for_each_setting`); their table, ranges
+//! and defaults are generated here from that declaration.
 
-use super::model::Settings;
+use super::model::{for_each_setting, Settings};
+use super::seconds::Seconds;
 use figment::providers::{Env, Serialized};
 use figment::{Figment, Provider};
-use std::time::Duration;
+use std::ops::RangeInclusive;
 
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
-pub const DEFAULT_API_VERSION: &str = "2022-11-28";
-pub use crate::policy::DEFAULT_CONCURRENCY;
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// GitHub asks integrators to keep at most 100 requests in flight.
-pub const MAX_CONCURRENCY: usize = 100;
 pub const ENV_PREFIX: &str = "ORCHESTRATOR_";
 
-/// Every setting that can also come from the environment and a flag: its key in
-/// `defaults` (and in [`Settings`]), its flag and its variable (`ORCHESTRATOR_` + the key in
-/// capitals, which a test checks). Tests check this table against the model and the command line, so the lists
-/// cannot drift.
-pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("api_url", "--api-url", "ORCHESTRATOR_API_URL"),
-    ("api_version", "--api-version", "ORCHESTRATOR_API_VERSION"),
-    ("concurrency", "--concurrency", "ORCHESTRATOR_CONCURRENCY"),
-    ("timeout_secs", "--timeout", "ORCHESTRATOR_TIMEOUT_SECS"),
-    (
-        "max_attempts",
-        "--max-attempts",
-        "ORCHESTRATOR_MAX_ATTEMPTS",
-    ),
-    ("deadline_secs", "--deadline", "ORCHESTRATOR_DEADLINE_SECS"),
-    ("backoff_ms", "--backoff-ms", "ORCHESTRATOR_BACKOFF_MS"),
-    ("rate_limit", "--rate-limit", "ORCHESTRATOR_RATE_LIMIT"),
-    (
-        "secondary_wait_secs",
-        "--secondary-wait",
-        "ORCHESTRATOR_SECONDARY_WAIT_SECS",
-    ),
-];
+/// One setting as the table knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// Its key in `defaults` (and in [`Settings`]).
+    pub key: &'static str,
+    /// Its flag, `--` included.
+    pub flag: &'static str,
+    /// Its variable: `ORCHESTRATOR_` and the key in capitals (a test checks).
+    pub env: &'static str,
+    /// What values are allowed, when only some numbers are.
+    pub range: Option<RangeInclusive<u64>>,
+    /// The message and help when a value is outside `range`: `{key}`, `{value}`, `{min}` and
+    /// `{max}` are filled in.
+    pub problem: &'static str,
+    pub help: &'static str,
+    /// Whether a target may set its own.
+    pub per_target: bool,
+}
 
-/// Named ranges of the numeric settings, used by compilation and shown in messages.
-pub mod range {
-    use std::ops::RangeInclusive;
-    pub const CONCURRENCY: RangeInclusive<u64> = 1..=super::MAX_CONCURRENCY as u64;
-    pub const TIMEOUT_SECS: RangeInclusive<u64> = 1..=600;
-    pub const MAX_ATTEMPTS: RangeInclusive<u64> = 1..=100;
-    pub const DEADLINE_SECS: RangeInclusive<u64> = 1..=86_400;
-    pub const BACKOFF_MS: RangeInclusive<u64> = 1..=60_000;
-    pub const SECONDARY_WAIT_SECS: RangeInclusive<u64> = 1..=3600;
+impl Setting {
+    /// What is wrong with `value` at `at`, when it lies outside the range.
+    pub fn range_problem(&self, value: &dyn SettingValue) -> Option<(String, &'static str)> {
+        let range = self.range.as_ref()?;
+        if value.within(range) {
+            return None;
+        }
+        let message = self
+            .problem
+            .replace("{key}", self.key)
+            .replace("{value}", &value.shown())
+            .replace("{min}", &range.start().to_string())
+            .replace("{max}", &range.end().to_string());
+        Some((message, self.help))
+    }
+}
+
+/// What compilation asks of any setting's value, whatever its type.
+pub trait SettingValue {
+    /// The value when it is text, which a pasted token could be.
+    fn text(&self) -> Option<&str> {
+        None
+    }
+    /// Whether the value lies in a range.
+    fn within(&self, _: &RangeInclusive<u64>) -> bool {
+        true
+    }
+    /// The value as a message shows it.
+    fn shown(&self) -> String {
+        String::new()
+    }
+}
+
+impl SettingValue for String {
+    fn text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+macro_rules! counted {
+    ($($ty:ty),*) => {$(
+        impl SettingValue for $ty {
+            fn within(&self, range: &RangeInclusive<u64>) -> bool {
+                u64::try_from(*self).is_ok_and(|n| range.contains(&n))
+            }
+            fn shown(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+counted!(u32, u64, usize);
+
+impl SettingValue for Seconds {
+    fn within(&self, range: &RangeInclusive<u64>) -> bool {
+        Seconds::within(*self, range)
+    }
+    fn shown(&self) -> String {
+        Seconds::shown(*self)
+    }
+}
+
+/// The first form when an optional part of the declaration is there, the second when not.
+macro_rules! given {
+    (; $otherwise:expr) => {
+        $otherwise
+    };
+    ($value:expr; $otherwise:expr) => {
+        $value
+    };
+}
+
+/// From the declaration: the table, the named ranges, and each value with its row.
+macro_rules! settings_table {
+    ($({
+        key: $key:ident, env: $env:literal, flag: $flag:literal, type: $_t:ty, parse: $_p:tt,
+        range: [$($min:literal ..= $max:literal, $problem:literal, $help:literal)?],
+        default: $default:tt, per_target: $per_target:literal, file: $_f:tt, target: $_g:tt, cli: $_c:tt,
+    })*) => {
+        /// Every setting that can also come from the environment and a flag, in the order
+        /// declared (see [`super::model::for_each_setting`]).
+        pub const SETTINGS: &[Setting] = &[$(Setting {
+            key: stringify!($key),
+            flag: concat!("--", $flag),
+            env: $env,
+            range: given!($(Some($min..=$max))?; None),
+            problem: given!($($problem)?; ""),
+            help: given!($($help)?; ""),
+            per_target: $per_target,
+        }),*];
+
+        /// Named ranges of the numeric settings, by key.
+        #[allow(non_upper_case_globals)]
+        pub mod range {
+            use std::ops::RangeInclusive;
+            $($(pub const $key: RangeInclusive<u64> = $min..=$max;)?)*
+        }
+
+        impl Settings {
+            /// Every setting unset here set to its declared default.
+            pub fn or_defaults(&self) -> Settings {
+                Settings {
+                    $($key: self.$key.clone().or_else(|| Some($default)),)*
+                    github_app: self.github_app.clone(),
+                }
+            }
+
+            /// Each setting's row in [`SETTINGS`] and its value, when set, in the table's order.
+            pub fn values(&self) -> impl Iterator<Item = (&'static Setting, &dyn SettingValue)> {
+                let values: [Option<&dyn SettingValue>; SETTINGS.len()] =
+                    [$(self.$key.as_ref().map(|v| v as &dyn SettingValue)),*];
+                SETTINGS.iter().zip(values).filter_map(|(row, value)| Some((row, value?)))
+            }
+        }
+    };
+}
+for_each_setting!(settings_table!);
+
+/// The README's table of settings: each key with its variable and its flag.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| `defaults` key | environment | flag |\n|---|---|---|\n");
+    for setting in SETTINGS {
+        let row = format!(
+            "| `{}` | `{}` | `{}` |\n",
+            setting.key, setting.env, setting.flag
+        );
+        table.push_str(&row);
+    }
+    table
 }
 
 /// The environment variable of a setting's key.
@@ -61,7 +174,7 @@ pub fn env_name(key: &str) -> String {
 
 /// The environment layer, as read from the process.
 pub fn env() -> Env {
-    let keys: Vec<&str> = SETTINGS.iter().map(|(key, _, _)| *key).collect();
+    let keys: Vec<&str> = SETTINGS.iter().map(|setting| setting.key).collect();
     Env::prefixed(ENV_PREFIX).only(&keys)
 }
 
@@ -98,11 +211,11 @@ pub fn layer(
     let env = Figment::from(env);
     let flags = Figment::from(Serialized::defaults(flags));
     let mut origins = Origins::default();
-    for (key, flag, variable) in SETTINGS {
-        if flags.find_value(key).is_ok() {
-            origins.0.push((key, flag));
-        } else if env.find_value(key).is_ok() {
-            origins.0.push((key, variable));
+    for setting in SETTINGS {
+        if flags.find_value(setting.key).is_ok() {
+            origins.0.push((setting.key, setting.flag));
+        } else if env.find_value(setting.key).is_ok() {
+            origins.0.push((setting.key, setting.env));
         }
     }
     Figment::from(Serialized::defaults(file))

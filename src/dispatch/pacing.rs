@@ -51,7 +51,7 @@ pub enum Held {
 impl Held {
     /// Why the target gives up, for its report line.
     pub fn reason(&self, deadline: Duration) -> String {
-        let deadline = deadline.as_secs();
+        let deadline = crate::policy::shown_secs(deadline);
         match self {
             Held::Paused => format!(
                 "GitHub's rate limit paused this host/token past the target's {deadline} s deadline"

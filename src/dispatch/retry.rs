@@ -61,11 +61,11 @@ pub fn next(
             Some(wait) if wait >= backoff => format!(
                 "GitHub asked to wait {} s, which would pass the {} s deadline",
                 whole_secs(wait),
-                policy.deadline.as_secs()
+                crate::policy::shown_secs(policy.deadline)
             ),
             _ => format!(
                 "the next retry would pass the {} s deadline",
-                policy.deadline.as_secs()
+                crate::policy::shown_secs(policy.deadline)
             ),
         };
         return Next::GiveUp(Some(format!("gave up after {attempt} attempt(s): {why}")));

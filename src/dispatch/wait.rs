@@ -335,7 +335,7 @@ async fn follow_repository(
         let doubt = polled.unwrap_or_else(|_| {
             Some(format!(
                 "the runs were still being read when the {} s wait ran out",
-                options.timeout.as_secs()
+                crate::policy::shown_secs(options.timeout)
             ))
         });
         let elapsed = started.elapsed();
@@ -425,7 +425,10 @@ fn timed_out(watch: &mut Watch<'_>, timeout: Duration, doubt: Option<&str>) {
         .status
         .clone()
         .unwrap_or_else(|| "unknown".to_owned());
-    let mut note = format!("still {status} after waiting {} s", timeout.as_secs());
+    let mut note = format!(
+        "still {status} after waiting {} s",
+        crate::policy::shown_secs(timeout)
+    );
     if let (true, Some(why)) = (never_seen, doubt) {
         note.push_str(&format!("; {why}"));
     }

@@ -167,11 +167,11 @@ fn until_reset(answer: &Answer<'_>) -> Option<Duration> {
 }
 
 /// A request that got no HTTP answer at all.
-pub fn transport_failure(timed_out: bool, detail: &str, timeout_secs: u64) -> Failure {
+pub fn transport_failure(timed_out: bool, detail: &str, timeout: Duration) -> Failure {
     if timed_out {
         Failure {
             http_status: None,
-            reason: format!("no answer within {timeout_secs} s"),
+            reason: format!("no answer within {} s", crate::policy::shown_secs(timeout)),
             hint: Some(
                 "GitHub may be slow or unreachable; the event may or may not have been delivered"
                     .to_owned(),
@@ -508,7 +508,9 @@ mod tests {
 
     #[test]
     fn network_faults_are_transient() {
-        assert!(transport_failure(true, "", 30).is_transient());
-        assert!(transport_failure(false, "connection reset", 30).is_transient());
+        assert!(transport_failure(true, "", Duration::from_secs(30)).is_transient());
+        assert!(
+            transport_failure(false, "connection reset", Duration::from_secs(30)).is_transient()
+        );
     }
 }

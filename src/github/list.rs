@@ -290,7 +290,7 @@ impl<T: DeserializeOwned> ListReader<T> {
     }
 
     fn out_of_time(&self) -> End {
-        let secs = self.limits.time.unwrap_or_default().as_secs();
+        let secs = crate::policy::shown_secs(self.limits.time.unwrap_or_default());
         End::StoppedByBudget(format!(
             "stopped after {secs} s with {} page(s) read",
             self.listing.pages

@@ -148,7 +148,7 @@ pub fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
     }
     // Lower layers quote what the peer sent (a malformed header, say): show it as server text.
     let detail = crate::untrusted::shown(&detail, 500);
-    transport_failure(err.is_timeout(), &detail, timeout.as_secs())
+    transport_failure(err.is_timeout(), &detail, timeout)
 }
 
 /// When a token expires, as GitHub's `github-authentication-token-expiration` header says

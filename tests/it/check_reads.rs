@@ -249,14 +249,14 @@ fn a_workflow_file_that_keeps_failing_or_never_answers_is_cannot_tell() {
         &file,
         Reply::hang(std::time::Duration::from_secs(600)),
     );
-    let (code, site) = check_site(&github, &["--timeout", "1"]);
+    let (code, site) = check_site(&github, &["--timeout", "200ms"]);
     assert_eq!(code, Some(1), "{site:#}");
     assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
     assert!(
         site["reason"]
             .as_str()
             .unwrap()
-            .contains("rebuild.yml: no answer within 1 s"),
+            .contains("rebuild.yml: no answer within 0.2 s"),
         "{site:#}"
     );
 }
@@ -272,14 +272,14 @@ fn a_hundred_files_that_never_answer_stop_at_the_targets_time_for_reads() {
         &format!("{FILES}/*"),
         Reply::hang(std::time::Duration::from_secs(600)),
     );
-    let (code, site) = check_site(&github, &["--timeout", "1", "--deadline", "3"]);
+    let (code, site) = check_site(&github, &["--timeout", "200ms", "--deadline", "600ms"]);
     assert_eq!(code, Some(1), "{site:#}");
     assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
     assert!(
         site["reason"]
             .as_str()
             .unwrap()
-            .contains("stopped after 3 s: 0 of 100 workflow files read"),
+            .contains("stopped after 0.6 s: 0 of 100 workflow files read"),
         "{site:#}"
     );
     // The budget stops the reads: a few attempts, not 100 files' worth.
@@ -344,7 +344,7 @@ fn a_workflow_list_that_fails_or_never_answers_is_cannot_tell_but_one_hidden_fro
         WORKFLOWS,
         Reply::hang(std::time::Duration::from_secs(600)),
     );
-    let (_, site) = check_site(&github, &["--timeout", "1"]);
+    let (_, site) = check_site(&github, &["--timeout", "200ms"]);
     assert_eq!(site["verdict"], "cannot_tell", "{site:#}");
     assert!(
         site["reason"]

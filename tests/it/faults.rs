@@ -83,7 +83,7 @@ fn a_secondary_rate_limit_pauses_every_target_on_the_host_then_delivers() {
                 "--concurrency",
                 "2",
                 "--secondary-wait",
-                "1",
+                "300ms",
             ])
             .app_token()
             .spawn(),
@@ -102,7 +102,7 @@ fn a_secondary_rate_limit_pauses_every_target_on_the_host_then_delivers() {
     let early = github
         .requests()
         .iter()
-        .filter(|r| r.received_at < first + Duration::from_millis(1000))
+        .filter(|r| r.received_at < first + Duration::from_millis(300))
         .count();
     let seen: Vec<String> = github
         .requests()
@@ -145,17 +145,17 @@ fn an_answer_slower_than_the_timeout_is_retried_and_reported_with_attempts() {
         [hang.clone(), Reply::no_content()],
     );
     github.on("POST", "/repos/o/t01/dispatches", hang);
-    let ran = run_config(&github, &yaml, &["--timeout", "1"]);
+    let ran = run_config(&github, &yaml, &["--timeout", "200ms"]);
     assert_eq!(ran.code, 1, "{}", ran.all());
     let t00 = ran.target("t00");
     assert_eq!(t00["outcome"], "delivered");
     assert_eq!(t00["attempts"], 2);
-    assert!(t00["duration_ms"].as_u64().unwrap() >= 1000);
+    assert!(t00["duration_ms"].as_u64().unwrap() >= 200);
     let t01 = ran.target("t01");
     assert_eq!(t01["attempts"], 1);
     assert_eq!(
         t01["reason"],
-        "no answer within 1 s (gave up after 1 attempt(s))"
+        "no answer within 0.2 s (gave up after 1 attempt(s))"
     );
 }
 

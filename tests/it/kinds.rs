@@ -203,8 +203,8 @@ fn wait_polls_the_run_until_it_completes_and_the_exit_code_follows_its_conclusio
 fn a_run_still_going_at_the_wait_timeout_is_reported_and_can_be_ignored() {
     let github = running_workflow();
     let yaml = workflow_config("    ref: main\n    wait: true\n");
-    let wait = ["--wait-timeout", "1", "--poll-interval-ms", "100"];
-    // Both runs wait out the same second, side by side.
+    let wait = ["--wait-timeout", "600ms", "--poll-interval-ms", "50"];
+    // Both runs wait out the same time, side by side.
     let ((exit, report, _), (ignoring, _, _)) = std::thread::scope(|scope| {
         let ignoring = scope.spawn(|| {
             run(
@@ -221,7 +221,7 @@ fn a_run_still_going_at_the_wait_timeout_is_reported_and_can_be_ignored() {
         .unwrap()
         .to_owned();
     assert!(
-        note.contains("still in_progress after waiting 1 s"),
+        note.contains("still in_progress after waiting 0.6 s"),
         "{note}"
     );
     assert_eq!(ignoring, 0, "--ignore-run-failures");
@@ -234,7 +234,7 @@ fn max_duration_ending_only_a_wait_exits_130_and_says_the_run_was_not_waited_for
     let (exit, report, stderr) = run(
         &github,
         &yaml,
-        &["--max-duration", "1s", "--poll-interval-ms", "100"],
+        &["--max-duration", "600ms", "--poll-interval-ms", "50"],
     );
 
     assert_eq!(exit, 130, "the run did not do all it was asked: {report}");
@@ -388,9 +388,9 @@ fn max_duration_ending_only_a_wait_offers_no_resume_of_a_rest_that_does_not_exis
         &yaml,
         &[
             "--max-duration",
-            "1s",
+            "600ms",
             "--poll-interval-ms",
-            "100",
+            "50",
             "--journal",
             journal,
         ],

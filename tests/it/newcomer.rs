@@ -568,13 +568,20 @@ fn the_readme_flag_tables_are_the_clap_definition() {
         let table = orchestrator::shell::flag_table(sub).unwrap();
         generated.replace_range(start..end, &table);
     }
+    let start = generated.find("<!-- settings ").unwrap();
+    let start = start + generated[start..].find("-->\n").unwrap() + 4;
+    let end = generated.find("<!-- /settings -->").unwrap();
+    generated.replace_range(
+        start..end,
+        &orchestrator::config::settings::markdown_table(),
+    );
     if std::env::var_os(BLESS).is_some() {
         std::fs::write(&path, &generated).unwrap();
         return;
     }
     assert!(
         generated == readme,
-        "README.md's flag tables differ from `--help`; regenerate them with\n\n    {BLESS}=1 cargo test --test it readme_flag_tables\n"
+        "README.md's flag tables differ from `--help` (or its settings table from their declaration); regenerate them with\n\n    {BLESS}=1 cargo test --test it readme_flag_tables\n"
     );
 }
 

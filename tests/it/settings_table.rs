@@ -1,12 +1,11 @@
-//! Each list once: the settings table (`config::settings::SETTINGS`) is the one list of
-//! settings; the model, the environment variables, the flags, the ranges and the schema must
-//! agree with it, and a value from a flag or variable is reported there, never at a line of
-//! dispatch.yaml.
+//! A setting is declared once (`config::settings::for_each_setting`), and the model, the
+//! table, the flags, the ranges and the schema are made from that declaration: these tests
+//! hold what the generated parts must still agree on, and that a value from a flag or variable
+//! is reported there, never at a line of dispatch.yaml.
 
 use clap::CommandFactory;
 use orchestrator::config::settings::{env_name, range, SETTINGS};
 use serde_json::Value;
-use std::ops::RangeInclusive;
 
 fn schema() -> Value {
     serde_json::from_str(&orchestrator::config::schema::schema_json()).unwrap()
@@ -25,15 +24,15 @@ fn the_table_lists_every_setting_of_the_model_and_nothing_else() {
         .filter(|k| *k != "github_app")
         .collect();
     fields.sort_unstable();
-    let mut keys: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| *k).collect();
+    let mut keys: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
     keys.sort_unstable();
     assert_eq!(keys, fields);
 }
 
 #[test]
 fn every_variable_is_the_prefix_and_the_key_in_capitals() {
-    for (key, _, variable) in SETTINGS {
-        assert_eq!(*variable, env_name(key));
+    for setting in SETTINGS {
+        assert_eq!(setting.env, env_name(setting.key));
     }
 }
 
@@ -42,11 +41,13 @@ fn every_setting_has_its_flag_on_run_and_validate() {
     let cli = orchestrator::cli::Cli::command();
     for sub in ["run", "validate"] {
         let command = cli.find_subcommand(sub).unwrap();
-        for (key, flag, _) in SETTINGS {
-            let long = flag.trim_start_matches("--");
+        for setting in SETTINGS {
+            let long = setting.flag.trim_start_matches("--");
             assert!(
                 command.get_arguments().any(|a| a.get_long() == Some(long)),
-                "`{sub}` has no {flag} for `{key}`"
+                "`{sub}` has no {} for `{}`",
+                setting.flag,
+                setting.key
             );
         }
     }
@@ -55,21 +56,52 @@ fn every_setting_has_its_flag_on_run_and_validate() {
 #[test]
 fn the_schema_states_the_same_ranges_the_checks_enforce() {
     let schema = schema();
-    let properties = &schema["$defs"]["Settings"]["properties"];
-    let ranges: [(&str, RangeInclusive<u64>); 6] = [
-        ("concurrency", range::CONCURRENCY),
-        ("timeout_secs", range::TIMEOUT_SECS),
-        ("max_attempts", range::MAX_ATTEMPTS),
-        ("deadline_secs", range::DEADLINE_SECS),
-        ("backoff_ms", range::BACKOFF_MS),
-        ("secondary_wait_secs", range::SECONDARY_WAIT_SECS),
-    ];
-    for (key, allowed) in ranges {
-        let p = &properties[key];
-        assert_eq!(p["minimum"].as_u64(), Some(*allowed.start()), "{key}");
-        if let Some(max) = p["maximum"].as_u64() {
-            assert_eq!(max, *allowed.end(), "{key}");
+    for setting in SETTINGS {
+        let number = schema["$defs"]["Settings"]["properties"][setting.key]["type"]
+            .to_string()
+            .contains("integer");
+        assert_eq!(
+            setting.range.is_some(),
+            number,
+            "every number has a range, no text has"
+        );
+        let Some(allowed) = setting.range.clone() else {
+            continue;
+        };
+        let mut places = vec!["Settings"];
+        if setting.per_target {
+            places.push("Target");
         }
+        for place in places {
+            let p = &schema["$defs"][place]["properties"][setting.key];
+            assert_eq!(
+                p["minimum"].as_u64(),
+                Some(*allowed.start()),
+                "{place} {}",
+                setting.key
+            );
+            assert_eq!(
+                p["maximum"].as_u64(),
+                Some(*allowed.end()),
+                "{place} {}",
+                setting.key
+            );
+        }
+    }
+    assert_eq!(range::concurrency, 1..=100);
+}
+
+#[test]
+fn a_target_has_exactly_the_settings_declared_per_target() {
+    let schema = schema();
+    let target = schema["$defs"]["Target"]["properties"].as_object().unwrap();
+    for setting in SETTINGS {
+        assert_eq!(
+            target.contains_key(setting.key),
+            setting.per_target,
+            "{}",
+            setting.key
+        );
     }
 }
 
@@ -77,8 +109,8 @@ fn the_schema_states_the_same_ranges_the_checks_enforce() {
 fn bad_values() -> Vec<(&'static str, &'static str, &'static str)> {
     SETTINGS
         .iter()
-        .filter(|(key, _, _)| !matches!(*key, "api_url" | "api_version" | "rate_limit"))
-        .map(|(key, flag, _)| (*key, *flag, "0"))
+        .filter(|s| s.range.is_some())
+        .map(|s| (s.key, s.flag, "0"))
         .collect()
 }
 

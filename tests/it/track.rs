@@ -298,7 +298,7 @@ fn no_run_within_the_bound_is_reported_as_no_run_started() {
             )]),
         );
         let dir = config_dir(&tracked(&[("site", "o/site")]));
-        let mut extra = vec!["--wait-timeout", "1"];
+        let mut extra = vec!["--wait-timeout", "600ms"];
         if wait {
             extra.push("--wait");
         }
@@ -559,7 +559,7 @@ fn a_run_list_entry_without_an_id_is_not_taken_for_a_dispatched_run() {
         dir.path(),
         &github,
         "2.0.0",
-        &["--wait", "--wait-timeout", "1"],
+        &["--wait", "--wait-timeout", "600ms"],
     );
     let (exit, report, stderr) = finish(child);
 
@@ -568,7 +568,10 @@ fn a_run_list_entry_without_an_id_is_not_taken_for_a_dispatched_run() {
         let run = &target(&report, name)["run"];
         assert_eq!(run.get("conclusion"), None, "{name}: {run}");
         assert_eq!(run["status"], "in_progress", "{name}: {run}");
-        assert_eq!(run["note"], "still in_progress after waiting 1 s", "{name}");
+        assert_eq!(
+            run["note"], "still in_progress after waiting 0.6 s",
+            "{name}"
+        );
     }
     assert!(
         !github.requests_to(CLI_RUNS).is_empty(),
@@ -641,7 +644,7 @@ fn a_run_list_that_could_not_be_read_whole_is_cannot_tell_never_no_run_started()
                     dir.path(),
                     &github,
                     "2.0.0",
-                    &["--wait", "--wait-timeout", "1"],
+                    &["--wait", "--wait-timeout", "600ms"],
                 );
                 let (exit, report, stderr) = finish(child);
                 assert_eq!(exit, 1, "{report} {stderr}");
@@ -662,7 +665,7 @@ fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories()
     github.on(
         "GET",
         "/repos/o/*/actions/runs",
-        empty_list().delay(Duration::from_millis(300)),
+        empty_list().delay(Duration::from_millis(80)),
     );
     let repos: Vec<(String, String)> = (0..24)
         .map(|i| (format!("t{i:02}"), format!("o/r{i:02}")))
@@ -677,7 +680,7 @@ fn at_most_four_run_lists_are_read_at_once_whatever_the_number_of_repositories()
         dir.path(),
         &github,
         "2.0.0",
-        &["--wait", "--wait-timeout", "3", "--concurrency", "4"],
+        &["--wait", "--wait-timeout", "800ms", "--concurrency", "4"],
     );
     let (_, report, stderr) = finish(child);
 
@@ -709,7 +712,7 @@ fn a_runs_list_that_never_answers_holds_the_wait_no_longer_than_its_timeout() {
         dir.path(),
         &github,
         "2.0.0",
-        &["--wait", "--wait-timeout", "1", "--timeout", "30"],
+        &["--wait", "--wait-timeout", "600ms", "--timeout", "30"],
     );
     let (exit, report, stderr) = finish(child);
 
@@ -722,7 +725,7 @@ fn a_runs_list_that_never_answers_holds_the_wait_no_longer_than_its_timeout() {
     let run = &target(&report, "site")["run"];
     assert_eq!(
         run["note"],
-        "cannot tell whether a run started: the runs were still being read when the 1 s wait ran out"
+        "cannot tell whether a run started: the runs were still being read when the 0.6 s wait ran out"
     );
     assert_eq!(run["status"], "unknown");
 }
