@@ -88,7 +88,7 @@ pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<
                     suggestions -= 1;
                     let known = known
                         .get_or_insert_with(|| file.targets.keys().map(String::as_str).collect());
-                    super::sections::closest(target, known)
+                    crate::diagnostic::closest(target, known.iter().copied())
                 } else {
                     None
                 };

@@ -204,7 +204,7 @@ pub enum PlanError {
     #[error(
         "no source is named `{}`{} (known sources: {})",
         crate::diagnostic::shown(given),
-        crate::config::sections::closest(given, &known.iter().map(String::as_str).collect::<Vec<_>>())
+        crate::diagnostic::closest(given, known.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default(),
         list_some(known)
