@@ -224,7 +224,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
     ];
     let mut pasted = false;
     for (key, value) in texts {
-        if value.as_deref().is_some_and(holds_token) {
+        if value.as_deref().is_some_and(crate::secret::holds_token) {
             pasted = true;
             out.push(
                 Diagnostic::error(
@@ -570,12 +570,6 @@ fn compile_condition(
         }
         .into(),
     )
-}
-
-/// Whether any word of `text` looks like a token.
-fn holds_token(text: &str) -> bool {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(crate::secret::looks_like_token)
 }
 
 fn timeout(secs: Option<u64>, path: &str, out: &mut Vec<Diagnostic>) -> Option<Duration> {
