@@ -761,7 +761,7 @@ fn validate_and_the_schema_accept_the_same_valid_files() {
             wrong.push(format!("{name}: validate says\n{}", ran.all()));
         }
         let document: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for error in validator.iter_errors(&document) {
             wrong.push(format!(
                 "{name}: the schema says {error} at {}",
