@@ -26,14 +26,6 @@ impl JobUrl {
         }
     }
 
-    /// The URL itself when it is a secret, for redacting it from messages.
-    pub fn secret(&self) -> Option<&Secret> {
-        match self {
-            JobUrl::Public(_) => None,
-            JobUrl::Secret { url, .. } => Some(url),
-        }
-    }
-
     pub fn shown(&self) -> &str {
         match self {
             JobUrl::Public(url) => url,
