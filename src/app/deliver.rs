@@ -134,10 +134,7 @@ fn show_progress(args: &RunArgs) -> bool {
 }
 
 /// Loads each GitHub App's key once and registers every App target, or says what is wrong.
-pub(super) fn app_tokens(
-    plan: &Plan,
-    client: &reqwest::Client,
-) -> Result<Option<Arc<AppTokens>>, CliError> {
+fn app_tokens(plan: &Plan, client: &reqwest::Client) -> Result<Option<Arc<AppTokens>>, CliError> {
     let mut keys: HashMap<KeySource, PrivateKey> = HashMap::new();
     let mut targets = Vec::new();
     for job in &plan.jobs {
