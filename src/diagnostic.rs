@@ -210,8 +210,7 @@ impl fmt::Display for DisplayIn<'_> {
 pub fn shown(value: &str) -> String {
     const MAX_CHARS: usize = 60;
     // A token pasted where a name or a setting belongs must not reach a CI log.
-    let mut words = value.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
-    if words.any(crate::secret::looks_like_token) {
+    if crate::secret::holds_token(value) {
         return "<a value that looks like a token, not shown>".into();
     }
     let mut out = String::new();
@@ -242,6 +241,26 @@ fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// The candidate most like `name`, if any is close enough to be a likely typo: the one "did
+/// you mean" of every message (unknown keys, targets, sources, template variables, event
+/// types and workflow inputs).
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Names are at most 100 characters; anything longer is no typo of one (and the distances
+    // cost the product of the lengths, so a hostile candidate is not measured either).
+    const MAX_CHARS: usize = 100;
+    if name.len() > MAX_CHARS {
+        return None;
+    }
+    candidates
+        .into_iter()
+        .filter(|c| c.len() <= MAX_CHARS)
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        // Jaro-Winkler ranks, but misses swapped letters in short names (`bda` for `bad`).
+        .filter(|(score, c)| *score > 0.8 || strsim::damerau_levenshtein(name, c) == 1)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
 /// Joins a key onto a key path: `join("targets", "web")` is `targets.web`.
 pub fn join(path: &str, key: &str) -> String {
     // One allocation of the right size (`format!` grows its buffer as it goes).
@@ -263,7 +282,17 @@ pub fn join_into(out: &mut String, path: &str, key: &str) {
 
 #[cfg(test)]
 mod code_tests {
-    use super::Code;
+    use super::{closest, Code};
+
+    #[test]
+    fn a_likely_typo_gets_the_closest_name_and_a_stranger_none() {
+        let keys = ["event_type", "client_payload", "repository"];
+        assert_eq!(closest("evnt_type", keys), Some("event_type"));
+        assert_eq!(closest("bda", ["bad", "good"]), Some("bad"));
+        assert_eq!(closest("zzz", keys), None);
+        assert_eq!(closest(&"a".repeat(101), ["a"]), None);
+        assert_eq!(closest("aa", [&*"a".repeat(101)]), None);
+    }
 
     #[test]
     fn every_code_is_listed_once_under_its_json_name() {

@@ -6,9 +6,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             // clap quotes the value it refused; a token pasted into a flag must not reach a log.
-            let text = err.to_string();
-            let mut words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
-            if words.any(orchestrator::secret::looks_like_token) {
+            if orchestrator::secret::holds_token(&err.to_string()) {
                 eprintln!("error: a command-line value looks like a token and was refused (it is not shown); tokens belong in the variables `token_env` names");
                 return ExitCode::from(2);
             }

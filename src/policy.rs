@@ -147,10 +147,6 @@ impl RateLimits {
         &self.windows
     }
 
-    pub fn is_unlimited(&self) -> bool {
-        self.windows.is_empty()
-    }
-
     /// Parses windows separated by commas (`80/min,500/h`, `40/1s, 100/5s`), one window, or
     /// `unlimited` (alone).
     pub fn parse(text: &str) -> Result<RateLimits, String> {

@@ -548,16 +548,11 @@ fn template_error_message(err: &handlebars::TemplateError) -> String {
 fn render_error_message(err: &handlebars::RenderError) -> String {
     match err.reason() {
         handlebars::RenderErrorReason::MissingVariable(Some(name)) => {
-            let close = VARIABLES
-                .iter()
-                .map(|v| (strsim::jaro_winkler(name, v), *v))
-                .filter(|(score, v)| *score > 0.8 || strsim::damerau_levenshtein(name, v) == 1)
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            match close {
-                Some((_, v)) if name.len() <= 100 => format!(
+            match crate::diagnostic::closest(name, VARIABLES.iter().copied()) {
+                Some(v) => format!(
                     "template uses `{name}`, which is not a known variable; did you mean `{v}`?"
                 ),
-                _ => format!("template uses `{name}`, which is not a known variable"),
+                None => format!("template uses `{name}`, which is not a known variable"),
             }
         }
         reason => format!("template does not render: {reason}"),

@@ -431,6 +431,13 @@ pub fn looks_like_token(text: &str) -> bool {
     prefixed || legacy
 }
 
+/// Whether any word of `text` (a run of ASCII letters, digits and `_`) [`looks_like_token`]:
+/// a message that quotes a value is checked with it before the value is shown.
+pub fn holds_token(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(looks_like_token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,5 +663,17 @@ mod tests {
         assert!(!looks_like_token(
             "DEADBEEF_DEADBEEF_DEADBEEF_DEADBEEF_DEAD"
         ));
+    }
+
+    #[test]
+    fn a_token_anywhere_among_the_words_of_a_message_is_spotted() {
+        assert!(holds_token(
+            "invalid value 'x=ghp_0123456789abcdefghijklmnop' for '--var'"
+        ));
+        assert!(holds_token("ghp_0123456789abcdefghij"));
+        assert!(!holds_token(
+            "invalid value 'ghp-0123456789abcdefghij' for '--var'"
+        ));
+        assert!(!holds_token("unknown key `WEBSITE_DISPATCH_TOKEN`"));
     }
 }

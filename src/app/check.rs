@@ -1,17 +1,15 @@
 //! `orchestrator check`: load → plan every target (as a release of its sources would render
 //! it) → read, concurrently → publish the verdicts.
 
-use super::{env_var, load_valid, CliError};
+use super::{env_var, load_valid, plan_refused, CliError};
 use crate::check::probe::{self, Probe, ToCheck};
 use crate::check::{report as check_report, CheckReport};
 use crate::cli::{CheckArgs, Output};
 use crate::config::Config;
 use crate::dispatch::pacing::Pacer;
-use crate::dispatch::sender::GitHub;
 use crate::exit::Exit;
-use crate::plan::{Job, Plan, PlanError, PlanMode};
-use crate::release::{CiContext, Release, Version};
-use crate::report;
+use crate::plan::{Job, Plan, PlanMode};
+use crate::release::{CiContext, Release};
 use std::io::Write;
 
 pub(super) fn check(
@@ -42,8 +40,7 @@ fn plan_stage(
     file: &str,
     stderr: &mut dyn Write,
 ) -> Result<Vec<Planned>, CliError> {
-    let version = Version::parse(&args.sample_version)
-        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
+    let version = super::version_flag(&args.sample_version)?;
     let sources: Vec<String> = match &args.source {
         Some(source) => vec![source.clone()],
         None => config.sources.keys().cloned().collect(),
@@ -59,17 +56,16 @@ fn plan_stage(
             changes: None,
         };
         // `Validate`: every target whatever its `when`, tokens taken when set.
-        let plan = match crate::plan::plan(config, &release, &env_var, PlanMode::Validate) {
-            Ok(plan) => plan,
-            Err(PlanError::Problems(problems)) => {
-                let problems = checked.locate(problems);
-                let _ = report::write_diagnostics(stderr, file, &problems);
-                return Err(CliError::usage(
+        let plan =
+            crate::plan::plan(config, &release, &env_var, PlanMode::Validate).map_err(|err| {
+                plan_refused(
+                    err,
+                    checked,
+                    file,
+                    stderr,
                     "the plan has problems; nothing was checked",
-                ));
-            }
-            Err(err) => return Err(CliError::usage(err.to_string())),
-        };
+                )
+            })?;
         let release = Release {
             source: plan.source.clone(),
             ..release
@@ -93,28 +89,20 @@ fn plan_stage(
 
 /// The `read` stage: the GETs, concurrently (bounded by `concurrency`) and paced like a run.
 fn read(args: &CheckArgs, config: &Config, planned: &[Planned]) -> Result<CheckReport, CliError> {
-    let github = GitHub::new()
-        .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
     let as_plan = Plan {
         source: String::new(),
         version: String::new(),
         jobs: planned.iter().map(|(_, job, _)| job.clone()).collect(),
         skipped: Vec::new(),
     };
-    let github = match super::deliver::app_tokens(&as_plan, github.client())? {
-        Some(tokens) => github.with_app_tokens(tokens),
-        None => github,
-    };
+    let github = super::deliver::client(&as_plan)?;
     let pacer = Pacer::new(config.rate_limit.clone());
-    let now_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let answers = tokio::sync::Semaphore::new(crate::check::probe::ANSWERS_AT_ONCE);
     let probe = Probe {
         github: &github,
         pacer: &pacer,
         answers: &answers,
-        now_epoch,
+        now_epoch: super::now_epoch(),
         warn_days: args.expiry_warning_days,
     };
     let to_check: Vec<ToCheck<'_>> = planned
@@ -129,11 +117,11 @@ fn read(args: &CheckArgs, config: &Config, planned: &[Planned]) -> Result<CheckR
             })
         })
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
-    let checks = runtime.block_on(probe::check_all(&probe, &to_check, config.concurrency));
+    let checks = super::deliver::runtime()?.block_on(probe::check_all(
+        &probe,
+        &to_check,
+        config.concurrency,
+    ));
     Ok(CheckReport::new(checks))
 }
 

@@ -57,13 +57,7 @@ pub(super) fn deliver(
     if let Some(ms) = args.poll_interval_ms {
         waits.first_poll = Duration::from_millis(ms);
     }
-    let github = GitHub::new()
-        .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
-    // Every App key is loaded before anything is sent, so a bad key sends nothing.
-    let github = match app_tokens(plan, github.client())? {
-        Some(tokens) => github.with_app_tokens(tokens),
-        None => github,
-    };
+    let github = client(plan)?;
     let started = Instant::now();
     waits.since = Some(std::time::SystemTime::now());
     let budgets = ReadBudgets::default();
@@ -109,6 +103,25 @@ pub(super) fn deliver(
     })
 }
 
+/// The HTTP client, with App tokens for the App keys `plan`'s jobs name: every key is loaded
+/// before anything is sent, so a bad key sends nothing.
+pub(super) fn client(plan: &Plan) -> Result<GitHub, CliError> {
+    let github = GitHub::new()
+        .map_err(|err| CliError::failure(format!("cannot create the HTTP client: {err}")))?;
+    Ok(match app_tokens(plan, github.client())? {
+        Some(tokens) => github.with_app_tokens(tokens),
+        None => github,
+    })
+}
+
+/// The async runtime the requests run on.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))
+}
+
 /// The live progress line: on a terminal, outside CI, unless `--no-progress` or `-q`.
 fn show_progress(args: &RunArgs) -> bool {
     let quiet = !tracing::enabled!(tracing::Level::INFO);
@@ -121,10 +134,7 @@ fn show_progress(args: &RunArgs) -> bool {
 }
 
 /// Loads each GitHub App's key once and registers every App target, or says what is wrong.
-pub(super) fn app_tokens(
-    plan: &Plan,
-    client: &reqwest::Client,
-) -> Result<Option<Arc<AppTokens>>, CliError> {
+fn app_tokens(plan: &Plan, client: &reqwest::Client) -> Result<Option<Arc<AppTokens>>, CliError> {
     let mut keys: HashMap<KeySource, PrivateKey> = HashMap::new();
     let mut targets = Vec::new();
     for job in &plan.jobs {
@@ -188,10 +198,7 @@ fn send(
     budgets: &ReadBudgets,
     progress: &crate::progress::Progress,
 ) -> Result<(Vec<Outcome>, bool), CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     let mut observers: Vec<&dyn Observer> = vec![&Log];
     if let Some(journal) = journal {
         observers.push(journal);

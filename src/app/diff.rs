@@ -23,8 +23,7 @@ pub(super) fn diff(
     stderr: &mut dyn Write,
 ) -> Result<Exit, CliError> {
     let file = args.config.config.display().to_string();
-    let version = Version::parse(&args.sample_version)
-        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
+    let version = super::version_flag(&args.sample_version)?;
     let head = load(&args.config.config, &args.settings)?;
     let base = read_base(&args.config.config, args.base.as_deref())?;
     let base_file = format!("{}:{file}", base.label);

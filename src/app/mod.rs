@@ -105,6 +105,36 @@ fn printed(written: std::io::Result<()>) -> Result<Exit, CliError> {
         .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))
 }
 
+/// `--version`'s value as a version, or a usage error naming the flag.
+fn version_flag(text: &str) -> Result<crate::release::Version, CliError> {
+    crate::release::Version::parse(text).map_err(|err| CliError::usage(format!("--version: {err}")))
+}
+
+/// Seconds since the Unix epoch now (0 for a clock before it).
+fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A plan that cannot be made: its problems shown on stderr at their places in `file`, then
+/// `refusal` as the error (or the plan's own error when it is not about the file).
+fn plan_refused(
+    err: crate::plan::PlanError,
+    checked: &Checked,
+    file: &str,
+    stderr: &mut dyn Write,
+    refusal: &str,
+) -> CliError {
+    match err {
+        crate::plan::PlanError::Problems(problems) => {
+            let _ = crate::report::write_diagnostics(stderr, file, &checked.locate(problems));
+            CliError::usage(refusal)
+        }
+        err => CliError::usage(err.to_string()),
+    }
+}
+
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }

@@ -1,14 +1,14 @@
 //! `orchestrator run`: load → release → plan → resume → deliver → publish.
 
 use super::deliver::{self, Sent};
-use super::{env_var, keep_until_exit, load_valid, CliError};
+use super::{env_var, keep_until_exit, load_valid, plan_refused, CliError};
 use crate::changes::ChangeSet;
 use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, JournalError, Journals};
-use crate::plan::{plan, Plan, PlanError, PlanMode};
-use crate::release::{CiContext, Release, Version};
+use crate::plan::{plan, Plan, PlanMode};
+use crate::release::{CiContext, Release};
 use crate::report::{self, Report};
 use crate::secret::Redacting;
 use crate::style::Palette;
@@ -29,65 +29,83 @@ pub(super) fn run(
     let (release, unknown_changes) = release(args, &config, stderr)?;
     let planned = plan_stage(args, &checked, &config, &release, &file, stderr);
     // Both problems at once: a git problem does not hide the missing tokens behind it.
-    let mut undecided = Vec::new();
-    if let Some(unknown) = unknown_changes {
-        if unknown.refuse || planned.is_err() {
-            let also = if planned.is_err() {
-                ", and the plan has problems (above)"
-            } else {
-                ""
-            };
-            let error = CliError::usage(format!(
-                "cannot tell which files changed: {}{also}; nothing was sent",
-                unknown.reason
-            ));
-            return Err(match unknown.help {
-                Some(help) => error.with_help(help),
-                None => error,
-            });
-        }
-        let _ = writeln!(
-            stderr,
-            "warning: cannot tell which files changed: {}; the targets with `when.changed` are not sent and are reported failed, the others are sent",
-            unknown.reason
-        );
-        undecided.push(unknown);
-    }
+    let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
-    // Held from before the earlier run's records are read until this run ends, so no other
-    // run can send from the same journal meanwhile; taken once the plan holds, so a run refused
-    // for its plan leaves no journal behind. A dry run sends nothing and holds nothing.
-    let journals = if args.dry_run {
-        Journals::default()
-    } else {
-        Journals::hold(args.resume.as_deref(), args.journal.as_deref()).map_err(refused)?
-    };
+    let journals = hold_journals(args)?;
     resume(args, &mut plan, &journals, stderr)?;
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
-    let report = if let Some(unknown) = undecided.pop() {
-        deliver_decided(args, &config, plan, &unknown, &journals, stderr)?
-    } else if args.dry_run {
-        // The expected duration needs the configuration's limits; then nothing needs the
-        // configuration any more. The report takes the plan's jobs apart without copying them,
-        // so keeping the configuration to the end costs no memory beyond the plan's peak, and
-        // freeing it now would only cost time.
-        let pacing = crate::plan::PacingEstimate::of(&plan.jobs, &config.rate_limit);
-        keep_until_exit((checked, config));
-        let mut report = Report::planned(plan);
-        report.pacing = Some(pacing);
-        if args.wait {
-            report.wait_for_every_workflow();
-        }
-        report
-    } else {
-        deliver(args, &config, &plan, &journals, stderr)?
+    let report = match undecided {
+        Some(unknown) => deliver_decided(args, &config, plan, &unknown, &journals, stderr)?,
+        None if args.dry_run => dry_run(args, plan, checked, config),
+        None => deliver(args, &config, &plan, &journals, stderr)?,
     };
     let exit = publish(args, &report, stdout, stderr);
     keep_until_exit(report);
     // Let go of the journals only now that the run has published what it did.
     drop(journals);
     exit
+}
+
+/// The `changes` stage: files changed that cannot be known refuse the run (when the checkout
+/// is another repository, or the plan has problems too), or come back to be decided target
+/// by target, with a warning.
+fn changes_stage(
+    unknown: Option<UnknownChanges>,
+    plan_failed: bool,
+    stderr: &mut dyn Write,
+) -> Result<Option<UnknownChanges>, CliError> {
+    let Some(unknown) = unknown else {
+        return Ok(None);
+    };
+    if unknown.refuse || plan_failed {
+        let also = if plan_failed {
+            ", and the plan has problems (above)"
+        } else {
+            ""
+        };
+        let error = CliError::usage(format!(
+            "cannot tell which files changed: {}{also}; nothing was sent",
+            unknown.reason
+        ));
+        return Err(match unknown.help {
+            Some(help) => error.with_help(help),
+            None => error,
+        });
+    }
+    let _ = writeln!(
+        stderr,
+        "warning: cannot tell which files changed: {}; the targets with `when.changed` are not sent and are reported failed, the others are sent",
+        unknown.reason
+    );
+    Ok(Some(unknown))
+}
+
+/// The journals a run names, held from before the earlier run's records are read until this
+/// run ends, so no other run can send from the same journal meanwhile; taken once the plan
+/// holds, so a run refused for its plan leaves no journal behind. A dry run sends nothing and
+/// holds nothing.
+fn hold_journals(args: &RunArgs) -> Result<Journals, CliError> {
+    if args.dry_run {
+        return Ok(Journals::default());
+    }
+    Journals::hold(args.resume.as_deref(), args.journal.as_deref()).map_err(refused)
+}
+
+/// A dry run's report: the plan, with the duration its limits make expected.
+fn dry_run(args: &RunArgs, plan: Plan, checked: Checked, config: Config) -> Report {
+    // The expected duration needs the configuration's limits; then nothing needs the
+    // configuration any more. The report takes the plan's jobs apart without copying them,
+    // so keeping the configuration to the end costs no memory beyond the plan's peak, and
+    // freeing it now would only cost time.
+    let pacing = crate::plan::PacingEstimate::of(&plan.jobs, &config.rate_limit);
+    keep_until_exit((checked, config));
+    let mut report = Report::planned(plan);
+    report.pacing = Some(pacing);
+    if args.wait {
+        report.wait_for_every_workflow();
+    }
+    report
 }
 
 /// Why a real run cannot know the files changed (and so sends nothing), and how to fix it.
@@ -150,8 +168,7 @@ fn release(
     stderr: &mut dyn Write,
 ) -> Result<(Release, Option<UnknownChanges>), CliError> {
     let mut unknown = None;
-    let version = Version::parse(&args.release_version)
-        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
+    let version = super::version_flag(&args.release_version)?;
     let changes = if crate::plan::needs_changes(config, &args.source) {
         // Which repository the checkout is, and what changed in it, are read side by side
         // (each is a few git commands, read-only); the changes are used only when the
@@ -247,15 +264,15 @@ fn plan_stage(
     } else {
         PlanMode::Send
     };
-    match plan(config, release, &env_var, mode) {
-        Ok(plan) => Ok(plan),
-        Err(PlanError::Problems(problems)) => {
-            let problems = checked.locate(problems);
-            let _ = report::write_diagnostics(stderr, file, &problems);
-            Err(CliError::usage("the plan has problems; nothing was sent"))
-        }
-        Err(err) => Err(CliError::usage(err.to_string())),
-    }
+    plan(config, release, &env_var, mode).map_err(|err| {
+        plan_refused(
+            err,
+            checked,
+            file,
+            stderr,
+            "the plan has problems; nothing was sent",
+        )
+    })
 }
 
 /// The `deliver` stage: send, follow runs, and say what an interruption left undone.
@@ -312,9 +329,7 @@ fn warn_expiring_tokens(
     expirations: &[(String, crate::github::response::TokenExpiry)],
     stderr: &mut dyn Write,
 ) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = super::now_epoch();
     let actions = super::under_actions();
     for (env, expiry) in expirations {
         let token = crate::check::TokenCheck::new(env, *expiry, now, args.expiry_warning_days);

@@ -18,40 +18,60 @@ pub(super) fn validate(
 ) -> Result<Exit, CliError> {
     let file = args.config.config.display().to_string();
     let checked = load(&args.config.config, &args.settings)?;
-    let version = Version::parse(&args.sample_version)
-        .map_err(|err| CliError::usage(format!("--version: {err}")))?;
-    let mut diagnostics = checked.diagnostics.clone();
-    diagnostics.extend(plan_problems(&checked, &version, &args.vars));
-    // In file order, as an editor would list them.
-    diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+    let version = super::version_flag(&args.sample_version)?;
+    let diagnostics = every_problem(&checked, &version, &args.vars);
     let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
     if under_actions() {
         // stderr, so `--output json` stays parseable; the runner reads both streams.
         let _ =
             crate::actions::write_diagnostic_annotations(stderr, &file, &diagnostics, args.strict);
     }
-    let written = match args.output {
+    write_problems(args, &file, &diagnostics, failed, stdout)
+        .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
+    super::keep_until_exit(checked);
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// The file's problems and the plan's, in file order, as an editor would list them.
+fn every_problem(
+    checked: &Checked,
+    version: &Version,
+    vars: &[(String, String)],
+) -> Vec<Diagnostic> {
+    let mut diagnostics = checked.diagnostics.clone();
+    diagnostics.extend(plan_problems(checked, version, vars));
+    diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+    diagnostics
+}
+
+/// The `report` stage: every problem on stdout in the form `--output` asks for.
+fn write_problems(
+    args: &ValidateArgs,
+    file: &str,
+    diagnostics: &[Diagnostic],
+    failed: bool,
+    stdout: &mut dyn Write,
+) -> std::io::Result<()> {
+    match args.output {
         Output::Json => {
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             serde_json::to_writer_pretty(
                 &mut *stdout,
                 &ValidateReport {
                     format: crate::journal::FORMAT,
-                    file: &file,
+                    file,
                     valid: !failed,
                     errors,
                     warnings: diagnostics.len() - errors,
-                    problems: &diagnostics,
+                    problems: diagnostics,
                 },
             )
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(stdout))
         }
-        Output::Markdown => {
-            crate::markdown::write_diagnostics(stdout, &file, &diagnostics, !failed)
-        }
+        Output::Markdown => crate::markdown::write_diagnostics(stdout, file, diagnostics, !failed),
         Output::Text => {
-            let written = report::write_diagnostics(stdout, &file, &diagnostics);
+            let written = report::write_diagnostics(stdout, file, diagnostics);
             if !failed {
                 let _ = writeln!(stdout, "{file} is valid");
             } else if args.strict && !diagnostics.iter().any(Diagnostic::is_error) {
@@ -59,10 +79,7 @@ pub(super) fn validate(
             }
             written
         }
-    };
-    written.map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
-    super::keep_until_exit(checked);
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    }
 }
 
 /// The problems a release of any source would meet while planning (every template rendered

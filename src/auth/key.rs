@@ -183,10 +183,6 @@ impl AppCredentials {
         &self.app_id
     }
 
-    pub fn key(&self) -> &PrivateKey {
-        &self.key
-    }
-
     /// A JWT for API calls as the App, valid from a minute before `now` for nine minutes after.
     pub fn jwt(&self, now: SystemTime) -> Result<Secret, AuthError> {
         jwt::sign(&Claims::at(&self.app_id, now), self.key.pair())

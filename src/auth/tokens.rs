@@ -163,11 +163,6 @@ impl AppTokens {
         self
     }
 
-    /// Whether `repo` was registered.
-    pub fn covers(&self, repo: &Repo) -> bool {
-        self.targets.contains_key(repo)
-    }
-
     /// An installation token that can act on `repo`: the cached one while it has more than
     /// [`REFRESH_MARGIN`] left, else a new one. Concurrent callers for one installation share
     /// one token request.

@@ -145,10 +145,6 @@ impl TargetCheck {
             token: None,
         }
     }
-
-    pub fn token_expired(&self) -> bool {
-        self.token.as_ref().is_some_and(|t| t.state == "expired")
-    }
 }
 
 /// Every target checked, and the counts.

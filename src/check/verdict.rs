@@ -2,6 +2,7 @@
 
 use super::event_types::{ticked, Sent};
 use super::workflow::{EventTypes, Input, Workflow};
+use crate::diagnostic::closest;
 use crate::untrusted::shown;
 use serde_json::Value;
 
@@ -150,7 +151,8 @@ fn conclude(found: &mut Listening, sent: &Sent, heard: &[bool], partial: &[Strin
                 .map(|(t, _)| t.clone())
                 .collect();
             let Some(first) = unheard.first() else { return };
-            found.suggestion = closest(first, &found.known_types);
+            found.suggestion =
+                closest(first, found.known_types.iter().map(String::as_str)).map(str::to_owned);
             found.unheard = match template {
                 Some(template) if types.len() > 1 => format!(
                     "{} (`{template}` renders {} for the releases its `when` allows)",
@@ -190,31 +192,15 @@ fn few(items: &[String]) -> String {
     }
 }
 
-/// The candidate closest to `given`, when it is close enough to be a typo.
-pub fn closest(given: &str, candidates: &[String]) -> Option<String> {
-    candidates
-        .iter()
-        .map(|c| {
-            (
-                strsim::levenshtein(&given.to_lowercase(), &c.to_lowercase()),
-                c,
-            )
-        })
-        .filter(|(distance, c)| *distance <= (c.chars().count() / 3).max(2))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, c)| c.clone())
-}
-
 /// Everything GitHub would refuse (or the workflow would not get) about the inputs we send:
 /// undeclared inputs (422 "Unexpected inputs"), required ones without a default that are not
 /// sent, choices outside the options, booleans that are not `true`/`false`, numbers that do not
 /// parse.
 pub fn input_problems(sent: &serde_json::Map<String, Value>, declared: &[Input]) -> Vec<String> {
     let mut problems = Vec::new();
-    let names: Vec<String> = declared.iter().map(|i| i.name.clone()).collect();
     for name in sent.keys() {
         if !declared.iter().any(|i| &i.name == name) {
-            let hint = closest(name, &names)
+            let hint = closest(name, declared.iter().map(|i| i.name.as_str()))
                 .map(|c| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default();
             problems.push(format!(

@@ -195,7 +195,7 @@ impl<'f> Listing<'f> {
         let known = self
             .known
             .get_or_insert_with(|| targets.keys().map(String::as_str).collect());
-        super::sections::closest(target, known)
+        crate::diagnostic::closest(target, known.iter().copied())
     }
 
     /// A warning for each target no source feeds.
@@ -340,7 +340,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
 fn holds_pasted_token(settings: &Settings, out: &mut Vec<Diagnostic>) -> bool {
     let mut pasted = false;
     for (setting, value) in settings.values() {
-        if !value.text().is_some_and(holds_token) {
+        if !value.text().is_some_and(crate::secret::holds_token) {
             continue;
         }
         pasted = true;
@@ -631,12 +631,6 @@ fn compile_condition(
         }
         .into(),
     )
-}
-
-/// Whether any word of `text` looks like a token.
-fn holds_token(text: &str) -> bool {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(crate::secret::looks_like_token)
 }
 
 fn api_version(version: &str, path: &str, out: &mut Vec<Diagnostic>) -> Option<String> {

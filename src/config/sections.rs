@@ -7,7 +7,7 @@ use super::locate::Locator;
 use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
 use super::walk::too_many_entries;
-use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};
+use crate::diagnostic::{closest, join, join_into, shown, Code, Diagnostic};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -330,7 +330,7 @@ fn plain_types(message: &str) -> String {
 
 fn unknown_key(path: &str, name: &str, allowed: &[&str]) -> Diagnostic {
     // A likely typo gets its fix alone; the whole list only when nothing is close.
-    let help = match closest(name, allowed) {
+    let help = match closest(name, allowed.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
         None if allowed.is_empty() => String::new(),
         None => {
@@ -353,21 +353,6 @@ fn missing_key(path: &str, name: &str) -> Diagnostic {
         format!("required key `{name}` is missing"),
     )
     .with_help(format!("add `{name}:` (see the README's config reference)"))
-}
-
-/// The candidate most like `name`, if any is close enough to be a likely typo.
-pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    // Names are at most 100 characters; anything longer is no typo of one.
-    if name.len() > 100 {
-        return None;
-    }
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(name, c), *c))
-        // Jaro-Winkler ranks, but misses swapped letters in short names (`bda` for `bad`).
-        .filter(|(score, c)| *score > 0.8 || strsim::damerau_levenshtein(name, c) == 1)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

@@ -273,10 +273,7 @@ fn unquoted(kind: &figment::error::Kind) -> String {
         }
         other => {
             let text = other.to_string();
-            let token = text
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .any(crate::secret::looks_like_token);
-            if token {
+            if crate::secret::holds_token(&text) {
                 format!("not a valid value ({hidden})")
             } else {
                 text

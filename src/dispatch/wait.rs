@@ -644,15 +644,9 @@ impl Reads<'_> {
 /// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC), as GitHub's `created` filter reads it.
 fn utc_timestamp(at: SystemTime) -> String {
     let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let days = i64::try_from(days).unwrap_or(i64::MAX / 2);
-    let (year, month, day) = crate::github::response::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    crate::github::headers::utc(secs)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 #[cfg(test)]

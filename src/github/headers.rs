@@ -7,8 +7,26 @@
 //! (a target's deadline, the lane's pause), so the server's number never decides how long a
 //! run lasts, only whether a target gives up.
 
-use super::response::{civil_from_days, days_from_civil};
+use jiff::civil::{Date, DateTime};
+use jiff::SignedDuration;
 use std::time::Duration;
+
+/// The Unix epoch's day.
+const EPOCH: Date = Date::constant(1970, 1, 1);
+
+/// The moment `epoch` seconds after the Unix epoch as a UTC date and time, saturating at the
+/// last second of 9999 (the furthest a four-digit year reaches).
+pub fn utc(epoch: u64) -> DateTime {
+    i64::try_from(epoch)
+        .ok()
+        .and_then(|seconds| {
+            EPOCH
+                .at(0, 0, 0, 0)
+                .checked_add(SignedDuration::from_secs(seconds))
+                .ok()
+        })
+        .unwrap_or(DateTime::MAX)
+}
 
 /// A non-negative decimal number (`1*DIGIT`, spaces around it ignored), saturating at
 /// `u64::MAX` however many digits it has. `None` for anything else: a sign, a fraction,
@@ -51,12 +69,14 @@ pub fn http_date(text: &str, now_epoch: u64) -> Option<u64> {
     } else {
         asctime_date(text)?
     };
-    let days = days_from_civil(year, month, day);
-    // Feb 31 would count as Mar 3: a date is one only if it comes back as itself.
-    if civil_from_days(days) != (year, month, day) {
-        return None;
-    }
-    let seconds = days * 86_400 + time;
+    // A date that does not exist (`31 Feb`) is not a date.
+    let date = Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()?;
+    let seconds = date.duration_since(EPOCH).as_secs() + time;
     Some(u64::try_from(seconds).unwrap_or(0))
 }
 
@@ -85,8 +105,7 @@ fn rfc850_date(rest: &str, now_epoch: u64) -> Option<Civil> {
     if date.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
-    let now_days = i64::try_from(now_epoch / 86_400).unwrap_or(i64::MAX / 2);
-    let (this_year, _, _) = civil_from_days(now_days.min(MAX_DAYS));
+    let this_year = i64::from(utc(now_epoch).year());
     let mut year = this_year - this_year.rem_euclid(100) + two_digits;
     if year > this_year + 50 {
         year -= 100;
@@ -115,9 +134,6 @@ fn asctime_date(text: &str) -> Option<Civil> {
         .is_none()
         .then_some((year, month(month_name)?, day, time))
 }
-
-/// The days after 9999-12-31: a clock beyond any four-digit year is read as that year.
-const MAX_DAYS: i64 = 2_932_896;
 
 /// `08:49:37` as seconds into the day (a leap second, `:60`, allowed).
 fn time_of_day(text: &str) -> Option<i64> {
@@ -222,10 +238,7 @@ mod tests {
 
     #[test]
     fn a_two_digit_year_more_than_fifty_years_ahead_is_in_the_past() {
-        let year = |text: &str| {
-            let days = i64::try_from(http_date(text, NOW).unwrap() / 86_400).unwrap();
-            civil_from_days(days).0
-        };
+        let year = |text: &str| utc(http_date(text, NOW).unwrap()).year();
         assert_eq!(year("Monday, 01-Jan-76 00:00:00 GMT"), 2076);
         assert_eq!(year("Monday, 01-Jan-77 00:00:00 GMT"), 1977);
         assert_eq!(year("Monday, 01-Jan-26 00:00:00 GMT"), 2026);
@@ -266,14 +279,10 @@ mod tests {
 
     /// `epoch` as an IMF-fixdate and as an asctime date.
     fn written(epoch: u64) -> [String; 2] {
-        let days = i64::try_from(epoch / 86_400).unwrap();
-        let (y, m, d) = civil_from_days(days);
-        let name = DAYS[usize::try_from((days + 3).rem_euclid(7)).unwrap()];
-        let month = MONTHS[usize::try_from(m - 1).unwrap()];
-        let (h, min, sec) = (epoch % 86_400 / 3600, epoch % 3600 / 60, epoch % 60);
+        let at = utc(epoch);
         [
-            format!("{name}, {d:02} {month} {y:04} {h:02}:{min:02}:{sec:02} GMT"),
-            format!("{name} {month} {d:>2} {h:02}:{min:02}:{sec:02} {y:04}"),
+            at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            at.strftime("%a %b %e %H:%M:%S %Y").to_string(),
         ]
     }
 

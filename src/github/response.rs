@@ -172,48 +172,20 @@ pub enum ExpiryState {
 }
 
 impl TokenExpiry {
-    /// `None` for a value that is not a date and time GitHub would send.
+    /// `None` for a value that is not a date and time GitHub would send, or is before 1970.
     pub fn parse(text: &str) -> Option<TokenExpiry> {
         let mut parts = text.split_whitespace();
         let (date, time, zone) = (parts.next()?, parts.next()?, parts.next());
         if parts.next().is_some() {
             return None;
         }
-        let numbers = |s: &str, sep: char| -> Option<Vec<u64>> {
-            s.split(sep).map(|n| n.parse::<u64>().ok()).collect()
+        let offset = match zone {
+            None | Some("UTC" | "GMT" | "Z") => "Z",
+            Some(offset) if offset.starts_with(['+', '-']) => offset,
+            Some(_) => return None,
         };
-        let (ymd, hms) = (numbers(date, '-')?, numbers(time, ':')?);
-        let [y, m, d] = <[u64; 3]>::try_from(ymd).ok()?;
-        let [hh, mm, ss] = <[u64; 3]>::try_from(hms).ok()?;
-        if !(1970..=9999).contains(&y)
-            || !(1..=12).contains(&m)
-            || !(1..=31).contains(&d)
-            || hh > 23
-            || mm > 59
-            || ss > 60
-        {
-            return None;
-        }
-        let offset: i64 = match zone {
-            None | Some("UTC" | "GMT" | "Z") => 0,
-            Some(zone) => {
-                let (sign, digits) = match zone.split_at_checked(1)? {
-                    ("+", rest) => (1, rest),
-                    ("-", rest) => (-1, rest),
-                    _ => return None,
-                };
-                let digits = digits.replace(':', "");
-                if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                let hours: i64 = digits[..2].parse().ok()?;
-                let minutes: i64 = digits[2..].parse().ok()?;
-                sign * (hours * 3600 + minutes * 60)
-            }
-        };
-        let local = days_from_civil(y as i64, m as i64, d as i64) * 86_400
-            + (hh * 3600 + mm * 60 + ss) as i64;
-        u64::try_from(local - offset)
+        let at: jiff::Timestamp = format!("{date}T{time}{offset}").parse().ok()?;
+        u64::try_from(at.as_second())
             .ok()
             .map(|epoch| TokenExpiry { epoch })
     }
@@ -235,41 +207,10 @@ impl TokenExpiry {
 
     /// `YYYY-MM-DD HH:MM:SS UTC`.
     pub fn shown(self) -> String {
-        let days = (self.epoch / 86_400) as i64;
-        let secs = self.epoch % 86_400;
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        )
+        super::headers::utc(self.epoch)
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). Callers
-/// bound the year to four digits, so nothing here can overflow.
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
-pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 async fn read_limited(mut response: reqwest::Response, max: usize) -> String {

@@ -206,7 +206,7 @@ pub enum PlanError {
     #[error(
         "no source is named `{}`{} (known sources: {})",
         crate::diagnostic::shown(given),
-        crate::config::sections::closest(given, &known.iter().map(String::as_str).collect::<Vec<_>>())
+        crate::diagnostic::closest(given, known.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default(),
         list_some(known)
@@ -650,15 +650,17 @@ fn reads_values(templates: &crate::render::Templates, target: &TargetSpec) -> bo
 /// The first 16 hex digits of SHA-256 over source, version and target: the same in every
 /// run, retry and resume of this release, different for every other release or target.
 pub fn dispatch_id(source: &str, version: &str, target: &str) -> DispatchId {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(source)
-        .chain_update([0])
-        .chain_update(version)
-        .chain_update([0])
-        .chain_update(target)
-        .finalize();
-    Hex::of(&digest[..8])
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [
+        source.as_bytes(),
+        &[0],
+        version.as_bytes(),
+        &[0],
+        target.as_bytes(),
+    ] {
+        digest.update(part);
+    }
+    Hex::of(&digest.finish().as_ref()[..8])
 }
 
 /// The id a tracked target sends: the stable [`dispatch_id`] and a per-run nonce (zeros
@@ -670,13 +672,13 @@ pub fn tracking_id(dispatch_id: &str, nonce: Option<u32>) -> String {
 /// SHA-256 over the method, the URL and the encoded body, each preceded by its length so no
 /// two different requests run together into the same bytes; 64 hex digits.
 pub fn fingerprint(method: &str, url: &str, body: &[u8]) -> Fingerprint {
-    use sha2::{Digest, Sha256};
-    let mut digest = Sha256::new();
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
     for part in [method.as_bytes(), url.as_bytes(), body] {
-        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(&(part.len() as u64).to_le_bytes());
         digest.update(part);
     }
-    Fingerprint::of(digest.finalize().into())
+    // SHA-256 is 32 bytes; the fallback cannot happen.
+    Fingerprint::of(digest.finish().as_ref().try_into().unwrap_or_default())
 }
 
 /// By name first; a repository (`owner/name`, as `${{ github.repository }}` gives it) works too.
@@ -966,5 +968,28 @@ targets:
         let list = &body["client_payload"]["k"];
         assert_eq!(list.as_array().map(Vec::len), Some(200));
         assert_eq!(list[199], "1.2.3-t0");
+    }
+
+    #[test]
+    fn ids_fingerprints_and_signatures_are_plain_sha_256_and_hmac_sha_256() {
+        // Known answers from another implementation (Python's hashlib and hmac), and GitHub's
+        // own example of a webhook signature.
+        assert_eq!(
+            dispatch_id("app", "v1.2.3", "web").to_string(),
+            "bdc4fed8f401bd23"
+        );
+        assert_eq!(
+            fingerprint(
+                "POST",
+                "https://api.github.com/repos/o/web/dispatches",
+                br#"{"event_type":"release"}"#
+            )
+            .to_string(),
+            "f9d9a348319923008454b693586e528074866d3ac3ee7fc3bd716855b7ef8ee4"
+        );
+        assert_eq!(
+            sign(&Secret::new("It's a Secret to Everybody"), b"Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
     }
 }

@@ -9,9 +9,7 @@ use crate::diagnostic::{join, Code, Diagnostic};
 use crate::render::{Memo, PayloadTemplate, TemplateProblem, Templates, Text};
 use crate::secret::Secret;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
 use std::sync::Arc;
 
 /// The URL of a request: public, or a secret (a build-hook URL from `url_env`) that is only
@@ -27,14 +25,6 @@ impl JobUrl {
         match self {
             JobUrl::Public(url) => url,
             JobUrl::Secret { url, .. } => url.expose(),
-        }
-    }
-
-    /// The URL itself when it is a secret, for redacting it from messages.
-    pub fn secret(&self) -> Option<&Secret> {
-        match self {
-            JobUrl::Public(_) => None,
-            JobUrl::Secret { url, .. } => Some(url),
         }
     }
 
@@ -472,12 +462,8 @@ fn check_event_type(path: &str, event_type: &str, problems: &mut Vec<Diagnostic>
 
 /// `sha256=<hex HMAC-SHA256 of body>`, the form GitHub's own webhooks use.
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(), // HMAC takes keys of any length; unreachable
-    };
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.expose().as_bytes());
+    format!("sha256={}", hex::encode(ring::hmac::sign(&key, body)))
 }
 
 /// A webhook's URL: as written, or read from its `url_env` (a secret, shown by its host only).

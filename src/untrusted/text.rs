@@ -50,11 +50,6 @@ impl Text {
         Text(super::truncate(&one_line, max_chars))
     }
 
-    /// A one-line excerpt (an HTML error page, say): whitespace runs collapsed.
-    pub fn excerpt(raw: &str, max_chars: usize) -> Text {
-        Text(super::excerpt(raw, max_chars))
-    }
-
     /// For a terminal or a log: the neutralized form, which no terminal or runner acts on.
     pub fn terminal(&self) -> &str {
         &self.0

@@ -6,13 +6,13 @@
 use crate::install::fake_release::{asset_name, host_target, sha256_hex, Releases, VERSION};
 use crate::support::cli::{example_dir, repo_file};
 use clap::CommandFactory;
-use serde_yaml::Value;
+use serde_norway::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn action() -> Value {
     let text = std::fs::read_to_string(repo_file("action.yml")).expect("action.yml");
-    serde_yaml::from_str(&text).expect("action.yml is YAML")
+    serde_norway::from_str(&text).expect("action.yml is YAML")
 }
 
 fn step<'a>(action: &'a Value, id: &str) -> &'a Value {

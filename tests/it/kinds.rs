@@ -3,9 +3,7 @@
 
 use crate::support::cli::Cli;
 use crate::support::{openapi, FakeGitHub, Reply};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 const WORKFLOW_OP: &str = "actions/create-workflow-dispatch";
 const HOOK_SECRET: &str = "s3cret-signing-key";
@@ -283,9 +281,11 @@ targets:
         None,
         "not a GitHub API request"
     );
-    let mut mac = Hmac::<Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
-    mac.update(&request.body);
-    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HOOK_SECRET.as_bytes());
+    let expected = format!(
+        "sha256={}",
+        hex::encode(ring::hmac::sign(&key, &request.body))
+    );
     assert_eq!(
         request.header("x-hub-signature-256"),
         Some(expected.as_str())

@@ -76,7 +76,7 @@ fn every_dispatch_yaml_in_the_readme_validates() {
 fn every_yaml_block_in_the_readme_is_yaml() {
     let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
     for block in yaml_blocks(&readme) {
-        if let Err(err) = serde_yaml::from_str::<serde_yaml::Value>(&block.text) {
+        if let Err(err) = serde_norway::from_str::<serde_norway::Value>(&block.text) {
             panic!("README.md:{}: not YAML: {err}\n{}", block.line, block.text);
         }
     }

@@ -19,7 +19,7 @@ fn validator(schema: &Value) -> jsonschema::Validator {
 /// A YAML file as the JSON document an editor's schema check sees; `None` if it is not YAML.
 fn yaml_as_json(bytes: &[u8]) -> Option<Value> {
     let text = std::str::from_utf8(bytes).ok()?;
-    serde_yaml::from_str(text).ok()
+    serde_norway::from_str(text).ok()
 }
 
 #[test]

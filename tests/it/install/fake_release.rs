@@ -2,7 +2,6 @@
 //! packs it, a SHA256SUMS for it, and a static file server whose replies a test scripts.
 
 use crate::support::cli::repo_file;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -75,7 +74,7 @@ pub fn asset() -> &'static [u8] {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
 }
 
 /// The asset's SHA-256, computed once per test run (hashing megabytes in an unoptimised test
