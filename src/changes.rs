@@ -6,9 +6,9 @@
 //! at load time). The rules live in pure functions tested without git: which tag came before
 //! ([`tags::previous_tag`]) and which paths a filter selects ([`ChangeFilter::matches`]).
 
-pub mod filter;
-pub mod git;
-pub mod tags;
+pub(crate) mod filter;
+pub(crate) mod git;
+pub(crate) mod tags;
 
 pub use filter::{ChangeFilter, GlobError};
 pub use git::Git;

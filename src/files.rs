@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// What a file is for: the flag or key that named it, its size cap, and why the cap is enough.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileKind {
+pub(crate) struct FileKind {
     /// `--config`, `private_key_file`, ...: where the path came from, for messages.
     pub named_by: &'static str,
     /// Larger files are refused.
@@ -18,15 +18,15 @@ pub struct FileKind {
 }
 
 /// A journal or a JSON report: 10,000 targets take a few MiB; many appended runs fit too.
-pub const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 
-pub const JOURNAL: FileKind = FileKind {
+pub(crate) const JOURNAL: FileKind = FileKind {
     named_by: "--resume",
     cap: MAX_RECORD_BYTES,
     why_cap: "a journal of orchestrator is never that big (start a fresh one with --journal)",
 };
 
-pub const REPORT: FileKind = FileKind {
+pub(crate) const REPORT: FileKind = FileKind {
     named_by: "--retry-failed",
     cap: MAX_RECORD_BYTES,
     why_cap: "a JSON report of orchestrator is never that big",
@@ -34,7 +34,7 @@ pub const REPORT: FileKind = FileKind {
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum FileError {
+pub(crate) enum FileError {
     #[error("cannot read {}: {source} (given by {named_by})", path.display())]
     Io {
         path: PathBuf,
@@ -57,7 +57,7 @@ pub enum FileError {
 
 impl FileError {
     /// What is wrong, without the path (for messages that name the file themselves).
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             FileError::Io { source, .. } => source.to_string(),
             FileError::NotRegular { what, .. } => format!("it is {what}, not a regular file"),
@@ -68,14 +68,18 @@ impl FileError {
 
 /// Reads the whole file at `path`, refusing anything but a regular file of at most `kind.cap`
 /// bytes.
-pub fn read(path: &Path, kind: &FileKind) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read(path: &Path, kind: &FileKind) -> Result<Vec<u8>, FileError> {
     let file = open(path, kind, Access::Read)?;
     read_open(&file, path, kind)
 }
 
 /// Reads the whole of `file`, open at `path`, from its start, as [`read`] does (the same type
 /// check and cap): a journal is read through the handle that holds its lock.
-pub fn read_open(mut file: &File, path: &Path, kind: &FileKind) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read_open(
+    mut file: &File,
+    path: &Path,
+    kind: &FileKind,
+) -> Result<Vec<u8>, FileError> {
     use std::io::{Seek, SeekFrom};
     let io = |source| FileError::Io {
         path: path.to_owned(),
@@ -105,7 +109,7 @@ pub fn read_open(mut file: &File, path: &Path, kind: &FileKind) -> Result<Vec<u8
 
 /// What a file named by a flag is opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     Read,
     /// Reading, and appending to a file that must exist.
     Append,
@@ -115,7 +119,7 @@ pub enum Access {
 
 /// Opens the regular file at `path` for `access`. A FIFO fails at once instead of waiting for a
 /// reader or a writer.
-pub fn open(path: &Path, kind: &FileKind, access: Access) -> Result<File, FileError> {
+pub(crate) fn open(path: &Path, kind: &FileKind, access: Access) -> Result<File, FileError> {
     let mut options = OpenOptions::new();
     options
         .read(true)

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Written beside the config; the first line of the config points at it.
-pub const SCHEMA_FILE: &str = "dispatch.schema.json";
+pub(crate) const SCHEMA_FILE: &str = "dispatch.schema.json";
 
 const PLACEHOLDER_SOURCE: &str = "your-org/your-app";
 const PLACEHOLDER_TARGET: &str = "your-org/your-website";
@@ -21,7 +21,7 @@ const DEFAULT_EVENT_TYPE: &str = "upstream-release";
 
 /// What goes into the starter file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Starter {
+pub(crate) struct Starter {
     pub source_repo: String,
     pub target_repo: String,
     pub event_type: String,
@@ -30,7 +30,7 @@ pub struct Starter {
 }
 
 impl Starter {
-    pub fn from_args(args: &InitArgs) -> Starter {
+    pub(crate) fn from_args(args: &InitArgs) -> Starter {
         Starter {
             source_repo: args
                 .source_repo
@@ -48,16 +48,16 @@ impl Starter {
         }
     }
 
-    pub fn source_name(&self) -> String {
+    pub(crate) fn source_name(&self) -> String {
         name_of(&self.source_repo, "app")
     }
 
-    pub fn target_name(&self) -> String {
+    pub(crate) fn target_name(&self) -> String {
         name_of(&self.target_repo, "downstream")
     }
 
     /// `WEBSITE_DISPATCH_TOKEN` for target `website`.
-    pub fn token_env(&self) -> String {
+    pub(crate) fn token_env(&self) -> String {
         let upper: String = self
             .target_name()
             .chars()
@@ -75,7 +75,7 @@ impl Starter {
     }
 
     /// The file's text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let (source, target, token) = (self.source_name(), self.target_name(), self.token_env());
         let replace = if self.placeholders {
             "#   0. Replace the your-org/... placeholders with your repositories.\n"
@@ -226,7 +226,7 @@ fn scalar(value: &str) -> String {
 }
 
 /// Every problem `validate` would report for `text` (errors only), in its words.
-pub fn problems(text: &str) -> Vec<String> {
+pub(crate) fn problems(text: &str) -> Vec<String> {
     let none = figment::providers::Serialized::defaults(Settings::default());
     let checked = config::check(text.as_bytes(), none, &Settings::default());
     let mut found: Vec<_> = checked.diagnostics.clone();
@@ -247,7 +247,7 @@ pub fn problems(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn run(
+pub(crate) fn run(
     args: &InitArgs,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,

@@ -10,7 +10,7 @@
 
 mod held;
 
-pub use held::{Held, Journals};
+pub(crate) use held::{Held, Journals};
 
 use crate::dispatch::{Observer, Outcome, Status};
 use crate::files::{self, FileError};
@@ -28,7 +28,7 @@ use std::sync::Mutex;
 
 /// The version of the journal's records and of JSON reports: every record and report carries
 /// `"format": 1`, and a reader refuses any other (or none).
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// One line of the journal, as written.
 #[derive(Serialize)]
@@ -41,7 +41,7 @@ struct Line<'a> {
 /// What one line of the journal records.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
-pub enum Record {
+pub(crate) enum Record {
     /// The start of a run.
     Run { source: String, version: String },
     /// A request is about to be sent.
@@ -67,7 +67,7 @@ pub enum Record {
 /// How a target ended, as journals and reports spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Ended {
+pub(crate) enum Ended {
     Delivered,
     Failed,
     Skipped,
@@ -76,7 +76,7 @@ pub enum Ended {
 
 impl Ended {
     /// The outcome a journal or report spells `word`.
-    pub fn from_word(word: &str) -> Option<Ended> {
+    pub(crate) fn from_word(word: &str) -> Option<Ended> {
         match word {
             "delivered" => Some(Ended::Delivered),
             "failed" => Some(Ended::Failed),
@@ -88,7 +88,7 @@ impl Ended {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum JournalError {
+pub(crate) enum JournalError {
     #[error(transparent)]
     File(#[from] FileError),
     #[error("cannot write the journal {path}: {source}")]
@@ -127,7 +127,7 @@ pub enum JournalError {
 
 impl JournalError {
     /// What to do about it, when there is more to say than the message.
-    pub fn help(&self) -> Option<&'static str> {
+    pub(crate) fn help(&self) -> Option<&'static str> {
         match self {
             JournalError::Held { .. } => Some(
                 "one run at a time may use a journal, or both would send what it does not record as delivered: let the other run finish, then `--resume` from the journal it leaves",
@@ -141,7 +141,7 @@ impl JournalError {
 }
 
 /// Appends records to the journal file; it is also an [`Observer`] of delivery.
-pub struct Journal {
+pub(crate) struct Journal {
     held: Held,
     /// The first write error; later records are not attempted, and the run reports it. Held
     /// while a record is written, so records go one whole line at a time.
@@ -151,7 +151,7 @@ pub struct Journal {
 impl Journal {
     /// Records the start of a run in the journal `held` (open for appending). A last line cut
     /// short by a kill is ended first, so this run's records start on a line of their own.
-    pub fn start(held: &Held, source: &str, version: &str) -> Result<Journal, JournalError> {
+    pub(crate) fn start(held: &Held, source: &str, version: &str) -> Result<Journal, JournalError> {
         let torn = ends_torn(held.file()).map_err(|source| JournalError::Write {
             path: held.path().to_owned(),
             source,
@@ -196,7 +196,7 @@ impl Journal {
     }
 
     /// The first write error, if any happened.
-    pub fn check(&self) -> Result<(), JournalError> {
+    pub(crate) fn check(&self) -> Result<(), JournalError> {
         let mut errors = self.error.lock().unwrap_or_else(|e| e.into_inner());
         match errors.take() {
             Some(source) => Err(JournalError::Write {
@@ -243,7 +243,7 @@ impl Observer for Journal {
 
 /// What an earlier run left behind, by dispatch id.
 #[derive(Debug, Default, PartialEq)]
-pub struct Earlier {
+pub(crate) struct Earlier {
     /// Dispatches known to be delivered, with the fingerprint of the last request delivered.
     pub delivered: HashMap<String, String>,
     /// Dispatches that ended failed or not sent (and were never delivered).
@@ -254,7 +254,7 @@ pub struct Earlier {
 
 /// What an earlier run did with the request a job would send now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EarlierDelivery {
+pub(crate) enum EarlierDelivery {
     /// This very request was delivered.
     Same,
     /// The target was delivered, but its request (URL, method or body) was different.
@@ -264,7 +264,7 @@ pub enum EarlierDelivery {
 }
 
 impl Earlier {
-    pub fn note(&mut self, dispatch_id: String, fingerprint: String, ended: Ended) {
+    pub(crate) fn note(&mut self, dispatch_id: String, fingerprint: String, ended: Ended) {
         match ended {
             Ended::Delivered => {
                 self.failed.remove(&dispatch_id);
@@ -280,7 +280,7 @@ impl Earlier {
     }
 
     /// Whether `job`'s request was delivered by the earlier run.
-    pub fn delivery_of(&self, job: &Job) -> EarlierDelivery {
+    pub(crate) fn delivery_of(&self, job: &Job) -> EarlierDelivery {
         match self.delivered.get(job.dispatch_id.as_str()) {
             Some(fingerprint)
                 if job
@@ -324,7 +324,11 @@ fn read_record(line: ReadLine) -> Result<Recorded, String> {
 /// A line that is not JSON is tolerated only where a kill leaves one: as the last line, or as
 /// the last line of a run that a resumed run continued after. Anywhere else the journal was
 /// changed by something other than orchestrator, and it is refused.
-pub fn read_journal(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
+pub(crate) fn read_journal(
+    path: &Path,
+    source: &str,
+    version: &str,
+) -> Result<Earlier, JournalError> {
     let bytes = files::read(path, &files::JOURNAL)?;
     parse_journal(path, &bytes, source, version)
 }

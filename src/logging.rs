@@ -11,7 +11,7 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber. `verbosity` is the count of `-v` minus the count of `-q`.
-pub fn init(verbosity: i8) {
+pub(crate) fn init(verbosity: i8) {
     let ours = match verbosity {
         i8::MIN..=-1 => "error",
         0 => "info",
@@ -34,7 +34,7 @@ pub fn init(verbosity: i8) {
 const CONTINUED: &str = "        ";
 
 /// Logs each step of delivery.
-pub struct Log;
+pub(crate) struct Log;
 
 impl Observer for Log {
     fn sending(&self, job: &Job, attempt: u32) {
@@ -67,7 +67,7 @@ impl Observer for Log {
 }
 
 /// Passes each step to several observers.
-pub struct All<'a>(pub Vec<&'a dyn Observer>);
+pub(crate) struct All<'a>(pub Vec<&'a dyn Observer>);
 
 impl Observer for All<'_> {
     fn sending(&self, job: &Job, attempt: u32) {

@@ -11,10 +11,10 @@ use std::io::{self, Write};
 
 /// Request bodies are shown (in a collapsed section) up to this many bytes in all: a pull
 /// request comment holds at most 65,536 characters, and the table must fit as well.
-pub const BODIES_BUDGET: usize = 32 * 1024;
+pub(crate) const BODIES_BUDGET: usize = 32 * 1024;
 
 /// The plan of a dry run, or what a run did, as a heading, a line of counts and a table.
-pub fn write_report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if report.dry_run {
         write_plan(report, out)
     } else {
@@ -268,7 +268,7 @@ fn is_web_url(url: &str) -> bool {
 }
 
 /// `validate --output markdown`: the verdict, then each problem in a table.
-pub fn write_diagnostics(
+pub(crate) fn write_diagnostics(
     out: &mut dyn Write,
     file: &str,
     diagnostics: &[Diagnostic],
@@ -310,7 +310,7 @@ pub fn write_diagnostics(
 // The escaping of this channel lives with the other channels' in `untrusted::escape`, so that
 // `check`, `diff` and `run` write server text into Markdown one way.
 use crate::untrusted::escape::markdown_fence as fence_for;
-pub use crate::untrusted::escape::{
+pub(crate) use crate::untrusted::escape::{
     markdown_code as code, markdown_prose as prose, markdown_text as text,
 };
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// Whether to draw a bar at all.
-pub fn wanted(
+pub(crate) fn wanted(
     no_progress: bool,
     quiet: bool,
     stderr_tty: bool,
@@ -30,7 +30,7 @@ pub fn wanted(
 }
 
 /// The progress of one fan-out; hidden (and free) when not [`wanted`].
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     total: usize,
     /// How long the rate limits alone make the fan-out take (the plan's pacing estimate).
@@ -44,7 +44,7 @@ pub struct Progress {
 
 impl Progress {
     /// A bar for `total` targets, drawn when `show` (see [`wanted`]).
-    pub fn new(total: usize, show: bool) -> Progress {
+    pub(crate) fn new(total: usize, show: bool) -> Progress {
         let bar = if show && total > 0 {
             let bar = ProgressBar::with_draw_target(
                 Some(total as u64),
@@ -73,7 +73,7 @@ impl Progress {
     }
 
     /// The ETA counts with the time the rate limits alone impose on the whole fan-out.
-    pub fn with_expected(mut self, expected: Duration) -> Progress {
+    pub(crate) fn with_expected(mut self, expected: Duration) -> Progress {
         self.expected = expected;
         self
     }
@@ -85,7 +85,7 @@ impl Progress {
     }
 
     /// Clears the line, before the report is printed.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
         ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
@@ -122,7 +122,7 @@ impl Progress {
 /// What is left of a fan-out after `elapsed` with `done` of `total` finished: the rest of the
 /// pacing schedule (`expected` in all), or the pace so far carried on, whichever is longer.
 /// `None` before anything finished when nothing paces the run, or once all is done.
-pub fn remaining(
+pub(crate) fn remaining(
     expected: Duration,
     elapsed: Duration,
     done: usize,
@@ -147,7 +147,7 @@ pub fn remaining(
 }
 
 /// `ETA 54 min`, in the words of [`crate::policy::approx`].
-pub fn eta_text(remaining: Duration) -> String {
+pub(crate) fn eta_text(remaining: Duration) -> String {
     format!("ETA {}", crate::policy::approx(remaining))
 }
 
@@ -187,7 +187,7 @@ impl Observer for Progress {
 
 /// stderr for `tracing`: while a bar is drawn, each log line is written with the bar lifted.
 #[derive(Clone, Copy, Default)]
-pub struct LogWriter;
+pub(crate) struct LogWriter;
 
 /// Each log line is redacted whole (see [`crate::secret::Redacting`]) before it is written.
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
@@ -208,12 +208,12 @@ static GROUP: Mutex<Group> = Mutex::new(Group::None);
 
 /// Folds the log lines that follow into a group titled `title`, opened with the first of them:
 /// a run with nothing to log leaves no empty group behind.
-pub fn group_log_lines(title: String) {
+pub(crate) fn group_log_lines(title: String) {
     *GROUP.lock().unwrap_or_else(PoisonError::into_inner) = Group::Pending(title);
 }
 
 /// Ends the group of [`group_log_lines`], if a line opened it.
-pub fn end_log_group() {
+pub(crate) fn end_log_group() {
     let mut group = GROUP.lock().unwrap_or_else(PoisonError::into_inner);
     if matches!(*group, Group::Open) {
         let _ = crate::actions::end_group(&mut std::io::stderr());
@@ -247,7 +247,7 @@ impl Write for LogWriter {
 }
 
 /// Whether this process's stderr is a terminal.
-pub fn stderr_is_terminal() -> bool {
+pub(crate) fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 

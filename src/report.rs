@@ -599,7 +599,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
 /// target's outcome spelled as this orchestrator spells it. Anything else is refused with the
 /// reason: retrying from a file that only looks like a report would send nothing, or the wrong
 /// thing, and say all is well.
-pub fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
+pub(crate) fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, JournalError> {
     let unusable = |detail: String| JournalError::Report {
         path: path.to_owned(),
         detail,
@@ -707,12 +707,12 @@ impl WrittenTarget {
 
 /// At most this many problems are printed as text (JSON has them all): past it, a hostile file
 /// would only bury the first, which matter most.
-pub const MAX_SHOWN: usize = 100;
+pub(crate) const MAX_SHOWN: usize = 100;
 /// GitHub shows at most 10 error and 10 warning annotations per step; a few more cost nothing.
-pub const MAX_ANNOTATIONS: usize = 50;
+pub(crate) const MAX_ANNOTATIONS: usize = 50;
 
 /// Problems in a file, one per line (with its help line), then a count.
-pub fn write_diagnostics(
+pub(crate) fn write_diagnostics(
     out: &mut dyn Write,
     file: &str,
     diagnostics: &[Diagnostic],

@@ -15,7 +15,7 @@ pub enum ColorChoice {
 }
 
 /// `1 target`, `2 targets`: a count with its noun in the right number.
-pub fn count(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
@@ -25,7 +25,7 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
 
 /// `text` with every further line (a server's message may have several, and blank ones)
 /// indented by `under`, blank lines dropped.
-pub fn indent(text: &str, under: &str) -> String {
+pub(crate) fn indent(text: &str, under: &str) -> String {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let mut shown = lines.next().unwrap_or("").to_owned();
     for line in lines {

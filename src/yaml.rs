@@ -16,14 +16,14 @@
 mod value;
 
 use std::collections::HashMap;
-pub use value::{read, Value};
+pub(crate) use value::{read, Value};
 use yaml_rust2::parser::{Event as Parsed, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// What a file may hold. Each kind of file has its own, below; README's "Limits" table and its
 /// `check` section repeat them for users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Bytes of text: a larger file is refused before it is parsed.
     pub max_bytes: u64,
     /// Mappings and lists open inside each other (which also bounds every recursion over a
@@ -40,7 +40,7 @@ const MIB: u64 = 1024 * 1024;
 /// `dispatch.yaml`, and its base read by `diff`. A real file is a few KiB and a
 /// 10,000-target one about 2 MiB and 150,000 values; 128 levels was serde_yaml's limit too.
 /// The caps bound the time and memory any file can cost `validate` and `run`.
-pub const DISPATCH_FILE: Limits = Limits {
+pub(crate) const DISPATCH_FILE: Limits = Limits {
     max_bytes: 8 * MIB,
     max_depth: 128,
     max_nodes: 1_000_000,
@@ -53,7 +53,7 @@ pub const DISPATCH_FILE: Limits = Limits {
 /// some 20,000 values nested about 10 levels deep (`jobs.<id>.strategy.matrix.include[n]…`).
 /// Aliases may repeat parts of a file, up to four times its cap in text. Within these caps a
 /// file costs `check` a few MiB, however it is written.
-pub const WORKFLOW_FILE: Limits = Limits {
+pub(crate) const WORKFLOW_FILE: Limits = Limits {
     max_bytes: MIB,
     max_depth: 64,
     max_nodes: 100_000,
@@ -62,7 +62,7 @@ pub const WORKFLOW_FILE: Limits = Limits {
 
 /// Where an event or a problem is: line and column, both from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mark {
+pub(crate) struct Mark {
     pub line: usize,
     pub column: usize,
 }
@@ -82,7 +82,7 @@ impl Mark {
 /// One step of the document. `anchor` is 0 for a node without one; an alias names the anchor
 /// of a node that is complete.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     Scalar(Scalar),
     Alias(usize),
     MappingStart { anchor: usize },
@@ -92,7 +92,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scalar {
+pub(crate) struct Scalar {
     pub text: String,
     /// Written without quotes or a block indicator, so the core schema resolves it.
     pub plain: bool,
@@ -103,13 +103,13 @@ pub struct Scalar {
 
 /// Why the reader stopped, and where.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stop {
+pub(crate) struct Stop {
     pub why: Why,
     pub at: Mark,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Why {
+pub(crate) enum Why {
     /// yaml-rust2's description of the syntax error.
     Syntax(String),
     TooLarge {
@@ -194,7 +194,7 @@ impl Size {
 }
 
 /// The bounded event reader; see the module comment.
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     parser: Parser<std::str::Chars<'a>>,
     limits: Limits,
     /// Open collections, innermost last: each one's anchor and `expanded` when it opened.
@@ -211,7 +211,7 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader of `text`, or why it is refused unread (larger than `limits.max_bytes`).
-    pub fn new(text: &'a str, limits: Limits) -> Result<Reader<'a>, Stop> {
+    pub(crate) fn new(text: &'a str, limits: Limits) -> Result<Reader<'a>, Stop> {
         let bytes = text.len() as u64;
         if bytes > limits.max_bytes {
             return Err(Stop {
@@ -235,7 +235,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next event, `None` at the end of the file; after an `Err` the reader is done.
-    pub fn next_event(&mut self) -> Result<Option<(Event, Mark)>, Stop> {
+    pub(crate) fn next_event(&mut self) -> Result<Option<(Event, Mark)>, Stop> {
         while !self.finished {
             let (parsed, marker) = match self.parser.next_token() {
                 Ok(next) => next,

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 /// `private_key_file`: a PEM of an RSA key of 8192 bits, the largest GitHub accepts, is under
 /// 7 KiB.
-pub const KEY_FILE: FileKind = FileKind {
+pub(super) const KEY_FILE: FileKind = FileKind {
     named_by: "private_key_file",
     cap: 64 * 1024,
     why_cap: "a GitHub App private key (.pem) is a few KiB",

@@ -20,7 +20,7 @@ struct State<T> {
 }
 
 impl<T: Clone> Slot<T> {
-    pub fn new() -> Slot<T> {
+    pub(super) fn new() -> Slot<T> {
         Slot {
             state: Mutex::new(State {
                 value: None,
@@ -35,7 +35,7 @@ impl<T: Clone> Slot<T> {
     /// fetched while this caller waited (a caller may then take a value it would not reuse
     /// later). A permanent failure is kept and returned from then on; a transient one is
     /// shared with the callers that waited for it, and the next caller fetches again.
-    pub async fn get<F, Fut>(
+    pub(super) async fn get<F, Fut>(
         &self,
         accept: impl Fn(&T, bool) -> bool,
         fetch: F,

@@ -5,9 +5,9 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use std::fmt;
 
 /// More patterns than any real target needs; keeps compiling a hostile file cheap.
-pub const MAX_PATTERNS: usize = 100;
+pub(crate) const MAX_PATTERNS: usize = 100;
 /// Longest pattern, in bytes.
-pub const MAX_PATTERN_LEN: usize = 1024;
+pub(crate) const MAX_PATTERN_LEN: usize = 1024;
 
 /// A compiled list of path globs, e.g. `["docs/**", "README.md", "!docs/drafts/**"]`.
 ///

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 /// Reads a tag as a release: `1.2.3` or `v1.2.3` (with optional pre-release and build parts).
 /// Any other tag (`latest`, `docs-2024`, `component/v1.0.0`) is not a release and is ignored.
-pub fn parse_tag(tag: &str) -> Option<semver::Version> {
+pub(crate) fn parse_tag(tag: &str) -> Option<semver::Version> {
     let text = match tag.strip_prefix('v') {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
         _ => tag,
@@ -20,7 +20,7 @@ pub fn parse_tag(tag: &str) -> Option<semver::Version> {
 /// version, else with the previous stable release: 1.3.0-rc.2 with 1.3.0-rc.1, 1.3.0-rc.1 with
 /// 1.2.4 (not with a 1.2.5-rc.1 of another line). Build metadata is ignored (semver
 /// precedence); when two tags name the same version (`1.2.2` and `v1.2.2`) the `v` one wins.
-pub fn previous_tag<'a>(
+pub(crate) fn previous_tag<'a>(
     tags: impl IntoIterator<Item = &'a str>,
     current: &semver::Version,
 ) -> Option<&'a str> {
@@ -40,7 +40,7 @@ fn same_release(a: &semver::Version, b: &semver::Version) -> bool {
 
 /// The names a release's tag may have, most likely first: as given, then with the leading `v`
 /// dropped or added (`v1.2.3` and `1.2.3`).
-pub fn tag_spellings(given: &str) -> Vec<String> {
+pub(crate) fn tag_spellings(given: &str) -> Vec<String> {
     let mut names = vec![given.to_owned()];
     match given.strip_prefix('v') {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => names.push(rest.to_owned()),

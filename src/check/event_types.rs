@@ -22,13 +22,13 @@ use crate::render::{release_context, Memo, RepoVars, Text, Work};
 use serde_json::{json, Map, Value};
 
 /// Event types listed at most; a template that renders more is a [`Pattern`].
-pub const MAX_LISTED: usize = 16;
+pub(crate) const MAX_LISTED: usize = 16;
 /// Contexts a template is rendered in at most to list its values.
 const MAX_PROBES: usize = 256;
 
 /// What a target can send as its event type.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Sent {
+pub(crate) enum Sent {
     /// Every event type a release can send: one for a literal.
     Listed {
         types: Vec<String>,
@@ -41,7 +41,7 @@ pub enum Sent {
 
 /// An event type that cannot be listed: the fixed text around what varies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     pub template: String,
     /// What it depends on, as a phrase: "the minor version", "`vars.kind` (from `run --set`)".
     pub depends_on: String,
@@ -52,7 +52,7 @@ pub struct Pattern {
 }
 
 impl Sent {
-    pub fn literal(event_type: &str) -> Sent {
+    pub(crate) fn literal(event_type: &str) -> Sent {
         Sent::Listed {
             types: vec![event_type.to_owned()],
             template: None,
@@ -60,7 +60,7 @@ impl Sent {
     }
 
     /// For a message: "`a`", "`a`, `b` and `c`" or "any event type `t{{x}}` renders".
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         match self {
             Sent::Listed { types, .. } => ticked(types),
             Sent::Pattern(p) => format!("any event type `{}` renders", p.template),
@@ -70,7 +70,7 @@ impl Sent {
 
 impl Pattern {
     /// Whether `event_type` has the pattern's shape (it may be one of its values).
-    pub fn fits(&self, event_type: &str) -> bool {
+    pub(crate) fn fits(&self, event_type: &str) -> bool {
         // What varies may render empty: the shortest value is the prefix and suffix alone.
         event_type.len() >= self.prefix.len() + self.suffix.len()
             && event_type.starts_with(&self.prefix)
@@ -79,7 +79,7 @@ impl Pattern {
 }
 
 /// `types` in backticks, joined for a sentence.
-pub fn ticked(types: &[String]) -> String {
+pub(crate) fn ticked(types: &[String]) -> String {
     let ticked: Vec<String> = types.iter().map(|t| format!("`{t}`")).collect();
     match ticked.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
@@ -91,7 +91,7 @@ pub fn ticked(types: &[String]) -> String {
 /// repository), `release` being the sample a plan renders (its `--set` values and CI context
 /// are only a base: what varies is tried). `None` for a target that is not a
 /// repository_dispatch.
-pub fn sent(config: &Config, release: &Release, target: &str) -> Option<Sent> {
+pub(crate) fn sent(config: &Config, release: &Release, target: &str) -> Option<Sent> {
     let spec = config.targets.get(target)?;
     let Action::RepositoryDispatch { event_type, .. } = &spec.action else {
         return None;

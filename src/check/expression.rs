@@ -22,7 +22,7 @@ enum Token<'a> {
 }
 
 /// The insides of each `${{ … }}` of `text`; a `}}` inside a string literal does not end one.
-pub fn expressions(text: &str) -> Vec<&str> {
+pub(crate) fn expressions(text: &str) -> Vec<&str> {
     let mut found = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("${{") {
@@ -50,7 +50,7 @@ pub fn expressions(text: &str) -> Vec<&str> {
 }
 
 /// Whether `text` (a `run-name`) shows `github.event.client_payload.<key>`.
-pub fn shows_payload_key(text: &str, key: &str) -> bool {
+pub(crate) fn shows_payload_key(text: &str, key: &str) -> bool {
     let wanted = ["github", "event", "client_payload", key];
     expressions(text).into_iter().any(|expression| {
         let parsed = Parsed::new(tokens(expression));

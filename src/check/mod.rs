@@ -7,14 +7,14 @@
 //! [`workflow`] and [`verdict`] are pure; [`probe`] does the reads through the one transport
 //! ([`crate::dispatch::sender::GitHub`]); [`receiver`] writes the downstream workflow.
 
-pub mod event_types;
-pub mod expression;
-pub mod probe;
+pub(crate) mod event_types;
+pub(crate) mod expression;
+pub(crate) mod probe;
 mod reads;
-pub mod receiver;
-pub mod report;
-pub mod template_reads;
-pub mod verdict;
+pub(crate) mod receiver;
+pub(crate) mod report;
+pub(crate) mod template_reads;
+pub(crate) mod verdict;
 pub mod workflow;
 
 use crate::config::model::TargetKind;

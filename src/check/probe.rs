@@ -20,7 +20,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 /// What `check` needs besides the jobs.
-pub struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     pub github: &'a GitHub,
     pub pacer: &'a Pacer,
     /// Turns to hold an answer: [`ANSWERS_AT_ONCE`] across every target, so memory is bounded
@@ -35,10 +35,10 @@ pub struct Probe<'a> {
 /// a workflow file's base64), and a workflow file read from it holds up to 4 MiB of text once
 /// parsed: 4 turns keep `check` within the 64 MiB BENCHMARKS.md states; reads take
 /// milliseconds, so 4 in flight still check a hundred targets in seconds.
-pub const ANSWERS_AT_ONCE: usize = 4;
+pub(crate) const ANSWERS_AT_ONCE: usize = 4;
 
 /// A job to check: the target's spec, and the source it was planned for.
-pub struct ToCheck<'a> {
+pub(crate) struct ToCheck<'a> {
     pub job: &'a Job,
     pub spec: &'a TargetSpec,
     pub source: &'a str,
@@ -48,7 +48,7 @@ pub struct ToCheck<'a> {
 }
 
 /// Checks every target, `concurrency` at a time, in the order given.
-pub async fn check_all(
+pub(crate) async fn check_all(
     probe: &Probe<'_>,
     jobs: &[ToCheck<'_>],
     concurrency: usize,
@@ -444,6 +444,8 @@ fn shown_all(items: &[String], max_chars: usize) -> Vec<Text> {
         .collect()
 }
 
+/// A workflow_dispatch target: its workflow is read by id, then its file on the branch the
+/// dispatch would run, and the inputs sent are held against the inputs it declares.
 async fn workflow_dispatch(
     reader: &mut Reader<'_, '_>,
     repo: &[&str; 3],
@@ -452,65 +454,9 @@ async fn workflow_dispatch(
     sent: &serde_json::Map<String, Value>,
     out: &mut TargetCheck,
 ) {
-    let answered = match reader
-        .get(
-            &[
-                repo[0],
-                repo[1],
-                repo[2],
-                "actions",
-                "workflows",
-                workflow_id,
-            ],
-            None,
-        )
-        .await
-    {
-        Ok(answered) => answered,
-        Err(why) => return cannot_tell(out, why.into(), None),
+    let Some(info) = workflow_info(reader, repo, workflow_id, out).await else {
+        return;
     };
-    let info: WorkflowAnswer = match answered.status {
-        200 => match reads::fields(&answered.body) {
-            Some(info) => info,
-            None => {
-                return cannot_tell(
-                    out,
-                    format!(
-                    "GitHub's answer about the workflow `{workflow_id}` is not the JSON it sends"
-                )
-                    .into(),
-                    None,
-                )
-            }
-        },
-        403 => {
-            return cannot_tell(
-                out,
-                format!("the workflow `{workflow_id}` cannot be read").into(),
-                Some(needs(&answered, "Actions: read")),
-            )
-        }
-        404 if answered.accepted_permissions().is_some() => {
-            return cannot_tell(
-                out,
-                format!("the workflow `{workflow_id}` cannot be read").into(),
-                Some(needs(&answered, "Actions: read")),
-            )
-        }
-        404 => {
-            out.verdict = Verdict::NotReady;
-            out.reason = format!(
-                "there is no workflow `{workflow_id}` in {}/{}",
-                repo[1], repo[2]
-            )
-            .into();
-            out.problems.push(out.reason.clone());
-            return;
-        }
-        _ => return cannot_tell(out, unexpected(&answered), None),
-    };
-    // The answer is done with: the file read next holds the turn alone.
-    drop(answered);
     let state = info.state.as_deref().map(crate::untrusted::word);
     if let Some(state) = state.as_deref().filter(|s| *s != "active") {
         // A state is kept only when it is a plain word (`untrusted::word`).
@@ -545,18 +491,91 @@ async fn workflow_dispatch(
             return;
         }
     };
-    match workflow::parse(&text) {
+    judge_inputs(&text, &path, git_ref, sent, out);
+}
+
+/// The workflow `workflow_id` as GitHub lists it (its state and file), or `None` with the
+/// verdict set: cannot tell (unread, refused) or not ready (no such workflow).
+async fn workflow_info(
+    reader: &mut Reader<'_, '_>,
+    repo: &[&str; 3],
+    workflow_id: &str,
+    out: &mut TargetCheck,
+) -> Option<WorkflowAnswer> {
+    let segments = [
+        repo[0],
+        repo[1],
+        repo[2],
+        "actions",
+        "workflows",
+        workflow_id,
+    ];
+    let answered = match reader.get(&segments, None).await {
+        Ok(answered) => answered,
+        Err(why) => {
+            cannot_tell(out, why.into(), None);
+            return None;
+        }
+    };
+    let unreadable = || Message::from(format!("the workflow `{workflow_id}` cannot be read"));
+    match answered.status {
+        // The answer is dropped on return: the file read next holds the turn alone.
+        200 => {
+            let info = reads::fields(&answered.body);
+            if info.is_none() {
+                let why = format!(
+                    "GitHub's answer about the workflow `{workflow_id}` is not the JSON it sends"
+                );
+                cannot_tell(out, why.into(), None);
+            }
+            info
+        }
+        403 => {
+            cannot_tell(out, unreadable(), Some(needs(&answered, "Actions: read")));
+            None
+        }
+        404 if answered.accepted_permissions().is_some() => {
+            cannot_tell(out, unreadable(), Some(needs(&answered, "Actions: read")));
+            None
+        }
+        404 => {
+            out.verdict = Verdict::NotReady;
+            out.reason = format!(
+                "there is no workflow `{workflow_id}` in {}/{}",
+                repo[1], repo[2]
+            )
+            .into();
+            out.problems.push(out.reason.clone());
+            None
+        }
+        _ => {
+            cannot_tell(out, unexpected(&answered), None);
+            None
+        }
+    }
+}
+
+/// The verdict from the workflow file's text: it must declare `workflow_dispatch` and take
+/// the inputs sent.
+fn judge_inputs(
+    text: &str,
+    path: &str,
+    git_ref: &str,
+    sent: &serde_json::Map<String, Value>,
+    out: &mut TargetCheck,
+) {
+    match workflow::parse(text) {
         Err(why) => out.problems.push(
-            on_ref(&path, git_ref)
+            on_ref(path, git_ref)
                 .ours(" cannot be read: ")
                 .words(&Text::new(&why, 300)),
         ),
         Ok(parsed) => match parsed.workflow_dispatch {
             None => out
                 .problems
-                .push(on_ref(&path, git_ref).ours(" does not declare `workflow_dispatch`")),
+                .push(on_ref(path, git_ref).ours(" does not declare `workflow_dispatch`")),
             Some(inputs) => {
-                out.evidence.push(on_ref(&path, git_ref).ours(format!(
+                out.evidence.push(on_ref(path, git_ref).ours(format!(
                     " declares workflow_dispatch with {} input(s)",
                     inputs.len()
                 )));
@@ -572,7 +591,7 @@ async fn workflow_dispatch(
     if out.problems.is_empty() {
         out.verdict = Verdict::Ready;
         out.reason = Message::new()
-            .words(&Text::new(&path, 300))
+            .words(&Text::new(path, 300))
             .ours(" runs on ")
             .value(&Text::new(git_ref, 200))
             .ours(" and takes the inputs sent");

@@ -35,7 +35,7 @@ const TARGET_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// the wait for a turn in the lane's pace), or the target's `deadline_secs` when shorter. Past
 /// it no read is made and the target is "cannot tell": 100 files that never answer hold a
 /// target this long, not 100 timeouts.
-pub const TARGET_READ_BUDGET: Duration = Duration::from_secs(60);
+pub(super) const TARGET_READ_BUDGET: Duration = Duration::from_secs(60);
 
 /// Why a read did not give what was asked.
 pub(super) enum Unread {
@@ -67,7 +67,7 @@ pub(super) struct Reader<'p, 'j> {
 }
 
 impl<'p, 'j> Reader<'p, 'j> {
-    pub fn new(probe: &'p Probe<'p>, job: &'j Job) -> Self {
+    pub(super) fn new(probe: &'p Probe<'p>, job: &'j Job) -> Self {
         Reader {
             probe,
             job: std::borrow::Cow::Borrowed(job),
@@ -86,7 +86,7 @@ impl<'p, 'j> Reader<'p, 'j> {
     }
 
     /// The budget in seconds, for messages.
-    pub fn budget_secs(&self) -> String {
+    pub(super) fn budget_secs(&self) -> String {
         crate::policy::shown_secs(self.budget)
     }
 
@@ -112,7 +112,7 @@ impl<'p, 'j> Reader<'p, 'j> {
     }
 
     /// GETs `{api_base}/{segments...}?{query}`; `Err` only when no answer came.
-    pub async fn get(
+    pub(super) async fn get(
         &mut self,
         segments: &[&str],
         query: Option<(&str, &str)>,

@@ -9,12 +9,16 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// The key of the dispatch id in `client_payload` (added when the target is tracked).
-pub const DISPATCH_ID_KEY: &str = "dispatch_id";
+pub(crate) const DISPATCH_ID_KEY: &str = "dispatch_id";
 
 /// The receiving workflow for `jobs` (the same target planned for each source that feeds it),
 /// `sent` being what each can send as its event type ([`super::event_types::sent`]); `None`
 /// for a webhook, which has no workflow.
-pub fn workflow(jobs: &[&Job], sent: &[Sent], workflow_file: Option<&str>) -> Option<String> {
+pub(crate) fn workflow(
+    jobs: &[&Job],
+    sent: &[Sent],
+    workflow_file: Option<&str>,
+) -> Option<String> {
     let first = jobs.first()?;
     match first.kind {
         TargetKind::Webhook => None,

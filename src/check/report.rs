@@ -11,7 +11,7 @@ use crate::untrusted::escape::{
 use crate::untrusted::Message;
 use std::io::{self, Write};
 
-pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     for t in &report.targets {
         writeln!(
             out,
@@ -40,12 +40,12 @@ pub fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-pub fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_json(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     writeln!(out)
 }
 
-pub fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "### orchestrator check\n")?;
     writeln!(

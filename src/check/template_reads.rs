@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// How a variable is read. A value read counts over a flag read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Use {
+pub(crate) enum Use {
     /// Only as the condition of `{{#if}}`/`{{#unless}}`: only its truthiness matters.
     Flag,
     /// Printed, or handed to a helper that reads its value (`eq`, `lookup`...).
@@ -21,7 +21,7 @@ pub enum Use {
 
 /// Every variable a template reads.
 #[derive(Debug, Default, PartialEq)]
-pub struct Reads {
+pub(crate) struct Reads {
     /// By key: the first name (`major`, `source`, `dispatch_id`), or two for the maps whose
     /// entries differ in kind (`vars.channel`, `ci.sha`); `vars` alone is the whole map.
     pub keys: BTreeMap<String, Use>,
@@ -46,7 +46,7 @@ const VALUE_HELPERS: &[&str] = &[
 ];
 
 /// The variables `template` reads.
-pub fn reads(template: &Template) -> Reads {
+pub(crate) fn reads(template: &Template) -> Reads {
     let mut reads = Reads::default();
     elements(template, &mut reads);
     reads

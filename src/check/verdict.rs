@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// A workflow file read from the repository, with its state where the token can see it.
 #[derive(Debug, Clone)]
-pub struct WorkflowFile {
+pub(crate) struct WorkflowFile {
     /// `.github/workflows/NAME`.
     pub path: String,
     pub parsed: Result<Workflow, String>,
@@ -24,7 +24,7 @@ impl WorkflowFile {
 
 /// Whether a repository listens for what a target sends.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Listening {
+pub(crate) struct Listening {
     /// Active workflows that listen for what is sent; empty unless, between them, they hear
     /// every event type a release can send.
     pub listeners: Vec<String>,
@@ -46,7 +46,7 @@ pub struct Listening {
 
 /// Which of `files` listen for what is `sent` (only active ones count). A type that cannot be
 /// listed ([`Sent::Pattern`]) is heard only by a workflow without `types:`.
-pub fn listening(sent: &Sent, files: &[WorkflowFile]) -> Listening {
+pub(crate) fn listening(sent: &Sent, files: &[WorkflowFile]) -> Listening {
     let listed: &[String] = match sent {
         Sent::Listed { types, .. } => types,
         Sent::Pattern(_) => &[],
@@ -196,7 +196,10 @@ fn few(items: &[String]) -> String {
 /// undeclared inputs (422 "Unexpected inputs"), required ones without a default that are not
 /// sent, choices outside the options, booleans that are not `true`/`false`, numbers that do not
 /// parse.
-pub fn input_problems(sent: &serde_json::Map<String, Value>, declared: &[Input]) -> Vec<String> {
+pub(crate) fn input_problems(
+    sent: &serde_json::Map<String, Value>,
+    declared: &[Input],
+) -> Vec<String> {
     let mut problems = Vec::new();
     for name in sent.keys() {
         if !declared.iter().any(|i| &i.name == name) {

@@ -26,7 +26,10 @@ const NONE: usize = usize::MAX;
 ///
 /// Takes the file: each target is freed once compiled, so a large fan-out's file and its
 /// compiled form are never both whole in memory.
-pub fn compile(file: DispatchFile, settings: &Settings) -> (Option<Config>, Vec<Diagnostic>) {
+pub(crate) fn compile(
+    file: DispatchFile,
+    settings: &Settings,
+) -> (Option<Config>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let defaults = effective_defaults(settings, &mut out);
     // The sources and the targets no source feeds are checked first, and said after the

@@ -17,7 +17,7 @@ use std::path::Path;
 
 /// Larger files are refused before parsing: [`crate::yaml::DISPATCH_FILE`] says why this
 /// cap, with the reader's other limits.
-pub const MAX_CONFIG_BYTES: u64 = crate::yaml::DISPATCH_FILE.max_bytes;
+pub(crate) const MAX_CONFIG_BYTES: u64 = crate::yaml::DISPATCH_FILE.max_bytes;
 
 /// The sections whose entries the walk counts as it reads them, so an oversized file is
 /// refused at the first entry past the cap, not after it is all built.
@@ -33,7 +33,7 @@ const CAPPED: [EntryCap; 2] = [
 ];
 
 /// What `--config` names: a regular file of at most [`MAX_CONFIG_BYTES`].
-pub const CONFIG_FILE: FileKind = FileKind {
+pub(crate) const CONFIG_FILE: FileKind = FileKind {
     named_by: "--config",
     cap: MAX_CONFIG_BYTES,
     why_cap: "a dispatch configuration is never that big",
@@ -41,7 +41,7 @@ pub const CONFIG_FILE: FileKind = FileKind {
 
 /// Reads at most [`MAX_CONFIG_BYTES`] (+1 to notice a larger file) of a regular file; a FIFO or
 /// a device is refused without waiting on it.
-pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     crate::files::read(path, &CONFIG_FILE)
 }
 
@@ -58,7 +58,7 @@ pub struct Parsed {
 const START: Location = Location { line: 1, column: 1 };
 
 /// Parses the bytes of a dispatch file, reporting every problem it can find in one pass.
-pub fn parse(bytes: &[u8]) -> Parsed {
+pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     // Editors on Windows may save a byte order mark; it is not part of the first line's text,
     // so positions stay those the editor shows.
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);

@@ -31,7 +31,7 @@ struct Slot {
 
 /// Where a node's children are among the slots, once it is recorded.
 #[derive(Debug, Clone, Copy)]
-pub struct Children {
+pub(crate) struct Children {
     first: u32,
     count: u32,
     kind: SlotKind,
@@ -39,7 +39,7 @@ pub struct Children {
 
 impl Children {
     /// What a scalar has.
-    pub const NONE: Children = Children {
+    pub(crate) const NONE: Children = Children {
         first: 0,
         count: 0,
         kind: SlotKind::Scalar,
@@ -69,7 +69,7 @@ fn index32(n: usize) -> u32 {
 /// the children of a collection are kept aside while it is open and appended together when it
 /// closes.
 #[derive(Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     locator: Locator,
     /// The children recorded so far of each open collection, innermost last (the buffers are
     /// kept for reuse, `open` of them in use).
@@ -79,7 +79,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// A mapping or list starts.
-    pub fn open(&mut self) {
+    pub(crate) fn open(&mut self) {
         match self.pending.get_mut(self.open) {
             Some(children) => children.clear(),
             None => self.pending.push(Vec::new()),
@@ -88,7 +88,7 @@ impl Recorder {
     }
 
     /// The innermost open collection ends: its children take their place.
-    pub fn close(&mut self, map: bool) -> Children {
+    pub(crate) fn close(&mut self, map: bool) -> Children {
         self.open = self.open.saturating_sub(1);
         let locator = &mut self.locator;
         let first = index32(locator.slots.len());
@@ -104,7 +104,7 @@ impl Recorder {
 
     /// A finished node of the innermost open collection: a list item (named `""`) or a key's
     /// value (at the key, named by it).
-    pub fn child(&mut self, at: Pos, name: &str, children: Children) {
+    pub(crate) fn child(&mut self, at: Pos, name: &str, children: Children) {
         let start = index32(self.locator.names.len());
         self.locator.names.push_str(name);
         let slot = Slot {
@@ -122,7 +122,7 @@ impl Recorder {
     }
 
     /// Records all of `node` below it (a copy an alias made) and says where its children are.
-    pub fn subtree(&mut self, node: &Node) -> Children {
+    pub(crate) fn subtree(&mut self, node: &Node) -> Children {
         match &node.value {
             Value::Map(map) => {
                 self.open();
@@ -145,7 +145,7 @@ impl Recorder {
     }
 
     /// The locator of the document whose root is at `at`.
-    pub fn finish(mut self, at: Pos, children: Children) -> Locator {
+    pub(crate) fn finish(mut self, at: Pos, children: Children) -> Locator {
         self.open = 0;
         self.locator.slots.push(Slot {
             at,

@@ -1,17 +1,17 @@
 //! `dispatch.yaml`: its model, loading, and compilation into a [`Config`].
 
-pub mod compile;
+pub(crate) mod compile;
 pub mod kinds;
-pub mod load;
-pub mod locate;
+pub(crate) mod load;
+pub(crate) mod locate;
 pub mod model;
-pub mod node;
+pub(crate) mod node;
 pub mod schema;
-pub mod seconds;
-pub mod sections;
+pub(crate) mod seconds;
+pub(crate) mod sections;
 pub mod settings;
 pub mod values;
-pub mod walk;
+pub(crate) mod walk;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::render::Templates;

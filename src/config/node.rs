@@ -9,7 +9,7 @@
 
 mod de;
 
-pub use de::{Error, Fields};
+pub(crate) use de::Fields;
 use std::collections::HashMap;
 
 /// Where a node was written: line and column, both from 1; `line == 0` when the node has no
@@ -211,7 +211,7 @@ impl Node {
 }
 
 /// What kind of value a node is, for messages.
-pub fn describe(node: &Node) -> &'static str {
+pub(crate) fn describe(node: &Node) -> &'static str {
     match node.value {
         Value::Null => "empty (null)",
         Value::Bool(_) => "a boolean",
@@ -223,7 +223,7 @@ pub fn describe(node: &Node) -> &'static str {
 }
 
 /// A plain scalar's value by the core schema.
-pub fn resolve_plain(text: String) -> Value {
+pub(crate) fn resolve_plain(text: String) -> Value {
     // The first character says what a scalar can be: null starts with one of `~nN`, a
     // boolean with one of `tTfF`, a number with a digit, a sign or `.`. Everything else (most
     // of a dispatch file, and names such as `token_env` or `t0001`) is a string without
@@ -255,7 +255,7 @@ fn resolve_number(text: String) -> Value {
 
 /// A scalar with a core-schema tag (`!!str`, `!!int`, ...): its value, or why it cannot have
 /// that tag. Other tags are ignored, as serde_yaml ignored them for typed values.
-pub fn resolve_tagged(text: String, tag: &str, plain: bool) -> Result<Value, String> {
+pub(crate) fn resolve_tagged(text: String, tag: &str, plain: bool) -> Result<Value, String> {
     let fail = |what: &str| {
         Err(format!(
             "`{}` is not {what}, as its tag `!!{tag}` says",

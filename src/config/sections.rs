@@ -14,17 +14,17 @@ use serde::de::DeserializeOwned;
 
 /// Sources, and targets, a file may define: past any real fan-out (GitHub's secondary rate
 /// limit allows about 80 dispatches a minute), and it bounds what `validate` renders.
-pub const MAX_ENTRIES: usize = 10_000;
+pub(crate) const MAX_ENTRIES: usize = 10_000;
 
 /// The keys a config struct has, read from its schema so the two cannot disagree.
-pub struct Shape {
+pub(crate) struct Shape {
     keys: Vec<String>,
     required: Vec<String>,
     descriptions: IndexMap<String, String>,
 }
 
 impl Shape {
-    pub fn of<T: JsonSchema>() -> Shape {
+    pub(crate) fn of<T: JsonSchema>() -> Shape {
         let schema = schemars::schema_for!(T);
         let properties = schema.get("properties").and_then(|p| p.as_object());
         let keys = properties
@@ -68,7 +68,7 @@ impl Shape {
 
 /// Deserializes each section (and each named source and target) on its own, and each key of
 /// those as far as serde allows, so one typo does not hide the next.
-pub struct SectionParser<'a> {
+pub(crate) struct SectionParser<'a> {
     pub locator: &'a Locator,
     pub diagnostics: &'a mut Vec<Diagnostic>,
     /// Whether `defaults.github_app` is set, which stands in for a target's `token_env`.
@@ -76,13 +76,13 @@ pub struct SectionParser<'a> {
 }
 
 impl SectionParser<'_> {
-    pub fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         let at = self.locator.find(&d.path);
         self.diagnostics.push(d.at(at));
     }
 
     /// Reports every unknown and every missing key of `map`; true when there are none.
-    pub fn check_keys(&mut self, path: &str, map: &Mapping, shape: &Shape) -> bool {
+    pub(crate) fn check_keys(&mut self, path: &str, map: &Mapping, shape: &Shape) -> bool {
         let mut sound = true;
         for Entry { key, .. } in &map.entries {
             if !key.as_str().is_some_and(|k| shape.knows(k)) {
@@ -121,7 +121,7 @@ impl SectionParser<'_> {
     }
 
     /// A plain value (not a config struct).
-    pub fn value<T: DeserializeOwned>(&mut self, path: &str, value: &Node) -> Option<T> {
+    pub(crate) fn value<T: DeserializeOwned>(&mut self, path: &str, value: &Node) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(err) => {
@@ -135,7 +135,7 @@ impl SectionParser<'_> {
     /// A config struct: its keys are checked first, then each known key's value. serde stops
     /// at the first bad value, so the key it names is set aside and the rest tried again, until
     /// every value has been looked at.
-    pub fn section<T: DeserializeOwned>(
+    pub(crate) fn section<T: DeserializeOwned>(
         &mut self,
         path: &str,
         value: &Node,
@@ -210,7 +210,7 @@ impl SectionParser<'_> {
 
     /// Reads the entries of the mapping `section`, freeing each one's part of the tree as soon
     /// as it is read (a 10,000-target file's tree and model are never both whole in memory).
-    pub fn named_entries<T: DeserializeOwned + JsonSchema>(
+    pub(crate) fn named_entries<T: DeserializeOwned + JsonSchema>(
         &mut self,
         root: &mut Mapping,
         section: &str,

@@ -15,13 +15,13 @@ use std::collections::HashMap;
 
 /// A top-level section whose entries are counted as they are read: `max` at most.
 #[derive(Debug, Clone, Copy)]
-pub struct EntryCap {
+pub(crate) struct EntryCap {
     pub section: &'static str,
     pub max: usize,
 }
 
 /// What [`walk`] found.
-pub struct Walk {
+pub(crate) struct Walk {
     /// The document's tree (`None` when the file holds no document, or the walk stopped).
     pub root: Option<Node>,
     /// Where each key and item of `root` is (empty without a root).
@@ -36,7 +36,7 @@ pub struct Walk {
 }
 
 /// Parses the whole document within [`yaml::DISPATCH_FILE`] and `caps`; see the module comment.
-pub fn walk(text: &str, caps: &[EntryCap]) -> Walk {
+pub(crate) fn walk(text: &str, caps: &[EntryCap]) -> Walk {
     let mut builder = Builder {
         caps,
         ..Builder::default()
@@ -120,7 +120,7 @@ fn refusal(why: &Why) -> Diagnostic {
 }
 
 /// The `too_many_entries` problem: `section` has more than `max` entries (`count` when known).
-pub fn too_many_entries(section: &str, count: Option<usize>, max: usize) -> Diagnostic {
+pub(crate) fn too_many_entries(section: &str, count: Option<usize>, max: usize) -> Diagnostic {
     let message = match count {
         Some(count) => {
             format!("`{section}` has {count} entries; orchestrator accepts at most {max}")
@@ -134,7 +134,7 @@ pub fn too_many_entries(section: &str, count: Option<usize>, max: usize) -> Diag
 }
 
 /// Where to look, for a YAML syntax error at `line` (1-based) of `text`.
-pub fn syntax_help(message: &str, text: &str, line: Option<usize>) -> &'static str {
+pub(crate) fn syntax_help(message: &str, text: &str, line: Option<usize>) -> &'static str {
     let indented_with_tab = line
         .and_then(|n| text.lines().nth(n.saturating_sub(1)))
         .is_some_and(|l| {

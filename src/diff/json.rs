@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// One value that differs: added (`before` is `None`), removed (`after` is `None`) or changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ValueChange {
+pub(crate) struct ValueChange {
     /// `client_payload.channel`, `inputs.list[2]`, `client_payload["a.b"]`; empty for the
     /// whole body.
     pub path: String,
@@ -16,7 +16,7 @@ pub struct ValueChange {
 
 /// Every path at which `after` differs from `before`, in `before`'s key order and then the
 /// keys only `after` has.
-pub fn changes(before: &Value, after: &Value) -> Vec<ValueChange> {
+pub(super) fn changes(before: &Value, after: &Value) -> Vec<ValueChange> {
     let mut out = Vec::new();
     walk(String::new(), before, after, &mut out);
     out

@@ -9,13 +9,13 @@ use crate::markdown::{code, prose};
 use std::io::{self, Write};
 
 /// A pull-request comment holds at most 65,536 characters; the document stays under this.
-pub const BUDGET: usize = 60 * 1024;
+pub(crate) const BUDGET: usize = 60 * 1024;
 /// Longest value in a cell; `--output json` has them whole.
 const MAX_VALUE_CHARS: usize = 120;
 /// Sections start open when there are this few.
 const OPEN_UP_TO: usize = 3;
 
-pub fn write(out: &mut dyn Write, header: &Header, diff: &Diff) -> io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, header: &Header, diff: &Diff) -> io::Result<()> {
     let mut doc = format!(
         "### orchestrator diff: {} against {}\n\n",
         code(header.file),
@@ -57,7 +57,7 @@ pub fn write(out: &mut dyn Write, header: &Header, diff: &Diff) -> io::Result<()
 
 /// When either side is not valid: why nothing was compared, then each invalid side's problems
 /// as `validate --output markdown` shows them.
-pub fn write_not_compared(
+pub(crate) fn write_not_compared(
     out: &mut dyn Write,
     header: &Header,
     base: Option<(&str, &[Diagnostic])>,

@@ -9,12 +9,12 @@
 //! the changed paths. [`text`] and [`markdown`] show it; `--output json` serializes it.
 
 mod json;
-pub mod markdown;
+pub(crate) mod markdown;
 mod side;
-pub mod text;
+pub(crate) mod text;
 
-pub use json::ValueChange;
-pub use side::{Samples, Side};
+pub(crate) use json::ValueChange;
+pub(crate) use side::{Samples, Side};
 
 use serde::Serialize;
 use side::TargetView;
@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 /// What was compared, for headings.
 #[derive(Debug, Clone, Copy)]
-pub struct Header<'a> {
+pub(crate) struct Header<'a> {
     /// The file, as `--config` names it.
     pub file: &'a str,
     /// The base, as `--base` names it (or the default chosen).
@@ -31,7 +31,7 @@ pub struct Header<'a> {
 
 /// Everything that differs between two sides, source by source (unchanged ones left out).
 #[derive(Debug, Serialize)]
-pub struct Diff {
+pub(crate) struct Diff {
     /// The sample releases both sides were planned for.
     pub versions: Vec<String>,
     pub summary: Counts,
@@ -39,7 +39,7 @@ pub struct Diff {
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Sources whose releases send something different (added and removed ones included).
     pub sources: usize,
     pub added: usize,
@@ -50,7 +50,7 @@ pub struct Counts {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Change {
+pub(crate) enum Change {
     Added,
     Removed,
     Renamed,
@@ -58,7 +58,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Change::Added => "added",
             Change::Removed => "removed",
@@ -69,7 +69,7 @@ impl Change {
 }
 
 #[derive(Debug, Serialize)]
-pub struct SourceDiff {
+pub(crate) struct SourceDiff {
     pub source: String,
     /// `added` or `removed` for a whole source; `renamed` for a source under a new name with
     /// the same repository; `changed` otherwise.
@@ -88,7 +88,7 @@ pub struct SourceDiff {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TargetDiff {
+pub(crate) struct TargetDiff {
     pub target: String,
     pub change: Change,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,26 +106,26 @@ pub struct TargetDiff {
 
 /// A setting, or a sample release's fate, before and after (`None` on the side without it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
+pub(crate) struct FieldChange {
     pub field: String,
     pub before: Option<String>,
     pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BodyChanges {
+pub(crate) struct BodyChanges {
     pub version: Option<String>,
     pub changes: Vec<ValueChange>,
 }
 
 impl Diff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }
 }
 
 /// Compares `base` with `head`, both planned for `samples`.
-pub fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
+pub(crate) fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
     let versions: Vec<String> = samples.versions.iter().map(|v| v.text.clone()).collect();
     let renamed = renamed_sources(base, head);
     let mut sources: Vec<SourceDiff> = head

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// The releases both sides are planned for.
 #[derive(Debug, Clone)]
-pub struct Samples {
+pub(crate) struct Samples {
     pub versions: Vec<Version>,
     pub vars: IndexMap<String, String>,
     pub ci: CiContext,
@@ -23,7 +23,11 @@ pub struct Samples {
 impl Samples {
     /// `version`, and a pre-release after it when a target on either side has a condition
     /// (`when.prerelease: false` or `when.version`) that could treat a pre-release differently.
-    pub fn new(version: Version, vars: IndexMap<String, String>, configs: &[&Config]) -> Samples {
+    pub(crate) fn new(
+        version: Version,
+        vars: IndexMap<String, String>,
+        configs: &[&Config],
+    ) -> Samples {
         let conditional = configs.iter().any(|c| {
             c.targets
                 .values()
@@ -43,7 +47,7 @@ impl Samples {
 
 /// The first release candidate of the next minor version (`1.2.3` → `1.3.0-rc.1`); `1.3.0-rc.1`
 /// after a version that is not semver.
-pub fn prerelease_after(version: &Version) -> Version {
+pub(super) fn prerelease_after(version: &Version) -> Version {
     let text = match &version.semver {
         Some(v) => format!("{}.{}.0-rc.1", v.major, v.minor + 1),
         None => "1.3.0-rc.1".to_owned(),
@@ -53,7 +57,7 @@ pub fn prerelease_after(version: &Version) -> Version {
 
 /// A configuration as the diff sees it.
 #[derive(Debug, Default)]
-pub struct Side {
+pub(crate) struct Side {
     pub(super) sources: IndexMap<String, SourceView>,
 }
 
@@ -79,13 +83,13 @@ pub(super) struct TargetView {
 
 impl Side {
     /// A side without the file: every source and target of the other side is added.
-    pub fn empty() -> Side {
+    pub(crate) fn empty() -> Side {
         Side::default()
     }
 
     /// Plans every source of `config` for every sample release, reading no token and no
     /// variable (`url_env` stays a name). `Err` holds the problems planning met.
-    pub fn plan(config: &Config, samples: &Samples) -> Result<Side, Vec<Diagnostic>> {
+    pub(crate) fn plan(config: &Config, samples: &Samples) -> Result<Side, Vec<Diagnostic>> {
         let mut work = Work::default();
         let mut sources = IndexMap::new();
         for source in config.sources.values() {
@@ -180,12 +184,10 @@ fn plan(
     work: &mut Work,
 ) -> Result<crate::plan::Plan, Vec<Diagnostic>> {
     // No variable is ever looked up: tokens and `url_env` URLs stay names.
-    crate::plan::plan_with(config, release, &|_| None, mode, None, work).map_err(
-        |err| match err {
-            PlanError::Problems(problems) => problems,
-            PlanError::UnknownSource { .. } => Vec::new(),
-        },
-    )
+    crate::plan::plan_with(config, release, &|_| None, mode, None, work).map_err(|err| match err {
+        PlanError::Problems(problems) => problems,
+        PlanError::UnknownSource { .. } => Vec::new(),
+    })
 }
 
 /// The body, without the keys that [`view`] shows as fields.

@@ -10,9 +10,9 @@ use std::io::{self, Write};
 const MAX_VALUE_CHARS: usize = 200;
 
 /// What shows when there is nothing to review.
-pub const NO_CHANGE: &str = "no change to what releases send";
+pub(crate) const NO_CHANGE: &str = "no change to what releases send";
 
-pub fn write(
+pub(crate) fn write(
     out: &mut dyn Write,
     header: &Header,
     diff: &Diff,

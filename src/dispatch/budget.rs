@@ -16,11 +16,11 @@ use tokio::time::Instant;
 const LOW_SHARE_DIVISOR: u64 = 5;
 /// The longest pause between two reads on one token, whatever the server says: a read a
 /// minute keeps a long wait alive even with nothing left until a far-off reset.
-pub const LONGEST_SPACING: Duration = Duration::from_secs(60);
+pub(crate) const LONGEST_SPACING: Duration = Duration::from_secs(60);
 
 /// What GitHub last said about a token's primary rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
+pub(crate) struct Quota {
     /// `x-ratelimit-limit`: requests per hour (5,000 for a PAT, 1,000 for `GITHUB_TOKEN`).
     pub limit: Option<u64>,
     /// `x-ratelimit-remaining`.
@@ -33,7 +33,7 @@ impl Quota {
     /// From the headers' text, every number saturating ([`headers::count`]); `None` when
     /// neither `x-ratelimit-remaining` nor `x-ratelimit-limit` with `x-ratelimit-used` says
     /// what is left.
-    pub fn from_headers(sent: RateLimitHeaders<'_>, now_epoch: u64) -> Option<Quota> {
+    pub(crate) fn from_headers(sent: RateLimitHeaders<'_>, now_epoch: u64) -> Option<Quota> {
         let number = |text: Option<&str>| text.and_then(headers::count);
         let limit = number(sent.limit);
         let remaining =
@@ -51,7 +51,7 @@ impl Quota {
     /// The least time between two reads on this token: none while 20 % or more of the limit
     /// remains; below that, the time to the reset shared evenly by the reads left (so the last
     /// one lands at the reset), at most [`LONGEST_SPACING`].
-    pub fn spacing(&self) -> Duration {
+    pub(crate) fn spacing(&self) -> Duration {
         let low = match self.limit {
             Some(limit) => self.remaining.saturating_mul(LOW_SHARE_DIVISOR) < limit,
             None => self.remaining == 0,
@@ -66,7 +66,7 @@ impl Quota {
 
 /// One token's reads: when the last one started and what the last answer said.
 #[derive(Debug, Default)]
-pub struct Budget {
+pub(crate) struct Budget {
     state: Mutex<State>,
 }
 
@@ -78,7 +78,7 @@ struct State {
 
 impl Budget {
     /// Waits until this token may read again, and books that moment as its latest read.
-    pub async fn take(&self) {
+    pub(crate) async fn take(&self) {
         let at = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
@@ -101,7 +101,7 @@ impl Budget {
     }
 
     /// Records what an answer said about the token's limit.
-    pub fn observe(&self, quota: Quota) {
+    pub(crate) fn observe(&self, quota: Quota) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.quota = Some((quota, Instant::now()));
     }
@@ -109,24 +109,24 @@ impl Budget {
 
 /// Every token's budget for one run, and the number of reads made.
 #[derive(Debug, Default)]
-pub struct ReadBudgets {
+pub(crate) struct ReadBudgets {
     budgets: Mutex<HashMap<String, Arc<Budget>>>,
     reads: AtomicU64,
 }
 
 impl ReadBudgets {
     /// The budget of the token `key` names (never the token itself).
-    pub fn of(&self, key: &str) -> Arc<Budget> {
+    pub(crate) fn of(&self, key: &str) -> Arc<Budget> {
         let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(budgets.entry(key.to_owned()).or_default())
     }
 
-    pub fn count_read(&self) {
+    pub(crate) fn count_read(&self) {
         self.reads.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Read requests sent so far.
-    pub fn reads(&self) -> u64 {
+    pub(crate) fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
     }
 }

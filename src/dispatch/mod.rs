@@ -5,11 +5,11 @@
 //! implements it over HTTP, and tests can put a recording fake in its place. The [`Observer`]
 //! hears every step (the journal and the logs are observers).
 
-pub mod budget;
-pub mod pacing;
-pub mod retry;
-pub mod sender;
-pub mod wait;
+pub(crate) mod budget;
+pub(crate) mod pacing;
+pub(crate) mod retry;
+pub(crate) mod sender;
+pub(crate) mod wait;
 
 use crate::github::classify::{Failure, Retry};
 use crate::plan::Job;

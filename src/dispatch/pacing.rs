@@ -19,17 +19,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use crate::policy::{RateLimit, RateLimits};
+pub(crate) use crate::policy::{RateLimit, RateLimits};
 
 /// Identifies a lane without keeping the token: the API base URL and a hash of the token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Lane {
+pub(crate) struct Lane {
     api: String,
     token: u64,
 }
 
 impl Lane {
-    pub fn new(api: &str, token: Option<&str>) -> Lane {
+    pub(crate) fn new(api: &str, token: Option<&str>) -> Lane {
         let mut hasher = DefaultHasher::new();
         token.hash(&mut hasher);
         Lane {
@@ -41,7 +41,7 @@ impl Lane {
 
 /// Why a lane cannot start a request before the caller's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Held {
+pub(crate) enum Held {
     /// Another request on the lane was rate-limited and GitHub asked for a pause.
     Paused,
     /// The lane's own `--rate-limit` has no room left before the deadline.
@@ -50,7 +50,7 @@ pub enum Held {
 
 impl Held {
     /// Why the target gives up, for its report line.
-    pub fn reason(&self, deadline: Duration) -> String {
+    pub(crate) fn reason(&self, deadline: Duration) -> String {
         let deadline = crate::policy::shown_secs(deadline);
         match self {
             Held::Paused => format!(
@@ -80,13 +80,13 @@ struct LaneState {
 
 /// Holds each lane's requests to the rate limits as they are sent (the plan's
 /// [`crate::plan::PacingEstimate`] only foresees how long that takes).
-pub struct Pacer {
+pub(crate) struct Pacer {
     limits: RateLimits,
     lanes: Mutex<HashMap<Lane, Arc<Mutex<LaneState>>>>,
 }
 
 impl Pacer {
-    pub fn new(limits: impl Into<RateLimits>) -> Pacer {
+    pub(crate) fn new(limits: impl Into<RateLimits>) -> Pacer {
         Pacer {
             limits: limits.into(),
             lanes: Mutex::new(HashMap::new()),
@@ -100,13 +100,13 @@ impl Pacer {
 
     /// Waits until this lane may start a request, and counts it; gives up at once, without
     /// waiting, when that would be after `deadline` (`None`: no deadline).
-    pub async fn acquire(&self, lane: &Lane, deadline: Option<Instant>) -> Result<(), Held> {
+    pub(crate) async fn acquire(&self, lane: &Lane, deadline: Option<Instant>) -> Result<(), Held> {
         self.acquire_within(lane, deadline, deadline).await
     }
 
     /// [`Pacer::acquire`] with one deadline for a pause GitHub asked for (`paused_by`) and
     /// another for room in the lane's own windows (`full_by`).
-    pub async fn acquire_within(
+    pub(crate) async fn acquire_within(
         &self,
         lane: &Lane,
         paused_by: Option<Instant>,
@@ -186,7 +186,7 @@ impl Pacer {
     /// a pause already in force).
     /// A wait too long to represent is no pause: callers pause only for waits within a
     /// deadline, which are short.
-    pub fn pause(&self, lane: &Lane, wait: Duration) {
+    pub(crate) fn pause(&self, lane: &Lane, wait: Duration) {
         let state = self.lane(lane);
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(until) = Instant::now().checked_add(wait) else {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Wait this long, then try again.
     Retry(Duration),
     /// Stop; the reason is added to the failure (`None` for permanent failures, which speak
@@ -26,7 +26,7 @@ pub enum Next {
 
 /// `attempt` is the number of the attempt that just failed (1 for the first), `elapsed` the
 /// time since the first attempt started, `jitter` a random number in [0, 1).
-pub fn next(
+pub(crate) fn next(
     policy: &RetryPolicy,
     failure: &Failure,
     attempt: u32,
@@ -75,12 +75,12 @@ pub fn next(
 
 /// Whether waiting `wait` more, `elapsed` after the first attempt, still ends within the
 /// deadline. A rate-limited target pauses its whole lane only for a wait it accepts itself.
-pub fn fits(policy: &RetryPolicy, elapsed: Duration, wait: Duration) -> bool {
+pub(crate) fn fits(policy: &RetryPolicy, elapsed: Duration, wait: Duration) -> bool {
     elapsed.saturating_add(wait) <= policy.deadline
 }
 
 /// A duration in seconds, rounded up, for messages.
-pub fn whole_secs(wait: Duration) -> u64 {
+pub(crate) fn whole_secs(wait: Duration) -> u64 {
     let part = u64::from(wait.subsec_nanos() > 0);
     wait.as_secs().saturating_add(part)
 }

@@ -21,7 +21,7 @@ const MAX_BODY: usize = 64 * 1024;
 /// Reads (`check`'s workflow files, base64 in JSON) are kept up to this much.
 const MAX_READ: usize = 2 * 1024 * 1024;
 
-pub struct GitHub {
+pub(crate) struct GitHub {
     client: reqwest::Client,
     /// Installation tokens for targets that authenticate as a GitHub App.
     app_tokens: Option<std::sync::Arc<AppTokens>>,
@@ -43,7 +43,7 @@ struct RunDetails {
 }
 
 impl GitHub {
-    pub fn new() -> Result<GitHub, reqwest::Error> {
+    pub(crate) fn new() -> Result<GitHub, reqwest::Error> {
         Ok(GitHub {
             client: outbound::client()?,
             app_tokens: None,
@@ -53,14 +53,14 @@ impl GitHub {
     }
 
     /// Lets App targets get their tokens from `tokens`.
-    pub fn with_app_tokens(mut self, tokens: std::sync::Arc<AppTokens>) -> GitHub {
+    pub(crate) fn with_app_tokens(mut self, tokens: std::sync::Arc<AppTokens>) -> GitHub {
         self.app_tokens = Some(tokens);
         self
     }
 
     /// The job with the token its requests carry: an App target's installation token is
     /// minted (or taken from the cache) now; any other job is returned as it is.
-    pub async fn authorized<'a>(&self, job: &'a Job) -> Result<Cow<'a, Job>, Failure> {
+    pub(crate) async fn authorized<'a>(&self, job: &'a Job) -> Result<Cow<'a, Job>, Failure> {
         let (Some(_), Some(repo)) = (&job.app, &job.repository) else {
             return Ok(Cow::Borrowed(job));
         };
@@ -76,7 +76,7 @@ impl GitHub {
 
     /// Every token variable whose token GitHub said expires, with the earliest expiry seen,
     /// sorted by variable.
-    pub fn token_expirations(&self) -> Vec<(String, TokenExpiry)> {
+    pub(crate) fn token_expirations(&self) -> Vec<(String, TokenExpiry)> {
         let seen = match self.expirations.lock() {
             Ok(seen) => seen,
             Err(poisoned) => poisoned.into_inner(),
@@ -107,7 +107,7 @@ impl GitHub {
     /// A read (GET) of `url` with the job's token and GitHub's headers; any HTTP answer is
     /// returned as read (its expiry header noted), and only a request that got no answer is
     /// the failure. `url` must be built from the job's `api_base`.
-    pub async fn read(&self, job: &Job, url: &str) -> Result<Answered, Failure> {
+    pub(crate) async fn read(&self, job: &Job, url: &str) -> Result<Answered, Failure> {
         let request = self.github_request(reqwest::Method::GET, url, job);
         let response = send(job, request).await?;
         let answered = Answered::read(response, MAX_READ).await;
@@ -115,13 +115,13 @@ impl GitHub {
         Ok(answered)
     }
 
-    pub fn client(&self) -> &reqwest::Client {
+    pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
     }
 
     /// A request with the headers every request to GitHub's API carries. `url` must be built
     /// from the job's configured `api_base`; send it with [`send`].
-    pub fn github_request(
+    pub(crate) fn github_request(
         &self,
         method: reqwest::Method,
         url: &str,

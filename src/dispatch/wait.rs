@@ -39,12 +39,13 @@ use tokio::time::Instant;
 mod entries;
 
 /// What a tracked target reports when no run carried its id in time.
-pub const NO_RUN: &str = "no run started: is a workflow listening? (see `orchestrator check`)";
+pub(crate) const NO_RUN: &str =
+    "no run started: is a workflow listening? (see `orchestrator check`)";
 /// How long a tracked run may take to appear (or the wait timeout, if shorter).
-pub const FIND_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const FIND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Runs created this long before delivery started are listed too: our clock and GitHub's may
 /// disagree.
-pub const CLOCK_SKEW: Duration = Duration::from_secs(120);
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(120);
 const PER_PAGE: u64 = 100;
 /// Pages read in one poll when the runs looked for are not on the first (a busy repository).
 const MAX_PAGES: u32 = 5;
@@ -60,7 +61,7 @@ const CONCURRENT_READS: usize = 4;
 
 /// How long to follow runs, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WaitOptions {
+pub(crate) struct WaitOptions {
     /// Wait for every workflow_dispatch and tracked target, not only those with `wait: true`.
     pub all: bool,
     pub timeout: Duration,
@@ -86,7 +87,7 @@ impl Default for WaitOptions {
 }
 
 /// Whether `job`'s run is followed to its conclusion.
-pub fn waits_for(job: &Job, options: WaitOptions) -> bool {
+pub(crate) fn waits_for(job: &Job, options: WaitOptions) -> bool {
     match &job.workflow {
         Some(call) => options.all || call.wait,
         None => options.all && job.tracking_id.is_some(),
@@ -95,7 +96,7 @@ pub fn waits_for(job: &Job, options: WaitOptions) -> bool {
 
 /// Follows every run that should be found or waited for; the outcomes' run details are
 /// updated. Reads are counted in `budgets`.
-pub async fn wait_for_runs(
+pub(crate) async fn wait_for_runs(
     github: &GitHub,
     jobs: &[Job],
     outcomes: &mut [Outcome],
@@ -159,7 +160,7 @@ pub async fn wait_for_runs(
 
 /// After a signal, every run that was to be followed to its conclusion and had not completed
 /// is marked as not waited for: an interrupted wait is neither success nor failure.
-pub fn interrupt_waits(
+pub(crate) fn interrupt_waits(
     jobs: &[Job],
     outcomes: &mut [Outcome],
     options: WaitOptions,

@@ -294,6 +294,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines, reason = "one table of cases, read whole")]
     fn table_of_failures() {
         let later = Retry::Later { after: None };
         let cases: &[(Answer<'static>, &str, &str, Retry)] = &[

@@ -16,7 +16,7 @@ const EPOCH: Date = Date::constant(1970, 1, 1);
 
 /// The moment `epoch` seconds after the Unix epoch as a UTC date and time, saturating at the
 /// last second of 9999 (the furthest a four-digit year reaches).
-pub fn utc(epoch: u64) -> DateTime {
+pub(crate) fn utc(epoch: u64) -> DateTime {
     i64::try_from(epoch)
         .ok()
         .and_then(|seconds| {
@@ -31,7 +31,7 @@ pub fn utc(epoch: u64) -> DateTime {
 /// A non-negative decimal number (`1*DIGIT`, spaces around it ignored), saturating at
 /// `u64::MAX` however many digits it has. `None` for anything else: a sign, a fraction,
 /// letters, nothing.
-pub fn count(text: &str) -> Option<u64> {
+pub(crate) fn count(text: &str) -> Option<u64> {
     let digits = text.trim_matches([' ', '\t']);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -44,7 +44,7 @@ pub fn count(text: &str) -> Option<u64> {
 /// How long `Retry-After: text` asks to wait, `now_epoch` seconds after the Unix epoch: the
 /// delta-seconds as sent (saturating), or the time until the HTTP-date (zero for a date in the
 /// past). `None` when the value is neither.
-pub fn retry_after(text: &str, now_epoch: u64) -> Option<Duration> {
+pub(crate) fn retry_after(text: &str, now_epoch: u64) -> Option<Duration> {
     if let Some(seconds) = count(text) {
         return Some(Duration::from_secs(seconds));
     }
@@ -56,7 +56,7 @@ pub fn retry_after(text: &str, now_epoch: u64) -> Option<Duration> {
 /// `Sun, 06 Nov 1994 08:49:37 GMT`, or the obsolete RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`
 /// or asctime `Sun Nov  6 08:49:37 1994`. Names of days and months are read without regard to
 /// case; a date that does not exist (`31 Feb`) is not a date.
-pub fn http_date(text: &str, now_epoch: u64) -> Option<u64> {
+pub(crate) fn http_date(text: &str, now_epoch: u64) -> Option<u64> {
     let text = text.trim_matches([' ', '\t']);
     let (year, month, day, time) = if let Some((name, rest)) = text.split_once(", ") {
         if day_name(name) {

@@ -16,29 +16,28 @@
 //! - An entry that does not parse as the caller's type is skipped and counted; the rest of its
 //!   page is kept. Only the caller's type is kept of each entry (declare only the fields used).
 //!
-//! Two ways to use it: [`ListReader`] step by step (the caller sends each request, so it can
-//! borrow what it likes), or [`read_all`] with a fetch function.
+//! Callers drive a [`ListReader`] step by step (each sends its own request, so it can borrow
+//! what it likes); the unit tests drive it with `read_all` and a fetch function.
 
 use reqwest::Url;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// Pages read of one list at most, by default: GitHub's largest page is 100 entries, so this
 /// is 1,000 workflows or runs.
-pub const DEFAULT_MAX_PAGES: u32 = 10;
+pub(crate) const DEFAULT_MAX_PAGES: u32 = 10;
 /// A page's body at most, by default: a contents listing of 1,000 files is under 1 MiB.
-pub const DEFAULT_MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Entries on one page at most, by default: GitHub sends at most 100 a page of a list and
 /// 1,000 entries for a directory.
-pub const DEFAULT_MAX_ENTRIES: usize = 1000;
+pub(crate) const DEFAULT_MAX_ENTRIES: usize = 1000;
 
 /// How much of a list is read at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub max_pages: u32,
     /// A longer body makes the list unreadable (read the body with a cap above this).
     pub max_page_bytes: usize,
@@ -61,7 +60,7 @@ impl Default for Limits {
 
 /// Where a page holds its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// The body is the array (`GET …/contents/{dir}`).
     Array,
     /// The body is an object whose field of this name is the array, beside an optional
@@ -71,7 +70,7 @@ pub enum Shape {
 
 /// How reading a list ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// Every page was read.
     Complete,
     /// The caller's `enough` said it had what it looked for; later pages were not read.
@@ -86,7 +85,7 @@ pub enum End {
 
 /// What was read of a list.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Listing<T> {
+pub(crate) struct Listing<T> {
     pub entries: Vec<T>,
     /// Entries that did not parse as `T` (and were skipped).
     pub skipped: usize,
@@ -99,12 +98,12 @@ pub struct Listing<T> {
 
 impl<T> Listing<T> {
     /// Whether every entry of the list was read (skipped ones aside).
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.end == End::Complete
     }
 
     /// Why the list is not whole, in words; `None` when it is.
-    pub fn incomplete(&self) -> Option<String> {
+    pub(crate) fn incomplete(&self) -> Option<String> {
         match &self.end {
             End::Complete | End::Enough => None,
             End::StoppedByBudget(why) | End::Unreadable(why) => Some(why.clone()),
@@ -114,7 +113,7 @@ impl<T> Listing<T> {
 }
 
 /// An answer to one page's request, as the reader needs it.
-pub trait ListPage {
+pub(crate) trait ListPage {
     fn status(&self) -> u16;
     /// The `Link` header, every value joined with `, `.
     fn link(&self) -> Option<&str>;
@@ -135,7 +134,7 @@ impl ListPage for super::response::Answered {
 
 /// Why a page's request gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unfetched {
+pub(crate) enum Unfetched {
     /// The caller's own time budget ran out (the list is stopped by the budget).
     OutOfTime(String),
     /// No answer came (transport failure, refused redirect): the list is unreadable.
@@ -145,7 +144,7 @@ pub enum Unfetched {
 /// A list read page by page: ask [`ListReader::next_page`] for the URL, send it, give the
 /// answer to [`ListReader::take`] (and take out its entries with [`ListReader::drain`] to hold
 /// one page at a time), until `next_page` says `None`; then [`ListReader::finish`].
-pub struct ListReader<T> {
+pub(crate) struct ListReader<T> {
     shape: Shape,
     limits: Limits,
     deadline: Option<Instant>,
@@ -160,7 +159,7 @@ pub struct ListReader<T> {
 impl<T: DeserializeOwned> ListReader<T> {
     /// Starts at `first` (built by the caller from its configured API base). The time limit,
     /// if any, runs from now.
-    pub fn new(first: Url, shape: Shape, limits: Limits) -> Self {
+    pub(crate) fn new(first: Url, shape: Shape, limits: Limits) -> Self {
         ListReader {
             shape,
             limits,
@@ -179,12 +178,13 @@ impl<T: DeserializeOwned> ListReader<T> {
     }
 
     /// When the time limit runs out, if there is one: bound each request by it.
-    pub fn deadline(&self) -> Option<Instant> {
+    #[cfg(test)]
+    fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// The URL of the next page to read, or `None` when reading is over (a budget included).
-    pub fn next_page(&mut self) -> Option<Url> {
+    pub(crate) fn next_page(&mut self) -> Option<Url> {
         if self.ended {
             return None;
         }
@@ -203,7 +203,7 @@ impl<T: DeserializeOwned> ListReader<T> {
 
     /// Takes in the answer to the URL [`ListReader::next_page`] gave. A refused answer (not
     /// 2xx) ends the list and is given back, so the caller can read why (permissions, say).
-    pub fn take<A: ListPage>(&mut self, answer: Result<A, Unfetched>) -> Option<A> {
+    pub(crate) fn take<A: ListPage>(&mut self, answer: Result<A, Unfetched>) -> Option<A> {
         let url = self.next.take()?;
         let page = self.listing.pages.saturating_add(1);
         let answer = match answer {
@@ -225,7 +225,7 @@ impl<T: DeserializeOwned> ListReader<T> {
     }
 
     /// Reads `enough` after each page: when it says so, the list ends as [`End::Enough`].
-    pub fn enough_if(&mut self, enough: impl FnOnce(&[T]) -> bool) {
+    pub(crate) fn enough_if(&mut self, enough: impl FnOnce(&[T]) -> bool) {
         if !self.ended && enough(&self.listing.entries) {
             self.end::<()>(End::Enough);
         }
@@ -233,12 +233,12 @@ impl<T: DeserializeOwned> ListReader<T> {
 
     /// Takes out the entries read so far: a caller that folds them page by page (keeping only
     /// what it needs) holds one page's entries at a time, not the whole list's.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, T> {
+    pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, T> {
         self.listing.entries.drain(..)
     }
 
     /// What was read, and how it ended.
-    pub fn finish(mut self) -> Listing<T> {
+    pub(crate) fn finish(mut self) -> Listing<T> {
         if !self.ended && self.next.is_some() {
             // Finished before the next page was read: the caller stopped early.
             self.listing.end = End::StoppedByBudget("stopped before the last page".to_owned());
@@ -308,7 +308,8 @@ impl<T: DeserializeOwned> ListReader<T> {
 /// Reads every page of a list with `fetch` (each request bounded by the list's time limit,
 /// if any), until it ends or `enough` says the entries read hold what is looked for. Gives
 /// back the answer that refused a page, if one did.
-pub async fn read_all<T, A, F, Fut>(
+#[cfg(test)]
+async fn read_all<T, A, F, Fut>(
     mut reader: ListReader<T>,
     mut fetch: F,
     mut enough: impl FnMut(&[T]) -> bool,
@@ -317,7 +318,7 @@ where
     T: DeserializeOwned,
     A: ListPage,
     F: FnMut(Url) -> Fut,
-    Fut: Future<Output = Result<A, Unfetched>>,
+    Fut: std::future::Future<Output = Result<A, Unfetched>>,
 {
     while let Some(url) = reader.next_page() {
         let answer = match reader.deadline() {
@@ -335,6 +336,7 @@ where
     (reader.finish(), None)
 }
 
+#[cfg(test)]
 impl<T: DeserializeOwned> ListReader<T> {
     fn out_of_time_text(&self) -> String {
         match self.out_of_time() {
@@ -346,7 +348,7 @@ impl<T: DeserializeOwned> ListReader<T> {
 
 /// The entries of one page.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PageEntries<T> {
+pub(crate) struct PageEntries<T> {
     pub entries: Vec<T>,
     pub skipped: usize,
     pub total_count: Option<u64>,
@@ -355,7 +357,7 @@ pub struct PageEntries<T> {
 /// Reads one page's body: `Err` when it is not the JSON `shape` describes (cut short, not
 /// JSON, no list where the entries should be, more than `max_entries`); an entry that is JSON
 /// but not a `T` is skipped and counted.
-pub fn parse_page<T: DeserializeOwned>(
+pub(crate) fn parse_page<T: DeserializeOwned>(
     body: &str,
     shape: Shape,
     max_entries: usize,
@@ -486,7 +488,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for PageVisitor<T> {
 
 mod link;
 
-pub use link::{next_link, next_page_url};
+pub(crate) use link::{next_link, next_page_url};
 
 #[cfg(test)]
 mod tests;

@@ -6,10 +6,10 @@
 //! `dispatch` alike, goes through here, so the rules hold for every request.
 
 pub mod classify;
-pub mod headers;
-pub mod list;
-pub mod outbound;
-pub mod response;
+pub(crate) mod headers;
+pub(crate) mod list;
+pub(crate) mod outbound;
+pub(crate) mod response;
 
 pub use outbound::USER_AGENT;
 

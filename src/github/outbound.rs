@@ -22,12 +22,12 @@ use std::time::Duration;
 /// name the application.
 pub const USER_AGENT: &str = concat!("orchestrator/", env!("CARGO_PKG_VERSION"));
 /// Redirects followed in one chain; GitHub needs one for a renamed repository.
-pub const MAX_HOPS: usize = 3;
+pub(crate) const MAX_HOPS: usize = 3;
 /// The hint of a refused redirect to GitHub's API.
-pub const CHECK_API_URL: &str =
+pub(crate) const CHECK_API_URL: &str =
     "check `api_url` and the repository's name: a redirect is followed only within the configured API's origin, and only one that repeats the request as it is (307/308, or any for a GET)";
 /// The hint of a refused redirect from a webhook.
-pub const CHECK_WEBHOOK_URL: &str =
+pub(crate) const CHECK_WEBHOOK_URL: &str =
     "check the webhook's URL (`url`/`url_env`): use the final address, since redirects to another origin are not followed";
 
 tokio::task_local! {
@@ -37,7 +37,7 @@ tokio::task_local! {
 }
 
 /// The one HTTP client of a run, with the redirect policy and without `Referer`.
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
@@ -60,7 +60,7 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
 
 /// Sends `request` (built on [`client`]); a refused redirect or a transport fault is the
 /// failure, with `hint` for a refused redirect.
-pub async fn send(
+pub(crate) async fn send(
     request: reqwest::RequestBuilder,
     timeout: Duration,
     hint: &str,
@@ -77,7 +77,7 @@ pub async fn send(
 /// A redirect that is not followed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} redirect to {to} ({why}): not followed")]
-pub struct Refused {
+pub(crate) struct Refused {
     pub status: u16,
     /// Where it pointed: `scheme://host[:port]` only.
     to: String,
@@ -106,7 +106,7 @@ impl std::fmt::Display for Why {
 
 /// Whether to follow a `status` redirect to `next`, for a request sent with `method` (`None`:
 /// unknown, treated as one with a body) whose chain so far is `previous` (first URL first).
-pub fn judge(
+pub(crate) fn judge(
     status: StatusCode,
     method: Option<&Method>,
     previous: &[Url],
@@ -137,7 +137,7 @@ pub fn judge(
 }
 
 /// `scheme://host[:port]`: what a message may say about a URL a server named.
-pub fn origin_of(url: &Url) -> String {
+pub(crate) fn origin_of(url: &Url) -> String {
     let origin = url.origin();
     if origin.is_tuple() {
         origin.ascii_serialization()

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A response, read: its status, the headers that decide retries and hints, and its body
 /// (bounded).
-pub struct Answered {
+pub(crate) struct Answered {
     pub status: u16,
     accepted_permissions: Option<String>,
     ratelimit_limit: Option<String>,
@@ -24,7 +24,7 @@ pub struct Answered {
 
 impl Answered {
     /// Reads at most `max_body` bytes of the body.
-    pub async fn read(response: reqwest::Response, max_body: usize) -> Answered {
+    pub(crate) async fn read(response: reqwest::Response, max_body: usize) -> Answered {
         let header = |name: &str| {
             response
                 .headers()
@@ -53,23 +53,23 @@ impl Answered {
 
     /// `x-accepted-github-permissions` (on 403/404): the fine-grained permissions the endpoint
     /// needs, e.g. `contents=read`.
-    pub fn accepted_permissions(&self) -> Option<&str> {
+    pub(crate) fn accepted_permissions(&self) -> Option<&str> {
         self.accepted_permissions
             .as_deref()
             .filter(|p| !p.is_empty())
     }
 
     /// The `Link` header (a list's pages), every value joined with `, `.
-    pub fn link(&self) -> Option<&str> {
+    pub(crate) fn link(&self) -> Option<&str> {
         self.link.as_deref()
     }
 
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
     /// GitHub's `x-ratelimit-*` headers, as sent.
-    pub fn rate_limit(&self) -> RateLimitHeaders<'_> {
+    pub(crate) fn rate_limit(&self) -> RateLimitHeaders<'_> {
         RateLimitHeaders {
             limit: self.ratelimit_limit.as_deref(),
             remaining: self.ratelimit_remaining.as_deref(),
@@ -80,13 +80,13 @@ impl Answered {
 
     /// How long `Retry-After` asks to wait from now (delta-seconds of any length, or an
     /// HTTP-date), when the server sent one that reads as either.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         let now = epoch_seconds(SystemTime::now());
         super::headers::retry_after(self.retry_after.as_deref()?, now)
     }
 
     /// The facts for [`super::classify::classify`], as of `now`.
-    pub fn answer(&self, now: SystemTime) -> Answer<'_> {
+    pub(crate) fn answer(&self, now: SystemTime) -> Answer<'_> {
         Answer {
             status: self.status,
             accepted_permissions: self.accepted_permissions.as_deref(),
@@ -101,7 +101,7 @@ impl Answered {
 
 /// GitHub's `x-ratelimit-*` headers as sent, for [`super::headers::count`] to read.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RateLimitHeaders<'a> {
+pub(crate) struct RateLimitHeaders<'a> {
     /// `x-ratelimit-limit`: requests per window.
     pub limit: Option<&'a str>,
     /// `x-ratelimit-remaining`.
@@ -132,7 +132,7 @@ fn joined(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
 /// A request that got no HTTP answer at all. The chain of sources says what really happened
 /// (refused, reset, DNS); reqwest's own top-level text names the URL, which may be a secret
 /// (a webhook's), so only the kind of error is taken from it.
-pub fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
+pub(crate) fn transport(err: &reqwest::Error, timeout: Duration) -> Failure {
     let mut detail = if err.is_timeout() {
         "operation timed out"
     } else if err.is_connect() {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// A journal file, open and locked for this run.
 #[derive(Debug, Clone)]
-pub struct Held {
+pub(crate) struct Held {
     path: PathBuf,
     named_by: &'static str,
     file: Arc<File>,
@@ -25,7 +25,11 @@ pub struct Held {
 impl Held {
     /// Opens the journal at `path` (named by the flag `named_by`) for `access` and takes its
     /// lock, or says that another run holds it.
-    pub fn take(path: &Path, named_by: &'static str, access: Access) -> Result<Held, JournalError> {
+    pub(crate) fn take(
+        path: &Path,
+        named_by: &'static str,
+        access: Access,
+    ) -> Result<Held, JournalError> {
         let file = files::open(path, &kind(named_by), access)?;
         match file.try_lock() {
             Ok(()) => Ok(Held {
@@ -45,7 +49,7 @@ impl Held {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -54,7 +58,7 @@ impl Held {
     }
 
     /// What the earlier runs recorded in this journal, for the release `source`/`version`.
-    pub fn read(&self, source: &str, version: &str) -> Result<Earlier, JournalError> {
+    pub(crate) fn read(&self, source: &str, version: &str) -> Result<Earlier, JournalError> {
         let bytes = files::read_open(&self.file, &self.path, &kind(self.named_by))?;
         parse_journal(&self.path, &bytes, source, version)
     }
@@ -71,7 +75,7 @@ fn kind(named_by: &'static str) -> FileKind {
 /// run ends: the one `--resume` reads, and the one the run writes (`--journal`, else the
 /// `--resume` file itself).
 #[derive(Debug, Default)]
-pub struct Journals {
+pub(crate) struct Journals {
     resumed: Option<Held>,
     written: Option<Held>,
 }
@@ -79,7 +83,10 @@ pub struct Journals {
 impl Journals {
     /// Holds `--resume`'s file (read only, unless the run journals on to it) and `--journal`'s
     /// (created if need be), once when both name the same file.
-    pub fn hold(resume: Option<&Path>, journal: Option<&Path>) -> Result<Journals, JournalError> {
+    pub(crate) fn hold(
+        resume: Option<&Path>,
+        journal: Option<&Path>,
+    ) -> Result<Journals, JournalError> {
         let resumed = match resume {
             Some(path) => {
                 let journals_on = journal.is_none_or(|written| same_file(path, written));
@@ -104,12 +111,12 @@ impl Journals {
     }
 
     /// The journal `--resume` reads.
-    pub fn resumed(&self) -> Option<&Held> {
+    pub(crate) fn resumed(&self) -> Option<&Held> {
         self.resumed.as_ref()
     }
 
     /// The journal this run writes.
-    pub fn written(&self) -> Option<&Held> {
+    pub(crate) fn written(&self) -> Option<&Held> {
         self.written.as_ref()
     }
 }

@@ -49,7 +49,7 @@ pub struct WorkflowCall {
 }
 
 /// A rendered request.
-pub struct Rendered {
+pub(super) struct Rendered {
     /// `track: true`: the id in `client_payload.dispatch_id`.
     pub tracking_id: Option<String>,
     pub method: &'static str,
@@ -364,7 +364,7 @@ fn unusable_url(path: &str, target: &TargetSpec, rendered: &Rendered) -> Option<
 }
 
 /// The longest header value sent; servers commonly refuse a request whose headers pass 8 KB.
-pub const MAX_HEADER_VALUE_BYTES: usize = 4 * 1024;
+pub(super) const MAX_HEADER_VALUE_BYTES: usize = 4 * 1024;
 
 /// Why a rendered header cannot be sent as it is: its name must be an HTTP token and its value
 /// visible ASCII or spaces (a line break would end the header, or be refused when sending after

@@ -12,22 +12,22 @@ use handlebars::{Path, PathSeg, Template};
 use std::io;
 
 /// Blocks (`{{#if}}`, `{{#with}}`, ...) and subexpressions nested deeper than this are refused.
-pub const MAX_NESTING: usize = 16;
+pub(super) const MAX_NESTING: usize = 16;
 
 /// A template (a string with `{{`) longer than this is refused; real ones are a line.
-pub const MAX_TEMPLATE_BYTES: usize = 4 * 1024;
+pub(super) const MAX_TEMPLATE_BYTES: usize = 4 * 1024;
 /// All templates of one file together; the size of the largest body GitHub accepts.
-pub const MAX_TOTAL_TEMPLATE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_TOTAL_TEMPLATE_BYTES: usize = 64 * 1024;
 
 /// What is left of the file's template allowance.
 #[derive(Debug, Default)]
-pub struct Budget {
+pub(super) struct Budget {
     used: usize,
 }
 
 impl Budget {
     /// Accounts for `source`, or says why it is too big.
-    pub fn take(&mut self, source: &str) -> Result<(), String> {
+    pub(super) fn take(&mut self, source: &str) -> Result<(), String> {
         if source.len() > MAX_TEMPLATE_BYTES {
             return Err(format!(
                 "the template is {} bytes long; a template can be at most {MAX_TEMPLATE_BYTES}",
@@ -101,7 +101,7 @@ fn note_target(helper: &HelperTemplate, traits: &mut Traits) {
 }
 
 /// Why `template` is not allowed, if it is not; otherwise what its rendering depends on.
-pub fn check(template: &Template) -> Result<Traits, String> {
+pub(super) fn check(template: &Template) -> Result<Traits, String> {
     let mut traits = Traits::default();
     elements(template, 0, false, &mut traits)?;
     Ok(traits)
@@ -197,14 +197,14 @@ fn parameters<'a>(
 }
 
 /// A writer that keeps at most `limit` bytes and fails once more are written.
-pub struct Bounded {
+pub(super) struct Bounded {
     bytes: Vec<u8>,
     limit: usize,
     overflowed: bool,
 }
 
 impl Bounded {
-    pub fn new(limit: usize) -> Bounded {
+    pub(super) fn new(limit: usize) -> Bounded {
         Bounded {
             bytes: Vec::new(),
             limit,
@@ -212,11 +212,11 @@ impl Bounded {
         }
     }
 
-    pub fn overflowed(&self) -> bool {
+    pub(super) fn overflowed(&self) -> bool {
         self.overflowed
     }
 
-    pub fn into_string(self) -> String {
+    pub(super) fn into_string(self) -> String {
         String::from_utf8(self.bytes)
             .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
     }

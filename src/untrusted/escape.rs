@@ -14,7 +14,7 @@
 /// Plain text for a table cell: Markdown punctuation and HTML are escaped, lines joined, and
 /// what GitHub would turn into a link or a notification is broken with an invisible word
 /// joiner (U+2060): `@name` mentions, and bare `http://`, `https://` and `www.` autolinks.
-pub fn markdown_text(s: &str) -> String {
+pub(crate) fn markdown_text(s: &str) -> String {
     const JOINER: char = '\u{2060}';
     let s = &crate::secret::redact(s);
     let mut out = String::with_capacity(s.len());
@@ -56,7 +56,7 @@ pub fn markdown_text(s: &str) -> String {
 /// [`markdown_code`]: inert, whatever it holds), the rest is [`markdown_text`]. An unpaired
 /// backtick stays a literal one. Safe for any input: nothing outside a code span is left
 /// unescaped.
-pub fn markdown_prose(s: &str) -> String {
+pub(crate) fn markdown_prose(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
     let paired = parts.len() % 2 == 1;
     let mut out = String::with_capacity(s.len() + 8);
@@ -76,7 +76,7 @@ pub fn markdown_prose(s: &str) -> String {
 }
 
 /// A code span for a table cell; long enough a fence that no backtick inside can close it.
-pub fn markdown_code(s: &str) -> String {
+pub(crate) fn markdown_code(s: &str) -> String {
     let s: String = crate::secret::redact(s)
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
@@ -101,7 +101,7 @@ pub fn markdown_code(s: &str) -> String {
 }
 
 /// A code fence that no line of `body` can close.
-pub fn markdown_fence(body: &str) -> String {
+pub(crate) fn markdown_fence(body: &str) -> String {
     "`".repeat(longest_run(body, '`').max(2) + 1)
 }
 
@@ -116,7 +116,7 @@ fn longest_run(s: &str, c: char) -> usize {
 
 /// Text inside an HTML element (a `<summary>`), where Markdown escapes do not apply: `&`, `<`,
 /// `>` and `"` as entities, and `@` too, so a name cannot mention anyone.
-pub fn html_text(s: &str) -> String {
+pub(crate) fn html_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in crate::secret::redact(s).chars() {
         match c {
@@ -141,7 +141,7 @@ fn push_escaped(c: char, out: &mut String) {
 
 /// The message of a workflow command (`::error …::MESSAGE`), escaped as the runner expects
 /// (actions/toolkit `command.ts`): a line break cannot end the command early and start another.
-pub fn annotation_data(s: &str) -> String {
+pub(crate) fn annotation_data(s: &str) -> String {
     crate::secret::redact(s)
         .replace('%', "%25")
         .replace('\r', "%0D")
@@ -150,7 +150,7 @@ pub fn annotation_data(s: &str) -> String {
 
 /// A property of a workflow command (`title=…`, `file=…`): [`annotation_data`], and `:` and
 /// `,`, which would end the property.
-pub fn annotation_property(s: &str) -> String {
+pub(crate) fn annotation_property(s: &str) -> String {
     annotation_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

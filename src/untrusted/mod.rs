@@ -9,7 +9,7 @@
 //! [`Message`]. Neither can be printed raw; each is written through the one escaping of its
 //! channel ([`escape`]): a terminal, a Markdown cell, a workflow command, JSON.
 
-pub mod escape;
+pub(crate) mod escape;
 mod text;
 
 pub use text::{Message, Text};

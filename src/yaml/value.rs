@@ -8,7 +8,7 @@ use std::collections::HashMap;
 /// A node of the document. Scalars keep their text as written; [`Value::is_null`] and
 /// [`Value::is_true`] read a plain one by the core schema.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Scalar {
         text: String,
         plain: bool,
@@ -26,7 +26,7 @@ impl Value {
     };
 
     /// A scalar's text (a null one included).
-    pub fn text(&self) -> Option<&str> {
+    pub(crate) fn text(&self) -> Option<&str> {
         match self {
             Value::Scalar { text, .. } => Some(text),
             _ => None,
@@ -34,12 +34,12 @@ impl Value {
     }
 
     /// A scalar's text when it is not null.
-    pub fn scalar(&self) -> Option<&str> {
+    pub(crate) fn scalar(&self) -> Option<&str> {
         self.text().filter(|_| !self.is_null())
     }
 
     /// The value of the mapping's last entry whose key is the scalar `key`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Map(entries) => entries
                 .iter()
@@ -51,12 +51,12 @@ impl Value {
     }
 
     /// `~`, `null` (any case the core schema allows) or nothing, written plain.
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Value::Scalar { text, plain: true } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// `true` (any case the core schema allows), written plain.
-    pub fn is_true(&self) -> bool {
+    pub(crate) fn is_true(&self) -> bool {
         matches!(self, Value::Scalar { text, plain: true } if matches!(text.as_str(), "true" | "True" | "TRUE"))
     }
 }
@@ -70,7 +70,7 @@ enum Open {
 
 /// Reads `text` within `limits`: its document (null when the file holds none), or where and
 /// why the reader stopped.
-pub fn read(text: &str, limits: Limits) -> Result<Value, Stop> {
+pub(crate) fn read(text: &str, limits: Limits) -> Result<Value, Stop> {
     let mut reader = Reader::new(text, limits)?;
     let mut open: Vec<Open> = Vec::new();
     // The reader has counted each copy kept here and each one an alias makes.

@@ -45,7 +45,7 @@ impl de::Error for Error {
 
 /// Some entries of a mapping, read as a mapping: what is left of a section once unknown keys
 /// and keys with bad values are set aside.
-pub struct Fields<'a>(pub &'a [&'a Entry]);
+pub(crate) struct Fields<'a>(pub &'a [&'a Entry]);
 
 impl<'de> Deserializer<'de> for Fields<'de> {
     type Error = Error;

@@ -12,7 +12,7 @@ use std::fmt;
 
 /// One run, as far as the wait reads it.
 #[derive(Debug, Default, PartialEq)]
-pub struct Entry<'a> {
+pub(super) struct Entry<'a> {
     /// `None` when the entry has no `id` (or `null`): a list entry without one is malformed,
     /// the answer for one run's own URL is that run.
     pub id: Option<u64>,
@@ -25,13 +25,13 @@ pub struct Entry<'a> {
 
 /// One element of `workflow_runs`.
 #[derive(Debug, PartialEq)]
-pub enum Parsed<'a> {
+pub(super) enum Parsed<'a> {
     Run(Entry<'a>),
     Malformed,
 }
 
 /// Reads the answer for one run (`GET .../actions/runs/{id}`).
-pub fn read_run(body: &str) -> Result<Parsed<'_>, String> {
+pub(super) fn read_run(body: &str) -> Result<Parsed<'_>, String> {
     serde_json::from_str(body).map_err(|e| format!("unexpected answer: {e}"))
 }
 

@@ -6,7 +6,7 @@ use reqwest::Url;
 /// The target of the `rel="next"` link in a `Link` header (RFC 8288), as written: `Ok(None)`
 /// when the header names no next page, `Err` when part of it cannot be read (a next link
 /// could hide behind it, so the list cannot be called whole).
-pub fn next_link(header: &str) -> Result<Option<&str>, String> {
+pub(crate) fn next_link(header: &str) -> Result<Option<&str>, String> {
     let unreadable = || {
         "GitHub's `Link` header cannot be read, so whether a next page follows is not known"
             .to_owned()
@@ -63,7 +63,7 @@ fn params_say_next(params: &str) -> bool {
 
 /// The request for page `page + 1`: `request` with its `page` set, when `target` (a next link
 /// as GitHub sent it) has `request`'s origin and path and names exactly that page.
-pub fn next_page_url(request: &Url, page: u32, target: &str) -> Result<Url, String> {
+pub(crate) fn next_page_url(request: &Url, page: u32, target: &str) -> Result<Url, String> {
     let named = request
         .join(target)
         .map_err(|_| "the next page's link is not a URL".to_owned())?;
