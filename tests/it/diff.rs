@@ -3,9 +3,9 @@
 //! working tree).
 
 use crate::support::cli::{orchestrator, WEBSITE_TOKEN};
+use crate::support::git::git;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const BASE: &str = r#"version: 1
 sources:
@@ -19,18 +19,6 @@ targets:
   old: {repository: o/old, event_type: release, token_env: OLD_TOKEN}
   cli: {repository: o/cli, event_type: cli-release, token_env: CLI_TOKEN}
 "#;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A repository whose `main` has `base` as dispatch.yaml (or no such file), and `head` in the
 /// working tree.

@@ -2,22 +2,10 @@
 //! where they look.
 
 use crate::support::cli::{config_dir, repo_file, Cli};
+use crate::support::git::git;
 use crate::support::{FakeGitHub, Reply};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A fresh clone of orchestrator: its own dispatch.yaml, an `origin` remote, and release tags
 /// of its own (which say nothing about dot-ai's docs).

@@ -48,14 +48,7 @@ pub fn config_dir(yaml: &str) -> tempfile::TempDir {
 pub fn example_dir() -> tempfile::TempDir {
     let text = std::fs::read_to_string(repo_file("dispatch.yaml")).expect("example config");
     let dir = config_dir(&text);
-    let status = std::process::Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git init");
+    super::git::git(dir.path(), &["init", "-q"]);
     dir
 }
 

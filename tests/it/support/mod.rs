@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod executable;
 mod fake_github;
+pub mod git;
 mod http;
 pub mod openapi;
 pub mod recorder;
