@@ -36,6 +36,7 @@ mod journal_lock;
 mod kinds;
 mod markdown;
 mod newcomer;
+mod output;
 mod plan_errors;
 mod readme;
 mod receiver;

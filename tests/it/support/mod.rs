@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod recorder;
 mod reply;
 mod server;
+pub mod snapshot;
 
 pub use fake_github::{FakeGitHub, Recorded};
 pub use http::http_date;
