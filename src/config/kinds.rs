@@ -1,7 +1,7 @@
 //! What each target kind needs, and its templates compiled: the part of a target that says
 //! which request to make.
 
-use super::model::{Method, Target, TargetKind, TokenEnv};
+use super::model::{Method, Signature, Target, TargetKind, TokenEnv};
 use super::values::{is_loopback, Repo};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::render::{PayloadTemplate, TemplateProblem, Templates, Text};
@@ -107,6 +107,27 @@ pub fn compile_action(
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Compiled> {
+    foreign_keys(target, path, out);
+    let mut kind = Compiling {
+        target,
+        path,
+        templates,
+        problems: Vec::new(),
+        out,
+    };
+    let compiled = match target.kind {
+        TargetKind::RepositoryDispatch => kind.repository_dispatch(token_env),
+        TargetKind::WorkflowDispatch => kind.workflow_dispatch(token_env),
+        TargetKind::Webhook => kind.webhook(token_env),
+    };
+    // Template paths are within the target (see [`Text`]).
+    let problems = kind.problems.into_iter();
+    kind.out.extend(problems.map(|p| template_problem(path, p)));
+    compiled
+}
+
+/// The keys set that belong to another kind than the target's.
+fn foreign_keys(target: &Target, path: &str, out: &mut Vec<Diagnostic>) {
     let kind = target.kind;
     for (key, owner) in KIND_KEYS {
         if *owner != kind && has_key(target, key) {
@@ -124,19 +145,6 @@ pub fn compile_action(
             );
         }
     }
-    let mut problems = Vec::new();
-    let compiled = match kind {
-        TargetKind::RepositoryDispatch => {
-            repository_dispatch(target, token_env, path, templates, &mut problems, out)
-        }
-        TargetKind::WorkflowDispatch => {
-            workflow_dispatch(target, token_env, path, templates, &mut problems, out)
-        }
-        TargetKind::Webhook => webhook(target, token_env, path, templates, &mut problems, out),
-    };
-    // Template paths are within the target (see [`Text`]).
-    out.extend(problems.into_iter().map(|p| template_problem(path, p)));
-    compiled
 }
 
 fn has_key(t: &Target, key: &str) -> bool {
@@ -158,53 +166,274 @@ fn has_key(t: &Target, key: &str) -> bool {
     }
 }
 
-fn repository_dispatch(
-    target: &Target,
-    token_env: Option<TokenEnv>,
-    path: &str,
-    templates: &mut Templates,
-    problems: &mut Vec<TemplateProblem>,
-    out: &mut Vec<Diagnostic>,
-) -> Option<Compiled> {
-    let kind = TargetKind::RepositoryDispatch;
-    let repository = github_repository(target, path, out);
-    let token_env = required_token(token_env, path, out);
-    let event_type = match &target.event_type {
-        None => {
-            out.push(missing(path, "event_type", kind));
-            None
+/// One target's action being compiled: its problems go to `out`, its templates' problems to
+/// `problems` (their paths are within the target).
+struct Compiling<'a> {
+    target: &'a Target,
+    path: &'a str,
+    templates: &'a mut Templates,
+    problems: Vec<TemplateProblem>,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Compiling<'_> {
+    fn repository_dispatch(&mut self, token_env: Option<TokenEnv>) -> Option<Compiled> {
+        let target = self.target;
+        let (repository, token_env) = self.github(token_env);
+        let event_type = self.event_type();
+        let track = target.track.unwrap_or(false);
+        payload_keys(target, track, self.path, self.out);
+        let client_payload = self.templates.payload_map(
+            "client_payload",
+            &target.client_payload.0,
+            &mut self.problems,
+        );
+        Some(Compiled {
+            repository: Some(repository?),
+            token_env: token_env?,
+            action: Action::RepositoryDispatch {
+                event_type: event_type?,
+                client_payload,
+                track,
+            },
+        })
+    }
+
+    fn workflow_dispatch(&mut self, token_env: Option<TokenEnv>) -> Option<Compiled> {
+        let target = self.target;
+        let (repository, token_env) = self.github(token_env);
+        let workflow = self.workflow();
+        let git_ref = match &target.git_ref {
+            Some(r) => Some(self.text("ref", r)?),
+            None => None,
+        };
+        workflow_inputs(target, self.path, self.out);
+        let inputs = self
+            .templates
+            .payload_map("inputs", &target.inputs.0, &mut self.problems);
+        Some(Compiled {
+            repository: Some(repository?),
+            token_env: token_env?,
+            action: Action::WorkflowDispatch {
+                workflow: workflow?,
+                git_ref,
+                inputs,
+                wait: target.wait.unwrap_or(false),
+            },
+        })
+    }
+
+    fn webhook(&mut self, token_env: Option<TokenEnv>) -> Option<Compiled> {
+        let target = self.target;
+        let repository = match &target.repository {
+            Some(_) => Some(github_repository(target, self.path, self.out)?),
+            None => None,
+        };
+        let token_env = match token_env {
+            Some(names) => Some(check_token_envs(names, self.path, self.out)?),
+            None => None,
+        };
+        let url = self.webhook_url();
+        let headers = self.headers();
+        let body = target
+            .body
+            .as_ref()
+            .map(|b| Arc::new(self.templates.payload("body", b, &mut self.problems)));
+        let signature = match &target.signature {
+            Some(sig) => Some(self.signature(sig)?),
+            None => None,
+        };
+        Some(Compiled {
+            repository,
+            token_env,
+            action: Action::Webhook {
+                url: url?,
+                method: target.method.unwrap_or_default(),
+                headers,
+                body,
+                signature,
+            },
+        })
+    }
+
+    /// A GitHub kind's repository and token variable(s), each checked.
+    fn github(&mut self, token_env: Option<TokenEnv>) -> (Option<Repo>, Option<Option<TokenEnv>>) {
+        let repository = github_repository(self.target, self.path, self.out);
+        (repository, required_token(token_env, self.path, self.out))
+    }
+
+    fn event_type(&mut self) -> Option<Text> {
+        let event_type = self.required(self.target.event_type.as_deref(), "event_type")?;
+        let chars = event_type.chars().count();
+        if chars == 0 || chars > MAX_EVENT_TYPE_CHARS {
+            self.out.push(
+                Diagnostic::error(
+                    Code::PayloadLimit,
+                    join(self.path, "event_type"),
+                    format!("event_type is {chars} characters long; GitHub accepts 1 to {MAX_EVENT_TYPE_CHARS}"),
+                )
+                .with_help("use a short name such as `upstream-release`; put details in client_payload"),
+            );
         }
-        Some(event_type) => {
-            let chars = event_type.chars().count();
-            if chars == 0 || chars > MAX_EVENT_TYPE_CHARS {
-                out.push(
-                    Diagnostic::error(
-                        Code::PayloadLimit,
-                        join(path, "event_type"),
-                        format!("event_type is {chars} characters long; GitHub accepts 1 to {MAX_EVENT_TYPE_CHARS}"),
-                    )
-                    .with_help("use a short name such as `upstream-release`; put details in client_payload"),
-                );
+        self.text("event_type", event_type)
+    }
+
+    fn workflow(&mut self) -> Option<String> {
+        let workflow = self.required(self.target.workflow.as_deref(), "workflow")?;
+        if valid_workflow(workflow) {
+            return Some(workflow.to_owned());
+        }
+        self.refuse(
+            Diagnostic::error(
+                Code::InvalidValue,
+                join(self.path, "workflow"),
+                format!("`{}` is not a workflow file name or id", shown(workflow)),
+            )
+            .with_help("write the file name under .github/workflows, e.g. `release.yml`, or the workflow's numeric id"),
+        )
+    }
+
+    /// Where a webhook goes: its `url`, or the variable `url_env` names.
+    fn webhook_url(&mut self) -> Option<WebhookUrl> {
+        let target = self.target;
+        match (&target.url, &target.url_env) {
+            (Some(url), None) => self.fixed_url(url),
+            (None, Some(env)) => {
+                let env = check_token_env(env, &join(self.path, "url_env"), self.out)?;
+                Some(WebhookUrl::Env(env))
             }
-            templates
-                .text("event_type", event_type)
-                .map_err(|p| problems.push(p))
-                .ok()
+            (Some(_), Some(_)) => self.refuse(Diagnostic::error(
+                Code::InvalidValue,
+                join(self.path, "url_env"),
+                "a webhook has either `url` or `url_env`, not both",
+            )),
+            (None, None) => self.refuse(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    join(self.path, "url"),
+                    "a webhook needs `url` or `url_env`",
+                )
+                .with_help(
+                    "name the variable holding a build-hook URL with `url_env: NETLIFY_BUILD_HOOK`",
+                ),
+            ),
         }
-    };
-    let track = target.track.unwrap_or(false);
-    payload_keys(target, track, path, out);
-    let client_payload =
-        templates.payload_map("client_payload", &target.client_payload.0, problems);
-    Some(Compiled {
-        repository: Some(repository?),
-        token_env: token_env?,
-        action: Action::RepositoryDispatch {
-            event_type: event_type?,
-            client_payload,
-            track,
-        },
-    })
+    }
+
+    /// A webhook's `url` as written: sent as it is, so it is no template.
+    fn fixed_url(&mut self, url: &str) -> Option<WebhookUrl> {
+        if url.contains("{{") {
+            return self.refuse(
+                Diagnostic::error(
+                    Code::InvalidUrl,
+                    join(self.path, "url"),
+                    "`url` is sent as written: it is not a template",
+                )
+                .with_help("write the whole URL; for a URL that changes or embeds a secret, put it in an environment variable and name it with `url_env`"),
+            );
+        }
+        match webhook_url_problem(url) {
+            None => Some(WebhookUrl::Fixed(url.to_owned())),
+            Some(message) => self.refuse(
+                Diagnostic::error(Code::InvalidUrl, join(self.path, "url"), message)
+                    .with_help("use an https URL; put a URL that embeds a secret in an environment variable and name it with `url_env`"),
+            ),
+        }
+    }
+
+    /// A webhook's own headers: the names it may set, each value compiled.
+    fn headers(&mut self) -> Vec<(String, Text)> {
+        let headers_path = join(self.path, "headers");
+        let mut headers = Vec::new();
+        for (name, value) in &self.target.headers {
+            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok();
+            let reserved = ["host", "content-length", "transfer-encoding", "connection"]
+                .contains(&name.to_ascii_lowercase().as_str());
+            if !valid || reserved {
+                self.out.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        join(&headers_path, name),
+                        format!("`{}` cannot be set as a header here", shown(name)),
+                    )
+                    .with_help(
+                        "a header name is letters, digits and `-` (no spaces or `:`); Host, Content-Length, Transfer-Encoding and Connection are set by orchestrator itself",
+                    ),
+                );
+                continue;
+            }
+            if let Some(text) = self.text(&join("headers", name), value) {
+                headers.push((name.clone(), text));
+            }
+        }
+        headers
+    }
+
+    fn signature(&mut self, sig: &Signature) -> Option<Box<SignatureSpec>> {
+        let secret_env = join(self.path, "signature.secret_env");
+        let secret_env = check_token_env(&sig.secret_env, &secret_env, self.out)?;
+        let header = sig
+            .header
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.to_owned());
+        if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            return self.refuse(Diagnostic::error(
+                Code::InvalidValue,
+                join(self.path, "signature.header"),
+                format!("`{}` is not a header name", shown(&header)),
+            ));
+        }
+        Some(Box::new(SignatureSpec { secret_env, header }))
+    }
+
+    /// A template compiled, its problem kept for later.
+    fn text(&mut self, name: &str, source: &str) -> Option<Text> {
+        self.templates
+            .text(name, source)
+            .map_err(|p| self.problems.push(p))
+            .ok()
+    }
+
+    /// `value`, or a problem saying the target's kind needs `key`.
+    fn required<'v>(&mut self, value: Option<&'v str>, key: &str) -> Option<&'v str> {
+        if value.is_none() {
+            self.out.push(missing(self.path, key, self.target.kind));
+        }
+        value
+    }
+
+    /// Reports a problem that stops the part it is about.
+    fn refuse<T>(&mut self, problem: Diagnostic) -> Option<T> {
+        self.out.push(problem);
+        None
+    }
+}
+
+/// GitHub's limits on a workflow_dispatch's inputs: how many, and flat values only.
+fn workflow_inputs(target: &Target, path: &str, out: &mut Vec<Diagnostic>) {
+    let inputs_path = join(path, "inputs");
+    if target.inputs.len() > MAX_WORKFLOW_INPUTS {
+        out.push(Diagnostic::error(
+            Code::PayloadLimit,
+            &inputs_path,
+            format!(
+                "{} inputs; GitHub accepts at most {MAX_WORKFLOW_INPUTS}",
+                target.inputs.len()
+            ),
+        ));
+    }
+    for (key, value) in target.inputs.iter() {
+        if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    join(&inputs_path, key),
+                    format!("input `{}` is not a string, number or boolean", shown(key)),
+                )
+                .with_help("workflow inputs are flat values; encode structure as a JSON string if the workflow parses it"),
+            );
+        }
+    }
 }
 
 /// GitHub's limit on `client_payload`'s top-level keys, counting the `dispatch_id` that
@@ -237,208 +466,6 @@ fn payload_keys(target: &Target, track: bool, path: &str, out: &mut Vec<Diagnost
             .with_help("remove this key (the receiver reads `github.event.client_payload.dispatch_id` all the same), or turn `track` off"),
         );
     }
-}
-
-fn workflow_dispatch(
-    target: &Target,
-    token_env: Option<TokenEnv>,
-    path: &str,
-    templates: &mut Templates,
-    problems: &mut Vec<TemplateProblem>,
-    out: &mut Vec<Diagnostic>,
-) -> Option<Compiled> {
-    let kind = TargetKind::WorkflowDispatch;
-    let repository = github_repository(target, path, out);
-    let token_env = required_token(token_env, path, out);
-    let workflow = match &target.workflow {
-        None => {
-            out.push(missing(path, "workflow", kind));
-            None
-        }
-        Some(w) if valid_workflow(w) => Some(w.clone()),
-        Some(w) => {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    join(path, "workflow"),
-                    format!("`{}` is not a workflow file name or id", shown(w)),
-                )
-                .with_help("write the file name under .github/workflows, e.g. `release.yml`, or the workflow's numeric id"),
-            );
-            None
-        }
-    };
-    let git_ref = match &target.git_ref {
-        Some(r) => Some(
-            templates
-                .text("ref", r)
-                .map_err(|p| problems.push(p))
-                .ok()?,
-        ),
-        None => None,
-    };
-    let inputs_path = join(path, "inputs");
-    if target.inputs.len() > MAX_WORKFLOW_INPUTS {
-        out.push(Diagnostic::error(
-            Code::PayloadLimit,
-            &inputs_path,
-            format!(
-                "{} inputs; GitHub accepts at most {MAX_WORKFLOW_INPUTS}",
-                target.inputs.len()
-            ),
-        ));
-    }
-    for (key, value) in target.inputs.iter() {
-        if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    join(&inputs_path, key),
-                    format!("input `{}` is not a string, number or boolean", shown(key)),
-                )
-                .with_help("workflow inputs are flat values; encode structure as a JSON string if the workflow parses it"),
-            );
-        }
-    }
-    let inputs = templates.payload_map("inputs", &target.inputs.0, problems);
-    Some(Compiled {
-        repository: Some(repository?),
-        token_env: token_env?,
-        action: Action::WorkflowDispatch {
-            workflow: workflow?,
-            git_ref,
-            inputs,
-            wait: target.wait.unwrap_or(false),
-        },
-    })
-}
-
-fn webhook(
-    target: &Target,
-    token_env: Option<TokenEnv>,
-    path: &str,
-    templates: &mut Templates,
-    problems: &mut Vec<TemplateProblem>,
-    out: &mut Vec<Diagnostic>,
-) -> Option<Compiled> {
-    let repository = match &target.repository {
-        Some(_) => Some(github_repository(target, path, out)?),
-        None => None,
-    };
-    let token_env = match token_env {
-        Some(names) => Some(check_token_envs(names, path, out)?),
-        None => None,
-    };
-    let url = match (&target.url, &target.url_env) {
-        (Some(url), None) if url.contains("{{") => {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidUrl,
-                    join(path, "url"),
-                    "`url` is sent as written: it is not a template",
-                )
-                .with_help("write the whole URL; for a URL that changes or embeds a secret, put it in an environment variable and name it with `url_env`"),
-            );
-            None
-        }
-        (Some(url), None) => match webhook_url_problem(url) {
-            None => Some(WebhookUrl::Fixed(url.clone())),
-            Some(message) => {
-                out.push(
-                    Diagnostic::error(Code::InvalidUrl, join(path, "url"), message)
-                        .with_help("use an https URL; put a URL that embeds a secret in an environment variable and name it with `url_env`"),
-                );
-                None
-            }
-        },
-        (None, Some(env)) => Some(WebhookUrl::Env(check_token_env(
-            env,
-            &join(path, "url_env"),
-            out,
-        )?)),
-        (Some(_), Some(_)) => {
-            out.push(Diagnostic::error(
-                Code::InvalidValue,
-                join(path, "url_env"),
-                "a webhook has either `url` or `url_env`, not both",
-            ));
-            None
-        }
-        (None, None) => {
-            out.push(
-                Diagnostic::error(
-                    Code::MissingKey,
-                    join(path, "url"),
-                    "a webhook needs `url` or `url_env`",
-                )
-                .with_help(
-                    "name the variable holding a build-hook URL with `url_env: NETLIFY_BUILD_HOOK`",
-                ),
-            );
-            None
-        }
-    };
-    let headers_path = join(path, "headers");
-    let mut headers = Vec::new();
-    for (name, value) in &target.headers {
-        let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok();
-        let reserved = ["host", "content-length", "transfer-encoding", "connection"]
-            .contains(&name.to_ascii_lowercase().as_str());
-        if !valid || reserved {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    join(&headers_path, name),
-                    format!("`{}` cannot be set as a header here", shown(name)),
-                )
-                .with_help(
-                    "a header name is letters, digits and `-` (no spaces or `:`); Host, Content-Length, Transfer-Encoding and Connection are set by orchestrator itself",
-                ),
-            );
-            continue;
-        }
-        if let Ok(text) = templates
-            .text(&join("headers", name), value)
-            .map_err(|p| problems.push(p))
-        {
-            headers.push((name.clone(), text));
-        }
-    }
-    let body = target
-        .body
-        .as_ref()
-        .map(|b| Arc::new(templates.payload("body", b, problems)));
-    let signature = match &target.signature {
-        Some(sig) => {
-            let secret_env =
-                check_token_env(&sig.secret_env, &join(path, "signature.secret_env"), out)?;
-            let header = sig
-                .header
-                .clone()
-                .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.to_owned());
-            if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                out.push(Diagnostic::error(
-                    Code::InvalidValue,
-                    join(path, "signature.header"),
-                    format!("`{}` is not a header name", shown(&header)),
-                ));
-                return None;
-            }
-            Some(Box::new(SignatureSpec { secret_env, header }))
-        }
-        None => None,
-    };
-    Some(Compiled {
-        repository,
-        token_env,
-        action: Action::Webhook {
-            url: url?,
-            method: target.method.unwrap_or_default(),
-            headers,
-            body,
-            signature,
-        },
-    })
 }
 
 fn github_repository(target: &Target, path: &str, out: &mut Vec<Diagnostic>) -> Option<Repo> {
