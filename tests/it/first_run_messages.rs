@@ -1,5 +1,5 @@
-//! A newcomer's first hour (issue 14): every message they meet says the right thing, once,
-//! where they look.
+//! The messages of a first run (a newcomer's first hour): every message a user meets says the
+//! right thing, once, where they look.
 
 use crate::support::cli::{config_dir, repo_file, Cli};
 use crate::support::git::git;
