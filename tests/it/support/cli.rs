@@ -366,7 +366,7 @@ impl Watched {
                 return false;
             }
             std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 2).min(Duration::from_millis(5));
         }
         true
     }
