@@ -45,11 +45,13 @@ pub(crate) struct Progress {
 impl Progress {
     /// A bar for `total` targets, drawn when `show` (see [`wanted`]).
     pub(crate) fn new(total: usize, show: bool) -> Progress {
+        Progress::drawn_on(total, show, ProgressDrawTarget::stderr_with_hz(10))
+    }
+
+    /// The same, drawn on `target`: stderr for [`Progress::new`], a recording terminal in tests.
+    fn drawn_on(total: usize, show: bool, target: ProgressDrawTarget) -> Progress {
         let bar = if show && total > 0 {
-            let bar = ProgressBar::with_draw_target(
-                Some(total as u64),
-                ProgressDrawTarget::stderr_with_hz(10),
-            );
+            let bar = ProgressBar::with_draw_target(Some(total as u64), target);
             let style =
                 ProgressStyle::with_template("{spinner} {pos}/{len} done {wide_msg} {elapsed}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -173,9 +175,17 @@ impl Observer for Progress {
     }
 
     fn finished(&self, _job: &Job, outcome: &Outcome) {
-        match outcome.status {
-            Status::Delivered { .. } => &self.delivered,
-            _ => &self.failed,
+        self.count(matches!(outcome.status, Status::Delivered { .. }));
+    }
+}
+
+impl Progress {
+    /// One more target finished, delivered or not.
+    fn count(&self, delivered: bool) {
+        if delivered {
+            &self.delivered
+        } else {
+            &self.failed
         }
         .fetch_add(1, Ordering::Relaxed);
         let done = self.done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
@@ -255,7 +265,14 @@ pub(crate) fn stderr_is_terminal() -> bool {
 mod tests {
     use super::*;
 
-    use crate::style::env;
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
     #[test]
     fn a_bar_is_drawn_only_on_a_terminal_outside_ci() {
         assert!(wanted(false, false, true, env(&[])));
@@ -291,11 +308,78 @@ mod tests {
         assert_eq!(remaining(s(60), s(70), 10, 10), None);
     }
 
+    /// A terminal that keeps what is written to it, for the tests to read.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(std::sync::Arc<Mutex<String>>);
+
+    impl Screen {
+        fn target(&self) -> ProgressDrawTarget {
+            ProgressDrawTarget::term_like(Box::new(self.clone()))
+        }
+
+        fn text(&self) -> String {
+            self.0.lock().unwrap().clone()
+        }
+
+        fn write(&self, text: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push_str(text);
+            Ok(())
+        }
+    }
+
+    impl indicatif::TermLike for Screen {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, line: &str) -> std::io::Result<()> {
+            self.write(&format!("{line}\n"))
+        }
+        fn write_str(&self, text: &str) -> std::io::Result<()> {
+            self.write(text)
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.write("\r")
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
-    fn a_hidden_bar_still_counts() {
-        let progress = Progress::new(3, false);
-        assert!(progress.bar.is_hidden());
-        progress.update();
+    fn the_progress_line_counts_what_is_done_delivered_and_failed() {
+        let screen = Screen::default();
+        let progress = Progress::drawn_on(3, true, screen.target());
+        progress.count(true);
+        progress.count(false);
+        progress.bar.tick();
+        let text = screen.text();
+        assert!(
+            text.contains("2/3 done · 1 delivered · 1 failed"),
+            "{text:?}"
+        );
         progress.finish();
+    }
+
+    #[test]
+    fn a_bar_that_is_not_wanted_draws_nothing_even_on_a_terminal() {
+        let screen = Screen::default();
+        let progress = Progress::drawn_on(3, false, screen.target());
+        progress.count(true);
+        progress.count(false);
+        progress.bar.tick();
+        progress.finish();
+        assert_eq!(screen.text(), "", "nothing is drawn");
     }
 }

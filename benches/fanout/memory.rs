@@ -21,8 +21,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 const TOKEN: &str = "FANOUT_MEMORY_TOKEN";
 const FILES: usize = 3;
@@ -151,21 +151,8 @@ fn serve(scenario: &Scenario) -> Result<(String, Arc<Counters>), String> {
     let answers = Arc::new(answers(scenario));
     let counters = Arc::new(Counters::default());
     let shared = Arc::clone(&counters);
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = TcpListener::from_std(listener).expect("listener");
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(connection(
-                    stream,
-                    Arc::clone(&answers),
-                    Arc::clone(&shared),
-                ));
-            }
-        });
+    crate::server::serve_detached(listener, move |stream| {
+        connection(stream, Arc::clone(&answers), Arc::clone(&shared))
     });
     Ok((format!("http://{addr}"), counters))
 }
@@ -173,22 +160,10 @@ fn serve(scenario: &Scenario) -> Result<(String, Arc<Counters>), String> {
 async fn connection(mut stream: TcpStream, answers: Arc<Answers>, counters: Arc<Counters>) {
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     loop {
-        let head_end = loop {
-            if let Some(i) = crate::server::find(&buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
+        let Some((head_end, body_len)) = crate::server::next_request(&mut stream, &mut buf).await
+        else {
+            return;
         };
-        let body_len = crate::server::content_length(&buf[..head_end]);
-        while buf.len() < head_end + body_len {
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         buf.drain(..head_end + body_len);
         let body: &[u8] = match route(&head, &answers) {

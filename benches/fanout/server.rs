@@ -2,7 +2,7 @@
 //! for the configured latency and answered 204, optionally a sliding-window limit that answers
 //! 403 "secondary rate limit" with `Retry-After` as GitHub does.
 //!
-//! Unlike `tests/support`'s `FakeGitHub` it records nothing per request (no bodies, no header
+//! Unlike `tests/it/support`'s `FakeGitHub` it records nothing per request (no bodies, no header
 //! copies, no per-request lock unless a limit is set), so at 10,000 requests the server's own
 //! cost stays out of the client's numbers.
 
@@ -221,22 +221,9 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     loop {
-        let head_end = loop {
-            if let Some(i) = find(&buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
+        let Some((head_end, body_len)) = next_request(&mut stream, &mut buf).await else {
+            return;
         };
-        let body_len = content_length(&buf[..head_end]);
-        while buf.len() < head_end + body_len {
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
         let identity = authorization(&buf[..head_end]);
         buf.drain(..head_end + body_len);
 
@@ -320,11 +307,55 @@ fn authorization(head: &[u8]) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+/// Reads the next request of a kept-alive connection into `buf` (which keeps any bytes of the
+/// request after it): the lengths of its head and of its body, or `None` once the client has
+/// closed. The one request reader of the bench's servers (this one, `memory`'s, `waits`').
+pub async fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(usize, usize)> {
+    let head_end = loop {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read_buf(buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    };
+    let body_len = content_length(&buf[..head_end]);
+    while buf.len() < head_end + body_len {
+        match stream.read_buf(buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    Some((head_end, body_len))
+}
+
+/// Serves `listener` on a thread of its own (one tokio thread, as [`Server`]), each connection
+/// handed to `connection`, until the process ends: the stand-ins of `memory` and `waits`.
+pub fn serve_detached<F, Fut>(listener: std::net::TcpListener, connection: F)
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = TcpListener::from_std(listener).expect("listener");
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(connection(stream));
+            }
+        });
+    });
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-pub fn content_length(head: &[u8]) -> usize {
+fn content_length(head: &[u8]) -> usize {
     let head = String::from_utf8_lossy(head);
     head.split("\r\n")
         .filter_map(|line| line.split_once(':'))

@@ -5,7 +5,6 @@
 //! `GET /repos/o/{repo}/actions/runs`, and timestamps every read per repository, so the figures
 //! say how many reads the wait cost and how close together two reads of one repository came.
 
-use crate::server::{content_length, find};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -13,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario {
@@ -72,17 +71,8 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let run_for = Duration::from_secs(scenario.run_secs);
     let server_state = Arc::clone(&state);
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = TcpListener::from_std(listener).expect("listener");
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(connection(stream, Arc::clone(&server_state), run_for));
-            }
-        });
+    crate::server::serve_detached(listener, move |stream| {
+        connection(stream, Arc::clone(&server_state), run_for)
     });
     let path = scratch.join("waits.yaml");
     std::fs::write(&path, config(scenario)).map_err(|e| e.to_string())?;
@@ -149,22 +139,10 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
 async fn connection(mut stream: TcpStream, state: Arc<Mutex<State>>, run_for: Duration) {
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     loop {
-        let head_end = loop {
-            if let Some(i) = find(&buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
+        let Some((head_end, body_len)) = crate::server::next_request(&mut stream, &mut buf).await
+        else {
+            return;
         };
-        let body_len = content_length(&buf[..head_end]);
-        while buf.len() < head_end + body_len {
-            match stream.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         let body = buf[head_end..head_end + body_len].to_vec();
         buf.drain(..head_end + body_len);

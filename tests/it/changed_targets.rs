@@ -2,9 +2,9 @@
 //! release tag, compared with git in a checkout of the source repository.
 
 use crate::support::cli::{config_dir, Cli};
+use crate::support::git::git;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const CONFIG: &str = r#"version: 1
 sources:
@@ -21,18 +21,6 @@ targets:
     event_type: server-release
     token_env: APP_TOKEN
 "#;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 fn commit(dir: &Path, file: &str, tag: Option<&str>) {
     let path = dir.join(file);

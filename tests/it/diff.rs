@@ -3,9 +3,10 @@
 //! working tree).
 
 use crate::support::cli::{orchestrator, WEBSITE_TOKEN};
+use crate::support::git::git;
+use crate::support::snapshot::snapshot;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const BASE: &str = r#"version: 1
 sources:
@@ -19,18 +20,6 @@ targets:
   old: {repository: o/old, event_type: release, token_env: OLD_TOKEN}
   cli: {repository: o/cli, event_type: cli-release, token_env: CLI_TOKEN}
 "#;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A repository whose `main` has `base` as dispatch.yaml (or no such file), and `head` in the
 /// working tree.
@@ -398,31 +387,7 @@ fn markdown_has_a_collapsible_section_per_source_with_a_table() {
     let dir = repo(Some(BASE), &head);
     let (code, markdown) = diff(dir.path(), &["--output", "markdown"]);
     assert_eq!(code, 0, "{markdown}");
-    let expected = "\
-### orchestrator diff: `dispatch.yaml` against `main`
-
-**1 source(s) change what releases send**: 1 target(s) added, 1 removed, 1 renamed, 1 changed. Sample release(s) `1.2.3`, `1.3.0-rc.1`; no token or secret was read.
-
-<details open>
-<summary><b>app</b> (o/app): 1 added, 1 removed, 1 renamed, 1 changed</summary>
-
-| | target | what | before | after |
-|---|---|---|---|---|
-| ✏️ renamed | `website` (was `web`) | repository\\_dispatch → o/website, event `upstream-release` | | |
-| | | `token` | `$WEBSITE_TOKEN` | `$SITE_TOKEN` |
-| | | body `client_payload.channel` | `\"stable\"` | `\"beta\"` |
-| ✏️ changed | `cli` | repository\\_dispatch → o/cli, event `cli-release` | | |
-| | | `when.prerelease` | `true` | `false` |
-| | | release `1.3.0-rc.1` | sent | skipped: 1.3.0-rc.1 is a pre-release and the target has `when.prerelease: false` |
-| ➕ added | `docs` | repository\\_dispatch → o/docs, event `docs` | | |
-| | | `token` |  | `$DOCS_TOKEN` |
-| | | body |  | `{\"client_payload\":{}}` |
-| ➖ removed | `old` | repository\\_dispatch → o/old, event `release` | | |
-
-</details>
-
-";
-    assert_eq!(markdown, expected);
+    snapshot!("diff_markdown", markdown);
 }
 
 #[test]

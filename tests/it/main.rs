@@ -14,17 +14,12 @@ mod support;
 // Runs action.yml's steps under bash, installing the binary at a Unix path with Unix modes;
 // its checks of action.yml's text need no second system.
 #[cfg(unix)]
-mod action;
-mod actions;
+mod action_metadata;
+mod actions_output;
 mod app_auth;
 mod app_run;
 mod architecture;
 mod body_bytes;
-mod boundary_outbound;
-mod boundary_plantime;
-mod boundary_records;
-mod boundary_redaction;
-mod boundary_waits;
 mod changed_targets;
 mod changes;
 mod check;
@@ -33,12 +28,13 @@ mod delivery;
 mod diff;
 mod dry_run;
 mod faults;
-mod fleet;
+mod files_read_back;
+mod first_run_messages;
 mod headers;
 // Bounds memory with `ulimit -v`, which macOS refuses (EINVAL) and Windows has no sh for; the
 // inputs are the same bytes on every system, so Linux alone covers them.
 #[cfg(target_os = "linux")]
-mod hostile;
+mod hostile_config;
 mod hostile_files;
 mod init;
 // scripts/install.sh under dash, with Unix symlinks and modes; on Windows (Git Bash) it is run by
@@ -47,21 +43,26 @@ mod init;
 mod install;
 mod interrupt;
 mod journal_lock;
-mod kinds;
 mod markdown;
-mod newcomer;
+mod outbound_policy;
+mod output;
 mod plan_errors;
+mod plan_time_checks;
+mod rate_limit_pacing;
 mod readme;
 mod receiver;
+mod redaction;
 mod render_memo;
 mod run;
 mod schema;
 mod secrets;
 mod server_text;
+mod server_waits;
 mod settings_table;
 mod shell;
 mod support_selftest;
+mod target_kinds;
 mod terminal;
-mod track;
+mod tracked_runs;
 mod validate;
 mod yaml_reader;

@@ -1,6 +1,6 @@
 //! `completions` and `man`: generated from the clap definition, so they cannot drift from it.
 
-use crate::support::cli::{orchestrator, Cli};
+use crate::support::cli::Cli;
 
 fn stdout_of(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -28,12 +28,19 @@ fn completions_exist_for_powershell_and_elvish_too() {
 }
 
 #[test]
-fn an_unknown_shell_is_a_usage_error() {
+fn an_unknown_shell_is_a_usage_error_that_lists_the_shells() {
     let dir = tempfile::tempdir().unwrap();
-    orchestrator(dir.path())
+    let ran = Cli::in_dir(dir.path())
         .args(["completions", "tcsh"])
-        .assert()
-        .code(2);
+        .output();
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stdout.is_empty(), "no script: {ran:?}");
+    assert!(
+        ran.stderr
+            .contains("invalid value 'tcsh' for '<SHELL>'\n  [possible values: bash, elvish, fish, powershell, zsh]"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The one reader for untrusted YAML (issue 21, items 1 and 14): a workflow file a server
 //! sends cannot make `check` large, and a configuration past a cap is refused where it crosses
-//! it. `check` runs under a memory limit (as in `hostile.rs`), so a blow-up shows as a kill;
+//! it. `check` runs under a memory limit (as in `hostile_config.rs`), so a blow-up shows as a kill;
 //! BENCHMARKS.md has the measured peaks.
 
 #[cfg(target_os = "linux")] // only the memory-limited test uses it

@@ -4,6 +4,7 @@ use super::FakeGitHub;
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Tokens used by tests: recognisable, so a grep over output finds any leak.
 pub const WEBSITE_TOKEN: &str = "ghp_websiteTOKENvalue0000000000000000001";
@@ -48,14 +49,7 @@ pub fn config_dir(yaml: &str) -> tempfile::TempDir {
 pub fn example_dir() -> tempfile::TempDir {
     let text = std::fs::read_to_string(repo_file("dispatch.yaml")).expect("example config");
     let dir = config_dir(&text);
-    let status = std::process::Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git init");
+    super::git::git(dir.path(), &["init", "-q"]);
     dir
 }
 
@@ -316,10 +310,10 @@ impl Watched {
     /// Blocks until stderr contains `text`; fails the test if stderr closes without it (or,
     /// as a guard against a hang, if a minute passes without it).
     pub fn wait_for_stderr(&self, text: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let mut said = self.stderr.text.lock().unwrap();
         while !said.0.contains(text) {
-            let now = std::time::Instant::now();
+            let now = Instant::now();
             assert!(
                 !said.1 && now < deadline,
                 "the binary never said {text:?}; it said:\n{}",
@@ -344,6 +338,41 @@ impl Watched {
         self.wait_for_stderr("interrupted: finishing requests in flight");
         github.release_answers();
         self.finish()
+    }
+
+    /// Waits for the binary to end, as [`Watched::finish`]; one still running after `limit`
+    /// is killed and fails the test. A hang guard, not a timing window: make `limit` generous.
+    pub fn finish_within(mut self, limit: Duration) -> Ran {
+        if self.ended_within(limit) {
+            return self.finish();
+        }
+        let ran = self.finish();
+        panic!(
+            "the binary was still running after {limit:?}; it said:\n{}",
+            ran.all()
+        );
+    }
+
+    /// Waits up to `limit` for the binary to end; kills it if it has not (then `false`), so a
+    /// [`Watched::finish`] that follows cannot hang. The one "wait with a deadline" loop.
+    pub fn ended_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut pause = Duration::from_millis(1);
+        while self
+            .child
+            .try_wait()
+            .expect("waits for the binary")
+            .is_none()
+        {
+            let now = Instant::now();
+            if now >= deadline {
+                let _ = self.child.kill();
+                return false;
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+        true
     }
 
     /// Waits for the binary to end: its exit code (-1 for a signal), stdout and stderr.

@@ -166,15 +166,35 @@ impl FakeGitHub {
     /// Blocks until at least `n` requests have arrived (a run that never sends them fails the
     /// test after a minute instead of hanging it).
     pub fn wait_for_requests(&self, n: usize) {
+        self.wait_until(&format!("{n} request(s)"), |requests| requests.len() >= n);
+    }
+
+    /// Blocks until at least `n` requests to `path` have arrived (or fails after a minute);
+    /// returns them.
+    pub fn wait_for_requests_to(&self, path: &str, n: usize) -> Vec<Recorded> {
+        self.wait_until(&format!("{n} request(s) to {path}"), |requests| {
+            requests
+                .iter()
+                .filter(|r| path_matches(path, &r.path))
+                .count()
+                >= n
+        });
+        self.requests_to(path)
+    }
+
+    /// The one "until the server has seen" loop: a minute, then the test fails.
+    fn wait_until(&self, expected: &str, seen: impl Fn(&[Recorded]) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let arrived = lock(&self.state.requests).len();
-            if arrived >= n {
+            let requests = lock(&self.state.requests);
+            if seen(&requests) {
                 return;
             }
+            let arrived = requests.len();
+            drop(requests);
             assert!(
                 Instant::now() < deadline,
-                "FakeGitHub: {arrived} request(s) arrived, {n} expected"
+                "FakeGitHub: {arrived} request(s) arrived, {expected} expected"
             );
             std::thread::sleep(Duration::from_millis(2));
         }

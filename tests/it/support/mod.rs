@@ -8,11 +8,13 @@ pub mod cli;
 #[cfg(unix)]
 pub mod executable;
 mod fake_github;
+pub mod git;
 mod http;
 pub mod openapi;
 pub mod recorder;
 mod reply;
 mod server;
+pub mod snapshot;
 
 pub use fake_github::{FakeGitHub, Recorded};
 pub use http::http_date;

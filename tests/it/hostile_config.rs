@@ -4,6 +4,7 @@
 //! Each input is generated into a temporary directory (the 50 MB one is never committed), and
 //! each command runs under `ulimit -v` with a deadline, so a regression shows up as a kill.
 
+use crate::support::cli::Watched;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -42,7 +43,7 @@ struct Finished {
 fn run(dir: &Path, args: &[&str]) -> Finished {
     let binary = assert_cmd::cargo::cargo_bin("orchestrator");
     let started = Instant::now();
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .arg("-c")
         .arg(format!(
             "ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" \"$@\""
@@ -67,35 +68,14 @@ fn run(dir: &Path, args: &[&str]) -> Finished {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawns");
-    // Read both pipes on threads so a chatty child cannot block on a full pipe.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-        text
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            break child.wait().expect("waits");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let mut child = Watched::new(child);
+    let ended = child.ended_within(DEADLINE);
     let elapsed = started.elapsed();
-    let output = out.join().unwrap_or_default() + &err.join().unwrap_or_default();
+    let ran = child.finish();
     Finished {
-        code: status.code(),
+        code: (ended && ran.code != -1).then_some(ran.code),
         elapsed,
-        output,
+        output: ran.all(),
     }
 }
 

@@ -56,27 +56,16 @@ fn finish(child: Child) -> (i32, Value, String) {
 
 /// The `dispatch_id`s of the first `n` dispatches to `path`, once they have arrived.
 fn dispatch_ids(github: &FakeGitHub, path: &str, n: usize) -> Vec<String> {
-    let start = Instant::now();
-    loop {
-        let sent = github.requests_to(path);
-        if sent.len() >= n {
-            return sent
-                .iter()
-                .map(|r| {
-                    r.body_json()["client_payload"]["dispatch_id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                })
-                .collect();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "only {} dispatches",
-            sent.len()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    github
+        .wait_for_requests_to(path, n)
+        .iter()
+        .map(|r| {
+            r.body_json()["client_payload"]["dispatch_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
 }
 
 fn run_json(id: u64, repo: &str, title: &str, status: &str, conclusion: Option<&str>) -> Value {

@@ -5,9 +5,9 @@
 //! The logic runs on tokio's paused clock against a recording fake `Sender`, so hours of
 //! waiting take milliseconds; a few end-to-end tests run the real binary for the wiring.
 
-#[cfg(unix)] // only the signal tests use it
-use crate::support::cli::Watched;
-use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::cli::{
+    config_dir, many_targets, orchestrator_std, Ran, Watched, WEBSITE_TOKEN,
+};
 use crate::support::recorder::{delivered, is_delivered, jobs, reason, Quiet, Recorder};
 use crate::support::{FakeGitHub, Reply};
 use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Observer, Status};
@@ -17,9 +17,7 @@ use orchestrator::policy::RateLimit;
 #[cfg(unix)] // only the signal tests use it
 use serde_json::json;
 use serde_json::Value;
-#[cfg(unix)] // only the signal tests use it
-use std::process::Command;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -182,10 +180,10 @@ async fn a_signal_during_a_retry_backoff_leaves_the_target_not_sent_rather_than_
 
 /// Runs `orchestrator run` for source `app` with a JSON report; kills it (and fails) if it takes
 /// longer than `limit`.
-fn run_within(limit: Duration, yaml: &str, github: &FakeGitHub, extra: &[&str]) -> Output {
+fn run_within(limit: Duration, yaml: &str, github: &FakeGitHub, extra: &[&str]) -> Ran {
     let dir = config_dir(yaml);
     let child = spawn(dir.path(), github, extra);
-    finish_within(child, limit)
+    Watched::new(child).finish_within(limit)
 }
 
 fn spawn(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Child {
@@ -200,60 +198,12 @@ fn spawn(dir: &std::path::Path, github: &FakeGitHub, extra: &[&str]) -> Child {
         .unwrap()
 }
 
-fn finish_within(mut child: Child, limit: Duration) -> Output {
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            let output = child.wait_with_output().unwrap();
-            panic!(
-                "still running after {limit:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn report_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}), exit {:?}: {}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
 fn target(report: &Value, name: &str) -> Value {
     report["targets"]
         .as_array()
         .and_then(|ts| ts.iter().find(|t| t["target"] == name))
         .cloned()
         .unwrap_or_else(|| panic!("no {name} in {report}"))
-}
-
-// A signal: Windows has none to send one process (see `Watched::signal`).
-#[cfg(unix)]
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-#[cfg(unix)] // only the signal tests use it
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let started = std::time::Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{what} never happened"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A hang guard, not a timing window: what these tests rule out is a wait of a day or more.
@@ -271,8 +221,8 @@ fn retry_after_u64_max_and_a_reset_near_u64_max_fail_one_target_exit_1_and_deliv
         let github = FakeGitHub::start();
         github.on("POST", "/repos/o/t00/dispatches", reply);
         let output = run_within(SHORT, &many_targets(3), &github, &["--concurrency", "1"]);
-        assert_eq!(output.status.code(), Some(1), "{name}: no panic");
-        let report = report_of(&output);
+        assert_eq!(output.code, 1, "{name}: no panic");
+        let report = output.json();
         let t00 = target(&report, "t00");
         assert_eq!(t00["outcome"], "failed", "{name}");
         assert!(
@@ -297,8 +247,8 @@ fn retry_after_100000_on_one_target_fails_it_at_once_and_the_others_on_its_token
         Reply::secondary_rate_limit().header("retry-after", 100_000),
     );
     let output = run_within(SHORT, &many_targets(3), &github, &["--concurrency", "1"]);
-    assert_eq!(output.status.code(), Some(1));
-    let report = report_of(&output);
+    assert_eq!(output.code, 1);
+    let report = output.json();
     let t00 = target(&report, "t00");
     assert_eq!(t00["attempts"], 1);
     assert!(
@@ -381,14 +331,13 @@ targets:
     );
     let dir = config_dir(yaml);
     let child = spawn(dir.path(), &github, &["--poll-interval-ms", "5000"]);
-    wait_until("the first poll", || {
-        !github.requests_to("/repos/o/cli/actions/runs/9").is_empty()
-    });
-    signal(&child, "-TERM");
-    let output = finish_within(child, SHORT);
+    let child = Watched::new(child);
+    github.wait_for_requests_to("/repos/o/cli/actions/runs/9", 1);
+    child.signal("TERM");
+    let output = child.finish_within(SHORT);
 
-    assert_eq!(output.status.code(), Some(130));
-    let report = report_of(&output);
+    assert_eq!(output.code, 130);
+    let report = output.json();
     let cli = target(&report, "cli");
     assert_eq!(cli["outcome"], "delivered");
     assert_eq!(cli["run"]["interrupted"], true, "{cli}");
@@ -404,7 +353,7 @@ targets:
         "not waited for is not failed"
     );
     assert_eq!(report["summary"]["interrupted"], true);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("1 workflow run(s) not waited for"));
+    assert!(output.stderr.contains("1 workflow run(s) not waited for"));
 }
 
 // A signal: Windows has none to send one process (see `Watched::signal`).

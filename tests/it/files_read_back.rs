@@ -2,37 +2,30 @@
 //! far as it can be. Journals and reports are versioned and bound to the request they record;
 //! files named by flags or keys are read bounded, and never block; a BOM is accepted.
 
-use crate::support::cli::{config_dir, many_targets, orchestrator_std, WEBSITE_TOKEN};
+use crate::support::cli::{
+    config_dir, many_targets, orchestrator_std, Ran, Watched, WEBSITE_TOKEN,
+};
 use crate::support::{FakeGitHub, Reply};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Long enough for a loaded machine to start the binary; a hang is killed at it.
 const HANG: Duration = Duration::from_secs(15);
 
 /// Runs the binary to its end, or kills it at `HANG` and fails the test.
-fn finish(mut cmd: Command) -> Output {
-    let mut child = cmd
+fn finish(mut cmd: Command) -> Ran {
+    let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > HANG {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("orchestrator hung for {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    Watched::new(child).finish_within(HANG)
 }
 
 /// `orchestrator run` of source `app` 1.0.0 in `dir`, against `github`.
-fn run(dir: &Path, github: &FakeGitHub, extra: &[&str]) -> Output {
+fn run(dir: &Path, github: &FakeGitHub, extra: &[&str]) -> Ran {
     let mut cmd = orchestrator_std(dir);
     cmd.args(["run", "--source", "app", "--version", "1.0.0"])
         .args(["--output", "json", "--backoff-ms", "50"])
@@ -40,15 +33,6 @@ fn run(dir: &Path, github: &FakeGitHub, extra: &[&str]) -> Output {
         .args(extra)
         .env("APP_TOKEN", WEBSITE_TOKEN);
     finish(cmd)
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn report(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(output)))
 }
 
 fn sent_to(github: &FakeGitHub, target: &str) -> usize {
@@ -79,7 +63,7 @@ fn a_target_whose_request_changed_since_the_journal_is_sent_again_with_a_note() 
     let dir = config_dir(&many_targets(2));
     let journal = dir.path().join("journal.jsonl");
     let first = run(dir.path(), &github, &["--journal", arg(&journal)]);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(first.code, 0, "{}", first.stderr);
 
     // Same source, version and target names; t01 now sends another event.
     let yaml = many_targets(2).replacen(
@@ -89,7 +73,7 @@ fn a_target_whose_request_changed_since_the_journal_is_sent_again_with_a_note() 
     );
     std::fs::write(dir.path().join("dispatch.yaml"), yaml).unwrap();
     let resumed = run(dir.path(), &github, &["--resume", arg(&journal)]);
-    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(
         sent_to(&github, "t00"),
         1,
@@ -99,11 +83,13 @@ fn a_target_whose_request_changed_since_the_journal_is_sent_again_with_a_note() 
     let last = github.requests_to("/repos/o/t01/dispatches")[1].body_json();
     assert_eq!(last["event_type"], "rebuild");
     assert!(
-        stderr(&resumed).contains("1 target(s) changed since the journal"),
+        resumed
+            .stderr
+            .contains("1 target(s) changed since the journal"),
         "{}",
-        stderr(&resumed)
+        resumed.stderr
     );
-    let report = report(&resumed);
+    let report = resumed.json();
     let t01 = &report["targets"][0];
     assert_eq!(t01["target"], "t01");
     assert_eq!(t01["outcome"], "delivered");
@@ -119,18 +105,20 @@ fn a_garbage_line_in_the_middle_of_a_journal_is_refused_naming_the_line() {
     let dir = config_dir(&many_targets(2));
     let journal = dir.path().join("journal.jsonl");
     let first = run(dir.path(), &github, &["--journal", arg(&journal)]);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(first.code, 0, "{}", first.stderr);
     let text = std::fs::read_to_string(&journal).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     lines.insert(2, "this is not a record");
     std::fs::write(&journal, lines.join("\n") + "\n").unwrap();
 
     let resumed = run(dir.path(), &github, &["--resume", arg(&journal)]);
-    assert_eq!(resumed.status.code(), Some(2), "{}", stderr(&resumed));
+    assert_eq!(resumed.code, 2, "{}", resumed.stderr);
     assert!(
-        stderr(&resumed).contains("journal.jsonl, line 3: it is not JSON"),
+        resumed
+            .stderr
+            .contains("journal.jsonl, line 3: it is not JSON"),
         "{}",
-        stderr(&resumed)
+        resumed.stderr
     );
     assert_eq!(github.requests().len(), 2, "the resumed run sent nothing");
 }
@@ -141,7 +129,7 @@ fn a_non_utf8_line_in_the_middle_of_a_journal_is_refused_naming_the_line() {
     let dir = config_dir(&many_targets(1));
     let journal = dir.path().join("journal.jsonl");
     let first = run(dir.path(), &github, &["--journal", arg(&journal)]);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(first.code, 0, "{}", first.stderr);
     let text = std::fs::read(&journal).unwrap();
     let newline = text.iter().position(|b| *b == b'\n').unwrap();
     let mut bytes = text[..=newline].to_vec();
@@ -150,11 +138,13 @@ fn a_non_utf8_line_in_the_middle_of_a_journal_is_refused_naming_the_line() {
     std::fs::write(&journal, bytes).unwrap();
 
     let resumed = run(dir.path(), &github, &["--resume", arg(&journal)]);
-    assert_eq!(resumed.status.code(), Some(2), "{}", stderr(&resumed));
+    assert_eq!(resumed.code, 2, "{}", resumed.stderr);
     assert!(
-        stderr(&resumed).contains("journal.jsonl, line 2: it is not UTF-8 text"),
+        resumed
+            .stderr
+            .contains("journal.jsonl, line 2: it is not UTF-8 text"),
         "{}",
-        stderr(&resumed)
+        resumed.stderr
     );
     assert_eq!(github.requests().len(), 1, "the resumed run sent nothing");
 }
@@ -170,7 +160,7 @@ fn a_torn_last_line_is_tolerated_and_the_resumed_journal_reads_back_whole() {
     let dir = config_dir(&many_targets(3));
     let journal = dir.path().join("journal.jsonl");
     let first = run(dir.path(), &github, &["--journal", arg(&journal)]);
-    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert_eq!(first.code, 1, "{}", first.stderr);
     // What a kill in the middle of a write leaves: a line without its end.
     let torn = "{\"format\":1,\"record\":\"outcome\",\"dispatch_id\":\"0123";
     let mut file = std::fs::OpenOptions::new()
@@ -181,7 +171,7 @@ fn a_torn_last_line_is_tolerated_and_the_resumed_journal_reads_back_whole() {
     drop(file);
 
     let resumed = run(dir.path(), &github, &["--resume", arg(&journal)]);
-    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(sent_to(&github, "t02"), 2, "only the failed target again");
     assert_eq!(github.requests().len(), 4);
 
@@ -203,9 +193,9 @@ fn a_torn_last_line_is_tolerated_and_the_resumed_journal_reads_back_whole() {
         .any(|r| r["record"] == "outcome" && r["target"] == "t02" && r["outcome"] == "delivered"));
 
     let again = run(dir.path(), &github, &["--resume", arg(&journal)]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(github.requests().len(), 4, "everything was delivered");
-    assert_eq!(report(&again)["summary"]["skipped"], 3);
+    assert_eq!(again.json()["summary"]["skipped"], 3);
 }
 
 // Item 10: --retry-failed takes only a finished report of format 1.
@@ -216,7 +206,7 @@ fn failed_report(github: &FakeGitHub) -> tempfile::TempDir {
     let dir = config_dir(&many_targets(3));
     let path = dir.path().join("report.json");
     let first = run(dir.path(), github, &["--report", arg(&path)]);
-    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert_eq!(first.code, 1, "{}", first.stderr);
     dir
 }
 
@@ -229,9 +219,11 @@ fn refused_report(edit: impl FnOnce(String) -> String, reason: &str) {
     std::fs::write(&path, edit(text)).unwrap();
     let sent_before = github.requests().len();
     let retried = run(dir.path(), &github, &["--retry-failed", arg(&path)]);
-    assert_eq!(retried.status.code(), Some(2), "{}", stderr(&retried));
-    assert!(stderr(&retried).contains(reason), "{}", stderr(&retried));
-    assert!(stderr(&retried).contains("cannot be used with --retry-failed"));
+    assert_eq!(retried.code, 2, "{}", retried.stderr);
+    assert!(retried.stderr.contains(reason), "{}", retried.stderr);
+    assert!(retried
+        .stderr
+        .contains("cannot be used with --retry-failed"));
     assert_eq!(github.requests().len(), sent_before, "nothing was sent");
 }
 
@@ -274,13 +266,13 @@ fn retry_failed_refuses_the_plan_of_a_dry_run() {
     let dir = config_dir(&many_targets(3));
     let path = dir.path().join("plan.json");
     let planned = run(dir.path(), &github, &["--dry-run", "--report", arg(&path)]);
-    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
     let retried = run(dir.path(), &github, &["--retry-failed", arg(&path)]);
-    assert_eq!(retried.status.code(), Some(2), "{}", stderr(&retried));
+    assert_eq!(retried.code, 2, "{}", retried.stderr);
     assert!(
-        stderr(&retried).contains("it is the plan of a dry run"),
+        retried.stderr.contains("it is the plan of a dry run"),
         "{}",
-        stderr(&retried)
+        retried.stderr
     );
     assert!(github.requests().is_empty(), "nothing was sent");
 }
@@ -291,13 +283,13 @@ fn reports_and_journal_records_carry_format_1() {
     let dir = config_dir(&many_targets(1));
     let journal = dir.path().join("journal.jsonl");
     let output = run(dir.path(), &github, &["--journal", arg(&journal)]);
-    assert_eq!(report(&output)["format"], 1);
+    assert_eq!(output.json()["format"], 1);
     let text = std::fs::read_to_string(&journal).unwrap();
     for line in text.lines() {
         let record: Value = serde_json::from_str(line).unwrap();
         assert_eq!(record["format"], 1, "{line}");
     }
-    let fingerprint = report(&output)["targets"][0]["fingerprint"].clone();
+    let fingerprint = output.json()["targets"][0]["fingerprint"].clone();
     assert_eq!(
         fingerprint.as_str().map(str::len),
         Some(64),
@@ -322,12 +314,13 @@ fn a_private_key_file_of_dev_zero_is_refused_at_once() {
     let dir = config_dir(&app_config(Path::new("/dev/zero")));
     let started = Instant::now();
     let output = run(dir.path(), &github, &[]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(output.code, 2, "{}", output.stderr);
     assert!(
-        stderr(&output)
+        output
+            .stderr
             .contains("private key file `/dev/zero`: it is a character device, not a regular file"),
         "{}",
-        stderr(&output)
+        output.stderr
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(github.requests().is_empty());
@@ -341,11 +334,11 @@ fn a_private_key_file_larger_than_64_kib_is_refused() {
     std::fs::write(&key, vec![b'A'; 64 * 1024 + 1]).unwrap();
     let dir = config_dir(&app_config(&key));
     let output = run(dir.path(), &github, &[]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(output.code, 2, "{}", output.stderr);
     assert!(
-        stderr(&output).contains("it is larger than 65536 bytes"),
+        output.stderr.contains("it is larger than 65536 bytes"),
         "{}",
-        stderr(&output)
+        output.stderr
     );
     assert!(github.requests().is_empty());
 }
@@ -364,27 +357,31 @@ fn a_fifo_as_config_resume_journal_or_private_key_file_is_refused_without_hangin
     let mut cmd = orchestrator_std(dir.path());
     cmd.args(["validate", "--config", arg(&pipe)]);
     let output = finish(cmd);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(output.code, 2, "{}", output.stderr);
     assert!(
-        stderr(&output).contains(&format!("{not_regular} (given by --config)")),
+        output
+            .stderr
+            .contains(&format!("{not_regular} (given by --config)")),
         "{}",
-        stderr(&output)
+        output.stderr
     );
 
     for flag in ["--resume", "--journal"] {
         let output = run(dir.path(), &github, &[flag, arg(&pipe)]);
-        assert_eq!(output.status.code(), Some(2), "{flag}: {}", stderr(&output));
+        assert_eq!(output.code, 2, "{flag}: {}", output.stderr);
         assert!(
-            stderr(&output).contains(&format!("{not_regular} (given by {flag})")),
+            output
+                .stderr
+                .contains(&format!("{not_regular} (given by {flag})")),
             "{}",
-            stderr(&output)
+            output.stderr
         );
     }
 
     let dir = config_dir(&app_config(&pipe));
     let output = run(dir.path(), &github, &[]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains(not_regular), "{}", stderr(&output));
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(output.stderr.contains(not_regular), "{}", output.stderr);
     assert!(github.requests().is_empty());
 }
 
@@ -395,13 +392,13 @@ fn resume_from_dev_zero_is_refused() {
     let github = FakeGitHub::start();
     let dir = config_dir(&many_targets(1));
     let output = run(dir.path(), &github, &["--resume", "/dev/zero"]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(output.code, 2, "{}", output.stderr);
     assert!(
-        stderr(&output).contains(
+        output.stderr.contains(
             "cannot read /dev/zero: it is a character device, not a regular file (given by --resume)"
         ),
         "{}",
-        stderr(&output)
+        output.stderr
     );
     assert!(github.requests().is_empty());
 }
@@ -415,8 +412,8 @@ fn a_dispatch_yaml_with_a_byte_order_mark_validates_and_keeps_its_positions() {
     let mut cmd = orchestrator_std(dir.path());
     cmd.arg("validate");
     let output = finish(cmd);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("dispatch.yaml is valid"));
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(output.stdout.contains("dispatch.yaml is valid"));
 
     // A mistake on line 9 is shown at the same line and column with or without the mark.
     let wrong = yaml.replace("    event_type: release\n", "    event_typo: release\n");
@@ -425,8 +422,8 @@ fn a_dispatch_yaml_with_a_byte_order_mark_validates_and_keeps_its_positions() {
         let mut cmd = orchestrator_std(dir.path());
         cmd.arg("validate");
         let output = finish(cmd);
-        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        assert_eq!(output.code, 1, "{}", output.stderr);
+        output.stdout
     };
     let with_bom = shown(format!("\u{feff}{wrong}"));
     assert!(

@@ -1,23 +1,12 @@
-//! A newcomer's first hour (issue 14): every message they meet says the right thing, once,
-//! where they look.
+//! The messages of a first run (a newcomer's first hour): every message a user meets says the
+//! right thing, once, where they look.
 
 use crate::support::cli::{config_dir, repo_file, Cli};
+use crate::support::git::git;
+use crate::support::snapshot::snapshot;
 use crate::support::{FakeGitHub, Reply};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A fresh clone of orchestrator: its own dispatch.yaml, an `origin` remote, and release tags
 /// of its own (which say nothing about dot-ai's docs).
@@ -84,25 +73,6 @@ fn a_real_run_in_a_checkout_of_another_repository_refuses_and_points_at_repo_dir
     );
 }
 
-/// The text report with its timings (which vary from run to run) as `N`.
-fn steady(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
-        let (before, from) = rest.split_at(at);
-        let len = from
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(from.len());
-        let (number, after) = from.split_at(len);
-        out.push_str(before);
-        let timing = after.starts_with(" ms") || (after.starts_with(" s") && number.contains('.'));
-        out.push_str(if timing { "N" } else { number });
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}
-
 const WORKFLOW_AND_DISPATCH: &str = r#"version: 1
 sources:
   app: {repository: o/app, targets: [cli, website-docs]}
@@ -154,15 +124,7 @@ fn a_failed_workflow_run_shows_in_the_summary_line_outputs_and_json() {
         .env("RUNNER_TEMP", runner_temp.path())
         .output();
     assert_eq!(ran.code, 1, "{}", ran.all());
-    assert_eq!(
-        steady(&ran.stdout),
-        "\
-delivered  cli           o/cli      release.yml@main (200, N ms)
-                         run: https://github.com/o/cli/actions/runs/9, concluded failure
-delivered  website-docs  o/website  upstream-release (204, N ms)
-2 targets: 2 delivered, 0 failed, 0 skipped; 1 workflow run failed in N s
-"
-    );
+    snapshot!("run_text_with_a_failed_workflow_run", ran.stdout);
     let outputs = std::fs::read_to_string(outputs.path()).unwrap();
     assert!(outputs.contains("runs_failed=1\n"), "{outputs}");
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -340,23 +302,7 @@ fn each_problem_is_said_once_with_a_suggestion_where_one_is_close() {
         .env("EMPTY_TOKEN", "")
         .output();
     assert_eq!(ran.code, 2);
-    let variables = orchestrator::render::VARIABLES.join(", ");
-    assert_eq!(
-        ran.stderr,
-        format!(
-            "\
-dispatch.yaml:5:39: error[missing_token] targets.a.token_env: environment variable `DISPATCH_TOKEN` is not set; needed by a, b, c
-  help: set it, e.g. in GitHub Actions: `env: {{ DISPATCH_TOKEN: ${{{{ secrets.DISPATCH_TOKEN }}}} }}`
-dispatch.yaml:5:83: error[render] targets.a.client_payload.v: template uses `verison`, which is not a known variable; did you mean `version`?
-  help: templates can use {variables}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`
-dispatch.yaml:5:101: error[render] targets.a.client_payload.w: template uses `verison`, which is not a known variable; did you mean `version`?
-dispatch.yaml:8:39: error[missing_token] targets.d.token_env: environment variable `EMPTY_TOKEN` is set but empty
-  help: in GitHub Actions an empty `${{{{ secrets.EMPTY_TOKEN }}}}` means the secret does not exist in this repository (or its environment): add it, or check its name
-4 error(s), 0 warning(s) in dispatch.yaml
-error: the plan has problems; nothing was sent
-"
-        )
-    );
+    snapshot!("plan_problems_of_a_run", ran.stderr);
     let wrong_source = Cli::with_config(FOUR_TARGETS)
         .release("ap", "1.0.0")
         .output();
@@ -429,15 +375,7 @@ fn a_wait_that_cannot_happen_is_a_warning_and_the_dry_run_names_the_waits() {
         .env("RUNNER_TEMP", runner_temp.path())
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());
-    assert_eq!(
-        steady(&ran.stdout),
-        "\
-delivered  cli           o/cli      release.yml@main (204, N ms)
-                         run: not waited for: GitHub did not return the run's id
-delivered  website-docs  o/website  upstream-release (204, N ms)
-2 targets: 2 delivered, 0 failed, 0 skipped; 1 workflow run not waited for in N s
-"
-    );
+    snapshot!("run_text_with_a_run_not_waited_for", ran.stdout);
     assert!(
         ran.stderr.contains(
             "::warning title=cli::o/cli (workflow_dispatch): the workflow run was not waited for: GitHub did not return the run's id\n"
@@ -667,15 +605,7 @@ fn a_shallow_clone_sends_what_it_can_decide_and_fails_the_rest_with_the_fix() {
     assert_eq!(ran.code, 1, "{}", ran.all());
     assert_eq!(github.requests_to("/repos/o/cli/dispatches").len(), 1);
     assert!(github.requests_to("/repos/o/website/dispatches").is_empty());
-    assert_eq!(
-        steady(&ran.stdout),
-        "\
-delivered  cli      o/cli      server-release (204, N ms)
-failed     website  o/website  not sent: when.changed (`docs/**`) not decided: `.` is a shallow clone, so its tags and history are incomplete and the files changed since the previous release cannot be known
-                    hint: fetch tags and history: actions/checkout with fetch-depth: 0
-2 targets: 1 delivered, 1 failed, 0 skipped in N s
-"
-    );
+    snapshot!("run_text_of_a_shallow_clone", ran.stdout);
     assert_eq!(
         ran.stderr,
         "warning: cannot tell which files changed: `.` is a shallow clone, so its tags and history are incomplete and the files changed since the previous release cannot be known; the targets with `when.changed` are not sent and are reported failed, the others are sent\n"
