@@ -30,7 +30,8 @@
 #   ORCHESTRATOR_DOWNLOAD_ATTEMPTS  tries per file on a 5xx, 429 or network error (default 4)
 #   ORCHESTRATOR_RETRY_DELAY      seconds before the first retry, doubled after each (default 2)
 #   ORCHESTRATOR_DOWNLOAD_TIMEOUT seconds one try may take with curl, or stall with wget
-#                                 (default 300); a try past it is a network error, retried
+#                                 (default 300; a fraction such as 0.5 is allowed); a try past
+#                                 it is a network error, retried
 set -eu
 
 RELEASE_URL=${ORCHESTRATOR_RELEASE_URL:-https://github.com/vfarcic/orchestrator/releases/download}
@@ -73,7 +74,13 @@ case $version in
 esac
 case $ATTEMPTS in *[!0-9]* | "" | 0) die 2 "ORCHESTRATOR_DOWNLOAD_ATTEMPTS must be a whole number of at least 1" ;; esac
 case $DELAY in *[!0-9]* | "") die 2 "ORCHESTRATOR_RETRY_DELAY must be a whole number of seconds" ;; esac
-case $TIMEOUT in *[!0-9]* | "" | 0) die 2 "ORCHESTRATOR_DOWNLOAD_TIMEOUT must be a whole number of seconds, at least 1" ;; esac
+# A number of seconds above zero, whole or with a fraction (curl and wget both take 0.5).
+case $TIMEOUT in
+    *[!0-9.]* | "" | .* | *. | *.*.*) timeout_ok=false ;;
+    *[1-9]*) timeout_ok=true ;;
+    *) timeout_ok=false ;;
+esac
+[ "$timeout_ok" = true ] || die 2 "ORCHESTRATOR_DOWNLOAD_TIMEOUT must be a number of seconds above 0 (300, or 0.5)"
 if [ -n "$pinned" ] && [ ! -r "$pinned" ]; then
     die 2 "the pinned checksums file '$pinned' cannot be read"
 fi

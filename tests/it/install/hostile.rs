@@ -84,13 +84,14 @@ fn a_download_that_stalls_after_its_200_is_retried_after_the_timeout() {
     };
     releases.reply(&asset_name(), [stalled, whole()]);
     let bin = tempfile::tempdir().unwrap();
-    let timeout = [("ORCHESTRATOR_DOWNLOAD_TIMEOUT", "1")];
+    // A fraction of a second: the test waits for the timeout in real time.
+    let timeout = [("ORCHESTRATOR_DOWNLOAD_TIMEOUT", "0.3")];
     let Some(output) = install_with(&releases, bin.path(), &[], &timeout) else {
         return;
     };
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("no complete answer within 1s"),
+        stderr(&output).contains("no complete answer within 0.3s"),
         "{}",
         stderr(&output)
     );
@@ -328,4 +329,25 @@ fn a_symlink_where_the_binary_goes_is_replaced_and_what_it_pointed_to_is_untouch
         std::fs::read_to_string(&private).unwrap(),
         "the user's private file"
     );
+}
+
+#[test]
+fn a_download_timeout_of_zero_or_not_a_number_is_refused_before_any_download() {
+    let releases = Releases::published();
+    for bad in ["0", "0.0", "1.", "5s", "-1"] {
+        let bin = tempfile::tempdir().unwrap();
+        let timeout = [("ORCHESTRATOR_DOWNLOAD_TIMEOUT", bad)];
+        let Some(output) = install_with(&releases, bin.path(), &[], &timeout) else {
+            return;
+        };
+        assert_eq!(output.status.code(), Some(2), "{bad}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(
+                "ORCHESTRATOR_DOWNLOAD_TIMEOUT must be a number of seconds above 0 (300, or 0.5)"
+            ),
+            "{bad}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(releases.requests_for(&asset_name()), 0);
 }
