@@ -22,6 +22,7 @@ mod architecture;
 mod body_bytes;
 mod changed_targets;
 mod changes;
+mod chosen_targets;
 mod check;
 mod check_reads;
 mod delivery;
