@@ -155,6 +155,8 @@ for_each_setting!(settings_args!);
 
 #[derive(Debug, Args)]
 #[command(
+    override_usage = "orchestrator run [OPTIONS] --source <SOURCE> --version <VERSION>\n       \
+orchestrator run [OPTIONS] --resume <FILE> | --retry-failed <REPORT>",
     after_help = "Examples:\n  orchestrator run --source dot-ai --version 1.2.3 --dry-run\n  \
 orchestrator run --source \"$GITHUB_REPOSITORY\" --version \"$GITHUB_REF_NAME\" --output json\n  \
 orchestrator run --source dot-ai --version 1.2.3 --set channel=stable"
