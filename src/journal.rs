@@ -572,13 +572,43 @@ mod tests {
         let path = dir.path().join("journal.jsonl");
         std::fs::write(&path, format!("{RUN}\n{{\"format\":1,\"rec")).unwrap();
         let held = Held::take(&path, "--resume", files::Access::Append).unwrap();
-        drop(Journal::start(&held, "app", "1.0.0").unwrap());
+        let plan = crate::plan::Plan {
+            source: "app".into(),
+            version: "1.0.0".into(),
+            tag: "v1.0.0".into(),
+            jobs: Vec::new(),
+            skipped: Vec::new(),
+        };
+        drop(Journal::start(&held, &plan).unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.lines().last().unwrap();
         let record: serde_json::Value = serde_json::from_str(last).unwrap();
         assert_eq!(record["record"], "run");
         assert_eq!(record["format"], 1);
+        assert_eq!(record["tag"], "v1.0.0");
         assert!(read_journal(&path, "app", "1.0.0").is_ok());
+    }
+
+    #[test]
+    fn the_recorded_release_is_the_first_runs_with_its_tag_when_recorded() {
+        let old = write(&["", RUN]);
+        let recorded = recorded_release(old.path()).unwrap();
+        assert_eq!(
+            (recorded.source.as_str(), recorded.version.as_str()),
+            ("app", "1.0.0")
+        );
+        assert_eq!(recorded.tag, None);
+        let tagged = RUN.replace("}", ",\"tag\":\"v1.0.0\"}");
+        let new = write(&[&tagged]);
+        assert_eq!(
+            recorded_release(new.path()).unwrap().tag.as_deref(),
+            Some("v1.0.0")
+        );
+        let none = write(&["{\"format\":1,\"rec"]);
+        assert!(recorded_release(none.path())
+            .unwrap_err()
+            .to_string()
+            .contains("it records no run"));
     }
 
     #[test]

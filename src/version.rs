@@ -73,11 +73,17 @@ mod tests {
     #[test]
     fn a_tag_ref_is_read_as_its_tag_and_kept_whole_as_given() {
         let v = Version::parse("refs/tags/v1.2.3").unwrap();
-        assert_eq!((v.given.as_str(), v.tag.as_str()), ("refs/tags/v1.2.3", "v1.2.3"));
+        assert_eq!(
+            (v.given.as_str(), v.tag.as_str()),
+            ("refs/tags/v1.2.3", "v1.2.3")
+        );
         assert_eq!(v.text, "1.2.3");
         assert_eq!(v.semver.unwrap().major, 1);
         assert_eq!(Version::parse("refs/tags/"), Err(VersionError::Empty));
-        assert_eq!(Version::parse("refs/heads/main").unwrap().tag, "refs/heads/main");
+        assert_eq!(
+            Version::parse("refs/heads/main").unwrap().tag,
+            "refs/heads/main"
+        );
     }
 
     #[test]

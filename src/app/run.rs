@@ -8,8 +8,8 @@ use crate::config::{Checked, Config};
 use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, JournalError, Journals};
 use crate::plan::{plan_with, Plan, PlanMode};
-use crate::render::Work;
 use crate::release::{CiContext, Release};
+use crate::render::Work;
 use crate::report::{self, Report};
 use crate::secret::Redacting;
 use crate::style::Palette;
@@ -171,14 +171,7 @@ fn release(
     stderr: &mut dyn Write,
 ) -> Result<(Release, Option<UnknownChanges>), CliError> {
     let mut unknown = None;
-    let version = super::version_flag(&named.version)?;
-    if version.given != version.tag {
-        let _ = writeln!(
-            stderr,
-            "note: --version {} is read as the tag {} (templates get the whole value as {{{{ref}}}})",
-            version.given, version.tag
-        );
-    }
+    let version = version_given(&named.version, stderr)?;
     let changes = if crate::plan::needs_changes(config, &named.source) {
         // Which repository the checkout is, and what changed in it, are read side by side
         // (each is a few git commands, read-only); the changes are used only when the
@@ -239,14 +232,27 @@ fn release(
     Ok((release, unknown))
 }
 
+/// `--version` read, with a note when it was a ref (`refs/tags/v1.2.3`, what `github.ref`
+/// gives) read as its tag.
+fn version_given(text: &str, stderr: &mut dyn Write) -> Result<crate::release::Version, CliError> {
+    let version = super::version_flag(text)?;
+    if version.given != version.tag {
+        let _ = writeln!(
+            stderr,
+            "note: --version {} is read as the tag {} (templates get the whole value as {{{{ref}}}})",
+            version.given, version.tag
+        );
+    }
+    Ok(version)
+}
+
 /// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
 /// repository (by its `origin` remote, else `GITHUB_REPOSITORY`). `None` when it is the
 /// source's repository, or when nothing says which repository it is.
 fn other_checkout(args: &RunArgs, given: &str, config: &Config) -> Option<String> {
     let source = config.sources.iter().find_map(|(name, source)| {
         let repository = source.repository.to_string();
-        (name == given || repository.eq_ignore_ascii_case(given))
-            .then_some(repository)
+        (name == given || repository.eq_ignore_ascii_case(given)).then_some(repository)
     })?;
     let git = crate::changes::Git::new(&args.repo_dir);
     let github_repository = env_var("GITHUB_REPOSITORY");

@@ -472,9 +472,8 @@ fn nothing_ran(runner: &Path) {
 
 #[test]
 fn vars_pass_each_line_as_one_set_with_spaces_quotes_and_shell_text_as_written() {
-    let vars = format!(
-        "title=My big release\n\n  \nbody=say \"hi\" and 'bye' = done\nnasty={HOSTILE}\n"
-    );
+    let vars =
+        format!("title=My big release\n\n  \nbody=say \"hi\" and 'bye' = done\nnasty={HOSTILE}\n");
     let (output, argv, runner) = argv_of_run_step(&[("INPUT_VARS", vars.as_str())]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let nasty = format!("<nasty={HOSTILE}>");
@@ -560,7 +559,13 @@ fn validate_takes_vars_but_not_targets() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(
         argv,
-        ["<validate>", "<--config>", "<dispatch.yaml>", "<--set>", "<channel=beta>"]
+        [
+            "<validate>",
+            "<--config>",
+            "<dispatch.yaml>",
+            "<--set>",
+            "<channel=beta>"
+        ]
     );
 }
 

@@ -144,9 +144,9 @@ fn resume_without_source_or_version_finishes_the_journaled_release() {
         .output();
     assert_eq!(resumed.code, 0, "{}", resumed.all());
     assert!(
-        resumed
-            .stderr
-            .contains(&format!("note: resuming app v1.0.0, the release {journal} records")),
+        resumed.stderr.contains(&format!(
+            "note: resuming app v1.0.0, the release {journal} records"
+        )),
         "{}",
         resumed.stderr
     );
@@ -214,7 +214,8 @@ fn resume_with_a_version_other_than_the_journals_is_refused() {
         .output();
     assert_eq!(ran.code, 2, "{}", ran.all());
     assert!(
-        ran.stderr.contains("records a run of app 1.0.0, not of app 2.0.0"),
+        ran.stderr
+            .contains("records a run of app 1.0.0, not of app 2.0.0"),
         "{}",
         ran.stderr
     );
