@@ -155,20 +155,33 @@ for_each_setting!(settings_args!);
 
 #[derive(Debug, Args)]
 #[command(
+    override_usage = "orchestrator run [OPTIONS] --source <SOURCE> --version <VERSION>\n       \
+orchestrator run [OPTIONS] --resume <FILE> | --retry-failed <REPORT>",
     after_help = "Examples:\n  orchestrator run --source dot-ai --version 1.2.3 --dry-run\n  \
 orchestrator run --source \"$GITHUB_REPOSITORY\" --version \"$GITHUB_REF_NAME\" --output json\n  \
 orchestrator run --source dot-ai --version 1.2.3 --set channel=stable"
 )]
 pub struct RunArgs {
     /// The source that was released: its name in dispatch.yaml, or its repository (owner/name).
-    #[arg(long, short = 's')]
-    pub source: String,
-    /// The released version, e.g. 1.2.3 or v1.2.3 (a leading `v` is dropped for {{version}}).
-    #[arg(long = "version", value_name = "VERSION")]
-    pub release_version: String,
+    /// With --resume or --retry-failed, default: the one the file records.
+    #[arg(long, short = 's', required_unless_present_any = ["resume", "retry_failed"])]
+    pub source: Option<String>,
+    /// The released version, e.g. 1.2.3, v1.2.3 or refs/tags/v1.2.3 (read as the tag v1.2.3; a
+    /// leading `v` is dropped for {{version}}). With --resume or --retry-failed, default: the
+    /// one the file records.
+    #[arg(
+        long = "version",
+        value_name = "VERSION",
+        required_unless_present_any = ["resume", "retry_failed"]
+    )]
+    pub release_version: Option<String>,
     /// Print what would be sent, and send nothing. Needs no token and no network.
     #[arg(long)]
     pub dry_run: bool,
+    /// Send only to this target of the source (its name in dispatch.yaml), with everything
+    /// else as a full run would do it. Repeatable. Default: every target the source feeds.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
     /// A value for templates, used as {{vars.KEY}}. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -285,6 +298,9 @@ pub struct CheckArgs {
     /// Check only the targets of this source (its name, or its repository). Default: all.
     #[arg(long, short = 's')]
     pub source: Option<String>,
+    /// Check only this target (its name in dispatch.yaml). Repeatable. Default: all.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
     /// The sample version templates are rendered with (workflow_dispatch inputs are checked
     /// as rendered).
     #[arg(long = "version", value_name = "VERSION", default_value = "1.2.3")]

@@ -43,7 +43,12 @@ struct Line<'a> {
 #[serde(tag = "record", rename_all = "snake_case")]
 pub(crate) enum Record {
     /// The start of a run.
-    Run { source: String, version: String },
+    Run {
+        source: String,
+        version: String,
+        /// The tag as given (`v1.2.3`); journals written before it was recorded lack it.
+        tag: String,
+    },
     /// A request is about to be sent.
     Sending {
         dispatch_id: String,
@@ -151,7 +156,7 @@ pub(crate) struct Journal {
 impl Journal {
     /// Records the start of a run in the journal `held` (open for appending). A last line cut
     /// short by a kill is ended first, so this run's records start on a line of their own.
-    pub(crate) fn start(held: &Held, source: &str, version: &str) -> Result<Journal, JournalError> {
+    pub(crate) fn start(held: &Held, plan: &crate::plan::Plan) -> Result<Journal, JournalError> {
         let torn = ends_torn(held.file()).map_err(|source| JournalError::Write {
             path: held.path().to_owned(),
             source,
@@ -161,8 +166,9 @@ impl Journal {
             error: Mutex::new(None),
         };
         let run = Record::Run {
-            source: source.to_owned(),
-            version: version.to_owned(),
+            source: plan.source.clone(),
+            version: plan.version.clone(),
+            tag: plan.tag.clone(),
         };
         journal.write(if torn { b"\n" } else { b"" }, &run);
         journal.check()?;
@@ -377,6 +383,7 @@ fn parse_journal(
             Recorded::Run {
                 source: s,
                 version: v,
+                ..
             } => {
                 runs += 1;
                 check_release(path, &s, &v, source, version)?;
@@ -411,6 +418,41 @@ fn parse_journal(
         .collect();
     earlier.in_flight.sort();
     Ok(earlier)
+}
+
+/// The release a journal or report records: `--resume` and `--retry-failed` take `--source`
+/// and `--version` from it when they are not given.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordedRelease {
+    pub source: String,
+    pub version: String,
+    /// The tag as given; `None` in files written before it was recorded.
+    pub tag: Option<String>,
+}
+
+/// The release the journal at `path` records: its first run's (every later run must be of the
+/// same release, which [`read_journal`] checks).
+pub(crate) fn recorded_release(path: &Path) -> Result<RecordedRelease, JournalError> {
+    let bytes = files::read(path, &files::JOURNAL)?;
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| parse_line(line).ok())
+        .find_map(|line| match read_record(line) {
+            Ok(Recorded::Run {
+                source,
+                version,
+                tag,
+            }) => Some(RecordedRelease {
+                source,
+                version,
+                tag,
+            }),
+            _ => None,
+        })
+        .ok_or_else(|| JournalError::Malformed {
+            path: path.to_owned(),
+            detail: "it records no run".to_owned(),
+        })
 }
 
 pub(crate) fn check_release(
@@ -530,13 +572,43 @@ mod tests {
         let path = dir.path().join("journal.jsonl");
         std::fs::write(&path, format!("{RUN}\n{{\"format\":1,\"rec")).unwrap();
         let held = Held::take(&path, "--resume", files::Access::Append).unwrap();
-        drop(Journal::start(&held, "app", "1.0.0").unwrap());
+        let plan = crate::plan::Plan {
+            source: "app".into(),
+            version: "1.0.0".into(),
+            tag: "v1.0.0".into(),
+            jobs: Vec::new(),
+            skipped: Vec::new(),
+        };
+        drop(Journal::start(&held, &plan).unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.lines().last().unwrap();
         let record: serde_json::Value = serde_json::from_str(last).unwrap();
         assert_eq!(record["record"], "run");
         assert_eq!(record["format"], 1);
+        assert_eq!(record["tag"], "v1.0.0");
         assert!(read_journal(&path, "app", "1.0.0").is_ok());
+    }
+
+    #[test]
+    fn the_recorded_release_is_the_first_runs_with_its_tag_when_recorded() {
+        let old = write(&["", RUN]);
+        let recorded = recorded_release(old.path()).unwrap();
+        assert_eq!(
+            (recorded.source.as_str(), recorded.version.as_str()),
+            ("app", "1.0.0")
+        );
+        assert_eq!(recorded.tag, None);
+        let tagged = RUN.replace("}", ",\"tag\":\"v1.0.0\"}");
+        let new = write(&[&tagged]);
+        assert_eq!(
+            recorded_release(new.path()).unwrap().tag.as_deref(),
+            Some("v1.0.0")
+        );
+        let none = write(&["{\"format\":1,\"rec"]);
+        assert!(recorded_release(none.path())
+            .unwrap_err()
+            .to_string()
+            .contains("it records no run"));
     }
 
     #[test]

@@ -571,6 +571,7 @@ pub const VARIABLES: &[&str] = &[
     "target.repo",
     "version",
     "tag",
+    "ref",
     "major",
     "minor",
     "patch",
@@ -616,6 +617,7 @@ pub fn release_context(release: &Release, source: &RepoVars<'_>) -> Map<String, 
     ctx.insert("source".into(), source.to_json());
     ctx.insert("version".into(), json!(version.text));
     ctx.insert("tag".into(), json!(version.tag));
+    ctx.insert("ref".into(), json!(version.given));
     ctx.insert("is_prerelease".into(), json!(version.is_prerelease()));
     if let Some(v) = &version.semver {
         ctx.insert("major".into(), json!(v.major));

@@ -19,6 +19,8 @@ pub struct Report {
     pub format: u32,
     pub source: String,
     pub version: String,
+    /// The tag as given (`v1.2.3`), which `{{tag}}` renders.
+    pub tag: String,
     pub dry_run: bool,
     /// A dry run: how long the rate limits alone make the fan-out take.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -211,6 +213,7 @@ impl Report {
             format: crate::journal::FORMAT,
             source: plan.source.clone(),
             version: plan.version.clone(),
+            tag: plan.tag.clone(),
             dry_run,
             pacing: None,
             summary,
@@ -604,16 +607,7 @@ pub(crate) fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, 
         path: path.to_owned(),
         detail,
     };
-    let bytes = crate::files::read(path, &crate::files::REPORT)?;
-    // Typed field by field: what is not read here is skipped as it is parsed, never built.
-    let report: WrittenReport = serde_json::from_slice(&bytes).map_err(|e| {
-        unusable(format!(
-            "it is not a JSON report of orchestrator ({})",
-            crate::untrusted::one_line(&e.to_string(), 300)
-        ))
-    })?;
-    drop(bytes);
-    report.check_format().map_err(unusable)?;
+    let report = written(path)?;
     let (Some(found_source), Some(found_version)) = (&report.source, &report.version) else {
         return Err(unusable("it names no `source` and `version`".to_owned()));
     };
@@ -628,12 +622,51 @@ pub(crate) fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, 
     Ok(earlier)
 }
 
+/// The release the JSON report at `path` records, for `--retry-failed` without `--source` or
+/// `--version`.
+pub(crate) fn recorded_release(
+    path: &Path,
+) -> Result<crate::journal::RecordedRelease, JournalError> {
+    let report = written(path)?;
+    let (Some(source), Some(version)) = (report.source, report.version) else {
+        return Err(JournalError::Report {
+            path: path.to_owned(),
+            detail: "it names no `source` and `version`".to_owned(),
+        });
+    };
+    Ok(crate::journal::RecordedRelease {
+        source,
+        version,
+        tag: report.tag,
+    })
+}
+
+/// The report at `path` read and of our format, else why not.
+fn written(path: &Path) -> Result<WrittenReport, JournalError> {
+    let unusable = |detail: String| JournalError::Report {
+        path: path.to_owned(),
+        detail,
+    };
+    let bytes = crate::files::read(path, &crate::files::REPORT)?;
+    // Typed field by field: what is not read here is skipped as it is parsed, never built.
+    let report: WrittenReport = serde_json::from_slice(&bytes).map_err(|e| {
+        unusable(format!(
+            "it is not a JSON report of orchestrator ({})",
+            crate::untrusted::one_line(&e.to_string(), 300)
+        ))
+    })?;
+    drop(bytes);
+    report.check_format().map_err(unusable)?;
+    Ok(report)
+}
+
 /// A JSON report as `--retry-failed` reads it back.
 #[derive(Deserialize)]
 struct WrittenReport {
     format: Option<crate::journal::Format>,
     source: Option<String>,
     version: Option<String>,
+    tag: Option<String>,
     dry_run: Option<bool>,
     targets: Option<Vec<WrittenTarget>>,
 }

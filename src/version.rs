@@ -4,7 +4,10 @@
 /// A released version as given on the command line, with its semver reading when it has one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Version {
-    /// Exactly what the user passed, e.g. `v1.2.3`.
+    /// Exactly what the user passed, e.g. `v1.2.3` or `refs/tags/v1.2.3` (what `github.ref`
+    /// gives): what `{{ref}}` renders.
+    pub given: String,
+    /// The tag: what the user passed without a leading `refs/tags/`, e.g. `v1.2.3`.
     pub tag: String,
     /// The version without a leading `v`, e.g. `1.2.3`: what `{{version}}` renders.
     pub text: String,
@@ -24,7 +27,9 @@ pub enum VersionError {
 }
 
 impl Version {
-    pub fn parse(tag: &str) -> Result<Version, VersionError> {
+    pub fn parse(given: &str) -> Result<Version, VersionError> {
+        // `github.ref` in a tag-push workflow is `refs/tags/v1.2.3`: the tag is what was released.
+        let tag = given.strip_prefix("refs/tags/").unwrap_or(given);
         if tag.is_empty() {
             return Err(VersionError::Empty);
         }
@@ -40,6 +45,7 @@ impl Version {
             _ => tag,
         };
         Ok(Version {
+            given: given.to_owned(),
             tag: tag.to_owned(),
             text: text.to_owned(),
             semver: semver::Version::parse(text).ok(),
@@ -62,6 +68,22 @@ mod tests {
         assert_eq!(v.text, "1.2.3-rc.1");
         assert!(v.is_prerelease());
         assert_eq!(v.semver.unwrap().minor, 2);
+    }
+
+    #[test]
+    fn a_tag_ref_is_read_as_its_tag_and_kept_whole_as_given() {
+        let v = Version::parse("refs/tags/v1.2.3").unwrap();
+        assert_eq!(
+            (v.given.as_str(), v.tag.as_str()),
+            ("refs/tags/v1.2.3", "v1.2.3")
+        );
+        assert_eq!(v.text, "1.2.3");
+        assert_eq!(v.semver.unwrap().major, 1);
+        assert_eq!(Version::parse("refs/tags/"), Err(VersionError::Empty));
+        assert_eq!(
+            Version::parse("refs/heads/main").unwrap().tag,
+            "refs/heads/main"
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ fn plan_stage(
         Some(source) => vec![source.clone()],
         None => config.sources.keys().cloned().collect(),
     };
+    let only = crate::plan::chosen_targets(config, args.source.as_deref(), &args.targets)
+        .map_err(|err| CliError::usage(err.to_string()))?;
     let mut jobs: Vec<Planned> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for source in sources {
@@ -56,16 +58,23 @@ fn plan_stage(
             changes: None,
         };
         // `Validate`: every target whatever its `when`, tokens taken when set.
-        let plan =
-            crate::plan::plan(config, &release, &env_var, PlanMode::Validate).map_err(|err| {
-                plan_refused(
-                    err,
-                    checked,
-                    file,
-                    stderr,
-                    "the plan has problems; nothing was checked",
-                )
-            })?;
+        let plan = crate::plan::plan_with(
+            config,
+            &release,
+            &env_var,
+            PlanMode::Validate,
+            only.as_ref(),
+            &mut crate::render::Work::default(),
+        )
+        .map_err(|err| {
+            plan_refused(
+                err,
+                checked,
+                file,
+                stderr,
+                "the plan has problems; nothing was checked",
+            )
+        })?;
         let release = Release {
             source: plan.source.clone(),
             ..release
@@ -92,6 +101,7 @@ fn read(args: &CheckArgs, config: &Config, planned: &[Planned]) -> Result<CheckR
     let as_plan = Plan {
         source: String::new(),
         version: String::new(),
+        tag: String::new(),
         jobs: planned.iter().map(|(_, job, _)| job.clone()).collect(),
         skipped: Vec::new(),
     };

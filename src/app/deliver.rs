@@ -44,7 +44,7 @@ pub(super) fn deliver(
     };
     let pacing = crate::plan::PacingEstimate::of(&plan.jobs, &config.rate_limit);
     let journal = journal
-        .map(|held| Journal::start(held, &plan.source, &plan.version))
+        .map(|held| Journal::start(held, plan))
         .transpose()
         .map_err(|err| CliError::usage(err.to_string()))?;
     let mut waits = WaitOptions {

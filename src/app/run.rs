@@ -7,8 +7,9 @@ use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, JournalError, Journals};
-use crate::plan::{plan, Plan, PlanMode};
+use crate::plan::{plan_with, Plan, PlanMode};
 use crate::release::{CiContext, Release};
+use crate::render::Work;
 use crate::report::{self, Report};
 use crate::secret::Redacting;
 use crate::style::Palette;
@@ -26,7 +27,8 @@ pub(super) fn run(
         stderr,
         "; nothing was sent",
     )?;
-    let (release, unknown_changes) = release(args, &config, stderr)?;
+    let named = release_named(args, stderr)?;
+    let (release, unknown_changes) = release(args, &named, &config, stderr)?;
     let planned = plan_stage(args, &checked, &config, &release, &file, stderr);
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
@@ -164,17 +166,18 @@ fn deliver_decided(
 /// are still found and shown with them.
 fn release(
     args: &RunArgs,
+    named: &Named,
     config: &Config,
     stderr: &mut dyn Write,
 ) -> Result<(Release, Option<UnknownChanges>), CliError> {
     let mut unknown = None;
-    let version = super::version_flag(&args.release_version)?;
-    let changes = if crate::plan::needs_changes(config, &args.source) {
+    let version = version_given(&named.version, stderr)?;
+    let changes = if crate::plan::needs_changes(config, &named.source) {
         // Which repository the checkout is, and what changed in it, are read side by side
         // (each is a few git commands, read-only); the changes are used only when the
         // checkout is the source's.
         let (other, loaded) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| other_checkout(args, config));
+            let other = scope.spawn(|| other_checkout(args, &named.source, config));
             let loaded =
                 ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
             (other.join().unwrap_or_default(), loaded)
@@ -220,7 +223,7 @@ fn release(
         None
     };
     let release = Release {
-        source: args.source.clone(),
+        source: named.source.clone(),
         version,
         vars: args.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
@@ -229,14 +232,27 @@ fn release(
     Ok((release, unknown))
 }
 
+/// `--version` read, with a note when it was a ref (`refs/tags/v1.2.3`, what `github.ref`
+/// gives) read as its tag.
+fn version_given(text: &str, stderr: &mut dyn Write) -> Result<crate::release::Version, CliError> {
+    let version = super::version_flag(text)?;
+    if version.given != version.tag {
+        let _ = writeln!(
+            stderr,
+            "note: --version {} is read as the tag {} (templates get the whole value as {{{{ref}}}})",
+            version.given, version.tag
+        );
+    }
+    Ok(version)
+}
+
 /// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
 /// repository (by its `origin` remote, else `GITHUB_REPOSITORY`). `None` when it is the
 /// source's repository, or when nothing says which repository it is.
-fn other_checkout(args: &RunArgs, config: &Config) -> Option<String> {
+fn other_checkout(args: &RunArgs, given: &str, config: &Config) -> Option<String> {
     let source = config.sources.iter().find_map(|(name, source)| {
         let repository = source.repository.to_string();
-        (name == &args.source || repository.eq_ignore_ascii_case(&args.source))
-            .then_some(repository)
+        (name == given || repository.eq_ignore_ascii_case(given)).then_some(repository)
     })?;
     let git = crate::changes::Git::new(&args.repo_dir);
     let github_repository = env_var("GITHUB_REPOSITORY");
@@ -264,7 +280,17 @@ fn plan_stage(
     } else {
         PlanMode::Send
     };
-    plan(config, release, &env_var, mode).map_err(|err| {
+    let only = crate::plan::chosen_targets(config, Some(&release.source), &args.targets)
+        .map_err(|err| CliError::usage(err.to_string()))?;
+    plan_with(
+        config,
+        release,
+        &env_var,
+        mode,
+        only.as_ref(),
+        &mut Work::default(),
+    )
+    .map_err(|err| {
         plan_refused(
             err,
             checked,
@@ -483,4 +509,46 @@ fn resume(
         });
     }
     Ok(())
+}
+
+/// The release a run is of: `--source` and `--version`, each taken, when not given, from what
+/// the `--resume` journal or `--retry-failed` report records (a note says so). One that is given
+/// and differs from the file is refused by the `resume` stage, as before.
+struct Named {
+    source: String,
+    version: String,
+}
+
+fn release_named(args: &RunArgs, stderr: &mut dyn Write) -> Result<Named, CliError> {
+    if let (Some(source), Some(version)) = (&args.source, &args.release_version) {
+        return Ok(Named {
+            source: source.clone(),
+            version: version.clone(),
+        });
+    }
+    let (path, recorded, what) = match (&args.resume, &args.retry_failed) {
+        (Some(path), _) => (path, journal::recorded_release(path), "resuming"),
+        (None, Some(path)) => (path, report::recorded_release(path), "retrying"),
+        (None, None) => {
+            return Err(CliError::usage(
+                "--source and --version are required (or --resume JOURNAL, or --retry-failed REPORT, which record them)",
+            ))
+        }
+    };
+    let recorded = recorded.map_err(refused)?;
+    // The tag as the earlier run was given it (`v1.2.3`), so `{{tag}}` renders the same; files
+    // written before the tag was recorded give only the version.
+    let named = Named {
+        source: args.source.clone().unwrap_or(recorded.source),
+        version: (args.release_version.clone())
+            .unwrap_or_else(|| recorded.tag.unwrap_or(recorded.version)),
+    };
+    let _ = writeln!(
+        stderr,
+        "note: {what} {} {}, the release {} records",
+        untrusted::one_line(&named.source, 200),
+        untrusted::one_line(&named.version, 200),
+        path.display()
+    );
+    Ok(named)
 }

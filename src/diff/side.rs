@@ -186,7 +186,10 @@ fn plan(
     // No variable is ever looked up: tokens and `url_env` URLs stay names.
     crate::plan::plan_with(config, release, &|_| None, mode, None, work).map_err(|err| match err {
         PlanError::Problems(problems) => problems,
-        PlanError::UnknownSource { .. } => Vec::new(),
+        // Planned with no `--target`: only an unknown source can be the other error.
+        PlanError::UnknownSource { .. }
+        | PlanError::UnknownTarget { .. }
+        | PlanError::NotFed { .. } => Vec::new(),
     })
 }
 

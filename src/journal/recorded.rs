@@ -91,6 +91,7 @@ pub(crate) struct ReadLine {
     pub(crate) record: Option<String>,
     source: Option<String>,
     version: Option<String>,
+    tag: Option<String>,
     dispatch_id: Option<String>,
     target: Option<String>,
     fingerprint: Option<String>,
@@ -102,6 +103,7 @@ pub(crate) enum Recorded {
     Run {
         source: String,
         version: String,
+        tag: Option<String>,
     },
     Sending {
         dispatch_id: String,
@@ -132,6 +134,7 @@ impl ReadLine {
             Some("run") => Ok(Recorded::Run {
                 source: need(self.source, "source")?,
                 version: need(self.version, "version")?,
+                tag: self.tag,
             }),
             Some("sending") => Ok(Recorded::Sending {
                 dispatch_id: need(self.dispatch_id, "dispatch_id")?,

@@ -2,6 +2,7 @@
 //! through a lookup function, and nothing is sent. `--dry-run` and `validate` stop here.
 
 use crate::config::model::TargetKind;
+mod chosen;
 mod grouped;
 mod identity;
 mod ids;
@@ -14,6 +15,7 @@ use crate::policy::RetryPolicy;
 use crate::release::Release;
 use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
+pub use chosen::chosen_targets;
 pub use identity::PacingEstimate;
 pub use ids::{DispatchId, Fingerprint, Hex};
 use indexmap::IndexMap;
@@ -35,6 +37,9 @@ pub struct Plan {
     /// The source's name (even if it was chosen by repository).
     pub source: String,
     pub version: String,
+    /// The release's tag as given (`v1.2.3`): journals and reports record it, so `--resume`
+    /// and `--retry-failed` can render `{{tag}}` as the earlier run did without `--version`.
+    pub tag: String,
     pub jobs: Vec<Job>,
     pub skipped: Vec<Skip>,
 }
@@ -212,6 +217,24 @@ pub enum PlanError {
         list_some(known)
     )]
     UnknownSource { given: String, known: Vec<String> },
+    #[error(
+        "--target: no target is named `{}`{} (known targets: {})",
+        crate::diagnostic::shown(given),
+        crate::diagnostic::closest(given, known.iter().map(String::as_str))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default(),
+        list_some(known)
+    )]
+    UnknownTarget { given: String, known: Vec<String> },
+    #[error(
+        "--target: source `{source_name}` does not feed target `{target}` (its targets: {})",
+        list_some(feeds)
+    )]
+    NotFed {
+        source_name: String,
+        target: String,
+        feeds: Vec<String>,
+    },
     #[error("the plan has {} problem(s); nothing was sent", .0.len())]
     Problems(Vec<Diagnostic>),
 }
@@ -378,6 +401,7 @@ impl<'a> Planning<'a> {
         Ok(Plan {
             source: source.name.clone(),
             version: self.release.version.text.clone(),
+            tag: self.release.version.tag.clone(),
             jobs: self.jobs,
             skipped: self.skipped,
         })

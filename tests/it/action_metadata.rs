@@ -63,6 +63,8 @@ fn the_action_is_composite_with_the_documented_inputs() {
     assert_eq!(inputs["config"]["default"], "dispatch.yaml");
     assert_eq!(inputs["dry-run"]["default"], "false");
     assert_eq!(inputs["args"]["default"], "");
+    assert_eq!(inputs["vars"]["default"], "");
+    assert_eq!(inputs["targets"]["default"], "");
     assert_eq!(inputs["install"]["default"], "prebuilt");
     assert_eq!(inputs["orchestrator-version"]["default"], "");
     let uses: Vec<&str> = steps(&action)
@@ -238,6 +240,8 @@ fn the_run_step_works_as_the_runner_would_run_it() {
             ("INPUT_VERSION", "v1.2.3"),
             ("INPUT_CONFIG", "dispatch.yaml"),
             ("INPUT_DRY_RUN", "true"),
+            ("INPUT_VARS", ""),
+            ("INPUT_TARGETS", ""),
             ("INPUT_ARGS", "--set channel=stable  --no-progress"),
         ],
     );
@@ -332,6 +336,8 @@ fn the_action_installs_the_verified_release_binary_and_runs_validate_with_it() {
             ("INPUT_VERSION", ""),
             ("INPUT_CONFIG", "dispatch.yaml"),
             ("INPUT_DRY_RUN", "false"),
+            ("INPUT_VARS", ""),
+            ("INPUT_TARGETS", ""),
             ("INPUT_ARGS", ""),
         ],
     );
@@ -395,6 +401,8 @@ fn an_unknown_install_or_command_input_is_refused_with_exit_2() {
         ("INPUT_VERSION", ""),
         ("INPUT_CONFIG", "dispatch.yaml"),
         ("INPUT_DRY_RUN", "false"),
+        ("INPUT_VARS", ""),
+        ("INPUT_TARGETS", ""),
         ("INPUT_ARGS", ""),
     ];
     for (command, message) in [
@@ -407,4 +415,211 @@ fn an_unknown_install_or_command_input_is_refused_with_exit_2() {
         assert_eq!(output.status.code(), Some(2), "{}", text(&output));
         assert!(text(&output).contains(message), "{}", text(&output));
     }
+}
+
+/// The run step with a stand-in for the binary that writes each argument it was given on a
+/// line of its own, `<` and `>` around it: the words the action passes, exactly.
+fn argv_of_run_step(env: &[(&str, &str)]) -> (Output, Vec<String>, tempfile::TempDir) {
+    let runner = tempfile::tempdir().unwrap();
+    let stand_in = installed(runner.path());
+    std::fs::create_dir_all(stand_in.parent().unwrap()).unwrap();
+    std::fs::write(
+        &stand_in,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done > \"$RUNNER_TEMP/argv\"\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&stand_in).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&stand_in, perms).unwrap();
+    let mut all = vec![
+        ("INPUT_COMMAND", "run"),
+        ("INPUT_SOURCE", "app"),
+        ("INPUT_VERSION", "v1.2.3"),
+        ("INPUT_CONFIG", "dispatch.yaml"),
+        ("INPUT_DRY_RUN", "false"),
+        ("INPUT_VARS", ""),
+        ("INPUT_TARGETS", ""),
+        ("INPUT_ARGS", ""),
+    ];
+    all.retain(|(name, _)| !env.iter().any(|(n, _)| n == name));
+    all.extend_from_slice(env);
+    let output = run_step("run", runner.path(), runner.path(), &all);
+    let argv = std::fs::read_to_string(runner.path().join("argv"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (output, argv, runner)
+}
+
+/// What the step passes after the command's own flags.
+fn extra_words(argv: &[String]) -> Vec<&str> {
+    let report = argv
+        .iter()
+        .position(|a| a.ends_with("orchestrator-report.json>"))
+        .expect("the run arm passes --report");
+    argv[report + 1..].iter().map(String::as_str).collect()
+}
+
+/// Text that a shell would run if it ever read it: each would leave a file behind.
+const HOSTILE: &str = "$(touch \"$RUNNER_TEMP/ran-1\") `touch \"$RUNNER_TEMP/ran-2\"` ${RUNNER_TEMP} $HOME; touch ran-3 | x & y > z";
+
+fn nothing_ran(runner: &Path) {
+    for name in ["ran-1", "ran-2", "ran-3"] {
+        assert!(!runner.join(name).exists(), "{name} was run");
+    }
+}
+
+#[test]
+fn vars_pass_each_line_as_one_set_with_spaces_quotes_and_shell_text_as_written() {
+    let vars =
+        format!("title=My big release\n\n  \nbody=say \"hi\" and 'bye' = done\nnasty={HOSTILE}\n");
+    let (output, argv, runner) = argv_of_run_step(&[("INPUT_VARS", vars.as_str())]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let nasty = format!("<nasty={HOSTILE}>");
+    assert_eq!(
+        extra_words(&argv),
+        [
+            "<--set>",
+            "<title=My big release>",
+            "<--set>",
+            "<body=say \"hi\" and 'bye' = done>",
+            "<--set>",
+            nasty.as_str(),
+        ]
+    );
+    nothing_ran(runner.path());
+}
+
+#[test]
+fn targets_separated_by_newlines_commas_or_spaces_become_target_flags() {
+    let (output, argv, _runner) =
+        argv_of_run_step(&[("INPUT_TARGETS", "website,\n cli  docs\n\n*")]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(
+        extra_words(&argv),
+        [
+            "<--target>",
+            "<website>",
+            "<--target>",
+            "<cli>",
+            "<--target>",
+            "<docs>",
+            "<--target>",
+            "<*>"
+        ]
+    );
+}
+
+#[test]
+fn args_are_split_as_a_shell_splits_words_and_nothing_in_them_is_run() {
+    let args = format!(
+        "--wait  --set \"title=My big release\" --set 'note=it said \"$(id)\"'\n--set x=a\\ b --set {}",
+        "'evil=`touch \"$RUNNER_TEMP/ran-2\"` $(touch \"$RUNNER_TEMP/ran-1\")'"
+    );
+    let (output, argv, runner) = argv_of_run_step(&[("INPUT_ARGS", args.as_str())]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(
+        extra_words(&argv),
+        [
+            "<--wait>",
+            "<--set>",
+            "<title=My big release>",
+            "<--set>",
+            "<note=it said \"$(id)\">",
+            "<--set>",
+            "<x=a b>",
+            "<--set>",
+            "<evil=`touch \"$RUNNER_TEMP/ran-2\"` $(touch \"$RUNNER_TEMP/ran-1\")>",
+        ]
+    );
+    nothing_ran(runner.path());
+}
+
+#[test]
+fn args_with_an_unmatched_quote_stop_the_step_before_the_binary_runs() {
+    let (output, argv, _runner) =
+        argv_of_run_step(&[("INPUT_ARGS", "--set \"title=My big release")]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("::error title=orchestrator::the args input has an unmatched quote"),
+        "{}",
+        text(&output)
+    );
+    assert!(argv.is_empty(), "the binary ran: {argv:?}");
+}
+
+#[test]
+fn validate_takes_vars_but_not_targets() {
+    let (output, argv, _runner) = argv_of_run_step(&[
+        ("INPUT_COMMAND", "validate"),
+        ("INPUT_VARS", "channel=beta"),
+        ("INPUT_TARGETS", "website"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(
+        argv,
+        [
+            "<validate>",
+            "<--config>",
+            "<dispatch.yaml>",
+            "<--set>",
+            "<channel=beta>"
+        ]
+    );
+}
+
+/// The words the action builds from `vars` and `targets` are flags `run` and `check` take.
+#[test]
+fn run_and_check_accept_set_and_target() {
+    let cli = orchestrator::cli::Cli::command();
+    for command in ["run", "check"] {
+        let sub = cli.find_subcommand(command).unwrap();
+        for long in ["set", "target"] {
+            assert!(
+                sub.get_arguments().any(|a| a.get_long() == Some(long)),
+                "`orchestrator {command}` has no --{long}"
+            );
+        }
+    }
+}
+
+/// A release name with spaces reaches the payload through the real binary.
+#[test]
+fn a_value_with_spaces_from_vars_reaches_the_payload() {
+    let dir = crate::support::cli::config_dir(
+        "version: 1\nsources:\n  app:\n    repository: o/app\n    targets: [site, docs]\ntargets:\n  site:\n    repository: o/site\n    event_type: release\n    token_env: APP_TOKEN\n    client_payload:\n      title: \"{{vars.title}}\"\n  docs:\n    repository: o/docs\n    event_type: release\n    token_env: APP_TOKEN\n",
+    );
+    let runner = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(installed(runner.path()).parent().unwrap()).unwrap();
+    crate::support::executable::place(
+        &assert_cmd::cargo::cargo_bin("orchestrator"),
+        &installed(runner.path()),
+    );
+    let output = run_step(
+        "run",
+        runner.path(),
+        dir.path(),
+        &[
+            ("INPUT_COMMAND", "run"),
+            ("INPUT_SOURCE", "app"),
+            ("INPUT_VERSION", "refs/tags/v1.2.3"),
+            ("INPUT_CONFIG", "dispatch.yaml"),
+            ("INPUT_DRY_RUN", "true"),
+            ("INPUT_VARS", "title=My big release"),
+            ("INPUT_TARGETS", "site"),
+            ("INPUT_ARGS", "--no-progress"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(runner.path().join("orchestrator-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["version"], "1.2.3");
+    assert_eq!(report["summary"]["planned"], 1);
+    assert_eq!(
+        report["targets"][0]["body"]["client_payload"]["title"],
+        "My big release"
+    );
 }

@@ -698,3 +698,43 @@ fn every_major_series_when_allows_must_be_listened_for() {
         "{target:#}"
     );
 }
+
+#[test]
+fn check_target_reads_only_the_chosen_target() {
+    let github = FakeGitHub::start();
+    serve_dot_ai(&github);
+    let dir = example_dir();
+    let output = check(
+        dir.path(),
+        &github,
+        &["--target", "dot-ai-cli", "--output", "json"],
+    );
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let checked: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(checked, ["dot-ai-cli"]);
+    assert!(github
+        .requests()
+        .iter()
+        .all(|r| !r.path.contains("dot-ai-website")));
+}
+
+#[test]
+fn check_target_with_a_typo_is_a_usage_error_that_suggests_the_name() {
+    let github = FakeGitHub::start();
+    let dir = example_dir();
+    let output = check(dir.path(), &github, &["--target", "dot-ai-clj"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--target: no target is named `dot-ai-clj`; did you mean `dot-ai-cli`?"),
+        "{stderr}"
+    );
+    assert!(github.requests().is_empty());
+}

@@ -24,6 +24,7 @@ mod changed_targets;
 mod changes;
 mod check;
 mod check_reads;
+mod chosen_targets;
 mod delivery;
 mod diff;
 mod dry_run;
