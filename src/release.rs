@@ -4,6 +4,22 @@ pub use crate::version::{Version, VersionError};
 use indexmap::IndexMap;
 use serde::Serialize;
 
+/// Each `ci.*` variable and the GitHub Actions variables it is read from.
+pub const CI_SOURCES: &[(&str, &str)] = &[
+    ("sha", "GITHUB_SHA"),
+    ("run_id", "GITHUB_RUN_ID"),
+    ("run_attempt", "GITHUB_RUN_ATTEMPT"),
+    (
+        "run_url",
+        "GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID",
+    ),
+    ("server_url", "GITHUB_SERVER_URL"),
+    ("repository", "GITHUB_REPOSITORY"),
+    ("ref", "GITHUB_REF"),
+    ("actor", "GITHUB_ACTOR"),
+    ("workflow", "GITHUB_WORKFLOW"),
+];
+
 /// What GitHub Actions says about the run that is making the release, when it is one.
 /// Read from the environment at the edge and handed in, so templates never see the
 /// environment itself.

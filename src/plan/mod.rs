@@ -783,15 +783,10 @@ fn destination(target: &TargetSpec) -> String {
 
 /// A problem rendering a template of the target at `path` (template paths are within it).
 pub(crate) fn render_problem(path: &str, problem: TemplateProblem) -> Diagnostic {
-    let help = if problem.message.contains("not a known variable") {
-        format!(
-            "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",
-            crate::render::VARIABLES.join(", ")
-        )
-    } else {
+    let help = problem.help.unwrap_or_else(|| {
         "keep rendered values small: send a reference (a version, a URL), not the content"
             .to_owned()
-    };
+    });
     Diagnostic::error(Code::Render, join(path, &problem.name), problem.message).with_help(help)
 }
 
