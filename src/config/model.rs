@@ -618,7 +618,11 @@ pub struct Target {
     /// `repository_dispatch`: the event's `client_payload`, a mapping (at most 10 top-level
     /// keys) whose string values are Handlebars templates, e.g. `version: "{{version}}"`. Each
     /// rendered value is a JSON string; numbers, booleans and nested mappings/lists are kept
-    /// as written. The whole request body must stay under 64 KB once rendered.
+    /// as written. The whole request body must stay under 64 KB once rendered. Templates may
+    /// call the helpers `if`, `unless`, `each`, `with`, `lookup`, `eq`, `ne`, `gt`, `gte`,
+    /// `lt`, `lte`, `and`, `or`, `not`, `len`, `lower`, `upper`, `trim`, `replace`, `default`,
+    /// `json`, `raw` and `log`, e.g. `{{default vars.channel "stable"}}` (see the README's
+    /// Templates).
     #[serde(default, skip_serializing_if = "Payload::is_empty")]
     #[schemars(
         title = "Client payload",
