@@ -320,6 +320,8 @@ struct Planning<'a> {
     /// The token read for the target before, and its variable: a fan-out's targets share a few,
     /// and reading the environment (and registering the value for redaction) each time costs.
     last_token: Option<(Shared, Option<Secret>)>,
+    /// The placeholders a dry run shows for unset `ci.*` values, to note where one is sent.
+    placeholders: Vec<String>,
 }
 
 impl<'a> Planning<'a> {
@@ -341,6 +343,7 @@ impl<'a> Planning<'a> {
             problems: Vec::new(),
             path: String::new(),
             last_token: None,
+            placeholders: Vec::new(),
         }
     }
 
@@ -354,7 +357,7 @@ impl<'a> Planning<'a> {
             repo: &source.repository.name,
         };
         // Made once, then pointed at each target in turn.
-        let mut memo = Memo::new(release_context(self.release, &source_vars), work);
+        let mut memo = Memo::new(self.context(&source_vars), work);
         if self.keep == Keep::Jobs {
             self.jobs.reserve_exact(source.targets.len());
         }
@@ -380,6 +383,44 @@ impl<'a> Planning<'a> {
             version: self.release.version.text.clone(),
             jobs: self.jobs,
             skipped: self.skipped,
+        })
+    }
+
+    /// The release's part of the template context. A dry run previews templates that read
+    /// an unset `ci.*` value with a placeholder in its place (a real run refuses them).
+    fn context(&mut self, source_vars: &RepoVars<'_>) -> serde_json::Map<String, Value> {
+        if self.mode != PlanMode::DryRun {
+            return release_context(self.release, source_vars);
+        }
+        let (ci, placeholders) = self.release.ci.with_placeholders();
+        self.placeholders = placeholders;
+        let preview = Release {
+            ci,
+            ..self.release.clone()
+        };
+        release_context(&preview, source_vars)
+    }
+
+    /// What a dry run's job says about the placeholders it holds, if any.
+    fn placeholder_note(&self, job: &Job) -> Option<String> {
+        let holds = |text: &str| {
+            job.encoded
+                .windows(text.len())
+                .any(|w| w == text.as_bytes())
+                || job.label.contains(text)
+                || job.headers.iter().any(|(_, v)| v.contains(text))
+        };
+        let used: Vec<&str> = self
+            .placeholders
+            .iter()
+            .filter(|p| holds(p))
+            .map(String::as_str)
+            .collect();
+        (!used.is_empty()).then(|| {
+            format!(
+                "{} stands for what GitHub Actions would set; a real run without it refuses to send",
+                used.join(", ")
+            )
         })
     }
 
@@ -425,7 +466,10 @@ impl<'a> Planning<'a> {
         let mut job = self.job(name, target, rendered, dispatch_id, destination);
         job.token_env = token_env;
         job.token = token;
-        job.note = note;
+        job.note = match (note, self.placeholder_note(&job)) {
+            (Some(note), Some(more)) => Some(format!("{note}; {more}")),
+            (note, more) => note.or(more),
+        };
         self.jobs.push(job);
         ControlFlow::Continue(())
     }
