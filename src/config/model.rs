@@ -35,6 +35,26 @@ pub struct DispatchFile {
     /// sources. Names are 1 to 100 letters, digits, `-` or `_`.
     #[schemars(title = "Targets", extend("propertyNames" = { "pattern": NAME_PATTERN }))]
     pub targets: IndexMap<String, Box<Target>>,
+    /// Environment variables that templates may read, as `{{env.NAME}}`: only those listed
+    /// here, e.g. `env: [RELEASE_NAME, PR_NUMBER]`, so a template cannot read a token by
+    /// accident. Values are read when the release is planned; a real run refuses a template
+    /// that reads an unset one (a dry run shows a placeholder). A name that looks like a
+    /// secret's (a word `TOKEN`, `SECRET`, `PASSWORD` or `CREDENTIALS`, or ending in `_KEY`
+    /// or `_PAT`) is refused, and so is a value that looks like a token: tokens go in
+    /// `token_env`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "template_env_schema")]
+    pub env: Vec<String>,
+}
+
+fn template_env_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "title": "Environment variables for templates",
+        "type": "array",
+        "items": { "type": "string", "pattern": ENV_NAME_PATTERN },
+        "maxItems": 100,
+        "uniqueItems": true
+    })
 }
 
 fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
