@@ -5,6 +5,7 @@
 //! unknown variable is an error, not an empty string), does not HTML-escape, and has no helper
 //! that reads files or the environment: templates see only the context built here.
 
+pub mod env;
 mod explain;
 mod guard;
 mod helpers;
@@ -76,6 +77,8 @@ pub struct Templates {
     last_map: Option<LastMap>,
     /// The last literal [`Templates::text`] kept, shared with the next one alike.
     last_literal: Option<Arc<str>>,
+    /// The environment variables the file lets templates read (its `env:` list).
+    env_names: Vec<String>,
 }
 
 /// See [`Templates::last_map`].
@@ -105,6 +108,7 @@ impl Default for Templates {
             traits: Vec::new(),
             last_map: None,
             last_literal: None,
+            env_names: Vec::new(),
         }
     }
 }
@@ -153,6 +157,35 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 impl Templates {
+    /// Lets templates read the variables in `names` as `{{env.NAME}}` (the file's `env:`),
+    /// refusing names that look like a secret's; problems go to `out`.
+    pub fn allow_env(&mut self, names: Vec<String>, out: &mut Vec<crate::diagnostic::Diagnostic>) {
+        if names.len() > env::MAX_ENV {
+            out.push(crate::diagnostic::Diagnostic::error(
+                crate::diagnostic::Code::Limit,
+                "env",
+                format!(
+                    "env lists {} variables; at most {} may be listed",
+                    names.len(),
+                    env::MAX_ENV
+                ),
+            ));
+            return;
+        }
+        for (index, name) in names.into_iter().enumerate() {
+            match env::name_problem(index, &name) {
+                Some(problem) => out.push(problem),
+                None if self.env_names.contains(&name) => {}
+                None => self.env_names.push(name),
+            }
+        }
+    }
+
+    /// The variables templates may read as `{{env.NAME}}`, in the file's order.
+    pub fn env_names(&self) -> &[String] {
+        &self.env_names
+    }
+
     /// Compiles `source` under `name` (its key path) when it contains template syntax.
     pub fn text(&mut self, name: &str, source: &str) -> Result<Text, TemplateProblem> {
         if !source.contains("{{") {
@@ -366,7 +399,7 @@ impl Templates {
                 help: "keep rendered values small: send a reference (a version, a URL), not the content".into(),
             });
         }
-        rendered.map_err(|err| explain::render(&err, ctx.data()))?;
+        rendered.map_err(|err| explain::render(&err, ctx.data(), &self.env_names))?;
         Ok(out.into_string())
     }
 

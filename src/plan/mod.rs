@@ -12,7 +12,7 @@ use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, join_into, Code, Diagnostic};
 use crate::policy::RetryPolicy;
 use crate::release::Release;
-use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
+use crate::render::{env, release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
 pub use identity::PacingEstimate;
 pub use ids::{DispatchId, Fingerprint, Hex};
@@ -388,17 +388,39 @@ impl<'a> Planning<'a> {
 
     /// The release's part of the template context. A dry run previews templates that read
     /// an unset `ci.*` value with a placeholder in its place (a real run refuses them).
+    /// The file's `env:` variables are read here, through the lookup the edge hands in.
     fn context(&mut self, source_vars: &RepoVars<'_>) -> serde_json::Map<String, Value> {
-        if self.mode != PlanMode::DryRun {
-            return release_context(self.release, source_vars);
-        }
-        let (ci, placeholders) = self.release.ci.with_placeholders();
-        self.placeholders = placeholders;
-        let preview = Release {
-            ci,
-            ..self.release.clone()
+        let mut context = if self.mode == PlanMode::DryRun {
+            let (ci, placeholders) = self.release.ci.with_placeholders();
+            self.placeholders = placeholders;
+            let preview = Release {
+                ci,
+                ..self.release.clone()
+            };
+            release_context(&preview, source_vars)
+        } else {
+            release_context(self.release, source_vars)
         };
-        release_context(&preview, source_vars)
+        let names = self.config.templates.env_names();
+        if !names.is_empty() {
+            let unset = match self.mode {
+                PlanMode::Send => env::Unset::Missing,
+                PlanMode::DryRun => env::Unset::Placeholder,
+                PlanMode::Validate => env::Unset::Sample,
+            };
+            let env = env::context(names, self.lookup, unset, &mut self.problems);
+            if unset == env::Unset::Placeholder {
+                let unset = env
+                    .iter()
+                    .map(|(name, value)| (env::placeholder(name), value));
+                let shown =
+                    unset.filter(|(placeholder, value)| value.as_str() == Some(placeholder));
+                self.placeholders
+                    .extend(shown.map(|(placeholder, _)| placeholder));
+            }
+            context.insert("env".into(), Value::Object(env));
+        }
+        context
     }
 
     /// What a dry run's job says about the placeholders it holds, if any.
@@ -418,7 +440,7 @@ impl<'a> Planning<'a> {
             .collect();
         (!used.is_empty()).then(|| {
             format!(
-                "{} stands for what GitHub Actions would set; a real run without it refuses to send",
+                "placeholder for an unset variable: {}; a real run refuses to send until it is set",
                 used.join(", ")
             )
         })

@@ -113,9 +113,9 @@ fn line_col(source: &str, at: usize) -> (usize, usize) {
 }
 
 /// Why a render failed, for the release in `data` (the template's context).
-pub(super) fn render(err: &RenderError, data: &Value) -> Explained {
+pub(super) fn render(err: &RenderError, data: &Value, listed: &[String]) -> Explained {
     match err.reason() {
-        RenderErrorReason::MissingVariable(Some(name)) => missing(name, data),
+        RenderErrorReason::MissingVariable(Some(name)) => missing(name, data, listed),
         RenderErrorReason::MissingVariable(None) => explained(
             "template reads a value that does not exist".into(),
             variables_help(),
@@ -168,7 +168,7 @@ fn unknown_helper(name: &str) -> Explained {
 /// The semver parts, which exist only when the version is semver.
 const SEMVER_PARTS: &[&str] = &["major", "minor", "patch", "prerelease", "build"];
 
-fn missing(name: &str, data: &Value) -> Explained {
+fn missing(name: &str, data: &Value, listed: &[String]) -> Explained {
     if SEMVER_PARTS.contains(&name) {
         let version = data
             .get("version")
@@ -189,9 +189,15 @@ fn missing(name: &str, data: &Value) -> Explained {
         );
     }
     if let Some(var) = name.strip_prefix("env.") {
+        if listed.iter().any(|l| l == var) {
+            return explained(
+                format!("template uses `{name}`, and {var} is not set"),
+                format!("set {var} where orchestrator runs (in a workflow, under the step's `env:`), or preview with `run --dry-run`, which shows a placeholder"),
+            );
+        }
         return explained(
             format!("template uses `{name}`, which is not in the file's `env:` list"),
-            format!("list the variable in `env: [{var}]` (at the top of the file or in the source) to let templates read it; never a token"),
+            format!("to let templates read it, list it at the top of the file: `env: [{var}]` (never a token: a name such as `*_TOKEN` is refused)"),
         );
     }
     if HELPERS.contains(&name) {

@@ -32,7 +32,7 @@ fn a_dry_run_outside_actions_shows_a_placeholder_for_an_unset_ci_value() {
         ran.stdout
     );
     assert!(
-        ran.stdout.contains("why: <ci.sha: GITHUB_SHA unset> stands for what GitHub Actions would set; a real run without it refuses to send"),
+        ran.stdout.contains("why: placeholder for an unset variable: <ci.sha: GITHUB_SHA unset>; a real run refuses to send until it is set"),
         "{}",
         ran.stdout
     );
@@ -136,4 +136,109 @@ fn validate_names_a_misspelt_helper_and_a_broken_block_in_template_terms() {
         "{all}"
     );
     assert!(!all.contains("keep rendered values small"), "{all}");
+}
+
+const ENV: &str = "version: 1
+env: [RELEASE_NAME]
+sources:
+  app:
+    repository: acme/app
+    targets: [website]
+targets:
+  website:
+    repository: acme/website
+    event_type: upstream-release
+    token_env: WEBSITE_DISPATCH_TOKEN
+    client_payload:
+      title: \"{{env.RELEASE_NAME}}\"
+";
+
+#[test]
+fn a_listed_variable_reaches_the_payload_with_its_spaces() {
+    let github = FakeGitHub::start();
+    let ran = Cli::with_config(ENV)
+        .release("app", "1.2.3")
+        .against(&github)
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("RELEASE_NAME", "My big release")
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let sent = github.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body_json()["client_payload"]["title"],
+        "My big release"
+    );
+}
+
+#[test]
+fn an_unset_listed_variable_is_a_placeholder_in_a_dry_run_and_refused_by_a_real_run() {
+    let ran = Cli::with_config(ENV)
+        .release("app", "1.2.3")
+        .arg("--dry-run")
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(
+        ran.stdout
+            .contains("\"title\": \"<env.RELEASE_NAME: unset>\""),
+        "{}",
+        ran.stdout
+    );
+    let github = FakeGitHub::start();
+    let ran = Cli::with_config(ENV)
+        .release("app", "1.2.3")
+        .against(&github)
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_ne!(ran.code, 0);
+    assert!(github.requests().is_empty());
+    assert!(
+        ran.all()
+            .contains("template uses `env.RELEASE_NAME`, and RELEASE_NAME is not set"),
+        "{}",
+        ran.all()
+    );
+}
+
+#[test]
+fn validate_refuses_an_unlisted_variable_and_a_listed_secret_name() {
+    let unlisted = ENV
+        .replace("env: [RELEASE_NAME]\n", "")
+        .replace("env.RELEASE_NAME", "env.GITHUB_TOKEN");
+    let all = Cli::with_config(&unlisted).arg("validate").output().all();
+    assert!(
+        all.contains("template uses `env.GITHUB_TOKEN`, which is not in the file's `env:` list"),
+        "{all}"
+    );
+    assert!(all.contains("never a token"), "{all}");
+    let listed = ENV
+        .replace("[RELEASE_NAME]", "[GITHUB_TOKEN]")
+        .replace("env.RELEASE_NAME", "env.GITHUB_TOKEN");
+    let ran = Cli::with_config(&listed).arg("validate").output();
+    assert_ne!(ran.code, 0);
+    assert!(
+        ran.all().contains(
+            "`GITHUB_TOKEN` looks like the name of a secret, which templates may not read"
+        ),
+        "{}",
+        ran.all()
+    );
+}
+
+#[test]
+fn a_listed_variable_holding_a_token_is_refused_and_never_shown() {
+    let token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+    let ran = Cli::with_config(ENV)
+        .release("app", "1.2.3")
+        .arg("--dry-run")
+        .env("RELEASE_NAME", token)
+        .output();
+    assert_ne!(ran.code, 0, "{}", ran.all());
+    assert!(!ran.all().contains(token));
+    assert!(
+        ran.all()
+            .contains("the value of `RELEASE_NAME` looks like a token"),
+        "{}",
+        ran.all()
+    );
 }
