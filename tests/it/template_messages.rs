@@ -18,12 +18,24 @@ targets:
       commit: \"{{ci.sha}}\"
 ";
 
-#[test]
-fn a_dry_run_outside_actions_shows_a_placeholder_for_an_unset_ci_value() {
-    let ran = Cli::with_config(CI_SHA)
+/// `run --dry-run` of release 1.2.3 of `app` in a directory holding `yaml`.
+fn dry_run(yaml: &str) -> Cli {
+    Cli::with_config(yaml)
         .release("app", "1.2.3")
         .arg("--dry-run")
-        .output();
+}
+
+/// A real run of release 1.2.3 of `app` against `github`, with the target's token set.
+fn real_run(yaml: &str, github: &FakeGitHub) -> Cli {
+    Cli::with_config(yaml)
+        .release("app", "1.2.3")
+        .against(github)
+        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+}
+
+#[test]
+fn a_dry_run_outside_actions_shows_a_placeholder_for_an_unset_ci_value() {
+    let ran = dry_run(CI_SHA).output();
     assert_eq!(ran.code, 0, "{}", ran.all());
     assert!(
         ran.stdout
@@ -41,11 +53,7 @@ fn a_dry_run_outside_actions_shows_a_placeholder_for_an_unset_ci_value() {
 #[test]
 fn a_real_run_without_the_ci_value_sends_nothing_and_names_its_variable() {
     let github = FakeGitHub::start();
-    let ran = Cli::with_config(CI_SHA)
-        .release("app", "1.2.3")
-        .against(&github)
-        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .output();
+    let ran = real_run(CI_SHA, &github).output();
     assert_ne!(ran.code, 0, "{}", ran.all());
     assert!(github.requests().is_empty());
     let all = ran.all();
@@ -61,10 +69,7 @@ fn a_real_run_without_the_ci_value_sends_nothing_and_names_its_variable() {
 #[test]
 fn a_real_run_in_actions_sends_the_real_value() {
     let github = FakeGitHub::start();
-    let ran = Cli::with_config(CI_SHA)
-        .release("app", "1.2.3")
-        .against(&github)
-        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+    let ran = real_run(CI_SHA, &github)
         .env("GITHUB_SHA", "0123abcd")
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());
@@ -92,20 +97,14 @@ fn a_date_version_with_major_says_major_is_for_semver_versions_only() {
 #[test]
 fn an_unset_var_says_to_pass_it_or_give_it_a_default() {
     let yaml = CI_SHA.replace("{{ci.sha}}", "{{vars.channel}}");
-    let ran = Cli::with_config(&yaml)
-        .release("app", "1.2.3")
-        .arg("--dry-run")
-        .output();
+    let ran = dry_run(&yaml).output();
     let all = ran.all();
     assert!(
         all.contains("pass `--set channel=VALUE`, or give it a default: `{{default vars.channel \"stable\"}}`"),
         "{all}"
     );
     let yaml = CI_SHA.replace("{{ci.sha}}", "{{default vars.channel \\\"stable\\\"}}");
-    let ran = Cli::with_config(&yaml)
-        .release("app", "1.2.3")
-        .arg("--dry-run")
-        .output();
+    let ran = dry_run(&yaml).output();
     assert_eq!(ran.code, 0, "{}", ran.all());
     assert!(
         ran.stdout.contains("\"commit\": \"stable\""),
@@ -156,10 +155,7 @@ targets:
 #[test]
 fn a_listed_variable_reaches_the_payload_with_its_spaces() {
     let github = FakeGitHub::start();
-    let ran = Cli::with_config(ENV)
-        .release("app", "1.2.3")
-        .against(&github)
-        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+    let ran = real_run(ENV, &github)
         .env("RELEASE_NAME", "My big release")
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());
@@ -173,10 +169,7 @@ fn a_listed_variable_reaches_the_payload_with_its_spaces() {
 
 #[test]
 fn an_unset_listed_variable_is_a_placeholder_in_a_dry_run_and_refused_by_a_real_run() {
-    let ran = Cli::with_config(ENV)
-        .release("app", "1.2.3")
-        .arg("--dry-run")
-        .output();
+    let ran = dry_run(ENV).output();
     assert_eq!(ran.code, 0, "{}", ran.all());
     assert!(
         ran.stdout
@@ -185,11 +178,7 @@ fn an_unset_listed_variable_is_a_placeholder_in_a_dry_run_and_refused_by_a_real_
         ran.stdout
     );
     let github = FakeGitHub::start();
-    let ran = Cli::with_config(ENV)
-        .release("app", "1.2.3")
-        .against(&github)
-        .secret("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
-        .output();
+    let ran = real_run(ENV, &github).output();
     assert_ne!(ran.code, 0);
     assert!(github.requests().is_empty());
     assert!(
@@ -228,11 +217,7 @@ fn validate_refuses_an_unlisted_variable_and_a_listed_secret_name() {
 #[test]
 fn a_listed_variable_holding_a_token_is_refused_and_never_shown() {
     let token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
-    let ran = Cli::with_config(ENV)
-        .release("app", "1.2.3")
-        .arg("--dry-run")
-        .env("RELEASE_NAME", token)
-        .output();
+    let ran = dry_run(ENV).env("RELEASE_NAME", token).output();
     assert_ne!(ran.code, 0, "{}", ran.all());
     assert!(!ran.all().contains(token));
     assert!(
