@@ -4,6 +4,22 @@ pub use crate::version::{Version, VersionError};
 use indexmap::IndexMap;
 use serde::Serialize;
 
+/// Each `ci.*` variable and the GitHub Actions variables it is read from.
+pub const CI_SOURCES: &[(&str, &str)] = &[
+    ("sha", "GITHUB_SHA"),
+    ("run_id", "GITHUB_RUN_ID"),
+    ("run_attempt", "GITHUB_RUN_ATTEMPT"),
+    (
+        "run_url",
+        "GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID",
+    ),
+    ("server_url", "GITHUB_SERVER_URL"),
+    ("repository", "GITHUB_REPOSITORY"),
+    ("ref", "GITHUB_REF"),
+    ("actor", "GITHUB_ACTOR"),
+    ("workflow", "GITHUB_WORKFLOW"),
+];
+
 /// What GitHub Actions says about the run that is making the release, when it is one.
 /// Read from the environment at the edge and handed in, so templates never see the
 /// environment itself.
@@ -55,6 +71,37 @@ impl CiContext {
         }
     }
 
+    /// Each field with its name under `ci.`, in [`CI_SOURCES`]' order.
+    fn fields_mut(&mut self) -> [(&'static str, &mut Option<String>); 9] {
+        [
+            ("sha", &mut self.sha),
+            ("run_id", &mut self.run_id),
+            ("run_attempt", &mut self.run_attempt),
+            ("run_url", &mut self.run_url),
+            ("server_url", &mut self.server_url),
+            ("repository", &mut self.repository),
+            ("ref", &mut self.git_ref),
+            ("actor", &mut self.actor),
+            ("workflow", &mut self.workflow),
+        ]
+    }
+
+    /// For a dry run: every unset field holds a placeholder that says so (see
+    /// [`placeholder`]), so a template that reads it can be previewed; also the placeholders
+    /// put in, so the plan can say where one was used. A real run never sends one.
+    pub fn with_placeholders(&self) -> (CiContext, Vec<String>) {
+        let mut ci = self.clone();
+        let mut used = Vec::new();
+        for (field, value) in ci.fields_mut() {
+            if value.is_none() {
+                let text = placeholder(field);
+                used.push(text.clone());
+                *value = Some(text);
+            }
+        }
+        (ci, used)
+    }
+
     /// Plausible values for every field, so `validate` can render templates that use them.
     pub fn sample() -> CiContext {
         CiContext::from_vars(|name| {
@@ -72,6 +119,15 @@ impl CiContext {
             Some(value.to_owned())
         })
     }
+}
+
+/// What a dry run shows for the unset `ci.<field>`: `<ci.sha: GITHUB_SHA unset>`.
+pub fn placeholder(field: &str) -> String {
+    let vars = CI_SOURCES
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or("its variable", |(_, vars)| vars);
+    format!("<ci.{field}: {vars} unset>")
 }
 
 /// Everything about one release that the plan needs besides the configuration.
@@ -123,5 +179,14 @@ mod tests {
             Some("https://github.com/o/r/actions/runs/42")
         );
         assert_eq!(CiContext::from_vars(|_| None).run_url, None);
+    }
+
+    #[test]
+    fn placeholders_fill_only_what_is_unset_and_name_its_variable() {
+        let ci = CiContext::from_vars(|n| (n == "GITHUB_ACTOR").then(|| "octocat".into()));
+        let (preview, used) = ci.with_placeholders();
+        assert_eq!(preview.sha.as_deref(), Some("<ci.sha: GITHUB_SHA unset>"));
+        assert_eq!(preview.actor.as_deref(), Some("octocat"));
+        assert_eq!(used.len(), 8);
     }
 }

@@ -5,11 +5,16 @@
 //! unknown variable is an error, not an empty string), does not HTML-escape, and has no helper
 //! that reads files or the environment: templates see only the context built here.
 
+pub mod env;
+mod explain;
 mod guard;
+mod helpers;
 
 pub use guard::Traits;
+pub use helpers::HELPERS;
 
 use crate::release::{CiContext, Release};
+use explain::Explained;
 use handlebars::{Context, Handlebars};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -72,6 +77,8 @@ pub struct Templates {
     last_map: Option<LastMap>,
     /// The last literal [`Templates::text`] kept, shared with the next one alike.
     last_literal: Option<Arc<str>>,
+    /// The environment variables the file lets templates read (its `env:` list).
+    env_names: Vec<String>,
 }
 
 /// See [`Templates::last_map`].
@@ -92,6 +99,7 @@ impl Default for Templates {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
+        helpers::register(&mut registry);
         Templates {
             registry,
             budget: guard::Budget::default(),
@@ -100,6 +108,7 @@ impl Default for Templates {
             traits: Vec::new(),
             last_map: None,
             last_literal: None,
+            env_names: Vec::new(),
         }
     }
 }
@@ -110,6 +119,9 @@ pub struct TemplateProblem {
     /// The template's key path.
     pub name: String,
     pub message: String,
+    /// What to do about it, for this kind of problem; `None` where the caller knows best
+    /// (the template's size and nesting limits).
+    pub help: Option<String>,
 }
 
 /// Whether two maps are written alike: the same keys in the same order, and the same values
@@ -145,6 +157,35 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 impl Templates {
+    /// Lets templates read the variables in `names` as `{{env.NAME}}` (the file's `env:`),
+    /// refusing names that look like a secret's; problems go to `out`.
+    pub fn allow_env(&mut self, names: Vec<String>, out: &mut Vec<crate::diagnostic::Diagnostic>) {
+        if names.len() > env::MAX_ENV {
+            out.push(crate::diagnostic::Diagnostic::error(
+                crate::diagnostic::Code::Limit,
+                "env",
+                format!(
+                    "env lists {} variables; at most {} may be listed",
+                    names.len(),
+                    env::MAX_ENV
+                ),
+            ));
+            return;
+        }
+        for (index, name) in names.into_iter().enumerate() {
+            match env::name_problem(index, &name) {
+                Some(problem) => out.push(problem),
+                None if self.env_names.contains(&name) => {}
+                None => self.env_names.push(name),
+            }
+        }
+    }
+
+    /// The variables templates may read as `{{env.NAME}}`, in the file's order.
+    pub fn env_names(&self) -> &[String] {
+        &self.env_names
+    }
+
     /// Compiles `source` under `name` (its key path) when it contains template syntax.
     pub fn text(&mut self, name: &str, source: &str) -> Result<Text, TemplateProblem> {
         if !source.contains("{{") {
@@ -153,6 +194,7 @@ impl Templates {
         let problem = |message| TemplateProblem {
             name: name.to_owned(),
             message,
+            help: None,
         };
         // A fan-out repeats the same few templates across many targets: compile each source
         // once (compiling is most of the cost of loading, and the compiled form most of its
@@ -164,8 +206,14 @@ impl Templates {
             });
         }
         self.budget.take(source).map_err(problem)?;
-        let template = handlebars::Template::compile(source)
-            .map_err(|err| problem(template_error_message(&err)))?;
+        let template = handlebars::Template::compile(source).map_err(|err| {
+            let why = explain::syntax(source, &err);
+            TemplateProblem {
+                name: name.to_owned(),
+                message: why.message,
+                help: Some(why.help),
+            }
+        })?;
         let traits = guard::check(&template).map_err(problem)?;
         let factor = if traits.each { EACH_WEIGHT } else { 1 };
         let weight = (source.len() as u64)
@@ -299,9 +347,10 @@ impl Templates {
             Text::Literal(s) => return Ok(s.to_string()),
             Text::Template { id, path } => (*id, path),
         };
-        let problem = |message: String| TemplateProblem {
+        let problem = |why: Explained| TemplateProblem {
             name: name.clone(),
-            message,
+            message: why.message,
+            help: Some(why.help),
         };
         let (traits, weight) = self
             .traits
@@ -317,9 +366,10 @@ impl Templates {
         memo.work.used = memo.work.used.saturating_add(weight);
         if memo.work.used > memo.work.limit {
             memo.work.exhausted = true;
-            return Err(problem(format!(
-                "rendering stopped: the templates ask for more than {MAX_RENDER_WORK} units of work (see the README's limits)"
-            )));
+            return Err(problem(Explained {
+                message: format!("rendering stopped: the templates ask for more than {MAX_RENDER_WORK} units of work (see the README's limits)"),
+                help: "render fewer or simpler templates: a template that reads nothing of the target renders once per release, the others once per target".into(),
+            }));
         }
         let done = self.render_once(id, memo.current());
         memo.renders(per_release).insert(id, done.clone());
@@ -334,7 +384,7 @@ impl Templates {
         }
     }
 
-    fn render_once(&self, id: usize, ctx: &Context) -> Result<String, String> {
+    fn render_once(&self, id: usize, ctx: &Context) -> Result<String, Explained> {
         let name = self.names.get(id).map_or("", String::as_str);
         // Rendering stops as soon as the output is too big, rather than after.
         let mut out = guard::Bounded::new(MAX_RENDERED_BYTES);
@@ -342,11 +392,14 @@ impl Templates {
             .registry
             .render_with_context_to_write(name, ctx, &mut out);
         if out.overflowed() {
-            return Err(format!(
-                "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
-            ));
+            return Err(Explained {
+                message: format!(
+                    "renders to more than the {MAX_RENDERED_BYTES} bytes a payload can hold"
+                ),
+                help: "keep rendered values small: send a reference (a version, a URL), not the content".into(),
+            });
         }
-        rendered.map_err(|err| render_error_message(&err))?;
+        rendered.map_err(|err| explain::render(&err, ctx.data(), &self.env_names))?;
         Ok(out.into_string())
     }
 
@@ -439,8 +492,8 @@ impl Work {
 /// once for every target of the release.
 pub struct Memo<'w> {
     ctx: Context,
-    rendered: std::collections::HashMap<usize, Result<String, String>>,
-    release: std::collections::HashMap<usize, Result<String, String>>,
+    rendered: std::collections::HashMap<usize, Result<String, Explained>>,
+    release: std::collections::HashMap<usize, Result<String, Explained>>,
     work: &'w mut Work,
     /// The target [`Memo::set_target`] last named. It enters the context only when a template
     /// that reads it renders: most fan-outs render nothing of the target.
@@ -496,7 +549,7 @@ impl<'w> Memo<'w> {
     }
 
     /// What was rendered once for the whole release, or for this target only.
-    fn renders(&mut self, per_release: bool) -> &mut HashMap<usize, Result<String, String>> {
+    fn renders(&mut self, per_release: bool) -> &mut HashMap<usize, Result<String, Explained>> {
         if per_release {
             &mut self.release
         } else {
@@ -532,30 +585,6 @@ impl<'w> Memo<'w> {
 
     pub fn work(&self) -> &Work {
         self.work
-    }
-}
-
-fn template_error_message(err: &handlebars::TemplateError) -> String {
-    let reason = err.reason().to_string();
-    match err.pos() {
-        Some((line, col)) => {
-            format!("template does not compile (line {line}, col {col} of the template): {reason}")
-        }
-        None => format!("template does not compile: {reason}"),
-    }
-}
-
-fn render_error_message(err: &handlebars::RenderError) -> String {
-    match err.reason() {
-        handlebars::RenderErrorReason::MissingVariable(Some(name)) => {
-            match crate::diagnostic::closest(name, VARIABLES.iter().copied()) {
-                Some(v) => format!(
-                    "template uses `{name}`, which is not a known variable; did you mean `{v}`?"
-                ),
-                None => format!("template uses `{name}`, which is not a known variable"),
-            }
-        }
-        reason => format!("template does not render: {reason}"),
     }
 }
 
@@ -760,8 +789,95 @@ mod tests {
 
     #[test]
     fn semver_parts_are_missing_for_non_semver_versions() {
-        let (_, problems) = render(json!({"x": "{{major}}"}), "2024-05");
-        assert_eq!(problems.len(), 1);
+        let (_, problems) = render(json!({"x": "{{major}}"}), "2024.05");
+        assert_eq!(
+            problems[0].message,
+            "template uses `major`, which exists only for semver versions (`1.2.3`), and `2024.05` is not one"
+        );
+        assert_eq!(problems[0].help.as_deref(), Some("use `{{version}}` for the version as given, or send this target only semver releases with a `when.version` condition (e.g. `when: { version: \">=1.0.0\" }`)"));
+    }
+
+    /// The message and help of the one problem rendering `source` for `1.0.0`.
+    fn problem(source: &str) -> (String, String) {
+        let (_, mut problems) = render(json!({ "x": source }), "1.0.0");
+        let p = problems.remove(0);
+        (p.message, p.help.unwrap_or_default())
+    }
+
+    #[test]
+    fn a_missing_ci_value_names_the_variable_it_is_read_from() {
+        let (message, help) = problem("{{ci.sha}}");
+        assert_eq!(
+            message,
+            "template uses `ci.sha`, which is read from GITHUB_SHA, and that is not set here"
+        );
+        assert!(
+            help.contains("`run --dry-run`, which shows a placeholder"),
+            "{help}"
+        );
+        let (message, _) = problem("{{ci.run_url}}");
+        assert!(message.contains("GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID"));
+    }
+
+    #[test]
+    fn a_missing_var_says_how_to_pass_it_or_default_it() {
+        assert_eq!(
+            problem("{{vars.channel}}"),
+            (
+                "template uses `vars.channel`, and no `--set channel=…` gave it a value".into(),
+                "pass `--set channel=VALUE`, or give it a default: `{{default vars.channel \"stable\"}}`".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_misspelt_helper_gets_the_closest_and_the_list() {
+        let (message, help) = problem("{{uper version}}");
+        assert_eq!(
+            message,
+            "template calls `uper`, which is not a helper; did you mean `upper`?"
+        );
+        assert!(help.starts_with("the helpers are `if`"), "{help}");
+        let (message, _) = problem("{{replace version \".\"}}");
+        assert!(message.contains("`replace` takes 3 values"), "{message}");
+    }
+
+    #[test]
+    fn the_string_helpers_render_and_keep_strict_mode() {
+        let (out, problems) = render(
+            json!({"x": "{{default vars.channel \"stable\"}} {{default vars.env \"x\"}} {{upper version}} {{lower \"AB\"}} [{{trim \" x \"}}] {{replace version \".\" \"_\"}} {{json vars}}",
+                   "y": "{{#if (eq (lower vars.env) \"prod\")}}p{{/if}}"}),
+            "1.2.3-RC.1",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            out,
+            json!({"x": "stable prod 1.2.3-RC.1 ab [x] 1_2_3-RC_1 {\"env\":\"prod\"}", "y": "p"})
+        );
+        let (message, _) = problem("{{upper vars.nope}}");
+        assert!(message.contains("`vars.nope`"), "{message}");
+    }
+
+    #[test]
+    fn parse_errors_say_what_was_expected_in_template_terms() {
+        let compile = |source: &str| Templates::default().text("t", source).unwrap_err().message;
+        assert_eq!(
+            compile("{{#if x}}…{{/if}"),
+            "template does not compile: expected a `}}` to close `{{/if` (line 1, col 11)"
+        );
+        assert_eq!(
+            compile("{{#if x}}unclosed"),
+            "template does not compile: unclosed `{{#if}}` block opened at line 1, col 1; end it with `{{/if}}`"
+        );
+        assert_eq!(
+            compile("{{#if x}}{{#each y}}{{/if}}"),
+            "template does not compile: `{{/if}}` at line 1, col 21 closes `{{#each}}`, opened at line 1, col 10; close it with `{{/each}}` first"
+        );
+        assert_eq!(
+            compile("a{{/if}}"),
+            "template does not compile: `{{/if}}` at line 1, col 2 closes a block that was never opened"
+        );
+        assert!(!compile("{{{version}}").contains("trailing_tilde"));
     }
 
     #[test]

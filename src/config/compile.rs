@@ -48,6 +48,7 @@ pub(crate) fn compile(
     let mut sources = source_specs(file.sources, repositories, indices);
     let listed = file.targets.len();
     let mut templates = Templates::default();
+    templates.allow_env(file.env, &mut out);
     let targets = compile_targets(file.targets, &defaults, &mut templates, &mut out);
     out.append(&mut later);
     if targets.len() != listed {

@@ -612,9 +612,10 @@ pub fn url_problem(text: &str) -> Option<String> {
 
 /// A problem with a template of the target at `path`.
 fn template_problem(path: &str, p: TemplateProblem) -> Diagnostic {
-    Diagnostic::error(Code::Template, join(path, &p.name), p.message).with_help(
-        "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces",
-    )
+    let help = p.help.unwrap_or_else(|| {
+        "templates use Handlebars syntax, e.g. `{{version}}` or `{{source.name}}`; write `\\{{` for literal braces".to_owned()
+    });
+    Diagnostic::error(Code::Template, join(path, &p.name), p.message).with_help(help)
 }
 
 /// A token pasted where its variable's *name* belongs must never be echoed back.

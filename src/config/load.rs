@@ -122,6 +122,10 @@ fn read_sections(
     };
     let sources = parser.named_entries::<Source>(root, "sources");
     let targets = parser.named_entries::<Target>(root, "targets");
+    let env = match root.get("env") {
+        Some(value) => parser.value::<Vec<String>>("env", value),
+        None => Some(Vec::new()),
+    };
     if let Some(v) = version.filter(|v| *v != 1) {
         parser.push(
             Diagnostic::error(
@@ -132,8 +136,8 @@ fn read_sections(
             .with_help("use `version: 1`"),
         );
     }
-    match (version, defaults, sources, targets) {
-        (Some(version), Some(defaults), Some(sources), Some(targets))
+    match (version, defaults, sources, targets, env) {
+        (Some(version), Some(defaults), Some(sources), Some(targets), Some(env))
             if !diagnostics.iter().any(Diagnostic::is_error) =>
         {
             Some(DispatchFile {
@@ -141,6 +145,7 @@ fn read_sections(
                 defaults,
                 sources,
                 targets,
+                env,
             })
         }
         _ => None,

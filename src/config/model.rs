@@ -35,6 +35,26 @@ pub struct DispatchFile {
     /// sources. Names are 1 to 100 letters, digits, `-` or `_`.
     #[schemars(title = "Targets", extend("propertyNames" = { "pattern": NAME_PATTERN }))]
     pub targets: IndexMap<String, Box<Target>>,
+    /// Environment variables that templates may read, as `{{env.NAME}}`: only those listed
+    /// here, e.g. `env: [RELEASE_NAME, PR_NUMBER]`, so a template cannot read a token by
+    /// accident. Values are read when the release is planned; a real run refuses a template
+    /// that reads an unset one (a dry run shows a placeholder). A name that looks like a
+    /// secret's (a word `TOKEN`, `SECRET`, `PASSWORD` or `CREDENTIALS`, or ending in `_KEY`
+    /// or `_PAT`) is refused, and so is a value that looks like a token: tokens go in
+    /// `token_env`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "template_env_schema")]
+    pub env: Vec<String>,
+}
+
+fn template_env_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "title": "Environment variables for templates",
+        "type": "array",
+        "items": { "type": "string", "pattern": ENV_NAME_PATTERN },
+        "maxItems": 100,
+        "uniqueItems": true
+    })
 }
 
 fn format_version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -618,7 +638,11 @@ pub struct Target {
     /// `repository_dispatch`: the event's `client_payload`, a mapping (at most 10 top-level
     /// keys) whose string values are Handlebars templates, e.g. `version: "{{version}}"`. Each
     /// rendered value is a JSON string; numbers, booleans and nested mappings/lists are kept
-    /// as written. The whole request body must stay under 64 KB once rendered.
+    /// as written. The whole request body must stay under 64 KB once rendered. Templates may
+    /// call the helpers `if`, `unless`, `each`, `with`, `lookup`, `eq`, `ne`, `gt`, `gte`,
+    /// `lt`, `lte`, `and`, `or`, `not`, `len`, `lower`, `upper`, `trim`, `replace`, `default`,
+    /// `json`, `raw` and `log`, e.g. `{{default vars.channel "stable"}}` (see the README's
+    /// Templates).
     #[serde(default, skip_serializing_if = "Payload::is_empty")]
     #[schemars(
         title = "Client payload",

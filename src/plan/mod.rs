@@ -13,7 +13,7 @@ use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, join_into, Code, Diagnostic};
 use crate::policy::RetryPolicy;
 use crate::release::Release;
-use crate::render::{release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
+use crate::render::{env, release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
 pub use chosen::chosen_targets;
 pub use identity::PacingEstimate;
@@ -343,6 +343,8 @@ struct Planning<'a> {
     /// The token read for the target before, and its variable: a fan-out's targets share a few,
     /// and reading the environment (and registering the value for redaction) each time costs.
     last_token: Option<(Shared, Option<Secret>)>,
+    /// The placeholders a dry run shows for unset `ci.*` values, to note where one is sent.
+    placeholders: Vec<String>,
 }
 
 impl<'a> Planning<'a> {
@@ -364,6 +366,7 @@ impl<'a> Planning<'a> {
             problems: Vec::new(),
             path: String::new(),
             last_token: None,
+            placeholders: Vec::new(),
         }
     }
 
@@ -377,7 +380,7 @@ impl<'a> Planning<'a> {
             repo: &source.repository.name,
         };
         // Made once, then pointed at each target in turn.
-        let mut memo = Memo::new(release_context(self.release, &source_vars), work);
+        let mut memo = Memo::new(self.context(&source_vars), work);
         if self.keep == Keep::Jobs {
             self.jobs.reserve_exact(source.targets.len());
         }
@@ -404,6 +407,66 @@ impl<'a> Planning<'a> {
             tag: self.release.version.tag.clone(),
             jobs: self.jobs,
             skipped: self.skipped,
+        })
+    }
+
+    /// The release's part of the template context. A dry run previews templates that read
+    /// an unset `ci.*` value with a placeholder in its place (a real run refuses them).
+    /// The file's `env:` variables are read here, through the lookup the edge hands in.
+    fn context(&mut self, source_vars: &RepoVars<'_>) -> serde_json::Map<String, Value> {
+        let mut context = if self.mode == PlanMode::DryRun {
+            let (ci, placeholders) = self.release.ci.with_placeholders();
+            self.placeholders = placeholders;
+            let preview = Release {
+                ci,
+                ..self.release.clone()
+            };
+            release_context(&preview, source_vars)
+        } else {
+            release_context(self.release, source_vars)
+        };
+        let names = self.config.templates.env_names();
+        if !names.is_empty() {
+            let unset = match self.mode {
+                PlanMode::Send => env::Unset::Missing,
+                PlanMode::DryRun => env::Unset::Placeholder,
+                PlanMode::Validate => env::Unset::Sample,
+            };
+            let env = env::context(names, self.lookup, unset, &mut self.problems);
+            if unset == env::Unset::Placeholder {
+                let unset = env
+                    .iter()
+                    .map(|(name, value)| (env::placeholder(name), value));
+                let shown =
+                    unset.filter(|(placeholder, value)| value.as_str() == Some(placeholder));
+                self.placeholders
+                    .extend(shown.map(|(placeholder, _)| placeholder));
+            }
+            context.insert("env".into(), Value::Object(env));
+        }
+        context
+    }
+
+    /// What a dry run's job says about the placeholders it holds, if any.
+    fn placeholder_note(&self, job: &Job) -> Option<String> {
+        let holds = |text: &str| {
+            job.encoded
+                .windows(text.len())
+                .any(|w| w == text.as_bytes())
+                || job.label.contains(text)
+                || job.headers.iter().any(|(_, v)| v.contains(text))
+        };
+        let used: Vec<&str> = self
+            .placeholders
+            .iter()
+            .filter(|p| holds(p))
+            .map(String::as_str)
+            .collect();
+        (!used.is_empty()).then(|| {
+            format!(
+                "placeholder for an unset variable: {}; a real run refuses to send until it is set",
+                used.join(", ")
+            )
         })
     }
 
@@ -449,7 +512,10 @@ impl<'a> Planning<'a> {
         let mut job = self.job(name, target, rendered, dispatch_id, destination);
         job.token_env = token_env;
         job.token = token;
-        job.note = note;
+        job.note = match (note, self.placeholder_note(&job)) {
+            (Some(note), Some(more)) => Some(format!("{note}; {more}")),
+            (note, more) => note.or(more),
+        };
         self.jobs.push(job);
         ControlFlow::Continue(())
     }
@@ -807,15 +873,10 @@ fn destination(target: &TargetSpec) -> String {
 
 /// A problem rendering a template of the target at `path` (template paths are within it).
 pub(crate) fn render_problem(path: &str, problem: TemplateProblem) -> Diagnostic {
-    let help = if problem.message.contains("not a known variable") {
-        format!(
-            "templates can use {}; pass your own values with `--set key=value` and use `{{{{vars.key}}}}`",
-            crate::render::VARIABLES.join(", ")
-        )
-    } else {
+    let help = problem.help.unwrap_or_else(|| {
         "keep rendered values small: send a reference (a version, a URL), not the content"
             .to_owned()
-    };
+    });
     Diagnostic::error(Code::Render, join(path, &problem.name), problem.message).with_help(help)
 }
 

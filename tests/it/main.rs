@@ -63,6 +63,7 @@ mod settings_table;
 mod shell;
 mod support_selftest;
 mod target_kinds;
+mod template_messages;
 mod terminal;
 mod tracked_runs;
 mod validate;

@@ -92,3 +92,22 @@ fn a_marked_block_is_skipped_and_an_unmarked_one_is_not() {
     assert_eq!(blocks[1].skipped, None);
     assert_eq!(blocks[1].line, 6);
 }
+
+#[test]
+fn the_readme_documents_every_template_helper() {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| helper |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    for helper in orchestrator::render::HELPERS {
+        let named = format!("`{helper}`");
+        assert!(
+            table
+                .iter()
+                .any(|row| row.split('|').nth(1).is_some_and(|c| c.contains(&named))),
+            "README.md's helper table does not list {named}"
+        );
+    }
+}
