@@ -83,14 +83,15 @@ fn write_problems(
 }
 
 /// The problems a release of any source would meet while planning (every template rendered
-/// as releases would), located in the file; none when the file did not compile.
+/// as releases would), located in the file. A file with an error has the targets that
+/// compiled rendered, so its template variables are checked in the same run.
 pub(super) fn plan_problems(
     checked: &Checked,
     version: &Version,
     vars: &[(String, String)],
 ) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    let Some(config) = &checked.config else {
+    let Some(config) = checked.config.as_ref().or(checked.salvaged.as_ref()) else {
         return found;
     };
     // Render every template as a release of each source would, but each target only for
