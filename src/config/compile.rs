@@ -1,8 +1,8 @@
 //! From the file as written to a [`Config`] that cannot be invalid: references resolved,
 //! names and URLs checked, templates compiled. Pure: no environment, network or clock.
 
-use super::model::{DEFAULT_API_URL, DEFAULT_API_VERSION};
 use super::model::{Condition, DispatchFile, Settings, Source, Target, TokenEnv};
+use super::model::{DEFAULT_API_URL, DEFAULT_API_VERSION};
 use super::sections::Unread;
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition, When};
@@ -351,11 +351,19 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Default
         app_refused: matches!(github_app, Some(None)),
         github_app: github_app.flatten(),
         api_url: api_url.or_else(|| ApiUrl::parse(DEFAULT_API_URL).ok()),
-        api_version: api_version.unwrap_or_else(|| DEFAULT_API_VERSION.to_owned()).into(),
-        concurrency: settings.concurrency.unwrap_or(crate::policy::DEFAULT_CONCURRENCY),
-        timeout: settings.timeout_secs.map_or(super::model::DEFAULT_TIMEOUT, Duration::from),
+        api_version: api_version
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned())
+            .into(),
+        concurrency: settings
+            .concurrency
+            .unwrap_or(crate::policy::DEFAULT_CONCURRENCY),
+        timeout: settings
+            .timeout_secs
+            .map_or(super::model::DEFAULT_TIMEOUT, Duration::from),
         retry: Arc::new(retry_policy(RetryPolicy::default(), &settings)),
-        rate_limit: rate_limit.or_else(|| default_rate().ok()).unwrap_or_default(),
+        rate_limit: rate_limit
+            .or_else(|| default_rate().ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -734,7 +742,11 @@ mod tests {
         let yaml = BASE.replace("targets: [web]", "targets: [web, wbe2, webb]");
         let (config, diags) = compile(file(&yaml), &Settings::default(), &Unread::default());
         assert!(diags.iter().any(Diagnostic::is_error));
-        assert_eq!(config.sources["app"].targets, ["web"], "the known ones are kept");
+        assert_eq!(
+            config.sources["app"].targets,
+            ["web"],
+            "the known ones are kept"
+        );
         let unknown: Vec<_> = diags
             .iter()
             .filter(|d| d.code == Code::UnknownTarget)
@@ -757,7 +769,7 @@ mod tests {
     fn warns_about_targets_no_source_feeds() {
         let yaml =
             format!("{BASE}  unused:\n    repository: o/x\n    event_type: e\n    token_env: T\n");
-        let (config, diags) = compile(file(&yaml), &Settings::default(), &Unread::default());
+        let (_, diags) = compile(file(&yaml), &Settings::default(), &Unread::default());
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, Code::UnusedTarget);
         assert_eq!(diags[0].path, "targets.unused");

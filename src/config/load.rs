@@ -89,7 +89,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     }
     let mut dropped = Vec::new();
     let file = match root_mapping(walked.root.as_mut(), &locator) {
-        Ok(root) => Some(read_sections(root, &locator, &mut diagnostics, &mut dropped)),
+        Ok(root) => Some(read_sections(
+            root,
+            &locator,
+            &mut diagnostics,
+            &mut dropped,
+        )),
         Err(problem) => {
             diagnostics.push(problem);
             None

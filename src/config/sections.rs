@@ -243,9 +243,15 @@ impl SectionParser<'_> {
             }
             // Past a few nested values, whole keys go (each known key at most once), so a
             // hostile section costs as many passes as it has keys, not values.
-            let depth = if pass < MAX_NESTED_SET_ASIDE { keys.len() } else { 1 };
+            let depth = if pass < MAX_NESTED_SET_ASIDE {
+                keys.len()
+            } else {
+                1
+            };
             let keys = &keys[..depth.min(keys.len())];
-            if keys.first().is_some_and(|k| KEYSTONES.contains(&k.as_str()))
+            if keys
+                .first()
+                .is_some_and(|k| KEYSTONES.contains(&k.as_str()))
                 || !set_aside(&mut kept, keys)
             {
                 return None;
@@ -274,8 +280,11 @@ impl SectionParser<'_> {
         let mut d = serde_diagnostic(&inner, message);
         if d.help.is_none() {
             let found = node_at(kept, at);
-            let help = wrong_type_help(message, found)
-                .or_else(|| keys.first().and_then(|k| shape.descriptions.get(k)).cloned());
+            let help = wrong_type_help(message, found).or_else(|| {
+                keys.first()
+                    .and_then(|k| shape.descriptions.get(k))
+                    .cloned()
+            });
             if let Some(help) = help {
                 d = d.with_help(help);
             }
@@ -394,7 +403,10 @@ fn set_aside(kept: &mut Vec<Entry>, keys: &[String]) -> bool {
     let Some((first, rest)) = keys.split_first() else {
         return false;
     };
-    let Some(i) = kept.iter().position(|e| e.key.as_str() == Some(first.as_str())) else {
+    let Some(i) = kept
+        .iter()
+        .position(|e| e.key.as_str() == Some(first.as_str()))
+    else {
         return false;
     };
     let Some((last, between)) = rest.split_last() else {
@@ -425,7 +437,10 @@ fn node_at<'n>(kept: &'n [Entry], path: &serde_path_to_error::Path) -> Option<&'
         Segment::Map { key } => key,
         _ => return None,
     };
-    let mut node = &kept.iter().find(|e| e.key.as_str() == Some(first.as_str()))?.value;
+    let mut node = &kept
+        .iter()
+        .find(|e| e.key.as_str() == Some(first.as_str()))?
+        .value;
     for segment in segments {
         node = match (segment, &node.value) {
             (Segment::Map { key }, Value::Map(map)) => map.get(key)?,
@@ -462,8 +477,9 @@ fn wrong_type_help(message: &str, found: Option<&Node>) -> Option<String> {
         },
         "a string" => match scalar {
             Some(text) => format!("put it in quotes: `\"{text}\"`"),
-            None => "write text (in quotes when it could be read as a number or true/false)"
-                .to_owned(),
+            None => {
+                "write text (in quotes when it could be read as a number or true/false)".to_owned()
+            }
         },
         "a map" => "write its keys as `key: value` lines, indented under it".to_owned(),
         other if other.starts_with("struct ") => {
@@ -627,6 +643,21 @@ mod tests {
             .map(|(p, m)| (p.to_string(), m.to_string()))
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_file_with_a_problem_is_compiled_only_to_be_checked_further() {
+        let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [web]}\ntargets:\n  web:\n    repository: o/web\n    event_type: e\n    token_env: T\n    when: {version: '>=1', prerelease: 'no'}\n";
+        let none =
+            figment::providers::Serialized::defaults(crate::config::model::Settings::default());
+        let checked = crate::config::check(yaml.as_bytes(), none, &Default::default());
+        assert!(checked.config.is_none(), "never planned for sending");
+        let salvaged = checked.salvaged.expect("what compiled");
+        assert!(
+            salvaged.targets["web"].condition.requirement.is_some(),
+            "when.version kept"
+        );
+        assert_eq!(checked.diagnostics.len(), 1, "{:?}", checked.diagnostics);
     }
 
     #[test]

@@ -302,8 +302,12 @@ fn problem(err: figment::Error, origins: &Origins) -> crate::diagnostic::Diagnos
     let origin = origins.of(&key).or(row.map(|s| s.env));
     let expected = row.map_or_else(|| "a value of its type".to_owned(), expected);
     let message = match &err.kind {
-        figment::error::Kind::InvalidType(actual, _) | figment::error::Kind::InvalidValue(actual, _) => {
-            format!("expected {expected}, found {} (its value is not shown)", found(actual))
+        figment::error::Kind::InvalidType(actual, _)
+        | figment::error::Kind::InvalidValue(actual, _) => {
+            format!(
+                "expected {expected}, found {} (its value is not shown)",
+                found(actual)
+            )
         }
         other => unquoted(other),
     };
@@ -431,7 +435,11 @@ mod tests {
                     "ORCHESTRATOR_TIMEOUT_SECS: error[invalid_value]: expected a whole number of seconds from 1 to 600, found text (its value is not shown)\n  help: set ORCHESTRATOR_TIMEOUT_SECS to a whole number of seconds from 1 to 600, or unset it to use the file's value",
                 ]
             );
-            assert_eq!(layered.settings.concurrency, Some(5), "the file's value stands");
+            assert_eq!(
+                layered.settings.concurrency,
+                Some(5),
+                "the file's value stands"
+            );
             Ok(())
         });
     }
