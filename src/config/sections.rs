@@ -194,20 +194,9 @@ impl SectionParser<'_> {
         value: &Node,
         shape: &Shape,
     ) -> Option<T> {
-        let map = match &value.value {
-            Value::Map(map) => map,
-            _ => {
-                let keys: Vec<String> = shape.required.iter().map(|k| format!("`{k}`")).collect();
-                let with = if keys.is_empty() {
-                    String::new()
-                } else {
-                    format!(" with {}", keys.join(", "))
-                };
-                let message = format!("`{path}` must be a mapping{with}, not {}", describe(value));
-                let help = "write its keys as `key: value` lines, indented under it";
-                self.push(Diagnostic::error(Code::InvalidValue, path, message).with_help(help));
-                return None;
-            }
+        let Value::Map(map) = &value.value else {
+            self.push(not_a_mapping(path, value, shape));
+            return None;
         };
         let sound = self.check_keys(path, map, shape);
         // Most sections are sound: read them plainly, and track the path only to explain a
@@ -359,6 +348,19 @@ impl SectionParser<'_> {
         }
         entries
     }
+}
+
+/// A section written as something else than a mapping.
+fn not_a_mapping(path: &str, value: &Node, shape: &Shape) -> Diagnostic {
+    let keys: Vec<String> = shape.required.iter().map(|k| format!("`{k}`")).collect();
+    let with = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", keys.join(", "))
+    };
+    let message = format!("`{path}` must be a mapping{with}, not {}", describe(value));
+    let help = "write its keys as `key: value` lines, indented under it";
+    Diagnostic::error(Code::InvalidValue, path, message).with_help(help)
 }
 
 /// Nested values set aside one by one in a section before whole keys are.
