@@ -9,7 +9,7 @@
 use super::locate::Locator;
 use super::model::{DispatchFile, Settings, Source, Target};
 use super::node::{describe, Mapping, Node, Value};
-use super::sections::{SectionParser, Shape, Unread, MAX_ENTRIES};
+use super::sections::{salvage_source, SectionParser, Shape, Unread, MAX_ENTRIES};
 use super::walk::{self, EntryCap};
 use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::files::{FileError, FileKind};
@@ -138,8 +138,8 @@ fn read_sections(
     if defaults.is_none() {
         parser.dropped.push("defaults".to_owned());
     }
-    let sources = parser.named_entries::<Source>(root, "sources");
-    let targets = parser.named_entries::<Target>(root, "targets");
+    let sources = parser.named_entries::<Source>(root, "sources", salvage_source);
+    let targets = parser.named_entries::<Target>(root, "targets", |_| None);
     if let Some(v) = version.filter(|v| *v != 1) {
         parser.push(
             Diagnostic::error(

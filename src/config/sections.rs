@@ -4,6 +4,7 @@
 //! read straight from the parsed tree (`node.rs`), by reference: nothing is copied to be read.
 
 use super::locate::Locator;
+use super::model::Source;
 use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
 use super::walk::too_many_entries;
@@ -283,10 +284,13 @@ impl SectionParser<'_> {
 
     /// Reads the entries of the mapping `section`, freeing each one's part of the tree as soon
     /// as it is read (a 10,000-target file's tree and model are never both whole in memory).
+    /// An entry that does not read (a problem said) is taken as `salvage` reads it, when it
+    /// can, so that what it refers to is still checked; otherwise it is left out.
     pub(crate) fn named_entries<T: DeserializeOwned + JsonSchema>(
         &mut self,
         root: &mut Mapping,
         section: &str,
+        salvage: fn(&Node) -> Option<T>,
     ) -> IndexMap<String, Box<T>> {
         let map = match root.get_mut(section) {
             None => {
@@ -337,7 +341,10 @@ impl SectionParser<'_> {
                 self.push(d.with_help(help));
                 continue;
             }
-            match self.section::<T>(&path, &value, &shape) {
+            match self
+                .section::<T>(&path, &value, &shape)
+                .or_else(|| salvage(&value))
+            {
                 Some(entry) => {
                     // Boxed: a 10,000-target file's entries are freed one by one as they are
                     // compiled, not all at once at the end.
@@ -348,6 +355,29 @@ impl SectionParser<'_> {
         }
         entries
     }
+}
+
+/// A source whose `repository` or `targets` did not read, as far as it can be: the targets it
+/// names (one written without brackets too), so they are still rendered and not reported as
+/// fed by no source. Its repository, when not text, is empty (and refused, already said).
+pub(crate) fn salvage_source(node: &Node) -> Option<Source> {
+    let map = node.as_map()?;
+    let names = |node: &Node| match &node.value {
+        Value::Str(name) => vec![name.clone()],
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(Source {
+        repository: map
+            .get("repository")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        targets: map.get("targets").map(names).unwrap_or_default(),
+    })
 }
 
 /// A section written as something else than a mapping.

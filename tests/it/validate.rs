@@ -408,23 +408,34 @@ sources:
 targets:
   website:
     repository: acme/website
-    event_type: 12
+    event_type: release
     token_env: WEB_TOKEN
+    api_version: 20221128
     timeout_secs: \"30\"
     when:
       prerelease: \"no\"
+    client_payload:
+      version: \"{{versoin}}\"
 ";
     let ran = Cli::with_config(yaml).arg("validate").output();
     let helps: Vec<&str> = ran
         .stdout
         .lines()
         .filter_map(|line| line.strip_prefix("  help: "))
+        .filter(|help| !help.starts_with("templates can use"))
         .collect();
+    // The source is still read for the target it names, whose templates are rendered.
+    assert!(
+        ran.stdout
+            .contains("error[render] targets.website.client_payload.version"),
+        "{}",
+        ran.stdout
+    );
     assert_eq!(
         helps,
         [
             "write `[website]`: a list, even of one item",
-            "put it in quotes: `\"12\"`",
+            "put it in quotes: `\"20221128\"`",
             "write `30` without quotes",
             "write `true` or `false`, without quotes",
         ],
