@@ -270,11 +270,13 @@ impl SectionParser<'_> {
         let mut d = serde_diagnostic(&inner, message);
         if d.help.is_none() {
             let found = node_at(kept, at);
-            let help = wrong_type_help(message, found).or_else(|| {
-                keys.first()
-                    .and_then(|k| shape.descriptions.get(k))
-                    .cloned()
-            });
+            let help = wrong_type_help(message, found)
+                .or_else(|| variant_help(message))
+                .or_else(|| {
+                    keys.first()
+                        .and_then(|k| shape.descriptions.get(k))
+                        .cloned()
+                });
             if let Some(help) = help {
                 d = d.with_help(help);
             }
@@ -484,6 +486,14 @@ fn node_at<'n>(kept: &'n [Entry], path: &serde_path_to_error::Path) -> Option<&'
     Some(node)
 }
 
+/// "did you mean" for a value that is not one of those allowed (`kind: webhok`).
+fn variant_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant ")?;
+    let quoted: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let (written, allowed) = quoted.split_first()?;
+    closest(written, allowed.iter().copied()).map(|best| format!("did you mean `{best}`?"))
+}
+
 /// How to write a value of the type serde expected, from what was written: the help of a
 /// wrong type (`targets: website` → "write `[website]`").
 fn wrong_type_help(message: &str, found: Option<&Node>) -> Option<String> {
@@ -690,6 +700,14 @@ mod tests {
             "when.version kept"
         );
         assert_eq!(checked.diagnostics.len(), 1, "{:?}", checked.diagnostics);
+    }
+
+    #[test]
+    fn a_misspelt_kind_gets_the_closest_one() {
+        let yaml = "version: 1\nsources: {}\ntargets:\n  hook: {kind: webhok, url: 'https://example.com/x'}\n";
+        let found = parse(yaml.as_bytes()).diagnostics;
+        let kind = found.iter().find(|d| d.path == "targets.hook.kind").unwrap();
+        assert_eq!(kind.help.as_deref(), Some("did you mean `webhook`?"));
     }
 
     #[test]
