@@ -706,7 +706,10 @@ mod tests {
     fn a_misspelt_kind_gets_the_closest_one() {
         let yaml = "version: 1\nsources: {}\ntargets:\n  hook: {kind: webhok, url: 'https://example.com/x'}\n";
         let found = parse(yaml.as_bytes()).diagnostics;
-        let kind = found.iter().find(|d| d.path == "targets.hook.kind").unwrap();
+        let kind = found
+            .iter()
+            .find(|d| d.path == "targets.hook.kind")
+            .unwrap();
         assert_eq!(kind.help.as_deref(), Some("did you mean `webhook`?"));
     }
 
