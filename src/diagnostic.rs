@@ -205,6 +205,26 @@ impl fmt::Display for DisplayIn<'_> {
     }
 }
 
+/// Where `diagnostics` are, for the count that ends a list of them: the file, and each flag or
+/// variable a problem came from (`dispatch.yaml`, `--concurrency`, `dispatch.yaml and
+/// ORCHESTRATOR_CONCURRENCY`), so a problem that is not in the file is not counted "in" it.
+pub fn places(file: &str, diagnostics: &[Diagnostic]) -> String {
+    let mut places: Vec<&str> = Vec::new();
+    for d in diagnostics {
+        let place = d.origin.unwrap_or(file);
+        if !places.contains(&place) {
+            places.push(place);
+        }
+    }
+    if places.is_empty() {
+        places.push(file);
+    }
+    match places.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => places.join(""),
+    }
+}
+
 /// A value from the file, fit to be quoted in a one-line message: control characters escaped
 /// and anything past 60 characters cut, so a hostile value cannot flood or break the output.
 pub fn shown(value: &str) -> String {

@@ -251,7 +251,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         rest = after;
     }
     if millis == 0 {
-        return Err(err());
+        return Err(format!(
+            "`{text}` is no time at all: a duration must be more than zero, such as `30m` or `45s`"
+        ));
     }
     Ok(Duration::from_millis(millis))
 }

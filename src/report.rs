@@ -763,7 +763,8 @@ pub(crate) fn write_diagnostics(
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     if !diagnostics.is_empty() {
-        writeln!(out, "{errors} error(s), {warnings} warning(s) in {file}")?;
+        let places = crate::diagnostic::places(file, diagnostics);
+        writeln!(out, "{errors} error(s), {warnings} warning(s) in {places}")?;
     }
     Ok(())
 }

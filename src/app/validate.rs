@@ -4,7 +4,7 @@
 use super::{load, under_actions, CliError};
 use crate::cli::{Output, ValidateArgs};
 use crate::config::Checked;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::exit::Exit;
 use crate::plan::PlanError;
 use crate::release::{Release, Version};
@@ -19,7 +19,11 @@ pub(super) fn validate(
     let file = args.config.config.display().to_string();
     let checked = load(&args.config.config, &args.settings)?;
     let version = super::version_flag(&args.sample_version)?;
-    let diagnostics = every_problem(&checked, &version, &args.vars);
+    let mut diagnostics = every_problem(&checked, &version, &args.vars);
+    if args.strict {
+        diagnostics.extend(placeholders(&checked));
+        diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+    }
     let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
     if under_actions() {
         // stderr, so `--output json` stays parseable; the runner reads both streams.
@@ -39,9 +43,52 @@ fn every_problem(
     vars: &[(String, String)],
 ) -> Vec<Diagnostic> {
     let mut diagnostics = checked.diagnostics.clone();
-    diagnostics.extend(plan_problems(checked, version, vars));
+    // A value the file check refused is not refused again once rendered (a file with an error
+    // has what compiled rendered too).
+    let said: std::collections::HashSet<(Code, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.code, d.path.as_str()))
+        .collect();
+    let new: Vec<Diagnostic> = plan_problems(checked, version, vars)
+        .into_iter()
+        .filter(|d| !said.contains(&(d.code, d.path.as_str())))
+        .collect();
+    diagnostics.extend(new);
     diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
     diagnostics
+}
+
+/// The owner of the placeholder repositories `orchestrator init` writes (`your-org/your-app`):
+/// valid values, so a fresh file validates, but never what a user means to send to.
+const PLACEHOLDER_OWNER: &str = "your-org";
+
+/// Under `--strict`, each repository still at `init`'s placeholder: a file ready to merge has
+/// none.
+fn placeholders(checked: &Checked) -> Vec<Diagnostic> {
+    let Some(config) = checked.config.as_ref().or(checked.salvaged.as_ref()) else {
+        return Vec::new();
+    };
+    let sources = config
+        .sources
+        .iter()
+        .map(|(name, s)| (crate::diagnostic::join("sources", name), &s.repository));
+    let targets = config.targets.iter().filter_map(|(name, t)| {
+        let repository = t.repository.as_deref()?;
+        Some((crate::diagnostic::join("targets", name), repository))
+    });
+    let found = sources
+        .chain(targets)
+        .filter(|(_, repository)| repository.owner.eq_ignore_ascii_case(PLACEHOLDER_OWNER))
+        .map(|(path, repository)| {
+            Diagnostic::error(
+                Code::InvalidRepository,
+                crate::diagnostic::join(&path, "repository"),
+                format!("`{repository}` is a placeholder written by `orchestrator init`"),
+            )
+            .with_help("replace it with the real repository, as `owner/name`")
+        })
+        .collect();
+    checked.locate(found)
 }
 
 /// The `report` stage: every problem on stdout in the form `--output` asks for.
@@ -83,14 +130,15 @@ fn write_problems(
 }
 
 /// The problems a release of any source would meet while planning (every template rendered
-/// as releases would), located in the file; none when the file did not compile.
+/// as releases would), located in the file. A file with an error has the targets that
+/// compiled rendered, so its template variables are checked in the same run.
 pub(super) fn plan_problems(
     checked: &Checked,
     version: &Version,
     vars: &[(String, String)],
 ) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    let Some(config) = &checked.config else {
+    let Some(config) = checked.config.as_ref().or(checked.salvaged.as_ref()) else {
         return found;
     };
     // Render every template as a release of each source would, but each target only for

@@ -1,8 +1,9 @@
 //! From the file as written to a [`Config`] that cannot be invalid: references resolved,
 //! names and URLs checked, templates compiled. Pure: no environment, network or clock.
 
-use super::model::DEFAULT_API_VERSION;
 use super::model::{Condition, DispatchFile, Settings, Source, Target, TokenEnv};
+use super::model::{DEFAULT_API_URL, DEFAULT_API_VERSION};
+use super::sections::Unread;
 use super::values::{ApiUrl, Repo};
 use super::{Config, SourceSpec, TargetSpec, VersionCondition, When};
 use crate::diagnostic::{join, join_into, shown, Code, Diagnostic};
@@ -22,23 +23,30 @@ const MAX_SUGGESTIONS: usize = 100;
 const NONE: usize = usize::MAX;
 
 /// Compiles `file` with `settings` (the file's defaults already layered with env and flags).
-/// Returns the config when there is no error, and every diagnostic (warnings included).
+/// Returns the config and every diagnostic (warnings included); with an error, the config is
+/// what compiled (a value with a problem replaced by its default, a target that could not be
+/// built left out), only fit for finding more problems. `unread` is what reading the file
+/// could not take in: references to it are not reported again.
 ///
 /// Takes the file: each target is freed once compiled, so a large fan-out's file and its
 /// compiled form are never both whole in memory.
 pub(crate) fn compile(
     file: DispatchFile,
     settings: &Settings,
-) -> (Option<Config>, Vec<Diagnostic>) {
+    unread: &Unread,
+) -> (Config, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let defaults = effective_defaults(settings, &mut out);
     // The sources and the targets no source feeds are checked first, and said after the
     // targets' own problems, in file order as before.
-    let mut listing = Listing::new(&file.targets);
+    let mut listing = Listing::new(&file.targets, unread);
     for (nth, (name, source)) in file.sources.iter().enumerate() {
         listing.source(nth, name, source);
     }
-    listing.warn_unfed(&file.targets);
+    // A source that could not be read may feed any of them.
+    if !unread.dropped_in("sources") {
+        listing.warn_unfed(&file.targets);
+    }
     let Listing {
         mut later,
         repositories,
@@ -51,19 +59,15 @@ pub(crate) fn compile(
     templates.allow_env(file.env, &mut out);
     let targets = compile_targets(file.targets, &defaults, &mut templates, &mut out);
     out.append(&mut later);
-    if targets.len() != listed {
+    if targets.len() != listed || out.iter().any(Diagnostic::is_error) {
         reindex(&mut sources, &targets);
     }
-    let ok = !out.iter().any(Diagnostic::is_error);
-    let config = match defaults {
-        Some(defaults) if ok => Some(Config {
-            concurrency: defaults.concurrency,
-            rate_limit: defaults.rate_limit,
-            sources,
-            targets,
-            templates,
-        }),
-        _ => None,
+    let config = Config {
+        concurrency: defaults.concurrency,
+        rate_limit: defaults.rate_limit,
+        sources,
+        targets,
+        templates,
     };
     (config, out)
 }
@@ -83,11 +87,15 @@ struct Listing<'f> {
     repositories: Vec<Option<Repo>>,
     indices: Vec<Vec<usize>>,
     by_repository: HashMap<String, &'f str>,
+    /// What reading the file could not take in: a listed target that could not be read is not
+    /// "not defined".
+    unread: &'f Unread,
 }
 
 impl<'f> Listing<'f> {
-    fn new(targets: &'f IndexMap<String, Box<Target>>) -> Self {
+    fn new(targets: &'f IndexMap<String, Box<Target>>, unread: &'f Unread) -> Self {
         Listing {
+            unread,
             later: Vec::new(),
             targets,
             known: None,
@@ -158,6 +166,9 @@ impl<'f> Listing<'f> {
         // Built only for a problem: a large fan-out lists thousands of sound targets.
         let item = || format!("{path}.targets[{i}]");
         let Some(index) = self.targets.get_index_of(target) else {
+            if self.unread.covers(&join("targets", target)) {
+                return None;
+            }
             let help = match self.suggestion(target) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => format!("define `{}` under `targets:`", shown(target)),
@@ -246,7 +257,7 @@ fn source_specs(
 /// Every target, compiled in file order and freed as it goes.
 fn compile_targets(
     file_targets: IndexMap<String, Box<Target>>,
-    defaults: &Option<Defaults>,
+    defaults: &Defaults,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> IndexMap<String, TargetSpec> {
@@ -271,15 +282,17 @@ fn compile_targets(
     targets
 }
 
-/// The indices are the file's; they are the compiled targets' too when every target compiled
-/// (otherwise there is an error, and no configuration: looked up again all the same).
+/// The indices are the file's; they are the compiled targets' too when every target compiled.
+/// Otherwise (a file with an error, compiled to find its other problems) each source keeps
+/// the targets that compiled, names and indices side by side.
 fn reindex(sources: &mut IndexMap<String, SourceSpec>, targets: &IndexMap<String, TargetSpec>) {
     for source in sources.values_mut() {
-        source.target_indices = source
-            .targets
-            .iter()
-            .filter_map(|name| targets.get_index_of(name))
-            .collect();
+        let (names, indices) = std::mem::take(&mut source.targets)
+            .into_iter()
+            .filter_map(|name| targets.get_index_of(&name).map(|i| (name, i)))
+            .unzip();
+        source.targets = names;
+        source.target_indices = indices;
     }
 }
 
@@ -294,20 +307,29 @@ struct Defaults {
     rate_limit: RateLimits,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
+    /// `github_app` was set but refused (and said): a target that would use it is not told it
+    /// has no credential.
+    app_refused: bool,
 }
 
-/// The layered settings, each unset one at its declared default, checked. `None` when one is
-/// wrong, except the API URL: a target with its own can still be checked whole.
-fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<Defaults> {
-    if holds_pasted_token(settings, out) {
-        return None;
+/// The layered settings, each unset one at its declared default, checked. A value with a
+/// problem (said) is replaced by its default, so the targets can still be checked.
+fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Defaults {
+    let mut settings = settings.clone();
+    // A token pasted into ORCHESTRATOR_API_URL or a flag would otherwise be quoted back by
+    // the parsers.
+    for key in pasted_tokens(&settings, out) {
+        settings.clear(key);
+    }
+    for key in out_of_range(&settings, "defaults", out) {
+        settings.clear(key);
     }
     let settings = settings.or_defaults();
+    let fallback = Settings::default().or_defaults();
     let api_url = settings
         .api_url
         .as_deref()
         .and_then(|url| api_url(url, "defaults.api_url", out));
-    let in_range = ranges_hold(&settings, "defaults", out);
     let api_version = settings
         .api_version
         .as_deref()
@@ -321,34 +343,40 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<
             out,
         )
     });
-    let github_app = match &settings.github_app {
-        Some(app) => Some(Arc::new(app_spec(app, "defaults.github_app", out)?)),
-        None => None,
-    };
-    if !in_range {
-        return None;
-    }
-    Some(Defaults {
-        github_app,
-        api_url,
-        api_version: api_version?.into(),
-        concurrency: settings.concurrency?,
-        timeout: settings.timeout_secs?.into(),
+    let github_app = settings
+        .github_app
+        .as_ref()
+        .map(|app| app_spec(app, "defaults.github_app", out).map(Arc::new));
+    let default_rate = || RateLimits::parse(fallback.rate_limit.as_deref().unwrap_or_default());
+    Defaults {
+        app_refused: matches!(github_app, Some(None)),
+        github_app: github_app.flatten(),
+        api_url: api_url.or_else(|| ApiUrl::parse(DEFAULT_API_URL).ok()),
+        api_version: api_version
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned())
+            .into(),
+        concurrency: settings
+            .concurrency
+            .unwrap_or(crate::policy::DEFAULT_CONCURRENCY),
+        timeout: settings
+            .timeout_secs
+            .map_or(super::model::DEFAULT_TIMEOUT, Duration::from),
         retry: Arc::new(retry_policy(RetryPolicy::default(), &settings)),
-        rate_limit: rate_limit?,
-    })
+        rate_limit: rate_limit
+            .or_else(|| default_rate().ok())
+            .unwrap_or_default(),
+    }
 }
 
-/// Reports each text setting that holds what looks like a token: a token pasted into
-/// ORCHESTRATOR_API_URL or a flag would otherwise be quoted back by the parsers.
-fn holds_pasted_token(settings: &Settings, out: &mut Vec<Diagnostic>) -> bool {
-    let mut pasted = false;
+/// Reports each text setting that holds what looks like a token, and gives their keys.
+fn pasted_tokens(settings: &Settings, out: &mut Vec<Diagnostic>) -> Vec<&'static str> {
+    let mut pasted = Vec::new();
     for (setting, value) in settings.values() {
         if !value.text().is_some_and(crate::secret::holds_token) {
             continue;
         }
-        pasted = true;
         let key = setting.key;
+        pasted.push(key);
         out.push(
             Diagnostic::error(
                 Code::InvalidValue,
@@ -364,19 +392,19 @@ fn holds_pasted_token(settings: &Settings, out: &mut Vec<Diagnostic>) -> bool {
     pasted
 }
 
-/// Reports each set value outside its declared range, at `at.key`; whether all are inside.
-fn ranges_hold(settings: &Settings, at: &str, out: &mut Vec<Diagnostic>) -> bool {
-    let mut hold = true;
+/// Reports each set value outside its declared range, at `at.key`, and gives their keys.
+fn out_of_range(settings: &Settings, at: &str, out: &mut Vec<Diagnostic>) -> Vec<&'static str> {
+    let mut outside = Vec::new();
     for (setting, value) in settings.values() {
         if let Some((message, help)) = setting.range_problem(value) {
             out.push(
                 Diagnostic::error(Code::InvalidValue, join(at, setting.key), message)
                     .with_help(help),
             );
-            hold = false;
+            outside.push(setting.key);
         }
     }
-    hold
+    outside
 }
 
 /// `base` with the retry settings that `settings` sets.
@@ -418,7 +446,7 @@ fn credential(
     target: &super::model::Target,
     path: &str,
     compiled: &super::kinds::Compiled,
-    defaults: &Option<Defaults>,
+    defaults: &Defaults,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Option<Arc<super::AppSpec>>> {
     let own = match &target.github_app {
@@ -450,7 +478,10 @@ fn credential(
         }
         return Some(None);
     }
-    match own.or_else(|| defaults.as_ref().and_then(|d| d.github_app.clone())) {
+    if compiled.token_refused || (own.is_none() && defaults.app_refused) {
+        return Some(None); // said already
+    }
+    match own.or_else(|| defaults.github_app.clone()) {
         Some(app) => Some(Some(app)),
         None => {
             out.push(
@@ -513,7 +544,7 @@ fn app_spec(
 fn compile_target(
     path: &str,
     mut target: Box<Target>,
-    defaults: &Option<Defaults>,
+    defaults: &Defaults,
     templates: &mut Templates,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TargetSpec, Option<Vec<String>>)> {
@@ -521,10 +552,13 @@ fn compile_target(
     let own = target.take_settings();
     let target = &*target;
     let compiled = super::kinds::compile_action(target, token_env, path, templates, out);
-    let condition = compile_condition(target.when.as_deref(), path, out);
+    // A condition or a setting with a problem (said) is left at its default: the target's
+    // templates are still rendered by `validate`. Only what a request cannot be built without
+    // (the action) leaves the target out.
+    let condition = compile_condition(target.when.as_deref(), path, out).unwrap_or_default();
     let settings = target_settings(&own, path, defaults, out);
-    let (compiled, condition, settings) = (compiled?, condition?, settings?);
-    let app = credential(target, path, &compiled, defaults, out)?;
+    let (compiled, settings) = (compiled?, settings?);
+    let app = credential(target, path, &compiled, defaults, out).unwrap_or_default();
     // Several names are returned to be taken in turn; one is simply this target's.
     let (token_env, shard) = match compiled.token_env {
         Some(TokenEnv::Several(names)) if names.len() > 1 => (names.first().cloned(), Some(names)),
@@ -555,32 +589,37 @@ struct TargetSettings {
     retry: Arc<RetryPolicy>,
 }
 
-/// The settings a target sets (`own`), checked at its `path`, over the defaults.
+/// The settings a target sets (`own`), checked at its `path`, over the defaults; one with a
+/// problem (said) is the defaults'.
 fn target_settings(
     own: &Settings,
     path: &str,
-    defaults: &Option<Defaults>,
+    defaults: &Defaults,
     out: &mut Vec<Diagnostic>,
 ) -> Option<TargetSettings> {
-    let api_url = match &own.api_url {
-        Some(url) => api_url(url, &join(path, "api_url"), out),
-        None => defaults.as_ref().and_then(|d| d.api_url.clone()),
-    };
-    let api_version = match &own.api_version {
-        Some(v) => api_version(v, &join(path, "api_version"), out).map(Arc::from),
-        None => defaults.as_ref().map(|d| Arc::clone(&d.api_version)),
-    };
-    let in_range = ranges_hold(own, path, out);
-    let defaults = defaults.as_ref()?;
-    let retry = if sets_retry(own) {
-        Arc::new(retry_policy(*defaults.retry, own))
+    let mut own = own.clone();
+    for key in out_of_range(&own, path, out) {
+        own.clear(key);
+    }
+    let api_url = own
+        .api_url
+        .as_ref()
+        .and_then(|url| api_url(url, &join(path, "api_url"), out))
+        .or_else(|| defaults.api_url.clone())
+        .or_else(|| ApiUrl::parse(DEFAULT_API_URL).ok());
+    let api_version = own
+        .api_version
+        .as_ref()
+        .and_then(|v| api_version(v, &join(path, "api_version"), out))
+        .map_or_else(|| Arc::clone(&defaults.api_version), Arc::from);
+    let retry = if sets_retry(&own) {
+        Arc::new(retry_policy(*defaults.retry, &own))
     } else {
         Arc::clone(&defaults.retry)
     };
-    in_range.then_some(())?;
     Some(TargetSettings {
         api_url: api_url?,
-        api_version: api_version?,
+        api_version,
         timeout: own.timeout_secs.map_or(defaults.timeout, Duration::from),
         retry,
     })
@@ -690,9 +729,8 @@ mod tests {
 
     #[test]
     fn a_sound_file_compiles_without_diagnostics() {
-        let (config, diags) = compile(file(BASE), &Settings::default());
+        let (config, diags) = compile(file(BASE), &Settings::default(), &Unread::default());
         assert!(diags.is_empty(), "{diags:?}");
-        let config = config.unwrap();
         assert_eq!(config.concurrency, 10);
         assert_eq!(
             config.targets["web"].api_url.as_str(),
@@ -703,8 +741,13 @@ mod tests {
     #[test]
     fn reports_unknown_target_with_a_suggestion() {
         let yaml = BASE.replace("targets: [web]", "targets: [web, wbe2, webb]");
-        let (config, diags) = compile(file(&yaml), &Settings::default());
-        assert!(config.is_none());
+        let (config, diags) = compile(file(&yaml), &Settings::default(), &Unread::default());
+        assert!(diags.iter().any(Diagnostic::is_error));
+        assert_eq!(
+            config.sources["app"].targets,
+            ["web"],
+            "the known ones are kept"
+        );
         let unknown: Vec<_> = diags
             .iter()
             .filter(|d| d.code == Code::UnknownTarget)
@@ -718,7 +761,7 @@ mod tests {
     fn a_token_pasted_into_token_env_is_not_echoed() {
         let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
         let yaml = BASE.replace("WEB_TOKEN", token);
-        let (_, diags) = compile(file(&yaml), &Settings::default());
+        let (_, diags) = compile(file(&yaml), &Settings::default(), &Unread::default());
         assert_eq!(diags[0].code, Code::InvalidTokenEnv);
         assert!(!format!("{diags:?}").contains(token));
     }
@@ -727,8 +770,7 @@ mod tests {
     fn warns_about_targets_no_source_feeds() {
         let yaml =
             format!("{BASE}  unused:\n    repository: o/x\n    event_type: e\n    token_env: T\n");
-        let (config, diags) = compile(file(&yaml), &Settings::default());
-        assert!(config.is_some());
+        let (_, diags) = compile(file(&yaml), &Settings::default(), &Unread::default());
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, Code::UnusedTarget);
         assert_eq!(diags[0].path, "targets.unused");

@@ -69,6 +69,9 @@ pub struct Compiled {
     pub repository: Option<Repo>,
     /// One name, or several to shard over (assigned per target by `compile`).
     pub token_env: Option<TokenEnv>,
+    /// `token_env` was refused (and said): compiled on without it, so that `validate` still
+    /// renders the target's templates, and not reported missing.
+    pub token_refused: bool,
     pub action: Action,
 }
 
@@ -190,7 +193,8 @@ impl Compiling<'_> {
         );
         Some(Compiled {
             repository: Some(repository?),
-            token_env: token_env?,
+            token_refused: token_env.is_none(),
+            token_env: token_env.flatten(),
             action: Action::RepositoryDispatch {
                 event_type: event_type?,
                 client_payload,
@@ -213,7 +217,8 @@ impl Compiling<'_> {
             .payload_map("inputs", &target.inputs.0, &mut self.problems);
         Some(Compiled {
             repository: Some(repository?),
-            token_env: token_env?,
+            token_refused: token_env.is_none(),
+            token_env: token_env.flatten(),
             action: Action::WorkflowDispatch {
                 workflow: workflow?,
                 git_ref,
@@ -229,9 +234,12 @@ impl Compiling<'_> {
             Some(_) => Some(github_repository(target, self.path, self.out)?),
             None => None,
         };
-        let token_env = match token_env {
-            Some(names) => Some(check_token_envs(names, self.path, self.out)?),
-            None => None,
+        let (token_env, token_refused) = match token_env {
+            Some(names) => match check_token_envs(names, self.path, self.out) {
+                Some(names) => (Some(names), false),
+                None => (None, true),
+            },
+            None => (None, false),
         };
         let url = self.webhook_url();
         let headers = self.headers();
@@ -246,6 +254,7 @@ impl Compiling<'_> {
         Some(Compiled {
             repository,
             token_env,
+            token_refused,
             action: Action::Webhook {
                 url: url?,
                 method: target.method.unwrap_or_default(),

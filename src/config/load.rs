@@ -9,7 +9,7 @@
 use super::locate::Locator;
 use super::model::{DispatchFile, Settings, Source, Target};
 use super::node::{describe, Mapping, Node, Value};
-use super::sections::{SectionParser, Shape, MAX_ENTRIES};
+use super::sections::{salvage_source, SectionParser, Shape, Unread, MAX_ENTRIES};
 use super::walk::{self, EntryCap};
 use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::files::{FileError, FileKind};
@@ -47,11 +47,15 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, FileError> {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The result of parsing: the file if its structure is sound, and every problem found.
+/// The result of parsing: the file as far as it could be read, and every problem found. With
+/// a problem, `file` holds what was left once the unreadable values were set aside (`unread`
+/// says which), for compiling to find the rest of the file's problems; it is never used for
+/// more.
 pub struct Parsed {
     pub file: Option<DispatchFile>,
     pub locator: Locator,
     pub diagnostics: Vec<Diagnostic>,
+    pub(crate) unread: Unread,
 }
 
 /// Problems about the file as a whole are shown at its start when nothing better is known.
@@ -77,32 +81,42 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     let mut walked = walk::walk(text, &CAPPED);
     let locator = std::mem::take(&mut walked.locator);
     let mut diagnostics = walked.problems;
+    // A repeated key or a bad tag leaves the tree whole (the first value kept, null for the
+    // tagged one); a syntax error or a limit does not.
     if let Some(stop) = walked.refused.or(walked.syntax) {
         diagnostics.push(stop);
-    }
-    if !diagnostics.is_empty() {
         return failed(locator, diagnostics);
     }
+    let mut dropped = Vec::new();
     let file = match root_mapping(walked.root.as_mut(), &locator) {
-        Ok(root) => read_sections(root, &locator, &mut diagnostics),
+        Ok(root) => Some(read_sections(
+            root,
+            &locator,
+            &mut diagnostics,
+            &mut dropped,
+        )),
         Err(problem) => {
             diagnostics.push(problem);
             None
         }
     };
+    let unread = Unread::new(&diagnostics, dropped);
     Parsed {
         file,
         locator,
         diagnostics,
+        unread,
     }
 }
 
-/// Deserializes the sections of the top-level mapping, each on its own.
+/// Deserializes the sections of the top-level mapping, each on its own; what cannot be read is
+/// left out (and said), and named in `dropped` when a whole section or entry is.
 fn read_sections(
     root: &mut Mapping,
     locator: &Locator,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<DispatchFile> {
+    dropped: &mut Vec<String>,
+) -> DispatchFile {
     let default_app = root
         .get("defaults")
         .and_then(Node::as_map)
@@ -111,6 +125,7 @@ fn read_sections(
         locator,
         diagnostics,
         default_app,
+        dropped: Vec::new(),
     };
     parser.check_keys("", root, &Shape::of::<DispatchFile>());
     let version = root
@@ -120,12 +135,18 @@ fn read_sections(
         Some(value) => parser.section::<Settings>("defaults", value, &Shape::of::<Settings>()),
         None => Some(Settings::default()),
     };
-    let sources = parser.named_entries::<Source>(root, "sources");
-    let targets = parser.named_entries::<Target>(root, "targets");
+    if defaults.is_none() {
+        parser.dropped.push("defaults".to_owned());
+    }
+    let sources = parser.named_entries::<Source>(root, "sources", salvage_source);
+    let targets = parser.named_entries::<Target>(root, "targets", |_| None);
     let env = match root.get("env") {
         Some(value) => parser.value::<Vec<String>>("env", value),
         None => Some(Vec::new()),
     };
+    if env.is_none() {
+        parser.dropped.push("env".to_owned());
+    }
     if let Some(v) = version.filter(|v| *v != 1) {
         parser.push(
             Diagnostic::error(
@@ -136,24 +157,17 @@ fn read_sections(
             .with_help("use `version: 1`"),
         );
     }
-    match (version, defaults, sources, targets, env) {
-        (Some(version), Some(defaults), Some(sources), Some(targets), Some(env))
-            if !diagnostics.iter().any(Diagnostic::is_error) =>
-        {
-            Some(DispatchFile {
-                version,
-                defaults,
-                sources,
-                targets,
-                env,
-            })
-        }
-        _ => None,
+    dropped.append(&mut parser.dropped);
+    DispatchFile {
+        version: version.unwrap_or(1),
+        defaults: defaults.unwrap_or_default(),
+        sources,
+        targets,
+        env: env.unwrap_or_default(),
     }
 }
 
-/// The document's top-level mapping, or why there is none.
-/// The file's top-level mapping, which [`read_sections`] takes apart.
+/// The file's top-level mapping, which [`read_sections`] takes apart, or why there is none.
 fn root_mapping<'a>(
     root: Option<&'a mut Node>,
     locator: &Locator,
@@ -187,5 +201,6 @@ fn failed(locator: Locator, diagnostics: Vec<Diagnostic>) -> Parsed {
         file: None,
         locator,
         diagnostics,
+        unread: Unread::default(),
     }
 }

@@ -13,7 +13,7 @@ pub mod settings;
 pub mod values;
 pub(crate) mod walk;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::render::Templates;
 use indexmap::IndexMap;
 use locate::Locator;
@@ -132,6 +132,10 @@ impl Default for VersionCondition {
 /// (located in the file where possible).
 pub struct Checked {
     pub config: Option<Config>,
+    /// For a file with an error, what of it compiled (the entries and values that could be
+    /// read): `validate` renders its templates, so one run finds every problem. Never planned
+    /// for sending.
+    pub salvaged: Option<Config>,
     pub diagnostics: Vec<Diagnostic>,
     pub locator: Locator,
 }
@@ -162,29 +166,39 @@ pub fn check_parsed(
     env: impl figment::Provider,
     flags: &Settings,
 ) -> Checked {
-    let mut diagnostics = parsed.diagnostics;
-    let mut config = None;
-    if let Some(file) = parsed.file {
-        match settings::layer(&file.defaults, env, flags) {
-            Ok((settings, origins)) => {
-                let (compiled, found) = compile::compile(file, &settings);
-                config = compiled;
-                // A value from a flag or variable is reported there, not at a line of the file.
-                diagnostics.extend(found.into_iter().map(|d| match origins.of_path(&d.path) {
+    let load::Parsed {
+        file,
+        locator,
+        mut diagnostics,
+        unread,
+    } = parsed;
+    let (mut config, mut salvaged) = (None, None);
+    if let Some(file) = file {
+        let layered = settings::layer(&file.defaults, env, flags);
+        diagnostics.extend(layered.problems);
+        let (compiled, found) = compile::compile(file, &layered.settings, &unread);
+        // What reading the file already said is not said again, and a value from a flag or
+        // variable is reported there, not at a line of the file.
+        diagnostics.extend(
+            found
+                .into_iter()
+                .filter(|d| !unread.covers(&d.path))
+                .map(|d| match layered.origins.of_path(&d.path) {
                     Some(origin) => d.from_origin(origin),
                     None => d,
-                }));
-            }
-            Err(message) => diagnostics.push(
-                Diagnostic::error(Code::InvalidValue, "defaults", message)
-                    .with_help("fix the ORCHESTRATOR_* variable or flag named above"),
-            ),
+                }),
+        );
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            salvaged = Some(compiled);
+        } else {
+            config = Some(compiled);
         }
     }
     let mut checked = Checked {
         config,
+        salvaged,
         diagnostics: Vec::new(),
-        locator: parsed.locator,
+        locator,
     };
     checked.diagnostics = checked.locate(diagnostics);
     checked

@@ -117,6 +117,14 @@ impl Mapping {
         self.entries.is_empty()
     }
 
+    /// Takes out the entry named `name`: a value set aside because it could not be read. The
+    /// index is dropped (positions after it moved); lookups fall back to a scan.
+    pub fn remove(&mut self, name: &str) -> Option<Entry> {
+        let i = self.position(name)?;
+        self.index = None;
+        Some(self.entries.remove(i))
+    }
+
     /// Adds an entry, or gives it back when a key of the same name is already there.
     pub fn insert(&mut self, entry: Entry) -> Result<(), Entry> {
         let position = self.entries.len() as u32;

@@ -4,6 +4,7 @@
 //! read straight from the parsed tree (`node.rs`), by reference: nothing is copied to be read.
 
 use super::locate::Locator;
+use super::model::Source;
 use super::node::{describe, Entry, Fields, Mapping, Node, Value};
 use super::values::is_valid_name;
 use super::walk::too_many_entries;
@@ -73,6 +74,51 @@ pub(crate) struct SectionParser<'a> {
     pub diagnostics: &'a mut Vec<Diagnostic>,
     /// Whether `defaults.github_app` is set, which stands in for a target's `token_env`.
     pub default_app: bool,
+    /// Sections and entries that could not be read at all (`targets.web`, `sources`).
+    pub dropped: Vec<String>,
+}
+
+/// What reading the file could not take into the model, so that compiling the rest does not
+/// say it again: the key paths a problem was reported at (a value set aside, a missing key),
+/// and the sections and entries not read at all.
+#[derive(Debug, Default)]
+pub(crate) struct Unread {
+    said: std::collections::HashSet<String>,
+    dropped: Vec<String>,
+}
+
+impl Unread {
+    /// From the problems reading found and what it dropped. A repeated key is not unread (its
+    /// first value is), nor is the file as a whole.
+    pub(crate) fn new(problems: &[Diagnostic], dropped: Vec<String>) -> Unread {
+        let said = problems
+            .iter()
+            .filter(|d| d.code != Code::DuplicateKey && !d.path.is_empty())
+            .map(|d| d.path.clone())
+            .chain(dropped.iter().cloned())
+            .collect();
+        Unread { said, dropped }
+    }
+
+    /// Whether a problem at `path` is about something already said: the path, or one it is
+    /// under, was unread.
+    pub(crate) fn covers(&self, path: &str) -> bool {
+        !self.said.is_empty()
+            && path
+                .char_indices()
+                .filter(|(_, c)| matches!(c, '.' | '['))
+                .map(|(i, _)| i)
+                .chain([path.len()])
+                .any(|end| self.said.contains(&path[..end]))
+    }
+
+    /// Whether an entry of `section` (or the section) could not be read.
+    pub(crate) fn dropped_in(&self, section: &str) -> bool {
+        self.dropped.iter().any(|d| {
+            d.strip_prefix(section)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    }
 }
 
 impl SectionParser<'_> {
@@ -126,37 +172,34 @@ impl SectionParser<'_> {
             Ok(v) => Some(v),
             Err(err) => {
                 let inner = render_path(path, err.path());
-                self.push(serde_diagnostic(&inner, &err.inner().to_string()));
+                let message = err.inner().to_string();
+                let mut d = serde_diagnostic(&inner, &message);
+                if let Some(help) = wrong_type_help(&message, Some(value)) {
+                    d = d.with_help(help);
+                }
+                self.push(d);
                 None
             }
         }
     }
 
     /// A config struct: its keys are checked first, then each known key's value. serde stops
-    /// at the first bad value, so the key it names is set aside and the rest tried again, until
-    /// every value has been looked at.
+    /// at the first bad value, so the value it names is set aside (the innermost key, so
+    /// `when.prerelease` keeps `when.version`) and the rest tried again, until every value has
+    /// been looked at. What is left is returned even when something was set aside: the rest of
+    /// the section is still checked (templates, references, tokens), and the problems said
+    /// here keep the file from being used.
     pub(crate) fn section<T: DeserializeOwned>(
         &mut self,
         path: &str,
         value: &Node,
         shape: &Shape,
     ) -> Option<T> {
-        let map = match &value.value {
-            Value::Map(map) => map,
-            _ => {
-                let keys: Vec<String> = shape.required.iter().map(|k| format!("`{k}`")).collect();
-                let with = if keys.is_empty() {
-                    String::new()
-                } else {
-                    format!(" with {}", keys.join(", "))
-                };
-                let message = format!("`{path}` must be a mapping{with}, not {}", describe(value));
-                let help = "write its keys as `key: value` lines, indented under it";
-                self.push(Diagnostic::error(Code::InvalidValue, path, message).with_help(help));
-                return None;
-            }
+        let Value::Map(map) = &value.value else {
+            self.push(not_a_mapping(path, value, shape));
+            return None;
         };
-        let mut sound = self.check_keys(path, map, shape);
+        let sound = self.check_keys(path, map, shape);
         // Most sections are sound: read them plainly, and track the path only to explain a
         // failure.
         if sound {
@@ -164,59 +207,99 @@ impl SectionParser<'_> {
                 return Some(v);
             }
         }
-        let mut kept: Vec<&Entry> = map
+        // Set aside on a copy: only a section with a problem pays for it.
+        let mut kept: Vec<Entry> = map
             .entries
             .iter()
             .filter(|e| e.key.as_str().is_some_and(|k| shape.knows(k)))
+            .cloned()
             .collect();
-        loop {
-            // What is left is read plainly first too; the path is tracked only to explain a
-            // failure.
-            if let Ok(v) = T::deserialize(Fields(&kept)) {
-                return sound.then_some(v);
+        // What was set aside so far, by key path: a required key set aside is not "missing".
+        let mut aside: Vec<Vec<String>> = Vec::new();
+        for pass in 0.. {
+            let refs: Vec<&Entry> = kept.iter().collect();
+            // What is left is read plainly first too.
+            if let Ok(v) = T::deserialize(Fields(&refs)) {
+                return Some(v);
             }
-            match serde_path_to_error::deserialize::<_, T>(Fields(&kept)) {
-                Ok(v) => return sound.then_some(v),
-                Err(err) => {
-                    sound = false;
-                    let message = err.inner().to_string();
-                    let first = err.path().iter().next().and_then(|segment| match segment {
-                        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                        _ => None,
-                    });
-                    // A missing key at this level was reported by `check_keys`, or is one set
-                    // aside below; only a nested one is news.
-                    let missing_here = message.starts_with("missing field") && first.is_none();
-                    if !missing_here {
-                        let inner = render_path(path, err.path());
-                        let mut d = serde_diagnostic(&inner, &message);
-                        if let Some(help) = first.as_deref().and_then(|k| shape.descriptions.get(k))
-                        {
-                            if d.help.is_none() {
-                                d = d.with_help(help.clone());
-                            }
-                        }
-                        self.push(d);
-                    }
-                    let before = kept.len();
-                    kept.retain(|e| first.is_none() || e.key.as_str() != first.as_deref());
-                    if kept.len() == before {
-                        return None;
-                    }
-                }
+            let err = match serde_path_to_error::deserialize::<_, T>(Fields(&refs)) {
+                Ok(v) => return Some(v),
+                Err(err) => err,
+            };
+            let keys = map_keys(err.path());
+            let message = err.inner().to_string();
+            if !set_aside_before(&message, &keys, &aside) {
+                self.explain(path, &message, err.path(), &kept, shape);
+            }
+            // Past a few nested values, whole keys go (each known key at most once), so a
+            // hostile section costs as many passes as it has keys, not values.
+            let depth = if pass < MAX_NESTED_SET_ASIDE {
+                keys.len()
+            } else {
+                1
+            };
+            let keys = &keys[..depth.min(keys.len())];
+            if keys
+                .first()
+                .is_some_and(|k| KEYSTONES.contains(&k.as_str()))
+                || !set_aside(&mut kept, keys)
+            {
+                return None;
+            }
+            aside.push(keys.to_vec());
+        }
+        None
+    }
+
+    /// Reports why `kept` did not read, unless it is a missing key `check_keys` said already.
+    fn explain(
+        &mut self,
+        path: &str,
+        message: &str,
+        at: &serde_path_to_error::Path,
+        kept: &[Entry],
+        shape: &Shape,
+    ) {
+        let keys = map_keys(at);
+        // A missing key at this level was reported by `check_keys`, or is one set aside; only
+        // a nested one is news.
+        if message.starts_with("missing field") && keys.is_empty() {
+            return;
+        }
+        let inner = render_path(path, at);
+        let mut d = serde_diagnostic(&inner, message);
+        if d.help.is_none() {
+            let found = node_at(kept, at);
+            let help = wrong_type_help(message, found)
+                .or_else(|| variant_help(message))
+                .or_else(|| {
+                    keys.first()
+                        .and_then(|k| shape.descriptions.get(k))
+                        .cloned()
+                });
+            if let Some(help) = help {
+                d = d.with_help(help);
             }
         }
+        self.push(d);
     }
 
     /// Reads the entries of the mapping `section`, freeing each one's part of the tree as soon
     /// as it is read (a 10,000-target file's tree and model are never both whole in memory).
+    /// An entry that does not read (a problem said) is taken as `salvage` reads it, when it
+    /// can, so that what it refers to is still checked; otherwise it is left out.
     pub(crate) fn named_entries<T: DeserializeOwned + JsonSchema>(
         &mut self,
         root: &mut Mapping,
         section: &str,
-    ) -> Option<IndexMap<String, Box<T>>> {
+        salvage: fn(&Node) -> Option<T>,
+    ) -> IndexMap<String, Box<T>> {
         let map = match root.get_mut(section) {
-            None => return None, // reported by `check_keys`
+            None => {
+                // reported by `check_keys`
+                self.dropped.push(section.to_owned());
+                return IndexMap::new();
+            }
             Some(Node {
                 value: Value::Map(map),
                 ..
@@ -228,18 +311,19 @@ impl SectionParser<'_> {
                 );
                 let help = format!("write each entry as `name:` indented under `{section}:`");
                 self.push(Diagnostic::error(Code::InvalidValue, section, message).with_help(help));
-                return None;
+                self.dropped.push(section.to_owned());
+                return IndexMap::new();
             }
         };
         // The walk stops at the first entry past the cap; a section that an alias copied in
         // whole is caught here.
         if map.len() > MAX_ENTRIES {
             self.push(too_many_entries(section, Some(map.len()), MAX_ENTRIES));
-            return None;
+            self.dropped.push(section.to_owned());
+            return IndexMap::new();
         }
         let shape = Shape::of::<T>();
         let mut entries = IndexMap::with_capacity(map.entries.len());
-        let mut ok = true;
         // `section.name`, written into one buffer: 10,000 targets need no 10,000 paths.
         let mut path = String::new();
         for Entry { key, value } in &mut map.entries {
@@ -252,24 +336,200 @@ impl SectionParser<'_> {
             };
             join_into(&mut path, section, &name);
             if !valid {
-                ok = false;
+                self.dropped.push(path.clone());
                 let message = format!("`{}` is not a usable name", shown(&name));
                 let help = "names are 1 to 100 letters, digits, `-` or `_` (they are used on the command line and in key paths)";
                 let d = Diagnostic::error(Code::InvalidName, path.as_str(), message);
                 self.push(d.with_help(help));
                 continue;
             }
-            match self.section::<T>(&path, &value, &shape) {
+            match self
+                .section::<T>(&path, &value, &shape)
+                .or_else(|| salvage(&value))
+            {
                 Some(entry) => {
                     // Boxed: a 10,000-target file's entries are freed one by one as they are
                     // compiled, not all at once at the end.
                     entries.insert(name, Box::new(entry));
                 }
-                None => ok = false,
+                None => self.dropped.push(path.clone()),
             }
         }
-        ok.then_some(entries)
+        entries
     }
+}
+
+/// A source whose `repository` or `targets` did not read, as far as it can be: the targets it
+/// names (one written without brackets too), so they are still rendered and not reported as
+/// fed by no source. Its repository, when not text, is empty (and refused, already said).
+pub(crate) fn salvage_source(node: &Node) -> Option<Source> {
+    let map = node.as_map()?;
+    let names = |node: &Node| match &node.value {
+        Value::Str(name) => vec![name.clone()],
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(Source {
+        repository: map
+            .get("repository")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        targets: map.get("targets").map(names).unwrap_or_default(),
+    })
+}
+
+/// A section written as something else than a mapping.
+fn not_a_mapping(path: &str, value: &Node, shape: &Shape) -> Diagnostic {
+    let keys: Vec<String> = shape.required.iter().map(|k| format!("`{k}`")).collect();
+    let with = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", keys.join(", "))
+    };
+    let message = format!("`{path}` must be a mapping{with}, not {}", describe(value));
+    let help = "write its keys as `key: value` lines, indented under it";
+    Diagnostic::error(Code::InvalidValue, path, message).with_help(help)
+}
+
+/// Nested values set aside one by one in a section before whole keys are.
+const MAX_NESTED_SET_ASIDE: usize = 16;
+
+/// Keys the others are read by: without its `kind`, a target's keys would be judged by
+/// another kind's rules, so a target whose `kind` cannot be read is not read further.
+const KEYSTONES: &[&str] = &["kind"];
+
+/// The mapping keys of an error's path, up to its first list index: a list item is set aside
+/// with its whole list, since removing it alone would shift the places of the items after it.
+fn map_keys(path: &serde_path_to_error::Path) -> Vec<String> {
+    use serde_path_to_error::Segment;
+    let mut keys = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } => keys.push(key.clone()),
+            Segment::Enum { .. } => {}
+            Segment::Seq { .. } | Segment::Unknown => break,
+        }
+    }
+    keys
+}
+
+/// Whether `message` says a key is missing that was set aside (and said) before.
+fn set_aside_before(message: &str, keys: &[String], aside: &[Vec<String>]) -> bool {
+    let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return false;
+    };
+    aside.iter().any(|path| {
+        path.split_last()
+            .is_some_and(|(last, parent)| last == name && parent == keys)
+    })
+}
+
+/// Takes the value at `keys` out of `kept`; false when there is none (nothing more can be
+/// set aside).
+fn set_aside(kept: &mut Vec<Entry>, keys: &[String]) -> bool {
+    let Some((first, rest)) = keys.split_first() else {
+        return false;
+    };
+    let Some(i) = kept
+        .iter()
+        .position(|e| e.key.as_str() == Some(first.as_str()))
+    else {
+        return false;
+    };
+    let Some((last, between)) = rest.split_last() else {
+        kept.remove(i);
+        return true;
+    };
+    let mut node = &mut kept[i].value;
+    for key in between {
+        let Value::Map(map) = &mut node.value else {
+            return false;
+        };
+        let Some(next) = map.get_mut(key) else {
+            return false;
+        };
+        node = next;
+    }
+    match &mut node.value {
+        Value::Map(map) => map.remove(last).is_some(),
+        _ => false,
+    }
+}
+
+/// The node an error's path leads to, to quote what was written.
+fn node_at<'n>(kept: &'n [Entry], path: &serde_path_to_error::Path) -> Option<&'n Node> {
+    use serde_path_to_error::Segment;
+    let mut segments = path.iter();
+    let first = match segments.next()? {
+        Segment::Map { key } => key,
+        _ => return None,
+    };
+    let mut node = &kept
+        .iter()
+        .find(|e| e.key.as_str() == Some(first.as_str()))?
+        .value;
+    for segment in segments {
+        node = match (segment, &node.value) {
+            (Segment::Map { key }, Value::Map(map)) => map.get(key)?,
+            (Segment::Seq { index }, Value::Seq(items)) => items.get(*index)?,
+            (Segment::Enum { .. }, _) => node,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// "did you mean" for a value that is not one of those allowed (`kind: webhok`).
+fn variant_help(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant ")?;
+    let quoted: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let (written, allowed) = quoted.split_first()?;
+    closest(written, allowed.iter().copied()).map(|best| format!("did you mean `{best}`?"))
+}
+
+/// How to write a value of the type serde expected, from what was written: the help of a
+/// wrong type (`targets: website` → "write `[website]`").
+fn wrong_type_help(message: &str, found: Option<&Node>) -> Option<String> {
+    if !message.starts_with("invalid type") {
+        return None;
+    }
+    let expected = message.rsplit_once(", expected ")?.1;
+    let scalar = found.and_then(|node| match &node.value {
+        Value::Seq(_) | Value::Map(_) | Value::Null => None,
+        _ => Some(shown(&node.key_name())),
+    });
+    let help = match expected {
+        "a boolean" => "write `true` or `false`, without quotes".to_owned(),
+        "a sequence" => match scalar {
+            Some(item) => format!("write `[{item}]`: a list, even of one item"),
+            None => "write a list: `[a, b]`, or one `- item` line per item".to_owned(),
+        },
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i64" => match scalar {
+            Some(text) if text.trim().parse::<u64>().is_ok() => {
+                format!("write `{}` without quotes", text.trim())
+            }
+            _ => "write a whole number, without quotes".to_owned(),
+        },
+        "a string" => match scalar {
+            Some(text) => format!("put it in quotes: `\"{text}\"`"),
+            None => {
+                "write text (in quotes when it could be read as a number or true/false)".to_owned()
+            }
+        },
+        "a map" => "write its keys as `key: value` lines, indented under it".to_owned(),
+        other if other.starts_with("struct ") => {
+            "write its keys as `key: value` lines, indented under it".to_owned()
+        }
+        _ => return None,
+    };
+    Some(help)
 }
 
 fn render_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
@@ -425,6 +685,32 @@ mod tests {
             .map(|(p, m)| (p.to_string(), m.to_string()))
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_file_with_a_problem_is_compiled_only_to_be_checked_further() {
+        let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [web]}\ntargets:\n  web:\n    repository: o/web\n    event_type: e\n    token_env: T\n    when: {version: '>=1', prerelease: 'no'}\n";
+        let none =
+            figment::providers::Serialized::defaults(crate::config::model::Settings::default());
+        let checked = crate::config::check(yaml.as_bytes(), none, &Default::default());
+        assert!(checked.config.is_none(), "never planned for sending");
+        let salvaged = checked.salvaged.expect("what compiled");
+        assert!(
+            salvaged.targets["web"].condition.requirement.is_some(),
+            "when.version kept"
+        );
+        assert_eq!(checked.diagnostics.len(), 1, "{:?}", checked.diagnostics);
+    }
+
+    #[test]
+    fn a_misspelt_kind_gets_the_closest_one() {
+        let yaml = "version: 1\nsources: {}\ntargets:\n  hook: {kind: webhok, url: 'https://example.com/x'}\n";
+        let found = parse(yaml.as_bytes()).diagnostics;
+        let kind = found
+            .iter()
+            .find(|d| d.path == "targets.hook.kind")
+            .unwrap();
+        assert_eq!(kind.help.as_deref(), Some("did you mean `webhook`?"));
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct Setting {
     pub help: &'static str,
     /// Whether a target may set its own.
     pub per_target: bool,
+    /// What its value is, in words ("a whole number"): with `range`, what a bad variable
+    /// must be instead.
+    pub what: &'static str,
 }
 
 impl Setting {
@@ -98,6 +101,28 @@ impl SettingValue for Seconds {
     }
 }
 
+/// What a setting's type is, in a user's words: a bad variable says what it must be.
+pub trait Described {
+    const WHAT: &'static str;
+}
+
+impl Described for String {
+    const WHAT: &'static str = "text";
+}
+
+impl Described for Seconds {
+    const WHAT: &'static str = "a whole number of seconds";
+}
+
+macro_rules! whole {
+    ($($ty:ty),*) => {$(
+        impl Described for $ty {
+            const WHAT: &'static str = "a whole number";
+        }
+    )*};
+}
+whole!(u32, u64, usize);
+
 /// The first form when an optional part of the declaration is there, the second when not.
 macro_rules! given {
     (; $otherwise:expr) => {
@@ -111,7 +136,7 @@ macro_rules! given {
 /// From the declaration: the table, the named ranges, and each value with its row.
 macro_rules! settings_table {
     ($({
-        key: $key:ident, env: $env:literal, flag: $flag:literal, type: $_t:ty, parse: $_p:tt,
+        key: $key:ident, env: $env:literal, flag: $flag:literal, type: $ty:ty, parse: $_p:tt,
         range: [$($min:literal ..= $max:literal, $problem:literal, $help:literal)?],
         default: $default:tt, per_target: $per_target:literal, file: $_f:tt, target: $_g:tt, cli: $_c:tt,
     })*) => {
@@ -125,6 +150,7 @@ macro_rules! settings_table {
             problem: given!($($problem)?; ""),
             help: given!($($help)?; ""),
             per_target: $per_target,
+            what: <$ty as Described>::WHAT,
         }),*];
 
         /// Named ranges of the numeric settings, by key.
@@ -140,6 +166,33 @@ macro_rules! settings_table {
                 Settings {
                     $($key: self.$key.clone().or_else(|| Some($default)),)*
                     github_app: self.github_app.clone(),
+                }
+            }
+
+            /// Unsets the setting `key`: a value with a problem, said, is not used further.
+            pub fn clear(&mut self, key: &str) {
+                $(if key == stringify!($key) {
+                    self.$key = None;
+                })*
+            }
+
+            /// Each setting read from `layers` on its own, so one bad variable does not hide
+            /// the others: a value that does not read is a problem, and `file`'s stands.
+            fn extract_each(
+                layers: &Figment,
+                file: &Settings,
+                problems: &mut Vec<figment::Error>,
+            ) -> Settings {
+                Settings {
+                    $($key: match layers.extract_inner::<Option<$ty>>(stringify!($key)) {
+                        Ok(value) => value,
+                        Err(err) if err.missing() => None,
+                        Err(err) => {
+                            problems.push(err);
+                            file.$key.clone()
+                        }
+                    },)*
+                    github_app: file.github_app.clone(),
                 }
             }
 
@@ -202,12 +255,19 @@ impl Origins {
     }
 }
 
-/// Merges the layers; the error names the variable or flag whose value is wrong.
-pub fn layer(
-    file: &Settings,
-    env: impl Provider,
-    flags: &Settings,
-) -> Result<(Settings, Origins), String> {
+/// The settings of the file, the environment and the flags, merged; and each variable whose
+/// value does not read, as a problem placed at that variable (the file's value stands).
+pub struct Layered {
+    pub settings: Settings,
+    pub origins: Origins,
+    pub problems: Vec<crate::diagnostic::Diagnostic>,
+}
+
+/// Merges the layers, each setting on its own; a problem names the variable or flag whose
+/// value is wrong (figment's own text says "`ORCHESTRATOR_` environment variable(s)" and
+/// leaves the user to guess which), and says what it must be. A value from the environment is
+/// never quoted: a token pasted into the wrong variable must not reach a CI log.
+pub fn layer(file: &Settings, env: impl Provider, flags: &Settings) -> Layered {
     let env = Figment::from(env);
     let flags = Figment::from(Serialized::defaults(flags));
     let mut origins = Origins::default();
@@ -218,44 +278,72 @@ pub fn layer(
             origins.0.push((setting.key, setting.env));
         }
     }
-    Figment::from(Serialized::defaults(file))
+    let layers = Figment::from(Serialized::defaults(file))
         .merge(env)
-        .merge(flags)
-        .extract::<Settings>()
-        .map(|settings| (settings, origins))
-        .map_err(|err| err.into_iter().map(describe).collect::<Vec<_>>().join("; "))
+        .merge(flags);
+    let mut errors = Vec::new();
+    let settings = Settings::extract_each(&layers, file, &mut errors);
+    let problems = errors
+        .into_iter()
+        .map(|err| problem(err, &origins))
+        .collect();
+    Layered {
+        settings,
+        origins,
+        problems,
+    }
 }
 
-/// Names the exact variable or flag: figment's own text says "`ORCHESTRATOR_` environment
-/// variable(s)" and leaves the user to guess which. A value from the environment is never
-/// quoted (a token pasted into the wrong variable must not reach a CI log); the user knows
-/// what they set, and the message says what was expected instead.
-fn describe(err: figment::Error) -> String {
-    let from_env = err
-        .metadata
-        .as_ref()
-        .is_some_and(|m| m.name.contains("environment"));
-    match err.path.last() {
-        Some(key) if from_env => format!(
-            "{ENV_PREFIX}{}: {}",
-            key.to_ascii_uppercase(),
-            unquoted(&err.kind)
-        ),
-        Some(key) => format!("{key}: {}", err.kind),
-        None if from_env => unquoted(&err.kind),
-        None => err.to_string(),
+/// A value of a variable (or flag) that does not read, said at the variable.
+fn problem(err: figment::Error, origins: &Origins) -> crate::diagnostic::Diagnostic {
+    use crate::diagnostic::{Code, Diagnostic};
+    let key = err.path.last().cloned().unwrap_or_default();
+    let row = SETTINGS.iter().find(|s| s.key == key);
+    let origin = origins.of(&key).or(row.map(|s| s.env));
+    let expected = row.map_or_else(|| "a value of its type".to_owned(), expected);
+    let message = match &err.kind {
+        figment::error::Kind::InvalidType(actual, _)
+        | figment::error::Kind::InvalidValue(actual, _) => {
+            format!(
+                "expected {expected}, found {} (its value is not shown)",
+                found(actual)
+            )
+        }
+        other => unquoted(other),
+    };
+    let name = origin.unwrap_or("the setting");
+    let d = Diagnostic::error(Code::InvalidValue, format!("defaults.{key}"), message).with_help(
+        format!("set {name} to {expected}, or unset it to use the file's value"),
+    );
+    match origin {
+        Some(origin) => d.from_origin(origin),
+        None => d,
+    }
+}
+
+/// What a setting must be: "a whole number from 1 to 100".
+fn expected(setting: &Setting) -> String {
+    match &setting.range {
+        Some(range) => format!("{} from {} to {}", setting.what, range.start(), range.end()),
+        None => setting.what.to_owned(),
+    }
+}
+
+/// What kind of value was found, without the value.
+fn found(actual: &figment::error::Actual) -> &'static str {
+    use figment::error::Actual;
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+        Actual::Char(_) | Actual::Str(_) | Actual::Bytes(_) => "text",
+        _ => "a value of another type",
     }
 }
 
 /// What is wrong with a value, without the value.
 fn unquoted(kind: &figment::error::Kind) -> String {
-    use figment::error::{Actual, Kind};
-    let what = |actual: &Actual| match actual {
-        Actual::Bool(_) => "a boolean",
-        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
-        Actual::Char(_) | Actual::Str(_) | Actual::Bytes(_) => "text",
-        _ => "a value of another type",
-    };
+    use figment::error::Kind;
+    let what = found;
     let hidden = "its value is not shown";
     match kind {
         Kind::InvalidType(actual, expected) => {
@@ -306,7 +394,12 @@ mod tests {
                 concurrency: Some(30),
                 ..Settings::default()
             };
-            let (merged, origins) = layer(&file(), env(), &flags).map_err(|e| e.to_string())?;
+            let Layered {
+                settings: merged,
+                origins,
+                problems,
+            } = layer(&file(), env(), &flags);
+            assert!(problems.is_empty(), "{problems:?}");
             assert_eq!(merged.concurrency, Some(30));
             assert_eq!(origins.of("concurrency"), Some("--concurrency"));
             assert_eq!(origins.of("api_version"), Some("ORCHESTRATOR_API_VERSION"));
@@ -328,8 +421,25 @@ mod tests {
     fn a_bad_env_value_names_the_variable() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ORCHESTRATOR_CONCURRENCY", "many");
-            let err = layer(&file(), env(), &Settings::default()).unwrap_err();
-            assert!(err.contains("ORCHESTRATOR_CONCURRENCY"), "{err}");
+            jail.set_env("ORCHESTRATOR_TIMEOUT_SECS", "soon");
+            let layered = layer(&file(), env(), &Settings::default());
+            let said: Vec<String> = layered
+                .problems
+                .iter()
+                .map(|d| d.display_in("dispatch.yaml").to_string())
+                .collect();
+            assert_eq!(
+                said,
+                [
+                    "ORCHESTRATOR_CONCURRENCY: error[invalid_value]: expected a whole number from 1 to 100, found text (its value is not shown)\n  help: set ORCHESTRATOR_CONCURRENCY to a whole number from 1 to 100, or unset it to use the file's value",
+                    "ORCHESTRATOR_TIMEOUT_SECS: error[invalid_value]: expected a whole number of seconds from 1 to 600, found text (its value is not shown)\n  help: set ORCHESTRATOR_TIMEOUT_SECS to a whole number of seconds from 1 to 600, or unset it to use the file's value",
+                ]
+            );
+            assert_eq!(
+                layered.settings.concurrency,
+                Some(5),
+                "the file's value stands"
+            );
             Ok(())
         });
     }
@@ -344,7 +454,8 @@ mod tests {
             figment::Jail::expect_with(|jail| {
                 jail.set_env("ORCHESTRATOR_CONCURRENCY", token);
                 jail.set_env("ORCHESTRATOR_RATE_LIMIT", token);
-                let err = layer(&file(), env(), &Settings::default()).unwrap_err();
+                let problems = layer(&file(), env(), &Settings::default()).problems;
+                let err = format!("{problems:?}");
                 assert!(err.contains("ORCHESTRATOR_CONCURRENCY"), "{err}");
                 for start in 0..token.len() - 10 {
                     let fragment = &token[start..start + 10];

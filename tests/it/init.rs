@@ -7,9 +7,10 @@ fn init(dir: &Path, args: &[&str]) -> Ran {
     Cli::in_dir(dir).arg("init").args(args).output()
 }
 
+/// Without `--strict`, which refuses the placeholders (`validate.rs` tests that).
 fn validate(dir: &Path, config: &str) -> Ran {
     Cli::in_dir(dir)
-        .args(["validate", "--strict", "--config", config])
+        .args(["validate", "--config", config])
         .output()
 }
 

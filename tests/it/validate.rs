@@ -7,6 +7,7 @@
 //! (`-` is the whole file), so adding a case is adding a file.
 
 use crate::support::cli::{config_dir, example_dir, orchestrator, repo_file, Cli};
+use crate::support::snapshot::snapshot;
 use orchestrator::diagnostic::Code;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -326,4 +327,169 @@ targets:
         problem_line(&problems[0]),
         "payload_limit targets.website.event_type line 12 col 5"
     );
+}
+
+/// The issue's file: a value of the wrong type, a token pasted into `token_env`, a template that
+/// does not compile, a version range that is not semver and four unknown variables, all in one
+/// target. Each used to hide the next round.
+const EIGHT_PROBLEMS: &str = "version: 1
+sources:
+  app:
+    repository: acme/app
+    targets: [website]
+targets:
+  website:
+    repository: acme/website
+    event_type: release
+    token_env: ghp_abcdefghijklmnopqrstuvwxyz0123456789
+    when:
+      version: \"~>1.0\"
+      prerelease: \"no\"
+    client_payload:
+      note: \"{{#if is_prerelease}}beta{{/if}\"
+      version: \"{{versoin}}\"
+      source: \"{{sourc}}\"
+      major: \"{{majr}}\"
+      tag: \"{{tagg}}\"
+";
+
+#[test]
+fn one_run_reports_eight_problems_of_five_kinds_in_file_order() {
+    let ran = Cli::with_config(EIGHT_PROBLEMS).arg("validate").output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert!(ran
+        .stdout
+        .contains("8 error(s), 0 warning(s) in dispatch.yaml"));
+    snapshot!("validate_every_problem_at_once", ran.stdout);
+}
+
+#[test]
+fn a_repeated_key_or_a_typo_hides_no_template_problem() {
+    let yaml = "version: 1
+sources:
+  app:
+    repository: acme/app
+    targets: [website]
+targets:
+  website:
+    repository: acme/website
+    repository: acme/other
+    event_type: release
+    token_envv: WEB_TOKEN
+    client_payload:
+      version: \"{{versoin}}\"
+";
+    let (code, json) = validate_json_of(yaml);
+    assert_eq!(code, Some(1));
+    let problems: Vec<String> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(problem_line)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "missing_key targets.website.token_env line 7 col 3",
+            "duplicate_key targets.website.repository line 9 col 5",
+            "unknown_key targets.website.token_envv line 11 col 5",
+            "render targets.website.client_payload.version line 13 col 7",
+        ]
+    );
+}
+
+#[test]
+fn a_wrong_type_is_helped_with_how_to_write_that_type() {
+    let yaml = "version: 1
+sources:
+  app:
+    repository: acme/app
+    targets: website
+targets:
+  website:
+    repository: acme/website
+    event_type: release
+    token_env: WEB_TOKEN
+    api_version: 20221128
+    timeout_secs: \"30\"
+    when:
+      prerelease: \"no\"
+    client_payload:
+      version: \"{{versoin}}\"
+";
+    let ran = Cli::with_config(yaml).arg("validate").output();
+    let helps: Vec<&str> = ran
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("  help: "))
+        .filter(|help| !help.starts_with("templates can use"))
+        .collect();
+    // The source is still read for the target it names, whose templates are rendered.
+    assert!(
+        ran.stdout
+            .contains("error[render] targets.website.client_payload.version"),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(
+        helps,
+        [
+            "write `[website]`: a list, even of one item",
+            "put it in quotes: `\"20221128\"`",
+            "write `30` without quotes",
+            "write `true` or `false`, without quotes",
+        ],
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn a_bad_variable_or_flag_is_said_where_it_is_with_what_it_must_be() {
+    let ran = Cli::example()
+        .env("ORCHESTRATOR_CONCURRENCY", "abc")
+        .arg("validate")
+        .output();
+    assert_eq!(ran.code, 1);
+    assert_eq!(
+        ran.stdout,
+        "ORCHESTRATOR_CONCURRENCY: error[invalid_value]: expected a whole number from 1 to 100, found text (its value is not shown)\n  \
+         help: set ORCHESTRATOR_CONCURRENCY to a whole number from 1 to 100, or unset it to use the file's value\n\
+         1 error(s), 0 warning(s) in ORCHESTRATOR_CONCURRENCY\n"
+    );
+    let ran = Cli::example()
+        .args(["validate", "--concurrency", "500"])
+        .output();
+    assert!(
+        ran.stdout
+            .ends_with("1 error(s), 0 warning(s) in --concurrency\n"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn strict_refuses_the_placeholder_repositories_init_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = Cli::in_dir(dir.path()).arg("init").output();
+    assert_eq!(init.code, 0, "{}", init.all());
+    let plain = Cli::in_dir(dir.path()).arg("validate").output();
+    assert_eq!(plain.code, 0, "{}", plain.all());
+    let strict = Cli::in_dir(dir.path())
+        .args(["validate", "--strict"])
+        .output();
+    assert_eq!(strict.code, 1);
+    assert!(
+        strict.stdout.contains(
+            "error[invalid_repository] sources.your-app.repository: `your-org/your-app` is a placeholder written by `orchestrator init`\n  \
+             help: replace it with the real repository, as `owner/name`\n"
+        ),
+        "{}",
+        strict.stdout
+    );
+}
+
+fn validate_json_of(yaml: &str) -> (Option<i32>, Value) {
+    let ran = Cli::with_config(yaml).arg("validate").json().output();
+    (Some(ran.code), ran.json())
 }
