@@ -4,11 +4,12 @@
 //! Our comment is found by its hidden first line ([`body::marker`]) in the pull request's
 //! comments, read through [`crate::github::list`] (`GET …/issues/{n}/comments`), and only
 //! among comments written by an author we trust (`github-actions[bot]`, the workflow token's
-//! identity, or one named with `--author`): anyone can paste the marker into a comment of
-//! their own, and that comment is never edited. Found, it is `PATCH`ed; otherwise one is
-//! `POST`ed. A list that was not read whole posts nothing (a second comment would be the
-//! very thing this avoids). Every request goes through [`crate::github::outbound`]; every
-//! answer is read through [`crate::github::response`] and shown through [`crate::untrusted`].
+//! identity, or one named with `--author`, e.g. a personal token's user): anyone can paste the
+//! marker into a comment of their own, and that comment is never edited. Found, it is
+//! `PATCH`ed; otherwise one is `POST`ed. A list that was not read whole posts nothing (a
+//! second comment would be the very thing this avoids). Every request goes through
+//! [`crate::github::outbound`]; every answer is read through [`crate::github::response`] and
+//! shown through [`crate::untrusted`].
 
 pub(crate) mod body;
 
@@ -225,11 +226,15 @@ fn refused(thread: &Thread, answer: &Answered, doing: &str) -> CliError {
     let wants = answer.accepted_permissions().map_or_else(String::new, |p| {
         format!(" (GitHub names `{}`)", crate::untrusted::shown(p, 200))
     });
-    CliError::failure(format!(
+    let err = CliError::failure(format!(
         "GitHub answered {} when asked to {doing} on pull request #{} of {}/{}{said}",
         answer.status, thread.pr, thread.owner, thread.repo
-    ))
-    .with_help(format!(
+    ));
+    // Only a refusal is about the token; a 5xx or a 422 says what it says.
+    if !matches!(answer.status, 401 | 403 | 404) {
+        return err;
+    }
+    err.with_help(format!(
         "the token needs `pull-requests: write` on the repository{wants}: in a workflow, give the job `permissions: {{ pull-requests: write }}` and pass `GITHUB_TOKEN: ${{{{ github.token }}}}`"
     ))
 }

@@ -217,3 +217,17 @@ fn without_a_token_it_says_how_to_give_one() {
 help: in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`, with `permissions: { pull-requests: write }`\n"
     );
 }
+
+#[test]
+fn a_server_error_is_reported_as_it_is_without_a_permission_hint() {
+    let github = FakeGitHub::start();
+    github.on("GET", COMMENTS, Reply::server_error(502));
+    let (code, _, stderr) = post(&github, "plan\n", &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("error: GitHub answered 502 when asked to read its comments on pull request #7 of acme/app"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("help:"), "{stderr}");
+    assert!(github.requests().iter().all(|r| r.method == "GET"));
+}
