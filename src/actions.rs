@@ -1,6 +1,6 @@
 //! Native behaviour inside GitHub Actions (`GITHUB_ACTIONS=true`): after a run, a Markdown job
 //! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `runs_failed`,
-//! `interrupted`, `report`) and an
+//! `interrupted`, `planned`, `report`) and an
 //! annotation per failed or skipped target. Outside Actions nothing here runs.
 //!
 //! Everything written comes from the [`Report`], which never holds a token or a secret URL.
@@ -23,6 +23,7 @@ pub const OUTPUTS: &[&str] = &[
     "runs_failed",
     "interrupted",
     "max_duration_reached",
+    "planned",
     "report",
 ];
 
@@ -143,6 +144,7 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
         "max_duration_reached",
         &s.max_duration_reached.to_string(),
     )?;
+    write_output(out, "planned", &s.planned.to_string())?;
     if let Some(path) = path {
         write_output(out, "report", &path.display().to_string())?;
     }

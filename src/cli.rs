@@ -13,6 +13,11 @@ pub const VERSION: &str = concat!(
     env!("ORCHESTRATOR_VERSION_SUFFIX")
 );
 
+/// The heading of the options every subcommand takes (`-v`, `-q`), shown after its own.
+const GLOBAL_OPTIONS: &str = "Global options";
+/// The heading of the delivery settings' flags.
+const DELIVERY_SETTINGS: &str = "Delivery settings";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "orchestrator",
@@ -31,10 +36,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// More log detail on stderr (-v: each request, -vv: everything of ours, -vvv: the HTTP stack too).
-    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true, help_heading = GLOBAL_OPTIONS)]
     pub verbose: u8,
     /// Less log detail: only errors.
-    #[arg(long, short = 'q', action = clap::ArgAction::Count, global = true)]
+    #[arg(long, short = 'q', action = clap::ArgAction::Count, global = true, help_heading = GLOBAL_OPTIONS)]
     pub quiet: u8,
 }
 
@@ -67,6 +72,60 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page as roff: `orchestrator man > orchestrator.1`.
     Man,
+    /// Post a Markdown report (`run --dry-run --output markdown`, `diff --output markdown`) as
+    /// a pull request's comment, updating the one posted before instead of adding another.
+    Comment(CommentArgs),
+}
+
+/// Which command's report a comment holds: each has a comment of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportOf {
+    Run,
+    Diff,
+    Check,
+    Validate,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The token is read from GITHUB_TOKEN and needs `pull-requests: write` (in a \
+workflow: `permissions: { pull-requests: write }` and `env: GITHUB_TOKEN: ${{ github.token }}`). \
+Our comment starts with a hidden line, `<!-- orchestrator:CONFIG:COMMAND -->`, and is updated \
+only when github-actions[bot] (or an --author) wrote it. A report longer than GitHub's 65,536 \
+characters is cut at a line, with a note.\n\n\
+Exit codes: 0 posted or updated, 1 GitHub refused or the comments could not be read whole \
+(nothing was posted), 2 a usage error.\n\nExamples:\n  \
+orchestrator diff --output markdown > diff.md\n  \
+orchestrator comment --pr 42 --for diff --file diff.md"
+)]
+pub struct CommentArgs {
+    /// The pull request's number.
+    #[arg(long, value_name = "NUMBER", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pr: u64,
+    /// The Markdown report to post.
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// The command whose report this is: each command's report has its own comment.
+    #[arg(
+        long = "for",
+        value_enum,
+        value_name = "COMMAND",
+        default_value = "run"
+    )]
+    pub report_of: ReportOf,
+    /// The repository of the pull request. Default: $GITHUB_REPOSITORY.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Also take comments by LOGIN (the user of a personal token) as ours; those by
+    /// github-actions[bot] always are. Repeatable.
+    #[arg(long, value_name = "LOGIN")]
+    pub author: Vec<String>,
+    /// GitHub's API. Default: $GITHUB_API_URL, else https://api.github.com.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// The configuration file the report is of (it names the comment, so two files have two).
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +201,9 @@ macro_rules! settings_args {
         }
 
         impl SettingsArgs {
+            /// The clap ids of the settings' flags.
+            const IDS: &[&str] = &[$(stringify!($key)),*];
+
             pub fn to_settings(&self) -> Settings {
                 Settings {
                     $($key: self.$key.clone(),)*
@@ -208,12 +270,12 @@ pub struct RunArgs {
     /// Default: the highest semver tag below this version in the checkout.
     #[arg(long, value_name = "REF")]
     pub previous_version: Option<String>,
-    /// For `when.changed`: the checkout of the source repository. Default: the current
-    /// directory.
+    /// For `when.changed`: the checkout of the source repository.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub repo_dir: PathBuf,
-    /// After sending, wait for the workflow runs that workflow_dispatch targets started (all
-    /// of them, not only those with `wait: true`) and report their conclusions.
+    /// After sending, wait for the workflow runs the dispatches started and report their
+    /// conclusions: every workflow_dispatch target's, and every tracked (`track: true`)
+    /// repository_dispatch target's, not only those with `wait: true`.
     #[arg(long)]
     pub wait: bool,
     /// Give up waiting for runs after this many seconds (or a duration: `500ms`, `2m`). Default
@@ -246,7 +308,7 @@ pub struct RunArgs {
     pub expiry_warning_days: u64,
     #[command(flatten)]
     pub config: ConfigArg,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = DELIVERY_SETTINGS)]
     pub settings: SettingsArgs,
 }
 
@@ -259,7 +321,8 @@ was given, 2 either side is not valid, or the base cannot be read.\n\n\
 Under GitHub Actions (GITHUB_ACTIONS=true) the Markdown diff is also appended to the job \
 summary.\n\nExamples:\n  orchestrator diff\n  \
 orchestrator diff --base origin/main --output markdown\n  \
-orchestrator diff --base \"origin/$GITHUB_BASE_REF\" --exit-code"
+orchestrator diff --base \"origin/$GITHUB_BASE_REF\" --exit-code",
+    mut_args = hide_delivery_settings
 )]
 pub struct DiffArgs {
     #[command(flatten)]
@@ -286,6 +349,8 @@ pub struct DiffArgs {
     /// `never`.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
     pub color: crate::style::ColorChoice,
+    /// Taken as `run` would take them, on both sides alike, so they change nothing compared:
+    /// hidden from `diff --help`.
     #[command(flatten)]
     pub settings: SettingsArgs,
 }
@@ -316,7 +381,7 @@ pub struct CheckArgs {
     pub output: Output,
     #[command(flatten)]
     pub config: ConfigArg,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = DELIVERY_SETTINGS)]
     pub settings: SettingsArgs,
 }
 
@@ -358,6 +423,12 @@ pub struct ValidateArgs {
     /// Checked as `run` would read them (validate sends nothing).
     #[command(flatten, next_help_heading = "Delivery settings (only checked)")]
     pub settings: SettingsArgs,
+}
+
+/// Hides a delivery setting's flag (where it is accepted but changes nothing to show).
+fn hide_delivery_settings(arg: clap::Arg) -> clap::Arg {
+    let setting = SettingsArgs::IDS.contains(&arg.get_id().as_str());
+    arg.hide(setting)
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

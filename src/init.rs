@@ -77,6 +77,8 @@ impl Starter {
     /// The file's text.
     pub(crate) fn render(&self) -> String {
         let (source, target, token) = (self.source_name(), self.target_name(), self.token_env());
+        // The defaults the comments quote come from the settings' declaration, so they stay true.
+        let defaults = Settings::default().or_defaults();
         let replace = if self.placeholders {
             "#   0. Replace the your-org/... placeholders with your repositories.\n"
         } else {
@@ -93,9 +95,17 @@ impl Starter {
                 ("{target_repo}", &scalar(&self.target_repo)),
                 ("{event_type}", &scalar(&self.event_type)),
                 ("{token_env}", &token),
+                ("{concurrency}", &shown(defaults.concurrency)),
+                ("{max_attempts}", &shown(defaults.max_attempts)),
+                ("{rate_limit}", &shown(defaults.rate_limit)),
             ],
         )
     }
+}
+
+/// A declared default as the file would write it.
+fn shown(value: Option<impl std::fmt::Display>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// Replaces each `{key}` in one pass, so a value that happens to contain `{target}` stays as
@@ -136,9 +146,9 @@ version: 1
 
 # Delivery settings for every target (all optional; these are the defaults).
 defaults:
-  concurrency: 10            # requests in flight at once
-  # max_attempts: 5          # transient failures (5xx, rate limits) are retried
-  # rate_limit: 80/min       # request starts per API host and token
+  concurrency: {concurrency}            # requests in flight at once
+  # max_attempts: {max_attempts}          # transient failures (5xx, rate limits) are retried
+  # rate_limit: {rate_limit}  # request starts per API host and token
   # api_url: https://HOST/api/v3   # for GitHub Enterprise Server
 
 # Upstream repositories that make releases. `run --source` takes the name or the repository.

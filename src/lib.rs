@@ -15,6 +15,7 @@ pub mod auth;
 pub mod changes;
 pub mod check;
 pub mod cli;
+mod comment;
 pub mod config;
 pub mod diagnostic;
 mod diff;

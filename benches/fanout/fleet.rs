@@ -1,4 +1,4 @@
-//! Fleet scale (issue 16): several windows at once (`40/1s,100/5s`, GitHub's `80/min,500/h`
+//! Fleet scale: several windows at once (`40/1s,100/5s`, GitHub's `80/min,500/h`
 //! scaled down), the server enforcing the same windows per `Authorization`, on one identity
 //! and on three (`token_env: [A, B, C]`). Measured: wall time against the multi-window bound
 //! (the last start of a greedy sliding-window schedule with the pacer's slack), and 403s.
@@ -20,7 +20,7 @@ const SHARDS: [(&str, &str); 3] = [
 pub fn run(binary: &Path, scratch: &Path, targets: usize) -> Result<(), String> {
     let limits = RateLimits::parse(RATE)?;
     let c = 64;
-    println!("\n## Fleet: several windows, sharded identities (issue 16)\n");
+    println!("\n## Fleet: several windows, sharded identities\n");
     println!("Server and client both `{RATE}` per identity (the server per `Authorization`), N = {targets}, C = {c}, L = 0. `bound` = when the last request may start under every window (greedy sliding windows, with the pacer's slack: 250 ms on these short windows).\n");
     println!("| identities | N | bound | wall | wall / bound | 403/429 | delivered |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");

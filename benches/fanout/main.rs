@@ -1,4 +1,4 @@
-//! Fan-out benchmark (issue 6): runs the real release binary against a loopback stand-in for
+//! Fan-out benchmark: runs the real release binary against a loopback stand-in for
 //! GitHub and prints Markdown tables for BENCHMARKS.md.
 //!
 //!     cargo bench --bench fanout                 # the full run (about a minute)
@@ -89,10 +89,10 @@ struct Options {
     #[arg(long)]
     serve: bool,
     /// Only the one-parse table: dry run and validate against a bare event parse of the same
-    /// file (issue 11), for each --targets.
+    /// file, for each --targets.
     #[arg(long)]
     parse_only: bool,
-    /// Only the wait-at-scale scenario (issue 12): --wait-runs tracked runs in --wait-repos
+    /// Only the wait-at-scale scenario: --wait-runs tracked runs in --wait-repos
     /// repositories, each completing --wait-run-secs after its dispatch.
     #[arg(long)]
     waits: bool,
@@ -105,7 +105,7 @@ struct Options {
     /// `--poll-interval-ms` for the wait scenario (default: the binary's own, 5 s).
     #[arg(long)]
     wait_poll_ms: Option<u64>,
-    /// Only the memory scenario (issue 21): peak RSS of `run --wait` with --memory-repos
+    /// Only the memory scenario: peak RSS of `run --wait` with --memory-repos
     /// tracked repositories and of `check` on as many targets, every answer as large as the
     /// caps allow.
     #[arg(long)]

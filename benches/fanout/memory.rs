@@ -1,4 +1,4 @@
-//! Memory under answers as large as the read caps allow (issue 21, "Done when"): the peak RSS
+//! Memory under answers as large as the read caps allow: the peak RSS
 //! of `orchestrator run --wait` following `repos` tracked repositories, and of
 //! `orchestrator check` on `repos` targets, against a loopback server whose every answer is as
 //! large as the client will read.

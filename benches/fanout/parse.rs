@@ -1,4 +1,4 @@
-//! Issue 11's measurement: the whole-process cost of loading a big file (`run --dry-run` and
+//! Large files: the whole-process cost of loading a big file (`run --dry-run` and
 //! `validate`) against a bare yaml-rust2 event parse of the same file, in this process. The
 //! ratio says how close loading comes to the least any YAML reader must do.
 

@@ -1,4 +1,4 @@
-//! Waiting at scale (issue 12, item 4): `runs` tracked repository_dispatch targets spread over
+//! Waiting at scale: `runs` tracked repository_dispatch targets spread over
 //! `repos` repositories, sent and then waited for with `--wait` until every run completes
 //! `run_secs` after its dispatch. The loopback server records each dispatch's
 //! `client_payload.dispatch_id`, lists those as runs (`display_title` carrying the id) on

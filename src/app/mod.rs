@@ -6,6 +6,7 @@
 //! `std::process::exit` (except a second Ctrl-C, which means "stop now").
 
 mod check;
+mod comment;
 mod deliver;
 mod diff;
 mod receiver;
@@ -45,6 +46,7 @@ pub fn main(cli: Cli) -> Exit {
         Command::Init(args) => crate::init::run(&args, stdout, stderr),
         Command::Completions(args) => printed(crate::shell::write_completions(args.shell, stdout)),
         Command::Man => printed(crate::shell::write_man(stdout)),
+        Command::Comment(args) => comment::comment(&args, stdout),
     };
     match result {
         Ok(exit) => exit,

@@ -74,6 +74,32 @@ pub(crate) async fn send(
         .map_err(|err| failure(&err, timeout, hint))
 }
 
+/// A request to GitHub's API with the headers every one carries: `Accept`,
+/// `X-GitHub-Api-Version`, the token as a sensitive `Authorization: Bearer` (the `User-Agent`
+/// is the [`client`]'s), and a timeout. `url` is built by the caller from its configured base.
+pub(crate) fn github_request(
+    client: &reqwest::Client,
+    method: Method,
+    url: Url,
+    api_version: &str,
+    token: &crate::secret::Secret,
+    timeout: Duration,
+) -> reqwest::RequestBuilder {
+    let request = client
+        .request(method, url)
+        .header(reqwest::header::ACCEPT, super::ACCEPT_GITHUB_JSON)
+        .header("X-GitHub-Api-Version", api_version)
+        .timeout(timeout);
+    match reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            request.header(reqwest::header::AUTHORIZATION, value)
+        }
+        // A token that cannot be a header value is sent without: GitHub answers 401.
+        Err(_) => request,
+    }
+}
+
 /// A redirect that is not followed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} redirect to {to} ({why}): not followed")]

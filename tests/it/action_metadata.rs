@@ -110,6 +110,7 @@ fn every_flag_the_action_passes_is_accepted_by_its_command() {
         ),
         ("validate", &["--config"][..]),
         ("check", &["--config", "--source"][..]),
+        ("diff", &["--config", "--base"][..]),
     ] {
         let flags = long_flags(&arm(&script, command));
         for flag in expected {
@@ -406,7 +407,10 @@ fn an_unknown_install_or_command_input_is_refused_with_exit_2() {
         ("INPUT_ARGS", ""),
     ];
     for (command, message) in [
-        ("deploy", "the command input must be run, validate or check"),
+        (
+            "deploy",
+            "the command input must be run, validate, check or diff",
+        ),
         ("run", "command run needs the source and version inputs"),
     ] {
         let mut env = base.to_vec();
@@ -622,4 +626,108 @@ fn a_value_with_spaces_from_vars_reaches_the_payload() {
         report["targets"][0]["body"]["client_payload"]["title"],
         "My big release"
     );
+}
+
+/// `comment: true` on a dry run: the run step writes the plan's Markdown once (the job summary
+/// and step outputs are not written twice), and the comment step posts it to the pull request
+/// with the workflow's token, as `orchestrator comment`.
+#[test]
+fn comment_true_posts_the_dry_runs_plan_on_the_pull_request() {
+    use crate::support::{FakeGitHub, Reply};
+    let dir = example_dir();
+    let runner = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(installed(runner.path()).parent().unwrap()).unwrap();
+    crate::support::executable::place(
+        &assert_cmd::cargo::cargo_bin("orchestrator"),
+        &installed(runner.path()),
+    );
+    let inputs = [
+        ("INPUT_COMMAND", "run"),
+        ("INPUT_SOURCE", "dot-ai"),
+        ("INPUT_VERSION", "v1.2.3"),
+        ("INPUT_CONFIG", "dispatch.yaml"),
+        ("INPUT_DRY_RUN", "true"),
+        ("INPUT_VARS", ""),
+        ("INPUT_TARGETS", ""),
+        ("INPUT_ARGS", "--no-progress"),
+        ("INPUT_COMMENT", "true"),
+    ];
+    let output = run_step("run", runner.path(), dir.path(), &inputs);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let written = std::fs::read_to_string(runner.path().join("outputs")).unwrap();
+    assert_eq!(written.matches("delivered=").count(), 1, "{written}");
+    assert!(written.contains("planned=2\n"), "{written}");
+    let markdown = runner.path().join("orchestrator-comment.md");
+    assert!(written.contains(&format!("comment_file={}", markdown.display())));
+    let summary = std::fs::read_to_string(runner.path().join("summary.md")).unwrap();
+    assert_eq!(
+        summary.matches("### orchestrator dry run").count(),
+        1,
+        "{summary}"
+    );
+
+    let github = FakeGitHub::start();
+    github.on(
+        "GET",
+        "/repos/acme/app/issues/7/comments",
+        Reply::status(200).json(serde_json::json!([])),
+    );
+    github.on(
+        "POST",
+        "/repos/acme/app/issues/7/comments",
+        Reply::status(201).json(serde_json::json!({"id": 3})),
+    );
+    let markdown = markdown.display().to_string();
+    let base = github.base_url();
+    let comment = run_step(
+        "comment",
+        runner.path(),
+        dir.path(),
+        &[
+            ("GITHUB_TOKEN", "ghs_workflowTOKENvalue000000000000000003"),
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_API_URL", &base),
+            ("PR_NUMBER", "7"),
+            ("INPUT_COMMAND", "run"),
+            ("INPUT_CONFIG", "dispatch.yaml"),
+            ("COMMENT_FILE", &markdown),
+        ],
+    );
+    assert_eq!(comment.status.code(), Some(0), "{}", text(&comment));
+    let posted = github
+        .requests_to("/repos/acme/app/issues/7/comments")
+        .pop()
+        .unwrap();
+    let body = posted.body_json()["body"].as_str().unwrap().to_owned();
+    assert!(
+        body.starts_with("<!-- orchestrator:dispatch.yaml:run -->\n"),
+        "{body}"
+    );
+    assert!(body.contains("dot-ai"), "{body}");
+}
+
+#[test]
+fn comment_true_on_a_real_run_is_refused_before_anything_runs() {
+    let runner = tempfile::tempdir().unwrap();
+    let output = run_step(
+        "run",
+        runner.path(),
+        runner.path(),
+        &[
+            ("INPUT_COMMAND", "run"),
+            ("INPUT_SOURCE", "dot-ai"),
+            ("INPUT_VERSION", "1.2.3"),
+            ("INPUT_CONFIG", "dispatch.yaml"),
+            ("INPUT_DRY_RUN", "false"),
+            ("INPUT_VARS", ""),
+            ("INPUT_TARGETS", ""),
+            ("INPUT_ARGS", ""),
+            ("INPUT_COMMENT", "true"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains(
+        "::error title=orchestrator::comment: true posts a dry run's plan (dry-run: true), a diff or validate's findings"
+    ));
+    assert!(!runner.path().join("orchestrator-comment.md").exists());
 }

@@ -19,7 +19,7 @@ fn orchestrator_clone() -> tempfile::TempDir {
             "remote",
             "add",
             "origin",
-            "https://github.com/<owner>/orchestrator.git",
+            "https://github.com/vfarcic/orchestrator.git",
         ],
     );
     git(dir.path(), &["add", "-A"]);
@@ -55,7 +55,7 @@ fn the_readme_first_command_prints_what_the_readme_shows_whatever_tags_the_clone
     assert_eq!(ran.stdout, shown);
     assert_eq!(
         ran.stderr,
-        "warning: cannot tell which files changed: the checkout at `.` is <owner>/orchestrator, not the source's repository vfarcic/dot-ai\n"
+        "warning: cannot tell which files changed: the checkout at `.` is vfarcic/orchestrator, not the source's repository vfarcic/dot-ai\n"
     );
 }
 
@@ -69,7 +69,7 @@ fn a_real_run_in_a_checkout_of_another_repository_refuses_and_points_at_repo_dir
     assert_eq!(ran.code, 2);
     assert_eq!(
         ran.stderr,
-        "error: cannot tell which files changed: the checkout at `.` is <owner>/orchestrator, not the source's repository vfarcic/dot-ai; nothing was sent\n  help: run in a checkout of the source repository, or point --repo-dir at one\n"
+        "error: cannot tell which files changed: the checkout at `.` is vfarcic/orchestrator, not the source's repository vfarcic/dot-ai; nothing was sent\n  help: run in a checkout of the source repository, or point --repo-dir at one\n"
     );
 }
 
@@ -499,7 +499,7 @@ fn the_readme_flag_tables_are_the_clap_definition() {
     let path = repo_file("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let mut generated = readme.clone();
-    for sub in ["run", "validate", "check", "diff", "init"] {
+    for sub in ["run", "validate", "check", "diff", "init", "comment"] {
         let open = format!("<!-- flags:{sub} ");
         let close = format!("<!-- /flags:{sub} -->");
         let start = generated.find(&open).unwrap();

@@ -141,3 +141,24 @@ fn init_rejects_an_event_type_github_would_refuse() {
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!dir.path().join("dispatch.yaml").exists());
 }
+
+#[test]
+fn the_defaults_inits_comments_quote_are_the_real_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(init(dir.path(), &[]).code, 0);
+    let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
+    let defaults: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "defaults:")
+        .skip(1)
+        .take(3)
+        .collect();
+    assert_eq!(
+        defaults,
+        [
+            "  concurrency: 10            # requests in flight at once",
+            "  # max_attempts: 5          # transient failures (5xx, rate limits) are retried",
+            "  # rate_limit: 80/min,500/h  # request starts per API host and token",
+        ]
+    );
+}

@@ -49,6 +49,7 @@ mod outbound_policy;
 mod output;
 mod plan_errors;
 mod plan_time_checks;
+mod pr_comment;
 mod rate_limit_pacing;
 mod readme;
 mod receiver;

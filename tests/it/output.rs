@@ -151,3 +151,20 @@ fn the_help_of_the_main_command() {
 fn the_help_of_run() {
     snapshot!("run_help", help(&["run", "--help"]).stdout);
 }
+
+#[test]
+fn the_help_of_validate_groups_the_delivery_settings_it_only_checks() {
+    snapshot!("validate_help", help(&["validate", "--help"]).stdout);
+}
+
+#[test]
+fn the_help_of_diff_leaves_out_the_delivery_settings_that_change_nothing_there() {
+    let diff = help(&["diff", "--help"]).stdout;
+    assert!(!diff.contains("--concurrency") && !diff.contains("Delivery settings"));
+    snapshot!("diff_help", diff);
+}
+
+#[test]
+fn the_help_of_comment() {
+    snapshot!("comment_help", help(&["comment", "--help"]).stdout);
+}

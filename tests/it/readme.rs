@@ -111,3 +111,160 @@ fn the_readme_documents_every_template_helper() {
         );
     }
 }
+
+/// Every `tests/…` or `src/…` path written in `text` (a glob such as `src/**` is not a path).
+fn cited_paths(text: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for root in ["tests/", "src/"] {
+        for (at, _) in text.match_indices(root) {
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-')) {
+                continue;
+            }
+            let path: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+                .collect();
+            let rest = &text[at + path.len()..];
+            if rest.starts_with('*') || rest.starts_with('{') || rest.starts_with('<') {
+                continue;
+            }
+            paths.push(path.trim_end_matches('.').to_owned());
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_source_and_test_path_the_readme_cites_exists() {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    let cited = cited_paths(&readme);
+    assert!(cited.iter().any(|p| p == "tests/it/readme.rs"), "{cited:?}");
+    let missing: Vec<&String> = cited.iter().filter(|p| !repo_file(p).exists()).collect();
+    assert!(
+        missing.is_empty(),
+        "README.md cites paths that do not exist: {missing:?}"
+    );
+}
+
+#[test]
+fn a_cited_path_is_read_up_to_its_last_character() {
+    assert_eq!(
+        cited_paths("see `tests/it/readme.rs`. And [yaml](src/yaml.rs), not a/src/x or src/**"),
+        ["tests/it/readme.rs", "src/yaml.rs"]
+    );
+}
+
+/// `actions/NAME@vN` in `text`: (NAME, N).
+fn action_refs(text: &str) -> Vec<(String, String)> {
+    text.match_indices("actions/")
+        .filter_map(|(at, _)| {
+            let rest = &text[at + "actions/".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            let version = rest[name.len()..].strip_prefix("@v")?;
+            let version: String = version.chars().take_while(char::is_ascii_digit).collect();
+            Some((name, version))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_uses_the_versions_of_githubs_actions_that_the_workflows_use() {
+    let mut used = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(repo_file(".github/workflows")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (name, version) in action_refs(&text) {
+            used.insert(name, version);
+        }
+    }
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    for (name, version) in action_refs(&readme) {
+        if let Some(workflows) = used.get(&name) {
+            assert_eq!(
+                &version, workflows,
+                "README.md uses actions/{name}@v{version}; the workflows use @v{workflows}"
+            );
+        }
+    }
+}
+
+/// The files a user reads to find the project, install it or use the action.
+const HOME_FILES: &[&str] = &[
+    "README.md",
+    "CONTRIBUTING.md",
+    "action.yml",
+    "Cargo.toml",
+    "scripts/install.sh",
+    ".github/workflows/release.yml",
+    ".github/workflows/release-example.yml",
+    ".github/workflows/validate-dispatch.yml",
+];
+
+#[test]
+fn the_project_has_one_home_everywhere() {
+    const HOME: &str = "vfarcic/orchestrator";
+    for file in HOME_FILES {
+        let text = std::fs::read_to_string(repo_file(file)).unwrap();
+        assert!(
+            !text.contains("<owner>"),
+            "{file} names the project `<owner>/…`, not {HOME}"
+        );
+        assert!(text.contains(HOME), "{file} does not name {HOME}");
+    }
+}
+
+#[test]
+fn the_install_instructions_pin_the_checksums_of_the_release_they_install() {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    let install = readme.split("## Install").nth(1).unwrap();
+    let block = install
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert!(
+        block.contains("raw/main/checksums/v$VERSION.sha256")
+            && block.contains("--version \"$VERSION\"")
+            && block.contains("--checksums \"v$VERSION.sha256\""),
+        "{block}"
+    );
+    // No release is named whose pinned checksums are not committed.
+    for word in block.split(|c: char| c.is_whitespace() || c == '/' || c == '"') {
+        if let Some(version) = word
+            .strip_prefix('v')
+            .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            let pinned = repo_file(&format!("checksums/v{version}.sha256"));
+            assert!(
+                pinned.exists(),
+                "the README installs v{version}, which has no {}",
+                pinned.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_benchmarks_speak_of_features_not_issue_numbers() {
+    let mut files = vec![repo_file("BENCHMARKS.md")];
+    for entry in std::fs::read_dir(repo_file("benches/fanout")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap().to_lowercase();
+        for (at, _) in text.match_indices("issue") {
+            let next = text[at + "issue".len()..].trim_start_matches(['s', ' ']);
+            assert!(
+                !next.starts_with(|c: char| c.is_ascii_digit()),
+                "{} speaks of an issue number: {:?}",
+                file.display(),
+                &text[at..(at + 20).min(text.len())]
+            );
+        }
+    }
+}
