@@ -2,7 +2,7 @@
 
 use super::deliver::{self, Sent};
 use super::{env_var, keep_until_exit, load_valid, plan_refused, CliError};
-use crate::changes::ChangeSet;
+use crate::changes::{ChangeSet, Checkout};
 use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
@@ -64,10 +64,13 @@ fn changes_stage(
         } else {
             ""
         };
-        let error = CliError::usage(format!(
-            "cannot tell which files changed: {}{also}; nothing was sent",
+        // A refused checkout's reason is a whole sentence of its own.
+        let headline = if unknown.refuse {
             unknown.reason
-        ));
+        } else {
+            format!("cannot tell which files changed: {}", unknown.reason)
+        };
+        let error = CliError::usage(format!("{headline}{also}; nothing was sent"));
         return Err(match unknown.help {
             Some(help) => error.with_help(help),
             None => error,
@@ -179,18 +182,20 @@ fn release(
                 ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
             (other.join().unwrap_or_default(), loaded)
         });
+        // A directory that is no repository names none either: git's own answer says more.
+        let other = other.filter(|o| o.named || loaded.is_ok());
         if let Some(other) = other {
             if args.dry_run {
-                let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
-                Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
+                let _ = writeln!(stderr, "warning: {}", other.message);
+                Some(ChangeSet::undecided(format!(
+                    "{}; a real run refuses",
+                    other.why
+                )))
             } else {
                 unknown = Some(UnknownChanges {
                     refuse: true,
-                    reason: other,
-                    help: Some(
-                        "run in a checkout of the source repository, or point --repo-dir at one"
-                            .to_owned(),
-                    ),
+                    reason: other.message,
+                    help: Some(other.help),
                 });
                 None
             }
@@ -230,9 +235,9 @@ fn release(
 }
 
 /// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
-/// repository (by its `origin` remote, else `GITHUB_REPOSITORY`). `None` when it is the
-/// source's repository, or when nothing says which repository it is.
-fn other_checkout(args: &RunArgs, config: &Config) -> Option<String> {
+/// repository (by its `origin` remote, else `GITHUB_REPOSITORY`), or nothing says which
+/// repository it is. `None` when it is the source's repository.
+fn other_checkout(args: &RunArgs, config: &Config) -> Option<OtherCheckout> {
     let source = config.sources.iter().find_map(|(name, source)| {
         let repository = source.repository.to_string();
         (name == &args.source || repository.eq_ignore_ascii_case(&args.source))
@@ -240,13 +245,43 @@ fn other_checkout(args: &RunArgs, config: &Config) -> Option<String> {
     })?;
     let git = crate::changes::Git::new(&args.repo_dir);
     let github_repository = env_var("GITHUB_REPOSITORY");
-    let checkout = crate::changes::checkout_repository(&git, github_repository.as_deref())?;
-    (!checkout.eq_ignore_ascii_case(&source)).then(|| {
-        format!(
-            "the checkout at `{}` is {checkout}, not the source's repository {source}",
-            args.repo_dir.display()
-        )
-    })
+    let dir = args.repo_dir.display();
+    match crate::changes::checkout_repository(&git, github_repository.as_deref()) {
+        Checkout::Named(checkout) => (!checkout.eq_ignore_ascii_case(&source)).then(|| {
+            let why = format!(
+                "the checkout at `{dir}` is {checkout}, not the source's repository {source}"
+            );
+            OtherCheckout {
+                named: true,
+                message: format!("cannot tell which files changed: {why}"),
+                why,
+                help: "run in a checkout of the source repository, or point --repo-dir at one"
+                    .to_owned(),
+            }
+        }),
+        unnamed @ Checkout::Unnamed { .. } => {
+            let because = unnamed.unnamed_because().unwrap_or_default();
+            let why = format!("cannot tell which repository this checkout (`{dir}`) is: {because}");
+            Some(OtherCheckout {
+                named: false,
+                message: why.clone(),
+                why,
+                help: format!(
+                    "point --repo-dir at a checkout of {source}, or set GITHUB_REPOSITORY={source}"
+                ),
+            })
+        }
+    }
+}
+
+/// A checkout that cannot tell the source's changes: the whole message, the reason a target's
+/// `when.changed` is not decided, and the fix.
+struct OtherCheckout {
+    /// The checkout names a repository (another one), rather than none.
+    named: bool,
+    message: String,
+    why: String,
+    help: String,
 }
 
 /// The `plan` stage: every request rendered and every token resolved, or every problem shown

@@ -417,6 +417,7 @@ fn run_warns_once_per_token_that_expires_within_the_window() {
         .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
         .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
         .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "vfarcic/dot-ai")
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);

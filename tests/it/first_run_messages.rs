@@ -413,6 +413,7 @@ fn a_run_under_actions_without_runner_temp_writes_its_report_into_the_tests_own_
         .against(&github)
         .dot_ai_tokens()
         .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "vfarcic/dot-ai")
         .env("GITHUB_OUTPUT", &outputs)
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());
