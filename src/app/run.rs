@@ -373,7 +373,7 @@ fn warn_expiring_tokens(
         };
         let _ = writeln!(stderr, "warning: {message}");
         if actions {
-            let _ = crate::actions::write_token_annotation(stderr, "warning", &message);
+            let _ = crate::actions::write_token_annotation(stderr, "dispatch", "warning", &message);
         }
     }
 }

@@ -369,7 +369,7 @@ fn an_expiring_token_is_a_warning_and_an_expired_one_fails_the_check() {
     );
     assert!(
         stderr.contains(
-            "::warning title=token expiry::the token in `WEBSITE_DISPATCH_TOKEN` expires"
+            "::warning title=check%3A token expiry::the token in `WEBSITE_DISPATCH_TOKEN` expires"
         ),
         "{stderr}"
     );
@@ -427,7 +427,7 @@ fn run_warns_once_per_token_that_expires_within_the_window() {
         assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "::warning title=token expiry::the token in `{env}`"
+                "::warning title=dispatch%3A token expiry::the token in `{env}`"
             )),
             "{stderr}"
         );

@@ -378,7 +378,7 @@ fn a_wait_that_cannot_happen_is_a_warning_and_the_dry_run_names_the_waits() {
     snapshot!("run_text_with_a_run_not_waited_for", ran.stdout);
     assert!(
         ran.stderr.contains(
-            "::warning title=cli::o/cli (workflow_dispatch): the workflow run was not waited for: GitHub did not return the run's id\n"
+            "::warning title=dispatch%3A cli::o/cli (workflow_dispatch): the workflow run was not waited for: GitHub did not return the run's id\n"
         ),
         "{}",
         ran.stderr

@@ -183,7 +183,7 @@ fn annotations_appear_only_under_github_actions_with_file_line_and_column() {
     let annotated = run(Some("true"));
     assert!(
         annotated.contains(
-            "::error file=unknown-target.yaml,line=9,col=24,title=unknown_target::sources.app.targets[1]: source `app` feeds target `webiste`, which is not defined%0Ahelp: did you mean `website`?\n"
+            "::error file=unknown-target.yaml,line=9,col=24,title=validate%3A unknown_target::sources.app.targets[1]: source `app` feeds target `webiste`, which is not defined%0Ahelp: did you mean `website`?\n"
         ),
         "{annotated}"
     );
