@@ -617,7 +617,14 @@ pub(crate) fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, 
     let (Some(found_source), Some(found_version)) = (&report.source, &report.version) else {
         return Err(unusable("it names no `source` and `version`".to_owned()));
     };
-    check_release(path, found_source, found_version, source, version)?;
+    check_release(
+        path,
+        found_source,
+        found_version,
+        source,
+        version,
+        crate::journal::RETRY_WITH_REPORT,
+    )?;
     report.check_run().map_err(unusable)?;
     let mut earlier = Earlier::default();
     for (index, entry) in report.targets.into_iter().flatten().enumerate() {

@@ -329,32 +329,45 @@ fn deliver(
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");
     }
-    if out_of_time && !report.summary.interrupted {
+    let stopped = if report.summary.interrupted {
+        Some("interrupted")
+    } else if out_of_time {
         report.summary.max_duration_reached = true;
-        // When only a wait was cut short, every target was sent: a resume has nothing to send.
-        let resume = match (&args.journal, &args.resume) {
-            _ if report.summary.not_sent == 0 => String::new(),
-            (Some(path), _) | (None, Some(path)) => {
-                format!("; send the rest with `--resume {}`", path.display())
-            }
-            (None, None) => {
-                "; with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned()
-            }
-        };
+        Some("stopped at --max-duration")
+    } else {
+        None
+    };
+    if let Some(stopped) = stopped {
         let _ = writeln!(
             stderr,
-            "stopped at --max-duration: {} target(s) were not sent, {not_waited} workflow run(s) not waited for{resume}",
-            report.summary.not_sent
-        );
-    }
-    if report.summary.interrupted {
-        let _ = writeln!(
-            stderr,
-            "interrupted: {} target(s) were not sent, {not_waited} workflow run(s) not waited for",
-            report.summary.not_sent
+            "{}",
+            stop_message(stopped, args, &report, not_waited)
         );
     }
     Ok(report)
+}
+
+/// What a stop (`--max-duration`, SIGINT, SIGTERM) left undone, and how to send the rest.
+fn stop_message(stopped: &str, args: &RunArgs, report: &Report, not_waited: usize) -> String {
+    let not_sent = report.summary.not_sent;
+    let mut message = format!("{stopped}: {not_sent} target(s) were not sent");
+    if not_waited > 0 {
+        message.push_str(&format!(", {not_waited} workflow run(s) not waited for"));
+    }
+    // When only a wait was cut short, every target was sent: a resume has nothing to send.
+    match (&args.journal, &args.resume) {
+        _ if not_sent == 0 => {}
+        (Some(path), _) | (None, Some(path)) => {
+            message.push_str(&format!(
+                "; send the rest with `--resume {}`",
+                path.display()
+            ));
+        }
+        (None, None) => {
+            message.push_str("; with `--journal FILE`, a later `--resume FILE` sends the rest");
+        }
+    }
+    message
 }
 
 /// A token GitHub says expires within `--expiry-warning-days` (or has expired): a warning on

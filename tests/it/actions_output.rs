@@ -230,7 +230,8 @@ fn failed_targets_are_error_annotations_and_skipped_ones_notices() {
     );
     // `when.version` skipped it, as intended: a notice, not a warning on every release.
     assert!(
-        stderr.contains("::notice title=dispatch%3A later::o/later (repository_dispatch) skipped: "),
+        stderr
+            .contains("::notice title=dispatch%3A later::o/later (repository_dispatch) skipped: "),
         "{stderr}"
     );
     assert!(!stderr.contains("::warning"), "{stderr}");
