@@ -149,6 +149,36 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
     Ok(())
 }
 
+/// The step outputs `check` writes: its summary's counts.
+pub const CHECK_OUTPUTS: &[&str] = &[
+    "ready",
+    "not_ready",
+    "cannot_tell",
+    "not_checkable",
+    "tokens_expiring",
+    "tokens_expired",
+];
+
+/// `check`'s step outputs: how many targets got each verdict, and the tokens' expiry counts.
+pub fn write_check_outputs(
+    out: &mut dyn Write,
+    report: &crate::check::CheckReport,
+) -> io::Result<()> {
+    let s = &report.summary;
+    let counts = [
+        s.ready,
+        s.not_ready,
+        s.cannot_tell,
+        s.not_checkable,
+        s.tokens_expiring,
+        s.tokens_expired,
+    ];
+    for (name, count) in CHECK_OUTPUTS.iter().zip(counts) {
+        write_output(out, name, &count.to_string())?;
+    }
+    Ok(())
+}
+
 fn write_output(out: &mut dyn Write, name: &str, value: &str) -> io::Result<()> {
     if !value.contains(['\n', '\r']) {
         return writeln!(out, "{name}={value}");
@@ -348,10 +378,15 @@ pub fn write_token_annotation(
 }
 
 impl Actions {
-    /// Appends `check`'s Markdown to the job summary; a file that cannot be written is a
-    /// warning.
+    /// Appends `check`'s step outputs and Markdown to the job summary; a file that cannot be
+    /// written is a warning.
     pub fn publish_check(&self, report: &crate::check::CheckReport, stderr: &mut dyn Write) {
         let _ = write_check_annotations(stderr, report);
+        if let Some(path) = &self.output {
+            if let Err(err) = append(path, |out| write_check_outputs(out, report)) {
+                warn(stderr, "the step outputs", path, &err);
+            }
+        }
         if let Some(path) = &self.step_summary {
             if let Err(err) = append(path, |out| {
                 crate::check::report::write_markdown(report, out)?;

@@ -27,7 +27,7 @@ pub(super) fn run(
         "; nothing was sent",
     )?;
     let (release, unknown_changes) = release(args, &config, stderr)?;
-    let planned = plan_stage(args, &checked, &config, &release, &file, stderr);
+    let planned = plan_stage(args, &checked, &config, &release, &file, stdout, stderr);
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
@@ -285,13 +285,15 @@ struct OtherCheckout {
 }
 
 /// The `plan` stage: every request rendered and every token resolved, or every problem shown
-/// at its place and nothing sent.
+/// at its place (and, under `--output json`, listed on stdout as `validate` lists them) and
+/// nothing sent.
 fn plan_stage(
     args: &RunArgs,
     checked: &Checked,
     config: &Config,
     release: &Release,
     file: &str,
+    stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Plan, CliError> {
     let mode = if args.dry_run {
@@ -300,6 +302,10 @@ fn plan_stage(
         PlanMode::Send
     };
     plan(config, release, &env_var, mode).map_err(|err| {
+        if let (Output::Json, crate::plan::PlanError::Problems(problems)) = (args.output, &err) {
+            let located = checked.locate(problems.clone());
+            let _ = super::validate::write_json(stdout, file, &located, false);
+        }
         plan_refused(
             err,
             checked,

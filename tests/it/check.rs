@@ -699,3 +699,26 @@ fn every_major_series_when_allows_must_be_listened_for() {
         "{target:#}"
     );
 }
+
+#[test]
+fn check_under_actions_writes_its_counts_as_step_outputs_and_its_json_names_its_format() {
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+    let dir = config_dir(ONE_TARGET);
+    let outputs = dir.path().join("outputs.txt");
+    let output = orchestrator(dir.path())
+        .args(["check", "--output", "json", "--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        "ready=0\nnot_ready=1\ncannot_tell=0\nnot_checkable=0\ntokens_expiring=0\ntokens_expired=0\n"
+    );
+}
