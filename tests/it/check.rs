@@ -247,6 +247,10 @@ fn a_mistyped_event_type_is_not_listening_and_the_right_one_is_suggested() {
         stdout.contains("did you mean `upstream-release`?"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("; `orchestrator receiver site` writes a workflow that listens"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -721,4 +725,34 @@ fn check_under_actions_writes_its_counts_as_step_outputs_and_its_json_names_its_
         std::fs::read_to_string(&outputs).unwrap(),
         "ready=0\nnot_ready=1\ncannot_tell=0\nnot_checkable=0\ntokens_expiring=0\ntokens_expired=0\n"
     );
+}
+
+#[test]
+fn a_token_that_expires_soon_is_said_once_however_many_targets_use_it() {
+    let github = FakeGitHub::start();
+    let soon = expiry_in_days(5);
+    for repo in ["acme/site", "acme/docs"] {
+        serve_repo(&github, repo, &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+        github.on(
+            "GET",
+            &format!("/repos/{repo}"),
+            Reply::status(200)
+                .header("github-authentication-token-expiration", &soon)
+                .json(json!({"default_branch": "main"})),
+        );
+    }
+    let config = "version: 1
+sources:
+  app: {repository: acme/app, targets: [site, docs]}
+targets:
+  site: {repository: acme/site, event_type: upstream-release, token_env: WEBSITE_DISPATCH_TOKEN}
+  docs: {repository: acme/docs, event_type: upstream-release, token_env: WEBSITE_DISPATCH_TOKEN}
+";
+    let dir = config_dir(config);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let line = format!("token: the token in `WEBSITE_DISPATCH_TOKEN` expires on {soon}");
+    assert_eq!(stdout.matches(&line).count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("token:").count(), 1, "{stdout}");
 }
