@@ -88,7 +88,14 @@ pub struct TargetReport {
     pub attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Time queued for the rate limit before the first request, when it is [`QUEUED_SHOWN`] or
+    /// more (`duration_ms` is the requests' own time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_ms: Option<u64>,
 }
+
+/// The queueing worth telling apart from a request's own time.
+pub(crate) const QUEUED_SHOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A target's line in the report: planned (dry run) or what happened.
 #[derive(Debug, Serialize)]
@@ -170,6 +177,8 @@ impl Report {
                 token_env: job.token_env.clone(),
                 attempts: Some(outcome.attempts),
                 duration_ms: Some(outcome.duration.as_millis() as u64),
+                queued_ms: (outcome.queued >= QUEUED_SHOWN)
+                    .then(|| u64::try_from(outcome.queued.as_millis()).unwrap_or(u64::MAX)),
                 ..job_report(job)
             })
             .collect();
@@ -407,9 +416,13 @@ impl Table {
                     Some(n) if n > 1 => format!(", {n} attempts"),
                     _ => String::new(),
                 };
+                let queued = match t.queued_ms {
+                    Some(ms) => format!(", after {ms} ms queued for the rate limit"),
+                    None => String::new(),
+                };
                 writeln!(
                     out,
-                    "{}  {} ({http_status}, {} ms{attempts})",
+                    "{}  {} ({http_status}, {} ms{attempts}{queued})",
                     self.row(t, Some(Tone::Good)),
                     t.label.as_deref().unwrap_or(""),
                     t.duration_ms.unwrap_or(0)
@@ -553,6 +566,7 @@ fn planned_report(job: Job) -> TargetReport {
         }),
         attempts: None,
         duration_ms: None,
+        queued_ms: None,
     }
 }
 
@@ -572,6 +586,7 @@ fn job_report(job: &Job) -> TargetReport {
         }),
         attempts: None,
         duration_ms: None,
+        queued_ms: None,
     }
 }
 
@@ -591,6 +606,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         }),
         attempts: None,
         duration_ms: None,
+        queued_ms: None,
     })
 }
 
