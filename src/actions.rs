@@ -1,7 +1,7 @@
 //! Native behaviour inside GitHub Actions (`GITHUB_ACTIONS=true`): after a run, a Markdown job
 //! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `runs_failed`,
 //! `interrupted`, `planned`, `report`) and an
-//! annotation per failed or skipped target. Outside Actions nothing here runs.
+//! annotation per failed target (a notice per skipped one). Outside Actions nothing here runs.
 //!
 //! Everything written comes from the [`Report`], which never holds a token or a secret URL.
 
@@ -151,6 +151,36 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
     Ok(())
 }
 
+/// The step outputs `check` writes: its summary's counts.
+pub const CHECK_OUTPUTS: &[&str] = &[
+    "ready",
+    "not_ready",
+    "cannot_tell",
+    "not_checkable",
+    "tokens_expiring",
+    "tokens_expired",
+];
+
+/// `check`'s step outputs: how many targets got each verdict, and the tokens' expiry counts.
+pub fn write_check_outputs(
+    out: &mut dyn Write,
+    report: &crate::check::CheckReport,
+) -> io::Result<()> {
+    let s = &report.summary;
+    let counts = [
+        s.ready,
+        s.not_ready,
+        s.cannot_tell,
+        s.not_checkable,
+        s.tokens_expiring,
+        s.tokens_expired,
+    ];
+    for (name, count) in CHECK_OUTPUTS.iter().zip(counts) {
+        write_output(out, name, &count.to_string())?;
+    }
+    Ok(())
+}
+
 fn write_output(out: &mut dyn Write, name: &str, value: &str) -> io::Result<()> {
     if !value.contains(['\n', '\r']) {
         return writeln!(out, "{name}={value}");
@@ -166,70 +196,98 @@ fn write_output(out: &mut dyn Write, name: &str, value: &str) -> io::Result<()> 
 }
 
 /// `::error` for each target that failed, was not sent or whose waited-for run did not
-/// succeed; `::warning` for each skipped one (and, in a dry run, each unset token).
+/// succeed; `::warning` for a run not waited for; `::notice` for each skipped one (a `when`
+/// condition or an earlier run decided it: nothing to fix). In a dry run, one `::warning` per
+/// unset token variable, naming the targets that need it. Titles say what the line is about:
+/// `dispatch: TARGET`.
 pub fn write_annotations(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let mut shown = 0;
-    for t in &report.targets {
-        let annotation = match &t.status {
-            Entry::Done(Status::Failed { reason, hint, .. }) => {
-                let mut message = format!("{} ({}) failed: {reason}", t.destination, t.kind);
-                if let Some(hint) = hint {
-                    message.push_str(&format!("\nhint: {hint}"));
-                }
-                Some(("error", message))
-            }
-            Entry::Done(Status::NotSent { reason }) => Some((
-                "error",
-                format!("{} ({}) was not sent: {reason}", t.destination, t.kind),
-            )),
-            Entry::Done(Status::Delivered { run: Some(run), .. }) if run.failed() => Some((
-                "error",
-                format!(
-                    "{} ({}): the workflow run did not succeed: {}",
-                    t.destination,
-                    t.kind,
-                    describe(run)
-                ),
-            )),
-            Entry::Done(Status::Delivered { run: Some(run), .. }) if run.not_waited => Some((
-                "warning",
-                format!(
-                    "{} ({}): the workflow run was {}",
-                    t.destination,
-                    t.kind,
-                    run.note.as_deref().unwrap_or("not waited for")
-                ),
-            )),
-            Entry::Done(Status::Skipped { reason }) => Some((
-                "warning",
-                format!("{} ({}) skipped: {reason}", t.destination, t.kind),
-            )),
-            Entry::Planned(p) if !p.token_set => p.token_env.as_ref().map(|env| {
-                (
-                    "warning",
-                    format!(
-                        "{}: token variable {env} is not set; a real run needs it",
-                        t.destination
-                    ),
-                )
-            }),
-            _ => None,
-        };
-        let Some((level, message)) = annotation else {
-            continue;
-        };
-        shown += 1;
-        if shown > crate::report::MAX_ANNOTATIONS {
-            break;
-        }
+    let mut annotations: Vec<(&str, String, String)> = report
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let (level, message) = target_annotation(t)?;
+            Some((level, format!("dispatch: {}", t.target), message))
+        })
+        .collect();
+    annotations.extend(unset_tokens(report));
+    for (level, title, message) in annotations.into_iter().take(crate::report::MAX_ANNOTATIONS) {
         writeln!(
             out,
             "::{level} title={}::{}",
-            escape_property(&t.target),
+            escape_property(&title),
             escape_data(&message)
         )?;
     }
     Ok(())
+}
+
+/// The annotation a finished target gets, if any: its level and message.
+fn target_annotation(t: &crate::report::TargetReport) -> Option<(&'static str, String)> {
+    let (destination, kind) = (&t.destination, t.kind);
+    let Entry::Done(status) = &t.status else {
+        return None;
+    };
+    let annotation = match status {
+        Status::Failed { reason, hint, .. } => {
+            let mut message = format!("{destination} ({kind}) failed: {reason}");
+            if let Some(hint) = hint {
+                message.push_str(&format!("\nhint: {hint}"));
+            }
+            ("error", message)
+        }
+        Status::NotSent { reason } => (
+            "error",
+            format!("{destination} ({kind}) was not sent: {reason}"),
+        ),
+        Status::Delivered { run: Some(run), .. } if run.failed() => (
+            "error",
+            format!(
+                "{destination} ({kind}): the workflow run did not succeed: {}",
+                describe(run)
+            ),
+        ),
+        Status::Delivered { run: Some(run), .. } if run.not_waited => (
+            "warning",
+            format!(
+                "{destination} ({kind}): the workflow run was {}",
+                run.note.as_deref().unwrap_or("not waited for")
+            ),
+        ),
+        Status::Skipped { reason } => (
+            "notice",
+            format!("{destination} ({kind}) skipped: {reason}"),
+        ),
+        Status::Delivered { .. } => return None,
+    };
+    Some(annotation)
+}
+
+/// A dry run's unset token variables, one warning each with the targets that need it, in the
+/// order the plan first names them (as a real run groups them when it refuses).
+fn unset_tokens(report: &Report) -> Vec<(&'static str, String, String)> {
+    let mut unset: Vec<(&str, Vec<&str>)> = Vec::new();
+    for t in &report.targets {
+        let Entry::Planned(p) = &t.status else {
+            continue;
+        };
+        let Some(env) = p.token_env.as_deref().filter(|_| !p.token_set) else {
+            continue;
+        };
+        match unset.iter_mut().find(|(name, _)| *name == env) {
+            Some((_, targets)) => targets.push(&t.target),
+            None => unset.push((env, vec![&t.target])),
+        }
+    }
+    unset
+        .into_iter()
+        .map(|(env, targets)| {
+            let message = format!(
+                "token variable {env} is not set; a real run needs it for {}",
+                targets.join(", ")
+            );
+            ("warning", format!("dry run: {env}"), message)
+        })
+        .collect()
 }
 
 /// GitHub Actions workflow commands, so problems show on the pull request's diff:
@@ -255,7 +313,10 @@ pub fn write_diagnostic_annotations(
         if let Some(loc) = d.location {
             props.push_str(&format!("line={},col={},", loc.line, loc.column));
         }
-        props.push_str(&format!("title={}", escape_property(d.code.as_str())));
+        props.push_str(&format!(
+            "title={}",
+            escape_property(&format!("validate: {}", d.code.as_str()))
+        ));
         let mut message = match (&d.origin, d.path.is_empty()) {
             (Some(origin), _) => format!("{origin}: {}", d.message),
             (None, true) => d.message.clone(),
@@ -290,33 +351,44 @@ pub fn write_check_annotations(
         writeln!(
             out,
             "::{level} title={}::{}{}",
-            escape_property(&t.target),
+            escape_property(&format!("check: {}", t.target)),
             escape_data(&format!("{} ({}): ", t.destination, t.kind.as_str())),
             t.reason.annotation()
         )?;
     }
     for (level, message) in report.token_messages() {
-        write_token_annotation(out, level, &message)?;
+        write_token_annotation(out, "check", level, &message)?;
     }
     Ok(())
 }
 
-/// A token that expires soon (`warning`) or has expired (`error`).
-pub fn write_token_annotation(out: &mut dyn Write, level: &str, message: &str) -> io::Result<()> {
+/// A token that expires soon (`warning`) or has expired (`error`), seen by `command` (`check`,
+/// `dispatch`).
+pub fn write_token_annotation(
+    out: &mut dyn Write,
+    command: &str,
+    level: &str,
+    message: &str,
+) -> io::Result<()> {
     let level = if level == "error" { "error" } else { "warning" };
     writeln!(
         out,
         "::{level} title={}::{}",
-        escape_property("token expiry"),
+        escape_property(&format!("{command}: token expiry")),
         escape_data(message)
     )
 }
 
 impl Actions {
-    /// Appends `check`'s Markdown to the job summary; a file that cannot be written is a
-    /// warning.
+    /// Appends `check`'s step outputs and Markdown to the job summary; a file that cannot be
+    /// written is a warning.
     pub fn publish_check(&self, report: &crate::check::CheckReport, stderr: &mut dyn Write) {
         let _ = write_check_annotations(stderr, report);
+        if let Some(path) = &self.output {
+            if let Err(err) = append(path, |out| write_check_outputs(out, report)) {
+                warn(stderr, "the step outputs", path, &err);
+            }
+        }
         if let Some(path) = &self.step_summary {
             if let Err(err) = append(path, |out| {
                 crate::check::report::write_markdown(report, out)?;

@@ -366,12 +366,13 @@ fn quoted(patterns: &[String]) -> String {
 }
 
 /// Which GitHub repository (`owner/name`) the checkout at `git`'s directory is: its `origin`
-/// remote, else `GITHUB_REPOSITORY` (`github_repository`). `None` when neither says.
+/// remote, else `GITHUB_REPOSITORY` (`github_repository`).
 ///
 /// The remote comes first: `--repo-dir` may point at a checkout of another repository than
 /// the one running the workflow, and actions/checkout sets `origin` to what it checked out.
-pub fn checkout_repository(git: &Git, github_repository: Option<&str>) -> Option<String> {
-    git.origin_url()
+pub fn checkout_repository(git: &Git, github_repository: Option<&str>) -> Checkout {
+    let origin = git.origin_url();
+    origin
         .as_deref()
         .and_then(repository_of_remote)
         .or_else(|| {
@@ -379,6 +380,38 @@ pub fn checkout_repository(git: &Git, github_repository: Option<&str>) -> Option
                 .filter(|r| r.contains('/'))
                 .map(str::to_owned)
         })
+        .map_or(Checkout::Unnamed { origin }, Checkout::Named)
+}
+
+/// What a checkout says of the repository it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    /// `owner/name`, from `origin` or `GITHUB_REPOSITORY`.
+    Named(String),
+    /// Nothing names it: `origin` is a local path or a mirror (`origin` holds its URL), or
+    /// there is no `origin` (`None`), and `GITHUB_REPOSITORY` is unset.
+    Unnamed { origin: Option<String> },
+}
+
+impl Checkout {
+    /// Why an unnamed checkout cannot be named, as a user would check it: `None` when named.
+    pub fn unnamed_because(&self) -> Option<String> {
+        let Checkout::Unnamed { origin } = self else {
+            return None;
+        };
+        let origin = match origin {
+            None => "it has no `origin` remote".to_owned(),
+            // A URL with user information may hold a password: it is not repeated.
+            Some(url) if url.contains('@') => {
+                "its `origin` remote names no GitHub repository".to_owned()
+            }
+            Some(url) => format!(
+                "its `origin` remote `{}` names no GitHub repository",
+                crate::untrusted::one_line(url, 200)
+            ),
+        };
+        Some(format!("{origin}, and GITHUB_REPOSITORY is unset"))
+    }
 }
 
 /// `owner/name` of a remote URL: `https://github.com/o/r(.git)`, `git@github.com:o/r.git`,

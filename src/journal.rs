@@ -101,11 +101,13 @@ pub(crate) enum JournalError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} records a run of {found}, not of {expected}; resume with the journal of this release")]
+    #[error("{path} records a run of {found}, not of {expected}; {fix}")]
     OtherRelease {
         path: PathBuf,
         found: String,
         expected: String,
+        /// Which file to give instead: the journal (`--resume`) or the report (`--retry-failed`).
+        fix: &'static str,
     },
     #[error("{path} is not a journal or JSON report of orchestrator: {detail}")]
     Malformed { path: PathBuf, detail: String },
@@ -386,7 +388,7 @@ fn parse_journal(
                 ..
             } => {
                 runs += 1;
-                check_release(path, &s, &v, source, version)?;
+                check_release(path, &s, &v, source, version, RESUME_WITH_JOURNAL)?;
             }
             Recorded::Sending {
                 dispatch_id,
@@ -455,12 +457,18 @@ pub(crate) fn recorded_release(path: &Path) -> Result<RecordedRelease, JournalEr
         })
 }
 
+/// What to give `--resume` instead of a journal of another release.
+const RESUME_WITH_JOURNAL: &str = "resume with the journal of this release";
+/// What to give `--retry-failed` instead of a report of another release.
+pub(crate) const RETRY_WITH_REPORT: &str = "retry with the report of this release's run";
+
 pub(crate) fn check_release(
     path: &Path,
     found_source: &str,
     found_version: &str,
     source: &str,
     version: &str,
+    fix: &'static str,
 ) -> Result<(), JournalError> {
     if found_source == source && found_version == version {
         return Ok(());
@@ -470,6 +478,7 @@ pub(crate) fn check_release(
         // What the file says is not ours: it may be anyone's text.
         found: crate::untrusted::one_line(&format!("{found_source} {found_version}"), 200),
         expected: format!("{source} {version}"),
+        fix,
     })
 }
 

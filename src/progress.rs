@@ -9,7 +9,7 @@ use crate::github::classify::Failure;
 use crate::plan::Job;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -40,6 +40,12 @@ pub(crate) struct Progress {
     delivered: AtomicUsize,
     failed: AtomicUsize,
     retrying: AtomicUsize,
+    /// When the latest retry's backoff ends, in milliseconds after `started`: the ETA is never
+    /// shorter than a wait already decided.
+    backoff_until_ms: AtomicU64,
+    /// A stop (`--max-duration`, a signal) left targets unsent: they are not "done", and no
+    /// ETA is told any more.
+    stopped: AtomicBool,
 }
 
 impl Progress {
@@ -71,6 +77,8 @@ impl Progress {
             delivered: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             retrying: AtomicUsize::new(0),
+            backoff_until_ms: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -82,8 +90,33 @@ impl Progress {
 
     /// The ETA's text now, e.g. `ETA 54 min`.
     fn eta(&self) -> Option<String> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return None;
+        }
         let done = self.done.load(Ordering::Relaxed);
-        remaining(self.expected, self.started.elapsed(), done, self.total).map(eta_text)
+        let elapsed = self.started.elapsed();
+        let backoff = Duration::from_millis(self.backoff_until_ms.load(Ordering::Relaxed))
+            .saturating_sub(elapsed);
+        let rest = remaining(self.expected, elapsed, done, self.total);
+        match rest {
+            Some(rest) => Some(rest.max(backoff)),
+            None if done < self.total && !backoff.is_zero() => Some(backoff),
+            None => None,
+        }
+        .map(eta_text)
+    }
+
+    /// A retry waits `delay` before its next attempt.
+    fn backing_off(&self, delay: Duration) {
+        let until = self.started.elapsed().saturating_add(delay);
+        let until = u64::try_from(until.as_millis()).unwrap_or(u64::MAX);
+        self.backoff_until_ms.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// A target left unsent by a stop: not counted as done, and the ETA is no longer told.
+    fn not_sent(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.update();
     }
 
     /// Clears the line, before the report is printed.
@@ -160,8 +193,9 @@ impl Drop for Progress {
 }
 
 impl Observer for Progress {
-    fn retrying(&self, _job: &Job, _failure: &Failure, _delay: Duration) {
+    fn retrying(&self, _job: &Job, _failure: &Failure, delay: Duration) {
         self.retrying.fetch_add(1, Ordering::Relaxed);
+        self.backing_off(delay);
         self.update();
     }
 
@@ -175,7 +209,10 @@ impl Observer for Progress {
     }
 
     fn finished(&self, _job: &Job, outcome: &Outcome) {
-        self.count(matches!(outcome.status, Status::Delivered { .. }));
+        match outcome.status {
+            Status::NotSent { .. } => self.not_sent(),
+            _ => self.count(matches!(outcome.status, Status::Delivered { .. })),
+        }
     }
 }
 
@@ -370,6 +407,25 @@ mod tests {
             "{text:?}"
         );
         progress.finish();
+    }
+
+    #[test]
+    fn during_a_backoff_the_eta_is_at_least_the_wait_already_decided() {
+        let progress = Progress::drawn_on(2, false, ProgressDrawTarget::hidden());
+        progress.count(true);
+        progress.backing_off(Duration::from_secs(3));
+        let eta = progress.eta().unwrap();
+        assert!(eta == "ETA 3 s" || eta == "ETA 2 s", "{eta}");
+    }
+
+    #[test]
+    fn after_a_stop_unsent_targets_are_not_done_and_no_eta_is_told() {
+        let progress = Progress::drawn_on(30, false, ProgressDrawTarget::hidden());
+        progress.count(true);
+        assert!(progress.eta().is_some());
+        progress.not_sent();
+        assert_eq!(progress.done.load(Ordering::Relaxed), 1);
+        assert_eq!(progress.eta(), None);
     }
 
     #[test]

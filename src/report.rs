@@ -90,7 +90,14 @@ pub struct TargetReport {
     pub attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Time queued for the rate limit before the first request, when it is [`QUEUED_SHOWN`] or
+    /// more (`duration_ms` is the requests' own time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_ms: Option<u64>,
 }
+
+/// The queueing worth telling apart from a request's own time.
+pub(crate) const QUEUED_SHOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A target's line in the report: planned (dry run) or what happened.
 #[derive(Debug, Serialize)]
@@ -172,6 +179,8 @@ impl Report {
                 token_env: job.token_env.clone(),
                 attempts: Some(outcome.attempts),
                 duration_ms: Some(outcome.duration.as_millis() as u64),
+                queued_ms: (outcome.queued >= QUEUED_SHOWN)
+                    .then(|| u64::try_from(outcome.queued.as_millis()).unwrap_or(u64::MAX)),
                 ..job_report(job)
             })
             .collect();
@@ -410,9 +419,13 @@ impl Table {
                     Some(n) if n > 1 => format!(", {n} attempts"),
                     _ => String::new(),
                 };
+                let queued = match t.queued_ms {
+                    Some(ms) => format!(", after {ms} ms queued for the rate limit"),
+                    None => String::new(),
+                };
                 writeln!(
                     out,
-                    "{}  {} ({http_status}, {} ms{attempts})",
+                    "{}  {} ({http_status}, {} ms{attempts}{queued})",
                     self.row(t, Some(Tone::Good)),
                     t.label.as_deref().unwrap_or(""),
                     t.duration_ms.unwrap_or(0)
@@ -556,6 +569,7 @@ fn planned_report(job: Job) -> TargetReport {
         }),
         attempts: None,
         duration_ms: None,
+        queued_ms: None,
     }
 }
 
@@ -575,6 +589,7 @@ fn job_report(job: &Job) -> TargetReport {
         }),
         attempts: None,
         duration_ms: None,
+        queued_ms: None,
     }
 }
 
@@ -594,6 +609,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         }),
         attempts: None,
         duration_ms: None,
+        queued_ms: None,
     })
 }
 
@@ -611,7 +627,14 @@ pub(crate) fn read(path: &Path, source: &str, version: &str) -> Result<Earlier, 
     let (Some(found_source), Some(found_version)) = (&report.source, &report.version) else {
         return Err(unusable("it names no `source` and `version`".to_owned()));
     };
-    check_release(path, found_source, found_version, source, version)?;
+    check_release(
+        path,
+        found_source,
+        found_version,
+        source,
+        version,
+        crate::journal::RETRY_WITH_REPORT,
+    )?;
     report.check_run().map_err(unusable)?;
     let mut earlier = Earlier::default();
     for (index, entry) in report.targets.into_iter().flatten().enumerate() {

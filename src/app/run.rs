@@ -2,7 +2,7 @@
 
 use super::deliver::{self, Sent};
 use super::{env_var, keep_until_exit, load_valid, plan_refused, CliError};
-use crate::changes::ChangeSet;
+use crate::changes::{ChangeSet, Checkout};
 use crate::cli::{Output, RunArgs};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
@@ -29,7 +29,7 @@ pub(super) fn run(
     )?;
     let named = release_named(args, stderr)?;
     let (release, unknown_changes) = release(args, &named, &config, stderr)?;
-    let planned = plan_stage(args, &checked, &config, &release, &file, stderr);
+    let planned = plan_stage(args, &checked, &config, &release, &file, stdout, stderr);
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
@@ -66,10 +66,13 @@ fn changes_stage(
         } else {
             ""
         };
-        let error = CliError::usage(format!(
-            "cannot tell which files changed: {}{also}; nothing was sent",
+        // A refused checkout's reason is a whole sentence of its own.
+        let headline = if unknown.refuse {
             unknown.reason
-        ));
+        } else {
+            format!("cannot tell which files changed: {}", unknown.reason)
+        };
+        let error = CliError::usage(format!("{headline}{also}; nothing was sent"));
         return Err(match unknown.help {
             Some(help) => error.with_help(help),
             None => error,
@@ -182,18 +185,20 @@ fn release(
                 ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
             (other.join().unwrap_or_default(), loaded)
         });
+        // A directory that is no repository names none either: git's own answer says more.
+        let other = other.filter(|o| o.named || loaded.is_ok());
         if let Some(other) = other {
             if args.dry_run {
-                let _ = writeln!(stderr, "warning: cannot tell which files changed: {other}");
-                Some(ChangeSet::undecided(format!("{other}; a real run refuses")))
+                let _ = writeln!(stderr, "warning: {}", other.message);
+                Some(ChangeSet::undecided(format!(
+                    "{}; a real run refuses",
+                    other.why
+                )))
             } else {
                 unknown = Some(UnknownChanges {
                     refuse: true,
-                    reason: other,
-                    help: Some(
-                        "run in a checkout of the source repository, or point --repo-dir at one"
-                            .to_owned(),
-                    ),
+                    reason: other.message,
+                    help: Some(other.help),
                 });
                 None
             }
@@ -247,32 +252,64 @@ fn version_given(text: &str, stderr: &mut dyn Write) -> Result<crate::release::V
 }
 
 /// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
-/// repository (by its `origin` remote, else `GITHUB_REPOSITORY`). `None` when it is the
-/// source's repository, or when nothing says which repository it is.
-fn other_checkout(args: &RunArgs, given: &str, config: &Config) -> Option<String> {
+/// repository (by its `origin` remote, else `GITHUB_REPOSITORY`), or nothing says which
+/// repository it is. `None` when it is the source's repository.
+fn other_checkout(args: &RunArgs, given: &str, config: &Config) -> Option<OtherCheckout> {
     let source = config.sources.iter().find_map(|(name, source)| {
         let repository = source.repository.to_string();
         (name == given || repository.eq_ignore_ascii_case(given)).then_some(repository)
     })?;
     let git = crate::changes::Git::new(&args.repo_dir);
     let github_repository = env_var("GITHUB_REPOSITORY");
-    let checkout = crate::changes::checkout_repository(&git, github_repository.as_deref())?;
-    (!checkout.eq_ignore_ascii_case(&source)).then(|| {
-        format!(
-            "the checkout at `{}` is {checkout}, not the source's repository {source}",
-            args.repo_dir.display()
-        )
-    })
+    let dir = args.repo_dir.display();
+    match crate::changes::checkout_repository(&git, github_repository.as_deref()) {
+        Checkout::Named(checkout) => (!checkout.eq_ignore_ascii_case(&source)).then(|| {
+            let why = format!(
+                "the checkout at `{dir}` is {checkout}, not the source's repository {source}"
+            );
+            OtherCheckout {
+                named: true,
+                message: format!("cannot tell which files changed: {why}"),
+                why,
+                help: "run in a checkout of the source repository, or point --repo-dir at one"
+                    .to_owned(),
+            }
+        }),
+        unnamed @ Checkout::Unnamed { .. } => {
+            let because = unnamed.unnamed_because().unwrap_or_default();
+            let why = format!("cannot tell which repository this checkout (`{dir}`) is: {because}");
+            Some(OtherCheckout {
+                named: false,
+                message: why.clone(),
+                why,
+                help: format!(
+                    "point --repo-dir at a checkout of {source}, or set GITHUB_REPOSITORY={source}"
+                ),
+            })
+        }
+    }
+}
+
+/// A checkout that cannot tell the source's changes: the whole message, the reason a target's
+/// `when.changed` is not decided, and the fix.
+struct OtherCheckout {
+    /// The checkout names a repository (another one), rather than none.
+    named: bool,
+    message: String,
+    why: String,
+    help: String,
 }
 
 /// The `plan` stage: every request rendered and every token resolved, or every problem shown
-/// at its place and nothing sent.
+/// at its place (and, under `--output json`, listed on stdout as `validate` lists them) and
+/// nothing sent.
 fn plan_stage(
     args: &RunArgs,
     checked: &Checked,
     config: &Config,
     release: &Release,
     file: &str,
+    stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Plan, CliError> {
     let mode = if args.dry_run {
@@ -291,6 +328,10 @@ fn plan_stage(
         &mut Work::default(),
     )
     .map_err(|err| {
+        if let (Output::Json, crate::plan::PlanError::Problems(problems)) = (args.output, &err) {
+            let located = checked.locate(problems.clone());
+            let _ = super::validate::write_json(stdout, file, &located, false);
+        }
         plan_refused(
             err,
             checked,
@@ -320,32 +361,45 @@ fn deliver(
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");
     }
-    if out_of_time && !report.summary.interrupted {
+    let stopped = if report.summary.interrupted {
+        Some("interrupted")
+    } else if out_of_time {
         report.summary.max_duration_reached = true;
-        // When only a wait was cut short, every target was sent: a resume has nothing to send.
-        let resume = match (&args.journal, &args.resume) {
-            _ if report.summary.not_sent == 0 => String::new(),
-            (Some(path), _) | (None, Some(path)) => {
-                format!("; send the rest with `--resume {}`", path.display())
-            }
-            (None, None) => {
-                "; with `--journal FILE`, a later `--resume FILE` sends the rest".to_owned()
-            }
-        };
+        Some("stopped at --max-duration")
+    } else {
+        None
+    };
+    if let Some(stopped) = stopped {
         let _ = writeln!(
             stderr,
-            "stopped at --max-duration: {} target(s) were not sent, {not_waited} workflow run(s) not waited for{resume}",
-            report.summary.not_sent
-        );
-    }
-    if report.summary.interrupted {
-        let _ = writeln!(
-            stderr,
-            "interrupted: {} target(s) were not sent, {not_waited} workflow run(s) not waited for",
-            report.summary.not_sent
+            "{}",
+            stop_message(stopped, args, &report, not_waited)
         );
     }
     Ok(report)
+}
+
+/// What a stop (`--max-duration`, SIGINT, SIGTERM) left undone, and how to send the rest.
+fn stop_message(stopped: &str, args: &RunArgs, report: &Report, not_waited: usize) -> String {
+    let not_sent = report.summary.not_sent;
+    let mut message = format!("{stopped}: {not_sent} target(s) were not sent");
+    if not_waited > 0 {
+        message.push_str(&format!(", {not_waited} workflow run(s) not waited for"));
+    }
+    // When only a wait was cut short, every target was sent: a resume has nothing to send.
+    match (&args.journal, &args.resume) {
+        _ if not_sent == 0 => {}
+        (Some(path), _) | (None, Some(path)) => {
+            message.push_str(&format!(
+                "; send the rest with `--resume {}`",
+                path.display()
+            ));
+        }
+        (None, None) => {
+            message.push_str("; with `--journal FILE`, a later `--resume FILE` sends the rest");
+        }
+    }
+    message
 }
 
 /// A token GitHub says expires within `--expiry-warning-days` (or has expired): a warning on
@@ -364,7 +418,7 @@ fn warn_expiring_tokens(
         };
         let _ = writeln!(stderr, "warning: {message}");
         if actions {
-            let _ = crate::actions::write_token_annotation(stderr, "warning", &message);
+            let _ = crate::actions::write_token_annotation(stderr, "dispatch", "warning", &message);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `orchestrator validate`: load → render every template as releases would → report every
 //! problem, in file order.
 
-use super::{load, under_actions, CliError};
+use super::{load, CliError};
 use crate::cli::{Output, ValidateArgs};
 use crate::config::Checked;
 use crate::diagnostic::{Code, Diagnostic};
@@ -25,10 +25,15 @@ pub(super) fn validate(
         diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
     }
     let failed = diagnostics.iter().any(|d| d.is_error() || args.strict);
-    if under_actions() {
+    if let Some(actions) = crate::actions::Actions::detect(super::env_var) {
         // stderr, so `--output json` stays parseable; the runner reads both streams.
         let _ =
             crate::actions::write_diagnostic_annotations(stderr, &file, &diagnostics, args.strict);
+        // The job summary holds the Markdown report, whatever `--output` prints: one run of
+        // `validate` gives both.
+        actions.append_summary(stderr, |out| {
+            crate::markdown::write_diagnostics(out, &file, &diagnostics, !failed)
+        });
     }
     write_problems(args, &file, &diagnostics, failed, stdout)
         .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
@@ -100,22 +105,7 @@ fn write_problems(
     stdout: &mut dyn Write,
 ) -> std::io::Result<()> {
     match args.output {
-        Output::Json => {
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &ValidateReport {
-                    format: crate::journal::FORMAT,
-                    file,
-                    valid: !failed,
-                    errors,
-                    warnings: diagnostics.len() - errors,
-                    problems: diagnostics,
-                },
-            )
-            .map_err(std::io::Error::from)
-            .and_then(|_| writeln!(stdout))
-        }
+        Output::Json => write_json(stdout, file, diagnostics, !failed),
         Output::Markdown => crate::markdown::write_diagnostics(stdout, file, diagnostics, !failed),
         Output::Text => {
             let written = report::write_diagnostics(stdout, file, diagnostics);
@@ -162,6 +152,30 @@ pub(super) fn plan_problems(
         }
     }
     found
+}
+
+/// `validate --output json` (and `run --output json` refused for its plan): every problem,
+/// in the order given.
+pub(super) fn write_json(
+    stdout: &mut dyn Write,
+    file: &str,
+    diagnostics: &[Diagnostic],
+    valid: bool,
+) -> std::io::Result<()> {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    serde_json::to_writer_pretty(
+        &mut *stdout,
+        &ValidateReport {
+            format: crate::journal::FORMAT,
+            file,
+            valid,
+            errors,
+            warnings: diagnostics.len() - errors,
+            problems: diagnostics,
+        },
+    )
+    .map_err(std::io::Error::from)
+    .and_then(|()| writeln!(stdout))
 }
 
 /// `validate --output json`: every problem in `problems`, in file order.

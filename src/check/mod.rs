@@ -150,6 +150,9 @@ impl TargetCheck {
 /// Every target checked, and the counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
+    /// The JSON's format, as a run's report has it ([`crate::journal::FORMAT`]), so a script
+    /// can tell which shape it reads.
+    pub format: u32,
     pub targets: Vec<TargetCheck>,
     pub summary: Summary,
 }
@@ -182,7 +185,11 @@ impl CheckReport {
         }
         summary.tokens_expiring = tokens.values().filter(|s| **s == "expiring").count();
         summary.tokens_expired = tokens.values().filter(|s| **s == "expired").count();
-        CheckReport { targets, summary }
+        CheckReport {
+            format: crate::journal::FORMAT,
+            targets,
+            summary,
+        }
     }
 
     /// Exit 0 only when every checkable target is ready (webhooks cannot be checked and do

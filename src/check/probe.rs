@@ -205,7 +205,9 @@ async fn repository_dispatch(
         Err(Unread::CannotTell(why, needs)) => return cannot_tell(out, why, needs),
         Err(Unread::Missing(why)) => {
             out.verdict = Verdict::NotReady;
-            out.reason = Message::from(format!("nothing listens for {}: ", sent.shown())).then(why);
+            out.reason = Message::from(format!("nothing listens for {}: ", sent.shown()))
+                .then(why)
+                .ours(receiver_hint(&out.target));
             return;
         }
     };
@@ -432,8 +434,14 @@ fn not_listening(out: &mut TargetCheck, found: verdict::Listening, branch: &str)
             .ours("; disabled workflows would: ")
             .list(&disabled, ", ");
     }
+    reason = reason.ours(receiver_hint(&out.target));
     out.reason = reason.clone();
     out.problems.push(reason);
+}
+
+/// Where a repository that does not listen gets a workflow that does.
+fn receiver_hint(target: &str) -> String {
+    format!("; `orchestrator receiver {target}` writes a workflow that listens")
 }
 
 /// Server words (file paths, event types), each made a [`Text`] of at most `max_chars`.

@@ -114,7 +114,10 @@ fn repository_dispatch(jobs: &[&Job], sent: &[Sent]) -> String {
     for job in jobs {
         collect_keys(&job.body()["client_payload"], &mut keys);
     }
-    if !keys.iter().any(|k| k == DISPATCH_ID_KEY) {
+    // Only a tracked target (`track: true`) sends a dispatch id: for the others it would be
+    // an always-empty field and `[]` in every run's title.
+    let tracked = jobs.iter().any(|job| job.tracking_id.is_some());
+    if tracked && !keys.iter().any(|k| k == DISPATCH_ID_KEY) {
         keys.push(DISPATCH_ID_KEY.to_owned());
     }
     let templates: Vec<&str> = listen
@@ -158,7 +161,9 @@ fn repository_dispatch(jobs: &[&Job], sent: &[Sent]) -> String {
     if keys.iter().any(|k| k == "version") {
         title.push_str(&format!(" ${{{{ {} }}}}", payload("version")));
     }
-    title.push_str(&format!(" [${{{{ {} }}}}]", payload(DISPATCH_ID_KEY)));
+    if tracked {
+        title.push_str(&format!(" [${{{{ {} }}}}]", payload(DISPATCH_ID_KEY)));
+    }
     let _ = writeln!(out, "run-name: {}", quoted(&title));
     write_trigger(&mut out, &listen);
     let fields: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), payload(k))).collect();

@@ -28,9 +28,10 @@ pub(crate) fn write_text(report: &CheckReport, out: &mut dyn Write) -> io::Resul
         for fact in &t.evidence {
             writeln!(out, "    {}", one_entry(fact))?;
         }
-        if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
-            writeln!(out, "    token: {message}")?;
-        }
+    }
+    // A token shared by many targets expires once: said once, not under each of them.
+    for (_, message) in report.token_messages() {
+        writeln!(out, "token: {message}")?;
     }
     let s = &report.summary;
     writeln!(
@@ -63,10 +64,7 @@ pub(crate) fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::R
             Verdict::NotCheckable => "➖",
         };
         // The same escaping as `run`'s Markdown: our words as prose, a server's as text.
-        let mut verdict = t.reason.markdown();
-        if let Some(message) = t.token.as_ref().and_then(|t| t.message()) {
-            verdict.push_str(&format!("<br>⚠️ {}", prose(&message)));
-        }
+        let verdict = t.reason.markdown();
         writeln!(
             out,
             "| {mark} | {} | {} | {} | {verdict} |",
@@ -74,6 +72,13 @@ pub(crate) fn write_markdown(report: &CheckReport, out: &mut dyn Write) -> io::R
             text(&t.destination),
             t.kind.as_str()
         )?;
+    }
+    let tokens = report.token_messages();
+    if !tokens.is_empty() {
+        writeln!(out)?;
+    }
+    for (_, message) in tokens {
+        writeln!(out, "⚠️ {}", prose(&message))?;
     }
     Ok(())
 }

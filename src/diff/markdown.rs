@@ -37,6 +37,21 @@ pub(crate) fn write(out: &mut dyn Write, header: &Header, diff: &Diff) -> io::Re
         "**{} source(s) change what releases send**: {} target(s) added, {} removed, {} renamed, {} changed. {samples}\n\n",
         s.sources, s.added, s.removed, s.renamed, s.changed
     ));
+    if !diff.every_target.is_empty() {
+        doc.push_str("Every changed target:\n\n| Setting | Before | After |\n|---|---|---|\n");
+        for field in &diff.every_target {
+            let cell = |value: &Option<String>| {
+                value.as_deref().map(|v| code(&cut(v))).unwrap_or_default()
+            };
+            doc.push_str(&format!(
+                "| {} | {} | {} |\n",
+                code(&field.field),
+                cell(&field.before),
+                cell(&field.after)
+            ));
+        }
+        doc.push('\n');
+    }
     let open = diff.sources.len() <= OPEN_UP_TO;
     let mut left_out = 0;
     for source in &diff.sources {

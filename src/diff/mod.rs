@@ -35,6 +35,10 @@ pub(crate) struct Diff {
     /// The sample releases both sides were planned for.
     pub versions: Vec<String>,
     pub summary: Counts,
+    /// Settings that changed alike in every changed target (a default), said once here and
+    /// not under each target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub every_target: Vec<FieldChange>,
     pub sources: Vec<SourceDiff>,
 }
 
@@ -120,7 +124,7 @@ pub(crate) struct BodyChanges {
 
 impl Diff {
     pub(crate) fn is_empty(&self) -> bool {
-        self.sources.is_empty()
+        self.sources.is_empty() && self.every_target.is_empty()
     }
 }
 
@@ -148,11 +152,56 @@ pub(crate) fn compare(base: &Side, head: &Side, samples: &Samples) -> Diff {
     for (name, before) in removed {
         sources.push(whole_source(name, before, Change::Removed, &versions));
     }
+    let summary = counts(&sources);
+    let every_target = hoist_shared_fields(&mut sources);
     Diff {
         versions,
-        summary: counts(&sources),
+        summary,
+        every_target,
         sources,
     }
+}
+
+/// A setting that changed alike in every changed target (a default, most often: 7×
+/// `retry.max_attempts: 3 → 5`) is said once, at the file's level: it is taken out of each
+/// target, and a target or source left with nothing to say is left out. The counts stay.
+fn hoist_shared_fields(sources: &mut Vec<SourceDiff>) -> Vec<FieldChange> {
+    let changed = || {
+        sources
+            .iter()
+            .flat_map(|s| &s.targets)
+            .filter(|t| matches!(t.change, Change::Changed | Change::Renamed))
+    };
+    let names: std::collections::HashSet<&str> = changed().map(|t| t.target.as_str()).collect();
+    let Some(first) = changed().next() else {
+        return Vec::new();
+    };
+    if names.len() < 2 {
+        return Vec::new();
+    }
+    let shared: Vec<FieldChange> = first
+        .fields
+        .iter()
+        .filter(|f| changed().all(|t| t.fields.contains(f)))
+        .cloned()
+        .collect();
+    if shared.is_empty() {
+        return shared;
+    }
+    for source in sources.iter_mut() {
+        for target in &mut source.targets {
+            if matches!(target.change, Change::Changed | Change::Renamed) {
+                target.fields.retain(|f| !shared.contains(f));
+            }
+        }
+        source.targets.retain(|t| {
+            t.change != Change::Changed
+                || !(t.fields.is_empty() && t.sends.is_empty() && t.body.is_empty())
+        });
+    }
+    sources
+        .retain(|s| s.change != Change::Changed || !s.fields.is_empty() || !s.targets.is_empty());
+    shared
 }
 
 /// A source only the base has, and one only the head has, with the same repository: the
@@ -403,22 +452,40 @@ fn body_changes(
     let Some(first) = per_version.first() else {
         return Vec::new();
     };
-    if per_version.iter().all(|changes| changes == first) {
-        return match first.is_empty() {
-            true => Vec::new(),
-            false => vec![BodyChanges {
-                version: None,
-                changes: first.clone(),
-            }],
-        };
-    }
-    versions
+    // What every sample release changes alike is said once; a key added in every release (with
+    // a value that differs by version) once, under the first; the rest per version.
+    let common: Vec<ValueChange> = first
         .iter()
-        .zip(per_version)
-        .filter(|(_, changes)| !changes.is_empty())
-        .map(|(version, changes)| BodyChanges {
-            version: Some(version.clone()),
-            changes,
-        })
-        .collect()
+        .filter(|c| per_version.iter().all(|changes| changes.contains(c)))
+        .cloned()
+        .collect();
+    let added_in_all = |c: &ValueChange| {
+        c.before.is_none()
+            && per_version.iter().all(|changes| {
+                changes
+                    .iter()
+                    .any(|o| o.path == c.path && o.before.is_none())
+            })
+    };
+    let mut out = Vec::new();
+    if !common.is_empty() {
+        out.push(BodyChanges {
+            version: None,
+            changes: common.clone(),
+        });
+    }
+    for (at, (version, changes)) in versions.iter().zip(&per_version).enumerate() {
+        let rest: Vec<ValueChange> = changes
+            .iter()
+            .filter(|c| !common.contains(c) && (at == 0 || !added_in_all(c)))
+            .cloned()
+            .collect();
+        if !rest.is_empty() {
+            out.push(BodyChanges {
+                version: Some(version.clone()),
+                changes: rest,
+            });
+        }
+    }
+    out
 }

@@ -28,6 +28,12 @@ pub(crate) fn write(
     if diff.is_empty() {
         return writeln!(out, "\n{NO_CHANGE}");
     }
+    if !diff.every_target.is_empty() {
+        writeln!(out, "\nevery changed target:")?;
+        for field in &diff.every_target {
+            write_field(out, palette, "", field)?;
+        }
+    }
     for source in &diff.sources {
         writeln!(out)?;
         let feeds = match (source.feeds_before, source.feeds_after) {
@@ -163,9 +169,15 @@ fn write_value(
         "" => String::new(),
         path => format!(" {}", shown(path)),
     };
+    // A key only one side has says so: the bare value would read as unchanged.
+    let marker = match (&change.before, &change.after) {
+        (None, Some(_)) if !path.is_empty() => " (added)",
+        (Some(_), None) if !path.is_empty() => " (removed)",
+        _ => "",
+    };
     writeln!(
         out,
-        "        body{path}{at}: {}",
+        "        body{path}{at}: {}{marker}",
         arrow(palette, show(&change.before), show(&change.after))
     )
 }

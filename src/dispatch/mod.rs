@@ -145,7 +145,11 @@ pub struct Outcome {
     pub status: Status,
     /// Requests sent (0 when none was).
     pub attempts: u32,
+    /// From the first attempt to the final answer: the requests' own time (with the waits
+    /// between retries), not the time queued before it.
     pub duration: Duration,
+    /// Time spent waiting for a turn in the lane (the rate limit) before the first attempt.
+    pub queued: Duration,
 }
 
 /// Sends one job once. Implementations must not panic and must redact the job's token from
@@ -293,7 +297,8 @@ impl<'j> Tries<'j> {
             dispatch_id: self.job.dispatch_id.to_string(),
             status,
             attempts: self.attempts,
-            duration: self.started.elapsed(),
+            duration: self.elapsed(),
+            queued: self.started.elapsed().saturating_sub(self.elapsed()),
         }
     }
 }

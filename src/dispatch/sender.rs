@@ -5,6 +5,7 @@
 use super::{Attempt, RunInfo, Sender};
 use crate::auth::AppTokens;
 use crate::config::Repo;
+use crate::github::classify::CHECK_NETWORK;
 use crate::github::classify::{classify, Failure, Retry, Subject};
 use crate::github::outbound::{self, CHECK_API_URL, CHECK_WEBHOOK_URL};
 use crate::github::response::{Answered, TokenExpiry};
@@ -309,10 +310,19 @@ pub(super) async fn send(
     job: &Job,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Failure> {
-    let hint = if job.kind.is_github() {
-        CHECK_API_URL
-    } else {
-        CHECK_WEBHOOK_URL
-    };
-    outbound::send(request, job.timeout, hint).await
+    if job.kind.is_github() {
+        return outbound::send(request, job.timeout, CHECK_API_URL).await;
+    }
+    outbound::send(request, job.timeout, CHECK_WEBHOOK_URL)
+        .await
+        .map_err(|mut failure| {
+            // A webhook is reached at its own URL, not at `api_url`.
+            if failure.hint.as_deref() == Some(CHECK_NETWORK) {
+                failure.hint = Some(CHECK_WEBHOOK_NETWORK.to_owned());
+            }
+            failure
+        })
 }
+
+/// The hint of a webhook that got no answer (refused, reset, DNS).
+const CHECK_WEBHOOK_NETWORK: &str = "check the network and the webhook's URL (`url`/`url_env`)";

@@ -167,6 +167,10 @@ fn until_reset(answer: &Answer<'_>) -> Option<Duration> {
 }
 
 /// A request that got no HTTP answer at all.
+/// The hint of a request that got no answer (refused, reset, DNS): a sender of something else
+/// than GitHub's API names its own setting instead.
+pub(crate) const CHECK_NETWORK: &str = "check the network and `api_url`";
+
 pub fn transport_failure(timed_out: bool, detail: &str, timeout: Duration) -> Failure {
     if timed_out {
         Failure {
@@ -182,7 +186,7 @@ pub fn transport_failure(timed_out: bool, detail: &str, timeout: Duration) -> Fa
         Failure {
             http_status: None,
             reason: format!("request failed: {detail}"),
-            hint: Some("check the network and `api_url`".to_owned()),
+            hint: Some(CHECK_NETWORK.to_owned()),
             retry: Retry::Later { after: None },
         }
     }

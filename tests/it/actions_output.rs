@@ -212,13 +212,13 @@ fn the_report_output_names_the_file_given_with_report() {
 }
 
 #[test]
-fn failed_targets_are_error_annotations_and_skipped_ones_warnings() {
+fn failed_targets_are_error_annotations_and_skipped_ones_notices() {
     let (runner, github) = (Runner::new(), scripted_github());
     let output = run_mixed(&runner, &github, true, &["--output", "json"]);
     let stderr = &output.stderr;
     let error = stderr
         .lines()
-        .find(|l| l.starts_with("::error title=broken::"))
+        .find(|l| l.starts_with("::error title=dispatch%3A broken::"))
         .unwrap_or_else(|| panic!("no error annotation: {stderr}"));
     assert!(
         error.contains("o/gone (repository_dispatch) failed:"),
@@ -228,13 +228,15 @@ fn failed_targets_are_error_annotations_and_skipped_ones_warnings() {
         error.contains("%0Ahint: "),
         "the hint on its own line: {error}"
     );
-    let warning = stderr
-        .lines()
-        .find(|l| l.starts_with("::warning title=later::"))
-        .unwrap_or_else(|| panic!("no warning annotation: {stderr}"));
-    assert!(warning.contains("skipped:"), "{warning}");
+    // `when.version` skipped it, as intended: a notice, not a warning on every release.
+    assert!(
+        stderr
+            .contains("::notice title=dispatch%3A later::o/later (repository_dispatch) skipped: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("::warning"), "{stderr}");
     assert_eq!(
-        stderr.matches("::error").count() + stderr.matches("::warning").count(),
+        stderr.matches("::error").count() + stderr.matches("::notice").count(),
         2,
         "delivered targets are not annotated: {stderr}"
     );
@@ -272,11 +274,30 @@ fn a_dry_run_in_actions_summarises_the_plan_and_warns_of_unset_tokens() {
     assert!(summary.contains("`$DEPLOY_TOKEN` **not set**"), "{summary}");
     let stderr = &output.stderr;
     assert!(
-        stderr.contains("::warning title=deploy::o/deploy: token variable DEPLOY_TOKEN is not set"),
+        stderr.contains("::warning title=dry run%3A DEPLOY_TOKEN::token variable DEPLOY_TOKEN is not set; a real run needs it for deploy\n"),
         "{stderr}"
     );
     assert_eq!(runner.output_value("delivered").as_deref(), Some("0"));
     assert_no_secret("the summary", &summary);
+}
+
+#[test]
+fn a_dry_run_with_one_unset_token_for_seven_targets_warns_once() {
+    let output = Cli::with_config(&crate::support::cli::many_targets(7))
+        .release("app", "1.0.0")
+        .arg("--dry-run")
+        .env("GITHUB_ACTIONS", "true")
+        .output();
+    assert_eq!(output.code, 0, "{}", output.all());
+    let annotations: Vec<&str> = output
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .collect();
+    assert_eq!(
+        annotations,
+        ["::warning title=dry run%3A APP_TOKEN::token variable APP_TOKEN is not set; a real run needs it for t00, t01, t02, t03, t04, t05, t06"]
+    );
 }
 
 #[test]

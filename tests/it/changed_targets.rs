@@ -37,10 +37,20 @@ fn commit(dir: &Path, file: &str, tag: Option<&str>) {
     }
 }
 
-/// A checkout with v1.0.0, then a change to `file` tagged v1.1.0.
-fn checkout(file: &str) -> tempfile::TempDir {
+/// A fresh repository whose `origin` names the source, o/app.
+fn source_repository() -> tempfile::TempDir {
     let dir = config_dir(CONFIG);
     git(dir.path(), &["init", "-q"]);
+    git(
+        dir.path(),
+        &["remote", "add", "origin", "https://github.com/o/app.git"],
+    );
+    dir
+}
+
+/// A checkout with v1.0.0, then a change to `file` tagged v1.1.0.
+fn checkout(file: &str) -> tempfile::TempDir {
+    let dir = source_repository();
     commit(dir.path(), "README.md", Some("v1.0.0"));
     commit(dir.path(), file, Some("v1.1.0"));
     dir
@@ -103,8 +113,7 @@ fn no_docs_change_skips_the_website_and_says_why_while_others_are_sent() {
 
 #[test]
 fn a_first_release_is_sent_and_said_so() {
-    let dir = config_dir(CONFIG);
-    git(dir.path(), &["init", "-q"]);
+    let dir = source_repository();
     commit(dir.path(), "src/lib.rs", Some("v0.1.0"));
     let (code, report) = plan(dir.path(), "0.1.0", &[]);
     assert_eq!(code, 0);
@@ -122,6 +131,81 @@ fn previous_version_overrides_the_tag_search() {
     assert_eq!(outcome(&report, "website")["outcome"], "planned");
     let (_, report) = plan(dir.path(), "1.1.0", &["--previous-version", "v1.0.0"]);
     assert_eq!(outcome(&report, "website")["outcome"], "skipped");
+}
+
+/// A clone of a local mirror: its `origin` is a path, which names no GitHub repository.
+fn clone_of_a_local_mirror() -> tempfile::TempDir {
+    let dir = checkout("src/main.rs");
+    git(
+        dir.path(),
+        &["remote", "set-url", "origin", "/srv/git/app.git"],
+    );
+    dir
+}
+
+#[test]
+fn a_real_run_in_a_checkout_that_names_no_repository_refuses_and_sends_nothing() {
+    let dir = clone_of_a_local_mirror();
+    let github = crate::support::FakeGitHub::start();
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.1.0")
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(github.requests().is_empty());
+    assert_eq!(
+        ran.stderr,
+        "error: cannot tell which repository this checkout (`.`) is: its `origin` remote `/srv/git/app.git` names no GitHub repository, and GITHUB_REPOSITORY is unset; nothing was sent\n  help: point --repo-dir at a checkout of o/app, or set GITHUB_REPOSITORY=o/app\n"
+    );
+}
+
+#[test]
+fn a_real_run_in_a_checkout_without_origin_refuses_too_unless_github_repository_names_it() {
+    let dir = checkout("docs/guide.md");
+    git(dir.path(), &["remote", "remove", "origin"]);
+    let github = crate::support::FakeGitHub::start();
+    let refused = Cli::in_dir(dir.path())
+        .release("app", "1.1.0")
+        .against(&github)
+        .app_token()
+        .output();
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused
+            .stderr
+            .contains("it has no `origin` remote, and GITHUB_REPOSITORY is unset"),
+        "{}",
+        refused.stderr
+    );
+    assert!(github.requests().is_empty());
+    let (code, report) = plan(dir.path(), "1.1.0", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(outcome(&report, "website")["outcome"], "planned");
+    let ran = Cli::in_dir(dir.path())
+        .release("app", "1.1.0")
+        .arg("--dry-run")
+        .json()
+        .env("GITHUB_REPOSITORY", "o/app")
+        .output();
+    let website = outcome(&ran.json(), "website").clone();
+    assert!(
+        website["note"].as_str().unwrap().contains("docs/guide.md"),
+        "{website}"
+    );
+}
+
+#[test]
+fn a_dry_run_in_a_checkout_that_names_no_repository_lists_the_target_as_undecided() {
+    let dir = clone_of_a_local_mirror();
+    let (code, report) = plan(dir.path(), "1.1.0", &[]);
+    assert_eq!(code, 0);
+    let website = outcome(&report, "website");
+    assert_eq!(website["outcome"], "planned");
+    assert_eq!(
+        website["note"],
+        "when.changed (`docs/**`) not decided: cannot tell which repository this checkout (`.`) is: its `origin` remote `/srv/git/app.git` names no GitHub repository, and GITHUB_REPOSITORY is unset; a real run refuses"
+    );
 }
 
 #[test]

@@ -247,6 +247,10 @@ fn a_mistyped_event_type_is_not_listening_and_the_right_one_is_suggested() {
         stdout.contains("did you mean `upstream-release`?"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("; `orchestrator receiver site` writes a workflow that listens"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -369,7 +373,7 @@ fn an_expiring_token_is_a_warning_and_an_expired_one_fails_the_check() {
     );
     assert!(
         stderr.contains(
-            "::warning title=token expiry::the token in `WEBSITE_DISPATCH_TOKEN` expires"
+            "::warning title=check%3A token expiry::the token in `WEBSITE_DISPATCH_TOKEN` expires"
         ),
         "{stderr}"
     );
@@ -417,6 +421,7 @@ fn run_warns_once_per_token_that_expires_within_the_window() {
         .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
         .env("CLI_DISPATCH_TOKEN", CLI_TOKEN)
         .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "vfarcic/dot-ai")
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
@@ -426,7 +431,7 @@ fn run_warns_once_per_token_that_expires_within_the_window() {
         assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
         assert!(
             stderr.contains(&format!(
-                "::warning title=token expiry::the token in `{env}`"
+                "::warning title=dispatch%3A token expiry::the token in `{env}`"
             )),
             "{stderr}"
         );
@@ -737,4 +742,57 @@ fn check_target_with_a_typo_is_a_usage_error_that_suggests_the_name() {
         "{stderr}"
     );
     assert!(github.requests().is_empty());
+}
+
+#[test]
+fn check_under_actions_writes_its_counts_as_step_outputs_and_its_json_names_its_format() {
+    let github = FakeGitHub::start();
+    serve_repo(&github, "acme/site", &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+    let dir = config_dir(ONE_TARGET);
+    let outputs = dir.path().join("outputs.txt");
+    let output = orchestrator(dir.path())
+        .args(["check", "--output", "json", "--api-url", &github.base_url()])
+        .env("WEBSITE_DISPATCH_TOKEN", WEBSITE_TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        "ready=0\nnot_ready=1\ncannot_tell=0\nnot_checkable=0\ntokens_expiring=0\ntokens_expired=0\n"
+    );
+}
+
+#[test]
+fn a_token_that_expires_soon_is_said_once_however_many_targets_use_it() {
+    let github = FakeGitHub::start();
+    let soon = expiry_in_days(5);
+    for repo in ["acme/site", "acme/docs"] {
+        serve_repo(&github, repo, &[("rebuild.yml", WEBSITE_WORKFLOW)]);
+        github.on(
+            "GET",
+            &format!("/repos/{repo}"),
+            Reply::status(200)
+                .header("github-authentication-token-expiration", &soon)
+                .json(json!({"default_branch": "main"})),
+        );
+    }
+    let config = "version: 1
+sources:
+  app: {repository: acme/app, targets: [site, docs]}
+targets:
+  site: {repository: acme/site, event_type: upstream-release, token_env: WEBSITE_DISPATCH_TOKEN}
+  docs: {repository: acme/docs, event_type: upstream-release, token_env: WEBSITE_DISPATCH_TOKEN}
+";
+    let dir = config_dir(config);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let line = format!("token: the token in `WEBSITE_DISPATCH_TOKEN` expires on {soon}");
+    assert_eq!(stdout.matches(&line).count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("token:").count(), 1, "{stdout}");
 }

@@ -96,6 +96,43 @@ fn a_changed_payload_key_shows_as_its_path_with_both_values() {
 }
 
 #[test]
+fn an_added_payload_key_is_marked_added_and_shown_once_not_once_per_sample_release() {
+    let head = BASE.replace(
+        "channel: stable}",
+        "channel: stable, tag: \"v{{version}}\"}",
+    );
+    let dir = repo(Some(BASE), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    let added: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("body client_payload.tag"))
+        .collect();
+    assert_eq!(added.len(), 1, "{text}");
+    assert!(added[0].ends_with(" (added)"), "{text}");
+}
+
+#[test]
+fn a_changed_default_is_said_once_not_under_every_target() {
+    let head = BASE.replace(
+        "version: 1\n",
+        "version: 1\ndefaults:\n  timeout_secs: 20\n",
+    );
+    let dir = repo(Some(BASE), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(text.matches("timeout").count(), 1, "{text}");
+    assert!(
+        text.contains("every changed target:\n        timeout: 30 s → 20 s\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 removed, 0 renamed, 3 changed"),
+        "the targets still count as changed: {text}"
+    );
+}
+
+#[test]
 fn an_added_and_a_removed_target_are_listed_with_what_the_new_one_sends() {
     let head = BASE
         .replace("targets: [web, old, cli]", "targets: [web, docs, cli]")

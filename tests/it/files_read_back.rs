@@ -280,6 +280,26 @@ fn retry_failed_refuses_the_plan_of_a_dry_run() {
 }
 
 #[test]
+fn retry_failed_with_the_report_of_another_version_asks_for_this_release_s_report() {
+    let github = FakeGitHub::start();
+    let dir = config_dir(&many_targets(1));
+    let path = dir.path().join("report.json");
+    let earlier = run(dir.path(), &github, &["--report", arg(&path)]);
+    assert_eq!(earlier.code, 0, "{}", earlier.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"1.0.0\"", "\"0.9.0\"")).unwrap();
+    let retried = run(dir.path(), &github, &["--retry-failed", arg(&path)]);
+    assert_eq!(retried.code, 2, "{}", retried.stderr);
+    assert!(
+        retried.stderr.contains(
+            "records a run of app 0.9.0, not of app 1.0.0; retry with the report of this release's run"
+        ),
+        "{}",
+        retried.stderr
+    );
+}
+
+#[test]
 fn reports_and_journal_records_carry_format_1() {
     let github = FakeGitHub::start();
     let dir = config_dir(&many_targets(1));

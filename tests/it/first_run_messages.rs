@@ -379,7 +379,7 @@ fn a_wait_that_cannot_happen_is_a_warning_and_the_dry_run_names_the_waits() {
     snapshot!("run_text_with_a_run_not_waited_for", ran.stdout);
     assert!(
         ran.stderr.contains(
-            "::warning title=cli::o/cli (workflow_dispatch): the workflow run was not waited for: GitHub did not return the run's id\n"
+            "::warning title=dispatch%3A cli::o/cli (workflow_dispatch): the workflow run was not waited for: GitHub did not return the run's id\n"
         ),
         "{}",
         ran.stderr
@@ -414,6 +414,7 @@ fn a_run_under_actions_without_runner_temp_writes_its_report_into_the_tests_own_
         .against(&github)
         .dot_ai_tokens()
         .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "vfarcic/dot-ai")
         .env("GITHUB_OUTPUT", &outputs)
         .output();
     assert_eq!(ran.code, 0, "{}", ran.all());

@@ -138,6 +138,20 @@ fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
         report["summary"]["failed"], 0,
         "in-flight requests finished"
     );
+    // Nothing was waited for, so nothing is said of waits; the fix names the journal.
+    assert!(
+        output.stderr.contains(&format!(
+            "interrupted: 26 target(s) were not sent; send the rest with `--resume {}`\n",
+            journal.display()
+        )),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("workflow run(s)"),
+        "{}",
+        output.stderr
+    );
     let not_sent = 26;
     let sent = github.requests().len();
     assert_eq!(sent, 4, "no new sends after the signal");
@@ -159,6 +173,32 @@ fn ctrl_c_stops_new_sends_exits_130_and_leaves_a_complete_journal() {
             .filter(|r| r["outcome"] == "not_sent")
             .count() as u64,
         not_sent
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_says_what_was_not_sent_and_how_to_resume_it() {
+    let github = FakeGitHub::start();
+    github.hold_answers_after(0);
+    let dir = config_dir(&many_targets(10));
+    let journal = dir.path().join("journal.jsonl");
+    let child = Watched::new(
+        app_run(
+            dir.path(),
+            &github,
+            &["--journal", journal.to_str().unwrap()],
+        )
+        .spawn(),
+    );
+    let output = child.interrupt_in_flight(&github, 4, "TERM");
+    assert!(
+        output.stderr.contains(&format!(
+            "interrupted: 6 target(s) were not sent; send the rest with `--resume {}`\n",
+            journal.display()
+        )),
+        "{}",
+        output.stderr
     );
 }
 

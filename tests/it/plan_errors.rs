@@ -150,3 +150,32 @@ fn plain_http_to_a_real_host_is_refused_before_sending() {
     let stderr = ran.stderr;
     assert!(stderr.contains("--api-url: error[invalid_url]"), "{stderr}");
 }
+
+#[test]
+fn run_output_json_lists_the_plan_s_problems_as_validate_does() {
+    let github = FakeGitHub::start();
+    let ran = Cli::with_config(TWO_TARGETS)
+        .release("app", "1.0.0")
+        .against(&github)
+        .json()
+        .output();
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(github.requests().is_empty());
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(report["valid"], false);
+    let problems = report["problems"].as_array().unwrap();
+    let messages: Vec<&str> = problems
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("versoin")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("APP_TOKEN")),
+        "{messages:?}"
+    );
+    assert_eq!(report["errors"], problems.len());
+}

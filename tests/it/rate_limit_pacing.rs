@@ -104,6 +104,18 @@ async fn the_tightest_window_wins_whichever_it_is() {
     assert_eq!(*starts.last().unwrap(), limits.expected_duration(45));
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_target_s_duration_is_its_request_s_own_time_and_its_queueing_is_apart() {
+    // Two a second: the third target waits a second for its turn, then takes 10 ms.
+    let limits = RateLimits::parse("2/s").unwrap();
+    let jobs = crate::support::recorder::jobs(3);
+    let (_, outcomes) = send(&jobs, Delivery::new(3, limits)).await;
+    let last = &outcomes[2];
+    assert_eq!(last.duration, MS(10));
+    assert!(last.queued >= MS(900), "{:?}", last.queued);
+    assert_eq!(outcomes[0].queued, Duration::ZERO);
+}
+
 #[test]
 fn sharded_targets_take_the_listed_tokens_in_turn_the_same_way_every_time() {
     let jobs = planned(&sharded_targets(7));

@@ -1,5 +1,5 @@
 //! `orchestrator receiver TARGET`: the workflow a receiving repository needs, which `check`
-//! then calls ready (and trackable) for that target.
+//! then calls ready (and trackable, for a target with `track: true`) for that target.
 
 use crate::check::serve_repo;
 use crate::support::cli::{example_dir, orchestrator, WEBSITE_TOKEN};
@@ -15,7 +15,7 @@ fn receiver(dir: &std::path::Path, target: &str) -> std::process::Output {
 }
 
 #[test]
-fn the_website_receiver_listens_for_upstream_release_and_carries_the_dispatch_id() {
+fn the_website_receiver_listens_for_upstream_release_with_no_dispatch_id_as_it_is_not_tracked() {
     let dir = example_dir();
     let output = receiver(dir.path(), "dot-ai-website");
     assert_eq!(
@@ -30,9 +30,15 @@ fn the_website_receiver_listens_for_upstream_release_and_carries_the_dispatch_id
         workflow.repository_dispatch,
         Some(EventTypes::Only(vec!["upstream-release".into()]))
     );
-    assert!(workflow.carries_dispatch_id(), "{text}");
+    // Without `track: true` no dispatch id is sent: none in the title, none in the job.
+    assert!(!workflow.carries_dispatch_id(), "{text}");
+    assert!(!text.contains("dispatch_id"), "{text}");
+    assert!(
+        text.contains("run-name: \"upstream-release of ${{ github.event.client_payload.source }} ${{ github.event.client_payload.version }}\"\n"),
+        "{text}"
+    );
     // Each payload field is shown through env, never pasted into the script.
-    for field in ["source", "version", "dispatch_id"] {
+    for field in ["source", "version"] {
         assert!(
             text.contains(&format!("${{{{ github.event.client_payload.{field} }}}}")),
             "{field}\n{text}"
@@ -40,7 +46,7 @@ fn the_website_receiver_listens_for_upstream_release_and_carries_the_dispatch_id
     }
     assert!(!text.contains("run: echo ${{"), "{text}");
 
-    // Served as the repository's workflow, `check` calls the target ready and trackable.
+    // Served as the repository's workflow, `check` calls the target ready.
     let github = FakeGitHub::start();
     serve_repo(
         &github,
@@ -64,7 +70,21 @@ fn the_website_receiver_listens_for_upstream_release_and_carries_the_dispatch_id
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["targets"][0]["verdict"], "ready");
-    assert_eq!(report["targets"][0]["trackable"], true);
+}
+
+#[test]
+fn a_tracked_target_s_receiver_carries_the_dispatch_id_in_its_run_name() {
+    let dir = crate::support::cli::config_dir(
+        "version: 1\nsources:\n  lib: {repository: acme/lib, targets: [app]}\ntargets:\n  app: {repository: acme/app, event_type: release, token_env: T, track: true}\n",
+    );
+    let output = receiver(dir.path(), "app");
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(parse(&text).unwrap().carries_dispatch_id(), "{text}");
+    assert!(
+        text.contains("run-name: \"release [${{ github.event.client_payload.dispatch_id }}]\"\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -99,7 +119,7 @@ fn check_json(dir: &std::path::Path, github: &FakeGitHub) -> (Option<i32>, Value
     (output.status.code(), serde_json::from_str(&stdout).unwrap())
 }
 
-const MAJOR_SERIES: &str = "version: 1\nsources:\n  lib: {repository: acme/lib, targets: [app]}\ntargets:\n  app: {repository: acme/app, event_type: \"lib-{{major}}.x-release\", token_env: T}\n";
+const MAJOR_SERIES: &str = "version: 1\nsources:\n  lib: {repository: acme/lib, targets: [app]}\ntargets:\n  app: {repository: acme/app, event_type: \"lib-{{major}}.x-release\", token_env: T, track: true}\n";
 
 #[test]
 fn an_event_type_that_names_the_major_is_heard_for_every_major_and_filtered_in_the_job() {
@@ -136,7 +156,7 @@ fn an_event_type_that_names_the_major_is_heard_for_every_major_and_filtered_in_t
 
 #[test]
 fn an_event_type_with_majors_bounded_by_when_lists_each_major_series() {
-    let config = MAJOR_SERIES.replace("token_env: T}", "token_env: T, when: {version: '>=1, <3'}}");
+    let config = MAJOR_SERIES.replace("track: true}", "track: true, when: {version: '>=1, <3'}}");
     let dir = crate::support::cli::config_dir(&config);
     let output = receiver(dir.path(), "app");
     let text = String::from_utf8(output.stdout).unwrap();

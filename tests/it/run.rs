@@ -241,6 +241,28 @@ fn an_unreachable_api_fails_every_target_with_a_reason() {
 }
 
 #[test]
+fn a_refused_webhook_points_at_its_url_not_at_api_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let yaml = format!(
+        "version: 1\nsources:\n  app: {{repository: o/app, targets: [hook]}}\ntargets:\n  hook:\n    kind: webhook\n    url: http://127.0.0.1:{port}/hook\n"
+    );
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.0.0")
+        .json()
+        .args(["--max-attempts", "1"])
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(
+        ran.target("hook")["hint"],
+        "check the network and the webhook's URL (`url`/`url_env`)"
+    );
+}
+
+#[test]
 fn version_conditions_skip_targets_and_say_why() {
     let yaml = r#"
 version: 1

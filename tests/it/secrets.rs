@@ -29,6 +29,7 @@ fn no_mode_prints_a_token_even_when_github_echoes_it() {
                 .args(["--max-attempts", "1"])
                 .args(dry_run_flag)
                 .dot_ai_tokens()
+                .env("GITHUB_REPOSITORY", "vfarcic/dot-ai")
                 .output();
             if !dry_run {
                 assert_eq!(ran.code, 1);

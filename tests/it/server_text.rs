@@ -190,7 +190,7 @@ fn check_job_summary_shows_hostile_names_as_literal_text_and_annotations_escape_
     assert_renders_as_literal_text(&std::fs::read_to_string(&summary).unwrap());
     let annotation = stderr
         .lines()
-        .find(|l| l.starts_with("::error title=lib::"))
+        .find(|l| l.starts_with("::error title=check%3A lib::"))
         .unwrap_or_else(|| panic!("no annotation for lib: {stderr}"));
     assert!(!annotation.contains('\u{202e}'), "{annotation}");
     assert!(

@@ -173,6 +173,23 @@ fn text_output_names_the_file_line_column_code_path_and_a_fix() {
 }
 
 #[test]
+fn validate_under_actions_writes_its_problems_to_the_job_summary_in_the_same_run() {
+    let runner = tempfile::tempdir().unwrap();
+    let summary = runner.path().join("summary.md");
+    let ran = fixture("unknown-target.yaml")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output();
+    assert_eq!(ran.code, 1);
+    let written = std::fs::read_to_string(&summary).unwrap();
+    let markdown = fixture("unknown-target.yaml")
+        .args(["--output", "markdown"])
+        .output();
+    assert_eq!(written, format!("{}\n", markdown.stdout));
+    assert!(written.contains("webiste"), "{written}");
+}
+
+#[test]
 fn annotations_appear_only_under_github_actions_with_file_line_and_column() {
     let run = |actions: Option<&str>| {
         let ran = fixture("unknown-target.yaml")
@@ -184,7 +201,7 @@ fn annotations_appear_only_under_github_actions_with_file_line_and_column() {
     let annotated = run(Some("true"));
     assert!(
         annotated.contains(
-            "::error file=unknown-target.yaml,line=9,col=24,title=unknown_target::sources.app.targets[1]: source `app` feeds target `webiste`, which is not defined%0Ahelp: did you mean `website`?\n"
+            "::error file=unknown-target.yaml,line=9,col=24,title=validate%3A unknown_target::sources.app.targets[1]: source `app` feeds target `webiste`, which is not defined%0Ahelp: did you mean `website`?\n"
         ),
         "{annotated}"
     );

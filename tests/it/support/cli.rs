@@ -107,9 +107,19 @@ impl Cli {
         }
     }
 
-    /// `run --source SOURCE --version VERSION`.
+    /// `run --source SOURCE --version VERSION`. In the example's checkout, which has no
+    /// `origin`, `GITHUB_REPOSITORY` says it is the source's (as in the source's release job).
     pub fn release(self, source: &str, version: &str) -> Cli {
-        self.args(["run", "--source", source, "--version", version])
+        let example = self.dir.is_some();
+        let cli = self.args(["run", "--source", source, "--version", version]);
+        if !example {
+            return cli;
+        }
+        let repository = match source.contains('/') {
+            true => source.to_owned(),
+            false => format!("vfarcic/{source}"),
+        };
+        cli.env("GITHUB_REPOSITORY", repository)
     }
 
     /// `--api-url` of the fake.
