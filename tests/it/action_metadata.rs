@@ -164,9 +164,28 @@ fn no_script_expands_a_possibly_empty_array_bare() {
 
 #[test]
 fn every_declared_output_is_written_by_the_binary() {
+    // And every output the binary writes is declared: an undeclared one never reaches a workflow.
+    let declared = action();
+    let declared = declared["outputs"].as_mapping().expect("outputs");
+    for name in orchestrator::actions::OUTPUTS
+        .iter()
+        .chain(orchestrator::actions::CHECK_OUTPUTS)
+    {
+        assert!(
+            declared.contains_key(*name),
+            "action.yml does not declare the output {name}"
+        );
+    }
     let action = action();
     let outputs = action["outputs"].as_mapping().expect("outputs");
-    for name in ["delivered", "failed", "skipped", "report"] {
+    for name in [
+        "delivered",
+        "failed",
+        "skipped",
+        "report",
+        "ready",
+        "cannot_tell",
+    ] {
         assert!(
             outputs.contains_key(name),
             "the action does not declare {name}"
@@ -175,7 +194,8 @@ fn every_declared_output_is_written_by_the_binary() {
     for (name, output) in outputs {
         let name = name.as_str().unwrap();
         assert!(
-            orchestrator::actions::OUTPUTS.contains(&name),
+            orchestrator::actions::OUTPUTS.contains(&name)
+                || orchestrator::actions::CHECK_OUTPUTS.contains(&name),
             "the binary never writes {name}"
         );
         assert_eq!(
