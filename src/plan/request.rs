@@ -302,12 +302,14 @@ impl Rendering<'_, '_> {
                     }
                 }
                 HeaderSpec::Secret(env) => {
+                    // Never the value: reports, dry runs and diffs name the variable.
+                    let mut shown = format!("<from ${env}>");
                     match self.secret(env, &join(&join("headers", name), "env")) {
-                        Some(value) => secrets.extend(value.map(|v| (name.clone(), v))),
+                        Some(Some(value)) => secrets.push((name.clone(), value)),
+                        Some(None) => shown.push_str(" (not set; a real run needs it)"),
                         None => refused = true,
                     }
-                    // Never the value: reports, dry runs and diffs name the variable.
-                    rendered.push((name.clone(), format!("<from ${env}>")));
+                    rendered.push((name.clone(), shown));
                 }
             }
         }

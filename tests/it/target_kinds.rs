@@ -455,7 +455,7 @@ fn a_dry_run_without_the_secret_header_variable_names_it_and_sends_nothing() {
     assert!(github.requests().is_empty());
     assert!(
         ran.stdout
-            .contains("  PRIVATE-TOKEN: <from $GITLAB_TOKEN>\n"),
+            .contains("  PRIVATE-TOKEN: <from $GITLAB_TOKEN> (not set; a real run needs it)\n"),
         "{}",
         ran.stdout
     );
@@ -511,4 +511,23 @@ fn validate_refuses_a_secret_header_naming_no_variable_with_its_line() {
         "{out}"
     );
     assert!(out.contains("dispatch.yaml:11:"), "{out}");
+}
+
+#[test]
+fn targets_missing_one_secret_header_variable_are_told_once_together() {
+    let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [a, b]}\ntargets:\n  a:\n    kind: webhook\n    url: https://gitlab.example/a\n    headers: { PRIVATE-TOKEN: { env: GITLAB_TOKEN } }\n  b:\n    kind: webhook\n    url: https://gitlab.example/b\n    headers: { PRIVATE-TOKEN: { env: GITLAB_TOKEN } }\n";
+    let ran = Cli::with_config(yaml).release("app", "2.0.0").output();
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert_eq!(
+        ran.stderr.matches("`GITLAB_TOKEN` is not set").count(),
+        1,
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains("needed by a.headers.PRIVATE-TOKEN, b.headers.PRIVATE-TOKEN"),
+        "{}",
+        ran.stderr
+    );
 }
