@@ -66,6 +66,9 @@ pub(super) struct Rendered {
     pub workflow: Option<WorkflowCall>,
 }
 
+/// Headers by name, with their values as reports show them.
+type Shown = Vec<(String, String)>;
+
 /// One target's request being rendered: what it reads, and where its problems go.
 pub(super) struct Rendering<'r, 'w> {
     pub templates: &'r Templates,
@@ -279,14 +282,10 @@ impl Rendering<'_, '_> {
 
     /// A webhook's own headers, each rendered as reports show it, and the values of its
     /// secret ones; `None` once a secret's problem is reported.
-    #[allow(
-        clippy::type_complexity,
-        reason = "shown headers and sent secrets, side by side"
-    )]
     fn headers(
         &mut self,
         headers: &[(String, HeaderSpec)],
-    ) -> Option<(Vec<(String, String)>, Vec<(String, Secret)>)> {
+    ) -> Option<(Shown, Vec<(String, Secret)>)> {
         let mut rendered = Vec::new();
         let mut secrets = Vec::new();
         let mut refused = false;
