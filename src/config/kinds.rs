@@ -1,7 +1,7 @@
 //! What each target kind needs, and its templates compiled: the part of a target that says
 //! which request to make.
 
-use super::model::{Method, Signature, Target, TargetKind, TokenEnv};
+use super::model::{HeaderValue, Method, Signature, Target, TargetKind, TokenEnv};
 use super::values::{is_loopback, Repo};
 use crate::diagnostic::{join, shown, Code, Diagnostic};
 use crate::render::{PayloadTemplate, TemplateProblem, Templates, Text};
@@ -42,12 +42,20 @@ pub enum Action {
     Webhook {
         url: WebhookUrl,
         method: Method,
-        headers: Vec<(String, Text)>,
+        headers: Vec<(String, HeaderSpec)>,
         /// Boxed like the signature: a webhook's parts would otherwise make every target's
         /// action, whatever its kind, as large as a webhook's.
         body: Option<Arc<PayloadTemplate>>,
         signature: Option<Box<SignatureSpec>>,
     },
+}
+
+/// A webhook header's value, compiled.
+#[derive(Debug, Clone)]
+pub enum HeaderSpec {
+    Template(Text),
+    /// The name of the environment variable holding a secret value (`PRIVATE-TOKEN`'s).
+    Secret(String),
 }
 
 /// Where a webhook's URL comes from.
@@ -351,7 +359,7 @@ impl Compiling<'_> {
     }
 
     /// A webhook's own headers: the names it may set, each value compiled.
-    fn headers(&mut self) -> Vec<(String, Text)> {
+    fn headers(&mut self) -> Vec<(String, HeaderSpec)> {
         let headers_path = join(self.path, "headers");
         let mut headers = Vec::new();
         for (name, value) in &self.target.headers {
@@ -371,9 +379,16 @@ impl Compiling<'_> {
                 );
                 continue;
             }
-            if let Some(text) = self.text(&join("headers", name), value) {
-                headers.push((name.clone(), text));
-            }
+            let spec = match value {
+                HeaderValue::Template(value) => self
+                    .text(&join("headers", name), value)
+                    .map(HeaderSpec::Template),
+                HeaderValue::Secret(secret) => {
+                    let at = join(&join(&headers_path, name), "env");
+                    check_token_env(&secret.env, &at, self.out).map(HeaderSpec::Secret)
+                }
+            };
+            headers.extend(spec.map(|spec| (name.clone(), spec)));
         }
         headers
     }

@@ -485,6 +485,60 @@ impl TokenEnv {
     }
 }
 
+/// A webhook header's value: a template, or a secret read from an environment variable.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "Header value")]
+pub enum HeaderValue {
+    /// A template, rendered for each release.
+    Template(String),
+    /// A secret: the value of an environment variable, never shown.
+    Secret(SecretHeader),
+}
+
+/// `{ env: NAME }`: a header whose value is a secret.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Secret header")]
+pub struct SecretHeader {
+    /// Name of the environment variable holding the header's value (a token).
+    #[schemars(
+        title = "Secret variable",
+        pattern(ENV_NAME_PATTERN),
+        extend("not" = { "pattern": TOKEN_PATTERN })
+    )]
+    pub env: String,
+}
+
+/// Read by what was written, as [`TokenEnv`] is: a wrong type is "expected a template or
+/// `{ env: NAME }`", not serde's "did not match any variant of untagged enum".
+impl<'de> Deserialize<'de> for HeaderValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Value;
+        impl<'de> serde::de::Visitor<'de> for Value {
+            type Value = HeaderValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a template or `{ env: NAME }`")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<HeaderValue, E> {
+                Ok(HeaderValue::Template(text.to_owned()))
+            }
+            fn visit_string<E>(self, text: String) -> Result<HeaderValue, E> {
+                Ok(HeaderValue::Template(text))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<HeaderValue, A::Error> {
+                let secret =
+                    Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(HeaderValue::Secret(secret))
+            }
+        }
+        deserializer.deserialize_any(Value)
+    }
+}
+
 /// An App id: GitHub shows a number; client ids are strings.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -697,10 +751,12 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "HTTP method")]
     pub method: Option<Method>,
-    /// `webhook`: extra request headers; values are templates.
+    /// `webhook`: extra request headers. A value is a template, or `{ env: NAME }` for a
+    /// secret read from that environment variable (`PRIVATE-TOKEN: { env: GITLAB_TOKEN }`):
+    /// sent marked sensitive, masked like every token, and shown only by its variable's name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(title = "Headers")]
-    pub headers: IndexMap<String, String>,
+    pub headers: IndexMap<String, HeaderValue>,
     /// `webhook`: the JSON body; string leaves are templates. Default: no body (`{}` is sent
     /// when a signature is asked for, so there is something to sign).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -203,7 +203,10 @@ impl GitHub {
             request = request.header(CONTENT_TYPE, "application/json").body(body);
         }
         for (name, value) in &job.headers {
-            request = request.header(name.as_str(), value.as_str());
+            request = match job.secret_headers.iter().find(|(secret, _)| secret == name) {
+                Some((_, secret)) => request.header(name.as_str(), sensitive(secret)),
+                None => request.header(name.as_str(), value.as_str()),
+            };
         }
         let response = send(job, request).await?;
         self.answer(job, response).await
@@ -326,3 +329,13 @@ pub(super) async fn send(
 
 /// The hint of a webhook that got no answer (refused, reset, DNS).
 const CHECK_WEBHOOK_NETWORK: &str = "check the network and the webhook's URL (`url`/`url_env`)";
+
+/// A secret header's value, marked sensitive so the HTTP client never shows it (in its `Debug`
+/// output, or compressed into an HPACK table). A value that cannot be a header (checked when
+/// it was read: visible ASCII) is sent empty rather than leaked into an error.
+fn sensitive(secret: &crate::secret::Secret) -> reqwest::header::HeaderValue {
+    let mut value = reqwest::header::HeaderValue::from_str(secret.expose())
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}

@@ -8,7 +8,7 @@ mod identity;
 mod ids;
 mod request;
 
-use crate::config::kinds::{Action, WebhookUrl, TRACKING_KEY};
+use crate::config::kinds::{Action, HeaderSpec, WebhookUrl, TRACKING_KEY};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
 use crate::diagnostic::{join, join_into, Code, Diagnostic};
 use crate::policy::RetryPolicy;
@@ -68,8 +68,11 @@ pub struct Job {
     pub url: JobUrl,
     /// `Some` for GitHub kinds: the `X-GitHub-Api-Version` header.
     pub api_version: Option<Shared>,
-    /// Extra headers (a webhook's own, its signature).
+    /// Extra headers (a webhook's own, its signature), as reports show them: a secret
+    /// header's value is `<from $NAME>`.
     pub headers: Vec<(String, String)>,
+    /// The values sent for the secret headers among `headers` (`{ env: NAME }`), by name.
+    pub secret_headers: Vec<(String, Secret)>,
     /// The event type, `workflow@ref` or the HTTP method (shared by the jobs that send the
     /// same literal event type).
     pub label: Shared,
@@ -589,6 +592,7 @@ impl<'a> Planning<'a> {
                 .is_github()
                 .then(|| Shared::from(Arc::clone(&target.api_version))),
             headers: rendered.headers,
+            secret_headers: rendered.secret_headers,
             label: rendered.label,
             encoded: rendered.encoded,
             workflow: rendered.workflow,
@@ -730,7 +734,10 @@ fn reads_values(templates: &crate::render::Templates, target: &TargetSpec) -> bo
             texts.extend(inputs.texts());
         }
         Action::Webhook { headers, body, .. } => {
-            texts.extend(headers.iter().map(|(_, text)| text));
+            texts.extend(headers.iter().filter_map(|(_, spec)| match spec {
+                HeaderSpec::Template(text) => Some(text),
+                HeaderSpec::Secret(_) => None,
+            }));
             texts.extend(body.iter().flat_map(|b| b.texts()));
         }
     }

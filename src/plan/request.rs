@@ -2,7 +2,9 @@
 
 use super::Shared;
 use super::{PlanMode, MAX_BODY_BYTES, MAX_EVENT_TYPE_CHARS};
-use crate::config::kinds::{url_problem, Action, SignatureSpec, WebhookUrl, TRACKING_KEY};
+use crate::config::kinds::{
+    url_problem, Action, HeaderSpec, SignatureSpec, WebhookUrl, TRACKING_KEY,
+};
 use crate::config::model::Method;
 use crate::config::TargetSpec;
 use crate::diagnostic::{join, Code, Diagnostic};
@@ -57,10 +59,15 @@ pub(super) struct Rendered {
     /// A short description for reports: the event type, `workflow@ref`, or the method.
     pub label: Shared,
     pub headers: Vec<(String, String)>,
+    /// The values sent for the secret headers among `headers`.
+    pub secret_headers: Vec<(String, Secret)>,
     /// The JSON body (empty for a webhook without one).
     pub encoded: Bytes,
     pub workflow: Option<WorkflowCall>,
 }
+
+/// Headers by name, with their values as reports show them.
+type Shown = Vec<(String, String)>;
 
 /// One target's request being rendered: what it reads, and where its problems go.
 pub(super) struct Rendering<'r, 'w> {
@@ -148,6 +155,7 @@ impl Rendering<'_, '_> {
             url: JobUrl::Public(target.api_url.dispatches(repository)),
             label: Shared::from(event_type),
             headers: Vec::new(),
+            secret_headers: Vec::new(),
             encoded,
             workflow: None,
         })
@@ -221,6 +229,7 @@ impl Rendering<'_, '_> {
                 git_ref.as_deref().unwrap_or("default branch")
             )),
             headers: Vec::new(),
+            secret_headers: Vec::new(),
             encoded: encode(&Value::Object(body)),
             workflow: Some(WorkflowCall {
                 needs_default_ref: git_ref.is_none(),
@@ -234,12 +243,12 @@ impl Rendering<'_, '_> {
         &mut self,
         url: &WebhookUrl,
         method: Method,
-        headers: &[(String, Text)],
+        headers: &[(String, HeaderSpec)],
         body: Option<&PayloadTemplate>,
         signature: Option<&SignatureSpec>,
     ) -> Option<Rendered> {
         let url = webhook_url(url, self)?;
-        let mut rendered_headers = self.headers(headers);
+        let (mut rendered_headers, secret_headers) = self.headers(headers)?;
         let body = match body {
             Some(b) => self
                 .templates
@@ -265,24 +274,45 @@ impl Rendering<'_, '_> {
             url,
             label: Shared::from(method.as_str()),
             headers: rendered_headers,
+            secret_headers,
             encoded,
             workflow: None,
         })
     }
 
-    /// A webhook's own headers, each rendered.
-    fn headers(&mut self, headers: &[(String, Text)]) -> Vec<(String, String)> {
+    /// A webhook's own headers, each rendered as reports show it, and the values of its
+    /// secret ones; `None` once a secret's problem is reported.
+    fn headers(
+        &mut self,
+        headers: &[(String, HeaderSpec)],
+    ) -> Option<(Shown, Vec<(String, Secret)>)> {
         let mut rendered = Vec::new();
-        for (name, value) in headers {
-            if let Ok(v) = self
-                .templates
-                .render_text(value, self.memo)
-                .map_err(|p| self.failed.push(p))
-            {
-                rendered.push((name.clone(), v));
+        let mut secrets = Vec::new();
+        let mut refused = false;
+        for (name, spec) in headers {
+            match spec {
+                HeaderSpec::Template(value) => {
+                    if let Ok(v) = self
+                        .templates
+                        .render_text(value, self.memo)
+                        .map_err(|p| self.failed.push(p))
+                    {
+                        rendered.push((name.clone(), v));
+                    }
+                }
+                HeaderSpec::Secret(env) => {
+                    // Never the value: reports, dry runs and diffs name the variable.
+                    let mut shown = format!("<from ${env}>");
+                    match self.secret(env, &join(&join("headers", name), "env")) {
+                        Some(Some(value)) => secrets.push((name.clone(), value)),
+                        Some(None) => shown.push_str(" (not set; a real run needs it)"),
+                        None => refused = true,
+                    }
+                    rendered.push((name.clone(), shown));
+                }
             }
         }
-        rendered
+        (!refused).then_some((rendered, secrets))
     }
 
     /// The signature header's value: the HMAC of `encoded`, or in a dry run without the secret,

@@ -91,6 +91,27 @@ fn a_hook_that_echoes_its_secret_path_shows_no_part_of_it_anywhere() {
     }
 }
 
+#[test]
+fn a_hook_that_echoes_a_secret_header_shows_no_part_of_it_anywhere() {
+    // `APP_TOKEN` is read only as the header's value here: it is hidden because the header
+    // registered it, not because a token did.
+    let yaml = format!("{HOOK_CONFIG}    headers:\n      PRIVATE-TOKEN: {{ env: APP_TOKEN }}\n");
+    let github = FakeGitHub::start();
+    let echo = format!("token {WEBSITE_TOKEN} is not allowed here");
+    github.on(
+        "POST",
+        &format!("/build_hooks/{HOOK_ID}"),
+        Reply::status(403).body(echo),
+    );
+    for channels in run_everywhere(&github, &yaml, &[]) {
+        assert_eq!(channels.code, 1, "{}", channels.all);
+        assert_no_fragment(&channels.all, WEBSITE_TOKEN, 12);
+        assert!(channels.all.contains("***"), "the echo is shown, redacted");
+    }
+    let sent = github.requests_to(&format!("/build_hooks/{HOOK_ID}"));
+    assert_eq!(sent[0].header("private-token"), Some(WEBSITE_TOKEN));
+}
+
 const REPO_CONFIG: &str = "version: 1\nsources:\n  app: {repository: o/app, targets: [web]}\ntargets:\n  web:\n    repository: o/web\n    event_type: release\n    token_env: APP_TOKEN\n";
 
 #[test]

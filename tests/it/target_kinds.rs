@@ -1,7 +1,7 @@
 //! Target kinds beyond repository_dispatch: workflow_dispatch (with run details and waiting)
 //! and webhooks (with HMAC signatures), against the loopback stand-in.
 
-use crate::support::cli::Cli;
+use crate::support::cli::{Cli, Ran};
 use crate::support::{openapi, FakeGitHub, Reply};
 use serde_json::{json, Value};
 
@@ -404,4 +404,130 @@ fn max_duration_ending_only_a_wait_offers_no_resume_of_a_rest_that_does_not_exis
     let (exit, report, stderr) = run(&github, &yaml, &["--resume", journal]);
     assert_eq!(exit, 0, "{report}\n{stderr}");
     assert_eq!(github.requests_to(dispatches).len(), 1, "sent once");
+}
+
+const GITLAB_TOKEN: &str = "glpat-s3cretGitlabValue0042";
+
+const SECRET_HEADER_CONFIG: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [gitlab]}
+targets:
+  gitlab:
+    kind: webhook
+    url_env: HOOK_URL
+    headers:
+      PRIVATE-TOKEN: { env: GITLAB_TOKEN }
+      X-Release: "{{version}}"
+"#;
+
+/// `run` of app 2.0.0 against the fake's hook, with `GITLAB_TOKEN` set when `token` is.
+fn run_gitlab_hook(github: &FakeGitHub, token: Option<&str>, extra: &[&str]) -> Ran {
+    let cli = Cli::with_config(SECRET_HEADER_CONFIG)
+        .release("app", "2.0.0")
+        .against(github)
+        .args(extra)
+        .env("HOOK_URL", format!("{}{HOOK_URL_PATH}", github.base_url()))
+        .forbid("5f3a9c0ffee")
+        .forbid(GITLAB_TOKEN);
+    match token {
+        Some(token) => cli.env("GITLAB_TOKEN", token),
+        None => cli,
+    }
+    .output()
+}
+
+#[test]
+fn a_secret_header_arrives_with_its_value_and_is_shown_only_by_its_variable() {
+    let github = FakeGitHub::start();
+    github.on("POST", HOOK_URL_PATH, Reply::status(200).body("ok"));
+    let ran = run_gitlab_hook(&github, Some(GITLAB_TOKEN), &["--output", "json"]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let request = &github.requests_to(HOOK_URL_PATH)[0];
+    assert_eq!(request.header("private-token"), Some(GITLAB_TOKEN));
+    assert_eq!(request.header("x-release"), Some("2.0.0"));
+}
+
+#[test]
+fn a_dry_run_without_the_secret_header_variable_names_it_and_sends_nothing() {
+    let github = FakeGitHub::start();
+    let ran = run_gitlab_hook(&github, None, &["--dry-run"]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(github.requests().is_empty());
+    assert!(
+        ran.stdout
+            .contains("  PRIVATE-TOKEN: <from $GITLAB_TOKEN> (not set; a real run needs it)\n"),
+        "{}",
+        ran.stdout
+    );
+    let with_value = run_gitlab_hook(&github, Some(GITLAB_TOKEN), &["--dry-run"]);
+    assert!(
+        with_value
+            .stdout
+            .contains("  PRIVATE-TOKEN: <from $GITLAB_TOKEN>\n"),
+        "{}",
+        with_value.stdout
+    );
+}
+
+#[test]
+fn a_real_run_without_the_secret_header_variable_sends_nothing_and_names_it() {
+    let github = FakeGitHub::start();
+    let ran = run_gitlab_hook(&github, None, &[]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(github.requests().is_empty());
+    assert!(
+        ran.stderr
+            .contains("environment variable `GITLAB_TOKEN` is not set"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains("targets.gitlab.headers.PRIVATE-TOKEN.env"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn validate_refuses_a_secret_header_naming_no_variable_with_its_line() {
+    let pasted = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    let yaml = format!(
+        "version: 1\nsources:\n  app: {{repository: o/app, targets: [gitlab]}}\ntargets:\n  gitlab:\n    kind: webhook\n    url: https://gitlab.example/hook\n    headers:\n      PRIVATE-TOKEN: {{ env: {pasted} }}\n      Circle-Token: {{ env: \"CIRCLE TOKEN\" }}\n      X-Other: {{ name: X }}\n"
+    );
+    let ran = Cli::with_config(&yaml)
+        .arg("validate")
+        .forbid(pasted)
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    let out = ran.all();
+    assert!(
+        out.contains("dispatch.yaml:9:") && out.contains("error[invalid_token_env] targets.gitlab.headers.PRIVATE-TOKEN.env: env holds what looks like a token itself"),
+        "{out}"
+    );
+    assert!(
+        out.contains("dispatch.yaml:10:")
+            && out.contains("targets.gitlab.headers.Circle-Token.env"),
+        "{out}"
+    );
+    assert!(out.contains("dispatch.yaml:11:"), "{out}");
+}
+
+#[test]
+fn targets_missing_one_secret_header_variable_are_told_once_together() {
+    let yaml = "version: 1\nsources:\n  app: {repository: o/app, targets: [a, b]}\ntargets:\n  a:\n    kind: webhook\n    url: https://gitlab.example/a\n    headers: { PRIVATE-TOKEN: { env: GITLAB_TOKEN } }\n  b:\n    kind: webhook\n    url: https://gitlab.example/b\n    headers: { PRIVATE-TOKEN: { env: GITLAB_TOKEN } }\n";
+    let ran = Cli::with_config(yaml).release("app", "2.0.0").output();
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert_eq!(
+        ran.stderr.matches("`GITLAB_TOKEN` is not set").count(),
+        1,
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains("needed by a.headers.PRIVATE-TOKEN, b.headers.PRIVATE-TOKEN"),
+        "{}",
+        ran.stderr
+    );
 }
