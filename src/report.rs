@@ -489,7 +489,7 @@ impl Table {
             dry_run: report.dry_run,
             compact,
             kind_width: planned(|t| t.kind.len()),
-            label_width: planned(|t| t.label.as_deref().map_or(0, |l| l.chars().count())),
+            label_width: planned(|t| shown_label(t).chars().count()),
             word_width,
             width,
             dest_width: column(|t| t.destination.len()),
@@ -524,12 +524,20 @@ impl Table {
             (Some(env), false) => format!("  ${env} not set"),
             _ => String::new(),
         };
+        // A condition's verdict (first release, undecided) in short: the full form has it all.
+        let why = match t.note.as_deref().and_then(|n| n.lines().next()) {
+            Some(note) => {
+                let head = note.split(": ").next().unwrap_or(note);
+                format!("  why: {}", crate::untrusted::truncate(head, 60))
+            }
+            None => String::new(),
+        };
         writeln!(
             out,
-            "{}  {:kind_width$}  {:label_width$}  {body}{token}",
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}",
             self.row(t, None),
             t.kind,
-            t.label.as_deref().unwrap_or(""),
+            shown_label(t),
             kind_width = self.kind_width,
             label_width = self.label_width
         )
@@ -627,6 +635,12 @@ fn write_planned(
         }
     }
     Ok(())
+}
+
+/// A planned target's event type, workflow or method on one line, escaped: a dry run's full
+/// form shows it only inside the JSON body, and a `--set` value may have rendered into it.
+fn shown_label(t: &TargetReport) -> String {
+    crate::untrusted::one_line(t.label.as_deref().unwrap_or(""), 80)
 }
 
 /// The word a target's row starts with.

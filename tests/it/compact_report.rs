@@ -40,6 +40,37 @@ fn output_table_prints_one_line_per_target_however_few() {
 }
 
 #[test]
+fn a_one_line_plan_shows_a_rendered_event_type_escaped() {
+    let yaml = many_targets(1).replace("event_type: release", "event_type: \"r-{{vars.x}}\"");
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.2.3")
+        .args(["--dry-run", "--output", "table", "--set", "x=a\u{1b}[31mb"])
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(!ran.stdout.contains('\u{1b}'), "{}", ran.stdout);
+    assert!(ran.stdout.contains("r-a\\u{1b}[31mb"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_one_line_plan_still_says_why_a_conditional_target_is_sent() {
+    let ran = Cli::example()
+        .release("dot-ai", "1.2.3")
+        .args(["--dry-run", "--output", "table"])
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let website = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains("dot-ai-website  "))
+        .unwrap();
+    assert!(
+        website.ends_with("$WEBSITE_DISPATCH_TOKEN not set  why: first release"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
 fn a_few_targets_are_still_printed_in_full() {
     let ran = Cli::with_config(&many_targets(5))
         .release("app", "1.2.3")
