@@ -170,6 +170,20 @@ pub enum Output {
     Markdown,
 }
 
+/// `run`'s report formats: every command's, and a compact table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RunOutput {
+    /// Each planned target in full (its request and body) up to 5 targets, one line per
+    /// target beyond that.
+    #[default]
+    Text,
+    Json,
+    /// GitHub-flavoured Markdown tables, for a pull-request comment or a job summary.
+    Markdown,
+    /// One line per planned target, however few: no request bodies.
+    Table,
+}
+
 #[derive(Debug, Args)]
 pub struct ConfigArg {
     /// The configuration file.
@@ -249,7 +263,11 @@ pub struct RunArgs {
     pub vars: Vec<(String, String)>,
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
-    pub output: Output,
+    pub output: RunOutput,
+    /// A dry run's text report shows every planned target's request and body, however many
+    /// (by default only up to 5 targets; beyond that, one line per target).
+    #[arg(long)]
+    pub bodies: bool,
     /// Also write the JSON report to FILE (for `--retry-failed`, or to keep as an artifact).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

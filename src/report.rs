@@ -290,15 +290,83 @@ impl Report {
     /// outcome, target and destination columns aligned; a line that goes on (a server's
     /// multi-line message) goes on under its target's details.
     pub fn write_text_in(&self, out: &mut dyn Write, palette: Palette) -> io::Result<()> {
-        let table = Table::of(self, palette);
+        self.write_text_as(out, palette, Bodies::UpToFew)
+    }
+
+    /// The text report, a dry run's planned targets in full or one line each as `bodies` says;
+    /// a run with many failures ends by repeating them grouped by reason.
+    pub(crate) fn write_text_as(
+        &self,
+        out: &mut dyn Write,
+        palette: Palette,
+        bodies: Bodies,
+    ) -> io::Result<()> {
+        let compact = match bodies {
+            Bodies::UpToFew => self.summary.planned > FULL_UP_TO,
+            Bodies::Always => false,
+            Bodies::Never => true,
+        };
+        let table = Table::of(self, palette, compact);
         self.write_heading(out)?;
+        let lines = compact && self.summary.planned > 0;
+        if lines {
+            writeln!(out)?;
+        }
         for t in &self.targets {
             match &t.status {
+                Entry::Planned(p) if compact => table.write_line(out, t, p)?,
                 Entry::Planned(p) => write_planned(out, &table, t, p)?,
                 Entry::Done(status) => table.write_done(out, t, status)?,
             }
         }
+        if lines {
+            writeln!(
+                out,
+                "\nRequest bodies are not shown: see them with `--bodies` or `--output json`."
+            )?;
+        }
+        self.write_failures(out)?;
         self.write_totals(out)
+    }
+
+    /// After a run with more than a few failed targets: the failed targets again, grouped by
+    /// reason (most targets first), so a reason shared by many reads once. The reasons are the
+    /// rows' own (already escaped) text, kept on one line.
+    fn write_failures(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.dry_run || self.summary.failed < FAILURES_GROUPED_FROM {
+            return Ok(());
+        }
+        let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for t in &self.targets {
+            let Entry::Done(Status::Failed { reason, .. }) = &t.status else {
+                continue;
+            };
+            let why =
+                crate::untrusted::truncate(&reason.lines().collect::<Vec<_>>().join(" "), 300);
+            let at = *index.entry(why.clone()).or_insert_with(|| {
+                groups.push((why, Vec::new()));
+                groups.len() - 1
+            });
+            groups[at].1.push(t.target.as_str());
+        }
+        groups.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
+        writeln!(out, "\nFailed, by reason:")?;
+        for (why, names) in &groups {
+            let shown = names
+                .iter()
+                .take(NAMES_SHOWN)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = match names.len().saturating_sub(NAMES_SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            let targets = count(names.len(), "target", "targets");
+            writeln!(out, "  {targets} ({shown}{more}): {why}")?;
+        }
+        writeln!(out)
     }
 
     /// A dry run's first lines: what would be sent, and how the rate limits pace it.
@@ -366,10 +434,36 @@ impl Report {
     }
 }
 
+/// How a dry run's text report shows its planned targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bodies {
+    /// In full up to [`FULL_UP_TO`] planned targets, one line per target beyond.
+    UpToFew,
+    /// In full, however many (`--bodies`).
+    Always,
+    /// One line per target, however few (`--output table`).
+    Never,
+}
+
+/// A dry run planning more targets than this prints one line per target: in full, each takes
+/// about 12 lines (360 at 30 targets), which buries the plan's shape.
+pub(crate) const FULL_UP_TO: usize = 5;
+
+/// A run with at least this many failed targets repeats them grouped by reason at the end.
+pub(crate) const FAILURES_GROUPED_FROM: usize = 4;
+
+/// Target names listed for one reason; the rest are counted.
+const NAMES_SHOWN: usize = 10;
+
 /// The text report's columns: each as wide as its widest cell.
 struct Table {
     palette: Palette,
     dry_run: bool,
+    /// Planned targets one line each: no blank line between rows.
+    compact: bool,
+    /// The kind and label columns of a compact planned row.
+    kind_width: usize,
+    label_width: usize,
     word_width: usize,
     width: usize,
     dest_width: usize,
@@ -378,14 +472,24 @@ struct Table {
 }
 
 impl Table {
-    fn of(report: &Report, palette: Palette) -> Table {
+    fn of(report: &Report, palette: Palette, compact: bool) -> Table {
         let column =
             |f: fn(&TargetReport) -> usize| report.targets.iter().map(f).max().unwrap_or(0);
         let word_width = column(|t| outcome_word(t).len());
         let width = column(|t| t.target.len());
+        let planned = |f: fn(&TargetReport) -> usize| {
+            let planned = report
+                .targets
+                .iter()
+                .filter(|t| matches!(t.status, Entry::Planned(_)));
+            planned.map(f).max().unwrap_or(0)
+        };
         Table {
             palette,
             dry_run: report.dry_run,
+            compact,
+            kind_width: planned(|t| t.kind.len()),
+            label_width: planned(|t| shown_label(t).chars().count()),
             word_width,
             width,
             dest_width: column(|t| t.destination.len()),
@@ -407,6 +511,35 @@ impl Table {
             t.destination,
             width = self.width,
             dest_width = self.dest_width
+        )
+    }
+
+    /// A planned target on one line: its row, kind, label and body size, and an unset token.
+    fn write_line(&self, out: &mut dyn Write, t: &TargetReport, p: &Planned) -> io::Result<()> {
+        let body = match p.body.0.len() {
+            0 => "no body".to_owned(),
+            n => format!("{n}-byte body"),
+        };
+        let token = match (&p.token_env, p.token_set) {
+            (Some(env), false) => format!("  ${env} not set"),
+            _ => String::new(),
+        };
+        // A condition's verdict (first release, undecided) in short: the full form has it all.
+        let why = match t.note.as_deref().and_then(|n| n.lines().next()) {
+            Some(note) => {
+                let head = note.split(": ").next().unwrap_or(note);
+                format!("  why: {}", crate::untrusted::truncate(head, 60))
+            }
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}",
+            self.row(t, None),
+            t.kind,
+            shown_label(t),
+            kind_width = self.kind_width,
+            label_width = self.label_width
         )
     }
 
@@ -451,7 +584,11 @@ impl Table {
                 Ok(())
             }
             Status::Skipped { reason } => {
-                let gap = if self.dry_run { "\n" } else { "" };
+                let gap = if self.dry_run && !self.compact {
+                    "\n"
+                } else {
+                    ""
+                };
                 let row = self.row(t, Some(Tone::Warn));
                 writeln!(out, "{gap}{row}  {}", indent(reason, under))
             }
@@ -498,6 +635,12 @@ fn write_planned(
         }
     }
     Ok(())
+}
+
+/// A planned target's event type, workflow or method on one line, escaped: a dry run's full
+/// form shows it only inside the JSON body, and a `--set` value may have rendered into it.
+fn shown_label(t: &TargetReport) -> String {
+    crate::untrusted::one_line(t.label.as_deref().unwrap_or(""), 80)
 }
 
 /// The word a target's row starts with.

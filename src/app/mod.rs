@@ -67,7 +67,7 @@ pub fn main(cli: Cli) -> Exit {
 fn json_output(command: &Command) -> bool {
     use crate::cli::Output;
     let output = match command {
-        Command::Run(args) => args.output,
+        Command::Run(args) => return args.output == crate::cli::RunOutput::Json,
         Command::Validate(args) => args.output,
         Command::Check(args) => args.output,
         Command::Diff(args) => args.output,

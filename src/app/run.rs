@@ -3,7 +3,7 @@
 use super::deliver::{self, Sent};
 use super::{env_var, keep_until_exit, load_valid, plan_refused, CliError};
 use crate::changes::{ChangeSet, Checkout};
-use crate::cli::{Output, RunArgs};
+use crate::cli::{RunArgs, RunOutput};
 use crate::config::{Checked, Config};
 use crate::exit::Exit;
 use crate::journal::{self, EarlierDelivery, JournalError, Journals};
@@ -328,7 +328,7 @@ fn plan_stage(
         &mut Work::default(),
     )
     .map_err(|err| {
-        if let (Output::Json, crate::plan::PlanError::Problems(problems)) = (args.output, &err) {
+        if let (RunOutput::Json, crate::plan::PlanError::Problems(problems)) = (args.output, &err) {
             let located = checked.locate(problems.clone());
             let _ = super::validate::write_json(stdout, file, &located, false);
         }
@@ -454,9 +454,16 @@ fn publish(
     // small writes to stdout.
     let mut buffered = std::io::BufWriter::new(stdout);
     match args.output {
-        Output::Text => report.write_text_in(&mut buffered, Palette::for_stdout(args.color)),
-        Output::Json => report.write_json(&mut buffered),
-        Output::Markdown => crate::markdown::write_report(report, &mut buffered),
+        RunOutput::Text | RunOutput::Table => {
+            let bodies = match (args.output, args.bodies) {
+                (RunOutput::Table, _) => report::Bodies::Never,
+                (_, true) => report::Bodies::Always,
+                (_, false) => report::Bodies::UpToFew,
+            };
+            report.write_text_as(&mut buffered, Palette::for_stdout(args.color), bodies)
+        }
+        RunOutput::Json => report.write_json(&mut buffered),
+        RunOutput::Markdown => crate::markdown::write_report(report, &mut buffered),
     }
     .and_then(|()| buffered.flush())
     .map_err(|err| CliError::failure(format!("cannot write the report: {err}")))?;

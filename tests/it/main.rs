@@ -25,6 +25,7 @@ mod changes;
 mod check;
 mod check_reads;
 mod chosen_targets;
+mod compact_report;
 mod delivery;
 mod diff;
 mod dry_run;
