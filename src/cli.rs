@@ -138,12 +138,14 @@ orchestrator init --config .github/dispatch.yaml"
 pub struct InitArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The upstream repository that makes releases (default: a your-org/your-app placeholder).
+    /// The upstream repository that makes releases (default: the one the `origin` remote
+    /// names, else a your-org/your-app placeholder).
     #[arg(long, value_name = "OWNER/NAME")]
     pub source_repo: Option<String>,
-    /// The downstream repository that receives the event (default: a placeholder).
+    /// A downstream repository that receives the event, one target each; repeatable
+    /// (default: a placeholder).
     #[arg(long, value_name = "OWNER/NAME")]
-    pub target_repo: Option<String>,
+    pub target_repo: Vec<String>,
     /// The repository_dispatch event type the target listens for. Default `upstream-release`.
     #[arg(long, value_name = "TYPE")]
     pub event_type: Option<String>,
