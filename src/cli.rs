@@ -70,8 +70,9 @@ pub enum Command {
     Init(InitArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
     Completions(CompletionsArgs),
-    /// Print the manual page as roff: `orchestrator man > orchestrator.1`.
-    Man,
+    /// Print the manual page as roff (`orchestrator man > orchestrator.1`), or with --dir write
+    /// one page per subcommand (`orchestrator-run.1`, ...).
+    Man(ManArgs),
     /// Post a Markdown report (`run --dry-run --output markdown`, `diff --output markdown`) as
     /// a pull request's comment, updating the one posted before instead of adding another.
     Comment(CommentArgs),
@@ -161,6 +162,18 @@ pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestrator man > orchestrator.1 && man ./orchestrator.1\n  \
+orchestrator man --dir ~/.local/share/man/man1 && man orchestrator-run"
+)]
+pub struct ManArgs {
+    /// Write `orchestrator.1` and one page per subcommand (`orchestrator-run.1`, ...) into DIR
+    /// (created if missing; pages there are replaced) instead of printing one page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
