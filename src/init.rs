@@ -360,23 +360,7 @@ pub(crate) fn run(
             "  its source is {repo}, the repository `origin` names"
         );
     }
-    let schema = schema_path(path);
-    match create_new(&schema, config::schema::schema_json().as_bytes()) {
-        Ok(()) => {
-            let _ = writeln!(stdout, "wrote {} (editor completion)", schema.display());
-        }
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-            let _ = writeln!(
-                stdout,
-                "kept {} (`orchestrator schema > {}` refreshes it)",
-                schema.display(),
-                schema.display()
-            );
-        }
-        Err(err) => {
-            let _ = writeln!(stderr, "warning: cannot write {}: {err}", schema.display());
-        }
-    }
+    write_schema(&schema_path(path), stdout, stderr);
     let config = if path == Path::new("dispatch.yaml") {
         String::new()
     } else {
@@ -422,6 +406,27 @@ fn origin_repository(dir: &Path) -> Option<String> {
     let url = crate::changes::Git::new(dir).origin_url()?;
     let repo = crate::changes::repository_of_remote(&url)?;
     crate::config::Repo::parse(&repo).ok().map(|_| repo)
+}
+
+/// Writes the schema beside the config, keeping one that is there already (a warning, not a
+/// failure: the config is written and valid without it).
+fn write_schema(schema: &Path, stdout: &mut dyn Write, stderr: &mut dyn Write) {
+    match create_new(schema, config::schema::schema_json().as_bytes()) {
+        Ok(()) => {
+            let _ = writeln!(stdout, "wrote {} (editor completion)", schema.display());
+        }
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = writeln!(
+                stdout,
+                "kept {} (`orchestrator schema > {}` refreshes it)",
+                schema.display(),
+                schema.display()
+            );
+        }
+        Err(err) => {
+            let _ = writeln!(stderr, "warning: cannot write {}: {err}", schema.display());
+        }
+    }
 }
 
 fn schema_path(config: &Path) -> PathBuf {
