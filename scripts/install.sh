@@ -11,7 +11,7 @@
 # is installed and an existing orchestrator in DIR is left as it was.
 #
 # Exit codes:
-#   0  installed
+#   0  installed (with a note when DIR is not on PATH, and the line that adds it)
 #   2  usage: an unknown option, no --version, a malformed version
 #   3  this OS or CPU has no prebuilt binary (build from source: cargo install --locked orchestrator)
 #   4  download failed: the asset or SHA256SUMS is missing (HTTP 404), or the server kept
@@ -304,3 +304,19 @@ cp "$work/x/$exe" "$stage/$exe" || die 6 "cannot write to $dir"
 chmod 755 "$stage/$exe"
 mv -f "$stage/$exe" "$dir/$exe" || die 6 "cannot move orchestrator into $dir"
 say "installed orchestrator $version ($target) as $dir/$exe"
+
+# A shell finds `orchestrator` only through PATH: when DIR is not on it, say the line that puts
+# it there (absolute, so it holds from any directory; quoted for a double-quoted string), and
+# under GitHub Actions the step that does it for the job's later steps.
+absolute=$(cd "$dir" 2>/dev/null && pwd) || absolute=$dir
+case ":${PATH:-}:" in
+    *":$dir:"* | *":$dir/:"* | *":$absolute:"* | *":$absolute/:"*) ;;
+    *)
+        quoted=$(printf '%s\n' "$absolute" | sed 's/[\\"$`]/\\&/g')
+        if [ "${GITHUB_ACTIONS:-}" = true ]; then
+            say "note: $absolute is not on PATH; for the job's later steps: echo \"$quoted\" >> \"\$GITHUB_PATH\""
+        else
+            say "note: $absolute is not on your PATH; add it (e.g. in ~/.profile): export PATH=\"$quoted:\$PATH\""
+        fi
+        ;;
+esac

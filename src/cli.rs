@@ -70,8 +70,9 @@ pub enum Command {
     Init(InitArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
     Completions(CompletionsArgs),
-    /// Print the manual page as roff: `orchestrator man > orchestrator.1`.
-    Man,
+    /// Print the manual page as roff (`orchestrator man > orchestrator.1`), or with --dir write
+    /// one page per subcommand (`orchestrator-run.1`, ...).
+    Man(ManArgs),
     /// Post a Markdown report (`run --dry-run --output markdown`, `diff --output markdown`) as
     /// a pull request's comment, updating the one posted before instead of adding another.
     Comment(CommentArgs),
@@ -138,12 +139,14 @@ orchestrator init --config .github/dispatch.yaml"
 pub struct InitArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The upstream repository that makes releases (default: a your-org/your-app placeholder).
+    /// The upstream repository that makes releases (default: the one the `origin` remote
+    /// names, else a your-org/your-app placeholder).
     #[arg(long, value_name = "OWNER/NAME")]
     pub source_repo: Option<String>,
-    /// The downstream repository that receives the event (default: a placeholder).
+    /// A downstream repository that receives the event, one target each; repeatable
+    /// (default: a placeholder).
     #[arg(long, value_name = "OWNER/NAME")]
-    pub target_repo: Option<String>,
+    pub target_repo: Vec<String>,
     /// The repository_dispatch event type the target listens for. Default `upstream-release`.
     #[arg(long, value_name = "TYPE")]
     pub event_type: Option<String>,
@@ -159,6 +162,18 @@ pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  orchestrator man > orchestrator.1 && man ./orchestrator.1\n  \
+orchestrator man --dir ~/.local/share/man/man1 && man orchestrator-run"
+)]
+pub struct ManArgs {
+    /// Write `orchestrator.1` and one page per subcommand (`orchestrator-run.1`, ...) into DIR
+    /// (created if missing; pages there are replaced) instead of printing one page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -23,28 +23,31 @@ const DEFAULT_EVENT_TYPE: &str = "upstream-release";
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Starter {
     pub source_repo: String,
-    pub target_repo: String,
+    /// One target per repository, in the order given (at least one).
+    pub target_repos: Vec<String>,
     pub event_type: String,
     /// Whether any value is still a placeholder, so the file says to replace it.
     pub placeholders: bool,
 }
 
 impl Starter {
-    pub(crate) fn from_args(args: &InitArgs) -> Starter {
+    /// The file for `args`; `origin` (the checkout's repository, when its `origin` remote
+    /// names one) stands in for an absent `--source-repo`.
+    pub(crate) fn from_args(args: &InitArgs, origin: Option<String>) -> Starter {
+        let source_repo = args.source_repo.clone().or(origin);
+        let target_repos = if args.target_repo.is_empty() {
+            vec![PLACEHOLDER_TARGET.to_owned()]
+        } else {
+            args.target_repo.clone()
+        };
         Starter {
-            source_repo: args
-                .source_repo
-                .clone()
-                .unwrap_or_else(|| PLACEHOLDER_SOURCE.into()),
-            target_repo: args
-                .target_repo
-                .clone()
-                .unwrap_or_else(|| PLACEHOLDER_TARGET.into()),
+            placeholders: source_repo.is_none() || args.target_repo.is_empty(),
+            source_repo: source_repo.unwrap_or_else(|| PLACEHOLDER_SOURCE.into()),
+            target_repos,
             event_type: args
                 .event_type
                 .clone()
                 .unwrap_or_else(|| DEFAULT_EVENT_TYPE.into()),
-            placeholders: args.source_repo.is_none() || args.target_repo.is_none(),
         }
     }
 
@@ -52,31 +55,27 @@ impl Starter {
         name_of(&self.source_repo, "app")
     }
 
-    pub(crate) fn target_name(&self) -> String {
-        name_of(&self.target_repo, "downstream")
-    }
-
-    /// `WEBSITE_DISPATCH_TOKEN` for target `website`.
-    pub(crate) fn token_env(&self) -> String {
-        let upper: String = self
-            .target_name()
-            .chars()
-            .map(|c| match c {
-                '-' => '_',
-                c => c.to_ascii_uppercase(),
-            })
-            .collect();
-        let prefix = if upper.starts_with(|c: char| c.is_ascii_digit()) {
-            "_"
-        } else {
-            ""
-        };
-        format!("{prefix}{upper}_DISPATCH_TOKEN")
+    /// Each target's name, in order: its repository's name, made unique with `-2`, `-3`, ...
+    /// when two repositories share one (`acme/docs`, `other/docs`).
+    pub(crate) fn target_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::with_capacity(self.target_repos.len());
+        for repo in &self.target_repos {
+            let base = name_of(repo, "downstream");
+            let mut name = base.clone();
+            let mut n = 2;
+            while names.contains(&name) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            names.push(name);
+        }
+        names
     }
 
     /// The file's text.
     pub(crate) fn render(&self) -> String {
-        let (source, target, token) = (self.source_name(), self.target_name(), self.token_env());
+        let names = self.target_names();
+        let tokens: Vec<String> = names.iter().map(|n| token_env(n)).collect();
         // The defaults the comments quote come from the settings' declaration, so they stay true.
         let defaults = Settings::default().or_defaults();
         let replace = if self.placeholders {
@@ -84,22 +83,62 @@ impl Starter {
         } else {
             ""
         };
-        fill(
-            TEMPLATE,
+        let mut text = fill(
+            HEAD,
             &[
                 ("{schema}", SCHEMA_FILE),
                 ("{replace}\n", replace),
-                ("{source}", &source),
+                ("{source}", &self.source_name()),
                 ("{source_repo}", &scalar(&self.source_repo)),
-                ("{target}", &target),
-                ("{target_repo}", &scalar(&self.target_repo)),
-                ("{event_type}", &scalar(&self.event_type)),
-                ("{token_env}", &token),
+                ("{targets}", &names.join(", ")),
+                ("{secrets}", &secrets(&tokens)),
                 ("{concurrency}", &shown(defaults.concurrency)),
                 ("{max_attempts}", &shown(defaults.max_attempts)),
                 ("{rate_limit}", &shown(defaults.rate_limit)),
             ],
-        )
+        );
+        let targets = names.iter().zip(&self.target_repos).zip(&tokens);
+        for (i, ((target, repo), token)) in targets.enumerate() {
+            // The first target explains each key; the others repeat the shape without it.
+            let template = if i == 0 { FIRST_TARGET } else { OTHER_TARGET };
+            text.push_str(&fill(
+                template,
+                &[
+                    ("{target}", target),
+                    ("{target_repo}", &scalar(repo)),
+                    ("{event_type}", &scalar(&self.event_type)),
+                    ("{token_env}", token),
+                ],
+            ));
+        }
+        text.push_str(MORE_KINDS);
+        text
+    }
+}
+
+/// `WEBSITE_DISPATCH_TOKEN` for target `website`.
+pub(crate) fn token_env(target: &str) -> String {
+    let upper: String = target
+        .chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    let prefix = if upper.starts_with(|c: char| c.is_ascii_digit()) {
+        "_"
+    } else {
+        ""
+    };
+    format!("{prefix}{upper}_DISPATCH_TOKEN")
+}
+
+/// "the A secret", "the A and B secrets", "the A, B and C secrets".
+fn secrets(tokens: &[String]) -> String {
+    match tokens {
+        [] => String::new(),
+        [one] => format!("the {one} secret"),
+        [rest @ .., last] => format!("the {} and {last} secrets", rest.join(", ")),
     }
 }
 
@@ -131,7 +170,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-const TEMPLATE: &str = r#"# yaml-language-server: $schema=./{schema}
+const HEAD: &str = r#"# yaml-language-server: $schema=./{schema}
 #
 # What each release of an upstream repository causes downstream, for orchestrator.
 # Next steps:
@@ -139,7 +178,7 @@ const TEMPLATE: &str = r#"# yaml-language-server: $schema=./{schema}
 #   1. orchestrator validate                                   # checks this file; no token needed
 #   2. orchestrator run --source {source} --version 1.2.3 --dry-run   # what a release would send
 #   3. In the release job: orchestrator run --source {source} --version "$VERSION"
-#      with the {token_env} secret in the environment.
+#      with {secrets} in the environment.
 # `orchestrator schema` prints every key with its documentation; {schema} beside this
 # file gives an editor the same as completion and hover help.
 version: 1
@@ -155,11 +194,13 @@ defaults:
 sources:
   {source}:
     repository: {source_repo}
-    targets: [{target}]
+    targets: [{targets}]
 
 # Downstream receivers, each defined once and fed by any number of sources.
 targets:
-  {target}:
+"#;
+
+const FIRST_TARGET: &str = r#"  {target}:
     # kind: repository_dispatch (the default) starts the workflows in `repository` that have
     # `on: repository_dispatch: types: [<event_type>]`.
     repository: {target_repo}
@@ -177,7 +218,19 @@ targets:
     #   version: ">=1.0.0"
     #   prerelease: false
     #   changed: ["docs/**"]
+"#;
 
+const OTHER_TARGET: &str = r#"
+  {target}:
+    repository: {target_repo}
+    event_type: {event_type}
+    token_env: {token_env}
+    client_payload:
+      source: "{{source.name}}"
+      version: "{{version}}"
+"#;
+
+const MORE_KINDS: &str = r#"
   # More kinds; to use one, uncomment it and add its name to a source's `targets`.
   #
   # Run one workflow that has `on: workflow_dispatch`, and learn its run:
@@ -263,18 +316,14 @@ pub(crate) fn run(
     stderr: &mut dyn Write,
 ) -> Result<Exit, CliError> {
     let path = &args.config.config;
-    let flags = [
-        ("--source-repo", &args.source_repo),
-        ("--target-repo", &args.target_repo),
-    ];
-    for (flag, value) in flags {
-        if let Some(Err(message)) = value.as_deref().map(crate::config::Repo::parse) {
-            return Err(CliError::usage(format!(
-                "{flag}: {message}; nothing was written"
-            )));
-        }
-    }
-    let starter = Starter::from_args(args);
+    check_repositories(args)?;
+    let origin = if args.source_repo.is_none() {
+        origin_repository(Path::new("."))
+    } else {
+        None
+    };
+    let from_origin = origin.clone();
+    let starter = Starter::from_args(args, origin);
     let text = starter.render();
     let found = problems(&text);
     if !found.is_empty() {
@@ -305,8 +354,64 @@ pub(crate) fn run(
         });
     }
     let _ = writeln!(stdout, "wrote {}", path.display());
-    let schema = schema_path(path);
-    match create_new(&schema, config::schema::schema_json().as_bytes()) {
+    if let Some(repo) = from_origin {
+        let _ = writeln!(
+            stdout,
+            "  its source is {repo}, the repository `origin` names"
+        );
+    }
+    write_schema(&schema_path(path), stdout, stderr);
+    let config = if path == Path::new("dispatch.yaml") {
+        String::new()
+    } else {
+        format!(" --config {}", path.display())
+    };
+    let _ = writeln!(
+        stdout,
+        "next: orchestrator validate{config}\n      orchestrator run{config} --source {} --version 1.2.3 --dry-run",
+        starter.source_name()
+    );
+    Ok(Exit::Success)
+}
+
+/// Refuses a `--source-repo` or `--target-repo` that is not `owner/name`, and a target
+/// repository given twice (it would be one target under two names).
+fn check_repositories(args: &InitArgs) -> Result<(), CliError> {
+    let given = args.source_repo.iter().map(|r| ("--source-repo", r));
+    let given = given.chain(args.target_repo.iter().map(|r| ("--target-repo", r)));
+    for (flag, value) in given {
+        if let Err(message) = crate::config::Repo::parse(value) {
+            return Err(CliError::usage(format!(
+                "{flag}: {message}; nothing was written"
+            )));
+        }
+    }
+    for (i, repo) in args.target_repo.iter().enumerate() {
+        let twice = args.target_repo[..i]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(repo));
+        if twice {
+            return Err(CliError::usage(format!(
+                "--target-repo: `{repo}` is given twice (one target per repository); nothing was written"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `owner/name` of the repository whose checkout `dir` is, when its `origin` remote names
+/// one that `--source-repo` would accept; `None` for a local path, a mirror or no remote.
+/// The URL itself is never shown: it may hold credentials.
+fn origin_repository(dir: &Path) -> Option<String> {
+    let url = crate::changes::Git::new(dir).origin_url()?;
+    let repo = crate::changes::repository_of_remote(&url)?;
+    crate::config::Repo::parse(&repo).ok().map(|_| repo)
+}
+
+/// Writes the schema beside the config, keeping one that is there already (a warning, not a
+/// failure: the config is written and valid without it).
+fn write_schema(schema: &Path, stdout: &mut dyn Write, stderr: &mut dyn Write) {
+    match create_new(schema, config::schema::schema_json().as_bytes()) {
         Ok(()) => {
             let _ = writeln!(stdout, "wrote {} (editor completion)", schema.display());
         }
@@ -322,17 +427,6 @@ pub(crate) fn run(
             let _ = writeln!(stderr, "warning: cannot write {}: {err}", schema.display());
         }
     }
-    let config = if path == Path::new("dispatch.yaml") {
-        String::new()
-    } else {
-        format!(" --config {}", path.display())
-    };
-    let _ = writeln!(
-        stdout,
-        "next: orchestrator validate{config}\n      orchestrator run{config} --source {} --version 1.2.3 --dry-run",
-        starter.source_name()
-    );
-    Ok(Exit::Success)
 }
 
 fn schema_path(config: &Path) -> PathBuf {
@@ -354,14 +448,17 @@ mod tests {
     use super::*;
 
     fn starter(source: Option<&str>, target: Option<&str>, event: Option<&str>) -> Starter {
-        Starter::from_args(&InitArgs {
-            config: crate::cli::ConfigArg {
-                config: "dispatch.yaml".into(),
+        Starter::from_args(
+            &InitArgs {
+                config: crate::cli::ConfigArg {
+                    config: "dispatch.yaml".into(),
+                },
+                source_repo: source.map(Into::into),
+                target_repo: target.into_iter().map(Into::into).collect(),
+                event_type: event.map(Into::into),
             },
-            source_repo: source.map(Into::into),
-            target_repo: target.map(Into::into),
-            event_type: event.map(Into::into),
-        })
+            None,
+        )
     }
 
     #[test]
@@ -380,8 +477,8 @@ mod tests {
             Some("api-release"),
         );
         assert_eq!(s.source_name(), "api-server");
-        assert_eq!(s.target_name(), "9docs");
-        assert_eq!(s.token_env(), "_9DOCS_DISPATCH_TOKEN");
+        assert_eq!(s.target_names(), ["9docs"]);
+        assert_eq!(token_env("9docs"), "_9DOCS_DISPATCH_TOKEN");
         let text = s.render();
         assert!(!text.contains("placeholders"));
         assert_eq!(problems(&text), Vec::<String>::new(), "{text}");

@@ -1,9 +1,12 @@
 //! The command line's own documentation, generated from its clap definition so it cannot drift:
-//! shell completions (`orchestrator completions SHELL`) and a manual page (`orchestrator man`).
+//! shell completions (`orchestrator completions SHELL`) and manual pages (`orchestrator man`:
+//! one page on stdout, or `--dir DIR`: one page per subcommand).
 
-use crate::cli::Cli;
+use crate::cli::{Cli, ManArgs};
+use crate::exit::{CliError, Exit};
 use clap::CommandFactory;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 pub const BIN_NAME: &str = "orchestrator";
 
@@ -16,6 +19,40 @@ pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io
     clap_complete::generate(shell, &mut command, BIN_NAME, &mut script);
     out.write_all(&script)?;
     out.flush()
+}
+
+/// `orchestrator man`: the one page on stdout, or with `--dir` a page per subcommand, each
+/// file named on stdout as it is written.
+pub(crate) fn man(args: &ManArgs, stdout: &mut dyn Write) -> Result<Exit, CliError> {
+    let Some(dir) = &args.dir else {
+        return write_man(stdout)
+            .map(|()| Exit::Success)
+            .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")));
+    };
+    let written = write_man_pages(dir).map_err(|err| {
+        CliError::usage(format!(
+            "cannot write the manual pages into {}: {err}",
+            dir.display()
+        ))
+    })?;
+    for page in written {
+        let _ = writeln!(stdout, "wrote {}", page.display());
+    }
+    Ok(Exit::Success)
+}
+
+/// Writes `orchestrator.1` and `orchestrator-SUBCOMMAND.1` for each subcommand into `dir`
+/// (created if missing), whose "SEE ALSO" links then lead somewhere; returns their paths, the
+/// top-level page first.
+pub fn write_man_pages(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let mut written = vec![clap_mangen::Man::new(command.clone()).generate_to(dir)?];
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        written.push(clap_mangen::Man::new(sub.clone()).generate_to(dir)?);
+    }
+    Ok(written)
 }
 
 /// One manual page for the whole tool: the top-level page, then each subcommand's synopsis,

@@ -45,7 +45,7 @@ pub fn main(cli: Cli) -> Exit {
         Command::Schema => printed(stdout.write_all(config::schema::schema_json().as_bytes())),
         Command::Init(args) => crate::init::run(&args, stdout, stderr),
         Command::Completions(args) => printed(crate::shell::write_completions(args.shell, stdout)),
-        Command::Man => printed(crate::shell::write_man(stdout)),
+        Command::Man(args) => crate::shell::man(&args, stdout),
         Command::Comment(args) => comment::comment(&args, stdout),
     };
     match result {

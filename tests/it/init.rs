@@ -1,6 +1,7 @@
 //! `orchestrator init`: a starter dispatch.yaml that validates as written, never overwriting.
 
 use crate::support::cli::{Cli, Ran};
+use crate::support::git::git;
 use std::path::Path;
 
 fn init(dir: &Path, args: &[&str]) -> Ran {
@@ -161,4 +162,152 @@ fn the_defaults_inits_comments_quote_are_the_real_ones() {
             "  # rate_limit: 80/min,500/h  # request starts per API host and token",
         ]
     );
+}
+
+/// A temporary directory that is a git repository whose `origin` is `url`.
+fn checkout_with_origin(url: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["remote", "add", "origin", url]);
+    dir
+}
+
+#[test]
+fn init_in_a_checkout_names_the_source_after_its_origin_remote() {
+    for url in [
+        "https://github.com/acme/widget.git",
+        "git@github.com:acme/widget.git",
+    ] {
+        let dir = checkout_with_origin(url);
+        let output = init(dir.path(), &[]);
+        assert_eq!(output.code, 0, "{output:?}");
+        assert!(
+            output
+                .stdout
+                .contains("  its source is acme/widget, the repository `origin` names\n"),
+            "{url}: {}",
+            output.stdout
+        );
+        let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
+        assert!(
+            text.contains("sources:\n  widget:\n    repository: acme/widget\n"),
+            "{url}: {text}"
+        );
+        // The target is still a placeholder, so the file still says to replace it.
+        assert!(text.contains("repository: your-org/your-website"), "{text}");
+        assert!(text.contains("Replace the your-org/..."), "{text}");
+        assert!(
+            output.stdout.contains("--source widget --version 1.2.3"),
+            "{}",
+            output.stdout
+        );
+        assert_eq!(validate(dir.path(), "dispatch.yaml").code, 0);
+    }
+}
+
+#[test]
+fn init_keeps_the_placeholder_when_origin_names_no_github_repository() {
+    for url in ["/srv/git/widget", "file:///srv/git/widget.git"] {
+        let dir = checkout_with_origin(url);
+        let output = init(dir.path(), &[]);
+        assert_eq!(output.code, 0, "{output:?}");
+        assert!(!output.stdout.contains("origin"), "{}", output.stdout);
+        let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
+        assert!(
+            text.contains("repository: your-org/your-app"),
+            "{url}: {text}"
+        );
+    }
+}
+
+#[test]
+fn init_never_repeats_credentials_held_in_the_origin_url() {
+    let dir = checkout_with_origin("https://ci:ghp_secretINorigin000@github.com/acme/widget");
+    let output = init(dir.path(), &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(
+        output.stdout.contains("its source is acme/widget"),
+        "{}",
+        output.stdout
+    );
+    let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
+    for written in [&output.stdout, &output.stderr, &text] {
+        assert!(!written.contains("ghp_secret"), "{written}");
+        assert!(!written.contains("ci:"), "{written}");
+    }
+}
+
+#[test]
+fn an_explicit_source_repo_wins_over_the_origin_remote() {
+    let dir = checkout_with_origin("https://github.com/acme/widget");
+    let output = init(dir.path(), &["--source-repo", "acme/api"]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
+    assert!(text.contains("repository: acme/api\n"), "{text}");
+    assert!(!text.contains("acme/widget"), "{text}");
+}
+
+#[test]
+fn init_writes_one_target_per_repeated_target_repo() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = init(
+        dir.path(),
+        &[
+            "--source-repo",
+            "acme/api",
+            "--target-repo",
+            "acme/website",
+            "--target-repo",
+            "acme/docs",
+            "--target-repo",
+            "partner/docs",
+        ],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    let text = std::fs::read_to_string(dir.path().join("dispatch.yaml")).unwrap();
+    for expected in [
+        "    targets: [website, docs, docs-2]\n",
+        "#      with the WEBSITE_DISPATCH_TOKEN, DOCS_DISPATCH_TOKEN and DOCS_2_DISPATCH_TOKEN secrets in the environment.\n",
+        "  docs:\n    repository: acme/docs\n    event_type: upstream-release\n    token_env: DOCS_DISPATCH_TOKEN\n",
+        "  docs-2:\n    repository: partner/docs\n    event_type: upstream-release\n    token_env: DOCS_2_DISPATCH_TOKEN\n",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    assert!(!text.contains("placeholders"), "{text}");
+    assert_eq!(validate(dir.path(), "dispatch.yaml").code, 0);
+    let plan = Cli::in_dir(dir.path())
+        .release("api", "2.0.0")
+        .arg("--dry-run")
+        .json()
+        .output()
+        .json();
+    let repositories: Vec<&str> = plan["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["destination"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        repositories,
+        ["acme/website", "acme/docs", "partner/docs"],
+        "{plan}"
+    );
+}
+
+#[test]
+fn init_refuses_a_target_repo_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = init(
+        dir.path(),
+        &["--target-repo", "acme/docs", "--target-repo", "acme/docs"],
+    );
+    assert_eq!(output.code, 2, "{output:?}");
+    assert!(
+        output.stderr.contains(
+            "--target-repo: `acme/docs` is given twice (one target per repository); nothing was written"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(!dir.path().join("dispatch.yaml").exists());
 }

@@ -351,3 +351,70 @@ fn the_default_download_url_is_the_crates_repository() {
         "install.sh downloads from somewhere other than {repository}"
     );
 }
+
+#[test]
+fn an_install_into_a_directory_not_on_path_says_the_line_that_adds_it() {
+    let releases = Releases::published();
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("bin");
+    let Some(output) = install(&releases, &bin, &[]) else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let bin = bin.display();
+    assert!(
+        stderr(&output).ends_with(&format!(
+            "as {bin}/orchestrator\norchestrator install: note: {bin} is not on your PATH; add it (e.g. in ~/.profile): export PATH=\"{bin}:$PATH\"\n"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_install_into_a_directory_on_path_says_nothing_more() {
+    let releases = Releases::published();
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("bin");
+    let path = format!(
+        "/usr/local/bin:{}/:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    if host_target().is_none() {
+        return;
+    }
+    let Some(output) = install_with(&releases, &bin, &[], &[("PATH", &path)]) else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("PATH"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).ends_with(&format!("as {}/orchestrator\n", bin.display())),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_install_in_github_actions_says_how_to_add_the_directory_for_later_steps() {
+    let releases = Releases::published();
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("bin");
+    if host_target().is_none() {
+        return;
+    }
+    let Some(output) = install_with(&releases, &bin, &[], &[("GITHUB_ACTIONS", "true")]) else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).ends_with(&format!(
+            "note: {} is not on PATH; for the job's later steps: echo \"{}\" >> \"$GITHUB_PATH\"\n",
+            bin.display(),
+            bin.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
