@@ -344,6 +344,12 @@ fn the_action_installs_the_verified_release_binary_and_runs_validate_with_it() {
         "the step prints the installed version: {}",
         text(&output)
     );
+    // The action runs the binary by its full path: no PATH advice in every job's log.
+    assert!(
+        !text(&output).contains("is not on PATH") && !text(&output).contains("is not on your PATH"),
+        "{}",
+        text(&output)
+    );
     assert_eq!(releases.requests_for(&asset_name()), 1);
 
     let dir = example_dir();
