@@ -5,8 +5,8 @@
 use super::{Attempt, RunInfo, Sender};
 use crate::auth::AppTokens;
 use crate::config::Repo;
-use crate::github::classify::CHECK_NETWORK;
 use crate::github::classify::{classify, Failure, Retry, Subject};
+use crate::github::classify::{CHECK_NETWORK, NO_ANSWER_IN_TIME};
 use crate::github::outbound::{self, CHECK_API_URL, CHECK_WEBHOOK_URL};
 use crate::github::response::{Answered, TokenExpiry};
 use crate::github::ACCEPT_GITHUB_JSON;
@@ -319,9 +319,13 @@ pub(super) async fn send(
     outbound::send(request, job.timeout, CHECK_WEBHOOK_URL)
         .await
         .map_err(|mut failure| {
-            // A webhook is reached at its own URL, not at `api_url`.
-            if failure.hint.as_deref() == Some(CHECK_NETWORK) {
-                failure.hint = Some(CHECK_WEBHOOK_NETWORK.to_owned());
+            // A webhook is reached at its own URL, not at `api_url`, and is not GitHub.
+            match failure.hint.as_deref() {
+                Some(CHECK_NETWORK) => failure.hint = Some(CHECK_WEBHOOK_NETWORK.to_owned()),
+                Some(NO_ANSWER_IN_TIME) => {
+                    failure.hint = Some(WEBHOOK_NO_ANSWER_IN_TIME.to_owned())
+                }
+                _ => {}
             }
             failure
         })
@@ -329,6 +333,10 @@ pub(super) async fn send(
 
 /// The hint of a webhook that got no answer (refused, reset, DNS).
 const CHECK_WEBHOOK_NETWORK: &str = "check the network and the webhook's URL (`url`/`url_env`)";
+
+/// The hint of a webhook that did not answer within `timeout_secs`.
+const WEBHOOK_NO_ANSWER_IN_TIME: &str =
+    "the webhook may be slow or unreachable (its `url`/`url_env`); the request may or may not have been delivered";
 
 /// A secret header's value, marked sensitive so the HTTP client never shows it (in its `Debug`
 /// output, or compressed into an HPACK table). A value that cannot be a header (checked when

@@ -171,15 +171,17 @@ fn until_reset(answer: &Answer<'_>) -> Option<Duration> {
 /// than GitHub's API names its own setting instead.
 pub(crate) const CHECK_NETWORK: &str = "check the network and `api_url`";
 
+/// The hint of a request that got no answer within its timeout; a webhook's sender names the
+/// webhook instead of GitHub.
+pub(crate) const NO_ANSWER_IN_TIME: &str =
+    "GitHub may be slow or unreachable; the event may or may not have been delivered";
+
 pub fn transport_failure(timed_out: bool, detail: &str, timeout: Duration) -> Failure {
     if timed_out {
         Failure {
             http_status: None,
             reason: format!("no answer within {} s", crate::policy::shown_secs(timeout)),
-            hint: Some(
-                "GitHub may be slow or unreachable; the event may or may not have been delivered"
-                    .to_owned(),
-            ),
+            hint: Some(NO_ANSWER_IN_TIME.to_owned()),
             retry: Retry::Later { after: None },
         }
     } else {

@@ -263,6 +263,30 @@ fn a_refused_webhook_points_at_its_url_not_at_api_url() {
 }
 
 #[test]
+fn a_webhook_that_does_not_answer_in_time_is_named_not_github() {
+    let github = crate::support::FakeGitHub::start();
+    github.on(
+        "POST",
+        "/hook",
+        crate::support::Reply::status(200).delay(std::time::Duration::from_secs(5)),
+    );
+    let yaml = format!(
+        "version: 1\nsources:\n  app: {{repository: o/app, targets: [hook]}}\ntargets:\n  hook:\n    kind: webhook\n    url: {}/hook\n",
+        github.base_url()
+    );
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.0.0")
+        .json()
+        .args(["--max-attempts", "1", "--timeout", "200ms"])
+        .output();
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(
+        ran.target("hook")["hint"],
+        "the webhook may be slow or unreachable (its `url`/`url_env`); the request may or may not have been delivered"
+    );
+}
+
+#[test]
 fn version_conditions_skip_targets_and_say_why() {
     let yaml = r#"
 version: 1
