@@ -244,6 +244,13 @@ macro_rules! settings_args {
 }
 for_each_setting!(settings_args!);
 
+// `run --help` in groups, as cargo and uv group theirs: what to send first (no heading), then
+// how it is shown, how a run is recovered, waiting for workflow runs, and `when.changed`.
+const OUTPUT: &str = "Output";
+const RECOVERY: &str = "Recovery";
+const WAITING: &str = "Waiting for workflow runs";
+const CHANGES: &str = "when.changed";
+
 #[derive(Debug, Args)]
 #[command(
     override_usage = "orchestrator run [OPTIONS] --source <SOURCE> --version <VERSION>\n       \
@@ -277,63 +284,63 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Report format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help_heading = OUTPUT)]
     pub output: RunOutput,
     /// A dry run's text report shows every planned target's request and body, however many
     /// (by default only up to 5 targets; beyond that, one line per target).
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub bodies: bool,
     /// Also write the JSON report to FILE (for `--retry-failed`, or to keep as an artifact).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub report: Option<PathBuf>,
     /// Record every send and outcome to FILE as JSON lines, flushed as they happen, so an
     /// interrupted run can be resumed. Appends when FILE exists. One run at a time: a run on a
     /// journal another run holds stops with exit 2 and sends nothing.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = RECOVERY)]
     pub journal: Option<PathBuf>,
     /// Send only what the journal FILE does not record as delivered (and keep journaling to it
     /// unless --journal names another file).
-    #[arg(long, value_name = "FILE", conflicts_with = "retry_failed")]
+    #[arg(long, value_name = "FILE", conflicts_with = "retry_failed", help_heading = RECOVERY)]
     pub resume: Option<PathBuf>,
     /// Send only the targets that a JSON report (from --report or --output json) lists as
     /// failed or not sent.
-    #[arg(long, value_name = "REPORT")]
+    #[arg(long, value_name = "REPORT", help_heading = RECOVERY)]
     pub retry_failed: Option<PathBuf>,
     /// For `when.changed`: the previous release to compare with (a version, tag or commit).
     /// Default: the highest semver tag below this version in the checkout.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", help_heading = CHANGES)]
     pub previous_version: Option<String>,
     /// For `when.changed`: the checkout of the source repository.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(long, value_name = "DIR", default_value = ".", help_heading = CHANGES)]
     pub repo_dir: PathBuf,
     /// After sending, wait for the workflow runs the dispatches started and report their
     /// conclusions: every workflow_dispatch target's, and every tracked (`track: true`)
     /// repository_dispatch target's, not only those with `wait: true`.
-    #[arg(long)]
+    #[arg(long, help_heading = WAITING)]
     pub wait: bool,
     /// Give up waiting for runs after this many seconds (or a duration: `500ms`, `2m`). Default
     /// 1800.
-    #[arg(long, value_name = "SECS", value_parser = parse_wait_timeout)]
+    #[arg(long, value_name = "SECS", value_parser = parse_wait_timeout, help_heading = WAITING)]
     pub wait_timeout: Option<std::time::Duration>,
     /// Report runs that did not succeed, but do not fail the command for them.
-    #[arg(long)]
+    #[arg(long, help_heading = WAITING)]
     pub ignore_run_failures: bool,
     /// Milliseconds between the first polls of a waited-for run; the pause grows by half each
     /// time, up to 30 s. Default 5000.
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=600_000), help_heading = WAITING)]
     pub poll_interval_ms: Option<u64>,
     /// Colour the outcome words of the text report: `auto` (on a terminal, unless NO_COLOR is
     /// set), `always` or `never`.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t, help_heading = OUTPUT)]
     pub color: crate::style::ColorChoice,
     /// No live progress line on stderr (it is only drawn on a terminal, never in CI).
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub no_progress: bool,
     /// Stop sending after this long (e.g. `5h30m`, `90m`, `45s`, `500ms`), counted from the first
     /// request: no new request starts, those in flight finish, the rest are `not_sent` and
     /// the exit code is 130, as for an interruption. With `--journal`, a later
     /// `--resume JOURNAL` sends the rest (see the README's hand-over between jobs).
-    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration, help_heading = RECOVERY)]
     pub max_duration: Option<std::time::Duration>,
     /// Warn (and annotate under Actions) when GitHub says a token expires within this many
     /// days.
