@@ -7,6 +7,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod pacing;
+mod ready;
 pub(crate) mod retry;
 pub(crate) mod sender;
 pub(crate) mod wait;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -152,6 +154,20 @@ pub struct Outcome {
     pub queued: Duration,
 }
 
+impl Outcome {
+    /// A target that ended before a request was sent, after `waited` waiting to be ready.
+    fn unsent(job: &Job, status: Status, waited: Duration) -> Outcome {
+        Outcome {
+            target: job.target.clone(),
+            dispatch_id: job.dispatch_id.to_string(),
+            status,
+            attempts: 0,
+            duration: Duration::ZERO,
+            queued: waited,
+        }
+    }
+}
+
 /// Sends one job once. Implementations must not panic and must redact the job's token from
 /// anything they return.
 pub trait Sender: Sync {
@@ -217,20 +233,52 @@ pub async fn dispatch_all<S: Sender>(
             .max_duration
             .and_then(|max| Instant::now().checked_add(max)),
     };
-    let mut outcomes: Vec<(usize, Outcome)> = stream::iter(jobs.iter().enumerate())
-        .map(|(index, job)| {
-            let run = &run;
-            async move {
-                let outcome = run.deliver(job).await;
-                observer.finished(job, &outcome);
-                (index, outcome)
-            }
-        })
-        .buffer_unordered(delivery.concurrency.max(1))
-        .collect()
-        .await;
+    let mut outcomes = if jobs.iter().any(ready::waits) {
+        run.when_ready(jobs, delivery.concurrency).await
+    } else {
+        run.at_once(jobs, delivery.concurrency).await
+    };
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+impl<S: Sender> Run<'_, S> {
+    /// Every job in plan order, `concurrency` at a time: nothing waits before it is sent.
+    async fn at_once(&self, jobs: &[Job], concurrency: usize) -> Vec<(usize, Outcome)> {
+        stream::iter(jobs.iter().enumerate())
+            .map(|(index, job)| async move {
+                let outcome = self.deliver(job).await;
+                self.observer.finished(job, &outcome);
+                (index, outcome)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Every job waits for what it needs, holding no slot, then takes one of `concurrency`
+    /// slots (in the order they became ready) to be sent.
+    async fn when_ready(&self, jobs: &[Job], concurrency: usize) -> Vec<(usize, Outcome)> {
+        let slots = Semaphore::new(concurrency.max(1));
+        let slots = &slots;
+        stream::iter(jobs.iter().enumerate())
+            .map(|(index, job)| async move {
+                let waited = Instant::now();
+                let outcome = match self.ready(job).await {
+                    Err(status) => Outcome::unsent(job, status, waited.elapsed()),
+                    Ok(()) => {
+                        // Never closed; a closed semaphore would only lift the limit.
+                        let _slot = slots.acquire().await.ok();
+                        Box::pin(self.deliver(job)).await
+                    }
+                };
+                self.observer.finished(job, &outcome);
+                (index, outcome)
+            })
+            .buffer_unordered(jobs.len().max(1))
+            .collect()
+            .await
+    }
 }
 
 struct Run<'a, S> {
