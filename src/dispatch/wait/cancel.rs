@@ -1,0 +1,157 @@
+//! `cancel_on_stop`: cancelling the workflow runs this run started when it stops before they
+//! completed (a signal, `--max-duration`, or a wait given up on).
+//!
+//! Only runs this run knows are ours are cancelled: a workflow_dispatch run by the id GitHub
+//! answered the dispatch with, a tracked run by the id of the run found carrying its tracking
+//! id. The request is `POST {api_base}/repos/{owner}/{repo}/actions/runs/{id}/cancel`, built
+//! from the configured API base and the run's number (never from a URL a server sent), with
+//! the headers and token of every GitHub request, through `github::outbound`'s client. GitHub
+//! answers 202 (cancelling) or 409 (the run had completed). The cancels go
+//! [`CANCELS_AT_ONCE`] at a time and all of them within [`CANCEL_DEADLINE`]: a server that is
+//! slow, silent or huge cannot hold the end of the run, and only the status of its answer is
+//! read (the body is cut at [`MAX_CANCEL_BODY`] and dropped).
+
+use super::{run_or_job_completed, run_url, sender};
+use crate::dispatch::sender::GitHub;
+use crate::dispatch::{Cancel, Outcome, RunInfo, Status, WaitEnd};
+use crate::github::response::Answered;
+use crate::plan::Job;
+use futures::stream::{self, StreamExt};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long every cancel together may take: the run is stopping, and its user is waiting.
+pub(crate) const CANCEL_DEADLINE: Duration = Duration::from_secs(10);
+/// Cancels in flight at once.
+const CANCELS_AT_ONCE: usize = 8;
+/// A cancel's answer is `{}`; only its status is used.
+const MAX_CANCEL_BODY: usize = 64 * 1024;
+
+/// How many runs a stop cancelled, and how many cancels failed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cancelled {
+    pub requested: usize,
+    pub failed: usize,
+}
+
+/// Cancels every run `cancel_on_stop` covers: after `stop` (a signal, `--max-duration`), every
+/// known run of ours not completed; without one, the runs the wait gave up on. Each run's
+/// [`RunInfo::cancel`] says what became of its cancel.
+pub(crate) async fn cancel_runs(
+    github: &GitHub,
+    jobs: &[Job],
+    outcomes: &mut [Outcome],
+    stop: Option<WaitEnd>,
+) -> Cancelled {
+    let chosen: Vec<(usize, u64)> = jobs
+        .iter()
+        .zip(outcomes.iter())
+        .enumerate()
+        .filter_map(|(i, (job, outcome))| Some((i, to_cancel(job, outcome, stop)?)))
+        .collect();
+    if chosen.is_empty() {
+        return Cancelled::default();
+    }
+    let mut answers: Vec<Option<Cancel>> = vec![None; chosen.len()];
+    let deadline = Instant::now() + CANCEL_DEADLINE;
+    let asked = async {
+        let mut cancels = stream::iter(chosen.iter().enumerate())
+            .map(|(slot, &(i, id))| async move { (slot, cancel_one(github, &jobs[i], id).await) })
+            .buffer_unordered(CANCELS_AT_ONCE);
+        while let Some((slot, answer)) = cancels.next().await {
+            answers[slot] = Some(answer);
+        }
+    };
+    // Whatever is unanswered at the deadline is dropped (its connection closed) and said.
+    let _ = tokio::time::timeout_at(deadline, asked).await;
+    let mut cancelled = Cancelled::default();
+    for ((i, id), answer) in chosen.into_iter().zip(answers) {
+        let answer = answer.unwrap_or_else(|| Cancel::Failed {
+            reason: format!(
+                "no answer within the {} s the cancels may take",
+                crate::policy::shown_secs(CANCEL_DEADLINE)
+            ),
+        });
+        said(&jobs[i], id, &answer);
+        match answer {
+            Cancel::Requested => cancelled.requested += 1,
+            Cancel::Failed { .. } => cancelled.failed += 1,
+            Cancel::AlreadyCompleted => {}
+        }
+        if let Status::Delivered { run: Some(run), .. } = &mut outcomes[i].status {
+            run.cancel = Some(answer);
+        }
+    }
+    cancelled
+}
+
+/// The run id to cancel for this target, if `cancel_on_stop` covers its run.
+fn to_cancel(job: &Job, outcome: &Outcome, stop: Option<WaitEnd>) -> Option<u64> {
+    if !job.cancel_on_stop || job.repository.is_none() {
+        return None;
+    }
+    let Status::Delivered { run: Some(run), .. } = &outcome.status else {
+        return None;
+    };
+    let ours = run.id?;
+    (!run_or_job_completed(run) && (stop.is_some() || run.abandoned)).then_some(ours)
+}
+
+/// One cancel: GitHub's answer as a [`Cancel`].
+async fn cancel_one(github: &GitHub, job: &Job, id: u64) -> Cancel {
+    let Some(repo) = &job.repository else {
+        return Cancel::Failed {
+            reason: "no repository".to_owned(),
+        };
+    };
+    let job = match github.authorized(job).await {
+        Ok(job) => job,
+        Err(failure) => return failed(&failure.reason),
+    };
+    let url = format!("{}/cancel", run_url(&job.api_base, repo, id));
+    let request = github.github_request(reqwest::Method::POST, &url, &job);
+    let response = match sender::send(&job, request).await {
+        Ok(response) => response,
+        Err(failure) => return failed(&failure.reason),
+    };
+    let answered = Answered::read(response, MAX_CANCEL_BODY).await;
+    match answered.status {
+        202 => Cancel::Requested,
+        409 => Cancel::AlreadyCompleted,
+        status => Cancel::Failed {
+            reason: format!("GitHub answered {status}"),
+        },
+    }
+}
+
+/// A cancel that got no answer: why, as a terminal shows it.
+fn failed(reason: &str) -> Cancel {
+    Cancel::Failed {
+        reason: crate::untrusted::shown(reason, 300),
+    }
+}
+
+/// The log's line for one cancel.
+fn said(job: &Job, id: u64, answer: &Cancel) {
+    let target = &job.target;
+    match answer {
+        Cancel::Requested => tracing::info!(target_name = %target, "cancelled the workflow run {id}"),
+        Cancel::AlreadyCompleted => {
+            tracing::info!(target_name = %target, "the workflow run {id} had completed; nothing to cancel");
+        }
+        Cancel::Failed { reason } => {
+            tracing::warn!(target_name = %target, "could not cancel the workflow run {id}: {reason}");
+        }
+    }
+}
+
+impl RunInfo {
+    /// How the report shows this run's cancel, if one was asked for.
+    pub fn cancel_said(&self) -> Option<String> {
+        Some(match self.cancel.as_ref()? {
+            Cancel::Requested => "cancelled (cancel_on_stop)".to_owned(),
+            Cancel::AlreadyCompleted => "not cancelled: it had completed".to_owned(),
+            Cancel::Failed { reason } => format!("could not cancel it: {reason}"),
+        })
+    }
+}
