@@ -670,9 +670,18 @@ fn describe_run(run: &crate::dispatch::RunInfo) -> String {
         (Some(status), None) => parts.push(status.clone()),
         _ => {}
     }
+    if let Some(job) = &run.job {
+        let state = job.conclusion.as_ref().or(job.status.as_ref());
+        parts.push(format!(
+            "job `{}` {}",
+            job.name,
+            state.map_or("not found", String::as_str)
+        ));
+    }
     if let Some(note) = &run.note {
         parts.push(note.clone());
     }
+    parts.extend(run.cancel_said());
     parts.join(", ")
 }
 
