@@ -98,8 +98,16 @@ fn sigterm_during_a_tracked_wait_cancels_exactly_the_runs_we_started() {
     let yaml = "version: 1\ndefaults:\n  cancel_on_stop: true\nsources:\n  app: {repository: o/app, targets: [site, docs]}\ntargets:\n  site: {repository: o/site, event_type: release, token_env: APP_TOKEN, track: true}\n  docs: {repository: o/docs, event_type: release, token_env: APP_TOKEN, track: true}\n";
     let github = FakeGitHub::start();
     for repo in ["site", "docs"] {
-        github.on("POST", &format!("/repos/o/{repo}/dispatches"), Reply::no_content());
-        github.on("GET", &format!("/repos/o/{repo}/actions/runs"), runs(vec![]));
+        github.on(
+            "POST",
+            &format!("/repos/o/{repo}/dispatches"),
+            Reply::no_content(),
+        );
+        github.on(
+            "GET",
+            &format!("/repos/o/{repo}/actions/runs"),
+            runs(vec![]),
+        );
         github.on(
             "POST",
             &format!("/repos/o/{repo}/actions/runs/*/cancel"),
@@ -162,7 +170,11 @@ fn sigterm_during_a_tracked_wait_cancels_exactly_the_runs_we_started() {
 /// Run 5 of `cli` stays in progress; its cancel is answered 202.
 fn running_cli(github: &FakeGitHub) {
     starts_run(github, "cli", 5);
-    github.on("GET", "/repos/o/cli/actions/runs/5", run_state("in_progress", None));
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        run_state("in_progress", None),
+    );
     github.on(
         "POST",
         "/repos/o/cli/actions/runs/5/cancel",
@@ -176,7 +188,11 @@ fn max_duration_during_a_wait_cancels_the_run_only_with_cancel_on_stop() {
     for (cancelling, flags) in [(true, &["--cancel-on-stop"][..]), (false, &[][..])] {
         let github = FakeGitHub::start();
         running_cli(&github);
-        let ran = run(&github, &yaml, &[&["--max-duration", "400ms"], flags].concat());
+        let ran = run(
+            &github,
+            &yaml,
+            &[&["--max-duration", "400ms"], flags].concat(),
+        );
         assert_eq!(ran.code, 130, "{}", ran.stderr);
         let run = target(&ran.json(), "cli")["run"].clone();
         assert_eq!(run["interrupted"], true);
@@ -192,18 +208,20 @@ fn max_duration_during_a_wait_cancels_the_run_only_with_cancel_on_stop() {
 
 #[test]
 fn a_run_that_completed_meanwhile_is_said_so_and_is_not_a_failed_cancel() {
-    let yaml = workflows(
-        &[("cli", "    wait: true\n    cancel_on_stop: true\n")],
-        "",
-    );
+    let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
     let github = FakeGitHub::start();
     running_cli(&github);
     github.on(
         "POST",
         "/repos/o/cli/actions/runs/5/cancel",
-        Reply::status(409).json(json!({"message": "Cannot cancel a workflow run that is completed."})),
+        Reply::status(409)
+            .json(json!({"message": "Cannot cancel a workflow run that is completed."})),
     );
-    let ran = run(&github, &yaml, &["--max-duration", "300ms", "--output", "text"]);
+    let ran = run(
+        &github,
+        &yaml,
+        &["--max-duration", "300ms", "--output", "text"],
+    );
     assert_eq!(ran.code, 130, "{}", ran.stderr);
     assert!(
         ran.stdout.contains("not cancelled: it had completed"),
@@ -218,7 +236,10 @@ fn hostile_cancel_answers_neither_stall_the_end_of_the_run_nor_panic() {
     let huge = "x".repeat(8 * 1024 * 1024);
     let answers = [
         ("error", Reply::server_error(500)),
-        ("garbage", Reply::status(202).body("\u{1b}]0;owned\u{7}not json")),
+        (
+            "garbage",
+            Reply::status(202).body("\u{1b}]0;owned\u{7}not json"),
+        ),
         ("huge", Reply::status(202).body(huge)),
         ("silent", Reply::hang(Duration::from_secs(120))),
     ];
@@ -231,7 +252,13 @@ fn hostile_cancel_answers_neither_stall_the_end_of_the_run_nor_panic() {
         let ran = run(
             &github,
             &yaml,
-            &["--max-duration", "300ms", "--cancel-on-stop", "--timeout", "1"],
+            &[
+                "--max-duration",
+                "300ms",
+                "--cancel-on-stop",
+                "--timeout",
+                "1",
+            ],
         );
         assert_eq!(ran.code, 130, "{what}: {}", ran.stderr);
         assert!(
@@ -270,7 +297,11 @@ fn a_run_stuck_in_the_queue_fails_as_queued_too_long_while_a_slow_run_succeeds()
     let github = FakeGitHub::start();
     starts_run(&github, "stuck", 7);
     starts_run(&github, "slow", 8);
-    github.on("GET", "/repos/o/stuck/actions/runs/7", run_state("queued", None));
+    github.on(
+        "GET",
+        "/repos/o/stuck/actions/runs/7",
+        run_state("queued", None),
+    );
     let mut slow: Vec<Reply> = (0..8).map(|_| run_state("in_progress", None)).collect();
     slow.push(run_state("completed", Some("success")));
     github.on("GET", "/repos/o/slow/actions/runs/8", slow);
@@ -292,7 +323,11 @@ fn a_run_stuck_in_the_queue_fails_as_queued_too_long_while_a_slow_run_succeeds()
         ],
     );
 
-    assert_eq!(ran.code, 1, "a run that never left the queue failed: {}", ran.stderr);
+    assert_eq!(
+        ran.code, 1,
+        "a run that never left the queue failed: {}",
+        ran.stderr
+    );
     let report = ran.json();
     let stuck = target(&report, "stuck")["run"].clone();
     assert_eq!(stuck["status"], "queued");
@@ -339,19 +374,33 @@ fn a_job_wait_takes_the_jobs_conclusion_not_the_runs() {
     starts_run(&github, "good_run", 11);
     starts_run(&github, "bad_run", 12);
     // The run succeeds but its deploy job failed; the other way round for the other.
-    github.on("GET", "/repos/o/good_run/actions/runs/11", run_state("completed", Some("success")));
-    github.on("GET", "/repos/o/bad_run/actions/runs/12", run_state("in_progress", None));
+    github.on(
+        "GET",
+        "/repos/o/good_run/actions/runs/11",
+        run_state("completed", Some("success")),
+    );
+    github.on(
+        "GET",
+        "/repos/o/bad_run/actions/runs/12",
+        run_state("in_progress", None),
+    );
     github.on(
         "GET",
         "/repos/o/good_run/actions/runs/11/jobs",
-        jobs_page(&[("build", "completed", Some("success")), ("deploy", "completed", Some("failure"))]),
+        jobs_page(&[
+            ("build", "completed", Some("success")),
+            ("deploy", "completed", Some("failure")),
+        ]),
     );
     github.on(
         "GET",
         "/repos/o/bad_run/actions/runs/12/jobs",
         [
             jobs_page(&[("deploy", "in_progress", None)]),
-            jobs_page(&[("deploy", "completed", Some("success")), ("smoke", "in_progress", None)]),
+            jobs_page(&[
+                ("deploy", "completed", Some("success")),
+                ("smoke", "in_progress", None),
+            ]),
         ],
     );
 
@@ -365,7 +414,10 @@ fn a_job_wait_takes_the_jobs_conclusion_not_the_runs() {
     assert_eq!(failed["job"]["conclusion"], "failure", "{failed}");
     let succeeded = target(&report, "bad_run")["run"].clone();
     assert_eq!(succeeded["job"]["conclusion"], "success", "{succeeded}");
-    assert_eq!(report["summary"]["runs_failed"], 1, "only the failed job's target");
+    assert_eq!(
+        report["summary"]["runs_failed"], 1,
+        "only the failed job's target"
+    );
     for request in github.requests_to("/repos/o/*/actions/runs/*/jobs") {
         openapi::assert_request_matches(JOBS_OP, &request);
     }
@@ -376,7 +428,11 @@ fn a_run_without_the_job_fails_naming_the_closest_and_hostile_names_are_escaped(
     let yaml = workflows(&[("cli", "    wait: {job: deploy}\n")], "");
     let github = FakeGitHub::start();
     starts_run(&github, "cli", 5);
-    github.on("GET", "/repos/o/cli/actions/runs/5", run_state("completed", Some("success")));
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        run_state("completed", Some("success")),
+    );
     github.on(
         "GET",
         "/repos/o/cli/actions/runs/5/jobs",
@@ -390,7 +446,8 @@ fn a_run_without_the_job_fails_naming_the_closest_and_hostile_names_are_escaped(
 
     assert_eq!(ran.code, 1, "{}", ran.all());
     assert!(
-        ran.stdout.contains("the run has no job `deploy`; did you mean `Deploy\\u{202e}`?"),
+        ran.stdout
+            .contains("the run has no job `deploy`; did you mean `Deploy\\u{202e}`?"),
         "{}",
         ran.stdout
     );

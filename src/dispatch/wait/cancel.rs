@@ -135,7 +135,9 @@ fn failed(reason: &str) -> Cancel {
 fn said(job: &Job, id: u64, answer: &Cancel) {
     let target = &job.target;
     match answer {
-        Cancel::Requested => tracing::info!(target_name = %target, "cancelled the workflow run {id}"),
+        Cancel::Requested => {
+            tracing::info!(target_name = %target, "cancelled the workflow run {id}")
+        }
         Cancel::AlreadyCompleted => {
             tracing::info!(target_name = %target, "the workflow run {id} had completed; nothing to cancel");
         }

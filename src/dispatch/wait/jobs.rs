@@ -112,7 +112,10 @@ async fn read_jobs(
     wanted: &str,
 ) -> Result<JobsRead, String> {
     let repo = watch.job.repository.as_ref().ok_or("no repository")?;
-    let first = format!("{}/jobs?per_page=100", run_url(&watch.job.api_base, repo, id));
+    let first = format!(
+        "{}/jobs?per_page=100",
+        run_url(&watch.job.api_base, repo, id)
+    );
     let first = reqwest::Url::parse(&first).map_err(|e| format!("bad API URL: {e}"))?;
     let limits = list::Limits {
         max_pages: MAX_PAGES,
@@ -144,9 +147,9 @@ async fn read_jobs(
             return Err(listing.incomplete().unwrap_or_default())
         }
         (list::End::Complete | list::End::Enough, 0) => None,
-        (list::End::StoppedByBudget(_), 0) => {
-            Some(format!("only the first {MAX_PAGES} pages of jobs were read"))
-        }
+        (list::End::StoppedByBudget(_), 0) => Some(format!(
+            "only the first {MAX_PAGES} pages of jobs were read"
+        )),
         (_, n) => Some(format!("{n} of the listed jobs could not be read")),
     };
     Ok(read)
