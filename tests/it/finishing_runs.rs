@@ -285,6 +285,79 @@ fn hostile_cancel_answers_neither_stall_the_end_of_the_run_nor_panic() {
     }
 }
 
+#[test]
+fn the_markdown_report_says_which_runs_were_cancelled_and_which_could_not_be() {
+    let yaml = workflows(
+        &[("cli", "    wait: true\n"), ("api", "    wait: true\n")],
+        "",
+    );
+    let github = FakeGitHub::start();
+    running_cli(&github);
+    starts_run(&github, "api", 6);
+    github.on(
+        "GET",
+        "/repos/o/api/actions/runs/6",
+        run_state("queued", None),
+    );
+    github.on(
+        "POST",
+        "/repos/o/api/actions/runs/6/cancel",
+        Reply::status(403).json(json!({"message": "Resource not accessible by integration"})),
+    );
+    let ran = run(
+        &github,
+        &yaml,
+        &[
+            "--max-duration",
+            "300ms",
+            "--cancel-on-stop",
+            "--output",
+            "markdown",
+        ],
+    );
+    assert_eq!(ran.code, 130, "{}", ran.stderr);
+    let row = |name: &str| {
+        ran.stdout
+            .lines()
+            .find(|l| l.contains(&format!("o/{name}")))
+            .unwrap_or_else(|| panic!("no row for {name}: {}", ran.stdout))
+            .to_owned()
+    };
+    assert!(
+        row("cli").contains("cancelled (cancel\\_on\\_stop)"),
+        "{}",
+        row("cli")
+    );
+    assert!(
+        row("api").contains("could not cancel it: GitHub answered 403"),
+        "{}",
+        row("api")
+    );
+    assert!(
+        ran.stderr
+            .contains("could not cancel the workflow run 6: GitHub answered 403"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn the_dry_run_says_which_job_a_target_waits_for() {
+    let yaml = workflows(&[("cli", "    wait: {job: deploy (prod)}\n")], "");
+    let ran = Cli::with_config(&yaml)
+        .release("app", "2.0.0")
+        .arg("--dry-run")
+        .app_token()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(
+        ran.stdout
+            .contains("  wait: for job `deploy (prod)` of the workflow run it starts\n"),
+        "{}",
+        ran.stdout
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // --queue-timeout
 

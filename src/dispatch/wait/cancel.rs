@@ -157,3 +157,116 @@ impl RunInfo {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Settings;
+    use crate::release::{CiContext, Release};
+    use crate::version::Version;
+
+    /// Workflow-dispatch targets `a`, `b`, `c` on `api`, `cancel_on_stop` set as given.
+    fn jobs(api: &str, cancel_on_stop: &str) -> Vec<Job> {
+        let mut yaml = format!("version: 1\ndefaults: {{api_url: \"{api}\", cancel_on_stop: {cancel_on_stop}}}\nsources:\n  app: {{repository: o/app, targets: [a, b, c]}}\ntargets:\n");
+        for name in ["a", "b", "c"] {
+            yaml.push_str(&format!("  {name}: {{kind: workflow_dispatch, repository: o/{name}, workflow: w.yml, ref: main, token_env: T, wait: true}}\n"));
+        }
+        let none = figment::providers::Serialized::defaults(Settings::default());
+        let config = crate::config::check(yaml.as_bytes(), none, &Settings::default())
+            .config
+            .unwrap();
+        let release = Release {
+            source: "app".to_owned(),
+            version: Version::parse("1.0.0").unwrap(),
+            vars: Default::default(),
+            ci: CiContext::sample(),
+            changes: None,
+        };
+        let token = |_: &str| Some("a-token-for-tests".to_owned());
+        crate::plan::plan(&config, &release, &token, crate::plan::PlanMode::Send)
+            .unwrap()
+            .jobs
+    }
+
+    /// Each job delivered, its run (ids 1, 2, 3) with the status given.
+    fn outcomes(jobs: &[Job], statuses: [&str; 3]) -> Vec<Outcome> {
+        jobs.iter()
+            .zip(1..)
+            .zip(statuses)
+            .map(|((job, id), status)| Outcome {
+                target: job.target.clone(),
+                dispatch_id: job.dispatch_id.to_string(),
+                status: Status::Delivered {
+                    http_status: 200,
+                    run: Some(RunInfo {
+                        id: Some(id),
+                        status: Some(status.to_owned()),
+                        ..RunInfo::default()
+                    }),
+                },
+                attempts: 1,
+                duration: Duration::ZERO,
+                queued: Duration::ZERO,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stop_cancels_our_runs_not_completed_and_a_wait_only_the_runs_it_gave_up_on() {
+        let jobs = jobs("http://127.0.0.1:9", "true");
+        let mut done = outcomes(&jobs, ["in_progress", "completed", "queued"]);
+        let chosen = |done: &[Outcome], stop| -> Vec<Option<u64>> {
+            jobs.iter()
+                .zip(done)
+                .map(|(job, outcome)| to_cancel(job, outcome, stop))
+                .collect()
+        };
+        assert_eq!(
+            chosen(&done, Some(WaitEnd::Signal)),
+            [Some(1), None, Some(3)]
+        );
+        assert_eq!(chosen(&done, None), [None, None, None]);
+        if let Status::Delivered { run: Some(run), .. } = &mut done[2].status {
+            run.abandoned = true;
+        }
+        assert_eq!(chosen(&done, None), [None, None, Some(3)]);
+        let off = self::jobs("http://127.0.0.1:9", "false");
+        assert!(off.iter().zip(&done).all(|(job, outcome)| to_cancel(
+            job,
+            outcome,
+            Some(WaitEnd::MaxDuration)
+        )
+        .is_none()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancels_never_answered_end_at_the_deadline_and_say_so() {
+        // A socket that accepts connections (the kernel's backlog) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = format!("http://{}", silent.local_addr().unwrap());
+        let jobs = jobs(&api, "true");
+        let mut done = outcomes(&jobs, ["in_progress", "queued", "in_progress"]);
+        let started = Instant::now();
+
+        let github = GitHub::new().unwrap();
+        let cancelled = cancel_runs(&github, &jobs, &mut done, Some(WaitEnd::Signal)).await;
+
+        assert_eq!(started.elapsed(), CANCEL_DEADLINE);
+        assert_eq!(
+            cancelled,
+            Cancelled {
+                requested: 0,
+                failed: 3
+            }
+        );
+        for outcome in &done {
+            let Status::Delivered { run: Some(run), .. } = &outcome.status else {
+                panic!("{outcome:?}");
+            };
+            assert_eq!(
+                run.cancel_said().as_deref(),
+                Some("could not cancel it: no answer within the 10 s the cancels may take")
+            );
+        }
+    }
+}

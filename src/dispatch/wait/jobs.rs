@@ -178,6 +178,35 @@ fn take_in(read: &mut JobsRead, listed: ListedJob, wanted: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::RunInfo;
+
+    #[test]
+    fn with_a_job_waited_for_the_jobs_conclusion_is_what_succeeded_or_failed() {
+        let run = |conclusion: &str, job: Option<&str>| RunInfo {
+            status: Some("completed".to_owned()),
+            conclusion: Some(conclusion.to_owned()),
+            job: job.map(|c| {
+                Box::new(RunJob {
+                    name: "deploy".to_owned(),
+                    status: Some("completed".to_owned()),
+                    conclusion: Some(c.to_owned()),
+                    html_url: None,
+                })
+            }),
+            ..RunInfo::default()
+        };
+        assert!(run("success", None).succeeded());
+        assert!(!run("success", Some("failure")).succeeded());
+        assert!(run("success", Some("failure")).failed());
+        assert!(run("failure", Some("success")).succeeded());
+        assert!(!run("failure", Some("success")).failed());
+        let interrupted = RunInfo {
+            interrupted: true,
+            ..run("success", None)
+        };
+        assert!(!interrupted.succeeded() && !interrupted.failed());
+        assert!(!RunInfo::default().succeeded(), "nothing waited for");
+    }
 
     #[test]
     fn a_missing_job_names_the_closest_one_and_escapes_what_the_server_named() {
