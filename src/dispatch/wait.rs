@@ -646,17 +646,23 @@ async fn read_list(
     if listing.skipped > 0 {
         tracing::info!(target_name = %job.target, "skipped {} run entries that could not be read", listing.skipped);
     }
-    poll.doubt = match (&listing.end, listing.skipped) {
+    poll.doubt = doubt_of(&listing, "runs")?;
+    Ok(poll)
+}
+
+/// Why something not found in a list of `what` (`runs`, `jobs`) may still exist: `Ok(None)`
+/// when the list was read whole, `Err` when it could not be read at all.
+fn doubt_of<T>(listing: &list::Listing<T>, what: &str) -> Result<Option<String>, String> {
+    Ok(match (&listing.end, listing.skipped) {
         (list::End::Refused { .. } | list::End::Unreadable(_), _) => {
             return Err(listing.incomplete().unwrap_or_default())
         }
         (list::End::Complete | list::End::Enough, 0) => None,
         (list::End::StoppedByBudget(_), 0) => Some(format!(
-            "only the first {MAX_PAGES} pages of runs were read"
+            "only the first {MAX_PAGES} pages of {what} were read"
         )),
-        (_, n) => Some(format!("{n} of the listed runs could not be read")),
-    };
-    Ok(poll)
+        (_, n) => Some(format!("{n} of the listed {what} could not be read")),
+    })
 }
 
 /// `GET .../actions/runs?event=…&created=>=…&per_page=100`: the first page (the list sets

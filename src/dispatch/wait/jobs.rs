@@ -11,7 +11,7 @@
 //! The job's conclusion is the target's. A run that completed without the job fails the target
 //! with "the run has no job NAME".
 
-use super::{run_url, Reads, Watch, MAX_LIST_BODY, MAX_PAGES};
+use super::{doubt_of, run_url, Reads, Watch, MAX_LIST_BODY, MAX_PAGES};
 use crate::dispatch::RunJob;
 use crate::github::list;
 use crate::untrusted;
@@ -141,17 +141,7 @@ async fn read_jobs(
         let found = read.job.is_some();
         reader.enough_if(|_| found);
     }
-    let listing = reader.finish();
-    read.doubt = match (&listing.end, listing.skipped) {
-        (list::End::Refused { .. } | list::End::Unreadable(_), _) => {
-            return Err(listing.incomplete().unwrap_or_default())
-        }
-        (list::End::Complete | list::End::Enough, 0) => None,
-        (list::End::StoppedByBudget(_), 0) => Some(format!(
-            "only the first {MAX_PAGES} pages of jobs were read"
-        )),
-        (_, n) => Some(format!("{n} of the listed jobs could not be read")),
-    };
+    read.doubt = doubt_of(&reader.finish(), "jobs")?;
     Ok(read)
 }
 
