@@ -8,6 +8,7 @@
 //! `actions/list-jobs-for-workflow-run`) says.
 
 use crate::support::cli::{config_dir, orchestrator_std, Cli, Ran, Watched, WEBSITE_TOKEN};
+use crate::support::snapshot::snapshot;
 use crate::support::{openapi, FakeGitHub, Reply};
 use serde_json::{json, Value};
 use std::process::Stdio;
@@ -339,6 +340,20 @@ fn the_markdown_report_says_which_runs_were_cancelled_and_which_could_not_be() {
         "{}",
         ran.stderr
     );
+    snapshot!("run_markdown_with_runs_cancelled", ran.stdout);
+    github.restart_scripts();
+    let text = run(
+        &github,
+        &yaml,
+        &[
+            "--max-duration",
+            "300ms",
+            "--cancel-on-stop",
+            "--output",
+            "text",
+        ],
+    );
+    snapshot!("run_text_with_runs_cancelled", text.stdout);
 }
 
 #[test]
