@@ -252,9 +252,18 @@ fn run_cell(run: &RunInfo) -> String {
         (Some(status), None) => parts.push(text(status)),
         _ => {}
     }
+    if let Some(job) = &run.job {
+        let state = job.conclusion.as_ref().or(job.status.as_ref());
+        parts.push(format!(
+            "job {} {}",
+            code(&job.name),
+            state.map_or("not found".to_owned(), |s| text(s))
+        ));
+    }
     if let Some(note) = &run.note {
         parts.push(prose(note));
     }
+    parts.extend(run.cancel_said().map(|said| prose(&said)));
     parts.join(", ")
 }
 

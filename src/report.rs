@@ -127,6 +127,9 @@ pub struct Planned {
     /// A real run waits for the workflow run this dispatch starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub wait: bool,
+    /// `wait: { job: NAME }`: the job of that run waited for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_job: Option<String>,
 }
 
 /// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
@@ -625,8 +628,13 @@ fn write_planned(
     for (name, value) in &p.headers {
         writeln!(out, "  {name}: {value}")?;
     }
-    if p.wait {
-        writeln!(out, "  wait: for the workflow run it starts")?;
+    match (&p.wait_job, p.wait) {
+        (Some(name), true) => writeln!(
+            out,
+            "  wait: for job `{name}` of the workflow run it starts"
+        )?,
+        (None, true) => writeln!(out, "  wait: for the workflow run it starts")?,
+        (_, false) => {}
     }
     if !p.body.is_empty() {
         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
@@ -670,9 +678,18 @@ fn describe_run(run: &crate::dispatch::RunInfo) -> String {
         (Some(status), None) => parts.push(status.clone()),
         _ => {}
     }
+    if let Some(job) = &run.job {
+        let state = job.conclusion.as_ref().or(job.status.as_ref());
+        parts.push(format!(
+            "job `{}` {}",
+            job.name,
+            state.map_or("not found", String::as_str)
+        ));
+    }
     if let Some(note) = &run.note {
         parts.push(note.clone());
     }
+    parts.extend(run.cancel_said());
     parts.join(", ")
 }
 
@@ -686,6 +703,7 @@ fn planned_report(job: Job) -> TargetReport {
         format!("{} (key in {key})", app.app_id)
     });
     let wait = job.workflow.as_ref().is_some_and(|w| w.wait);
+    let wait_job = job.workflow.and_then(|w| w.wait_job);
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
@@ -709,6 +727,7 @@ fn planned_report(job: Job) -> TargetReport {
             headers: job.headers,
             body: Body(job.encoded),
             wait,
+            wait_job,
         }),
         attempts: None,
         duration_ms: None,

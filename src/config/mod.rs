@@ -64,6 +64,8 @@ pub struct TargetSpec {
     pub timeout: Duration,
     /// Shared by the targets that keep the defaults' (and with their jobs).
     pub retry: std::sync::Arc<crate::policy::RetryPolicy>,
+    /// `cancel_on_stop`: cancel the run it starts when the run stops before it completed.
+    pub cancel_on_stop: bool,
 }
 
 /// A GitHub App, checked.

@@ -81,6 +81,44 @@ pub struct RunInfo {
     /// which run the dispatch started. A warning, not a failure.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_waited: bool,
+    /// `wait: { job: NAME }`: the job waited for, whose conclusion is the target's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Box<RunJob>>,
+    /// `cancel_on_stop`: the cancel asked for when the run stopped before this one completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<Cancel>,
+    /// The wait gave up on this run before it completed (`--wait-timeout`, `--queue-timeout`):
+    /// `cancel_on_stop` cancels it.
+    #[serde(skip)]
+    pub abandoned: bool,
+}
+
+/// The one job of a run a target waits for (`wait: { job: NAME }`); GitHub's words only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunJob {
+    /// The name waited for, as the configuration gives it.
+    pub name: String,
+    /// `queued`, `in_progress`, `completed`, ...; none when the run has no such job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Once completed: `success`, `failure`, `skipped`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    /// The job's page on GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
+}
+
+/// What became of a cancel `cancel_on_stop` asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Cancel {
+    /// GitHub accepted it (202): the run is being cancelled.
+    Requested,
+    /// GitHub answered 409: the run had completed by then.
+    AlreadyCompleted,
+    /// No cancel was accepted: why.
+    Failed { reason: String },
 }
 
 impl RunInfo {
@@ -94,7 +132,21 @@ impl RunInfo {
     /// A waited-for run that did not succeed (including one still running at the timeout,
     /// but not one whose wait was interrupted).
     pub fn failed(&self) -> bool {
-        self.status.is_some() && !self.interrupted && self.conclusion.as_deref() != Some("success")
+        self.status.is_some() && !self.interrupted && !self.concluded_success()
+    }
+
+    /// The waited-for thing succeeded: the run, or with `wait: { job: NAME }` that job,
+    /// concluded `success` (and its wait was not interrupted).
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some() && !self.interrupted && self.concluded_success()
+    }
+
+    fn concluded_success(&self) -> bool {
+        let conclusion = match &self.job {
+            Some(job) => &job.conclusion,
+            None => &self.conclusion,
+        };
+        conclusion.as_deref() == Some("success")
     }
 
     /// A wait was asked for, and there is no run id to follow.

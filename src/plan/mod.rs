@@ -100,6 +100,9 @@ pub struct Job {
     pub retry: Arc<RetryPolicy>,
     /// Why a conditional target is sent (e.g. which files changed), for the report.
     pub note: Option<String>,
+    /// `cancel_on_stop`: cancel the workflow run this job starts if the run stops (a signal,
+    /// `--max-duration`, a wait given up) before it completed.
+    pub cancel_on_stop: bool,
 }
 
 /// A string that many jobs hold alike (an API base URL, a lane): cloning it copies a pointer.
@@ -619,6 +622,7 @@ impl<'a> Planning<'a> {
             timeout: target.timeout,
             retry: Arc::clone(&target.retry),
             note: None,
+            cancel_on_stop: target.cancel_on_stop,
         }
     }
 }
