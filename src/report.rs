@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
+mod graph;
+
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
 /// derived `Serialize` is the JSON report ([`Report::write_json`]).
 #[derive(Debug, Serialize)]
@@ -37,6 +39,14 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub not_sent: usize,
+    /// Targets not sent because a target they need did not succeed (required ones only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked: usize,
+    /// Optional targets (`required: false`) that failed, were blocked, were skipped for an
+    /// unset token, or whose waited run did not succeed: counted here only, and they do not
+    /// fail the run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub optional_failed: usize,
     /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
     pub runs_failed: usize,
     /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
@@ -94,6 +104,15 @@ pub struct TargetReport {
     /// more (`duration_ms` is the requests' own time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_ms: Option<u64>,
+    /// `needs:`: the targets this one is sent after.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// Its wave (1 goes first), when the targets make more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<usize>,
+    /// `required: false`: its failure does not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// The queueing worth telling apart from a request's own time.
@@ -159,6 +178,7 @@ impl Report {
         let jobs = std::mem::take(&mut plan.jobs);
         let mut targets: Vec<TargetReport> = jobs.into_iter().map(planned_report).collect();
         targets.extend(skipped(&plan));
+        graph::number_waves(&mut targets);
         Report::new(&plan, true, targets, None)
     }
 
@@ -185,6 +205,7 @@ impl Report {
             })
             .collect();
         targets.extend(skipped(plan));
+        graph::number_waves(&mut targets);
         let mut report = Report::new(plan, false, targets, Some(duration_ms));
         report.summary.interrupted = interrupted;
         report
@@ -202,11 +223,14 @@ impl Report {
             ..Summary::default()
         };
         for t in &targets {
+            if summary.count_optional(t) {
+                continue;
+            }
             match &t.status {
                 Entry::Planned(_) => summary.planned += 1,
                 Entry::Done(Status::Delivered { run, .. }) => {
                     summary.delivered += 1;
-                    if run.as_ref().is_some_and(|r| r.failed()) {
+                    if run.as_ref().is_some_and(|r| r.failed()) && !t.optional {
                         summary.runs_failed += 1;
                     }
                     if run.as_ref().is_some_and(|r| r.not_waited) {
@@ -216,6 +240,7 @@ impl Report {
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
                 Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
+                Entry::Done(Status::Blocked { .. }) => summary.blocked += 1,
             }
         }
         Report {
@@ -241,22 +266,28 @@ impl Report {
         let added: Vec<TargetReport> = unsent
             .into_iter()
             .map(|(job, status)| {
-                match &status {
-                    Status::Failed { .. } => self.summary.failed += 1,
-                    Status::NotSent { .. } => self.summary.not_sent += 1,
-                    Status::Skipped { .. } => self.summary.skipped += 1,
-                    Status::Delivered { .. } => self.summary.delivered += 1,
-                }
-                self.summary.total += 1;
-                TargetReport {
+                let added = TargetReport {
                     status: Entry::Done(status),
                     attempts: Some(0),
                     duration_ms: Some(0),
                     ..job_report(&job)
+                };
+                self.summary.total += 1;
+                if !self.summary.count_optional(&added) {
+                    match &added.status {
+                        Entry::Done(Status::Failed { .. }) => self.summary.failed += 1,
+                        Entry::Done(Status::NotSent { .. }) => self.summary.not_sent += 1,
+                        Entry::Done(Status::Skipped { .. }) => self.summary.skipped += 1,
+                        Entry::Done(Status::Delivered { .. }) => self.summary.delivered += 1,
+                        Entry::Done(Status::Blocked { .. }) => self.summary.blocked += 1,
+                        Entry::Planned(_) => self.summary.planned += 1,
+                    }
                 }
+                added
             })
             .collect();
         self.targets.splice(at..at, added);
+        graph::number_waves(&mut self.targets);
     }
 
     /// `--wait` in a dry run: every planned workflow_dispatch will be waited for.
@@ -269,7 +300,7 @@ impl Report {
     }
 
     pub fn any_failed(&self) -> bool {
-        self.summary.failed > 0 || self.summary.not_sent > 0
+        self.summary.failed > 0 || self.summary.not_sent > 0 || self.summary.blocked > 0
     }
 
     /// The JSON report: serde_json's pretty form of the derived `Serialize`, and a new line.
@@ -423,9 +454,10 @@ impl Report {
                 count(n, "workflow run", "workflow runs")
             ),
         };
+        let apart = graph::totals_apart(s);
         writeln!(
             out,
-            "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
             count(s.total, "target", "targets"),
             s.delivered,
             s.failed,
@@ -571,8 +603,9 @@ impl Table {
                 }
                 Ok(())
             }
-            Status::NotSent { reason } => {
-                let row = self.row(t, Some(Tone::Bad));
+            Status::NotSent { reason } | Status::Blocked { reason } => {
+                let tone = if t.optional { Tone::Warn } else { Tone::Bad };
+                let row = self.row(t, Some(tone));
                 writeln!(out, "{row}  {}", indent(reason, under))
             }
             Status::Failed { reason, hint, .. } => {
@@ -651,6 +684,7 @@ fn outcome_word(t: &TargetReport) -> &'static str {
         Entry::Done(Status::Failed { .. }) => "failed",
         Entry::Done(Status::Skipped { .. }) => "skipped",
         Entry::Done(Status::NotSent { .. }) => "not sent",
+        Entry::Done(Status::Blocked { .. }) => "blocked",
     }
 }
 
@@ -713,6 +747,9 @@ fn planned_report(job: Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        needs: job.needs,
+        wave: None,
+        optional: !job.required,
     }
 }
 
@@ -733,6 +770,9 @@ fn job_report(job: &Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        needs: job.needs.clone(),
+        wave: None,
+        optional: !job.required,
     }
 }
 
@@ -753,6 +793,9 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        needs: Vec::new(),
+        wave: None,
+        optional: skip.why == crate::plan::SkipWhy::TokenUnset,
     })
 }
 
