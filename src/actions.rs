@@ -269,7 +269,7 @@ fn target_annotation(t: &crate::report::TargetReport) -> Option<(&'static str, S
     };
     // An optional target's failure does not fail the run: a warning, not an error.
     Some(match annotation {
-        ("error", message) if t.optional => ("warning", message),
+        (_, message) if t.optional => ("warning", message),
         annotation => annotation,
     })
 }

@@ -424,8 +424,10 @@ impl Report {
         if self.dry_run {
             return writeln!(
                 out,
-                "\n{} planned, {} skipped (dry run)",
-                s.planned, s.skipped
+                "\n{} planned, {} skipped{} (dry run)",
+                s.planned,
+                s.skipped,
+                graph::totals_apart(s)
             );
         }
         let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
@@ -564,9 +566,10 @@ impl Table {
             }
             None => String::new(),
         };
+        let wave = graph::wave_line(t).map(|w| format!("  {w}")).unwrap_or_default();
         writeln!(
             out,
-            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}",
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{wave}",
             self.row(t, None),
             t.kind,
             shown_label(t),
@@ -640,6 +643,9 @@ fn write_planned(
     writeln!(out, "  {} {}", p.method, p.url)?;
     if let Some(note) = &t.note {
         writeln!(out, "  why: {}", indent(note, "       "))?;
+    }
+    if let Some(wave) = graph::wave_line(t) {
+        writeln!(out, "  {wave}")?;
     }
     if let Some(app) = &p.github_app {
         writeln!(

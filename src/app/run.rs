@@ -33,6 +33,7 @@ pub(super) fn run(
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
+    warn_optional_unset(&plan, stderr);
     let journals = hold_journals(args)?;
     resume(args, &mut plan, &journals, stderr)?;
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
@@ -113,6 +114,18 @@ fn dry_run(args: &RunArgs, plan: Plan, checked: Checked, config: Config) -> Repo
         report.wait_for_every_workflow();
     }
     report
+}
+
+/// An optional target whose token is unset is skipped rather than refusing the run: said.
+fn warn_optional_unset(plan: &Plan, stderr: &mut dyn Write) {
+    let unset = plan.skipped.iter();
+    for skip in unset.filter(|s| s.why == crate::plan::SkipWhy::TokenUnset) {
+        let _ = writeln!(
+            stderr,
+            "warning: target `{}` is skipped: {}",
+            skip.target, skip.reason
+        );
+    }
 }
 
 /// The `needs` stage: the targets a need settled before sending blocks (skipped, or in

@@ -35,7 +35,7 @@ pub(super) fn token_unset(
         kind: target.kind,
         destination: super::destination(target),
         reason: format!(
-            "environment variable `{env}` is not set; an optional target (`required: false`) is skipped"
+            "environment variable `{env}` is not set (an optional target: `required: false`)"
         ),
         why: SkipWhy::TokenUnset,
     })

@@ -18,6 +18,15 @@ pub(super) fn number_waves(targets: &mut [TargetReport]) {
     }
 }
 
+/// A target's wave, and what it is sent after: `wave 2, after cli, image`.
+pub(super) fn wave_line(t: &TargetReport) -> Option<String> {
+    let wave = t.wave?;
+    if t.needs.is_empty() {
+        return Some(format!("wave {wave}"));
+    }
+    Some(format!("wave {wave}, after {}", t.needs.join(", ")))
+}
+
 impl Summary {
     /// Counts an optional target that did not succeed in `optional_failed`; true when that
     /// is its only count (a delivered one whose run failed is still delivered).
