@@ -566,7 +566,9 @@ impl Table {
             }
             None => String::new(),
         };
-        let wave = graph::wave_line(t).map(|w| format!("  {w}")).unwrap_or_default();
+        let wave = graph::wave_line(t)
+            .map(|w| format!("  {w}"))
+            .unwrap_or_default();
         writeln!(
             out,
             "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{wave}",

@@ -26,7 +26,10 @@ pub(crate) fn check(
                 None if unread.covers(&join("targets", need)) => {}
                 None => out.push(unknown(name, need, &path, targets)),
                 Some(needed) => {
-                    if let Some(source) = feeders[index].iter().find(|s| !feeders[needed].contains(*s)) {
+                    if let Some(source) = feeders[index]
+                        .iter()
+                        .find(|s| !feeders[needed].contains(*s))
+                    {
                         out.push(not_fed(name, need, source, &path));
                     }
                 }
@@ -62,7 +65,10 @@ fn unknown(
 ) -> Diagnostic {
     let help = match closest(need, targets.keys().map(String::as_str)) {
         Some(best) => format!("did you mean `{best}`?"),
-        None => format!("define `{}` under `targets:`, or remove it from `needs`", shown(need)),
+        None => format!(
+            "define `{}` under `targets:`, or remove it from `needs`",
+            shown(need)
+        ),
     };
     Diagnostic::error(
         Code::UnknownNeed,
@@ -95,7 +101,11 @@ fn cycle_problem(cycle: &[usize], targets: &IndexMap<String, Box<Target>>) -> Di
         .get_index(first)
         .and_then(|(_, t)| t.needs.iter().position(|n| n == name(second)))
         .unwrap_or_default();
-    let spelled: Vec<&str> = cycle.iter().map(|&i| name(i)).chain([name(first)]).collect();
+    let spelled: Vec<&str> = cycle
+        .iter()
+        .map(|&i| name(i))
+        .chain([name(first)])
+        .collect();
     Diagnostic::error(
         Code::NeedsCycle,
         format!("{}[{at}]", join(&join("targets", name(first)), "needs")),
@@ -109,7 +119,12 @@ fn cycle_problem(cycle: &[usize], targets: &IndexMap<String, Box<Target>>) -> Di
 fn cycles(targets: &IndexMap<String, Box<Target>>) -> Vec<Vec<usize>> {
     let edges: Vec<Vec<usize>> = targets
         .values()
-        .map(|t| t.needs.iter().filter_map(|n| targets.get_index_of(n)).collect())
+        .map(|t| {
+            t.needs
+                .iter()
+                .filter_map(|n| targets.get_index_of(n))
+                .collect()
+        })
         .collect();
     // Iterative depth-first search: 0 unseen, 1 on the path, 2 finished.
     let mut state = vec![0u8; edges.len()];
@@ -146,7 +161,12 @@ fn cycles(targets: &IndexMap<String, Box<Target>>) -> Vec<Vec<usize>> {
 
 /// The cycle starting from its first target in the file.
 fn rotated(mut cycle: Vec<usize>) -> Vec<usize> {
-    if let Some(first) = cycle.iter().enumerate().min_by_key(|(_, n)| **n).map(|(i, _)| i) {
+    if let Some(first) = cycle
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, n)| **n)
+        .map(|(i, _)| i)
+    {
         cycle.rotate_left(first);
     }
     cycle

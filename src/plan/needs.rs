@@ -105,7 +105,9 @@ fn drop_settled(job: &mut Job, planned: &HashSet<String>, skipped: &HashMap<&str
         }
         notes.push(match skipped.get(need.as_str()) {
             Some(SkipWhy::Delivered) => {
-                format!("needs `{need}`: delivered by the earlier run (its run is not followed again)")
+                format!(
+                    "needs `{need}`: delivered by the earlier run (its run is not followed again)"
+                )
             }
             _ => format!("needs `{need}`, which this run does not send (--target): not waited for"),
         });
@@ -137,7 +139,12 @@ pub fn waves_of<'a>(entries: impl Iterator<Item = (&'a str, &'a [String])>) -> V
         .collect();
     let needs: Vec<Vec<usize>> = entries
         .iter()
-        .map(|(_, needs)| needs.iter().filter_map(|n| index.get(n.as_str()).copied()).collect())
+        .map(|(_, needs)| {
+            needs
+                .iter()
+                .filter_map(|n| index.get(n.as_str()).copied())
+                .collect()
+        })
         .collect();
     let mut wave = vec![0usize; entries.len()];
     for start in 0..entries.len() {

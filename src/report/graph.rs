@@ -10,8 +10,11 @@ pub(super) fn number_waves(targets: &mut [TargetReport]) {
     if targets.iter().all(|t| t.needs.is_empty()) {
         return;
     }
-    let waves =
-        crate::plan::needs::waves_of(targets.iter().map(|t| (t.target.as_str(), t.needs.as_slice())));
+    let waves = crate::plan::needs::waves_of(
+        targets
+            .iter()
+            .map(|t| (t.target.as_str(), t.needs.as_slice())),
+    );
     let several = waves.iter().any(|&w| w > 1);
     for (t, wave) in targets.iter_mut().zip(waves) {
         t.wave = several.then_some(wave);
@@ -35,7 +38,9 @@ impl Summary {
             return false;
         }
         match &t.status {
-            Entry::Done(Status::Failed { .. } | Status::Blocked { .. } | Status::Skipped { .. }) => {
+            Entry::Done(
+                Status::Failed { .. } | Status::Blocked { .. } | Status::Skipped { .. },
+            ) => {
                 self.optional_failed += 1;
                 true
             }
@@ -56,7 +61,11 @@ pub(super) fn totals_apart(s: &Summary) -> String {
         let _ = write!(apart, ", {} blocked", s.blocked);
     }
     if s.optional_failed > 0 {
-        let _ = write!(apart, ", {} optional failed (not failing the run)", s.optional_failed);
+        let _ = write!(
+            apart,
+            ", {} optional failed (not failing the run)",
+            s.optional_failed
+        );
     }
     apart
 }

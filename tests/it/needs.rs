@@ -31,7 +31,9 @@ fn outcome(report: &Value, target: &str) -> Value {
 }
 
 fn sent_to(github: &FakeGitHub, repo: &str) -> usize {
-    github.requests_to(&format!("/repos/o/{repo}/dispatches")).len()
+    github
+        .requests_to(&format!("/repos/o/{repo}/dispatches"))
+        .len()
 }
 
 #[test]
@@ -234,12 +236,16 @@ fn an_optional_target_that_fails_does_not_fail_the_run() {
     assert_eq!(ran.code, 0, "{}", ran.all());
     // mirror's token is unset: skipped with a warning, rather than refusing the whole run.
     assert!(
-        ran.stderr.contains("warning: target `mirror` is skipped: environment variable `MIRROR_TOKEN` is not set"),
+        ran.stderr.contains(
+            "warning: target `mirror` is skipped: environment variable `MIRROR_TOKEN` is not set"
+        ),
         "{}",
         ran.stderr
     );
     assert!(
-        ran.stdout.contains("3 targets: 1 delivered, 0 failed, 0 skipped, 2 optional failed (not failing the run)"),
+        ran.stdout.contains(
+            "3 targets: 1 delivered, 0 failed, 0 skipped, 2 optional failed (not failing the run)"
+        ),
         "{}",
         ran.stdout
     );
