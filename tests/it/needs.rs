@@ -299,3 +299,39 @@ fn resume_after_an_interrupt_continues_the_graph_without_sending_again() {
         "needs `build`: delivered by the earlier run (its run is not followed again)"
     );
 }
+
+/// On tokio's paused clock: t00 answers after 10 s, the others at once; t01 needs t00 and t03
+/// needs t02. t03 goes as soon as t02 is delivered, not once the whole first wave is.
+#[tokio::test(start_paused = true)]
+async fn a_target_goes_when_its_own_needs_are_done_not_when_its_wave_is() {
+    use crate::support::recorder::{delivered, jobs, Answered, Recorder};
+    use orchestrator::dispatch::{dispatch_all, Delivery, Observer};
+    use std::time::Duration;
+
+    struct Quiet;
+    impl Observer for Quiet {}
+    let sender = Recorder::new().on_slow(
+        "t00",
+        [Answered {
+            attempt: delivered(),
+            after: Duration::from_secs(10),
+        }],
+    );
+    let mut jobs = jobs(4);
+    jobs[1].needs = vec!["t00".into()];
+    jobs[3].needs = vec!["t02".into()];
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let outcomes = dispatch_all(&sender, &jobs, Delivery::new(4, None), &Quiet, &cancel).await;
+
+    assert!(outcomes.iter().all(|o| o.attempts == 1), "{outcomes:?}");
+    assert_eq!(
+        sender.sends_to("t03"),
+        vec![Duration::ZERO],
+        "t03 did not wait for t00"
+    );
+    assert_eq!(
+        sender.sends_to("t01"),
+        vec![Duration::from_secs(10)],
+        "t01 waited for t00"
+    );
+}
