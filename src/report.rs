@@ -266,10 +266,12 @@ impl Report {
         let added: Vec<TargetReport> = unsent
             .into_iter()
             .map(|(job, status)| {
+                // A dry run times nothing.
+                let ran = !self.dry_run;
                 let added = TargetReport {
                     status: Entry::Done(status),
-                    attempts: Some(0),
-                    duration_ms: Some(0),
+                    attempts: ran.then_some(0),
+                    duration_ms: ran.then_some(0),
                     ..job_report(&job)
                 };
                 self.summary.total += 1;
@@ -300,7 +302,9 @@ impl Report {
     }
 
     pub fn any_failed(&self) -> bool {
-        self.summary.failed > 0 || self.summary.not_sent > 0 || self.summary.blocked > 0
+        // A dry run's blocked target is only what a run would do.
+        let blocked = self.summary.blocked > 0 && !self.dry_run;
+        self.summary.failed > 0 || self.summary.not_sent > 0 || blocked
     }
 
     /// The JSON report: serde_json's pretty form of the derived `Serialize`, and a new line.

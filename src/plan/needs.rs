@@ -53,32 +53,26 @@ pub fn settle(plan: &mut Plan, failed: &HashSet<&str>) -> Vec<(Job, String)> {
         .collect();
     let mut blocked: HashMap<String, String> = HashMap::new();
     let planned: HashSet<String> = plan.jobs.iter().map(|j| j.target.clone()).collect();
-    // Blocking spreads one wave a pass; a pass that blocks nothing new ends it.
-    loop {
-        let before = blocked.len();
-        for job in &plan.jobs {
-            if blocked.contains_key(&job.target) {
-                continue;
-            }
-            let why = job.needs.iter().find_map(|need| {
-                let which = if failed.contains(need.as_str()) {
-                    "failed"
-                } else if blocked.contains_key(need) {
-                    "was blocked"
-                } else {
-                    match skipped.get(need.as_str()) {
-                        Some(SkipWhy::When | SkipWhy::TokenUnset) => "was skipped",
-                        _ => return None,
-                    }
-                };
-                Some(format!("needs `{need}`, which {which}"))
-            });
-            if let Some(why) = why {
-                blocked.insert(job.target.clone(), why);
-            }
-        }
-        if blocked.len() == before {
-            break;
+    // In wave order, one pass: each job's needs are decided before it is.
+    let waves = waves(&plan.jobs);
+    let mut order: Vec<usize> = (0..plan.jobs.len()).collect();
+    order.sort_by_key(|&i| waves[i]);
+    for job in order.into_iter().map(|i| &plan.jobs[i]) {
+        let why = job.needs.iter().find_map(|need| {
+            let which = if failed.contains(need.as_str()) {
+                "failed"
+            } else if blocked.contains_key(need) {
+                "was blocked"
+            } else {
+                match skipped.get(need.as_str()) {
+                    Some(SkipWhy::When | SkipWhy::TokenUnset) => "was skipped",
+                    _ => return None,
+                }
+            };
+            Some(format!("needs `{need}`, which {which}"))
+        });
+        if let Some(why) = why {
+            blocked.insert(job.target.clone(), why);
         }
     }
     let (out, kept): (Vec<Job>, Vec<Job>) = std::mem::take(&mut plan.jobs)
@@ -156,8 +150,11 @@ pub fn waves_of<'a>(entries: impl Iterator<Item = (&'a str, &'a [String])>) -> V
 /// `start`'s wave, working out its needs' first, without recursion (a chain may be long).
 fn wave_of(start: usize, needs: &[Vec<usize>], wave: &mut [usize]) {
     let mut stack = vec![start];
+    let mut on_stack = vec![false; needs.len()];
+    on_stack[start] = true;
     while let Some(&at) = stack.last() {
         if wave[at] != 0 {
+            on_stack[at] = false;
             stack.pop();
             continue;
         }
@@ -166,12 +163,16 @@ fn wave_of(start: usize, needs: &[Vec<usize>], wave: &mut [usize]) {
         let pending: Vec<usize> = needs[at]
             .iter()
             .copied()
-            .filter(|&n| wave[n] == 0 && !stack.contains(&n))
+            .filter(|&n| wave[n] == 0 && !on_stack[n])
             .collect();
         if pending.is_empty() {
             wave[at] = 1 + needs[at].iter().map(|&n| wave[n]).max().unwrap_or(0);
+            on_stack[at] = false;
             stack.pop();
         } else {
+            for &n in &pending {
+                on_stack[n] = true;
+            }
             stack.extend(pending);
         }
     }

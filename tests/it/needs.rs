@@ -335,3 +335,49 @@ async fn a_target_goes_when_its_own_needs_are_done_not_when_its_wave_is() {
         "t01 waited for t00"
     );
 }
+
+const SKIPPED_NEED: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [cli, website, e2e, docs]}
+targets:
+  cli: {repository: o/cli, event_type: release, token_env: APP_TOKEN, when: {version: ">=2.0.0"}}
+  website: {repository: o/website, event_type: release, token_env: APP_TOKEN, needs: [cli]}
+  e2e: {repository: o/e2e, event_type: release, token_env: APP_TOKEN, needs: [website]}
+  docs: {repository: o/docs, event_type: release, token_env: APP_TOKEN, needs: [cli]}
+"#;
+
+#[test]
+fn a_need_its_when_skips_blocks_its_dependents_down_the_graph() {
+    let ran = Cli::with_config(SKIPPED_NEED)
+        .release("app", "1.2.3")
+        .args(["--dry-run"])
+        .json()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let report = ran.json();
+    assert_eq!(
+        outcome(&report, "website")["reason"],
+        "needs `cli`, which was skipped"
+    );
+    assert_eq!(
+        outcome(&report, "e2e")["reason"],
+        "needs `website`, which was blocked"
+    );
+    assert_eq!(report["summary"]["blocked"], 3);
+}
+
+#[test]
+fn a_need_that_target_leaves_out_counts_as_done_with_a_note() {
+    let ran = Cli::with_config(THREE_WAVES)
+        .release("app", "1.2.3")
+        .args(["--dry-run", "--target", "website"])
+        .json()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let website = outcome(&ran.json(), "website");
+    assert_eq!(website["outcome"], "planned");
+    assert_eq!(
+        website["note"],
+        "needs `cli`, which this run does not send (--target): not waited for"
+    );
+}
