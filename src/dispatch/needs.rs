@@ -139,11 +139,17 @@ impl<S: Sender> Run<'_, S> {
 fn ended(status: &Status, waited: bool) -> Result<(), String> {
     match status {
         Status::Delivered { .. } if !waited => Ok(()),
+        Status::Delivered { run: Some(run), .. } if run.not_waited => {
+            Err("was delivered, but GitHub did not say which workflow run it started, so that run could not be followed".to_owned())
+        }
         Status::Delivered { run: Some(run), .. } => {
             match (run.status.as_deref(), run.conclusion.as_deref()) {
                 (_, Some("success")) => Ok(()),
                 (Some("completed"), Some(conclusion)) => Err(format!(
                     "was delivered, but its workflow run concluded `{conclusion}`"
+                )),
+                (Some(status), None) if status != "completed" => Err(format!(
+                    "was delivered, but its workflow run was still `{status}` when the wait ended"
                 )),
                 _ => Err("was delivered, but its workflow run did not conclude".to_owned()),
             }
