@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
+mod graph;
+
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
 /// derived `Serialize` is the JSON report ([`Report::write_json`]).
 #[derive(Debug, Serialize)]
@@ -37,6 +39,14 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub not_sent: usize,
+    /// Targets not sent because a target they need did not succeed (required ones only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked: usize,
+    /// Optional targets (`required: false`) that failed, were blocked, were skipped for an
+    /// unset token, or whose waited run did not succeed: counted here only, and they do not
+    /// fail the run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub optional_failed: usize,
     /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
     pub runs_failed: usize,
     /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
@@ -94,6 +104,15 @@ pub struct TargetReport {
     /// more (`duration_ms` is the requests' own time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_ms: Option<u64>,
+    /// `needs:`: the targets this one is sent after.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// Its wave (1 goes first), when the targets make more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<usize>,
+    /// `required: false`: its failure does not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// The queueing worth telling apart from a request's own time.
@@ -162,6 +181,7 @@ impl Report {
         let jobs = std::mem::take(&mut plan.jobs);
         let mut targets: Vec<TargetReport> = jobs.into_iter().map(planned_report).collect();
         targets.extend(skipped(&plan));
+        graph::number_waves(&mut targets);
         Report::new(&plan, true, targets, None)
     }
 
@@ -188,6 +208,7 @@ impl Report {
             })
             .collect();
         targets.extend(skipped(plan));
+        graph::number_waves(&mut targets);
         let mut report = Report::new(plan, false, targets, Some(duration_ms));
         report.summary.interrupted = interrupted;
         report
@@ -205,11 +226,14 @@ impl Report {
             ..Summary::default()
         };
         for t in &targets {
+            if summary.count_optional(t) {
+                continue;
+            }
             match &t.status {
                 Entry::Planned(_) => summary.planned += 1,
                 Entry::Done(Status::Delivered { run, .. }) => {
                     summary.delivered += 1;
-                    if run.as_ref().is_some_and(|r| r.failed()) {
+                    if run.as_ref().is_some_and(|r| r.failed()) && !t.optional {
                         summary.runs_failed += 1;
                     }
                     if run.as_ref().is_some_and(|r| r.not_waited) {
@@ -219,6 +243,7 @@ impl Report {
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
                 Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
+                Entry::Done(Status::Blocked { .. }) => summary.blocked += 1,
             }
         }
         Report {
@@ -244,22 +269,30 @@ impl Report {
         let added: Vec<TargetReport> = unsent
             .into_iter()
             .map(|(job, status)| {
-                match &status {
-                    Status::Failed { .. } => self.summary.failed += 1,
-                    Status::NotSent { .. } => self.summary.not_sent += 1,
-                    Status::Skipped { .. } => self.summary.skipped += 1,
-                    Status::Delivered { .. } => self.summary.delivered += 1,
-                }
-                self.summary.total += 1;
-                TargetReport {
+                // A dry run times nothing.
+                let ran = !self.dry_run;
+                let added = TargetReport {
                     status: Entry::Done(status),
-                    attempts: Some(0),
-                    duration_ms: Some(0),
+                    attempts: ran.then_some(0),
+                    duration_ms: ran.then_some(0),
                     ..job_report(&job)
+                };
+                self.summary.total += 1;
+                if !self.summary.count_optional(&added) {
+                    match &added.status {
+                        Entry::Done(Status::Failed { .. }) => self.summary.failed += 1,
+                        Entry::Done(Status::NotSent { .. }) => self.summary.not_sent += 1,
+                        Entry::Done(Status::Skipped { .. }) => self.summary.skipped += 1,
+                        Entry::Done(Status::Delivered { .. }) => self.summary.delivered += 1,
+                        Entry::Done(Status::Blocked { .. }) => self.summary.blocked += 1,
+                        Entry::Planned(_) => self.summary.planned += 1,
+                    }
                 }
+                added
             })
             .collect();
         self.targets.splice(at..at, added);
+        graph::number_waves(&mut self.targets);
     }
 
     /// `--wait` in a dry run: every planned workflow_dispatch will be waited for.
@@ -272,7 +305,9 @@ impl Report {
     }
 
     pub fn any_failed(&self) -> bool {
-        self.summary.failed > 0 || self.summary.not_sent > 0
+        // A dry run's blocked target is only what a run would do.
+        let blocked = self.summary.blocked > 0 && !self.dry_run;
+        self.summary.failed > 0 || self.summary.not_sent > 0 || blocked
     }
 
     /// The JSON report: serde_json's pretty form of the derived `Serialize`, and a new line.
@@ -396,8 +431,10 @@ impl Report {
         if self.dry_run {
             return writeln!(
                 out,
-                "\n{} planned, {} skipped (dry run)",
-                s.planned, s.skipped
+                "\n{} planned, {} skipped{} (dry run)",
+                s.planned,
+                s.skipped,
+                graph::totals_apart(s)
             );
         }
         let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
@@ -426,9 +463,10 @@ impl Report {
                 count(n, "workflow run", "workflow runs")
             ),
         };
+        let apart = graph::totals_apart(s);
         writeln!(
             out,
-            "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
             count(s.total, "target", "targets"),
             s.delivered,
             s.failed,
@@ -535,9 +573,12 @@ impl Table {
             }
             None => String::new(),
         };
+        let wave = graph::wave_line(t)
+            .map(|w| format!("  {w}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}",
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{wave}",
             self.row(t, None),
             t.kind,
             shown_label(t),
@@ -574,8 +615,9 @@ impl Table {
                 }
                 Ok(())
             }
-            Status::NotSent { reason } => {
-                let row = self.row(t, Some(Tone::Bad));
+            Status::NotSent { reason } | Status::Blocked { reason } => {
+                let tone = if t.optional { Tone::Warn } else { Tone::Bad };
+                let row = self.row(t, Some(tone));
                 writeln!(out, "{row}  {}", indent(reason, under))
             }
             Status::Failed { reason, hint, .. } => {
@@ -610,6 +652,9 @@ fn write_planned(
     writeln!(out, "  {} {}", p.method, p.url)?;
     if let Some(note) = &t.note {
         writeln!(out, "  why: {}", indent(note, "       "))?;
+    }
+    if let Some(wave) = graph::wave_line(t) {
+        writeln!(out, "  {wave}")?;
     }
     if let Some(app) = &p.github_app {
         writeln!(
@@ -659,6 +704,7 @@ fn outcome_word(t: &TargetReport) -> &'static str {
         Entry::Done(Status::Failed { .. }) => "failed",
         Entry::Done(Status::Skipped { .. }) => "skipped",
         Entry::Done(Status::NotSent { .. }) => "not sent",
+        Entry::Done(Status::Blocked { .. }) => "blocked",
     }
 }
 
@@ -732,6 +778,9 @@ fn planned_report(job: Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        needs: job.needs,
+        wave: None,
+        optional: !job.required,
     }
 }
 
@@ -752,6 +801,9 @@ fn job_report(job: &Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        needs: job.needs.clone(),
+        wave: None,
+        optional: !job.required,
     }
 }
 
@@ -772,6 +824,9 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        needs: Vec::new(),
+        wave: None,
+        optional: skip.why == crate::plan::SkipWhy::TokenUnset,
     })
 }
 

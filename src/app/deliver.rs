@@ -7,8 +7,11 @@ use crate::cli::RunArgs;
 use crate::config::{Config, KeySource, Repo};
 use crate::dispatch::budget::ReadBudgets;
 use crate::dispatch::wait::cancel::cancel_runs;
+use crate::dispatch::needs::Following;
 use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
-use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd};
+use crate::dispatch::{
+    dispatch_following, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd,
+};
 use crate::exit::Exit;
 use crate::journal::{Held, Journal, JournalError};
 use crate::logging::{All, Log};
@@ -230,7 +233,14 @@ fn send(
                 None => std::future::pending().await,
             }
         };
-        let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
+        // A run other targets need is followed as soon as it is delivered (`needs:`).
+        let follow = Following {
+            github,
+            options: waits,
+            budgets,
+        };
+        let mut outcomes =
+            dispatch_following(github, &plan.jobs, delivery, &observer, &cancel, &follow).await;
         let mut stopped = false;
         if !cancel.is_cancelled() {
             tokio::select! {

@@ -47,6 +47,7 @@ pub(crate) fn compile(
     if !unread.dropped_in("sources") {
         listing.warn_unfed(&file.targets);
     }
+    super::needs::check(&file.targets, &file.sources, unread, &mut listing.later);
     let Listing {
         mut later,
         repositories,
@@ -580,6 +581,8 @@ fn compile_target(
         repository: compiled.repository.map(Arc::new),
         token_env,
         action: compiled.action,
+        needs: target.needs.clone(),
+        required: target.required.unwrap_or(true),
     };
     Some((spec, shard))
 }

@@ -795,6 +795,19 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Condition")]
     pub when: Option<Box<Condition>>,
+    /// Targets (by name) this target is sent after: each must have been delivered and, when
+    /// its run is waited for (`wait: true`, or `track: true` under `run --wait`), that run
+    /// must have succeeded. A need that fails, is skipped or is blocked leaves this target
+    /// `blocked`, not sent. Each need must be a target the same sources feed; no cycles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Needs", extend("uniqueItems" = true))]
+    pub needs: Vec<String>,
+    /// `false`: this target's failure (or a need that blocks it, or its token variable
+    /// unset) is reported but does not fail the run; it is counted as `optional_failed`.
+    /// Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Required")]
+    pub required: Option<bool>,
 }
 });
 

@@ -6,6 +6,7 @@
 //! hears every step (the journal and the logs are observers).
 
 pub(crate) mod budget;
+pub(crate) mod needs;
 pub(crate) mod pacing;
 mod ready;
 pub(crate) mod retry;
@@ -49,6 +50,11 @@ pub enum Status {
     },
     /// The run was interrupted before this target's request was sent.
     NotSent {
+        reason: String,
+    },
+    /// Not sent: a target it needs failed, was skipped, was not sent or was blocked itself
+    /// (or its waited run did not succeed). The reason names the need.
+    Blocked {
         reason: String,
     },
 }
@@ -275,12 +281,28 @@ pub async fn dispatch_all<S: Sender>(
     observer: &dyn Observer,
     cancel: &CancellationToken,
 ) -> Vec<Outcome> {
+    dispatch_following(sender, jobs, delivery, observer, cancel, &needs::NoFollow).await
+}
+
+/// [`dispatch_all`], where a target that needs another waits for it, and for its run when
+/// `follow` waits on it (see [`needs`]).
+pub async fn dispatch_following<S: Sender>(
+    sender: &S,
+    jobs: &[Job],
+    delivery: Delivery,
+    observer: &dyn Observer,
+    cancel: &CancellationToken,
+    follow: &dyn needs::Follow,
+) -> Vec<Outcome> {
     let pacer = Pacer::new(delivery.rate_limit);
+    let graph = needs::Graph::of(jobs);
     let run = Run {
         sender,
         pacer: &pacer,
         observer,
         cancel,
+        graph: graph.as_ref(),
+        follow,
         stop_at: delivery
             .max_duration
             .and_then(|max| Instant::now().checked_add(max)),
@@ -316,7 +338,7 @@ impl<S: Sender> Run<'_, S> {
         stream::iter(jobs.iter().enumerate())
             .map(|(index, job)| async move {
                 let waited = Instant::now();
-                let outcome = match self.ready(job).await {
+                let mut outcome = match self.ready(job).await {
                     Err(status) => Outcome::unsent(job, status, waited.elapsed()),
                     Ok(()) => {
                         // Never closed; a closed semaphore would only lift the limit.
@@ -325,6 +347,7 @@ impl<S: Sender> Run<'_, S> {
                     }
                 };
                 self.observer.finished(job, &outcome);
+                Box::pin(self.settle(job, &mut outcome)).await;
                 (index, outcome)
             })
             .buffer_unordered(jobs.len().max(1))
@@ -340,6 +363,9 @@ struct Run<'a, S> {
     cancel: &'a CancellationToken,
     /// `--max-duration`: no request starts after this.
     stop_at: Option<Instant>,
+    /// Who needs whom, when any target needs another.
+    graph: Option<&'a needs::Graph>,
+    follow: &'a dyn needs::Follow,
 }
 
 /// One target's delivery so far: its lane, its attempts, and the last answer that asked for a

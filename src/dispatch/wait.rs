@@ -116,6 +116,10 @@ pub(crate) async fn wait_for_runs(
             continue;
         };
         let to_completion = waits_for(job, options);
+        // Followed already, as a need that other targets waited on (see `super::needs`).
+        if to_completion && run.as_ref().is_some_and(|r| r.status.is_some()) {
+            continue;
+        }
         let looking = match (&job.workflow, &job.tracking_id) {
             (Some(_), _) if to_completion => match run.as_ref().and_then(|r| r.id) {
                 Some(id) => Looking::Id(id),

@@ -47,6 +47,7 @@ mod install;
 mod interrupt;
 mod journal_lock;
 mod markdown;
+mod needs;
 mod outbound_policy;
 mod output;
 mod plan_errors;
