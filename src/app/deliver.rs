@@ -60,7 +60,7 @@ pub(super) fn deliver(
     let github = client(plan)?;
     let started = Instant::now();
     waits.since = Some(std::time::SystemTime::now());
-    let budgets = ReadBudgets::default();
+    let budgets = ReadBudgets::new(config.read_budget);
     let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args))
         .with_expected(pacing.expected_duration());
     // Said only when the limits will hold the fan-out back: then the wait is expected.
