@@ -77,7 +77,10 @@ fn send_once(
     .run(scratch)
     .map_err(|e| e.to_string())?;
     if measured.exit_code != Some(0) {
-        return Err(format!("exit {:?}: {}", measured.exit_code, measured.stderr_tail));
+        return Err(format!(
+            "exit {:?}: {}",
+            measured.exit_code, measured.stderr_tail
+        ));
     }
     Ok(measured)
 }
@@ -110,12 +113,14 @@ fn minimal_once(
 /// Every build's rows (send at L = 0, send at the latency bound), and the minimal client's.
 pub fn measure(builds: &[Build<'_>], scratch: &Path, s: &Scenario) -> Result<Vec<Row>, String> {
     let config = workload::config_file(scratch, s.targets).map_err(|e| e.to_string())?;
-    let bound_config = workload::config_file(scratch, s.bound_targets).map_err(|e| e.to_string())?;
+    let bound_config =
+        workload::config_file(scratch, s.bound_targets).map_err(|e| e.to_string())?;
     let n = u32::try_from(s.targets).unwrap_or(u32::MAX);
     let mut rows = Vec::new();
     let mut minimal = (Vec::new(), Vec::new());
     let mut library = (Vec::new(), Vec::new());
-    let mut per_build: Vec<[Vec<Measured>; 3]> = builds.iter().map(|_| Default::default()).collect();
+    let mut per_build: Vec<[Vec<Measured>; 3]> =
+        builds.iter().map(|_| Default::default()).collect();
     // Interleaved, so a busy moment of the shared machine lands on every build alike.
     for rep in 0..s.reps {
         eprintln!("  cpu: repetition {}/{}", rep + 1, s.reps);
@@ -129,8 +134,20 @@ pub fn measure(builds: &[Build<'_>], scratch: &Path, s: &Scenario) -> Result<Vec
             .run(scratch)
             .map_err(|e| e.to_string())?;
             runs[0].push(dry);
-            runs[1].push(send_once(build.binary, &config, scratch, s.concurrency, Duration::ZERO)?);
-            runs[2].push(send_once(build.binary, &bound_config, scratch, s.concurrency, s.latency)?);
+            runs[1].push(send_once(
+                build.binary,
+                &config,
+                scratch,
+                s.concurrency,
+                Duration::ZERO,
+            )?);
+            runs[2].push(send_once(
+                build.binary,
+                &bound_config,
+                scratch,
+                s.concurrency,
+                s.latency,
+            )?);
         }
         let m = minimal_once(scratch, s.targets, s.concurrency, "raw")?;
         minimal.0.push(m.wall);
@@ -151,7 +168,8 @@ pub fn measure(builds: &[Build<'_>], scratch: &Path, s: &Scenario) -> Result<Vec
             sending_per_request: Some(cpu.saturating_sub(dry_cpu) / n),
             ratio: None,
         });
-        let bound = s.latency * u32::try_from(s.bound_targets.div_ceil(s.concurrency)).unwrap_or(u32::MAX);
+        let bound =
+            s.latency * u32::try_from(s.bound_targets.div_ceil(s.concurrency)).unwrap_or(u32::MAX);
         let wall = median(runs[2].iter().map(|m| m.wall).collect());
         let cpu = median(runs[2].iter().map(|m| m.cpu).collect());
         rows.push(Row {
@@ -169,26 +187,21 @@ pub fn measure(builds: &[Build<'_>], scratch: &Path, s: &Scenario) -> Result<Vec
             ratio: Some(wall.as_secs_f64() / bound.as_secs_f64()),
         });
     }
-    let cpu = median(library.1);
-    rows.push(Row {
-        name: "minimal reqwest client (one thread)".to_owned(),
-        what: format!("N = {}, C = {}, L = 0", s.targets, s.concurrency),
-        wall: median(library.0),
-        cpu,
-        per_request: cpu / n,
-        sending_per_request: Some(cpu / n),
-        ratio: None,
-    });
-    let cpu = median(minimal.1);
-    rows.push(Row {
-        name: "minimal keep-alive client".to_owned(),
-        what: format!("N = {}, C = {}, L = 0", s.targets, s.concurrency),
-        wall: median(minimal.0),
-        cpu,
-        per_request: cpu / n,
-        sending_per_request: Some(cpu / n),
-        ratio: None,
-    });
+    for (name, (walls, cpus)) in [
+        ("minimal reqwest client (one thread)", library),
+        ("minimal keep-alive client", minimal),
+    ] {
+        let cpu = median(cpus);
+        rows.push(Row {
+            name: name.to_owned(),
+            what: format!("N = {}, C = {}, L = 0", s.targets, s.concurrency),
+            wall: median(walls),
+            cpu,
+            per_request: cpu / n,
+            sending_per_request: Some(cpu / n),
+            ratio: None,
+        });
+    }
     Ok(rows)
 }
 
@@ -217,8 +230,10 @@ pub fn print(rows: &[Row], reps: usize) {
             row.ratio.map_or("–".to_owned(), |r| format!("{r:.3}")),
             row.cpu.as_secs_f64() * 1e3,
             row.per_request.as_secs_f64() * 1e6,
-            row.sending_per_request
-                .map_or("–".to_owned(), |d| format!("{:.1} µs", d.as_secs_f64() * 1e6)),
+            row.sending_per_request.map_or("–".to_owned(), |d| format!(
+                "{:.1} µs",
+                d.as_secs_f64() * 1e6
+            )),
             against(row.sending_per_request, library),
             against(row.sending_per_request, raw),
         );

@@ -25,7 +25,11 @@ fn tracked(repositories: &[&str]) -> String {
 fn a_budget_that_holds_reads_back_is_said_and_no_read_goes_past_it() {
     let github = FakeGitHub::start();
     for name in ["site", "docs", "blog"] {
-        github.on("POST", &format!("/repos/o/{name}/dispatches"), Reply::no_content());
+        github.on(
+            "POST",
+            &format!("/repos/o/{name}/dispatches"),
+            Reply::no_content(),
+        );
         // No x-ratelimit-* headers: only the budget paces.
         github.on(
             "GET",
@@ -36,7 +40,15 @@ fn a_budget_that_holds_reads_back_is_said_and_no_read_goes_past_it() {
     let dir = config_dir(&tracked(&["site", "docs", "blog"]));
     // Two reads an hour: the first at once, the next an hour later, long after this wait.
     let output = orchestrator_std(dir.path())
-        .args(["run", "--source", "app", "--version", "1.0.0", "--output", "json"])
+        .args([
+            "run",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--output",
+            "json",
+        ])
         .args(["--api-url", &github.base_url(), "--wait-timeout", "1"])
         .args(["--read-budget", "2/h"])
         .env("APP_TOKEN", WEBSITE_TOKEN)
@@ -53,7 +65,11 @@ fn a_budget_that_holds_reads_back_is_said_and_no_read_goes_past_it() {
     assert_eq!(report["summary"]["read_requests"], 1, "{report}");
     let reads: usize = ["site", "docs", "blog"]
         .iter()
-        .map(|name| github.requests_to(&format!("/repos/o/{name}/actions/runs")).len())
+        .map(|name| {
+            github
+                .requests_to(&format!("/repos/o/{name}/actions/runs"))
+                .len()
+        })
         .sum();
     assert_eq!(reads, 1);
 }

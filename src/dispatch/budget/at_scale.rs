@@ -38,7 +38,11 @@ impl HourlyQuota {
 
 /// Every read's moment, from the start, when `REPOSITORIES` repositories on one token are
 /// followed for `length` with the wait's poll intervals.
-async fn follow(budgets: Arc<ReadBudgets>, server: Option<Arc<HourlyQuota>>, length: Duration) -> Vec<Duration> {
+async fn follow(
+    budgets: Arc<ReadBudgets>,
+    server: Option<Arc<HourlyQuota>>,
+    length: Duration,
+) -> Vec<Duration> {
     let start = Instant::now();
     let reads = Arc::new(Mutex::new(Vec::new()));
     let polls: Vec<_> = (0..REPOSITORIES)
@@ -108,7 +112,11 @@ async fn a_configured_budget_paces_every_window_of_its_length() {
     let budgets = Arc::new(ReadBudgets::new(RateLimit::parse("1000/h").unwrap()));
     let reads = follow(budgets, None, 3 * HOUR).await;
     assert!(busiest(&reads, HOUR) <= 1000, "{}", busiest(&reads, HOUR));
-    assert!(busiest(&reads, HOUR / 2) <= 520, "{}", busiest(&reads, HOUR / 2));
+    assert!(
+        busiest(&reads, HOUR / 2) <= 520,
+        "{}",
+        busiest(&reads, HOUR / 2)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -120,7 +128,9 @@ async fn when_github_sends_rate_headers_they_pace_the_reads_instead() {
     });
     let reads = follow(budgets, Some(server.clone()), 2 * HOUR).await;
     let hours = server.reads.lock().unwrap().clone();
-    println!("200 repositories, one token, GitHub's headers (5,000/h), reads per server hour: {hours:?}");
+    println!(
+        "200 repositories, one token, GitHub's headers (5,000/h), reads per server hour: {hours:?}"
+    );
     // The headers allow 5,000 an hour: more than the default budget's 4,000 are read, and
     // past the server's limit only the one read that finds nothing left (after it, a read a
     // minute at most keeps a long wait alive until the reset).
