@@ -1,4 +1,4 @@
-//! CPU per request (issue 25, item 6): the orchestrator binary (or two builds of it side by
+//! CPU per request: the orchestrator binary (or two builds of it side by
 //! side) against a minimal keep-alive client, in the same run, on the same stand-in server.
 //!
 //! The minimal client is this bench binary itself (`--minimal-client URL`), spawned as a child

@@ -21,6 +21,19 @@ fn tracked(repositories: &[&str]) -> String {
     yaml
 }
 
+/// `reply` with the fake's `x-ratelimit-*` headers emptied: a server that says nothing about
+/// its limits.
+fn unmetered(reply: Reply) -> Reply {
+    [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-used",
+        "x-ratelimit-reset",
+    ]
+    .into_iter()
+    .fold(reply, |reply, name| reply.header(name, ""))
+}
+
 #[test]
 fn a_budget_that_holds_reads_back_is_said_and_no_read_goes_past_it() {
     let github = FakeGitHub::start();
@@ -34,7 +47,7 @@ fn a_budget_that_holds_reads_back_is_said_and_no_read_goes_past_it() {
         github.on(
             "GET",
             &format!("/repos/o/{name}/actions/runs"),
-            Reply::status(200).json(json!({"total_count": 0, "workflow_runs": []})),
+            unmetered(Reply::status(200).json(json!({"total_count": 0, "workflow_runs": []}))),
         );
     }
     let dir = config_dir(&tracked(&["site", "docs", "blog"]));
@@ -90,5 +103,48 @@ fn a_read_budget_that_is_not_one_window_is_refused_with_its_origin() {
     assert!(
         stdout.contains("write one window such as `4000/h`, `1000/h` or `60/min`, or `unlimited`"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn check_keeps_its_reads_to_the_read_budget_when_github_sends_no_rate_headers() {
+    let github = FakeGitHub::start();
+    let answers = [
+        (
+            "/repos/o/site",
+            json!({"full_name": "o/site", "default_branch": "main"}),
+        ),
+        (
+            "/repos/o/site/actions/workflows",
+            json!({"total_count": 0, "workflows": []}),
+        ),
+        ("/repos/o/site/contents/.github/workflows", json!([])),
+    ];
+    for (path, body) in answers {
+        github.on("GET", path, unmetered(Reply::status(200).json(body)));
+    }
+    let dir = config_dir(
+        "version: 1\nsources:\n  app: {repository: o/app, targets: [site]}\ntargets:\n  site: {repository: o/site, event_type: upstream-release, token_env: APP_TOKEN}\n",
+    );
+    // 120 a minute: two reads at once, then one every 60 s / 118 = 508 ms.
+    let output = orchestrator(dir.path())
+        .args(["check", "--api-url", &github.base_url(), "--output", "json"])
+        .args(["--rate-limit", "unlimited", "--read-budget", "120/1min"])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["targets"][0]["verdict"].is_string(), "{report}");
+    let reads = github.requests();
+    assert!(reads.len() >= 3, "{reads:?}");
+    let gaps: Vec<_> = reads
+        .windows(3)
+        .map(|w| w[2].received_at.duration_since(w[0].received_at))
+        .collect();
+    // No three reads closer together than the budget allows.
+    assert!(
+        gaps.iter()
+            .all(|g| *g >= std::time::Duration::from_millis(500)),
+        "{gaps:?}"
     );
 }
