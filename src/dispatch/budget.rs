@@ -368,6 +368,33 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(50));
     }
 
+    #[test]
+    fn the_default_budget_lets_a_sixtieth_go_at_once_and_spaces_the_rest_over_the_hour() {
+        let pace = Pace::of(RateLimit::READ_BUDGET);
+        // 66 at once, then 3,934 in the hour: one every 915 ms.
+        assert_eq!(pace.interval, Duration::from_secs(3600) / 3934);
+        assert_eq!(pace.ahead, pace.interval * 65);
+        assert_eq!(pace.round(200), pace.interval * 200);
+        // The smallest budgets still read, one at a time.
+        let one = Pace::of(RateLimit::parse("1/h").unwrap().unwrap());
+        assert_eq!(
+            (one.interval, one.ahead),
+            (Duration::from_secs(3600), Duration::ZERO)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_github_says_what_is_left_its_headers_pace_instead_of_the_budget() {
+        let budget = Budget::paced(Some(Pace::of(RateLimit::parse("2/h").unwrap().unwrap())));
+        let start = Instant::now();
+        budget.take().await;
+        // The budget alone would hold the next read an hour; plenty left says go now.
+        budget.observe(quota(5000, 4000, 3600));
+        budget.take().await;
+        budget.take().await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn tokens_have_budgets_of_their_own() {
         let budgets = ReadBudgets::new(None);
