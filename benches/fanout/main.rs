@@ -16,6 +16,7 @@
 // Long tables of cases read best whole; the 80-line limit is for product code.
 #![allow(clippy::too_many_lines)]
 
+mod cpu;
 mod fleet;
 mod machine;
 mod memory;
@@ -130,6 +131,24 @@ struct Options {
     /// Only `run --wait`, or only `check`.
     #[arg(long, value_parser = ["wait", "check"])]
     memory_only: Option<String>,
+    /// Only the CPU-per-request table: each build (`--cpu-build NAME=PATH`, repeatable; default
+    /// the measured binary) sending --cpu-targets at C = 64, L = 0 and --cpu-bound-targets at
+    /// L = 50 ms, against a minimal keep-alive client in the same run (--reps, default 5).
+    #[arg(long)]
+    cpu: bool,
+    #[arg(long, value_name = "NAME=PATH")]
+    cpu_build: Vec<String>,
+    #[arg(long, default_value_t = 10_000)]
+    cpu_targets: usize,
+    #[arg(long, default_value_t = 1000)]
+    cpu_bound_targets: usize,
+    /// Only be the minimal keep-alive client (for --cpu): --targets' first value POSTs over
+    /// --concurrency's first value connections to URL.
+    #[arg(long, value_name = "URL", hide = true)]
+    minimal_client: Option<String>,
+    /// `raw` (bytes on a socket) or `reqwest` (the same stack as the orchestrator).
+    #[arg(long, hide = true, default_value = "raw")]
+    minimal_kind: String,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -154,6 +173,15 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if options.serve {
         return serve(options);
+    }
+    if let Some(url) = &options.minimal_client {
+        return match options.minimal_kind.as_str() {
+            "reqwest" => cpu::reqwest_client(url, options.targets[0], options.concurrency[0]),
+            _ => cpu::minimal_client(url, options.targets[0], options.concurrency[0]),
+        };
+    }
+    if options.cpu {
+        return cpu_table(options, &binary);
     }
     if !binary.exists() {
         return Err(format!("no binary at {}", binary.display()));
@@ -308,6 +336,39 @@ fn run(options: &Options) -> Result<(), String> {
         "\nLoad average (1, 5, 15 min) before: {load_before}; after: {}. Other work on the machine shows up as noise.",
         machine::load_average()
     );
+    Ok(())
+}
+
+fn cpu_table(options: &Options, binary: &Path) -> Result<(), String> {
+    let named: Vec<(String, PathBuf)> = if options.cpu_build.is_empty() {
+        vec![("this build".to_owned(), binary.to_path_buf())]
+    } else {
+        options
+            .cpu_build
+            .iter()
+            .map(|b| {
+                b.split_once('=')
+                    .map(|(n, p)| (n.to_owned(), PathBuf::from(p)))
+                    .ok_or_else(|| format!("--cpu-build {b}: NAME=PATH"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let builds: Vec<cpu::Build<'_>> = named
+        .iter()
+        .map(|(name, path)| cpu::Build { name, binary: path })
+        .collect();
+    let scenario = cpu::Scenario {
+        targets: options.cpu_targets,
+        concurrency: 64,
+        reps: options.reps.unwrap_or(5),
+        bound_targets: options.cpu_bound_targets,
+        latency: Duration::from_millis(50),
+    };
+    let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
+    machine::wait_for_idle(Duration::from_secs(options.wait_idle));
+    let rows = cpu::measure(&builds, scratch.path(), &scenario)?;
+    println!("- load average after: {}", machine::load_average());
+    cpu::print(&rows, scenario.reps);
     Ok(())
 }
 

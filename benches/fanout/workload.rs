@@ -66,6 +66,8 @@ pub struct Measured {
     pub wall: Duration,
     /// `ru_maxrss` of this child alone, in KiB.
     pub max_rss_kib: u64,
+    /// CPU time of this child alone: user + system (`ru_utime` + `ru_stime`).
+    pub cpu: Duration,
     pub exit_code: Option<i32>,
     /// The last line of stderr, to say why a run was refused.
     pub stderr_tail: String,
@@ -144,6 +146,7 @@ pub fn measure(
         Ok(Measured {
             wall,
             max_rss_kib: u64::try_from(rusage.ru_maxrss).unwrap_or(0),
+            cpu: timeval(rusage.ru_utime) + timeval(rusage.ru_stime),
             exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
             stderr_tail: stderr
                 .lines()
@@ -153,6 +156,11 @@ pub fn measure(
                 .to_owned(),
         })
     }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
 }
 
 /// Reaps `pid` and returns its status and its own resource usage (not that of every child

@@ -107,10 +107,12 @@ fn read(args: &CheckArgs, config: &Config, planned: &[Planned]) -> Result<CheckR
     };
     let github = super::deliver::client(&as_plan)?;
     let pacer = Pacer::new(config.rate_limit.clone());
+    let reads = crate::dispatch::budget::ReadBudgets::new(config.read_budget);
     let answers = tokio::sync::Semaphore::new(crate::check::probe::ANSWERS_AT_ONCE);
     let probe = Probe {
         github: &github,
         pacer: &pacer,
+        reads: &reads,
         answers: &answers,
         now_epoch: super::now_epoch(),
         warn_days: args.expiry_warning_days,

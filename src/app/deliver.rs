@@ -65,7 +65,7 @@ pub(super) fn deliver(
     let github = client(plan)?;
     let started = Instant::now();
     waits.since = Some(std::time::SystemTime::now());
-    let budgets = ReadBudgets::default();
+    let budgets = ReadBudgets::new(config.read_budget);
     let progress = crate::progress::Progress::new(plan.jobs.len(), show_progress(args))
         .with_expected(pacing.expected_duration());
     // Said only when the limits will hold the fan-out back: then the wait is expected.
@@ -119,9 +119,13 @@ pub(super) fn client(plan: &Plan) -> Result<GitHub, CliError> {
     })
 }
 
-/// The async runtime the requests run on.
+/// The async runtime the requests run on: one thread. Sending is I/O-bound and every request
+/// is small, so a second worker thread only adds hand-offs (futex wake-ups between threads):
+/// on one thread a send costs less CPU at the same wall time (BENCHMARKS.md, "CPU per
+/// request"). Rendering is done before sending and the report after it, so nothing long runs
+/// between two requests' I/O. DNS and file reads still go to tokio's blocking pool.
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))

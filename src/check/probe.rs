@@ -1,6 +1,6 @@
 //! The reads behind `check`, through the one transport: every request a GET built from the
 //! target's configured API base, with GitHub's headers and the target's token (an App's
-//! minted), paced per API host and token like a run.
+//! minted), paced per API host and token like a run, and within each identity's read budget.
 
 use super::event_types::Sent;
 use super::reads::{
@@ -12,6 +12,7 @@ use super::{TargetCheck, TokenCheck, Verdict};
 use crate::config::kinds::Action;
 use crate::config::model::TargetKind;
 use crate::config::TargetSpec;
+use crate::dispatch::budget::ReadBudgets;
 use crate::dispatch::pacing::Pacer;
 use crate::dispatch::sender::GitHub;
 use crate::plan::Job;
@@ -23,6 +24,8 @@ use serde_json::Value;
 pub(crate) struct Probe<'a> {
     pub github: &'a GitHub,
     pub pacer: &'a Pacer,
+    /// Each identity's read budget (`read_budget`, or GitHub's headers once sent).
+    pub reads: &'a ReadBudgets,
     /// Turns to hold an answer: [`ANSWERS_AT_ONCE`] across every target, so memory is bounded
     /// whatever the servers send and however many targets are checked side by side.
     pub answers: &'a tokio::sync::Semaphore,

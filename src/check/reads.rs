@@ -1,10 +1,12 @@
 //! One target's reads for `check`: every request a GET built from the target's configured API
-//! base, paced on its lane, retried like a dispatch (within [`READ_ATTEMPTS`]), and all of a
+//! base, paced on its lane and within its identity's read budget
+//! ([`crate::dispatch::budget`]), retried like a dispatch (within [`READ_ATTEMPTS`]), and all of a
 //! target's reads within one time budget ([`TARGET_READ_BUDGET`], or the target's
 //! `deadline_secs` when shorter). Lists (`actions/workflows`, a directory) go through
 //! [`crate::github::list`], so a list that is not whole is never taken for one.
 
 use super::probe::Probe;
+use crate::dispatch::budget::{self, Budget};
 use crate::dispatch::pacing::Lane;
 use crate::dispatch::retry::{self, Next};
 use crate::github::classify::{Failure, Retry};
@@ -52,6 +54,8 @@ pub(super) struct Reader<'p, 'j> {
     pub probe: &'p Probe<'p>,
     pub job: std::borrow::Cow<'j, Job>,
     pub lane: Lane,
+    /// The identity's read budget, shared by every target on it.
+    read_budget: std::sync::Arc<Budget>,
     pub expiry: Option<TokenExpiry>,
     pub token_name: String,
     /// How long this target's reads have waited before retries, in all.
@@ -72,6 +76,7 @@ impl<'p, 'j> Reader<'p, 'j> {
             probe,
             job: std::borrow::Cow::Borrowed(job),
             lane: Lane::new(&job.lane, job.token.as_ref().map(|t| t.expose())),
+            read_budget: probe.reads.of(&budget::identity(job)),
             expiry: None,
             token_name: job
                 .token_env
@@ -164,6 +169,7 @@ impl<'p, 'j> Reader<'p, 'j> {
         // The last answer is done with: its turn goes back before this read waits for anything.
         self.turn = None;
         let _ = self.probe.pacer.acquire(&self.lane, None).await;
+        self.read_budget.take().await;
         self.turn = Some(
             self.probe
                 .answers
@@ -174,6 +180,9 @@ impl<'p, 'j> Reader<'p, 'j> {
         let started = Instant::now();
         let read = tokio::time::timeout(left, self.probe.github.read(&self.job, url)).await;
         self.spent = self.spent.saturating_add(started.elapsed());
+        if let Ok(Ok(answered)) = &read {
+            self.read_budget.observe_answer(answered);
+        }
         read.map_err(|_| {
             self.out_of_time = true;
             self.out_of_time_message()

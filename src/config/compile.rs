@@ -66,6 +66,7 @@ pub(crate) fn compile(
     let config = Config {
         concurrency: defaults.concurrency,
         rate_limit: defaults.rate_limit,
+        read_budget: defaults.read_budget,
         sources,
         targets,
         templates,
@@ -307,6 +308,7 @@ struct Defaults {
     retry: Arc<RetryPolicy>,
     rate_limit: RateLimits,
     cancel_on_stop: bool,
+    read_budget: Option<crate::policy::RateLimit>,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
     /// `github_app` was set but refused (and said): a target that would use it is not told it
@@ -368,7 +370,24 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Default
             .or_else(|| default_rate().ok())
             .unwrap_or_default(),
         cancel_on_stop: settings.cancel_on_stop.unwrap_or(false),
+        read_budget: read_budget(&settings, out),
     }
+}
+
+/// `read_budget`, one window or `unlimited` (`None`); a value that does not read is said and
+/// the default taken.
+fn read_budget(settings: &Settings, out: &mut Vec<Diagnostic>) -> Option<crate::policy::RateLimit> {
+    let Some(text) = settings.read_budget.as_deref() else {
+        return Some(crate::policy::RateLimit::READ_BUDGET);
+    };
+    check(
+        crate::policy::RateLimit::parse(text),
+        Code::InvalidValue,
+        "defaults.read_budget",
+        "write one window such as `4000/h`, `1000/h` or `60/min`, or `unlimited`",
+        out,
+    )
+    .unwrap_or(Some(crate::policy::RateLimit::READ_BUDGET))
 }
 
 /// Reports each text setting that holds what looks like a token, and gives their keys.

@@ -29,6 +29,9 @@ pub struct Config {
     pub concurrency: usize,
     /// Request starts per API host and identity, every window at once; none for no limit.
     pub rate_limit: crate::policy::RateLimits,
+    /// Reads per API host and identity while following runs and in `check` when GitHub's
+    /// headers say nothing; `None` for `unlimited`.
+    pub read_budget: Option<crate::policy::RateLimit>,
     pub sources: IndexMap<String, SourceSpec>,
     pub targets: IndexMap<String, TargetSpec>,
     pub templates: Templates,

@@ -8,7 +8,7 @@
 use super::seconds::Seconds;
 use super::values::{
     API_URL_PATTERN, API_VERSION_PATTERN, ENV_NAME_PATTERN, NAME_PATTERN, RATE_LIMIT_PATTERN,
-    REPOSITORY_PATTERN, TOKEN_PATTERN,
+    READ_BUDGET_PATTERN, REPOSITORY_PATTERN, TOKEN_PATTERN,
 };
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -307,6 +307,30 @@ macro_rules! for_each_setting {
                     /// Cancel the workflow runs this run started when it is interrupted, reaches
                     /// --max-duration or gives up waiting (`--cancel-on-stop` or `--cancel-on-stop=false`).
                     #[arg(value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+                },
+            }
+            {
+                key: read_budget, env: "ORCHESTRATOR_READ_BUDGET", flag: "read-budget",
+                type: String, parse: [],
+                range: [],
+                default: ("4000/h".to_owned()),
+                per_target: false,
+                file: {
+                    /// Reads (GETs) allowed per API host and identity (token, or App installation) while
+                    /// following runs (`--wait`, `track: true`) and in `check`, even when GitHub sends no
+                    /// `x-ratelimit-*` headers: one window such as `4000/h` (the default, four fifths of a
+                    /// token's 5,000 and of the least an App installation gets), or `unlimited`. Up to a
+                    /// sixtieth of it goes at once, the rest evenly spaced. Once GitHub's headers say what
+                    /// is left, they pace the reads instead. Each process assumes the whole budget: two
+                    /// runs on one token at once need a `concurrency` group (see the README). Applies to
+                    /// the whole run, so it is only read from `defaults`.
+                    #[schemars(title = "Read budget", pattern(READ_BUDGET_PATTERN))]
+                },
+                target: {},
+                cli: {
+                    /// Reads per API host and identity while waiting and in check: `4000/h` (the default),
+                    /// another window such as `1000/h`, or `unlimited`. GitHub's rate-limit headers win.
+                    #[arg(value_name = "RATE")]
                 },
             }
         }

@@ -40,6 +40,10 @@ pub const RATE_LIMIT_PATTERN: &str = concat!(
     "(?: *, *[1-9][0-9]*/(?:min|m|s|sec|h|hour|[1-9][0-9]*(?:ms|s|min|m|h)))*)$"
 );
 
+/// [`crate::policy::RateLimit::parse`] as a pattern: `unlimited`, or one window.
+pub const READ_BUDGET_PATTERN: &str =
+    "^(?:unlimited|[1-9][0-9]*/(?:min|m|s|sec|h|hour|[1-9][0-9]*(?:ms|s|min|m|h)))$";
+
 /// A GitHub REST API version is a date.
 pub const API_VERSION_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 

@@ -1,11 +1,26 @@
-//! One read budget per token while following runs: reads follow GitHub's
-//! `x-ratelimit-remaining` / `x-ratelimit-reset`, going as fast as the poll interval allows
-//! while a fifth or more of the hour's requests remain, and spreading what is left evenly
-//! up to the reset below that. They slow down; they never stop (a wait gives up only at its
-//! own timeout).
+//! One read budget per identity (a token, or an App installation, per API host) while
+//! following runs and in `check`.
+//!
+//! Until GitHub says what is left, reads keep to the configured budget (`read_budget`,
+//! [`crate::policy::RateLimit::READ_BUDGET`] = 4,000 an hour by default): up to a sixtieth of it at
+//! once (66 reads of 4,000: a small wait goes as fast as its polls), then one read every
+//! `window / (requests − burst)`, so no window of that length ever holds more than
+//! `requests` reads, however long the wait. A server that sends no `x-ratelimit-*` headers is
+//! paced all the same.
+//!
+//! Once an answer carries `x-ratelimit-remaining` / `x-ratelimit-reset`, the headers win:
+//! reads go as fast as the poll interval allows while a fifth or more of the hour's requests
+//! remain, and what is left is spread evenly up to the reset below that. They slow down; they
+//! never stop (a wait gives up only at its own timeout).
+//!
+//! The budget is this process's: two processes on one token (two fan-outs in the same hour)
+//! each assume the whole of it. The README's sharding recipe keeps one fan-out at a time per
+//! identity pool with a `concurrency` group.
 
 use crate::github::headers;
-use crate::github::response::RateLimitHeaders;
+use crate::github::response::{Answered, RateLimitHeaders};
+use crate::plan::Job;
+use crate::policy::RateLimit;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -64,40 +79,113 @@ impl Quota {
     }
 }
 
-/// One token's reads: when the last one started and what the last answer said.
+/// The configured budget as a schedule: `burst` reads at once, then one per `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pace {
+    interval: Duration,
+    /// How far ahead of its even share a read may go: `(burst − 1) × interval`.
+    ahead: Duration,
+}
+
+impl Pace {
+    /// At most `limit.requests` reads in any `limit.window`: a sixtieth of them (at least one)
+    /// at once, the rest evenly spaced over the window.
+    pub(crate) fn of(limit: RateLimit) -> Pace {
+        let requests = limit.requests.max(1);
+        let burst = (requests / 60).clamp(1, requests.saturating_sub(1).max(1));
+        let interval = limit.window / requests.saturating_sub(burst).max(1);
+        Pace {
+            interval,
+            ahead: interval.saturating_mul(burst - 1),
+        }
+    }
+
+    /// How long `reads` reads take at the steady pace (past the burst): the time between
+    /// two reads of one repository when `reads` repositories share the identity.
+    pub(crate) fn round(&self, reads: usize) -> Duration {
+        self.interval
+            .saturating_mul(u32::try_from(reads).unwrap_or(u32::MAX))
+    }
+}
+
+/// One identity's reads: when the last one started, what the last answer said, and the
+/// configured pace that holds until an answer says something.
 #[derive(Debug, Default)]
 pub(crate) struct Budget {
     state: Mutex<State>,
+    pace: Option<Pace>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     last_read: Option<Instant>,
     quota: Option<(Quota, Instant)>,
+    /// When the next read would be due at the configured pace (its theoretical arrival time).
+    due: Option<Instant>,
 }
 
 impl Budget {
-    /// Waits until this token may read again, and books that moment as its latest read.
+    /// A budget kept to `pace` until GitHub's headers say more (`None`: headers only).
+    pub(crate) fn paced(pace: Option<Pace>) -> Budget {
+        Budget {
+            state: Mutex::default(),
+            pace,
+        }
+    }
+
+    /// Waits until this identity may read again, and books that moment as its latest read.
     pub(crate) async fn take(&self) {
         let at = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
-            let spacing = state.quota.map_or(Duration::ZERO, |(quota, seen)| {
-                Quota {
-                    reset_in: quota
-                        .reset_in
-                        .saturating_sub(now.saturating_duration_since(seen)),
-                    ..quota
+            let at = match state.quota {
+                Some((quota, seen)) => {
+                    let spacing = Quota {
+                        reset_in: quota
+                            .reset_in
+                            .saturating_sub(now.saturating_duration_since(seen)),
+                        ..quota
+                    }
+                    .spacing();
+                    state
+                        .last_read
+                        .map_or(now, |last| (last + spacing).max(now))
                 }
-                .spacing()
-            });
-            let at = state
-                .last_read
-                .map_or(now, |last| (last + spacing).max(now));
+                None => self.paced_read(&mut state, now),
+            };
             state.last_read = Some(at);
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// When the next read may start at the configured pace (a generic cell rate: each read
+    /// books one interval; a read may run `ahead` of its booking), and books it.
+    fn paced_read(&self, state: &mut State, now: Instant) -> Instant {
+        let Some(pace) = self.pace else {
+            return now;
+        };
+        let due = state.due.map_or(now, |due| due.max(now));
+        let at = due
+            .checked_sub(pace.ahead)
+            .map_or(now, |early| early.max(now));
+        state.due = due.checked_add(pace.interval);
+        at
+    }
+
+    /// The configured pace, for the wait's estimate.
+    pub(crate) fn pace(&self) -> Option<Pace> {
+        self.pace
+    }
+
+    /// Records what an answer's `x-ratelimit-*` headers said, if anything.
+    pub(crate) fn observe_answer(&self, answered: &Answered) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Some(quota) = Quota::from_headers(answered.rate_limit(), now) {
+            self.observe(quota);
+        }
     }
 
     /// Records what an answer said about the token's limit.
@@ -107,18 +195,33 @@ impl Budget {
     }
 }
 
-/// Every token's budget for one run, and the number of reads made.
-#[derive(Debug, Default)]
+/// Every identity's budget for one run, and the number of reads made.
+#[derive(Debug)]
 pub(crate) struct ReadBudgets {
     budgets: Mutex<HashMap<String, Arc<Budget>>>,
     reads: AtomicU64,
+    pace: Option<Pace>,
 }
 
 impl ReadBudgets {
-    /// The budget of the token `key` names (never the token itself).
+    /// Each identity's reads kept to `limit` until GitHub's headers say more (`None`:
+    /// `unlimited`, only the headers pace).
+    pub(crate) fn new(limit: Option<RateLimit>) -> ReadBudgets {
+        ReadBudgets {
+            budgets: Mutex::default(),
+            reads: AtomicU64::new(0),
+            pace: limit.map(Pace::of),
+        }
+    }
+
+    /// The budget of the identity `key` names (never the token itself; see [`identity`]).
     pub(crate) fn of(&self, key: &str) -> Arc<Budget> {
         let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(budgets.entry(key.to_owned()).or_default())
+        Arc::clone(
+            budgets
+                .entry(key.to_owned())
+                .or_insert_with(|| Arc::new(Budget::paced(self.pace))),
+        )
     }
 
     pub(crate) fn count_read(&self) {
@@ -129,6 +232,12 @@ impl ReadBudgets {
     pub(crate) fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
     }
+}
+
+/// The identity whose budget `job`'s reads count against: its lane (API host, or App
+/// installation) and token variable, never the token's value.
+pub(crate) fn identity(job: &Job) -> String {
+    format!("{}\n{}", job.lane, job.token_env.as_deref().unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -259,9 +368,36 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(50));
     }
 
+    #[test]
+    fn the_default_budget_lets_a_sixtieth_go_at_once_and_spaces_the_rest_over_the_hour() {
+        let pace = Pace::of(RateLimit::READ_BUDGET);
+        // 66 at once, then 3,934 in the hour: one every 915 ms.
+        assert_eq!(pace.interval, Duration::from_secs(3600) / 3934);
+        assert_eq!(pace.ahead, pace.interval * 65);
+        assert_eq!(pace.round(200), pace.interval * 200);
+        // The smallest budgets still read, one at a time.
+        let one = Pace::of(RateLimit::parse("1/h").unwrap().unwrap());
+        assert_eq!(
+            (one.interval, one.ahead),
+            (Duration::from_secs(3600), Duration::ZERO)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_github_says_what_is_left_its_headers_pace_instead_of_the_budget() {
+        let budget = Budget::paced(Some(Pace::of(RateLimit::parse("2/h").unwrap().unwrap())));
+        let start = Instant::now();
+        budget.take().await;
+        // The budget alone would hold the next read an hour; plenty left says go now.
+        budget.observe(quota(5000, 4000, 3600));
+        budget.take().await;
+        budget.take().await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn tokens_have_budgets_of_their_own() {
-        let budgets = ReadBudgets::default();
+        let budgets = ReadBudgets::new(None);
         budgets.of("a").observe(quota(1000, 0, 60));
         budgets.of("a").take().await;
         let start = Instant::now();
@@ -272,3 +408,6 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(60));
     }
 }
+
+#[cfg(test)]
+mod at_scale;

@@ -20,7 +20,7 @@
 //! list that was not read whole is "cannot tell", never "no run started". No poll outlasts
 //! the wait's timeout, however slowly a server answers or long the turns take.
 
-use super::budget::{Budget, Quota, ReadBudgets};
+use super::budget::{self, Budget, ReadBudgets};
 use super::sender::{self, GitHub};
 use super::{Outcome, RunInfo, Status};
 use crate::config::Repo;
@@ -60,6 +60,9 @@ const MAX_LIST_BODY: usize = 4 * 1024 * 1024;
 /// the wait keeps before its turn is given back, so what a poll holds of answers is at most
 /// `CONCURRENT_READS × MAX_LIST_BODY` = 16 MiB, whatever the number of repositories.
 const CONCURRENT_READS: usize = 4;
+
+/// The longest pause between two polls of one repository.
+const LONGEST_POLL: Duration = Duration::from_secs(30);
 
 /// How long to follow runs, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,9 +144,9 @@ pub(crate) async fn wait_for_runs(
         let Some(repo) = &job.repository else {
             continue;
         };
-        // One budget per token (by its lane and variable, never its value), one poll per
-        // repository and token.
-        let token = format!("{}\n{}", job.lane, job.token_env.as_deref().unwrap_or(""));
+        // One budget per identity (by its lane and variable, never its value), one poll per
+        // repository and identity.
+        let token = budget::identity(job);
         repositories
             .entry(format!("{token}\n{}\n{repo}", job.api_base))
             .or_default()
@@ -161,6 +164,7 @@ pub(crate) async fn wait_for_runs(
                 done: false,
             });
     }
+    say_read_pace(&repositories);
     let reads = Reads {
         github,
         budgets,
@@ -171,6 +175,31 @@ pub(crate) async fn wait_for_runs(
         .into_values()
         .map(|watches| follow_repository(&reads, watches, options, since));
     join_all(follows).await;
+}
+
+/// The wait's estimate: when an identity's read budget, not the poll interval, sets how often
+/// each of its repositories is read, says how often that is (a finished run may be seen that
+/// late). GitHub's headers, once sent, may pace the reads faster or slower.
+fn say_read_pace(repositories: &IndexMap<String, Vec<Watch<'_>>>) {
+    let mut shared: IndexMap<String, (usize, Option<budget::Pace>)> = IndexMap::new();
+    for watches in repositories.values() {
+        if let Some(watch) = watches.first() {
+            let entry = shared
+                .entry(budget::identity(watch.job))
+                .or_insert((0, watch.budget.pace()));
+            entry.0 += 1;
+        }
+    }
+    let slowest = shared
+        .values()
+        .filter_map(|(count, pace)| Some((*count, pace.as_ref()?.round(*count))))
+        .max_by_key(|(_, round)| *round);
+    if let Some((count, round)) = slowest.filter(|(_, round)| *round > LONGEST_POLL) {
+        tracing::info!(
+            "{count} repositories share one identity's read budget: each is read about every {}, so a run may be seen finished that late",
+            crate::policy::approx(round)
+        );
+    }
 }
 
 /// After a signal, every run that was to be followed to its conclusion and had not completed
@@ -375,7 +404,7 @@ async fn follow_repository(
             return;
         }
         tokio::time::sleep(until_next_poll(&watches, options, elapsed, pause)).await;
-        pause = (pause + pause / 2).min(Duration::from_secs(30));
+        pause = (pause + pause / 2).min(LONGEST_POLL);
     }
 }
 
@@ -691,7 +720,7 @@ fn list_url(api_base: &str, repo: &Repo, event: Option<&str>, since: SystemTime)
 }
 
 impl Reads<'_> {
-    /// One read, in its token's turn and counted, then in one of the [`CONCURRENT_READS`]
+    /// One read, in its identity's turn and counted, then in one of the [`CONCURRENT_READS`]
     /// turns: the body of a 2xx answer, at most `max_body` bytes.
     async fn get(
         &self,
@@ -716,12 +745,7 @@ impl Reads<'_> {
         let request = self.github.github_request(reqwest::Method::GET, url, &job);
         let response = sender::send(&job, request).await.map_err(|f| f.reason)?;
         let answered = Answered::read(response, max_body).await;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if let Some(quota) = Quota::from_headers(answered.rate_limit(), now) {
-            budget.observe(quota);
-        }
+        budget.observe_answer(&answered);
         if !answered.is_success() {
             return Err(format!("GitHub answered {}", answered.status));
         }

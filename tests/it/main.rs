@@ -54,6 +54,7 @@ mod plan_errors;
 mod plan_time_checks;
 mod pr_comment;
 mod rate_limit_pacing;
+mod read_budget;
 mod readme;
 mod receiver;
 mod redaction;

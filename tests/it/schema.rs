@@ -172,6 +172,30 @@ fn disagreements(pointer: &str, values: &[&str], rust: impl Fn(&str) -> bool) ->
 }
 
 #[test]
+fn read_budget_pattern_agrees_with_the_loader() {
+    let values = [
+        "4000/h",
+        "1000/h",
+        "60/min",
+        "5/s",
+        "10/500ms",
+        "4000/2h",
+        "unlimited",
+        "4000",
+        "0/h",
+        "-1/h",
+        "4000/day",
+        "80/min,500/h",
+        "/h",
+        "",
+    ];
+    let wrong = disagreements("/$defs/Settings/properties/read_budget", &values, |v| {
+        orchestrator::policy::RateLimit::parse(v).is_ok()
+    });
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
 fn repository_pattern_agrees_with_the_loader() {
     let values = [
         "vfarcic/dot-ai",
