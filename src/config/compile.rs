@@ -53,10 +53,11 @@ pub(crate) fn compile(
         indices,
         ..
     } = listing;
-    let mut sources = source_specs(file.sources, repositories, indices);
-    let listed = file.targets.len();
     let mut templates = Templates::default();
     templates.allow_env(file.env, &mut out);
+    let registries = super::gates::compile_registries(&file.registries, &mut out);
+    let mut sources = source_specs(file.sources, repositories, indices, &mut templates, &mut out);
+    let listed = file.targets.len();
     let targets = compile_targets(file.targets, &defaults, &mut templates, &mut out);
     out.append(&mut later);
     if targets.len() != listed || out.iter().any(Diagnostic::is_error) {
@@ -68,6 +69,8 @@ pub(crate) fn compile(
         sources,
         targets,
         templates,
+        registries,
+        await_interval: defaults.await_interval,
     };
     (config, out)
 }
@@ -238,12 +241,17 @@ fn source_specs(
     sources: IndexMap<String, Box<Source>>,
     repositories: Vec<Option<Repo>>,
     indices: Vec<Vec<usize>>,
+    templates: &mut Templates,
+    out: &mut Vec<Diagnostic>,
 ) -> IndexMap<String, SourceSpec> {
     sources
         .into_iter()
         .zip(repositories.into_iter().zip(indices))
         .filter_map(|((name, source), (repository, target_indices))| {
+            let at = join("sources", &name);
+            let gates = super::gates::compile_gates(&source.awaits, &at, templates, out);
             let spec = SourceSpec {
+                gates,
                 name: name.clone(),
                 repository: repository?,
                 targets: source.targets,
@@ -305,6 +313,8 @@ struct Defaults {
     /// Shared by every target that keeps it.
     retry: Arc<RetryPolicy>,
     rate_limit: RateLimits,
+    await_timeout: Duration,
+    await_interval: Duration,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
     /// `github_app` was set but refused (and said): a target that would use it is not told it
@@ -362,6 +372,12 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Default
             .timeout_secs
             .map_or(super::model::DEFAULT_TIMEOUT, Duration::from),
         retry: Arc::new(retry_policy(RetryPolicy::default(), &settings)),
+        await_timeout: settings
+            .await_timeout_secs
+            .map_or(crate::policy::DEFAULT_AWAIT_TIMEOUT, Duration::from),
+        await_interval: settings
+            .await_interval_secs
+            .map_or(crate::policy::DEFAULT_AWAIT_INTERVAL, Duration::from),
         rate_limit: rate_limit
             .or_else(|| default_rate().ok())
             .unwrap_or_default(),
@@ -577,6 +593,8 @@ fn compile_target(
         repository: compiled.repository.map(Arc::new),
         token_env,
         action: compiled.action,
+        gates: super::gates::compile_gates(&target.awaits, path, templates, out),
+        await_timeout: settings.await_timeout,
     };
     Some((spec, shard))
 }
@@ -587,6 +605,7 @@ struct TargetSettings {
     api_version: Arc<str>,
     timeout: Duration,
     retry: Arc<RetryPolicy>,
+    await_timeout: Duration,
 }
 
 /// The settings a target sets (`own`), checked at its `path`, over the defaults; one with a
@@ -622,6 +641,9 @@ fn target_settings(
         api_version,
         timeout: own.timeout_secs.map_or(defaults.timeout, Duration::from),
         retry,
+        await_timeout: own
+            .await_timeout_secs
+            .map_or(defaults.await_timeout, Duration::from),
     })
 }
 

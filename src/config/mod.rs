@@ -4,7 +4,9 @@ pub(crate) mod compile;
 pub mod kinds;
 pub(crate) mod load;
 pub(crate) mod locate;
+pub(crate) mod gates;
 pub mod model;
+pub mod published;
 pub(crate) mod node;
 pub mod schema;
 pub(crate) mod seconds;
@@ -31,6 +33,10 @@ pub struct Config {
     pub sources: IndexMap<String, SourceSpec>,
     pub targets: IndexMap<String, TargetSpec>,
     pub templates: Templates,
+    /// `registries:`: where each kind of `await:` check looks, with which token.
+    pub registries: gates::RegistrySpecs,
+    /// `await_interval_secs`: the first wait between two looks at a registry.
+    pub await_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +48,8 @@ pub struct SourceSpec {
     /// Where each of `targets` is in [`Config::targets`], so planning need not look it up by
     /// name.
     pub target_indices: Vec<usize>,
+    /// `await:`: what every target of this source waits for.
+    pub gates: std::sync::Arc<[gates::GateSpec]>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +72,9 @@ pub struct TargetSpec {
     pub timeout: Duration,
     /// Shared by the targets that keep the defaults' (and with their jobs).
     pub retry: std::sync::Arc<crate::policy::RetryPolicy>,
+    /// `await:`: what this target waits for (besides its source's), and for how long.
+    pub gates: std::sync::Arc<[gates::GateSpec]>,
+    pub await_timeout: Duration,
 }
 
 /// A GitHub App, checked.
