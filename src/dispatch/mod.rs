@@ -6,6 +6,7 @@
 //! hears every step (the journal and the logs are observers).
 
 pub(crate) mod budget;
+pub(crate) mod gate;
 pub(crate) mod pacing;
 mod ready;
 pub(crate) mod retry;
@@ -172,6 +173,12 @@ impl Outcome {
 /// anything they return.
 pub trait Sender: Sync {
     fn send(&self, job: &Job) -> impl Future<Output = Attempt> + Send;
+
+    /// Looks one of a job's `await:` artifacts up once. A sender that cannot look (a test
+    /// fake) finds every artifact published.
+    fn probe_gate(&self, _gate: &crate::plan::Gate) -> impl Future<Output = gate::GateAnswer> + Send {
+        std::future::ready(gate::GateAnswer::Published)
+    }
 }
 
 /// Hears each step of delivery; every method has a default that does nothing.
@@ -182,6 +189,9 @@ pub trait Observer: Sync {
     fn retrying(&self, _job: &Job, _failure: &Failure, _delay: Duration) {}
     /// `job` has its final outcome.
     fn finished(&self, _job: &Job, _outcome: &Outcome) {}
+    /// `job` is still waiting for `artifact` (`npm @vfarcic/dot-ai@1.2.3`) to be published,
+    /// after `waited`.
+    fn waiting(&self, _job: &Job, _artifact: &str, _waited: Duration) {}
 }
 
 /// How the whole run delivers.

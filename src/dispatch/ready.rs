@@ -9,14 +9,14 @@ use super::{Run, Sender, Status};
 use crate::plan::Job;
 
 /// Whether `job` waits for anything before it is sent.
-pub(super) fn waits(_job: &Job) -> bool {
-    false
+pub(super) fn waits(job: &Job) -> bool {
+    job.gates.is_some()
 }
 
 impl<S: Sender> Run<'_, S> {
     /// Returns once `job` may be sent, or with the status it ends with when it must not be
     /// (a gate that never opened, a need that did not succeed, a stopped run).
-    pub(super) async fn ready(&self, _job: &Job) -> Result<(), Status> {
-        Ok(())
+    pub(super) async fn ready(&self, job: &Job) -> Result<(), Status> {
+        self.gates_open(job).await
     }
 }

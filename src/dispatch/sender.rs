@@ -238,6 +238,13 @@ impl GitHub {
 }
 
 impl Sender for GitHub {
+    fn probe_gate(
+        &self,
+        gate: &crate::plan::Gate,
+    ) -> impl std::future::Future<Output = super::gate::GateAnswer> + Send {
+        super::gate::probe(&self.client, gate)
+    }
+
     async fn send(&self, job: &Job) -> Attempt {
         let job = match self.authorized(job).await {
             Ok(job) => job,
