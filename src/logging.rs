@@ -87,4 +87,3 @@ impl Observer for All<'_> {
         self.0.iter().for_each(|o| o.waiting(job, artifact, waited));
     }
 }
-

@@ -226,14 +226,18 @@ impl Observer for Progress {
 
     fn waiting(&self, job: &Job, artifact: &str, waited: Duration) {
         let text = waiting_text(artifact, waited);
-        *self.waiting.lock().unwrap_or_else(PoisonError::into_inner) = Some((job.target.clone(), text));
+        *self.waiting.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((job.target.clone(), text));
         self.update();
     }
 
     fn finished(&self, job: &Job, outcome: &Outcome) {
         {
             let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-            if waiting.as_ref().is_some_and(|(target, _)| *target == job.target) {
+            if waiting
+                .as_ref()
+                .is_some_and(|(target, _)| *target == job.target)
+            {
                 *waiting = None;
             }
         }

@@ -56,7 +56,13 @@ pub(crate) fn compile(
     let mut templates = Templates::default();
     templates.allow_env(file.env, &mut out);
     let registries = super::gates::compile_registries(&file.registries, &mut out);
-    let mut sources = source_specs(file.sources, repositories, indices, &mut templates, &mut out);
+    let mut sources = source_specs(
+        file.sources,
+        repositories,
+        indices,
+        &mut templates,
+        &mut out,
+    );
     let listed = file.targets.len();
     let targets = compile_targets(file.targets, &defaults, &mut templates, &mut out);
     out.append(&mut later);

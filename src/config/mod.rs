@@ -1,13 +1,13 @@
 //! `dispatch.yaml`: its model, loading, and compilation into a [`Config`].
 
 pub(crate) mod compile;
+pub mod gates;
 pub mod kinds;
 pub(crate) mod load;
 pub(crate) mod locate;
-pub(crate) mod gates;
 pub mod model;
-pub mod published;
 pub(crate) mod node;
+pub mod published;
 pub mod schema;
 pub(crate) mod seconds;
 pub(crate) mod sections;

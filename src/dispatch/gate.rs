@@ -137,12 +137,12 @@ fn not_published(gates: &Gates, lasts: Vec<Option<String>>) -> Result<(), Status
     })
 }
 
-/// `30 min`, `2 h`, `90 s`: how long, as a release engineer says it.
+/// `30 min`, `2 h`, `45 s`, `300 ms`: how long, as a release engineer says it.
 pub(crate) fn minutes(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    match secs {
+    match duration.as_secs() {
         s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
         s if s >= 60 => format!("{} min", s / 60),
+        0 => format!("{} ms", duration.as_millis()),
         s => format!("{s} s"),
     }
 }
@@ -155,9 +155,18 @@ mod tests {
     fn the_wait_between_looks_is_a_tenth_of_the_wait_so_far_within_its_bounds() {
         let ten = Duration::from_secs(10);
         assert_eq!(next_look(Duration::ZERO, ten, 1.0), ten);
-        assert_eq!(next_look(Duration::from_secs(300), ten, 1.0), Duration::from_secs(30));
-        assert_eq!(next_look(Duration::from_secs(3000), ten, 1.0), Duration::from_secs(60));
-        assert_eq!(next_look(Duration::from_secs(300), ten, 0.0), Duration::from_secs(15));
+        assert_eq!(
+            next_look(Duration::from_secs(300), ten, 1.0),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            next_look(Duration::from_secs(3000), ten, 1.0),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            next_look(Duration::from_secs(300), ten, 0.0),
+            Duration::from_secs(15)
+        );
     }
 
     #[test]

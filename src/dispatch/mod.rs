@@ -6,7 +6,7 @@
 //! hears every step (the journal and the logs are observers).
 
 pub(crate) mod budget;
-pub(crate) mod gate;
+pub mod gate;
 pub(crate) mod pacing;
 mod ready;
 pub(crate) mod retry;
@@ -176,7 +176,10 @@ pub trait Sender: Sync {
 
     /// Looks one of a job's `await:` artifacts up once. A sender that cannot look (a test
     /// fake) finds every artifact published.
-    fn probe_gate(&self, _gate: &crate::plan::Gate) -> impl Future<Output = gate::GateAnswer> + Send {
+    fn probe_gate(
+        &self,
+        _gate: &crate::plan::Gate,
+    ) -> impl Future<Output = gate::GateAnswer> + Send {
         std::future::ready(gate::GateAnswer::Published)
     }
 }

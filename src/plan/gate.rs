@@ -40,14 +40,20 @@ pub struct Gate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Artifact {
     /// npm, PyPI, crates.
-    Package { name: String, version: String },
+    Package {
+        name: String,
+        version: String,
+    },
     /// An image: its repository (`vfarcic/dot-ai`) and tag or digest, and its host as written.
     Image {
         host: String,
         repository: String,
         reference: String,
     },
-    Chart { chart: String, version: String },
+    Chart {
+        chart: String,
+        version: String,
+    },
     Release {
         repository: Repo,
         tag: String,
@@ -63,7 +69,11 @@ impl Gate {
             Artifact::Package { name, version } if self.kind == GateKind::Pypi => {
                 format!("{name}=={version}")
             }
-            Artifact::Package { name, version } | Artifact::Chart { chart: name, version } => {
+            Artifact::Package { name, version }
+            | Artifact::Chart {
+                chart: name,
+                version,
+            } => {
                 format!("{name}@{version}")
             }
             Artifact::Image {
@@ -157,9 +167,8 @@ impl Planning<'_> {
         let (artifact, base) = match read {
             Ok(read) => read,
             Err(why) => {
-                self.problems.push(
-                    Diagnostic::error(Code::InvalidValue, at, why.0).with_help(why.1),
-                );
+                self.problems
+                    .push(Diagnostic::error(Code::InvalidValue, at, why.0).with_help(why.1));
                 return None;
             }
         };
@@ -240,7 +249,8 @@ fn read_artifact(
     let base = || default_base(kind, registry, target);
     match kind {
         GateKind::Npm | GateKind::Crate => {
-            let (name, version) = split_last(first, '@').ok_or_else(|| missing_version(kind, first, "@"))?;
+            let (name, version) =
+                split_last(first, '@').ok_or_else(|| missing_version(kind, first, "@"))?;
             Ok((package(name, version)?, base()?))
         }
         GateKind::Pypi => {
@@ -260,7 +270,11 @@ fn read_artifact(
     }
 }
 
-fn default_base(kind: GateKind, registry: &RegistrySpec, target: &TargetSpec) -> Result<url::Url, Why> {
+fn default_base(
+    kind: GateKind,
+    registry: &RegistrySpec,
+    target: &TargetSpec,
+) -> Result<url::Url, Why> {
     let text = match (&registry.url, kind.default_base()) {
         (Some(url), _) => return Ok(url.clone()),
         (None, Some(default)) => default,
@@ -277,8 +291,14 @@ fn split_last(text: &str, at: char) -> Option<(&str, &str)> {
 
 fn missing_version(kind: GateKind, text: &str, separator: &str) -> Why {
     (
-        format!("`{}` names no version: write NAME{separator}VERSION", shown(text)),
-        format!("e.g. `{}: \"dot-ai{separator}{{{{version}}}}\"`", kind.as_str()),
+        format!(
+            "`{}` names no version: write NAME{separator}VERSION",
+            shown(text)
+        ),
+        format!(
+            "e.g. `{}: \"dot-ai{separator}{{{{version}}}}\"`",
+            kind.as_str()
+        ),
     )
 }
 
@@ -293,7 +313,10 @@ fn package(name: &str, version: &str) -> Result<Artifact, Why> {
 fn plain(text: &str, what: &str) -> Result<String, Why> {
     if text.is_empty() || text.len() > MAX_PART || !text.bytes().all(|b| b.is_ascii_graphic()) {
         return Err((
-            format!("the {what} `{}` is not 1 to {MAX_PART} visible ASCII characters", shown(text)),
+            format!(
+                "the {what} `{}` is not 1 to {MAX_PART} visible ASCII characters",
+                shown(text)
+            ),
             "check the template and the release's version".into(),
         ));
     }
@@ -305,7 +328,12 @@ fn part(parts: &[String], index: usize, what: &str) -> Result<String, Why> {
 }
 
 fn url_of(text: &str, what: &str) -> Result<url::Url, Why> {
-    let refused = |why: String| (format!("{what} `{}` cannot be used: {why}", shown(text)), "write an https URL (http only for loopback addresses)".to_owned());
+    let refused = |why: String| {
+        (
+            format!("{what} `{}` cannot be used: {why}", shown(text)),
+            "write an https URL (http only for loopback addresses)".to_owned(),
+        )
+    };
     if let Some(why) = url_problem(text) {
         return Err(refused(why));
     }
@@ -315,7 +343,10 @@ fn url_of(text: &str, what: &str) -> Result<url::Url, Why> {
 fn release(parts: &[String], base: url::Url) -> Result<(Artifact, url::Url), Why> {
     let repository = parts.first().map_or("", String::as_str);
     let repository = Repo::parse(repository).map_err(|why| {
-        (why, "write the repository as `owner/name`, e.g. `\"{{source.repository}}\"`".to_owned())
+        (
+            why,
+            "write the repository as `owner/name`, e.g. `\"{{source.repository}}\"`".to_owned(),
+        )
     })?;
     let tag = part(parts, 1, "tag")?;
     let asset = parts.get(2).map(|_| part(parts, 2, "asset")).transpose()?;
@@ -335,7 +366,10 @@ fn image(text: &str, registry: &RegistrySpec) -> Result<(Artifact, url::Url), Wh
     let text = plain(text, "image")?;
     let no_tag = || {
         (
-            format!("the image `{}` names no tag: write HOST/NAME:TAG", shown(&text)),
+            format!(
+                "the image `{}` names no tag: write HOST/NAME:TAG",
+                shown(&text)
+            ),
             "e.g. `oci: \"ghcr.io/vfarcic/dot-ai:{{version}}\"`".to_owned(),
         )
     };
@@ -360,7 +394,13 @@ fn image(text: &str, registry: &RegistrySpec) -> Result<(Artifact, url::Url), Wh
         return Err(no_tag());
     }
     let base = registry_base(&host, registry).map_err(|e| {
-        (format!("the image's registry `{}` is not a host ({e})", shown(&host)), "write HOST/NAME:TAG".into())
+        (
+            format!(
+                "the image's registry `{}` is not a host ({e})",
+                shown(&host)
+            ),
+            "write HOST/NAME:TAG".into(),
+        )
     })?;
     Ok((
         Artifact::Image {

@@ -32,6 +32,7 @@ mod dry_run;
 mod faults;
 mod files_read_back;
 mod first_run_messages;
+mod gates;
 mod headers;
 // Bounds memory with `ulimit -v`, which macOS refuses (EINVAL) and Windows has no sh for; the
 // inputs are the same bytes on every system, so Linux alone covers them.

@@ -44,10 +44,21 @@ pub(crate) async fn probe(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
             let request = client.get(url).header(ACCEPT, "application/json");
             let token = gate.token.as_ref();
             // crates.io takes its API token as the whole header.
-            let scheme = if gate.kind == GateKind::Crate { "" } else { "Bearer " };
+            let scheme = if gate.kind == GateKind::Crate {
+                ""
+            } else {
+                "Bearer "
+            };
             plain(look(authorized(request, token, scheme)).await)
         }
-        Artifact::Url => plain(look(authorized(client.get(gate.base.clone()), gate.token.as_ref(), "Bearer ")).await),
+        Artifact::Url => plain(
+            look(authorized(
+                client.get(gate.base.clone()),
+                gate.token.as_ref(),
+                "Bearer ",
+            ))
+            .await,
+        ),
     }
 }
 
@@ -126,7 +137,14 @@ async fn release(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
     };
     let url = at(
         &gate.base,
-        &["repos", &repository.owner, &repository.name, "releases", "tags", tag],
+        &[
+            "repos",
+            &repository.owner,
+            &repository.name,
+            "releases",
+            "tags",
+            tag,
+        ],
     );
     let request = client
         .get(url)
@@ -178,9 +196,9 @@ async fn chart_listed(
         Err(_) => return GateAnswer::Unusable("index.yaml does not read".to_owned()),
     };
     let listed = match index.get("entries").and_then(|e| e.get(chart)) {
-        Some(crate::yaml::Value::Seq(versions)) => versions
-            .iter()
-            .any(|entry| entry.get("version").and_then(crate::yaml::Value::scalar) == Some(version)),
+        Some(crate::yaml::Value::Seq(versions)) => versions.iter().any(|entry| {
+            entry.get("version").and_then(crate::yaml::Value::scalar) == Some(version)
+        }),
         _ => false,
     };
     if listed {
@@ -204,7 +222,9 @@ async fn image(
     let url = at(&gate.base, &segments);
     let head = |token: Option<&Secret>| {
         authorized(
-            client.request(Method::HEAD, url.clone()).header(ACCEPT, OCI_ACCEPT),
+            client
+                .request(Method::HEAD, url.clone())
+                .header(ACCEPT, OCI_ACCEPT),
             token,
             "Bearer ",
         )
@@ -340,8 +360,14 @@ mod tests {
 
     #[test]
     fn a_challenge_whose_realm_is_not_an_https_url_is_not_followed() {
-        assert_eq!(Challenge::read(r#"Bearer realm="http://evil.example/token""#), None);
-        assert_eq!(Challenge::read(r#"Bearer realm="file:///etc/passwd""#), None);
+        assert_eq!(
+            Challenge::read(r#"Bearer realm="http://evil.example/token""#),
+            None
+        );
+        assert_eq!(
+            Challenge::read(r#"Bearer realm="file:///etc/passwd""#),
+            None
+        );
         assert_eq!(Challenge::read(r#"Basic realm="https://a.example""#), None);
         assert_eq!(Challenge::read("Bearer"), None);
         assert_eq!(Challenge::read("Bearer \u{e9}\u{e9}\u{e9}"), None);
