@@ -127,6 +127,12 @@ pub struct Planned {
     /// A real run waits for the workflow run this dispatch starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub wait: bool,
+    /// `await:`: the published artifacts a real run waits for before sending
+    /// (`npm @vfarcic/dot-ai@1.2.3`), and for how long at most.
+    #[serde(rename = "await", skip_serializing_if = "Vec::is_empty")]
+    pub awaits: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub await_timeout_secs: Option<u64>,
 }
 
 /// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
@@ -532,9 +538,14 @@ impl Table {
             }
             None => String::new(),
         };
+        let awaits = match p.awaits.as_slice() {
+            [] => String::new(),
+            [one] => format!("  await: {one}"),
+            [first, more @ ..] => format!("  await: {first} +{}", more.len()),
+        };
         writeln!(
             out,
-            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}",
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{awaits}",
             self.row(t, None),
             t.kind,
             shown_label(t),
@@ -628,6 +639,11 @@ fn write_planned(
     if p.wait {
         writeln!(out, "  wait: for the workflow run it starts")?;
     }
+    if !p.awaits.is_empty() {
+        let within = p.await_timeout_secs.map(std::time::Duration::from_secs);
+        let within = within.map(crate::dispatch::gate::minutes).unwrap_or_default();
+        writeln!(out, "  await: {} (up to {within})", p.awaits.join(", "))?;
+    }
     if !p.body.is_empty() {
         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
         for line in body.lines() {
@@ -686,6 +702,12 @@ fn planned_report(job: Job) -> TargetReport {
         format!("{} (key in {key})", app.app_id)
     });
     let wait = job.workflow.as_ref().is_some_and(|w| w.wait);
+    let awaits = job
+        .gates
+        .as_ref()
+        .map(|g| g.checks.iter().map(crate::plan::Gate::label).collect())
+        .unwrap_or_default();
+    let await_timeout_secs = job.gates.as_ref().map(|g| g.timeout.as_secs());
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
@@ -709,6 +731,8 @@ fn planned_report(job: Job) -> TargetReport {
             headers: job.headers,
             body: Body(job.encoded),
             wait,
+            awaits,
+            await_timeout_secs,
         }),
         attempts: None,
         duration_ms: None,

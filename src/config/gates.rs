@@ -202,3 +202,42 @@ fn registry_spec(registry: &Registry, path: &str, out: &mut Vec<Diagnostic>) -> 
         .and_then(|name| check_token_env(name, &join(path, "token_env"), out));
     RegistrySpec { url, token_env }
 }
+
+impl GateSpec {
+    /// The check as written, for `validate`: `npm @vfarcic/dot-ai@{{version}}` (each text
+    /// through [`crate::diagnostic::shown`], so a control character in the file is escaped).
+    pub fn written(&self, templates: &Templates) -> String {
+        let texts: Vec<String> = self
+            .texts
+            .iter()
+            .map(|text| match text {
+                Text::Literal(s) => crate::diagnostic::shown(s),
+                Text::Template { .. } => templates
+                    .source_of(text)
+                    .map(|(source, _)| crate::diagnostic::shown(source))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        format!("{} {}", self.kind.as_str(), texts.join(" "))
+    }
+}
+
+/// Every source's and target's checks as written (key path, checks), for `validate`.
+pub fn written(config: &super::Config) -> Vec<(String, Vec<String>)> {
+    let sources = config
+        .sources
+        .iter()
+        .map(|(name, s)| (join("sources", name), &s.gates));
+    let targets = config
+        .targets
+        .iter()
+        .map(|(name, t)| (join("targets", name), &t.gates));
+    sources
+        .chain(targets)
+        .filter(|(_, gates)| !gates.is_empty())
+        .map(|(path, gates)| {
+            let each = gates.iter().map(|g| g.written(&config.templates)).collect();
+            (path, each)
+        })
+        .collect()
+}

@@ -49,6 +49,7 @@ pub struct DispatchFile {
     /// `helm`, `github_release`, `url`), and the variable holding each one's token: for
     /// private registries, GitHub Enterprise Server, or a stand-in on loopback.
     #[serde(default, skip_serializing_if = "is_default")]
+    #[schemars(title = "Registries for await")]
     pub registries: super::published::Registries,
 }
 
