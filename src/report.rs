@@ -641,7 +641,9 @@ fn write_planned(
     }
     if !p.awaits.is_empty() {
         let within = p.await_timeout_secs.map(std::time::Duration::from_secs);
-        let within = within.map(crate::dispatch::gate::minutes).unwrap_or_default();
+        let within = within
+            .map(crate::dispatch::gate::minutes)
+            .unwrap_or_default();
         writeln!(out, "  await: {} (up to {within})", p.awaits.join(", "))?;
     }
     if !p.body.is_empty() {

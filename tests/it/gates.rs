@@ -551,3 +551,51 @@ fn a_registry_token_goes_only_to_its_registry_and_never_shows() {
         .iter()
         .all(|r| r.header("authorization") != looks[0].header("authorization")));
 }
+
+#[test]
+fn check_says_whether_each_registry_answers_and_an_unpublished_artifact_is_only_a_note() {
+    let github = FakeGitHub::start();
+    let published = FakeGitHub::start();
+    let refusing = FakeGitHub::start();
+    refusing.on("GET", "/*/*", Reply::status(401));
+    let yaml = many_targets(2).replacen(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    await:\n      - url: \"{}/pkg/{{{{version}}}}\"\n",
+            published.base_url()
+        ),
+        1,
+    );
+    let yaml = yaml.rsplit_once("    token_env: APP_TOKEN\n").map(|(head, tail)| {
+        format!("{head}    token_env: APP_TOKEN\n    await:\n      - url: \"{}/pkg/{{{{version}}}}\"\n{tail}", refusing.base_url())
+    }).unwrap();
+    let dir = config_dir(&yaml);
+
+    let output = crate::support::cli::orchestrator(dir.path())
+        .args(["check", "--output", "json", "--api-url", &github.base_url()])
+        .env("APP_TOKEN", WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let targets = report["targets"].as_array().unwrap();
+    let said = |i: usize| targets[i].to_string();
+    assert!(
+        said(0).contains("is not published yet (`404 Not Found`); a release waits for it"),
+        "{}",
+        said(0)
+    );
+    assert!(!said(0).contains("cannot be looked up"), "{}", said(0));
+    assert!(
+        said(1).contains("cannot be looked up: `401 Unauthorized`"),
+        "{}",
+        said(1)
+    );
+    assert_eq!(targets[1]["verdict"], "not_ready");
+}
