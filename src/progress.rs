@@ -191,10 +191,12 @@ pub(crate) fn remaining(
 /// `waiting for npm @vfarcic/dot-ai@1.2.3 (3 min)`: how the log and the progress line name a
 /// target that waits for an artifact (the name was checked to be visible ASCII when planned).
 pub(crate) fn waiting_text(artifact: &str, waited: Duration) -> String {
-    format!(
-        "waiting for {artifact} ({})",
-        crate::dispatch::gate::minutes(waited)
-    )
+    let secs = waited.as_secs();
+    let waited = match secs {
+        0..60 => format!("{secs} s"),
+        _ => format!("{} min", secs / 60),
+    };
+    format!("waiting for {artifact} ({waited})")
 }
 
 /// `ETA 54 min`, in the words of [`crate::policy::approx`].

@@ -82,6 +82,9 @@ impl<S: Sender> Run<'_, S> {
         deadline: Option<Instant>,
     ) -> Option<String> {
         let label = gate.label();
+        // Said on the first look and once a minute after: a thousand targets looking every
+        // few seconds would otherwise flood the log.
+        let mut said: Option<u64> = None;
         loop {
             let last = self.sender.probe_gate(gate).await.last()?;
             let now = Instant::now();
@@ -89,7 +92,11 @@ impl<S: Sender> Run<'_, S> {
                 return Some(last);
             }
             let waited = now.saturating_duration_since(started);
-            self.observer.waiting(job, &label, waited);
+            let minute = waited.as_secs() / 60;
+            if said != Some(minute) {
+                said = Some(minute);
+                self.observer.waiting(job, &label, waited);
+            }
             let next = now
                 .checked_add(next_look(waited, interval, fastrand::f64()))
                 .map_or(deadline, |at| Some(deadline.map_or(at, |d| d.min(at))));

@@ -193,7 +193,7 @@ pub trait Observer: Sync {
     /// `job` has its final outcome.
     fn finished(&self, _job: &Job, _outcome: &Outcome) {}
     /// `job` is still waiting for `artifact` (`npm @vfarcic/dot-ai@1.2.3`) to be published,
-    /// after `waited`.
+    /// after `waited`: said after its first look, then once a minute.
     fn waiting(&self, _job: &Job, _artifact: &str, _waited: Duration) {}
 }
 
