@@ -66,6 +66,8 @@ pub struct Measured {
     pub wall: Duration,
     /// `ru_maxrss` of this child alone, in KiB.
     pub max_rss_kib: u64,
+    /// User and system CPU time of this child alone.
+    pub cpu: Duration,
     pub exit_code: Option<i32>,
     /// The last line of stderr, to say why a run was refused.
     pub stderr_tail: String,
@@ -144,6 +146,7 @@ pub fn measure(
         Ok(Measured {
             wall,
             max_rss_kib: u64::try_from(rusage.ru_maxrss).unwrap_or(0),
+            cpu: cpu_time(&rusage.ru_utime) + cpu_time(&rusage.ru_stime),
             exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
             stderr_tail: stderr
                 .lines()
@@ -174,4 +177,9 @@ fn wait4(pid: u32) -> std::io::Result<(libc::c_int, libc::rusage)> {
             return Err(err);
         }
     }
+}
+
+fn cpu_time(time: &libc::timeval) -> Duration {
+    Duration::from_secs(u64::try_from(time.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(time.tv_usec).unwrap_or(0))
 }
