@@ -68,7 +68,7 @@ impl<S: Sender> Run<'_, S> {
             () = max_duration => Err(Status::NotSent {
                 reason: format!("the run reached --max-duration while this target waited for {} to be published", waiting_for()),
             }),
-            lasts = all => not_published(gates, lasts),
+            lasts = all => not_published(gates, lasts).map_or(Ok(()), Err),
         }
     }
 
@@ -116,22 +116,21 @@ fn next_look(waited: Duration, interval: Duration, jitter: f64) -> Duration {
     wait.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
 }
 
-/// Every gate answered: all published, or the target fails naming the first that was not.
-fn not_published(gates: &Gates, lasts: Vec<Option<String>>) -> Result<(), Status> {
+/// Every gate answered: all published (`None`), or the target fails naming the first that was
+/// not.
+fn not_published(gates: &Gates, lasts: Vec<Option<String>>) -> Option<Status> {
     let mut missing = gates
         .checks
         .iter()
         .zip(lasts)
         .filter_map(|(gate, last)| Some((gate.label(), last?)));
-    let Some((label, last)) = missing.next() else {
-        return Ok(());
-    };
+    let (label, last) = missing.next()?;
     let more = missing.count();
     let others = match more {
         0 => String::new(),
         n => format!(" and {n} more"),
     };
-    Err(Status::Failed {
+    Some(Status::Failed {
         http_status: None,
         reason: format!(
             "not published within {}: {label} (last: {last}){others}",

@@ -429,3 +429,53 @@ fn registry_base(host: &str, registry: &RegistrySpec) -> Result<url::Url, url::P
     }
     Ok(https)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<(Artifact, url::Url), Why> {
+        image(text, &RegistrySpec::default())
+    }
+
+    #[test]
+    fn an_image_names_its_registry_or_is_docker_hubs() {
+        let (artifact, base) = read("ghcr.io/vfarcic/dot-ai:1.2.3").unwrap();
+        assert_eq!(base.as_str(), "https://ghcr.io/");
+        assert_eq!(
+            artifact,
+            Artifact::Image {
+                host: "ghcr.io".into(),
+                repository: "vfarcic/dot-ai".into(),
+                reference: "1.2.3".into(),
+            }
+        );
+        let (artifact, base) = read("nginx:1.27").unwrap();
+        assert_eq!(base.as_str(), "https://registry-1.docker.io/");
+        assert!(
+            matches!(artifact, Artifact::Image { repository, .. } if repository == "library/nginx")
+        );
+        let (_, base) = read("127.0.0.1:5000/app@sha256:abc").unwrap();
+        assert_eq!(base.as_str(), "http://127.0.0.1:5000/");
+        assert!(read("ghcr.io/vfarcic/dot-ai").is_err(), "no tag");
+        assert!(read("localhost:5000/app").is_err(), "a port is not a tag");
+    }
+
+    #[test]
+    fn a_scoped_npm_name_splits_at_its_last_at_sign() {
+        assert_eq!(
+            split_last("@vfarcic/dot-ai@1.2.3", '@'),
+            Some(("@vfarcic/dot-ai", "1.2.3"))
+        );
+        assert_eq!(split_last("@vfarcic/dot-ai", '@'), None);
+    }
+
+    #[test]
+    fn a_rendered_name_or_version_is_visible_ascii_of_bounded_length() {
+        assert!(plain("1.2.3", "version").is_ok());
+        assert!(plain("1.2.3 beta", "version").is_err());
+        assert!(plain("1.2.3\u{1b}[2J", "version").is_err());
+        assert!(plain(&"9".repeat(MAX_PART + 1), "version").is_err());
+        assert!(plain("", "version").is_err());
+    }
+}

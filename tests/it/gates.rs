@@ -601,3 +601,45 @@ fn check_says_whether_each_registry_answers_and_an_unpublished_artifact_is_only_
     );
     assert_eq!(targets[1]["verdict"], "not_ready");
 }
+
+#[test]
+fn a_hostile_chart_index_is_read_within_the_yaml_limits_and_the_target_fails_in_time() {
+    let github = FakeGitHub::start();
+    let registry = FakeGitHub::start();
+    let mut bomb = String::from("entries:\n  a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+    for (name, before) in [
+        ("b", "a"),
+        ("c", "b"),
+        ("d", "c"),
+        ("e", "d"),
+        ("f", "e"),
+        ("g", "f"),
+        ("h", "g"),
+        ("i", "h"),
+    ] {
+        bomb.push_str(&format!("  {name}: &{name} [*{before}, *{before}, *{before}, *{before}, *{before}, *{before}, *{before}, *{before}, *{before}]\n"));
+    }
+    registry.on("GET", "/charts/index.yaml", Reply::status(200).body(bomb));
+    let yaml = many_targets(1).replacen(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    await:\n      - helm: {{repo: \"{}/charts\", chart: dot-ai, version: \"{{{{version}}}}\"}}\n",
+            registry.base_url()
+        ),
+        1,
+    );
+
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.2.3")
+        .args(["--await-timeout", "300ms", "--await-interval", "20ms"])
+        .against(&github)
+        .json()
+        .app_token()
+        .output();
+
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(
+        ran.target("t00")["reason"],
+        "not published within 300 ms: helm dot-ai@1.2.3 (last: index.yaml does not read)"
+    );
+}
