@@ -1,4 +1,4 @@
-//! Gates at scale (issue 24): `targets` targets, each waiting (`await: - npm:`) for its own
+//! Gates at scale: `targets` targets, each waiting (`await: - npm:`) for its own
 //! package on a loopback registry that publishes it at a random moment (seeded) inside
 //! `window_ms` of the binary's start; the same server takes the dispatches. Measured: wall
 //! time against the bound the gates allow (the last package's publication), and the CPU time

@@ -309,15 +309,15 @@ macro_rules! for_each_setting {
                 default: (Seconds($crate::policy::DEFAULT_AWAIT_INTERVAL)),
                 per_target: false,
                 file: {
-                    /// Seconds between the first two looks at a registry for an `await:` artifact, 1 to 600;
-                    /// the wait doubles after each look, up to 60 s (or this, when larger), jittered. Default
-                    /// 10.
+                    /// Seconds between the first looks at a registry for an `await:` artifact, 1 to 600; later
+                    /// looks wait a tenth of the time waited so far, up to 60 s (or this, when larger),
+                    /// jittered. Default 10.
                     #[schemars(title = "First poll interval for published artifacts (seconds)")]
                 },
                 target: {},
                 cli: {
-                    /// Seconds between the first two looks at a registry for an `await:` artifact (or a
-                    /// duration: `500ms`); doubles up to 60 s. Default 10.
+                    /// Seconds between the first looks at a registry for an `await:` artifact (or a duration:
+                    /// `500ms`); later a tenth of the time waited, up to 60 s. Default 10.
                     #[arg(value_name = "SECS")]
                 },
             }
