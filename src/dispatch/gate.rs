@@ -37,7 +37,7 @@ impl GateAnswer {
 }
 
 /// The HTTP sender's lookups, for `check` too.
-pub(crate) use probe::probe;
+pub(crate) use probe::{probe, Looks};
 
 impl<S: Sender> Run<'_, S> {
     /// Returns once every gate of `job` is published, or with the status it ends with.

@@ -643,3 +643,45 @@ fn a_hostile_chart_index_is_read_within_the_yaml_limits_and_the_target_fails_in_
         "not published within 300 ms: helm dot-ai@1.2.3 (last: index.yaml does not read)"
     );
 }
+
+#[test]
+fn a_sources_artifact_is_looked_at_once_a_round_for_all_its_targets() {
+    let github = FakeGitHub::start();
+    let registry = FakeGitHub::start();
+    published_from_the_third(
+        &registry,
+        "GET",
+        "/@vfarcic%2Fdot-ai/1.2.3",
+        Reply::status(200).json(json!({})),
+    );
+    let yaml = many_targets(5)
+        .replacen(
+            "version: 1\n",
+            &format!(
+                "version: 1\nregistries:\n  npm: {{url: \"{}\"}}\n",
+                registry.base_url()
+            ),
+            1,
+        )
+        .replacen(
+            "    repository: o/app\n",
+            "    repository: o/app\n    await:\n      - npm: \"@vfarcic/dot-ai@{{version}}\"\n",
+            1,
+        );
+
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.2.3")
+        .args(["--await-interval", "20ms"])
+        .against(&github)
+        .json()
+        .app_token()
+        .output();
+
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.json()["summary"]["delivered"], 5, "{}", ran.all());
+    assert_eq!(
+        registry.requests_to("/@vfarcic%2Fdot-ai/1.2.3").len(),
+        3,
+        "five targets waiting for one package share its looks, and nobody asks once it is published"
+    );
+}

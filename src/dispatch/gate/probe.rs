@@ -12,6 +12,8 @@ use crate::plan::{Artifact, Gate};
 use crate::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::Method;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One look's time limit.
@@ -24,6 +26,41 @@ const MAX_INDEX: usize = 16 * 1024 * 1024;
 const OCI_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 /// Where a refused or failed look points.
 const CHECK_REGISTRY: &str = "check the registry's URL (`registries:`) and the network";
+
+/// The looks of one run, shared by its targets: an artifact found published is not asked for
+/// again, and targets that ask for one artifact while a look at it is in flight take that
+/// look's answer (a source's `await:` inherited by a thousand targets is one look a round, not
+/// a thousand).
+#[derive(Default)]
+pub(crate) struct Looks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Looked>>>>>);
+
+/// The last answer about one artifact, and when it came.
+type Looked = (std::time::Instant, GateAnswer);
+
+impl Looks {
+    /// `gate`'s answer: a look of its own, or one it may share (see [`Looks`]).
+    pub(crate) async fn look(&self, client: &reqwest::Client, gate: &Gate) -> GateAnswer {
+        let asked = std::time::Instant::now();
+        let slot = {
+            let mut slots = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = format!("{} {}", gate.base, gate.label());
+            Arc::clone(slots.entry(key).or_default())
+        };
+        // Held across the look, so a second asker waits for this answer.
+        let mut last = slot.lock().await;
+        if let Some((at, answer)) = &*last {
+            if *answer == GateAnswer::Published || *at >= asked {
+                return answer.clone();
+            }
+        }
+        let answer = probe(client, gate).await;
+        *last = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
+}
 
 /// Looks `gate` up once.
 pub(crate) async fn probe(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
