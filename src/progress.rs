@@ -345,6 +345,21 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_target_is_named_with_its_artifact_and_the_minutes_waited() {
+        assert_eq!(
+            waiting_text("npm @vfarcic/dot-ai@1.2.3", Duration::from_secs(200)),
+            "waiting for npm @vfarcic/dot-ai@1.2.3 (3 min)"
+        );
+        assert_eq!(
+            waiting_text(
+                "oci ghcr.io/vfarcic/dot-ai:1.2.3",
+                Duration::from_millis(40)
+            ),
+            "waiting for oci ghcr.io/vfarcic/dot-ai:1.2.3 (0 s)"
+        );
+    }
+
+    #[test]
     fn a_bar_is_drawn_only_on_a_terminal_outside_ci() {
         assert!(wanted(false, false, true, env(&[])));
         assert!(!wanted(false, false, false, env(&[])), "a pipe");

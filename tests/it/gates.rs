@@ -98,8 +98,17 @@ fn gated(mut jobs: Vec<Job>, gates: Vec<Gate>, timeout: Duration) -> Vec<Job> {
 #[tokio::test(start_paused = true)]
 async fn a_target_whose_artifact_is_published_is_sent_then_and_the_others_at_once() {
     fastrand::seed(24);
-    let registries = Registries::new(&[("npm @vfarcic/dot-ai@1.2.3", Some(3))]);
-    let jobs = gated(jobs(3), vec![npm("@vfarcic/dot-ai", "1.2.3")], MIN(30));
+    let registries = Registries::new(&[
+        ("npm @vfarcic/dot-ai@1.2.3", Some(3)),
+        ("npm @vfarcic/dot-ai-cli@1.2.3", Some(1)),
+    ]);
+    let mut jobs = gated(jobs(3), vec![npm("@vfarcic/dot-ai", "1.2.3")], MIN(30));
+    // t01 waits too, for a package that is out already.
+    jobs[1].gates = Some(Box::new(Gates {
+        checks: vec![npm("@vfarcic/dot-ai-cli", "1.2.3")],
+        timeout: MIN(30),
+        interval: S(10),
+    }));
 
     let outcomes = dispatch_all(
         &registries,
