@@ -50,6 +50,10 @@ impl Observer for Log {
         );
     }
 
+    fn waiting(&self, job: &Job, artifact: &str, waited: Duration) {
+        tracing::info!(target_name = %job.target, "{}", crate::progress::waiting_text(artifact, waited));
+    }
+
     fn finished(&self, job: &Job, outcome: &Outcome) {
         let ms = outcome.duration.as_millis() as u64;
         match &outcome.status {
@@ -81,5 +85,8 @@ impl Observer for All<'_> {
     }
     fn finished(&self, job: &Job, outcome: &Outcome) {
         self.0.iter().for_each(|o| o.finished(job, outcome));
+    }
+    fn waiting(&self, job: &Job, artifact: &str, waited: Duration) {
+        self.0.iter().for_each(|o| o.waiting(job, artifact, waited));
     }
 }

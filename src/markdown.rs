@@ -46,7 +46,15 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     Some(env) => format!("{} **not set**", code(&format!("${env}"))),
                     None => "none".to_owned(),
                 };
-                (sends(t, p.method), token, t.note.as_deref().map(prose))
+                let waits = (!p.awaits.is_empty()).then(|| {
+                    let each: Vec<String> = p.awaits.iter().map(|a| code(a)).collect();
+                    format!("waits for {}", each.join(", "))
+                });
+                let note = match (t.note.as_deref().map(prose), waits) {
+                    (Some(note), Some(waits)) => Some(format!("{note}; {waits}")),
+                    (note, waits) => note.or(waits),
+                };
+                (sends(t, p.method), token, note)
             }
             Entry::Done(Status::Skipped { reason }) => (
                 String::new(),

@@ -25,6 +25,13 @@ pub struct RetryPolicy {
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
 pub const DEFAULT_SECONDARY_WAIT: Duration = Duration::from_secs(60);
+/// How long a target waits for its `await:` artifacts to be published: 30 minutes.
+pub const DEFAULT_AWAIT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// The first wait between two looks at a registry; it doubles up to
+/// [`MAX_AWAIT_INTERVAL`].
+pub const DEFAULT_AWAIT_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest wait between two looks at a registry (unless the first is set longer).
+pub const MAX_AWAIT_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {

@@ -46,6 +46,9 @@ pub(crate) struct Progress {
     /// A stop (`--max-duration`, a signal) left targets unsent: they are not "done", and no
     /// ETA is told any more.
     stopped: AtomicBool,
+    /// The target that last said it waits for an artifact, and what it said: `waiting for npm
+    /// @vfarcic/dot-ai@1.2.3 (3 min)`.
+    waiting: Mutex<Option<(String, String)>>,
 }
 
 impl Progress {
@@ -79,6 +82,7 @@ impl Progress {
             retrying: AtomicUsize::new(0),
             backoff_until_ms: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            waiting: Mutex::new(None),
         }
     }
 
@@ -138,6 +142,9 @@ impl Progress {
         if let Some(eta) = self.eta() {
             message.push_str(&format!(" · {eta}"));
         }
+        if let Some((_, waiting)) = &*self.waiting.lock().unwrap_or_else(PoisonError::into_inner) {
+            message.push_str(&format!(" · {waiting}"));
+        }
         self.bar.set_message(message);
     }
 
@@ -181,6 +188,17 @@ pub(crate) fn remaining(
     }
 }
 
+/// `waiting for npm @vfarcic/dot-ai@1.2.3 (3 min)`: how the log and the progress line name a
+/// target that waits for an artifact (the name was checked to be visible ASCII when planned).
+pub(crate) fn waiting_text(artifact: &str, waited: Duration) -> String {
+    let secs = waited.as_secs();
+    let waited = match secs {
+        0..60 => format!("{secs} s"),
+        _ => format!("{} min", secs / 60),
+    };
+    format!("waiting for {artifact} ({waited})")
+}
+
 /// `ETA 54 min`, in the words of [`crate::policy::approx`].
 pub(crate) fn eta_text(remaining: Duration) -> String {
     format!("ETA {}", crate::policy::approx(remaining))
@@ -208,7 +226,23 @@ impl Observer for Progress {
         }
     }
 
-    fn finished(&self, _job: &Job, outcome: &Outcome) {
+    fn waiting(&self, job: &Job, artifact: &str, waited: Duration) {
+        let text = waiting_text(artifact, waited);
+        *self.waiting.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((job.target.clone(), text));
+        self.update();
+    }
+
+    fn finished(&self, job: &Job, outcome: &Outcome) {
+        {
+            let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            if waiting
+                .as_ref()
+                .is_some_and(|(target, _)| *target == job.target)
+            {
+                *waiting = None;
+            }
+        }
         match outcome.status {
             Status::NotSent { .. } => self.not_sent(),
             _ => self.count(matches!(outcome.status, Status::Delivered { .. })),
@@ -308,6 +342,21 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn a_waiting_target_is_named_with_its_artifact_and_the_minutes_waited() {
+        assert_eq!(
+            waiting_text("npm @vfarcic/dot-ai@1.2.3", Duration::from_secs(200)),
+            "waiting for npm @vfarcic/dot-ai@1.2.3 (3 min)"
+        );
+        assert_eq!(
+            waiting_text(
+                "oci ghcr.io/vfarcic/dot-ai:1.2.3",
+                Duration::from_millis(40)
+            ),
+            "waiting for oci ghcr.io/vfarcic/dot-ai:1.2.3 (0 s)"
+        );
     }
 
     #[test]

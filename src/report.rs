@@ -149,6 +149,12 @@ pub struct Planned {
     /// `wait: { job: NAME }`: the job of that run waited for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_job: Option<String>,
+    /// `await:`: the published artifacts a real run waits for before sending
+    /// (`npm @vfarcic/dot-ai@1.2.3`), and for how long at most.
+    #[serde(rename = "await", skip_serializing_if = "Vec::is_empty")]
+    pub awaits: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub await_timeout_secs: Option<u64>,
 }
 
 /// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
@@ -576,9 +582,14 @@ impl Table {
         let wave = graph::wave_line(t)
             .map(|w| format!("  {w}"))
             .unwrap_or_default();
+        let awaits = match p.awaits.as_slice() {
+            [] => String::new(),
+            [one] => format!("  await: {one}"),
+            [first, more @ ..] => format!("  await: {first} +{}", more.len()),
+        };
         writeln!(
             out,
-            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{wave}",
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{awaits}{wave}",
             self.row(t, None),
             t.kind,
             shown_label(t),
@@ -681,6 +692,13 @@ fn write_planned(
         (None, true) => writeln!(out, "  wait: for the workflow run it starts")?,
         (_, false) => {}
     }
+    if !p.awaits.is_empty() {
+        let within = p.await_timeout_secs.map(std::time::Duration::from_secs);
+        let within = within
+            .map(crate::dispatch::gate::minutes)
+            .unwrap_or_default();
+        writeln!(out, "  await: {} (up to {within})", p.awaits.join(", "))?;
+    }
     if !p.body.is_empty() {
         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
         for line in body.lines() {
@@ -750,6 +768,12 @@ fn planned_report(job: Job) -> TargetReport {
     });
     let wait = job.workflow.as_ref().is_some_and(|w| w.wait);
     let wait_job = job.workflow.and_then(|w| w.wait_job);
+    let awaits = job
+        .gates
+        .as_ref()
+        .map(|g| g.checks.iter().map(crate::plan::Gate::label).collect())
+        .unwrap_or_default();
+    let await_timeout_secs = job.gates.as_ref().map(|g| g.timeout.as_secs());
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
@@ -774,6 +798,8 @@ fn planned_report(job: Job) -> TargetReport {
             body: Body(job.encoded),
             wait,
             wait_job,
+            awaits,
+            await_timeout_secs,
         }),
         attempts: None,
         duration_ms: None,

@@ -60,6 +60,16 @@ pub(crate) const WORKFLOW_FILE: Limits = Limits {
     max_expanded_bytes: 4 * MIB,
 };
 
+/// A Helm repository's `index.yaml`, read by an `await: - helm:` check from a server the
+/// configuration names but does not control. Large public repositories list thousands of
+/// chart versions (some 10 MiB, a few hundred thousand values); nothing real nests deep.
+pub(crate) const HELM_INDEX: Limits = Limits {
+    max_bytes: 16 * MIB,
+    max_depth: 32,
+    max_nodes: 2_000_000,
+    max_expanded_bytes: 32 * MIB,
+};
+
 /// Where an event or a problem is: line and column, both from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Mark {

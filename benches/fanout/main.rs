@@ -18,6 +18,7 @@
 
 mod cpu;
 mod fleet;
+mod gates;
 mod machine;
 mod memory;
 mod parse;
@@ -149,6 +150,23 @@ struct Options {
     /// `raw` (bytes on a socket) or `reqwest` (the same stack as the orchestrator).
     #[arg(long, hide = true, default_value = "raw")]
     minimal_kind: String,
+    /// Only the gates scenario: --gates-targets targets, each waiting for its own package on a
+    /// loopback registry that publishes it inside --gates-window-ms (seeded), once per
+    /// --gates-interval-ms.
+    #[arg(long)]
+    gates: bool,
+    #[arg(long, default_value_t = 1000)]
+    gates_targets: usize,
+    /// Waves chained with `needs:` (1: a flat fan-out; more needs targets that need targets).
+    #[arg(long, default_value_t = 1)]
+    gates_waves: usize,
+    #[arg(long, default_value_t = 2000)]
+    gates_window_ms: u64,
+    #[arg(long, default_value_t = 24)]
+    gates_seed: u64,
+    /// `--await-interval` of each row, in milliseconds.
+    #[arg(long, value_delimiter = ',', default_values_t = [20, 100, 1000])]
+    gates_interval_ms: Vec<u64>,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -206,6 +224,24 @@ fn run(options: &Options) -> Result<(), String> {
             _ => Some(memory::check(&binary, scratch.path(), &scenario)?),
         };
         memory::print(&scenario, wait.as_ref(), check.as_ref());
+        return Ok(());
+    }
+    if options.gates {
+        let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
+        let mut rows = Vec::new();
+        for &interval_ms in &options.gates_interval_ms {
+            let scenario = gates::Scenario {
+                targets: options.gates_targets,
+                waves: options.gates_waves,
+                window_ms: options.gates_window_ms,
+                seed: options.gates_seed,
+                interval_ms,
+            };
+            eprintln!("gates N={} interval={interval_ms}ms ...", scenario.targets);
+            let figures = gates::measure(&binary, scratch.path(), &scenario)?;
+            rows.push((scenario, figures));
+        }
+        gates::print(&rows);
         return Ok(());
     }
     if options.waits {

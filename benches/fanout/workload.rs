@@ -183,3 +183,4 @@ fn wait4(pid: u32) -> std::io::Result<(libc::c_int, libc::rusage)> {
         }
     }
 }
+

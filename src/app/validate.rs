@@ -37,6 +37,10 @@ pub(super) fn validate(
     }
     write_problems(args, &file, &diagnostics, failed, stdout)
         .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
+    if args.output == Output::Text && !failed {
+        write_gates(&checked, stdout)
+            .map_err(|err| CliError::failure(format!("cannot write to stdout: {err}")))?;
+    }
     super::keep_until_exit(checked);
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }
@@ -94,6 +98,17 @@ fn placeholders(checked: &Checked) -> Vec<Diagnostic> {
         })
         .collect();
     checked.locate(found)
+}
+
+/// `await:`, as written: what each source's and target's sends wait for.
+fn write_gates(checked: &Checked, stdout: &mut dyn Write) -> std::io::Result<()> {
+    let Some(config) = &checked.config else {
+        return Ok(());
+    };
+    for (path, checks) in crate::config::gates::written(config) {
+        writeln!(stdout, "{path} waits for: {}", checks.join(", "))?;
+    }
+    Ok(())
 }
 
 /// The `report` stage: every problem on stdout in the form `--output` asks for.

@@ -9,6 +9,7 @@
 
 pub(crate) mod event_types;
 pub(crate) mod expression;
+pub(crate) mod gates;
 pub(crate) mod probe;
 mod reads;
 pub(crate) mod receiver;

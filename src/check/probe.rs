@@ -64,6 +64,13 @@ pub(crate) async fn check_all(
 }
 
 async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
+    let mut out = check_target(probe, c).await;
+    super::gates::judge(probe.github.client(), c.job, &mut out).await;
+    out
+}
+
+/// The target itself: its access, and what listens for what it sends.
+async fn check_target(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
     let mut out = TargetCheck::new(c.job, c.source);
     if c.job.kind == TargetKind::Webhook {
         out.verdict = Verdict::NotCheckable;

@@ -54,10 +54,17 @@ pub(crate) fn compile(
         indices,
         ..
     } = listing;
-    let mut sources = source_specs(file.sources, repositories, indices);
-    let listed = file.targets.len();
     let mut templates = Templates::default();
     templates.allow_env(file.env, &mut out);
+    let registries = super::gates::compile_registries(&file.registries, &mut out);
+    let mut sources = source_specs(
+        file.sources,
+        repositories,
+        indices,
+        &mut templates,
+        &mut out,
+    );
+    let listed = file.targets.len();
     let targets = compile_targets(file.targets, &defaults, &mut templates, &mut out);
     out.append(&mut later);
     if targets.len() != listed || out.iter().any(Diagnostic::is_error) {
@@ -70,6 +77,8 @@ pub(crate) fn compile(
         sources,
         targets,
         templates,
+        registries,
+        await_interval: defaults.await_interval,
     };
     (config, out)
 }
@@ -240,12 +249,17 @@ fn source_specs(
     sources: IndexMap<String, Box<Source>>,
     repositories: Vec<Option<Repo>>,
     indices: Vec<Vec<usize>>,
+    templates: &mut Templates,
+    out: &mut Vec<Diagnostic>,
 ) -> IndexMap<String, SourceSpec> {
     sources
         .into_iter()
         .zip(repositories.into_iter().zip(indices))
         .filter_map(|((name, source), (repository, target_indices))| {
+            let at = join("sources", &name);
+            let gates = super::gates::compile_gates(&source.awaits, &at, templates, out);
             let spec = SourceSpec {
+                gates,
                 name: name.clone(),
                 repository: repository?,
                 targets: source.targets,
@@ -309,6 +323,8 @@ struct Defaults {
     rate_limit: RateLimits,
     cancel_on_stop: bool,
     read_budget: Option<crate::policy::RateLimit>,
+    await_timeout: Duration,
+    await_interval: Duration,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
     /// `github_app` was set but refused (and said): a target that would use it is not told it
@@ -366,6 +382,12 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Default
             .timeout_secs
             .map_or(super::model::DEFAULT_TIMEOUT, Duration::from),
         retry: Arc::new(retry_policy(RetryPolicy::default(), &settings)),
+        await_timeout: settings
+            .await_timeout_secs
+            .map_or(crate::policy::DEFAULT_AWAIT_TIMEOUT, Duration::from),
+        await_interval: settings
+            .await_interval_secs
+            .map_or(crate::policy::DEFAULT_AWAIT_INTERVAL, Duration::from),
         rate_limit: rate_limit
             .or_else(|| default_rate().ok())
             .unwrap_or_default(),
@@ -602,6 +624,8 @@ fn compile_target(
         action: compiled.action,
         needs: target.needs.clone(),
         required: target.required.unwrap_or(true),
+        gates: super::gates::compile_gates(&target.awaits, path, templates, out),
+        await_timeout: settings.await_timeout,
     };
     Some((spec, shard))
 }
@@ -613,6 +637,7 @@ struct TargetSettings {
     timeout: Duration,
     retry: Arc<RetryPolicy>,
     cancel_on_stop: bool,
+    await_timeout: Duration,
 }
 
 /// The settings a target sets (`own`), checked at its `path`, over the defaults; one with a
@@ -649,6 +674,9 @@ fn target_settings(
         timeout: own.timeout_secs.map_or(defaults.timeout, Duration::from),
         retry,
         cancel_on_stop: own.cancel_on_stop.unwrap_or(defaults.cancel_on_stop),
+        await_timeout: own
+            .await_timeout_secs
+            .map_or(defaults.await_timeout, Duration::from),
     })
 }
 

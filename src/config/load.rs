@@ -147,6 +147,14 @@ fn read_sections(
     if env.is_none() {
         parser.dropped.push("env".to_owned());
     }
+    let registries = match root.get("registries") {
+        Some(value) => parser.section::<super::published::Registries>(
+            "registries",
+            value,
+            &Shape::of::<super::published::Registries>(),
+        ),
+        None => Some(super::published::Registries::default()),
+    };
     if let Some(v) = version.filter(|v| *v != 1) {
         parser.push(
             Diagnostic::error(
@@ -164,6 +172,7 @@ fn read_sections(
         sources,
         targets,
         env: env.unwrap_or_default(),
+        registries: registries.unwrap_or_default(),
     }
 }
 

@@ -1,12 +1,14 @@
 //! `dispatch.yaml`: its model, loading, and compilation into a [`Config`].
 
 pub(crate) mod compile;
+pub mod gates;
 pub mod kinds;
 pub(crate) mod load;
 pub(crate) mod locate;
 pub mod model;
 pub(crate) mod needs;
 pub(crate) mod node;
+pub mod published;
 pub mod schema;
 pub(crate) mod seconds;
 pub(crate) mod sections;
@@ -35,6 +37,10 @@ pub struct Config {
     pub sources: IndexMap<String, SourceSpec>,
     pub targets: IndexMap<String, TargetSpec>,
     pub templates: Templates,
+    /// `registries:`: where each kind of `await:` check looks, with which token.
+    pub registries: gates::RegistrySpecs,
+    /// `await_interval_secs`: the first wait between two looks at a registry.
+    pub await_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +52,8 @@ pub struct SourceSpec {
     /// Where each of `targets` is in [`Config::targets`], so planning need not look it up by
     /// name.
     pub target_indices: Vec<usize>,
+    /// `await:`: what every target of this source waits for.
+    pub gates: std::sync::Arc<[gates::GateSpec]>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +83,9 @@ pub struct TargetSpec {
     pub needs: Vec<String>,
     /// `required: false` makes its failure not fail the run.
     pub required: bool,
+    /// `await:`: what this target waits for (besides its source's), and for how long.
+    pub gates: std::sync::Arc<[gates::GateSpec]>,
+    pub await_timeout: Duration,
 }
 
 /// A GitHub App, checked.

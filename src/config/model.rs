@@ -45,6 +45,16 @@ pub struct DispatchFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "template_env_schema")]
     pub env: Vec<String>,
+    /// Where `await:` checks look artifacts up, per kind (`npm`, `pypi`, `crate`, `oci`,
+    /// `helm`, `github_release`, `url`), and the variable holding each one's token: for
+    /// private registries, GitHub Enterprise Server, or a stand-in on loopback.
+    #[serde(default, skip_serializing_if = "is_default")]
+    #[schemars(title = "Registries for await")]
+    pub registries: super::published::Registries,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 fn template_env_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -266,6 +276,52 @@ macro_rules! for_each_setting {
                 },
             }
             {
+                key: await_timeout_secs, env: "ORCHESTRATOR_AWAIT_TIMEOUT_SECS", flag: "await-timeout",
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 86400,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to wait up to 30 minutes"],
+                default: (Seconds($crate::policy::DEFAULT_AWAIT_TIMEOUT)),
+                per_target: true,
+                file: {
+                    /// Seconds a target with `await:` waits for its artifacts to be published, 1 to 86400;
+                    /// then it fails ("not published within 30 min"), and `--retry-failed` sends it later.
+                    /// Default 1800.
+                    #[schemars(title = "Wait for published artifacts (seconds)")]
+                },
+                target: {
+                    /// Seconds this target waits for its `await:` artifacts, 1 to 86400, overriding
+                    /// `defaults.await_timeout_secs`.
+                    #[schemars(title = "Wait for published artifacts (seconds)")]
+                },
+                cli: {
+                    /// Seconds a target waits for its `await:` artifacts to be published (or a duration:
+                    /// `2m`, `1h`). Default 1800.
+                    #[arg(value_name = "SECS")]
+                },
+            }
+            {
+                key: await_interval_secs, env: "ORCHESTRATOR_AWAIT_INTERVAL_SECS", flag: "await-interval",
+                type: Seconds, parse: [Seconds::parse_flag],
+                range: [1 ..= 600,
+                    "`{key}` is {value}, outside {min} to {max}",
+                    "leave it out to use the default"],
+                default: (Seconds($crate::policy::DEFAULT_AWAIT_INTERVAL)),
+                per_target: false,
+                file: {
+                    /// Seconds between the first looks at a registry for an `await:` artifact, 1 to 600; later
+                    /// looks wait a tenth of the time waited so far, up to 60 s (or this, when larger),
+                    /// jittered. Default 10.
+                    #[schemars(title = "First poll interval for published artifacts (seconds)")]
+                },
+                target: {},
+                cli: {
+                    /// Seconds between the first looks at a registry for an `await:` artifact (or a duration:
+                    /// `500ms`); later a tenth of the time waited, up to 60 s. Default 10.
+                    #[arg(value_name = "SECS")]
+                },
+            }
+            {
                 key: secondary_wait_secs, env: "ORCHESTRATOR_SECONDARY_WAIT_SECS", flag: "secondary-wait",
                 type: Seconds, parse: [Seconds::parse_flag],
                 range: [1 ..= 3600,
@@ -383,6 +439,11 @@ pub struct Source {
         extend("uniqueItems" = true)
     )]
     pub targets: Vec<String>,
+    /// Published artifacts every target of this source waits for before it is sent (see a
+    /// target's `await`); a target's own list adds to this one.
+    #[serde(rename = "await", default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Wait for published artifacts", length(max = 20))]
+    pub awaits: Vec<super::published::AwaitCheck>,
 }
 
 /// The kind of request a target receives.
@@ -832,6 +893,14 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Required")]
     pub required: Option<bool>,
+    /// Published artifacts to wait for before this target is sent, each a template: e.g.
+    /// `- npm: "@vfarcic/dot-ai@{{version}}"`, `- oci: "ghcr.io/vfarcic/dot-ai:{{version}}"`.
+    /// Each is looked up concurrently, with backoff, until it is published or
+    /// `await_timeout_secs` passes (then the target fails, and `--retry-failed` sends it
+    /// later); a waiting target holds no place in `concurrency`. Adds to its source's `await`.
+    #[serde(rename = "await", default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Wait for published artifacts", length(max = 20))]
+    pub awaits: Vec<super::published::AwaitCheck>,
 }
 });
 

@@ -379,6 +379,7 @@ pub(crate) fn salvage_source(node: &Node) -> Option<Source> {
             .unwrap_or_default()
             .to_owned(),
         targets: map.get("targets").map(names).unwrap_or_default(),
+        awaits: Vec::new(),
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod needs;
+pub mod gate;
 pub(crate) mod pacing;
 mod ready;
 pub(crate) mod retry;
@@ -230,6 +231,15 @@ impl Outcome {
 /// anything they return.
 pub trait Sender: Sync {
     fn send(&self, job: &Job) -> impl Future<Output = Attempt> + Send;
+
+    /// Looks one of a job's `await:` artifacts up once. A sender that cannot look (a test
+    /// fake) finds every artifact published.
+    fn probe_gate(
+        &self,
+        _gate: &crate::plan::Gate,
+    ) -> impl Future<Output = gate::GateAnswer> + Send {
+        std::future::ready(gate::GateAnswer::Published)
+    }
 }
 
 /// Hears each step of delivery; every method has a default that does nothing.
@@ -240,6 +250,9 @@ pub trait Observer: Sync {
     fn retrying(&self, _job: &Job, _failure: &Failure, _delay: Duration) {}
     /// `job` has its final outcome.
     fn finished(&self, _job: &Job, _outcome: &Outcome) {}
+    /// `job` is still waiting for `artifact` (`npm @vfarcic/dot-ai@1.2.3`) to be published,
+    /// after `waited`: said after its first look, then once a minute.
+    fn waiting(&self, _job: &Job, _artifact: &str, _waited: Duration) {}
 }
 
 /// How the whole run delivers.

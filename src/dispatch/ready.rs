@@ -10,7 +10,7 @@ use crate::plan::Job;
 
 /// Whether `job` waits for anything before it is sent.
 pub(super) fn waits(job: &Job) -> bool {
-    super::needs::waits(job)
+    super::needs::waits(job) || job.gates.is_some()
 }
 
 impl<S: Sender> Run<'_, S> {
@@ -18,6 +18,6 @@ impl<S: Sender> Run<'_, S> {
     /// (a gate that never opened, a need that did not succeed, a stopped run).
     pub(super) async fn ready(&self, job: &Job) -> Result<(), Status> {
         self.needs_met(job).await?;
-        Ok(())
+        self.gates_open(job).await
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct GitHub {
     default_branches: Mutex<HashMap<Repo, String>>,
     /// The earliest `github-authentication-token-expiration` seen per token variable.
     expirations: std::sync::Mutex<HashMap<String, TokenExpiry>>,
+    /// `await:` looks, shared by the run's targets.
+    gate_looks: super::gate::Looks,
 }
 
 /// The answer of a workflow_dispatch that returns run details.
@@ -50,6 +52,7 @@ impl GitHub {
             app_tokens: None,
             default_branches: Mutex::new(HashMap::new()),
             expirations: std::sync::Mutex::new(HashMap::new()),
+            gate_looks: super::gate::Looks::default(),
         })
     }
 
@@ -238,6 +241,13 @@ impl GitHub {
 }
 
 impl Sender for GitHub {
+    fn probe_gate(
+        &self,
+        gate: &crate::plan::Gate,
+    ) -> impl std::future::Future<Output = super::gate::GateAnswer> + Send {
+        self.gate_looks.look(&self.client, gate)
+    }
+
     async fn send(&self, job: &Job) -> Attempt {
         let job = match self.authorized(job).await {
             Ok(job) => job,

@@ -19,6 +19,8 @@ pub(crate) struct Answered {
     pub token_expiration: Option<String>,
     /// `Link` (RFC 8288), every value joined with `, `: where a list's next page is.
     link: Option<String>,
+    /// `WWW-Authenticate`: an OCI registry's token challenge.
+    pub www_authenticate: Option<String>,
     pub body: String,
 }
 
@@ -42,6 +44,7 @@ impl Answered {
             retry_after: header("retry-after"),
             token_expiration: header("github-authentication-token-expiration"),
             link: joined(response.headers(), "link"),
+            www_authenticate: header("www-authenticate"),
             body: String::new(),
         };
         // Read past the limit by the longest secret, so that whatever is shown of the body is

@@ -3,6 +3,7 @@
 
 use crate::config::model::TargetKind;
 mod chosen;
+mod gate;
 mod grouped;
 mod identity;
 mod ids;
@@ -17,6 +18,7 @@ use crate::release::Release;
 use crate::render::{env, release_context, Memo, RepoVars, TemplateProblem, Work, MAX_RENDER_WORK};
 use crate::secret::Secret;
 pub use chosen::chosen_targets;
+pub use gate::{Artifact, Gate, Gates};
 pub use identity::PacingEstimate;
 pub use ids::{DispatchId, Fingerprint, Hex};
 use indexmap::IndexMap;
@@ -108,6 +110,8 @@ pub struct Job {
     pub needs: Vec<String>,
     /// `required: false`: its failure does not fail the run.
     pub required: bool,
+    /// `await:`: the published artifacts it waits for before it is sent.
+    pub gates: Option<Box<Gates>>,
 }
 
 /// A string that many jobs hold alike (an API base URL, a lane): cloning it copies a pointer.
@@ -550,12 +554,14 @@ impl<'a> Planning<'a> {
         let (Some(token), Some(rendered)) = (token, rendered) else {
             return ControlFlow::Continue(());
         };
+        let gates = self.gates(source, target, token.as_ref(), memo);
         if self.problems.len() > before || self.keep == Keep::Problems {
             return ControlFlow::Continue(());
         }
         let mut job = self.job(name, target, rendered, dispatch_id, destination);
         job.token_env = token_env;
         job.token = token;
+        job.gates = gates;
         job.note = match (note, self.placeholder_note(&job)) {
             (Some(note), Some(more)) => Some(format!("{note}; {more}")),
             (note, more) => note.or(more),
@@ -649,6 +655,7 @@ impl<'a> Planning<'a> {
             cancel_on_stop: target.cancel_on_stop,
             needs: target.needs.clone(),
             required: target.required,
+            gates: None,
         }
     }
 }

@@ -33,6 +33,7 @@ mod faults;
 mod files_read_back;
 mod finishing_runs;
 mod first_run_messages;
+mod gates;
 mod headers;
 // Bounds memory with `ulimit -v`, which macOS refuses (EINVAL) and Windows has no sh for; the
 // inputs are the same bytes on every system, so Linux alone covers them.

@@ -176,6 +176,43 @@ impl<'de> de::VariantAccess<'de> for UnitVariant<'de> {
     }
 }
 
+/// An enum variant written as a one-key mapping, `kind: value` (an `await:` check).
+struct KeyedVariant<'de>(&'de str, &'de Node);
+
+impl<'de> de::EnumAccess<'de> for KeyedVariant<'de> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Error> {
+        let name = de::value::BorrowedStrDeserializer::<Error>::new(self.0);
+        Ok((seed.deserialize(name)?, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for KeyedVariant<'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        Err(de::Error::invalid_type(Unexpected::Map, &"a name"))
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        seed.deserialize(self.1)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, Error> {
+        Deserializer::deserialize_seq(self.1, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        Deserializer::deserialize_map(self.1, visitor)
+    }
+}
+
 impl<'de> Deserializer<'de> for &'de Node {
     type Error = Error;
 
@@ -341,6 +378,18 @@ impl<'de> Deserializer<'de> for &'de Node {
     ) -> Result<V::Value, Error> {
         match &self.value {
             Value::Str(s) => visitor.visit_enum(UnitVariant(s)),
+            // `- npm: "..."` in `await:`: a one-key mapping names the variant, and its value
+            // is the variant's.
+            Value::Map(map) if map.entries.len() == 1 => {
+                match map
+                    .entries
+                    .first()
+                    .and_then(|e| Some((e.key.as_str()?, &e.value)))
+                {
+                    Some((name, value)) => visitor.visit_enum(KeyedVariant(name, value)),
+                    None => Err(self.invalid_type(&"a string")),
+                }
+            }
             _ => Err(self.invalid_type(&"a string")),
         }
     }

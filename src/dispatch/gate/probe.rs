@@ -1,0 +1,421 @@
+//! One look at a registry for one artifact, through the run's client and outbound policy:
+//! URLs built from the configured base and the rendered artifact only, answers read bounded,
+//! a token sent only to the base the configuration names. An OCI registry's token server
+//! (`WWW-Authenticate: Bearer realm=...`) is a URL the server chose: it only ever gets an
+//! anonymous token request.
+
+use super::GateAnswer;
+use crate::config::gates::GateKind;
+use crate::github::outbound;
+use crate::github::response::Answered;
+use crate::plan::{Artifact, Gate};
+use crate::secret::Secret;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::Method;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One look's time limit.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// An answer is kept up to this much (a release's JSON with its assets, a token).
+const MAX_ANSWER: usize = 1024 * 1024;
+/// A Helm repository's `index.yaml` is read up to [`crate::yaml::HELM_INDEX`]'s size.
+const MAX_INDEX: usize = 16 * 1024 * 1024;
+/// What a manifest HEAD accepts: the OCI and Docker manifests and indexes.
+const OCI_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+/// Where a refused or failed look points.
+const CHECK_REGISTRY: &str = "check the registry's URL (`registries:`) and the network";
+
+/// The looks of one run, shared by its targets: an artifact found published is not asked for
+/// again, and targets that ask for one artifact while a look at it is in flight take that
+/// look's answer (a source's `await:` inherited by a thousand targets is one look a round, not
+/// a thousand).
+#[derive(Default)]
+pub(crate) struct Looks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Looked>>>>>);
+
+/// The last answer about one artifact, and when it came.
+type Looked = (std::time::Instant, GateAnswer);
+
+impl Looks {
+    /// `gate`'s answer: a look of its own, or one it may share (see [`Looks`]).
+    pub(crate) async fn look(&self, client: &reqwest::Client, gate: &Gate) -> GateAnswer {
+        let asked = std::time::Instant::now();
+        let slot = {
+            let mut slots = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = format!("{} {}", gate.base, gate.label());
+            Arc::clone(slots.entry(key).or_default())
+        };
+        // Held across the look, so a second asker waits for this answer.
+        let mut last = slot.lock().await;
+        if let Some((at, answer)) = &*last {
+            if *answer == GateAnswer::Published || *at >= asked {
+                return answer.clone();
+            }
+        }
+        let answer = probe(client, gate).await;
+        *last = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
+}
+
+/// Looks `gate` up once.
+pub(crate) async fn probe(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
+    match &gate.artifact {
+        Artifact::Image {
+            repository,
+            reference,
+            ..
+        } => image(client, gate, repository, reference).await,
+        Artifact::Chart { chart, version } => chart_listed(client, gate, chart, version).await,
+        Artifact::Release { .. } => release(client, gate).await,
+        Artifact::Package { name, version } => {
+            let url = match gate.kind {
+                GateKind::Npm => at(&gate.base, &[name, version]),
+                GateKind::Pypi => at(&gate.base, &["pypi", name, version, "json"]),
+                _ => at(&gate.base, &["api", "v1", "crates", name, version]),
+            };
+            let request = client.get(url).header(ACCEPT, "application/json");
+            let token = gate.token.as_ref();
+            // crates.io takes its API token as the whole header.
+            let scheme = if gate.kind == GateKind::Crate {
+                ""
+            } else {
+                "Bearer "
+            };
+            plain(look(authorized(request, token, scheme)).await)
+        }
+        Artifact::Url => plain(
+            look(authorized(
+                client.get(gate.base.clone()),
+                gate.token.as_ref(),
+                "Bearer ",
+            ))
+            .await,
+        ),
+    }
+}
+
+/// `base` with `segments` appended, each escaped (`@scope/name` is one segment).
+fn at(base: &url::Url, segments: &[&str]) -> url::Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+fn authorized(
+    request: reqwest::RequestBuilder,
+    token: Option<&Secret>,
+    scheme: &str,
+) -> reqwest::RequestBuilder {
+    let Some(token) = token else {
+        return request;
+    };
+    match HeaderValue::from_str(&format!("{scheme}{}", token.expose())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            request.header(AUTHORIZATION, value)
+        }
+        Err(_) => request,
+    }
+}
+
+/// Sends one look; the answer read bounded, or why there is none.
+async fn look(request: reqwest::RequestBuilder) -> Result<Answered, String> {
+    look_within(request, MAX_ANSWER).await
+}
+
+async fn look_within(request: reqwest::RequestBuilder, cap: usize) -> Result<Answered, String> {
+    let response = outbound::send(request.timeout(TIMEOUT), TIMEOUT, CHECK_REGISTRY)
+        .await
+        .map_err(|failure| crate::secret::redact(&failure.reason))?;
+    Ok(Answered::read(response, cap).await)
+}
+
+/// `404 Not Found`.
+fn status_text(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{status} {reason}").trim_end().to_owned()
+}
+
+/// 2xx is published, 404 and 410 are not yet, anything else is no answer.
+fn plain(answered: Result<Answered, String>) -> GateAnswer {
+    match answered {
+        Err(why) => GateAnswer::Unusable(why),
+        Ok(a) if a.is_success() => GateAnswer::Published,
+        Ok(a) => by_status(a.status),
+    }
+}
+
+fn by_status(status: u16) -> GateAnswer {
+    match status {
+        404 | 410 => GateAnswer::NotYet(status_text(status)),
+        _ => GateAnswer::Unusable(status_text(status)),
+    }
+}
+
+/// A GitHub release by tag, and its asset when one is named.
+async fn release(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
+    let Artifact::Release {
+        repository,
+        tag,
+        asset,
+    } = &gate.artifact
+    else {
+        return GateAnswer::Unusable("not a release".to_owned());
+    };
+    let url = at(
+        &gate.base,
+        &[
+            "repos",
+            &repository.owner,
+            &repository.name,
+            "releases",
+            "tags",
+            tag,
+        ],
+    );
+    let request = client
+        .get(url)
+        .header(ACCEPT, crate::github::ACCEPT_GITHUB_JSON)
+        .header(
+            "X-GitHub-Api-Version",
+            crate::config::model::DEFAULT_API_VERSION,
+        );
+    let answered = match look(authorized(request, gate.token.as_ref(), "Bearer ")).await {
+        Ok(a) if a.is_success() => a,
+        other => return plain(other),
+    };
+    let Some(asset) = asset else {
+        return GateAnswer::Published;
+    };
+    #[derive(serde::Deserialize)]
+    struct Release {
+        #[serde(default)]
+        assets: Vec<Asset>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Asset {
+        #[serde(default)]
+        name: String,
+    }
+    match serde_json::from_str::<Release>(&answered.body) {
+        Err(_) => GateAnswer::Unusable("the release's JSON does not read".to_owned()),
+        Ok(release) if release.assets.iter().any(|a| a.name == *asset) => GateAnswer::Published,
+        Ok(_) => GateAnswer::NotYet(format!("release {tag} has no asset {asset} yet")),
+    }
+}
+
+/// A chart version listed in the repository's `index.yaml`, read with the YAML reader's
+/// limits (the file is the repository's, and hostile as any answer).
+async fn chart_listed(
+    client: &reqwest::Client,
+    gate: &Gate,
+    chart: &str,
+    version: &str,
+) -> GateAnswer {
+    let url = at(&gate.base, &["index.yaml"]);
+    let request = authorized(client.get(url), gate.token.as_ref(), "Bearer ");
+    let answered = match look_within(request, MAX_INDEX).await {
+        Ok(a) if a.is_success() => a,
+        other => return plain(other),
+    };
+    let index = match crate::yaml::read(&answered.body, crate::yaml::HELM_INDEX) {
+        Ok(index) => index,
+        Err(_) => return GateAnswer::Unusable("index.yaml does not read".to_owned()),
+    };
+    let listed = match index.get("entries").and_then(|e| e.get(chart)) {
+        Some(crate::yaml::Value::Seq(versions)) => versions.iter().any(|entry| {
+            entry.get("version").and_then(crate::yaml::Value::scalar) == Some(version)
+        }),
+        _ => false,
+    };
+    if listed {
+        GateAnswer::Published
+    } else {
+        GateAnswer::NotYet(format!("index.yaml does not list {chart} {version}"))
+    }
+}
+
+/// A manifest HEAD; on `401` with a Bearer challenge, an anonymous token from the realm it
+/// names, and the HEAD again with it.
+async fn image(
+    client: &reqwest::Client,
+    gate: &Gate,
+    repository: &str,
+    reference: &str,
+) -> GateAnswer {
+    let mut segments = vec!["v2"];
+    segments.extend(repository.split('/'));
+    segments.extend(["manifests", reference]);
+    let url = at(&gate.base, &segments);
+    let head = |token: Option<&Secret>| {
+        authorized(
+            client
+                .request(Method::HEAD, url.clone())
+                .header(ACCEPT, OCI_ACCEPT),
+            token,
+            "Bearer ",
+        )
+    };
+    let first = match look(head(gate.token.as_ref())).await {
+        Ok(a) => a,
+        Err(why) => return GateAnswer::Unusable(why),
+    };
+    if first.status != 401 {
+        return plain(Ok(first));
+    }
+    let Some(challenge) = first.www_authenticate.as_deref().and_then(Challenge::read) else {
+        return by_status(401);
+    };
+    let token = match challenge.anonymous_token(client).await {
+        Ok(token) => token,
+        Err(why) => return GateAnswer::Unusable(why),
+    };
+    plain(look(head(Some(&token))).await)
+}
+
+/// A `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` challenge.
+#[derive(Debug, PartialEq)]
+struct Challenge {
+    realm: url::Url,
+    service: Option<String>,
+    scope: Option<String>,
+}
+
+impl Challenge {
+    /// The challenge, when it is a Bearer one whose realm is a URL a request may go to.
+    fn read(header: &str) -> Option<Challenge> {
+        let rest = header.trim_start();
+        let params = rest
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+            .map(|_| &rest[7..])?;
+        let (mut realm, mut service, mut scope) = (None, None, None);
+        for (key, value) in parameters(params) {
+            match key.to_ascii_lowercase().as_str() {
+                "realm" => realm = Some(value),
+                "service" => service = Some(value),
+                "scope" => scope = Some(value),
+                _ => {}
+            }
+        }
+        let realm = realm?;
+        if crate::config::kinds::url_problem(&realm).is_some() {
+            return None;
+        }
+        Some(Challenge {
+            realm: url::Url::parse(&realm).ok()?,
+            service,
+            scope,
+        })
+    }
+
+    /// A token from the realm, asked for without any credential.
+    async fn anonymous_token(&self, client: &reqwest::Client) -> Result<Secret, String> {
+        let mut url = self.realm.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(service) = &self.service {
+                query.append_pair("service", service);
+            }
+            if let Some(scope) = &self.scope {
+                query.append_pair("scope", scope);
+            }
+        }
+        let answered = look(client.get(url)).await?;
+        if !answered.is_success() {
+            return Err(format!(
+                "the registry's token server answered {}",
+                status_text(answered.status)
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let read: Token = serde_json::from_str(&answered.body)
+            .map_err(|_| "the registry's token does not read".to_owned())?;
+        read.token
+            .or(read.access_token)
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
+            .map(Secret::new)
+            .ok_or_else(|| "the registry's token server sent no usable token".to_owned())
+    }
+}
+
+/// `key=value` and `key="value"` pairs, comma-separated (quoted values may hold commas).
+fn parameters(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_owned();
+        let after = after.trim_start();
+        let (value, tail) = match after.strip_prefix('"') {
+            Some(quoted) => match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            },
+            None => match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            },
+        };
+        pairs.push((key, value.to_owned()));
+        rest = tail.trim_start_matches([',', ' ']);
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bearer_challenge_names_its_realm_service_and_scope() {
+        let read = Challenge::read(
+            r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:vfarcic/dot-ai:pull""#,
+        );
+        assert_eq!(
+            read,
+            Some(Challenge {
+                realm: url::Url::parse("https://ghcr.io/token").unwrap(),
+                service: Some("ghcr.io".into()),
+                scope: Some("repository:vfarcic/dot-ai:pull".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn a_challenge_whose_realm_is_not_an_https_url_is_not_followed() {
+        assert_eq!(
+            Challenge::read(r#"Bearer realm="http://evil.example/token""#),
+            None
+        );
+        assert_eq!(
+            Challenge::read(r#"Bearer realm="file:///etc/passwd""#),
+            None
+        );
+        assert_eq!(Challenge::read(r#"Basic realm="https://a.example""#), None);
+        assert_eq!(Challenge::read("Bearer"), None);
+        assert_eq!(Challenge::read("Bearer \u{e9}\u{e9}\u{e9}"), None);
+    }
+
+    #[test]
+    fn scoped_npm_names_are_one_escaped_segment() {
+        let base = url::Url::parse("https://registry.npmjs.org").unwrap();
+        assert_eq!(
+            at(&base, &["@vfarcic/dot-ai", "1.2.3"]).as_str(),
+            "https://registry.npmjs.org/@vfarcic%2Fdot-ai/1.2.3"
+        );
+    }
+}
