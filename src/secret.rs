@@ -60,6 +60,14 @@ impl Secret {
         secret
     }
 
+    /// A token anyone may ask for (an OCI registry's anonymous pull token), held like a secret
+    /// (`Debug` prints `***`) but not registered: the server that chose it would otherwise
+    /// choose a word every output hides (an image's name, say), and grow what every output is
+    /// searched for with each token it hands out.
+    pub(crate) fn anonymous(value: impl Into<String>) -> Secret {
+        Secret(value.into().into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

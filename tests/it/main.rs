@@ -40,6 +40,7 @@ mod headers;
 #[cfg(target_os = "linux")]
 mod hostile_config;
 mod hostile_files;
+mod hostile_registries;
 mod init;
 // scripts/install.sh under dash, with Unix symlinks and modes; on Windows (Git Bash) it is run by
 // release.yml's `installs` job against the published release.

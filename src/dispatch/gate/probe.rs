@@ -319,7 +319,8 @@ impl Challenge {
         })
     }
 
-    /// A token from the realm, asked for without any credential.
+    /// A token from the realm, asked for without any credential: so it is no credential of
+    /// ours, and is not registered for redaction ([`Secret::anonymous`]).
     async fn anonymous_token(&self, client: &reqwest::Client) -> Result<Secret, String> {
         let mut url = self.realm.clone();
         {
@@ -348,7 +349,7 @@ impl Challenge {
         read.token
             .or(read.access_token)
             .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
-            .map(Secret::new)
+            .map(Secret::anonymous)
             .ok_or_else(|| "the registry's token server sent no usable token".to_owned())
     }
 }

@@ -1,0 +1,62 @@
+//! What a registry cannot do to a run that waits for it (`await:`): the answers of npm, OCI
+//! registries and their token servers, and Helm repositories are hostile like GitHub's. A token
+//! server cannot choose a word that every output then hides, and many artifacts looked up at
+//! once hold a bounded number of answers, whatever each one weighs.
+
+use crate::support::cli::{many_targets, Cli};
+use crate::support::{FakeGitHub, Reply};
+use serde_json::json;
+
+/// One target waiting for `image` (on `registry`), failing after 300 ms.
+fn waiting_for_image(registry: &FakeGitHub) -> String {
+    many_targets(1).replacen(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    await:\n      - oci: \"{}/vfarcic/dot-ai:{{{{version}}}}\"\n",
+            registry.addr()
+        ),
+        1,
+    )
+}
+
+#[test]
+fn a_token_server_cannot_choose_a_word_that_the_report_then_hides() {
+    let github = FakeGitHub::start();
+    let registry = FakeGitHub::start();
+    let realm = FakeGitHub::other_host();
+    registry.on(
+        "HEAD",
+        "/v2/vfarcic/dot-ai/manifests/1.2.3",
+        [
+            Reply::status(401).header(
+                "www-authenticate",
+                format!(r#"Bearer realm="{}/token",scope="pull""#, realm.base_url()),
+            ),
+            Reply::not_found(),
+        ],
+    );
+    // An "anonymous token" that is the image's own name.
+    realm.on(
+        "GET",
+        "/token",
+        Reply::status(200).json(json!({"token": "vfarcic/dot-ai"})),
+    );
+
+    let ran = Cli::with_config(&waiting_for_image(&registry))
+        .release("app", "1.2.3")
+        .args(["--await-timeout", "300ms", "--await-interval", "20ms"])
+        .against(&github)
+        .json()
+        .app_token()
+        .output();
+
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(
+        ran.target("t00")["reason"],
+        format!(
+            "not published within 300 ms: oci {}/vfarcic/dot-ai:1.2.3 (last: 404 Not Found)",
+            registry.addr()
+        )
+    );
+    assert_eq!(realm.requests().len(), 1);
+}
