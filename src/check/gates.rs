@@ -12,12 +12,19 @@ use crate::untrusted::{Message, Text};
 const SHOWN_CHARS: usize = 200;
 
 /// Looks each of the job's artifacts up once and records what each registry said.
-pub(crate) async fn judge(client: &reqwest::Client, job: &Job, out: &mut TargetCheck) {
+/// `turns` are `check`'s turns to hold an answer (a chart index, a release), shared with its
+/// other reads.
+pub(crate) async fn judge(
+    client: &reqwest::Client,
+    turns: &tokio::sync::Semaphore,
+    job: &Job,
+    out: &mut TargetCheck,
+) {
     let Some(gates) = &job.gates else {
         return;
     };
     let answers =
-        futures::future::join_all(gates.checks.iter().map(|gate| probe(client, gate))).await;
+        futures::future::join_all(gates.checks.iter().map(|gate| probe(client, turns, gate))).await;
     for (gate, answer) in gates.checks.iter().zip(answers) {
         let label = gate.label();
         match answer {

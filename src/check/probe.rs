@@ -65,7 +65,7 @@ pub(crate) async fn check_all(
 
 async fn check_one(probe: &Probe<'_>, c: &ToCheck<'_>) -> TargetCheck {
     let mut out = check_target(probe, c).await;
-    super::gates::judge(probe.github.client(), c.job, &mut out).await;
+    super::gates::judge(probe.github.client(), probe.answers, c.job, &mut out).await;
     out
 }
 

@@ -60,3 +60,46 @@ fn a_token_server_cannot_choose_a_word_that_the_report_then_hides() {
     );
     assert_eq!(realm.requests().len(), 1);
 }
+
+#[test]
+fn many_charts_looked_up_at_once_hold_at_most_four_indexes_at_a_time() {
+    let github = FakeGitHub::start();
+    let registry = FakeGitHub::start();
+    // Each index a repository answers may weigh 16 MiB: eight targets waiting for eight charts
+    // of one repository must not hold eight of them.
+    let mut index = String::from("apiVersion: v1\nentries:\n");
+    for i in 0..8 {
+        index.push_str(&format!("  t{i:02}:\n    - version: \"1.2.3\"\n"));
+    }
+    registry.on(
+        "GET",
+        "/charts/index.yaml",
+        Reply::status(200)
+            .body(index)
+            .delay(std::time::Duration::from_millis(100)),
+    );
+    let yaml = many_targets(8).replace(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    await:\n      - helm: {{repo: \"{}/charts\", chart: \"{{{{target.name}}}}\", version: \"{{{{version}}}}\"}}\n",
+            registry.base_url()
+        ),
+    );
+
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.2.3")
+        .args(["--await-interval", "20ms"])
+        .against(&github)
+        .json()
+        .app_token()
+        .output();
+
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.json()["summary"]["delivered"], 8, "{}", ran.all());
+    assert_eq!(registry.requests_to("/charts/index.yaml").len(), 8);
+    assert!(
+        registry.max_in_flight() <= 4,
+        "{} indexes read at once",
+        registry.max_in_flight()
+    );
+}

@@ -22,6 +22,12 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_ANSWER: usize = 1024 * 1024;
 /// A Helm repository's `index.yaml` is read up to [`crate::yaml::HELM_INDEX`]'s size.
 const MAX_INDEX: usize = 16 * 1024 * 1024;
+/// Answers with a body held at once by every look of a run (or of `check`): an index may
+/// weigh [`MAX_INDEX`] and its parsed values more, so a thousand targets waiting for a
+/// thousand charts hold four, not a thousand. A look that reads only a status holds no turn.
+pub(crate) const BODIES_AT_ONCE: usize = 4;
+/// What a look that goes by its status keeps of the body: nothing.
+const STATUS_ONLY: usize = 0;
 /// What a manifest HEAD accepts: the OCI and Docker manifests and indexes.
 const OCI_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 /// Where a refused or failed look points.
@@ -31,8 +37,20 @@ const CHECK_REGISTRY: &str = "check the registry's URL (`registries:`) and the n
 /// again, and targets that ask for one artifact while a look at it is in flight take that
 /// look's answer (a source's `await:` inherited by a thousand targets is one look a round, not
 /// a thousand).
-#[derive(Default)]
-pub(crate) struct Looks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Looked>>>>>);
+pub(crate) struct Looks {
+    slots: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Looked>>>>>,
+    /// [`BODIES_AT_ONCE`] turns to hold an answer's body.
+    turns: tokio::sync::Semaphore,
+}
+
+impl Default for Looks {
+    fn default() -> Looks {
+        Looks {
+            slots: std::sync::Mutex::default(),
+            turns: tokio::sync::Semaphore::new(BODIES_AT_ONCE),
+        }
+    }
+}
 
 /// The last answer about one artifact, and when it came.
 type Looked = (std::time::Instant, GateAnswer);
@@ -43,7 +61,7 @@ impl Looks {
         let asked = std::time::Instant::now();
         let slot = {
             let mut slots = self
-                .0
+                .slots
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let key = format!("{} {}", gate.base, gate.label());
@@ -56,14 +74,28 @@ impl Looks {
                 return answer.clone();
             }
         }
-        let answer = probe(client, gate).await;
+        let answer = probe(client, &self.turns, gate).await;
         *last = Some((std::time::Instant::now(), answer.clone()));
         answer
     }
 }
 
-/// Looks `gate` up once.
-pub(crate) async fn probe(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
+/// Looks `gate` up once; a look that reads a body (an image's token, a chart index, a
+/// release's assets) takes one of `turns` for as long as it holds it.
+pub(crate) async fn probe(
+    client: &reqwest::Client,
+    turns: &tokio::sync::Semaphore,
+    gate: &Gate,
+) -> GateAnswer {
+    let _turn = match gate.artifact {
+        Artifact::Image { .. } | Artifact::Chart { .. } | Artifact::Release { .. } => {
+            match turns.acquire().await {
+                Ok(turn) => Some(turn),
+                Err(_) => return GateAnswer::Unusable("the run is ending".to_owned()),
+            }
+        }
+        Artifact::Package { .. } | Artifact::Url => None,
+    };
     match &gate.artifact {
         Artifact::Image {
             repository,
@@ -86,14 +118,17 @@ pub(crate) async fn probe(client: &reqwest::Client, gate: &Gate) -> GateAnswer {
             } else {
                 "Bearer "
             };
-            plain(look(authorized(request, token, scheme)).await)
+            plain(look_within(authorized(request, token, scheme), STATUS_ONLY).await)
         }
         Artifact::Url => plain(
-            look(authorized(
-                client.get(gate.base.clone()),
-                gate.token.as_ref(),
-                "Bearer ",
-            ))
+            look_within(
+                authorized(
+                    client.get(gate.base.clone()),
+                    gate.token.as_ref(),
+                    "Bearer ",
+                ),
+                STATUS_ONLY,
+            )
             .await,
         ),
     }
