@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
+// Issue 25: `report merge`.
+mod merge;
+pub(crate) use merge::merge;
+
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
 /// derived `Serialize` is the JSON report ([`Report::write_json`]).
 #[derive(Debug, Serialize)]
@@ -27,9 +31,12 @@ pub struct Report {
     pub pacing: Option<crate::plan::PacingEstimate>,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
+    /// `run --shard I/N`: the shard this report is of, for `report merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::plan::ShardRecord>,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq)]
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub total: usize,
     pub planned: usize,
@@ -94,6 +101,10 @@ pub struct TargetReport {
     /// more (`duration_ms` is the requests' own time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_ms: Option<u64>,
+    /// In a shard's report: where the target stands in the report of one run over every
+    /// shard, so `report merge` lists the targets as that run would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<usize>,
 }
 
 /// The queueing worth telling apart from a request's own time.
@@ -227,6 +238,7 @@ impl Report {
             pacing: None,
             summary,
             targets,
+            shard: None,
         }
     }
 
@@ -713,6 +725,7 @@ fn planned_report(job: Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        order: None,
     }
 }
 
@@ -733,6 +746,7 @@ fn job_report(job: &Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        order: None,
     }
 }
 
@@ -753,6 +767,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        order: None,
     })
 }
 

@@ -7,6 +7,9 @@ mod grouped;
 mod identity;
 mod ids;
 mod request;
+// Issue 25: a plan's identities in shards.
+mod shards;
+pub use shards::{config_digest, Shard, ShardOf, ShardRecord, Split, MOST_SHARDS};
 
 use crate::config::kinds::{Action, HeaderSpec, WebhookUrl, TRACKING_KEY};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};
