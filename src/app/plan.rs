@@ -35,8 +35,15 @@ pub(super) fn plan(
         json: false,
     };
     let (release, _) = run::release(&planning, &named, &config, stderr)?;
-    let plan = run::plan_stage(&planning, &checked, &config, &release, &file, stdout, stderr)?;
-    let split = split(&args.config.config, &args.release.vars, &plan, args.shards.into())?;
+    let plan = run::plan_stage(
+        &planning, &checked, &config, &release, &file, stdout, stderr,
+    )?;
+    let split = split(
+        &args.config.config,
+        &args.release.vars,
+        &plan,
+        args.shards.into(),
+    )?;
     if split.asked > split.shards.len() {
         let _ = writeln!(stderr, "warning: {}", fewer_identities(&split));
     }
@@ -53,7 +60,12 @@ pub(super) fn plan(
 }
 
 /// The plan's identities in `count` shards, the configuration read again for its digest.
-fn split(path: &Path, vars: &[(String, String)], plan: &Plan, count: usize) -> Result<Split, CliError> {
+fn split(
+    path: &Path,
+    vars: &[(String, String)],
+    plan: &Plan,
+    count: usize,
+) -> Result<Split, CliError> {
     let bytes =
         crate::config::load::read(path).map_err(|err| super::unreadable_config(path, err))?;
     let digest = crate::plan::config_digest(&bytes, vars);
@@ -105,11 +117,22 @@ fn write_table(out: &mut dyn Write, split: &Split) -> std::io::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ");
             let of = shard.of.to_string();
-            [of, shard.targets.to_string(), shard.requests.to_string(), identities]
+            [
+                of,
+                shard.targets.to_string(),
+                shard.requests.to_string(),
+                identities,
+            ]
         })
         .collect();
     let header = ["shard", "targets", "requests", "identities (requests)"].map(str::to_owned);
-    let width = |i: usize| rows.iter().chain([&header]).map(|r| r[i].len()).max().unwrap_or(0);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&header])
+            .map(|r| r[i].len())
+            .max()
+            .unwrap_or(0)
+    };
     let (a, b, c) = (width(0), width(1), width(2));
     for [of, targets, requests, identities] in std::iter::once(&header).chain(&rows) {
         writeln!(out, "{of:<a$}  {targets:>b$}  {requests:>c$}  {identities}")?;
@@ -125,14 +148,14 @@ pub(super) fn shard_stage(args: &RunArgs, plan: &mut Plan) -> Result<Option<Shar
     };
     let split = split(&args.config.config, &args.release.vars, plan, of.count)?;
     if split.shards.len() < of.count {
-        return Err(CliError::usage(format!(
-            "--shard {of}: {}",
-            fewer_identities(&split)
-        ))
-        .with_help(format!(
-            "run the shards `orchestrator plan --shards {}` prints",
-            of.count
-        )));
+        return Err(
+            CliError::usage(format!("--shard {of}: {}", fewer_identities(&split))).with_help(
+                format!(
+                    "run the shards `orchestrator plan --shards {}` prints",
+                    of.count
+                ),
+            ),
+        );
     }
     let order = Order::of(plan);
     plan.jobs.retain(|job| split.shard_of(job) == of.index);
@@ -187,12 +210,20 @@ impl Order {
         Order {
             jobs: plan.jobs.len(),
             skipped: plan.skipped.len(),
-            of_target: jobs.chain(skipped).enumerate().map(|(i, t)| (t, i)).collect(),
+            of_target: jobs
+                .chain(skipped)
+                .enumerate()
+                .map(|(i, t)| (t, i))
+                .collect(),
         }
     }
 
     fn rank(&self, target: &str, set_aside: bool) -> usize {
-        let at = self.of_target.get(target).copied().unwrap_or(usize::MAX / 2);
+        let at = self
+            .of_target
+            .get(target)
+            .copied()
+            .unwrap_or(usize::MAX / 2);
         if set_aside && at < self.jobs {
             self.jobs + self.skipped + at
         } else {

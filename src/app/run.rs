@@ -30,7 +30,9 @@ pub(super) fn run(
     let named = release_named(args, stderr)?;
     let planning = Planning::of(args);
     let (release, unknown_changes) = release(&planning, &named, &config, stderr)?;
-    let planned = plan_stage(&planning, &checked, &config, &release, &file, stdout, stderr);
+    let planned = plan_stage(
+        &planning, &checked, &config, &release, &file, stdout, stderr,
+    );
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
@@ -187,8 +189,11 @@ pub(super) fn release(
         // checkout is the source's.
         let (other, loaded) = std::thread::scope(|scope| {
             let other = scope.spawn(|| other_checkout(args, &named.source, config));
-            let loaded =
-                ChangeSet::load(&args.changes.repo_dir, &version, args.changes.previous_version.as_deref());
+            let loaded = ChangeSet::load(
+                &args.changes.repo_dir,
+                &version,
+                args.changes.previous_version.as_deref(),
+            );
             (other.join().unwrap_or_default(), loaded)
         });
         // A directory that is no repository names none either: git's own answer says more.

@@ -193,7 +193,10 @@ fn fingerprint(config_digest: &[u8], shards: &[Shard]) -> String {
     context.update(format!("\0{}\0", shards.len()).as_bytes());
     for shard in shards {
         for identity in &shard.identities {
-            let part = format!("{}\0{}\0{}\0", shard.of.index, identity.name, identity.requests);
+            let part = format!(
+                "{}\0{}\0{}\0",
+                shard.of.index, identity.name, identity.requests
+            );
             context.update(part.as_bytes());
         }
     }
@@ -217,10 +220,7 @@ mod tests {
 
     #[test]
     fn a_shard_is_i_of_n_with_i_from_one_to_n() {
-        assert_eq!(
-            ShardOf::parse("3/4"),
-            Ok(ShardOf { index: 3, count: 4 })
-        );
+        assert_eq!(ShardOf::parse("3/4"), Ok(ShardOf { index: 3, count: 4 }));
         for wrong in ["0/4", "5/4", "4", "a/b", "1/257", ""] {
             assert!(ShardOf::parse(wrong).is_err(), "{wrong}");
         }

@@ -155,7 +155,10 @@ fn complete(reads: &[Read]) -> Result<(), String> {
     for read in reads {
         let index = read.shard.index;
         if index == 0 || index > count {
-            return Err(format!("{} records shard {index}/{count}, which no split has", read.path));
+            return Err(format!(
+                "{} records shard {index}/{count}, which no split has",
+                read.path
+            ));
         }
         if let Some(earlier) = by_index.insert(index, &read.path) {
             return Err(format!(

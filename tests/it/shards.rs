@@ -1,0 +1,194 @@
+//! Past one machine (issue 25): `plan --shards N` splits a fan-out by identity, `run --shard
+//! I/N` sends one shard, and `report merge` turns the shards' reports into one run's. The
+//! shards run as separate processes at once against one fake GitHub that keeps a budget per
+//! token, as GitHub does.
+
+use crate::support::cli::{config_dir, many_targets, Cli, Ran, Watched};
+use crate::support::snapshot::snapshot;
+use crate::support::FakeGitHub;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+const TOKENS: [&str; 8] = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"];
+/// What each process paces every identity to.
+const RATE: &str = "2/s";
+
+/// 32 targets taking the 8 token variables in turn: 4 requests per identity.
+fn eight_identities() -> String {
+    many_targets(32).replace(
+        "token_env: APP_TOKEN",
+        &format!("token_env: [{}]", TOKENS.join(", ")),
+    )
+}
+
+/// A fake that refuses a token's third POST within 800 ms: a client that keeps 2/s per token
+/// never meets it, one that shares a token between two processes would.
+fn budgeted_github() -> FakeGitHub {
+    let github = FakeGitHub::start();
+    github.limit_per_token(2, Duration::from_millis(800));
+    github
+}
+
+/// `orchestrator COMMAND` in `dir` against `github`, with every token set (each its own value,
+/// so the fake counts each).
+fn cli(dir: &Path, github: &FakeGitHub, command: &[&str]) -> Cli {
+    let mut cli = Cli::in_dir(dir);
+    for (i, name) in TOKENS.iter().enumerate() {
+        cli = cli.env(name, format!("ghp_shardtoken{i}0000000000000000000000000"));
+    }
+    cli.args(command)
+        .args(["--source", "app", "--version", "1.0.0"])
+        .args(["--api-url", &github.base_url()])
+}
+
+fn plan_matrix(dir: &Path, github: &FakeGitHub) -> Ran {
+    cli(dir, github, &["plan"])
+        .args(["--shards", "4", "--output", "matrix"])
+        .output()
+}
+
+fn run(dir: &Path, github: &FakeGitHub) -> Cli {
+    cli(dir, github, &["run"]).args(["--output", "json", "--rate-limit", RATE])
+}
+
+/// The JSON report without what depends on timing.
+fn untimed(mut report: Value) -> Value {
+    if let Some(summary) = report["summary"].as_object_mut() {
+        summary.remove("duration_ms");
+    }
+    for target in report["targets"].as_array_mut().into_iter().flatten() {
+        let target = target.as_object_mut().unwrap();
+        target.remove("duration_ms");
+        target.remove("queued_ms");
+    }
+    report
+}
+
+fn merge(dir: &Path, files: &[&str]) -> Ran {
+    Cli::in_dir(dir)
+        .args(["report", "merge", "--output", "json"])
+        .args(files)
+        .output()
+}
+
+/// Runs the four shards as four processes at once, each writing `shard-I.json`.
+fn run_shards(dir: &Path, github: &FakeGitHub, matrix: &Value) -> Vec<Ran> {
+    let children: Vec<Watched> = (matrix["include"].as_array().unwrap().iter())
+        .map(|entry| {
+            let shard = entry["shard"].as_str().unwrap();
+            let index = shard.split('/').next().unwrap();
+            let report = format!("shard-{index}.json");
+            let child = run(dir, github)
+                .args(["--shard", shard, "--report", &report])
+                .spawn();
+            Watched::new(child)
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| child.finish_within(Duration::from_secs(60)))
+        .collect()
+}
+
+#[test]
+fn four_shards_over_eight_tokens_deliver_every_target_once_within_each_tokens_budget_and_merge_into_one_runs_report(
+) {
+    let dir = config_dir(&eight_identities());
+    let github = budgeted_github();
+
+    let planned = plan_matrix(dir.path(), &github);
+    assert_eq!(planned.code, 0, "{}", planned.all());
+    snapshot!("shards_matrix", planned.stdout.as_str());
+    let matrix: Value = serde_json::from_str(&planned.stdout).unwrap();
+    for ran in run_shards(dir.path(), &github, &matrix) {
+        assert_eq!(ran.code, 0, "{}", ran.all());
+    }
+
+    let sent: Vec<String> = (github.requests_to("/repos/*/*/dispatches").into_iter())
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(sent.len(), 32, "every target sent once, none retried");
+    assert_eq!(sent.iter().collect::<HashSet<_>>().len(), 32);
+    assert_eq!(
+        github.over_token_limit_replies(),
+        0,
+        "no token over its budget"
+    );
+
+    // One run over every target, against the same server (the URLs, so the fingerprints, are
+    // the same), with the budgets the shards spent given back.
+    github.forget_token_budgets();
+    let whole = run(dir.path(), &github).output();
+    assert_eq!(whole.code, 0, "{}", whole.all());
+    let merged = merge(
+        dir.path(),
+        &[
+            "shard-3.json",
+            "shard-1.json",
+            "shard-4.json",
+            "shard-2.json",
+        ],
+    );
+    assert_eq!(merged.code, 0, "{}", merged.all());
+    assert_eq!(untimed(merged.json()), untimed(whole.json()));
+}
+
+#[test]
+fn merge_names_the_missing_shard_and_refuses_a_shard_given_twice() {
+    let dir = config_dir(&eight_identities());
+    let github = budgeted_github();
+    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
+    run_shards(dir.path(), &github, &matrix);
+
+    let missing = merge(
+        dir.path(),
+        &["shard-1.json", "shard-2.json", "shard-4.json"],
+    );
+    assert_eq!(missing.code, 2);
+    assert_eq!(missing.stdout, "");
+    snapshot!("shards_merge_missing", missing.stderr.as_str());
+
+    let twice = merge(
+        dir.path(),
+        &["shard-1.json", "shard-2.json", "shard-2.json"],
+    );
+    assert_eq!(twice.code, 2);
+    snapshot!("shards_merge_twice", twice.stderr.as_str());
+}
+
+#[test]
+fn merge_refuses_a_report_of_another_release_and_one_that_is_not_json() {
+    let dir = config_dir(&eight_identities());
+    let github = budgeted_github();
+    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
+    run_shards(dir.path(), &github, &matrix);
+    let other = std::fs::read_to_string(dir.path().join("shard-2.json"))
+        .unwrap()
+        .replace("\"version\": \"1.0.0\"", "\"version\": \"1.0.1\"");
+    std::fs::write(dir.path().join("other.json"), other).unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{\"format\": ").unwrap();
+
+    let release = merge(dir.path(), &["shard-1.json", "other.json"]);
+    assert_eq!(release.code, 2);
+    snapshot!("shards_merge_other_release", release.stderr.as_str());
+    let broken = merge(dir.path(), &["shard-1.json", "broken.json"]);
+    assert_eq!(broken.code, 2);
+    snapshot!("shards_merge_not_json", broken.stderr.as_str());
+}
+
+#[test]
+fn more_shards_than_identities_plan_one_shard_per_identity_and_say_so() {
+    let dir = config_dir(&eight_identities());
+    let github = FakeGitHub::start();
+    let planned = cli(dir.path(), &github, &["plan"])
+        .args(["--shards", "10"])
+        .output();
+
+    assert_eq!(planned.code, 0, "{}", planned.all());
+    snapshot!("shards_plan_text_more_than_identities", planned.all());
+    let refused = run(dir.path(), &github).args(["--shard", "9/10"]).output();
+    assert_eq!(refused.code, 2);
+    assert!(github.requests().is_empty(), "nothing sent");
+}
