@@ -268,8 +268,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
     /// Print what would be sent, and send nothing. Needs no token and no network.
-    #[arg(long, display_order = 2)]
+    #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub chosen: ChosenArgs,
     /// Report format.
     #[arg(long, value_enum, default_value_t, help_heading = OUTPUT)]
     pub output: RunOutput,
@@ -343,7 +345,7 @@ pub struct RunArgs {
 // `report merge`.
 const SHARDS: &str = "Sharding across jobs";
 
-/// The release and the targets to plan: `run`'s and `plan`'s.
+/// The release to plan: `run`'s and `plan`'s.
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
     /// The source that was released: its name in dispatch.yaml, or its repository (owner/name).
@@ -359,6 +361,11 @@ pub struct ReleaseArgs {
         required_unless_present_any = ["resume", "retry_failed"]
     )]
     pub release_version: Option<String>,
+}
+
+/// The targets and template values to plan with: `run`'s and `plan`'s.
+#[derive(Debug, Args)]
+pub struct ChosenArgs {
     /// Send only to this target of the source (its name in dispatch.yaml), with everything
     /// else as a full run would do it. Repeatable. Default: every target the source feeds.
     #[arg(long = "target", value_name = "NAME")]
@@ -402,6 +409,8 @@ orchestrator plan --source dot-ai --version \"$VERSION\" --shards 8 --output mat
 pub struct PlanArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub chosen: ChosenArgs,
     /// How many jobs to split the fan-out across (at most the identities it uses; at most 256,
     /// GitHub's matrix limit).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]

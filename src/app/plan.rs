@@ -29,7 +29,7 @@ pub(super) fn plan(
         version: args.release.release_version.clone().unwrap_or_default(),
     };
     let planning = Planning {
-        release: &args.release,
+        chosen: &args.chosen,
         changes: &args.changes,
         dry_run: true,
         json: false,
@@ -40,7 +40,7 @@ pub(super) fn plan(
     )?;
     let split = split(
         &args.config.config,
-        &args.release.vars,
+        &args.chosen.vars,
         &plan,
         args.shards.into(),
     )?;
@@ -146,7 +146,7 @@ pub(super) fn shard_stage(args: &RunArgs, plan: &mut Plan) -> Result<Option<Shar
     let Some(of) = args.shard else {
         return Ok(None);
     };
-    let split = split(&args.config.config, &args.release.vars, plan, of.count)?;
+    let split = split(&args.config.config, &args.chosen.vars, plan, of.count)?;
     if split.shards.len() < of.count {
         return Err(
             CliError::usage(format!("--shard {of}: {}", fewer_identities(&split))).with_help(

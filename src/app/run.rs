@@ -241,7 +241,7 @@ pub(super) fn release(
     let release = Release {
         source: named.source.clone(),
         version,
-        vars: args.release.vars.iter().cloned().collect(),
+        vars: args.chosen.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
         changes,
     };
@@ -328,7 +328,7 @@ pub(super) fn plan_stage(
     } else {
         PlanMode::Send
     };
-    let only = crate::plan::chosen_targets(config, Some(&release.source), &args.release.targets)
+    let only = crate::plan::chosen_targets(config, Some(&release.source), &args.chosen.targets)
         .map_err(|err| CliError::usage(err.to_string()))?;
     plan_with(
         config,
@@ -615,7 +615,7 @@ pub(super) struct Named {
 /// What the `release` and `plan` stages read of the command line: `run`'s, or `plan`'s (a dry
 /// run that prints no report).
 pub(super) struct Planning<'a> {
-    pub(super) release: &'a crate::cli::ReleaseArgs,
+    pub(super) chosen: &'a crate::cli::ChosenArgs,
     pub(super) changes: &'a crate::cli::ChangesArgs,
     pub(super) dry_run: bool,
     /// `--output json`: plan problems are listed on stdout too.
@@ -625,7 +625,7 @@ pub(super) struct Planning<'a> {
 impl Planning<'_> {
     fn of(args: &RunArgs) -> Planning<'_> {
         Planning {
-            release: &args.release,
+            chosen: &args.chosen,
             changes: &args.changes,
             dry_run: args.dry_run,
             json: args.output == RunOutput::Json,
