@@ -73,6 +73,10 @@ fn json_output(command: &Command) -> bool {
     use crate::cli::Output;
     let output = match command {
         Command::Run(args) => return args.output == crate::cli::RunOutput::Json,
+        Command::Report(args) => {
+            let crate::cli::ReportCommand::Merge(merge) = &args.command;
+            return merge.output == crate::cli::RunOutput::Json;
+        }
         Command::Validate(args) => args.output,
         Command::Check(args) => args.output,
         Command::Diff(args) => args.output,

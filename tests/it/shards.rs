@@ -147,7 +147,11 @@ fn merge_names_the_missing_shard_and_refuses_a_shard_given_twice() {
         &["shard-1.json", "shard-2.json", "shard-4.json"],
     );
     assert_eq!(missing.code, 2);
-    assert_eq!(missing.stdout, "");
+    let error: Value = serde_json::from_str(&missing.stdout).unwrap();
+    assert_eq!(
+        error["error"]["message"],
+        "cannot merge the reports: shard 3/4 is missing: no report for it"
+    );
     snapshot!("shards_merge_missing", missing.stderr.as_str());
 
     let twice = merge(
@@ -191,4 +195,72 @@ fn more_shards_than_identities_plan_one_shard_per_identity_and_say_so() {
     let refused = run(dir.path(), &github).args(["--shard", "9/10"]).output();
     assert_eq!(refused.code, 2);
     assert!(github.requests().is_empty(), "nothing sent");
+}
+
+/// Targets on five tokens, 5, 4, 3, 2 and 2 of them.
+fn unequal_identities() -> String {
+    let tokens = [("A", 5), ("B", 4), ("C", 3), ("D", 2), ("E", 2)];
+    let names: Vec<String> = (0..16).map(|i| format!("t{i:02}")).collect();
+    let mut yaml = format!(
+        "version: 1\nsources:\n  app:\n    repository: o/app\n    targets: [{}]\ntargets:\n",
+        names.join(", ")
+    );
+    let mut names = names.iter();
+    for (token, count) in tokens {
+        for name in names.by_ref().take(count) {
+            yaml.push_str(&format!(
+                "  {name}:\n    repository: o/{name}\n    event_type: release\n    token_env: TOKEN_{token}\n"
+            ));
+        }
+    }
+    yaml
+}
+
+#[test]
+fn identities_of_unequal_weight_are_balanced_by_requests_and_split_the_same_every_time() {
+    let dir = config_dir(&unequal_identities());
+    let github = FakeGitHub::start();
+    let plan = || {
+        cli(dir.path(), &github, &["plan"])
+            .args(["--shards", "2"])
+            .output()
+    };
+
+    let first = plan();
+    assert_eq!(first.code, 0, "{}", first.all());
+    snapshot!("shards_plan_text_unequal", first.stdout.as_str());
+    assert_eq!(plan().stdout, first.stdout, "the same split every time");
+}
+
+#[test]
+fn what_a_shards_report_says_reaches_the_merged_report_only_escaped() {
+    let dir = config_dir(&eight_identities());
+    let github = budgeted_github();
+    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
+    run_shards(dir.path(), &github, &matrix);
+    let forged = std::fs::read_to_string(dir.path().join("shard-1.json"))
+        .unwrap()
+        .replacen(
+            "\"destination\": \"o/t00\"",
+            "\"destination\": \"o/t00\\u001b]8;;https://evil\\u0007\\n::error::forged\"",
+            1,
+        );
+    std::fs::write(dir.path().join("shard-1.json"), forged).unwrap();
+
+    let merged = Cli::in_dir(dir.path())
+        .args(["report", "merge", "shard-1.json", "shard-2.json"])
+        .args(["shard-3.json", "shard-4.json"])
+        .output();
+
+    assert_eq!(merged.code, 0, "{}", merged.all());
+    assert!(!merged.stdout.contains('\u{1b}'), "{}", merged.stdout);
+    assert!(
+        !merged
+            .stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("::")),
+        "{}",
+        merged.stdout
+    );
+    assert!(merged.stdout.contains("o/t00\\u{1b}]8;;https://evil\\u{7}"));
 }
