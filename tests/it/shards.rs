@@ -92,6 +92,15 @@ fn run_shards(dir: &Path, github: &FakeGitHub, matrix: &Value) -> Vec<Ran> {
         .collect()
 }
 
+/// The four shards' reports, `shard-1.json` to `shard-4.json`, in the directory returned.
+fn shards_sent() -> (tempfile::TempDir, FakeGitHub) {
+    let dir = config_dir(&eight_identities());
+    let github = budgeted_github();
+    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
+    run_shards(dir.path(), &github, &matrix);
+    (dir, github)
+}
+
 #[test]
 fn four_shards_over_eight_tokens_deliver_every_target_once_within_each_tokens_budget_and_merge_into_one_runs_report(
 ) {
@@ -137,10 +146,7 @@ fn four_shards_over_eight_tokens_deliver_every_target_once_within_each_tokens_bu
 
 #[test]
 fn merge_names_the_missing_shard_and_refuses_a_shard_given_twice() {
-    let dir = config_dir(&eight_identities());
-    let github = budgeted_github();
-    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
-    run_shards(dir.path(), &github, &matrix);
+    let (dir, _github) = shards_sent();
 
     let missing = merge(
         dir.path(),
@@ -164,10 +170,7 @@ fn merge_names_the_missing_shard_and_refuses_a_shard_given_twice() {
 
 #[test]
 fn merge_refuses_a_report_of_another_release_and_one_that_is_not_json() {
-    let dir = config_dir(&eight_identities());
-    let github = budgeted_github();
-    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
-    run_shards(dir.path(), &github, &matrix);
+    let (dir, _github) = shards_sent();
     let other = std::fs::read_to_string(dir.path().join("shard-2.json"))
         .unwrap()
         .replace("\"version\": \"1.0.0\"", "\"version\": \"1.0.1\"");
@@ -234,10 +237,7 @@ fn identities_of_unequal_weight_are_balanced_by_requests_and_split_the_same_ever
 
 #[test]
 fn what_a_shards_report_says_reaches_the_merged_report_only_escaped() {
-    let dir = config_dir(&eight_identities());
-    let github = budgeted_github();
-    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
-    run_shards(dir.path(), &github, &matrix);
+    let (dir, _github) = shards_sent();
     let forged = std::fs::read_to_string(dir.path().join("shard-1.json"))
         .unwrap()
         .replacen(
@@ -263,4 +263,45 @@ fn what_a_shards_report_says_reaches_the_merged_report_only_escaped() {
         merged.stdout
     );
     assert!(merged.stdout.contains("o/t00\\u{1b}]8;;https://evil\\u{7}"));
+}
+
+#[test]
+fn under_actions_plan_writes_the_matrix_output_and_merge_one_runs_outputs_and_summary() {
+    let (dir, github) = shards_sent();
+    let outputs = dir.path().join("outputs");
+    let summary = dir.path().join("summary.md");
+    let actions = |cli: Cli| {
+        cli.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("RUNNER_TEMP", dir.path())
+    };
+
+    let planned = actions(cli(dir.path(), &github, &["plan"]).args(["--shards", "4"])).output();
+    assert_eq!(planned.code, 0, "{}", planned.all());
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    let matrix = written
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("matrix=")
+        .unwrap();
+    let matrix: Value = serde_json::from_str(matrix).unwrap();
+    assert_eq!(matrix["include"].as_array().unwrap().len(), 4);
+
+    std::fs::remove_file(&outputs).unwrap();
+    let merged = actions(Cli::in_dir(dir.path()).args(["report", "merge"]))
+        .args([
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "shard-4.json",
+        ])
+        .output();
+    assert_eq!(merged.code, 0, "{}", merged.all());
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    assert!(written.contains("delivered=32\n"), "{written}");
+    assert!(written.contains("failed=0\n"), "{written}");
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert_eq!(summary.matches("32 delivered").count(), 1, "{summary}");
 }
