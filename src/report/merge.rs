@@ -110,6 +110,15 @@ fn read(path: &Path) -> Result<Read, String> {
             "{shown} is not a shard's report (it records no `shard`); write one with `run --shard I/N --report FILE`"
         ));
     };
+    // A count from the file bounds the missing shards listed: no more than a matrix runs.
+    if shard.index == 0 || shard.index > shard.count || shard.count > crate::plan::MOST_SHARDS {
+        return Err(format!(
+            "{shown} records shard {}/{}, which no split has (1 ≤ I ≤ N ≤ {})",
+            shard.index,
+            shard.count,
+            crate::plan::MOST_SHARDS
+        ));
+    }
     Ok(Read {
         path: shown,
         report,
@@ -154,12 +163,6 @@ fn complete(reads: &[Read]) -> Result<(), String> {
     let mut by_target: HashMap<&str, &str> = HashMap::new();
     for read in reads {
         let index = read.shard.index;
-        if index == 0 || index > count {
-            return Err(format!(
-                "{} records shard {index}/{count}, which no split has",
-                read.path
-            ));
-        }
         if let Some(earlier) = by_index.insert(index, &read.path) {
             return Err(format!(
                 "{} is shard {index}/{count} again: {earlier} is that shard's report",

@@ -169,7 +169,7 @@ fn merge_names_the_missing_shard_and_refuses_a_shard_given_twice() {
 }
 
 #[test]
-fn merge_refuses_a_report_of_another_release_and_one_that_is_not_json() {
+fn merge_refuses_a_report_of_another_release_a_split_no_matrix_has_and_one_that_is_not_json() {
     let (dir, _github) = shards_sent();
     let other = std::fs::read_to_string(dir.path().join("shard-2.json"))
         .unwrap()
@@ -180,6 +180,19 @@ fn merge_refuses_a_report_of_another_release_and_one_that_is_not_json() {
     let release = merge(dir.path(), &["shard-1.json", "other.json"]);
     assert_eq!(release.code, 2);
     snapshot!("shards_merge_other_release", release.stderr.as_str());
+    let huge = std::fs::read_to_string(dir.path().join("shard-3.json"))
+        .unwrap()
+        .replace("\"count\": 4,", "\"count\": 4000000000,");
+    std::fs::write(dir.path().join("huge.json"), huge).unwrap();
+    let counted = merge(dir.path(), &["huge.json"]);
+    assert_eq!(counted.code, 2);
+    assert!(
+        counted
+            .stderr
+            .contains("huge.json records shard 3/4000000000, which no split has"),
+        "{}",
+        counted.stderr
+    );
     let broken = merge(dir.path(), &["shard-1.json", "broken.json"]);
     assert_eq!(broken.code, 2);
     snapshot!("shards_merge_not_json", broken.stderr.as_str());
