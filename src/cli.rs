@@ -403,8 +403,10 @@ pub enum PlanOutput {
     after_help = "Every identity (a token variable, or a GitHub App installation) is in exactly one shard, so each shard paces its identities alone; shards are balanced by requests and are the same for the same configuration and release. Under GitHub Actions the matrix is also written as the step output `matrix`.\n\nExit codes: 0 planned, 2 a configuration or usage error.\n\n\
 Examples:\n  orchestrator plan --source dot-ai --version 1.2.3 --shards 4\n  \
 orchestrator plan --source dot-ai --version \"$VERSION\" --shards 8 --output matrix",
-    mut_arg("source", |arg| arg.required_unless_present(clap::builder::Resettable::<clap::Id>::Reset).required(true)),
-    mut_arg("release_version", |arg| arg.required_unless_present(clap::builder::Resettable::<clap::Id>::Reset).required(true))
+    mut_arg("source", |arg| required_here(arg, "The source that was released: its name in \
+dispatch.yaml, or its repository (owner/name)")),
+    mut_arg("release_version", |arg| required_here(arg, "The released version, e.g. 1.2.3, v1.2.3 \
+or refs/tags/v1.2.3 (read as the tag v1.2.3), as `run` will be given it"))
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -464,6 +466,14 @@ pub struct MergeArgs {
     /// Colour the outcome words of the text report: `auto`, `always` or `never`.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
     pub color: crate::style::ColorChoice,
+}
+
+/// `run`'s `--source` or `--version`, which `plan` needs always (it reads no journal or report).
+fn required_here(arg: clap::Arg, help: &'static str) -> clap::Arg {
+    arg.required_unless_present(clap::builder::Resettable::<clap::Id>::Reset)
+        .required(true)
+        .help(help)
+        .long_help(None::<&str>)
 }
 
 fn parse_shard(text: &str) -> Result<crate::plan::ShardOf, String> {
