@@ -403,10 +403,7 @@ pub enum PlanOutput {
     after_help = "Every identity (a token variable, or a GitHub App installation) is in exactly one shard, so each shard paces its identities alone; shards are balanced by requests and are the same for the same configuration and release. Under GitHub Actions the matrix is also written as the step output `matrix`.\n\nExit codes: 0 planned, 2 a configuration or usage error.\n\n\
 Examples:\n  orchestrator plan --source dot-ai --version 1.2.3 --shards 4\n  \
 orchestrator plan --source dot-ai --version \"$VERSION\" --shards 8 --output matrix",
-    mut_arg("source", |arg| required_here(arg, "The source that was released: its name in \
-dispatch.yaml, or its repository (owner/name)")),
-    mut_arg("release_version", |arg| required_here(arg, "The released version, e.g. 1.2.3, v1.2.3 \
-or refs/tags/v1.2.3 (read as the tag v1.2.3), as `run` will be given it"))
+    mut_args = plan_args
 )]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -424,7 +421,9 @@ pub struct PlanArgs {
     pub changes: ChangesArgs,
     #[command(flatten)]
     pub config: ConfigArg,
-    #[command(flatten, next_help_heading = DELIVERY_SETTINGS)]
+    /// Taken as `run` takes them, so a configuration that needs one still loads; the split
+    /// does not depend on them: hidden from `plan --help`.
+    #[command(flatten)]
     pub settings: SettingsArgs,
 }
 
@@ -468,8 +467,20 @@ pub struct MergeArgs {
     pub color: crate::style::ColorChoice,
 }
 
-/// `run`'s `--source` or `--version`, which `plan` needs always (it reads no journal or report).
-fn required_here(arg: clap::Arg, help: &'static str) -> clap::Arg {
+/// `plan`'s flags from `run`'s groups: `--source` and `--version` always needed (it reads no
+/// journal or report), and the delivery settings, which change nothing in a split, hidden.
+fn plan_args(arg: clap::Arg) -> clap::Arg {
+    let help = match arg.get_id().as_str() {
+        "source" => {
+            "The source that was released: its name in dispatch.yaml, or its repository \
+(owner/name)"
+        }
+        "release_version" => {
+            "The released version, e.g. 1.2.3, v1.2.3 or refs/tags/v1.2.3 (read \
+as the tag v1.2.3), as `run` will be given it"
+        }
+        _ => return hide_delivery_settings(arg),
+    };
     arg.required_unless_present(clap::builder::Resettable::<clap::Id>::Reset)
         .required(true)
         .help(help)
