@@ -1,6 +1,6 @@
 //! Native behaviour inside GitHub Actions (`GITHUB_ACTIONS=true`): after a run, a Markdown job
 //! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `runs_failed`,
-//! `interrupted`, `planned`, `report`) and an
+//! `interrupted`, `planned`, `blocked`, `optional_failed`, `report`) and an
 //! annotation per failed target (a notice per skipped one). Outside Actions nothing here runs.
 //!
 //! Everything written comes from the [`Report`], which never holds a token or a secret URL.
@@ -24,6 +24,8 @@ pub const OUTPUTS: &[&str] = &[
     "interrupted",
     "max_duration_reached",
     "planned",
+    "blocked",
+    "optional_failed",
     "report",
 ];
 
@@ -157,6 +159,8 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
         &s.max_duration_reached.to_string(),
     )?;
     write_output(out, "planned", &s.planned.to_string())?;
+    write_output(out, "blocked", &s.blocked.to_string())?;
+    write_output(out, "optional_failed", &s.optional_failed.to_string())?;
     if let Some(path) = path {
         write_output(out, "report", &path.display().to_string())?;
     }
@@ -251,6 +255,10 @@ fn target_annotation(t: &crate::report::TargetReport) -> Option<(&'static str, S
             "error",
             format!("{destination} ({kind}) was not sent: {reason}"),
         ),
+        Status::Blocked { reason } => (
+            "error",
+            format!("{destination} ({kind}) was blocked: {reason}"),
+        ),
         Status::Delivered { run: Some(run), .. } if run.failed() => (
             "error",
             format!(
@@ -271,7 +279,11 @@ fn target_annotation(t: &crate::report::TargetReport) -> Option<(&'static str, S
         ),
         Status::Delivered { .. } => return None,
     };
-    Some(annotation)
+    // An optional target's failure does not fail the run: a warning, not an error.
+    Some(match annotation {
+        (_, message) if t.optional => ("warning", message),
+        annotation => annotation,
+    })
 }
 
 /// A dry run's unset token variables, one warning each with the targets that need it, in the

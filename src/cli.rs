@@ -313,6 +313,11 @@ pub struct RunArgs {
     /// time, up to 30 s. Default 5000.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=600_000), help_heading = WAITING)]
     pub poll_interval_ms: Option<u64>,
+    /// Give up on a followed run still queued (no runner took it) after this many seconds (or a
+    /// duration: `500ms`, `10m`), apart from --wait-timeout for the whole wait: it fails as
+    /// "queued too long". Default: only --wait-timeout.
+    #[arg(long, value_name = "SECS", value_parser = parse_wait_timeout, help_heading = WAITING)]
+    pub queue_timeout: Option<std::time::Duration>,
     /// Colour the outcome words of the text report: `auto` (on a terminal, unless NO_COLOR is
     /// set), `always` or `never`.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t, help_heading = OUTPUT)]

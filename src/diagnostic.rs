@@ -79,6 +79,12 @@ codes! {
     PayloadLimit => "payload_limit",
     /// The environment variable holding a target's token is unset or empty.
     MissingToken => "missing_token",
+    /// A target's `needs` names a target that is not defined.
+    UnknownNeed => "unknown_need",
+    /// A target needs a target that a source feeding it does not feed.
+    NeedNotFed => "need_not_fed",
+    /// Targets that need each other, directly or not.
+    NeedsCycle => "needs_cycle",
     /// The file goes past a limit that keeps checking it cheap (nesting depth, alias
     /// expansion); no real configuration comes near one.
     Limit => "limit",

@@ -77,6 +77,8 @@ pub(crate) enum Ended {
     Failed,
     Skipped,
     NotSent,
+    /// A target it needs did not succeed: sent by `--resume` and `--retry-failed`.
+    Blocked,
 }
 
 impl Ended {
@@ -87,6 +89,7 @@ impl Ended {
             "failed" => Some(Ended::Failed),
             "skipped" => Some(Ended::Skipped),
             "not_sent" => Some(Ended::NotSent),
+            "blocked" => Some(Ended::Blocked),
             _ => None,
         }
     }
@@ -278,7 +281,7 @@ impl Earlier {
                 self.failed.remove(&dispatch_id);
                 self.delivered.insert(dispatch_id, fingerprint);
             }
-            Ended::Failed | Ended::NotSent => {
+            Ended::Failed | Ended::NotSent | Ended::Blocked => {
                 if !self.delivered.contains_key(&dispatch_id) {
                     self.failed.insert(dispatch_id);
                 }

@@ -62,6 +62,9 @@ impl Observer for Log {
             Status::Skipped { reason } | Status::NotSent { reason } => {
                 tracing::debug!(target_name = %job.target, "not sent: {}", indent(reason, CONTINUED))
             }
+            Status::Blocked { reason } => {
+                tracing::info!(target_name = %job.target, "blocked: {}", indent(reason, CONTINUED))
+            }
         }
     }
 }

@@ -58,6 +58,7 @@ fn write_plan(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let note = note.unwrap_or_default();
         writeln!(out, "{} {sends} | {token} | {note} |", target_cells(t))?;
     }
+    write_graph(report, out)?;
     write_bodies(report, out)
 }
 
@@ -140,7 +141,15 @@ fn write_outcomes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             write_outcome(out, t, status, runs)?;
         }
     }
-    Ok(())
+    write_graph(report, out)
+}
+
+/// The graph of `needs`, when the targets make more than one wave.
+fn write_graph(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    match report.mermaid() {
+        Some(graph) => write!(out, "\n{graph}"),
+        None => Ok(()),
+    }
 }
 
 /// The line of counts under a run's heading, and how long the run took.
@@ -158,6 +167,15 @@ fn counts(s: &Summary) -> String {
         counts.push_str(&format!(", **{} not sent** ({why})", s.not_sent));
     } else if s.interrupted || s.max_duration_reached {
         counts.push_str(&format!(", **{why}**"));
+    }
+    if s.blocked > 0 {
+        counts.push_str(&format!(", **{} blocked**", s.blocked));
+    }
+    if s.optional_failed > 0 {
+        counts.push_str(&format!(
+            ", {} optional failed (not failing the run)",
+            s.optional_failed
+        ));
     }
     if s.runs_failed > 0 {
         counts.push_str(&format!(
@@ -194,7 +212,9 @@ fn write_outcome(
             }
             (String::new(), why)
         }
-        Status::Skipped { reason } | Status::NotSent { reason } => (String::new(), prose(reason)),
+        Status::Skipped { reason } | Status::NotSent { reason } | Status::Blocked { reason } => {
+            (String::new(), prose(reason))
+        }
     };
     let attempts = t.attempts.map(|n| n.to_string()).unwrap_or_default();
     let run = if runs {
@@ -233,6 +253,7 @@ fn outcome_word(status: &Status) -> String {
         },
         Status::Skipped { .. } => "⏭️ skipped".to_owned(),
         Status::NotSent { .. } => "⛔ not sent".to_owned(),
+        Status::Blocked { .. } => "🚫 blocked".to_owned(),
     }
 }
 
@@ -252,9 +273,18 @@ fn run_cell(run: &RunInfo) -> String {
         (Some(status), None) => parts.push(text(status)),
         _ => {}
     }
+    if let Some(job) = &run.job {
+        let state = job.conclusion.as_ref().or(job.status.as_ref());
+        parts.push(format!(
+            "job {} {}",
+            code(&job.name),
+            state.map_or("not found".to_owned(), |s| text(s))
+        ));
+    }
     if let Some(note) = &run.note {
         parts.push(prose(note));
     }
+    parts.extend(run.cancel_said().map(|said| prose(&said)));
     parts.join(", ")
 }
 

@@ -14,6 +14,7 @@ use std::path::Path;
 // Issue 25: `report merge`.
 mod merge;
 pub(crate) use merge::merge;
+mod graph;
 
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
 /// derived `Serialize` is the JSON report ([`Report::write_json`]).
@@ -44,6 +45,14 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub not_sent: usize,
+    /// Targets not sent because a target they need did not succeed (required ones only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked: usize,
+    /// Optional targets (`required: false`) that failed, were blocked, were skipped for an
+    /// unset token, or whose waited run did not succeed: counted here only, and they do not
+    /// fail the run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub optional_failed: usize,
     /// Waited-for workflow runs that did not succeed (or had not finished at the timeout).
     pub runs_failed: usize,
     /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
@@ -105,6 +114,15 @@ pub struct TargetReport {
     /// shard, so `report merge` lists the targets as that run would.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<usize>,
+    /// `needs:`: the targets this one is sent after.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// Its wave (1 goes first), when the targets make more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<usize>,
+    /// `required: false`: its failure does not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// The queueing worth telling apart from a request's own time.
@@ -138,6 +156,9 @@ pub struct Planned {
     /// A real run waits for the workflow run this dispatch starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub wait: bool,
+    /// `wait: { job: NAME }`: the job of that run waited for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_job: Option<String>,
 }
 
 /// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
@@ -170,6 +191,7 @@ impl Report {
         let jobs = std::mem::take(&mut plan.jobs);
         let mut targets: Vec<TargetReport> = jobs.into_iter().map(planned_report).collect();
         targets.extend(skipped(&plan));
+        graph::number_waves(&mut targets);
         Report::new(&plan, true, targets, None)
     }
 
@@ -196,6 +218,7 @@ impl Report {
             })
             .collect();
         targets.extend(skipped(plan));
+        graph::number_waves(&mut targets);
         let mut report = Report::new(plan, false, targets, Some(duration_ms));
         report.summary.interrupted = interrupted;
         report
@@ -213,11 +236,14 @@ impl Report {
             ..Summary::default()
         };
         for t in &targets {
+            if summary.count_optional(t) {
+                continue;
+            }
             match &t.status {
                 Entry::Planned(_) => summary.planned += 1,
                 Entry::Done(Status::Delivered { run, .. }) => {
                     summary.delivered += 1;
-                    if run.as_ref().is_some_and(|r| r.failed()) {
+                    if run.as_ref().is_some_and(|r| r.failed()) && !t.optional {
                         summary.runs_failed += 1;
                     }
                     if run.as_ref().is_some_and(|r| r.not_waited) {
@@ -227,6 +253,7 @@ impl Report {
                 Entry::Done(Status::Failed { .. }) => summary.failed += 1,
                 Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
                 Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
+                Entry::Done(Status::Blocked { .. }) => summary.blocked += 1,
             }
         }
         Report {
@@ -253,22 +280,30 @@ impl Report {
         let added: Vec<TargetReport> = unsent
             .into_iter()
             .map(|(job, status)| {
-                match &status {
-                    Status::Failed { .. } => self.summary.failed += 1,
-                    Status::NotSent { .. } => self.summary.not_sent += 1,
-                    Status::Skipped { .. } => self.summary.skipped += 1,
-                    Status::Delivered { .. } => self.summary.delivered += 1,
-                }
-                self.summary.total += 1;
-                TargetReport {
+                // A dry run times nothing.
+                let ran = !self.dry_run;
+                let added = TargetReport {
                     status: Entry::Done(status),
-                    attempts: Some(0),
-                    duration_ms: Some(0),
+                    attempts: ran.then_some(0),
+                    duration_ms: ran.then_some(0),
                     ..job_report(&job)
+                };
+                self.summary.total += 1;
+                if !self.summary.count_optional(&added) {
+                    match &added.status {
+                        Entry::Done(Status::Failed { .. }) => self.summary.failed += 1,
+                        Entry::Done(Status::NotSent { .. }) => self.summary.not_sent += 1,
+                        Entry::Done(Status::Skipped { .. }) => self.summary.skipped += 1,
+                        Entry::Done(Status::Delivered { .. }) => self.summary.delivered += 1,
+                        Entry::Done(Status::Blocked { .. }) => self.summary.blocked += 1,
+                        Entry::Planned(_) => self.summary.planned += 1,
+                    }
                 }
+                added
             })
             .collect();
         self.targets.splice(at..at, added);
+        graph::number_waves(&mut self.targets);
     }
 
     /// `--wait` in a dry run: every planned workflow_dispatch will be waited for.
@@ -281,7 +316,9 @@ impl Report {
     }
 
     pub fn any_failed(&self) -> bool {
-        self.summary.failed > 0 || self.summary.not_sent > 0
+        // A dry run's blocked target is only what a run would do.
+        let blocked = self.summary.blocked > 0 && !self.dry_run;
+        self.summary.failed > 0 || self.summary.not_sent > 0 || blocked
     }
 
     /// The JSON report: serde_json's pretty form of the derived `Serialize`, and a new line.
@@ -405,8 +442,10 @@ impl Report {
         if self.dry_run {
             return writeln!(
                 out,
-                "\n{} planned, {} skipped (dry run)",
-                s.planned, s.skipped
+                "\n{} planned, {} skipped{} (dry run)",
+                s.planned,
+                s.skipped,
+                graph::totals_apart(s)
             );
         }
         let secs = s.duration_ms.unwrap_or(0) as f64 / 1000.0;
@@ -435,9 +474,10 @@ impl Report {
                 count(n, "workflow run", "workflow runs")
             ),
         };
+        let apart = graph::totals_apart(s);
         writeln!(
             out,
-            "{}: {} delivered, {} failed, {} skipped{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
             count(s.total, "target", "targets"),
             s.delivered,
             s.failed,
@@ -544,9 +584,12 @@ impl Table {
             }
             None => String::new(),
         };
+        let wave = graph::wave_line(t)
+            .map(|w| format!("  {w}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}",
+            "{}  {:kind_width$}  {:label_width$}  {body}{token}{why}{wave}",
             self.row(t, None),
             t.kind,
             shown_label(t),
@@ -583,8 +626,9 @@ impl Table {
                 }
                 Ok(())
             }
-            Status::NotSent { reason } => {
-                let row = self.row(t, Some(Tone::Bad));
+            Status::NotSent { reason } | Status::Blocked { reason } => {
+                let tone = if t.optional { Tone::Warn } else { Tone::Bad };
+                let row = self.row(t, Some(tone));
                 writeln!(out, "{row}  {}", indent(reason, under))
             }
             Status::Failed { reason, hint, .. } => {
@@ -620,6 +664,9 @@ fn write_planned(
     if let Some(note) = &t.note {
         writeln!(out, "  why: {}", indent(note, "       "))?;
     }
+    if let Some(wave) = graph::wave_line(t) {
+        writeln!(out, "  {wave}")?;
+    }
     if let Some(app) = &p.github_app {
         writeln!(
             out,
@@ -637,8 +684,13 @@ fn write_planned(
     for (name, value) in &p.headers {
         writeln!(out, "  {name}: {value}")?;
     }
-    if p.wait {
-        writeln!(out, "  wait: for the workflow run it starts")?;
+    match (&p.wait_job, p.wait) {
+        (Some(name), true) => writeln!(
+            out,
+            "  wait: for job `{name}` of the workflow run it starts"
+        )?,
+        (None, true) => writeln!(out, "  wait: for the workflow run it starts")?,
+        (_, false) => {}
     }
     if !p.body.is_empty() {
         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
@@ -663,6 +715,7 @@ fn outcome_word(t: &TargetReport) -> &'static str {
         Entry::Done(Status::Failed { .. }) => "failed",
         Entry::Done(Status::Skipped { .. }) => "skipped",
         Entry::Done(Status::NotSent { .. }) => "not sent",
+        Entry::Done(Status::Blocked { .. }) => "blocked",
     }
 }
 
@@ -682,9 +735,18 @@ fn describe_run(run: &crate::dispatch::RunInfo) -> String {
         (Some(status), None) => parts.push(status.clone()),
         _ => {}
     }
+    if let Some(job) = &run.job {
+        let state = job.conclusion.as_ref().or(job.status.as_ref());
+        parts.push(format!(
+            "job `{}` {}",
+            job.name,
+            state.map_or("not found", String::as_str)
+        ));
+    }
     if let Some(note) = &run.note {
         parts.push(note.clone());
     }
+    parts.extend(run.cancel_said());
     parts.join(", ")
 }
 
@@ -698,6 +760,7 @@ fn planned_report(job: Job) -> TargetReport {
         format!("{} (key in {key})", app.app_id)
     });
     let wait = job.workflow.as_ref().is_some_and(|w| w.wait);
+    let wait_job = job.workflow.and_then(|w| w.wait_job);
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
@@ -721,11 +784,15 @@ fn planned_report(job: Job) -> TargetReport {
             headers: job.headers,
             body: Body(job.encoded),
             wait,
+            wait_job,
         }),
         attempts: None,
         duration_ms: None,
         queued_ms: None,
         order: None,
+        needs: job.needs,
+        wave: None,
+        optional: !job.required,
     }
 }
 
@@ -747,6 +814,9 @@ fn job_report(job: &Job) -> TargetReport {
         duration_ms: None,
         queued_ms: None,
         order: None,
+        needs: job.needs.clone(),
+        wave: None,
+        optional: !job.required,
     }
 }
 
@@ -768,6 +838,9 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         duration_ms: None,
         queued_ms: None,
         order: None,
+        needs: Vec::new(),
+        wave: None,
+        optional: skip.why == crate::plan::SkipWhy::TokenUnset,
     })
 }
 

@@ -6,8 +6,12 @@ use crate::auth::{AppCredentials, AppTarget, AppTokens, AuthError, PrivateKey};
 use crate::cli::RunArgs;
 use crate::config::{Config, KeySource, Repo};
 use crate::dispatch::budget::ReadBudgets;
+use crate::dispatch::needs::Following;
+use crate::dispatch::wait::cancel::cancel_runs;
 use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
-use crate::dispatch::{dispatch_all, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd};
+use crate::dispatch::{
+    dispatch_following, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd,
+};
 use crate::exit::Exit;
 use crate::journal::{Held, Journal, JournalError};
 use crate::logging::{All, Log};
@@ -57,6 +61,7 @@ pub(super) fn deliver(
     if let Some(ms) = args.poll_interval_ms {
         waits.first_poll = Duration::from_millis(ms);
     }
+    waits.queue_timeout = args.queue_timeout;
     let github = client(plan)?;
     let started = Instant::now();
     waits.since = Some(std::time::SystemTime::now());
@@ -228,7 +233,14 @@ fn send(
                 None => std::future::pending().await,
             }
         };
-        let mut outcomes = dispatch_all(github, &plan.jobs, delivery, &observer, &cancel).await;
+        // A run other targets need is followed as soon as it is delivered (`needs:`).
+        let follow = Following {
+            github,
+            options: waits,
+            budgets,
+        };
+        let mut outcomes =
+            dispatch_following(github, &plan.jobs, delivery, &observer, &cancel, &follow).await;
         let mut stopped = false;
         if !cancel.is_cancelled() {
             tokio::select! {
@@ -237,16 +249,18 @@ fn send(
                 _ = out_of_time => stopped = true,
             }
         }
-        watcher.abort();
         let interrupted = cancel.is_cancelled();
-        if interrupted || stopped {
-            let why = if interrupted {
-                WaitEnd::Signal
-            } else {
-                WaitEnd::MaxDuration
-            };
+        let stop = match (interrupted, stopped) {
+            (true, _) => Some(WaitEnd::Signal),
+            (false, true) => Some(WaitEnd::MaxDuration),
+            (false, false) => None,
+        };
+        if let Some(why) = stop {
             interrupt_waits(&plan.jobs, &mut outcomes, waits, why);
         }
+        // The watcher stays: a second signal still ends the process during the cancels.
+        cancel_runs(github, &plan.jobs, &mut outcomes, stop).await;
+        watcher.abort();
         Ok((outcomes, interrupted))
     });
     if group {

@@ -72,13 +72,18 @@ fn split(
     Ok(Split::of(&plan.jobs, count, &digest))
 }
 
-/// `--shards N` past the identities: fewer shards, and why no identity is split.
+/// `--shards N` past the identities (or the groups `needs:` joins them in): fewer shards, and
+/// why no identity is split.
 fn fewer_identities(split: &Split) -> String {
-    let n = split.shards.len();
+    let (asked, n, identities) = (split.asked, split.shards.len(), split.identities());
+    let twice = "an identity in two jobs would spend its rate limit twice";
+    if n >= identities {
+        return format!(
+            "--shards {asked} is more than the {identities} identities (token variables, App installations) this release uses: planned {n} shard(s), one identity each; {twice}"
+        );
+    }
     format!(
-        "--shards {} is more than the {} identities (token variables, App installations) this release uses: planned {n} shard(s), one identity each; an identity in two jobs would spend its rate limit twice",
-        split.asked,
-        split.identities()
+        "--shards {asked} is more than the {n} group(s) `needs:` makes of this release's {identities} identities (a target and a target it needs are sent by one job): planned {n} shard(s); {twice}"
     )
 }
 

@@ -37,16 +37,19 @@ pub(super) fn run(
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
     let sharded = super::plan::shard_stage(args, &mut plan)?;
+    warn_optional_unset(&plan, stderr);
     let journals = hold_journals(args)?;
     resume(args, &mut plan, &journals, stderr)?;
     let set_aside = sharded.as_ref().map(|_| super::plan::set_aside(&plan));
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
+    let blocked = blocked_by_needs(&mut plan, &std::collections::HashSet::new());
     let mut report = match undecided {
         Some(unknown) => deliver_decided(args, &config, plan, &unknown, &journals, stderr)?,
         None if args.dry_run => dry_run(args, plan, checked, config),
         None => deliver(args, &config, &plan, &journals, stderr)?,
     };
+    report.add_unsent(blocked);
     if let (Some(sharded), Some(set_aside)) = (sharded, set_aside) {
         sharded.mark(&mut report, &set_aside);
     }
@@ -121,6 +124,30 @@ fn dry_run(args: &RunArgs, plan: Plan, checked: Checked, config: Config) -> Repo
     report
 }
 
+/// An optional target whose token is unset is skipped rather than refusing the run: said.
+fn warn_optional_unset(plan: &Plan, stderr: &mut dyn Write) {
+    let unset = plan.skipped.iter();
+    for skip in unset.filter(|s| s.why == crate::plan::SkipWhy::TokenUnset) {
+        let _ = writeln!(
+            stderr,
+            "warning: target `{}` is skipped: {}",
+            skip.target, skip.reason
+        );
+    }
+}
+
+/// The `needs` stage: the targets a need settled before sending blocks (skipped, or in
+/// `failed`), taken out of the plan with their status (see [`crate::plan::needs`]).
+fn blocked_by_needs(
+    plan: &mut Plan,
+    failed: &std::collections::HashSet<&str>,
+) -> Vec<(crate::plan::Job, crate::dispatch::Status)> {
+    crate::plan::needs::settle(plan, failed)
+        .into_iter()
+        .map(|(job, reason)| (job, crate::dispatch::Status::Blocked { reason }))
+        .collect()
+}
+
 /// Why a real run cannot know the files changed (and so sends nothing), and how to fix it.
 pub(super) struct UnknownChanges {
     reason: String,
@@ -149,7 +176,11 @@ fn deliver_decided(
                 .is_some_and(|t| t.condition.changed.is_some())
         });
     plan.jobs = decided;
+    let undecided: std::collections::HashSet<&str> =
+        needs_changes.iter().map(|j| j.target.as_str()).collect();
+    let blocked = blocked_by_needs(&mut plan, &undecided);
     let mut report = deliver(args, config, &plan, journals, stderr)?;
+    report.add_unsent(blocked);
     let failed = needs_changes.into_iter().map(|job| {
         let filter = config
             .targets

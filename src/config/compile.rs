@@ -47,6 +47,7 @@ pub(crate) fn compile(
     if !unread.dropped_in("sources") {
         listing.warn_unfed(&file.targets);
     }
+    super::needs::check(&file.targets, &file.sources, unread, &mut listing.later);
     let Listing {
         mut later,
         repositories,
@@ -305,6 +306,7 @@ struct Defaults {
     /// Shared by every target that keeps it.
     retry: Arc<RetryPolicy>,
     rate_limit: RateLimits,
+    cancel_on_stop: bool,
     /// Shared by every target that uses it.
     github_app: Option<Arc<super::AppSpec>>,
     /// `github_app` was set but refused (and said): a target that would use it is not told it
@@ -365,6 +367,7 @@ fn effective_defaults(settings: &Settings, out: &mut Vec<Diagnostic>) -> Default
         rate_limit: rate_limit
             .or_else(|| default_rate().ok())
             .unwrap_or_default(),
+        cancel_on_stop: settings.cancel_on_stop.unwrap_or(false),
     }
 }
 
@@ -573,10 +576,13 @@ fn compile_target(
         api_version: settings.api_version,
         timeout: settings.timeout,
         retry: settings.retry,
+        cancel_on_stop: settings.cancel_on_stop,
         app,
         repository: compiled.repository.map(Arc::new),
         token_env,
         action: compiled.action,
+        needs: target.needs.clone(),
+        required: target.required.unwrap_or(true),
     };
     Some((spec, shard))
 }
@@ -587,6 +593,7 @@ struct TargetSettings {
     api_version: Arc<str>,
     timeout: Duration,
     retry: Arc<RetryPolicy>,
+    cancel_on_stop: bool,
 }
 
 /// The settings a target sets (`own`), checked at its `path`, over the defaults; one with a
@@ -622,6 +629,7 @@ fn target_settings(
         api_version,
         timeout: own.timeout_secs.map_or(defaults.timeout, Duration::from),
         retry,
+        cancel_on_stop: own.cancel_on_stop.unwrap_or(defaults.cancel_on_stop),
     })
 }
 

@@ -38,6 +38,8 @@ pub enum Action {
         /// Shared by the targets with the same inputs.
         inputs: Arc<PayloadTemplate>,
         wait: bool,
+        /// `wait: { job: NAME }`: the one job of the run waited for.
+        wait_job: Option<String>,
     },
     Webhook {
         url: WebhookUrl,
@@ -231,7 +233,8 @@ impl Compiling<'_> {
                 workflow: workflow?,
                 git_ref,
                 inputs,
-                wait: target.wait.unwrap_or(false),
+                wait: target.wait.as_ref().is_some_and(super::model::Wait::waits),
+                wait_job: self.wait_job(),
             },
         })
     }
@@ -307,6 +310,24 @@ impl Compiling<'_> {
                 format!("`{}` is not a workflow file name or id", shown(workflow)),
             )
             .with_help("write the file name under .github/workflows, e.g. `release.yml`, or the workflow's numeric id"),
+        )
+    }
+
+    /// `wait: { job: NAME }`: a name of 1 to 255 characters on one line, as GitHub shows
+    /// job names (a refused one is said; the target then waits for the whole run).
+    fn wait_job(&mut self) -> Option<String> {
+        let name = self.target.wait.as_ref()?.job()?;
+        let chars = name.chars().count();
+        if (1..=255).contains(&chars) && !name.chars().any(char::is_control) {
+            return Some(name.to_owned());
+        }
+        self.refuse(
+            Diagnostic::error(
+                Code::InvalidValue,
+                join(&join(self.path, "wait"), "job"),
+                format!("`{}` is not a job name", shown(name)),
+            )
+            .with_help("write the job's name as the run shows it (1 to 255 characters, one line), e.g. `deploy`"),
         )
     }
 

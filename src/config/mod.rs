@@ -5,6 +5,7 @@ pub mod kinds;
 pub(crate) mod load;
 pub(crate) mod locate;
 pub mod model;
+pub(crate) mod needs;
 pub(crate) mod node;
 pub mod schema;
 pub(crate) mod seconds;
@@ -64,6 +65,13 @@ pub struct TargetSpec {
     pub timeout: Duration,
     /// Shared by the targets that keep the defaults' (and with their jobs).
     pub retry: std::sync::Arc<crate::policy::RetryPolicy>,
+    /// `cancel_on_stop`: cancel the run it starts when the run stops before it completed.
+    pub cancel_on_stop: bool,
+    /// `needs:`: the targets this one is sent after, each known to exist, fed by the same
+    /// sources, and outside any cycle.
+    pub needs: Vec<String>,
+    /// `required: false` makes its failure not fail the run.
+    pub required: bool,
 }
 
 /// A GitHub App, checked.

@@ -285,6 +285,30 @@ macro_rules! for_each_setting {
                     #[arg(value_name = "SECS")]
                 },
             }
+            {
+                key: cancel_on_stop, env: "ORCHESTRATOR_CANCEL_ON_STOP", flag: "cancel-on-stop",
+                type: bool, parse: [],
+                range: [],
+                default: (false),
+                per_target: true,
+                file: {
+                    /// Cancel the workflow runs this run started and knows (a workflow_dispatch run by its
+                    /// id, a tracked run once found) when the run is interrupted (Ctrl-C, SIGTERM), reaches
+                    /// `--max-duration`, or gives up waiting for a run (`--wait-timeout`, `--queue-timeout`).
+                    /// A run already completed is left alone. Default false.
+                    #[schemars(title = "Cancel our runs when stopping")]
+                },
+                target: {
+                    /// Cancel this target's workflow run when the run stops before it completed, overriding
+                    /// `defaults.cancel_on_stop`.
+                    #[schemars(title = "Cancel its run when stopping")]
+                },
+                cli: {
+                    /// Cancel the workflow runs this run started when it is interrupted, reaches
+                    /// --max-duration or gives up waiting (`--cancel-on-stop` or `--cancel-on-stop=false`).
+                    #[arg(value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+                },
+            }
         }
     };
 }
@@ -733,10 +757,11 @@ pub struct Target {
     )]
     pub inputs: Payload,
     /// `workflow_dispatch`: wait for the triggered run to complete and report its conclusion
-    /// (also `run --wait`). A run that does not succeed fails the target.
+    /// (also `run --wait`). A run that does not succeed fails the target. `wait: { job: NAME }`
+    /// waits for that one job of the run instead, and the job's conclusion is the target's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Wait for the run")]
-    pub wait: Option<bool>,
+    pub wait: Option<Wait>,
     /// `webhook`: the URL to call (https; http only for loopback addresses). Use `url_env`
     /// instead when the URL itself is a secret, as build-hook URLs are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -770,8 +795,81 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Condition")]
     pub when: Option<Box<Condition>>,
+    /// Targets (by name) this target is sent after: each must have been delivered and, when
+    /// its run is waited for (`wait: true`, or `track: true` under `run --wait`), that run
+    /// must have succeeded. A need that fails, is skipped or is blocked leaves this target
+    /// `blocked`, not sent. Each need must be a target the same sources feed; no cycles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Needs", extend("uniqueItems" = true))]
+    pub needs: Vec<String>,
+    /// `false`: this target's failure (or a need that blocks it, or its token variable
+    /// unset) is reported but does not fail the run; it is counted as `optional_failed`.
+    /// Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Required")]
+    pub required: Option<bool>,
 }
 });
+
+/// A target's `wait`: `true` (the whole run) or `{ job: NAME }` (one job of it).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "Wait for the run")]
+pub enum Wait {
+    /// `true`: wait for the run to complete; `false`: do not wait (unless `run --wait`).
+    Run(bool),
+    /// Wait for one job of the run, by its name as the run shows it.
+    Job(WaitForJob),
+}
+
+/// `wait: { job: NAME }`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Wait for one job")]
+pub struct WaitForJob {
+    /// The job's name as the run lists it (its `name:`, or its id in `jobs:` when it has no
+    /// name; a matrix job's name includes its values, e.g. `deploy (prod)`).
+    #[schemars(title = "Job name", length(min = 1, max = 255))]
+    pub job: String,
+}
+
+impl Wait {
+    /// Whether the run (or its job) is waited for.
+    pub fn waits(&self) -> bool {
+        !matches!(self, Wait::Run(false))
+    }
+
+    /// The job waited for, if one.
+    pub fn job(&self) -> Option<&str> {
+        match self {
+            Wait::Job(wait) => Some(&wait.job),
+            Wait::Run(_) => None,
+        }
+    }
+}
+
+/// Read by what was written, as [`TokenEnv`] is: a wrong type is "expected `true`, `false`
+/// or `{ job: NAME }`", not serde's "did not match any variant of untagged enum".
+impl<'de> Deserialize<'de> for Wait {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Waiting;
+        impl<'de> serde::de::Visitor<'de> for Waiting {
+            type Value = Wait;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`true`, `false` or `{ job: NAME }`")
+            }
+            fn visit_bool<E>(self, wait: bool) -> Result<Wait, E> {
+                Ok(Wait::Run(wait))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Wait, A::Error> {
+                let job =
+                    Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Wait::Job(job))
+            }
+        }
+        deserializer.deserialize_any(Waiting)
+    }
+}
 
 /// The top level of a mapping of JSON values (`client_payload`, `inputs`), its keys in the
 /// order written. A plain list, not a hash table: such a mapping has a few keys, it is only

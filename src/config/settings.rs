@@ -110,6 +110,12 @@ impl Described for String {
     const WHAT: &'static str = "text";
 }
 
+impl SettingValue for bool {}
+
+impl Described for bool {
+    const WHAT: &'static str = "`true` or `false`";
+}
+
 impl Described for Seconds {
     const WHAT: &'static str = "a whole number of seconds";
 }

@@ -242,12 +242,21 @@ fn action_fields(fields: &mut Fields, spec: &TargetSpec, job: &Job) -> (String, 
             fields.push("event_type", job.label.to_string());
             (job.label.to_string(), format!("event `{}`", job.label))
         }
-        Action::WorkflowDispatch { workflow, wait, .. } => {
+        Action::WorkflowDispatch {
+            workflow,
+            wait,
+            wait_job,
+            ..
+        } => {
             let body = job.body();
             let git_ref = body.get("ref").and_then(Value::as_str);
             fields.push("workflow", workflow.clone());
             fields.push("ref", git_ref.unwrap_or("the default branch").to_owned());
-            fields.push("wait", wait.to_string());
+            let wait = match wait_job {
+                Some(job) => format!("job `{job}`"),
+                None => wait.to_string(),
+            };
+            fields.push("wait", wait);
             (workflow.clone(), format!("workflow `{}`", job.label))
         }
         Action::Webhook {
@@ -328,6 +337,10 @@ fn delivery_fields(fields: &mut Fields, spec: &TargetSpec) {
         format!("{} ms", retry.base_delay.as_millis()),
     );
     fields.push("retry.secondary_wait", seconds(retry.secondary_wait));
+    // Said only when on, so that the targets of a file without it read as they always did.
+    if spec.cancel_on_stop {
+        fields.push("cancel_on_stop", "true".to_owned());
+    }
 }
 
 /// A fixed webhook URL by its host, and a short digest that changes with the rest of it: a

@@ -6,7 +6,9 @@
 //! hears every step (the journal and the logs are observers).
 
 pub(crate) mod budget;
+pub(crate) mod needs;
 pub(crate) mod pacing;
+mod ready;
 pub(crate) mod retry;
 pub(crate) mod sender;
 pub(crate) mod wait;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -47,6 +50,11 @@ pub enum Status {
     },
     /// The run was interrupted before this target's request was sent.
     NotSent {
+        reason: String,
+    },
+    /// Not sent: a target it needs failed, was skipped, was not sent or was blocked itself
+    /// (or its waited run did not succeed). The reason names the need.
+    Blocked {
         reason: String,
     },
 }
@@ -79,6 +87,44 @@ pub struct RunInfo {
     /// which run the dispatch started. A warning, not a failure.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_waited: bool,
+    /// `wait: { job: NAME }`: the job waited for, whose conclusion is the target's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Box<RunJob>>,
+    /// `cancel_on_stop`: the cancel asked for when the run stopped before this one completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<Cancel>,
+    /// The wait gave up on this run before it completed (`--wait-timeout`, `--queue-timeout`):
+    /// `cancel_on_stop` cancels it.
+    #[serde(skip)]
+    pub abandoned: bool,
+}
+
+/// The one job of a run a target waits for (`wait: { job: NAME }`); GitHub's words only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunJob {
+    /// The name waited for, as the configuration gives it.
+    pub name: String,
+    /// `queued`, `in_progress`, `completed`, ...; none when the run has no such job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Once completed: `success`, `failure`, `skipped`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    /// The job's page on GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
+}
+
+/// What became of a cancel `cancel_on_stop` asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Cancel {
+    /// GitHub accepted it (202): the run is being cancelled.
+    Requested,
+    /// GitHub answered 409: the run had completed by then.
+    AlreadyCompleted,
+    /// No cancel was accepted: why.
+    Failed { reason: String },
 }
 
 impl RunInfo {
@@ -92,7 +138,21 @@ impl RunInfo {
     /// A waited-for run that did not succeed (including one still running at the timeout,
     /// but not one whose wait was interrupted).
     pub fn failed(&self) -> bool {
-        self.status.is_some() && !self.interrupted && self.conclusion.as_deref() != Some("success")
+        self.status.is_some() && !self.interrupted && !self.concluded_success()
+    }
+
+    /// The waited-for thing succeeded: the run, or with `wait: { job: NAME }` that job,
+    /// concluded `success` (and its wait was not interrupted).
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some() && !self.interrupted && self.concluded_success()
+    }
+
+    fn concluded_success(&self) -> bool {
+        let conclusion = match &self.job {
+            Some(job) => &job.conclusion,
+            None => &self.conclusion,
+        };
+        conclusion.as_deref() == Some("success")
     }
 
     /// A wait was asked for, and there is no run id to follow.
@@ -152,6 +212,20 @@ pub struct Outcome {
     pub queued: Duration,
 }
 
+impl Outcome {
+    /// A target that ended before a request was sent, after `waited` waiting to be ready.
+    fn unsent(job: &Job, status: Status, waited: Duration) -> Outcome {
+        Outcome {
+            target: job.target.clone(),
+            dispatch_id: job.dispatch_id.to_string(),
+            status,
+            attempts: 0,
+            duration: Duration::ZERO,
+            queued: waited,
+        }
+    }
+}
+
 /// Sends one job once. Implementations must not panic and must redact the job's token from
 /// anything they return.
 pub trait Sender: Sync {
@@ -207,30 +281,79 @@ pub async fn dispatch_all<S: Sender>(
     observer: &dyn Observer,
     cancel: &CancellationToken,
 ) -> Vec<Outcome> {
+    dispatch_following(sender, jobs, delivery, observer, cancel, &needs::NoFollow).await
+}
+
+/// [`dispatch_all`], where a target that needs another waits for it, and for its run when
+/// `follow` waits on it (see [`needs`]).
+pub async fn dispatch_following<S: Sender>(
+    sender: &S,
+    jobs: &[Job],
+    delivery: Delivery,
+    observer: &dyn Observer,
+    cancel: &CancellationToken,
+    follow: &dyn needs::Follow,
+) -> Vec<Outcome> {
     let pacer = Pacer::new(delivery.rate_limit);
+    let graph = needs::Graph::of(jobs);
     let run = Run {
         sender,
         pacer: &pacer,
         observer,
         cancel,
+        graph: graph.as_ref(),
+        follow,
         stop_at: delivery
             .max_duration
             .and_then(|max| Instant::now().checked_add(max)),
     };
-    let mut outcomes: Vec<(usize, Outcome)> = stream::iter(jobs.iter().enumerate())
-        .map(|(index, job)| {
-            let run = &run;
-            async move {
-                let outcome = run.deliver(job).await;
-                observer.finished(job, &outcome);
-                (index, outcome)
-            }
-        })
-        .buffer_unordered(delivery.concurrency.max(1))
-        .collect()
-        .await;
+    let mut outcomes = if jobs.iter().any(ready::waits) {
+        run.when_ready(jobs, delivery.concurrency).await
+    } else {
+        run.at_once(jobs, delivery.concurrency).await
+    };
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+impl<S: Sender> Run<'_, S> {
+    /// Every job in plan order, `concurrency` at a time: nothing waits before it is sent.
+    async fn at_once(&self, jobs: &[Job], concurrency: usize) -> Vec<(usize, Outcome)> {
+        stream::iter(jobs.iter().enumerate())
+            .map(|(index, job)| async move {
+                let outcome = self.deliver(job).await;
+                self.observer.finished(job, &outcome);
+                (index, outcome)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Every job waits for what it needs, holding no slot, then takes one of `concurrency`
+    /// slots (in the order they became ready) to be sent.
+    async fn when_ready(&self, jobs: &[Job], concurrency: usize) -> Vec<(usize, Outcome)> {
+        let slots = Semaphore::new(concurrency.max(1));
+        let slots = &slots;
+        stream::iter(jobs.iter().enumerate())
+            .map(|(index, job)| async move {
+                let waited = Instant::now();
+                let mut outcome = match self.ready(job).await {
+                    Err(status) => Outcome::unsent(job, status, waited.elapsed()),
+                    Ok(()) => {
+                        // Never closed; a closed semaphore would only lift the limit.
+                        let _slot = slots.acquire().await.ok();
+                        Box::pin(self.deliver(job)).await
+                    }
+                };
+                self.observer.finished(job, &outcome);
+                Box::pin(self.settle(job, &mut outcome)).await;
+                (index, outcome)
+            })
+            .buffer_unordered(jobs.len().max(1))
+            .collect()
+            .await
+    }
 }
 
 struct Run<'a, S> {
@@ -240,6 +363,9 @@ struct Run<'a, S> {
     cancel: &'a CancellationToken,
     /// `--max-duration`: no request starts after this.
     stop_at: Option<Instant>,
+    /// Who needs whom, when any target needs another.
+    graph: Option<&'a needs::Graph>,
+    follow: &'a dyn needs::Follow,
 }
 
 /// One target's delivery so far: its lane, its attempts, and the last answer that asked for a

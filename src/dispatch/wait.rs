@@ -36,7 +36,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+pub(crate) mod cancel;
 mod entries;
+mod jobs;
 
 /// What a tracked target reports when no run carried its id in time.
 pub(crate) const NO_RUN: &str =
@@ -72,6 +74,9 @@ pub(crate) struct WaitOptions {
     /// When delivery started; runs created from then (minus [`CLOCK_SKEW`]) are listed.
     /// `None`: when following starts.
     pub since: Option<SystemTime>,
+    /// `--queue-timeout`: a run still queued this long after following started fails as
+    /// "queued too long". `None`: only `timeout`.
+    pub queue_timeout: Option<Duration>,
 }
 
 impl Default for WaitOptions {
@@ -82,6 +87,7 @@ impl Default for WaitOptions {
             first_poll: Duration::from_secs(5),
             find_timeout: FIND_TIMEOUT,
             since: None,
+            queue_timeout: None,
         }
     }
 }
@@ -110,6 +116,10 @@ pub(crate) async fn wait_for_runs(
             continue;
         };
         let to_completion = waits_for(job, options);
+        // Followed already, as a need that other targets waited on (see `super::needs`).
+        if to_completion && run.as_ref().is_some_and(|r| r.status.is_some()) {
+            continue;
+        }
         let looking = match (&job.workflow, &job.tracking_id) {
             (Some(_), _) if to_completion => match run.as_ref().and_then(|r| r.id) {
                 Some(id) => Looking::Id(id),
@@ -141,6 +151,11 @@ pub(crate) async fn wait_for_runs(
                 job,
                 budget: budgets.of(&token),
                 run: run.get_or_insert_with(RunInfo::default),
+                wanted_job: job
+                    .workflow
+                    .as_ref()
+                    .and_then(|call| call.wait_job.as_deref())
+                    .filter(|_| to_completion),
                 looking,
                 to_completion,
                 done: false,
@@ -171,10 +186,19 @@ pub(crate) fn interrupt_waits(
             continue;
         };
         let followed = run.id.is_some() || job.tracking_id.is_some();
-        if waits_for(job, options) && followed && run.status.as_deref() != Some("completed") {
+        if waits_for(job, options) && followed && !run_or_job_completed(run) {
             run.interrupt_wait(why);
         }
     }
+}
+
+/// Whether what a wait follows is over: the run completed, or the job waited for did.
+fn run_or_job_completed(run: &RunInfo) -> bool {
+    let status = match &run.job {
+        Some(job) => &job.status,
+        None => &run.status,
+    };
+    status.as_deref() == Some("completed") || run.status.as_deref() == Some("completed")
 }
 
 enum Looking {
@@ -190,6 +214,8 @@ struct Watch<'a> {
     run: &'a mut RunInfo,
     looking: Looking,
     to_completion: bool,
+    /// `wait: { job: NAME }` (when followed to completion): the job whose conclusion counts.
+    wanted_job: Option<&'a str>,
     done: bool,
 }
 
@@ -325,14 +351,16 @@ async fn follow_repository(
     since: SystemTime,
 ) {
     let started = Instant::now();
-    let find_timeout = options.find_timeout.min(options.timeout);
     let mut pause = options.first_poll;
     loop {
         let pending: Vec<usize> = (0..watches.len()).filter(|&i| !watches[i].done).collect();
         // A slow server (or other repositories' turns) cannot hold a poll past the wait.
-        let polled =
-            tokio::time::timeout_at(reads.until, poll_once(reads, &mut watches, &pending, since))
-                .await;
+        let polled = tokio::time::timeout_at(reads.until, async {
+            let doubt = poll_once(reads, &mut watches, &pending, since).await;
+            jobs::follow_jobs(reads, &mut watches).await;
+            doubt
+        })
+        .await;
         let doubt = polled.unwrap_or_else(|_| {
             Some(format!(
                 "the runs were still being read when the {} s wait ran out",
@@ -341,25 +369,80 @@ async fn follow_repository(
         });
         let elapsed = started.elapsed();
         for &i in &pending {
-            let watch = &mut watches[i];
-            if watch.done {
-                continue;
-            }
-            let found = watch.run.id.is_some();
-            if !found && matches!(watch.looking, Looking::Title(_)) {
-                if elapsed + pause > find_timeout {
-                    not_found(watch, doubt.as_deref());
-                }
-            } else if elapsed + pause > options.timeout {
-                timed_out(watch, options.timeout, doubt.as_deref());
-            }
+            judge(&mut watches[i], options, elapsed, pause, doubt.as_deref());
         }
         if watches.iter().all(|w| w.done) {
             return;
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(until_next_poll(&watches, options, elapsed, pause)).await;
         pause = (pause + pause / 2).min(Duration::from_secs(30));
     }
+}
+
+/// After a poll, whether a watch is over: its run not found in time, the wait's time or the
+/// queue's run out. `elapsed` is since following started; `pause` the wait before the next poll.
+fn judge(
+    watch: &mut Watch<'_>,
+    options: WaitOptions,
+    elapsed: Duration,
+    pause: Duration,
+    doubt: Option<&str>,
+) {
+    if watch.done {
+        return;
+    }
+    let found = watch.run.id.is_some();
+    if !found && matches!(watch.looking, Looking::Title(_)) {
+        if elapsed + pause > options.find_timeout.min(options.timeout) {
+            not_found(watch, doubt);
+        }
+    } else if elapsed + pause > options.timeout {
+        timed_out(watch, options.timeout, doubt);
+    } else if watch.to_completion
+        && is_queued(watch.run)
+        && options.queue_timeout.is_some_and(|limit| elapsed >= limit)
+    {
+        queued_too_long(watch, elapsed);
+    }
+}
+
+/// GitHub's states of a run no runner has taken yet (`waiting` is a run held for an
+/// environment's approval, which is not the queue).
+fn is_queued(run: &RunInfo) -> bool {
+    matches!(
+        run.status.as_deref(),
+        Some("queued" | "requested" | "pending")
+    )
+}
+
+/// The pause before the next poll, cut short so that a queued run is looked at again when its
+/// `--queue-timeout` comes, not up to a pause later.
+fn until_next_poll(
+    watches: &[Watch<'_>],
+    options: WaitOptions,
+    elapsed: Duration,
+    pause: Duration,
+) -> Duration {
+    let queued = watches
+        .iter()
+        .any(|w| !w.done && w.to_completion && is_queued(w.run));
+    match options.queue_timeout {
+        Some(limit) if queued && limit > elapsed => pause.min(limit - elapsed),
+        _ => pause,
+    }
+}
+
+/// A run still queued at `--queue-timeout`: given up on, and failed (its status stays
+/// `queued`, so it counts as a run that did not succeed).
+fn queued_too_long(watch: &mut Watch<'_>, in_queue: Duration) {
+    let note = format!(
+        "queued too long ({} in the queue)",
+        crate::policy::approx(in_queue)
+    );
+    tracing::info!(target_name = %watch.job.target, "{note}");
+    watch.run.note = Some(note);
+    watch.run.abandoned = true;
+    watch.done = true;
 }
 
 /// One read of a repository's runs for the `pending` watches; what it found is taken in.
@@ -435,6 +518,7 @@ fn timed_out(watch: &mut Watch<'_>, timeout: Duration, doubt: Option<&str>) {
     }
     watch.run.status = Some(status);
     watch.run.note = Some(untrusted::shown(&note, 500));
+    watch.run.abandoned = true;
     watch.done = true;
 }
 
@@ -491,7 +575,8 @@ fn seen(watch: &mut Watch<'_>, run: &Sighting) {
     }
     info.status.clone_from(&run.status);
     info.conclusion.clone_from(&run.conclusion);
-    if info.status.as_deref() == Some("completed") {
+    // A job waited for decides when the watch is over (`jobs::follow_jobs`).
+    if info.status.as_deref() == Some("completed") && watch.wanted_job.is_none() {
         tracing::info!(target_name = %watch.job.target, "run completed: {}", info.conclusion.as_deref().unwrap_or("unknown"));
         watch.done = true;
     }
@@ -565,17 +650,23 @@ async fn read_list(
     if listing.skipped > 0 {
         tracing::info!(target_name = %job.target, "skipped {} run entries that could not be read", listing.skipped);
     }
-    poll.doubt = match (&listing.end, listing.skipped) {
+    poll.doubt = doubt_of(&listing, "runs")?;
+    Ok(poll)
+}
+
+/// Why something not found in a list of `what` (`runs`, `jobs`) may still exist: `Ok(None)`
+/// when the list was read whole, `Err` when it could not be read at all.
+fn doubt_of<T>(listing: &list::Listing<T>, what: &str) -> Result<Option<String>, String> {
+    Ok(match (&listing.end, listing.skipped) {
         (list::End::Refused { .. } | list::End::Unreadable(_), _) => {
             return Err(listing.incomplete().unwrap_or_default())
         }
         (list::End::Complete | list::End::Enough, 0) => None,
         (list::End::StoppedByBudget(_), 0) => Some(format!(
-            "only the first {MAX_PAGES} pages of runs were read"
+            "only the first {MAX_PAGES} pages of {what} were read"
         )),
-        (_, n) => Some(format!("{n} of the listed runs could not be read")),
-    };
-    Ok(poll)
+        (_, n) => Some(format!("{n} of the listed {what} could not be read")),
+    })
 }
 
 /// `GET .../actions/runs?event=…&created=>=…&per_page=100`: the first page (the list sets

@@ -6,6 +6,7 @@ mod chosen;
 mod grouped;
 mod identity;
 mod ids;
+pub mod needs;
 mod request;
 // Issue 25: a plan's identities in shards.
 mod shards;
@@ -103,6 +104,13 @@ pub struct Job {
     pub retry: Arc<RetryPolicy>,
     /// Why a conditional target is sent (e.g. which files changed), for the report.
     pub note: Option<String>,
+    /// `cancel_on_stop`: cancel the workflow run this job starts if the run stops (a signal,
+    /// `--max-duration`, a wait given up) before it completed.
+    pub cancel_on_stop: bool,
+    /// `needs:`: the targets this one is sent after (see [`needs`]).
+    pub needs: Vec<String>,
+    /// `required: false`: its failure does not fail the run.
+    pub required: bool,
 }
 
 /// A string that many jobs hold alike (an API base URL, a lane): cloning it copies a pointer.
@@ -196,6 +204,7 @@ impl Plan {
                     kind: job.kind,
                     destination: job.destination,
                     reason,
+                    why: SkipWhy::Delivered,
                 }),
                 None => self.jobs.push(job),
             }
@@ -210,6 +219,19 @@ pub struct Skip {
     pub kind: TargetKind,
     pub destination: String,
     pub reason: String,
+    pub why: SkipWhy,
+}
+
+/// What set a target aside, which decides what it means for the targets that need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipWhy {
+    /// Its `when` does not hold for this release: its dependents are blocked.
+    When,
+    /// An earlier run delivered it (`--resume`, `--retry-failed`): its dependents may go.
+    Delivered,
+    /// An optional target whose token variable is unset (see [`needs::token_unset`]): an
+    /// optional failure, and its dependents are blocked.
+    TokenUnset,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -504,6 +526,10 @@ impl<'a> Planning<'a> {
         let Some(note) = self.when(name, target) else {
             return ControlFlow::Continue(());
         };
+        if let Some(skip) = needs::token_unset(name, target, self.mode, self.lookup) {
+            self.skipped.push(skip);
+            return ControlFlow::Continue(());
+        }
         let dispatch_id = dispatch_id(source, &self.release.version.text, name);
         // `owner/name` for a target with a repository, which is what templates see too.
         let destination = destination(target);
@@ -559,6 +585,7 @@ impl<'a> Planning<'a> {
                     kind: target.kind,
                     destination: destination(target),
                     reason,
+                    why: SkipWhy::When,
                 });
                 None
             }
@@ -622,6 +649,9 @@ impl<'a> Planning<'a> {
             timeout: target.timeout,
             retry: Arc::clone(&target.retry),
             note: None,
+            cancel_on_stop: target.cancel_on_stop,
+            needs: target.needs.clone(),
+            required: target.required,
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct WorkflowCall {
     pub asks_run_details: bool,
     /// Wait for the run to complete.
     pub wait: bool,
+    /// `wait: { job: NAME }`: wait for this job of the run, whose conclusion is the target's.
+    pub wait_job: Option<String>,
 }
 
 /// A rendered request.
@@ -96,7 +98,15 @@ impl Rendering<'_, '_> {
                 git_ref,
                 inputs,
                 wait,
-            } => self.workflow_dispatch(target, workflow, git_ref.as_ref(), inputs, *wait)?,
+                wait_job,
+            } => {
+                let mut rendered =
+                    self.workflow_dispatch(target, workflow, git_ref.as_ref(), inputs, *wait)?;
+                if let Some(call) = &mut rendered.workflow {
+                    call.wait_job.clone_from(wait_job);
+                }
+                rendered
+            }
             Action::Webhook {
                 url,
                 method,
@@ -235,6 +245,7 @@ impl Rendering<'_, '_> {
                 needs_default_ref: git_ref.is_none(),
                 asks_run_details,
                 wait,
+                wait_job: None,
             }),
         })
     }

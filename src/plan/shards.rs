@@ -81,7 +81,7 @@ pub struct Split {
 
 /// The budget a job counts against: its lane (API host, App installation or webhook URL) and
 /// token variable, as `PacingEstimate` and the sender's pacer count them.
-fn key(job: &Job) -> (String, Option<String>) {
+fn key(job: &Job) -> Key {
     (
         job.lane.as_str().to_owned(),
         job.token_env.as_deref().map(str::to_owned),
@@ -100,21 +100,18 @@ impl Split {
     /// identities, so the same plan always splits the same way. `config_digest` stands for
     /// the configuration (the file and the `--set` values).
     pub fn of(jobs: &[Job], asked: usize, config_digest: &[u8]) -> Split {
-        let mut requests: IndexMap<(String, Option<String>), usize> = IndexMap::new();
-        for job in jobs {
-            *requests.entry(key(job)).or_default() += 1;
-        }
-        let mut largest_first: Vec<_> = requests.into_iter().collect();
-        largest_first.sort_by(|(a, n), (b, m)| m.cmp(n).then_with(|| a.cmp(b)));
-        let count = asked.clamp(1, largest_first.len().max(1));
+        let groups = groups(jobs);
+        let count = asked.clamp(1, groups.len().max(1));
         let mut totals = vec![0usize; count];
         let mut of_identity = IndexMap::new();
-        for (identity, n) in largest_first {
+        for (identities, n) in groups {
             let (at, _) = (totals.iter().enumerate())
                 .min_by_key(|(i, total)| (**total, *i))
                 .unwrap_or((0, &0));
             totals[at] += n;
-            of_identity.insert(identity, at + 1);
+            for identity in identities {
+                of_identity.insert(identity, at + 1);
+            }
         }
         let shards = shards(jobs, count, &of_identity);
         let fingerprint = fingerprint(config_digest, &shards);
@@ -144,6 +141,54 @@ impl Split {
             fingerprint: self.fingerprint.clone(),
         }
     }
+}
+
+type Key = (String, Option<String>);
+
+/// The plan's identities in groups that go to one shard together, each with its requests,
+/// largest first (then by their first key): identities joined by `needs:` (a target and a
+/// target it needs sent with different identities) are one group, since a need is awaited only
+/// in the process that sends it.
+fn groups(jobs: &[Job]) -> Vec<(Vec<Key>, usize)> {
+    let mut requests: IndexMap<Key, usize> = IndexMap::new();
+    for job in jobs {
+        *requests.entry(key(job)).or_default() += 1;
+    }
+    // Union-find over the identities' indices.
+    let mut parent: Vec<usize> = (0..requests.len()).collect();
+    fn root(parent: &mut [usize], mut at: usize) -> usize {
+        while parent[at] != at {
+            parent[at] = parent[parent[at]];
+            at = parent[at];
+        }
+        at
+    }
+    let index_of_target: std::collections::HashMap<&str, usize> = (jobs.iter())
+        .filter_map(|job| Some((job.target.as_str(), requests.get_index_of(&key(job))?)))
+        .collect();
+    for job in jobs.iter().filter(|job| !job.needs.is_empty()) {
+        let Some(&mine) = index_of_target.get(job.target.as_str()) else {
+            continue;
+        };
+        for need in &job.needs {
+            if let Some(&theirs) = index_of_target.get(need.as_str()) {
+                let (a, b) = (root(&mut parent, mine), root(&mut parent, theirs));
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut groups: IndexMap<usize, (Vec<Key>, usize)> = IndexMap::new();
+    for (at, (identity, n)) in requests.into_iter().enumerate() {
+        let group = groups.entry(root(&mut parent, at)).or_default();
+        group.0.push(identity);
+        group.1 += n;
+    }
+    let mut groups: Vec<_> = groups.into_values().collect();
+    for (identities, _) in &mut groups {
+        identities.sort();
+    }
+    groups.sort_by(|(a, n), (b, m)| m.cmp(n).then_with(|| a.cmp(b)));
+    groups
 }
 
 /// Each shard's identities (by name, then lane), targets and requests.

@@ -8,7 +8,7 @@
 //! sees it.
 
 use super::{Entry, Report, Summary, TargetReport};
-use crate::dispatch::{RunInfo, Status};
+use crate::dispatch::{Cancel, RunInfo, RunJob, Status};
 use crate::plan::{DispatchId, Fingerprint, ShardRecord, Shared};
 use crate::untrusted;
 use serde::Deserialize;
@@ -57,6 +57,11 @@ struct ShardTarget {
     attempts: Option<u32>,
     duration_ms: Option<u64>,
     queued_ms: Option<u64>,
+    #[serde(default)]
+    needs: Vec<String>,
+    wave: Option<usize>,
+    #[serde(default)]
+    optional: bool,
     order: Option<usize>,
 }
 
@@ -226,6 +231,8 @@ fn add(to: &mut Summary, shard: &Summary) {
     to.failed += shard.failed;
     to.skipped += shard.skipped;
     to.not_sent += shard.not_sent;
+    to.blocked += shard.blocked;
+    to.optional_failed += shard.optional_failed;
     to.runs_failed += shard.runs_failed;
     to.runs_not_waited += shard.runs_not_waited;
     to.interrupted |= shard.interrupted;
@@ -254,6 +261,9 @@ fn target_report(t: ShardTarget) -> TargetReport {
         attempts: t.attempts,
         duration_ms: t.duration_ms,
         queued_ms: t.queued_ms,
+        needs: t.needs.iter().map(|n| name(n)).collect(),
+        wave: t.wave,
+        optional: t.optional,
         order: t.order,
     }
 }
@@ -295,6 +305,9 @@ fn status(status: Status) -> Status {
         Status::NotSent { reason } => Status::NotSent {
             reason: text(&reason),
         },
+        Status::Blocked { reason } => Status::Blocked {
+            reason: text(&reason),
+        },
     }
 }
 
@@ -307,6 +320,23 @@ fn run_info(run: RunInfo) -> RunInfo {
         status: run.status.as_deref().map(untrusted::word),
         conclusion: run.conclusion.as_deref().map(untrusted::word),
         note: run.note.as_deref().map(|n| untrusted::shown(n, TEXT_CHARS)),
+        job: run.job.map(|job| Box::new(run_job(*job))),
+        cancel: run.cancel.map(|cancel| match cancel {
+            Cancel::Failed { reason } => Cancel::Failed {
+                reason: untrusted::shown(&reason, TEXT_CHARS),
+            },
+            other => other,
+        }),
         ..run
+    }
+}
+
+/// A waited-for job's details, as from a server.
+fn run_job(job: RunJob) -> RunJob {
+    RunJob {
+        name: untrusted::shown(&job.name, NAME_CHARS),
+        status: job.status.as_deref().map(untrusted::word),
+        conclusion: job.conclusion.as_deref().map(untrusted::word),
+        html_url: job.html_url.as_deref().and_then(untrusted::link),
     }
 }

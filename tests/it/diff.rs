@@ -498,3 +498,17 @@ fn a_secret_webhook_url_shows_as_its_variable_and_is_never_read() {
         "not even the host is read:\n{text}"
     );
 }
+
+#[test]
+fn finishing_what_we_started_shows_as_changed_settings() {
+    let base = "version: 1\nsources:\n  app: {repository: o/app, targets: [cli]}\ntargets:\n  cli: {kind: workflow_dispatch, repository: o/cli, workflow: release.yml, ref: main, token_env: WEBSITE_TOKEN, wait: true}\n";
+    let head = base.replace("wait: true", "wait: {job: deploy}").replace(
+        "version: 1\n",
+        "version: 1\ndefaults: {cancel_on_stop: true}\n",
+    );
+    let dir = repo(Some(base), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("wait: true → job `deploy`"), "{text}");
+    assert!(text.contains("cancel_on_stop"), "{text}");
+}

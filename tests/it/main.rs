@@ -31,6 +31,7 @@ mod diff;
 mod dry_run;
 mod faults;
 mod files_read_back;
+mod finishing_runs;
 mod first_run_messages;
 mod headers;
 // Bounds memory with `ulimit -v`, which macOS refuses (EINVAL) and Windows has no sh for; the
@@ -46,6 +47,7 @@ mod install;
 mod interrupt;
 mod journal_lock;
 mod markdown;
+mod needs;
 mod outbound_policy;
 mod output;
 mod plan_errors;

@@ -318,3 +318,33 @@ fn under_actions_plan_writes_the_matrix_output_and_merge_one_runs_outputs_and_su
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert_eq!(summary.matches("32 delivered").count(), 1, "{summary}");
 }
+
+/// `website` (on `WEB_TOKEN`) needs `cli` (on `CLI_TOKEN`); `docs` has a token of its own.
+const NEEDS_ACROSS_IDENTITIES: &str = "version: 1
+sources:
+  app: {repository: o/app, targets: [cli, website, docs]}
+targets:
+  cli: {repository: o/cli, event_type: release, token_env: CLI_TOKEN}
+  website: {repository: o/website, event_type: release, token_env: WEB_TOKEN, needs: [cli]}
+  docs: {repository: o/docs, event_type: release, token_env: DOCS_TOKEN}
+";
+
+#[test]
+fn identities_joined_by_needs_go_to_one_shard_so_a_need_is_awaited_where_it_is_sent() {
+    let dir = config_dir(NEEDS_ACROSS_IDENTITIES);
+
+    let planned = Cli::in_dir(dir.path())
+        .args([
+            "plan",
+            "--source",
+            "app",
+            "--version",
+            "1.0.0",
+            "--shards",
+            "3",
+        ])
+        .output();
+
+    assert_eq!(planned.code, 0, "{}", planned.all());
+    snapshot!("shards_plan_text_needs", planned.all());
+}

@@ -1,0 +1,188 @@
+//! `needs:` while sending: a target waits (holding no slot) until each target it needs is
+//! settled, then goes, or ends `blocked` naming the need.
+//!
+//! Each job has a settled signal (a `watch`), set once its outcome is final: at once for a
+//! need nobody waits on the run of, and for a need whose run is waited on (`wait: true`, or
+//! `track: true` under `--wait`) only once that run concluded. Such a run is followed as soon
+//! as its dispatch is delivered, through [`Follow`], not after the whole fan-out; the wait
+//! after the fan-out then passes over it, so it is never followed twice, and the report shows
+//! it as any waited run. Independent targets go at once: a target waits for its own needs
+//! only, not for a wave.
+
+use super::{Outcome, Run, Sender, Status};
+use crate::plan::Job;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use tokio::sync::watch;
+
+/// Following a delivered run to its conclusion, for the targets that need it.
+pub trait Follow: Sync {
+    /// Whether `job`'s run is waited on to its conclusion.
+    fn waits_for(&self, job: &Job) -> bool;
+    /// Follows `job`'s delivered run until it concludes (or the wait times out), updating the
+    /// run details in `outcome`.
+    fn follow<'a>(&'a self, job: &'a Job, outcome: &'a mut Outcome) -> BoxFuture<'a, ()>;
+}
+
+/// No run is followed during the fan-out: each need is settled by its delivery.
+pub(crate) struct NoFollow;
+
+impl Follow for NoFollow {
+    fn waits_for(&self, _job: &Job) -> bool {
+        false
+    }
+    fn follow<'a>(&'a self, _job: &'a Job, _outcome: &'a mut Outcome) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// How a need ended, for its dependents: done, or why they are blocked ("failed").
+type Settled = Option<Result<(), String>>;
+
+/// Who needs whom in one plan, and each job's settled signal.
+pub(super) struct Graph {
+    index: HashMap<String, usize>,
+    needed: Vec<bool>,
+    settled: Vec<watch::Sender<Settled>>,
+}
+
+impl Graph {
+    /// `None` when no job needs another: nothing to wait for.
+    pub(super) fn of(jobs: &[Job]) -> Option<Graph> {
+        if jobs.iter().all(|j| j.needs.is_empty()) {
+            return None;
+        }
+        let index: HashMap<String, usize> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.target.clone(), i))
+            .collect();
+        let mut needed = vec![false; jobs.len()];
+        for need in jobs.iter().flat_map(|j| &j.needs) {
+            if let Some(&i) = index.get(need) {
+                needed[i] = true;
+            }
+        }
+        let settled = jobs.iter().map(|_| watch::Sender::new(None)).collect();
+        Some(Graph {
+            index,
+            needed,
+            settled,
+        })
+    }
+}
+
+/// Whether `job` waits for other targets.
+pub(super) fn waits(job: &Job) -> bool {
+    !job.needs.is_empty()
+}
+
+impl<S: Sender> Run<'_, S> {
+    /// Returns once every need of `job` is done, or with `blocked` naming the first that is
+    /// not (`not_sent` when the run stops first).
+    pub(super) async fn needs_met(&self, job: &Job) -> Result<(), Status> {
+        let Some(graph) = self.graph else {
+            return Ok(());
+        };
+        for need in &job.needs {
+            let Some(&at) = graph.index.get(need) else {
+                continue; // settled before sending (see `plan::needs::settle`)
+            };
+            let mut settled = graph.settled[at].subscribe();
+            let stop = async {
+                match self.stop_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let ended = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return Err(super::interrupted(0, None)),
+                _ = stop => return Err(super::out_of_time(0, None)),
+                ended = settled.wait_for(Option::is_some) => ended.map(|e| e.clone()),
+            };
+            if let Ok(Some(Err(why))) = ended {
+                return Err(Status::Blocked {
+                    reason: format!("needs `{need}`, which {why}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `job`'s outcome is final: when another target needs it and its run is waited on,
+    /// that run is followed now; then its dependents hear how it ended.
+    pub(super) async fn settle(&self, job: &Job, outcome: &mut Outcome) {
+        let Some(graph) = self.graph else {
+            return;
+        };
+        let Some(&at) = graph.index.get(&job.target) else {
+            return;
+        };
+        if !graph.needed[at] {
+            return;
+        }
+        let waited = self.follow.waits_for(job);
+        if waited && matches!(outcome.status, Status::Delivered { .. }) {
+            tokio::select! {
+                biased;
+                // The wait after the fan-out marks the run as not waited for.
+                _ = self.cancel.cancelled() => {}
+                () = self.follow.follow(job, outcome) => {}
+            }
+        }
+        graph.settled[at].send_replace(Some(ended(&outcome.status, waited)));
+    }
+}
+
+/// What `status` means for the targets that need it: done, or why they are blocked.
+fn ended(status: &Status, waited: bool) -> Result<(), String> {
+    match status {
+        Status::Delivered { .. } if !waited => Ok(()),
+        Status::Delivered { run: Some(run), .. } if run.not_waited => {
+            Err("was delivered, but GitHub did not say which workflow run it started, so that run could not be followed".to_owned())
+        }
+        Status::Delivered { run: Some(run), .. } => {
+            match (run.status.as_deref(), run.conclusion.as_deref()) {
+                (_, Some("success")) => Ok(()),
+                (Some("completed"), Some(conclusion)) => Err(format!(
+                    "was delivered, but its workflow run concluded `{conclusion}`"
+                )),
+                (Some(status), None) if status != "completed" => Err(format!(
+                    "was delivered, but its workflow run was still `{status}` when the wait ended"
+                )),
+                _ => Err("was delivered, but its workflow run did not conclude".to_owned()),
+            }
+        }
+        Status::Delivered { run: None, .. } => {
+            Err("was delivered, but its workflow run could not be followed".to_owned())
+        }
+        Status::Failed { .. } => Err("failed".to_owned()),
+        Status::Skipped { .. } => Err("was skipped".to_owned()),
+        Status::NotSent { .. } => Err("was not sent".to_owned()),
+        Status::Blocked { .. } => Err("was blocked".to_owned()),
+    }
+}
+
+/// Follows a needed run through [`super::wait`], as the wait after the fan-out would.
+pub(crate) struct Following<'a> {
+    pub github: &'a super::sender::GitHub,
+    pub options: super::wait::WaitOptions,
+    pub budgets: &'a super::budget::ReadBudgets,
+}
+
+impl Follow for Following<'_> {
+    fn waits_for(&self, job: &Job) -> bool {
+        super::wait::waits_for(job, self.options)
+    }
+
+    fn follow<'a>(&'a self, job: &'a Job, outcome: &'a mut Outcome) -> BoxFuture<'a, ()> {
+        Box::pin(super::wait::wait_for_runs(
+            self.github,
+            std::slice::from_ref(job),
+            std::slice::from_mut(outcome),
+            self.options,
+            self.budgets,
+        ))
+    }
+}
