@@ -8,7 +8,10 @@ three ways, each target on one of the token variables in turn:
 
 - one process on all K identities (`run`),
 - S processes at once (`plan --shards S`, then `run --shard I/S` each, then `report merge`),
-- one process on one identity (every target on one token), for scale.
+- one process on one identity (every target on one token), for scale,
+- two releases at once, one unsharded process each on the same identities (what
+  `concurrency: { group: dispatch-<pool> }` prevents): "delivered once" counts the targets
+  each release reached once.
 
 Usage: python3 benches/shards.py [--bin target/release/orchestrator] [--targets 400]
        [--identities 8] [--shards 4] [--rate 10/1s]
@@ -104,13 +107,17 @@ def env(identities):
     return {**os.environ, **values}
 
 
-def timed(commands, cwd, environment):
+def timed(commands, cwd, environment, failed=None):
+    """Runs `commands` at once; with `failed` (a list), a run that exits 1 adds its failed
+    targets to it instead of stopping the benchmark."""
     start = time.monotonic()
     children = [subprocess.Popen(c, cwd=cwd, env=environment, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE) for c in commands]
     for child in children:
         out, err = child.communicate()
-        if child.returncode != 0:
+        if child.returncode == 1 and failed is not None:
+            failed.append(json.loads(out)["summary"]["failed"])
+        elif child.returncode != 0:
             sys.exit(f"{' '.join(commands[0][:3])}... exited {child.returncode}: {err.decode()}")
     return time.monotonic() - start
 
@@ -129,11 +136,17 @@ def scenario(args, name, identities, shards):
             f.write(config(args.targets, identities))
         release = ["--source", "app", "--version", "1.0.0", "--api-url", url]
         run = [args.bin, "run", *release, "--rate-limit", args.rate, "--concurrency", "64",
-               "--output", "json", "--no-progress"]
+               "--output", "json", "--no-progress", "-q"]
         environment = env(identities)
         start = time.monotonic()
         if shards == 1:
             sending = timed([run], dir, environment)
+        elif shards == 0:
+            # Two releases at once on the same identities, each assuming the whole budget.
+            other = [a if a != "1.0.0" else "1.0.1" for a in run]
+            failed = []
+            sending = timed([run, other], dir, environment, failed)
+            name += f" ({sum(failed)} failed)"
         else:
             plan = subprocess.run([args.bin, "plan", *release, "--shards", str(shards),
                                    "--output", "matrix"], cwd=dir, env=environment,
@@ -149,8 +162,9 @@ def scenario(args, name, identities, shards):
             assert report["summary"]["delivered"] == args.targets, report["summary"]
         whole = time.monotonic() - start
     server.shutdown()
-    once = sum(1 for n in budgets.delivered.values() if n == 1)
-    print(f"| {name} | {identities} | {shards} | {sending:.2f} s | {whole:.2f} s | "
+    once = sum(1 for n in budgets.delivered.values() if n == (2 if shards == 0 else 1))
+    processes = 2 if shards == 0 else shards
+    print(f"| {name} | {identities} | {processes} | {sending:.2f} s | {whole:.2f} s | "
           f"{budgets.refused} | {once}/{args.targets} |")
 
 
@@ -169,6 +183,7 @@ def main():
     scenario(args, "one process", args.identities, 1)
     scenario(args, f"{args.shards} shards", args.identities, args.shards)
     scenario(args, "one process, one identity", 1, 1)
+    scenario(args, "two releases at once, one process each", args.identities, 0)
 
 
 if __name__ == "__main__":
