@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sharded fan-out against one process at the same per-identity limits (issue 25).
+"""Sharded fan-out against one process at the same per-identity limits.
 
 A loopback stand-in for GitHub answers `POST /repos/*/*/dispatches` with 204 and keeps a
 sliding window per `Authorization` header (GitHub's budgets are per identity), answering 429

@@ -117,7 +117,7 @@ impl Actions {
 }
 
 impl Actions {
-    /// Issue 25: one step output (`plan`'s `matrix`), when the runner gave the outputs file.
+    /// One step output (`plan`'s `matrix`), when the runner gave the outputs file.
     /// A file that cannot be written is a warning, as for `run`'s outputs.
     pub fn append_output(&self, name: &str, value: &str, stderr: &mut dyn Write) {
         if let Some(path) = &self.output {

@@ -346,7 +346,7 @@ pub struct RunArgs {
     pub settings: SettingsArgs,
 }
 
-// Issue 25: the release and `when.changed` flags `run` and `plan` share, `plan`, and
+// Sharding: the release and `when.changed` flags `run` and `plan` share, `plan`, and
 // `report merge`.
 const SHARDS: &str = "Sharding across jobs";
 

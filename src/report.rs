@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
-// Issue 25: `report merge`.
+// Sharding: `report merge`.
 mod merge;
 pub(crate) use merge::merge;
 mod graph;

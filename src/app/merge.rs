@@ -1,4 +1,4 @@
-//! `orchestrator report merge FILE…` (issue 25): the reports of a sharded run published as one
+//! `orchestrator report merge FILE…`: the reports of a sharded run published as one
 //! run's (report, job summary, step outputs, exit code).
 
 use super::run::{publish, Publish};

@@ -9,7 +9,7 @@ mod check;
 mod comment;
 mod deliver;
 mod diff;
-// Issue 25: `plan --shards N` and `report merge`.
+// Sharding: `plan --shards N` and `report merge`.
 mod merge;
 mod plan;
 mod receiver;

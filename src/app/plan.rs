@@ -1,4 +1,4 @@
-//! `orchestrator plan --shards N` (issue 25): a release's fan-out split by identity into shards
+//! `orchestrator plan --shards N`: a release's fan-out split by identity into shards
 //! for a GitHub Actions matrix, and the shard stage of `run --shard I/N`, which splits the
 //! plan again the same way and keeps its own shard.
 

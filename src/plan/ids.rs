@@ -84,7 +84,7 @@ impl<const N: usize> serde::Serialize for Hex<N> {
     }
 }
 
-// Issue 25: `report merge` reads the ids a shard's report wrote back.
+// `report merge` reads the ids a shard's report wrote back.
 impl<const N: usize> Hex<N> {
     /// `N` lowercase hex digits, as [`Hex::as_str`] writes them; anything else is `None`.
     pub fn parse(text: &str) -> Option<Hex<N>> {

@@ -8,7 +8,7 @@ mod identity;
 mod ids;
 pub mod needs;
 mod request;
-// Issue 25: a plan's identities in shards.
+// Sharding: a plan's identities in shards.
 mod shards;
 pub use shards::{config_digest, Shard, ShardOf, ShardRecord, Split, MOST_SHARDS};
 

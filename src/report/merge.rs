@@ -1,4 +1,4 @@
-//! `report merge` (issue 25): the JSON reports of a sharded run (`run --shard I/N --report
+//! `report merge`: the JSON reports of a sharded run (`run --shard I/N --report
 //! FILE`) read back and joined into the [`Report`] one run over every target would have
 //! written, so its text, JSON, Markdown, job summary, step outputs and exit code are one run's.
 //!

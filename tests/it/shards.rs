@@ -1,4 +1,4 @@
-//! Past one machine (issue 25): `plan --shards N` splits a fan-out by identity, `run --shard
+//! Past one machine: `plan --shards N` splits a fan-out by identity, `run --shard
 //! I/N` sends one shard, and `report merge` turns the shards' reports into one run's. The
 //! shards run as separate processes at once against one fake GitHub that keeps a budget per
 //! token, as GitHub does.

@@ -213,7 +213,7 @@ impl FakeGitHub {
         lock(&self.state.settings).window = Some((max_posts, window));
     }
 
-    /// Issue 25: GitHub's per-identity limit: a POST that would make more than `max_posts`
+    /// GitHub's per-identity limit: a POST that would make more than `max_posts`
     /// accepted POSTs with the same token within any `window` gets 429 with `retry-after` and
     /// `x-ratelimit-remaining: 0`; each token counts alone.
     pub fn limit_per_token(&self, max_posts: usize, window: Duration) {

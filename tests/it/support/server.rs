@@ -26,7 +26,7 @@ pub(super) struct Route {
 pub(super) struct Settings {
     pub token: Option<String>,
     pub window: Option<(usize, Duration)>,
-    /// Issue 25: at most this many POSTs per token (its `Authorization` header) in any window.
+    /// At most this many POSTs per token (its `Authorization` header) in any window.
     pub per_token: Option<(usize, Duration)>,
 }
 
