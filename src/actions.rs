@@ -116,6 +116,18 @@ impl Actions {
     }
 }
 
+impl Actions {
+    /// One step output (`plan`'s `matrix`), when the runner gave the outputs file.
+    /// A file that cannot be written is a warning, as for `run`'s outputs.
+    pub fn append_output(&self, name: &str, value: &str, stderr: &mut dyn Write) {
+        if let Some(path) = &self.output {
+            if let Err(err) = append(path, |out| write_output(out, name, value)) {
+                warn(stderr, "the step outputs", path, &err);
+            }
+        }
+    }
+}
+
 fn append(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let file = OpenOptions::new().create(true).append(true).open(path)?;
     // Redacted line by line on its way to the file, like every output.

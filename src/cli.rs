@@ -76,6 +76,11 @@ pub enum Command {
     /// Post a Markdown report (`run --dry-run --output markdown`, `diff --output markdown`) as
     /// a pull request's comment, updating the one posted before instead of adding another.
     Comment(CommentArgs),
+    /// Split a release's fan-out into shards by identity, for a GitHub Actions matrix of
+    /// `run --shard I/N` jobs.
+    Plan(Box<PlanArgs>),
+    /// Work with JSON reports: `report merge` the reports of a sharded run.
+    Report(ReportArgs),
 }
 
 /// Which command's report a comment holds: each has a comment of its own.
@@ -260,29 +265,13 @@ orchestrator run --source \"$GITHUB_REPOSITORY\" --version \"$GITHUB_REF_NAME\" 
 orchestrator run --source dot-ai --version 1.2.3 --set channel=stable"
 )]
 pub struct RunArgs {
-    /// The source that was released: its name in dispatch.yaml, or its repository (owner/name).
-    /// With --resume or --retry-failed, default: the one the file records.
-    #[arg(long, short = 's', required_unless_present_any = ["resume", "retry_failed"])]
-    pub source: Option<String>,
-    /// The released version, e.g. 1.2.3, v1.2.3 or refs/tags/v1.2.3 (read as the tag v1.2.3; a
-    /// leading `v` is dropped for {{version}}). With --resume or --retry-failed, default: the
-    /// one the file records.
-    #[arg(
-        long = "version",
-        value_name = "VERSION",
-        required_unless_present_any = ["resume", "retry_failed"]
-    )]
-    pub release_version: Option<String>,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     /// Print what would be sent, and send nothing. Needs no token and no network.
     #[arg(long)]
     pub dry_run: bool,
-    /// Send only to this target of the source (its name in dispatch.yaml), with everything
-    /// else as a full run would do it. Repeatable. Default: every target the source feeds.
-    #[arg(long = "target", value_name = "NAME")]
-    pub targets: Vec<String>,
-    /// A value for templates, used as {{vars.KEY}}. Repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    #[command(flatten)]
+    pub chosen: ChosenArgs,
     /// Report format.
     #[arg(long, value_enum, default_value_t, help_heading = OUTPUT)]
     pub output: RunOutput,
@@ -306,13 +295,8 @@ pub struct RunArgs {
     /// failed or not sent.
     #[arg(long, value_name = "REPORT", help_heading = RECOVERY)]
     pub retry_failed: Option<PathBuf>,
-    /// For `when.changed`: the previous release to compare with (a version, tag or commit).
-    /// Default: the highest semver tag below this version in the checkout.
-    #[arg(long, value_name = "REF", help_heading = CHANGES)]
-    pub previous_version: Option<String>,
-    /// For `when.changed`: the checkout of the source repository.
-    #[arg(long, value_name = "DIR", default_value = ".", help_heading = CHANGES)]
-    pub repo_dir: PathBuf,
+    #[command(flatten)]
+    pub changes: ChangesArgs,
     /// After sending, wait for the workflow runs the dispatches started and report their
     /// conclusions: every workflow_dispatch target's, and every tracked (`track: true`)
     /// repository_dispatch target's, not only those with `wait: true`.
@@ -351,10 +335,165 @@ pub struct RunArgs {
     /// days.
     #[arg(long, value_name = "DAYS", default_value_t = 14, value_parser = clap::value_parser!(u64).range(0..=3650))]
     pub expiry_warning_days: u64,
+    /// Send only shard I of N (`orchestrator plan --shards N` prints the matrix): the targets of
+    /// the identities (token variables, App installations) that shard holds, split again here
+    /// as `plan` splits them. The report records the shard for `orchestrator report merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = SHARDS)]
+    pub shard: Option<crate::plan::ShardOf>,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten, next_help_heading = DELIVERY_SETTINGS)]
     pub settings: SettingsArgs,
+}
+
+// Sharding: the release and `when.changed` flags `run` and `plan` share, `plan`, and
+// `report merge`.
+const SHARDS: &str = "Sharding across jobs";
+
+/// The release to plan: `run`'s and `plan`'s.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The source that was released: its name in dispatch.yaml, or its repository (owner/name).
+    /// With --resume or --retry-failed, default: the one the file records.
+    #[arg(long, short = 's', required_unless_present_any = ["resume", "retry_failed"])]
+    pub source: Option<String>,
+    /// The released version, e.g. 1.2.3, v1.2.3 or refs/tags/v1.2.3 (read as the tag v1.2.3; a
+    /// leading `v` is dropped for {{version}}). With --resume or --retry-failed, default: the
+    /// one the file records.
+    #[arg(
+        long = "version",
+        value_name = "VERSION",
+        required_unless_present_any = ["resume", "retry_failed"]
+    )]
+    pub release_version: Option<String>,
+}
+
+/// The targets and template values to plan with: `run`'s and `plan`'s.
+#[derive(Debug, Args)]
+pub struct ChosenArgs {
+    /// Send only to this target of the source (its name in dispatch.yaml), with everything
+    /// else as a full run would do it. Repeatable. Default: every target the source feeds.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+    /// A value for templates, used as {{vars.KEY}}. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// Where `when.changed` reads the files a release changed.
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// For `when.changed`: the previous release to compare with (a version, tag or commit).
+    /// Default: the highest semver tag below this version in the checkout.
+    #[arg(long, value_name = "REF", help_heading = CHANGES)]
+    pub previous_version: Option<String>,
+    /// For `when.changed`: the checkout of the source repository.
+    #[arg(long, value_name = "DIR", default_value = ".", help_heading = CHANGES)]
+    pub repo_dir: PathBuf,
+}
+
+/// `plan`'s formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanOutput {
+    /// A table: each shard, its identities, targets and requests.
+    #[default]
+    Text,
+    /// The JSON for a workflow's `strategy.matrix` (`fromJSON`), one line.
+    Matrix,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "orchestrator plan [OPTIONS] --source <SOURCE> --version <VERSION> --shards <N>",
+    after_help = "Every identity (a token variable, or a GitHub App installation) is in exactly one shard, so each shard paces its identities alone; shards are balanced by requests and are the same for the same configuration and release. Under GitHub Actions the matrix is also written as the step output `matrix`.\n\nExit codes: 0 planned, 2 a configuration or usage error.\n\n\
+Examples:\n  orchestrator plan --source dot-ai --version 1.2.3 --shards 4\n  \
+orchestrator plan --source dot-ai --version \"$VERSION\" --shards 8 --output matrix",
+    mut_args = plan_args
+)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub chosen: ChosenArgs,
+    /// How many jobs to split the fan-out across (at most the identities it uses; at most 256,
+    /// GitHub's matrix limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub shards: u16,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: PlanOutput,
+    #[command(flatten)]
+    pub changes: ChangesArgs,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Taken as `run` takes them, so a configuration that needs one still loads; the split
+    /// does not depend on them: hidden from `plan --help`.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the JSON reports of a sharded run (`run --shard I/N --report FILE`) into the
+    /// report, job summary, step outputs and exit code of one run over every target.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Refuses reports of different releases or configurations, a shard given twice \
+or a target in two reports, and names each shard no report is given for.\n\n\
+Exit codes: as one run over every target: 0 all delivered, 1 a target failed, 130 a shard was \
+interrupted or stopped at --max-duration; 2 the reports cannot be merged.\n\n\
+Examples:\n  orchestrator report merge reports/*.json\n  \
+orchestrator report merge --output markdown shard-1.json shard-2.json"
+)]
+pub struct MergeArgs {
+    /// The JSON reports, one per shard.
+    #[arg(value_name = "FILE", required = true, num_args = 1..=256)]
+    pub files: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: RunOutput,
+    /// Also write the merged JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Report runs that did not succeed, but do not fail the command for them (as `run`).
+    #[arg(long)]
+    pub ignore_run_failures: bool,
+    /// Colour the outcome words of the text report: `auto`, `always` or `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: crate::style::ColorChoice,
+}
+
+/// `plan`'s flags from `run`'s groups: `--source` and `--version` always needed (it reads no
+/// journal or report), and the delivery settings, which change nothing in a split, hidden.
+fn plan_args(arg: clap::Arg) -> clap::Arg {
+    let help = match arg.get_id().as_str() {
+        "source" => {
+            "The source that was released: its name in dispatch.yaml, or its repository \
+(owner/name)"
+        }
+        "release_version" => {
+            "The released version, e.g. 1.2.3, v1.2.3 or refs/tags/v1.2.3 (read \
+as the tag v1.2.3), as `run` will be given it"
+        }
+        _ => return hide_delivery_settings(arg),
+    };
+    arg.required_unless_present(clap::builder::Resettable::<clap::Id>::Reset)
+        .required(true)
+        .help(help)
+        .long_help(None::<&str>)
+}
+
+fn parse_shard(text: &str) -> Result<crate::plan::ShardOf, String> {
+    crate::plan::ShardOf::parse(text)
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
+// Sharding: `report merge`.
+mod merge;
+pub(crate) use merge::merge;
 mod graph;
 
 /// A run or a dry run, per target, in plan order (sent targets first, then skipped ones). Its
@@ -29,9 +32,12 @@ pub struct Report {
     pub pacing: Option<crate::plan::PacingEstimate>,
     pub summary: Summary,
     pub targets: Vec<TargetReport>,
+    /// `run --shard I/N`: the shard this report is of, for `report merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::plan::ShardRecord>,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq)]
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub total: usize,
     pub planned: usize,
@@ -104,6 +110,10 @@ pub struct TargetReport {
     /// more (`duration_ms` is the requests' own time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_ms: Option<u64>,
+    /// In a shard's report: where the target stands in the report of one run over every
+    /// shard, so `report merge` lists the targets as that run would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<usize>,
     /// `needs:`: the targets this one is sent after.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub needs: Vec<String>,
@@ -261,6 +271,7 @@ impl Report {
             pacing: None,
             summary,
             targets,
+            shard: None,
         }
     }
 
@@ -804,6 +815,7 @@ fn planned_report(job: Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        order: None,
         needs: job.needs,
         wave: None,
         optional: !job.required,
@@ -827,6 +839,7 @@ fn job_report(job: &Job) -> TargetReport {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        order: None,
         needs: job.needs.clone(),
         wave: None,
         optional: !job.required,
@@ -850,6 +863,7 @@ fn skipped(plan: &Plan) -> impl Iterator<Item = TargetReport> + '_ {
         attempts: None,
         duration_ms: None,
         queued_ms: None,
+        order: None,
         needs: Vec::new(),
         wave: None,
         optional: skip.why == crate::plan::SkipWhy::TokenUnset,

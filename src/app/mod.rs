@@ -9,6 +9,9 @@ mod check;
 mod comment;
 mod deliver;
 mod diff;
+// Sharding: `plan --shards N` and `report merge`.
+mod merge;
+mod plan;
 mod receiver;
 mod run;
 mod validate;
@@ -47,6 +50,8 @@ pub fn main(cli: Cli) -> Exit {
         Command::Completions(args) => printed(crate::shell::write_completions(args.shell, stdout)),
         Command::Man(args) => crate::shell::man(&args, stdout),
         Command::Comment(args) => comment::comment(&args, stdout),
+        Command::Plan(args) => plan::plan(&args, stdout, stderr),
+        Command::Report(args) => merge::report(&args, stdout, stderr),
     };
     match result {
         Ok(exit) => exit,
@@ -68,6 +73,10 @@ fn json_output(command: &Command) -> bool {
     use crate::cli::Output;
     let output = match command {
         Command::Run(args) => return args.output == crate::cli::RunOutput::Json,
+        Command::Report(args) => {
+            let crate::cli::ReportCommand::Merge(merge) = &args.command;
+            return merge.output == crate::cli::RunOutput::Json;
+        }
         Command::Validate(args) => args.output,
         Command::Check(args) => args.output,
         Command::Diff(args) => args.output,

@@ -28,14 +28,19 @@ pub(super) fn run(
         "; nothing was sent",
     )?;
     let named = release_named(args, stderr)?;
-    let (release, unknown_changes) = release(args, &named, &config, stderr)?;
-    let planned = plan_stage(args, &checked, &config, &release, &file, stdout, stderr);
+    let planning = Planning::of(args);
+    let (release, unknown_changes) = release(&planning, &named, &config, stderr)?;
+    let planned = plan_stage(
+        &planning, &checked, &config, &release, &file, stdout, stderr,
+    );
     // Both problems at once: a git problem does not hide the missing tokens behind it.
     let undecided = changes_stage(unknown_changes, planned.is_err(), stderr)?;
     let mut plan = planned?;
+    let sharded = super::plan::shard_stage(args, &mut plan)?;
     warn_optional_unset(&plan, stderr);
     let journals = hold_journals(args)?;
     resume(args, &mut plan, &journals, stderr)?;
+    let set_aside = sharded.as_ref().map(|_| super::plan::set_aside(&plan));
     // Each run of orchestrator sends tracked targets a new id, so it finds only its own runs.
     plan.stamp(fastrand::u32(..));
     let blocked = blocked_by_needs(&mut plan, &std::collections::HashSet::new());
@@ -45,7 +50,10 @@ pub(super) fn run(
         None => deliver(args, &config, &plan, &journals, stderr)?,
     };
     report.add_unsent(blocked);
-    let exit = publish(args, &report, stdout, stderr);
+    if let (Some(sharded), Some(set_aside)) = (sharded, set_aside) {
+        sharded.mark(&mut report, &set_aside);
+    }
+    let exit = publish(&Publish::of(args), &report, stdout, stderr);
     keep_until_exit(report);
     // Let go of the journals only now that the run has published what it did.
     drop(journals);
@@ -141,7 +149,7 @@ fn blocked_by_needs(
 }
 
 /// Why a real run cannot know the files changed (and so sends nothing), and how to fix it.
-struct UnknownChanges {
+pub(super) struct UnknownChanges {
     reason: String,
     help: Option<String>,
     /// Refuse the whole run (the checkout is another repository), rather than send the targets
@@ -198,8 +206,8 @@ fn deliver_decided(
 /// `when.changed` condition needs them, the files changed since the previous release. In a real
 /// run, changes that cannot be known come back beside the release, so the plan's own problems
 /// are still found and shown with them.
-fn release(
-    args: &RunArgs,
+pub(super) fn release(
+    args: &Planning,
     named: &Named,
     config: &Config,
     stderr: &mut dyn Write,
@@ -212,8 +220,11 @@ fn release(
         // checkout is the source's.
         let (other, loaded) = std::thread::scope(|scope| {
             let other = scope.spawn(|| other_checkout(args, &named.source, config));
-            let loaded =
-                ChangeSet::load(&args.repo_dir, &version, args.previous_version.as_deref());
+            let loaded = ChangeSet::load(
+                &args.changes.repo_dir,
+                &version,
+                args.changes.previous_version.as_deref(),
+            );
             (other.join().unwrap_or_default(), loaded)
         });
         // A directory that is no repository names none either: git's own answer says more.
@@ -261,7 +272,7 @@ fn release(
     let release = Release {
         source: named.source.clone(),
         version,
-        vars: args.vars.iter().cloned().collect(),
+        vars: args.chosen.vars.iter().cloned().collect(),
         ci: CiContext::from_vars(env_var),
         changes,
     };
@@ -285,14 +296,14 @@ fn version_given(text: &str, stderr: &mut dyn Write) -> Result<crate::release::V
 /// Why the checkout at `--repo-dir` cannot tell this source's changes: it is a clone of another
 /// repository (by its `origin` remote, else `GITHUB_REPOSITORY`), or nothing says which
 /// repository it is. `None` when it is the source's repository.
-fn other_checkout(args: &RunArgs, given: &str, config: &Config) -> Option<OtherCheckout> {
+fn other_checkout(args: &Planning, given: &str, config: &Config) -> Option<OtherCheckout> {
     let source = config.sources.iter().find_map(|(name, source)| {
         let repository = source.repository.to_string();
         (name == given || repository.eq_ignore_ascii_case(given)).then_some(repository)
     })?;
-    let git = crate::changes::Git::new(&args.repo_dir);
+    let git = crate::changes::Git::new(&args.changes.repo_dir);
     let github_repository = env_var("GITHUB_REPOSITORY");
-    let dir = args.repo_dir.display();
+    let dir = args.changes.repo_dir.display();
     match crate::changes::checkout_repository(&git, github_repository.as_deref()) {
         Checkout::Named(checkout) => (!checkout.eq_ignore_ascii_case(&source)).then(|| {
             let why = format!(
@@ -334,8 +345,8 @@ struct OtherCheckout {
 /// The `plan` stage: every request rendered and every token resolved, or every problem shown
 /// at its place (and, under `--output json`, listed on stdout as `validate` lists them) and
 /// nothing sent.
-fn plan_stage(
-    args: &RunArgs,
+pub(super) fn plan_stage(
+    args: &Planning,
     checked: &Checked,
     config: &Config,
     release: &Release,
@@ -348,7 +359,7 @@ fn plan_stage(
     } else {
         PlanMode::Send
     };
-    let only = crate::plan::chosen_targets(config, Some(&release.source), &args.targets)
+    let only = crate::plan::chosen_targets(config, Some(&release.source), &args.chosen.targets)
         .map_err(|err| CliError::usage(err.to_string()))?;
     plan_with(
         config,
@@ -359,7 +370,7 @@ fn plan_stage(
         &mut Work::default(),
     )
     .map_err(|err| {
-        if let (RunOutput::Json, crate::plan::PlanError::Problems(problems)) = (args.output, &err) {
+        if let (true, crate::plan::PlanError::Problems(problems)) = (args.json, &err) {
             let located = checked.locate(problems.clone());
             let _ = super::validate::write_json(stdout, file, &located, false);
         }
@@ -454,10 +465,31 @@ fn warn_expiring_tokens(
     }
 }
 
+/// What the `publish` stage reads of the command line: `run`'s, or `report merge`'s.
+pub(super) struct Publish<'a> {
+    pub(super) report: Option<&'a std::path::Path>,
+    pub(super) output: RunOutput,
+    pub(super) bodies: bool,
+    pub(super) color: crate::style::ColorChoice,
+    pub(super) ignore_run_failures: bool,
+}
+
+impl Publish<'_> {
+    fn of(args: &RunArgs) -> Publish<'_> {
+        Publish {
+            report: args.report.as_deref(),
+            output: args.output,
+            bodies: args.bodies,
+            color: args.color,
+            ignore_run_failures: args.ignore_run_failures,
+        }
+    }
+}
+
 /// The `publish` stage: the report file, GitHub Actions' summary, outputs and annotations, the
 /// report on stdout, and the exit code the outcomes call for.
-fn publish(
-    args: &RunArgs,
+pub(super) fn publish(
+    args: &Publish,
     report: &Report,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -465,7 +497,7 @@ fn publish(
     // Written first and reported last: a report file that cannot be written must not keep the
     // report from stdout or the step summary.
     let mut unwritten = None;
-    if let Some(path) = &args.report {
+    if let Some(path) = args.report {
         let written = std::fs::File::create(path).and_then(|f| {
             let mut out = Redacting::new(f);
             report.write_json(&mut out)?;
@@ -479,7 +511,7 @@ fn publish(
         }
     }
     if let Some(actions) = crate::actions::Actions::detect(env_var) {
-        actions.publish(report, args.report.as_deref(), stderr);
+        actions.publish(report, args.report, stderr);
     }
     // One buffer for the whole report: a 10,000-target report is otherwise tens of thousands of
     // small writes to stdout.
@@ -606,13 +638,34 @@ fn resume(
 /// The release a run is of: `--source` and `--version`, each taken, when not given, from what
 /// the `--resume` journal or `--retry-failed` report records (a note says so). One that is given
 /// and differs from the file is refused by the `resume` stage, as before.
-struct Named {
-    source: String,
-    version: String,
+pub(super) struct Named {
+    pub(super) source: String,
+    pub(super) version: String,
+}
+
+/// What the `release` and `plan` stages read of the command line: `run`'s, or `plan`'s (a dry
+/// run that prints no report).
+pub(super) struct Planning<'a> {
+    pub(super) chosen: &'a crate::cli::ChosenArgs,
+    pub(super) changes: &'a crate::cli::ChangesArgs,
+    pub(super) dry_run: bool,
+    /// `--output json`: plan problems are listed on stdout too.
+    pub(super) json: bool,
+}
+
+impl Planning<'_> {
+    fn of(args: &RunArgs) -> Planning<'_> {
+        Planning {
+            chosen: &args.chosen,
+            changes: &args.changes,
+            dry_run: args.dry_run,
+            json: args.output == RunOutput::Json,
+        }
+    }
 }
 
 fn release_named(args: &RunArgs, stderr: &mut dyn Write) -> Result<Named, CliError> {
-    if let (Some(source), Some(version)) = (&args.source, &args.release_version) {
+    if let (Some(source), Some(version)) = (&args.release.source, &args.release.release_version) {
         return Ok(Named {
             source: source.clone(),
             version: version.clone(),
@@ -631,8 +684,8 @@ fn release_named(args: &RunArgs, stderr: &mut dyn Write) -> Result<Named, CliErr
     // The tag as the earlier run was given it (`v1.2.3`), so `{{tag}}` renders the same; files
     // written before the tag was recorded give only the version.
     let named = Named {
-        source: args.source.clone().unwrap_or(recorded.source),
-        version: (args.release_version.clone())
+        source: args.release.source.clone().unwrap_or(recorded.source),
+        version: (args.release.release_version.clone())
             .unwrap_or_else(|| recorded.tag.unwrap_or(recorded.version)),
     };
     let _ = writeln!(

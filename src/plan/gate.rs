@@ -63,6 +63,11 @@ pub enum Artifact {
 }
 
 impl Gate {
+    /// The same artifact on the same registry (whoever asked for it).
+    fn same_artifact(&self, other: &Gate) -> bool {
+        self.kind == other.kind && self.artifact == other.artifact && self.base == other.base
+    }
+
     /// How reports and the progress line name it: `npm @vfarcic/dot-ai@1.2.3`.
     pub fn label(&self) -> String {
         let what = match &self.artifact {
@@ -132,8 +137,11 @@ impl Planning<'_> {
         let specs = (from_source.iter().map(|spec| (spec, &source_path)))
             .chain(target.gates.iter().map(|spec| (spec, &target_path)));
         for (spec, owner) in specs {
+            // A source's check the target repeats is looked up, waited for and shown once.
             if let Some(gate) = self.gate(spec, owner, target, token, memo) {
-                checks.push(gate);
+                if !checks.iter().any(|seen: &Gate| seen.same_artifact(&gate)) {
+                    checks.push(gate);
+                }
             }
         }
         Some(Box::new(Gates {

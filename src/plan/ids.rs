@@ -84,6 +84,26 @@ impl<const N: usize> serde::Serialize for Hex<N> {
     }
 }
 
+// `report merge` reads the ids a shard's report wrote back.
+impl<const N: usize> Hex<N> {
+    /// `N` lowercase hex digits, as [`Hex::as_str`] writes them; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Hex<N>> {
+        let lower = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        let digits: [u8; N] = text.as_bytes().try_into().ok()?;
+        digits.iter().all(lower).then_some(Hex(digits))
+    }
+}
+
+impl Fingerprint {
+    /// 64 lowercase hex digits, as [`Fingerprint::hex`] writes them; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Fingerprint> {
+        let digits = Hex::<64>::parse(text)?;
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(digits.as_str(), &mut bytes).ok()?;
+        Some(Fingerprint(bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,9 @@ mod identity;
 mod ids;
 pub mod needs;
 mod request;
+// Sharding: a plan's identities in shards.
+mod shards;
+pub use shards::{config_digest, Shard, ShardOf, ShardRecord, Split, MOST_SHARDS};
 
 use crate::config::kinds::{Action, HeaderSpec, WebhookUrl, TRACKING_KEY};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};

@@ -500,7 +500,9 @@ fn the_readme_flag_tables_are_the_clap_definition() {
     let path = repo_file("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let mut generated = readme.clone();
-    for sub in ["run", "validate", "check", "diff", "init", "comment"] {
+    for sub in [
+        "run", "validate", "check", "diff", "init", "comment", "plan",
+    ] {
         let open = format!("<!-- flags:{sub} ");
         let close = format!("<!-- /flags:{sub} -->");
         let start = generated.find(&open).unwrap();

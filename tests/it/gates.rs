@@ -694,3 +694,37 @@ fn a_sources_artifact_is_looked_at_once_a_round_for_all_its_targets() {
         "five targets waiting for one package share its looks, and nobody asks once it is published"
     );
 }
+
+#[test]
+fn a_check_a_target_repeats_from_its_source_is_waited_for_once() {
+    let config = r#"version: 1
+sources:
+  app:
+    repository: o/app
+    await: [{npm: "app@{{version}}"}, {oci: "ghcr.io/o/app:{{version}}"}]
+    targets: [stack]
+targets:
+  stack:
+    repository: o/stack
+    event_type: release
+    token_env: APP_TOKEN
+    await: [{oci: "ghcr.io/o/app:{{version}}"}, {oci: "ghcr.io/o/app/charts/app:{{version}}"}]
+"#;
+    let ran = crate::support::cli::Cli::with_config(config)
+        .release("app", "1.2.3")
+        .args(["--dry-run"])
+        .json()
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let report = ran.json();
+    let target = &report["targets"][0];
+    assert_eq!(
+        target["await"],
+        serde_json::json!([
+            "npm app@1.2.3",
+            "oci ghcr.io/o/app:1.2.3",
+            "oci ghcr.io/o/app/charts/app:1.2.3"
+        ]),
+        "{report:#}"
+    );
+}

@@ -67,6 +67,7 @@ mod secrets;
 mod server_text;
 mod server_waits;
 mod settings_table;
+mod shards;
 mod shell;
 mod support_selftest;
 mod target_kinds;

@@ -213,6 +213,23 @@ impl FakeGitHub {
         lock(&self.state.settings).window = Some((max_posts, window));
     }
 
+    /// GitHub's per-identity limit: a POST that would make more than `max_posts`
+    /// accepted POSTs with the same token within any `window` gets 429 with `retry-after` and
+    /// `x-ratelimit-remaining: 0`; each token counts alone.
+    pub fn limit_per_token(&self, max_posts: usize, window: Duration) {
+        lock(&self.state.settings).per_token = Some((max_posts, window));
+    }
+
+    /// Every token's budget whole again, as after its window has passed.
+    pub fn forget_token_budgets(&self) {
+        self.state.forget_token_budgets();
+    }
+
+    /// How many POSTs `limit_per_token` turned away.
+    pub fn over_token_limit_replies(&self) -> usize {
+        self.state.over_token_limit.load(Ordering::SeqCst)
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.state.requests).clone()

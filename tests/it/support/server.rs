@@ -26,6 +26,8 @@ pub(super) struct Route {
 pub(super) struct Settings {
     pub token: Option<String>,
     pub window: Option<(usize, Duration)>,
+    /// At most this many POSTs per token (its `Authorization` header) in any window.
+    pub per_token: Option<(usize, Duration)>,
 }
 
 /// Shared by the test thread (`FakeGitHub`) and the server's connection tasks.
@@ -34,6 +36,8 @@ pub(super) struct State {
     pub requests: Mutex<Vec<Recorded>>,
     pub settings: Mutex<Settings>,
     accepted_posts: Mutex<VecDeque<Instant>>,
+    accepted_by_token: Mutex<std::collections::HashMap<String, VecDeque<Instant>>>,
+    pub over_token_limit: AtomicUsize,
     in_flight: AtomicUsize,
     pub max_in_flight: AtomicUsize,
     pub rate_limited: AtomicUsize,
@@ -239,6 +243,8 @@ impl State {
             requests: Mutex::default(),
             settings: Mutex::default(),
             accepted_posts: Mutex::default(),
+            accepted_by_token: Mutex::default(),
+            over_token_limit: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             rate_limited: AtomicUsize::new(0),
@@ -284,6 +290,11 @@ impl State {
                 return reply;
             }
         }
+        if let (Some(limit), "POST") = (settings.per_token, request.method.as_str()) {
+            if let Some(reply) = self.admit_token_post(request, limit) {
+                return reply;
+            }
+        }
         let scripted = routes
             .iter_mut()
             .rev()
@@ -296,10 +307,49 @@ impl State {
         default_reply(&request.method, &request.target)
     }
 
+    /// A token's own limit, as GitHub keeps one per identity: `None` admits the POST, else
+    /// the 429 GitHub answers, with its rate-limit headers and `retry-after`.
+    fn admit_token_post(
+        &self,
+        request: &Request,
+        (max_posts, window): (usize, Duration),
+    ) -> Option<Reply> {
+        let token = request
+            .header("authorization")
+            .unwrap_or_default()
+            .to_owned();
+        let mut by_token = lock(&self.accepted_by_token);
+        let retry_after = admit(by_token.entry(token).or_default(), max_posts, window)?;
+        self.over_token_limit.fetch_add(1, Ordering::SeqCst);
+        let reset = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + retry_after;
+        Some(
+            Reply::too_many(retry_after)
+                .header("x-ratelimit-limit", max_posts)
+                .header("x-ratelimit-remaining", 0)
+                .header("x-ratelimit-used", max_posts)
+                .header("x-ratelimit-reset", reset)
+                .header("x-ratelimit-resource", "core"),
+        )
+    }
+
+    pub fn forget_token_budgets(&self) {
+        lock(&self.accepted_by_token).clear();
+    }
+
     /// Sliding window: `None` admits the POST, `Some(secs)` is when to retry.
     fn admit_post(&self, max_posts: usize, window: Duration) -> Option<u64> {
+        admit(&mut lock(&self.accepted_posts), max_posts, window)
+    }
+}
+
+/// Sliding window over the accepted POSTs' times: `None` admits one now, `Some(secs)` is when
+/// to retry.
+fn admit(accepted: &mut VecDeque<Instant>, max_posts: usize, window: Duration) -> Option<u64> {
+    {
         let now = Instant::now();
-        let mut accepted = lock(&self.accepted_posts);
         while accepted
             .front()
             .is_some_and(|&t| now.duration_since(t) >= window)
@@ -315,7 +365,9 @@ impl State {
         });
         Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
     }
+}
 
+impl State {
     fn encode(&self, request: &Request, reply: &Reply, close: bool) -> Vec<u8> {
         let used = self.replies_sent.fetch_add(1, Ordering::SeqCst) + 1;
         let api_version = request
