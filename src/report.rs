@@ -189,6 +189,39 @@ impl Serialize for Body {
     }
 }
 
+impl Summary {
+    /// The counts of `targets`, each counted once by its outcome (an optional target that did
+    /// not succeed in `optional_failed` only).
+    pub(crate) fn counted(targets: &[TargetReport]) -> Summary {
+        let mut summary = Summary {
+            total: targets.len(),
+            ..Summary::default()
+        };
+        for t in targets {
+            if summary.count_optional(t) {
+                continue;
+            }
+            match &t.status {
+                Entry::Planned(_) => summary.planned += 1,
+                Entry::Done(Status::Delivered { run, .. }) => {
+                    summary.delivered += 1;
+                    if run.as_ref().is_some_and(|r| r.failed()) && !t.optional {
+                        summary.runs_failed += 1;
+                    }
+                    if run.as_ref().is_some_and(|r| r.not_waited) {
+                        summary.runs_not_waited += 1;
+                    }
+                }
+                Entry::Done(Status::Failed { .. }) => summary.failed += 1,
+                Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
+                Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
+                Entry::Done(Status::Blocked { .. }) => summary.blocked += 1,
+            }
+        }
+        summary
+    }
+}
+
 impl Report {
     /// The plan of a dry run.
     /// Takes the plan: a dry run's report moves each request's headers and body out of it
@@ -236,32 +269,10 @@ impl Report {
         targets: Vec<TargetReport>,
         duration_ms: Option<u64>,
     ) -> Report {
-        let mut summary = Summary {
-            total: targets.len(),
+        let summary = Summary {
             duration_ms,
-            ..Summary::default()
+            ..Summary::counted(&targets)
         };
-        for t in &targets {
-            if summary.count_optional(t) {
-                continue;
-            }
-            match &t.status {
-                Entry::Planned(_) => summary.planned += 1,
-                Entry::Done(Status::Delivered { run, .. }) => {
-                    summary.delivered += 1;
-                    if run.as_ref().is_some_and(|r| r.failed()) && !t.optional {
-                        summary.runs_failed += 1;
-                    }
-                    if run.as_ref().is_some_and(|r| r.not_waited) {
-                        summary.runs_not_waited += 1;
-                    }
-                }
-                Entry::Done(Status::Failed { .. }) => summary.failed += 1,
-                Entry::Done(Status::Skipped { .. }) => summary.skipped += 1,
-                Entry::Done(Status::NotSent { .. }) => summary.not_sent += 1,
-                Entry::Done(Status::Blocked { .. }) => summary.blocked += 1,
-            }
-        }
         Report {
             format: crate::journal::FORMAT,
             source: plan.source.clone(),

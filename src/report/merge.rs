@@ -194,15 +194,16 @@ fn complete(reads: &[Read]) -> Result<(), String> {
     }
 }
 
-/// One run's report: every target where that run would list it, the counts added up, the
-/// longest shard's time as the run's.
+/// One run's report: every target where that run would list it, counted from the targets (a
+/// file's own counts may say anything, and added up could wrap), whether any shard was
+/// stopped, the longest shard's time as the run's.
 fn joined(reads: Vec<Read>) -> Report {
-    let mut summary = Summary::default();
+    let mut stopped = Summary::default();
     let mut targets = Vec::new();
     let (mut source, mut version, mut tag) = Default::default();
     for read in reads {
         let report = read.report;
-        add(&mut summary, &report.summary);
+        add(&mut stopped, &report.summary);
         targets.extend(report.targets.into_iter().map(target_report));
         (source, version, tag) = (report.source, report.version, report.tag);
     }
@@ -210,6 +211,13 @@ fn joined(reads: Vec<Read>) -> Report {
     for target in &mut targets {
         target.order = None;
     }
+    let summary = Summary {
+        interrupted: stopped.interrupted,
+        max_duration_reached: stopped.max_duration_reached,
+        duration_ms: stopped.duration_ms,
+        read_requests: stopped.read_requests,
+        ..Summary::counted(&targets)
+    };
     Report {
         format: crate::journal::FORMAT,
         source,
@@ -223,18 +231,9 @@ fn joined(reads: Vec<Read>) -> Report {
     }
 }
 
-/// A shard's counts added to the run's.
+/// What a shard's summary adds that its targets do not say: whether it was stopped, how long
+/// it took, what it read.
 fn add(to: &mut Summary, shard: &Summary) {
-    to.total += shard.total;
-    to.planned += shard.planned;
-    to.delivered += shard.delivered;
-    to.failed += shard.failed;
-    to.skipped += shard.skipped;
-    to.not_sent += shard.not_sent;
-    to.blocked += shard.blocked;
-    to.optional_failed += shard.optional_failed;
-    to.runs_failed += shard.runs_failed;
-    to.runs_not_waited += shard.runs_not_waited;
     to.interrupted |= shard.interrupted;
     to.max_duration_reached |= shard.max_duration_reached;
     to.duration_ms = to.duration_ms.max(shard.duration_ms);

@@ -348,3 +348,48 @@ fn identities_joined_by_needs_go_to_one_shard_so_a_need_is_awaited_where_it_is_s
     assert_eq!(planned.code, 0, "{}", planned.all());
     snapshot!("shards_plan_text_needs", planned.all());
 }
+
+/// `shard-I.json` in `dir`, edited by `forge`.
+fn forge_shard(dir: &Path, index: usize, forge: impl FnOnce(&mut Value)) {
+    let path = dir.join(format!("shard-{index}.json"));
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    forge(&mut report);
+    std::fs::write(path, serde_json::to_string(&report).unwrap()).unwrap();
+}
+
+#[test]
+fn a_forged_shard_summary_cannot_hide_a_failed_target_or_overflow_the_counts() {
+    let (dir, _github) = shards_sent();
+    // Shard 1 lists a failed target but counts none; shard 2 counts past any number, so that
+    // added up the failures would wrap to zero.
+    forge_shard(dir.path(), 1, |report| {
+        report["targets"][0]["outcome"] = "failed".into();
+        report["targets"][0]["reason"] = "422 Unprocessable Entity".into();
+        report["summary"]["delivered"] =
+            (report["summary"]["delivered"].as_u64().unwrap() - 1).into();
+    });
+    forge_shard(dir.path(), 2, |report| {
+        report["summary"]["failed"] = u64::MAX.into();
+        report["summary"]["total"] = u64::MAX.into();
+    });
+    forge_shard(dir.path(), 3, |report| {
+        report["summary"]["failed"] = 1.into();
+        report["summary"]["total"] = 1.into();
+    });
+
+    let merged = merge(
+        dir.path(),
+        &[
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "shard-4.json",
+        ],
+    );
+
+    assert_eq!(merged.code, 1, "{}", merged.all());
+    let report: Value = serde_json::from_str(&merged.stdout).unwrap();
+    assert_eq!(report["summary"]["total"], 32);
+    assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["summary"]["delivered"], 31);
+}
