@@ -15,12 +15,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// A shard's report: a JSON report of orchestrator is never that big.
-const SHARD_REPORT: crate::files::FileKind = crate::files::FileKind {
-    named_by: "report merge",
-    cap: crate::files::MAX_RECORD_BYTES,
-    why_cap: "a JSON report of orchestrator is never that big",
-};
+/// The shards' reports together are one run's report, held to one report's cap: however many
+/// files a glob of artifacts matches, a merge reads at most this much.
+const ALL_REPORTS: u64 = crate::files::MAX_RECORD_BYTES;
 
 /// Longest name (target, destination, label, token variable) kept from a report.
 const NAME_CHARS: usize = 300;
@@ -75,24 +72,39 @@ struct Read {
 /// The reports at `paths` merged into one run's report; or why they cannot be, naming the file
 /// (or the shard no file is given for).
 pub(crate) fn merge(paths: &[PathBuf]) -> Result<Report, String> {
-    let mut reads = Vec::with_capacity(paths.len());
-    for path in paths {
-        reads.push(read(path)?);
+    if paths.len() > crate::plan::MOST_SHARDS {
+        return Err(format!(
+            "{} reports given; no split has more than {} shards",
+            paths.len(),
+            crate::plan::MOST_SHARDS
+        ));
     }
-    let Some(first) = reads.first() else {
+    let mut reads: Vec<Read> = Vec::with_capacity(paths.len());
+    let mut left = ALL_REPORTS;
+    for path in paths {
+        let read = read(path, &mut left)?;
+        if let Some(first) = reads.first() {
+            same_run(first, &read)?;
+        }
+        reads.push(read);
+    }
+    if reads.is_empty() {
         return Err("no report to merge".to_owned());
-    };
-    for other in &reads[1..] {
-        same_run(first, other)?;
     }
     complete(&reads)?;
     Ok(joined(reads))
 }
 
-/// One shard's report, or why it is not one.
-fn read(path: &Path) -> Result<Read, String> {
+/// One shard's report, or why it is not one; `left` is what the reports may still weigh.
+fn read(path: &Path, left: &mut u64) -> Result<Read, String> {
     let shown = path.display().to_string();
-    let bytes = crate::files::read(path, &SHARD_REPORT).map_err(|err| err.to_string())?;
+    let kind = crate::files::FileKind {
+        named_by: "report merge",
+        cap: *left,
+        why_cap: "the shards' reports together are one run's report, and a JSON report of orchestrator is never that big",
+    };
+    let bytes = crate::files::read(path, &kind).map_err(|err| err.to_string())?;
+    *left = left.saturating_sub(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
     let report: ShardReport = serde_json::from_slice(&bytes).map_err(|err| {
         let why = untrusted::one_line(&err.to_string(), 300);
         format!("{shown} is not a JSON report of orchestrator: {why}")

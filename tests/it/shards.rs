@@ -393,3 +393,36 @@ fn a_forged_shard_summary_cannot_hide_a_failed_target_or_overflow_the_counts() {
     assert_eq!(report["summary"]["failed"], 1);
     assert_eq!(report["summary"]["delivered"], 31);
 }
+
+#[test]
+fn the_shards_reports_together_weigh_at_most_one_reports_cap() {
+    let (dir, _github) = shards_sent();
+    // Each under the 64 MiB a report may weigh, together past it.
+    let padding = "x".repeat(40 * 1024 * 1024);
+    for index in [1, 2] {
+        forge_shard(dir.path(), index, |report| {
+            report["targets"][0]["note"] = padding.clone().into();
+        });
+    }
+
+    let merged = merge(
+        dir.path(),
+        &[
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "shard-4.json",
+        ],
+    );
+
+    assert_eq!(merged.code, 2, "{}", merged.all());
+    let error: Value = serde_json::from_str(&merged.stdout).unwrap();
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("cannot merge the reports: shard-2.json is larger than")
+            && message.ends_with(
+                "bytes; the shards' reports together are one run's report, and a JSON report of orchestrator is never that big"
+            ),
+        "{message}"
+    );
+}
