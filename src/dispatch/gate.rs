@@ -85,8 +85,20 @@ impl<S: Sender> Run<'_, S> {
         // Said on the first look and once a minute after: a thousand targets looking every
         // few seconds would otherwise flood the log.
         let mut said: Option<u64> = None;
+        let mut before: Option<String> = None;
         loop {
-            let last = self.sender.probe_gate(gate).await.last()?;
+            // A look waiting for its turn, or a registry that trickles, ends at the deadline:
+            // the target fails then (with the answer before), not when the look would end.
+            let look = self.sender.probe_gate(gate);
+            let answer = match deadline {
+                Some(at) => tokio::time::timeout_at(at, look).await.ok(),
+                None => Some(look.await),
+            };
+            let Some(answer) = answer else {
+                return Some(before.unwrap_or_else(|| NO_ANSWER_IN_TIME.to_owned()));
+            };
+            let last = answer.last()?;
+            before = Some(last.clone());
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 return Some(last);
@@ -107,6 +119,9 @@ impl<S: Sender> Run<'_, S> {
         }
     }
 }
+
+/// The last answer of a look the await timeout cut short.
+const NO_ANSWER_IN_TIME: &str = "the registry did not answer in time";
 
 /// The wait before the next look, after `waited`: a tenth of it, within `interval` and
 /// `max(interval, 60 s)`, times `jitter` (0 to 1) mapped to a half to all of it.

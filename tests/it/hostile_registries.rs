@@ -103,3 +103,70 @@ fn many_charts_looked_up_at_once_hold_at_most_four_indexes_at_a_time() {
         registry.max_in_flight()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// On the paused clock
+
+use crate::support::recorder::{jobs, Quiet, Recorder};
+use orchestrator::config::gates::GateKind;
+use orchestrator::dispatch::gate::GateAnswer;
+use orchestrator::dispatch::{dispatch_all, Attempt, Delivery, Sender, Status};
+use orchestrator::plan::{Artifact, Gate, Gates, Job};
+use std::future::Future;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A registry whose every look takes two hours to answer (a look held up behind others, or
+/// a server that trickles).
+struct Stalling(Recorder);
+
+impl Sender for Stalling {
+    fn send(&self, job: &Job) -> impl Future<Output = Attempt> + Send {
+        self.0.send(job)
+    }
+
+    async fn probe_gate(&self, _gate: &Gate) -> GateAnswer {
+        tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+        GateAnswer::NotYet("404 Not Found".to_owned())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_look_that_never_ends_cannot_hold_its_target_past_the_await_timeout() {
+    let registry = Stalling(Recorder::new());
+    let mut jobs = jobs(1);
+    jobs[0].gates = Some(Box::new(Gates {
+        checks: vec![Gate {
+            kind: GateKind::Npm,
+            artifact: Artifact::Package {
+                name: "@vfarcic/dot-ai".to_owned(),
+                version: "1.2.3".to_owned(),
+            },
+            base: url::Url::parse("https://registry.npmjs.org").unwrap(),
+            token: None,
+        }],
+        timeout: Duration::from_secs(1800),
+        interval: Duration::from_secs(10),
+    }));
+
+    let outcomes = dispatch_all(
+        &registry,
+        &jobs,
+        Delivery::new(1, None),
+        &Quiet,
+        &CancellationToken::new(),
+    )
+    .await;
+
+    assert!(
+        matches!(&outcomes[0].status, Status::Failed { reason, .. }
+            if reason == "not published within 30 min: npm @vfarcic/dot-ai@1.2.3 (last: the registry did not answer in time)"),
+        "{:?}",
+        outcomes[0].status
+    );
+    assert_eq!(
+        registry.0.elapsed(),
+        Duration::from_secs(1800),
+        "it gave up at the timeout, not when the look ended"
+    );
+}
