@@ -308,7 +308,9 @@ async fn image(
     if first.status != 401 {
         return plain(Ok(first));
     }
-    let Some(challenge) = first.www_authenticate.as_deref().and_then(Challenge::read) else {
+    let challenge =
+        (first.www_authenticate.as_deref()).and_then(|h| Challenge::read(h, &gate.base));
+    let Some(challenge) = challenge else {
         return by_status(401);
     };
     let token = match challenge.anonymous_token(client).await {
@@ -327,8 +329,10 @@ struct Challenge {
 }
 
 impl Challenge {
-    /// The challenge, when it is a Bearer one whose realm is a URL a request may go to.
-    fn read(header: &str) -> Option<Challenge> {
+    /// The challenge, when it is a Bearer one whose realm is a URL a request may go to: https
+    /// (http on loopback), and on this machine or its network only for a registry that is on
+    /// this machine itself (a registry elsewhere must not make us call a local service).
+    fn read(header: &str, registry: &url::Url) -> Option<Challenge> {
         let rest = header.trim_start();
         let params = rest
             .get(..7)
@@ -347,8 +351,12 @@ impl Challenge {
         if crate::config::kinds::url_problem(&realm).is_some() {
             return None;
         }
+        let realm = url::Url::parse(&realm).ok()?;
+        if is_inside(&realm) && !crate::config::values::is_loopback(registry) {
+            return None;
+        }
         Some(Challenge {
-            realm: url::Url::parse(&realm).ok()?,
+            realm,
             service,
             scope,
         })
@@ -389,6 +397,39 @@ impl Challenge {
     }
 }
 
+/// Whether `url` names this machine or an address of a private network (loopback, private,
+/// link-local such as the cloud metadata address, unspecified) by its address or as
+/// `localhost`. A name that resolves there is not seen here.
+fn is_inside(url: &url::Url) -> bool {
+    use std::net::Ipv4Addr;
+    let v4 = |ip: Ipv4Addr| {
+        ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            // 100.64.0.0/10, carrier-grade NAT.
+            || (ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64)
+    };
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => v4(ip),
+        Some(url::Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                // fc00::/7 unique local, fe80::/10 link-local.
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(v4)
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
 /// `key=value` and `key="value"` pairs, comma-separated (quoted values may hold commas).
 fn parameters(text: &str) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
@@ -420,6 +461,7 @@ mod tests {
     fn a_bearer_challenge_names_its_realm_service_and_scope() {
         let read = Challenge::read(
             r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:vfarcic/dot-ai:pull""#,
+            &url::Url::parse("https://ghcr.io").unwrap(),
         );
         assert_eq!(
             read,
@@ -431,19 +473,51 @@ mod tests {
         );
     }
 
+    fn ghcr() -> url::Url {
+        url::Url::parse("https://ghcr.io").unwrap()
+    }
+
     #[test]
     fn a_challenge_whose_realm_is_not_an_https_url_is_not_followed() {
         assert_eq!(
-            Challenge::read(r#"Bearer realm="http://evil.example/token""#),
+            Challenge::read(r#"Bearer realm="http://evil.example/token""#, &ghcr()),
             None
         );
         assert_eq!(
-            Challenge::read(r#"Bearer realm="file:///etc/passwd""#),
+            Challenge::read(r#"Bearer realm="file:///etc/passwd""#, &ghcr()),
             None
         );
-        assert_eq!(Challenge::read(r#"Basic realm="https://a.example""#), None);
-        assert_eq!(Challenge::read("Bearer"), None);
-        assert_eq!(Challenge::read("Bearer \u{e9}\u{e9}\u{e9}"), None);
+        assert_eq!(
+            Challenge::read(r#"Basic realm="https://a.example""#, &ghcr()),
+            None
+        );
+        assert_eq!(Challenge::read("Bearer", &ghcr()), None);
+        assert_eq!(Challenge::read("Bearer \u{e9}\u{e9}\u{e9}", &ghcr()), None);
+    }
+
+    #[test]
+    fn a_registry_elsewhere_cannot_send_the_token_request_to_this_machine_or_its_network() {
+        let ghcr = url::Url::parse("https://ghcr.io").unwrap();
+        let realm = |header: &str| Challenge::read(header, &ghcr).map(|c| c.realm.to_string());
+        for inside in [
+            r#"Bearer realm="http://127.0.0.1:2375/containers/json""#,
+            r#"Bearer realm="http://localhost:8080/admin""#,
+            r#"Bearer realm="https://127.0.0.1/token""#,
+            r#"Bearer realm="https://169.254.169.254/latest/meta-data""#,
+            r#"Bearer realm="https://[::1]/token""#,
+            r#"Bearer realm="https://10.0.0.5/token""#,
+            r#"Bearer realm="https://192.168.1.1/token""#,
+            r#"Bearer realm="https://0.0.0.0/token""#,
+        ] {
+            assert_eq!(realm(inside), None, "{inside}");
+        }
+        assert_eq!(
+            realm(r#"Bearer realm="https://auth.docker.io/token""#).as_deref(),
+            Some("https://auth.docker.io/token")
+        );
+        // A registry on this machine (a test's, a local mirror's) may name a token server here.
+        let local = url::Url::parse("http://127.0.0.1:5000").unwrap();
+        assert!(Challenge::read(r#"Bearer realm="http://127.0.0.2:5001/token""#, &local).is_some());
     }
 
     #[test]
