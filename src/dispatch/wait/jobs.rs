@@ -86,12 +86,14 @@ async fn follow_job(reads: &Reads<'_>, watch: &mut Watch<'_>) {
     }
 }
 
-/// "the run has no job `deploy`; did you mean `Deploy`?", every name neutralized.
+/// "the run has no job `deploy`; did you mean `Deploy`?", every name neutralized. A jobs list
+/// not read whole cannot say the job is not there: "cannot tell whether …", with why.
 fn no_such_job(wanted: &str, names: &[String], doubt: Option<&str>) -> String {
-    let mut note = format!(
-        "the run has no job `{}`",
-        untrusted::shown(wanted, NAME_CHARS)
-    );
+    let wanted_shown = untrusted::shown(wanted, NAME_CHARS);
+    let mut note = match doubt {
+        None => format!("the run has no job `{wanted_shown}`"),
+        Some(_) => format!("cannot tell whether the run has a job `{wanted_shown}`"),
+    };
     if let Some(near) = crate::diagnostic::closest(wanted, names.iter().map(String::as_str)) {
         note.push_str(&format!(
             "; did you mean `{}`?",
@@ -204,6 +206,10 @@ mod tests {
         assert_eq!(
             no_such_job("deploy", &names, None),
             "the run has no job `deploy`; did you mean `Deploy`?"
+        );
+        assert_eq!(
+            no_such_job("deploy", &[], Some("only the first 5 pages of jobs were read")),
+            "cannot tell whether the run has a job `deploy` (only the first 5 pages of jobs were read)"
         );
         let hostile = vec!["deploy\u{202e}x".to_owned()];
         let note = no_such_job("deploy", &hostile, None);
