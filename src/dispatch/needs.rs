@@ -142,18 +142,9 @@ fn ended(status: &Status, waited: bool) -> Result<(), String> {
         Status::Delivered { run: Some(run), .. } if run.not_waited => {
             Err("was delivered, but GitHub did not say which workflow run it started, so that run could not be followed".to_owned())
         }
-        Status::Delivered { run: Some(run), .. } => {
-            match (run.status.as_deref(), run.conclusion.as_deref()) {
-                (_, Some("success")) => Ok(()),
-                (Some("completed"), Some(conclusion)) => Err(format!(
-                    "was delivered, but its workflow run concluded `{conclusion}`"
-                )),
-                (Some(status), None) if status != "completed" => Err(format!(
-                    "was delivered, but its workflow run was still `{status}` when the wait ended"
-                )),
-                _ => Err("was delivered, but its workflow run did not conclude".to_owned()),
-            }
-        }
+        // What the need's own report counts as success: with `wait: { job: NAME }`, that job's.
+        Status::Delivered { run: Some(run), .. } if run.succeeded() => Ok(()),
+        Status::Delivered { run: Some(run), .. } => Err(not_succeeded(run)),
         Status::Delivered { run: None, .. } => {
             Err("was delivered, but its workflow run could not be followed".to_owned())
         }
@@ -161,6 +152,31 @@ fn ended(status: &Status, waited: bool) -> Result<(), String> {
         Status::Skipped { .. } => Err("was skipped".to_owned()),
         Status::NotSent { .. } => Err("was not sent".to_owned()),
         Status::Blocked { .. } => Err("was blocked".to_owned()),
+    }
+}
+
+/// Why a waited-for run (or its job waited for) is not a success, in the dependents' reason.
+fn not_succeeded(run: &super::RunInfo) -> String {
+    let (what, status, conclusion) = match &run.job {
+        Some(job) => (
+            format!("its job `{}`", job.name),
+            job.status.as_deref(),
+            job.conclusion.as_deref(),
+        ),
+        None => (
+            "its workflow run".to_owned(),
+            run.status.as_deref(),
+            run.conclusion.as_deref(),
+        ),
+    };
+    match (status, conclusion) {
+        (Some("completed"), Some(conclusion)) => {
+            format!("was delivered, but {what} concluded `{conclusion}`")
+        }
+        (Some(status), None) if status != "completed" => {
+            format!("was delivered, but {what} was still `{status}` when the wait ended")
+        }
+        _ => format!("was delivered, but {what} did not conclude"),
     }
 }
 
@@ -184,5 +200,59 @@ impl Follow for Following<'_> {
             self.options,
             self.budgets,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::{RunInfo, RunJob};
+
+    fn delivered(conclusion: &str, job: Option<(&str, Option<&str>)>) -> Status {
+        Status::Delivered {
+            http_status: 204,
+            run: Some(RunInfo {
+                id: Some(1),
+                status: Some("completed".to_owned()),
+                conclusion: Some(conclusion.to_owned()),
+                job: job.map(|(name, conclusion)| {
+                    Box::new(RunJob {
+                        name: name.to_owned(),
+                        status: conclusion.map(|_| "completed".to_owned()),
+                        conclusion: conclusion.map(str::to_owned),
+                        html_url: None,
+                    })
+                }),
+                ..RunInfo::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_need_waited_for_by_one_job_is_done_when_that_job_succeeded() {
+        assert_eq!(ended(&delivered("success", None), true), Ok(()));
+        assert_eq!(
+            ended(
+                &delivered("failure", Some(("deploy", Some("success")))),
+                true
+            ),
+            Ok(()),
+            "the job waited for succeeded; another job failed the run"
+        );
+        assert_eq!(
+            ended(
+                &delivered("success", Some(("deploy", Some("skipped")))),
+                true
+            ),
+            Err("was delivered, but its job `deploy` concluded `skipped`".to_owned())
+        );
+        assert_eq!(
+            ended(&delivered("success", Some(("deploy", None))), true),
+            Err("was delivered, but its job `deploy` did not conclude".to_owned())
+        );
+        assert_eq!(
+            ended(&delivered("failure", None), true),
+            Err("was delivered, but its workflow run concluded `failure`".to_owned())
+        );
     }
 }
