@@ -217,7 +217,13 @@ fn joined(reads: Vec<Read>) -> Report {
         let report = read.report;
         add(&mut stopped, &report.summary);
         targets.extend(report.targets.into_iter().map(target_report));
-        (source, version, tag) = (report.source, report.version, report.tag);
+        // The files agree on them (see `same_run`), and any of them may be forged.
+        let name = |text: &str| untrusted::shown(text, NAME_CHARS);
+        (source, version, tag) = (
+            name(&report.source),
+            name(&report.version),
+            name(&report.tag),
+        );
     }
     targets.sort_by_key(|t: &TargetReport| t.order.unwrap_or(usize::MAX));
     for target in &mut targets {

@@ -426,3 +426,30 @@ fn the_shards_reports_together_weigh_at_most_one_reports_cap() {
         "{message}"
     );
 }
+
+#[test]
+fn the_release_a_shards_report_names_reaches_the_merged_report_only_escaped() {
+    let (dir, _github) = shards_sent();
+    for index in 1..=4 {
+        forge_shard(dir.path(), index, |report| {
+            report["version"] = "1.0.0\u{202e}\u{1b}[2J".into();
+            report["tag"] = "v1.0.0\u{202e}".into();
+        });
+    }
+
+    let merged = merge(
+        dir.path(),
+        &[
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "shard-4.json",
+        ],
+    );
+
+    assert_eq!(merged.code, 0, "{}", merged.all());
+    assert!(!merged.stdout.contains('\u{202e}'), "{}", merged.stdout);
+    let report: Value = serde_json::from_str(&merged.stdout).unwrap();
+    assert_eq!(report["version"], "1.0.0\\u{202e}\\u{1b}[2J");
+    assert_eq!(report["tag"], "v1.0.0\\u{202e}");
+}
