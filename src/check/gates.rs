@@ -23,8 +23,19 @@ pub(crate) async fn judge(
     let Some(gates) = &job.gates else {
         return;
     };
-    let answers =
-        futures::future::join_all(gates.checks.iter().map(|gate| probe(client, turns, gate))).await;
+    // A registry that never answers holds the target no longer than its reads may take.
+    let budget = super::reads::TARGET_READ_BUDGET.min(job.retry.deadline);
+    let look = |gate| async move {
+        tokio::time::timeout(budget, probe(client, turns, gate))
+            .await
+            .unwrap_or_else(|_| {
+                GateAnswer::Unusable(format!(
+                    "no answer within {} s",
+                    crate::policy::shown_secs(budget)
+                ))
+            })
+    };
+    let answers = futures::future::join_all(gates.checks.iter().map(look)).await;
     for (gate, answer) in gates.checks.iter().zip(answers) {
         let label = gate.label();
         match answer {

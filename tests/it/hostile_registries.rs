@@ -170,3 +170,43 @@ async fn a_look_that_never_ends_cannot_hold_its_target_past_the_await_timeout() 
         "it gave up at the timeout, not when the look ended"
     );
 }
+
+#[test]
+fn check_gives_a_registry_that_never_answers_no_more_than_the_targets_time() {
+    let github = FakeGitHub::start();
+    let registry = FakeGitHub::start();
+    registry.on(
+        "GET",
+        "/pkg/1.2.3",
+        Reply::hang(std::time::Duration::from_secs(20)),
+    );
+    let yaml = many_targets(1).replacen(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    deadline_secs: 2\n    await:\n      - url: \"{}/pkg/{{{{version}}}}\"\n",
+            registry.base_url()
+        ),
+        1,
+    );
+    let dir = crate::support::cli::config_dir(&yaml);
+    let started = std::time::Instant::now();
+
+    let output = crate::support::cli::orchestrator(dir.path())
+        .args(["check", "--output", "json", "--api-url", &github.base_url()])
+        .env("APP_TOKEN", crate::support::cli::WEBSITE_TOKEN)
+        .output()
+        .unwrap();
+
+    let took = started.elapsed();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let target = &report["targets"][0];
+    assert!(
+        target.to_string().contains(&format!(
+            "url {}/pkg/1.2.3 cannot be looked up: `no answer within 2 s`",
+            registry.base_url()
+        )),
+        "{target}"
+    );
+    assert_eq!(target["verdict"], "not_ready");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}
