@@ -161,6 +161,12 @@ fn a_target_is_sent_only_after_the_run_it_needs_succeeded() {
     let build = outcome(&report, "build");
     assert_eq!(build["run"]["conclusion"], "success", "{build}");
     assert_eq!(outcome(&report, "deploy")["outcome"], "delivered");
+    assert_eq!(
+        ran.stderr.matches("waiting for `build` (0 s)").count(),
+        1,
+        "the log says once what deploy waits for, not on every read of the run:\n{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -333,6 +339,53 @@ async fn a_target_goes_when_its_own_needs_are_done_not_when_its_wave_is() {
         sender.sends_to("t01"),
         vec![Duration::from_secs(10)],
         "t01 waited for t00"
+    );
+}
+
+/// On tokio's paused clock: t00 answers after 150 s; t01 needs it. t01 says what it waits for
+/// when it starts waiting and once a minute after, not on every wake-up.
+#[tokio::test(start_paused = true)]
+async fn a_target_waiting_for_its_need_says_so_once_a_minute() {
+    use crate::support::recorder::{delivered, jobs, Answered, Recorder};
+    use orchestrator::dispatch::{dispatch_all, Delivery, Observer, Outcome};
+    use orchestrator::plan::Job;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<(String, String, Duration)>>);
+    impl Observer for Heard {
+        fn waiting(&self, job: &Job, what: &str, waited: Duration) {
+            let heard = (job.target.clone(), what.to_owned(), waited);
+            self.0.lock().unwrap().push(heard);
+        }
+        fn finished(&self, _job: &Job, _outcome: &Outcome) {}
+    }
+    let sender = Recorder::new().on_slow(
+        "t00",
+        [Answered {
+            attempt: delivered(),
+            after: Duration::from_secs(150),
+        }],
+    );
+    let mut jobs = jobs(2);
+    jobs[1].needs = vec!["t00".into()];
+    let heard = Heard::default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    dispatch_all(&sender, &jobs, Delivery::new(2, None), &heard, &cancel).await;
+
+    let heard = heard.0.lock().unwrap();
+    let said: Vec<(&str, &str, u64)> = heard
+        .iter()
+        .map(|(target, what, waited)| (target.as_str(), what.as_str(), waited.as_secs()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("t01", "`t00`", 0),
+            ("t01", "`t00`", 60),
+            ("t01", "`t00`", 120)
+        ]
     );
 }
 
