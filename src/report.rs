@@ -155,6 +155,9 @@ pub struct Planned {
     pub awaits: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub await_timeout_secs: Option<u64>,
+    /// `cancel_on_stop` is on but the target never has a run to cancel: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_run_to_cancel: Option<&'static str>,
 }
 
 /// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
@@ -699,6 +702,9 @@ fn write_planned(
             .unwrap_or_default();
         writeln!(out, "  await: {} (up to {within})", p.awaits.join(", "))?;
     }
+    if let Some(why) = p.no_run_to_cancel {
+        writeln!(out, "  cancel_on_stop: nothing to cancel ({why})")?;
+    }
     if !p.body.is_empty() {
         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
         for line in body.lines() {
@@ -774,6 +780,10 @@ fn planned_report(job: Job) -> TargetReport {
         .map(|g| g.checks.iter().map(crate::plan::Gate::label).collect())
         .unwrap_or_default();
     let await_timeout_secs = job.gates.as_ref().map(|g| g.timeout.as_secs());
+    let no_run_to_cancel = job
+        .cancel_on_stop
+        .then(|| crate::config::kinds::no_run_to_cancel(job.kind, job.tracking_id.is_some()))
+        .flatten();
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
@@ -800,6 +810,7 @@ fn planned_report(job: Job) -> TargetReport {
             wait_job,
             awaits,
             await_timeout_secs,
+            no_run_to_cancel,
         }),
         attempts: None,
         duration_ms: None,

@@ -554,3 +554,53 @@ fn listed(id: u64, title: &str, status: &str) -> Value {
         "html_url": format!("https://github.com/o/r/actions/runs/{id}"),
     })
 }
+
+/// `hook` (a webhook) and `chart` (a repository_dispatch nobody tracks) never have a run
+/// orchestrator knows; `build` (a workflow_dispatch) does.
+const NOTHING_TO_CANCEL: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [build, chart, hook]}
+targets:
+  build: {kind: workflow_dispatch, repository: o/build, workflow: build.yml, ref: main, token_env: APP_TOKEN, cancel_on_stop: true}
+  chart: {repository: o/chart, event_type: release, token_env: APP_TOKEN, cancel_on_stop: true}
+  hook: {kind: webhook, url: "https://hooks.example.com/release", cancel_on_stop: true}
+"#;
+
+#[test]
+fn cancel_on_stop_on_a_target_without_a_run_is_a_warning_where_it_is_written() {
+    let ran = Cli::with_config(NOTHING_TO_CANCEL).arg("validate").output();
+    assert_eq!(ran.code, 0, "a warning, not an error:\n{}", ran.all());
+    let text = ran.all();
+    assert!(
+        text.contains("dispatch.yaml:6:75: warning[no_run_to_cancel] targets.chart.cancel_on_stop: `cancel_on_stop` has nothing to cancel here: a repository_dispatch without `track: true` is never matched to the run it starts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("targets.hook.cancel_on_stop: `cancel_on_stop` has nothing to cancel here: a webhook starts no workflow run orchestrator can know"),
+        "{text}"
+    );
+    assert!(!text.contains("targets.build.cancel_on_stop"), "{text}");
+}
+
+#[test]
+fn the_dry_run_says_which_targets_cancel_on_stop_cannot_cancel() {
+    let ran = Cli::with_config(NOTHING_TO_CANCEL)
+        .release("app", "1.2.3")
+        .arg("--dry-run")
+        .secret("APP_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(
+        ran.stdout
+            .matches("  cancel_on_stop: nothing to cancel (")
+            .count(),
+        2,
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("  cancel_on_stop: nothing to cancel (a webhook starts no workflow run orchestrator can know)\n"),
+        "{}",
+        ran.stdout
+    );
+}
