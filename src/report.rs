@@ -52,6 +52,10 @@ pub struct Summary {
     /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub runs_not_waited: usize,
+    /// Workflow runs this run started that `cancel_on_stop` cancelled (GitHub accepted the
+    /// cancel) when it stopped before they completed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cancelled_runs: usize,
     /// Ctrl-C or SIGTERM stopped the run (exit 130): targets without a final answer are
     /// `not_sent`, and runs not yet completed were not waited for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -235,6 +239,12 @@ impl Report {
             ..Summary::default()
         };
         for t in &targets {
+            // Counted for optional targets too: a cancelled run is one we started.
+            if let Entry::Done(Status::Delivered { run: Some(run), .. }) = &t.status {
+                if run.cancel == Some(crate::dispatch::Cancel::Requested) {
+                    summary.cancelled_runs += 1;
+                }
+            }
             if summary.count_optional(t) {
                 continue;
             }
@@ -472,10 +482,17 @@ impl Report {
                 count(n, "workflow run", "workflow runs")
             ),
         };
+        let cancelled = match s.cancelled_runs {
+            0 => String::new(),
+            n => format!(
+                "; {} cancelled (cancel_on_stop)",
+                count(n, "workflow run", "workflow runs")
+            ),
+        };
         let apart = graph::totals_apart(s);
         writeln!(
             out,
-            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited}{cancelled} in {secs:.2} s{interrupted}",
             count(s.total, "target", "targets"),
             s.delivered,
             s.failed,

@@ -208,6 +208,55 @@ fn max_duration_during_a_wait_cancels_the_run_only_with_cancel_on_stop() {
 }
 
 #[test]
+fn the_runs_cancelled_are_counted_in_the_summary_the_last_line_and_a_step_output() {
+    let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
+    let github = FakeGitHub::start();
+    running_cli(&github);
+    let ran = run(&github, &yaml, &["--max-duration", "400ms"]);
+    assert_eq!(ran.code, 130, "{}", ran.stderr);
+    assert_eq!(ran.json()["summary"]["cancelled_runs"], 1);
+
+    let github = FakeGitHub::start();
+    running_cli(&github);
+    let runner = tempfile::tempdir().unwrap();
+    let outputs = runner.path().join("outputs");
+    let ran = Cli::with_config(&yaml)
+        .release("app", "2.0.0")
+        .against(&github)
+        .args(["--poll-interval-ms", "20", "--max-duration", "400ms"])
+        .app_token()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", runner.path())
+        .output();
+    assert_eq!(ran.code, 130, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("; 1 workflow run cancelled (cancel_on_stop) in "),
+        "{}",
+        ran.stdout
+    );
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    assert!(outputs.contains("cancelled_runs=1\n"), "{outputs}");
+}
+
+#[test]
+fn a_run_without_cancels_has_no_cancelled_count_in_its_json() {
+    let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
+    let github = FakeGitHub::start();
+    starts_run(&github, "cli", 5);
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        run_state("completed", Some("success")),
+    );
+    let ran = run(&github, &yaml, &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let summary = &ran.json()["summary"];
+    assert!(summary.get("cancelled_runs").is_none(), "{summary}");
+}
+
+#[test]
 fn a_run_that_completed_meanwhile_is_said_so_and_is_not_a_failed_cancel() {
     let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
     let github = FakeGitHub::start();
