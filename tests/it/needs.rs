@@ -434,3 +434,70 @@ fn a_need_that_target_leaves_out_counts_as_done_with_a_note() {
         "needs `cli`, which this run does not send (--target): not waited for"
     );
 }
+
+/// The journal of a run whose `cli` its `when` skips: website, e2e and docs are blocked before
+/// anything is sent, and the journal says so as it says any outcome. A resume of the same
+/// release decides their needs anew: blocked again, nothing sent. Once `cli`'s `when` lets
+/// 1.2.3 through, a resume sends cli and then what needs it.
+#[test]
+fn targets_blocked_before_sending_are_journaled_and_a_resume_decides_them_anew() {
+    let github = FakeGitHub::start();
+    for repo in ["cli", "website", "e2e", "docs"] {
+        github.on(
+            "POST",
+            &format!("/repos/o/{repo}/dispatches"),
+            Reply::no_content(),
+        );
+    }
+    let dir = config_dir(SKIPPED_NEED);
+    let journal = dir.path().join("journal.jsonl");
+    let journal_arg = journal.to_str().unwrap().to_owned();
+    let run = |extra: &[&str]| {
+        Cli::in_dir(dir.path())
+            .release("app", "1.2.3")
+            .json()
+            .against(&github)
+            .args(extra)
+            .env("APP_TOKEN", WEBSITE_TOKEN)
+            .output()
+    };
+    let first = run(&["--journal", &journal_arg]);
+    assert_eq!(
+        first.code,
+        1,
+        "blocked required targets fail the run: {}",
+        first.all()
+    );
+    let written = std::fs::read_to_string(&journal).unwrap();
+    let blocked: Vec<Value> = written
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["record"] == "outcome" && r["outcome"] == "blocked")
+        .collect();
+    let names: Vec<&str> = blocked
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["website", "e2e", "docs"],
+        "in plan order: {written}"
+    );
+    assert_eq!(blocked[0]["reason"], "needs `cli`, which was skipped");
+
+    let again = run(&["--resume", &journal_arg]);
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert_eq!(
+        outcome(&again.json(), "e2e")["reason"],
+        "needs `website`, which was blocked"
+    );
+    assert_eq!(github.requests().len(), 0, "nothing was ever sent");
+
+    let released = SKIPPED_NEED.replace(", when: {version: \">=2.0.0\"}", "");
+    std::fs::write(dir.path().join("dispatch.yaml"), released).unwrap();
+    let resumed = run(&["--resume", &journal_arg]);
+    assert_eq!(resumed.code, 0, "{}", resumed.all());
+    for repo in ["cli", "website", "e2e", "docs"] {
+        assert_eq!(sent_to(&github, repo), 1, "{repo}");
+    }
+}
