@@ -225,16 +225,17 @@ fn joined(reads: Vec<Read>) -> Report {
 
 /// A shard's counts added to the run's.
 fn add(to: &mut Summary, shard: &Summary) {
-    to.total += shard.total;
-    to.planned += shard.planned;
-    to.delivered += shard.delivered;
-    to.failed += shard.failed;
-    to.skipped += shard.skipped;
-    to.not_sent += shard.not_sent;
-    to.blocked += shard.blocked;
-    to.optional_failed += shard.optional_failed;
-    to.runs_failed += shard.runs_failed;
-    to.runs_not_waited += shard.runs_not_waited;
+    to.total = to.total.saturating_add(shard.total);
+    to.planned = to.planned.saturating_add(shard.planned);
+    to.delivered = to.delivered.saturating_add(shard.delivered);
+    to.failed = to.failed.saturating_add(shard.failed);
+    to.skipped = to.skipped.saturating_add(shard.skipped);
+    to.not_sent = to.not_sent.saturating_add(shard.not_sent);
+    to.blocked = to.blocked.saturating_add(shard.blocked);
+    to.optional_failed = to.optional_failed.saturating_add(shard.optional_failed);
+    to.runs_failed = to.runs_failed.saturating_add(shard.runs_failed);
+    to.runs_not_waited = to.runs_not_waited.saturating_add(shard.runs_not_waited);
+    to.cancelled_runs = to.cancelled_runs.saturating_add(shard.cancelled_runs);
     to.interrupted |= shard.interrupted;
     to.max_duration_reached |= shard.max_duration_reached;
     to.duration_ms = to.duration_ms.max(shard.duration_ms);
@@ -338,5 +339,38 @@ fn run_job(job: RunJob) -> RunJob {
         status: job.status.as_deref().map(untrusted::word),
         conclusion: job.conclusion.as_deref().map(untrusted::word),
         html_url: job.html_url.as_deref().and_then(untrusted::link),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_count_of_the_shards_is_added_and_a_forged_huge_one_saturates() {
+        let shard = Summary {
+            total: 3,
+            delivered: 1,
+            blocked: 1,
+            optional_failed: 1,
+            cancelled_runs: 2,
+            runs_failed: 1,
+            ..Summary::default()
+        };
+        let mut run = Summary::default();
+        add(&mut run, &shard);
+        add(&mut run, &shard);
+        assert_eq!(
+            (run.total, run.delivered, run.blocked, run.optional_failed),
+            (6, 2, 2, 2)
+        );
+        assert_eq!((run.cancelled_runs, run.runs_failed), (4, 2));
+        let forged = Summary {
+            total: usize::MAX,
+            cancelled_runs: usize::MAX,
+            ..Summary::default()
+        };
+        add(&mut run, &forged);
+        assert_eq!((run.total, run.cancelled_runs), (usize::MAX, usize::MAX));
     }
 }
