@@ -56,12 +56,23 @@ pub struct Figures {
     pub cpu: Duration,
     pub looks: usize,
     pub dispatches: usize,
+    /// Connections the fake accepted (registry and GitHub are one server here).
+    pub connections: usize,
     pub exit_code: Option<i32>,
     /// When the fake answered each target's dispatch, after the spawn (`None`: never).
     pub delivered: Vec<Option<Duration>>,
     /// The first request the fake read: the process's start-up and planning.
     pub first_request: Option<Duration>,
+    /// Time between the first request and the last delivery in which the fake saw no request
+    /// arrive or leave within [`QUIET_MARGIN`], and the process's CPU time in it.
+    pub quiet: Duration,
+    pub quiet_cpu: Duration,
 }
+
+/// A window is quiet when no request arrived or was answered this close to it.
+const QUIET_MARGIN: Duration = Duration::from_millis(3);
+/// How often the process's CPU time is read (`/proc/PID/task/*/schedstat`, in ns).
+const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 
 /// The packages' publications (seeded, uniform in the window; the same draw as before waves
 /// existed, so a flat run is comparable), then the needs (seeded after them).
@@ -131,11 +142,23 @@ struct State {
     latency: Duration,
     looks: AtomicUsize,
     dispatches: AtomicUsize,
+    connections: AtomicUsize,
     delivered: Mutex<Vec<Option<Duration>>>,
     first_request: Mutex<Option<Duration>>,
+    /// When each request arrived and when it was answered.
+    events: Mutex<Vec<Duration>>,
 }
 
 impl State {
+    fn event(&self) {
+        if let Some(at) = self.elapsed() {
+            self.events
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(at);
+        }
+    }
+
     fn elapsed(&self) -> Option<Duration> {
         let start = *self.start.lock().unwrap_or_else(PoisonError::into_inner);
         start.map(|s| s.elapsed())
@@ -154,8 +177,10 @@ pub fn measure(
         latency: scenario.latency(),
         looks: AtomicUsize::new(0),
         dispatches: AtomicUsize::new(0),
+        connections: AtomicUsize::new(0),
         delivered: Mutex::new(vec![None; scenario.targets]),
         first_request: Mutex::new(None),
+        events: Mutex::new(Vec::with_capacity(4 * scenario.targets)),
     });
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -171,8 +196,16 @@ pub fn measure(
     let path = scratch.join("gates.yaml");
     std::fs::write(&path, config(workload, &base)).map_err(|e| e.to_string())?;
     let command = command(binary, &path, &base, scenario);
-    *state.start.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-    let measured = crate::workload::measure(command, None, scratch).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    *state.start.lock().unwrap_or_else(PoisonError::into_inner) = Some(start);
+    let mut sampler = None;
+    let measured = crate::workload::measure_watched(command, None, scratch, |pid| {
+        sampler = Some(std::thread::spawn(move || sample_cpu(pid, start)));
+    })
+    .map_err(|e| e.to_string())?;
+    let samples = sampler
+        .map(|s| s.join().unwrap_or_default())
+        .unwrap_or_default();
     let delivered = state
         .delivered
         .lock()
@@ -182,15 +215,75 @@ pub fn measure(
         .first_request
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
+    let events = state
+        .events
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let last = delivered.iter().flatten().max().copied().unwrap_or_default();
+    let (quiet, quiet_cpu) = quiet_cpu(&samples, events, first_request.unwrap_or_default(), last);
     Ok(Figures {
+        quiet,
+        quiet_cpu,
         wall: measured.wall,
         cpu: measured.cpu,
         looks: state.looks.load(Ordering::Relaxed),
         dispatches: state.dispatches.load(Ordering::Relaxed),
+        connections: state.connections.load(Ordering::Relaxed),
         exit_code: measured.exit_code,
         delivered,
         first_request,
     })
+}
+
+/// The process's CPU time (every thread's `schedstat` run time) every [`SAMPLE_EVERY`], after
+/// `start`, until it has exited.
+fn sample_cpu(pid: u32, start: Instant) -> Vec<(Duration, u64)> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut samples = Vec::new();
+    loop {
+        let at = start.elapsed();
+        let Ok(entries) = std::fs::read_dir(&tasks) else {
+            return samples;
+        };
+        let mut total = 0u64;
+        for entry in entries.flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("schedstat")).unwrap_or_default();
+            total += stat.split(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        }
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let exited = state.rsplit(") ").next().is_none_or(|rest| rest.starts_with('Z'));
+        if exited || total == 0 {
+            return samples;
+        }
+        samples.push((at, total));
+        std::thread::sleep(SAMPLE_EVERY);
+    }
+}
+
+/// The quiet windows between `from` and `to` (no request near them) and the CPU spent in
+/// them.
+fn quiet_cpu(
+    samples: &[(Duration, u64)],
+    mut events: Vec<Duration>,
+    from: Duration,
+    to: Duration,
+) -> (Duration, Duration) {
+    events.sort();
+    let busy = |a: Duration, b: Duration| {
+        let lo = events.partition_point(|&e| e + QUIET_MARGIN < a);
+        events.get(lo).is_some_and(|&e| e <= b + QUIET_MARGIN)
+    };
+    let (mut quiet, mut cpu) = (Duration::ZERO, 0u64);
+    for pair in samples.windows(2) {
+        let ((a, before), (b, after)) = (pair[0], pair[1]);
+        if a < from || b > to || busy(a, b) {
+            continue;
+        }
+        quiet += b - a;
+        cpu += after.saturating_sub(before);
+    }
+    (quiet, Duration::from_nanos(cpu))
 }
 
 /// `orchestrator run` sending `path` through `base`, settings from the flags alone.
@@ -221,6 +314,7 @@ fn command(binary: &Path, path: &Path, base: &str, scenario: &Scenario) -> Comma
 }
 
 async fn connection(mut stream: TcpStream, state: Arc<State>) {
+    state.connections.fetch_add(1, Ordering::Relaxed);
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     loop {
         let Some((head_end, body_len)) = crate::server::next_request(&mut stream, &mut buf).await
@@ -229,6 +323,7 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         buf.drain(..head_end + body_len);
+        state.event();
         {
             let mut first = state
                 .first_request
@@ -254,6 +349,7 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
                 *slot = state.elapsed();
             }
         }
+        state.event();
         if stream.write_all(reply.as_bytes()).await.is_err() {
             return;
         }

@@ -135,8 +135,8 @@ pub fn print(rows: &[Row]) {
     let reps = rows.first().map_or(0, |r| r.runs.len());
     println!("\n## Gates and waves: targets waiting for published artifacts and for each other\n");
     println!("Median (min–max) of {reps} runs, interleaved. `bound` = the latest delivery the gates and needs allow with looks at the instant of publication; `grid bound` = the same with looks every --await-interval from when a target may look (see benches/fanout/gates_bound.rs). CPU = user + system time of the process (`wait4`); looks = GETs the registry answered.\n");
-    println!("| N | waves | window | --await-interval | fake latency | bound | grid bound | wall (s) | wall / bound | wall / grid bound | CPU (s) | looks | dispatches | exit |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| N | waves | window | --await-interval | fake latency | bound | grid bound | wall (s) | wall / bound | wall / grid bound | CPU (s) | looks | connections | dispatches | exit |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         let (b, g) = (row.bound(false), row.bound(true));
         let walls: Vec<f64> = row.runs.iter().map(|f| f.wall.as_secs_f64()).collect();
@@ -144,13 +144,14 @@ pub fn print(rows: &[Row]) {
             walls.iter().map(|w| w / b.as_secs_f64().max(1e-9)).collect()
         };
         let dispatches: Vec<usize> = row.runs.iter().map(|f| f.dispatches).collect();
+        let connections: Vec<f64> = row.runs.iter().map(|f| f.connections as f64).collect();
         let exits: Vec<String> = row
             .runs
             .iter()
             .map(|f| f.exit_code.map_or("-".to_owned(), |c| c.to_string()))
             .collect();
         println!(
-            "{} {} s | {} s | {} | {} | {} | {} | {} | {} | {} |",
+            "{} {} s | {} s | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.label(),
             secs(b),
             secs(g),
@@ -159,12 +160,14 @@ pub fn print(rows: &[Row]) {
             spread(&ratio(g), 3),
             spread(&row.cpu(), 3),
             spread(&row.looks(), 0),
+            spread(&connections, 0),
             median(&dispatches).unwrap_or_default(),
             exits.join(","),
         );
     }
     print_lateness(rows);
     print_cpu(rows);
+    print_quiet(rows);
 }
 
 fn print_lateness(rows: &[Row]) {
@@ -205,7 +208,7 @@ fn print_lateness(rows: &[Row]) {
 /// waves, and a least-squares line through all of a waves' runs: its intercept is the CPU of
 /// a run that waited but never looked more than the baseline did.
 fn print_cpu(rows: &[Row]) {
-    println!("\nCPU split between looking and waiting. `baseline` = the same waves with every package published at once (window 1 ms): start, plan, one look and one dispatch per target. `per extra look` = (CPU − baseline CPU) / (looks − baseline looks), medians. The fit is CPU = a + b × looks through every run of those waves; if waiting cost CPU, the 2 s rows would sit above the line by it and `a` would exceed the baseline.\n");
+    println!("\nCPU split between looking and waiting. `baseline` = the same waves with every package published at once (window 1 ms): start, plan, one look and one dispatch per target. `per extra look` = (CPU − baseline CPU) / (looks − baseline looks), medians. The fit is CPU = a + b × looks through every run that waited (window > 1 ms): `b` is what one more look costs; a run that waits longer but looks as often costs no more if waiting is free (see the next table).\n");
     println!("| waves | --await-interval | window | CPU (s) | looks | CPU − baseline (ms) | extra looks | per extra look (µs) |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut waves: Vec<usize> = rows.iter().map(|r| r.scenario.waves).collect();
@@ -233,13 +236,43 @@ fn print_cpu(rows: &[Row]) {
                 looks - base_looks,
             );
         }
+        // The line through the runs that waited: its slope is what one more look costs, its
+        // intercept what the same run would cost with no look at all.
         let points: Vec<(f64, f64)> = of
             .iter()
+            .filter(|r| r.scenario.window_ms > 1)
             .flat_map(|r| r.runs.iter().map(|f| (f.looks as f64, f.cpu.as_secs_f64())))
             .collect();
         if let Some((a, b)) = fit(&points) {
-            println!("\nWaves {w}: fit CPU = {a:.3} s + {:.1} µs × looks over {} runs (baseline CPU {base_cpu:.3} s at {base_looks:.0} looks, the line there: {:.3} s).\n", b * 1e6, points.len(), a + b * base_looks);
+            println!("\nWaves {w}, the runs that waited: fit CPU = {a:.3} s + {:.1} µs × looks over {} runs.\n", b * 1e6, points.len());
         }
+    }
+}
+
+/// CPU in the stretches where the fake saw no request: waiting costs that much.
+fn print_quiet(rows: &[Row]) {
+    println!("\nCPU while nothing is looked at or sent: the process's CPU time (`/proc/PID/task/*/schedstat`, every 5 ms) in the sampling windows between the first request and the last delivery with no request arriving or answered within 3 ms, summed over the {} runs of each row.\n", rows.first().map_or(0, |r| r.runs.len()));
+    println!("| waves | window | --await-interval | quiet time (s) | CPU in it (ms) | CPU per quiet second (ms) |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let quiet: Duration = row.runs.iter().map(|f| f.quiet).sum();
+        let cpu: Duration = row.runs.iter().map(|f| f.quiet_cpu).sum();
+        let per = match quiet.is_zero() {
+            true => "–".to_owned(),
+            false => format!("{:.2}", cpu.as_secs_f64() * 1e3 / quiet.as_secs_f64()),
+        };
+        let per = match quiet < Duration::from_millis(250) {
+            true => "– (too little quiet time to read)".to_owned(),
+            false => per,
+        };
+        println!(
+            "| {} | {} ms | {} ms | {:.3} | {:.2} | {per} |",
+            row.scenario.waves,
+            row.scenario.window_ms,
+            row.scenario.interval_ms,
+            quiet.as_secs_f64(),
+            cpu.as_secs_f64() * 1e3,
+        );
     }
 }
 
