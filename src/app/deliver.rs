@@ -6,8 +6,8 @@ use crate::auth::{AppCredentials, AppTarget, AppTokens, AuthError, PrivateKey};
 use crate::cli::RunArgs;
 use crate::config::{Config, KeySource, Repo};
 use crate::dispatch::budget::ReadBudgets;
-use crate::dispatch::wait::cancel::cancel_runs;
 use crate::dispatch::needs::Following;
+use crate::dispatch::wait::cancel::cancel_runs;
 use crate::dispatch::wait::{interrupt_waits, wait_for_runs, WaitOptions};
 use crate::dispatch::{
     dispatch_following, sender::GitHub, Delivery, Observer, Outcome, Status, WaitEnd,

@@ -6,8 +6,8 @@
 //! hears every step (the journal and the logs are observers).
 
 pub(crate) mod budget;
-pub(crate) mod needs;
 pub mod gate;
+pub(crate) mod needs;
 pub(crate) mod pacing;
 mod ready;
 pub(crate) mod retry;
