@@ -220,7 +220,12 @@ pub fn measure(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let last = delivered.iter().flatten().max().copied().unwrap_or_default();
+    let last = delivered
+        .iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap_or_default();
     let (quiet, quiet_cpu) = quiet_cpu(&samples, events, first_request.unwrap_or_default(), last);
     Ok(Figures {
         quiet,
@@ -249,10 +254,17 @@ fn sample_cpu(pid: u32, start: Instant) -> Vec<(Duration, u64)> {
         let mut total = 0u64;
         for entry in entries.flatten() {
             let stat = std::fs::read_to_string(entry.path().join("schedstat")).unwrap_or_default();
-            total += stat.split(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            total += stat
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
         }
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let exited = state.rsplit(") ").next().is_none_or(|rest| rest.starts_with('Z'));
+        let exited = state
+            .rsplit(") ")
+            .next()
+            .is_none_or(|rest| rest.starts_with('Z'));
         if exited || total == 0 {
             return samples;
         }

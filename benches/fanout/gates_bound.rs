@@ -141,7 +141,10 @@ pub fn print(rows: &[Row]) {
         let (b, g) = (row.bound(false), row.bound(true));
         let walls: Vec<f64> = row.runs.iter().map(|f| f.wall.as_secs_f64()).collect();
         let ratio = |b: Duration| -> Vec<f64> {
-            walls.iter().map(|w| w / b.as_secs_f64().max(1e-9)).collect()
+            walls
+                .iter()
+                .map(|w| w / b.as_secs_f64().max(1e-9))
+                .collect()
         };
         let dispatches: Vec<usize> = row.runs.iter().map(|f| f.dispatches).collect();
         let connections: Vec<f64> = row.runs.iter().map(|f| f.connections as f64).collect();
@@ -191,7 +194,13 @@ fn print_lateness(rows: &[Row]) {
                 ms(quantile(v, 1.0))
             ),
         };
-        let last = f.delivered.iter().flatten().max().copied().unwrap_or_default();
+        let last = f
+            .delivered
+            .iter()
+            .flatten()
+            .max()
+            .copied()
+            .unwrap_or_default();
         println!(
             "{} {} ms | {} | {} | {} ms | {} ms |",
             row.label(),
@@ -218,10 +227,7 @@ fn print_cpu(rows: &[Row]) {
         let Some(base) = of.iter().find(|r| r.scenario.window_ms <= 1) else {
             continue;
         };
-        let (base_cpu, base_looks) = (
-            median_f(&base.cpu()),
-            median_f(&base.looks()),
-        );
+        let (base_cpu, base_looks) = (median_f(&base.cpu()), median_f(&base.looks()));
         for row in &of {
             let (cpu, looks) = (median_f(&row.cpu()), median_f(&row.looks()));
             let per = match looks - base_looks {
@@ -310,7 +316,10 @@ pub fn check_model() -> Result<(), String> {
     // Looks every 40 ms: 0 is seen at 3·40 + 10; 1 (out before 0's 140) at 140 + 10; 2 at
     // 160 + ceil(140 / 40)·40 + 10, each delivered 10 later.
     let grid = deliveries(&workload, ms(10), Some(ms(40)));
-    let want = (vec![ms(120), ms(140), ms(320)], vec![ms(140), ms(160), ms(340)]);
+    let want = (
+        vec![ms(120), ms(140), ms(320)],
+        vec![ms(140), ms(160), ms(340)],
+    );
     match (instant, grid) == want {
         true => Ok(()),
         false => Err("the gates bound's model disagrees with its worked example".to_owned()),

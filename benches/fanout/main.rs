@@ -437,7 +437,11 @@ fn gates_table(options: &Options, binary: &Path) -> Result<(), String> {
             let s = &row.scenario;
             eprintln!(
                 "gates N={} waves={} window={}ms interval={}ms run {} ...",
-                s.targets, s.waves, s.window_ms, s.interval_ms, rep + 1
+                s.targets,
+                s.waves,
+                s.window_ms,
+                s.interval_ms,
+                rep + 1
             );
             let figures = gates::measure(binary, scratch.path(), s, &row.workload)?;
             row.runs.push(figures);

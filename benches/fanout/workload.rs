@@ -195,4 +195,3 @@ fn wait4(pid: u32) -> std::io::Result<(libc::c_int, libc::rusage)> {
         }
     }
 }
-

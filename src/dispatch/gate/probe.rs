@@ -469,10 +469,12 @@ mod tests {
         open.send_replace(true);
         let answers = all.await;
         assert_eq!(answers.len(), 200);
-        assert!(answers.iter().all(|a| matches!(a, GateAnswer::NotYet(_))), "{answers:?}");
+        assert!(
+            answers.iter().all(|a| matches!(a, GateAnswer::NotYet(_))),
+            "{answers:?}"
+        );
         assert_eq!(most.load(Ordering::SeqCst), LOOKS_IN_FLIGHT);
     }
-
 
     #[test]
     fn a_bearer_challenge_names_its_realm_service_and_scope() {
