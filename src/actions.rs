@@ -1,6 +1,6 @@
 //! Native behaviour inside GitHub Actions (`GITHUB_ACTIONS=true`): after a run, a Markdown job
 //! summary, step outputs (`delivered`, `failed`, `skipped`, `not_sent`, `runs_failed`,
-//! `interrupted`, `planned`, `blocked`, `optional_failed`, `report`) and an
+//! `interrupted`, `planned`, `blocked`, `optional_failed`, `cancelled_runs`, `report`) and an
 //! annotation per failed target (a notice per skipped one). Outside Actions nothing here runs.
 //!
 //! Everything written comes from the [`Report`], which never holds a token or a secret URL.
@@ -26,6 +26,7 @@ pub const OUTPUTS: &[&str] = &[
     "planned",
     "blocked",
     "optional_failed",
+    "cancelled_runs",
     "report",
 ];
 
@@ -161,6 +162,7 @@ pub fn write_outputs(out: &mut dyn Write, report: &Report, path: Option<&Path>) 
     write_output(out, "planned", &s.planned.to_string())?;
     write_output(out, "blocked", &s.blocked.to_string())?;
     write_output(out, "optional_failed", &s.optional_failed.to_string())?;
+    write_output(out, "cancelled_runs", &s.cancelled_runs.to_string())?;
     if let Some(path) = path {
         write_output(out, "report", &path.display().to_string())?;
     }

@@ -85,6 +85,9 @@ codes! {
     NeedNotFed => "need_not_fed",
     /// Targets that need each other, directly or not.
     NeedsCycle => "needs_cycle",
+    /// `cancel_on_stop: true` on a target that never has a run orchestrator knows (a webhook,
+    /// a repository_dispatch without `track: true`).
+    NoRunToCancel => "no_run_to_cancel",
     /// The file goes past a limit that keeps checking it cheap (nesting depth, alias
     /// expansion); no real configuration comes near one.
     Limit => "limit",

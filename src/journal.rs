@@ -219,6 +219,26 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Targets settled before anything is sent (blocked by a need that was skipped or that
+    /// could not be decided), recorded as any outcome: the journal has every target of the
+    /// run, as the report does. A later `--resume` plans them again and decides their needs
+    /// anew, as it does for a target blocked while sending.
+    pub(crate) fn settled_before_sending(&self, settled: &[(Job, Status)]) {
+        for (job, status) in settled {
+            let outcome = Outcome {
+                target: job.target.clone(),
+                dispatch_id: job.dispatch_id.to_string(),
+                status: status.clone(),
+                attempts: 0,
+                duration: std::time::Duration::ZERO,
+                queued: std::time::Duration::ZERO,
+            };
+            self.finished(job, &outcome);
+        }
+    }
+}
+
 /// Whether the file is not empty and does not end with a newline (a kill cut its last line).
 fn ends_torn(mut file: &File) -> std::io::Result<bool> {
     if file.metadata()?.len() == 0 {

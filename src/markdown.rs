@@ -191,6 +191,12 @@ fn counts(s: &Summary) -> String {
             crate::style::count(s.runs_failed, "workflow run", "workflow runs")
         ));
     }
+    if s.cancelled_runs > 0 {
+        counts.push_str(&format!(
+            ", {} cancelled (`cancel_on_stop`)",
+            crate::style::count(s.cancelled_runs, "workflow run", "workflow runs")
+        ));
+    }
     if s.runs_not_waited > 0 {
         counts.push_str(&format!(
             ", {} not waited for",

@@ -58,6 +58,10 @@ pub struct Summary {
     /// Workflow runs a wait was asked for that could not be followed (no run id): warnings.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub runs_not_waited: usize,
+    /// Workflow runs this run started that `cancel_on_stop` cancelled (GitHub accepted the
+    /// cancel) when it stopped before they completed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cancelled_runs: usize,
     /// Ctrl-C or SIGTERM stopped the run (exit 130): targets without a final answer are
     /// `not_sent`, and runs not yet completed were not waited for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -165,6 +169,9 @@ pub struct Planned {
     pub awaits: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub await_timeout_secs: Option<u64>,
+    /// `cancel_on_stop` is on but the target never has a run to cancel: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_run_to_cancel: Option<&'static str>,
 }
 
 /// A request body as it is sent: its JSON bytes, written into a report as JSON (exactly as the
@@ -198,6 +205,12 @@ impl Summary {
             ..Summary::default()
         };
         for t in targets {
+            // Counted for optional targets too: a cancelled run is one we started.
+            if let Entry::Done(Status::Delivered { run: Some(run), .. }) = &t.status {
+                if run.cancel == Some(crate::dispatch::Cancel::Requested) {
+                    summary.cancelled_runs += 1;
+                }
+            }
             if summary.count_optional(t) {
                 continue;
             }
@@ -491,10 +504,17 @@ impl Report {
                 count(n, "workflow run", "workflow runs")
             ),
         };
+        let cancelled = match s.cancelled_runs {
+            0 => String::new(),
+            n => format!(
+                "; {} cancelled (cancel_on_stop)",
+                count(n, "workflow run", "workflow runs")
+            ),
+        };
         let apart = graph::totals_apart(s);
         writeln!(
             out,
-            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited} in {secs:.2} s{interrupted}",
+            "{}: {} delivered, {} failed, {} skipped{apart}{not_sent}{runs_failed}{runs_not_waited}{cancelled} in {secs:.2} s{interrupted}",
             count(s.total, "target", "targets"),
             s.delivered,
             s.failed,
@@ -721,6 +741,9 @@ fn write_planned(
             .unwrap_or_default();
         writeln!(out, "  await: {} (up to {within})", p.awaits.join(", "))?;
     }
+    if let Some(why) = p.no_run_to_cancel {
+        writeln!(out, "  cancel_on_stop: nothing to cancel ({why})")?;
+    }
     if !p.body.is_empty() {
         let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
         for line in body.lines() {
@@ -796,6 +819,10 @@ fn planned_report(job: Job) -> TargetReport {
         .map(|g| g.checks.iter().map(crate::plan::Gate::label).collect())
         .unwrap_or_default();
     let await_timeout_secs = job.gates.as_ref().map(|g| g.timeout.as_secs());
+    let no_run_to_cancel = job
+        .cancel_on_stop
+        .then(|| crate::config::kinds::no_run_to_cancel(job.kind, job.tracking_id.is_some()))
+        .flatten();
     TargetReport {
         target: job.target,
         dispatch_id: Some(job.dispatch_id),
@@ -822,6 +849,7 @@ fn planned_report(job: Job) -> TargetReport {
             wait_job,
             awaits,
             await_timeout_secs,
+            no_run_to_cancel,
         }),
         attempts: None,
         duration_ms: None,

@@ -1,13 +1,14 @@
-//! Gates at scale: `targets` targets, each waiting (`await: - npm:`) for its own
-//! package on a loopback registry that publishes it at a random moment (seeded) inside
-//! `window_ms` of the binary's start; the same server takes the dispatches. Measured: wall
-//! time against the bound the gates allow (the last package's publication), and the CPU time
-//! (user + system, from `wait4`) of the process, most of which is spent waiting; with the
-//! registry's looks counted, so a look's cost can be told from the cost of waiting.
+//! Gates at scale: `targets` targets, each waiting (`await: - npm:`) for its own package on a
+//! loopback registry that publishes it at a random moment (seeded) inside `window_ms` of the
+//! binary's start; the same server takes the dispatches, and holds every answer (look or
+//! dispatch) for `latency_ms`. Measured: wall time against the bound the gates and needs
+//! allow (see [`crate::gates_bound`]), the CPU time (user + system, from `wait4`) of the
+//! process, the registry's looks, and when each target's dispatch was answered, so a late
+//! delivery can be told apart: a gate seen late, or a need's delivery heard late.
 //!
-//! `waves` spreads the targets over that many waves chained with `needs:` (each target needs
-//! the one `targets / waves` before it), for when targets that need targets are merged; 1 is a
-//! flat fan-out and writes no `needs:`.
+//! `waves` spreads the targets over that many waves: target `i` is in wave
+//! `i / ceil(targets / waves)`, and every target of a wave after the first needs one or two
+//! (seeded) targets of the wave before it. 1 is a flat fan-out and writes no `needs:`.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -27,40 +28,106 @@ pub struct Scenario {
     pub seed: u64,
     /// `--await-interval` in milliseconds.
     pub interval_ms: u64,
+    /// How long the fake holds each answer (a look or a dispatch).
+    pub latency_ms: u64,
 }
 
+impl Scenario {
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms)
+    }
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+}
+
+/// What the scenario is made of: when each package is published, and whom each target needs.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub openings: Vec<Duration>,
+    /// Indices of the targets each target needs (all of the wave before its own).
+    pub needs: Vec<Vec<usize>>,
+}
+
+/// One run of a scenario.
 #[derive(Debug)]
 pub struct Figures {
     pub wall: Duration,
-    /// The last package's publication: no run can end before it.
-    pub bound: Duration,
     pub cpu: Duration,
     pub looks: usize,
     pub dispatches: usize,
+    /// Connections the fake accepted (registry and GitHub are one server here).
+    pub connections: usize,
     pub exit_code: Option<i32>,
+    /// When the fake answered each target's dispatch, after the spawn (`None`: never).
+    pub delivered: Vec<Option<Duration>>,
+    /// The first request the fake read: the process's start-up and planning.
+    pub first_request: Option<Duration>,
+    /// Time between the first request and the last delivery in which the fake saw no request
+    /// arrive or leave within [`QUIET_MARGIN`], and the process's CPU time in it.
+    pub quiet: Duration,
+    pub quiet_cpu: Duration,
 }
 
-/// When each package is published, after the start: seeded, uniform in the window.
-pub fn openings(scenario: &Scenario) -> Vec<Duration> {
+/// A window is quiet when no request arrived or was answered this close to it.
+const QUIET_MARGIN: Duration = Duration::from_millis(3);
+/// How often the process's CPU time is read (`/proc/PID/task/*/schedstat`, in ns).
+const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+
+/// The packages' publications (seeded, uniform in the window; the same draw as before waves
+/// existed, so a flat run is comparable), then the needs (seeded after them).
+pub fn workload(scenario: &Scenario) -> Workload {
     let mut rng = fastrand::Rng::with_seed(scenario.seed);
-    (0..scenario.targets)
+    let openings = (0..scenario.targets)
         .map(|_| Duration::from_millis(rng.u64(0..scenario.window_ms.max(1))))
-        .collect()
+        .collect();
+    let per_wave = per_wave(scenario);
+    let needs = (0..scenario.targets)
+        .map(|i| match (i / per_wave).checked_sub(1) {
+            Some(before) if scenario.waves > 1 => {
+                let first = before * per_wave;
+                let pick = |rng: &mut fastrand::Rng| rng.usize(first..first + per_wave);
+                let one = pick(&mut rng);
+                match rng.bool() {
+                    true => {
+                        let mut two = pick(&mut rng);
+                        while two == one {
+                            two = pick(&mut rng);
+                        }
+                        vec![one, two]
+                    }
+                    false => vec![one],
+                }
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    Workload { openings, needs }
 }
 
-/// The configuration: target `i` waits for `pkg-i@{{version}}` on `registry`.
-pub fn config(scenario: &Scenario, registry: &str) -> String {
-    let name = |i: usize| format!("t{i:05}");
-    let names: Vec<String> = (0..scenario.targets).map(name).collect();
+fn per_wave(scenario: &Scenario) -> usize {
+    scenario.targets.div_ceil(scenario.waves.max(1)).max(1)
+}
+
+fn name(i: usize) -> String {
+    format!("t{i:05}")
+}
+
+/// The configuration: target `i` waits for `pkg-i@{{version}}` on `registry` and needs
+/// `workload.needs[i]`.
+pub fn config(workload: &Workload, registry: &str) -> String {
+    let names: Vec<String> = (0..workload.openings.len()).map(name).collect();
     let mut yaml = format!(
         "version: 1\nregistries:\n  npm: {{url: \"{registry}\"}}\nsources:\n  app:\n    repository: acme/app\n    targets: [{}]\ntargets:\n",
         names.join(", ")
     );
-    let per_wave = scenario.targets.div_ceil(scenario.waves.max(1)).max(1);
     for (i, n) in names.iter().enumerate() {
-        let needs = match i.checked_sub(per_wave) {
-            Some(before) if scenario.waves > 1 => format!(", needs: [{}]", name(before)),
-            _ => String::new(),
+        let needs = match workload.needs[i].as_slice() {
+            [] => String::new(),
+            some => {
+                let some: Vec<String> = some.iter().map(|&j| name(j)).collect();
+                format!(", needs: [{}]", some.join(", "))
+            }
         };
         yaml.push_str(&format!(
             "  {n}: {{repository: acme/{n}, event_type: upstream-release, token_env: FANOUT_TOKEN, await: [{{npm: \"pkg-{i}@{{{{version}}}}\"}}]{needs}}}\n"
@@ -72,18 +139,48 @@ pub fn config(scenario: &Scenario, registry: &str) -> String {
 struct State {
     start: Mutex<Option<Instant>>,
     openings: Vec<Duration>,
+    latency: Duration,
     looks: AtomicUsize,
     dispatches: AtomicUsize,
+    connections: AtomicUsize,
+    delivered: Mutex<Vec<Option<Duration>>>,
+    first_request: Mutex<Option<Duration>>,
+    /// When each request arrived and when it was answered.
+    events: Mutex<Vec<Duration>>,
 }
 
-pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Figures, String> {
-    let openings = openings(scenario);
-    let bound = openings.iter().copied().max().unwrap_or_default();
+impl State {
+    fn event(&self) {
+        if let Some(at) = self.elapsed() {
+            self.events
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(at);
+        }
+    }
+
+    fn elapsed(&self) -> Option<Duration> {
+        let start = *self.start.lock().unwrap_or_else(PoisonError::into_inner);
+        start.map(|s| s.elapsed())
+    }
+}
+
+pub fn measure(
+    binary: &Path,
+    scratch: &Path,
+    scenario: &Scenario,
+    workload: &Workload,
+) -> Result<Figures, String> {
     let state = Arc::new(State {
         start: Mutex::new(None),
-        openings,
+        openings: workload.openings.clone(),
+        latency: scenario.latency(),
         looks: AtomicUsize::new(0),
         dispatches: AtomicUsize::new(0),
+        connections: AtomicUsize::new(0),
+        delivered: Mutex::new(vec![None; scenario.targets]),
+        first_request: Mutex::new(None),
+        events: Mutex::new(Vec::with_capacity(4 * scenario.targets)),
     });
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -97,11 +194,116 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
         connection(stream, Arc::clone(&server_state))
     });
     let path = scratch.join("gates.yaml");
-    std::fs::write(&path, config(scenario, &base)).map_err(|e| e.to_string())?;
+    std::fs::write(&path, config(workload, &base)).map_err(|e| e.to_string())?;
+    let command = command(binary, &path, &base, scenario);
+    let start = Instant::now();
+    *state.start.lock().unwrap_or_else(PoisonError::into_inner) = Some(start);
+    let mut sampler = None;
+    let measured = crate::workload::measure_watched(command, None, scratch, |pid| {
+        sampler = Some(std::thread::spawn(move || sample_cpu(pid, start)));
+    })
+    .map_err(|e| e.to_string())?;
+    let samples = sampler
+        .map(|s| s.join().unwrap_or_default())
+        .unwrap_or_default();
+    let delivered = state
+        .delivered
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let first_request = *state
+        .first_request
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let events = state
+        .events
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let last = delivered
+        .iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap_or_default();
+    let (quiet, quiet_cpu) = quiet_cpu(&samples, events, first_request.unwrap_or_default(), last);
+    Ok(Figures {
+        quiet,
+        quiet_cpu,
+        wall: measured.wall,
+        cpu: measured.cpu,
+        looks: state.looks.load(Ordering::Relaxed),
+        dispatches: state.dispatches.load(Ordering::Relaxed),
+        connections: state.connections.load(Ordering::Relaxed),
+        exit_code: measured.exit_code,
+        delivered,
+        first_request,
+    })
+}
+
+/// The process's CPU time (every thread's `schedstat` run time) every [`SAMPLE_EVERY`], after
+/// `start`, until it has exited.
+fn sample_cpu(pid: u32, start: Instant) -> Vec<(Duration, u64)> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut samples = Vec::new();
+    loop {
+        let at = start.elapsed();
+        let Ok(entries) = std::fs::read_dir(&tasks) else {
+            return samples;
+        };
+        let mut total = 0u64;
+        for entry in entries.flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("schedstat")).unwrap_or_default();
+            total += stat
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let exited = state
+            .rsplit(") ")
+            .next()
+            .is_none_or(|rest| rest.starts_with('Z'));
+        if exited || total == 0 {
+            return samples;
+        }
+        samples.push((at, total));
+        std::thread::sleep(SAMPLE_EVERY);
+    }
+}
+
+/// The quiet windows between `from` and `to` (no request near them) and the CPU spent in
+/// them.
+fn quiet_cpu(
+    samples: &[(Duration, u64)],
+    mut events: Vec<Duration>,
+    from: Duration,
+    to: Duration,
+) -> (Duration, Duration) {
+    events.sort();
+    let busy = |a: Duration, b: Duration| {
+        let lo = events.partition_point(|&e| e + QUIET_MARGIN < a);
+        events.get(lo).is_some_and(|&e| e <= b + QUIET_MARGIN)
+    };
+    let (mut quiet, mut cpu) = (Duration::ZERO, 0u64);
+    for pair in samples.windows(2) {
+        let ((a, before), (b, after)) = (pair[0], pair[1]);
+        if a < from || b > to || busy(a, b) {
+            continue;
+        }
+        quiet += b - a;
+        cpu += after.saturating_sub(before);
+    }
+    (quiet, Duration::from_nanos(cpu))
+}
+
+/// `orchestrator run` sending `path` through `base`, settings from the flags alone.
+fn command(binary: &Path, path: &Path, base: &str, scenario: &Scenario) -> Command {
     let mut command = Command::new(binary);
     command
         .args(["run", "--config"])
-        .arg(&path)
+        .arg(path)
         .args([
             "--source",
             "app",
@@ -111,7 +313,7 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
             "json",
             "-q",
         ])
-        .args(["--api-url", &base])
+        .args(["--api-url", base])
         .args(["--concurrency", "64", "--rate-limit", "unlimited"])
         .args(["--await-interval", &format!("{}ms", scenario.interval_ms)])
         .env("FANOUT_TOKEN", "ghp_fanoutbenchtoken0123456789");
@@ -120,19 +322,11 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
             command.env_remove(key);
         }
     }
-    *state.start.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-    let measured = crate::workload::measure(command, None, scratch).map_err(|e| e.to_string())?;
-    Ok(Figures {
-        wall: measured.wall,
-        bound,
-        cpu: measured.cpu,
-        looks: state.looks.load(Ordering::Relaxed),
-        dispatches: state.dispatches.load(Ordering::Relaxed),
-        exit_code: measured.exit_code,
-    })
+    command
 }
 
 async fn connection(mut stream: TcpStream, state: Arc<State>) {
+    state.connections.fetch_add(1, Ordering::Relaxed);
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     loop {
         let Some((head_end, body_len)) = crate::server::next_request(&mut stream, &mut buf).await
@@ -141,11 +335,48 @@ async fn connection(mut stream: TcpStream, state: Arc<State>) {
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         buf.drain(..head_end + body_len);
+        state.event();
+        {
+            let mut first = state
+                .first_request
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if first.is_none() {
+                *first = state.elapsed();
+            }
+        }
+        // Whether a look finds the package is decided when the look arrives, as a registry
+        // would; the answer then takes the latency.
         let reply = answer(&head, &state);
+        if !state.latency.is_zero() {
+            tokio::time::sleep(state.latency).await;
+        }
+        if let Some(i) = dispatched(&head) {
+            if let Some(slot) = state
+                .delivered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(i)
+            {
+                *slot = state.elapsed();
+            }
+        }
+        state.event();
         if stream.write_all(reply.as_bytes()).await.is_err() {
             return;
         }
     }
+}
+
+/// The target a dispatch is for: `POST /repos/acme/tNNNNN/dispatches`.
+fn dispatched(head: &str) -> Option<usize> {
+    let line = head.lines().next()?;
+    let path = line.strip_prefix("POST ")?.split(' ').next()?;
+    path.strip_prefix("/repos/acme/t")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn answer(head: &str, state: &State) -> &'static str {
@@ -162,39 +393,13 @@ fn answer(head: &str, state: &State) -> &'static str {
         .strip_prefix("/pkg-")
         .and_then(|rest| rest.split('/').next())
         .and_then(|i| i.parse::<usize>().ok());
-    let start = *state.start.lock().unwrap_or_else(PoisonError::into_inner);
-    let published = match (index.and_then(|i| state.openings.get(i)), start) {
-        (Some(at), Some(start)) => start.elapsed() >= *at,
+    let published = match (index.and_then(|i| state.openings.get(i)), state.elapsed()) {
+        (Some(at), Some(now)) => now >= *at,
         _ => false,
     };
     if published {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
     } else {
         "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-    }
-}
-
-pub fn print(rows: &[(Scenario, Figures)]) {
-    println!("\n## Gates: targets waiting for published artifacts\n");
-    println!("Each target waits for its own npm package on a loopback registry that publishes it at a seeded random moment inside the window; `bound` = the last publication. CPU = user + system time of the whole process (`wait4`), looks = GETs the registry answered.\n");
-    println!("| N | waves | window | --await-interval | bound | wall | wall / bound | CPU | looks | CPU per look | dispatches | exit |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (s, f) in rows {
-        let per_look = f.cpu.as_secs_f64() * 1e6 / (f.looks.max(1) as f64);
-        println!(
-            "| {} | {} | {} ms | {} ms | {:.2} s | {:.2} s | {:.3} | {:.2} s | {} | {:.0} µs | {} | {} |",
-            s.targets,
-            s.waves,
-            s.window_ms,
-            s.interval_ms,
-            f.bound.as_secs_f64(),
-            f.wall.as_secs_f64(),
-            f.wall.as_secs_f64() / f.bound.as_secs_f64().max(1e-9),
-            f.cpu.as_secs_f64(),
-            f.looks,
-            per_look,
-            f.dispatches,
-            f.exit_code.map_or("-".to_owned(), |c| c.to_string()),
-        );
     }
 }

@@ -19,6 +19,7 @@
 mod cpu;
 mod fleet;
 mod gates;
+mod gates_bound;
 mod machine;
 mod memory;
 mod parse;
@@ -165,8 +166,17 @@ struct Options {
     #[arg(long, default_value_t = 24)]
     gates_seed: u64,
     /// `--await-interval` of each row, in milliseconds.
-    #[arg(long, value_delimiter = ',', default_values_t = [20, 100, 1000])]
+    #[arg(long, value_delimiter = ',', default_values_t = [20, 50, 100, 1000])]
     gates_interval_ms: Vec<u64>,
+    /// How long the fake registry holds each answer (a look or a dispatch).
+    #[arg(long, default_value_t = 10)]
+    gates_latency_ms: u64,
+    /// Runs of each row (interleaved; medians and spread reported).
+    #[arg(long, default_value_t = 5)]
+    gates_reps: usize,
+    /// No baseline row (every package published at once, at the first interval).
+    #[arg(long)]
+    gates_no_baseline: bool,
     /// `cargo bench` passes this to every bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -227,22 +237,7 @@ fn run(options: &Options) -> Result<(), String> {
         return Ok(());
     }
     if options.gates {
-        let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
-        let mut rows = Vec::new();
-        for &interval_ms in &options.gates_interval_ms {
-            let scenario = gates::Scenario {
-                targets: options.gates_targets,
-                waves: options.gates_waves,
-                window_ms: options.gates_window_ms,
-                seed: options.gates_seed,
-                interval_ms,
-            };
-            eprintln!("gates N={} interval={interval_ms}ms ...", scenario.targets);
-            let figures = gates::measure(&binary, scratch.path(), &scenario)?;
-            rows.push((scenario, figures));
-        }
-        gates::print(&rows);
-        return Ok(());
+        return gates_table(options, &binary);
     }
     if options.waits {
         let scenario = waits::Scenario {
@@ -405,6 +400,54 @@ fn cpu_table(options: &Options, binary: &Path) -> Result<(), String> {
     let rows = cpu::measure(&builds, scratch.path(), &scenario)?;
     println!("- load average after: {}", machine::load_average());
     cpu::print(&rows, scenario.reps);
+    Ok(())
+}
+
+/// The gates rows (a baseline with every package out at once first), each run
+/// `--gates-reps` times, interleaved so the machine's load falls on every row alike.
+fn gates_table(options: &Options, binary: &Path) -> Result<(), String> {
+    gates_bound::check_model()?;
+    let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
+    let scenario = |window_ms, interval_ms| gates::Scenario {
+        targets: options.gates_targets,
+        waves: options.gates_waves,
+        window_ms,
+        seed: options.gates_seed,
+        interval_ms,
+        latency_ms: options.gates_latency_ms,
+    };
+    let mut scenarios = Vec::new();
+    if !options.gates_no_baseline && options.gates_window_ms > 1 {
+        let first = options.gates_interval_ms.first().copied().unwrap_or(20);
+        scenarios.push(scenario(1, first));
+    }
+    for &interval_ms in &options.gates_interval_ms {
+        scenarios.push(scenario(options.gates_window_ms, interval_ms));
+    }
+    let mut rows: Vec<gates_bound::Row> = scenarios
+        .into_iter()
+        .map(|scenario| gates_bound::Row {
+            workload: gates::workload(&scenario),
+            scenario,
+            runs: Vec::new(),
+        })
+        .collect();
+    for rep in 0..options.gates_reps.max(1) {
+        for row in &mut rows {
+            let s = &row.scenario;
+            eprintln!(
+                "gates N={} waves={} window={}ms interval={}ms run {} ...",
+                s.targets,
+                s.waves,
+                s.window_ms,
+                s.interval_ms,
+                rep + 1
+            );
+            let figures = gates::measure(binary, scratch.path(), s, &row.workload)?;
+            row.runs.push(figures);
+        }
+    }
+    gates_bound::print(&rows);
     Ok(())
 }
 

@@ -125,9 +125,20 @@ pub fn validate(binary: &Path, config: &Path, scratch: &Path) -> std::io::Result
 
 /// Runs `command` to its end: wall time from spawn to reaping, and its own peak RSS.
 pub fn measure(
+    command: Command,
+    stdout: Option<&Path>,
+    scratch: &Path,
+) -> std::io::Result<Measured> {
+    measure_watched(command, stdout, scratch, |_| {})
+}
+
+/// [`measure`], handing the child's pid to `watch` once it is spawned (to sample it while it
+/// runs; the child is reaped only after it exits, so the pid stays its own until then).
+pub fn measure_watched(
     mut command: Command,
     stdout: Option<&Path>,
     scratch: &Path,
+    watch: impl FnOnce(u32),
 ) -> std::io::Result<Measured> {
     {
         let stderr_path = scratch.join("stderr.txt");
@@ -140,6 +151,7 @@ pub fn measure(
 
         let started = Instant::now();
         let child = command.spawn()?;
+        watch(child.id());
         let (status, rusage) = wait4(child.id())?;
         let wall = started.elapsed();
         let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();

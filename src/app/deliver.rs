@@ -34,11 +34,12 @@ pub(super) struct Sent {
     pub token_expirations: Vec<(String, crate::github::response::TokenExpiry)>,
 }
 
-/// `journal` is the run's journal, held since before the resume stage read it.
+/// `journal` is the run's journal, held since before the resume stage read it; `settled` the
+/// targets blocked before sending, which it records too.
 pub(super) fn deliver(
     args: &RunArgs,
     config: &Config,
-    plan: &Plan,
+    (plan, settled): (&Plan, &[(crate::plan::Job, Status)]),
     journal: Option<&Held>,
 ) -> Result<Sent, CliError> {
     let delivery = Delivery {
@@ -51,6 +52,9 @@ pub(super) fn deliver(
         .map(|held| Journal::start(held, plan))
         .transpose()
         .map_err(|err| CliError::usage(err.to_string()))?;
+    if let Some(journal) = &journal {
+        journal.settled_before_sending(settled);
+    }
     let mut waits = WaitOptions {
         all: args.wait,
         ..WaitOptions::default()

@@ -47,7 +47,7 @@ pub(super) fn run(
     let mut report = match undecided {
         Some(unknown) => deliver_decided(args, &config, plan, &unknown, &journals, stderr)?,
         None if args.dry_run => dry_run(args, plan, checked, config),
-        None => deliver(args, &config, &plan, &journals, stderr)?,
+        None => deliver(args, &config, (&plan, &blocked), &journals, stderr)?,
     };
     report.add_unsent(blocked);
     if let (Some(sharded), Some(set_aside)) = (sharded, set_aside) {
@@ -179,7 +179,7 @@ fn deliver_decided(
     let undecided: std::collections::HashSet<&str> =
         needs_changes.iter().map(|j| j.target.as_str()).collect();
     let blocked = blocked_by_needs(&mut plan, &undecided);
-    let mut report = deliver(args, config, &plan, journals, stderr)?;
+    let mut report = deliver(args, config, (&plan, &blocked), journals, stderr)?;
     report.add_unsent(blocked);
     let failed = needs_changes.into_iter().map(|job| {
         let filter = config
@@ -388,7 +388,7 @@ pub(super) fn plan_stage(
 fn deliver(
     args: &RunArgs,
     config: &Config,
-    plan: &Plan,
+    planned: (&Plan, &[(crate::plan::Job, crate::dispatch::Status)]),
     journals: &Journals,
     stderr: &mut dyn Write,
 ) -> Result<Report, CliError> {
@@ -398,7 +398,7 @@ fn deliver(
         not_waited,
         journal_error,
         token_expirations,
-    } = deliver::deliver(args, config, plan, journals.written())?;
+    } = deliver::deliver(args, config, planned, journals.written())?;
     warn_expiring_tokens(args, &token_expirations, stderr);
     if let Some(err) = journal_error {
         let _ = writeln!(stderr, "warning: {err}");

@@ -194,9 +194,14 @@ async fn judge(reader: &mut Reader<'_, '_>, c: &ToCheck<'_>, out: &mut TargetChe
             let sent = c.event_types.cloned().unwrap_or_else(planned);
             repository_dispatch(reader, &segments, &default_branch, &sent, out).await;
         }
-        Action::WorkflowDispatch { workflow, .. } => {
+        Action::WorkflowDispatch {
+            workflow, wait_job, ..
+        } => {
             let git_ref = body["ref"].as_str().map_or(default_branch, str::to_owned);
-            let sent = body["inputs"].as_object().cloned().unwrap_or_default();
+            let sent = Dispatched {
+                inputs: body["inputs"].as_object().cloned().unwrap_or_default(),
+                wait_job: wait_job.as_deref(),
+            };
             workflow_dispatch(reader, &segments, workflow, &git_ref, &sent, out).await;
         }
         Action::Webhook { .. } => {}
@@ -469,7 +474,7 @@ async fn workflow_dispatch(
     repo: &[&str; 3],
     workflow_id: &str,
     git_ref: &str,
-    sent: &serde_json::Map<String, Value>,
+    sent: &Dispatched<'_>,
     out: &mut TargetCheck,
 ) {
     let Some(info) = workflow_info(reader, repo, workflow_id, out).await else {
@@ -573,13 +578,19 @@ async fn workflow_info(
     }
 }
 
-/// The verdict from the workflow file's text: it must declare `workflow_dispatch` and take
-/// the inputs sent.
+/// What a workflow_dispatch target sends, and the job of the run it waits for.
+struct Dispatched<'a> {
+    inputs: serde_json::Map<String, Value>,
+    wait_job: Option<&'a str>,
+}
+
+/// The verdict from the workflow file's text: it must declare `workflow_dispatch`, take the
+/// inputs sent, and have the job waited for.
 fn judge_inputs(
     text: &str,
     path: &str,
     git_ref: &str,
-    sent: &serde_json::Map<String, Value>,
+    sent: &Dispatched<'_>,
     out: &mut TargetCheck,
 ) {
     match workflow::parse(text) {
@@ -588,24 +599,74 @@ fn judge_inputs(
                 .ours(" cannot be read: ")
                 .words(&Text::new(&why, 300)),
         ),
-        Ok(parsed) => match parsed.workflow_dispatch {
-            None => out
-                .problems
-                .push(on_ref(path, git_ref).ours(" does not declare `workflow_dispatch`")),
-            Some(inputs) => {
-                out.evidence.push(on_ref(path, git_ref).ours(format!(
-                    " declares workflow_dispatch with {} input(s)",
-                    inputs.len()
-                )));
-                // Sentences that quote the workflow's own input names and options.
-                out.problems.extend(
-                    verdict::input_problems(sent, &inputs)
-                        .iter()
-                        .map(|p| Message::new().words(&Text::new(p, 500))),
-                );
+        Ok(parsed) => {
+            match &parsed.workflow_dispatch {
+                None => out
+                    .problems
+                    .push(on_ref(path, git_ref).ours(" does not declare `workflow_dispatch`")),
+                Some(inputs) => {
+                    out.evidence.push(on_ref(path, git_ref).ours(format!(
+                        " declares workflow_dispatch with {} input(s)",
+                        inputs.len()
+                    )));
+                    // Sentences that quote the workflow's own input names and options.
+                    out.problems.extend(
+                        verdict::input_problems(&sent.inputs, inputs)
+                            .iter()
+                            .map(|p| Message::new().words(&Text::new(p, 500))),
+                    );
+                }
             }
-        },
+            if let Some(wanted) = sent.wait_job {
+                return judge_job(wanted, &parsed.jobs, (path, git_ref), out);
+            }
+        }
     }
+    conclude_inputs(path, git_ref, out);
+}
+
+/// `wait: { job: NAME }`: the file must have a job a run lists as `wanted`; one whose name is
+/// computed when the run starts makes it "cannot tell", never missing.
+fn judge_job(
+    wanted: &str,
+    jobs: &[workflow::JobName],
+    (path, git_ref): (&str, &str),
+    out: &mut TargetCheck,
+) {
+    let job = Text::new(wanted, 200);
+    match verdict::job_found(wanted, jobs) {
+        verdict::JobFound::Yes => {
+            let has = on_ref(path, git_ref).ours(" has the job ").value(&job);
+            out.evidence.push(has.ours(" waited for"));
+        }
+        verdict::JobFound::No(near) => {
+            let mut problem = on_ref(path, git_ref)
+                .ours(" has no job ")
+                .value(&job)
+                .ours(", which `wait: { job }` waits for");
+            if let Some(near) = near {
+                let near = Text::new(&near, 200);
+                problem = problem.ours(" (did you mean ").value(&near).ours("?)");
+            }
+            out.problems.push(problem);
+        }
+        verdict::JobFound::CannotTell(computed) if out.problems.is_empty() => {
+            let why = Message::from("whether a run of ")
+                .then(on_ref(path, git_ref))
+                .ours(" lists the job ")
+                .value(&job)
+                .ours(": a job's name is computed when it runs (")
+                .value(&Text::new(&computed, 200))
+                .ours(")");
+            return cannot_tell(out, why, None);
+        }
+        verdict::JobFound::CannotTell(_) => {}
+    }
+    conclude_inputs(path, git_ref, out);
+}
+
+/// Ready when nothing was found wrong: the file runs on the ref and takes the inputs sent.
+fn conclude_inputs(path: &str, git_ref: &str, out: &mut TargetCheck) {
     if out.problems.is_empty() {
         out.verdict = Verdict::Ready;
         out.reason = Message::new()

@@ -1,7 +1,7 @@
 //! The judgments of `check`, from what was read to a verdict: pure, no I/O.
 
 use super::event_types::{ticked, Sent};
-use super::workflow::{EventTypes, Input, Workflow};
+use super::workflow::{EventTypes, Input, JobName, Workflow};
 use crate::diagnostic::closest;
 use crate::untrusted::shown;
 use serde_json::Value;
@@ -243,6 +243,39 @@ pub(crate) fn input_problems(
         }
     }
     problems
+}
+
+/// Whether a run of the workflow will list a job named `wanted` (`wait: { job: NAME }`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum JobFound {
+    Yes,
+    /// No job is listed by that name, and none has a computed name that could be it: the
+    /// closest name, for "did you mean".
+    No(Option<String>),
+    /// Not by a plain name, but a computed one (as written) might render to it.
+    CannotTell(String),
+}
+
+/// Looks `wanted` up among `jobs`: a plain name must equal it (GitHub compares names as they
+/// are); a computed name is never called missing.
+pub(crate) fn job_found(wanted: &str, jobs: &[JobName]) -> JobFound {
+    let exactly = || {
+        jobs.iter().filter_map(|job| match job {
+            JobName::Exactly(name) => Some(name.as_str()),
+            JobName::Computed(_) => None,
+        })
+    };
+    if exactly().any(|name| name == wanted) {
+        return JobFound::Yes;
+    }
+    let computed = jobs.iter().find_map(|job| match job {
+        JobName::Computed(name) => Some(name.clone()),
+        JobName::Exactly(_) => None,
+    });
+    match computed {
+        Some(name) => JobFound::CannotTell(name),
+        None => JobFound::No(closest(wanted, exactly()).map(str::to_owned)),
+    }
 }
 
 #[cfg(test)]

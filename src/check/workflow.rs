@@ -1,5 +1,6 @@
 //! A workflow file, read for what `check` needs: which events start it (every `on:` form
-//! GitHub accepts), the inputs it declares for workflow_dispatch, and its `run-name`. Pure.
+//! GitHub accepts), the inputs it declares for workflow_dispatch, its `run-name`, and the
+//! names its jobs are listed by in a run. Pure.
 
 use crate::yaml::{self, Value};
 
@@ -11,6 +12,19 @@ pub struct Workflow {
     /// `Some` when it declares workflow_dispatch: the inputs it declares.
     pub workflow_dispatch: Option<Vec<Input>>,
     pub run_name: Option<String>,
+    /// Its jobs, as a run lists them (`wait: { job: NAME }` waits for one by that name).
+    pub jobs: Vec<JobName>,
+}
+
+/// The name a run's jobs list shows for one job of the file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobName {
+    /// Its `name:` when it is plain text, else its id: the name GitHub lists.
+    Exactly(String),
+    /// Computed when the run starts: a `name:` with an expression (`deploy (${{ matrix.x }})`),
+    /// a matrix (GitHub adds its values), or a reusable workflow (`caller / job`). As written,
+    /// for messages.
+    Computed(String),
 }
 
 /// The event types a repository_dispatch trigger listens for.
@@ -129,6 +143,7 @@ fn triggers(root: &Value) -> Result<Workflow, &'static str> {
             .get("run-name")
             .and_then(Value::scalar)
             .map(str::to_owned),
+        jobs: root.get("jobs").map(job_names).unwrap_or_default(),
         ..Workflow::default()
     };
     match on {
@@ -181,6 +196,30 @@ impl Workflow {
             _ => {}
         }
     }
+}
+
+/// Each job of `jobs:`, by the name a run lists it under (see [`JobName`]).
+fn job_names(jobs: &Value) -> Vec<JobName> {
+    let Value::Map(entries) = jobs else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(id, job)| {
+            let id = id.scalar()?;
+            let name = job.get("name").and_then(Value::scalar).unwrap_or(id);
+            let computed = name.contains("${{")
+                || job
+                    .get("strategy")
+                    .is_some_and(|s| s.get("matrix").is_some())
+                || job.get("uses").is_some();
+            Some(if computed {
+                JobName::Computed(name.to_owned())
+            } else {
+                JobName::Exactly(name.to_owned())
+            })
+        })
+        .collect()
 }
 
 /// A declared workflow_dispatch input, as GitHub reads its settings.
@@ -270,6 +309,21 @@ mod tests {
         assert!(matches!(read(&many), Err(Unparsed::PastLimits(_))));
         assert!(matches!(read("on: [push\n"), Err(Unparsed::Invalid(_))));
         assert!(matches!(read("jobs: {}\n"), Err(Unparsed::Invalid(_))));
+    }
+
+    #[test]
+    fn jobs_are_named_as_a_run_lists_them() {
+        let w = parse("on: workflow_dispatch\njobs:\n  build: {runs-on: x}\n  ship: {name: Deploy, runs-on: x}\n  test: {name: 'test (${{ matrix.os }})', strategy: {matrix: {os: [a, b]}}}\n  lint: {strategy: {matrix: {v: [1]}}}\n  call: {uses: o/r/.github/workflows/w.yml@main}\n").unwrap();
+        assert_eq!(
+            w.jobs,
+            [
+                JobName::Exactly("build".into()),
+                JobName::Exactly("Deploy".into()),
+                JobName::Computed("test (${{ matrix.os }})".into()),
+                JobName::Computed("lint".into()),
+                JobName::Computed("call".into()),
+            ]
+        );
     }
 
     #[test]

@@ -627,7 +627,30 @@ fn compile_target(
         gates: super::gates::compile_gates(&target.awaits, path, templates, out),
         await_timeout: settings.await_timeout,
     };
+    warn_no_run_to_cancel(&own, &spec, path, out);
     Some((spec, shard))
+}
+
+/// A target that sets `cancel_on_stop: true` itself but can never have a run to cancel is
+/// told so: it reads as a promise. One that has it from `defaults` is not (the default covers
+/// the targets that can; the dry run says which cannot).
+fn warn_no_run_to_cancel(own: &Settings, spec: &TargetSpec, path: &str, out: &mut Vec<Diagnostic>) {
+    let Some(why) = spec.action.no_run_to_cancel() else {
+        return;
+    };
+    if own.cancel_on_stop == Some(true) {
+        out.push(
+            Diagnostic::warning(
+                Code::NoRunToCancel,
+                join(path, "cancel_on_stop"),
+                format!("`cancel_on_stop` has nothing to cancel here: {why}"),
+            )
+            .with_help(match spec.kind {
+                super::TargetKind::Webhook => "remove it: a webhook's receiver is not a run orchestrator can stop",
+                _ => "set `track: true` (and run with `--wait`) so the run is found and can be cancelled, or remove it",
+            }),
+        );
+    }
 }
 
 /// A target's delivery settings: its own where it sets them, the defaults' elsewhere.

@@ -693,3 +693,29 @@ fn token_env_ok(name: &str, at: &dyn Fn() -> String, out: &mut Vec<Diagnostic>) 
     }
     true
 }
+
+/// Why `cancel_on_stop` can never cancel anything for a target of `kind` (`tracked`: a
+/// repository_dispatch with `track: true`): it starts no workflow run orchestrator learns
+/// the id of. `None` when it can.
+pub fn no_run_to_cancel(kind: TargetKind, tracked: bool) -> Option<&'static str> {
+    match kind {
+        TargetKind::Webhook => Some("a webhook starts no workflow run orchestrator can know"),
+        TargetKind::RepositoryDispatch if !tracked => Some(
+            "a repository_dispatch without `track: true` is never matched to the run it starts",
+        ),
+        _ => None,
+    }
+}
+
+impl Action {
+    /// [`no_run_to_cancel`] for this action.
+    pub fn no_run_to_cancel(&self) -> Option<&'static str> {
+        match self {
+            Action::RepositoryDispatch { track, .. } => {
+                no_run_to_cancel(TargetKind::RepositoryDispatch, *track)
+            }
+            Action::WorkflowDispatch { .. } => None,
+            Action::Webhook { .. } => no_run_to_cancel(TargetKind::Webhook, false),
+        }
+    }
+}

@@ -203,10 +203,28 @@ fn is_skip(fate: &FieldChange) -> bool {
 fn field_row(what: &str, field: &FieldChange) -> String {
     let cell = |value: &Option<String>| value.as_deref().map(|v| code(&cut(v))).unwrap_or_default();
     format!(
-        "| | | {what} | {} | {} |\n",
+        "| | | {what} | {} | {}{} |\n",
         cell(&field.before),
-        cell(&field.after)
+        cell(&field.after),
+        items(field)
     )
+}
+
+/// A list's items added and removed, after the list: ` (`+cli`, `-docs`)`.
+fn items(field: &FieldChange) -> String {
+    let added = field
+        .added
+        .iter()
+        .map(|item| code(&cut(&format!("+{item}"))));
+    let removed = field
+        .removed
+        .iter()
+        .map(|item| code(&cut(&format!("-{item}"))));
+    let all: Vec<String> = added.chain(removed).collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    format!(" ({})", all.join(", "))
 }
 
 fn fate_row(fate: &FieldChange) -> String {

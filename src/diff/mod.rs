@@ -109,12 +109,22 @@ pub(crate) struct TargetDiff {
 }
 
 /// A setting, or a sample release's fate, before and after (`None` on the side without it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct FieldChange {
     pub field: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// For a list (`needs`, `await`): the items the head adds…
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// …and those it drops.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
+
+/// Settings said only when they are not their default, and that default: a change from it
+/// reads `required: true → false`, not a bare `false`.
+const DEFAULTS: &[(&str, &str)] = &[("required", "true"), ("cancel_on_stop", "false")];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct BodyChanges {
@@ -259,10 +269,14 @@ fn compare_source(
     (name, after): (&str, &side::SourceView),
     versions: &[String],
 ) -> SourceDiff {
-    let fields = field_changes(
-        &[("repository".to_owned(), before.repository.clone())],
-        &[("repository".to_owned(), after.repository.clone())],
-    );
+    let with_repository = |view: &side::SourceView| side::Settings {
+        fields: [("repository".to_owned(), view.repository.clone())]
+            .into_iter()
+            .chain(view.settings.fields.iter().cloned())
+            .collect(),
+        lists: view.settings.lists.clone(),
+    };
+    let fields = field_changes(&with_repository(before), &with_repository(after));
     let was = (before_name != name).then(|| before_name.to_owned());
     SourceDiff {
         source: name.to_owned(),
@@ -334,7 +348,7 @@ fn compare_targets(
             },
             renamed_from: renamed.then(|| old_name.clone()),
             summary: new.summary.clone(),
-            fields: field_changes(&old.fields, &new.fields),
+            fields: field_changes(&old.settings, &new.settings),
             sends: sends_changes(&old.sends, &new.sends, versions),
             body: body_changes(&old.bodies, &new.bodies, versions),
         };
@@ -363,6 +377,7 @@ fn whole(name: &str, view: &TargetView, change: Change, versions: &[String]) -> 
             field,
             before,
             after,
+            ..FieldChange::default()
         }
     };
     let body = view.bodies.first().cloned().unwrap_or_default();
@@ -376,6 +391,7 @@ fn whole(name: &str, view: &TargetView, change: Change, versions: &[String]) -> 
         renamed_from: None,
         summary: view.summary.clone(),
         fields: view
+            .settings
             .fields
             .iter()
             .map(|(f, v)| pair(f.clone(), v.clone()))
@@ -396,34 +412,52 @@ fn whole(name: &str, view: &TargetView, change: Change, versions: &[String]) -> 
     }
 }
 
-/// The fields whose values differ, in the head's order and then those only the base has.
-fn field_changes(before: &[(String, String)], after: &[(String, String)]) -> Vec<FieldChange> {
-    let find = |list: &[(String, String)], name: &str| {
-        list.iter()
+/// The fields whose values differ, in the head's order and then those only the base has; a
+/// setting one side leaves at its default compared with that default, a list by its items.
+fn field_changes(before: &side::Settings, after: &side::Settings) -> Vec<FieldChange> {
+    let find = |side: &side::Settings, name: &str| {
+        let default = DEFAULTS.iter().find(|(field, _)| *field == name);
+        side.fields
+            .iter()
             .find(|(field, _)| field == name)
             .map(|(_, value)| value.clone())
+            .or_else(|| default.map(|(_, value)| (*value).to_owned()))
     };
-    let mut out = Vec::new();
-    for (field, value) in after {
-        let old = find(before, field);
-        if old.as_deref() != Some(value.as_str()) {
-            out.push(FieldChange {
+    let names = after.fields.iter().map(|(field, _)| field);
+    let only_before = before
+        .fields
+        .iter()
+        .map(|(field, _)| field)
+        .filter(|field| !after.fields.iter().any(|(f, _)| f == *field));
+    names
+        .chain(only_before)
+        .filter_map(|field| {
+            let (old, new) = (find(before, field), find(after, field));
+            (old != new).then(|| FieldChange {
                 field: field.clone(),
+                added: items_missing(after, before, field),
+                removed: items_missing(before, after, field),
                 before: old,
-                after: Some(value.clone()),
-            });
-        }
-    }
-    for (field, value) in before {
-        if find(after, field).is_none() {
-            out.push(FieldChange {
-                field: field.clone(),
-                before: Some(value.clone()),
-                after: None,
-            });
-        }
-    }
-    out
+                after: new,
+            })
+        })
+        .collect()
+}
+
+/// The items of list `field` that `from` has and `other` has not.
+fn items_missing(from: &side::Settings, other: &side::Settings, field: &str) -> Vec<String> {
+    let items = |side: &side::Settings| {
+        side.lists
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, items)| items.clone())
+            .unwrap_or_default()
+    };
+    let other = items(other);
+    items(from)
+        .into_iter()
+        .filter(|item| !other.contains(item))
+        .collect()
 }
 
 fn sends_changes(before: &[String], after: &[String], versions: &[String]) -> Vec<FieldChange> {
@@ -435,6 +469,7 @@ fn sends_changes(before: &[String], after: &[String], versions: &[String]) -> Ve
             field: version.clone(),
             before: Some(old.clone()),
             after: Some(new.clone()),
+            ..FieldChange::default()
         })
         .collect()
 }

@@ -65,7 +65,17 @@ pub(crate) struct Side {
 pub(super) struct SourceView {
     pub repository: String,
     pub feeds: Vec<String>,
+    /// The source's own settings besides its repository (its `await`), and their items.
+    pub settings: Settings,
     pub targets: IndexMap<String, TargetView>,
+}
+
+/// Settings as words, and the items of those that are lists (`needs`, `await`), so that a
+/// change shows as the items added and removed rather than two long lines.
+#[derive(Debug, Default)]
+pub(super) struct Settings {
+    pub fields: Vec<(String, String)>,
+    pub lists: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug)]
@@ -74,7 +84,7 @@ pub(super) struct TargetView {
     /// rename.
     pub identity: String,
     pub summary: String,
-    pub fields: Vec<(String, String)>,
+    pub settings: Settings,
     /// Per sample version: `sent`, or `skipped: why`.
     pub sends: Vec<String>,
     /// Per sample version: the body, without what `fields` already shows (`event_type`, `ref`).
@@ -99,6 +109,7 @@ impl Side {
                 SourceView {
                     repository: source.repository.to_string(),
                     feeds: source.targets.clone(),
+                    settings: source_settings(config, source),
                     targets: releases.target_views(config, source),
                 },
             );
@@ -171,7 +182,7 @@ impl Releases {
                 .iter()
                 .map(|jobs| jobs.get(name).map(body).unwrap_or_default())
                 .collect();
-            targets.insert(name.clone(), view(spec, first, sends, bodies));
+            targets.insert(name.clone(), view(config, spec, first, (sends, bodies)));
         }
         targets
     }
@@ -205,7 +216,12 @@ fn body(job: &Job) -> Value {
 
 /// A target's settings as words, in the order a reviewer reads them: what it sends, with what
 /// token, when, and how it is delivered.
-fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) -> TargetView {
+fn view(
+    config: &Config,
+    spec: &TargetSpec,
+    job: &Job,
+    (sends, bodies): (Vec<String>, Vec<Value>),
+) -> TargetView {
     let mut fields = Fields::default();
     fields.push("kind", spec.kind.as_str().to_owned());
     if let Some(repo) = &spec.repository {
@@ -214,11 +230,12 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
     let (identity, summary) = action_fields(&mut fields, spec, job);
     fields.push("token", token(spec));
     condition_fields(&mut fields, spec);
+    order_fields(&mut fields, config, spec);
     delivery_fields(&mut fields, spec);
     TargetView {
         identity: format!("{} {} {identity}", spec.kind.as_str(), job.destination),
         summary: format!("{} → {}, {summary}", spec.kind.as_str(), job.destination),
-        fields: fields.0,
+        settings: fields.0,
         sends,
         bodies,
     }
@@ -226,12 +243,45 @@ fn view(spec: &TargetSpec, job: &Job, sends: Vec<String>, bodies: Vec<Value>) ->
 
 /// A target's settings, each a name and its value in words.
 #[derive(Default)]
-struct Fields(Vec<(String, String)>);
+struct Fields(Settings);
 
 impl Fields {
     fn push(&mut self, name: &str, value: String) {
-        self.0.push((name.to_owned(), value));
+        self.0.fields.push((name.to_owned(), value));
     }
+
+    /// A list, said only when it has items (a file without it reads as it always did).
+    fn push_list(&mut self, name: &str, items: Vec<String>) {
+        if items.is_empty() {
+            return;
+        }
+        self.push(name, items.join(", "));
+        self.0.lists.push((name.to_owned(), items));
+    }
+}
+
+/// The source's `await`: inherited by its targets, so said once, at the source.
+fn source_settings(config: &Config, source: &SourceSpec) -> Settings {
+    let mut fields = Fields::default();
+    fields.push_list("await", written_gates(config, &source.gates));
+    fields.0
+}
+
+/// When the target goes, and whether it counts: `needs`, its own `await`, `required`.
+fn order_fields(fields: &mut Fields, config: &Config, spec: &TargetSpec) {
+    fields.push_list("needs", spec.needs.clone());
+    fields.push_list("await", written_gates(config, &spec.gates));
+    // Said only when off, like `cancel_on_stop` when on; the diff reads a missing one as its
+    // default (see `super::DEFAULTS`).
+    if !spec.required {
+        fields.push("required", "false".to_owned());
+    }
+}
+
+/// Each check as written, templates unrendered (`npm @x/y@{{version}}`): what the reviewer
+/// wrote, the same for every sample release.
+fn written_gates(config: &Config, gates: &[crate::config::gates::GateSpec]) -> Vec<String> {
+    gates.iter().map(|g| g.written(&config.templates)).collect()
 }
 
 /// The fields of what the target sends (event, workflow and ref, or webhook request), and its

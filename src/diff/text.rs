@@ -146,12 +146,26 @@ fn write_field(
     field: &FieldChange,
 ) -> io::Result<()> {
     let show = |value: &Option<String>| value.as_deref().map(shown);
-    writeln!(
-        out,
-        "        {prefix}{}: {}",
-        shown(&field.field),
-        arrow(palette, show(&field.before), show(&field.after))
-    )
+    let change = match items(palette, field) {
+        Some(items) => items,
+        None => arrow(palette, show(&field.before), show(&field.after)),
+    };
+    writeln!(out, "        {prefix}{}: {change}", shown(&field.field))
+}
+
+/// A list's change as its items, `+cli, -docs`; `None` when no item came or went (the order
+/// changed: both lists are shown).
+fn items(palette: Palette, field: &FieldChange) -> Option<String> {
+    let added = field
+        .added
+        .iter()
+        .map(|item| palette.paint(&format!("+{}", shown(item)), Tone::Good));
+    let removed = field
+        .removed
+        .iter()
+        .map(|item| palette.paint(&format!("-{}", shown(item)), Tone::Bad));
+    let all: Vec<String> = added.chain(removed).collect();
+    (!all.is_empty()).then(|| all.join(", "))
 }
 
 fn write_value(

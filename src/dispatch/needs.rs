@@ -13,6 +13,7 @@ use super::{Outcome, Run, Sender, Status};
 use crate::plan::Job;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Following a delivered run to its conclusion, for the targets that need it.
@@ -79,11 +80,13 @@ pub(super) fn waits(job: &Job) -> bool {
 
 impl<S: Sender> Run<'_, S> {
     /// Returns once every need of `job` is done, or with `blocked` naming the first that is
-    /// not (`not_sent` when the run stops first).
+    /// not (`not_sent` when the run stops first). While a need is not settled, the target
+    /// says so ("waiting for `cli`"), like a target waiting for an artifact.
     pub(super) async fn needs_met(&self, job: &Job) -> Result<(), Status> {
         let Some(graph) = self.graph else {
             return Ok(());
         };
+        let started = tokio::time::Instant::now();
         for need in &job.needs {
             let Some(&at) = graph.index.get(need) else {
                 continue; // settled before sending (see `plan::needs::settle`)
@@ -99,15 +102,44 @@ impl<S: Sender> Run<'_, S> {
                 biased;
                 _ = self.cancel.cancelled() => return Err(super::interrupted(0, None)),
                 _ = stop => return Err(super::out_of_time(0, None)),
-                ended = settled.wait_for(Option::is_some) => ended.map(|e| e.clone()),
+                ended = self.waiting_for(job, need, &mut settled, started) => ended,
             };
-            if let Ok(Some(Err(why))) = ended {
+            if let Some(Err(why)) = ended {
                 return Err(Status::Blocked {
                     reason: format!("needs `{need}`, which {why}"),
                 });
             }
         }
         Ok(())
+    }
+
+    /// How `need` ended, once it has; the target says it waits for it when it must, then once
+    /// a minute (counted from `started`, when the target began waiting for its needs), never
+    /// on every wake-up.
+    async fn waiting_for(
+        &self,
+        job: &Job,
+        need: &str,
+        settled: &mut watch::Receiver<Settled>,
+        started: tokio::time::Instant,
+    ) -> Settled {
+        let label = format!("`{need}`");
+        loop {
+            if let Some(ended) = settled.borrow_and_update().clone() {
+                return Some(ended);
+            }
+            let waited = started.elapsed();
+            self.observer.waiting(job, &label, waited);
+            let next_minute = started + Duration::from_secs((waited.as_secs() / 60 + 1) * 60);
+            tokio::select! {
+                changed = settled.changed() => {
+                    if changed.is_err() {
+                        return None; // the graph is gone: nothing more will be said of it
+                    }
+                }
+                () = tokio::time::sleep_until(next_minute) => {}
+            }
+        }
     }
 
     /// `job`'s outcome is final: when another target needs it and its run is waited on,

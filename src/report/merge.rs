@@ -357,3 +357,36 @@ fn run_job(job: RunJob) -> RunJob {
         html_url: job.html_url.as_deref().and_then(untrusted::link),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_count_of_the_shards_is_added_and_a_forged_huge_one_saturates() {
+        let shard = Summary {
+            total: 3,
+            delivered: 1,
+            blocked: 1,
+            optional_failed: 1,
+            cancelled_runs: 2,
+            runs_failed: 1,
+            ..Summary::default()
+        };
+        let mut run = Summary::default();
+        add(&mut run, &shard);
+        add(&mut run, &shard);
+        assert_eq!(
+            (run.total, run.delivered, run.blocked, run.optional_failed),
+            (6, 2, 2, 2)
+        );
+        assert_eq!((run.cancelled_runs, run.runs_failed), (4, 2));
+        let forged = Summary {
+            total: usize::MAX,
+            cancelled_runs: usize::MAX,
+            ..Summary::default()
+        };
+        add(&mut run, &forged);
+        assert_eq!((run.total, run.cancelled_runs), (usize::MAX, usize::MAX));
+    }
+}

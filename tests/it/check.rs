@@ -500,6 +500,70 @@ fn workflow_dispatch_inputs_are_checked_against_the_declared_ones() {
     assert_reads_are_valid(&github);
 }
 
+/// `check` of a workflow_dispatch target that waits for job `wait_job` of acme/ops's
+/// deploy.yml, whose `jobs:` are `jobs`: exit code and stdout.
+fn check_waited_job(wait_job: &str, jobs: &str) -> (Option<i32>, String) {
+    let github = FakeGitHub::start();
+    let file = format!("on: workflow_dispatch\njobs:\n{jobs}");
+    serve_repo(&github, "acme/ops", &[("deploy.yml", file.as_str())]);
+    github.on(
+        "GET",
+        "/repos/acme/ops/actions/workflows/deploy.yml",
+        Reply::status(200)
+            .json(json!({"id": 1, "path": ".github/workflows/deploy.yml", "state": "active"})),
+    );
+    let config = format!(
+        "version: 1\nsources:\n  app: {{repository: acme/app, targets: [deploy]}}\ntargets:\n  deploy: {{kind: workflow_dispatch, repository: acme/ops, workflow: deploy.yml, token_env: WEBSITE_DISPATCH_TOKEN, wait: {{job: \"{wait_job}\"}}}}\n"
+    );
+    let dir = config_dir(&config);
+    let output = check(dir.path(), &github, &[]);
+    let (stdout, stderr) = text(&output);
+    assert_reads_are_valid(&github);
+    (output.status.code(), format!("{stdout}\n{stderr}"))
+}
+
+#[test]
+fn a_waited_job_the_workflow_does_not_have_is_a_problem_with_the_closest_name() {
+    let jobs =
+        "  build: {runs-on: ubuntu-latest}\n  ship: {name: Deploy, runs-on: ubuntu-latest}\n";
+    let (code, text) = check_waited_job("deploy", jobs);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(".github/workflows/deploy.yml on `main` has no job `deploy`, which `wait: { job }` waits for (did you mean `Deploy`?)"),
+        "{text}"
+    );
+
+    let (code, text) = check_waited_job("Deploy", jobs);
+    assert_eq!(code, Some(0), "a job is listed by its name:\n{text}");
+}
+
+#[test]
+fn a_waited_job_whose_name_is_computed_is_cannot_tell_never_missing() {
+    let jobs = "  deploy:\n    name: deploy (${{ matrix.region }})\n    strategy: {matrix: {region: [eu, us]}}\n    runs-on: ubuntu-latest\n";
+    let (_, text) = check_waited_job("deploy (eu)", jobs);
+    assert!(
+        text.contains("0 ready, 0 not ready, 1 cannot tell"),
+        "{text}"
+    );
+    assert!(!text.contains("has no job"), "{text}");
+    assert!(
+        text.contains("cannot tell: whether a run of .github/workflows/deploy.yml on `main` lists the job `deploy (eu)`: a job's name is computed when it runs (`deploy (${{ matrix.region }})`)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_hostile_job_name_in_the_workflow_is_shown_escaped() {
+    let jobs = "  ship: {name: \"Deploy\\e[31m\", runs-on: x}\n";
+    let (code, text) = check_waited_job("Deploy", jobs);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(
+        text.contains("(did you mean `Deploy\\u{1b}[31m`?)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_webhook_is_not_checkable_and_gets_no_request() {
     let github = FakeGitHub::start();

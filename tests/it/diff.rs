@@ -510,5 +510,54 @@ fn finishing_what_we_started_shows_as_changed_settings() {
     let (code, text) = diff(dir.path(), &[]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("wait: true → job `deploy`"), "{text}");
-    assert!(text.contains("cancel_on_stop"), "{text}");
+    assert!(text.contains("cancel_on_stop: false → true"), "{text}");
+}
+
+#[test]
+fn release_day_order_shows_as_needs_and_awaits_gained_and_a_target_made_optional() {
+    let base = "version: 1\nsources:\n  app: {repository: o/app, targets: [cli, web]}\ntargets:\n  cli: {repository: o/cli, event_type: release, token_env: WEBSITE_TOKEN}\n  web: {repository: o/web, event_type: release, token_env: WEBSITE_TOKEN}\n";
+    let head = base
+        .replace(
+            "targets: [cli, web]}",
+            "targets: [cli, web], await: [{npm: \"@x/y@{{version}}\"}]}",
+        )
+        .replace(
+            "o/web, event_type: release, token_env: WEBSITE_TOKEN}",
+            "o/web, event_type: release, token_env: WEBSITE_TOKEN, needs: [cli], required: false, await: [{url: \"https://example.com/{{version}}\"}]}",
+        );
+    let dir = repo(Some(base), &head);
+    let (code, text) = diff(dir.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("        await: +npm @x/y@{{version}}\n"),
+        "{text}"
+    );
+    assert!(text.contains("        needs: +cli\n"), "{text}");
+    assert!(text.contains("        required: true → false\n"), "{text}");
+    assert!(
+        text.contains("        await: +url https://example.com/{{version}}\n"),
+        "{text}"
+    );
+    let (_, markdown) = diff(dir.path(), &["--output", "markdown"]);
+    assert!(
+        markdown.contains("| | | `needs` |  | `cli` (`+cli`) |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| | | `required` | `true` | `false` |"),
+        "{markdown}"
+    );
+    let (_, json) = json(dir.path(), &[]);
+    let needs = &target(&json, "web")["fields"][0];
+    assert_eq!(needs["field"], "needs", "{json:#}");
+    assert_eq!(needs["added"], serde_json::json!(["cli"]), "{json:#}");
+}
+
+#[test]
+fn a_need_dropped_and_another_added_shows_both_items() {
+    let base = "version: 1\nsources:\n  app: {repository: o/app, targets: [a, b, c]}\ntargets:\n  a: {repository: o/a, event_type: e, token_env: WEBSITE_TOKEN}\n  b: {repository: o/b, event_type: e, token_env: WEBSITE_TOKEN}\n  c: {repository: o/c, event_type: e, token_env: WEBSITE_TOKEN, needs: [a]}\n";
+    let head = base.replace("needs: [a]", "needs: [b]");
+    let dir = repo(Some(base), &head);
+    let (_, text) = diff(dir.path(), &[]);
+    assert!(text.contains("        needs: +b, -a\n"), "{text}");
 }

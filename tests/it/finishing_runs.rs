@@ -208,6 +208,55 @@ fn max_duration_during_a_wait_cancels_the_run_only_with_cancel_on_stop() {
 }
 
 #[test]
+fn the_runs_cancelled_are_counted_in_the_summary_the_last_line_and_a_step_output() {
+    let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
+    let github = FakeGitHub::start();
+    running_cli(&github);
+    let ran = run(&github, &yaml, &["--max-duration", "400ms"]);
+    assert_eq!(ran.code, 130, "{}", ran.stderr);
+    assert_eq!(ran.json()["summary"]["cancelled_runs"], 1);
+
+    let github = FakeGitHub::start();
+    running_cli(&github);
+    let runner = tempfile::tempdir().unwrap();
+    let outputs = runner.path().join("outputs");
+    let ran = Cli::with_config(&yaml)
+        .release("app", "2.0.0")
+        .against(&github)
+        .args(["--poll-interval-ms", "20", "--max-duration", "400ms"])
+        .app_token()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", runner.path())
+        .output();
+    assert_eq!(ran.code, 130, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("; 1 workflow run cancelled (cancel_on_stop) in "),
+        "{}",
+        ran.stdout
+    );
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    assert!(outputs.contains("cancelled_runs=1\n"), "{outputs}");
+}
+
+#[test]
+fn a_run_without_cancels_has_no_cancelled_count_in_its_json() {
+    let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
+    let github = FakeGitHub::start();
+    starts_run(&github, "cli", 5);
+    github.on(
+        "GET",
+        "/repos/o/cli/actions/runs/5",
+        run_state("completed", Some("success")),
+    );
+    let ran = run(&github, &yaml, &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let summary = &ran.json()["summary"];
+    assert!(summary.get("cancelled_runs").is_none(), "{summary}");
+}
+
+#[test]
 fn a_run_that_completed_meanwhile_is_said_so_and_is_not_a_failed_cancel() {
     let yaml = workflows(&[("cli", "    wait: true\n    cancel_on_stop: true\n")], "");
     let github = FakeGitHub::start();
@@ -553,4 +602,54 @@ fn listed(id: u64, title: &str, status: &str) -> Value {
         "status": status, "conclusion": null,
         "html_url": format!("https://github.com/o/r/actions/runs/{id}"),
     })
+}
+
+/// `hook` (a webhook) and `chart` (a repository_dispatch nobody tracks) never have a run
+/// orchestrator knows; `build` (a workflow_dispatch) does.
+const NOTHING_TO_CANCEL: &str = r#"version: 1
+sources:
+  app: {repository: o/app, targets: [build, chart, hook]}
+targets:
+  build: {kind: workflow_dispatch, repository: o/build, workflow: build.yml, ref: main, token_env: APP_TOKEN, cancel_on_stop: true}
+  chart: {repository: o/chart, event_type: release, token_env: APP_TOKEN, cancel_on_stop: true}
+  hook: {kind: webhook, url: "https://hooks.example.com/release", cancel_on_stop: true}
+"#;
+
+#[test]
+fn cancel_on_stop_on_a_target_without_a_run_is_a_warning_where_it_is_written() {
+    let ran = Cli::with_config(NOTHING_TO_CANCEL).arg("validate").output();
+    assert_eq!(ran.code, 0, "a warning, not an error:\n{}", ran.all());
+    let text = ran.all();
+    assert!(
+        text.contains("dispatch.yaml:6:75: warning[no_run_to_cancel] targets.chart.cancel_on_stop: `cancel_on_stop` has nothing to cancel here: a repository_dispatch without `track: true` is never matched to the run it starts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("targets.hook.cancel_on_stop: `cancel_on_stop` has nothing to cancel here: a webhook starts no workflow run orchestrator can know"),
+        "{text}"
+    );
+    assert!(!text.contains("targets.build.cancel_on_stop"), "{text}");
+}
+
+#[test]
+fn the_dry_run_says_which_targets_cancel_on_stop_cannot_cancel() {
+    let ran = Cli::with_config(NOTHING_TO_CANCEL)
+        .release("app", "1.2.3")
+        .arg("--dry-run")
+        .secret("APP_TOKEN", WEBSITE_TOKEN)
+        .output();
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(
+        ran.stdout
+            .matches("  cancel_on_stop: nothing to cancel (")
+            .count(),
+        2,
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("  cancel_on_stop: nothing to cancel (a webhook starts no workflow run orchestrator can know)\n"),
+        "{}",
+        ran.stdout
+    );
 }

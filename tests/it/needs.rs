@@ -161,6 +161,12 @@ fn a_target_is_sent_only_after_the_run_it_needs_succeeded() {
     let build = outcome(&report, "build");
     assert_eq!(build["run"]["conclusion"], "success", "{build}");
     assert_eq!(outcome(&report, "deploy")["outcome"], "delivered");
+    assert_eq!(
+        ran.stderr.matches("waiting for `build` (0 s)").count(),
+        1,
+        "the log says once what deploy waits for, not on every read of the run:\n{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -336,6 +342,53 @@ async fn a_target_goes_when_its_own_needs_are_done_not_when_its_wave_is() {
     );
 }
 
+/// On tokio's paused clock: t00 answers after 150 s; t01 needs it. t01 says what it waits for
+/// when it starts waiting and once a minute after, not on every wake-up.
+#[tokio::test(start_paused = true)]
+async fn a_target_waiting_for_its_need_says_so_once_a_minute() {
+    use crate::support::recorder::{delivered, jobs, Answered, Recorder};
+    use orchestrator::dispatch::{dispatch_all, Delivery, Observer, Outcome};
+    use orchestrator::plan::Job;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<(String, String, Duration)>>);
+    impl Observer for Heard {
+        fn waiting(&self, job: &Job, what: &str, waited: Duration) {
+            let heard = (job.target.clone(), what.to_owned(), waited);
+            self.0.lock().unwrap().push(heard);
+        }
+        fn finished(&self, _job: &Job, _outcome: &Outcome) {}
+    }
+    let sender = Recorder::new().on_slow(
+        "t00",
+        [Answered {
+            attempt: delivered(),
+            after: Duration::from_secs(150),
+        }],
+    );
+    let mut jobs = jobs(2);
+    jobs[1].needs = vec!["t00".into()];
+    let heard = Heard::default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    dispatch_all(&sender, &jobs, Delivery::new(2, None), &heard, &cancel).await;
+
+    let heard = heard.0.lock().unwrap();
+    let said: Vec<(&str, &str, u64)> = heard
+        .iter()
+        .map(|(target, what, waited)| (target.as_str(), what.as_str(), waited.as_secs()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("t01", "`t00`", 0),
+            ("t01", "`t00`", 60),
+            ("t01", "`t00`", 120)
+        ]
+    );
+}
+
 const SKIPPED_NEED: &str = r#"version: 1
 sources:
   app: {repository: o/app, targets: [cli, website, e2e, docs]}
@@ -380,4 +433,71 @@ fn a_need_that_target_leaves_out_counts_as_done_with_a_note() {
         website["note"],
         "needs `cli`, which this run does not send (--target): not waited for"
     );
+}
+
+/// The journal of a run whose `cli` its `when` skips: website, e2e and docs are blocked before
+/// anything is sent, and the journal says so as it says any outcome. A resume of the same
+/// release decides their needs anew: blocked again, nothing sent. Once `cli`'s `when` lets
+/// 1.2.3 through, a resume sends cli and then what needs it.
+#[test]
+fn targets_blocked_before_sending_are_journaled_and_a_resume_decides_them_anew() {
+    let github = FakeGitHub::start();
+    for repo in ["cli", "website", "e2e", "docs"] {
+        github.on(
+            "POST",
+            &format!("/repos/o/{repo}/dispatches"),
+            Reply::no_content(),
+        );
+    }
+    let dir = config_dir(SKIPPED_NEED);
+    let journal = dir.path().join("journal.jsonl");
+    let journal_arg = journal.to_str().unwrap().to_owned();
+    let run = |extra: &[&str]| {
+        Cli::in_dir(dir.path())
+            .release("app", "1.2.3")
+            .json()
+            .against(&github)
+            .args(extra)
+            .env("APP_TOKEN", WEBSITE_TOKEN)
+            .output()
+    };
+    let first = run(&["--journal", &journal_arg]);
+    assert_eq!(
+        first.code,
+        1,
+        "blocked required targets fail the run: {}",
+        first.all()
+    );
+    let written = std::fs::read_to_string(&journal).unwrap();
+    let blocked: Vec<Value> = written
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["record"] == "outcome" && r["outcome"] == "blocked")
+        .collect();
+    let names: Vec<&str> = blocked
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["website", "e2e", "docs"],
+        "in plan order: {written}"
+    );
+    assert_eq!(blocked[0]["reason"], "needs `cli`, which was skipped");
+
+    let again = run(&["--resume", &journal_arg]);
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert_eq!(
+        outcome(&again.json(), "e2e")["reason"],
+        "needs `website`, which was blocked"
+    );
+    assert_eq!(github.requests().len(), 0, "nothing was ever sent");
+
+    let released = SKIPPED_NEED.replace(", when: {version: \">=2.0.0\"}", "");
+    std::fs::write(dir.path().join("dispatch.yaml"), released).unwrap();
+    let resumed = run(&["--resume", &journal_arg]);
+    assert_eq!(resumed.code, 0, "{}", resumed.all());
+    for repo in ["cli", "website", "e2e", "docs"] {
+        assert_eq!(sent_to(&github, repo), 1, "{repo}");
+    }
 }
