@@ -363,30 +363,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_count_of_the_shards_is_added_and_a_forged_huge_one_saturates() {
-        let shard = Summary {
-            total: 3,
-            delivered: 1,
-            blocked: 1,
-            optional_failed: 1,
-            cancelled_runs: 2,
-            runs_failed: 1,
-            ..Summary::default()
-        };
-        let mut run = Summary::default();
-        add(&mut run, &shard);
-        add(&mut run, &shard);
-        assert_eq!(
-            (run.total, run.delivered, run.blocked, run.optional_failed),
-            (6, 2, 2, 2)
-        );
-        assert_eq!((run.cancelled_runs, run.runs_failed), (4, 2));
+    fn a_shards_summary_gives_only_what_its_targets_cannot_say() {
         let forged = Summary {
             total: usize::MAX,
+            failed: usize::MAX,
             cancelled_runs: usize::MAX,
+            interrupted: true,
+            duration_ms: Some(900),
+            read_requests: Some(u64::MAX),
+            ..Summary::default()
+        };
+        let mut run = Summary {
+            duration_ms: Some(1200),
+            read_requests: Some(7),
             ..Summary::default()
         };
         add(&mut run, &forged);
-        assert_eq!((run.total, run.cancelled_runs), (usize::MAX, usize::MAX));
+        // The counts are the targets' (`Summary::counted`); a file's are never added.
+        assert_eq!((run.total, run.failed, run.cancelled_runs), (0, 0, 0));
+        assert!(run.interrupted);
+        assert_eq!(run.duration_ms, Some(1200));
+        assert_eq!(run.read_requests, Some(u64::MAX));
     }
 }
