@@ -340,6 +340,11 @@ pub struct RunArgs {
     /// as `plan` splits them. The report records the shard for `orchestrator report merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = SHARDS)]
     pub shard: Option<crate::plan::ShardOf>,
+    /// The split's fingerprint from the plan job's matrix (`${{ matrix.fingerprint }}`): the run
+    /// refuses, before sending anything, when it splits the plan another way (the configuration
+    /// or the `--set` values changed since the plan job, or another orchestrator release).
+    #[arg(long, value_name = "FINGERPRINT", value_parser = parse_shard_fingerprint, requires = "shard", help_heading = SHARDS)]
+    pub shard_fingerprint: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten, next_help_heading = DELIVERY_SETTINGS)]
@@ -494,6 +499,10 @@ as the tag v1.2.3), as `run` will be given it"
 
 fn parse_shard(text: &str) -> Result<crate::plan::ShardOf, String> {
     crate::plan::ShardOf::parse(text)
+}
+
+fn parse_shard_fingerprint(text: &str) -> Result<String, String> {
+    crate::plan::parse_fingerprint(text)
 }
 
 #[derive(Debug, Args)]

@@ -108,6 +108,13 @@ struct Options {
     /// `--poll-interval-ms` for the wait scenario (default: the binary's own, 5 s).
     #[arg(long)]
     wait_poll_ms: Option<u64>,
+    /// Run the wait scenario once per value with `--read-budget VALUE` (e.g. `200/10s`,
+    /// `unlimited`) and count the busiest window of the first budget's length at the server.
+    #[arg(long, value_name = "BUDGET")]
+    wait_read_budget: Vec<String>,
+    /// The wait scenario's server sends no `x-ratelimit-*` headers (only the budget paces).
+    #[arg(long)]
+    wait_no_rate_headers: bool,
     /// Only the memory scenario: peak RSS of `run --wait` with --memory-repos
     /// tracked repositories and of `check` on as many targets, every answer as large as the
     /// caps allow.
@@ -240,16 +247,7 @@ fn run(options: &Options) -> Result<(), String> {
         return gates_table(options, &binary);
     }
     if options.waits {
-        let scenario = waits::Scenario {
-            repos: options.wait_repos,
-            runs: options.wait_runs,
-            run_secs: options.wait_run_secs,
-            poll_ms: options.wait_poll_ms,
-        };
-        let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
-        let figures = waits::measure(&binary, scratch.path(), &scenario)?;
-        waits::print(&scenario, &figures);
-        return Ok(());
+        return waits_scenario(&binary, options);
     }
     if options.concurrency.contains(&0) || options.rate_requests == 0 {
         return Err("--concurrency and --rate-requests must be at least 1".into());
@@ -448,6 +446,42 @@ fn gates_table(options: &Options, binary: &Path) -> Result<(), String> {
         }
     }
     gates_bound::print(&rows);
+    Ok(())
+}
+
+/// `--waits`: one wait, or one per `--wait-read-budget`, the busiest window counted over the
+/// first budget's window.
+fn waits_scenario(binary: &Path, options: &Options) -> Result<(), String> {
+    let window = match options.wait_read_budget.first() {
+        Some(text) => orchestrator::policy::RateLimit::parse(text)?.map(|limit| limit.window),
+        None => None,
+    };
+    let scenario = |read_budget: Option<&String>| waits::Scenario {
+        repos: options.wait_repos,
+        runs: options.wait_runs,
+        run_secs: options.wait_run_secs,
+        poll_ms: options.wait_poll_ms,
+        read_budget: read_budget.cloned(),
+        rate_headers: !options.wait_no_rate_headers,
+        window,
+    };
+    let scratch = tempfile::tempdir().map_err(|e| format!("no scratch directory: {e}"))?;
+    if options.wait_read_budget.is_empty() {
+        let scenario = scenario(None);
+        let figures = waits::measure(binary, scratch.path(), &scenario)?;
+        waits::print(&scenario, &figures);
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for budget in &options.wait_read_budget {
+        eprintln!("waits read_budget={budget} ...");
+        machine::wait_for_idle(Duration::from_secs(options.wait_idle));
+        let scenario = scenario(Some(budget));
+        let figures = waits::measure(binary, scratch.path(), &scenario)?;
+        rows.push((scenario, figures));
+    }
+    waits::print_budgets(&rows);
+    println!("\n- load average after: {}", machine::load_average());
     Ok(())
 }
 

@@ -4,6 +4,11 @@
 //! `client_payload.dispatch_id`, lists those as runs (`display_title` carrying the id) on
 //! `GET /repos/o/{repo}/actions/runs`, and timestamps every read per repository, so the figures
 //! say how many reads the wait cost and how close together two reads of one repository came.
+//!
+//! With `--wait-read-budget` (repeatable) the same wait runs once per `read_budget` value, the
+//! server sending no `x-ratelimit-*` headers when asked (`--wait-no-rate-headers`, so only the
+//! budget paces the reads), and the table shows the most reads the server saw in any window of
+//! the budget's length (sliding, starting at each read) against the budget.
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -15,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Scenario {
     pub repos: usize,
     pub runs: usize,
@@ -23,6 +28,13 @@ pub struct Scenario {
     pub run_secs: u64,
     /// `--poll-interval-ms`; `None` for the binary's default (5 s, growing to 30 s).
     pub poll_ms: Option<u64>,
+    /// `--read-budget`; `None` for the binary's default (4000/h).
+    pub read_budget: Option<String>,
+    /// Whether the runs list answers with GitHub's `x-ratelimit-*` headers (which then pace
+    /// the wait instead of the budget).
+    pub rate_headers: bool,
+    /// The window the busiest count is taken over (the budget's).
+    pub window: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -39,6 +51,8 @@ pub struct Figures {
     /// is this times `runs`.
     pub polls: usize,
     pub runs_completed: usize,
+    /// The most reads (all repositories) the server saw in any [`Scenario::window`].
+    pub busiest_window: usize,
 }
 
 #[derive(Default)]
@@ -71,8 +85,9 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let run_for = Duration::from_secs(scenario.run_secs);
     let server_state = Arc::clone(&state);
+    let rate_headers = scenario.rate_headers;
     crate::server::serve_detached(listener, move |stream| {
-        connection(stream, Arc::clone(&server_state), run_for)
+        connection(stream, Arc::clone(&server_state), run_for, rate_headers)
     });
     let path = scratch.join("waits.yaml");
     std::fs::write(&path, config(scenario)).map_err(|e| e.to_string())?;
@@ -100,6 +115,9 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
         ));
     if let Some(ms) = scenario.poll_ms {
         command.args(["--poll-interval-ms", &ms.to_string()]);
+    }
+    if let Some(budget) = &scenario.read_budget {
+        command.args(["--read-budget", budget]);
     }
     let started = Instant::now();
     let status = command.status().map_err(|e| e.to_string())?;
@@ -133,10 +151,33 @@ pub fn measure(binary: &Path, scratch: &Path, scenario: &Scenario) -> Result<Fig
         min_gap,
         polls: per_repo.iter().copied().max().unwrap_or(0),
         runs_completed,
+        busiest_window: scenario
+            .window
+            .map_or(0, |window| busiest(state.reads.values().flatten(), window)),
     })
 }
 
-async fn connection(mut stream: TcpStream, state: Arc<Mutex<State>>, run_for: Duration) {
+/// The most of `reads` in any `window`, windows starting at a read.
+fn busiest<'a>(reads: impl Iterator<Item = &'a Instant>, window: Duration) -> usize {
+    let mut reads: Vec<Instant> = reads.copied().collect();
+    reads.sort_unstable();
+    let mut end = 0;
+    let mut most = 0;
+    for (start, at) in reads.iter().enumerate() {
+        while end < reads.len() && reads[end].duration_since(*at) < window {
+            end += 1;
+        }
+        most = most.max(end - start);
+    }
+    most
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    state: Arc<Mutex<State>>,
+    run_for: Duration,
+    rate_headers: bool,
+) {
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
     loop {
         let Some((head_end, body_len)) = crate::server::next_request(&mut stream, &mut buf).await
@@ -146,14 +187,20 @@ async fn connection(mut stream: TcpStream, state: Arc<Mutex<State>>, run_for: Du
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         let body = buf[head_end..head_end + body_len].to_vec();
         buf.drain(..head_end + body_len);
-        let reply = answer(&head, &body, &state, run_for);
+        let reply = answer(&head, &body, &state, run_for, rate_headers);
         if stream.write_all(reply.as_bytes()).await.is_err() {
             return;
         }
     }
 }
 
-fn answer(head: &str, body: &[u8], state: &Mutex<State>, run_for: Duration) -> String {
+fn answer(
+    head: &str,
+    body: &[u8],
+    state: &Mutex<State>,
+    run_for: Duration,
+    rate_headers: bool,
+) -> String {
     let line = head.lines().next().unwrap_or("");
     let mut parts = line.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -203,8 +250,13 @@ fn answer(head: &str, body: &[u8], state: &Mutex<State>, run_for: Duration) -> S
                 .map_or(0, |d| d.as_secs())
                 + 3600;
             let body = json!({"total_count": runs.len(), "workflow_runs": runs}).to_string();
+            let limits = if rate_headers {
+                format!("x-ratelimit-limit: 5000\r\nx-ratelimit-remaining: 4000\r\nx-ratelimit-reset: {reset}\r\n")
+            } else {
+                String::new()
+            };
             format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-ratelimit-limit: 5000\r\nx-ratelimit-remaining: 4000\r\nx-ratelimit-reset: {reset}\r\nContent-Length: {}\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{limits}Content-Length: {}\r\n\r\n{body}",
                 body.len()
             )
         }
@@ -239,4 +291,41 @@ pub fn print(scenario: &Scenario, figures: &Figures) {
         figures.min_gap.as_secs_f64() * 1000.0,
         figures.polls * scenario.runs,
     );
+}
+
+/// One row per `--wait-read-budget`: the busiest window the server saw against the budget.
+pub fn print_budgets(rows: &[(Scenario, Figures)]) {
+    let Some((first, _)) = rows.first() else {
+        return;
+    };
+    let window = first.window.unwrap_or_default().as_secs_f64();
+    println!("## Tracked waiting within the read budget\n");
+    println!(
+        "{} tracked runs in {} repositories on one token, each completing {} s after its dispatch; poll interval {}; the server sends {}.\n",
+        first.runs,
+        first.repos,
+        first.run_secs,
+        first.poll_ms.map_or("default".to_owned(), |ms| format!("{ms} ms first, growing by half to 30 s")),
+        if first.rate_headers { "GitHub's `x-ratelimit-*` headers" } else { "no `x-ratelimit-*` headers" },
+    );
+    println!("| read_budget | wall | exit | runs completed | reads (server) | busiest {window:.0} s window | reads per repository (min–max) |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for (scenario, figures) in rows {
+        println!(
+            "| {} | {:.1} s | {} | {} | {} | {} | {}–{} |",
+            scenario
+                .read_budget
+                .as_deref()
+                .unwrap_or("4000/h (default)"),
+            figures.wall.as_secs_f64(),
+            figures
+                .exit_code
+                .map_or("signal".to_owned(), |c| c.to_string()),
+            figures.runs_completed,
+            figures.reads,
+            figures.busiest_window,
+            figures.reads_per_repo.0,
+            figures.reads_per_repo.1,
+        );
+    }
 }

@@ -152,6 +152,9 @@ pub(super) fn shard_stage(args: &RunArgs, plan: &mut Plan) -> Result<Option<Shar
         return Ok(None);
     };
     let split = split(&args.config.config, &args.chosen.vars, plan, of.count)?;
+    if let Some(planned) = &args.shard_fingerprint {
+        same_split(of, planned, &split)?;
+    }
     if split.shards.len() < of.count {
         return Err(
             CliError::usage(format!("--shard {of}: {}", fewer_identities(&split))).with_help(
@@ -171,6 +174,22 @@ pub(super) fn shard_stage(args: &RunArgs, plan: &mut Plan) -> Result<Option<Shar
         record: split.record(of),
         order,
     }))
+}
+
+/// `--shard-fingerprint`: the plan job split the plan as this run does, else a refusal before
+/// anything is sent (a shard of another split could send a target another job sends too, or
+/// leave one unsent).
+fn same_split(of: crate::plan::ShardOf, planned: &str, split: &Split) -> Result<(), CliError> {
+    if planned == split.fingerprint {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "--shard {of}: this run splits the plan with fingerprint {}, not the plan job's {planned} (--shard-fingerprint); nothing was sent",
+        split.fingerprint
+    ))
+    .with_help(
+        "the configuration file or its `--set` values changed between the plan job and this one, or they run different orchestrator releases: give every job the same checkout, `--set` values and orchestrator version, and run the plan job again",
+    ))
 }
 
 /// The targets an earlier run took care of (`--resume`, `--retry-failed`), which a report lists

@@ -11,7 +11,9 @@ pub mod needs;
 mod request;
 // Sharding: a plan's identities in shards.
 mod shards;
-pub use shards::{config_digest, Shard, ShardOf, ShardRecord, Split, MOST_SHARDS};
+pub use shards::{
+    config_digest, parse_fingerprint, Shard, ShardOf, ShardRecord, Split, MOST_SHARDS,
+};
 
 use crate::config::kinds::{Action, HeaderSpec, WebhookUrl, TRACKING_KEY};
 use crate::config::{AppSpec, Config, Repo, SourceSpec, TargetSpec};

@@ -49,6 +49,16 @@ pub struct ShardRecord {
     pub fingerprint: String,
 }
 
+/// `--shard-fingerprint`: the 16 hex digits `plan --shards N` prints (in lower case).
+pub fn parse_fingerprint(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err("not a fingerprint (the 16 hex digits of the plan job's matrix: `${{ matrix.fingerprint }}`)".to_owned())
+    }
+}
+
 /// One identity: what the matrix names it by, and the requests it sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {

@@ -78,10 +78,12 @@ fn run_shards(dir: &Path, github: &FakeGitHub, matrix: &Value) -> Vec<Ran> {
     let children: Vec<Watched> = (matrix["include"].as_array().unwrap().iter())
         .map(|entry| {
             let shard = entry["shard"].as_str().unwrap();
+            let fingerprint = entry["fingerprint"].as_str().unwrap();
             let index = shard.split('/').next().unwrap();
             let report = format!("shard-{index}.json");
             let child = run(dir, github)
-                .args(["--shard", shard, "--report", &report])
+                .args(["--shard", shard, "--shard-fingerprint", fingerprint])
+                .args(["--report", &report])
                 .spawn();
             Watched::new(child)
         })
@@ -196,6 +198,39 @@ fn merge_refuses_a_report_of_another_release_a_split_no_matrix_has_and_one_that_
     let broken = merge(dir.path(), &["shard-1.json", "broken.json"]);
     assert_eq!(broken.code, 2);
     snapshot!("shards_merge_not_json", broken.stderr.as_str());
+}
+
+#[test]
+fn a_shard_whose_configuration_changed_since_the_plan_job_refuses_before_sending_anything() {
+    let dir = config_dir(&eight_identities());
+    let github = budgeted_github();
+    let matrix: Value = serde_json::from_str(&plan_matrix(dir.path(), &github).stdout).unwrap();
+    let planned = matrix["include"][1]["fingerprint"].as_str().unwrap();
+    // A commit between the plan job and this one changes what one target sends.
+    let config = dir.path().join("dispatch.yaml");
+    let edited = std::fs::read_to_string(&config).unwrap().replacen(
+        "version: \"{{version}}\"",
+        "release: \"{{version}}\"",
+        1,
+    );
+    std::fs::write(&config, edited).unwrap();
+
+    let refused = run(dir.path(), &github)
+        .args(["--shard", "2/4", "--shard-fingerprint", planned])
+        .output();
+
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    snapshot!("shards_run_other_split", refused.stderr.as_str());
+    assert!(github.requests().is_empty(), "nothing sent");
+    let garbled = run(dir.path(), &github)
+        .args(["--shard", "2/4", "--shard-fingerprint", "not-hex"])
+        .output();
+    assert_eq!(garbled.code, 2);
+    assert!(
+        garbled.stderr.contains("not a fingerprint"),
+        "{}",
+        garbled.stderr
+    );
 }
 
 #[test]
