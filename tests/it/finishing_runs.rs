@@ -7,16 +7,21 @@
 //! (`tests/fixtures/github-api/`: `actions/cancel-workflow-run`,
 //! `actions/list-jobs-for-workflow-run`) says.
 
-use crate::support::cli::{config_dir, orchestrator_std, Cli, Ran, Watched, WEBSITE_TOKEN};
+use crate::support::cli::{Cli, Ran, WEBSITE_TOKEN};
+// The signal tests (Unix only) start the process themselves.
+#[cfg(unix)]
+use crate::support::cli::{config_dir, orchestrator_std, Watched};
 use crate::support::snapshot::snapshot;
 use crate::support::{openapi, FakeGitHub, Reply};
 use serde_json::{json, Value};
+#[cfg(unix)]
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const CANCEL_OP: &str = "actions/cancel-workflow-run";
 const JOBS_OP: &str = "actions/list-jobs-for-workflow-run";
 /// A hang guard, not a timing window.
+#[cfg(unix)]
 const SHORT: Duration = Duration::from_secs(30);
 
 /// Workflow-dispatch targets fed by `app`, each `name: (repository, extra keys)`.
@@ -592,10 +597,12 @@ fn a_run_without_the_job_fails_naming_the_closest_and_hostile_names_are_escaped(
     assert!(!ran.stdout.contains("::error::"), "{}", ran.stdout);
 }
 
+#[cfg(unix)]
 fn runs(runs: Vec<Value>) -> Reply {
     Reply::status(200).json(json!({"total_count": runs.len(), "workflow_runs": runs}))
 }
 
+#[cfg(unix)]
 fn listed(id: u64, title: &str, status: &str) -> Value {
     json!({
         "id": id, "name": "rebuild", "display_title": title, "event": "repository_dispatch",

@@ -3,7 +3,9 @@
 //! not succeed; `validate` spells out a cycle where it is; a `required: false` target fails
 //! softly; `--resume` continues the graph without sending again what was delivered.
 
-use crate::support::cli::{config_dir, Cli, Watched, WEBSITE_TOKEN};
+#[cfg(unix)] // the resume-after-a-signal test
+use crate::support::cli::Watched;
+use crate::support::cli::{config_dir, Cli, WEBSITE_TOKEN};
 use crate::support::snapshot::snapshot;
 use crate::support::{FakeGitHub, Reply};
 use serde_json::{json, Value};
