@@ -22,6 +22,9 @@ pub(crate) struct Answered {
     /// `WWW-Authenticate`: an OCI registry's token challenge.
     pub www_authenticate: Option<String>,
     pub body: String,
+    /// The body was read to its end: neither cut at the cap nor broken off by the connection.
+    /// What is built on a part of an answer is "cannot tell", not a verdict.
+    pub whole: bool,
 }
 
 impl Answered {
@@ -46,11 +49,14 @@ impl Answered {
             link: joined(response.headers(), "link"),
             www_authenticate: header("www-authenticate"),
             body: String::new(),
+            whole: false,
         };
         // Read past the limit by the longest secret, so that whatever is shown of the body is
         // redacted with every secret whole before it is cut to the limit.
-        answered.body =
+        let (body, whole) =
             read_limited(response, max_body.saturating_add(crate::secret::longest())).await;
+        answered.body = body;
+        answered.whole = whole;
         answered
     }
 
@@ -216,19 +222,28 @@ impl TokenExpiry {
     }
 }
 
-async fn read_limited(mut response: reqwest::Response, max: usize) -> String {
+/// The body up to `max` bytes, and whether that was all of it.
+async fn read_limited(mut response: reqwest::Response, max: usize) -> (String, bool) {
     // Sized once from an honest Content-Length (never past the cap), and taken as the String
     // without a copy when it is UTF-8: an answer costs its size once, not three times.
     let expected = response.content_length().unwrap_or(0);
     let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(max).min(max));
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = max.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if room <= chunk.len() {
-            break;
+    let whole = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if room <= chunk.len() {
+                    break false;
+                }
+            }
+            Ok(None) => break true,
+            Err(_) => break false,
         }
-    }
-    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    };
+    let body = String::from_utf8(body)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    (body, whole)
 }
 
 #[cfg(test)]

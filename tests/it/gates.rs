@@ -728,3 +728,42 @@ targets:
         "{report:#}"
     );
 }
+
+#[test]
+fn a_chart_index_cut_off_mid_answer_is_cannot_tell_not_a_version_missing() {
+    let github = FakeGitHub::start();
+    let registry = FakeGitHub::start();
+    // The first versions of a long index, then the connection closes well before the
+    // announced length: the rest, which may list 1.2.3, never arrives.
+    let part = "apiVersion: v1\nentries:\n  dot-ai:\n  - version: 1.2.1\n  - version: 1.2.2\n";
+    registry.on(
+        "GET",
+        "/charts/index.yaml",
+        Reply::status(200)
+            .header("content-length", part.len() + 4096)
+            .header("connection", "close")
+            .body(part),
+    );
+    let yaml = many_targets(1).replacen(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    await:\n      - helm: {{repo: \"{}/charts\", chart: dot-ai, version: \"{{{{version}}}}\"}}\n",
+            registry.base_url()
+        ),
+        1,
+    );
+
+    let ran = Cli::with_config(&yaml)
+        .release("app", "1.2.3")
+        .args(["--await-timeout", "300ms", "--await-interval", "20ms"])
+        .against(&github)
+        .json()
+        .app_token()
+        .output();
+
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert_eq!(
+        ran.target("t00")["reason"],
+        "not published within 300 ms: helm dot-ai@1.2.3 (last: index.yaml was cut off before its end)"
+    );
+}

@@ -276,6 +276,10 @@ async fn chart_listed(
         Ok(a) if a.is_success() => a,
         other => return plain(other),
     };
+    // A part of an index lists a part of its versions: not listing one proves nothing.
+    if !answered.whole {
+        return GateAnswer::Unusable("index.yaml was cut off before its end".to_owned());
+    }
     let index = match crate::yaml::read(&answered.body, crate::yaml::HELM_INDEX) {
         Ok(index) => index,
         Err(_) => return GateAnswer::Unusable("index.yaml does not read".to_owned()),
