@@ -611,6 +611,29 @@ fn check_says_whether_each_registry_answers_and_an_unpublished_artifact_is_only_
     assert_eq!(targets[1]["verdict"], "not_ready");
 }
 
+/// A run whose one target waits at most 300 ms for chart `dot-ai` 1.2.3 in `registry`'s
+/// `/charts` repository.
+fn waiting_300ms_for_a_chart_on(
+    registry: &FakeGitHub,
+    github: &FakeGitHub,
+) -> crate::support::cli::Ran {
+    let yaml = many_targets(1).replacen(
+        "    token_env: APP_TOKEN\n",
+        &format!(
+            "    token_env: APP_TOKEN\n    await:\n      - helm: {{repo: \"{}/charts\", chart: dot-ai, version: \"{{{{version}}}}\"}}\n",
+            registry.base_url()
+        ),
+        1,
+    );
+    Cli::with_config(&yaml)
+        .release("app", "1.2.3")
+        .args(["--await-timeout", "300ms", "--await-interval", "20ms"])
+        .against(github)
+        .json()
+        .app_token()
+        .output()
+}
+
 #[test]
 fn a_hostile_chart_index_is_read_within_the_yaml_limits_and_the_target_fails_in_time() {
     let github = FakeGitHub::start();
@@ -629,22 +652,7 @@ fn a_hostile_chart_index_is_read_within_the_yaml_limits_and_the_target_fails_in_
         bomb.push_str(&format!("  {name}: &{name} [*{before}, *{before}, *{before}, *{before}, *{before}, *{before}, *{before}, *{before}, *{before}]\n"));
     }
     registry.on("GET", "/charts/index.yaml", Reply::status(200).body(bomb));
-    let yaml = many_targets(1).replacen(
-        "    token_env: APP_TOKEN\n",
-        &format!(
-            "    token_env: APP_TOKEN\n    await:\n      - helm: {{repo: \"{}/charts\", chart: dot-ai, version: \"{{{{version}}}}\"}}\n",
-            registry.base_url()
-        ),
-        1,
-    );
-
-    let ran = Cli::with_config(&yaml)
-        .release("app", "1.2.3")
-        .args(["--await-timeout", "300ms", "--await-interval", "20ms"])
-        .against(&github)
-        .json()
-        .app_token()
-        .output();
+    let ran = waiting_300ms_for_a_chart_on(&registry, &github);
 
     assert_eq!(ran.code, 1, "{}", ran.all());
     assert_eq!(
@@ -744,22 +752,7 @@ fn a_chart_index_cut_off_mid_answer_is_cannot_tell_not_a_version_missing() {
             .header("connection", "close")
             .body(part),
     );
-    let yaml = many_targets(1).replacen(
-        "    token_env: APP_TOKEN\n",
-        &format!(
-            "    token_env: APP_TOKEN\n    await:\n      - helm: {{repo: \"{}/charts\", chart: dot-ai, version: \"{{{{version}}}}\"}}\n",
-            registry.base_url()
-        ),
-        1,
-    );
-
-    let ran = Cli::with_config(&yaml)
-        .release("app", "1.2.3")
-        .args(["--await-timeout", "300ms", "--await-interval", "20ms"])
-        .against(&github)
-        .json()
-        .app_token()
-        .output();
+    let ran = waiting_300ms_for_a_chart_on(&registry, &github);
 
     assert_eq!(ran.code, 1, "{}", ran.all());
     assert_eq!(
